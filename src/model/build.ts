@@ -1,0 +1,209 @@
+/**
+ * Builds a Trace from plain row objects. Used by tests (tiny inline traces) and by tools that
+ * synthesise traces; readers fill the typed arrays directly.
+ */
+import type {
+  GpuInfo, KernelColumns, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
+  SyncColumns, ThreadInfo, Trace, TraceMeta,
+} from './trace.js';
+
+export interface KernelRow {
+  start: number; end: number; deviceId?: number; contextId?: number; streamId?: number;
+  correlationId?: number; process?: number; name?: string; demangledName?: string;
+  grid?: [number, number, number]; block?: [number, number, number];
+  registersPerThread?: number; staticSharedMemory?: number; dynamicSharedMemory?: number;
+  graphNodeId?: number;
+}
+export interface RuntimeRow {
+  start: number; end: number; name: string; thread?: number; process?: number;
+  correlationId?: number; api?: 'runtime' | 'driver';
+}
+export interface MemcpyRow {
+  start: number; end: number; deviceId?: number; contextId?: number; streamId?: number;
+  correlationId?: number; process?: number; bytes: number; copyKind: number;
+  srcKind?: number; dstKind?: number;
+}
+export interface MemsetRow {
+  start: number; end: number; deviceId?: number; contextId?: number; streamId?: number;
+  correlationId?: number; process?: number; bytes: number; memKind?: number;
+}
+export interface SyncRow {
+  start: number; end: number; deviceId?: number; contextId?: number; streamId?: number;
+  correlationId?: number; process?: number; syncType: number;
+}
+export interface NvtxRow {
+  start: number; end?: number; text?: string; thread?: number; process?: number;
+  eventType?: number; domainId?: number; payload?: number;
+}
+export interface TraceRows {
+  kernels?: KernelRow[];
+  runtime?: RuntimeRow[];
+  memcpy?: MemcpyRow[];
+  memset?: MemsetRow[];
+  sync?: SyncRow[];
+  nvtx?: NvtxRow[];
+  gpus?: Partial<GpuInfo>[];
+  processes?: ProcessInfo[];
+  threads?: ThreadInfo[];
+  hasKernelTable?: boolean;
+  meta?: Partial<TraceMeta>;
+}
+
+export class StringTable {
+  readonly strings: string[] = [];
+  private readonly index = new Map<string, number>();
+  constructor(initial: string[] = []) {
+    for (const s of initial) this.intern(s);
+  }
+  intern(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+}
+
+export function emptyKernels(n = 0): KernelColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
+    contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    process: new Int32Array(n), shortName: new Int32Array(n), demangledName: new Int32Array(n),
+    gridX: new Int32Array(n), gridY: new Int32Array(n), gridZ: new Int32Array(n),
+    blockX: new Int32Array(n), blockY: new Int32Array(n), blockZ: new Int32Array(n),
+    registersPerThread: new Int32Array(n), staticSharedMemory: new Int32Array(n),
+    dynamicSharedMemory: new Int32Array(n), graphNodeId: new Float64Array(n),
+  };
+}
+export function emptyRuntime(n = 0): RuntimeColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), thread: new Int32Array(n),
+    process: new Int32Array(n), correlationId: new Float64Array(n), name: new Int32Array(n),
+    api: new Uint8Array(n),
+  };
+}
+export function emptyMemcpy(n = 0): MemcpyColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
+    contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    process: new Int32Array(n), bytes: new Float64Array(n), copyKind: new Int32Array(n),
+    srcKind: new Int32Array(n), dstKind: new Int32Array(n),
+  };
+}
+export function emptyMemset(n = 0): MemsetColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
+    contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    process: new Int32Array(n), bytes: new Float64Array(n), memKind: new Int32Array(n),
+  };
+}
+export function emptySync(n = 0): SyncColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
+    contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    process: new Int32Array(n), syncType: new Int32Array(n),
+  };
+}
+export function emptyNvtx(n = 0): NvtxColumns {
+  return {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), text: new Int32Array(n),
+    thread: new Int32Array(n), process: new Int32Array(n), eventType: new Int32Array(n),
+    domainId: new Float64Array(n), payload: new Float64Array(n),
+  };
+}
+
+export function emptyGpu(deviceId: number): GpuInfo {
+  return {
+    deviceId, name: `GPU ${deviceId}`, smCount: null, computeCapability: null, maxThreadsPerSm: null,
+    maxBlocksPerSm: null, maxRegistersPerSm: null, maxRegistersPerBlock: null,
+    maxSharedMemoryPerSm: null, maxSharedMemoryPerBlock: null, threadsPerWarp: null,
+    memoryBandwidth: null, totalMemory: null, busLocation: null,
+  };
+}
+
+export function emptyMeta(file = '<memory>'): TraceMeta {
+  return {
+    file, fileSizeBytes: 0, nsysVersion: null, exportSchemaVersion: null,
+    schemaShape: { metadataTable: null, gpuTable: null, nvtxText: null },
+    timeOriginNs: '0', sessionStartUtcNs: null, tables: [], warnings: [],
+  };
+}
+
+/** Orders rows by start (then end) as readers do, so analyses may rely on sorted columns. */
+function sorted<T extends { start: number; end?: number }>(rows: T[]): T[] {
+  return [...rows].sort((a, b) => a.start - b.start || (a.end ?? a.start) - (b.end ?? b.start));
+}
+
+export function buildTrace(rows: TraceRows): Trace {
+  const st = new StringTable();
+  const ks = sorted(rows.kernels ?? []);
+  const kernels = emptyKernels(ks.length);
+  ks.forEach((k, i) => {
+    kernels.start[i] = k.start; kernels.end[i] = k.end;
+    kernels.deviceId[i] = k.deviceId ?? 0; kernels.contextId[i] = k.contextId ?? 1;
+    kernels.streamId[i] = k.streamId ?? 7; kernels.correlationId[i] = k.correlationId ?? -1;
+    kernels.process[i] = k.process ?? 0;
+    kernels.shortName[i] = st.intern(k.name ?? 'kernel');
+    kernels.demangledName[i] = st.intern(k.demangledName ?? k.name ?? 'kernel');
+    const g = k.grid ?? [1, 1, 1]; const b = k.block ?? [128, 1, 1];
+    kernels.gridX[i] = g[0]; kernels.gridY[i] = g[1]; kernels.gridZ[i] = g[2];
+    kernels.blockX[i] = b[0]; kernels.blockY[i] = b[1]; kernels.blockZ[i] = b[2];
+    kernels.registersPerThread[i] = k.registersPerThread ?? 32;
+    kernels.staticSharedMemory[i] = k.staticSharedMemory ?? 0;
+    kernels.dynamicSharedMemory[i] = k.dynamicSharedMemory ?? 0;
+    kernels.graphNodeId[i] = k.graphNodeId ?? -1;
+  });
+  const rs = sorted(rows.runtime ?? []);
+  const runtime = emptyRuntime(rs.length);
+  rs.forEach((r, i) => {
+    runtime.start[i] = r.start; runtime.end[i] = r.end; runtime.thread[i] = r.thread ?? 0;
+    runtime.process[i] = r.process ?? 0; runtime.correlationId[i] = r.correlationId ?? -1;
+    runtime.name[i] = st.intern(r.name); runtime.api[i] = r.api === 'driver' ? 1 : 0;
+  });
+  const ms = sorted(rows.memcpy ?? []);
+  const memcpy = emptyMemcpy(ms.length);
+  ms.forEach((m, i) => {
+    memcpy.start[i] = m.start; memcpy.end[i] = m.end; memcpy.deviceId[i] = m.deviceId ?? 0;
+    memcpy.contextId[i] = m.contextId ?? 1; memcpy.streamId[i] = m.streamId ?? 7;
+    memcpy.correlationId[i] = m.correlationId ?? -1; memcpy.process[i] = m.process ?? 0;
+    memcpy.bytes[i] = m.bytes; memcpy.copyKind[i] = m.copyKind;
+    memcpy.srcKind[i] = m.srcKind ?? -1; memcpy.dstKind[i] = m.dstKind ?? -1;
+  });
+  const ss = sorted(rows.memset ?? []);
+  const memset = emptyMemset(ss.length);
+  ss.forEach((m, i) => {
+    memset.start[i] = m.start; memset.end[i] = m.end; memset.deviceId[i] = m.deviceId ?? 0;
+    memset.contextId[i] = m.contextId ?? 1; memset.streamId[i] = m.streamId ?? 7;
+    memset.correlationId[i] = m.correlationId ?? -1; memset.process[i] = m.process ?? 0;
+    memset.bytes[i] = m.bytes; memset.memKind[i] = m.memKind ?? -1;
+  });
+  const ys = sorted(rows.sync ?? []);
+  const sync = emptySync(ys.length);
+  ys.forEach((y, i) => {
+    sync.start[i] = y.start; sync.end[i] = y.end; sync.deviceId[i] = y.deviceId ?? 0;
+    sync.contextId[i] = y.contextId ?? 1; sync.streamId[i] = y.streamId ?? -1;
+    sync.correlationId[i] = y.correlationId ?? -1; sync.process[i] = y.process ?? 0;
+    sync.syncType[i] = y.syncType;
+  });
+  const ns = sorted(rows.nvtx ?? []);
+  const nvtx = emptyNvtx(ns.length);
+  ns.forEach((n, i) => {
+    nvtx.start[i] = n.start; nvtx.end[i] = n.end ?? NaN;
+    nvtx.text[i] = n.text === undefined ? -1 : st.intern(n.text);
+    nvtx.thread[i] = n.thread ?? 0; nvtx.process[i] = n.process ?? 0;
+    nvtx.eventType[i] = n.eventType ?? 59; nvtx.domainId[i] = n.domainId ?? 0;
+    nvtx.payload[i] = n.payload ?? NaN;
+  });
+  const deviceIds = new Set<number>([...kernels.deviceId]);
+  const gpus: GpuInfo[] = (rows.gpus ?? [...deviceIds].map((d) => ({ deviceId: d })))
+    .map((g) => ({ ...emptyGpu(g.deviceId ?? 0), ...g }));
+  return {
+    meta: { ...emptyMeta(), ...rows.meta },
+    strings: st.strings,
+    kernels, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
+    processes: rows.processes ?? [{ globalPid: '1', pid: 1, name: 'app' }],
+    threads: rows.threads ?? [{ globalTid: '1', tid: 1, name: 'main', process: 0 }],
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The normalized, columnar in-memory model every reader fills and every analysis reads.
+ *
+ * All times are integer nanoseconds stored in Float64Array (exact below 2^53). Readers rebase
+ * timestamps by `TraceMeta.timeOriginNs` only when raw values would not fit (see DESIGN.md), so
+ * in the common case model times equal the nsys timeline's times.
+ *
+ * Strings (kernel names, API names, NVTX text) live once in `Trace.strings`; columns hold
+ * indices into it. -1 in an index column means "not recorded".
+ * Processes and threads are referred to by their index in `Trace.processes` / `Trace.threads`
+ * (nsys globalPid/globalTid values exceed 2^53 and are kept as decimal strings there).
+ */
+
+export interface KernelColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+  contextId: Int32Array;
+  streamId: Int32Array;
+  correlationId: Float64Array;
+  /** index into Trace.processes, -1 if unknown */
+  process: Int32Array;
+  /** index into Trace.strings */
+  shortName: Int32Array;
+  demangledName: Int32Array;
+  gridX: Int32Array;
+  gridY: Int32Array;
+  gridZ: Int32Array;
+  blockX: Int32Array;
+  blockY: Int32Array;
+  blockZ: Int32Array;
+  registersPerThread: Int32Array;
+  staticSharedMemory: Int32Array;
+  dynamicSharedMemory: Int32Array;
+  /** CUDA graph node id when launched from a graph, -1 otherwise */
+  graphNodeId: Float64Array;
+}
+
+export interface RuntimeColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  /** index into Trace.threads */
+  thread: Int32Array;
+  /** index into Trace.processes */
+  process: Int32Array;
+  correlationId: Float64Array;
+  /** index into Trace.strings of the normalized API name (no `_vNNNN` suffix) */
+  name: Int32Array;
+  /** 'runtime' (CUDA runtime API) or 'driver' (CUDA driver API) per row: 0 runtime, 1 driver */
+  api: Uint8Array;
+}
+
+/** CUPTI copy kinds (ENUM_CUDA_MEMCPY_OPER): 1 HtoD, 2 DtoH, 8 DtoD, 10 PtoP, ... */
+export const MemcpyKind = { HtoD: 1, DtoH: 2, HtoA: 3, AtoH: 4, AtoA: 5, AtoD: 6, DtoA: 7, DtoD: 8, HtoH: 9, PtoP: 10 } as const;
+/** CUPTI memory kinds (ENUM_CUDA_MEM_KIND): 1 pageable, 2 pinned, 3 device, 4 array, 5 managed ... */
+export const MemoryKind = { Unknown: 0, Pageable: 1, Pinned: 2, Device: 3, Array: 4, Managed: 5, DeviceStatic: 6, ManagedStatic: 7 } as const;
+
+export interface MemcpyColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+  contextId: Int32Array;
+  streamId: Int32Array;
+  correlationId: Float64Array;
+  process: Int32Array;
+  bytes: Float64Array;
+  /** MemcpyKind value, -1 unknown */
+  copyKind: Int32Array;
+  /** MemoryKind value, -1 unknown */
+  srcKind: Int32Array;
+  dstKind: Int32Array;
+}
+
+export interface MemsetColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+  contextId: Int32Array;
+  streamId: Int32Array;
+  correlationId: Float64Array;
+  process: Int32Array;
+  bytes: Float64Array;
+  memKind: Int32Array;
+}
+
+/** CUPTI_ACTIVITY_KIND_SYNCHRONIZATION rows. syncType: 1 event sync, 2 stream wait event, 3 stream sync, 4 context sync. */
+export interface SyncColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+  contextId: Int32Array;
+  /** -1 when not a stream sync */
+  streamId: Int32Array;
+  correlationId: Float64Array;
+  process: Int32Array;
+  syncType: Int32Array;
+}
+
+export interface NvtxColumns {
+  count: number;
+  start: Float64Array;
+  /** NaN for instantaneous marks */
+  end: Float64Array;
+  /** index into Trace.strings; -1 if the range has no text */
+  text: Int32Array;
+  thread: Int32Array;
+  process: Int32Array;
+  /** nsys eventType: 34 mark, 59 push/pop, 60 start/end, 75 domain create, ... */
+  eventType: Int32Array;
+  domainId: Float64Array;
+  /** integer payload when present (e.g. token count), NaN otherwise */
+  payload: Float64Array;
+}
+
+export interface GpuInfo {
+  deviceId: number;
+  name: string;
+  /** null when the trace does not say */
+  smCount: number | null;
+  computeCapability: { major: number; minor: number } | null;
+  maxThreadsPerSm: number | null;
+  maxBlocksPerSm: number | null;
+  maxRegistersPerSm: number | null;
+  maxRegistersPerBlock: number | null;
+  maxSharedMemoryPerSm: number | null;
+  maxSharedMemoryPerBlock: number | null;
+  threadsPerWarp: number | null;
+  /** bytes per second, null if unknown */
+  memoryBandwidth: number | null;
+  totalMemory: number | null;
+  busLocation: string | null;
+}
+
+export interface ProcessInfo {
+  /** nsys globalPid as a decimal string */
+  globalPid: string;
+  pid: number;
+  name: string;
+}
+
+export interface ThreadInfo {
+  /** nsys globalTid as a decimal string */
+  globalTid: string;
+  tid: number;
+  name: string;
+  /** index into Trace.processes */
+  process: number;
+}
+
+export interface TableInfo {
+  name: string;
+  rows: number;
+}
+
+export interface TraceMeta {
+  /** path as given by the user */
+  file: string;
+  fileSizeBytes: number;
+  /** e.g. "2025.3.1.90-..." or null when the export does not record it */
+  nsysVersion: string | null;
+  /** export schema version, e.g. "3.20.3", or null */
+  exportSchemaVersion: string | null;
+  /** how the schema was recognised: which metadata table and GPU info shape */
+  schemaShape: {
+    metadataTable: 'META_DATA_EXPORT' | 'EXPORT_META_DATA' | null;
+    gpuTable: 'TARGET_INFO_GPU' | 'TARGET_INFO_GPU_5COL' | 'TARGET_INFO_CUDA_GPU' | null;
+    nvtxText: 'inline' | 'StringIds' | 'both' | null;
+  };
+  /** raw nsys timestamp subtracted from every time in the model (decimal string; "0" normally) */
+  timeOriginNs: string;
+  /** session start as UTC epoch ns (decimal string) when recorded */
+  sessionStartUtcNs: string | null;
+  tables: TableInfo[];
+  /** what the reader dropped or repaired, one sentence each */
+  warnings: string[];
+}
+
+export interface Trace {
+  meta: TraceMeta;
+  strings: string[];
+  kernels: KernelColumns;
+  /** null when the export has no kernel table (CUDA kernel tracing off or unsupported) */
+  hasKernelTable: boolean;
+  runtime: RuntimeColumns;
+  memcpy: MemcpyColumns;
+  memset: MemsetColumns;
+  sync: SyncColumns;
+  nvtx: NvtxColumns;
+  gpus: GpuInfo[];
+  processes: ProcessInfo[];
+  threads: ThreadInfo[];
+}
