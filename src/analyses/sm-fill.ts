@@ -1,0 +1,304 @@
+/**
+ * SM fill: how many blocks of each kernel can be resident on one SM at once, which resource
+ * binds, and how many "waves" the grid needs on the whole GPU. A kernel with waves >= 1 occupies
+ * every SM, so a kernel on another stream can only run in its tail; that is the saturation
+ * reason experts do not overlap even when nothing else stops them.
+ *
+ * The arithmetic follows NVIDIA's occupancy calculator (cuda_occupancy.h): warps are allocated per
+ * block rounded up to whole warps; registers per warp rounded up to 256 and shared by 4 SM
+ * sub-partitions; shared memory per block = static + dynamic + the 1 KB the driver reserves per
+ * block from sm80 on, rounded up to the allocation granularity. The SM's shared memory is taken
+ * at its maximum carveout (the driver default when a kernel needs it), so resident counts are an
+ * upper bound and waves a lower bound: a kernel reported as filling the GPU really does.
+ */
+import { quantile } from 'd3-array';
+import type { GpuInfo, Trace } from '../model/trace.js';
+
+export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
+
+/** Per-SM limits of one GPU, after merging what the trace says with the table below. */
+export interface SmLimits {
+  computeCapability: string | null;
+  smCount: number | null;
+  threadsPerWarp: number;
+  maxThreadsPerSm: number;
+  maxBlocksPerSm: number;
+  maxRegistersPerSm: number;
+  maxSharedMemoryPerSm: number;
+  /** bytes the driver reserves per block (1024 from sm80 on) */
+  reservedSharedMemoryPerBlock: number;
+  sharedMemoryAllocationUnit: number;
+  registerAllocationUnit: number;
+  subPartitions: number;
+  /** 'trace' when every value came from the trace, 'table' when none did */
+  source: 'trace' | 'table' | 'trace+table';
+}
+
+interface ArchRow {
+  maxThreadsPerSm: number;
+  maxBlocksPerSm: number;
+  maxRegistersPerSm: number;
+  maxSharedMemoryPerSm: number;
+  reservedSharedMemoryPerBlock: number;
+  sharedMemoryAllocationUnit: number;
+}
+
+const KB = 1024;
+/** CUDA C Programming Guide, "Technical Specifications per Compute Capability". */
+const ARCH: Record<string, ArchRow> = {
+  '7.0': { maxThreadsPerSm: 2048, maxBlocksPerSm: 32, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 96 * KB, reservedSharedMemoryPerBlock: 0, sharedMemoryAllocationUnit: 256 },
+  '7.5': { maxThreadsPerSm: 1024, maxBlocksPerSm: 16, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 64 * KB, reservedSharedMemoryPerBlock: 0, sharedMemoryAllocationUnit: 256 },
+  '8.0': { maxThreadsPerSm: 2048, maxBlocksPerSm: 32, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 164 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+  '8.6': { maxThreadsPerSm: 1536, maxBlocksPerSm: 16, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 100 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+  '8.9': { maxThreadsPerSm: 1536, maxBlocksPerSm: 24, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 100 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+  '9.0': { maxThreadsPerSm: 2048, maxBlocksPerSm: 32, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 228 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+  '10.0': { maxThreadsPerSm: 2048, maxBlocksPerSm: 32, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 228 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+  '12.0': { maxThreadsPerSm: 1536, maxBlocksPerSm: 32, maxRegistersPerSm: 65536, maxSharedMemoryPerSm: 100 * KB, reservedSharedMemoryPerBlock: KB, sharedMemoryAllocationUnit: 128 },
+};
+
+/**
+ * SM counts by product name, for old exports (2020.x) whose GPU table has no smCount.
+ * Longest match wins, so "H100 PCIe" beats "H100".
+ */
+const SM_COUNT_BY_NAME: [string, number][] = [
+  ['H200', 132], ['H100 PCIe', 114], ['H100', 132], ['B200', 148], ['A100', 108], ['A10G', 80],
+  ['A10', 72], ['L40S', 142], ['L40', 142], ['L4', 58], ['V100', 80], ['T4', 40],
+  ['RTX 3080', 68], ['RTX 3090', 82], ['RTX 4090', 128], ['RTX 4080', 76], ['RTX 5090', 170],
+];
+
+function archRow(cc: { major: number; minor: number } | null): ArchRow | null {
+  if (!cc) return null;
+  const exact = ARCH[`${cc.major}.${cc.minor}`];
+  if (exact) return exact;
+  // A minor revision we have no row for (8.7, 10.3, 12.1): the closest lower minor of the same major.
+  for (let minor = cc.minor - 1; minor >= 0; minor--) {
+    const row = ARCH[`${cc.major}.${minor}`];
+    if (row) return row;
+  }
+  return null;
+}
+
+function smCountFromName(name: string): number | null {
+  let best: [string, number] | null = null;
+  for (const entry of SM_COUNT_BY_NAME) {
+    if (name.includes(entry[0]) && (!best || entry[0].length > best[0].length)) best = entry;
+  }
+  return best ? best[1] : null;
+}
+
+/** Merges the trace's GPU limits with the table; null when neither knows the architecture. */
+export function smLimits(gpu: GpuInfo | undefined): SmLimits | null {
+  if (!gpu) return null;
+  const row = archRow(gpu.computeCapability);
+  let fromTrace = 0;
+  let fromTable = 0;
+  const pick = (traceValue: number | null, tableValue: number | undefined): number | null => {
+    if (traceValue !== null && traceValue > 0) { fromTrace++; return traceValue; }
+    if (tableValue !== undefined) { fromTable++; return tableValue; }
+    return null;
+  };
+  const maxThreadsPerSm = pick(gpu.maxThreadsPerSm, row?.maxThreadsPerSm);
+  const maxBlocksPerSm = pick(gpu.maxBlocksPerSm, row?.maxBlocksPerSm);
+  const maxRegistersPerSm = pick(gpu.maxRegistersPerSm, row?.maxRegistersPerSm);
+  const maxSharedMemoryPerSm = pick(gpu.maxSharedMemoryPerSm, row?.maxSharedMemoryPerSm);
+  if (maxThreadsPerSm === null || maxBlocksPerSm === null || maxRegistersPerSm === null || maxSharedMemoryPerSm === null) {
+    return null;
+  }
+  let smCount = gpu.smCount !== null && gpu.smCount > 0 ? gpu.smCount : null;
+  if (smCount === null) {
+    smCount = smCountFromName(gpu.name);
+    if (smCount !== null) fromTable++;
+  } else {
+    fromTrace++;
+  }
+  const major = gpu.computeCapability?.major ?? null;
+  return {
+    computeCapability: gpu.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : null,
+    smCount,
+    threadsPerWarp: gpu.threadsPerWarp ?? 32,
+    maxThreadsPerSm,
+    maxBlocksPerSm,
+    maxRegistersPerSm,
+    maxSharedMemoryPerSm,
+    reservedSharedMemoryPerBlock: row?.reservedSharedMemoryPerBlock ?? (major !== null && major >= 8 ? KB : 0),
+    sharedMemoryAllocationUnit: row?.sharedMemoryAllocationUnit ?? (major !== null && major >= 8 ? 128 : 256),
+    registerAllocationUnit: 256,
+    subPartitions: 4,
+    source: fromTable === 0 ? 'trace' : fromTrace === 0 ? 'table' : 'trace+table',
+  };
+}
+
+export interface KernelShape {
+  gridX: number; gridY: number; gridZ: number;
+  blockX: number; blockY: number; blockZ: number;
+  registersPerThread: number;
+  staticSharedMemory: number;
+  dynamicSharedMemory: number;
+}
+
+export interface KernelFill {
+  blocks: number;
+  threadsPerBlock: number;
+  /** blocks of this kernel that fit on one SM at once (at least 1: the kernel did run) */
+  residentBlocksPerSm: number;
+  /** the resource that sets residentBlocksPerSm (first of warps, registers, sharedMemory, blocks on a tie) */
+  limit: FillLimit;
+  /** blocks / (smCount × residentBlocksPerSm); null when the SM count is unknown */
+  waves: number | null;
+}
+
+const roundUp = (x: number, unit: number): number => Math.ceil(x / unit) * unit;
+
+export function kernelFill(k: KernelShape, limits: SmLimits): KernelFill {
+  const blocks = k.gridX * k.gridY * k.gridZ;
+  const threadsPerBlock = k.blockX * k.blockY * k.blockZ;
+  const warpSize = limits.threadsPerWarp;
+  const warpsPerBlock = Math.max(1, Math.ceil(threadsPerBlock / warpSize));
+  const byWarps = Math.floor(Math.floor(limits.maxThreadsPerSm / warpSize) / warpsPerBlock);
+  let byRegisters = Infinity;
+  if (k.registersPerThread > 0) {
+    const regsPerWarp = roundUp(k.registersPerThread * warpSize, limits.registerAllocationUnit);
+    const regsPerSubPartition = limits.maxRegistersPerSm / limits.subPartitions;
+    const warpsPerSm = Math.floor(regsPerSubPartition / regsPerWarp) * limits.subPartitions;
+    byRegisters = Math.floor(warpsPerSm / warpsPerBlock);
+  }
+  let bySharedMemory = Infinity;
+  const shared = Math.max(0, k.staticSharedMemory) + Math.max(0, k.dynamicSharedMemory);
+  const sharedPerBlock = roundUp(shared + limits.reservedSharedMemoryPerBlock, limits.sharedMemoryAllocationUnit);
+  if (sharedPerBlock > 0) bySharedMemory = Math.floor(limits.maxSharedMemoryPerSm / sharedPerBlock);
+  const candidates: [FillLimit, number][] = [
+    ['warps', byWarps], ['registers', byRegisters], ['sharedMemory', bySharedMemory], ['blocks', limits.maxBlocksPerSm],
+  ];
+  let [limit, resident] = candidates[0];
+  for (const [name, value] of candidates) {
+    if (value < resident) { limit = name; resident = value; }
+  }
+  // A limit of 0 means our limits are wrong for this GPU (the kernel ran); count one block.
+  const residentBlocksPerSm = Math.max(1, resident);
+  const waves = limits.smCount ? blocks / (limits.smCount * residentBlocksPerSm) : null;
+  return { blocks, threadsPerBlock, residentBlocksPerSm, limit, waves };
+}
+
+export function kernelShapeAt(trace: Trace, i: number): KernelShape {
+  const k = trace.kernels;
+  return {
+    gridX: k.gridX[i], gridY: k.gridY[i], gridZ: k.gridZ[i],
+    blockX: k.blockX[i], blockY: k.blockY[i], blockZ: k.blockZ[i],
+    registersPerThread: k.registersPerThread[i],
+    staticSharedMemory: k.staticSharedMemory[i], dynamicSharedMemory: k.dynamicSharedMemory[i],
+  };
+}
+
+export interface KernelFillSummary {
+  name: string;
+  count: number;
+  /** Σ durations (clipped to the window) */
+  kernelTime: number;
+  medianBlocks: number;
+  /** of the kernel's most frequent launch configuration; null when the GPU's limits are unknown */
+  residentBlocksPerSm: number | null;
+  limit: FillLimit | null;
+  medianWaves: number | null;
+  /** fraction of launches with waves >= 1 (they fill every SM) */
+  fullShare: number | null;
+}
+
+export interface SmFillReport {
+  deviceId: number;
+  limits: SmLimits | null;
+  kernelCount: number;
+  kernelTime: number;
+  /** launches with waves >= 1 */
+  fullKernelCount: number;
+  fullKernelTime: number;
+  /** fullKernelTime / kernelTime; null when unknown (no SM count) or no kernel time */
+  fullTimeShare: number | null;
+  /** by kernel name, most kernel time first */
+  byName: KernelFillSummary[];
+}
+
+/** Kernel indices of one device whose interval meets [start, end] (all of them without a window). */
+export function deviceKernelIndices(trace: Trace, deviceId: number, window?: { start: number; end: number }): number[] {
+  const k = trace.kernels;
+  const out: number[] = [];
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId) continue;
+    if (window && (k.end[i] <= window.start || k.start[i] >= window.end)) continue;
+    out.push(i);
+  }
+  return out;
+}
+
+/** Waves of each listed kernel (NaN where unknown), aligned with `indices`. */
+export function kernelWaves(trace: Trace, indices: number[], limits: SmLimits | null): Float64Array {
+  const waves = new Float64Array(indices.length).fill(NaN);
+  if (!limits || limits.smCount === null) return waves;
+  const cache = new Map<string, number>();
+  indices.forEach((i, j) => {
+    const s = kernelShapeAt(trace, i);
+    const key = `${s.gridX},${s.gridY},${s.gridZ},${s.blockX},${s.blockY},${s.blockZ},${s.registersPerThread},${s.staticSharedMemory},${s.dynamicSharedMemory}`;
+    let w = cache.get(key);
+    if (w === undefined) {
+      w = kernelFill(s, limits).waves ?? NaN;
+      cache.set(key, w);
+    }
+    waves[j] = w;
+  });
+  return waves;
+}
+
+export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: number; end: number }): SmFillReport {
+  const limits = smLimits(trace.gpus.find((g) => g.deviceId === deviceId));
+  const indices = deviceKernelIndices(trace, deviceId, window);
+  const k = trace.kernels;
+  const clippedDuration = (i: number): number =>
+    Math.max(0, Math.min(k.end[i], window?.end ?? Infinity) - Math.max(k.start[i], window?.start ?? -Infinity));
+  const groups = new Map<number, number[]>();
+  for (const i of indices) {
+    const name = k.shortName[i];
+    const list = groups.get(name);
+    if (list) list.push(i); else groups.set(name, [i]);
+  }
+  let kernelTime = 0;
+  let fullKernelCount = 0;
+  let fullKernelTime = 0;
+  const byName: KernelFillSummary[] = [];
+  for (const [name, list] of groups) {
+    const waves = kernelWaves(trace, list, limits);
+    let time = 0;
+    let full = 0;
+    list.forEach((i, j) => {
+      const d = clippedDuration(i);
+      time += d;
+      if (waves[j] >= 1) { full++; fullKernelTime += d; }
+    });
+    kernelTime += time;
+    fullKernelCount += full;
+    const configCounts = new Map<string, { count: number; index: number }>();
+    for (const i of list) {
+      const key = JSON.stringify(kernelShapeAt(trace, i));
+      const c = configCounts.get(key);
+      if (c) c.count++; else configCounts.set(key, { count: 1, index: i });
+    }
+    const common = [...configCounts.values()].sort((a, b) => b.count - a.count)[0];
+    const fill = limits ? kernelFill(kernelShapeAt(trace, common.index), limits) : null;
+    const known = [...waves].filter((w) => !Number.isNaN(w));
+    byName.push({
+      name: trace.strings[name] ?? `#${name}`,
+      count: list.length,
+      kernelTime: time,
+      medianBlocks: quantile(list.map((i) => k.gridX[i] * k.gridY[i] * k.gridZ[i]), 0.5) ?? 0,
+      residentBlocksPerSm: fill?.residentBlocksPerSm ?? null,
+      limit: fill?.limit ?? null,
+      medianWaves: known.length ? quantile(known, 0.5) ?? null : null,
+      fullShare: known.length ? full / list.length : null,
+    });
+  }
+  byName.sort((a, b) => b.kernelTime - a.kernelTime || a.name.localeCompare(b.name));
+  const wavesKnown = limits !== null && limits.smCount !== null;
+  return {
+    deviceId, limits, kernelCount: indices.length, kernelTime, fullKernelCount, fullKernelTime,
+    fullTimeShare: wavesKnown && kernelTime > 0 ? fullKernelTime / kernelTime : null,
+    byName,
+  };
+}
