@@ -13,26 +13,9 @@
  */
 import { quantile } from 'd3-array';
 import type { GpuInfo, Trace } from '../model/trace.js';
+import type { FillLimit, KernelFillSummary, SmFillReport, SmLimits } from '../report/types.js';
 
-export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
-
-/** Per-SM limits of one GPU, after merging what the trace says with the table below. */
-export interface SmLimits {
-  computeCapability: string | null;
-  smCount: number | null;
-  threadsPerWarp: number;
-  maxThreadsPerSm: number;
-  maxBlocksPerSm: number;
-  maxRegistersPerSm: number;
-  maxSharedMemoryPerSm: number;
-  /** bytes the driver reserves per block (1024 from sm80 on) */
-  reservedSharedMemoryPerBlock: number;
-  sharedMemoryAllocationUnit: number;
-  registerAllocationUnit: number;
-  subPartitions: number;
-  /** 'trace' when every value came from the trace, 'table' when none did */
-  source: 'trace' | 'table' | 'trace+table';
-}
+export type { FillLimit, KernelFillSummary, SmFillReport, SmLimits };
 
 interface ArchRow {
   maxThreadsPerSm: number;
@@ -187,34 +170,6 @@ export function kernelShapeAt(trace: Trace, i: number): KernelShape {
     registersPerThread: k.registersPerThread[i],
     staticSharedMemory: k.staticSharedMemory[i], dynamicSharedMemory: k.dynamicSharedMemory[i],
   };
-}
-
-export interface KernelFillSummary {
-  name: string;
-  count: number;
-  /** Σ durations (clipped to the window) */
-  kernelTime: number;
-  medianBlocks: number;
-  /** of the kernel's most frequent launch configuration; null when the GPU's limits are unknown */
-  residentBlocksPerSm: number | null;
-  limit: FillLimit | null;
-  medianWaves: number | null;
-  /** fraction of launches with waves >= 1 (they fill every SM) */
-  fullShare: number | null;
-}
-
-export interface SmFillReport {
-  deviceId: number;
-  limits: SmLimits | null;
-  kernelCount: number;
-  kernelTime: number;
-  /** launches with waves >= 1 */
-  fullKernelCount: number;
-  fullKernelTime: number;
-  /** fullKernelTime / kernelTime; null when unknown (no SM count) or no kernel time */
-  fullTimeShare: number | null;
-  /** by kernel name, most kernel time first */
-  byName: KernelFillSummary[];
 }
 
 /** Kernel indices of one device whose interval meets [start, end] (all of them without a window). */

@@ -146,9 +146,107 @@ export interface DeviceReport {
   streamPairs: StreamPairOverlap[];
   gaps: GapSummary;
   launch: LaunchStats;
+  /** durations of the device's kernels (clipped to W); added in schema 1 */
+  kernelDuration?: Distribution;
   hostSyncs: HostSyncSummary;
   /** present when several processes share the device */
   processes?: ProcessBreakdown[];
+  /** SM fill of the window's kernels (src/analyses/sm-fill.ts); added in schema 1 */
+  smFill?: SmFillReport;
+  /** NVTX ranges grouped by name with their GPU projection (src/analyses/nvtx-ranges.ts); added in schema 1 */
+  nvtxRanges?: NvtxRangesReport;
+}
+
+export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
+
+/** Per-SM limits of one GPU, after merging what the trace says with the compute-capability table. */
+export interface SmLimits {
+  computeCapability: string | null;
+  smCount: number | null;
+  threadsPerWarp: number;
+  maxThreadsPerSm: number;
+  maxBlocksPerSm: number;
+  maxRegistersPerSm: number;
+  maxSharedMemoryPerSm: number;
+  /** bytes the driver reserves per block (1024 from sm80 on) */
+  reservedSharedMemoryPerBlock: number;
+  sharedMemoryAllocationUnit: number;
+  registerAllocationUnit: number;
+  subPartitions: number;
+  /** 'trace' when every value came from the trace, 'table' when none did */
+  source: 'trace' | 'table' | 'trace+table';
+}
+
+export interface KernelFillSummary {
+  name: string;
+  count: number;
+  /** sum of durations clipped to W */
+  kernelTime: number;
+  medianBlocks: number;
+  /** of the kernel's most frequent launch configuration; null when the GPU's limits are unknown */
+  residentBlocksPerSm: number | null;
+  limit: FillLimit | null;
+  medianWaves: number | null;
+  /** fraction of launches with waves >= 1 (they fill every SM) */
+  fullShare: number | null;
+}
+
+export interface SmFillReport {
+  deviceId: number;
+  limits: SmLimits | null;
+  kernelCount: number;
+  kernelTime: number;
+  /** launches with waves >= 1 */
+  fullKernelCount: number;
+  fullKernelTime: number;
+  /** fullKernelTime / kernelTime; null when waves are unknown (no SM count) or no kernel time */
+  fullTimeShare: number | null;
+  /** by kernel name, most kernel time first */
+  byName: KernelFillSummary[];
+}
+
+/** Repeated NVTX ranges of one name (or one family: texts equal up to their numbers). */
+export interface NvtxRangeGroup {
+  /** the range text; for a family the text with each number replaced by '#' ("expert #") */
+  name: string;
+  /** distinct texts in the group (1 for an exact name, 64 for "expert #" over 64 experts) */
+  distinctNames: number;
+  instances: number;
+  /** nesting depth on its thread (0 = top level), the smallest over instances */
+  depth: number;
+  /** CPU-side range durations (end - start) */
+  duration: Distribution;
+  /** per instance: GPU projection span, [first op start, last op end] */
+  gpuSpan: Distribution;
+  /** per instance: union of its kernels' time */
+  gpuTime: Distribution;
+  /** kernels projected into the group's instances, in total */
+  kernelCount: number;
+  /** share of the group's kernel busy time during which a kernel from outside the instance also ran; null without kernels */
+  overlapWithOthers: number | null;
+  /** blocking host syncs issued inside the instances (same thread) */
+  syncs: number;
+}
+
+export interface IterationSummary {
+  /** the range name or family taken as one iteration, e.g. "iteration #" */
+  name: string;
+  count: number;
+  /** GPU projection span of each iteration */
+  duration: Distribution;
+  kernelsPerIteration: number;
+  syncsPerIteration: number;
+  /** GPU busy time inside each iteration's projection, median */
+  busyPerIteration: number;
+}
+
+export interface NvtxRangesReport {
+  /** ranges by exact text, most GPU time first */
+  byName: NvtxRangeGroup[];
+  /** families of two or more texts that differ only in their numbers */
+  families: NvtxRangeGroup[];
+  /** null when no repeated top-level range looks like an iteration */
+  iterations: IterationSummary | null;
 }
 
 export type Severity = 'high' | 'medium' | 'low' | 'info';
