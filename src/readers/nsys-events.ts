@@ -1,0 +1,251 @@
+/**
+ * Reads the nsys activity tables (kernels, CUDA API calls, memcpy, memset, synchronization,
+ * NVTX) column-wise into the model's typed arrays. SQL does the filtering and the ORDER BY;
+ * JavaScript only copies numbers, so no object is allocated per row beyond the raw row array.
+ * Columns a given nsys version lacks read as NULL, and NULL becomes -1 (NaN where the model says so).
+ */
+import type Database from 'better-sqlite3';
+import { emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync } from '../model/build.js';
+import type {
+  KernelColumns, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
+} from '../model/trace.js';
+import { has, ident, type NsysSchema } from './schema.js';
+import type { Entities } from './nsys-entities.js';
+
+type Column = Float64Array | Int32Array | Uint8Array;
+
+/** One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1. */
+interface Target { expr: string; out: Column; nan?: boolean }
+
+export interface TableScan {
+  table: string;
+  /** what a row is, in the warning sentences: "kernels", "CUDA API calls" */
+  label: string;
+  /** rows whose time is missing or inverted, excluded by `valid` */
+  invalid: string;
+  /** SQL condition for rows the reader keeps */
+  valid: string;
+}
+
+export interface ReadContext {
+  db: Database.Database;
+  schema: NsysSchema;
+  entities: Entities;
+  /** raw nsys timestamp subtracted from every time (0n normally) */
+  origin: bigint;
+  warnings: string[];
+}
+
+/** `col` when the table has it, else NULL, so one query shape serves every nsys version. */
+function col(schema: NsysSchema, table: string, name: string): string {
+  return has(schema, table, name) ? ident(name) : 'NULL';
+}
+
+function time(ctx: ReadContext, name: string): string {
+  return ctx.origin === 0n ? ident(name) : `(${ident(name)} - ${ctx.origin})`;
+}
+
+const TIME_VALID = 'start IS NOT NULL AND "end" IS NOT NULL AND "end" >= start';
+
+/** Scan description for a start/end table, shared with the stats pass that decides the time origin. */
+export function scanOf(table: string, label: string): TableScan {
+  return {
+    table, label,
+    invalid: 'start IS NULL OR "end" IS NULL OR "end" < start',
+    valid: TIME_VALID,
+  };
+}
+
+export const NVTX_EVENT_TYPES = '34, 59, 60';
+export const NVTX_SCAN: TableScan = {
+  table: 'NVTX_EVENTS',
+  label: 'NVTX ranges',
+  // Marks (34) are instants and have no end; push/pop (59) and start/end (60) ranges need one.
+  invalid: `eventType IN (${NVTX_EVENT_TYPES}) AND NOT (start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start)))`,
+  valid: `eventType IN (${NVTX_EVENT_TYPES}) AND start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start))`,
+};
+
+/** Runs one SELECT and copies each column into its typed array; returns the number of rows. */
+function fill(ctx: ReadContext, sql: string, targets: Target[]): number {
+  const m = targets.length;
+  const outs = targets.map((t) => t.out);
+  const nulls = targets.map((t) => (t.nan ? NaN : -1));
+  const cap = outs[0].length;
+  let i = 0;
+  for (const row of ctx.db.prepare(sql).raw(true).iterate() as IterableIterator<(number | null)[]>) {
+    if (i >= cap) break;
+    for (let j = 0; j < m; j++) {
+      const v = row[j];
+      outs[j][i] = v === null ? nulls[j] : v;
+    }
+    i++;
+  }
+  return i;
+}
+
+function select(ctx: ReadContext, scan: TableScan, exprs: string[]): string {
+  return `SELECT ${exprs.join(', ')} FROM ${ident(scan.table)} WHERE ${scan.valid} ORDER BY 1, 2`;
+}
+
+/** Rewrites raw process keys (globalPid >> 24) into indices of Trace.processes. */
+function mapProcesses(ctx: ReadContext, keys: Float64Array, out: Int32Array): void {
+  for (let i = 0; i < keys.length; i++) out[i] = keys[i] === -1 ? -1 : ctx.entities.process(keys[i]);
+}
+
+const PID_KEY = (c: string): string => `(${c} >> 24)`;
+const TID = (c: string): string => `(${c} & 16777215)`;
+
+export function readKernels(ctx: ReadContext, n: number): KernelColumns {
+  const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
+  const k = emptyKernels(n);
+  if (n === 0) return k;
+  const pidKey = new Float64Array(n);
+  const c = (name: string): string => col(ctx.schema, t, name);
+  const targets: Target[] = [
+    { expr: time(ctx, 'start'), out: k.start }, { expr: time(ctx, 'end'), out: k.end },
+    { expr: c('deviceId'), out: k.deviceId }, { expr: c('contextId'), out: k.contextId },
+    { expr: c('streamId'), out: k.streamId }, { expr: c('correlationId'), out: k.correlationId },
+    { expr: PID_KEY(c('globalPid')), out: pidKey },
+    { expr: c('shortName'), out: k.shortName }, { expr: c('demangledName'), out: k.demangledName },
+    { expr: c('gridX'), out: k.gridX }, { expr: c('gridY'), out: k.gridY }, { expr: c('gridZ'), out: k.gridZ },
+    { expr: c('blockX'), out: k.blockX }, { expr: c('blockY'), out: k.blockY }, { expr: c('blockZ'), out: k.blockZ },
+    { expr: c('registersPerThread'), out: k.registersPerThread },
+    { expr: c('staticSharedMemory'), out: k.staticSharedMemory },
+    { expr: c('dynamicSharedMemory'), out: k.dynamicSharedMemory },
+    { expr: c('graphNodeId'), out: k.graphNodeId },
+  ];
+  k.count = fill(ctx, select(ctx, scanOf(t, 'kernels'), targets.map((x) => x.expr)), targets);
+  mapProcesses(ctx, pidKey, k.process);
+  const s = ctx.entities.strings;
+  for (let i = 0; i < k.count; i++) {
+    k.shortName[i] = s.fromStringId(k.shortName[i]);
+    k.demangledName[i] = s.fromStringId(k.demangledName[i]);
+  }
+  return k;
+}
+
+/**
+ * CUDA runtime and driver calls. nsys records both in CUPTI_ACTIVITY_KIND_RUNTIME and tells
+ * them apart by eventClass (0 runtime, 1 driver); a separate CUPTI_ACTIVITY_KIND_DRIVER table,
+ * when an export has one, is merged in as driver calls.
+ */
+export function readRuntime(ctx: ReadContext, counts: Map<string, number>): RuntimeColumns {
+  const tables = ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER'].filter((t) => counts.has(t));
+  const n = tables.reduce((a, t) => a + (counts.get(t) ?? 0), 0);
+  const r = emptyRuntime(n);
+  if (n === 0) return r;
+  const pidKey = new Float64Array(n);
+  const tid = new Float64Array(n);
+  const eventClass = new Float64Array(n);
+  const parts = tables.map((t) => {
+    const c = (name: string): string => col(ctx.schema, t, name);
+    const cls = t === 'CUPTI_ACTIVITY_KIND_DRIVER' ? '1' : c('eventClass');
+    return `SELECT ${time(ctx, 'start')}, ${time(ctx, 'end')}, ${PID_KEY(c('globalTid'))}, ${TID(c('globalTid'))}, `
+      + `${c('correlationId')}, ${c('nameId')}, ${cls} FROM ${ident(t)} WHERE ${TIME_VALID}`;
+  });
+  const targets: Target[] = [
+    { expr: '', out: r.start }, { expr: '', out: r.end }, { expr: '', out: pidKey }, { expr: '', out: tid },
+    { expr: '', out: r.correlationId }, { expr: '', out: r.name }, { expr: '', out: eventClass },
+  ];
+  r.count = fill(ctx, `${parts.join(' UNION ALL ')} ORDER BY 1, 2`, targets);
+  const s = ctx.entities.strings;
+  for (let i = 0; i < r.count; i++) {
+    r.thread[i] = pidKey[i] === -1 ? -1 : ctx.entities.thread(pidKey[i], tid[i]);
+    r.process[i] = pidKey[i] === -1 ? -1 : ctx.entities.process(pidKey[i]);
+    const name = s.apiNameFromStringId(r.name[i]);
+    r.name[i] = name;
+    r.api[i] = eventClass[i] === -1 ? (s.isDriverApi(name) ? 1 : 0) : eventClass[i] === 1 ? 1 : 0;
+  }
+  return r;
+}
+
+/** GPU-side columns every CUPTI activity table shares. */
+function deviceTargets(ctx: ReadContext, t: string, cols: {
+  start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId: Int32Array;
+  streamId: Int32Array; correlationId: Float64Array;
+}, pidKey: Float64Array, streamExpr?: string): Target[] {
+  const c = (name: string): string => col(ctx.schema, t, name);
+  return [
+    { expr: time(ctx, 'start'), out: cols.start }, { expr: time(ctx, 'end'), out: cols.end },
+    { expr: c('deviceId'), out: cols.deviceId }, { expr: c('contextId'), out: cols.contextId },
+    { expr: streamExpr ?? c('streamId'), out: cols.streamId }, { expr: c('correlationId'), out: cols.correlationId },
+    { expr: PID_KEY(c('globalPid')), out: pidKey },
+  ];
+}
+
+export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
+  const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
+  const m = emptyMemcpy(n);
+  if (n === 0) return m;
+  const pidKey = new Float64Array(n);
+  const c = (name: string): string => col(ctx.schema, t, name);
+  const targets = [...deviceTargets(ctx, t, m, pidKey),
+    { expr: c('bytes'), out: m.bytes }, { expr: c('copyKind'), out: m.copyKind },
+    { expr: c('srcKind'), out: m.srcKind }, { expr: c('dstKind'), out: m.dstKind }];
+  m.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  mapProcesses(ctx, pidKey, m.process);
+  return m;
+}
+
+export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
+  const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
+  const m = emptyMemset(n);
+  if (n === 0) return m;
+  const pidKey = new Float64Array(n);
+  const c = (name: string): string => col(ctx.schema, t, name);
+  const targets = [...deviceTargets(ctx, t, m, pidKey),
+    { expr: c('bytes'), out: m.bytes }, { expr: c('memKind'), out: m.memKind }];
+  m.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  mapProcesses(ctx, pidKey, m.process);
+  return m;
+}
+
+export function readSync(ctx: ReadContext, n: number): SyncColumns {
+  const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
+  const y = emptySync(n);
+  if (n === 0) return y;
+  const pidKey = new Float64Array(n);
+  // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
+  // context syncs; the model says -1.
+  const stream = has(ctx.schema, t, 'streamId') ? 'NULLIF(streamId, 4294967295)' : 'NULL';
+  const syncType = has(ctx.schema, t, 'syncType') ? 'syncType' : col(ctx.schema, t, 'deprecatedSyncType');
+  const targets = [...deviceTargets(ctx, t, y, pidKey, stream), { expr: syncType, out: y.syncType }];
+  y.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  mapProcesses(ctx, pidKey, y.process);
+  return y;
+}
+
+export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredText: number }
+
+/** NVTX marks and ranges; text is inline (`text`) or registered (`textId` → StringIds) per row. */
+export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
+  const t = 'NVTX_EVENTS';
+  const v = emptyNvtx(n);
+  if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0 };
+  const c = (name: string): string => col(ctx.schema, t, name);
+  const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
+    .filter((p) => has(ctx.schema, t, p));
+  const payload = payloadCols.length > 0 ? `COALESCE(${payloadCols.join(', ')})` : 'NULL';
+  const sql = `SELECT ${time(ctx, 'start')}, ${time(ctx, 'end')}, ${c('text')}, ${c('textId')}, `
+    + `${PID_KEY(c('globalTid'))}, ${TID(c('globalTid'))}, ${c('eventType')}, ${c('domainId')}, ${payload} `
+    + `FROM ${t} WHERE ${NVTX_SCAN.valid} ORDER BY 1, 2`;
+  const s = ctx.entities.strings;
+  let i = 0; let inlineText = 0; let registeredText = 0;
+  for (const row of ctx.db.prepare(sql).raw(true).iterate() as IterableIterator<(number | string | null)[]>) {
+    if (i >= n) break;
+    const [start, end, text, textId, pidKey, tid, eventType, domainId, value] = row;
+    v.start[i] = start as number;
+    v.end[i] = end === null ? NaN : end as number;
+    if (text !== null) { v.text[i] = s.intern(String(text)); inlineText++; }
+    else if (textId !== null) { v.text[i] = s.fromStringId(textId as number); registeredText++; }
+    else v.text[i] = -1;
+    v.thread[i] = pidKey === null ? -1 : ctx.entities.thread(pidKey as number, tid as number);
+    v.process[i] = pidKey === null ? -1 : ctx.entities.process(pidKey as number);
+    v.eventType[i] = eventType === null ? -1 : eventType as number;
+    v.domainId[i] = domainId === null ? -1 : domainId as number;
+    v.payload[i] = value === null ? NaN : value as number;
+    i++;
+  }
+  v.count = i;
+  return { nvtx: v, inlineText, registeredText };
+}

@@ -1,0 +1,158 @@
+/**
+ * Reader for Nsight Systems SQLite exports (nsys 2020.3 – 2026.x) into the columnar Trace.
+ * Only this folder knows SQL. The reader drops what it cannot use (rows without a time, rows
+ * ending before they start) and says so in meta.warnings, one sentence each.
+ */
+import type Database from 'better-sqlite3';
+import { emptyGpu, emptyKernels } from '../model/build.js';
+import type { Trace, TraceMeta } from '../model/trace.js';
+import { InputError } from '../errors.js';
+import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
+import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
+import { Entities, Strings, readGpus } from './nsys-entities.js';
+import {
+  NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf,
+  type ReadContext, type TableScan,
+} from './nsys-events.js';
+
+export type ReadOptions = OpenOptions;
+
+export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
+
+const SCANS: TableScan[] = [
+  scanOf(KERNEL_TABLE, 'kernels'),
+  scanOf('CUPTI_ACTIVITY_KIND_RUNTIME', 'CUDA API calls'),
+  scanOf('CUPTI_ACTIVITY_KIND_DRIVER', 'CUDA driver API calls'),
+  scanOf('CUPTI_ACTIVITY_KIND_MEMCPY', 'memcpy operations'),
+  scanOf('CUPTI_ACTIVITY_KIND_MEMSET', 'memset operations'),
+  scanOf('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', 'synchronization records'),
+  NVTX_SCAN,
+];
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+interface ScanStats { kept: number; minStart: bigint | null; maxEnd: bigint | null }
+
+/**
+ * One aggregate pass per table: how many rows are kept, how many are dropped and why, and the
+ * time range (read as BigInt) that decides whether times must be rebased to stay exact.
+ */
+function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[]): Map<string, ScanStats> {
+  const stats = new Map<string, ScanStats>();
+  for (const scan of SCANS) {
+    if (!has(schema, scan.table)) continue;
+    const needed = scan === NVTX_SCAN ? ['start', 'end', 'eventType'] : ['start', 'end'];
+    const missing = needed.filter((c) => !has(schema, scan.table, c));
+    if (missing.length > 0) {
+      warnings.push(`${scan.table} has no ${missing.join('/')} column, so its ${scan.label} were ignored.`);
+      continue;
+    }
+    const noTime = scan === NVTX_SCAN
+      ? 'start IS NULL OR (eventType <> 34 AND "end" IS NULL)'
+      : 'start IS NULL OR "end" IS NULL';
+    const row = db.prepare(
+      `SELECT COUNT(*), TOTAL(${noTime}), TOTAL("end" < start), MIN(start), MAX("end") FROM ${ident(scan.table)} WHERE ${scan.valid} OR (${scan.invalid})`,
+    ).safeIntegers(true).raw(true).get() as [bigint, number, number, bigint | null, bigint | null];
+    const [all, noTimeRows, inverted, minStart, maxEnd] = row;
+    if (noTimeRows > 0) warnings.push(`${noTimeRows} ${scan.label} with no start or end time were ignored.`);
+    if (inverted > 0) warnings.push(`${inverted} ${scan.label} with end < start were ignored.`);
+    stats.set(scan.table, { kept: Number(all) - noTimeRows - inverted, minStart, maxEnd });
+  }
+  return stats;
+}
+
+/** 0 unless some time would not be exact as a double; then the earliest start, so times stay small. */
+function timeOrigin(stats: Map<string, ScanStats>): bigint {
+  let needed = false;
+  let min: bigint | null = null;
+  for (const s of stats.values()) {
+    if (s.maxEnd !== null && (s.maxEnd > MAX_EXACT || s.maxEnd < -MAX_EXACT)) needed = true;
+    if (s.minStart !== null && (s.minStart < -MAX_EXACT || s.minStart > MAX_EXACT)) needed = true;
+    if (s.minStart !== null && (min === null || s.minStart < min)) min = s.minStart;
+  }
+  return needed && min !== null ? min : 0n;
+}
+
+function sessionStartUtcNs(db: Database.Database, schema: NsysSchema): string | null {
+  if (!has(schema, 'TARGET_INFO_SESSION_START_TIME', 'utcEpochNs')) return null;
+  const v = db.prepare('SELECT utcEpochNs FROM TARGET_INFO_SESSION_START_TIME LIMIT 1')
+    .safeIntegers(true).pluck().get() as bigint | null | undefined;
+  return v === null || v === undefined ? null : v.toString();
+}
+
+function readOpen(db: Database.Database, file: string, fileSizeBytes: number): Trace {
+  const schema = detectSchema(db);
+  if (!isNsysExport(schema)) {
+    const n = schema.columns.size;
+    throw new InputError(`${file} is an SQLite database but not an Nsight Systems export (${n === 0 ? 'it has no tables' : `none of its ${n} tables is StringIds, CUPTI_ACTIVITY_KIND_* or TARGET_INFO_*`}); give the file written by \`nsys export --type sqlite\``);
+  }
+  const warnings: string[] = [];
+  const stats = scanStats(db, schema, warnings);
+  const origin = timeOrigin(stats);
+  const strings = new Strings(db, schema);
+  const entities = new Entities(strings);
+  const ctx: ReadContext = { db, schema, entities, origin, warnings };
+  const kept = (t: string): number => stats.get(t)?.kept ?? 0;
+
+  const hasKernelTable = stats.has(KERNEL_TABLE);
+  const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE)) : emptyKernels();
+  if (!has(schema, KERNEL_TABLE)) {
+    warnings.push('The export has no CUDA kernel records (no CUPTI_ACTIVITY_KIND_KERNEL table): CUDA kernel tracing was off or unsupported (e.g. under WSL); only CUDA API calls and other records are available.');
+  }
+  const runtimeCounts = new Map<string, number>();
+  for (const t of ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER']) {
+    if (stats.has(t)) runtimeCounts.set(t, kept(t));
+  }
+  const runtime = readRuntime(ctx, runtimeCounts);
+  const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
+  const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
+  const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
+  const { nvtx, inlineText, registeredText } = readNvtx(ctx, kept('NVTX_EVENTS'));
+  entities.resolveNames(db, schema);
+  if (strings.missing > 0) {
+    warnings.push(`${strings.missing} string ids were missing from StringIds; those names read as unknown.`);
+  }
+
+  const gpus = readGpus(db, schema);
+  const described = new Set(gpus.map((g) => g.deviceId));
+  const used = new Set<number>([...kernels.deviceId, ...memcpy.deviceId, ...memset.deviceId]);
+  for (const d of [...used].sort((a, b) => a - b)) {
+    if (described.has(d)) continue;
+    gpus.push(emptyGpu(d));
+    warnings.push(`GPU ${d} has activity but no description in the export; its SM count and limits are unknown.`);
+  }
+  gpus.sort((a, b) => a.deviceId - b.deviceId);
+
+  const nvtxText: TraceMeta['schemaShape']['nvtxText'] = !has(schema, 'NVTX_EVENTS') ? null
+    : inlineText > 0 && registeredText > 0 ? 'both'
+      : registeredText > 0 || (inlineText === 0 && !has(schema, 'NVTX_EVENTS', 'text')) ? 'StringIds' : 'inline';
+  const meta: TraceMeta = {
+    file, fileSizeBytes,
+    nsysVersion: schema.nsysVersion,
+    exportSchemaVersion: schema.exportSchemaVersion,
+    schemaShape: { metadataTable: schema.metadataTable, gpuTable: schema.gpuTable, nvtxText },
+    timeOriginNs: origin.toString(),
+    sessionStartUtcNs: sessionStartUtcNs(db, schema),
+    tables: schema.tables,
+    warnings,
+  };
+  return {
+    meta, strings: strings.table.strings, kernels, hasKernelTable, runtime, memcpy, memset, sync, nvtx,
+    gpus, processes: entities.processes, threads: entities.threads,
+  };
+}
+
+/**
+ * Reads an nsys SQLite export. Throws InputError (exit 2) for anything wrong with the file;
+ * an export without kernel records still reads, with hasKernelTable false and a warning.
+ */
+export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
+  const { db, fileSizeBytes } = openInput(path, opts);
+  try {
+    return readOpen(db, path, fileSizeBytes);
+  } catch (e) {
+    throw sqliteInputError(e, path) ?? e;
+  } finally {
+    db.close();
+  }
+}

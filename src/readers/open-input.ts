@@ -1,0 +1,116 @@
+/**
+ * Everything that can be wrong with an input path before or while SQLite opens it, turned into
+ * one InputError line saying what is wrong and what to do. The input is never written: the
+ * connection is read-only, and a WAL-mode database (whose read-only open would create -shm/-wal
+ * files next to it) is read from an in-memory copy instead.
+ */
+import { closeSync, openSync, readSync, statSync, existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import Database from 'better-sqlite3';
+import { InputError } from '../errors.js';
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+const EXPORT_HINT = 'nsys export --type sqlite --output report.sqlite report.nsys-rep';
+
+export interface OpenOptions {
+  /** how long to wait for another process's lock before giving up (ms) */
+  busyTimeoutMs?: number;
+}
+
+export interface OpenedInput {
+  db: Database.Database;
+  fileSizeBytes: number;
+}
+
+interface SqliteHeader {
+  pageSize: number;
+  pageCount: number | null;
+  wal: boolean;
+}
+
+/** Reads the 100-byte SQLite header; null when the file does not start like an SQLite database. */
+function readHeader(path: string): SqliteHeader | null {
+  const buf = Buffer.alloc(100);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, buf, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 16 || buf.toString('latin1', 0, 16) !== SQLITE_MAGIC) return null;
+  if (n < 100) return { pageSize: 0, pageCount: 1, wal: false };
+  const raw = buf.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  // The in-header page count is only trustworthy when the "version-valid-for" number matches
+  // the change counter (SQLite file format §1.3.7); older writers leave it stale.
+  const valid = buf.readUInt32BE(24) === buf.readUInt32BE(92);
+  const pageCount = valid ? buf.readUInt32BE(28) : null;
+  return { pageSize, pageCount, wal: buf[18] === 2 || buf[19] === 2 };
+}
+
+function notSqliteMessage(path: string): string {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.nsys-rep' || ext === '.qdrep') {
+    return `${path} is an Nsight Systems report, not its SQLite export; export it first: ${EXPORT_HINT.replace('report.nsys-rep', path)}`;
+  }
+  if (ext === '.qdstrm') {
+    return `${path} is an unfinished Nsight Systems capture (.qdstrm); nsys's importer (QdstrmImporter) must convert it to a .nsys-rep first, then export that: ${EXPORT_HINT}`;
+  }
+  return `${path} is not an SQLite database; give the .sqlite file written by \`${EXPORT_HINT}\``;
+}
+
+/** Checks the path and opens the database read-only. Throws InputError for every user-fixable problem. */
+export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
+  if (!existsSync(path)) {
+    throw new InputError(`${path}: no such file; check the path (an nsys export is the .sqlite file written by \`${EXPORT_HINT}\`)`);
+  }
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    throw new InputError(`${path} is a directory; give the .sqlite file exported by nsys inside it`);
+  }
+  if (st.size === 0) {
+    throw new InputError(`${path} is empty (0 bytes); the export did not finish — run \`${EXPORT_HINT}\` again`);
+  }
+  const header = readHeader(path);
+  if (header === null) throw new InputError(notSqliteMessage(path));
+  // A header cut short reads as page size 0 with one page: always shorter than promised.
+  if (header.pageCount !== null && header.pageCount > 0 && st.size < Math.max(100, header.pageSize * header.pageCount)) {
+    throw new InputError(`${path} is a truncated SQLite database (${st.size} bytes, its header promises ${Math.max(100, header.pageSize * (header.pageCount ?? 0))}); copy or export it again`);
+  }
+  const timeout = opts.busyTimeoutMs ?? 1000;
+  let db: Database.Database;
+  try {
+    if (header.wal && !existsSync(`${path}-wal`)) {
+      // Patch the copy to rollback-journal mode so SQLite does not look for a WAL at all.
+      const copy = readFileSync(path);
+      copy[18] = 1; copy[19] = 1;
+      db = new Database(copy, { readonly: true, timeout });
+    } else {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout });
+    }
+  } catch (e) {
+    throw sqliteInputError(e, path) ?? e;
+  }
+  return { db, fileSizeBytes: st.size };
+}
+
+/**
+ * Maps SQLite's own errors (raised while opening or reading) to InputError; returns null for
+ * anything that is not about the file, which is then our bug.
+ */
+export function sqliteInputError(e: unknown, path: string): InputError | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
+  const detail = e instanceof Error ? e.message : String(e);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new InputError(`${path} is locked by another process (is nsys still exporting it?); wait for it to finish and try again`);
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR')) {
+    return new InputError(`${path} is a damaged SQLite database (${detail}); copy or export it again`);
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_READONLY')) {
+    return new InputError(`${path} cannot be opened (${detail}); check that it is readable`);
+  }
+  return null;
+}
