@@ -1,0 +1,127 @@
+/** `moe-trace info FILE...`: what an export holds — versions, schema shape, tables, GPUs, processes, time span. */
+import type { Command } from 'commander';
+import type { CliIo } from '../cli.js';
+import type { GpuInfo, TableInfo, Trace, TraceMeta } from '../model/trace.js';
+import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
+
+export const INFO_SCHEMA_VERSION = 1;
+
+export interface TraceInfo {
+  schema: 'moe-trace/info';
+  schemaVersion: number;
+  file: string;
+  fileSizeBytes: number;
+  nsysVersion: string | null;
+  exportSchemaVersion: string | null;
+  schemaShape: TraceMeta['schemaShape'];
+  timeOriginNs: string;
+  sessionStartUtcNs: string | null;
+  hasKernelTable: boolean;
+  counts: { kernels: number; runtime: number; memcpy: number; memset: number; sync: number; nvtx: number };
+  /** first kernel start to last kernel end, in trace ns; null without kernels */
+  kernelSpan: { start: number; end: number; duration: number } | null;
+  devices: { deviceId: number; kernels: number; streams: number }[];
+  gpus: GpuInfo[];
+  processes: { pid: number; globalPid: string; name: string; threads: number; kernels: number; apiCalls: number }[];
+  tables: TableInfo[];
+  warnings: string[];
+}
+
+export function describeTrace(trace: Trace): TraceInfo {
+  const k = trace.kernels;
+  let start = Infinity; let end = -Infinity;
+  const streams = new Map<number, Set<number>>();
+  const perDevice = new Map<number, number>();
+  for (let i = 0; i < k.count; i++) {
+    if (k.start[i] < start) start = k.start[i];
+    if (k.end[i] > end) end = k.end[i];
+    const d = k.deviceId[i];
+    perDevice.set(d, (perDevice.get(d) ?? 0) + 1);
+    let s = streams.get(d);
+    if (!s) streams.set(d, (s = new Set()));
+    s.add(k.streamId[i]);
+  }
+  const count = (arr: Int32Array, n: number, p: number): number => {
+    let c = 0;
+    for (let i = 0; i < n; i++) if (arr[i] === p) c++;
+    return c;
+  };
+  const m = trace.meta;
+  return {
+    schema: 'moe-trace/info', schemaVersion: INFO_SCHEMA_VERSION,
+    file: m.file, fileSizeBytes: m.fileSizeBytes, nsysVersion: m.nsysVersion,
+    exportSchemaVersion: m.exportSchemaVersion, schemaShape: m.schemaShape, timeOriginNs: m.timeOriginNs,
+    sessionStartUtcNs: m.sessionStartUtcNs, hasKernelTable: trace.hasKernelTable,
+    counts: {
+      kernels: k.count, runtime: trace.runtime.count, memcpy: trace.memcpy.count,
+      memset: trace.memset.count, sync: trace.sync.count, nvtx: trace.nvtx.count,
+    },
+    kernelSpan: k.count === 0 ? null : { start, end, duration: end - start },
+    devices: [...perDevice].sort((a, b) => a[0] - b[0])
+      .map(([deviceId, kernels]) => ({ deviceId, kernels, streams: streams.get(deviceId)?.size ?? 0 })),
+    gpus: trace.gpus,
+    processes: trace.processes.map((p, i) => ({
+      pid: p.pid, globalPid: p.globalPid, name: p.name,
+      threads: trace.threads.filter((t) => t.process === i).length,
+      kernels: count(k.process, k.count, i),
+      apiCalls: count(trace.runtime.process, trace.runtime.count, i),
+    })),
+    tables: m.tables, warnings: m.warnings,
+  };
+}
+
+const orNa = (v: number | null, f: (x: number) => string = String): string => (v === null ? 'n/a' : f(v));
+
+export function renderInfo(info: TraceInfo): string {
+  const out: string[] = [];
+  const shape = info.schemaShape;
+  out.push(`${info.file} (${formatBytes(info.fileSizeBytes)})`);
+  out.push(`nsys ${info.nsysVersion ?? 'version not recorded (export before 2022.2)'}, export schema ${info.exportSchemaVersion ?? 'n/a'}`);
+  out.push(`schema shape: metadata ${shape.metadataTable ?? 'none'}, GPU info ${shape.gpuTable ?? 'none'}, NVTX text ${shape.nvtxText ?? 'none'}`);
+  if (info.timeOriginNs !== '0') out.push(`times are relative to raw nsys timestamp ${info.timeOriginNs} ns`);
+  const c = info.counts;
+  if (info.kernelSpan) {
+    const s = info.kernelSpan;
+    const streams = info.devices.reduce((a, d) => a + d.streams, 0);
+    out.push(`kernels: ${formatCount(c.kernels)} on ${streams} stream${streams === 1 ? '' : 's'}, from ${formatNs(s.start)} to ${formatNs(s.end)} (${formatNs(s.duration)})`);
+  } else {
+    out.push(info.hasKernelTable ? 'kernels: none' : 'kernels: no kernel table (CUDA kernel tracing was off or unsupported, e.g. under WSL)');
+  }
+  out.push(`CUDA API calls ${formatCount(c.runtime)}, memcpy ${formatCount(c.memcpy)}, memset ${formatCount(c.memset)}, synchronizations ${formatCount(c.sync)}, NVTX events ${formatCount(c.nvtx)}`);
+  out.push('', 'GPUs');
+  out.push(info.gpus.length === 0 ? '(none described)' : textTable(
+    ['device', 'name', 'SMs', 'compute', 'threads/SM', 'blocks/SM', 'regs/SM', 'shmem/SM', 'memory'],
+    info.gpus.map((g) => [
+      String(g.deviceId), g.name, orNa(g.smCount),
+      g.computeCapability ? `${g.computeCapability.major}.${g.computeCapability.minor}` : 'n/a',
+      orNa(g.maxThreadsPerSm), orNa(g.maxBlocksPerSm), orNa(g.maxRegistersPerSm),
+      orNa(g.maxSharedMemoryPerSm, formatBytes), orNa(g.totalMemory, formatBytes),
+    ]),
+  ));
+  out.push('', 'Processes');
+  out.push(info.processes.length === 0 ? '(none with CUDA or NVTX activity)' : textTable(
+    ['pid', 'name', 'threads', 'kernels', 'API calls'],
+    info.processes.map((p) => [String(p.pid), p.name, String(p.threads), formatCount(p.kernels), formatCount(p.apiCalls)]),
+  ));
+  // The ENUM_* tables are nsys's constant lookup tables: counting them says nothing about the capture.
+  const enums = info.tables.filter((t) => t.name.startsWith('ENUM_'));
+  const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
+  out.push('', `Tables (${info.tables.length}${enums.length > 0 ? `, of which ${enums.length} ENUM_* lookup tables not listed` : ''})`);
+  out.push(textTable(['table', 'rows'], data.map((t) => [t.name, formatCount(t.rows)])));
+  if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
+  return `${out.join('\n')}\n`;
+}
+
+export function registerInfo(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program.command('info')
+    .description('show what an Nsight Systems SQLite export holds: versions, schema, tables, GPUs, processes, time span')
+    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .option('--json', 'print as JSON (one object per file; an array for several files)')
+    .action((files: string[], flags: { json?: boolean }) => {
+      const infos = files.map((f) => describeTrace(readNsysSqlite(f)));
+      if (flags.json) io.stdout(`${JSON.stringify(infos.length === 1 ? infos[0] : infos, null, 2)}\n`);
+      else io.stdout(infos.map(renderInfo).join('\n'));
+      setExit(0);
+    });
+}
