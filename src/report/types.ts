@@ -19,6 +19,13 @@ export interface Window {
   range?: string;
   /** number of NVTX range instances whose GPU projections make up the window (source 'range') */
   rangeInstances?: number;
+  /**
+   * |W|: the time the window covers, the denominator of utilization and of every "% of W".
+   * Equals duration unless --range selected several disjoint GPU projections. Always set by analyzeDevice.
+   */
+  coveredDuration?: number;
+  /** W's disjoint pieces, present only when there are several (time between them is outside W) */
+  segments?: { start: number; end: number }[];
 }
 
 export interface Distribution {
@@ -69,6 +76,9 @@ export interface StreamPairOverlap {
   a: number;
   b: number;
   overlap: number;
+  /** processes of streams a and b (index in Report.processes), present when several processes share the device */
+  processA?: number;
+  processB?: number;
 }
 
 export type GapClass = 'sync-stall' | 'host-wait' | 'gpu-side' | 'unexplained';

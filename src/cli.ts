@@ -1,0 +1,53 @@
+/**
+ * Entry point: parses arguments with commander, dispatches to src/commands/*, and is the one
+ * place where errors become messages and exit codes (2 bad input, 3 gate failed, 1 our bug).
+ */
+import { Command, CommanderError } from 'commander';
+import { isUserFacing } from './errors.js';
+import { VERSION } from './version.js';
+import { registerAnalyze } from './commands/analyze.js';
+import { registerInfo } from './commands/info.js';
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const defaultIo: CliIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+/** Runs the CLI; resolves to the exit code. Never throws. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const debug = argv.includes('--debug');
+  let exitCode = 0;
+  const program = new Command('moe-trace')
+    .description("Explains why a Mixture-of-Experts layer's experts do or don't run concurrently on the GPU, from Nsight Systems traces.")
+    .version(VERSION)
+    .option('--debug', 'show stack traces for internal errors')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+  const setExit = (code: number): void => { exitCode = code; };
+  registerAnalyze(program, io, setExit);
+  registerInfo(program, io, setExit);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its message; help and version exit 0
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (isUserFacing(e)) {
+      io.stderr(`moe-trace: ${e.message}\n`);
+      if (debug && e.stack) io.stderr(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr(`moe-trace: internal error: ${err.message}\n`);
+    io.stderr(debug ? `${err.stack ?? ''}\n` : 'This is a bug in moe-trace; run again with --debug for the stack trace and report it.\n');
+    return 1;
+  }
+}

@@ -1,0 +1,42 @@
+/** Number formatting shared by the terminal and HTML renderers. */
+
+/** Formats integer nanoseconds with a unit that keeps 3-4 significant digits. */
+export function formatNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '–';
+  const a = Math.abs(ns);
+  if (a < 1e3) return `${ns} ns`;
+  if (a < 1e6) return `${trim(ns / 1e3)} µs`;
+  if (a < 1e9) return `${trim(ns / 1e6)} ms`;
+  return `${trim(ns / 1e9)} s`;
+}
+
+function trim(v: number): string {
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(1) : a >= 10 ? v.toFixed(2) : v.toFixed(3);
+}
+
+/** A fraction as a percentage; null → "n/a". */
+export function formatPct(f: number | null, digits = 1): string {
+  if (f === null || !Number.isFinite(f)) return 'n/a';
+  return `${(f * 100).toFixed(digits)}%`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 ** 2) return `${(b / 1024).toFixed(1)} KiB`;
+  if (b < 1024 ** 3) return `${(b / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(b / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Renders rows as an aligned plain-text table; numeric-looking cells are right-aligned. */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const isNum = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+\s*(%|ns|µs|ms|s|x|B|KiB|MiB|GiB)?$|^n\/a$|^–$/.test(r[i] ?? '')));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
