@@ -1,0 +1,49 @@
+/**
+ * "Could the CPU keep up?" Launch latency (kernel start - end of its launch call, clipped at 0)
+ * and launch interval (time between consecutive launch-call starts on one thread).
+ *
+ * The launch calls considered are the calls that launched the kernels in W (found through
+ * correlationId), so the cadence is the one feeding this device; a cudaGraphLaunch that starts
+ * many kernels counts once. launchBound (DESIGN.md): median kernel duration < median launch
+ * interval, and host-wait "dominates" the gaps, taken as: more than half of all gap time.
+ */
+import type { Trace } from '../model/trace.js';
+import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
+import { distribution } from '../model/intervals.js';
+import { callLinks } from './correlation.js';
+import { OpKind, type OpSelection } from './select.js';
+
+export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
+  const { kernels, runtime } = trace;
+  const { kernelCall } = callLinks(trace);
+  const latency: number[] = [];
+  const isLaunch = new Uint8Array(runtime.count);
+  for (let o = 0; o < sel.ops.count; o++) {
+    if (sel.ops.kind[o] !== OpKind.Kernel) continue;
+    const row = sel.ops.row[o];
+    const call = kernelCall[row];
+    if (call < 0) continue;
+    latency.push(Math.max(0, kernels.start[row] - runtime.end[call]));
+    isLaunch[call] = 1;
+  }
+  const lastStart = new Map<number, number>();
+  const interval: number[] = [];
+  for (let r = 0; r < runtime.count; r++) {
+    if (!isLaunch[r]) continue;
+    const t = runtime.thread[r];
+    const prev = lastStart.get(t);
+    if (prev !== undefined) interval.push(runtime.start[r] - prev);
+    lastStart.set(t, runtime.start[r]);
+  }
+  const intervalDist = distribution(interval);
+  const gapTotal = gaps.all.total;
+  const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
+    kernelDuration.median < intervalDist.median &&
+    gapTotal > 0 && gaps.byClass['host-wait'].total * 2 > gapTotal;
+  return {
+    latency: distribution(latency),
+    interval: intervalDist,
+    matchedKernels: latency.length,
+    launchBound,
+  };
+}

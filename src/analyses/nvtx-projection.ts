@@ -1,0 +1,178 @@
+/**
+ * NVTX ranges projected onto the GPU, as `nsys stats nvtx_gpu_proj_*` does (DESIGN.md "NVTX
+ * projection"): a GPU operation belongs to a push/pop or start/end range when its launch call
+ * (the API call with the same correlationId) started inside the range, [start, end), on the
+ * range's thread. Nested ranges each own the operations of their children.
+ */
+import type { Trace } from '../model/trace.js';
+import { lowerBound, union } from '../model/intervals.js';
+import { callLinks } from './correlation.js';
+
+/** eventType of NVTX marks: instantaneous, never a range */
+const NVTX_MARK = 34;
+
+export function isNvtxRange(trace: Trace, row: number): boolean {
+  const { start, end, eventType } = trace.nvtx;
+  return Number.isFinite(end[row]) && end[row] >= start[row] && eventType[row] !== NVTX_MARK;
+}
+
+/** Rows of trace.nvtx that are ranges (push/pop or start/end with an end), in start order. */
+export function nvtxRangeRows(trace: Trace): Int32Array {
+  const rows: number[] = [];
+  for (let i = 0; i < trace.nvtx.count; i++) if (isNvtxRange(trace, i)) rows.push(i);
+  return Int32Array.from(rows);
+}
+
+export interface NvtxProjections {
+  count: number;
+  /** row in trace.nvtx */
+  range: Int32Array;
+  /** first op start / last op end; NaN when the range launched no GPU work */
+  gpuStart: Float64Array;
+  gpuEnd: Float64Array;
+  /** |union of its ops| */
+  gpuTime: Float64Array;
+  /** GPU operations (kernels, plus copies and memsets unless excluded) and kernels alone */
+  opCount: Int32Array;
+  kernelCount: Int32Array;
+}
+
+export interface ProjectionOptions {
+  /** only operations on this device (default: all devices) */
+  deviceId?: number;
+  /** nvtx rows to project (default: every range) */
+  ranges?: ArrayLike<number>;
+  /** count memcpy/memset as GPU operations, as nsys does (default true) */
+  includeTransfers?: boolean;
+}
+
+export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {}): NvtxProjections {
+  const rows = options.ranges ?? nvtxRangeRows(trace);
+  const ops = opsByCall(trace, options.deviceId, options.includeTransfers ?? true);
+  const n = rows.length;
+  const out: NvtxProjections = {
+    count: n, range: Int32Array.from(rows), gpuStart: new Float64Array(n).fill(NaN),
+    gpuEnd: new Float64Array(n).fill(NaN), gpuTime: new Float64Array(n), opCount: new Int32Array(n),
+    kernelCount: new Int32Array(n),
+  };
+  const scratchS = new Float64Array(ops.start.length);
+  const scratchE = new Float64Array(ops.start.length);
+  const { nvtx } = trace;
+  for (let q = 0; q < n; q++) {
+    const row = rows[q];
+    if (!isNvtxRange(trace, row)) continue;
+    const calls = ops.threadCalls.get(nvtx.thread[row]);
+    if (!calls) continue;
+    const lo = lowerBound(calls.start, calls.count, nvtx.start[row]);
+    const hi = lowerBound(calls.start, calls.count, nvtx.end[row]);
+    let k = 0;
+    let kernels = 0;
+    let first = Infinity;
+    let last = -Infinity;
+    for (let c = lo; c < hi; c++) {
+      const call = calls.call[c];
+      for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) {
+        const s = ops.start[o];
+        const e = ops.end[o];
+        scratchS[k] = s; scratchE[k] = e; k++;
+        if (ops.isKernel[o]) kernels++;
+        if (s < first) first = s;
+        if (e > last) last = e;
+      }
+    }
+    if (k === 0) continue;
+    out.gpuStart[q] = first;
+    out.gpuEnd[q] = last;
+    out.opCount[q] = k;
+    out.kernelCount[q] = kernels;
+    const u = union(scratchS, scratchE, k);
+    let t = 0;
+    for (let i = 0; i < u.count; i++) t += u.end[i] - u.start[i];
+    out.gpuTime[q] = t;
+  }
+  return out;
+}
+
+interface OpsByCall {
+  /** ops of runtime row r are ops[offset[r] .. offset[r+1]) */
+  offset: Int32Array;
+  start: Float64Array;
+  end: Float64Array;
+  isKernel: Uint8Array;
+  /** per thread: calls that issued at least one op, in start order */
+  threadCalls: Map<number, { count: number; call: Int32Array; start: Float64Array }>;
+}
+
+function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers: boolean): OpsByCall {
+  const { runtime, kernels, memcpy, memset } = trace;
+  const links = callLinks(trace);
+  const sources = [
+    { cols: kernels, call: links.kernelCall, kernel: 1 },
+    ...(includeTransfers ? [{ cols: memcpy, call: links.memcpyCall, kernel: 0 }, { cols: memset, call: links.memsetCall, kernel: 0 }] : []),
+  ];
+  const offset = new Int32Array(runtime.count + 1);
+  for (const { cols, call } of sources) {
+    for (let i = 0; i < cols.count; i++) {
+      if (call[i] >= 0 && (deviceId === undefined || cols.deviceId[i] === deviceId)) offset[call[i] + 1]++;
+    }
+  }
+  for (let r = 0; r < runtime.count; r++) offset[r + 1] += offset[r];
+  const total = offset[runtime.count];
+  const start = new Float64Array(total);
+  const end = new Float64Array(total);
+  const isKernel = new Uint8Array(total);
+  const fill = offset.slice(0, runtime.count);
+  for (const { cols, call, kernel } of sources) {
+    for (let i = 0; i < cols.count; i++) {
+      const r = call[i];
+      if (r < 0 || (deviceId !== undefined && cols.deviceId[i] !== deviceId)) continue;
+      const o = fill[r]++;
+      start[o] = cols.start[i]; end[o] = cols.end[i]; isKernel[o] = kernel;
+    }
+  }
+  const lists = new Map<number, number[]>();
+  for (let r = 0; r < runtime.count; r++) {
+    if (offset[r + 1] === offset[r]) continue;
+    const t = runtime.thread[r];
+    let l = lists.get(t);
+    if (!l) lists.set(t, (l = []));
+    l.push(r);
+  }
+  const threadCalls = new Map<number, { count: number; call: Int32Array; start: Float64Array }>();
+  for (const [t, l] of lists) {
+    const call = Int32Array.from(l);
+    threadCalls.set(t, { count: call.length, call, start: Float64Array.from(l, (r) => runtime.start[r]) });
+  }
+  return { offset, start, end, isKernel, threadCalls };
+}
+
+/**
+ * For queries (thread, time) sorted by time: the innermost NVTX range on that thread containing
+ * the time (latest start; the shorter on a tie), or -1. One pass with a stack per thread.
+ */
+export function innermostNvtxRanges(trace: Trace, thread: ArrayLike<number>, time: ArrayLike<number>, count: number): Int32Array {
+  const { nvtx } = trace;
+  const perThread = new Map<number, number[]>();
+  for (const row of nvtxRangeRows(trace)) {
+    const t = nvtx.thread[row];
+    let l = perThread.get(t);
+    if (!l) perThread.set(t, (l = []));
+    l.push(row);
+  }
+  // Equal starts: push the longer first so the shorter (inner) one ends on top of the stack.
+  for (const l of perThread.values()) l.sort((a, b) => nvtx.start[a] - nvtx.start[b] || nvtx.end[b] - nvtx.end[a]);
+  const state = new Map<number, { next: number; stack: number[] }>();
+  const out = new Int32Array(count).fill(-1);
+  for (let q = 0; q < count; q++) {
+    const rows = perThread.get(thread[q]);
+    if (!rows) continue;
+    let st = state.get(thread[q]);
+    if (!st) state.set(thread[q], (st = { next: 0, stack: [] }));
+    const t = time[q];
+    while (st.next < rows.length && nvtx.start[rows[st.next]] <= t) st.stack.push(rows[st.next++]);
+    // Ranges ended before t are dead for every later query too (queries are time-sorted).
+    while (st.stack.length > 0 && nvtx.end[st.stack[st.stack.length - 1]] <= t) st.stack.pop();
+    if (st.stack.length > 0) out[q] = st.stack[st.stack.length - 1];
+  }
+  return out;
+}

@@ -1,0 +1,149 @@
+/**
+ * The GPU operations of one device clipped to the window W: the input of every per-device metric.
+ *
+ * An operation is in W when its clipped part has positive length, or when it has zero length and
+ * lies in a segment [start, end] (so a zero-length kernel counts as a kernel but adds no time).
+ * An operation straddling two segments of a --range window yields one piece per segment; counts
+ * are of operations, times of pieces.
+ */
+import type { Trace } from '../model/trace.js';
+import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
+
+export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
+export type OpKind = (typeof OpKind)[keyof typeof OpKind];
+
+export interface OpSelection {
+  /** pieces, sorted by (clipped) start */
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  /** row of the piece's operation in its table (kernels, memcpy or memset, by kind) */
+  row: Int32Array;
+  kind: Uint8Array;
+  streamId: Int32Array;
+  /** index into Trace.processes, -1 unknown */
+  process: Int32Array;
+  /** operations (not pieces), in table order: kernels first */
+  ops: {
+    count: number;
+    row: Int32Array;
+    kind: Uint8Array;
+    streamId: Int32Array;
+    process: Int32Array;
+    /** total clipped duration */
+    duration: Float64Array;
+  };
+  kernelCount: number;
+}
+
+/** Device ids that ran at least one kernel, ascending. */
+export function deviceIds(trace: Trace): number[] {
+  const ids = new Set<number>();
+  for (let i = 0; i < trace.kernels.count; i++) ids.add(trace.kernels.deviceId[i]);
+  return [...ids].sort((a, b) => a - b);
+}
+
+interface Columns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+  streamId: Int32Array;
+  process: Int32Array;
+}
+
+export function selectOps(
+  trace: Trace, deviceId: number, window: IntervalSet, options: { includeTransfers?: boolean } = {},
+): OpSelection {
+  const tables: [Columns, OpKind][] = [[trace.kernels, OpKind.Kernel]];
+  if (options.includeTransfers) tables.push([trace.memcpy, OpKind.Memcpy], [trace.memset, OpKind.Memset]);
+  let cap = 0;
+  for (const [t] of tables) cap += t.count;
+  const pStart: number[] = [];
+  const pEnd: number[] = [];
+  const pOp: number[] = [];
+  const opRow = new Int32Array(cap);
+  const opKind = new Uint8Array(cap);
+  const opDur = new Float64Array(cap);
+  let nOps = 0;
+  let kernelCount = 0;
+  for (const [t, kind] of tables) {
+    forEachInWindow(t, deviceId, window, (i, a, b, first) => {
+      if (first) {
+        opRow[nOps] = i; opKind[nOps] = kind; opDur[nOps] = 0;
+        nOps++;
+        if (kind === OpKind.Kernel) kernelCount++;
+      }
+      pStart.push(a); pEnd.push(b); pOp.push(nOps - 1);
+      opDur[nOps - 1] += b - a;
+    });
+  }
+  const ops = {
+    count: nOps, row: opRow.slice(0, nOps), kind: opKind.slice(0, nOps), duration: opDur.slice(0, nOps),
+    streamId: new Int32Array(nOps), process: new Int32Array(nOps),
+  };
+  for (let o = 0; o < nOps; o++) {
+    const t = tables[ops.kind[o]][0];
+    ops.streamId[o] = t.streamId[ops.row[o]];
+    ops.process[o] = t.process[ops.row[o]];
+  }
+  const n = pStart.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (pStart[i] < pStart[i - 1]) sorted = false;
+  const order = sorted ? null : sortedOrder(pStart, n);
+  const sel: OpSelection = {
+    count: n, start: new Float64Array(n), end: new Float64Array(n), row: new Int32Array(n),
+    kind: new Uint8Array(n), streamId: new Int32Array(n), process: new Int32Array(n), ops, kernelCount,
+  };
+  for (let k = 0; k < n; k++) {
+    const p = order ? order[k] : k;
+    const o = pOp[p];
+    sel.start[k] = pStart[p]; sel.end[k] = pEnd[p];
+    sel.row[k] = ops.row[o]; sel.kind[k] = ops.kind[o];
+    sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
+  }
+  return sel;
+}
+
+/** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */
+export function forEachInWindow(
+  t: Columns, deviceId: number, window: IntervalSet, visit: (row: number, a: number, b: number, first: boolean) => void,
+): void {
+  let seg = 0;
+  for (let i = 0; i < t.count; i++) {
+    if (t.deviceId[i] !== deviceId) continue;
+    const s = t.start[i];
+    const e = t.end[i];
+    // Rows come sorted by start, so segments ending before s are behind every later row too.
+    while (seg < window.count && window.end[seg] < s) seg++;
+    let first = true;
+    for (let j = seg; j < window.count && window.start[j] <= e; j++) {
+      const a = Math.max(s, window.start[j]);
+      const b = Math.min(e, window.end[j]);
+      if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
+        visit(i, a, b, first);
+        first = false;
+        if (e === s) break;
+      }
+    }
+  }
+}
+
+/** memcpy/memset of the device in W, reported apart from kernels: counts and busy time (union). */
+export function transferActivity(trace: Trace, deviceId: number, window: IntervalSet): {
+  memcpyCount: number; memcpyBusy: number; memsetCount: number; memsetBusy: number;
+} {
+  const measure = (t: Columns) => {
+    let count = 0;
+    const s: number[] = [];
+    const e: number[] = [];
+    forEachInWindow(t, deviceId, window, (_i, a, b, first) => {
+      if (first) count++;
+      s.push(a); e.push(b);
+    });
+    return { count, busy: totalLength(union(s, e, s.length)) };
+  };
+  const m = measure(trace.memcpy);
+  const z = measure(trace.memset);
+  return { memcpyCount: m.count, memcpyBusy: m.busy, memsetCount: z.count, memsetBusy: z.busy };
+}

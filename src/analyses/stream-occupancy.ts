@@ -1,0 +1,89 @@
+/**
+ * "What did each stream do, and which streams ever ran together?" Per-stream occupancy and
+ * stream-pair overlap (DESIGN.md). A stream is (process, streamId): every process has its own
+ * stream 7, so equal ids in two processes are two streams.
+ *
+ * Stream pairs: only pairs with positive overlap are listed (a pair not listed overlapped 0 ns),
+ * largest overlap first; with 64 expert streams the full matrix would be 2016 mostly-zero rows.
+ */
+import type { StreamPairOverlap, StreamStats } from '../report/types.js';
+import {
+  complement, distribution, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
+} from '../model/intervals.js';
+import type { OpSelection } from './select.js';
+
+export interface StreamOccupancy {
+  streams: StreamStats[];
+  pairs: StreamPairOverlap[];
+}
+
+export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number): StreamOccupancy {
+  const windowLength = totalLength(window);
+  const slotOf = new Map<number, number>();
+  const slotStream: number[] = [];
+  const slotProcess: number[] = [];
+  const slot = (process: number, streamId: number): number => {
+    const key = (process + 1) * 4294967296 + (streamId >>> 0);
+    let s = slotOf.get(key);
+    if (s === undefined) {
+      s = slotStream.length;
+      slotOf.set(key, s);
+      slotStream.push(streamId);
+      slotProcess.push(process);
+    }
+    return s;
+  };
+  const opSlot = new Int32Array(sel.ops.count);
+  for (let o = 0; o < sel.ops.count; o++) opSlot[o] = slot(sel.ops.process[o], sel.ops.streamId[o]);
+  const pieceSlot = new Int32Array(sel.count);
+  for (let i = 0; i < sel.count; i++) pieceSlot[i] = slot(sel.process[i], sel.streamId[i]);
+  const nSlots = slotStream.length;
+
+  // Group pieces by stream keeping start order (counting sort).
+  const offset = new Int32Array(nSlots + 1);
+  for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
+  for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];
+  const fill = offset.slice(0, nSlots);
+  const gs = new Float64Array(sel.count);
+  const ge = new Float64Array(sel.count);
+  for (let i = 0; i < sel.count; i++) {
+    const k = fill[pieceSlot[i]]++;
+    gs[k] = sel.start[i]; ge[k] = sel.end[i];
+  }
+  const durations: number[][] = Array.from({ length: nSlots }, () => []);
+  for (let o = 0; o < sel.ops.count; o++) durations[opSlot[o]].push(sel.ops.duration[o]);
+
+  const streams: StreamStats[] = [];
+  for (let s = 0; s < nSlots; s++) {
+    const a = offset[s];
+    const b = offset[s + 1];
+    const u = unionSorted(gs.subarray(a, b), ge.subarray(a, b), b - a);
+    const busy = totalLength(u);
+    // Idle stretches between the stream's consecutive kernels, inside W only.
+    const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : null;
+    const gapDur = gaps ? Float64Array.from(gaps.start, (x, i) => gaps.end[i] - x) : new Float64Array(0);
+    streams.push({
+      streamId: slotStream[s],
+      process: slotProcess[s],
+      kernelCount: durations[s].length,
+      busy,
+      occupancy: windowLength > 0 ? busy / windowLength : null,
+      shareOfDeviceBusy: deviceBusy > 0 ? busy / deviceBusy : null,
+      duration: distribution(durations[s]),
+      gaps: distribution(gapDur),
+    });
+  }
+  const multiProcess = new Set(slotProcess).size > 1;
+  const pairs: StreamPairOverlap[] = [];
+  for (const [key, overlap] of groupPairOverlaps(sel.start, sel.end, pieceSlot, sel.count, nSlots)) {
+    let x = Math.floor(key / nSlots);
+    let y = key % nSlots;
+    if (slotProcess[x] > slotProcess[y] || (slotProcess[x] === slotProcess[y] && slotStream[x] > slotStream[y])) [x, y] = [y, x];
+    const pair: StreamPairOverlap = { a: slotStream[x], b: slotStream[y], overlap };
+    if (multiProcess) { pair.processA = slotProcess[x]; pair.processB = slotProcess[y]; }
+    pairs.push(pair);
+  }
+  pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? 0) - (q.processA ?? 0) || p.a - q.a || (p.processB ?? 0) - (q.processB ?? 0) || p.b - q.b);
+  streams.sort((p, q) => p.process - q.process || p.streamId - q.streamId);
+  return { streams, pairs };
+}

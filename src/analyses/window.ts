@@ -1,0 +1,156 @@
+/**
+ * The analysis window W of DESIGN.md: by default [first kernel start, last kernel end] on the
+ * device; `--range TEXT` gives the union of the matching NVTX ranges' GPU projections on the
+ * device (possibly several disjoint segments, e.g. one per forward pass); `--window START:END`
+ * gives explicit trace times. With both, W is their intersection.
+ */
+import type { Trace } from '../model/trace.js';
+import type { Window } from '../report/types.js';
+import { InputError } from '../errors.js';
+import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
+import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+
+export interface ResolvedWindow {
+  /** W as disjoint segments (one, unless a --range matched several separate ranges) */
+  segments: IntervalSet;
+  window: Window;
+}
+
+export interface WindowOptions {
+  /** NVTX text, exact, or /regex/flags */
+  range?: string;
+  /** START:END, each side a number with an optional unit ns, us, µs, ms, s (plain = ns); a side may be empty */
+  window?: string;
+}
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9 };
+
+/** "12.5ms" → 12500000 (integer ns, rounded). */
+export function parseTime(text: string): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(ns|us|µs|μs|ms|s)?\s*$/.exec(text);
+  if (!m) throw new InputError(`cannot read time "${text}": use a number of ns or a number with a unit ns, us, ms or s (e.g. 12.5ms)`);
+  const value = Number(m[1]) * 10 ** Number(m[2] ?? 0) * UNIT_NS[m[3] ?? 'ns'];
+  return Math.round(value);
+}
+
+export function parseWindowSpec(text: string): { start: number | null; end: number | null } {
+  const parts = text.split(':');
+  if (parts.length !== 2) throw new InputError(`--window "${text}" must be START:END, e.g. 12.5ms:20ms (plain numbers are ns)`);
+  const start = parts[0].trim() === '' ? null : parseTime(parts[0]);
+  const end = parts[1].trim() === '' ? null : parseTime(parts[1]);
+  if (start !== null && end !== null && end <= start) {
+    throw new InputError(`--window "${text}": END must be after START`);
+  }
+  return { start, end };
+}
+
+/** [first kernel start, last kernel end] of the device, or null when it ran no kernel. */
+export function kernelSpan(trace: Trace, deviceId: number): [number, number] | null {
+  const { kernels } = trace;
+  let first = Infinity;
+  let last = -Infinity;
+  for (let i = 0; i < kernels.count; i++) {
+    if (kernels.deviceId[i] !== deviceId) continue;
+    if (kernels.start[i] < first) first = kernels.start[i];
+    if (kernels.end[i] > last) last = kernels.end[i];
+  }
+  return first <= last ? [first, last] : null;
+}
+
+/** nvtx rows whose text equals `spec`, or matches it when written /regex/flags. */
+export function matchNvtxRanges(trace: Trace, spec: string): Int32Array {
+  const rx = /^\/(.*)\/([a-z]*)$/s.exec(spec);
+  let test: (s: string) => boolean;
+  if (rx) {
+    let re: RegExp;
+    try {
+      re = new RegExp(rx[1], rx[2]);
+    } catch (e) {
+      throw new InputError(`--range ${spec}: not a valid regular expression (${(e as Error).message})`);
+    }
+    test = (s) => re.test(s);
+  } else {
+    test = (s) => s === spec;
+  }
+  const verdict = new Map<number, boolean>();
+  const rows = nvtxRangeRows(trace);
+  return rows.filter((row) => {
+    const t = trace.nvtx.text[row];
+    if (t < 0) return false;
+    let v = verdict.get(t);
+    if (v === undefined) verdict.set(t, (v = test(trace.strings[t] ?? '')));
+    return v;
+  });
+}
+
+function availableRangeNames(trace: Trace, limit = 8): string {
+  const count = new Map<number, number>();
+  for (const row of nvtxRangeRows(trace)) {
+    const t = trace.nvtx.text[row];
+    if (t >= 0) count.set(t, (count.get(t) ?? 0) + 1);
+  }
+  if (count.size === 0) return 'the trace has no NVTX ranges';
+  const names = [...count.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([t]) => JSON.stringify(trace.strings[t]));
+  return `available ranges include ${names.join(', ')}${count.size > limit ? ` (${count.size} distinct)` : ''}`;
+}
+
+export function resolveWindow(trace: Trace, deviceId: number, options: WindowOptions = {}): ResolvedWindow {
+  const span = kernelSpan(trace, deviceId);
+  let segments: IntervalSet | null = null;
+  let window: Window;
+  if (options.range !== undefined) {
+    const rows = matchNvtxRanges(trace, options.range);
+    if (rows.length === 0) {
+      throw new InputError(`--range ${JSON.stringify(options.range)} matches no NVTX range; ${availableRangeNames(trace)}`);
+    }
+    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows });
+    const s: number[] = [];
+    const e: number[] = [];
+    for (let i = 0; i < proj.count; i++) {
+      if (proj.opCount[i] > 0) { s.push(proj.gpuStart[i]); e.push(proj.gpuEnd[i]); }
+    }
+    if (s.length === 0) {
+      throw new InputError(`--range ${JSON.stringify(options.range)} matches ${rows.length} NVTX range(s), but none launched GPU work on device ${deviceId}`);
+    }
+    segments = union(s, e, s.length);
+    if (segments.count === 0) {
+      throw new InputError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`);
+    }
+    window = { start: 0, end: 0, duration: 0, source: 'range', range: options.range, rangeInstances: s.length };
+  } else {
+    window = { start: 0, end: 0, duration: 0, source: options.window !== undefined ? 'explicit' : 'kernels' };
+  }
+  if (options.window !== undefined) {
+    const spec = parseWindowSpec(options.window);
+    const lo = spec.start ?? segments?.start[0] ?? span?.[0];
+    const hi = spec.end ?? (segments ? segments.end[segments.count - 1] : span?.[1]);
+    if (lo === undefined || hi === undefined) {
+      throw new InputError(`--window ${options.window}: device ${deviceId} ran no kernel, so both START and END are needed`);
+    }
+    if (hi <= lo) throw new InputError(`--window ${options.window}: END must be after START (START resolves to ${lo} ns)`);
+    const explicit: IntervalSet = { count: 1, start: Float64Array.of(lo), end: Float64Array.of(hi) };
+    segments = segments ? intersect(segments, explicit) : explicit;
+    if (segments.count === 0) {
+      throw new InputError(`--window ${options.window} does not overlap the GPU projection of --range ${JSON.stringify(options.range)}`);
+    }
+  }
+  if (!segments) {
+    if (!span) throw new InputError(`device ${deviceId} ran no kernel; devices with kernels: ${devicesWithKernels(trace).join(', ') || 'none'}`);
+    // A lone zero-length kernel gives a zero-length W: kept as is, utilization is then null.
+    segments = { count: 1, start: Float64Array.of(span[0]), end: Float64Array.of(span[1]) };
+  }
+  window.start = segments.start[0];
+  window.end = segments.end[segments.count - 1];
+  window.duration = window.end - window.start;
+  window.coveredDuration = totalLength(segments);
+  if (segments.count > 1) {
+    window.segments = Array.from(segments.start, (s, i) => ({ start: s, end: segments!.end[i] }));
+  }
+  return { segments, window };
+}
+
+export function devicesWithKernels(trace: Trace): number[] {
+  const ids = new Set<number>();
+  for (let i = 0; i < trace.kernels.count; i++) ids.add(trace.kernels.deviceId[i]);
+  return [...ids].sort((a, b) => a - b);
+}

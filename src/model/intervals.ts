@@ -1,0 +1,288 @@
+/**
+ * Interval maths, written once: union, intersection, complement, the +1/-1 concurrency sweep,
+ * pairwise group overlap and distribution statistics. Everything works on typed arrays so that a
+ * million kernels cost a few sorts, not a million objects.
+ *
+ * Conventions (every analysis relies on them):
+ * - An interval is [start, end) in integer ns. Two intervals that only touch (a.end = b.start)
+ *   do not overlap; zero-length intervals cover no time.
+ * - An IntervalSet is disjoint, sorted by start, and holds only positive-length pieces; touching
+ *   pieces are merged, so its gaps are the real idle periods.
+ */
+import { quantileSorted } from 'd3-array';
+import type { Distribution } from '../report/types.js';
+
+export interface IntervalSet {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+}
+
+export function intervalSet(pairs: ReadonlyArray<readonly [number, number]>): IntervalSet {
+  const start = Float64Array.from(pairs, (p) => p[0]);
+  const end = Float64Array.from(pairs, (p) => p[1]);
+  return union(start, end, pairs.length);
+}
+
+export const EMPTY_SET: IntervalSet = { count: 0, start: new Float64Array(0), end: new Float64Array(0) };
+
+export function totalLength(set: IntervalSet): number {
+  let t = 0;
+  for (let i = 0; i < set.count; i++) t += set.end[i] - set.start[i];
+  return t;
+}
+
+function isSortedByStart(start: ArrayLike<number>, count: number): boolean {
+  for (let i = 1; i < count; i++) if (start[i] < start[i - 1]) return false;
+  return true;
+}
+
+/** Index permutation that orders `keys[0..count)` ascending (stable). */
+export function sortedOrder(keys: ArrayLike<number>, count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order.sort((a, b) => keys[a] - keys[b] || a - b);
+}
+
+/** Union of intervals already sorted by start: merges overlapping and touching, drops empty. */
+export function unionSorted(start: ArrayLike<number>, end: ArrayLike<number>, count: number): IntervalSet {
+  const outS = new Float64Array(count);
+  const outE = new Float64Array(count);
+  let n = 0;
+  let curS = 0;
+  let curE = 0;
+  let open = false;
+  for (let i = 0; i < count; i++) {
+    const s = start[i];
+    const e = end[i];
+    if (!(e > s)) continue;
+    if (open && s <= curE) {
+      if (e > curE) curE = e;
+    } else {
+      if (open) { outS[n] = curS; outE[n] = curE; n++; }
+      curS = s; curE = e; open = true;
+    }
+  }
+  if (open) { outS[n] = curS; outE[n] = curE; n++; }
+  return { count: n, start: outS.subarray(0, n), end: outE.subarray(0, n) };
+}
+
+/** Union of intervals in any order. */
+export function union(start: ArrayLike<number>, end: ArrayLike<number>, count: number): IntervalSet {
+  if (isSortedByStart(start, count)) return unionSorted(start, end, count);
+  const order = sortedOrder(start, count);
+  const s = new Float64Array(count);
+  const e = new Float64Array(count);
+  for (let i = 0; i < count; i++) { s[i] = start[order[i]]; e[i] = end[order[i]]; }
+  return unionSorted(s, e, count);
+}
+
+export function intersect(a: IntervalSet, b: IntervalSet): IntervalSet {
+  const cap = a.count + b.count;
+  const outS = new Float64Array(cap);
+  const outE = new Float64Array(cap);
+  let n = 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.count && j < b.count) {
+    const s = Math.max(a.start[i], b.start[j]);
+    const e = Math.min(a.end[i], b.end[j]);
+    if (e > s) { outS[n] = s; outE[n] = e; n++; }
+    if (a.end[i] < b.end[j]) i++; else j++;
+  }
+  return { count: n, start: outS.subarray(0, n), end: outE.subarray(0, n) };
+}
+
+export function intersectionLength(a: IntervalSet, b: IntervalSet): number {
+  let t = 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.count && j < b.count) {
+    const s = Math.max(a.start[i], b.start[j]);
+    const e = Math.min(a.end[i], b.end[j]);
+    if (e > s) t += e - s;
+    if (a.end[i] < b.end[j]) i++; else j++;
+  }
+  return t;
+}
+
+/** Length of [s, e) ∩ set, by binary search: O(log n + pieces hit). */
+export function overlapWith(set: IntervalSet, s: number, e: number): number {
+  let t = 0;
+  for (let i = firstEndingAfter(set.end, set.count, s); i < set.count && set.start[i] < e; i++) {
+    const a = Math.max(s, set.start[i]);
+    const b = Math.min(e, set.end[i]);
+    if (b > a) t += b - a;
+  }
+  return t;
+}
+
+/** The parts of [lo, hi) not covered by `set`: the gaps, including any before the first and after the last piece. */
+export function complement(set: IntervalSet, lo: number, hi: number): IntervalSet {
+  const outS = new Float64Array(set.count + 1);
+  const outE = new Float64Array(set.count + 1);
+  let n = 0;
+  let cursor = lo;
+  for (let i = 0; i < set.count && cursor < hi; i++) {
+    if (set.end[i] <= cursor) continue;
+    const s = set.start[i];
+    if (s > cursor) { outS[n] = cursor; outE[n] = Math.min(s, hi); n++; }
+    cursor = set.end[i];
+  }
+  if (cursor < hi) { outS[n] = cursor; outE[n] = hi; n++; }
+  return { count: n, start: outS.subarray(0, n), end: outE.subarray(0, n) };
+}
+
+/** window \ set: the idle parts of every window segment. */
+export function gapsWithin(set: IntervalSet, window: IntervalSet): IntervalSet {
+  if (window.count === 0) return EMPTY_SET;
+  const hull = complement(set, window.start[0], window.end[window.count - 1]);
+  return intersect(hull, window);
+}
+
+/** First index i with values[i] >= x (values ascending). */
+export function lowerBound(values: ArrayLike<number>, count: number, x: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/** First index i with values[i] > x (values ascending). */
+export function upperBound(values: ArrayLike<number>, count: number, x: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] <= x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+function firstEndingAfter(end: ArrayLike<number>, count: number, x: number): number {
+  return upperBound(end, count, x);
+}
+
+export interface ConcurrencyLevels {
+  /** levelTime[k] = time with exactly k intervals active, k >= 1; levelTime[0] is left 0 (the caller knows its window) */
+  levelTime: number[];
+  /** time with at least one interval active */
+  busy: number;
+  /** time with at least two active */
+  overlapTime: number;
+  /** highest k held for a positive time (zero-length intervals never count) */
+  maxConcurrency: number;
+}
+
+/**
+ * +1/-1 sweep. Starts are taken in the given order (must be sorted); ends are sorted here.
+ * Time is credited only between distinct event times, so the order of simultaneous events (a
+ * kernel ending exactly when another starts, zero-length kernels) cannot create phantom overlap.
+ */
+export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
+  const ends = new Float64Array(count);
+  for (let i = 0; i < count; i++) ends[i] = end[i];
+  ends.sort();
+  const levelTime: number[] = [0];
+  let active = 0;
+  let prev = count > 0 ? start[0] : 0;
+  let i = 0;
+  let j = 0;
+  while (j < count) {
+    const takeStart = i < count && start[i] <= ends[j];
+    const t = takeStart ? start[i] : ends[j];
+    if (t > prev) {
+      while (levelTime.length <= active) levelTime.push(0);
+      levelTime[active] += t - prev;
+      prev = t;
+    }
+    if (takeStart) { active++; i++; } else { active--; j++; }
+  }
+  levelTime[0] = 0;
+  let maxConcurrency = 0;
+  let busy = 0;
+  let overlapTime = 0;
+  for (let k = 1; k < levelTime.length; k++) {
+    if (levelTime[k] > 0) maxConcurrency = k;
+    busy += levelTime[k];
+    if (k >= 2) overlapTime += levelTime[k];
+  }
+  levelTime.length = maxConcurrency + 1;
+  return { levelTime, busy, overlapTime, maxConcurrency };
+}
+
+/**
+ * Pairwise overlap |busy_a ∩ busy_b| between groups (streams), for pieces sorted by start.
+ * Each group's pieces are merged on the fly; a co-active period of two groups is credited when
+ * the first of them goes idle, so the cost is O(n · groups active at once), not O(n · groups²).
+ * Returns only pairs with positive overlap, keyed a * groupCount + b with a < b.
+ */
+export function groupPairOverlaps(
+  start: ArrayLike<number>, end: ArrayLike<number>, group: ArrayLike<number>, count: number, groupCount: number,
+): Map<number, number> {
+  const since = new Float64Array(groupCount);
+  const until = new Float64Array(groupCount);
+  const activeIdx = new Int32Array(groupCount).fill(-1);
+  const active: number[] = [];
+  const pairs = new Map<number, number>();
+  const retire = (g: number) => {
+    const t = until[g];
+    active.splice(activeIdx[g], 1);
+    activeIdx[g] = -1;
+    for (let k = 0; k < active.length; k++) {
+      const r = active[k];
+      activeIdx[r] = k;
+      const d = t - Math.max(since[g], since[r]);
+      if (d > 0) {
+        const key = g < r ? g * groupCount + r : r * groupCount + g;
+        pairs.set(key, (pairs.get(key) ?? 0) + d);
+      }
+    }
+  };
+  const retireBefore = (t: number) => {
+    for (;;) {
+      let next = -1;
+      for (const g of active) if (until[g] < t && (next < 0 || until[g] < until[next])) next = g;
+      if (next < 0) return;
+      retire(next);
+    }
+  };
+  for (let i = 0; i < count; i++) {
+    const s = start[i];
+    const e = end[i];
+    if (!(e > s)) continue;
+    retireBefore(s);
+    const g = group[i];
+    if (activeIdx[g] >= 0) {
+      if (e > until[g]) until[g] = e;
+    } else {
+      since[g] = s; until[g] = e; activeIdx[g] = active.length; active.push(g);
+    }
+  }
+  retireBefore(Infinity);
+  return pairs;
+}
+
+/**
+ * count, total, min, median, p95, max of the values. Quantiles are d3's quantileSorted (linear
+ * interpolation between closest ranks, as numpy's default), rounded to the nearest integer ns
+ * because inputs are integer ns. Every field is 0 when there are no values.
+ */
+export function distribution(values: ArrayLike<number>, count = values.length): Distribution {
+  if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
+  const sorted = new Float64Array(count);
+  let total = 0;
+  for (let i = 0; i < count; i++) { sorted[i] = values[i]; total += values[i]; }
+  sorted.sort();
+  return {
+    count,
+    total,
+    min: sorted[0],
+    median: Math.round(quantileSorted(sorted as unknown as number[], 0.5) as number),
+    p95: Math.round(quantileSorted(sorted as unknown as number[], 0.95) as number),
+    max: sorted[count - 1],
+  };
+}
