@@ -1,0 +1,111 @@
+/**
+ * The comparison block of a page with several traces: the headline metrics side by side and
+ * small-multiple timelines on one shared time scale (each trace's window starts at 0).
+ */
+import { basename } from 'node:path';
+import type { DeviceReport } from '../../report/types.js';
+import { formatCount, formatNs, formatPct } from '../format.js';
+import type { HtmlInput, Table } from './sections.js';
+import { WIDTH, type Chart, type VlSpec } from './specs.js';
+import { buildTimeline, timeAxis, type TimelineLimits } from './timeline.js';
+
+export interface Comparison {
+  table: Table;
+  charts: Chart[];
+  aggregated: boolean;
+}
+
+/** Lighter than a trace's own timeline: these are overviews stacked on top of each other. */
+const SMALL_LIMITS: TimelineLimits = { maxMarks: 5_000, keepLongest: 1_000, bins: 600 };
+
+const ROWS: [string, (d: DeviceReport) => string][] = [
+  ['window', (d) => formatNs(d.window.duration)],
+  ['kernels', (d) => formatCount(d.overlap.kernelCount)],
+  ['streams', (d) => formatCount(d.streams.length)],
+  ['GPU busy', (d) => formatNs(d.overlap.busy)],
+  ['utilization', (d) => formatPct(d.overlap.utilization)],
+  ['overlap share', (d) => formatPct(d.overlap.overlapShare)],
+  ['concurrency', (d) => (d.overlap.concurrency === null ? 'n/a' : d.overlap.concurrency.toFixed(2))],
+  ['max kernels at once', (d) => String(d.overlap.maxConcurrency)],
+  ['idle gaps', (d) => `${formatCount(d.gaps.all.count)} (${formatNs(d.gaps.all.total)})`],
+  ['sync-stall idle', (d) => formatNs(d.gaps.byClass['sync-stall'].total)],
+  ['host-wait idle', (d) => formatNs(d.gaps.byClass['host-wait'].total)],
+  ['host syncs', (d) => `${formatCount(d.hostSyncs.count)} (${formatNs(d.hostSyncs.totalTime)})`],
+  ['median launch latency', (d) => (d.launch.latency.count > 0 ? formatNs(d.launch.latency.median) : 'n/a')],
+  ['median launch interval', (d) => (d.launch.interval.count > 0 ? formatNs(d.launch.interval.median) : 'n/a')],
+  ['launch-bound', (d) => (d.launch.launchBound ? 'yes' : 'no')],
+];
+
+export function comparison(inputs: HtmlInput[]): Comparison {
+  const columns = inputs.flatMap((input, t) => input.report.devices.map((d) => ({ t, d, label: `${basename(input.report.input.file)} · GPU ${d.deviceId}` })));
+  const table: Table = {
+    caption: 'Headline metrics side by side',
+    header: ['metric', ...columns.map((c) => c.label)],
+    rows: ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))]),
+  };
+  const metrics = columns.flatMap((c) => [
+    { trace: c.label, metric: 'utilization', value: c.d.overlap.utilization ?? 0, text: formatPct(c.d.overlap.utilization) },
+    { trace: c.label, metric: 'overlap share', value: c.d.overlap.overlapShare ?? 0, text: formatPct(c.d.overlap.overlapShare) },
+  ]);
+  const metricsSpec: VlSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Utilization and overlap share',
+    data: { values: metrics },
+    facet: { row: { field: 'metric', type: 'nominal', title: null } },
+    spec: {
+      width: WIDTH - 300, height: { step: 18 },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'trace', type: 'nominal', title: null, sort: columns.map((c) => c.label), axis: { labelLimit: 280 } },
+        x: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+        color: { field: 'trace', type: 'nominal', legend: null, sort: columns.map((c) => c.label) },
+        tooltip: [{ field: 'trace', title: 'trace' }, { field: 'metric', title: 'metric' }, { field: 'text', title: 'value' }],
+      },
+    },
+  };
+  // One unit for all: the longest window decides, so equal lengths look equal.
+  const longest = Math.max(0, ...inputs.map((i) => { const a = timeAxis(i.report); return a.span * a.unitNs; }));
+  const unitNs = longest >= 10e6 ? 1e6 : 1e3;
+  let aggregated = false;
+  const multiples = inputs.map((input) => {
+    const tl = buildTimeline(input.report, input.trace, SMALL_LIMITS, input.expertOf, unitNs);
+    if (tl.aggregation.length > 0) aggregated = true;
+    const gpuRows = tl.rows.filter((r) => r.startsWith('GPU '));
+    const y = { field: 'row', type: 'nominal', sort: gpuRows, title: null, axis: { labelLimit: 200 } };
+    const x = { field: 'start', type: 'quantitative', title: `time since window start (${tl.axis.unit})`, scale: { domain: [0, longest / unitNs], nice: false, zero: false } };
+    return {
+      title: { text: basename(input.report.input.file), anchor: 'start' },
+      width: WIDTH, height: Math.max(30, gpuRows.length * 10),
+      layer: [
+        ...(tl.bins.length > 0 ? [{
+          data: { values: tl.bins.filter((b) => b.row.startsWith('GPU ')) },
+          mark: { type: 'rect', color: '#555' },
+          encoding: { x, x2: { field: 'end' }, y, opacity: { field: 'busyShare', type: 'quantitative', scale: { domain: [0, 1], range: [0.08, 0.85] }, legend: null } },
+        }] : []),
+        {
+          data: { values: tl.marks.filter((m) => m.kind === 'kernel') },
+          mark: { type: 'rect', strokeWidth: 0.5 },
+          encoding: {
+            x, x2: { field: 'end' }, y,
+            color: { field: 'colour', type: 'nominal', legend: null }, stroke: { field: 'colour', type: 'nominal', legend: null },
+            tooltip: [{ field: 'name', title: 'kernel' }, { field: 'stream', title: 'stream', type: 'nominal' }, { field: 'startText', title: 'start' }, { field: 'durationText', title: 'duration' }],
+          },
+        },
+      ],
+    };
+  });
+  const timelinesSpec: VlSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Kernels per stream, same time scale', subtitle: 'each trace from the start of its window' },
+    vconcat: multiples,
+    resolve: { scale: { color: 'independent', stroke: 'independent' } },
+  };
+  return {
+    table,
+    charts: [
+      { id: 'compare-metrics', kind: 'compare-metrics', spec: metricsSpec },
+      { id: 'compare-timelines', kind: 'compare-timelines', spec: timelinesSpec },
+    ],
+    aggregated,
+  };
+}

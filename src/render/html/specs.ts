@@ -1,0 +1,176 @@
+/**
+ * Vega-Lite specs for one report's charts. Specs carry their data inline (plain JSON, no
+ * functions), so the same spec renders in the page and in the headless SVG export.
+ */
+import type { DeviceReport } from '../../report/types.js';
+import { formatNs, formatPct } from '../format.js';
+import { GAP_CLASSES, type ConcurrencySeries, type GapBin, type LevelRow } from './series.js';
+import type { TimeAxis, TimelineData } from './timeline.js';
+
+export type VlSpec = Record<string, unknown>;
+type Layer = Record<string, unknown> & { encoding: Record<string, unknown> };
+
+export interface Chart {
+  /** stable id, used by the page and by tests (e.g. "t0-timeline", "t0-gpu0-levels") */
+  id: string;
+  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'compare-metrics' | 'compare-timelines';
+  spec: VlSpec;
+}
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const WIDTH = 900;
+const ROW_PX = 16;
+export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f'];
+
+const tip = (field: string, title: string, type = 'nominal') => ({ field, title, type });
+
+export function timelineSpec(data: TimelineData, title: string): VlSpec {
+  const { axis } = data;
+  const y = { field: 'row', type: 'nominal', sort: data.rows, title: null, axis: { labelLimit: 240 } };
+  const x = (brush: boolean) => ({
+    field: 'start', type: 'quantitative', title: `time since window start (${axis.unit})`,
+    scale: brush ? { domain: { param: 'brush' }, nice: false, zero: false } : { domain: [0, axis.span], nice: false, zero: false },
+  });
+  const kindLayer = (kind: string, colour: unknown, tooltip: unknown[], brush: boolean) => ({
+    transform: [{ filter: `datum.kind === '${kind}'` }],
+    mark: { type: 'rect', clip: true, strokeWidth: 0.5, ...(typeof colour === 'string' ? { color: colour } : {}) },
+    encoding: {
+      x: x(brush), x2: { field: 'end' }, y,
+      ...(typeof colour === 'string' ? {} : { color: colour, stroke: { ...(colour as object), legend: null } }),
+      ...(brush ? { tooltip } : {}),
+    },
+  });
+  const colour = {
+    field: 'colour', type: 'nominal',
+    legend: { title: data.colourSource === 'nvtx' ? 'expert (NVTX range)' : 'kernel', labelLimit: 260, orient: 'bottom', columns: 3 },
+  };
+  const common = [tip('startText', 'start'), tip('durationText', 'duration')];
+  const layers = (brush: boolean): Layer[] => [
+    ...(data.bins.length > 0 ? [{
+      data: { name: 'bins' },
+      mark: { type: 'rect', clip: true, color: '#555' },
+      encoding: {
+        x: x(brush), x2: { field: 'end' }, y,
+        opacity: { field: 'busyShare', type: 'quantitative', scale: { domain: [0, 1], range: [0.08, 0.85] }, legend: null },
+        ...(brush ? { tooltip: [tip('row', 'row'), tip('count', 'intervals starting here', 'quantitative'), tip('busyText', 'busy in bin')] } : {}),
+      },
+    }] : []),
+    kindLayer('kernel', colour, [tip('name', 'kernel'), tip('stream', 'stream'), ...common, tip('grid', 'grid'), tip('block', 'block'), tip('expert', 'expert')], brush),
+    kindLayer('launch', '#b0b0b0', [tip('name', 'launch call'), tip('row', 'thread'), ...common], brush),
+    kindLayer('sync', '#111111', [tip('name', 'sync call'), tip('row', 'thread'), ...common], brush),
+    kindLayer('nvtx', '#c5b0d5', [tip('name', 'NVTX range'), tip('row', 'lane'), ...common], brush),
+  ];
+  const detailHeight = Math.max(60, data.rows.length * ROW_PX);
+  const brush = { name: 'brush', select: { type: 'interval', encodings: ['x'] } };
+  const overview = layers(false).map((l, i) => ({
+    ...l, encoding: { ...l.encoding, y: { ...y, axis: null } }, ...(i === 0 ? { params: [brush] } : {}),
+  }));
+  return {
+    $schema: SCHEMA,
+    title: { text: title, subtitle: 'Drag across the overview (bottom) to zoom; drag the selection to pan; double-click it to reset.' },
+    datasets: { marks: data.marks, bins: data.bins },
+    vconcat: [
+      { width: WIDTH, height: detailHeight, data: { name: 'marks' }, layer: layers(true) },
+      { width: WIDTH, height: Math.min(80, Math.max(30, data.rows.length * 4)), data: { name: 'marks' }, layer: overview },
+    ],
+  };
+}
+
+export function concurrencySpec(d: DeviceReport, series: ConcurrencySeries, axis: TimeAxis): VlSpec {
+  const o = d.overlap;
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: `GPU ${d.deviceId}: active kernels over time — utilization ${formatPct(o.utilization)}, overlap share ${formatPct(o.overlapShare)}`,
+      subtitle: series.aggregated
+        ? `${series.changes.toLocaleString('en-US')} changes, shown as the max and the time-weighted mean in ${WIDTH} bins`
+        : `concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(2)} (kernel time / busy time)`,
+    },
+    width: WIDTH, height: 160,
+    data: { values: series.points },
+    mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: { field: 't', type: 'quantitative', title: `time since window start (${axis.unit})`, scale: { nice: false, zero: false } },
+      y: { field: 'active', type: 'quantitative', title: 'active kernels', axis: { tickMinStep: 1 } },
+      color: { field: 'series', type: 'nominal', legend: series.aggregated ? { orient: 'top', title: null } : null },
+    },
+  };
+}
+
+export function levelsSpec(d: DeviceReport, rows: LevelRow[], axis: TimeAxis): VlSpec {
+  return {
+    $schema: SCHEMA,
+    title: { text: `GPU ${d.deviceId}: time at each concurrency level`, subtitle: `window ${formatNs(d.window.duration)}` },
+    width: Math.min(WIDTH, 80 + rows.length * 60), height: 160,
+    data: { values: rows },
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'level', type: 'ordinal', title: 'kernels running at once', axis: { labelAngle: 0 } },
+      y: { field: 'time', type: 'quantitative', title: `time (${axis.unit})` },
+      tooltip: [tip('level', 'kernels running'), tip('timeText', 'time'), tip('shareText', 'share of window')],
+    },
+  };
+}
+
+export function occupancySpec(d: DeviceReport): VlSpec {
+  const values = d.streams.map((s) => ({
+    stream: `stream ${s.streamId}`, occupancy: s.occupancy ?? 0, kernels: s.kernelCount,
+    busyText: formatNs(s.busy), occupancyText: formatPct(s.occupancy), shareText: formatPct(s.shareOfDeviceBusy),
+  }));
+  return {
+    $schema: SCHEMA,
+    title: { text: `GPU ${d.deviceId}: stream occupancy (busy time / window)` },
+    width: WIDTH / 2 - 40, height: Math.max(40, values.length * ROW_PX),
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'stream', type: 'nominal', sort: values.map((v) => v.stream), title: null },
+      x: { field: 'occupancy', type: 'quantitative', title: 'occupancy', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+      tooltip: [tip('stream', 'stream'), tip('kernels', 'kernels', 'quantitative'), tip('busyText', 'busy'), tip('occupancyText', 'occupancy'), tip('shareText', 'share of GPU busy')],
+    },
+  };
+}
+
+/** Stream-pair overlap as a symmetric heat map; null when fewer than two streams ran. */
+export function pairsSpec(d: DeviceReport): VlSpec | null {
+  if (d.streams.length < 2) return null;
+  const values = d.streamPairs.flatMap((p) => {
+    const cell = { overlap: p.overlap, overlapText: formatNs(p.overlap) };
+    return [{ a: `stream ${p.a}`, b: `stream ${p.b}`, ...cell }, { a: `stream ${p.b}`, b: `stream ${p.a}`, ...cell }];
+  });
+  const order = [...d.streams].sort((x, y) => x.streamId - y.streamId).map((s) => `stream ${s.streamId}`);
+  const max = Math.max(0, ...d.streamPairs.map((p) => p.overlap));
+  return {
+    $schema: SCHEMA,
+    title: { text: `GPU ${d.deviceId}: time each pair of streams ran kernels at once`, subtitle: max === 0 ? 'no two streams ever overlapped' : `largest: ${formatNs(max)}` },
+    width: Math.min(WIDTH / 2 - 40, 24 * order.length + 20), height: Math.min(WIDTH / 2 - 40, 24 * order.length + 20),
+    data: { values },
+    mark: { type: 'rect' },
+    encoding: {
+      x: { field: 'a', type: 'nominal', sort: order, title: null, scale: { domain: order } },
+      y: { field: 'b', type: 'nominal', sort: order, title: null, scale: { domain: order } },
+      color: { field: 'overlap', type: 'quantitative', title: 'overlap (ns)', scale: { scheme: 'blues', domain: [0, Math.max(1, max)] } },
+      tooltip: [tip('a', 'stream'), tip('b', 'with'), tip('overlapText', 'overlap')],
+    },
+  };
+}
+
+export function gapsSpec(d: DeviceReport, bins: GapBin[]): VlSpec {
+  const g = d.gaps;
+  const summary = GAP_CLASSES.filter((c) => g.byClass[c].count > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
+  return {
+    $schema: SCHEMA,
+    title: { text: `GPU ${d.deviceId}: idle gaps by length and cause`, subtitle: summary || 'no idle gaps in the window' },
+    width: WIDTH, height: 180,
+    data: { values: bins },
+    mark: { type: 'rect', stroke: '#fff', strokeWidth: 0.5 },
+    encoding: {
+      x: { field: 'lo', type: 'quantitative', title: 'gap length (ns, log scale)', scale: { type: 'log' } },
+      x2: { field: 'hi' },
+      y: { field: 'y1', type: 'quantitative', title: 'gaps', axis: { tickMinStep: 1 } },
+      y2: { field: 'y0' },
+      color: { field: 'class', type: 'nominal', scale: { domain: GAP_CLASSES, range: GAP_COLOURS }, title: 'cause' },
+      tooltip: [tip('range', 'length'), tip('class', 'cause'), tip('count', 'gaps', 'quantitative'), tip('totalText', 'total idle')],
+    },
+  };
+}
