@@ -19,7 +19,7 @@ interface Target { expr: string; out: Column; nan?: boolean }
 
 export interface TableScan {
   table: string;
-  /** what a row is, in the warning sentences: "kernels", "CUDA API calls" */
+  /** what a row is, singular, in the warning sentences: "kernel", "CUDA API call" */
   label: string;
   /** rows whose time is missing or inverted, excluded by `valid` */
   invalid: string;
@@ -59,7 +59,7 @@ export function scanOf(table: string, label: string): TableScan {
 export const NVTX_EVENT_TYPES = '34, 59, 60';
 export const NVTX_SCAN: TableScan = {
   table: 'NVTX_EVENTS',
-  label: 'NVTX ranges',
+  label: 'NVTX event',
   // Marks (34) are instants and have no end; push/pop (59) and start/end (60) ranges need one.
   invalid: `eventType IN (${NVTX_EVENT_TYPES}) AND NOT (start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start)))`,
   valid: `eventType IN (${NVTX_EVENT_TYPES}) AND start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start))`,

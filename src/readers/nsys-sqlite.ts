@@ -20,14 +20,19 @@ export type ReadOptions = OpenOptions;
 export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
 
 const SCANS: TableScan[] = [
-  scanOf(KERNEL_TABLE, 'kernels'),
-  scanOf('CUPTI_ACTIVITY_KIND_RUNTIME', 'CUDA API calls'),
-  scanOf('CUPTI_ACTIVITY_KIND_DRIVER', 'CUDA driver API calls'),
-  scanOf('CUPTI_ACTIVITY_KIND_MEMCPY', 'memcpy operations'),
-  scanOf('CUPTI_ACTIVITY_KIND_MEMSET', 'memset operations'),
-  scanOf('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', 'synchronization records'),
+  scanOf(KERNEL_TABLE, 'kernel'),
+  scanOf('CUPTI_ACTIVITY_KIND_RUNTIME', 'CUDA API call'),
+  scanOf('CUPTI_ACTIVITY_KIND_DRIVER', 'CUDA driver API call'),
+  scanOf('CUPTI_ACTIVITY_KIND_MEMCPY', 'memcpy operation'),
+  scanOf('CUPTI_ACTIVITY_KIND_MEMSET', 'memset operation'),
+  scanOf('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', 'synchronization record'),
   NVTX_SCAN,
 ];
+
+/** "1 kernel with" / "12 kernels with" */
+function rowsWith(n: number, label: string): string {
+  return n === 1 ? `1 ${label} with` : `${n} ${label}s with`;
+}
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -44,7 +49,7 @@ function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[]
     const needed = scan === NVTX_SCAN ? ['start', 'end', 'eventType'] : ['start', 'end'];
     const missing = needed.filter((c) => !has(schema, scan.table, c));
     if (missing.length > 0) {
-      warnings.push(`${scan.table} has no ${missing.join('/')} column, so its ${scan.label} were ignored.`);
+      warnings.push(`${scan.table} has no ${missing.join('/')} column, so its ${scan.label}s were ignored.`);
       continue;
     }
     const noTime = scan === NVTX_SCAN
@@ -54,8 +59,8 @@ function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[]
       `SELECT COUNT(*), TOTAL(${noTime}), TOTAL("end" < start), MIN(start), MAX("end") FROM ${ident(scan.table)} WHERE ${scan.valid} OR (${scan.invalid})`,
     ).safeIntegers(true).raw(true).get() as [bigint, number, number, bigint | null, bigint | null];
     const [all, noTimeRows, inverted, minStart, maxEnd] = row;
-    if (noTimeRows > 0) warnings.push(`${noTimeRows} ${scan.label} with no start or end time were ignored.`);
-    if (inverted > 0) warnings.push(`${inverted} ${scan.label} with end < start were ignored.`);
+    if (noTimeRows > 0) warnings.push(`${rowsWith(noTimeRows, scan.label)} no start or end time ${noTimeRows === 1 ? 'was' : 'were'} ignored.`);
+    if (inverted > 0) warnings.push(`${rowsWith(inverted, scan.label)} end < start ${inverted === 1 ? 'was' : 'were'} ignored.`);
     stats.set(scan.table, { kept: Number(all) - noTimeRows - inverted, minStart, maxEnd });
   }
   return stats;
