@@ -1,0 +1,82 @@
+/**
+ * What every finding rule reads: the device's report, the trace behind it, and the optional
+ * SM-fill and NVTX analyses. Rules are pure functions of this context.
+ */
+import type { Trace } from '../model/trace.js';
+import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
+import { intervalSet, type IntervalSet } from '../model/intervals.js';
+import { distribution } from '../model/intervals.js';
+import { formatCount } from '../render/format.js';
+
+export interface FindingContext {
+  trace: Trace;
+  device: DeviceReport;
+  smFill: SmFillReport | null;
+  nvtx: NvtxRangesReport | null;
+  iterations: IterationSummary | null;
+  /** rows of trace.kernels on this device that meet W, in start order */
+  kernels: number[];
+  /** the device's idle gaps in W (n(t) = 0), as an interval set */
+  idle: IntervalSet;
+  /** streams that ran kernels in W */
+  activeStreams: number;
+}
+
+export type Rule = (ctx: FindingContext) => Finding | null;
+
+export function buildContext(
+  trace: Trace, device: DeviceReport,
+  extras: { smFill?: SmFillReport | null; nvtx?: NvtxRangesReport | null } = {},
+): FindingContext {
+  const { start, end } = device.window;
+  const k = trace.kernels;
+  const kernels: number[] = [];
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end) kernels.push(i);
+  }
+  const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
+  return {
+    trace, device, kernels,
+    smFill: extras.smFill ?? device.smFill ?? null,
+    nvtx,
+    iterations: nvtx?.iterations ?? null,
+    idle: intervalSet(device.gaps.gaps.map((g) => [g.start, g.end] as const)),
+    activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
+  };
+}
+
+/** Fraction of the window; null for an empty window. */
+export function shareOfWindow(ctx: FindingContext, ns: number): number | null {
+  return ctx.device.window.duration > 0 ? ns / ctx.device.window.duration : null;
+}
+
+/** Severity from the share of the window a finding explains. */
+export function severityOfShare(share: number | null): Severity {
+  if (share === null) return 'low';
+  if (share >= 0.2) return 'high';
+  if (share >= 0.05) return 'medium';
+  return 'low';
+}
+
+/** Median duration of the window's kernels (clipped to W), from the report when it has it. */
+export function medianKernelDuration(ctx: FindingContext): number {
+  if (ctx.device.kernelDuration) return ctx.device.kernelDuration.median;
+  const { start, end } = ctx.device.window;
+  const k = ctx.trace.kernels;
+  return distribution(ctx.kernels.map((i) => Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start)))).median;
+}
+
+/** "64 times per iteration" when iterations are known, else "128 times in the window". */
+export function countPhrase(ctx: FindingContext, total: number, noun: string, perIteration: number | null = null): string {
+  const it = ctx.iterations;
+  if (it && it.count > 0) return `${formatPerIteration(perIteration ?? total / it.count)} ${noun} per iteration`;
+  return `${formatCount(total)} ${noun} in the window`;
+}
+
+export function formatPerIteration(v: number): string {
+  return Number.isInteger(v) ? formatCount(v) : v.toFixed(1);
+}
+
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${formatCount(n)} ${n === 1 ? word : many}`;
+}

@@ -1,0 +1,108 @@
+/**
+ * The diagnosis: runs every rule over each device's analyses and ranks what they find, most GPU
+ * time explained first. A trace where no rule fires gets an explicit "nothing-to-report" finding,
+ * so a reader (or a script reading the JSON) never has to guess whether the rules ran.
+ */
+import type { Trace } from '../model/trace.js';
+import type { DeviceReport, Finding, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
+import { formatCount, formatNs, formatPct } from '../render/format.js';
+import { buildContext, type Rule } from './context.js';
+import { hostSyncStall } from './rules/host-sync-stall.js';
+import { launchBound } from './rules/launch-bound.js';
+import { smSaturated } from './rules/sm-saturated.js';
+import { noOverlapDespiteStreams } from './rules/no-overlap-despite-streams.js';
+import { manySmallKernels } from './rules/many-small-kernels.js';
+import { pageableMemcpy } from './rules/pageable-memcpy.js';
+import { allocationInLoop } from './rules/allocation-in-loop.js';
+import { defaultStreamSerialization } from './rules/default-stream-serialization.js';
+
+export const RULES: Record<string, Rule> = {
+  'host-sync-stall': hostSyncStall,
+  'launch-bound': launchBound,
+  'sm-saturated': smSaturated,
+  'no-overlap-despite-streams': noOverlapDespiteStreams,
+  'many-small-kernels': manySmallKernels,
+  'pageable-memcpy': pageableMemcpy,
+  'allocation-in-loop': allocationInLoop,
+  'default-stream-serialization': defaultStreamSerialization,
+};
+
+export const NOTHING_TO_REPORT = 'nothing-to-report';
+
+const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2, info: 3 };
+
+/** Most GPU time explained first, then the more severe, then by id so the order is stable. */
+export function rankFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort((a, b) =>
+    b.costNs - a.costNs || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id) || a.deviceId - b.deviceId);
+}
+
+export interface FindingExtras {
+  /** default: device.smFill */
+  smFill?: SmFillReport | null;
+  /** default: device.nvtxRanges */
+  nvtx?: NvtxRangesReport | null;
+}
+
+/** The findings of one device, ranked; empty when nothing fires. */
+export function runFindings(trace: Trace, device: DeviceReport, extras: FindingExtras = {}): Finding[] {
+  const ctx = buildContext(trace, device, extras);
+  const found: Finding[] = [];
+  for (const rule of Object.values(RULES)) {
+    const f = rule(ctx);
+    if (f) found.push(f);
+  }
+  const symptom = found.find((f) => f.id === 'no-overlap-despite-streams');
+  if (symptom) {
+    const causes = found.filter((f) => f !== symptom && f.costNs > 0);
+    symptom.evidence.push(causes.length > 0
+      ? `Explained by: ${rankFindings(causes).map((f) => `${f.id} (${formatPct(f.costShare)} of the window)`).join(', ')}.`
+      : 'No cause stands out: check for event dependencies (cudaStreamWaitEvent) between the streams.');
+  }
+  return rankFindings(found);
+}
+
+/** Every device's findings, ranked together, with an explicit nothing-to-report where no rule fired. */
+export function reportFindings(trace: Trace, devices: DeviceReport[], extras: Map<number, FindingExtras> = new Map()): Finding[] {
+  if (devices.length === 0) return [noDeviceFinding(trace)];
+  const all: Finding[] = [];
+  for (const d of devices) {
+    const found = runFindings(trace, d, extras.get(d.deviceId));
+    all.push(...(found.length > 0 ? found : [nothingToReport(d)]));
+  }
+  return rankFindings(all);
+}
+
+export function nothingToReport(d: DeviceReport): Finding {
+  const o = d.overlap;
+  return {
+    id: NOTHING_TO_REPORT, severity: 'info', deviceId: d.deviceId,
+    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(d.window.duration)} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host syncs`,
+    evidence: [
+      `No rule fired: host syncs, launch gaps, SM saturation, stream overlap, kernel sizes, pageable copies, allocations and default-stream use are all below their thresholds.`,
+      `Idle time between kernels: ${formatNs(d.gaps.all.total)} in ${formatCount(d.gaps.all.count)} gaps.`,
+    ],
+    costNs: 0, costShare: 0,
+    fix: 'Nothing to fix at this level; to look closer, narrow the analysis to one layer or step with --range "<NVTX range text>".',
+  };
+}
+
+function noDeviceFinding(trace: Trace): Finding {
+  const launches = trace.runtime.count;
+  if (!trace.hasKernelTable) {
+    return {
+      id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,
+      title: `Nothing to report: the export has no kernel records${launches > 0 ? ` (only ${formatCount(launches)} CUDA API calls)` : ''}, so GPU overlap cannot be measured`,
+      evidence: ['The CUDA kernel table is absent: kernel tracing was off or unsupported when the trace was captured (e.g. under WSL).'],
+      costNs: 0, costShare: null,
+      fix: 'Capture again with `nsys profile --trace=cuda,nvtx` on a native Linux GPU machine, then export with `nsys export --type sqlite`.',
+    };
+  }
+  return {
+    id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,
+    title: 'Nothing to report: no kernels ran in the selected window',
+    evidence: [`The trace holds ${formatCount(trace.kernels.count)} kernels in total.`],
+    costNs: 0, costShare: null,
+    fix: 'Widen the window (--window, --range) or drop it to analyse every kernel.',
+  };
+}

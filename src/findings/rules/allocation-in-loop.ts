@@ -1,0 +1,65 @@
+/**
+ * allocation-in-loop: device or pinned-host allocations inside the analysed window. cudaMalloc
+ * costs tens of µs of CPU, and cudaFree synchronizes the whole device, so either one in a loop
+ * empties the GPU's queue.
+ */
+import type { Finding } from '../../report/types.js';
+import { overlapWith } from '../../model/intervals.js';
+import { canonicalApiName } from '../../analyses/blocking-calls.js';
+import { callLinks } from '../../analyses/correlation.js';
+import { formatCount, formatNs, formatPct } from '../../render/format.js';
+import { countPhrase, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+
+/** Stream-ordered allocators (cudaMallocAsync, memory pools) are cheap and excluded on purpose. */
+const ALLOCATION_CALLS = new Set([
+  'cudaMalloc', 'cudaFree', 'cudaMallocHost', 'cudaFreeHost', 'cudaHostAlloc', 'cudaMallocManaged',
+  'cudaMallocPitch', 'cudaMalloc3D', 'cudaMallocArray', 'cudaFreeArray',
+  'cuMemAlloc', 'cuMemFree', 'cuMemAllocHost', 'cuMemFreeHost', 'cuMemHostAlloc', 'cuMemAllocManaged', 'cuMemAllocPitch',
+]);
+/** One allocation in a window is usually a lazily created buffer; two or more is a pattern. */
+const MIN_CALLS = 2;
+
+export function allocationInLoop(ctx: FindingContext): Finding | null {
+  const { trace, device } = ctx;
+  const rt = trace.runtime;
+  const { start: w0, end: w1 } = device.window;
+  // Only threads that launched this device's kernels: another device's setup is not this loop.
+  const kernelCall = callLinks(trace).kernelCall;
+  const threads = new Set<number>();
+  for (const i of ctx.kernels) if (kernelCall[i] >= 0) threads.add(rt.thread[kernelCall[i]]);
+  const isAlloc = new Map<number, boolean>();
+  const byName = new Map<string, { count: number; total: number }>();
+  let count = 0;
+  let time = 0;
+  let idle = 0;
+  for (let r = 0; r < rt.count; r++) {
+    if (rt.start[r] < w0 || rt.start[r] > w1 || !threads.has(rt.thread[r])) continue;
+    let alloc = isAlloc.get(rt.name[r]);
+    if (alloc === undefined) {
+      alloc = ALLOCATION_CALLS.has(canonicalApiName(trace.strings[rt.name[r]] ?? ''));
+      isAlloc.set(rt.name[r], alloc);
+    }
+    if (!alloc) continue;
+    const name = canonicalApiName(trace.strings[rt.name[r]]);
+    const d = rt.end[r] - rt.start[r];
+    const entry = byName.get(name) ?? { count: 0, total: 0 };
+    entry.count++; entry.total += d;
+    byName.set(name, entry);
+    count++;
+    time += d;
+    idle += overlapWith(ctx.idle, rt.start[r], rt.end[r]);
+  }
+  if (count < MIN_CALLS) return null;
+  const share = shareOfWindow(ctx, idle);
+  const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
+  const title = `${names.map(([n]) => n).slice(0, 3).join('/')} called ${countPhrase(ctx, count, 'times')} inside the window (${formatNs(time)} of host time): allocation stalls the host${byName.has('cudaFree') || byName.has('cuMemFree') ? ' and cudaFree synchronizes the device' : ''}`;
+  const evidence = [
+    names.map(([n, s]) => `${formatCount(s.count)} × ${n} (${formatNs(s.total)})`).join(', ') + '.',
+    `The GPU was idle ${formatNs(idle)} (${formatPct(share)} of the window) while these calls ran.`,
+  ];
+  return {
+    id: 'allocation-in-loop', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
+    costNs: idle, costShare: share,
+    fix: 'Allocate the buffers once before the loop and reuse them; if sizes vary, use a caching allocator (PyTorch does this by default) or cudaMallocAsync with a memory pool.',
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * default-stream-serialization: kernels on the legacy default (NULL) stream wait for all work on
+ * blocking streams and block it in turn, so they cut every overlap window. nsys gives the NULL
+ * stream streamId 7 (TARGET_INFO_CUDA_STREAM flag 3 "Null stream" in every export we checked,
+ * 2020.5 to 2026.1); the model has no stream flags, so the rule uses that id and also requires
+ * the behaviour: the other streams overlap each other, yet never the NULL stream.
+ */
+import type { Finding } from '../../report/types.js';
+import { formatCount, formatNs, formatPct } from '../../render/format.js';
+import { plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+
+export const LEGACY_DEFAULT_STREAM_ID = 7;
+
+export function defaultStreamSerialization(ctx: FindingContext): Finding | null {
+  const { trace, device } = ctx;
+  const k = trace.kernels;
+  const nullKernels = ctx.kernels.filter((i) => k.streamId[i] === LEGACY_DEFAULT_STREAM_ID);
+  const others = device.streams.filter((s) => s.kernelCount > 0 && s.streamId !== LEGACY_DEFAULT_STREAM_ID);
+  if (nullKernels.length < 2 || others.length === 0) return null;
+  let withNull = 0;
+  let amongOthers = 0;
+  for (const p of device.streamPairs) {
+    if (p.a === LEGACY_DEFAULT_STREAM_ID || p.b === LEGACY_DEFAULT_STREAM_ID) withNull += p.overlap;
+    else amongOthers += p.overlap;
+  }
+  // Concurrency happens elsewhere, so its absence around the NULL stream is the NULL stream's doing.
+  if (withNull > 0 || amongOthers === 0) return null;
+  const firstNull = k.start[nullKernels[0]];
+  const lastNull = k.start[nullKernels[nullKernels.length - 1]];
+  const interleaved = ctx.kernels.some((i) => k.streamId[i] !== LEGACY_DEFAULT_STREAM_ID && k.start[i] > firstNull && k.start[i] < lastNull);
+  if (!interleaved) return null;
+  // Idle time before NULL-stream kernels that were already launched: the implicit wait.
+  const isNull = new Set(nullKernels);
+  const waits = device.gaps.gaps.filter((g) => g.class === 'gpu-side' && isNull.has(g.nextKernel));
+  const cost = waits.reduce((t, g) => t + g.duration, 0);
+  const share = shareOfWindow(ctx, cost);
+  const title = `${plural(nullKernels.length, 'kernel')} run on the legacy default stream (stream ${LEGACY_DEFAULT_STREAM_ID}), which waits for and blocks the ${plural(others.length, 'other stream')}: none of them ever overlaps it`;
+  const evidence = [
+    `The other streams overlap each other for ${formatNs(amongOthers)} (summed over pairs) but the default stream for 0 ns.`,
+    `${plural(waits.length, 'idle gap')} (${formatNs(cost)}, ${formatPct(share)} of the window) end with a default-stream kernel that was already launched.`,
+    `Stream ${LEGACY_DEFAULT_STREAM_ID} is the NULL stream in nsys exports; its kernels fall between other streams' kernels from ${formatNs(firstNull)} to ${formatNs(lastNull)}; ${formatCount(nullKernels.length)} of ${formatCount(ctx.kernels.length)} kernels.`,
+  ];
+  return {
+    id: 'default-stream-serialization', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
+    costNs: cost, costShare: share,
+    fix: 'Launch this work on a created stream instead of stream 0, and create streams with cudaStreamNonBlocking (or compile with nvcc --default-stream per-thread) so they stop synchronizing with the legacy default stream.',
+  };
+}

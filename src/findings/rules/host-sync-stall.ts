@@ -1,0 +1,59 @@
+/**
+ * host-sync-stall: the host blocked on the GPU (explicit synchronize, synchronous or pageable
+ * copy, cudaFree) while the GPU had nothing queued. Every such stall drains the queue, so no
+ * stream can run ahead of it: the first cause of "per-expert streams don't overlap".
+ */
+import type { Finding, NvtxRangeGroup } from '../../report/types.js';
+import { MemcpyKind } from '../../model/trace.js';
+import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
+import { countPhrase, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+
+/** Below this share of the window a stall is noise (a final synchronize, a warm-up copy). */
+const MIN_SHARE = 0.01;
+
+export function hostSyncStall(ctx: FindingContext): Finding | null {
+  const { device } = ctx;
+  const stall = device.gaps.byClass['sync-stall'];
+  const share = shareOfWindow(ctx, stall.total);
+  if (stall.count === 0 || device.hostSyncs.count === 0 || share === null || share < MIN_SHARE) return null;
+  const syncs = device.hostSyncs;
+  const names = [...syncs.byName].sort((a, b) => b.count - a.count);
+  const main = names[0];
+  const howOften = countPhrase(ctx, syncs.count, 'times', ctx.iterations?.syncsPerIteration ?? null);
+  const copies = syncs.calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
+  const copyBytes = copies.map((c) => c.precedingCopy!.bytes).sort((a, b) => a - b);
+  const medianBytes = copyBytes.length ? copyBytes[Math.floor((copyBytes.length - 1) / 2)] : 0;
+  const afterCopy = copies.length >= syncs.count / 2;
+
+  const what = names.length === 1 ? main.name : `${main.name} and ${names.length - 1} other blocking call${names.length > 2 ? 's' : ''}`;
+  const title = `The host blocks on ${what} ${howOften}${afterCopy ? `, ${copies.length === syncs.count ? 'each' : 'most'} after a ${formatBytes(medianBytes)} device-to-host copy` : ''}; the GPU idles until the next launch`;
+
+  const evidence: string[] = [];
+  evidence.push(`${plural(syncs.count, 'blocking call')} in the window: ${names.slice(0, 3).map((n) => `${formatCount(n.count)} × ${n.name} (${formatNs(n.total)})`).join(', ')}.`);
+  evidence.push(`${plural(stall.count, 'idle gap')} end while the host is blocked: ${formatNs(stall.total)} of GPU idle time, ${formatPct(share)} of the ${formatNs(device.window.duration)} window.`);
+  const group = innermostSyncGroup(ctx, syncs.count);
+  if (group) {
+    const ratio = group.syncs / group.instances;
+    evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatCount(Math.round(group.instances / ctx.iterations.count))} per iteration` : ''}).`);
+  }
+  if (copies.length > 0) {
+    const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
+    evidence.push(`${formatCount(copies.length)} of them follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
+  }
+  const fix = afterCopy && medianBytes <= 4096
+    ? 'Stop reading per-expert results (token counts) back to the host inside the loop: copy all counts once per layer before launching the experts, or keep routing on the GPU with fixed-capacity expert slices or one grouped GEMM that takes device-side offsets.'
+    : 'Move the blocking call out of the loop: order streams with cudaEventRecord + cudaStreamWaitEvent instead of synchronizing, and read results back once per iteration after the last launch.';
+  return {
+    id: 'host-sync-stall', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
+    costNs: stall.total, costShare: share, fix,
+  };
+}
+
+/** The most specific NVTX range group that holds (almost) all the syncs: "expert #" rather than "iteration #". */
+function innermostSyncGroup(ctx: FindingContext, total: number): NvtxRangeGroup | null {
+  if (!ctx.nvtx) return null;
+  const candidates = [...ctx.nvtx.families, ...ctx.nvtx.byName]
+    .filter((g) => g.instances > 1 && g.syncs >= 0.9 * total && g.syncs > 0);
+  candidates.sort((a, b) => b.depth - a.depth || b.instances - a.instances);
+  return candidates[0] ?? null;
+}

@@ -1,0 +1,36 @@
+/**
+ * launch-bound: kernels finish faster than the CPU issues them, so the GPU idles between launches
+ * however many streams there are (DESIGN.md "Launch latency"): the second cause of experts that
+ * never overlap, and the one CUDA graphs and grouped GEMMs remove.
+ */
+import type { Finding } from '../../report/types.js';
+import { formatCount, formatNs, formatPct } from '../../render/format.js';
+import { medianKernelDuration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+
+/** host-wait idle below this share of the window is not worth a finding */
+const MIN_SHARE = 0.01;
+
+export function launchBound(ctx: FindingContext): Finding | null {
+  const { device } = ctx;
+  const hostWait = device.gaps.byClass['host-wait'];
+  const share = shareOfWindow(ctx, hostWait.total);
+  if (!device.launch.launchBound || share === null || share < MIN_SHARE) return null;
+  const kernelMedian = medianKernelDuration(ctx);
+  const interval = device.launch.interval.median;
+  const title = `Launch-bound: kernels run ${formatNs(kernelMedian)} (median) but the CPU issues one every ${formatNs(interval)}, so the GPU waits for launches`;
+  const evidence = [
+    `${plural(hostWait.count, 'idle gap')} end with a launch that began after the gap did (host-wait): ${formatNs(hostWait.total)}, ${formatPct(share)} of the window, ${formatPct(device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null)} of all idle time.`,
+    `${formatCount(device.launch.matchedKernels)} kernels matched to their launch call; launch interval median ${formatNs(interval)}, p95 ${formatNs(device.launch.interval.p95)}; launch latency median ${formatNs(device.launch.latency.median)}.`,
+  ];
+  if (ctx.iterations) {
+    evidence.push(`${formatCount(Math.round(ctx.iterations.kernelsPerIteration))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
+  }
+  if (ctx.activeStreams > 1) {
+    evidence.push(`${formatCount(ctx.activeStreams)} streams cannot overlap kernels that are not yet launched: overlap share ${formatPct(device.overlap.overlapShare)}.`);
+  }
+  return {
+    id: 'launch-bound', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
+    costNs: hostWait.total, costShare: share,
+    fix: 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.',
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * many-small-kernels: thousands of short kernels, each paying a launch and a gap. Its cost is the
+ * idle time the launch-bound finding does not already count: gaps whose kernel was launched in
+ * time (gpu-side) or whose cause the trace cannot tell (unexplained).
+ */
+import type { Finding } from '../../report/types.js';
+import { formatCount, formatNs, formatPct } from '../../render/format.js';
+import { countPhrase, medianKernelDuration, shareOfWindow, type FindingContext } from '../context.js';
+
+/** A kernel this short costs about as much to launch (~5 µs of CPU, a few µs of GPU) as to run. */
+const SMALL_KERNEL_NS = 20_000;
+/** Per iteration: a MoE layer loop over 32+ experts with two GEMMs each. */
+const MANY_PER_ITERATION = 64;
+/** Without iterations, a count that is many for any window. */
+const MANY_IN_WINDOW = 1000;
+
+export function manySmallKernels(ctx: FindingContext): Finding | null {
+  const { device, iterations } = ctx;
+  const count = device.overlap.kernelCount;
+  const perIteration = iterations ? iterations.kernelsPerIteration : null;
+  const many = perIteration !== null ? perIteration >= MANY_PER_ITERATION : count >= MANY_IN_WINDOW;
+  const median = medianKernelDuration(ctx);
+  if (!many || median >= SMALL_KERNEL_NS) return null;
+  const g = device.gaps.byClass;
+  const cost = g['gpu-side'].total + g.unexplained.total;
+  const share = shareOfWindow(ctx, cost);
+  const k = ctx.trace.kernels;
+  const byName = new Map<number, number>();
+  for (const i of ctx.kernels) byName.set(k.shortName[i], (byName.get(k.shortName[i]) ?? 0) + 1);
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)
+    .map(([n, c]) => `${ctx.trace.strings[n] ?? '?'} × ${formatCount(c)}`);
+  const title = `${countPhrase(ctx, count, 'kernels', perIteration)}, ${formatNs(median)} each (median): every launch costs about as much as the work it carries`;
+  const evidence = [
+    `${formatCount(count)} kernels, ${formatNs(device.overlap.kernelTime)} of kernel time; most launched: ${top.join(', ')}.`,
+    `${formatCount(device.gaps.all.count)} idle gaps between kernels (median ${formatNs(device.gaps.all.median)}); ${formatNs(cost)} of them (${formatPct(share)} of the window) with the launch already issued or of unknown cause.`,
+  ];
+  return {
+    id: 'many-small-kernels', severity: share !== null && share >= 0.05 ? 'medium' : 'low', deviceId: device.deviceId, title, evidence,
+    costNs: cost, costShare: share,
+    fix: 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
+  };
+}
