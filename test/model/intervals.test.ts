@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import {
+  complement, concurrencyLevels, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
+  intervalSet, overlapWith, totalLength, union, type IntervalSet,
+} from '../../src/model/intervals.js';
+
+const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
+const levels = (iv: [number, number][]) => {
+  const sorted = [...iv].sort((a, b) => a[0] - b[0]);
+  return concurrencyLevels(sorted.map((p) => p[0]), sorted.map((p) => p[1]), sorted.length);
+};
+
+describe('union', () => {
+  it('merges overlapping, nested, touching and identical intervals and drops empty ones', () => {
+    const u = intervalSet([[0, 10], [5, 15], [2, 3], [15, 20], [30, 40], [30, 40], [50, 50], [60, 61]]);
+    expect(pairs(u)).toEqual([[0, 20], [30, 40], [60, 61]]);
+    expect(totalLength(u)).toBe(31);
+  });
+  it('sorts unsorted input', () => {
+    expect(pairs(union([30, 0, 10], [35, 5, 12], 3))).toEqual([[0, 5], [10, 12], [30, 35]]);
+  });
+  it('is empty for no or only zero-length intervals', () => {
+    expect(union([], [], 0).count).toBe(0);
+    expect(union([4, 4], [4, 4], 2).count).toBe(0);
+  });
+});
+
+describe('intersection and complement', () => {
+  const a = intervalSet([[0, 10], [20, 30]]);
+  const b = intervalSet([[5, 25], [30, 35]]);
+  it('intersects, with touching pieces not overlapping', () => {
+    expect(pairs(intersect(a, b))).toEqual([[5, 10], [20, 25]]);
+    expect(intersectionLength(a, b)).toBe(10);
+    expect(intersectionLength(intervalSet([[0, 5]]), intervalSet([[5, 9]]))).toBe(0);
+  });
+  it('measures [s, e) against a set', () => {
+    expect(overlapWith(a, 8, 22)).toBe(4);
+    expect(overlapWith(a, 10, 20)).toBe(0);
+    expect(overlapWith(a, -5, 100)).toBe(20);
+  });
+  it('finds gaps including leading and trailing idle', () => {
+    expect(pairs(complement(a, -5, 40))).toEqual([[-5, 0], [10, 20], [30, 40]]);
+    expect(pairs(complement(a, 5, 25))).toEqual([[10, 20]]);
+    expect(pairs(complement(a, 0, 30))).toEqual([[10, 20]]);
+    expect(pairs(complement(EMPTY(), 3, 7))).toEqual([[3, 7]]);
+  });
+  it('finds gaps within each window segment only', () => {
+    const w = intervalSet([[0, 12], [18, 40]]);
+    expect(pairs(gapsWithin(a, w))).toEqual([[10, 12], [18, 20], [30, 40]]);
+  });
+});
+
+function EMPTY(): IntervalSet {
+  return intervalSet([]);
+}
+
+describe('concurrency sweep', () => {
+  it('counts time per level for overlapping and nested intervals', () => {
+    // [0,10) and [5,15) overlap on [5,10); [6,8) nests inside both.
+    const lv = levels([[0, 10], [5, 15], [6, 8]]);
+    expect(lv.levelTime).toEqual([0, 10, 3, 2]);
+    expect(lv.busy).toBe(15);
+    expect(lv.overlapTime).toBe(5);
+    expect(lv.maxConcurrency).toBe(3);
+  });
+  it('does not count touching intervals as overlapping', () => {
+    const lv = levels([[0, 5], [5, 10], [10, 12]]);
+    expect(lv.levelTime).toEqual([0, 12]);
+    expect(lv.maxConcurrency).toBe(1);
+  });
+  it('counts identical intervals at level 2', () => {
+    expect(levels([[3, 7], [3, 7]]).levelTime).toEqual([0, 0, 4]);
+  });
+  it('ignores zero-length intervals, even on top of others', () => {
+    const lv = levels([[0, 4], [2, 2], [4, 4], [9, 9]]);
+    expect(lv.levelTime).toEqual([0, 4]);
+    expect(lv.busy).toBe(4);
+    expect(lv.maxConcurrency).toBe(1);
+  });
+  it('skips idle time between intervals', () => {
+    expect(levels([[0, 2], [10, 13]]).busy).toBe(5);
+  });
+  it('is empty for nothing', () => {
+    expect(levels([])).toEqual({ levelTime: [0], busy: 0, overlapTime: 0, maxConcurrency: 0 });
+  });
+});
+
+describe('group pair overlaps', () => {
+  it('measures |busy_a ∩ busy_b| per pair, merging each group first', () => {
+    // group 0: [0,10) [10,20) (touching, one busy stretch); group 1: [5,8) [15,30); group 2: [25,40)
+    const s = [0, 5, 10, 15, 25];
+    const e = [10, 8, 20, 30, 40];
+    const g = [0, 1, 0, 1, 2];
+    const m = groupPairOverlaps(s, e, g, 5, 3);
+    expect(Object.fromEntries(m)).toEqual({ [0 * 3 + 1]: 3 + 5, [1 * 3 + 2]: 5 });
+  });
+  it('counts a pair once however many pieces overlap and ignores touching groups', () => {
+    const m = groupPairOverlaps([0, 0, 4, 10], [10, 2, 6, 12], [0, 1, 1, 1], 4, 2);
+    expect(Object.fromEntries(m)).toEqual({ 1: 4 });
+    expect(groupPairOverlaps([0, 5], [5, 9], [0, 1], 2, 2).size).toBe(0);
+  });
+  it('matches brute force on a random set', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const n = 300;
+    const groups = 5;
+    const rows = Array.from({ length: n }, () => {
+      const s = Math.floor(rand() * 1000);
+      return { s, e: s + Math.floor(rand() * 40), g: Math.floor(rand() * groups) };
+    }).sort((a, b) => a.s - b.s);
+    const m = groupPairOverlaps(rows.map((r) => r.s), rows.map((r) => r.e), rows.map((r) => r.g), n, groups);
+    for (let a = 0; a < groups; a++) {
+      for (let b = a + 1; b < groups; b++) {
+        const ua = intervalSet(rows.filter((r) => r.g === a).map((r) => [r.s, r.e] as [number, number]));
+        const ub = intervalSet(rows.filter((r) => r.g === b).map((r) => [r.s, r.e] as [number, number]));
+        expect(m.get(a * groups + b) ?? 0).toBe(intersectionLength(ua, ub));
+      }
+    }
+  });
+});
+
+describe('distribution', () => {
+  it('gives count, total, min, median, p95 (linear interpolation, rounded to ns) and max', () => {
+    const values = Array.from({ length: 20 }, (_, i) => (i + 1) * 10); // 10..200
+    // p95 at rank 0.95 * 19 = 18.05: 190 + 0.05 * 10 = 190.5 → 191; median (100 + 110) / 2 = 105
+    expect(distribution(values)).toEqual({ count: 20, total: 2100, min: 10, median: 105, p95: 191, max: 200 });
+  });
+  it('does not depend on input order and handles one value', () => {
+    expect(distribution([5, 1, 3])).toEqual({ count: 3, total: 9, min: 1, median: 3, p95: 5, max: 5 });
+    expect(distribution(new Float64Array([7]))).toEqual({ count: 1, total: 7, min: 7, median: 7, p95: 7, max: 7 });
+  });
+  it('is all zero when empty', () => {
+    expect(distribution([])).toEqual({ count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 });
+  });
+});
