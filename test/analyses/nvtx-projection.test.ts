@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrace } from '../../src/model/build.js';
+import { MemcpyKind } from '../../src/model/trace.js';
+import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges } from '../../src/analyses/nvtx-projection.js';
+
+const threads = [
+  { globalTid: '1', tid: 1, name: 'main', process: 0 },
+  { globalTid: '2', tid: 2, name: 'worker', process: 0 },
+];
+
+// Thread 0: "outer" [0,1000) holds "inner" [100,300). Thread 1: "other" [0,1000).
+// Launch calls (start): 50 → kernel [500,600); 150 → kernel [700,750) on device 1 in one variant;
+// 250 → D2H copy [760,800); 1000 (at outer's end: outside) → kernel [1100,1200);
+// thread 1 at 120 → kernel [550,900): inside inner's time but on another thread.
+function trace(secondKernelDevice = 0) {
+  return buildTrace({
+    threads,
+    nvtx: [
+      { start: 0, end: 1000, text: 'outer', thread: 0 },
+      { start: 100, end: 300, text: 'inner', thread: 0 },
+      { start: 0, end: 1000, text: 'other', thread: 1 },
+      { start: 120, text: 'a mark', thread: 0, eventType: 34 },
+    ],
+    runtime: [
+      { start: 50, end: 60, name: 'cudaLaunchKernel', correlationId: 1, thread: 0 },
+      { start: 150, end: 160, name: 'cudaLaunchKernel', correlationId: 2, thread: 0 },
+      { start: 250, end: 260, name: 'cudaMemcpyAsync', correlationId: 3, thread: 0 },
+      { start: 1000, end: 1010, name: 'cudaLaunchKernel', correlationId: 4, thread: 0 },
+      { start: 120, end: 130, name: 'cudaLaunchKernel', correlationId: 5, thread: 1 },
+    ],
+    kernels: [
+      { start: 500, end: 600, correlationId: 1 },
+      { start: 700, end: 750, correlationId: 2, deviceId: secondKernelDevice },
+      { start: 1100, end: 1200, correlationId: 4 },
+      { start: 550, end: 900, correlationId: 5 },
+    ],
+    memcpy: [{ start: 760, end: 800, correlationId: 3, bytes: 4, copyKind: MemcpyKind.DtoH }],
+  });
+}
+
+function byText(t: ReturnType<typeof trace>, p: ReturnType<typeof projectNvtxRanges>) {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < p.count; i++) {
+    out[t.strings[t.nvtx.text[p.range[i]]]] = {
+      gpuStart: p.gpuStart[i], gpuEnd: p.gpuEnd[i], gpuTime: p.gpuTime[i], ops: p.opCount[i], kernels: p.kernelCount[i],
+    };
+  }
+  return out;
+}
+
+describe('NVTX projection', () => {
+  it('skips marks', () => {
+    const t = trace();
+    expect(Array.from(nvtxRangeRows(t), (r) => t.strings[t.nvtx.text[r]])).toEqual(['outer', 'other', 'inner']);
+  });
+
+  it('gives each range the ops launched inside it on its own thread, nested ranges included', () => {
+    const t = trace();
+    expect(byText(t, projectNvtxRanges(t))).toEqual({
+      outer: { gpuStart: 500, gpuEnd: 800, gpuTime: 100 + 50 + 40, ops: 3, kernels: 2 },
+      inner: { gpuStart: 700, gpuEnd: 800, gpuTime: 50 + 40, ops: 2, kernels: 1 },
+      other: { gpuStart: 550, gpuEnd: 900, gpuTime: 350, ops: 1, kernels: 1 },
+    });
+  });
+
+  it('can leave copies out and restrict to one device', () => {
+    const t = trace(1);
+    expect(byText(t, projectNvtxRanges(t, { includeTransfers: false, deviceId: 0 }))).toEqual({
+      outer: { gpuStart: 500, gpuEnd: 600, gpuTime: 100, ops: 1, kernels: 1 },
+      inner: { gpuStart: NaN, gpuEnd: NaN, gpuTime: 0, ops: 0, kernels: 0 },
+      other: { gpuStart: 550, gpuEnd: 900, gpuTime: 350, ops: 1, kernels: 1 },
+    });
+  });
+
+  it('measures GPU time as the union of overlapping ops', () => {
+    const t = buildTrace({
+      nvtx: [{ start: 0, end: 100, text: 'r' }],
+      runtime: [
+        { start: 10, end: 11, name: 'cudaLaunchKernel', correlationId: 1 },
+        { start: 20, end: 21, name: 'cudaGraphLaunch', correlationId: 2 },
+      ],
+      kernels: [
+        { start: 200, end: 300, correlationId: 1 },
+        { start: 250, end: 350, correlationId: 2, streamId: 8 },
+        { start: 400, end: 410, correlationId: 2, streamId: 8 },
+      ],
+    });
+    const p = projectNvtxRanges(t);
+    expect([p.gpuStart[0], p.gpuEnd[0], p.gpuTime[0], p.kernelCount[0]]).toEqual([200, 410, 160, 3]);
+  });
+
+  it('finds the innermost range around a time on a thread', () => {
+    const t = trace();
+    const name = (r: number) => (r < 0 ? null : t.strings[t.nvtx.text[r]]);
+    const q = [[0, 0], [1, 5], [0, 50], [0, 100], [0, 120], [0, 299], [0, 300], [2, 400], [0, 1000]];
+    const got = innermostNvtxRanges(t, q.map((x) => x[0]), q.map((x) => x[1]), q.length);
+    expect(Array.from(got, name)).toEqual(['outer', 'other', 'outer', 'inner', 'inner', 'inner', 'outer', null, null]);
+  });
+});
