@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrace, type KernelRow, type MemcpyRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
+import { analyzeNvtxRanges } from '../../src/analyses/nvtx-ranges.js';
+import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
+
+/**
+ * mode streams [0, 2000) > iteration i [1000i, 1000i + 1000) > expert e [b, b + 400), b = 1000i + 400e.
+ * Each expert: a 4-byte pinned DtoH copy, a cudaStreamSynchronize, then one kernel on stream 13 + e.
+ */
+function moeTrace() {
+  const nvtx: NvtxRow[] = [{ start: 0, end: 2000, text: 'mode streams' }];
+  const runtime: RuntimeRow[] = [];
+  const kernels: KernelRow[] = [];
+  const memcpy: MemcpyRow[] = [];
+  let corr = 1;
+  for (let i = 0; i < 2; i++) {
+    nvtx.push({ start: 1000 * i, end: 1000 * i + 1000, text: `iteration ${i}` });
+    for (let e = 0; e < 2; e++) {
+      const b = 1000 * i + 400 * e;
+      nvtx.push({ start: b, end: b + 400, text: `expert ${e}` });
+      runtime.push({ start: b + 10, end: b + 20, name: 'cudaMemcpyAsync', correlationId: corr });
+      memcpy.push({ start: b + 15, end: b + 18, bytes: 4, copyKind: MemcpyKind.DtoH, srcKind: MemoryKind.Device, dstKind: MemoryKind.Pinned, correlationId: corr++ });
+      runtime.push({ start: b + 20, end: b + 100, name: 'cudaStreamSynchronize' });
+      runtime.push({ start: b + 100, end: b + 110, name: 'cudaLaunchKernel', correlationId: corr });
+      // iteration 1's expert 0 runs long enough to overlap expert 1 by 30 ns
+      const end = i === 1 && e === 0 ? b + 550 : b + 300;
+      kernels.push({ start: b + 120, end, streamId: 13 + e, correlationId: corr++, name: 'expert_gemm' });
+    }
+  }
+  return buildTrace({ nvtx, runtime, kernels, memcpy });
+}
+
+describe('analyzeNvtxRanges', () => {
+  const r = analyzeNvtxRanges(moeTrace(), 0);
+
+  it('groups instances by exact text with GPU time, kernels, syncs and overlap with other ranges', () => {
+    const e0 = r.byName.find((g) => g.name === 'expert 0')!;
+    expect(e0).toMatchObject({ distinctNames: 1, instances: 2, depth: 2, kernelCount: 2, syncs: 2 });
+    expect(e0.gpuTime).toMatchObject({ count: 2, total: 610, min: 180, max: 430 });
+    expect(e0.duration).toMatchObject({ count: 2, total: 800 });
+    expect(e0.overlapWithOthers).toBeCloseTo(30 / 610, 12);
+    const e1 = r.byName.find((g) => g.name === 'expert 1')!;
+    expect(e1.overlapWithOthers).toBeCloseTo(30 / 360, 12);
+    const mode = r.byName.find((g) => g.name === 'mode streams')!;
+    expect(mode).toMatchObject({ instances: 1, depth: 0, kernelCount: 4, syncs: 4, overlapWithOthers: 0 });
+    // union of all four kernels: 180 + 180 + [1120,1700) = 940
+    expect(mode.gpuTime.total).toBe(940);
+    expect(r.byName[0].name).toBe('mode streams');
+  });
+
+  it('groups texts that differ only in numbers into families', () => {
+    expect(r.families.map((f) => f.name).sort()).toEqual(['expert #', 'iteration #']);
+    const experts = r.families.find((f) => f.name === 'expert #')!;
+    expect(experts).toMatchObject({ distinctNames: 2, instances: 4, depth: 2, kernelCount: 4, syncs: 4 });
+    expect(experts.overlapWithOthers).toBeCloseTo(60 / (610 + 360), 12);
+  });
+
+  it('finds the iterations: the outermost repeated range named like one', () => {
+    expect(r.iterations).toEqual({
+      name: 'iteration #', count: 2,
+      duration: { count: 2, total: 1160, min: 580, median: 580, p95: 580, max: 580 },
+      kernelsPerIteration: 2, syncsPerIteration: 2, busyPerIteration: 470,
+    });
+  });
+
+  it('falls back to the outermost repeated range when no name says "iteration"', () => {
+    const t = buildTrace({
+      nvtx: [0, 1, 2].map((i) => ({ start: 100 * i, end: 100 * i + 100, text: 'moe_layer' })),
+      runtime: [0, 1, 2].map((i) => ({ start: 100 * i + 1, end: 100 * i + 2, name: 'cudaLaunchKernel', correlationId: i + 1 })),
+      kernels: [0, 1, 2].map((i) => ({ start: 100 * i + 5, end: 100 * i + 50, correlationId: i + 1 })),
+    });
+    expect(analyzeNvtxRanges(t, 0).iterations).toMatchObject({ name: 'moe_layer', count: 3, kernelsPerIteration: 1, syncsPerIteration: 0 });
+  });
+
+  it('keeps only ranges that meet the window, and has no iterations without repeated ranges', () => {
+    const w = analyzeNvtxRanges(moeTrace(), 0, { start: 1100, end: 1300 });
+    expect(w.byName.map((g) => g.name).sort()).toEqual(['expert 0', 'iteration 1', 'mode streams']);
+    expect(w.iterations).toBeNull();
+    expect(analyzeNvtxRanges(buildTrace({ kernels: [{ start: 0, end: 1 }] }), 0)).toEqual({ byName: [], families: [], iterations: null });
+  });
+});
