@@ -7,6 +7,7 @@ import { isUserFacing } from './errors.js';
 import { VERSION } from './version.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerInfo } from './commands/info.js';
+import { registerProfile } from './commands/profile.js';
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -32,6 +33,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   const setExit = (code: number): void => { exitCode = code; };
   registerAnalyze(program, io, setExit);
   registerInfo(program, io, setExit);
+  registerProfile(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
