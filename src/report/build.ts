@@ -4,6 +4,9 @@
  */
 import type { Trace } from '../model/trace.js';
 import { analyzeTrace } from '../analyses/device.js';
+import { analyzeSmFill } from '../analyses/sm-fill.js';
+import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
+import { reportFindings } from '../findings/index.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type Report } from './types.js';
 import { VERSION } from '../version.js';
 import { formatPct } from '../render/format.js';
@@ -20,12 +23,12 @@ export interface ReportOptions {
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  let devices = analyzeTrace(trace, options);
-  if (options.device !== undefined) devices = devices.filter((d) => d.deviceId === options.device);
-  const warnings = [...trace.meta.warnings];
-  if (!trace.hasKernelTable) {
-    warnings.push('This export has no CUDA kernel table: kernel tracing was off or unsupported (e.g. under WSL). Only API calls are reported; capture with `nsys profile --trace=cuda` on a native Linux GPU machine.');
+  const devices = analyzeTrace(trace, options);
+  for (const d of devices) {
+    d.smFill = analyzeSmFill(trace, d.deviceId, d.window);
+    d.nvtxRanges = analyzeNvtxRanges(trace, d.deviceId, d.window);
   }
+  const warnings = [...trace.meta.warnings];
   return {
     schema: 'moe-trace/report',
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -40,7 +43,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     },
     warnings,
     headline: devices.map(headlineOf),
-    findings: [],
+    findings: reportFindings(trace, devices),
     devices,
     processes: trace.processes.map((p) => ({ globalPid: p.globalPid, pid: p.pid, name: p.name })),
     apiSummary: apiSummary(trace),
