@@ -34,16 +34,21 @@ interface Instance {
 }
 
 export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { start: number; end: number }): NvtxRangesReport {
-  const rows = inWindowRows(trace, window);
+  const rows = nvtxRangeRows(trace);
   if (rows.length === 0) return { byName: [], families: [], iterations: null };
   const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, includeTransfers: false });
   const depth = nestingDepth(trace, rows);
+  // A range belongs to the window when its GPU work meets it (launches may run far ahead of the
+  // GPU), or, without GPU work, when the range itself does.
+  const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
   const own = ownKernelTest(trace);
   const deviceKernels = kernelsOf(trace, deviceId, window);
   const syncsOf = syncCounter(trace);
   const instances: Instance[] = [];
   for (let q = 0; q < proj.count; q++) {
     const row = proj.range[q];
+    const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
+    if (!inWindow) continue;
     const inst: Instance = {
       row, depth: depth.get(row) ?? 0, duration: trace.nvtx.end[row] - trace.nvtx.start[row], gpuStart: proj.gpuStart[q], gpuEnd: proj.gpuEnd[q], gpuTime: proj.gpuTime[q],
       kernels: proj.kernelCount[q], syncs: syncsOf(row), overlapOthers: 0,
@@ -51,6 +56,7 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
     if (inst.kernels > 0) inst.overlapOthers = overlapWithOthers(trace, row, inst, deviceKernels, own);
     instances.push(inst);
   }
+  if (instances.length === 0) return { byName: [], families: [], iterations: null };
   const text = (row: number): string => (trace.nvtx.text[row] >= 0 ? trace.strings[trace.nvtx.text[row]] : '(unnamed)');
   const byText = groupBy(instances, (i) => text(i.row));
   const byFamily = groupBy(instances, (i) => text(i.row).replace(/\d+/g, '#'));
@@ -68,14 +74,6 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
     families,
     iterations: findIterations([...families, ...byName], byFamily, byText),
   };
-}
-
-/** Ranges whose CPU interval meets the window (all of them without one). */
-function inWindowRows(trace: Trace, window?: { start: number; end: number }): Int32Array {
-  const all = nvtxRangeRows(trace);
-  if (!window) return all;
-  const { start, end } = trace.nvtx;
-  return all.filter((r) => end[r] >= window.start && start[r] <= window.end);
 }
 
 /** Depth of each range on its thread: 0 for a range no other range on that thread encloses. */

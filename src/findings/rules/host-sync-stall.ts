@@ -34,7 +34,7 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   const group = innermostSyncGroup(ctx, syncs.count);
   if (group) {
     const ratio = group.syncs / group.instances;
-    evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatCount(Math.round(group.instances / ctx.iterations.count))} per iteration` : ''}).`);
+    evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} blocking call${ratio === 1 ? '' : 's'} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatCount(Math.round(group.instances / ctx.iterations.count))} per iteration` : ''}).`);
   }
   if (copies.length > 0) {
     const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;

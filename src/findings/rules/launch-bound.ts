@@ -17,7 +17,7 @@ export function launchBound(ctx: FindingContext): Finding | null {
   if (!device.launch.launchBound || share === null || share < MIN_SHARE) return null;
   const kernelMedian = medianKernelDuration(ctx);
   const interval = device.launch.interval.median;
-  const title = `Launch-bound: kernels run ${formatNs(kernelMedian)} (median) but the CPU issues one every ${formatNs(interval)}, so the GPU waits for launches`;
+  const title = `Kernels run ${formatNs(kernelMedian)} (median) but the CPU issues one every ${formatNs(interval)}: the GPU sits waiting for launches`;
   const evidence = [
     `${plural(hostWait.count, 'idle gap')} end with a launch that began after the gap did (host-wait): ${formatNs(hostWait.total)}, ${formatPct(share)} of the window, ${formatPct(device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null)} of all idle time.`,
     `${formatCount(device.launch.matchedKernels)} kernels matched to their launch call; launch interval median ${formatNs(interval)}, p95 ${formatNs(device.launch.interval.p95)}; launch latency median ${formatNs(device.launch.latency.median)}.`,

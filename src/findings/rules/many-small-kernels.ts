@@ -20,7 +20,8 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const perIteration = iterations ? iterations.kernelsPerIteration : null;
   const many = perIteration !== null ? perIteration >= MANY_PER_ITERATION : count >= MANY_IN_WINDOW;
   const median = medianKernelDuration(ctx);
-  if (!many || median >= SMALL_KERNEL_NS) return null;
+  // When launch-bound holds it already says this, with the same fix.
+  if (!many || median >= SMALL_KERNEL_NS || device.launch.launchBound) return null;
   const g = device.gaps.byClass;
   const cost = g['gpu-side'].total + g.unexplained.total;
   const share = shareOfWindow(ctx, cost);
@@ -32,8 +33,10 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const title = `${countPhrase(ctx, count, 'kernels', perIteration)}, ${formatNs(median)} each (median): every launch costs about as much as the work it carries`;
   const evidence = [
     `${formatCount(count)} kernels, ${formatNs(device.overlap.kernelTime)} of kernel time; most launched: ${top.join(', ')}.`,
-    `${formatCount(device.gaps.all.count)} idle gaps between kernels (median ${formatNs(device.gaps.all.median)}); ${formatNs(cost)} of them (${formatPct(share)} of the window) with the launch already issued or of unknown cause.`,
   ];
+  if (cost > 0) {
+    evidence.push(`${formatCount(device.gaps.all.count)} idle gaps between kernels (median ${formatNs(device.gaps.all.median)}); ${formatNs(cost)} of them (${formatPct(share)} of the window) came after the launch was already issued or have no recorded cause.`);
+  }
   return {
     id: 'many-small-kernels', severity: share !== null && share >= 0.05 ? 'medium' : 'low', deviceId: device.deviceId, title, evidence,
     costNs: cost, costShare: share,

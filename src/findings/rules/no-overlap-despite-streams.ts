@@ -21,7 +21,7 @@ export function noOverlapDespiteStreams(ctx: FindingContext): Finding | null {
   const evidence = [
     `GPU busy ${formatNs(o.busy)} of the ${formatNs(device.window.duration)} window (utilization ${formatPct(o.utilization)}); concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(3)} (1.000 = fully serial); at most ${formatCount(o.maxConcurrency)} kernel${o.maxConcurrency === 1 ? '' : 's'} at once.`,
     pairs.length > 0
-      ? `Most-overlapping stream pair: ${pairs[0].a} and ${pairs[0].b}, ${formatNs(pairs[0].overlap)}; ${formatCount(pairs.length)} of ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap at all.`
+      ? `Most-overlapping stream pair: streams ${pairs[0].a} and ${pairs[0].b}, ${formatNs(pairs[0].overlap)}; ${formatCount(pairs.length)} of ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap at all.`
       : `None of the ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap.`,
   ];
   return {

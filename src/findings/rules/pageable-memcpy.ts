@@ -27,7 +27,7 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
   const blocking = device.hostSyncs.calls.filter((c) => c.reason === 'pageable-memcpy');
   const cost = blocking.reduce((t, c) => t + c.gpuIdle, 0);
   const share = shareOfWindow(ctx, cost);
-  const title = `${plural(count, 'copy', 'copies')} use pageable host memory (${formatBytes(bytes)} in total${toHost ? `, ${formatCount(toHost)} device-to-host` : ''}): the host blocks on each and they cannot overlap kernels`;
+  const title = `${plural(count, 'copy', 'copies')} ${count === 1 ? 'uses' : 'use'} pageable host memory (${formatBytes(bytes)} in total${toHost ? `, ${formatCount(toHost)} device-to-host` : ''}): the host blocks on ${count === 1 ? 'it and it cannot' : 'each and they cannot'} overlap kernels`;
   const evidence = [
     `${formatCount(count)} copies, ${formatBytes(bytes)}, ${formatNs(time)} of copy time on the GPU within the window.`,
   ];

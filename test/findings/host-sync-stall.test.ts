@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { findingsOf, grouped, ids, streamsSync, streamsTiny, US } from './scenarios.js';
+
+describe('host-sync-stall', () => {
+  it('leads on the per-expert read-back loop, one sync per expert per iteration', () => {
+    const fs = findingsOf(streamsSync(8, 2));
+    const f = fs[0];
+    expect(f.id).toBe('host-sync-stall');
+    expect(f.title).toBe('The host blocks on cudaStreamSynchronize 8 times per iteration, each after a 4 B device-to-host copy; the GPU idles until the next launch');
+    // 16 experts in the window; 15 gaps of 60 µs between them, each ending while the host syncs
+    expect(f.costNs).toBe(15 * 60 * US);
+    // the first expert's sync precedes the window, which starts at the first kernel
+    expect(f.evidence[0]).toBe('15 blocking calls in the window: 15 × cudaStreamSynchronize (525.0 µs).');
+    expect(f.costShare).toBeCloseTo((15 * 60) / (16 * 100 - 60 + 0), 12);
+    expect(f.severity).toBe('high');
+    expect(f.evidence).toContain('1 blocking call per "expert #" range (16 ranges, 8 per iteration).');
+    expect(f.evidence.some((e) => e.startsWith('15 of them follow a device-to-host copy (median 4 B)'))).toBe(true);
+    expect(f.fix).toMatch(/^Stop reading per-expert results/);
+  });
+  it('does not fire without syncs (launch-bound loop, grouped GEMM)', () => {
+    expect(ids(findingsOf(streamsTiny()))).not.toContain('host-sync-stall');
+    expect(ids(findingsOf(grouped()))).not.toContain('host-sync-stall');
+  });
+});
