@@ -28,8 +28,9 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const k = ctx.trace.kernels;
   const byName = new Map<number, number>();
   for (const i of ctx.kernels) byName.set(k.shortName[i], (byName.get(k.shortName[i]) ?? 0) + 1);
-  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)
-    .map(([n, c]) => `${ctx.trace.strings[n] ?? '?'} × ${formatCount(c)}`);
+  const name = (n: number): string => ctx.trace.strings[n] ?? '?';
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1] || name(a[0]).localeCompare(name(b[0]))).slice(0, 3)
+    .map(([n, c]) => `${name(n)} × ${formatCount(c)}`);
   const title = `${countPhrase(ctx, count, 'kernels', perIteration)}, ${formatNs(median)} each (median): every launch costs about as much as the work it carries`;
   const evidence = [
     `${formatCount(count)} kernels, ${formatNs(device.overlap.kernelTime)} of kernel time; most launched: ${top.join(', ')}.`,
