@@ -2,6 +2,7 @@
  * Every bad input gets one clear line on stderr, exit code 2, and leaves the input byte-for-byte
  * unchanged with nothing new next to it — through the real CLI, for `info` and `analyze`.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -58,6 +59,12 @@ describe('bad input: one line, exit 2, input unchanged', () => {
     const path = join(tempDir(), 'exports');
     mkdirSync(path);
     await expectRejected(path, /exports is a directory; give the \.sqlite file exported by nsys/);
+  });
+
+  it('not a regular file (a named pipe)', async () => {
+    const path = join(tempDir(), 'report.sqlite');
+    execFileSync('mkfifo', [path]);
+    await expectRejected(path, /report\.sqlite is not a regular file; give the \.sqlite file exported by nsys/);
   });
 
   it('empty file', async () => {

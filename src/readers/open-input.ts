@@ -69,10 +69,19 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   if (st.isDirectory()) {
     throw new InputError(`${path} is a directory; give the .sqlite file exported by nsys inside it`);
   }
+  if (!st.isFile()) {
+    throw new InputError(`${path} is not a regular file; give the .sqlite file exported by nsys`);
+  }
   if (st.size === 0) {
     throw new InputError(`${path} is empty (0 bytes); the export did not finish — run \`${EXPORT_HINT}\` again`);
   }
-  const header = readHeader(path);
+  let header: SqliteHeader | null;
+  try {
+    header = readHeader(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new InputError(`${path} cannot be read (${code}); check that it is readable`);
+  }
   if (header === null) throw new InputError(notSqliteMessage(path));
   // A header cut short reads as page size 0 with one page: always shorter than promised.
   if (header.pageCount !== null && header.pageCount > 0 && st.size < Math.max(100, header.pageSize * header.pageCount)) {
