@@ -7,6 +7,10 @@ import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderTerminal } from '../render/terminal.js';
 import { renderJson } from '../render/json.js';
+import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
+import { enforceGates } from '../gates.js';
+import { basename, extname, join, resolve } from 'node:path';
+import type { Trace } from '../model/trace.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -15,6 +19,11 @@ export interface AnalyzeFlags {
   window?: string;
   includeTransfers?: boolean;
   requireKernels?: boolean;
+  html?: string | boolean;
+  open?: boolean;
+  svg?: string;
+  png?: string;
+  failIf?: string[];
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -27,19 +36,63 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
+    .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
+    .option('--open', 'open the HTML report in the browser (implies --html)')
+    .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
+    .option('--fail-if <expr>', 'exit 3 when EXPR holds on any device, e.g. "overlapShare < 0.2" (repeatable)', collect, [])
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const options = reportOptions(flags);
-      const reports: Report[] = [];
+      const inputs: HtmlInput[] = [];
+      const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
       for (const file of files) {
         const trace = readNsysSqlite(file);
         if (!trace.hasKernelTable && flags.requireKernels) {
           throw new InputError(`${file} has no CUDA kernel records: kernel tracing was off or unsupported (e.g. WSL). Capture again with \`nsys profile --trace=cuda\` on a native Linux GPU machine.`);
         }
-        reports.push(buildReport(trace, options));
+        const report = buildReport(trace, options);
+        // keep a trace only when a chart needs it: a million-kernel trace is large
+        inputs.push({ report, trace: wantTraces ? trace : (undefined as unknown as Trace) });
       }
+      const reports: Report[] = inputs.map((i) => i.report);
       io.stdout(flags.json ? renderJson(reports) : reports.map((r) => renderTerminal(r)).join('\n'));
+      await writeOutputs(files, inputs, flags, io);
+      if (flags.failIf && flags.failIf.length > 0) {
+        for (const r of reports) {
+          const outcomes = enforceGates(flags.failIf, r);
+          io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
+        }
+      }
       setExit(0);
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The default report path: reports/<input name>.html, or reports/<first>-vs-<n-1>-more.html for several. */
+export function defaultHtmlPath(files: string[]): string {
+  const stem = (f: string): string => basename(f, extname(f));
+  const name = files.length === 1 ? stem(files[0]) : `${stem(files[0])}-vs-${files.length - 1}-more`;
+  return join('reports', `${name}.html`);
+}
+
+async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
+  const inputPaths = new Set(files.map((f) => resolve(f)));
+  const guard = (path: string): string => {
+    if (inputPaths.has(resolve(path))) throw new InputError(`Refusing to write the report over the input ${path}: choose another output path.`);
+    return path;
+  };
+  if (flags.html !== undefined || flags.open) {
+    const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
+    const written = await writeHtmlReport(inputs, path);
+    io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
+    if (flags.open) await openInBrowser(written.path);
+  }
+  if (flags.svg !== undefined) {
+    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
+    io.stderr(`wrote ${paths.length} SVG charts to ${resolve(flags.svg)}\n`);
+  }
 }
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
