@@ -90,8 +90,11 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   const timeout = opts.busyTimeoutMs ?? 1000;
   let db: Database.Database;
   try {
+    // A WAL-mode file with no -wal beside it holds all its data: read a copy in memory (costs
+    // the file's size in RAM), patched to rollback-journal mode so SQLite looks for no WAL.
+    // With a -wal beside it, a writer is active or crashed and only SQLite can merge the log,
+    // so that case is opened in place (the -wal/-shm files exist already).
     if (header.wal && !existsSync(`${path}-wal`)) {
-      // Patch the copy to rollback-journal mode so SQLite does not look for a WAL at all.
       const copy = readFileSync(path);
       copy[18] = 1; copy[19] = 1;
       db = new Database(copy, { readonly: true, timeout });
