@@ -92,7 +92,7 @@ function noDeviceFinding(trace: Trace): Finding {
   if (!trace.hasKernelTable) {
     return {
       id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,
-      title: `Nothing to report: the export has no kernel records${launches > 0 ? ` (only ${formatCount(launches)} CUDA API calls)` : ''}, so GPU overlap cannot be measured`,
+      title: `Nothing to report: the export has no kernel records${launches > 0 ? ` (only ${formatCount(launches)} CUDA API call${launches === 1 ? '' : 's'})` : ''}, so GPU overlap cannot be measured`,
       evidence: ['The CUDA kernel table is absent: kernel tracing was off or unsupported when the trace was captured (e.g. under WSL).'],
       costNs: 0, costShare: null,
       fix: 'Capture again with `nsys profile --trace=cuda,nvtx` on a native Linux GPU machine, then export with `nsys export --type sqlite`.',

@@ -16,8 +16,11 @@ const ALLOCATION_CALLS = new Set([
   'cudaMallocPitch', 'cudaMalloc3D', 'cudaMallocArray', 'cudaFreeArray',
   'cuMemAlloc', 'cuMemFree', 'cuMemAllocHost', 'cuMemFreeHost', 'cuMemHostAlloc', 'cuMemAllocManaged', 'cuMemAllocPitch',
 ]);
-/** One allocation in a window is usually a lazily created buffer; two or more is a pattern. */
-const MIN_CALLS = 2;
+/**
+ * Without iterations, a few calls are usually lazily created buffers; with them, a loop that
+ * allocates does so at least once per iteration.
+ */
+const MIN_CALLS = 4;
 
 export function allocationInLoop(ctx: FindingContext): Finding | null {
   const { trace, device } = ctx;
@@ -49,7 +52,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     time += d;
     idle += overlapWith(ctx.idle, rt.start[r], rt.end[r]);
   }
-  if (count < MIN_CALLS) return null;
+  if (count < (ctx.iterations ? Math.max(2, ctx.iterations.count) : MIN_CALLS)) return null;
   const share = shareOfWindow(ctx, idle);
   const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
   const title = `${names.map(([n]) => n).slice(0, 3).join('/')} called ${countPhrase(ctx, count, 'times')} inside the window (${formatNs(time)} of host time): allocation stalls the host${byName.has('cudaFree') || byName.has('cuMemFree') ? ' and cudaFree synchronizes the device' : ''}`;

@@ -17,16 +17,18 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, stall.total);
   if (stall.count === 0 || device.hostSyncs.count === 0 || share === null || share < MIN_SHARE) return null;
   const syncs = device.hostSyncs;
-  const names = [...syncs.byName].sort((a, b) => b.count - a.count);
-  const main = names[0];
+  const names = [...syncs.byName].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const howOften = countPhrase(ctx, syncs.count, 'times', ctx.iterations?.syncsPerIteration ?? null);
   const copies = syncs.calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
   const copyBytes = copies.map((c) => c.precedingCopy!.bytes).sort((a, b) => a - b);
   const medianBytes = copyBytes.length ? copyBytes[Math.floor((copyBytes.length - 1) / 2)] : 0;
   const afterCopy = copies.length >= syncs.count / 2;
-
-  const what = names.length === 1 ? main.name : `${main.name} and ${names.length - 1} other blocking call${names.length > 2 ? 's' : ''}`;
-  const title = `The host blocks on ${what} ${howOften}${afterCopy ? `, ${copies.length === syncs.count ? 'each' : 'most'} after a ${formatBytes(medianBytes)} device-to-host copy` : ''}; the GPU idles until the next launch`;
+  const copyClause = afterCopy ? `, ${copies.length === syncs.count ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy` : '';
+  // Name the call behind the most stalled GPU time, not merely the most frequent one.
+  const culprit = mainStallCall(ctx) ?? names[0].name;
+  const title = names.length === 1
+    ? `The host blocks on ${culprit} ${howOften}${copyClause}; the GPU idles until the next launch`
+    : `The host blocks on the GPU ${howOften} (mostly in ${culprit}${copyClause}); the GPU idles until the next launch`;
 
   const evidence: string[] = [];
   evidence.push(`${plural(syncs.count, 'blocking call')} in the window: ${names.slice(0, 3).map((n) => `${formatCount(n.count)} × ${n.name} (${formatNs(n.total)})`).join(', ')}.`);
@@ -47,6 +49,17 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
     id: 'host-sync-stall', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: stall.total, costShare: share, fix,
   };
+}
+
+/** The blocking call named by the sync-stall gaps that add up to the most idle time. */
+function mainStallCall(ctx: FindingContext): string | null {
+  const idle = new Map<string, number>();
+  for (const g of ctx.device.gaps.gaps) {
+    if (g.class === 'sync-stall' && g.syncCall) idle.set(g.syncCall, (idle.get(g.syncCall) ?? 0) + g.duration);
+  }
+  let best: string | null = null;
+  for (const [name, t] of idle) if (best === null || t > idle.get(best)!) best = name;
+  return best;
 }
 
 /** The most specific NVTX range group that holds (almost) all the syncs: "expert #" rather than "iteration #". */

@@ -32,7 +32,9 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
     `${formatCount(count)} copies, ${formatBytes(bytes)}, ${formatNs(time)} of copy time on the GPU within the window.`,
   ];
   if (blocking.length > 0) {
-    evidence.push(`${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host; the GPU was idle ${formatNs(cost)} (${formatPct(share)} of the window) during them.`);
+    evidence.push(cost > 0
+      ? `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host; the GPU was idle ${formatNs(cost)} (${formatPct(share)} of the window) during them.`
+      : `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host while the GPU still had work.`);
   }
   return {
     id: 'pageable-memcpy', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,

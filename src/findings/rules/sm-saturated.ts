@@ -24,7 +24,7 @@ export function smSaturated(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, cost);
   const top = fill.byName.find((s) => (s.fullShare ?? 0) > 0) ?? fill.byName[0];
   const o = ctx.device.overlap;
-  const title = `Kernels fill every SM: ${short(top.name)} needs ${top.medianWaves!.toFixed(1)} waves of ${formatCount(top.residentBlocksPerSm!)} blocks per SM on ${formatCount(limits.smCount!)} SMs, so ${formatCount(ctx.activeStreams)} streams overlap only ${formatPct(o.overlapShare)} of the busy time`;
+  const title = `Kernels fill every SM: ${short(top.name)}'s ${formatCount(top.medianBlocks)} blocks take ${top.medianWaves!.toFixed(1)} waves on ${formatCount(limits.smCount!)} SMs (${formatCount(top.residentBlocksPerSm!)} fit per SM), so ${formatCount(ctx.activeStreams)} streams overlap only ${formatPct(o.overlapShare)} of the busy time`;
   const evidence = [
     `${formatPct(fill.fullTimeShare)} of kernel time (${formatNs(fill.fullKernelTime)} in ${plural(fill.fullKernelCount)}) is in kernels with waves ≥ 1; a kernel on another stream can start only in their last wave.`,
     ...fill.byName.filter((s) => (s.fullShare ?? 0) > 0).slice(0, 3).map((s) =>
@@ -34,7 +34,7 @@ export function smSaturated(ctx: FindingContext): Finding | null {
   return {
     id: 'sm-saturated', severity: share !== null && share >= 0.2 ? 'medium' : 'low', deviceId: ctx.device.deviceId, title, evidence,
     costNs: cost, costShare: share,
-    fix: `More streams cannot speed this up: each kernel already occupies all ${formatCount(limits.smCount!)} SMs. Drop the per-expert streams and make the GEMMs themselves cheaper, e.g. one grouped GEMM over all experts, which also removes each expert's partly filled last wave.`,
+    fix: `More streams cannot speed this up: each kernel already occupies all ${formatCount(limits.smCount!)} SMs, so make the kernels themselves faster or smaller. For MoE experts, one grouped GEMM over all experts replaces the streams and removes each expert's partly filled last wave.`,
   };
 }
 
