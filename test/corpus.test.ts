@@ -64,6 +64,28 @@ describe.skipIf(!present)('nsys corpus (../shared/nsys-corpus present)', () => {
     expect(t.runtime.name.filter((n) => n === launch).length).toBe(12870);
   });
 
+  it('syncType follows the synchronizing call although nsys versions store it differently', () => {
+    const byApi = (file: string): string[] => {
+      const t = readNsysSqlite(CORPUS + file);
+      const apiOf = new Map<number, string>();
+      for (let j = 0; j < t.runtime.count; j++) apiOf.set(t.runtime.correlationId[j], t.strings[t.runtime.name[j]]);
+      const seen = new Map<string, number>();
+      for (let i = 0; i < t.sync.count; i++) {
+        const key = `${apiOf.get(t.sync.correlationId[i])}=${t.sync.syncType[i]}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      return [...seen].map(([k, n]) => `${k} x${n}`).sort();
+    };
+    // stored: 2020.5 cuEventSynchronize=2; 2023.3 cuCtxSynchronize=1, cudaDeviceSynchronize=1, cuEventSynchronize=2; 2024.6 cudaDeviceSynchronize=0
+    expect(rows.map((r) => byApi(r.file))).toEqual([
+      ['cuEventSynchronize=1 x176', 'cuStreamSynchronize=3 x153'],
+      ['cudaStreamSynchronize=3 x4'],
+      ['cuCtxSynchronize=4 x6804', 'cuEventSynchronize=1 x3354', 'cudaDeviceSynchronize=4 x1293'],
+      ['cudaDeviceSynchronize=4 x512'],
+      ['cudaDeviceSynchronize=4 x1', 'cudaEventSynchronize=1 x1'],
+    ]);
+  });
+
   it('schema shapes and GPUs per era', () => {
     const seen = rows.map((r) => {
       const t = readNsysSqlite(CORPUS + r.file);

@@ -215,6 +215,38 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   return y;
 }
 
+/** CUPTI's syncType per blocking API (model: 1 event sync, 2 stream wait event, 3 stream sync, 4 context sync). */
+const SYNC_TYPE_OF_API: Record<string, number> = {
+  cudaEventSynchronize: 1, cuEventSynchronize: 1,
+  cudaStreamWaitEvent: 2, cuStreamWaitEvent: 2,
+  cudaStreamSynchronize: 3, cuStreamSynchronize: 3,
+  cudaDeviceSynchronize: 4, cuCtxSynchronize: 4,
+};
+
+/**
+ * Sets syncType from the API call each synchronization record belongs to. The stored value
+ * disagrees with the call across nsys versions (real exports: cudaDeviceSynchronize is 0 in
+ * 2024.6, 1 in 2023.3 and 4 in 2026.1; cuEventSynchronize is 2 in 2020.5 and 2023.3), while
+ * the call's name does not. Records whose call is missing or not listed keep the stored value.
+ */
+export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns, strings: string[]): void {
+  const wanted = new Map<string, number[]>();
+  for (let i = 0; i < sync.count; i++) {
+    if (sync.correlationId[i] === -1) continue;
+    const key = `${sync.process[i]}:${sync.correlationId[i]}`;
+    const rows = wanted.get(key);
+    if (rows) rows.push(i); else wanted.set(key, [i]);
+  }
+  if (wanted.size === 0) return;
+  for (let j = 0; j < runtime.count; j++) {
+    const rows = wanted.get(`${runtime.process[j]}:${runtime.correlationId[j]}`);
+    if (!rows) continue;
+    const type = runtime.name[j] >= 0 ? SYNC_TYPE_OF_API[strings[runtime.name[j]]] : undefined;
+    if (type === undefined) continue;
+    for (const i of rows) sync.syncType[i] = type;
+  }
+}
+
 export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredText: number }
 
 /** NVTX marks and ranges; text is inline (`text`) or registered (`textId` → StringIds) per row. */

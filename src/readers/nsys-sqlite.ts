@@ -11,7 +11,7 @@ import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import {
-  NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf,
+  NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf, syncTypesFromApiCalls,
   type ReadContext, type TableScan,
 } from './nsys-events.js';
 
@@ -112,6 +112,7 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number): T
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
   const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
+  syncTypesFromApiCalls(sync, runtime, strings.table.strings);
   const { nvtx, inlineText, registeredText } = readNvtx(ctx, kept('NVTX_EVENTS'));
   entities.resolveNames(db, schema);
   if (strings.missing > 0) {

@@ -99,6 +99,25 @@ describe('validation and repair', () => {
     ]);
   });
 
+  it('takes syncType from the synchronizing API call, not the stored value', () => {
+    const gpid = globalPid(77);
+    const tid = globalTid(77, 77);
+    const t = readNsysSqlite(writeNsysExport('2024.6', {
+      runtime: [
+        { start: 10, end: 20, globalTid: tid, correlationId: 1, nameId: 'cudaDeviceSynchronize_v3020' },
+        { start: 30, end: 40, globalTid: tid, correlationId: 2, nameId: 'cuEventSynchronize' },
+        { start: 50, end: 60, globalTid: tid, correlationId: 3, nameId: 'cudaMemcpy_v3020' },
+      ],
+      sync: [
+        { start: 11, end: 19, globalPid: gpid, correlationId: 1, syncType: 0, streamId: 4294967295 },
+        { start: 31, end: 39, globalPid: gpid, correlationId: 2, syncType: 2, streamId: 4294967295 },
+        { start: 51, end: 59, globalPid: gpid, correlationId: 3, syncType: 3, streamId: 7 },
+        { start: 61, end: 69, globalPid: gpid, correlationId: 9, syncType: 3, streamId: 7 },
+      ],
+    }));
+    expect(col(t.sync.syncType)).toEqual([4, 1, 3, 3]);
+  });
+
   it('reads NULL optional fields as -1', () => {
     const t = readNsysSqlite(writeSqlite([
       { name: 'CUPTI_ACTIVITY_KIND_KERNEL', columns: loose, rows: [k(10, 20, { correlationId: null, globalPid: null, graphNodeId: null })] },
