@@ -93,3 +93,40 @@ export async function markCounts(page: Page): Promise<Record<string, { marks: nu
     return out;
   });
 }
+
+/**
+ * Page coordinates of the centre of the first mark item of a chart whose datum has the given
+ * field values (item bounds are relative to their group; groups are summed up to the view).
+ */
+export async function itemCentre(page: Page, chartId: string, match: Record<string, unknown>, nth = 0): Promise<{ x: number; y: number } | null> {
+  return page.evaluate(([id, want, skip]) => {
+    type Item = { datum?: Record<string, unknown>; bounds?: { x1: number; x2: number; y1: number; y2: number }; x?: number; y?: number; mark?: Mark; items?: Mark[] };
+    type Mark = { marktype?: string; role?: string; items?: Item[]; group?: Item };
+    const view = (window as unknown as { __moeTrace: { views: Record<string, { scenegraph(): { root: Mark }; origin(): [number, number]; container(): HTMLElement }> } }).__moeTrace.views[id];
+    let found: Item | null = null;
+    let left = skip;
+    const walk = (m: Mark): void => {
+      for (const item of m.items ?? []) {
+        if (found) return;
+        if (m.marktype === 'group') { for (const c of item.items ?? []) walk(c); continue; }
+        if (m.role === 'mark' && item.datum && Object.entries(want).every(([k, v]) => item.datum![k] === v) && left-- === 0) found = item;
+      }
+    };
+    walk(view.scenegraph().root);
+    if (!found) return null;
+    const it = found as Item;
+    let x = (it.bounds!.x1 + it.bounds!.x2) / 2;
+    let y = (it.bounds!.y1 + it.bounds!.y2) / 2;
+    // the root group sits at the view origin, which origin() already gives
+    for (let g = it.mark?.group; g && g.mark?.group; g = g.mark.group) { x += g.x ?? 0; y += g.y ?? 0; }
+    const [ox, oy] = view.origin();
+    const canvas = view.container().querySelector('canvas')!.getBoundingClientRect();
+    return { x: canvas.left + ox + x, y: canvas.top + oy + y };
+  }, [chartId, match, nth] as const);
+}
+
+export async function tooltipText(page: Page, at: { x: number; y: number }): Promise<string> {
+  await page.mouse.move(at.x, at.y);
+  await page.waitForSelector('#moe-tooltip.visible', { timeout: 5_000 });
+  return page.$eval('#moe-tooltip', (e) => (e as HTMLElement).innerText);
+}

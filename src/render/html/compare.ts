@@ -79,6 +79,7 @@ export function comparison(inputs: HtmlInput[]): Comparison {
       layer: [
         ...(tl.bins.length > 0 ? [{
           data: { values: tl.bins.filter((b) => b.row.startsWith('GPU ')) },
+          transform: [{ calculate: `datum.bin * ${tl.binWidth}`, as: 'start' }, { calculate: `(datum.bin + 1) * ${tl.binWidth}`, as: 'end' }],
           mark: { type: 'rect', color: '#555' },
           encoding: { x, x2: { field: 'end' }, y, opacity: { field: 'busyShare', type: 'quantitative', scale: { domain: [0, 1], range: [0.08, 0.85] }, legend: null } },
         }] : []),

@@ -55,7 +55,7 @@ export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis,
   const u = (ns: number): number => (ns - axis.originNs) / axis.unitNs;
   if (times.length <= maxPoints) {
     const points = times.map((t, x) => ({ t: u(t), active: levels[x], series: 'active kernels' }));
-    points.push({ t: u(w1), active: levels[levels.length - 1], series: 'active kernels' });
+    if (times[times.length - 1] < w1) points.push({ t: u(w1), active: levels[levels.length - 1], series: 'active kernels' });
     return { points, aggregated: false, changes: times.length };
   }
   const width = Math.max(w1 - w0, 1) / nBins;

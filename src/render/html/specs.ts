@@ -48,6 +48,7 @@ export function timelineSpec(data: TimelineData, title: string): VlSpec {
   const layers = (brush: boolean): Layer[] => [
     ...(data.bins.length > 0 ? [{
       data: { name: 'bins' },
+      transform: [{ calculate: `datum.bin * ${data.binWidth}`, as: 'start' }, { calculate: `(datum.bin + 1) * ${data.binWidth}`, as: 'end' }],
       mark: { type: 'rect', clip: true, color: '#555' },
       encoding: {
         x: x(brush), x2: { field: 'end' }, y,
@@ -131,19 +132,31 @@ export function occupancySpec(d: DeviceReport): VlSpec {
   };
 }
 
-/** Stream-pair overlap as a symmetric heat map; null when fewer than two streams ran. */
+const MAX_PAIR_STREAMS = 64;
+
+/**
+ * Stream-pair overlap as a symmetric heat map over every pair of streams (pairs the report does
+ * not list overlapped 0 ns); null when fewer than two streams ran. Past 64 streams, the 64
+ * busiest are shown.
+ */
 export function pairsSpec(d: DeviceReport): VlSpec | null {
   if (d.streams.length < 2) return null;
-  const values = d.streamPairs.flatMap((p) => {
-    const cell = { overlap: p.overlap, overlapText: formatNs(p.overlap) };
-    return [{ a: `stream ${p.a}`, b: `stream ${p.b}`, ...cell }, { a: `stream ${p.b}`, b: `stream ${p.a}`, ...cell }];
-  });
-  const order = [...d.streams].sort((x, y) => x.streamId - y.streamId).map((s) => `stream ${s.streamId}`);
+  const shown = [...d.streams].sort((x, y) => y.busy - x.busy || x.streamId - y.streamId).slice(0, MAX_PAIR_STREAMS)
+    .map((s) => s.streamId).sort((x, y) => x - y);
+  const overlap = new Map(d.streamPairs.map((p) => [`${Math.min(p.a, p.b)}:${Math.max(p.a, p.b)}`, p.overlap]));
+  const values = shown.flatMap((a) => shown.filter((b) => b !== a).map((b) => {
+    const o = overlap.get(`${Math.min(a, b)}:${Math.max(a, b)}`) ?? 0;
+    return { a: `stream ${a}`, b: `stream ${b}`, overlap: o, overlapText: formatNs(o) };
+  }));
+  const order = shown.map((s) => `stream ${s}`);
   const max = Math.max(0, ...d.streamPairs.map((p) => p.overlap));
+  const side = Math.min(WIDTH / 2 - 40, 16 * order.length + 20);
+  const subtitle = [max === 0 ? 'no two streams ever overlapped' : `largest: ${formatNs(max)}`];
+  if (d.streams.length > shown.length) subtitle.push(`the ${shown.length} busiest of ${d.streams.length} streams`);
   return {
     $schema: SCHEMA,
-    title: { text: `GPU ${d.deviceId}: time each pair of streams ran kernels at once`, subtitle: max === 0 ? 'no two streams ever overlapped' : `largest: ${formatNs(max)}` },
-    width: Math.min(WIDTH / 2 - 40, 24 * order.length + 20), height: Math.min(WIDTH / 2 - 40, 24 * order.length + 20),
+    title: { text: `GPU ${d.deviceId}: time each pair of streams ran kernels at once`, subtitle: subtitle.join('; ') },
+    width: side, height: side,
     data: { values },
     mark: { type: 'rect' },
     encoding: {

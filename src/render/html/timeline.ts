@@ -51,8 +51,8 @@ export interface TimelineMark {
 
 export interface TimelineBin {
   row: string;
-  start: number;
-  end: number;
+  /** bin number: it spans [bin, bin + 1) × binWidth from 0 (the spec computes start/end; saves bytes) */
+  bin: number;
   count: number;
   /** share of the bin covered by the row's intervals, 0..1 */
   busyShare: number;
@@ -64,6 +64,8 @@ export interface TimelineData {
   rows: string[];
   marks: TimelineMark[];
   bins: TimelineBin[];
+  /** width of a bin in chart units */
+  binWidth: number;
   /** one sentence per aggregated category, for the page */
   aggregation: string[];
   colourSource: 'nvtx' | 'kernel';
@@ -85,7 +87,17 @@ export function timeAxis(report: Report, unitNs?: 1e3 | 1e6): TimeAxis {
   return { originNs, unitNs, unit: unitNs === 1e6 ? 'ms' : 'µs', span: (endNs - originNs) / unitNs };
 }
 
-interface Interval { row: number; start: number; end: number; ref: number }
+/** Intervals of one category as columns (a million objects would dominate the render time). */
+class Intervals {
+  row: number[] = [];
+  start: number[] = [];
+  end: number[] = [];
+  ref: number[] = [];
+  get count(): number { return this.row.length; }
+  push(row: number, start: number, end: number, ref: number): void {
+    this.row.push(row); this.start.push(start); this.end.push(end); this.ref.push(ref);
+  }
+}
 
 export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimits = DEFAULT_LIMITS, expertOf?: ExpertOf, unitNs?: 1e3 | 1e6): TimelineData {
   const axis = timeAxis(report, unitNs);
@@ -96,7 +108,8 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     if (i === undefined) { i = rows.length; rows.push(label); rowIndex.set(label, i); }
     return i;
   };
-  const u = (ns: number): number => (ns - axis.originNs) / axis.unitNs;
+  // ns-exact chart coordinates: whole ns divided once, so 1.5 µs stays 1.5 and not 1.5000000001
+  const u = (ns: number): number => Math.round(ns - axis.originNs) / axis.unitNs;
   const at = (ns: number): string => formatNs(ns - axis.originNs);
   const spanStart = axis.originNs;
   const spanEnd = axis.originNs + axis.span * axis.unitNs;
@@ -104,7 +117,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
 
   // Row order: NVTX levels and host threads first (what the CPU did), then each device's streams.
   const nvtx = nvtxIntervals(trace, spanStart, spanEnd, (t, depth) => rowOf(`NVTX · tid ${tid(t)} · L${depth}`));
-  const host: Interval[] = [];
+  const host = new Intervals();
   const hostKind: ('launch' | 'sync')[] = [];
   const syncNames: string[] = [];
   const seen = new Set<string>();
@@ -115,125 +128,152 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
       const id = `${c.thread}:${c.start}:${c.name}`;
       if (e < s || seen.has(id)) continue;
       seen.add(id);
-      host.push({ row: rowOf(`host · tid ${tid(c.thread)}`), start: s, end: e, ref: syncNames.length });
+      host.push(rowOf(`host · tid ${tid(c.thread)}`), s, e, syncNames.length);
       hostKind.push('sync'); syncNames.push(c.name);
     }
   }
   const rt = trace.runtime;
+  const isLaunch = new Map<number, boolean>();
   for (let i = 0; i < rt.count; i++) {
-    if (rt.end[i] < spanStart || rt.start[i] > spanEnd || !LAUNCH_RE.test(trace.strings[rt.name[i]] ?? '')) continue;
-    host.push({ row: rowOf(`host · tid ${tid(rt.thread[i])}`), start: Math.max(rt.start[i], spanStart), end: Math.min(rt.end[i], spanEnd), ref: i });
+    if (rt.end[i] < spanStart || rt.start[i] > spanEnd) continue;
+    let launch = isLaunch.get(rt.name[i]);
+    if (launch === undefined) isLaunch.set(rt.name[i], (launch = LAUNCH_RE.test(trace.strings[rt.name[i]] ?? '')));
+    if (!launch) continue;
+    host.push(rowOf(`host · tid ${tid(rt.thread[i])}`), Math.max(rt.start[i], spanStart), Math.min(rt.end[i], spanEnd), i);
     hostKind.push('launch');
   }
   const kernels = kernelIntervals(report, trace, (d, s) => rowOf(`GPU ${d} · stream ${s}`));
 
   const k = trace.kernels;
-  const expertText = (i: number): string | undefined => {
+  const keyIndex = (i: number): number => {
     const x = expertOf ? expertOf(i) : -1;
-    return x >= 0 ? trace.strings[x] : undefined;
+    return x >= 0 ? x : k.shortName[i];
   };
-  const keyOf = (i: number): string => expertText(i) ?? trace.strings[k.shortName[i]] ?? 'kernel';
-  const colours = topKeys(kernels, keyOf);
+  const colours = topKeys(kernels, keyIndex, trace.strings.length);
 
   const marks: TimelineMark[] = [];
   const bins: TimelineBin[] = [];
   const aggregation: string[] = [];
-  const take = (items: Interval[], what: string, toMark: (iv: Interval, j: number) => TimelineMark): void => {
-    const kept = items.length > limits.maxMarks ? longest(items, limits.keepLongest) : items.map((_, j) => j);
-    for (const j of kept) marks.push(toMark(items[j], j));
-    if (items.length > limits.maxMarks) {
+  const take = (items: Intervals, what: string, toMark: (j: number) => TimelineMark): void => {
+    const many = items.count > limits.maxMarks;
+    const kept = many ? longest(items, limits.keepLongest) : items.row.map((_, j) => j);
+    for (const j of kept) marks.push(toMark(j));
+    if (many) {
       bins.push(...binRows(items, rows, spanStart, spanEnd, limits.bins, axis));
-      aggregation.push(`${items.length.toLocaleString('en-US')} ${what}: the ${kept.length.toLocaleString('en-US')} longest are drawn one by one; all of them are summed into ${limits.bins} time bins per row (shade = share of the bin that is busy).`);
+      aggregation.push(`${items.count.toLocaleString('en-US')} ${what}: the ${kept.length.toLocaleString('en-US')} longest are drawn one by one; all of them are summed into ${limits.bins} time bins per row (shade = share of the bin that is busy).`);
     }
   };
-  const base = (iv: Interval) => ({
-    row: rows[iv.row], start: u(iv.start), end: u(iv.end), startText: at(iv.start), durationText: formatNs(iv.end - iv.start),
+  const base = (items: Intervals, j: number) => ({
+    row: rows[items.row[j]], start: u(items.start[j]), end: u(items.end[j]), startText: at(items.start[j]),
+    durationText: formatNs(items.end[j] - items.start[j]),
   });
-  take(kernels, 'kernels', (iv) => {
-    const i = iv.ref; const expert = expertText(i); const key = keyOf(i);
+  take(kernels, 'kernels', (j) => {
+    const i = kernels.ref[j]; const x = expertOf ? expertOf(i) : -1; const key = keyIndex(i);
     return {
-      ...base(iv), kind: 'kernel', name: trace.strings[k.shortName[i]] ?? 'kernel', colour: colours.has(key) ? key : 'other',
+      ...base(kernels, j), kind: 'kernel', name: trace.strings[k.shortName[i]] ?? 'kernel',
+      colour: colours.has(key) ? trace.strings[key] ?? 'kernel' : 'other',
       stream: k.streamId[i], grid: `${k.gridX[i]}×${k.gridY[i]}×${k.gridZ[i]}`, block: `${k.blockX[i]}×${k.blockY[i]}×${k.blockZ[i]}`,
-      expert: expert ?? '–', kernel: i,
+      expert: x >= 0 ? trace.strings[x] : '–', kernel: i,
     };
   });
-  take(host, 'host calls', (iv, j) => {
-    const kind = hostKind[j];
-    const name = kind === 'sync' ? syncNames[iv.ref] : trace.strings[rt.name[iv.ref]] ?? 'launch';
-    return { ...base(iv), kind, name, colour: kind };
+  take(host, 'host calls', (j) => {
+    const kind = hostKind[j]; const ref = host.ref[j];
+    const name = kind === 'sync' ? syncNames[ref] : trace.strings[rt.name[ref]] ?? 'launch';
+    return { ...base(host, j), kind, name, colour: kind };
   });
-  take(nvtx, 'NVTX ranges', (iv) => {
-    const name = trace.nvtx.text[iv.ref] >= 0 ? trace.strings[trace.nvtx.text[iv.ref]] : '(no text)';
-    return { ...base(iv), kind: 'nvtx', name, colour: 'nvtx' };
+  take(nvtx, 'NVTX ranges', (j) => {
+    const text = trace.nvtx.text[nvtx.ref[j]];
+    return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? trace.strings[text] : '(no text)', colour: 'nvtx' };
   });
-  return { axis, rows, marks, bins, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel' };
+  return { axis, rows, marks, bins, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel' };
 }
 
 /** Kernels clipped to their device's window; kernels outside it are left out. */
-function kernelIntervals(report: Report, trace: Trace, rowOf: (device: number, stream: number) => number): Interval[] {
+function kernelIntervals(report: Report, trace: Trace, rowOf: (device: number, stream: number) => number): Intervals {
   const k = trace.kernels;
   const windows = new Map(report.devices.map((d) => [d.deviceId, d.window]));
   // Rows in stream order per device, whatever order kernels start in.
   for (const d of report.devices) for (const s of [...d.streams].sort((a, b) => a.streamId - b.streamId)) rowOf(d.deviceId, s.streamId);
-  const out: Interval[] = [];
+  const rowCache = new Map<number, number>();
+  const out = new Intervals();
   for (let i = 0; i < k.count; i++) {
     const w = windows.get(k.deviceId[i]);
     if (!w) continue;
     const s = Math.max(k.start[i], w.start); const e = Math.min(k.end[i], w.end);
     if (e < s || (e === s && k.end[i] > k.start[i])) continue;
-    out.push({ row: rowOf(k.deviceId[i], k.streamId[i]), start: s, end: e, ref: i });
+    const key = k.deviceId[i] * 2 ** 32 + k.streamId[i];
+    let row = rowCache.get(key);
+    if (row === undefined) rowCache.set(key, (row = rowOf(k.deviceId[i], k.streamId[i])));
+    out.push(row, s, e, i);
   }
   return out;
 }
 
 /** Push/pop and start/end ranges, stacked into nesting levels per thread. */
-function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number, rowOf: (thread: number, depth: number) => number): Interval[] {
+function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number, rowOf: (thread: number, depth: number) => number): Intervals {
   const n = trace.nvtx;
   const open = new Map<number, number[]>();
-  const out: Interval[] = [];
+  const out = new Intervals();
   for (let i = 0; i < n.count; i++) {
-    if (!Number.isFinite(n.end[i]) || n.end[i] < spanStart || n.start[i] > spanEnd) continue;
-    const stack = open.get(n.thread[i]) ?? [];
+    if (!Number.isFinite(n.end[i]) || n.eventType[i] === 34 || n.end[i] < spanStart || n.start[i] > spanEnd) continue;
+    let stack = open.get(n.thread[i]);
+    if (!stack) open.set(n.thread[i], (stack = []));
     while (stack.length > 0 && stack[stack.length - 1] <= n.start[i]) stack.pop();
     const depth = stack.length;
     stack.push(n.end[i]);
-    open.set(n.thread[i], stack);
-    out.push({ row: rowOf(n.thread[i], depth), start: Math.max(n.start[i], spanStart), end: Math.min(n.end[i], spanEnd), ref: i });
+    out.push(rowOf(n.thread[i], depth), Math.max(n.start[i], spanStart), Math.min(n.end[i], spanEnd), i);
   }
   return out;
 }
 
-function topKeys(kernels: Interval[], keyOf: (i: number) => string): Set<string> {
-  const total = new Map<string, number>();
-  for (const iv of kernels) {
-    const key = keyOf(iv.ref);
-    total.set(key, (total.get(key) ?? 0) + iv.end - iv.start);
-  }
-  return new Set([...total].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_COLOUR_KEYS).map(([key]) => key));
+/** The string indices of the colour keys with the most kernel time. */
+function topKeys(kernels: Intervals, keyIndex: (i: number) => number, nStrings: number): Set<number> {
+  const total = new Float64Array(nStrings);
+  for (let j = 0; j < kernels.count; j++) total[keyIndex(kernels.ref[j])] += kernels.end[j] - kernels.start[j];
+  const used: number[] = [];
+  for (let x = 0; x < nStrings; x++) if (total[x] > 0) used.push(x);
+  used.sort((a, b) => total[b] - total[a] || a - b);
+  return new Set(used.slice(0, MAX_COLOUR_KEYS));
 }
 
-/** Indices of the n longest intervals, in their original order. */
-function longest(items: Interval[], n: number): number[] {
-  const idx = items.map((_, j) => j);
-  idx.sort((a, b) => (items[b].end - items[b].start) - (items[a].end - items[a].start) || a - b);
-  return idx.slice(0, n).sort((a, b) => a - b);
+/** Indices of the n longest intervals (ties: earliest first), in their original order. */
+function longest(items: Intervals, n: number): number[] {
+  const dur = new Float64Array(items.count);
+  for (let j = 0; j < items.count; j++) dur[j] = items.end[j] - items.start[j];
+  const sorted = Float64Array.from(dur).sort();
+  const cut = sorted[Math.max(0, sorted.length - n)];
+  let above = 0;
+  for (let j = 0; j < items.count; j++) if (dur[j] > cut) above++;
+  let atCut = n - above;
+  const out: number[] = [];
+  for (let j = 0; j < items.count; j++) {
+    if (dur[j] > cut) out.push(j);
+    else if (dur[j] === cut && atCut > 0) { out.push(j); atCut--; }
+  }
+  return out;
 }
 
 /** Per row: intervals starting in each bin, and the bin's share covered by the row's union. */
-function binRows(items: Interval[], rows: string[], spanStart: number, spanEnd: number, nBins: number, axis: TimeAxis): TimelineBin[] {
+function binRows(items: Intervals, rows: string[], spanStart: number, spanEnd: number, nBins: number, axis: TimeAxis): TimelineBin[] {
   const width = Math.max(spanEnd - spanStart, 1) / nBins;
-  const byRow = new Map<number, Interval[]>();
-  for (const iv of items) {
-    const list = byRow.get(iv.row);
-    if (list) list.push(iv); else byRow.set(iv.row, [iv]);
+  const byRow = new Map<number, number[]>();
+  for (let j = 0; j < items.count; j++) {
+    const list = byRow.get(items.row[j]);
+    if (list) list.push(j); else byRow.set(items.row[j], [j]);
   }
   const out: TimelineBin[] = [];
+  const binOf = (t: number): number => Math.min(nBins - 1, Math.max(0, Math.floor((t - spanStart) / width)));
   for (const [row, list] of byRow) {
     const count = new Float64Array(nBins);
     const busy = new Float64Array(nBins);
-    const binOf = (t: number): number => Math.min(nBins - 1, Math.max(0, Math.floor((t - spanStart) / width)));
-    for (const iv of list) count[binOf(iv.start)]++;
-    const set = union(Float64Array.from(list, (iv) => iv.start), Float64Array.from(list, (iv) => iv.end), list.length);
+    const starts = new Float64Array(list.length);
+    const ends = new Float64Array(list.length);
+    for (let q = 0; q < list.length; q++) {
+      const j = list[q];
+      starts[q] = items.start[j]; ends[q] = items.end[j];
+      count[binOf(starts[q])]++;
+    }
+    const set = union(starts, ends, list.length);
     for (let p = 0; p < set.count; p++) {
       const s = set.start[p]; const e = set.end[p];
       for (let b = binOf(s); b <= binOf(e); b++) {
@@ -243,10 +283,9 @@ function binRows(items: Interval[], rows: string[], spanStart: number, spanEnd: 
     }
     for (let b = 0; b < nBins; b++) {
       if (count[b] === 0 && busy[b] === 0) continue;
-      const lo = spanStart + b * width;
       out.push({
-        row: rows[row], start: (lo - axis.originNs) / axis.unitNs, end: (lo + width - axis.originNs) / axis.unitNs,
-        count: count[b], busyShare: Math.min(1, busy[b] / width), busyText: formatNs(Math.round(busy[b])),
+        row: rows[row], bin: b, count: count[b], busyShare: Math.round(Math.min(1, busy[b] / width) * 1000) / 1000,
+        busyText: formatNs(Math.round(busy[b])),
       });
     }
   }

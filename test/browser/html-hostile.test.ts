@@ -1,0 +1,61 @@
+/** Names crafted to attack a report viewer must stay text (issue 7). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeHtmlReport } from '../../src/render/html/index.js';
+import { HOSTILE, smallInput } from '../render/html/fixture.js';
+import { haveChromium, itemCentre, launch, markCounts, networkRequests, skipReason, tooltipText, visit, type Session } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moe-trace-hostile-'));
+
+describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {
+  let session: Session;
+  beforeAll(async () => { session = await launch(); }, 60_000);
+  afterAll(async () => { await session?.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  it('runs nothing, requests nothing and shows every name as text', async () => {
+    const out = await writeHtmlReport([smallInput(HOSTILE)], join(dir, 'hostile.html'));
+    const html = readFileSync(out.path, 'utf8');
+    // the only <script> elements are ours: the data block and four inline scripts
+    expect(html.match(/<script/g)).toHaveLength(5);
+    const v = await visit(session, out.path);
+    expect(v.dialogs).toEqual([]);
+    expect(v.pageErrors).toEqual([]);
+    expect(v.consoleErrors).toEqual([]);
+    expect(v.cspViolations).toEqual([]);
+    expect(networkRequests(v)).toEqual([]);
+    const dom = await v.page.evaluate(() => ({
+      scripts: document.scripts.length,
+      images: document.images.length,
+      svgs: document.querySelectorAll('svg').length,
+      title: document.querySelector('.moe-trace h2')!.textContent,
+      finding: document.querySelector('.moe-finding h4')!.textContent,
+      evidence: document.querySelector('.moe-finding li')!.textContent,
+      kernels: [...document.querySelectorAll('.moe-table tr th:first-child')].map((e) => e.textContent),
+      docTitle: document.title,
+    }));
+    expect(dom).toMatchObject({ scripts: 5, images: 0, svgs: 0 });
+    expect(dom.title).toBe(HOSTILE.file);
+    expect(dom.docTitle).toBe(`moe-trace: ${HOSTILE.file}`);
+    expect(dom.finding).toContain(HOSTILE.sync);
+    expect(dom.evidence).toBe(`1 call to ${HOSTILE.sync} in ${HOSTILE.expert1}`);
+    expect(dom.kernels).toEqual(['kernel', HOSTILE.gemm, HOSTILE.gating]);
+    const counts = await markCounts(v.page);
+    expect(counts['t0-timeline'].marks).toBe(24);
+
+    // tooltips are DOM too: kernel 2 is named like an <img> tag; kernel 0 ran inside the NVTX range
+    // whose text holds U+2028, U+2029 and an RTL override
+    const k2 = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'kernel', kernel: 2 }))!);
+    expect(k2).toContain(HOSTILE.gating);
+    const k0 = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'kernel', kernel: 0 }))!);
+    expect(k0).toContain(HOSTILE.gemm);
+    const expertCell = await v.page.$$eval('#moe-tooltip td', (tds) => tds.map((t) => t.textContent));
+    expect(expertCell).toContain(HOSTILE.expert0);
+    const sync = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'sync' }))!);
+    expect(sync).toContain(HOSTILE.sync);
+    expect(await v.page.evaluate(() => document.images.length + document.querySelectorAll('#moe-tooltip *:not(table,tbody,tr,th,td)').length)).toBe(0);
+    expect(v.dialogs).toEqual([]);
+    await v.page.close();
+  }, 60_000);
+});
