@@ -8,6 +8,7 @@ import { VERSION } from './version.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerInfo } from './commands/info.js';
 import { registerProfile } from './commands/profile.js';
+import { registerCompare } from './commands/compare.js';
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -34,6 +35,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   registerAnalyze(program, io, setExit);
   registerInfo(program, io, setExit);
   registerProfile(program, io, setExit);
+  registerCompare(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

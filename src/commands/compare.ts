@@ -1,0 +1,139 @@
+/**
+ * `moe-trace compare A B ...`: the headline numbers of several captures side by side, with
+ * speed-ups against the first, and the findings that differ between them. "Per iteration" uses
+ * the iterations found from repeated NVTX ranges; a trace without them counts its whole window
+ * as one iteration (and says so).
+ */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { CliIo } from '../cli.js';
+import { InputError } from '../errors.js';
+import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { buildReport } from '../report/build.js';
+import type { DeviceReport, Report } from '../report/types.js';
+import { NOTHING_TO_REPORT } from '../findings/index.js';
+import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
+import { reportOptions, type AnalyzeFlags } from './analyze.js';
+
+export const COMPARE_SCHEMA_VERSION = 1;
+
+export interface ComparedTrace {
+  label: string;
+  file: string;
+  deviceId: number | null;
+  /** iterations found from NVTX; null when the trace has none (figures are then per window) */
+  iterations: number | null;
+  iterationName: string | null;
+  /** |W| / iterations (or |W|) */
+  windowPerIteration: number | null;
+  busyPerIteration: number | null;
+  utilization: number | null;
+  overlapShare: number | null;
+  syncsPerIteration: number | null;
+  kernelsPerIteration: number | null;
+  streams: number | null;
+  /** windowPerIteration of the first trace / this one's; > 1 means faster */
+  speedup: number | null;
+  /** finding id → share of the window it explains (0 when it explains no idle time) */
+  findings: Record<string, number>;
+}
+
+export interface Comparison {
+  schema: 'moe-trace/compare';
+  schemaVersion: number;
+  traces: ComparedTrace[];
+  /** finding ids present in some traces but not all */
+  differingFindings: string[];
+}
+
+function pickDevice(report: Report, deviceId: number | undefined): DeviceReport | null {
+  if (deviceId !== undefined) return report.devices.find((d) => d.deviceId === deviceId) ?? null;
+  // The device doing the most work is the one the user is asking about.
+  return [...report.devices].sort((a, b) => b.overlap.kernelTime - a.overlap.kernelTime || a.deviceId - b.deviceId)[0] ?? null;
+}
+
+export function compareReports(reports: Report[], labels: string[], deviceId?: number): Comparison {
+  const traces: ComparedTrace[] = reports.map((r, i) => {
+    const d = pickDevice(r, deviceId);
+    const it = d?.nvtxRanges?.iterations ?? null;
+    const n = it?.count ?? 1;
+    const findings: Record<string, number> = {};
+    for (const f of r.findings) {
+      if (f.id === NOTHING_TO_REPORT || (d && f.deviceId !== d.deviceId)) continue;
+      findings[f.id] = Math.max(findings[f.id] ?? 0, f.costShare ?? 0);
+    }
+    return {
+      label: labels[i], file: r.input.file, deviceId: d?.deviceId ?? null,
+      iterations: it?.count ?? null, iterationName: it?.name ?? null,
+      windowPerIteration: d ? d.window.duration / n : null,
+      busyPerIteration: d ? d.overlap.busy / n : null,
+      utilization: d?.overlap.utilization ?? null,
+      overlapShare: d?.overlap.overlapShare ?? null,
+      syncsPerIteration: d ? (it ? it.syncsPerIteration : d.hostSyncs.count) : null,
+      kernelsPerIteration: d ? (it ? it.kernelsPerIteration : d.overlap.kernelCount) : null,
+      streams: d ? d.streams.filter((s) => s.kernelCount > 0).length : null,
+      speedup: null,
+      findings,
+    };
+  });
+  const base = traces[0]?.windowPerIteration ?? null;
+  for (const t of traces) {
+    t.speedup = base !== null && t.windowPerIteration ? base / t.windowPerIteration : null;
+  }
+  const ids = new Set(traces.flatMap((t) => Object.keys(t.findings)));
+  const differingFindings = [...ids].filter((id) => !traces.every((t) => id in t.findings)).sort();
+  return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings };
+}
+
+const perIt = (v: number | null, fmt: (x: number) => string): string => (v === null ? 'n/a' : fmt(v));
+const decimal = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
+
+export function renderComparison(c: Comparison): string {
+  const t = c.traces;
+  const row = (name: string, f: (x: ComparedTrace) => string): string[] => [name, ...t.map(f)];
+  const table = textTable(['', ...t.map((x) => x.label)], [
+    row('iterations', (x) => (x.iterations === null ? 'none*' : formatCount(x.iterations))),
+    row('window / iteration', (x) => perIt(x.windowPerIteration, formatNs)),
+    row(`speed-up vs ${t[0].label}`, (x) => perIt(x.speedup, (v) => `${v.toFixed(2)}x`)),
+    row('GPU busy / iteration', (x) => perIt(x.busyPerIteration, formatNs)),
+    row('utilization', (x) => formatPct(x.utilization)),
+    row('overlap share', (x) => formatPct(x.overlapShare)),
+    row('host syncs / iteration', (x) => perIt(x.syncsPerIteration, decimal)),
+    row('kernels / iteration', (x) => perIt(x.kernelsPerIteration, decimal)),
+    row('streams with kernels', (x) => perIt(x.streams, formatCount)),
+  ]);
+  const out = [table];
+  if (t.some((x) => x.iterations === null)) out.push('* no repeated NVTX ranges found: figures are for the whole window.');
+  if (c.differingFindings.length > 0) {
+    out.push('', 'Findings that differ (share of the window each explains):');
+    out.push(textTable(['finding', ...t.map((x) => x.label)], c.differingFindings.map((id) =>
+      [id, ...t.map((x) => (id in x.findings ? (x.findings[id] > 0 ? formatPct(x.findings[id]) : 'yes') : '–'))])));
+  } else {
+    out.push('', 'The same findings fire on every trace.');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Short, distinct column labels: file names without .sqlite, or the paths when names clash. */
+export function traceLabels(files: string[]): string[] {
+  const names = files.map((f) => basename(f).replace(/\.sqlite$/i, ''));
+  return new Set(names).size === names.length ? names : files;
+}
+
+export function registerCompare(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program.command('compare')
+    .description('headline metrics of several captures side by side, speed-ups against the first, and the findings that differ')
+    .argument('<files...>', 'two or more nsys SQLite exports; the first is the baseline')
+    .option('--json', 'print the comparison as JSON')
+    .option('--device <id>', 'compare this GPU (default: the one with the most kernel time in each trace)')
+    .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
+    .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .action(async (files: string[], flags: AnalyzeFlags) => {
+      if (files.length < 2) throw new InputError('compare needs at least two exports: moe-trace compare BASELINE.sqlite OTHER.sqlite ...');
+      const options = reportOptions(flags);
+      const reports = files.map((f) => buildReport(readNsysSqlite(f), options));
+      const c = compareReports(reports, traceLabels(files), options.device);
+      io.stdout(flags.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c));
+      setExit(0);
+    });
+}

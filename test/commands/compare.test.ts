@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildReport } from '../../src/report/build.js';
+import { compareReports, renderComparison, traceLabels } from '../../src/commands/compare.js';
+import { main } from '../../src/cli.js';
+import { grouped, streamsSync, US } from '../findings/scenarios.js';
+
+describe('compareReports', () => {
+  const c = compareReports([buildReport(streamsSync(8, 2)), buildReport(grouped(4))], ['streams-sync', 'grouped']);
+
+  it('puts the headline numbers per iteration side by side with speed-ups against the first', () => {
+    const [a, b] = c.traces;
+    expect(a).toMatchObject({
+      iterations: 2, iterationName: 'iteration #', windowPerIteration: 770 * US, busyPerIteration: 320 * US,
+      overlapShare: 0, syncsPerIteration: 8, kernelsPerIteration: 8, streams: 8, speedup: 1,
+    });
+    expect(b).toMatchObject({
+      iterations: 4, windowPerIteration: 499.75 * US, busyPerIteration: 497 * US, syncsPerIteration: 0, kernelsPerIteration: 3, streams: 1,
+    });
+    expect(b.speedup).toBeCloseTo(770 / 499.75, 12);
+  });
+
+  it('lists the findings present in some traces but not all', () => {
+    expect(c.differingFindings).toEqual(['host-sync-stall', 'no-overlap-despite-streams']);
+    expect(c.traces[0].findings['host-sync-stall']).toBeCloseTo(900 / 1540, 12);
+    expect(c.traces[1].findings).toEqual({});
+  });
+
+  it('renders one table and the differing findings', () => {
+    const text = renderComparison(c);
+    expect(text).toContain('speed-up vs streams-sync');
+    expect(text.split('\n').find((l) => l.startsWith('speed-up'))).toMatch(/1\.00x\s+1\.54x$/);
+    expect(text.split('\n').find((l) => l.startsWith('host-sync-stall'))).toMatch(/58\.4%\s+–$/);
+  });
+
+  it('labels traces by file name, or by path when names clash', () => {
+    expect(traceLabels(['a/x.sqlite', 'b/y.sqlite'])).toEqual(['x', 'y']);
+    expect(traceLabels(['a/x.sqlite', 'b/x.sqlite'])).toEqual(['a/x.sqlite', 'b/x.sqlite']);
+  });
+});
+
+describe('moe-trace compare (CLI)', () => {
+  const corpus = '../shared/nsys-corpus';
+  const a = `${corpus}/nsys2022.4.2_vectoradd-4streams_lianhang666-gpu4_report2.sqlite`;
+  const b = `${corpus}/nsys2026.1.1_4streams_0x822a5b87-test-cuda_report2.sqlite`;
+  it.skipIf(!existsSync(a) || !existsSync(b))('compares two real exports (needs ../shared/nsys-corpus)', async () => {
+    let out = '';
+    const code = await main(['compare', a, b, '--json'], { stdout: (s) => { out += s; }, stderr: () => {} });
+    expect(code).toBe(0);
+    const c = JSON.parse(out);
+    expect(c.traces.map((t: { label: string }) => t.label)).toEqual([
+      'nsys2022.4.2_vectoradd-4streams_lianhang666-gpu4_report2', 'nsys2026.1.1_4streams_0x822a5b87-test-cuda_report2',
+    ]);
+    expect(c.traces[0]).toMatchObject({ iterations: null, kernelsPerIteration: 200, streams: 4, speedup: 1 });
+  });
+  it('needs two files', async () => {
+    let err = '';
+    const code = await main(['compare', 'only.sqlite'], { stdout: () => {}, stderr: (s) => { err += s; } });
+    expect(code).toBe(2);
+    expect(err).toMatch(/compare needs at least two exports/);
+  });
+});
