@@ -17,6 +17,8 @@ export interface RunContext {
   packageRoot: string;
   /** filesystem root for the nsys search (tests use a fake tree) */
   fsRoot?: string;
+  /** where the CUDA toolkit's nvcc is looked for when it is not on PATH */
+  cudaBin?: string;
   progress: (line: string) => void;
 }
 
@@ -60,16 +62,16 @@ export async function checkGpu(ctx: RunContext, outDir: string): Promise<void> {
 }
 
 /** Adds the folders where CMake/ninja (pip, next to python3) and nvcc (the CUDA toolkit) usually are. */
-export function toolchainPath(env: NodeJS.ProcessEnv): string {
+export function toolchainPath(env: NodeJS.ProcessEnv, cudaBin = '/usr/local/cuda/bin'): string {
   const extra: string[] = [];
   const python = whichOnPath('python3', env.PATH);
   if (python) extra.push(dirname(python));
-  extra.push('/usr/local/cuda/bin');
+  extra.push(cudaBin);
   return [env.PATH ?? '', ...extra].filter(Boolean).join(':');
 }
 
 export async function buildWorkload(ctx: RunContext, outDir: string): Promise<void> {
-  const env = { ...ctx.env, PATH: toolchainPath(ctx.env) };
+  const env = { ...ctx.env, PATH: toolchainPath(ctx.env, ctx.cudaBin) };
   if (!whichOnPath('cmake', env.PATH) || !whichOnPath('ninja', env.PATH)) throw new EnvironmentError(MESSAGES.noCmake);
   if (!whichOnPath('nvcc', env.PATH)) throw new EnvironmentError(MESSAGES.noNvcc);
   const log = join(outDir, 'build.log');
@@ -112,7 +114,7 @@ export async function runCaptures(captures: Capture[], outDir: string, ctx: RunC
   ctx.progress(`nsys: ${nsys.path} (found via ${nsys.source})`);
   await checkGpu(ctx, out);
   if (captures.some((c) => c.workload === 'native')) await buildWorkload(ctx, out);
-  const env = { ...ctx.env, PATH: toolchainPath(ctx.env) };
+  const env = { ...ctx.env, PATH: toolchainPath(ctx.env, ctx.cudaBin) };
   const results: CaptureResult[] = [];
   for (const [i, capture] of captures.entries()) {
     const base = join(out, capture.name);

@@ -77,6 +77,8 @@ export function renderCampaignScript(captures: Capture[], outDir: string, invoca
   for (const c of captures) {
     lines.push(`capture ${shellQuote(c.name)} ${shellWords(nsysProfileArgs(c, `${OUT}/${c.name}`))}`);
   }
-  lines.push('', 'grep -h "^RESULT" "$out"/*.log', '');
+  // The bundled workloads print "RESULT mode=... median_us=..." lines: gather them at the end.
+  if (captures.some((c) => c.workload !== 'custom')) lines.push('', 'grep -h "^RESULT" "$out"/*.log');
+  lines.push('');
   return lines.join('\n');
 }
