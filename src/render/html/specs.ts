@@ -36,7 +36,7 @@ export function timelineSpec(data: TimelineData, title: string): VlSpec {
     mark: { type: 'rect', clip: true, strokeWidth: 0.5, ...(typeof colour === 'string' ? { color: colour } : {}) },
     encoding: {
       x: x(brush), x2: { field: 'end' }, y,
-      ...(typeof colour === 'string' ? {} : { color: colour, stroke: { ...(colour as object), legend: null } }),
+      ...(typeof colour === 'string' ? {} : { color: colour, stroke: colour }),
       ...(brush ? { tooltip } : {}),
     },
   });
@@ -149,7 +149,7 @@ export function pairsSpec(d: DeviceReport): VlSpec | null {
     return { a: `stream ${a}`, b: `stream ${b}`, overlap: o, overlapText: formatNs(o) };
   }));
   const order = shown.map((s) => `stream ${s}`);
-  const max = Math.max(0, ...d.streamPairs.map((p) => p.overlap));
+  const max = d.streamPairs.reduce((m, p) => Math.max(m, p.overlap), 0);
   const side = Math.min(WIDTH / 2 - 40, 16 * order.length + 20);
   const subtitle = [max === 0 ? 'no two streams ever overlapped' : `largest: ${formatNs(max)}`];
   if (d.streams.length > shown.length) subtitle.push(`the ${shown.length} busiest of ${d.streams.length} streams`);
