@@ -130,3 +130,22 @@ describe('parseLatency', () => {
     expect(parseLatency(log, 'graph')).toBeNull();
   });
 });
+
+describe('moe-trace profile (through the CLI)', () => {
+  it('prints each capture headline and the comparison table', async () => {
+    const { main } = await import('../../src/cli.js');
+    const { bin, out } = sandbox({ nsys: FAKE_NSYS, 'nvidia-smi': smi(0) });
+    const saved = { PATH: process.env.PATH, NSYS: process.env.NSYS, FAKE_SQLITE: process.env.FAKE_SQLITE };
+    Object.assign(process.env, { PATH: `${bin}:/usr/bin:/bin`, NSYS: join(bin, 'nsys'), FAKE_SQLITE: FIXTURE });
+    let stdout = ''; let stderr = '';
+    try {
+      const code = await main(['profile', '--out', out, '--', 'sh', '-c', 'true'], { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; } });
+      expect(code).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    }
+    expect(stderr).toContain('moe-trace: [1/1] capturing sh: sh -c true');
+    expect(stdout.split('\n')[0]).toBe('sh: GPU 0 (NVIDIA H200): 1 stream, overlap share 0.0%, GPU utilization 88.8%, 1 host sync');
+    expect(stdout).toContain(`Captures in ${out}: ${join(out, 'sh.sqlite')}`);
+  });
+});
