@@ -17,7 +17,7 @@ function device(deviceId: number, overlapShare: number | null, syncsPerIteration
     hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], calls: [] },
     nvtxRanges: syncsPerIteration === null ? undefined : {
       byName: [], families: [],
-      iterations: { name: 'iteration #', count: 2, duration: dist(500_000, 2), kernelsPerIteration: 50, syncsPerIteration, busyPerIteration: 200_000 },
+      iterations: { name: 'iteration #', count: 2, duration: dist(500_000, 2), kernelsPerIteration: 50, syncsPerIteration, syncsPerIterationByName: { cudaStreamSynchronize: syncsPerIteration }, busyPerIteration: 200_000 },
     },
   };
 }

@@ -29,6 +29,8 @@ interface Instance {
   gpuTime: number;
   kernels: number;
   syncs: number;
+  /** blocking calls by API name */
+  syncsByName: Map<string, number>;
   /** |own kernels' busy time ∩ other kernels' busy time| */
   overlapOthers: number;
 }
@@ -51,8 +53,9 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
     if (!inWindow) continue;
     const inst: Instance = {
       row, depth: depth.get(row) ?? 0, duration: trace.nvtx.end[row] - trace.nvtx.start[row], gpuStart: proj.gpuStart[q], gpuEnd: proj.gpuEnd[q], gpuTime: proj.gpuTime[q],
-      kernels: proj.kernelCount[q], syncs: syncsOf(row), overlapOthers: 0,
+      kernels: proj.kernelCount[q], syncs: 0, syncsByName: syncsOf(row), overlapOthers: 0,
     };
+    for (const n of inst.syncsByName.values()) inst.syncs += n;
     if (inst.kernels > 0) inst.overlapOthers = overlapWithOthers(trace, row, inst, deviceKernels, own);
     instances.push(inst);
   }
@@ -134,16 +137,29 @@ function overlapWithOthers(trace: Trace, row: number, inst: Instance, dk: Device
   return intersectionLength(unionSorted(ownS, ownE, ownS.length), unionSorted(otherS, otherE, otherS.length));
 }
 
-/** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread. */
-function syncCounter(trace: Trace): (row: number) => number {
+/** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread, by API name. */
+function syncCounter(trace: Trace): (row: number) => Map<string, number> {
   const { byThread } = blockingIndex(trace);
-  const starts = new Map<number, Float64Array>();
-  for (const [t, list] of byThread) starts.set(t, Float64Array.from(list, (r) => trace.runtime.start[r]));
+  const { runtime, strings } = trace;
+  const perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
+  for (const [t, rows] of byThread) perThread.set(t, { rows, start: Float64Array.from(rows, (r) => runtime.start[r]) });
   return (row) => {
-    const s = starts.get(trace.nvtx.thread[row]);
-    if (!s) return 0;
-    return lowerBound(s, s.length, trace.nvtx.end[row]) - lowerBound(s, s.length, trace.nvtx.start[row]);
+    const out = new Map<string, number>();
+    const calls = perThread.get(trace.nvtx.thread[row]);
+    if (!calls) return out;
+    const hi = lowerBound(calls.start, calls.rows.length, trace.nvtx.end[row]);
+    for (let c = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]); c < hi; c++) {
+      const name = strings[runtime.name[calls.rows[c]]] ?? '?';
+      out.set(name, (out.get(name) ?? 0) + 1);
+    }
+    return out;
   };
+}
+
+function addCounts(list: Instance[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of list) for (const [n, c] of i.syncsByName) out[n] = (out[n] ?? 0) + c;
+  return out;
 }
 
 function groupBy(list: Instance[], key: (i: Instance) => string): Map<string, Instance[]> {
@@ -168,6 +184,7 @@ function summarize(name: string, list: Instance[], distinctNames: number): NvtxR
     kernelCount: list.reduce((t, i) => t + i.kernels, 0),
     overlapWithOthers: gpuTime > 0 ? withGpu.reduce((t, i) => t + i.overlapOthers, 0) / gpuTime : null,
     syncs: list.reduce((t, i) => t + i.syncs, 0),
+    syncsByName: addCounts(list),
   };
 }
 
@@ -187,6 +204,7 @@ function findIterations(
     duration: distribution(withGpu.map((i) => i.gpuEnd - i.gpuStart)),
     kernelsPerIteration: pick.kernelCount / list.length,
     syncsPerIteration: pick.syncs / list.length,
+    syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / list.length])),
     busyPerIteration: distribution(withGpu.map((i) => i.gpuTime)).median,
   };
 }

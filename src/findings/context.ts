@@ -66,11 +66,15 @@ export function medianKernelDuration(ctx: FindingContext): number {
   return distribution(ctx.kernels.map((i) => Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start)))).median;
 }
 
-/** "64 times per iteration" when iterations are known, else "128 times in the window". */
+/** "64 times per iteration" when iterations are known, else "128 times in the window"; "once" for 1 time. */
 export function countPhrase(ctx: FindingContext, total: number, noun: string, perIteration: number | null = null): string {
   const it = ctx.iterations;
-  if (it && it.count > 0) return `${formatPerIteration(perIteration ?? total / it.count)} ${noun} per iteration`;
-  return `${formatCount(total)} ${noun} in the window`;
+  const amount = (n: number, text: string): string => (noun === 'times' && n === 1 ? 'once' : `${text} ${noun}`);
+  if (it && it.count > 0) {
+    const per = perIteration ?? total / it.count;
+    return `${amount(per, formatPerIteration(per))} per iteration`;
+  }
+  return `${amount(total, formatCount(total))} in the window`;
 }
 
 export function formatPerIteration(v: number): string {

@@ -77,7 +77,7 @@ export function nothingToReport(d: DeviceReport): Finding {
   const o = d.overlap;
   return {
     id: NOTHING_TO_REPORT, severity: 'info', deviceId: d.deviceId,
-    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(d.window.duration)} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host syncs`,
+    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(d.window.duration)} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
     evidence: [
       `No rule fired: host syncs, launch gaps, SM saturation, stream overlap, kernel sizes, pageable copies, allocations and default-stream use are all below their thresholds.`,
       `Idle time between kernels: ${formatNs(d.gaps.all.total)} in ${formatCount(d.gaps.all.count)} gaps.`,

@@ -236,6 +236,8 @@ export interface NvtxRangeGroup {
   overlapWithOthers: number | null;
   /** blocking host syncs issued inside the instances (same thread) */
   syncs: number;
+  /** the same, by API name */
+  syncsByName: Record<string, number>;
 }
 
 export interface IterationSummary {
@@ -246,6 +248,8 @@ export interface IterationSummary {
   duration: Distribution;
   kernelsPerIteration: number;
   syncsPerIteration: number;
+  /** blocking host syncs per iteration, by API name */
+  syncsPerIterationByName: Record<string, number>;
   /** GPU busy time inside each iteration's projection, median */
   busyPerIteration: number;
 }

@@ -35,7 +35,7 @@ describe('analyzeNvtxRanges', () => {
 
   it('groups instances by exact text with GPU time, kernels, syncs and overlap with other ranges', () => {
     const e0 = r.byName.find((g) => g.name === 'expert 0')!;
-    expect(e0).toMatchObject({ distinctNames: 1, instances: 2, depth: 2, kernelCount: 2, syncs: 2 });
+    expect(e0).toMatchObject({ distinctNames: 1, instances: 2, depth: 2, kernelCount: 2, syncs: 2, syncsByName: { cudaStreamSynchronize: 2 } });
     expect(e0.gpuTime).toMatchObject({ count: 2, total: 610, min: 180, max: 430 });
     expect(e0.duration).toMatchObject({ count: 2, total: 800 });
     expect(e0.overlapWithOthers).toBeCloseTo(30 / 610, 12);
@@ -59,7 +59,7 @@ describe('analyzeNvtxRanges', () => {
     expect(r.iterations).toEqual({
       name: 'iteration #', count: 2,
       duration: { count: 2, total: 1160, min: 580, median: 580, p95: 580, max: 580 },
-      kernelsPerIteration: 2, syncsPerIteration: 2, busyPerIteration: 470,
+      kernelsPerIteration: 2, syncsPerIteration: 2, syncsPerIterationByName: { cudaStreamSynchronize: 2 }, busyPerIteration: 470,
     });
   });
 

@@ -13,8 +13,8 @@ describe('host-sync-stall', () => {
     expect(f.evidence[0]).toBe('15 blocking calls in the window: 15 × cudaStreamSynchronize (525.0 µs).');
     expect(f.costShare).toBeCloseTo((15 * 60) / (16 * 100 - 60 + 0), 12);
     expect(f.severity).toBe('high');
-    expect(f.evidence).toContain('1 blocking call per "expert #" range (16 ranges, 8 per iteration).');
-    expect(f.evidence.some((e) => e.startsWith('15 of them follow a device-to-host copy (median 4 B)'))).toBe(true);
+    expect(f.evidence).toContain('1 cudaStreamSynchronize per "expert #" range (16 ranges, 8 per iteration).');
+    expect(f.evidence.some((e) => e.startsWith('15 of the 15 cudaStreamSynchronize calls follow a device-to-host copy (median 4 B)'))).toBe(true);
     expect(f.fix).toMatch(/^Stop reading per-expert results/);
   });
   it('does not fire without syncs (launch-bound loop, grouped GEMM)', () => {

@@ -6,7 +6,7 @@
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { MemcpyKind } from '../../model/trace.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 
 /** Below this share of the window a stall is noise (a final synchronize, a warm-up copy). */
 const MIN_SHARE = 0.01;
@@ -18,29 +18,29 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   if (stall.count === 0 || device.hostSyncs.count === 0 || share === null || share < MIN_SHARE) return null;
   const syncs = device.hostSyncs;
   const names = [...syncs.byName].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
-  const howOften = countPhrase(ctx, syncs.count, 'times', ctx.iterations?.syncsPerIteration ?? null);
-  const copies = syncs.calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
+  // The call behind the most stalled GPU time, not merely the most frequent blocking call.
+  const culprit = mainStallCall(ctx) ?? names[0].name;
+  const calls = syncs.calls.filter((c) => c.name === culprit);
+  const perIteration = ctx.iterations ? ctx.iterations.syncsPerIterationByName[culprit] ?? 0 : null;
+  const howOften = countPhrase(ctx, calls.length, 'times', perIteration);
+  const copies = calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
   const copyBytes = copies.map((c) => c.precedingCopy!.bytes).sort((a, b) => a - b);
   const medianBytes = copyBytes.length ? copyBytes[Math.floor((copyBytes.length - 1) / 2)] : 0;
-  const afterCopy = copies.length >= syncs.count / 2;
-  const copyClause = afterCopy ? `, ${copies.length === syncs.count ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy` : '';
-  // Name the call behind the most stalled GPU time, not merely the most frequent one.
-  const culprit = mainStallCall(ctx) ?? names[0].name;
-  const title = names.length === 1
-    ? `The host blocks on ${culprit} ${howOften}${copyClause}; the GPU idles until the next launch`
-    : `The host blocks on the GPU ${howOften} (mostly in ${culprit}${copyClause}); the GPU idles until the next launch`;
+  const afterCopy = copies.length >= calls.length / 2;
+  const copyClause = afterCopy ? `, ${copies.length === calls.length ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy` : '';
+  const title = `The host blocks on ${culprit} ${howOften}${copyClause}; the GPU idles until the next launch`;
 
   const evidence: string[] = [];
   evidence.push(`${plural(syncs.count, 'blocking call')} in the window: ${names.slice(0, 3).map((n) => `${formatCount(n.count)} × ${n.name} (${formatNs(n.total)})`).join(', ')}.`);
   evidence.push(`${plural(stall.count, 'idle gap')} end while the host is blocked: ${formatNs(stall.total)} of GPU idle time, ${formatPct(share)} of the ${formatNs(device.window.duration)} window.`);
-  const group = innermostSyncGroup(ctx, syncs.count);
+  const group = innermostGroup(ctx, culprit, calls.length);
   if (group) {
-    const ratio = group.syncs / group.instances;
-    evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} blocking call${ratio === 1 ? '' : 's'} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatCount(Math.round(group.instances / ctx.iterations.count))} per iteration` : ''}).`);
+    const ratio = (group.syncsByName[culprit] ?? 0) / group.instances;
+    evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} ${culprit} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatPerIteration(group.instances / ctx.iterations.count)} per iteration` : ''}).`);
   }
   if (copies.length > 0) {
     const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
-    evidence.push(`${formatCount(copies.length)} of them follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
+    evidence.push(`${formatCount(copies.length)} of the ${formatCount(calls.length)} ${culprit} calls follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
   }
   const fix = afterCopy && medianBytes <= 4096
     ? 'Stop reading per-expert results (token counts) back to the host inside the loop: copy all counts once per layer before launching the experts, or keep routing on the GPU with fixed-capacity expert slices or one grouped GEMM that takes device-side offsets.'
@@ -62,11 +62,11 @@ function mainStallCall(ctx: FindingContext): string | null {
   return best;
 }
 
-/** The most specific NVTX range group that holds (almost) all the syncs: "expert #" rather than "iteration #". */
-function innermostSyncGroup(ctx: FindingContext, total: number): NvtxRangeGroup | null {
-  if (!ctx.nvtx) return null;
+/** The most specific NVTX range group holding (almost) all calls of `name`: "expert #" rather than "iteration #". */
+function innermostGroup(ctx: FindingContext, name: string, total: number): NvtxRangeGroup | null {
+  if (!ctx.nvtx || total === 0) return null;
   const candidates = [...ctx.nvtx.families, ...ctx.nvtx.byName]
-    .filter((g) => g.instances > 1 && g.syncs >= 0.9 * total && g.syncs > 0);
+    .filter((g) => g.instances > 1 && (g.syncsByName[name] ?? 0) >= 0.9 * total);
   candidates.sort((a, b) => b.depth - a.depth || b.instances - a.instances);
   return candidates[0] ?? null;
 }

@@ -9,6 +9,8 @@ import { medianKernelDuration, plural, severityOfShare, shareOfWindow, type Find
 
 /** host-wait idle below this share of the window is not worth a finding */
 const MIN_SHARE = 0.01;
+/** kernels per iteration of an already fused layer (grouped GEMMs plus routing glue) */
+const FEW_KERNELS = 64;
 
 export function launchBound(ctx: FindingContext): Finding | null {
   const { device } = ctx;
@@ -31,6 +33,9 @@ export function launchBound(ctx: FindingContext): Finding | null {
   return {
     id: 'launch-bound', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: hostWait.total, costShare: share,
-    fix: 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.',
+    // A loop of a few dozen kernels has nothing left to fuse into a grouped GEMM; a graph still helps.
+    fix: ctx.iterations && ctx.iterations.kernelsPerIteration < FEW_KERNELS
+      ? 'Capture the iteration once as a CUDA graph (cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")) and replay it, so its small kernels cost one launch instead of one each.'
+      : 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.',
   };
 }

@@ -14,14 +14,22 @@ const MANY_PER_ITERATION = 64;
 /** Without iterations, a count that is many for any window. */
 const MANY_IN_WINDOW = 1000;
 
+function graphShare(ctx: FindingContext): number {
+  const g = ctx.trace.kernels.graphNodeId;
+  let n = 0;
+  for (const i of ctx.kernels) if (g[i] >= 0) n++;
+  return ctx.kernels.length > 0 ? n / ctx.kernels.length : 0;
+}
+
 export function manySmallKernels(ctx: FindingContext): Finding | null {
   const { device, iterations } = ctx;
   const count = device.overlap.kernelCount;
   const perIteration = iterations ? iterations.kernelsPerIteration : null;
   const many = perIteration !== null ? perIteration >= MANY_PER_ITERATION : count >= MANY_IN_WINDOW;
   const median = medianKernelDuration(ctx);
-  // When launch-bound holds it already says this, with the same fix.
-  if (!many || median >= SMALL_KERNEL_NS || device.launch.launchBound) return null;
+  // When launch-bound holds it already says this, with the same fix; kernels replayed from a
+  // CUDA graph already pay one launch for all of them.
+  if (!many || median >= SMALL_KERNEL_NS || device.launch.launchBound || graphShare(ctx) >= 0.5) return null;
   const g = device.gaps.byClass;
   const cost = g['gpu-side'].total + g.unexplained.total;
   const share = shareOfWindow(ctx, cost);
