@@ -4,8 +4,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
-import { intervalSet, type IntervalSet } from '../model/intervals.js';
-import { distribution } from '../model/intervals.js';
+import { distribution, intervalSet, type IntervalSet } from '../model/intervals.js';
 import { formatCount } from '../render/format.js';
 
 export interface FindingContext {
