@@ -54,8 +54,11 @@ export interface RuntimeColumns {
 
 /** CUPTI copy kinds (ENUM_CUDA_MEMCPY_OPER): 1 HtoD, 2 DtoH, 8 DtoD, 10 PtoP, ... */
 export const MemcpyKind = { HtoD: 1, DtoH: 2, HtoA: 3, AtoH: 4, AtoA: 5, AtoD: 6, DtoA: 7, DtoD: 8, HtoH: 9, PtoP: 10 } as const;
-/** CUPTI memory kinds (ENUM_CUDA_MEM_KIND): 1 pageable, 2 pinned, 3 device, 4 array, 5 managed ... */
-export const MemoryKind = { Unknown: 0, Pageable: 1, Pinned: 2, Device: 3, Array: 4, Managed: 5, DeviceStatic: 6, ManagedStatic: 7 } as const;
+/**
+ * Memory kinds as nsys stores them (ENUM_CUDA_MEM_KIND in every export that has it): 0-based,
+ * unlike CUPTI's own CUpti_ActivityMemoryKind where 0 is "unknown".
+ */
+export const MemoryKind = { Pageable: 0, Pinned: 1, Device: 2, Array: 3, Managed: 4, DeviceStatic: 5, ManagedStatic: 6, Unknown: 7 } as const;
 
 export interface MemcpyColumns {
   count: number;
