@@ -102,7 +102,7 @@ export async function itemCentre(page: Page, chartId: string, match: Record<stri
   return page.evaluate(([id, want, skip]) => {
     type Item = { datum?: Record<string, unknown>; bounds?: { x1: number; x2: number; y1: number; y2: number }; x?: number; y?: number; mark?: Mark; items?: Mark[] };
     type Mark = { marktype?: string; role?: string; items?: Item[]; group?: Item };
-    const view = (window as unknown as { __moeTrace: { views: Record<string, { scenegraph(): { root: Mark }; origin(): [number, number]; container(): HTMLElement }> } }).__moeTrace.views[id];
+    const view = (window as unknown as { __moeTrace: { views: Record<string, { scenegraph(): { root: Mark }; origin(): [number, number]; padding(): { left: number; top: number }; container(): HTMLElement }> } }).__moeTrace.views[id];
     let found: Item | null = null;
     let left = skip;
     const walk = (m: Mark): void => {
@@ -119,9 +119,17 @@ export async function itemCentre(page: Page, chartId: string, match: Record<stri
     let y = (it.bounds!.y1 + it.bounds!.y2) / 2;
     // the root group sits at the view origin, which origin() already gives
     for (let g = it.mark?.group; g && g.mark?.group; g = g.mark.group) { x += g.x ?? 0; y += g.y ?? 0; }
-    const [ox, oy] = view.origin();
-    const canvas = view.container().querySelector('canvas')!.getBoundingClientRect();
-    return { x: canvas.left + ox + x, y: canvas.top + oy + y };
+    // vega hit-tests relative to origin + padding (measured: items sit `padding` px further in)
+    const pad = view.padding();
+    const ox = view.origin()[0] + pad.left;
+    const oy = view.origin()[1] + pad.top;
+    const canvas = (): DOMRect => view.container().querySelector('canvas')!.getBoundingClientRect();
+    // bring the item into the viewport first: mouse events only reach what is on screen
+    const top = canvas().top + oy + y;
+    if (top < 0 || top > window.innerHeight) window.scrollBy(0, top - window.innerHeight / 2);
+    const pageLeft = canvas().left + ox + x;
+    if (pageLeft < 0 || pageLeft > window.innerWidth) window.scrollBy(pageLeft - window.innerWidth / 2, 0);
+    return { x: canvas().left + ox + x, y: canvas().top + oy + y };
   }, [chartId, match, nth] as const);
 }
 

@@ -66,9 +66,9 @@ describe.skipIf(!haveChromium)(`HTML report in Chromium${haveChromium ? '' : ` (
       const view = (window as unknown as { __moeTrace: { views: Record<string, V> } }).__moeTrace.views['t0-timeline'];
       return [view.signal('brush') as { start: number[] }, view.scale('concat_0_x').domain()];
     });
-    // kernel 0 spans 0-4 µs and kernel 2 9-11 µs of the window: their middles are 2 and 10 µs (a few px of slack)
-    expect(brush.start[0]).toBeCloseTo(2, 0);
-    expect(brush.start[1]).toBeCloseTo(10, 0);
+    // kernel 0 spans 0-4 µs and kernel 2 9-11 µs of the window: their middles are 2 and 10 µs (36 px per µs)
+    expect(brush.start[0]).toBeCloseTo(2, 1);
+    expect(brush.start[1]).toBeCloseTo(10, 1);
     expect(detail).toEqual(brush.start);
     await v.page.close();
   }, 60_000);
