@@ -7,9 +7,24 @@ describe('sm-saturated', () => {
     const f = fs.find((x) => x.id === 'sm-saturated')!;
     expect(fs[0]).toBe(f);
     expect(f.title).toBe("Kernels fill every SM: big_expert_gemm's 2,112 blocks take 1.0 waves on 132 SMs (16 fit per SM), so 2 streams overlap only 0.5% of the busy time");
-    // 16 kernels of 1005 µs back to back, consecutive ones sharing 5 µs: alone 16 × 1005 - 2 × 15 × 5 µs
-    expect(f.costNs).toBe((16 * 1005 - 2 * 15 * 5) * US);
+    // Held back behind the other stream's saturating kernel (ready = launch end or the stream's previous kernel end):
+    // iteration 0: kernel 1 waits [0, 1000] µs, kernels 2..7 each 995 µs (ready at their stream's previous end + 5 µs);
+    // iteration 1: kernel 8 is launched at 7105 µs and waits until 8000 (895 µs), kernels 9..15 995 µs each.
+    expect(f.costNs).toBe((1000 + 6 * 995 + 895 + 7 * 995) * US);
     expect(f.evidence[1]).toBe('big_expert_gemm: 16 launches, median 2,112 blocks, 16 resident per SM (limited by threads per SM), 1.00 waves, 16.08 ms.');
+  });
+  it('stays silent when nothing was queued behind the saturating kernels', () => {
+    // the same kernels, but each launched only after the previous one ended (a host sync in between)
+    const t = saturated(8, 1);
+    const k = t.kernels;
+    for (let r = 0; r < t.runtime.count; r++) {
+      const i = Array.from(k.correlationId).indexOf(t.runtime.correlationId[r]);
+      const prevEnd = i > 0 ? k.end[i - 1] : k.start[i] - 10 * US;
+      t.runtime.start[r] = prevEnd + 1 * US;
+      t.runtime.end[r] = prevEnd + 2 * US;
+      k.start[i] = Math.max(k.start[i], prevEnd + 3 * US);
+    }
+    expect(ids(findingsOf(t))).not.toContain('sm-saturated');
   });
   it('does not fire for kernels smaller than one wave, or on a single stream', () => {
     expect(ids(findingsOf(saturated(8, 2, 1000)))).not.toContain('sm-saturated');
