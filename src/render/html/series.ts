@@ -28,7 +28,7 @@ export const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', '
  * n(t) over the device's window as a step function (value holds until the next point). Above
  * maxPoints change points it becomes per-bin max and time-weighted mean.
  */
-export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 5_000, nBins = 1_000): ConcurrencySeries {
+export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 20_000, nBins = 1_000): ConcurrencySeries {
   const k = trace.kernels;
   const { start: w0, end: w1 } = d.window;
   const starts: number[] = [];

@@ -20,6 +20,8 @@ export interface Chart {
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 export const WIDTH = 900;
 const ROW_PX = 16;
+/** Tableau 10 plus two, none grey (grey means "other" and aggregated bins) */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#1f77b4', '#17becf', '#bcbd22'];
 export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f'];
 
 const tip = (field: string, title: string, type = 'nominal') => ({ field, title, type });
@@ -42,6 +44,8 @@ export function timelineSpec(data: TimelineData, title: string): VlSpec {
   });
   const colour = {
     field: 'colour', type: 'nominal',
+    // fixed order and palette: the busiest keys get the first colours, everything else is grey
+    scale: { domain: [...data.colourKeys, 'other'], range: [...PALETTE.slice(0, data.colourKeys.length), '#c7c7c7'] },
     legend: { title: data.colourSource === 'nvtx' ? 'expert (NVTX range)' : 'kernel', labelLimit: 260, orient: 'bottom', columns: 3 },
   };
   const common = [tip('startText', 'start'), tip('durationText', 'duration')];
@@ -126,7 +130,7 @@ export function occupancySpec(d: DeviceReport): VlSpec {
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'stream', type: 'nominal', sort: values.map((v) => v.stream), title: null },
-      x: { field: 'occupancy', type: 'quantitative', title: 'occupancy', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+      x: { field: 'occupancy', type: 'quantitative', title: 'occupancy (busy / window)', axis: { format: '.1~%' } },
       tooltip: [tip('stream', 'stream'), tip('kernels', 'kernels', 'quantitative'), tip('busyText', 'busy'), tip('occupancyText', 'occupancy'), tip('shareText', 'share of GPU busy')],
     },
   };

@@ -69,6 +69,8 @@ export interface TimelineData {
   /** one sentence per aggregated category, for the page */
   aggregation: string[];
   colourSource: 'nvtx' | 'kernel';
+  /** the kernel colour keys, most GPU time first ("other" not included) */
+  colourKeys: string[];
 }
 
 /** Optional per-kernel expert label (index into trace.strings, -1 none), e.g. from NVTX projection. */
@@ -185,7 +187,8 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     const text = trace.nvtx.text[nvtx.ref[j]];
     return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? trace.strings[text] : '(no text)', colour: 'nvtx' };
   });
-  return { axis, rows, marks, bins, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel' };
+  return { axis, rows, marks, bins, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel',
+    colourKeys: [...colours].map((x) => trace.strings[x] ?? 'kernel') };
 }
 
 /** Kernels clipped to their device's window; kernels outside it are left out. */
@@ -226,7 +229,7 @@ function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number, rowOf: 
   return out;
 }
 
-/** The string indices of the colour keys with the most kernel time. */
+/** The string indices of the colour keys with the most kernel time, most first. */
 function topKeys(kernels: Intervals, keyIndex: (i: number) => number, nStrings: number): Set<number> {
   const total = new Float64Array(nStrings);
   for (let j = 0; j < kernels.count; j++) total[keyIndex(kernels.ref[j])] += kernels.end[j] - kernels.start[j];
