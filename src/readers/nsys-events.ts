@@ -1,7 +1,7 @@
 /**
  * Reads the nsys activity tables (kernels, CUDA API calls, memcpy, memset, synchronization,
- * NVTX) column-wise into the model's typed arrays. SQL does the filtering and the ORDER BY;
- * JavaScript only copies numbers, so no object is allocated per row beyond the raw row array.
+ * NVTX) column-wise into the model's typed arrays. SQL does the filtering; rows move in bulk
+ * (bulk.ts: one JSON array per column per chunk) and no object is allocated per row.
  * Columns a given nsys version lacks read as NULL, and NULL becomes -1 (NaN where the model says so).
  */
 import type Database from 'better-sqlite3';
@@ -12,10 +12,7 @@ import type {
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
-type Column = Float64Array | Int32Array | Uint8Array;
-
-/** One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1. */
-interface Target { expr: string; out: Column; nan?: boolean }
+import { orderByTime, readColumns, type Target } from './bulk.js';
 
 export interface TableScan {
   table: string;
@@ -34,6 +31,8 @@ export interface ReadContext {
   /** raw nsys timestamp subtracted from every time (0n normally) */
   origin: bigint;
   warnings: string[];
+  /** told how many more rows were read, as they are read (progress display) */
+  onRows?: (rows: number) => void;
 }
 
 /** `col` when the table has it, else NULL, so one query shape serves every nsys version. */
@@ -65,31 +64,21 @@ export const NVTX_SCAN: TableScan = {
   valid: `eventType IN (${NVTX_EVENT_TYPES}) AND start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start))`,
 };
 
-/** Runs one SELECT and copies each column into its typed array; returns the number of rows. */
-function fill(ctx: ReadContext, sql: string, targets: Target[]): number {
-  const m = targets.length;
-  const outs = targets.map((t) => t.out);
-  const nulls = targets.map((t) => (t.nan ? NaN : -1));
-  const cap = outs[0].length;
-  let i = 0;
-  for (const row of ctx.db.prepare(sql).raw(true).iterate() as IterableIterator<(number | null)[]>) {
-    if (i >= cap) break;
-    for (let j = 0; j < m; j++) {
-      const v = row[j];
-      outs[j][i] = v === null ? nulls[j] : v;
-    }
-    i++;
-  }
-  return i;
-}
-
-function select(ctx: ReadContext, scan: TableScan, exprs: string[]): string {
-  return `SELECT ${exprs.join(', ')} FROM ${ident(scan.table)} WHERE ${scan.valid} ORDER BY 1, 2`;
+/** Reads one table's kept rows into the targets, ordered by (start, end); returns the number of rows. */
+function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
+  const n = readColumns(ctx.db, scan.table, scan.valid, targets, 0, ctx.onRows);
+  orderByTime(targets[0].out as Float64Array, targets[1].out as Float64Array, n, targets.map((t) => t.out));
+  return n;
 }
 
 /** Rewrites raw process keys (globalPid >> 24) into indices of Trace.processes. */
 function mapProcesses(ctx: ReadContext, keys: Float64Array, out: Int32Array): void {
-  for (let i = 0; i < keys.length; i++) out[i] = keys[i] === -1 ? -1 : ctx.entities.process(keys[i]);
+  // rows come in runs of one process: look up only when the key changes
+  let lastKey = NaN; let last = -1;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== lastKey) { lastKey = keys[i]; last = lastKey === -1 ? -1 : ctx.entities.process(lastKey); }
+    out[i] = last;
+  }
 }
 
 const PID_KEY = (c: string): string => `(${c} >> 24)`;
@@ -114,7 +103,7 @@ export function readKernels(ctx: ReadContext, n: number): KernelColumns {
     { expr: c('dynamicSharedMemory'), out: k.dynamicSharedMemory },
     { expr: c('graphNodeId'), out: k.graphNodeId },
   ];
-  k.count = fill(ctx, select(ctx, scanOf(t, 'kernels'), targets.map((x) => x.expr)), targets);
+  k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   mapProcesses(ctx, pidKey, k.process);
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
@@ -137,21 +126,30 @@ export function readRuntime(ctx: ReadContext, counts: Map<string, number>): Runt
   const pidKey = new Float64Array(n);
   const tid = new Float64Array(n);
   const eventClass = new Float64Array(n);
-  const parts = tables.map((t) => {
+  let count = 0;
+  for (const t of tables) {
     const c = (name: string): string => col(ctx.schema, t, name);
-    const cls = t === 'CUPTI_ACTIVITY_KIND_DRIVER' ? '1' : c('eventClass');
-    return `SELECT ${time(ctx, 'start')}, ${time(ctx, 'end')}, ${PID_KEY(c('globalTid'))}, ${TID(c('globalTid'))}, `
-      + `${c('correlationId')}, ${c('nameId')}, ${cls} FROM ${ident(t)} WHERE ${TIME_VALID}`;
-  });
-  const targets: Target[] = [
-    { expr: '', out: r.start }, { expr: '', out: r.end }, { expr: '', out: pidKey }, { expr: '', out: tid },
-    { expr: '', out: r.correlationId }, { expr: '', out: r.name }, { expr: '', out: eventClass },
-  ];
-  r.count = fill(ctx, `${parts.join(' UNION ALL ')} ORDER BY 1, 2`, targets);
+    const targets: Target[] = [
+      { expr: time(ctx, 'start'), out: r.start }, { expr: time(ctx, 'end'), out: r.end },
+      { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid },
+      { expr: c('correlationId'), out: r.correlationId }, { expr: c('nameId'), out: r.name },
+      { expr: t === 'CUPTI_ACTIVITY_KIND_DRIVER' ? '1' : c('eventClass'), out: eventClass },
+    ];
+    count += readColumns(ctx.db, t, TIME_VALID, targets, count, ctx.onRows);
+  }
+  r.count = count;
+  orderByTime(r.start, r.end, count, [r.start, r.end, pidKey, tid, r.correlationId, r.name, eventClass]);
   const s = ctx.entities.strings;
+  let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
   for (let i = 0; i < r.count; i++) {
-    r.thread[i] = pidKey[i] === -1 ? -1 : ctx.entities.thread(pidKey[i], tid[i]);
-    r.process[i] = pidKey[i] === -1 ? -1 : ctx.entities.process(pidKey[i]);
+    // calls come in runs of one thread: look up only when it changes
+    if (pidKey[i] !== lastPid || tid[i] !== lastTid) {
+      lastPid = pidKey[i]; lastTid = tid[i];
+      thread = lastPid === -1 ? -1 : ctx.entities.thread(lastPid, lastTid);
+      process = lastPid === -1 ? -1 : ctx.entities.process(lastPid);
+    }
+    r.thread[i] = thread;
+    r.process[i] = process;
     const name = s.apiNameFromStringId(r.name[i]);
     r.name[i] = name;
     r.api[i] = eventClass[i] === -1 ? (s.isDriverApi(name) ? 1 : 0) : eventClass[i] === 1 ? 1 : 0;
@@ -182,7 +180,7 @@ export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
   const targets = [...deviceTargets(ctx, t, m, pidKey),
     { expr: c('bytes'), out: m.bytes }, { expr: c('copyKind'), out: m.copyKind },
     { expr: c('srcKind'), out: m.srcKind }, { expr: c('dstKind'), out: m.dstKind }];
-  m.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  m.count = fill(ctx, scanOf(t, ''), targets);
   mapProcesses(ctx, pidKey, m.process);
   return m;
 }
@@ -195,7 +193,7 @@ export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const c = (name: string): string => col(ctx.schema, t, name);
   const targets = [...deviceTargets(ctx, t, m, pidKey),
     { expr: c('bytes'), out: m.bytes }, { expr: c('memKind'), out: m.memKind }];
-  m.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  m.count = fill(ctx, scanOf(t, ''), targets);
   mapProcesses(ctx, pidKey, m.process);
   return m;
 }
@@ -210,7 +208,7 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   const stream = has(ctx.schema, t, 'streamId') ? 'NULLIF(streamId, 4294967295)' : 'NULL';
   const syncType = has(ctx.schema, t, 'syncType') ? 'syncType' : col(ctx.schema, t, 'deprecatedSyncType');
   const targets = [...deviceTargets(ctx, t, y, pidKey, stream), { expr: syncType, out: y.syncType }];
-  y.count = fill(ctx, select(ctx, scanOf(t, ''), targets.map((x) => x.expr)), targets);
+  y.count = fill(ctx, scanOf(t, ''), targets);
   mapProcesses(ctx, pidKey, y.process);
   return y;
 }
@@ -230,19 +228,26 @@ const SYNC_TYPE_OF_API: Record<string, number> = {
  * the call's name does not. Records whose call is missing or not listed keep the stored value.
  */
 export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns, strings: string[]): void {
-  const wanted = new Map<string, number[]>();
+  // numeric keys while process and correlationId fit side by side in a double (always, in practice)
+  const key = (process: number, correlationId: number): number | string =>
+    (correlationId >= 0 && correlationId < 2 ** 32 && process >= -1 && process < 2 ** 20)
+      ? (process + 1) * 2 ** 32 + correlationId : `${process}:${correlationId}`;
+  const wanted = new Map<number | string, number[]>();
   for (let i = 0; i < sync.count; i++) {
     if (sync.correlationId[i] === -1) continue;
-    const key = `${sync.process[i]}:${sync.correlationId[i]}`;
-    const rows = wanted.get(key);
-    if (rows) rows.push(i); else wanted.set(key, [i]);
+    const k = key(sync.process[i], sync.correlationId[i]);
+    const rows = wanted.get(k);
+    if (rows) rows.push(i); else wanted.set(k, [i]);
   }
   if (wanted.size === 0) return;
+  // only calls of a synchronizing API can match: test the name before building a key
+  const typeOfName = new Int8Array(strings.length);
+  strings.forEach((s, i) => { typeOfName[i] = Object.hasOwn(SYNC_TYPE_OF_API, s) ? SYNC_TYPE_OF_API[s] : 0; });
   for (let j = 0; j < runtime.count; j++) {
-    const rows = wanted.get(`${runtime.process[j]}:${runtime.correlationId[j]}`);
+    const type = runtime.name[j] >= 0 ? typeOfName[runtime.name[j]] : 0;
+    if (type === 0) continue;
+    const rows = wanted.get(key(runtime.process[j], runtime.correlationId[j]));
     if (!rows) continue;
-    const type = runtime.name[j] >= 0 ? SYNC_TYPE_OF_API[strings[runtime.name[j]]] : undefined;
-    if (type === undefined) continue;
     for (const i of rows) sync.syncType[i] = type;
   }
 }

@@ -15,7 +15,10 @@ import {
   type ReadContext, type TableScan,
 } from './nsys-events.js';
 
-export type ReadOptions = OpenOptions;
+export interface ReadOptions extends OpenOptions {
+  /** called as rows are read: rows so far and the rows the file holds (progress display) */
+  onProgress?: (rowsRead: number, totalRows: number) => void;
+}
 
 export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
 
@@ -85,7 +88,7 @@ function sessionStartUtcNs(db: Database.Database, schema: NsysSchema): string | 
   return v === null || v === undefined ? null : v.toString();
 }
 
-function readOpen(db: Database.Database, file: string, fileSizeBytes: number): Trace {
+function readOpen(db: Database.Database, file: string, fileSizeBytes: number, opts: ReadOptions): Trace {
   const schema = detectSchema(db);
   if (!isNsysExport(schema)) {
     const n = schema.columns.size;
@@ -96,7 +99,12 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number): T
   const origin = timeOrigin(stats);
   const strings = new Strings(db, schema);
   const entities = new Entities(strings);
-  const ctx: ReadContext = { db, schema, entities, origin, warnings };
+  let totalRows = 0;
+  for (const st of stats.values()) totalRows += st.kept;
+  let rowsRead = 0;
+  const onProgress = opts.onProgress;
+  const onRows = onProgress ? (n: number): void => { rowsRead += n; onProgress(rowsRead, totalRows); } : undefined;
+  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows };
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
@@ -155,7 +163,7 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number): T
 export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
   const { db, fileSizeBytes } = openInput(path, opts);
   try {
-    return readOpen(db, path, fileSizeBytes);
+    return readOpen(db, path, fileSizeBytes, opts);
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   } finally {
