@@ -9,6 +9,7 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerInfo } from './commands/info.js';
 import { registerProfile } from './commands/profile.js';
 import { registerCompare } from './commands/compare.js';
+import { registerMerge } from './commands/merge.js';
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -36,6 +37,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   registerInfo(program, io, setExit);
   registerProfile(program, io, setExit);
   registerCompare(program, io, setExit);
+  registerMerge(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

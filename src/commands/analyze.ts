@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { InputError } from '../errors.js';
-import { readNsysSqlite } from '../readers/nsys-sqlite.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderTerminal } from '../render/terminal.js';
@@ -11,6 +10,10 @@ import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } fro
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
+import { readForAnalysis } from '../parallel/analyze-file.js';
+import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
+import { renderCombinedTerminal, renderReportsWithCombined } from '../parallel/render-combined.js';
+import { buildCombined } from '../report/combined.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -24,6 +27,7 @@ export interface AnalyzeFlags {
   svg?: string;
   png?: string;
   failIf?: string[];
+  jobs?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -40,21 +44,28 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--open', 'open the HTML report in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
     .option('--fail-if <expr>', 'exit 3 when EXPR holds on any device, e.g. "overlapShare < 0.2" (repeatable)', collect, [])
+    .option('--jobs <n>', 'analyse several files in N worker threads (default: one per core)')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const options = reportOptions(flags);
+      const jobs = parseJobs(flags.jobs);
       const inputs: HtmlInput[] = [];
       const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
-      for (const file of files) {
-        const trace = readNsysSqlite(file);
-        if (!trace.hasKernelTable && flags.requireKernels) {
-          throw new InputError(`${file} has no CUDA kernel records: kernel tracing was off or unsupported (e.g. WSL). Capture again with \`nsys profile --trace=cuda\` on a native Linux GPU machine.`);
+      if (files.length > 1 && !wantTraces) {
+        // charts need the traces in this thread; summaries alone can come from worker threads
+        const reports = await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), { jobs });
+        for (const report of reports) inputs.push({ report, trace: undefined as unknown as Trace });
+      } else {
+        for (const file of files) {
+          const trace = readForAnalysis(file, flags.requireKernels);
+          const report = buildReport(trace, options);
+          // keep a trace only when a chart needs it: a million-kernel trace is large
+          inputs.push({ report, trace: wantTraces ? trace : (undefined as unknown as Trace) });
         }
-        const report = buildReport(trace, options);
-        // keep a trace only when a chart needs it: a million-kernel trace is large
-        inputs.push({ report, trace: wantTraces ? trace : (undefined as unknown as Trace) });
       }
       const reports: Report[] = inputs.map((i) => i.report);
-      io.stdout(flags.json ? renderJson(reports) : reports.map((r) => renderTerminal(r)).join('\n'));
+      const combined = files.length > 1 ? buildCombined(reports) : null;
+      if (flags.json) io.stdout(combined ? renderReportsWithCombined(reports, combined) : renderJson(reports));
+      else io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
       await writeOutputs(files, inputs, flags, io);
       if (flags.failIf && flags.failIf.length > 0) {
         for (const r of reports) {
