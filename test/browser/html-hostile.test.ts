@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHtmlReport } from '../../src/render/html/index.js';
-import { HOSTILE, smallInput } from '../render/html/fixture.js';
+import { shortText } from '../../src/render/html/timeline.js';
+import { HOSTILE, PLAIN, smallInput } from '../render/html/fixture.js';
 import { haveChromium, itemCentre, launch, markCounts, networkRequests, skipReason, tooltipText, visit, type Session } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-hostile-'));
@@ -54,6 +55,31 @@ describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : `
     expect(layer).toContain(HOSTILE.layer);
     expect(await v.page.evaluate(() => document.images.length + document.querySelectorAll('#moe-tooltip *:not(table,tbody,tr,th,td)').length)).toBe(0);
     expect(v.dialogs).toEqual([]);
+    await v.page.close();
+  }, 60_000);
+
+  it('keeps control characters, lone surrogates and 1 MB names as (shortened) text', async () => {
+    const names = {
+      ...PLAIN,
+      gemm: `gemm\u0000\u001b[31m\u0007\b${'x'.repeat(1 << 20)}`,
+      gating: 'gate\ud800\udfff\udc00',
+      expert0: '\u202Eright-to-left\u200F\u2066isolate',
+      file: 'ctl\u0001\u007f.sqlite',
+    };
+    const out = await writeHtmlReport([smallInput(names)], join(dir, 'controls.html'));
+    expect(out.bytes).toBeLessThan(2_000_000);
+    const v = await visit(session, out.path);
+    expect(v.dialogs).toEqual([]);
+    expect(v.pageErrors).toEqual([]);
+    expect(v.consoleErrors).toEqual([]);
+    expect(networkRequests(v)).toEqual([]);
+    const cells = await v.page.$$eval('.moe-table tr th:first-child', (ths) => ths.map((t) => t.textContent));
+    expect(cells).toEqual(['kernel', shortText(names.gemm), names.gating]);
+    expect(await v.page.$eval('.moe-trace h2', (h) => h.textContent)).toBe(names.file);
+    const tip = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'kernel', kernel: 0 }))!);
+    expect(tip).toContain(`(${names.gemm.length.toLocaleString('en-US')} characters)`);
+    const expert = await v.page.$$eval('#moe-tooltip td', (tds) => tds.map((t) => t.textContent));
+    expect(expert).toContain(names.expert0);
     await v.page.close();
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { kernelNvtxText } from './experts.js';
-import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
+import { buildTimeline, DEFAULT_LIMITS, shortText, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
   report: Report;
@@ -103,7 +103,7 @@ function topKernels(trace: Trace, deviceId: number, w0: number, w1: number): Tab
     caption: `GPU ${deviceId}: kernels by GPU time in the window${all.length > TOP_KERNELS ? ` (top ${TOP_KERNELS} of ${all.length})` : ''}`,
     header: ['kernel', 'count', 'total', 'mean', 'max', 'share'],
     rows: all.slice(0, TOP_KERNELS).map(([name, a]) => [
-      trace.strings[name] ?? 'kernel', formatCount(a.count), formatNs(a.total), formatNs(Math.round(a.total / a.count)), formatNs(a.max),
+      shortText(trace.strings[name] ?? 'kernel'), formatCount(a.count), formatNs(a.total), formatNs(Math.round(a.total / a.count)), formatNs(a.max),
       formatPct(sum > 0 ? a.total / sum : null),
     ]),
   };

@@ -77,6 +77,16 @@ export interface TimelineData {
 export type ExpertOf = (kernel: number) => number;
 
 const MAX_COLOUR_KEYS = 12;
+/** longest name the page carries: a 1 MB kernel name copied into thousands of marks would be gigabytes */
+export const MAX_NAME = 300;
+
+/** A trace string cut to MAX_NAME characters (on a code point boundary), marked with an ellipsis. */
+export function shortText(s: string): string {
+  if (s.length <= MAX_NAME) return s;
+  let cut = s.slice(0, MAX_NAME - 1);
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}… (${s.length.toLocaleString('en-US')} characters)`;
+}
 const LAUNCH_RE = /Launch|GraphLaunch/;
 
 /** The chart time axis of a report; unitNs forces the unit (comparisons share one). */
@@ -147,6 +157,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
   const kernels = kernelIntervals(report, trace, (d, s) => rowOf(`GPU ${d} · stream ${s}`));
 
   const k = trace.kernels;
+  const str = (x: number, fallback: string): string => shortText(trace.strings[x] ?? fallback);
   const keyIndex = (i: number): number => {
     const x = expertOf ? expertOf(i) : -1;
     return x >= 0 ? x : k.shortName[i];
@@ -172,23 +183,23 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
   take(kernels, 'kernels', (j) => {
     const i = kernels.ref[j]; const x = expertOf ? expertOf(i) : -1; const key = keyIndex(i);
     return {
-      ...base(kernels, j), kind: 'kernel', name: trace.strings[k.shortName[i]] ?? 'kernel',
-      colour: colours.has(key) ? trace.strings[key] ?? 'kernel' : 'other',
+      ...base(kernels, j), kind: 'kernel', name: str(k.shortName[i], 'kernel'),
+      colour: colours.has(key) ? str(key, 'kernel') : 'other',
       stream: k.streamId[i], grid: `${k.gridX[i]}×${k.gridY[i]}×${k.gridZ[i]}`, block: `${k.blockX[i]}×${k.blockY[i]}×${k.blockZ[i]}`,
-      expert: x >= 0 ? trace.strings[x] : '–', kernel: i,
+      expert: x >= 0 ? str(x, '–') : '–', kernel: i,
     };
   });
   take(host, 'host calls', (j) => {
     const kind = hostKind[j]; const ref = host.ref[j];
-    const name = kind === 'sync' ? syncNames[ref] : trace.strings[rt.name[ref]] ?? 'launch';
+    const name = kind === 'sync' ? shortText(syncNames[ref]) : str(rt.name[ref], 'launch');
     return { ...base(host, j), kind, name, colour: kind };
   });
   take(nvtx, 'NVTX ranges', (j) => {
     const text = trace.nvtx.text[nvtx.ref[j]];
-    return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? trace.strings[text] : '(no text)', colour: 'nvtx' };
+    return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? str(text, '(no text)') : '(no text)', colour: 'nvtx' };
   });
   return { axis, rows, marks, bins, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel',
-    colourKeys: [...colours].map((x) => trace.strings[x] ?? 'kernel') };
+    colourKeys: [...colours].map((x) => str(x, 'kernel')) };
 }
 
 /** Kernels clipped to their device's window; kernels outside it are left out. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../../src/model/build.js';
 import { buildReport } from '../../../src/report/build.js';
-import { buildTimeline, timeAxis } from '../../../src/render/html/timeline.js';
+import { buildTimeline, MAX_NAME, shortText, timeAxis } from '../../../src/render/html/timeline.js';
 import { smallInput } from './fixture.js';
 
 describe('buildTimeline, small trace', () => {
@@ -76,5 +76,26 @@ describe('timeAxis', () => {
   it('switches to ms from 10 ms of window on', () => {
     const trace = buildTrace({ kernels: [{ start: 5e6, end: 15e6 }] });
     expect(timeAxis(buildReport(trace))).toEqual({ originNs: 5e6, unitNs: 1e6, unit: 'ms', span: 10 });
+  });
+});
+
+describe('shortText', () => {
+  it('keeps names up to MAX_NAME and cuts longer ones on a code point boundary', () => {
+    expect(shortText('x'.repeat(MAX_NAME))).toBe('x'.repeat(MAX_NAME));
+    const long = `${'a'.repeat(MAX_NAME - 2)}😀${'b'.repeat(1_000_000)}`;
+    const cut = shortText(long);
+    // the emoji straddles the cut: it goes whole rather than leaving half a surrogate pair
+    expect(cut).toBe(`${'a'.repeat(MAX_NAME - 2)}… (1,000,300 characters)`);
+  });
+
+  it('bounds the page whatever the names are', async () => {
+    const { renderHtml } = await import('../../../src/render/html/index.js');
+    const big = 'k'.repeat(1 << 20);
+    const trace = buildTrace({
+      kernels: Array.from({ length: 200 }, (_, i) => ({ start: i * 1000, end: i * 1000 + 500, name: `${big}${i % 3}`, streamId: 1 + (i % 4) })),
+      nvtx: [{ start: 0, end: 300_000, text: big }],
+    });
+    const html = renderHtml([{ report: buildReport(trace), trace }]);
+    expect(html.length).toBeLessThan(2_000_000);
   });
 });
