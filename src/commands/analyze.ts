@@ -14,6 +14,7 @@ import { readForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, renderReportsWithCombined } from '../parallel/render-combined.js';
 import { buildCombined } from '../report/combined.js';
+import { createProgress } from '../progress.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -52,11 +53,20 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
       if (files.length > 1 && !wantTraces) {
         // charts need the traces in this thread; summaries alone can come from worker threads
-        const reports = await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), { jobs });
+        const progress = createProgress({ label: `analyzing ${files.length} files` });
+        const reports = await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), {
+          jobs, onProgress: (p) => progress.update(p.rows, p.totalRows, `${p.filesDone}/${p.files} files done`),
+        }).finally(() => progress.finish());
         for (const report of reports) inputs.push({ report, trace: undefined as unknown as Trace });
       } else {
         for (const file of files) {
-          const trace = readForAnalysis(file, flags.requireKernels);
+          const progress = createProgress({ label: `reading ${basename(file)}` });
+          let trace: Trace;
+          try {
+            trace = readForAnalysis(file, flags.requireKernels, { onProgress: (rows, total) => progress.update(rows, total) });
+          } finally {
+            progress.finish();
+          }
           const report = buildReport(trace, options);
           // keep a trace only when a chart needs it: a million-kernel trace is large
           inputs.push({ report, trace: wantTraces ? trace : (undefined as unknown as Trace) });
