@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : `
       svgs: document.querySelectorAll('svg').length,
       title: document.querySelector('.moe-trace h2')!.textContent,
       findings: document.querySelectorAll('.moe-finding').length,
-      kernels: [...document.querySelectorAll('.moe-table tr th:first-child')].map((e) => e.textContent),
+      kernels: [...document.querySelectorAll('.moe-trace table.moe-table:first-of-type tr th:first-child')].map((e) => e.textContent),
       docTitle: document.title,
     }));
     expect(dom).toMatchObject({ scripts: 5, images: 0, svgs: 0 });
@@ -73,7 +73,7 @@ describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : `
     expect(v.pageErrors).toEqual([]);
     expect(v.consoleErrors).toEqual([]);
     expect(networkRequests(v)).toEqual([]);
-    const cells = await v.page.$$eval('.moe-table tr th:first-child', (ths) => ths.map((t) => t.textContent));
+    const cells = await v.page.$$eval('.moe-trace table.moe-table:first-of-type tr th:first-child', (ths) => ths.map((t) => t.textContent));
     expect(cells).toEqual(['kernel', shortText(names.gemm), names.gating]);
     expect(await v.page.$eval('.moe-trace h2', (h) => h.textContent)).toBe(names.file);
     const tip = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'kernel', kernel: 0 }))!);

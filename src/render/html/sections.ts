@@ -79,10 +79,22 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
   return {
     section: {
       id, title: basename(r.file), meta, headline: report.headline, findings: report.findings,
-      warnings: report.warnings, notes, tables: report.devices.map((d) => topKernels(trace, d.deviceId, d.window.start, d.window.end)), charts,
+      warnings: report.warnings, notes, charts,
+      tables: [...report.devices.map((d) => topKernels(trace, d.deviceId, d.window.start, d.window.end)), ...apiTable(report)],
     },
     aggregated,
   };
+}
+
+/** CUDA API calls by total time: what the host spent its time on (the whole story when there are no kernels). */
+function apiTable(report: Report): Table[] {
+  if (report.apiSummary.length === 0) return [];
+  const top = [...report.apiSummary].sort((a, b) => b.total - a.total || (a.name < b.name ? -1 : 1));
+  return [{
+    caption: `CUDA API calls by total time${top.length > TOP_KERNELS ? ` (top ${TOP_KERNELS} of ${top.length})` : ''}`,
+    header: ['call', 'count', 'total', 'mean'],
+    rows: top.slice(0, TOP_KERNELS).map((a) => [shortText(a.name), formatCount(a.count), formatNs(a.total), formatNs(Math.round(a.total / Math.max(1, a.count)))]),
+  }];
 }
 
 /** The kernels that take the most GPU time in the window, by short name. */
