@@ -20,15 +20,18 @@ export interface ConcurrencySeries {
   aggregated: boolean;
   /** change points before aggregation */
   changes: number;
+  /** bins when aggregated, else 0 */
+  bins: number;
 }
 
 export const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
 
 /**
  * n(t) over the device's window as a step function (value holds until the next point). Above
- * maxPoints change points it becomes per-bin max and time-weighted mean.
+ * maxPoints change points (about two per pixel, where a step line turns into a solid block that
+ * hides how idle the GPU is) it becomes per-bin max and time-weighted mean.
  */
-export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 20_000, nBins = 1_000): ConcurrencySeries {
+export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 2_000, nBins = 900): ConcurrencySeries {
   const k = trace.kernels;
   const { start: w0, end: w1 } = d.window;
   const starts: number[] = [];
@@ -56,7 +59,7 @@ export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis,
   if (times.length <= maxPoints) {
     const points = times.map((t, x) => ({ t: u(t), active: levels[x], series: 'active kernels' }));
     if (times[times.length - 1] < w1) points.push({ t: u(w1), active: levels[levels.length - 1], series: 'active kernels' });
-    return { points, aggregated: false, changes: times.length };
+    return { points, aggregated: false, changes: times.length, bins: 0 };
   }
   const width = Math.max(w1 - w0, 1) / nBins;
   const max = new Float64Array(nBins);
@@ -77,9 +80,9 @@ export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis,
   for (let bin = 0; bin <= nBins; bin++) {
     const b = Math.min(bin, nBins - 1);
     const t = u(w0 + bin * width);
-    points.push({ t, active: max[b], series: 'max in bin' }, { t, active: area[b] / width, series: 'mean in bin' });
+    points.push({ t, active: area[b] / width, series: 'mean in bin' }, { t, active: max[b], series: 'max in bin' });
   }
-  return { points, aggregated: true, changes: times.length };
+  return { points, aggregated: true, changes: times.length, bins: nBins };
 }
 
 export interface LevelRow { level: number; time: number; timeText: string; shareText: string }

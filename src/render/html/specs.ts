@@ -88,17 +88,21 @@ export function concurrencySpec(d: DeviceReport, series: ConcurrencySeries, axis
     title: {
       text: `GPU ${d.deviceId}: active kernels over time — utilization ${formatPct(o.utilization)}, overlap share ${formatPct(o.overlapShare)}`,
       subtitle: series.aggregated
-        ? `${series.changes.toLocaleString('en-US')} changes, shown as the max and the time-weighted mean in ${WIDTH} bins`
+        ? `${series.changes.toLocaleString('en-US')} changes: grey = most kernels at once in each of ${series.bins} bins, blue line = time-weighted mean`
         : `concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(2)} (kernel time / busy time)`,
     },
     width: WIDTH, height: 160,
     data: { values: series.points },
-    mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
       x: { field: 't', type: 'quantitative', title: `time since window start (${axis.unit})`, scale: { nice: false, zero: false } },
       y: { field: 'active', type: 'quantitative', title: 'active kernels', axis: { tickMinStep: 1 } },
-      color: { field: 'series', type: 'nominal', legend: series.aggregated ? { orient: 'top', title: null } : null },
     },
+    layer: series.aggregated
+      ? [
+        { transform: [{ filter: "datum.series === 'max in bin'" }], mark: { type: 'area', interpolate: 'step-after', color: '#c7c7c7', opacity: 0.7 } },
+        { transform: [{ filter: "datum.series === 'mean in bin'" }], mark: { type: 'line', interpolate: 'step-after', color: '#4e79a7' } },
+      ]
+      : [{ mark: { type: 'line', interpolate: 'step-after', color: '#4e79a7' } }],
   };
 }
 
@@ -172,6 +176,16 @@ export function pairsSpec(d: DeviceReport): VlSpec | null {
   };
 }
 
+/** Axis labels in ns/µs/ms/s, as the rest of the page writes times. */
+const UNIT_LABEL = "datum.value >= 1e9 ? format(datum.value / 1e9, '~g') + ' s' : datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' ms' : datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + ' µs' : format(datum.value, '~g') + ' ns'";
+
+function decades(bins: GapBin[]): number[] {
+  if (bins.length === 0) return [];
+  const lo = Math.floor(Math.log10(Math.min(...bins.map((b) => b.lo))));
+  const hi = Math.ceil(Math.log10(Math.max(...bins.map((b) => b.hi))) - 1e-9);
+  return Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
+}
+
 export function gapsSpec(d: DeviceReport, bins: GapBin[]): VlSpec {
   const g = d.gaps;
   const summary = GAP_CLASSES.filter((c) => g.byClass[c].count > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
@@ -182,7 +196,7 @@ export function gapsSpec(d: DeviceReport, bins: GapBin[]): VlSpec {
     data: { values: bins },
     mark: { type: 'rect', stroke: '#fff', strokeWidth: 0.5 },
     encoding: {
-      x: { field: 'lo', type: 'quantitative', title: 'gap length (ns, log scale)', scale: { type: 'log' } },
+      x: { field: 'lo', type: 'quantitative', title: 'gap length (log scale)', scale: { type: 'log' }, axis: { values: decades(bins), labelExpr: UNIT_LABEL } },
       x2: { field: 'hi' },
       y: { field: 'y1', type: 'quantitative', title: 'gaps', axis: { tickMinStep: 1 } },
       y2: { field: 'y0' },
