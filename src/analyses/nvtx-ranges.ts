@@ -62,7 +62,13 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   if (instances.length === 0) return { byName: [], families: [], iterations: null };
   const text = (row: number): string => (trace.nvtx.text[row] >= 0 ? trace.strings[trace.nvtx.text[row]] : '(unnamed)');
   const byText = groupBy(instances, (i) => text(i.row));
-  const byFamily = groupBy(instances, (i) => text(i.row).replace(/\d+/g, '#'));
+  const familyOfText = new Map<string, string>();
+  const family = (t: string): string => {
+    let f = familyOfText.get(t);
+    if (f === undefined) { f = t.replace(/\d+/g, '#'); familyOfText.set(t, f); }
+    return f;
+  };
+  const byFamily = groupBy(instances, (i) => family(text(i.row)));
   const byName = [...byText.entries()].map(([name, list]) => summarize(name, list, 1));
   const families: NvtxRangeGroup[] = [];
   for (const [name, list] of byFamily) {
@@ -143,12 +149,16 @@ function syncCounter(trace: Trace): (row: number) => Map<string, number> {
   const { runtime, strings } = trace;
   const perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
   for (const [t, rows] of byThread) perThread.set(t, { rows, start: Float64Array.from(rows, (r) => runtime.start[r]) });
+  // most ranges hold no blocking call: they share one empty map instead of one each
+  const none: Map<string, number> = new Map();
   return (row) => {
-    const out = new Map<string, number>();
     const calls = perThread.get(trace.nvtx.thread[row]);
-    if (!calls) return out;
+    if (!calls) return none;
     const hi = lowerBound(calls.start, calls.rows.length, trace.nvtx.end[row]);
-    for (let c = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]); c < hi; c++) {
+    const lo = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]);
+    if (lo >= hi) return none;
+    const out = new Map<string, number>();
+    for (let c = lo; c < hi; c++) {
       const name = strings[runtime.name[calls.rows[c]]] ?? '?';
       out.set(name, (out.get(name) ?? 0) + 1);
     }

@@ -184,21 +184,48 @@ export function deviceKernelIndices(trace: Trace, deviceId: number, window?: { s
   return out;
 }
 
+interface LaunchConfigs {
+  /** launch configuration of each listed kernel, as an index into `first` */
+  id: Int32Array;
+  /** one kernel index per distinct configuration (grid, block, registers, shared memory) */
+  first: number[];
+}
+
+/**
+ * Groups kernels by launch configuration without building a key per kernel: a million kernels
+ * have a handful of configurations, so hash the nine numbers and compare with each bucket's first.
+ */
+function launchConfigs(trace: Trace, indices: ArrayLike<number>): LaunchConfigs {
+  const k = trace.kernels;
+  const cols = [k.gridX, k.gridY, k.gridZ, k.blockX, k.blockY, k.blockZ, k.registersPerThread, k.staticSharedMemory, k.dynamicSharedMemory];
+  const same = (a: number, b: number): boolean => cols.every((c) => c[a] === c[b]);
+  const buckets = new Map<number, number[]>();
+  const first: number[] = [];
+  const id = new Int32Array(indices.length);
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j];
+    let h = 0;
+    for (const c of cols) h = (Math.imul(h, 31) + c[i]) | 0;
+    const ids = buckets.get(h);
+    let found = -1;
+    if (ids) for (const cid of ids) if (same(first[cid], i)) { found = cid; break; }
+    if (found < 0) {
+      found = first.length;
+      first.push(i);
+      if (ids) ids.push(found); else buckets.set(h, [found]);
+    }
+    id[j] = found;
+  }
+  return { id, first };
+}
+
 /** Waves of each listed kernel (NaN where unknown), aligned with `indices`. */
-export function kernelWaves(trace: Trace, indices: number[], limits: SmLimits | null): Float64Array {
+export function kernelWaves(trace: Trace, indices: ArrayLike<number>, limits: SmLimits | null, configs?: LaunchConfigs): Float64Array {
   const waves = new Float64Array(indices.length).fill(NaN);
   if (!limits || limits.smCount === null) return waves;
-  const cache = new Map<string, number>();
-  indices.forEach((i, j) => {
-    const s = kernelShapeAt(trace, i);
-    const key = `${s.gridX},${s.gridY},${s.gridZ},${s.blockX},${s.blockY},${s.blockZ},${s.registersPerThread},${s.staticSharedMemory},${s.dynamicSharedMemory}`;
-    let w = cache.get(key);
-    if (w === undefined) {
-      w = kernelFill(s, limits).waves ?? NaN;
-      cache.set(key, w);
-    }
-    waves[j] = w;
-  });
+  const { id, first } = configs ?? launchConfigs(trace, indices);
+  const perConfig = first.map((i) => kernelFill(kernelShapeAt(trace, i), limits).waves ?? NaN);
+  for (let j = 0; j < indices.length; j++) waves[j] = perConfig[id[j]];
   return waves;
 }
 
@@ -219,7 +246,8 @@ export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: 
   let fullKernelTime = 0;
   const byName: KernelFillSummary[] = [];
   for (const [name, list] of groups) {
-    const waves = kernelWaves(trace, list, limits);
+    const configs = launchConfigs(trace, list);
+    const waves = kernelWaves(trace, list, limits, configs);
     let time = 0;
     let full = 0;
     list.forEach((i, j) => {
@@ -229,14 +257,12 @@ export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: 
     });
     kernelTime += time;
     fullKernelCount += full;
-    const configCounts = new Map<string, { count: number; index: number }>();
-    for (const i of list) {
-      const key = JSON.stringify(kernelShapeAt(trace, i));
-      const c = configCounts.get(key);
-      if (c) c.count++; else configCounts.set(key, { count: 1, index: i });
-    }
-    const common = [...configCounts.values()].sort((a, b) => b.count - a.count)[0];
-    const fill = limits ? kernelFill(kernelShapeAt(trace, common.index), limits) : null;
+    // the most frequent configuration; ties go to the one launched first
+    const configCount = new Int32Array(configs.first.length);
+    for (let j = 0; j < list.length; j++) configCount[configs.id[j]]++;
+    let common = 0;
+    for (let c = 1; c < configCount.length; c++) if (configCount[c] > configCount[common]) common = c;
+    const fill = limits ? kernelFill(kernelShapeAt(trace, configs.first[common]), limits) : null;
     const known = [...waves].filter((w) => !Number.isNaN(w));
     byName.push({
       name: trace.strings[name] ?? `#${name}`,
