@@ -96,3 +96,16 @@ describe('writeStaticCharts', () => {
     await expect(writeStaticCharts([smallInput()], join(dir, 'png'), 'png')).rejects.toThrow(EnvironmentError);
   });
 });
+
+describe('openInBrowser', () => {
+  it.skipIf(process.platform !== 'linux')('says so in one line when the platform opener is missing', async () => {
+    const { openInBrowser } = await import('../../../src/render/html/index.js');
+    const path = process.env.PATH;
+    process.env.PATH = '';
+    try {
+      await expect(openInBrowser('/tmp/x.html')).rejects.toThrow(/^Could not open \/tmp\/x\.html with xdg-open \(.*ENOENT.*\); open the file in a browser yourself\.$/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
