@@ -187,7 +187,7 @@ function summarize(name: string, list: Instance[], distinctNames: number): NvtxR
   const gpuTime = withGpu.reduce((t, i) => t + i.gpuTime, 0);
   return {
     name, distinctNames, instances: list.length,
-    depth: Math.min(...list.map((i) => i.depth)),
+    depth: list.reduce((d, i) => Math.min(d, i.depth), Infinity),
     duration: distribution(list.map((i) => i.duration)),
     gpuSpan: distribution(withGpu.map((i) => i.gpuEnd - i.gpuStart)),
     gpuTime: distribution(withGpu.map((i) => i.gpuTime)),
