@@ -71,7 +71,8 @@ export function countPhrase(ctx: FindingContext, total: number, noun: string, pe
   const amount = (n: number, text: string): string => (noun === 'times' && n === 1 ? 'once' : `${text} ${noun}`);
   if (it && it.count > 0) {
     const per = perIteration ?? total / it.count;
-    return `${amount(per, formatPerIteration(per))} per iteration`;
+    // "0.1 times per iteration" reads as nonsense: below once per iteration, count the window instead
+    if (per >= 1) return `${amount(per, formatPerIteration(per))} per iteration`;
   }
   return `${amount(total, formatCount(total))} in the window`;
 }
