@@ -25,26 +25,51 @@ export function callLinks(trace: Trace): CallLinks {
   return links;
 }
 
-function computeLinks(trace: Trace): CallLinks {
-  const { runtime, kernels, memcpy, memset } = trace;
-  // Slot 0 is "process unknown"; correlation ids stay far below 2^53 / slots in practice.
-  const slots = trace.processes.length + 2;
-  const key = (corr: number, process: number) => corr * slots + (process + 1);
+/**
+ * Runtime row per (process, correlationId) key: the first row by start, so the outermost call
+ * when a driver call nests in a runtime call. A dense table when keys are small (correlation ids
+ * count up from 1 per process, so they nearly always are), a Map otherwise: a Map of millions
+ * of calls costs seconds.
+ */
+function callIndex(trace: Trace, key: (corr: number, process: number) => number): (k: number) => number {
+  const { runtime } = trace;
+  let maxKey = -1;
+  for (let i = 0; i < runtime.count; i++) {
+    const corr = runtime.correlationId[i];
+    if (corr >= 0) maxKey = Math.max(maxKey, key(corr, runtime.process[i]));
+  }
+  if (maxKey < 4 * runtime.count + 65536) {
+    const table = new Int32Array(maxKey + 1).fill(-1);
+    for (let i = 0; i < runtime.count; i++) {
+      const corr = runtime.correlationId[i];
+      if (!(corr >= 0)) continue;
+      const k = key(corr, runtime.process[i]);
+      if (table[k] < 0) table[k] = i;
+    }
+    return (k) => (k >= 0 && k < table.length ? table[k] : -1);
+  }
   const byKey = new Map<number, number>();
   for (let i = 0; i < runtime.count; i++) {
     const corr = runtime.correlationId[i];
     if (!(corr >= 0)) continue;
     const k = key(corr, runtime.process[i]);
-    // Rows are sorted by start: the first one is the outermost call when a driver call nests in a runtime call.
     if (!byKey.has(k)) byKey.set(k, i);
   }
+  return (k) => byKey.get(k) ?? -1;
+}
+
+function computeLinks(trace: Trace): CallLinks {
+  const { runtime, kernels, memcpy, memset } = trace;
+  // Slot 0 is "process unknown"; correlation ids stay far below 2^53 / slots in practice.
+  const slots = trace.processes.length + 2;
+  const key = (corr: number, process: number) => corr * slots + (process + 1);
+  const callOf = callIndex(trace, key);
   const link = (corrs: Float64Array, procs: Int32Array, n: number): Int32Array => {
     const out = new Int32Array(n).fill(-1);
     for (let i = 0; i < n; i++) {
       const corr = corrs[i];
       if (!(corr >= 0)) continue;
-      const r = byKey.get(key(corr, procs[i]));
-      if (r !== undefined) out[i] = r;
+      out[i] = callOf(key(corr, procs[i]));
     }
     return out;
   };
