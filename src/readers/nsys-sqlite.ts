@@ -163,6 +163,9 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
 export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
   const { db, fileSizeBytes } = openInput(path, opts);
   try {
+    // One read transaction: every query sees the same snapshot even while a writer (nsys still
+    // exporting) commits between them, so row counts and rows agree.
+    db.exec('BEGIN');
     return readOpen(db, path, fileSizeBytes, opts);
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;

@@ -60,6 +60,40 @@ function notSqliteMessage(path: string): string {
   return `${path} is not an SQLite database; give the .sqlite file written by \`${EXPORT_HINT}\``;
 }
 
+function promisedSize(h: SqliteHeader): number {
+  return Math.max(100, h.pageSize * (h.pageCount ?? 0));
+}
+
+/** A header cut short reads as page size 0 with one page: always shorter than promised. */
+function shortBy(h: SqliteHeader, size: number): boolean {
+  return h.pageCount !== null && h.pageCount > 0 && size < promisedSize(h);
+}
+
+/**
+ * A writer in the middle of a commit (nsys still exporting) can leave the file shorter than its
+ * new header for a moment. Under a read lock no commit is in flight, so the file is checked
+ * again there; only a file still short then is truncated. A writer holding its lock past the
+ * busy timeout, or a hot journal, raises SQLite's own error, which says so.
+ */
+function stillShort(path: string, timeout: number): boolean {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout });
+    db.exec('BEGIN');
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    // stat first: closing readHeader's descriptor drops this process's POSIX locks on the file
+    const size = statSync(path).size;
+    const header = readHeader(path);
+    return header === null || shortBy(header, size);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|READONLY_ROLLBACK)/.test(code)) throw sqliteInputError(e, path) ?? e;
+    return true;
+  } finally {
+    db?.close();
+  }
+}
+
 /** Checks the path and opens the database read-only. Throws InputError for every user-fixable problem. */
 export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   if (!existsSync(path)) {
@@ -83,11 +117,12 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
     throw new InputError(`${path} cannot be read (${code}); check that it is readable`);
   }
   if (header === null) throw new InputError(notSqliteMessage(path));
-  // A header cut short reads as page size 0 with one page: always shorter than promised.
-  if (header.pageCount !== null && header.pageCount > 0 && st.size < Math.max(100, header.pageSize * header.pageCount)) {
-    throw new InputError(`${path} is a truncated SQLite database (${st.size} bytes, its header promises ${Math.max(100, header.pageSize * (header.pageCount ?? 0))}); copy or export it again`);
-  }
   const timeout = opts.busyTimeoutMs ?? 1000;
+  let size = st.size;
+  if (shortBy(header, size) && (header.wal || stillShort(path, timeout))) {
+    throw new InputError(`${path} is a truncated SQLite database (${size} bytes, its header promises ${promisedSize(header)}); copy or export it again`);
+  }
+  size = statSync(path).size;
   let db: Database.Database;
   try {
     // A WAL-mode file with no -wal beside it holds all its data: read a copy in memory (costs
@@ -104,7 +139,7 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   }
-  return { db, fileSizeBytes: st.size };
+  return { db, fileSizeBytes: size };
 }
 
 /**
@@ -120,6 +155,10 @@ export function sqliteInputError(e: unknown, path: string): InputError | null {
   }
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR')) {
     return new InputError(`${path} is a damaged SQLite database (${detail}); copy or export it again`);
+  }
+  if (code === 'SQLITE_READONLY_ROLLBACK' || code === 'SQLITE_READONLY_RECOVERY') {
+    // A hot journal (or a WAL needing recovery): only a writer may repair it, and we never write.
+    return new InputError(`${path} has an unfinished write (${code === 'SQLITE_READONLY_ROLLBACK' ? 'a hot -journal' : 'a -wal log to recover'} next to it): the program writing it was interrupted or is still running; wait for it to finish, or export the report again`);
   }
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_READONLY')) {
     return new InputError(`${path} cannot be opened (${detail}); check that it is readable`);
