@@ -122,7 +122,7 @@ export function generate({ source, out, kernels, copies, nvtx = true, log = () =
     }
     db.close();
     renameSync(tmp, out);
-    return { out, copies: n, period, corrStep, counts, synthesizedNvtx: repeat.includes('NVTX_EVENTS') && !present.includes('NVTX_EVENTS') };
+    return { out, copies: n, origin: minStart, period, corrStep, counts, synthesizedNvtx: repeat.includes('NVTX_EVENTS') && !present.includes('NVTX_EVENTS') };
   } finally {
     src.close();
   }
