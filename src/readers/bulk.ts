@@ -32,7 +32,9 @@ export function readColumns(
   const nulls = targets.map((t) => (t.nan ? NaN : -1));
   const cap = outs[0].length;
   // rowid ranges keep each chunk an index range scan: no sort, no OFFSET rescans
-  const stmt = db.prepare(`SELECT ${targets.map((t) => `json_group_array(${t.expr})`).join(', ')} FROM ${ident(table)} `
+  // JSON cannot hold a BLOB and a text value would land as NaN/0: anything but a number reads as NULL
+  const value = (e: string): string => (e === 'NULL' ? e : `IIF(typeof(${e}) IN ('integer', 'real'), ${e}, NULL)`);
+  const stmt = db.prepare(`SELECT ${targets.map((t) => `json_group_array(${value(t.expr)})`).join(', ')} FROM ${ident(table)} `
     + `WHERE rowid >= ? AND rowid < ? AND (${where})`).raw(true);
   let i = at;
   for (let lo = bounds[0]; lo <= bounds[1] && i < cap; lo += CHUNK) {

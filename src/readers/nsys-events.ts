@@ -22,6 +22,10 @@ export interface TableScan {
   invalid: string;
   /** SQL condition for rows the reader keeps */
   valid: string;
+  /** rows dropped for want of a numeric time (NULL, or text/blob in a hand-edited file) */
+  noTime: string;
+  /** rows dropped because they end before they start */
+  inverted: string;
 }
 
 export interface ReadContext {
@@ -44,24 +48,32 @@ function time(ctx: ReadContext, name: string): string {
   return ctx.origin === 0n ? ident(name) : `(${ident(name)} - ${ctx.origin})`;
 }
 
-const TIME_VALID = 'start IS NOT NULL AND "end" IS NOT NULL AND "end" >= start';
+/** typeof() rather than IS NOT NULL: a text or blob time (a hand-edited export) is no time either. */
+const isNumber = (c: string): string => `typeof(${c}) IN ('integer', 'real')`;
+const TIMED = `${isNumber('start')} AND ${isNumber('"end"')}`;
+const TIME_VALID = `${TIMED} AND "end" >= start`;
 
 /** Scan description for a start/end table, shared with the stats pass that decides the time origin. */
 export function scanOf(table: string, label: string): TableScan {
   return {
     table, label,
-    invalid: 'start IS NULL OR "end" IS NULL OR "end" < start',
+    invalid: `NOT (${TIME_VALID})`,
     valid: TIME_VALID,
+    noTime: `NOT (${TIMED})`,
+    inverted: `${TIMED} AND "end" < start`,
   };
 }
 
 export const NVTX_EVENT_TYPES = '34, 59, 60';
+// Marks (34) are instants and have no end; push/pop (59) and start/end (60) ranges need one.
+const NVTX_TIMED = `${isNumber('start')} AND (eventType = 34 OR ${isNumber('"end"')})`;
 export const NVTX_SCAN: TableScan = {
   table: 'NVTX_EVENTS',
   label: 'NVTX event',
-  // Marks (34) are instants and have no end; push/pop (59) and start/end (60) ranges need one.
-  invalid: `eventType IN (${NVTX_EVENT_TYPES}) AND NOT (start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start)))`,
-  valid: `eventType IN (${NVTX_EVENT_TYPES}) AND start IS NOT NULL AND (eventType = 34 OR ("end" IS NOT NULL AND "end" >= start))`,
+  invalid: `eventType IN (${NVTX_EVENT_TYPES}) AND NOT (${NVTX_TIMED} AND (eventType = 34 OR "end" >= start))`,
+  valid: `eventType IN (${NVTX_EVENT_TYPES}) AND ${NVTX_TIMED} AND (eventType = 34 OR "end" >= start)`,
+  noTime: `NOT (${NVTX_TIMED})`,
+  inverted: `${NVTX_TIMED} AND eventType <> 34 AND "end" < start`,
 };
 
 /** Reads one table's kept rows into the targets, ordered by (start, end); returns the number of rows. */

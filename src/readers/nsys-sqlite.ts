@@ -55,11 +55,10 @@ function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[]
       warnings.push(`${scan.table} has no ${missing.join('/')} column, so its ${scan.label}s were ignored.`);
       continue;
     }
-    const noTime = scan === NVTX_SCAN
-      ? 'start IS NULL OR (eventType <> 34 AND "end" IS NULL)'
-      : 'start IS NULL OR "end" IS NULL';
+    // the time range only of kept rows: a dropped row's absurd time must not force a rebase
     const row = db.prepare(
-      `SELECT COUNT(*), TOTAL(${noTime}), TOTAL("end" < start), MIN(start), MAX("end") FROM ${ident(scan.table)} WHERE ${scan.valid} OR (${scan.invalid})`,
+      `SELECT COUNT(*), TOTAL(${scan.noTime}), TOTAL(${scan.inverted}), MIN(IIF(${scan.valid}, start, NULL)), MAX(IIF(${scan.valid}, "end", NULL)) `
+      + `FROM ${ident(scan.table)} WHERE ${scan.valid} OR (${scan.invalid})`,
     ).safeIntegers(true).raw(true).get() as [bigint, number, number, bigint | null, bigint | null];
     const [all, noTimeRows, inverted, minStart, maxEnd] = row;
     if (noTimeRows > 0) warnings.push(`${rowsWith(noTimeRows, scan.label)} no start or end time ${noTimeRows === 1 ? 'was' : 'were'} ignored.`);

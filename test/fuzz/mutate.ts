@@ -367,7 +367,9 @@ function kernelTimes(db: Database.Database): Mutated['kernelTimes'] {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
   const cols = tablesOf(db).includes(t) ? columnsOf(db, t) : [];
   if (!cols.includes('start') || !cols.includes('end')) return null;
-  const [inverted, noTime] = db.prepare(`SELECT TOTAL("end" < start), TOTAL(start IS NULL OR "end" IS NULL) FROM ${t}`).raw(true).get() as [number, number];
+  // A time is a number: NULL, text and blob are no time (the file was edited by hand).
+  const timed = `typeof(start) IN ('integer', 'real') AND typeof("end") IN ('integer', 'real')`;
+  const [inverted, noTime] = db.prepare(`SELECT TOTAL(${timed} AND "end" < start), TOTAL(NOT (${timed})) FROM ${t}`).raw(true).get() as [number, number];
   return { inverted, noTime };
 }
 

@@ -1,0 +1,65 @@
+/**
+ * Crashes and silent repairs the fuzz campaign found, each pinned as a small exact case so it
+ * stays fixed even if the campaign's random draw stops reaching it.
+ */
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { removeTempDirs, writeNsysExport } from '../helpers/make-sqlite.js';
+
+afterAll(removeTempDirs);
+
+const kernels = Array.from({ length: 6 }, (_, i) => ({
+  start: 1000 + i * 100, end: 1050 + i * 100, streamId: 7, correlationId: i + 1, shortName: 'gemm', demangledName: 'gemm',
+}));
+
+/** Edits the export after writing it, the way a hand-edited or damaged file arrives. */
+function edited(sql: string): string {
+  const path = writeNsysExport('2024.6', { kernels, runtime: kernels.map((k) => ({ start: k.start - 50, end: k.start - 40, correlationId: k.correlationId, nameId: 'cudaLaunchKernel_v7000' })) });
+  const db = new Database(path);
+  // CREATE TABLE AS drops the NOT NULL constraints, so any value fits, as in a hand-made file
+  db.exec(`CREATE TABLE k AS SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL; DROP TABLE CUPTI_ACTIVITY_KIND_KERNEL; ALTER TABLE k RENAME TO CUPTI_ACTIVITY_KIND_KERNEL; ${sql}`);
+  db.close();
+  return path;
+}
+
+async function analyzeJson(path: string): Promise<{ code: number; stderr: string; report?: { warnings: string[]; devices: { overlap: { kernelCount: number } }[] } }> {
+  let stdout = ''; let stderr = '';
+  const code = await main(['analyze', '--json', path], { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; } });
+  return { code, stderr, report: code === 0 ? JSON.parse(stdout) : undefined };
+}
+
+describe('fuzz regressions', () => {
+  it('a BLOB in a numeric column is read as unknown, not an internal error ("JSON cannot hold BLOB values")', async () => {
+    const path = edited("UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET correlationId = X'00ff01' WHERE rowid <= 2; UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET streamId = 'seven' WHERE rowid = 3");
+    const r = await analyzeJson(path);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const trace = readNsysSqlite(path);
+    expect([...trace.kernels.correlationId.slice(0, 6)]).toEqual([-1, -1, 3, 4, 5, 6]);
+    expect([...trace.kernels.streamId.slice(0, 6)]).toEqual([7, 7, -1, 7, 7, 7]);
+  });
+
+  it('kernels whose start or end is text or a blob are dropped and counted like missing times', async () => {
+    const path = edited(`UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET "end" = 'soon' WHERE rowid = 1; UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = X'01' WHERE rowid = 2;
+      UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = NULL WHERE rowid = 3; UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = 2000, "end" = 1900 WHERE rowid = 4`);
+    const r = await analyzeJson(path);
+    expect(r.code).toBe(0);
+    expect(r.report!.warnings).toEqual(expect.arrayContaining([
+      '3 kernels with no start or end time were ignored.',
+      '1 kernel with end < start was ignored.',
+    ]));
+    expect(r.report!.devices[0].overlap.kernelCount).toBe(2);
+    const trace = readNsysSqlite(path);
+    expect([...trace.kernels.start.slice(0, trace.kernels.count)]).toEqual([1400, 1500]);
+  });
+
+  it('an inverted row with an absurd time does not rebase the kept rows', () => {
+    const path = edited('UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = 4611686018427387904, "end" = 4611686018427387903 WHERE rowid = 6');
+    const trace = readNsysSqlite(path);
+    expect(trace.meta.timeOriginNs).toBe('0');
+    expect([...trace.kernels.start.slice(0, trace.kernels.count)]).toEqual([1000, 1100, 1200, 1300, 1400]);
+    expect(trace.meta.warnings).toContain('1 kernel with end < start was ignored.');
+  });
+});
