@@ -56,11 +56,29 @@ export function readColumns(
   return i - at;
 }
 
+/**
+ * Calls `each` with `expr` for every row of `table` matching `where`, in rowid order: the text
+ * column counterpart of readColumns (NVTX text), with the same chunked bulk transfer.
+ */
+export function readTexts(
+  db: Database.Database, table: string, where: string, expr: string, each: (value: string) => void,
+): void {
+  const bounds = db.prepare(`SELECT MIN(rowid), MAX(rowid) FROM ${ident(table)}`).raw(true).get() as [number | null, number | null];
+  if (bounds[0] === null || bounds[1] === null) return;
+  const stmt = db.prepare(`SELECT json_group_array(${expr}) FROM ${ident(table)} WHERE rowid >= ? AND rowid < ? AND (${where})`).pluck();
+  for (let lo = bounds[0]; lo <= bounds[1]; lo += CHUNK) {
+    for (const v of JSON.parse(stmt.get(lo, lo + CHUNK) as string) as unknown[]) each(String(v));
+  }
+}
+
+/** NaN ends (NVTX marks) order before every number, as NULL does in SQL. */
+const endKey = (v: number): number => (Number.isNaN(v) ? -Infinity : v);
+
 /** Whether rows [0, count) are ordered by (start, end). */
 function isTimeOrdered(start: Float64Array, end: Float64Array, count: number): boolean {
   for (let i = 1; i < count; i++) {
     const d = start[i] - start[i - 1];
-    if (d < 0 || (d === 0 && end[i] < end[i - 1])) return false;
+    if (d < 0 || (d === 0 && endKey(end[i]) < endKey(end[i - 1]))) return false;
   }
   return true;
 }
@@ -71,7 +89,7 @@ function isTimeOrdered(start: Float64Array, end: Float64Array, count: number): b
  */
 export function orderByTime(start: Float64Array, end: Float64Array, count: number, columns: Column[]): void {
   if (isTimeOrdered(start, end, count)) return;
-  const key = (v: number): number => (Number.isNaN(v) ? -Infinity : v);
+  const key = endKey;
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   order.sort((a, b) => start[a] - start[b] || key(end[a]) - key(end[b]) || a - b);

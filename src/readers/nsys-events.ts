@@ -12,7 +12,7 @@ import type {
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
-import { orderByTime, readColumns, type Target } from './bulk.js';
+import { orderByTime, readColumns, readTexts, type Target } from './bulk.js';
 
 export interface TableScan {
   table: string;
@@ -275,26 +275,42 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
     .filter((p) => has(ctx.schema, t, p));
   const payload = payloadCols.length > 0 ? `COALESCE(${payloadCols.join(', ')})` : 'NULL';
-  const sql = `SELECT ${time(ctx, 'start')}, ${time(ctx, 'end')}, ${c('text')}, ${c('textId')}, `
-    + `${PID_KEY(c('globalTid'))}, ${TID(c('globalTid'))}, ${c('eventType')}, ${c('domainId')}, ${payload} `
-    + `FROM ${t} WHERE ${NVTX_SCAN.valid} ORDER BY 1, 2`;
+  const hasTextCol = has(ctx.schema, t, 'text');
+  const inline = new Uint8Array(n);
+  const textId = new Float64Array(n);
+  const pidKey = new Float64Array(n);
+  const tid = new Float64Array(n);
+  const count = readColumns(ctx.db, t, NVTX_SCAN.valid, [
+    { expr: time(ctx, 'start'), out: v.start }, { expr: time(ctx, 'end'), out: v.end, nan: true },
+    { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline }, { expr: c('textId'), out: textId },
+    { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid },
+    { expr: c('eventType'), out: v.eventType }, { expr: c('domainId'), out: v.domainId },
+    { expr: payload, out: v.payload, nan: true },
+  ], 0, ctx.onRows);
   const s = ctx.entities.strings;
-  let i = 0; let inlineText = 0; let registeredText = 0;
-  for (const row of ctx.db.prepare(sql).raw(true).iterate() as IterableIterator<(number | string | null)[]>) {
-    if (i >= n) break;
-    const [start, end, text, textId, pidKey, tid, eventType, domainId, value] = row;
-    v.start[i] = start as number;
-    v.end[i] = end === null ? NaN : end as number;
-    if (text !== null) { v.text[i] = s.intern(String(text)); inlineText++; }
-    else if (textId !== null) { v.text[i] = s.fromStringId(textId as number); registeredText++; }
-    else v.text[i] = -1;
-    v.thread[i] = pidKey === null ? -1 : ctx.entities.thread(pidKey as number, tid as number);
-    v.process[i] = pidKey === null ? -1 : ctx.entities.process(pidKey as number);
-    v.eventType[i] = eventType === null ? -1 : eventType as number;
-    v.domainId[i] = domainId === null ? -1 : domainId as number;
-    v.payload[i] = value === null ? NaN : value as number;
-    i++;
+  let inlineText = 0; let registeredText = 0;
+  if (hasTextCol) {
+    // the inline texts, in the same rowid order as the rows flagged above
+    let i = 0;
+    readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'text', (text) => {
+      while (i < count && inline[i] === 0) i++;
+      if (i < count) { v.text[i++] = s.intern(text); inlineText++; }
+    });
   }
-  v.count = i;
+  let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
+  for (let i = 0; i < count; i++) {
+    if (inline[i] === 0) {
+      if (textId[i] !== -1) { v.text[i] = s.fromStringId(textId[i]); registeredText++; } else v.text[i] = -1;
+    }
+    if (pidKey[i] !== lastPid || tid[i] !== lastTid) {
+      lastPid = pidKey[i]; lastTid = tid[i];
+      thread = lastPid === -1 ? -1 : ctx.entities.thread(lastPid, lastTid);
+      process = lastPid === -1 ? -1 : ctx.entities.process(lastPid);
+    }
+    v.thread[i] = thread;
+    v.process[i] = process;
+  }
+  v.count = count;
+  orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.process, v.eventType, v.domainId, v.payload]);
   return { nvtx: v, inlineText, registeredText };
 }

@@ -36,6 +36,10 @@ describe('orderByTime', () => {
     const id = Int32Array.from([0, 1, 2, 3]);
     orderByTime(start, end, 4, [start, end, id]);
     expect([[...start], [...end], [...id]]).toEqual([[1, 1, 5, 5], [4, 4, 6, 9], [1, 3, 2, 0]]);
+    // a mark (NaN end) sorts before a range with the same start, as NULL does in SQL
+    const ms = Float64Array.from([2, 2]); const me = Float64Array.from([5, NaN]);
+    orderByTime(ms, me, 2, [ms, me]);
+    expect([...me]).toEqual([NaN, 5]);
     const sorted = Int32Array.from([7, 8]);
     orderByTime(Float64Array.from([1, 2]), Float64Array.from([3, 3]), 2, [sorted]);
     expect([...sorted]).toEqual([7, 8]);
