@@ -7,21 +7,20 @@
  * MOE_TRACE_FUZZ_CASES and MOE_TRACE_FUZZ_SEED widen or vary the campaign.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 import { mutate, Rng, type Applied } from './mutate.js';
 import { buildSeeds, type Seed } from './seeds.js';
 import { checkForms, checkHtml, folderState, runForms, type KernelTimeFacts } from './run-case.js';
+import { BIN, ensureBuilt } from './binary.js';
 
 const CASES = Number(process.env.MOE_TRACE_FUZZ_CASES ?? 1000);
 const SEED = Number(process.env.MOE_TRACE_FUZZ_SEED ?? 20260607);
 const ONLY = process.env.MOE_TRACE_FUZZ_ONLY === undefined ? null : Number(process.env.MOE_TRACE_FUZZ_ONLY);
 /** per form; the largest seed analyses in well under a second */
 const FORM_BOUND_MS = 10_000;
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Flags each case is analysed with; bad ones must be exit 2 too, never a crash. */
 const FLAG_SETS: readonly string[][] = [
@@ -45,10 +44,11 @@ interface Tally {
   failures: string[];
   time?: string;
   cpuMs: Map<string, number>;
+  nonFinite: Map<string, number>;
 }
 
 const tally: Tally = {
-  cases: 0, forms: 0, crashes: 0, exit0: 0, exit2: 0, messages: new Map(), mutations: new Map(), terminalControls: 0, failures: [], cpuMs: new Map(),
+  cases: 0, forms: 0, crashes: 0, exit0: 0, exit2: 0, messages: new Map(), mutations: new Map(), terminalControls: 0, failures: [], cpuMs: new Map(), nonFinite: new Map(),
 };
 
 const bump = (m: Map<string, number>, k: string, by = 1): void => { m.set(k, (m.get(k) ?? 0) + by); };
@@ -60,6 +60,7 @@ function summary(): string {
     `exit 0: ${tally.exit0} runs, exit 2: ${tally.exit2} runs; terminal output carrying raw control/bidi characters from the trace: ${tally.terminalControls} cases`,
     `mutations applied:`, ...byCount(tally.mutations),
     `CPU ms per seed:`, ...byCount(tally.cpuMs),
+    `terminal lines with NaN or Infinity (${tally.nonFinite.size}):`, ...byCount(tally.nonFinite),
     `distinct exit-2 messages (${tally.messages.size}):`, ...byCount(tally.messages),
   ].join('\n');
 }
@@ -121,6 +122,7 @@ async function runCase(i: number): Promise<void> {
   for (const m of new Set(check.messages)) bump(tally.messages, m);
   if (check.crashed) tally.crashes++;
   if (check.terminalControls) tally.terminalControls++;
+  if (check.nonFinite !== null) bump(tally.nonFinite, check.nonFinite.replace(/\d+(\.\d+)?/g, 'N'));
   if (check.problems.length > 0) {
     tally.failures.push(`case ${i} (${seed.name}, ${JSON.stringify(flags)}; ${applied.map((a) => `${a.name} ${a.detail}`).join('; ')}):\n    ${check.problems.join('\n    ')}`);
   }
@@ -142,8 +144,9 @@ describe('fuzz: analyze on mutated exports', () => {
     expect(tally.cases).toBe(cases.length);
   }, 600_000);
 
-  const bin = join(ROOT, 'bin/moe-trace.js');
-  it.skipIf(!existsSync(join(ROOT, 'dist/cli.js')))('the real binary: exit codes and stderr of a few broken files', () => {
+  it('the real binary: exit codes and stderr of a few broken files', () => {
+    expect(ensureBuilt()).toBe(true);
+    const bin = BIN;
     const r = new Rng(SEED);
     const dir = tempDir();
     const outcomes: number[] = [];
@@ -170,5 +173,5 @@ describe('fuzz: analyze on mutated exports', () => {
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/^moe-trace: .*cut\.sqlite is a truncated SQLite database .*\n$/);
     expect(outcomes).toHaveLength(6);
-  }, 120_000);
+  }, 180_000);
 });

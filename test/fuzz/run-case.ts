@@ -27,6 +27,8 @@ export interface CaseCheck {
   messages: string[];
   /** the terminal form wrote raw control or bidi-override characters taken from the trace */
   terminalControls: boolean;
+  /** the terminal form printed NaN or Infinity: a number the analyses could not compute */
+  nonFinite: string | null;
 }
 
 /** Each file in the case folder and its sha256: the input and anything that appeared next to it. */
@@ -112,6 +114,7 @@ export function checkForms(results: FormResult[], input: string, htmlOut: string
   const messages: string[] = [];
   let crashed = false;
   let terminalControls = false;
+  let nonFinite: string | null = null;
   for (const r of results) {
     const at = `${r.form}:`;
     if (r.thrown !== undefined) { crashed = true; problems.push(`${at} main() threw ${r.thrown}`); continue; }
@@ -126,6 +129,7 @@ export function checkForms(results: FormResult[], input: string, htmlOut: string
     }
     if (r.code !== 0) continue;
     if (r.form === 'terminal' && TERMINAL_UNSAFE.test(r.stdout)) terminalControls = true;
+    if (r.form === 'terminal') nonFinite = r.stdout.split('\n').find((l) => /\bNaN\b|Infinity/.test(l))?.slice(0, 160) ?? null;
     if (r.form === 'json') {
       let report: { warnings?: string[] }[] | undefined;
       try {
@@ -154,5 +158,5 @@ export function checkForms(results: FormResult[], input: string, htmlOut: string
       problems.push(...h.problems.map((p) => `html: ${p}`));
     }
   }
-  return { problems, crashed, messages, terminalControls };
+  return { problems, crashed, messages, terminalControls, nonFinite };
 }
