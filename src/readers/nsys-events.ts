@@ -292,7 +292,8 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
   if (hasTextCol) {
     // the inline texts, in the same rowid order as the rows flagged above
     let i = 0;
-    readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'text', (text) => {
+    // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
+    readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', (text) => {
       while (i < count && inline[i] === 0) i++;
       if (i < count) { v.text[i++] = s.intern(text); inlineText++; }
     });

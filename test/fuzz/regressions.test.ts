@@ -63,3 +63,23 @@ describe('fuzz regressions', () => {
     expect(trace.meta.warnings).toContain('1 kernel with end < start was ignored.');
   });
 });
+
+describe('fuzz regressions: NVTX text', () => {
+  it('an inline NVTX text stored as a BLOB reads as its bytes, not an internal error', async () => {
+    const path = writeNsysExport('2024.6', {
+      kernels: kernels.slice(0, 2),
+      nvtx: [
+        { start: 900, end: 1300, eventType: 59, text: 'layer 0' },
+        { start: 950, end: 1100, eventType: 59, text: 'expert 0' },
+      ],
+    });
+    const db = new Database(path);
+    db.exec("UPDATE NVTX_EVENTS SET text = CAST('expert 0' AS BLOB) WHERE rowid = 2");
+    db.close();
+    const r = await analyzeJson(path);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const trace = readNsysSqlite(path);
+    expect([...trace.nvtx.text.slice(0, 2)].map((i) => trace.strings[i])).toEqual(['layer 0', 'expert 0']);
+  });
+});
