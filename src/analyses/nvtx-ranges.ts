@@ -122,7 +122,7 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] === deviceId && Math.min(k.end[i], hi) > Math.max(k.start[i], lo)) rows.push(i);
   }
-  rows.sort((a, b) => Math.max(k.start[a], lo) - Math.max(k.start[b], lo) || a - b);
+  // kernel columns are sorted by start (model contract) and clipping keeps that order: no sort
   const start = Float64Array.from(rows, (i) => Math.max(k.start[i], lo));
   const end = Float64Array.from(rows, (i) => Math.min(k.end[i], hi));
   let maxDuration = 0;
