@@ -69,7 +69,7 @@ function writer(mode: 'exclusive' | 'immediate' | 'die-mid-write' | 'append-rows
       db.exec('BEGIN EXCLUSIVE');
       fs.ftruncateSync(fd, data.length - 8192);
       console.log('ready');
-      setTimeout(() => { fs.writeSync(fd, data, 0, data.length, 0); db.exec('ROLLBACK'); process.exit(0); }, 300);
+      setTimeout(() => { fs.writeSync(fd, data, 0, data.length, 0); db.exec('ROLLBACK'); process.exit(0); }, 600);
       return;
     }
     if (mode === 'die-mid-write') db.pragma('cache_size = 1');
