@@ -9,6 +9,7 @@
  */
 import { GateFailedError, InputError } from './errors.js';
 import type { DeviceReport, Report } from './report/types.js';
+import { windowLength } from './analyses/window.js';
 
 /** Every variable a gate may use, with what it means (shown when a name is unknown). */
 export const GATE_VARIABLES: Record<string, string> = {
@@ -136,7 +137,7 @@ export function gateVariables(report: Report, device: DeviceReport): Map<string,
   const it = device.nvtxRanges?.iterations ?? null;
   const findings = report.findings.filter((f) => f.deviceId === device.deviceId && f.id !== 'nothing-to-report');
   const v = new Map<string, number | null>([
-    ['windowNs', device.window.duration],
+    ['windowNs', windowLength(device.window)],
     ['busyNs', o.busy],
     ['kernelTimeNs', o.kernelTime],
     ['kernelCount', o.kernelCount],

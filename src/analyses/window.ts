@@ -154,3 +154,8 @@ export function devicesWithKernels(trace: Trace): number[] {
   for (let i = 0; i < trace.kernels.count; i++) ids.add(trace.kernels.deviceId[i]);
   return [...ids].sort((a, b) => a - b);
 }
+
+/** |W|: the time the window covers, the denominator of utilization and of every "% of the window". */
+export function windowLength(w: { duration: number; coveredDuration?: number }): number {
+  return w.coveredDuration ?? w.duration;
+}

@@ -14,6 +14,7 @@ import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
 import { reportOptions, type AnalyzeFlags } from './analyze.js';
+import { windowLength } from '../analyses/window.js';
 
 export const COMPARE_SCHEMA_VERSION = 1;
 
@@ -65,7 +66,7 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
     return {
       label: labels[i], file: r.input.file, deviceId: d?.deviceId ?? null,
       iterations: it?.count ?? null, iterationName: it?.name ?? null,
-      windowPerIteration: d ? d.window.duration / n : null,
+      windowPerIteration: d ? windowLength(d.window) / n : null,
       busyPerIteration: d ? d.overlap.busy / n : null,
       utilization: d?.overlap.utilization ?? null,
       overlapShare: d?.overlap.overlapShare ?? null,

@@ -6,6 +6,7 @@ import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
 import { distribution, intervalSet, type IntervalSet } from '../model/intervals.js';
 import { formatCount } from '../render/format.js';
+import { windowLength } from '../analyses/window.js';
 
 export interface FindingContext {
   trace: Trace;
@@ -38,7 +39,8 @@ export function buildContext(
     trace, device, kernels,
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
-    iterations: nvtx?.iterations ?? null,
+    // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
+    iterations: device.window.source === 'kernels' ? nvtx?.iterations ?? null : null,
     idle: intervalSet(device.gaps.gaps.map((g) => [g.start, g.end] as const)),
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
   };
@@ -46,7 +48,8 @@ export function buildContext(
 
 /** Fraction of the window; null for an empty window. */
 export function shareOfWindow(ctx: FindingContext, ns: number): number | null {
-  return ctx.device.window.duration > 0 ? ns / ctx.device.window.duration : null;
+  const length = windowLength(ctx.device.window);
+  return length > 0 ? ns / length : null;
 }
 
 /** Severity from the share of the window a finding explains. */

@@ -15,6 +15,7 @@ import { manySmallKernels } from './rules/many-small-kernels.js';
 import { pageableMemcpy } from './rules/pageable-memcpy.js';
 import { allocationInLoop } from './rules/allocation-in-loop.js';
 import { defaultStreamSerialization } from './rules/default-stream-serialization.js';
+import { windowLength } from '../analyses/window.js';
 
 export const RULES: Record<string, Rule> = {
   'host-sync-stall': hostSyncStall,
@@ -77,7 +78,7 @@ export function nothingToReport(d: DeviceReport): Finding {
   const o = d.overlap;
   return {
     id: NOTHING_TO_REPORT, severity: 'info', deviceId: d.deviceId,
-    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(d.window.duration)} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
+    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(windowLength(d.window))} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
     evidence: [
       `No rule fired: host syncs, launch gaps, SM saturation, stream overlap, kernel sizes, pageable copies, allocations and default-stream use are all below their thresholds.`,
       `Idle time between kernels: ${formatNs(d.gaps.all.total)} in ${formatCount(d.gaps.all.count)} gaps.`,

@@ -47,7 +47,8 @@ function renderDevice(d: DeviceReport, maxRows: number): string {
   const w = d.window;
   const out: string[] = [];
   out.push(`== GPU ${d.deviceId}: ${d.gpuName} ==`);
-  out.push(`window ${formatNs(w.start)} .. ${formatNs(w.end)} (${formatNs(w.duration)}, ${w.source}${w.range ? ` "${w.range}", ${w.rangeInstances ?? 0} ranges` : ''})`);
+  const covered = w.coveredDuration ?? w.duration;
+  out.push(`window ${formatNs(w.start)} .. ${formatNs(w.end)} (${formatNs(covered)}${covered !== w.duration ? ` in ${w.segments?.length ?? 1} pieces` : ''}, ${w.source}${w.range ? ` "${w.range}", ${w.rangeInstances ?? 0} ranges` : ''})`);
   out.push(textTable(['metric', 'value'], [
     ['kernels', formatCount(o.kernelCount)],
     ['GPU busy', formatNs(o.busy)],
@@ -60,7 +61,7 @@ function renderDevice(d: DeviceReport, maxRows: number): string {
   ]));
   out.push('', 'Time at each concurrency level');
   out.push(textTable(['kernels running', 'time', 'share of window'],
-    o.levelTime.map((t, k) => [String(k), formatNs(t), formatPct(w.duration > 0 ? t / w.duration : null)])));
+    o.levelTime.map((t, k) => [String(k), formatNs(t), formatPct(covered > 0 ? t / covered : null)])));
   const streams = [...d.streams].sort((a, b) => b.busy - a.busy);
   out.push('', `Streams (${streams.length}), busiest first`);
   out.push(more(textTable(['stream', 'kernels', 'busy', 'occupancy', 'share of busy', 'median', 'p95', 'median gap'],

@@ -109,3 +109,20 @@ describe('saturated', () => {
     expect(fill.fullTimeShare!).toBeGreaterThan(0.5);
   });
 });
+
+describe('--range over some experts of streams-sync', () => {
+  it('measures shares against the time the selected ranges cover, and counts the window, not iterations', () => {
+    const r = buildReport(readNsysSqlite(`${DIR}/streams-sync.sqlite`), { range: '/^expert 1[0-9]$/' });
+    const d = r.devices[0];
+    expect(d.window.source).toBe('range');
+    expect(d.window.rangeInstances).toBe(10 * ITERATIONS);
+    const covered = d.window.coveredDuration!;
+    expect(covered).toBeLessThan(d.window.duration);
+    expect(d.window.segments!.reduce((t, s) => t + s.end - s.start, 0)).toBe(covered);
+    expect(d.overlap.utilization).toBeCloseTo(d.overlap.busy / covered, 12);
+    const f = r.findings.find((x) => x.id === 'host-sync-stall')!;
+    expect(f.costShare).toBeCloseTo(f.costNs / covered, 12);
+    expect(f.title).not.toMatch(/per iteration/);
+    expect(f.title).toMatch(/\d+ times in the window/);
+  });
+});

@@ -7,6 +7,7 @@ import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { MemcpyKind } from '../../model/trace.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
 import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { windowLength } from '../../analyses/window.js';
 
 /** Below this share of the window a stall is noise (a final synchronize, a warm-up copy). */
 const MIN_SHARE = 0.01;
@@ -21,7 +22,7 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   // The call behind the most stalled GPU time, not merely the most frequent blocking call.
   const culprit = mainStallCall(ctx) ?? names[0].name;
   const calls = syncs.calls.filter((c) => c.name === culprit);
-  const perIteration = ctx.iterations ? ctx.iterations.syncsPerIterationByName[culprit] ?? 0 : null;
+  const perIteration = ctx.iterations ? ctx.iterations.syncsPerIterationByName[culprit] ?? null : null;
   const howOften = countPhrase(ctx, calls.length, 'times', perIteration);
   const copies = calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
   const copyBytes = copies.map((c) => c.precedingCopy!.bytes).sort((a, b) => a - b);
@@ -32,7 +33,7 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
 
   const evidence: string[] = [];
   evidence.push(`${plural(syncs.count, 'blocking call')} in the window: ${names.slice(0, 3).map((n) => `${formatCount(n.count)} × ${n.name} (${formatNs(n.total)})`).join(', ')}.`);
-  evidence.push(`${plural(stall.count, 'idle gap')} end while the host is blocked: ${formatNs(stall.total)} of GPU idle time, ${formatPct(share)} of the ${formatNs(device.window.duration)} window.`);
+  evidence.push(`${plural(stall.count, 'idle gap')} end while the host is blocked: ${formatNs(stall.total)} of GPU idle time, ${formatPct(share)} of the ${formatNs(windowLength(device.window))} window.`);
   const group = innermostGroup(ctx, culprit, calls.length);
   if (group) {
     const ratio = (group.syncsByName[culprit] ?? 0) / group.instances;

@@ -6,6 +6,7 @@
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import type { FindingContext } from '../context.js';
+import { windowLength } from '../../analyses/window.js';
 
 /** Below this overlap share, streams are not buying concurrency. */
 const MAX_OVERLAP_SHARE = 0.05;
@@ -19,7 +20,7 @@ export function noOverlapDespiteStreams(ctx: FindingContext): Finding | null {
     ? `${formatCount(ctx.activeStreams)} streams ran kernels, but no two kernels ever ran at the same time`
     : `${formatCount(ctx.activeStreams)} streams ran kernels, but two or more ran at once only ${formatPct(o.overlapShare)} of the busy time (${formatNs(o.overlapTime)})`;
   const evidence = [
-    `GPU busy ${formatNs(o.busy)} of the ${formatNs(device.window.duration)} window (utilization ${formatPct(o.utilization)}); concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(3)} (1.000 = fully serial); at most ${formatCount(o.maxConcurrency)} kernel${o.maxConcurrency === 1 ? '' : 's'} at once.`,
+    `GPU busy ${formatNs(o.busy)} of the ${formatNs(windowLength(device.window))} window (utilization ${formatPct(o.utilization)}); concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(3)} (1.000 = fully serial); at most ${formatCount(o.maxConcurrency)} kernel${o.maxConcurrency === 1 ? '' : 's'} at once.`,
     pairs.length > 0
       ? `Most-overlapping stream pair: streams ${pairs[0].a} and ${pairs[0].b}, ${formatNs(pairs[0].overlap)}; ${formatCount(pairs.length)} of ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap at all.`
       : `None of the ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap.`,
