@@ -21,6 +21,10 @@ import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
 export const GAP_CLASSES: readonly GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
+const SYNC_STALL = 0;
+const HOST_WAIT = 1;
+const GPU_SIDE = 2;
+const UNEXPLAINED = 3;
 
 interface ThreadBlocking {
   start: Float64Array;
@@ -65,7 +69,8 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet):
 
   const out: Gap[] = new Array(gaps.count);
   const durations = new Float64Array(gaps.count);
-  const byClass = Object.fromEntries(GAP_CLASSES.map((c) => [c, { count: 0, total: 0 }])) as GapSummary['byClass'];
+  const classCount = [0, 0, 0, 0];
+  const classTotal = [0, 0, 0, 0];
   for (let g = 0; g < gaps.count; g++) {
     const gs = gaps.start[g];
     const ge = gaps.end[g];
@@ -74,23 +79,28 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet):
     let j = k;
     while (j < n && kStart[j] === ge && kernels.end[kRow[j]] === ge) j++;
     if (j < n && kStart[j] === ge) k = j;
-    const gap: Gap = { start: gs, end: ge, duration: ge - gs, class: 'unexplained', nextKernel: k < n ? kRow[k] : -1 };
     const call = k < n ? kernelCall[kRow[k]] : -1;
+    let cls = UNEXPLAINED;
+    let syncCall = -1;
     if (call >= 0) {
       const rs = runtime.start[call];
       const tb = threadBlocking(runtime.thread[call]);
       const q = tb ? lowerBound(tb.start, tb.start.length, Math.min(ge, rs)) : 0;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
-        gap.class = 'sync-stall';
-        gap.syncCall = strings[runtime.name[tb.maxAt[q - 1]]];
+        cls = SYNC_STALL;
+        syncCall = tb.maxAt[q - 1];
       } else {
-        gap.class = runtime.end[call] > gs ? 'host-wait' : 'gpu-side';
+        cls = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
       }
     }
+    const duration = ge - gs;
+    const gap: Gap = { start: gs, end: ge, duration, class: GAP_CLASSES[cls], nextKernel: k < n ? kRow[k] : -1 };
+    if (syncCall >= 0) gap.syncCall = strings[runtime.name[syncCall]];
     out[g] = gap;
-    durations[g] = gap.duration;
-    byClass[gap.class].count++;
-    byClass[gap.class].total += gap.duration;
+    durations[g] = duration;
+    classCount[cls]++;
+    classTotal[cls] += duration;
   }
+  const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
   return { all: distribution(durations), byClass, gaps: out };
 }

@@ -16,34 +16,36 @@ import { OpKind, type OpSelection } from './select.js';
 export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
   const { kernels, runtime } = trace;
   const { kernelCall } = callLinks(trace);
-  const latency: number[] = [];
+  const latency = new Float64Array(sel.kernelCount);
+  let matched = 0;
   const isLaunch = new Uint8Array(runtime.count);
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.kind[o] !== OpKind.Kernel) continue;
     const row = sel.ops.row[o];
     const call = kernelCall[row];
     if (call < 0) continue;
-    latency.push(Math.max(0, kernels.start[row] - runtime.end[call]));
+    latency[matched++] = Math.max(0, kernels.start[row] - runtime.end[call]);
     isLaunch[call] = 1;
   }
   const lastStart = new Map<number, number>();
-  const interval: number[] = [];
+  const interval = new Float64Array(matched);
+  let intervals = 0;
   for (let r = 0; r < runtime.count; r++) {
     if (!isLaunch[r]) continue;
     const t = runtime.thread[r];
     const prev = lastStart.get(t);
-    if (prev !== undefined) interval.push(runtime.start[r] - prev);
+    if (prev !== undefined) interval[intervals++] = runtime.start[r] - prev;
     lastStart.set(t, runtime.start[r]);
   }
-  const intervalDist = distribution(interval);
+  const intervalDist = distribution(interval, intervals);
   const gapTotal = gaps.all.total;
   const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
     kernelDuration.median < intervalDist.median &&
     gapTotal > 0 && gaps.byClass['host-wait'].total * 2 > gapTotal;
   return {
-    latency: distribution(latency),
+    latency: distribution(latency, matched),
     interval: intervalDist,
-    matchedKernels: latency.length,
+    matchedKernels: matched,
     launchBound,
   };
 }

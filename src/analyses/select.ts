@@ -23,6 +23,8 @@ export interface OpSelection {
   streamId: Int32Array;
   /** index into Trace.processes, -1 unknown */
   process: Int32Array;
+  /** index of the piece's operation in `ops` */
+  op: Int32Array;
   /** operations (not pieces), in table order: kernels first */
   ops: {
     count: number;
@@ -93,13 +95,13 @@ export function selectOps(
   const order = sorted ? null : sortedOrder(pStart, n);
   const sel: OpSelection = {
     count: n, start: new Float64Array(n), end: new Float64Array(n), row: new Int32Array(n),
-    kind: new Uint8Array(n), streamId: new Int32Array(n), process: new Int32Array(n), ops, kernelCount,
+    kind: new Uint8Array(n), streamId: new Int32Array(n), process: new Int32Array(n), op: new Int32Array(n), ops, kernelCount,
   };
   for (let k = 0; k < n; k++) {
     const p = order ? order[k] : k;
     const o = pOp[p];
     sel.start[k] = pStart[p]; sel.end[k] = pEnd[p];
-    sel.row[k] = ops.row[o]; sel.kind[k] = ops.kind[o];
+    sel.row[k] = ops.row[o]; sel.kind[k] = ops.kind[o]; sel.op[k] = o;
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;

@@ -36,7 +36,7 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   const opSlot = new Int32Array(sel.ops.count);
   for (let o = 0; o < sel.ops.count; o++) opSlot[o] = slot(sel.ops.process[o], sel.ops.streamId[o]);
   const pieceSlot = new Int32Array(sel.count);
-  for (let i = 0; i < sel.count; i++) pieceSlot[i] = slot(sel.process[i], sel.streamId[i]);
+  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
   const nSlots = slotStream.length;
 
   // Group pieces by stream keeping start order (counting sort).
@@ -50,8 +50,13 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     const k = fill[pieceSlot[i]]++;
     gs[k] = sel.start[i]; ge[k] = sel.end[i];
   }
-  const durations: number[][] = Array.from({ length: nSlots }, () => []);
-  for (let o = 0; o < sel.ops.count; o++) durations[opSlot[o]].push(sel.ops.duration[o]);
+  // Op durations grouped by stream, the same way.
+  const opOffset = new Int32Array(nSlots + 1);
+  for (let o = 0; o < sel.ops.count; o++) opOffset[opSlot[o] + 1]++;
+  for (let s = 0; s < nSlots; s++) opOffset[s + 1] += opOffset[s];
+  const opFill = opOffset.slice(0, nSlots);
+  const durations = new Float64Array(sel.ops.count);
+  for (let o = 0; o < sel.ops.count; o++) durations[opFill[opSlot[o]]++] = sel.ops.duration[o];
 
   const streams: StreamStats[] = [];
   for (let s = 0; s < nSlots; s++) {
@@ -65,11 +70,11 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     streams.push({
       streamId: slotStream[s],
       process: slotProcess[s],
-      kernelCount: durations[s].length,
+      kernelCount: opOffset[s + 1] - opOffset[s],
       busy,
       occupancy: windowLength > 0 ? busy / windowLength : null,
       shareOfDeviceBusy: deviceBusy > 0 ? busy / deviceBusy : null,
-      duration: distribution(durations[s]),
+      duration: distribution(durations.subarray(opOffset[s], opOffset[s + 1])),
       gaps: distribution(gapDur),
     });
   }

@@ -274,9 +274,11 @@ export function groupPairOverlaps(
 export function distribution(values: ArrayLike<number>, count = values.length): Distribution {
   if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
   const sorted = new Float64Array(count);
-  let total = 0;
-  for (let i = 0; i < count; i++) { sorted[i] = values[i]; total += values[i]; }
+  if (values.length === count) sorted.set(values);
+  else for (let i = 0; i < count; i++) sorted[i] = values[i];
   sorted.sort();
+  let total = 0;
+  for (let i = 0; i < count; i++) total += sorted[i];
   return {
     count,
     total,
