@@ -149,11 +149,15 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
 export function sqliteInputError(e: unknown, path: string): InputError | null {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
-  const detail = e instanceof Error ? e.message : String(e);
+  // SQLite may quote the damaged schema text, newlines and all: the message stays one short line
+  const raw = (e instanceof Error ? e.message : String(e)).replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const detail = raw.length > 160 ? `${raw.slice(0, 160)}…` : raw;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new InputError(`${path} is locked by another process (is nsys still exporting it?); wait for it to finish and try again`);
   }
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR')) {
+  // "unsupported file format": a damaged schema format number in the header (SQLITE_ERROR, not CORRUPT)
+  const damagedHeader = code === 'SQLITE_ERROR' && /^unsupported file format/.test(raw);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR') || damagedHeader) {
     return new InputError(`${path} is a damaged SQLite database (${detail}); copy or export it again`);
   }
   if (code === 'SQLITE_READONLY_ROLLBACK' || code === 'SQLITE_READONLY_RECOVERY') {

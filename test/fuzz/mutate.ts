@@ -341,6 +341,7 @@ const gpuChaos: SqlMutation = (db, r) => {
 
 const junkTable: SqlMutation = (db, r) => {
   const name = r.pick(['CUPTI_ACTIVITY_KIND_"evil', '<script>alert(1)</script>', 'TARGET_INFO_\u202eGPU', 'ENUM_NSYS_X; DROP TABLE StringIds']);
+  if (tablesOf(db).includes(name)) return null;
   db.exec(`CREATE TABLE ${q(name)} (start INTEGER, ${q('end')} INTEGER, ${q('<img src=x onerror=alert(1)>')} TEXT)`);
   db.prepare(`INSERT INTO ${q(name)} VALUES (1, 0, ?)`).run(r.pick(HOSTILE_STRINGS));
   return { name: 'junk-table', detail: name };

@@ -2,6 +2,7 @@
  * Crashes and silent repairs the fuzz campaign found, each pinned as a small exact case so it
  * stays fixed even if the campaign's random draw stops reaching it.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
@@ -81,5 +82,38 @@ describe('fuzz regressions: NVTX text', () => {
     expect(r.code).toBe(0);
     const trace = readNsysSqlite(path);
     expect([...trace.nvtx.text.slice(0, 2)].map((i) => trace.strings[i])).toEqual(['layer 0', 'expert 0']);
+  });
+});
+
+describe('fuzz regressions: damaged headers and schemas', () => {
+  async function analyzeText(path: string): Promise<{ code: number; stderr: string }> {
+    let stderr = '';
+    const code = await main(['analyze', path], { stdout: () => {}, stderr: (s) => { stderr += s; } });
+    return { code, stderr };
+  }
+
+  it('a schema format number SQLite does not know ("unsupported file format") is a damaged file, not an internal error', async () => {
+    const path = writeNsysExport('2024.6', { kernels });
+    const buf = readFileSync(path);
+    buf[44] = 0; buf[45] = 0; buf[46] = 0; buf[47] = 9; // schema format number: SQLite knows 1-4
+    writeFileSync(path, buf);
+    const r = await analyzeText(path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`moe-trace: ${path} is a damaged SQLite database (unsupported file format); copy or export it again\n`);
+  });
+
+  it('a damaged multi-line CREATE TABLE quoted in SQLite\'s message still gives one line', async () => {
+    const path = writeNsysExport('2024.6', { kernels }, {});
+    const db = new Database(path);
+    db.exec('CREATE TABLE TARGET_INFO_EXTRA (\n    start INTEGER,\n    marker INTEGER\n)');
+    db.close();
+    const buf = readFileSync(path);
+    const at = buf.indexOf('marker INTEGER\n)');
+    expect(at).toBeGreaterThan(0);
+    buf[at] = 0x27; // a quote opens a token that never closes, across the newline
+    writeFileSync(path, buf);
+    const r = await analyzeText(path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^moe-trace: .* is a damaged SQLite database \(malformed database schema \(TARGET_INFO_EXTRA\) - unrecognized token: "'arker INTEGER \)"\); copy or export it again\n$/);
   });
 });
