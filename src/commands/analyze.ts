@@ -5,14 +5,14 @@ import { InputError } from '../errors.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderTerminal } from '../render/terminal.js';
-import { renderJson } from '../render/json.js';
 import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
 import { readForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
-import { renderCombinedTerminal, renderReportsWithCombined } from '../parallel/render-combined.js';
+import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
+import { jsonText } from '../parallel/json-text.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
 
@@ -74,7 +74,10 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       }
       const reports: Report[] = inputs.map((i) => i.report);
       const combined = files.length > 1 ? buildCombined(reports) : null;
-      if (flags.json) io.stdout(combined ? renderReportsWithCombined(reports, combined) : renderJson(reports));
+      if (flags.json) {
+        // renderJson's bytes for one report, in pieces: a 5M-kernel report's JSON is longer than a JS string can be
+        for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
+      }
       else io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
       await writeOutputs(files, inputs, flags, io);
       if (flags.failIf && flags.failIf.length > 0) {

@@ -34,6 +34,6 @@ export function renderCombinedTerminal(c: CombinedSummary): string {
 }
 
 /** `analyze --json` of several files: the reports wrapper of renderJson plus the combined summary. */
-export function renderReportsWithCombined(reports: Report[], combined: CombinedSummary): string {
-  return `${JSON.stringify({ schema: 'moe-trace/reports', schemaVersion: reports[0]?.schemaVersion ?? 1, reports, combined }, null, 2)}\n`;
+export function reportsWithCombined(reports: Report[], combined: CombinedSummary): object {
+  return { schema: 'moe-trace/reports', schemaVersion: reports[0]?.schemaVersion ?? 1, reports, combined };
 }

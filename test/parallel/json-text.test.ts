@@ -1,0 +1,34 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { jsonText } from '../../src/parallel/json-text.js';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/nsys-2025.3/', import.meta.url));
+const text = (v: unknown, batch?: number): string => [...jsonText(v, batch)].join('');
+
+describe('jsonText', () => {
+  it('gives exactly JSON.stringify(value, null, 2) plus a newline, long arrays included', () => {
+    const long = Array.from({ length: 1000 }, (_, i) => ({ start: i, end: i + 0.5, class: 'gpu-side', syncCall: i % 2 ? undefined : 'cudaFree' }));
+    const value = {
+      a: [], b: {}, c: null, d: undefined, e: NaN, f: 'x"\n', g: [1, undefined, () => 1], nested: { gaps: { gaps: long, all: { count: 1 } } },
+      many: Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? [i, [i]] : i % 3 === 1 ? { k: [] } : 'v')),
+    };
+    for (const batch of [1, 64, 1 << 20]) expect(text(value, batch)).toBe(`${JSON.stringify(value, null, 2)}\n`);
+  });
+
+  it('writes every fixture report byte for byte as JSON.stringify does', () => {
+    for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.sqlite'))) {
+      const report = buildReport(readNsysSqlite(`${FIXTURES}${f}`));
+      expect(text(report)).toBe(`${JSON.stringify(report, null, 2)}\n`);
+    }
+  });
+
+  it('yields pieces of about the batch size, never the whole long array at once', () => {
+    const value = { xs: Array.from({ length: 100_000 }, (_, i) => ({ i })) };
+    const pieces = [...jsonText(value, 4096)];
+    expect(pieces.length).toBeGreaterThan(100);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(4096 + 100);
+  });
+});
