@@ -90,13 +90,65 @@ function renderDevice(d: DeviceReport, maxRows: number): string {
   const h = d.hostSyncs;
   out.push('', h.count === 0 ? 'Host synchronisation: none in the window.' :
     `Host synchronisation: ${formatCount(h.count)} blocking calls, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
-  if (h.count > 0) {
-    out.push(more(textTable(['call', 'count', 'total time'], h.byName.slice(0, maxRows).map((b) => [b.name, formatCount(b.count), formatNs(b.total)])), h.byName.length, maxRows));
-  }
+  if (h.count > 0) out.push(syncTable(d, maxRows));
+  if (d.nvtxRanges && (d.nvtxRanges.families.length > 0 || d.nvtxRanges.byName.length > 0)) out.push('', nvtxTable(d, maxRows));
+  if (d.smFill && d.smFill.byName.length > 0) out.push('', smFillTable(d, maxRows));
   if (d.processes && d.processes.length > 1) {
     out.push('', 'Processes sharing this GPU');
     out.push(textTable(['process', 'kernels', 'streams', 'busy', 'overlap share'], d.processes.map((p) => [String(p.process), formatCount(p.overlap.kernelCount),
       String(p.streamCount), formatNs(p.overlap.busy), formatPct(p.overlap.overlapShare)])));
   }
   return out.join('\n');
+}
+
+/** Blocking calls by name, with what preceded them and where they sit: the host-sync story. */
+function syncTable(d: DeviceReport, maxRows: number): string {
+  const rows = d.hostSyncs.byName.slice(0, maxRows).map((b) => {
+    const calls = d.hostSyncs.calls.filter((c) => c.name === b.name);
+    const copies = calls.filter((c) => c.precedingCopy);
+    const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
+    const ranges = new Map<string, number>();
+    for (const c of calls) if (c.nvtxRange) ranges.set(familyOf(c.nvtxRange), (ranges.get(familyOf(c.nvtxRange)) ?? 0) + 1);
+    const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
+    const idle = calls.reduce((t, c) => t + c.gpuIdle, 0);
+    return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
+      copies.length === 0 ? '–' : `${formatCount(copies.length)} (${pageable === copies.length ? 'pageable' : pageable === 0 ? 'pinned' : `${formatCount(pageable)} pageable`})`,
+      topRange ? `${topRange[0]} (${formatCount(topRange[1])})` : '–'];
+  });
+  return more(textTable(['call', 'count', 'host time', 'GPU idle meanwhile', 'after a D2H copy', 'inside NVTX range'], rows), d.hostSyncs.byName.length, maxRows);
+}
+
+/** "expert 17" → "expert #": the family name nvtx-ranges uses. */
+function familyOf(text: string): string {
+  return text.replace(/\d+/g, '#');
+}
+
+function nvtxTable(d: DeviceReport, maxRows: number): string {
+  const n = d.nvtxRanges!;
+  const groups = [...n.families, ...n.byName.filter((g) => g.instances > 1 && !n.families.some((f) => f.name === familyOf(g.name)))]
+    .filter((g) => g.kernelCount > 0)
+    .sort((a, b) => b.gpuTime.total - a.gpuTime.total);
+  const it = n.iterations;
+  const head = it ? `NVTX ranges (iteration = "${it.name}": ${formatCount(it.count)} iterations, ${formatNs(it.duration.median)} each on the GPU, ` +
+    `${formatCount(it.kernelsPerIteration)} kernels and ${formatCount(it.syncsPerIteration)} host syncs per iteration)` : 'NVTX ranges';
+  if (groups.length === 0) return `${head}: none launched GPU work.`;
+  return `${head}\n${more(textTable(['range', 'instances', 'GPU time', 'median GPU time', 'median GPU span', 'kernels', 'overlap w/ others', 'syncs'],
+    groups.slice(0, maxRows).map((g) => [g.name, formatCount(g.instances), formatNs(g.gpuTime.total), formatNs(g.gpuTime.median), formatNs(g.gpuSpan.median),
+      formatCount(g.kernelCount), formatPct(g.overlapWithOthers), formatCount(g.syncs)])), groups.length, maxRows)}`;
+}
+
+function smFillTable(d: DeviceReport, maxRows: number): string {
+  const f = d.smFill!;
+  const l = f.limits;
+  const head = l?.smCount ? `SM fill (${formatCount(l.smCount)} SMs, sm${l.computeCapability?.replace('.', '') ?? '?'}; limits from ${l.source}): ` +
+    `${formatPct(f.fullTimeShare)} of kernel time in kernels that fill every SM (waves >= 1)` : 'SM fill: the GPU\'s SM count is unknown, waves cannot be computed';
+  return `${head}\n${more(textTable(['kernel', 'launches', 'kernel time', 'blocks', 'per SM', 'limited by', 'waves', 'fills GPU'],
+    f.byName.slice(0, maxRows).map((k) => [shortName(k.name), formatCount(k.count), formatNs(k.kernelTime), formatCount(k.medianBlocks),
+      k.residentBlocksPerSm === null ? '–' : String(k.residentBlocksPerSm), k.limit ?? '–', k.medianWaves === null ? '–' : k.medianWaves.toFixed(2),
+      formatPct(k.fullShare, 0)])), f.byName.length, maxRows)}`;
+}
+
+function shortName(name: string): string {
+  const bare = name.replace(/\(.*$/, '');
+  return bare.length > 48 ? `${bare.slice(0, 45)}...` : bare;
 }

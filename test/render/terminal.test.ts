@@ -1,0 +1,48 @@
+/** The terminal summary of a real capture: headline first, findings next, then the tables behind them. */
+import { describe, expect, it } from 'vitest';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+import { renderTerminal } from '../../src/render/terminal.js';
+import { formatNs, formatPct, textTable } from '../../src/render/format.js';
+import { buildTrace } from '../../src/model/build.js';
+
+const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite')));
+const lines = text.split('\n');
+
+describe('terminal summary of streams-sync', () => {
+  it('leads with the headline and the top finding', () => {
+    expect(lines[1]).toBe('GPU 0 (NVIDIA H200): 65 streams, overlap share 0.0%, GPU utilization 29.6%, 193 host syncs');
+    expect(lines[3]).toBe('Findings (most GPU time explained first):');
+    expect(lines[4]).toMatch(/^1\. HIGH host-sync-stall: The host blocks on cudaStreamSynchronize 64 times per iteration, mostly after a 4 B device-to-host copy/);
+  });
+  it('shows each blocking call with the copy before it and the NVTX range around it', () => {
+    const row = lines.find((l) => l.startsWith('cudaStreamSynchronize '))!;
+    expect(row.split(/\s{2,}/)).toEqual(['cudaStreamSynchronize', '193', '1.446 ms', '1.164 ms', '192 (pinned)', 'expert # (192)']);
+  });
+  it('groups the 64 experts x 3 iterations into one NVTX family with per-iteration figures', () => {
+    expect(text).toContain('NVTX ranges (iteration = "iteration #": 3 iterations');
+    expect(text).toContain('249 kernels and 64 host syncs per iteration');
+    const row = lines.find((l) => l.startsWith('expert #'))!;
+    expect(row.split(/\s{2,}/).slice(0, 2)).toEqual(['expert #', '192']);
+  });
+  it('reports SM fill with the limit that binds', () => {
+    expect(text).toMatch(/SM fill \(132 SMs, sm90; limits from trace\)/);
+    expect(lines.find((l) => l.startsWith('reluKernel '))!.split(/\s{2,}/).slice(4, 7)).toEqual(['8', 'warps', '0.72']);
+  });
+});
+
+describe('formatting', () => {
+  it('picks units that keep 3-4 significant digits', () => {
+    expect([formatNs(999), formatNs(1000), formatNs(12_345), formatNs(1_500_000), formatNs(2_500_000_000)])
+      .toEqual(['999 ns', '1.000 µs', '12.35 µs', '1.500 ms', '2.500 s']);
+    expect(formatPct(null)).toBe('n/a');
+    expect(formatPct(0.1234)).toBe('12.3%');
+  });
+  it('right-aligns numeric columns only', () => {
+    expect(textTable(['name', 'n'], [['a', '5'], ['bb', '10']])).toBe('name   n\n----  --\na      5\nbb    10');
+  });
+  it('writes the headline for a one-kernel trace', () => {
+    const r = buildReport(buildTrace({ kernels: [{ start: 0, end: 10 }] }));
+    expect(renderTerminal(r)).toContain('GPU 0 (GPU 0): 1 stream, overlap share 0.0%, GPU utilization 100.0%, 0 host syncs');
+  });
+});
