@@ -5,24 +5,11 @@
  * Everything is driven by a seeded generator so a failing case can be replayed by its number;
  * SQL never uses random(), whose choices the seed would not fix.
  */
-import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { BYTE_MUTATIONS } from './mutate-bytes.js';
+import { Rng } from './rng.js';
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  chance(p: number): boolean { return this.next() < p; }
-  pick<T>(items: readonly T[]): T { return items[this.int(items.length)]; }
-}
+export { Rng };
 
 export interface Applied {
   name: string;
@@ -64,51 +51,6 @@ export function megabyteName(r: Rng): string {
   const unit = r.pick(['A', 'é', '<b>', '\u202e', 'x\u0000']);
   return unit.repeat(Math.ceil((1 << 20) / unit.length));
 }
-
-// ---------- byte-level mutations (the file as SQLite would never write it) ----------
-
-export type ByteMutation = (path: string, r: Rng) => Applied;
-
-const truncate: ByteMutation = (path, r) => {
-  const size = readFileSync(path).length;
-  const at = r.chance(0.3) ? r.int(Math.min(size, 4096)) : r.int(size);
-  truncateSync(path, at);
-  return { name: 'truncate', detail: `at ${at} of ${size}` };
-};
-
-const flipBytes: ByteMutation = (path, r) => {
-  const buf = readFileSync(path);
-  const n = 1 + r.int(16);
-  const where: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const at = r.chance(0.15) ? r.int(100) : r.int(buf.length);
-    buf[at] ^= 1 + r.int(255);
-    where.push(at);
-  }
-  writeFileSync(path, buf);
-  return { name: 'flip-bytes', detail: `at ${where.join(',')}` };
-};
-
-const zeroPage: ByteMutation = (path, r) => {
-  const buf = readFileSync(path);
-  const raw = buf.readUInt16BE(16);
-  const pageSize = raw === 1 ? 65536 : raw || 4096;
-  const pages = Math.max(1, Math.floor(buf.length / pageSize));
-  const page = r.int(pages);
-  buf.fill(0, page * pageSize + (page === 0 ? 100 : 0), (page + 1) * pageSize);
-  writeFileSync(path, buf);
-  return { name: 'zero-page', detail: `page ${page + 1} of ${pages}` };
-};
-
-const appendGarbage: ByteMutation = (path, r) => {
-  const n = 1 + r.int(20000);
-  const junk = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) junk[i] = r.int(256);
-  appendFileSync(path, junk);
-  return { name: 'append-garbage', detail: `${n} bytes` };
-};
-
-export const BYTE_MUTATIONS: readonly ByteMutation[] = [truncate, flipBytes, zeroPage, appendGarbage];
 
 // ---------- SQL-level mutations (a valid database with content nsys would not write) ----------
 
