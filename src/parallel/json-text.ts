@@ -7,6 +7,8 @@
 
 /** Arrays longer than this are written element by element; anything smaller in one piece. */
 const LONG = 256;
+/** Elements of a long array serialised together. */
+const RUN = 1024;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
@@ -28,10 +30,22 @@ function* pieces(v: unknown, indent: string): Generator<string> {
   const inner = `${indent}  `;
   if (Array.isArray(v)) {
     yield '[';
-    for (let i = 0; i < v.length; i++) {
-      yield `${i === 0 ? '\n' : ',\n'}${inner}`;
-      const x = v[i];
-      yield* pieces(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x, inner);
+    let sep = '\n';
+    for (let i = 0; i < v.length;) {
+      if (holdsLong(v[i], 3)) {
+        yield `${sep}${inner}`;
+        yield* pieces(v[i], inner);
+        i++;
+      } else {
+        // a run of ordinary elements: one JSON.stringify for up to RUN of them, re-indented once
+        let j = i + 1;
+        while (j < v.length && j - i < RUN && !holdsLong(v[j], 3)) j++;
+        const s = JSON.stringify(v.slice(i, j), null, 2);
+        const body = s.slice(2, s.length - 2);
+        yield sep + (indent === '' ? body : indent + body.replaceAll('\n', `\n${indent}`));
+        i = j;
+      }
+      sep = ',\n';
     }
     yield `\n${indent}]`;
     return;
@@ -46,8 +60,29 @@ function* pieces(v: unknown, indent: string): Generator<string> {
   yield `\n${indent}}`;
 }
 
-/** The pieces of JSON.stringify(value, null, 2) + '\n', batched into strings of about `batch` characters. */
-export function* jsonText(value: unknown, batch = 1 << 20): Generator<string> {
+/** Elements in the long arrays within `depth` levels of `v`. */
+function longElements(v: unknown, depth: number): number {
+  if (Array.isArray(v)) {
+    let n = v.length > LONG ? v.length : 0;
+    if (depth > 0) for (const x of v) if (typeof x === 'object' && x !== null) n += longElements(x, depth - 1);
+    return n;
+  }
+  if (!isRecord(v) || depth === 0) return 0;
+  let n = 0;
+  for (const x of Object.values(v)) n += longElements(x, depth - 1);
+  return n;
+}
+
+/**
+ * The pieces of JSON.stringify(value, null, 2) + '\n', batched into strings of about `batch`
+ * characters. Values whose long arrays hold at most `wholeBelow` elements in all (a million
+ * gaps is ~100 MB of JSON) are one JSON.stringify, which is faster than going piece by piece.
+ */
+export function* jsonText(value: unknown, batch = 1 << 20, wholeBelow = 1_500_000): Generator<string> {
+  if (longElements(value, 4) <= wholeBelow) {
+    yield `${JSON.stringify(value, null, 2)}\n`;
+    return;
+  }
   let buf: string[] = [];
   let size = 0;
   for (const p of pieces(value, '')) {

@@ -6,7 +6,7 @@ import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/nsys-2025.3/', import.meta.url));
-const text = (v: unknown, batch?: number): string => [...jsonText(v, batch)].join('');
+const text = (v: unknown, batch?: number): string => [...jsonText(v, batch, 0)].join('');
 
 describe('jsonText', () => {
   it('gives exactly JSON.stringify(value, null, 2) plus a newline, long arrays included', () => {
@@ -27,8 +27,12 @@ describe('jsonText', () => {
 
   it('yields pieces of about the batch size, never the whole long array at once', () => {
     const value = { xs: Array.from({ length: 100_000 }, (_, i) => ({ i })) };
-    const pieces = [...jsonText(value, 4096)];
-    expect(pieces.length).toBeGreaterThan(100);
-    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(4096 + 100);
+    const whole = JSON.stringify(value, null, 2).length;
+    const pieces = [...jsonText(value, 4096, 0)];
+    expect([...jsonText(value, 4096)]).toEqual([`${JSON.stringify(value, null, 2)}\n`]);
+    // each piece: the batch plus at most one run of 1024 elements (~25 characters each here)
+    expect(pieces.length).toBeGreaterThan(50);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(4096 + 1024 * 30);
+    expect(whole).toBeGreaterThan(2_000_000);
   });
 });
