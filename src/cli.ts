@@ -3,8 +3,9 @@
  * place where errors become messages and exit codes (2 bad input, 3 gate failed, 1 our bug).
  */
 import { Command, CommanderError } from 'commander';
-import { isUserFacing } from './errors.js';
+import { GateFailedError, isUserFacing } from './errors.js';
 import { VERSION } from './version.js';
+import { printable, printableLine } from './render/format.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerInfo } from './commands/info.js';
 import { registerProfile } from './commands/profile.js';
@@ -22,8 +23,12 @@ const defaultIo: CliIo = {
 };
 
 /** Runs the CLI; resolves to the exit code. Never throws. */
-export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function main(argv: string[], rawIo: CliIo = defaultIo): Promise<number> {
   const debug = argv.includes('--debug');
+  // Everything printed quotes trace strings (kernel and NVTX names, file names) that may carry
+  // terminal control sequences or bidi overrides: make them visible escapes. JSON stays valid
+  // (only characters inside strings change, to \uXXXX escapes of the same value).
+  const io: CliIo = { stdout: (s) => rawIo.stdout(printable(s)), stderr: (s) => rawIo.stderr(printable(s)) };
   let exitCode = 0;
   const program = new Command('moe-trace')
     .description("Explains why a Mixture-of-Experts layer's experts do or don't run concurrently on the GPU, from Nsight Systems traces.")
@@ -47,12 +52,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return e.exitCode === 0 ? 0 : 2;
     }
     if (isUserFacing(e)) {
-      io.stderr(`moe-trace: ${e.message}\n`);
+      // messages quote file names and trace text: one line each, nothing a terminal would act on
+      const lines = e instanceof GateFailedError ? e.message.split('\n').map(printableLine) : [printableLine(e.message)];
+      io.stderr(lines.map((l) => `moe-trace: ${l}\n`).join(''));
       if (debug && e.stack) io.stderr(`${e.stack}\n`);
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    io.stderr(`moe-trace: internal error: ${err.message}\n`);
+    io.stderr(`moe-trace: internal error: ${printableLine(err.message)}\n`);
     io.stderr(debug ? `${err.stack ?? ''}\n` : 'This is a bug in moe-trace; run again with --debug for the stack trace and report it.\n');
     return 1;
   }

@@ -40,3 +40,17 @@ export function textTable(header: string[], rows: string[][]): string {
     cells.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+// C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates and marks,
+// line/paragraph separators: from a trace they could rewrite the user's terminal or reorder text.
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text safe to print on a terminal: unsafe characters become visible \uXXXX escapes. */
+export function printable(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One printable line: newlines and tabs escaped too (for one-line error messages). */
+export function printableLine(text: string): string {
+  return printable(text).replace(/\n/g, '\\n').replace(/\t/g, '\\t');
+}

@@ -46,3 +46,23 @@ describe('formatting', () => {
     expect(renderTerminal(r)).toContain('GPU 0 (GPU 0): 1 stream, overlap share 0.0%, GPU utilization 100.0%, 0 host syncs');
   });
 });
+
+describe('printing trace strings', () => {
+  it('turns control characters and bidi overrides into visible escapes, keeping newlines and tabs', async () => {
+    const { printable, printableLine } = await import('../../src/render/format.js');
+    expect(printable('a\u001b[31mred\u202eevil\u0085\tok\n')).toBe('a\\u001b[31mred\\u202eevil\\u0085\tok\n');
+    expect(printableLine('one\ntwo\r\tthree')).toBe('one\\ntwo\\u000d\\tthree');
+  });
+  it('the CLI prints a hostile kernel name as text', async () => {
+    const { main } = await import('../../src/cli.js');
+    const { writeNsysExport } = await import('../helpers/make-sqlite.js');
+    const file = writeNsysExport('2026.1', {
+      kernels: [{ start: 1000, end: 2000, shortName: 'evil\u001b]0;pwned\u0007\u202ename', demangledName: 'evil\u001b]0;pwned\u0007\u202ename' }],
+    });
+    let out = '';
+    const code = await main(['analyze', file], { stdout: (s) => { out += s; }, stderr: () => {} });
+    expect(code).toBe(0);
+    expect(out).toContain('evil\\u001b]0;pwned\\u0007\\u202ename');
+    expect(out).not.toMatch(/[\u001b\u0007\u202e]/);
+  });
+});
