@@ -21,6 +21,13 @@ describe('moe-trace profile --print-script', () => {
     expect(out).toBe(readFileSync('native-workload/capture-campaign.sh', 'utf8'));
   });
 
+  it('still prints exactly the committed script that made fixtures/nsys-2025.3/tokens-64k', async () => {
+    const { code, out } = await printScript(['--mode', 'sequential', '--mode', 'streams-sync', '--mode', 'streams', '--tokens', '65536',
+      '--iterations', '3', '--warmup', '2', '--out', 'captures']);
+    expect(code).toBe(0);
+    expect(out).toBe(readFileSync('native-workload/capture-campaign-64k-tokens.sh', 'utf8'));
+  });
+
   it('is valid bash', async () => {
     const { out } = await printScript(['--all', '--workload', 'all']);
     const dir = mkdtempSync(join(tmpdir(), 'moe-trace-script-'));
