@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Writes a large Nsight Systems SQLite export by repeating a real one: copy k of every activity
- * row is shifted by k·period in time and by k·(max correlationId + 1) in correlationId, so each
+ * row is shifted by k·period in time and by k·(correlationId range) in correlationId, so each
  * copy keeps its own launch ↔ kernel links and the copies never overlap. Every analysis of the
  * result is therefore the source's, scaled: counts ×N, busy ×N, overlap share equal.
  *
@@ -67,17 +67,18 @@ export function generate({ source, out, kernels, copies, nvtx = true, log = () =
       ? src.prepare('SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL').pluck().get() : 0;
     const n = copies ?? Math.max(1, Math.ceil((kernels ?? 0) / Math.max(1, seedKernels)));
     const present = ACTIVITY.filter((t) => hasTable(src, t));
-    let minStart = Infinity; let maxEnd = -Infinity; let maxCorr = 0;
+    let minStart = Infinity; let maxEnd = -Infinity; let minCorr = Infinity; let maxCorr = -Infinity;
     for (const t of present) {
       const cols = columnsOf(src, t);
-      const r = src.prepare(`SELECT MIN(start) AS a, MAX(COALESCE("end", start)) AS b${cols.includes('correlationId') ? ', MAX(correlationId) AS c' : ''} FROM ${q(t)}`).get();
+      const r = src.prepare(`SELECT MIN(start) AS a, MAX(COALESCE("end", start)) AS b${cols.includes('correlationId') ? ', MIN(correlationId) AS c0, MAX(correlationId) AS c1' : ''} FROM ${q(t)}`).get();
       if (r.a !== null) { minStart = Math.min(minStart, r.a); maxEnd = Math.max(maxEnd, r.b); }
-      if (r.c != null) maxCorr = Math.max(maxCorr, r.c);
+      if (r.c1 != null) { minCorr = Math.min(minCorr, r.c0); maxCorr = Math.max(maxCorr, r.c1); }
     }
     if (!Number.isFinite(minStart)) throw new Error(`${source} has no activity rows to repeat`);
     // whole milliseconds, with at least 1 ms between copies: copies never touch
     const period = (Math.floor((maxEnd - minStart) / 1e6) + 2) * 1e6;
-    const corrStep = maxCorr + 1;
+    // copies take consecutive id ranges, as one long capture would: ids stay dense
+    const corrStep = Number.isFinite(maxCorr) ? maxCorr - minCorr + 1 : 1;
     if (minStart + n * period > Number.MAX_SAFE_INTEGER) throw new Error('too many copies: times would pass 2^53');
 
     mkdirSync(dirname(out), { recursive: true });

@@ -38,7 +38,8 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
     const corr = runtime.correlationId[i];
     if (corr >= 0) maxKey = Math.max(maxKey, key(corr, runtime.process[i]));
   }
-  if (maxKey < 4 * runtime.count + 65536) {
+  // up to ~8 slots per call: still far smaller and faster than a Map entry per call
+  if (maxKey < 8 * runtime.count + 65536) {
     const table = new Int32Array(maxKey + 1).fill(-1);
     for (let i = 0; i < runtime.count; i++) {
       const corr = runtime.correlationId[i];
@@ -61,8 +62,12 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
 function computeLinks(trace: Trace): CallLinks {
   const { runtime, kernels, memcpy, memset } = trace;
   // Slot 0 is "process unknown"; correlation ids stay far below 2^53 / slots in practice.
-  const slots = trace.processes.length + 2;
-  const key = (corr: number, process: number) => corr * slots + (process + 1);
+  // Keys count from the first id: a capture started mid-run has large ids but a narrow range.
+  const slots = trace.processes.length + 1;
+  let minCorr = Infinity;
+  for (let i = 0; i < runtime.count; i++) if (runtime.correlationId[i] >= 0 && runtime.correlationId[i] < minCorr) minCorr = runtime.correlationId[i];
+  if (minCorr === Infinity) minCorr = 0;
+  const key = (corr: number, process: number) => (corr - minCorr) * slots + (process + 1);
   const callOf = callIndex(trace, key);
   const link = (corrs: Float64Array, procs: Int32Array, n: number): Int32Array => {
     const out = new Int32Array(n).fill(-1);
