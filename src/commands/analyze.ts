@@ -101,7 +101,7 @@ export function defaultHtmlPath(files: string[]): string {
   return join('reports', `${name}.html`);
 }
 
-async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
+export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
   const inputPaths = new Set(files.map((f) => resolve(f)));
   const guard = (path: string): string => {
     if (inputPaths.has(resolve(path))) throw new InputError(`Refusing to write the report over the input ${path}: choose another output path.`);

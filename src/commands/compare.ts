@@ -13,7 +13,8 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { reportOptions, type AnalyzeFlags } from './analyze.js';
+import { reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
 
 export const COMPARE_SCHEMA_VERSION = 1;
@@ -129,12 +130,24 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
     .option('--device <id>', 'compare this GPU (default: the one with the most kernel time in each trace)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--html [path]', 'also write one HTML page comparing the traces (default reports/<first>-vs-<n>-more.html)')
+    .option('--open', 'open the HTML page in the browser (implies --html)')
+    .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (files.length < 2) throw new InputError('compare needs at least two exports: moe-trace compare BASELINE.sqlite OTHER.sqlite ...');
       const options = reportOptions(flags);
-      const reports = files.map((f) => buildReport(readNsysSqlite(f), options));
+      const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
+      // keep the traces only when charts need them: they are the big part
+      const inputs: HtmlInput[] = [];
+      const reports = files.map((f) => {
+        const trace = readNsysSqlite(f);
+        const report = buildReport(trace, options);
+        if (wantTraces) inputs.push({ report, trace });
+        return report;
+      });
       const c = compareReports(reports, traceLabels(files), options.device);
       io.stdout(flags.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c));
+      if (wantTraces) await writeOutputs(files, inputs, flags, io);
       setExit(0);
     });
 }

@@ -60,3 +60,29 @@ describe('moe-trace compare (CLI)', () => {
     expect(err).toMatch(/compare needs at least two exports/);
   });
 });
+
+describe('compare --html', () => {
+  it('writes one comparison page holding every trace, and leaves the inputs alone', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'moe-trace-cmp-'));
+    try {
+      const a = 'fixtures/nsys-2025.3/sequential.sqlite';
+      const b = 'fixtures/nsys-2025.3/grouped.sqlite';
+      const before = [readFileSync(a), readFileSync(b)];
+      const out = join(dir, 'cmp.html');
+      let err = '';
+      const code = await main(['compare', a, b, '--html', out], { stdout: () => {}, stderr: (s) => { err += s; } });
+      expect(code).toBe(0);
+      expect(err).toMatch(/^wrote .*cmp\.html \([\d.]+ MB\)\n$/);
+      const html = readFileSync(out, 'utf8');
+      expect(html).toContain('"comparison":{"table"');
+      expect(html).toContain('sequential.sqlite');
+      expect(html).toContain('grouped.sqlite');
+      expect(readFileSync(a).equals(before[0]) && readFileSync(b).equals(before[1])).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
