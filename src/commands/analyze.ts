@@ -77,8 +77,9 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       if (flags.json) {
         // renderJson's bytes for one report, in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
+      } else {
+        io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
       }
-      else io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
       await writeOutputs(files, inputs, flags, io);
       if (flags.failIf && flags.failIf.length > 0) {
         for (const r of reports) {
