@@ -15,8 +15,8 @@
  * --range window, time between segments is outside W and is no gap.
  */
 import type { Trace } from '../model/trace.js';
-import type { Gap, GapClass, GapSummary } from '../report/types.js';
-import { distribution, lowerBound, type IntervalSet } from '../model/intervals.js';
+import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
+import { distribution, intervalSet, lowerBound, type IntervalSet } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
@@ -26,6 +26,58 @@ const HOST_WAIT = 1;
 const GPU_SIDE = 2;
 const UNEXPLAINED = 3;
 
+/**
+ * The report lists only this many gaps, the longest: a million-kernel trace has about a million
+ * gaps, and one object each is most of the analyses' memory and of the JSON. all, byClass and
+ * the histogram still count every gap.
+ */
+export const GAP_LIST_LIMIT = 1000;
+
+/** Histogram bins per decade of gap length (ns): bin k holds lengths in [10^(k/4), 10^((k+1)/4)). */
+export const GAP_BINS_PER_DECADE = 4;
+
+export function gapBin(duration: number): number {
+  return Math.floor(GAP_BINS_PER_DECADE * Math.log10(duration) + 1e-9);
+}
+
+/** Every gap of a device in time order, for the findings: the report's list holds only the longest. */
+export interface GapDetail {
+  idle: IntervalSet;
+  /** index into GAP_CLASSES */
+  cls: Uint8Array;
+  /** as Gap.nextKernel */
+  nextKernel: Int32Array;
+  /** index into `names` of the blocking call of a sync-stall gap, -1 otherwise */
+  syncCall: Int32Array;
+  names: readonly string[];
+}
+
+const details = new WeakMap<GapSummary, GapDetail>();
+
+/**
+ * The full gap columns behind a summary made by classifyGaps. A summary built some other way
+ * (a test's hand-made report) must list every gap; it is read from its list.
+ */
+export function gapDetail(summary: GapSummary): GapDetail {
+  const known = details.get(summary);
+  if (known) return known;
+  if ((summary.omitted ?? 0) > 0) throw new Error('gapDetail: a gap summary whose list was capped has no detail (it was not made by classifyGaps)');
+  const list = summary.gaps;
+  const names: string[] = [];
+  const syncCall = Int32Array.from(list, (g) => {
+    if (g.syncCall === undefined) return -1;
+    const i = names.indexOf(g.syncCall);
+    return i >= 0 ? i : names.push(g.syncCall) - 1;
+  });
+  return {
+    idle: intervalSet(list.map((g) => [g.start, g.end] as const)),
+    cls: Uint8Array.from(list, (g) => GAP_CLASSES.indexOf(g.class)),
+    nextKernel: Int32Array.from(list, (g) => g.nextKernel),
+    syncCall,
+    names,
+  };
+}
+
 interface ThreadBlocking {
   start: Float64Array;
   /** max end over the thread's blocking calls [0..i] and the call reaching it */
@@ -33,7 +85,7 @@ interface ThreadBlocking {
   maxAt: Int32Array;
 }
 
-export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet): GapSummary {
+export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT): GapSummary {
   const { kernels, runtime, strings } = trace;
   const { kernelCall } = callLinks(trace);
   const blocking = blockingIndex(trace);
@@ -67,7 +119,9 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet):
     return tb;
   };
 
-  const out: Gap[] = new Array(gaps.count);
+  const cls = new Uint8Array(gaps.count);
+  const nextKernel = new Int32Array(gaps.count);
+  const syncCall = new Int32Array(gaps.count);
   const durations = new Float64Array(gaps.count);
   const classCount = [0, 0, 0, 0];
   const classTotal = [0, 0, 0, 0];
@@ -80,27 +134,68 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet):
     while (j < n && kStart[j] === ge && kernels.end[kRow[j]] === ge) j++;
     if (j < n && kStart[j] === ge) k = j;
     const call = k < n ? kernelCall[kRow[k]] : -1;
-    let cls = UNEXPLAINED;
-    let syncCall = -1;
+    let c = UNEXPLAINED;
+    let sync = -1;
     if (call >= 0) {
       const rs = runtime.start[call];
       const tb = threadBlocking(runtime.thread[call]);
       const q = tb ? lowerBound(tb.start, tb.start.length, Math.min(ge, rs)) : 0;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
-        cls = SYNC_STALL;
-        syncCall = tb.maxAt[q - 1];
+        c = SYNC_STALL;
+        sync = runtime.name[tb.maxAt[q - 1]];
       } else {
-        cls = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
+        c = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
       }
     }
     const duration = ge - gs;
-    const gap: Gap = { start: gs, end: ge, duration, class: GAP_CLASSES[cls], nextKernel: k < n ? kRow[k] : -1 };
-    if (syncCall >= 0) gap.syncCall = strings[runtime.name[syncCall]];
-    out[g] = gap;
+    cls[g] = c;
+    nextKernel[g] = k < n ? kRow[k] : -1;
+    syncCall[g] = sync;
     durations[g] = duration;
-    classCount[cls]++;
-    classTotal[cls] += duration;
+    classCount[c]++;
+    classTotal[c] += duration;
   }
+  const detail: GapDetail = { idle: gaps, cls, nextKernel, syncCall, names: strings };
+  const listed = longestGaps(durations, gaps.count, listLimit);
+  const list = Array.from(listed, (g): Gap => {
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: durations[g], class: GAP_CLASSES[cls[g]], nextKernel: nextKernel[g] };
+    if (syncCall[g] >= 0) gap.syncCall = strings[syncCall[g]];
+    return gap;
+  });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
-  return { all: distribution(durations), byClass, gaps: out };
+  const summary: GapSummary = {
+    all: distribution(durations), byClass, gaps: list, omitted: gaps.count - list.length,
+    histogram: gapHistogram(durations, cls, gaps.count),
+  };
+  details.set(summary, detail);
+  return summary;
+}
+
+/** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
+function longestGaps(durations: Float64Array, count: number, limit: number): Uint32Array {
+  if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
+  const threshold = Float64Array.from(durations.subarray(0, count)).sort()[count - limit];
+  let above = 0;
+  for (let g = 0; g < count; g++) if (durations[g] > threshold) above++;
+  let atThreshold = limit - above;
+  const out = new Uint32Array(limit);
+  for (let g = 0, o = 0; g < count; g++) {
+    const d = durations[g];
+    if (d > threshold || (d === threshold && atThreshold-- > 0)) out[o++] = g;
+  }
+  return out;
+}
+
+/** Gap counts and idle time per length bin and class, in bin then GAP_CLASSES order; zero-length gaps have no bin. */
+function gapHistogram(durations: Float64Array, cls: Uint8Array, count: number): GapHistogramBin[] {
+  const acc = new Map<number, GapHistogramBin>();
+  for (let g = 0; g < count; g++) {
+    const d = durations[g];
+    if (!(d > 0)) continue;
+    const bin = gapBin(d);
+    const key = bin * GAP_CLASSES.length + cls[g];
+    const a = acc.get(key);
+    if (a) { a.count++; a.total += d; } else acc.set(key, { bin, class: GAP_CLASSES[cls[g]], count: 1, total: d });
+  }
+  return [...acc.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
 }

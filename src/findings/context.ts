@@ -4,7 +4,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
-import { distribution, intervalSet, type IntervalSet } from '../model/intervals.js';
+import { distribution, type IntervalSet } from '../model/intervals.js';
+import { gapDetail, type GapDetail } from '../analyses/launch-gaps.js';
 import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
 
@@ -18,6 +19,8 @@ export interface FindingContext {
   kernels: number[];
   /** the device's idle gaps in W (n(t) = 0), as an interval set */
   idle: IntervalSet;
+  /** every gap of the device (the report lists only the longest) */
+  gaps: GapDetail;
   /** streams that ran kernels in W */
   activeStreams: number;
 }
@@ -35,13 +38,15 @@ export function buildContext(
     if (k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end) kernels.push(i);
   }
   const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
+  const gaps = gapDetail(device.gaps);
   return {
     trace, device, kernels,
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
     // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
     iterations: device.window.source === 'kernels' ? nvtx?.iterations ?? null : null,
-    idle: intervalSet(device.gaps.gaps.map((g) => [g.start, g.end] as const)),
+    idle: gaps.idle,
+    gaps,
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
   };
 }

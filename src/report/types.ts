@@ -98,8 +98,21 @@ export interface GapSummary {
   /** all gaps: count, total, median, p95, max */
   all: Distribution;
   byClass: Record<GapClass, { count: number; total: number }>;
-  /** every gap, in time order (renderers may sample) */
+  /** the longest gaps (at most 1000; ties: the earlier), in time order; all, byClass and histogram count every gap */
   gaps: Gap[];
+  /** gaps left out of `gaps` (0 when it lists them all) */
+  omitted?: number;
+  /** every gap of positive length, by length bin and class, in bin then class order */
+  histogram?: GapHistogramBin[];
+}
+
+export interface GapHistogramBin {
+  /** bin k holds gap lengths in [10^(k/4), 10^((k+1)/4)) ns: four bins per decade */
+  bin: number;
+  class: GapClass;
+  count: number;
+  /** idle time of these gaps, ns */
+  total: number;
 }
 
 export interface LaunchStats {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildTrace, type RuntimeRow } from '../../src/model/build.js';
 import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 import { analyzeDevice } from '../../src/analyses/device.js';
+import { classifyGaps, gapDetail, GAP_CLASSES } from '../../src/analyses/launch-gaps.js';
+import { intervalSet } from '../../src/model/intervals.js';
 import { blockingReasonOfName, canonicalApiName, isLaunchCall } from '../../src/analyses/blocking-calls.js';
 
 const threads = [
@@ -55,6 +57,39 @@ describe('device gap classification', () => {
       unexplained: { count: 1, total: 20 },
     });
     expect(g.all).toEqual({ count: 6, total: 130, min: 10, median: 20, p95: 35, max: 40 });
+  });
+
+  it('lists only the longest gaps (ties: the earlier), in time order, and still counts every gap', () => {
+    const idle = intervalSet([[20, 40], [50, 70], [80, 120], [130, 150], [160, 170], [180, 200]]);
+    const full = classifyGaps(t, 0, idle);
+    const capped = classifyGaps(t, 0, idle, 2);
+    expect(capped.gaps.map((g) => [g.start, g.end, g.class])).toEqual([[20, 40, 'host-wait'], [80, 120, 'sync-stall']]);
+    expect([full.omitted, capped.omitted]).toEqual([0, 4]);
+    expect(capped.all).toEqual(full.all);
+    expect(capped.byClass).toEqual(full.byClass);
+    // 10 ns is bin 4 ([10, 17.8)); 20 ns bin 5 ([17.8, 31.6)); 40 ns bin 6 ([31.6, 56.2))
+    expect(capped.histogram).toEqual([
+      { bin: 4, class: 'host-wait', count: 1, total: 10 },
+      { bin: 5, class: 'host-wait', count: 2, total: 40 },
+      { bin: 5, class: 'gpu-side', count: 1, total: 20 },
+      { bin: 5, class: 'unexplained', count: 1, total: 20 },
+      { bin: 6, class: 'sync-stall', count: 1, total: 40 },
+    ]);
+    // the findings read every gap, whatever the list keeps
+    const detail = gapDetail(capped);
+    expect(detail.idle.count).toBe(6);
+    expect(Array.from(detail.cls, (c) => GAP_CLASSES[c])).toEqual(full.gaps.map((g) => g.class));
+    expect(Array.from(detail.nextKernel)).toEqual(full.gaps.map((g) => g.nextKernel));
+    expect(Array.from(detail.syncCall, (i) => (i >= 0 ? detail.names[i] : undefined))).toEqual(full.gaps.map((g) => g.syncCall));
+  });
+
+  it('reads the detail of a hand-made summary from its list, which must then be complete', () => {
+    const { gaps: list, ...rest } = classifyGaps(t, 0, intervalSet([[20, 40], [80, 120]]));
+    const handMade = { ...rest, gaps: list.map((g) => ({ ...g })) };
+    const detail = gapDetail(handMade);
+    expect([detail.idle.count, ...Array.from(detail.cls)]).toEqual([2, GAP_CLASSES.indexOf('host-wait'), GAP_CLASSES.indexOf('sync-stall')]);
+    expect(detail.names[detail.syncCall[1]]).toBe('cudaStreamSynchronize_v3020');
+    expect(() => gapDetail({ ...handMade, omitted: 1 })).toThrow(/capped/);
   });
 
   it('counts leading and trailing idle of an explicit window, explained by the next kernel if any', () => {

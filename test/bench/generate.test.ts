@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../bench/generate.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
+import { gapDetail, GAP_CLASSES } from '../../src/analyses/launch-gaps.js';
 import type { DeviceReport, Report } from '../../src/report/types.js';
 import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 
@@ -58,11 +59,12 @@ describe.skipIf(!existsSync(SOURCE))('a generated export analyses as its source,
     expect(dn.gaps.all.count).toBe(d1.gaps.all.count * N + (N - 1));
     // the gaps inside each copy are the source's, class for class
     const copyOf = (t: number): number => Math.floor((t - info.origin) / info.period);
-    const inner = dn.gaps.gaps.filter((g) => copyOf(g.start) === copyOf(g.end));
+    const { idle, cls } = gapDetail(dn.gaps);
+    const inner = Array.from({ length: idle.count }, (_, g) => g).filter((g) => copyOf(idle.start[g]) === copyOf(idle.end[g]));
     expect(inner.length).toBe(d1.gaps.all.count * N);
-    for (const cls of ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const) {
-      expect(inner.filter((g) => g.class === cls).length).toBe(d1.gaps.byClass[cls].count * N);
-    }
+    GAP_CLASSES.forEach((c, i) => {
+      expect(inner.filter((g) => cls[g] === i).length).toBe(d1.gaps.byClass[c].count * N);
+    });
   });
 
   it('finds the NVTX ranges N times over', () => {

@@ -8,6 +8,9 @@
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
+
+const GPU_SIDE = GAP_CLASSES.indexOf('gpu-side');
 
 export const LEGACY_DEFAULT_STREAM_ID = 7;
 
@@ -31,13 +34,17 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
   if (!interleaved) return null;
   // Idle time before NULL-stream kernels that were already launched: the implicit wait.
   const isNull = new Set(nullKernels);
-  const waits = device.gaps.gaps.filter((g) => g.class === 'gpu-side' && isNull.has(g.nextKernel));
-  const cost = waits.reduce((t, g) => t + g.duration, 0);
+  const { idle, cls, nextKernel } = ctx.gaps;
+  let waits = 0;
+  let cost = 0;
+  for (let g = 0; g < idle.count; g++) {
+    if (cls[g] === GPU_SIDE && isNull.has(nextKernel[g])) { waits++; cost += idle.end[g] - idle.start[g]; }
+  }
   const share = shareOfWindow(ctx, cost);
   const title = `${plural(nullKernels.length, 'kernel')} run on the legacy default stream (stream ${LEGACY_DEFAULT_STREAM_ID}), which waits for and blocks the ${plural(others.length, 'other stream')}: none of them ever overlaps it`;
   const evidence = [
     `The other streams overlap each other for ${formatNs(amongOthers)} (summed over pairs) but the default stream for 0 ns.`,
-    `${plural(waits.length, 'idle gap')} (${formatNs(cost)}, ${formatPct(share)} of the window) end with a default-stream kernel that was already launched.`,
+    `${plural(waits, 'idle gap')} (${formatNs(cost)}, ${formatPct(share)} of the window) end with a default-stream kernel that was already launched.`,
     `Stream ${LEGACY_DEFAULT_STREAM_ID} is the NULL stream in nsys exports; its kernels fall between other streams' kernels from ${formatNs(firstNull)} to ${formatNs(lastNull)}; ${formatCount(nullKernels.length)} of ${formatCount(ctx.kernels.length)} kernels.`,
   ];
   return {

@@ -8,6 +8,9 @@ import { MemcpyKind } from '../../model/trace.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
 import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
+import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
+
+const SYNC_STALL = GAP_CLASSES.indexOf('sync-stall');
 
 /** Below this share of the window a stall is noise (a final synchronize, a warm-up copy). */
 const MIN_SHARE = 0.01;
@@ -54,9 +57,12 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
 
 /** The blocking call named by the sync-stall gaps that add up to the most idle time. */
 function mainStallCall(ctx: FindingContext): string | null {
+  const { idle: set, cls, syncCall, names } = ctx.gaps;
   const idle = new Map<string, number>();
-  for (const g of ctx.device.gaps.gaps) {
-    if (g.class === 'sync-stall' && g.syncCall) idle.set(g.syncCall, (idle.get(g.syncCall) ?? 0) + g.duration);
+  for (let g = 0; g < set.count; g++) {
+    if (cls[g] !== SYNC_STALL || syncCall[g] < 0) continue;
+    const name = names[syncCall[g]];
+    idle.set(name, (idle.get(name) ?? 0) + (set.end[g] - set.start[g]));
   }
   let best: string | null = null;
   for (const [name, t] of idle) if (best === null || t > idle.get(best)!) best = name;

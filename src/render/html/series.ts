@@ -100,16 +100,23 @@ export interface GapBin {
   y0: number; y1: number;
 }
 
-/** Gap counts in log-spaced duration bins (4 per decade, in ns), split by class. */
+/**
+ * Gap counts in log-spaced duration bins (4 per decade, in ns), split by class: from the report's
+ * exact histogram, or from its gap list when an older report has no histogram.
+ */
 export function gapHistogram(d: DeviceReport): GapBin[] {
   const acc = new Map<string, { bin: number; cls: GapClass; count: number; total: number }>();
-  for (const g of d.gaps.gaps) {
-    if (!(g.duration > 0)) continue;
-    const bin = Math.floor(4 * Math.log10(g.duration) + 1e-9);
-    const key = `${bin}|${g.class}`;
-    const a = acc.get(key) ?? { bin, cls: g.class, count: 0, total: 0 };
-    a.count++; a.total += g.duration;
-    acc.set(key, a);
+  if (d.gaps.histogram) {
+    for (const h of d.gaps.histogram) acc.set(`${h.bin}|${h.class}`, { bin: h.bin, cls: h.class, count: h.count, total: h.total });
+  } else {
+    for (const g of d.gaps.gaps) {
+      if (!(g.duration > 0)) continue;
+      const bin = Math.floor(4 * Math.log10(g.duration) + 1e-9);
+      const key = `${bin}|${g.class}`;
+      const a = acc.get(key) ?? { bin, cls: g.class, count: 0, total: 0 };
+      a.count++; a.total += g.duration;
+      acc.set(key, a);
+    }
   }
   let stackBin = NaN; let top = 0;
   return [...acc.values()]

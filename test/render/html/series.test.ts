@@ -52,9 +52,29 @@ describe('levelRows', () => {
 });
 
 describe('gapHistogram', () => {
-  it('puts each gap in a quarter-decade bin and stacks the classes', () => {
+  it('stacks the report\'s exact histogram by class, bin by bin', () => {
     const { report } = smallInput();
     const d = structuredClone(report.devices[0]);
+    d.gaps.gaps = []; // the list may be capped: the chart must not read it
+    d.gaps.histogram = [
+      { bin: 13, class: 'sync-stall', count: 1, total: 2500 },
+      { bin: 13, class: 'host-wait', count: 3, total: 6000 },
+      { bin: 15, class: 'sync-stall', count: 2, total: 16000 },
+    ];
+    const bins = gapHistogram(d);
+    expect(bins.map((b) => [Math.round(b.lo), Math.round(b.hi), b.class, b.count, b.y0, b.y1])).toEqual([
+      [1778, 3162, 'sync-stall', 1, 0, 1],
+      [1778, 3162, 'host-wait', 3, 1, 4],
+      [5623, 10000, 'sync-stall', 2, 0, 2],
+    ]);
+    expect(bins[2].range).toBe('5.623 µs – 10.00 µs');
+    expect(bins[2].totalText).toBe('16.00 µs');
+  });
+
+  it('bins the gap list of a report without a histogram (an older report)', () => {
+    const { report } = smallInput();
+    const d = structuredClone(report.devices[0]);
+    delete d.gaps.histogram;
     d.gaps.gaps.push({ start: 0, end: 0, duration: 2500, class: 'sync-stall', nextKernel: -1 });
     const bins = gapHistogram(d);
     // 2000 and 2500 ns share the bin [10^3.25, 10^3.5) = [1778, 3162); 8000 is in [7499, 10^4)
@@ -63,7 +83,15 @@ describe('gapHistogram', () => {
       [1778, 3162, 'host-wait', 1, 1, 2],
       [5623, 10000, 'sync-stall', 1, 0, 1],
     ]);
-    expect(bins[2].range).toBe('5.623 µs – 10.00 µs');
     expect(bins[2].totalText).toBe('8.000 µs');
+  });
+
+  it('gives the same bins from the histogram as from the full list', () => {
+    const { report } = smallInput();
+    const d = report.devices[0];
+    const fromList = structuredClone(d);
+    delete fromList.gaps.histogram;
+    expect(gapHistogram(d)).toEqual(gapHistogram(fromList));
+    expect(gapHistogram(d).length).toBeGreaterThan(0);
   });
 });
