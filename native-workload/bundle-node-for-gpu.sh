@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Packs what `moe-trace profile` needs on a GPU machine that has no Node.js: this machine's node
+# binary, the package's production node_modules (better-sqlite3 compiled here; same OS family and
+# architecture required) and the compiled dist/, into .device-node/ (git-ignored).
+# On the GPU machine, from the package root:
+#   mkdir -p /tmp/n && tar xJf .device-node/bundle.tar.xz -C /tmp/n && tar xJf .device-node/dist.tar.xz \
+#     && ln -sfn /tmp/n/node_modules node_modules && /tmp/n/node bin/moe-trace.js profile --all --workload all
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+grep -qx '/.device-node/' .git/info/exclude 2>/dev/null || echo '/.device-node/' >> .git/info/exclude
+npx tsc -p tsconfig.json
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+npm ls --omit=dev --parseable --all 2>/dev/null | sed "s|^$PWD/||" | grep node_modules | sort -u |
+  while read -r p; do mkdir -p "$stage/$(dirname "$p")"; cp -r "$p" "$stage/$p"; done
+# sources and intermediate objects of the native addon are not needed at run time
+rm -rf "$stage/node_modules/better-sqlite3/"{deps,src} "$stage/node_modules/better-sqlite3/build/Release/"{obj.target,.deps,test_extension.node}
+cp "$(readlink -f "$(command -v node)")" "$stage/node"
+mkdir -p .device-node
+tar cf - -C "$stage" node node_modules | xz -T2 -6 > .device-node/bundle.tar.xz
+tar cJf .device-node/dist.tar.xz dist
+ls -la .device-node
