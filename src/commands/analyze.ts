@@ -12,7 +12,7 @@ import type { Trace } from '../model/trace.js';
 import { readForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
-import { jsonText } from '../parallel/json-text.js';
+import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
 
@@ -49,15 +49,16 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const options = reportOptions(flags);
       const jobs = parseJobs(flags.jobs);
+      const reports: Report[] = [];
+      // traces are kept only when charts need them: a million-kernel trace is large
       const inputs: HtmlInput[] = [];
       const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
       if (files.length > 1 && !wantTraces) {
         // charts need the traces in this thread; summaries alone can come from worker threads
         const progress = createProgress({ label: `analyzing ${files.length} files` });
-        const reports = await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), {
+        reports.push(...await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), {
           jobs, onProgress: (p) => progress.update(p.rows, p.totalRows, `${p.filesDone}/${p.files} files done`),
-        }).finally(() => progress.finish());
-        for (const report of reports) inputs.push({ report, trace: undefined as unknown as Trace });
+        }).finally(() => progress.finish()));
       } else {
         for (const file of files) {
           const progress = createProgress({ label: `reading ${basename(file)}` });
@@ -68,14 +69,13 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
             progress.finish();
           }
           const report = buildReport(trace, options);
-          // keep a trace only when a chart needs it: a million-kernel trace is large
-          inputs.push({ report, trace: wantTraces ? trace : (undefined as unknown as Trace) });
+          reports.push(report);
+          if (wantTraces) inputs.push({ report, trace });
         }
       }
-      const reports: Report[] = inputs.map((i) => i.report);
       const combined = files.length > 1 ? buildCombined(reports) : null;
       if (flags.json) {
-        // renderJson's bytes for one report, in pieces: a 5M-kernel report's JSON is longer than a JS string can be
+        // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
       } else {
         io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));

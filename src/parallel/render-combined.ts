@@ -33,7 +33,7 @@ export function renderCombinedTerminal(c: CombinedSummary): string {
   return `${out.join('\n')}\n`;
 }
 
-/** `analyze --json` of several files: the reports wrapper of renderJson plus the combined summary. */
+/** `analyze --json` of several files: the reports wrapper ({schema: 'moe-trace/reports', reports}) plus the combined summary. */
 export function reportsWithCombined(reports: Report[], combined: CombinedSummary): object {
   return { schema: 'moe-trace/reports', schemaVersion: reports[0]?.schemaVersion ?? 1, reports, combined };
 }
