@@ -16,6 +16,7 @@ import { pageableMemcpy } from './rules/pageable-memcpy.js';
 import { allocationInLoop } from './rules/allocation-in-loop.js';
 import { defaultStreamSerialization } from './rules/default-stream-serialization.js';
 import { windowLength } from '../analyses/window.js';
+import { apiCallTotals } from '../analyses/api-calls.js';
 
 export const RULES: Record<string, Rule> = {
   'host-sync-stall': hostSyncStall,
@@ -89,7 +90,7 @@ export function nothingToReport(d: DeviceReport): Finding {
 }
 
 function noDeviceFinding(trace: Trace): Finding {
-  const launches = trace.runtime.count;
+  const launches = apiCallTotals(trace).reduce((n, a) => n + a.count, 0);
   if (!trace.hasKernelTable) {
     return {
       id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,

@@ -183,6 +183,14 @@ export interface TraceMeta {
   warnings: string[];
 }
 
+export interface ApiCallTotal {
+  /** index into Trace.strings of the normalized API name */
+  name: number;
+  count: number;
+  /** summed end - start, ns */
+  total: number;
+}
+
 export interface Trace {
   meta: TraceMeta;
   strings: string[];
@@ -190,6 +198,12 @@ export interface Trace {
   /** null when the export has no kernel table (CUDA kernel tracing off or unsupported) */
   hasKernelTable: boolean;
   runtime: RuntimeColumns;
+  /**
+   * Every CUDA API call by name (index into strings), with count and total time, in order of
+   * first call; absent when `runtime` holds every call. The reader may keep in `runtime` only
+   * the calls the analyses read (readNsysSqlite's keepApiCall), while this counts them all.
+   */
+  apiSummary?: ApiCallTotal[];
   memcpy: MemcpyColumns;
   memset: MemsetColumns;
   sync: SyncColumns;

@@ -2,6 +2,7 @@
 import { InputError } from '../errors.js';
 import type { Trace } from '../model/trace.js';
 import { readNsysSqlite, type ReadOptions } from '../readers/nsys-sqlite.js';
+import { isAnalysedApiCall } from '../analyses/api-calls.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 
@@ -13,7 +14,7 @@ export interface FileJob {
 }
 
 export function readForAnalysis(file: string, requireKernels: boolean | undefined, read: ReadOptions = {}): Trace {
-  const trace = readNsysSqlite(file, read);
+  const trace = readNsysSqlite(file, { keepApiCall: isAnalysedApiCall, ...read });
   if (!trace.hasKernelTable && requireKernels) {
     throw new InputError(`${file} has no CUDA kernel records: kernel tracing was off or unsupported (e.g. WSL). Capture again with \`nsys profile --trace=cuda\` on a native Linux GPU machine.`);
   }

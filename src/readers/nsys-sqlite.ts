@@ -18,6 +18,11 @@ import {
 export interface ReadOptions extends OpenOptions {
   /** called as rows are read: rows so far and the rows the file holds (progress display) */
   onProgress?: (rowsRead: number, totalRows: number) => void;
+  /**
+   * Keep in Trace.runtime only the CUDA API calls whose name passes (analyze passes the calls the
+   * analyses read); Trace.apiSummary still counts every call. Default: keep all.
+   */
+  keepApiCall?: (name: string) => boolean;
 }
 
 export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
@@ -131,7 +136,7 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
   for (const t of ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER']) {
     if (stats.has(t)) runtimeCounts.set(t, kept(t));
   }
-  const runtime = readRuntime(ctx, runtimeCounts);
+  const { runtime, apiSummary } = readRuntime(ctx, runtimeCounts, opts.keepApiCall);
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
   const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
@@ -166,7 +171,7 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
     warnings,
   };
   return {
-    meta, strings: strings.table.strings, kernels, hasKernelTable, runtime, memcpy, memset, sync, nvtx,
+    meta, strings: strings.table.strings, kernels, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
     gpus, processes: entities.processes, threads: entities.threads,
   };
 }

@@ -3,6 +3,7 @@
  * summaries every renderer shows. Pure: no I/O.
  */
 import type { Trace } from '../model/trace.js';
+import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeTrace } from '../analyses/device.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
@@ -58,15 +59,8 @@ export function headlineOf(d: DeviceReport): string {
 }
 
 function apiSummary(trace: Trace): Report['apiSummary'] {
-  const { runtime, strings } = trace;
-  const count = new Map<number, number>();
-  const total = new Map<number, number>();
-  for (let i = 0; i < runtime.count; i++) {
-    const n = runtime.name[i];
-    count.set(n, (count.get(n) ?? 0) + 1);
-    total.set(n, (total.get(n) ?? 0) + (runtime.end[i] - runtime.start[i]));
-  }
-  return [...count.entries()]
-    .map(([n, c]) => ({ name: strings[n] ?? '?', count: c, total: total.get(n) ?? 0 }))
+  const { strings } = trace;
+  return apiCallTotals(trace)
+    .map((a) => ({ name: strings[a.name] ?? '?', count: a.count, total: a.total }))
     .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
 }

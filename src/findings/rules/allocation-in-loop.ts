@@ -7,15 +7,10 @@ import type { Finding } from '../../report/types.js';
 import { overlapWith } from '../../model/intervals.js';
 import { canonicalApiName } from '../../analyses/blocking-calls.js';
 import { callLinks } from '../../analyses/correlation.js';
+import { ALLOCATION_CALLS } from '../../analyses/api-calls.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { countPhrase, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 
-/** Stream-ordered allocators (cudaMallocAsync, memory pools) are cheap and excluded on purpose. */
-const ALLOCATION_CALLS = new Set([
-  'cudaMalloc', 'cudaFree', 'cudaMallocHost', 'cudaFreeHost', 'cudaHostAlloc', 'cudaMallocManaged',
-  'cudaMallocPitch', 'cudaMalloc3D', 'cudaMallocArray', 'cudaFreeArray',
-  'cuMemAlloc', 'cuMemFree', 'cuMemAllocHost', 'cuMemFreeHost', 'cuMemHostAlloc', 'cuMemAllocManaged', 'cuMemAllocPitch',
-]);
 /**
  * Without iterations, a few calls are usually lazily created buffers; with them, a loop that
  * allocates does so at least once per iteration.
