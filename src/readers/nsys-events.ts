@@ -37,6 +37,20 @@ export interface ReadContext {
   warnings: string[];
   /** told how many more rows were read, as they are read (progress display) */
   onRows?: (rows: number) => void;
+  /**
+   * Set when the time range was not scanned before reading: the readers then flag a time that a
+   * double cannot hold exactly (the caller reads again with the range scanned and times rebased).
+   */
+  unscanned?: { inexactTime: boolean };
+}
+
+/** Flags times of rows [from, to) that are not exact as doubles, when the range was not scanned. */
+function checkTimes(ctx: ReadContext, start: Float64Array, end: Float64Array, from: number, to: number): void {
+  const u = ctx.unscanned;
+  if (!u || u.inexactTime) return;
+  for (let i = from; i < to; i++) {
+    if (Math.abs(start[i]) > Number.MAX_SAFE_INTEGER || Math.abs(end[i]) > Number.MAX_SAFE_INTEGER) { u.inexactTime = true; return; }
+  }
 }
 
 /** `col` when the table has it, else NULL, so one query shape serves every nsys version. */
@@ -79,6 +93,7 @@ export const NVTX_SCAN: TableScan = {
 /** Reads one table's kept rows into the targets, ordered by (start, end); returns the number of rows. */
 function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
   const n = readColumns(ctx.db, scan.table, scan.valid, targets, 0, ctx.onRows);
+  checkTimes(ctx, targets[0].out as Float64Array, targets[1].out as Float64Array, 0, n);
   orderByTime(targets[0].out as Float64Array, targets[1].out as Float64Array, n, targets.map((t) => t.out));
   return n;
 }
@@ -156,6 +171,7 @@ export function readRuntime(
     ];
     count += readColumns(ctx.db, t, TIME_VALID, targets, count, ctx.onRows);
   }
+  checkTimes(ctx, r.start, r.end, 0, count);
   r.count = count;
   orderByTime(r.start, r.end, count, [r.start, r.end, pidKey, tid, r.correlationId, r.name, eventClass]);
   const s = ctx.entities.strings;
