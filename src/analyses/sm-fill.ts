@@ -17,14 +17,9 @@ import type { FillLimit, KernelFillSummary, SmFillReport, SmLimits } from '../re
 
 export type { FillLimit, KernelFillSummary, SmFillReport, SmLimits };
 
-interface ArchRow {
-  maxThreadsPerSm: number;
-  maxBlocksPerSm: number;
-  maxRegistersPerSm: number;
-  maxSharedMemoryPerSm: number;
-  reservedSharedMemoryPerBlock: number;
-  sharedMemoryAllocationUnit: number;
-}
+/** What the compute-capability table knows of an SM: the per-SM fields of SmLimits. */
+type ArchRow = Pick<SmLimits, 'maxThreadsPerSm' | 'maxBlocksPerSm' | 'maxRegistersPerSm' | 'maxSharedMemoryPerSm'
+  | 'reservedSharedMemoryPerBlock' | 'sharedMemoryAllocationUnit'>;
 
 const KB = 1024;
 /** CUDA C Programming Guide, "Technical Specifications per Compute Capability". */
