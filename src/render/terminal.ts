@@ -89,7 +89,7 @@ function renderDevice(d: DeviceReport, maxRows: number): string {
     (d.kernelDuration ? `median kernel ${formatNs(d.kernelDuration.median)}` : '') + (l.launchBound ? ' → launch-bound' : ''));
   const h = d.hostSyncs;
   out.push('', h.count === 0 ? 'Host synchronisation: none in the window.' :
-    `Host synchronisation: ${formatCount(h.count)} blocking calls, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
+    `Host synchronisation: ${formatCount(h.count)} blocking call${h.count === 1 ? '' : 's'}, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
   if (h.count > 0) out.push(syncTable(d, maxRows));
   if (d.nvtxRanges && (d.nvtxRanges.families.length > 0 || d.nvtxRanges.byName.length > 0)) out.push('', nvtxTable(d, maxRows));
   if (d.smFill && d.smFill.byName.length > 0) out.push('', smFillTable(d, maxRows));
