@@ -35,6 +35,11 @@ interface Instance {
   overlapOthers: number;
 }
 
+/** A range's family: its text with every number replaced by '#' ("expert 17" → "expert #"). */
+export function nvtxFamilyName(text: string): string {
+  return text.replace(/\d+/g, '#');
+}
+
 export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { start: number; end: number }): NvtxRangesReport {
   const rows = nvtxRangeRows(trace);
   if (rows.length === 0) return { byName: [], families: [], iterations: null };
@@ -65,7 +70,7 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   const familyOfText = new Map<string, string>();
   const family = (t: string): string => {
     let f = familyOfText.get(t);
-    if (f === undefined) { f = t.replace(/\d+/g, '#'); familyOfText.set(t, f); }
+    if (f === undefined) { f = nvtxFamilyName(t); familyOfText.set(t, f); }
     return f;
   };
   const byFamily = groupBy(instances, (i) => family(text(i.row)));

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { InputError } from '../errors.js';
-import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { readForAnalysis } from '../parallel/analyze-file.js';
 import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
@@ -140,7 +140,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       // keep the traces only when charts need them: they are the big part
       const inputs: HtmlInput[] = [];
       const reports = files.map((f) => {
-        const trace = readNsysSqlite(f);
+        const trace = readForAnalysis(f, false);
         const report = buildReport(trace, options);
         if (wantTraces) inputs.push({ report, trace });
         return report;

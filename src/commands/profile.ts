@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { readForAnalysis } from '../parallel/analyze-file.js';
 import { buildReport, headlineOf } from '../report/build.js';
 import { formatNs, formatPct, textTable } from '../render/format.js';
 import { type ProfileRequest, type WorkloadFlag, type WorkloadKind, WORKLOAD_FLAGS, planCaptures, shellQuote } from '../profile/plan.js';
@@ -55,7 +55,7 @@ export function comparisonTable(results: CaptureResult[]): { headlines: string[]
   const headlines: string[] = [];
   const rows: string[][] = [];
   for (const r of results) {
-    const report = buildReport(readNsysSqlite(r.sqlite));
+    const report = buildReport(readForAnalysis(r.sqlite, false));
     for (const d of report.devices) {
       headlines.push(`${r.capture.name}: ${headlineOf(d)}`);
       rows.push([

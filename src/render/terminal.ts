@@ -1,6 +1,7 @@
 /** The terminal summary: headline and findings first, then the tables behind them. */
 import type { DeviceReport, Finding, Report } from '../report/types.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
 
 export interface TerminalOptions {
   /** rows shown per table before "... and N more" */
@@ -108,7 +109,7 @@ function syncTable(d: DeviceReport, maxRows: number): string {
     const copies = calls.filter((c) => c.precedingCopy);
     const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
     const ranges = new Map<string, number>();
-    for (const c of calls) if (c.nvtxRange) ranges.set(familyOf(c.nvtxRange), (ranges.get(familyOf(c.nvtxRange)) ?? 0) + 1);
+    for (const c of calls) if (c.nvtxRange) ranges.set(nvtxFamilyName(c.nvtxRange), (ranges.get(nvtxFamilyName(c.nvtxRange)) ?? 0) + 1);
     const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
     const idle = calls.reduce((t, c) => t + c.gpuIdle, 0);
     return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
@@ -118,14 +119,9 @@ function syncTable(d: DeviceReport, maxRows: number): string {
   return more(textTable(['call', 'count', 'host time', 'GPU idle meanwhile', 'after a D2H copy', 'inside NVTX range'], rows), d.hostSyncs.byName.length, maxRows);
 }
 
-/** "expert 17" → "expert #": the family name nvtx-ranges uses. */
-function familyOf(text: string): string {
-  return text.replace(/\d+/g, '#');
-}
-
 function nvtxTable(d: DeviceReport, maxRows: number): string {
   const n = d.nvtxRanges!;
-  const groups = [...n.families, ...n.byName.filter((g) => g.instances > 1 && !n.families.some((f) => f.name === familyOf(g.name)))]
+  const groups = [...n.families, ...n.byName.filter((g) => g.instances > 1 && !n.families.some((f) => f.name === nvtxFamilyName(g.name)))]
     .filter((g) => g.kernelCount > 0)
     .sort((a, b) => b.gpuTime.total - a.gpuTime.total);
   const it = n.iterations;
