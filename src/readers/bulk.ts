@@ -8,11 +8,25 @@
  */
 import type Database from 'better-sqlite3';
 import { ident } from './schema.js';
+import { Kind, PagesUnsupported, scanTable, type PageFile, type Row } from './pages.js';
 
 export type Column = Float64Array | Int32Array | Uint8Array;
 
-/** One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1. */
-export interface Target { expr: string; out: Column; nan?: boolean }
+/**
+ * The same value read straight from the pages (pages.ts), for readColumnsFromPages:
+ * a column's number; `globalTid >> 24` / `globalTid & 0xFFFFFF` (pidKey / tid); `col IS NOT NULL`;
+ * the first non-NULL of several columns; or a constant (null: NULL).
+ */
+export type PageExpr =
+  | { col: string; op?: 'pidKey' | 'tid' | 'notNull' }
+  | { coalesce: string[] }
+  | { value: number | null };
+
+/**
+ * One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1.
+ * `page` says how to compute `expr` from the pages; without it the table is read through SQL.
+ */
+export interface Target { expr: string; out: Column; nan?: boolean; page?: PageExpr }
 
 /** Rows per chunk: large enough that per-query overhead vanishes, small enough for short JSON strings. */
 const CHUNK = 65536;
@@ -64,6 +78,103 @@ export function readColumns(
     i += n;
     if (n > 0) onRows?.(n);
   }
+  return i - at;
+}
+
+/** Which rows a table read keeps, as in nsys-events.ts's TableScan.valid. */
+export type PageFilter = 'timed' | 'nvtx';
+
+/**
+ * readColumns from the file's pages: the same rows, in the same order, into the same arrays,
+ * for the targets' `page` expressions and the rows `filter` keeps. With `texts`, the named text
+ * column of every kept row where it is not NULL is passed to `texts.each`, in order.
+ * Throws PagesUnsupported (read through SQL instead) where SQL's answer would need SQL's type
+ * conversions: text or a blob where a number is read, a real where an integer is shifted.
+ */
+export function readColumnsFromPages(
+  pages: PageFile, db: Database.Database, table: string, filter: PageFilter, targets: Target[], at: number,
+  onRows?: (rows: number) => void, texts?: { col: string; each: (value: string) => void },
+): number {
+  const cols: string[] = [];
+  const slot = (c: string): number => {
+    let i = cols.indexOf(c);
+    if (i < 0) { i = cols.length; cols.push(c); }
+    return i;
+  };
+  const sStart = slot('start'); const sEnd = slot('end');
+  const sType = filter === 'nvtx' ? slot('eventType') : -1;
+  const sText = texts ? slot(texts.col) : -1;
+  // Plain numeric columns, the bulk of every table, go through two monomorphic loops (one per
+  // array type); the rest through the general switch.
+  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5 } as const;
+  const f64: { slot: number; out: Float64Array; nul: number }[] = [];
+  const i32: { slot: number; out: Int32Array; nul: number }[] = [];
+  const other: { op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number }[] = [];
+  for (const t of targets) {
+    const e = t.page;
+    if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
+    const nul = t.nan ? NaN : -1;
+    if ('value' in e) other.push({ op: OP.value, slot: -1, slots: [], value: e.value, out: t.out, nul });
+    else if ('coalesce' in e) other.push({ op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot), value: null, out: t.out, nul });
+    else if (e.op !== undefined) other.push({ op: OP[e.op], slot: slot(e.col), slots: [], value: null, out: t.out, nul });
+    else if (t.out instanceof Float64Array) f64.push({ slot: slot(e.col), out: t.out, nul });
+    else if (t.out instanceof Int32Array) i32.push({ slot: slot(e.col), out: t.out, nul });
+    else other.push({ op: 0, slot: slot(e.col), slots: [], value: null, out: t.out, nul });
+  }
+  const cap = targets[0].out.length;
+  const number = (row: Row, s: number, nul: number): number => {
+    const k = row.kind[s];
+    if (k === Kind.Integer || k === Kind.Real) return row.num[s];
+    if (k === Kind.Null) return nul;
+    throw new PagesUnsupported('text or blob where a number is read');
+  };
+  const isNumber = (row: Row, s: number): boolean => {
+    const k = row.kind[s];
+    if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
+    return k !== Kind.Null;
+  };
+  let i = at;
+  scanTable(pages, db, table, cols, (row) => {
+    if (i >= cap) return;
+    if (filter === 'nvtx') {
+      const k = row.kind[sType];
+      if (k >= Kind.Text) throw new PagesUnsupported('text eventType');
+      const type = k === Kind.Null ? NaN : row.num[sType];
+      if (type !== 34 && type !== 59 && type !== 60) return;
+      if (!isNumber(row, sStart)) return;
+      if (type !== 34 && (!isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart])) return;
+    } else if (!isNumber(row, sStart) || !isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]) return;
+    for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = number(row, t.slot, t.nul); }
+    for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = number(row, t.slot, t.nul); }
+    for (let j = 0; j < other.length; j++) {
+      const p = other[j];
+      let v: number;
+      switch (p.op) {
+        case OP.pidKey: case OP.tid: {
+          const k = row.kind[p.slot];
+          if (k === Kind.Null) { v = p.nul; break; }
+          if (k !== Kind.Integer) throw new PagesUnsupported('non-integer thread id');
+          // exact on all 64 bits: SQL's arithmetic shift and mask
+          v = p.op === OP.pidKey ? row.hi[p.slot] * 256 + (row.lo[p.slot] >>> 24) : row.lo[p.slot] & 16777215;
+          break;
+        }
+        case OP.notNull: v = row.kind[p.slot] === Kind.Null ? 0 : 1; break;
+        case OP.coalesce: {
+          v = p.nul;
+          for (const s of p.slots) if (row.kind[s] !== Kind.Null) { v = number(row, s, p.nul); break; }
+          break;
+        }
+        case OP.value: v = p.value ?? p.nul; break;
+        default: v = number(row, p.slot, p.nul);
+      }
+      p.out[i] = v;
+    }
+    if (texts && row.kind[sText] !== Kind.Null) {
+      if (row.kind[sText] !== Kind.Text) throw new PagesUnsupported('blob text');
+      texts.each(row.text(sText));
+    }
+    i++;
+  }, onRows);
   return i - at;
 }
 

@@ -12,7 +12,11 @@ import type {
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
-import { orderByTime, readColumns, readTexts, type Target } from './bulk.js';
+import {
+  orderByTime, readColumns, readColumnsFromPages, readTexts, type PageExpr, type PageFilter, type Target,
+} from './bulk.js';
+import { PagesUnsupported, type PageFile } from './pages.js';
+import { readRuntimeFromPages } from './runtime-pages.js';
 
 export interface TableScan {
   table: string;
@@ -42,6 +46,8 @@ export interface ReadContext {
    * double cannot hold exactly (the caller reads again with the range scanned and times rebased).
    */
   unscanned?: { inexactTime: boolean };
+  /** the file's pages, when the big tables may be read from them (pages.ts) rather than through SQL */
+  pages?: PageFile | null;
 }
 
 /** Flags times of rows [from, to) that are not exact as doubles, when the range was not scanned. */
@@ -58,8 +64,29 @@ function col(schema: NsysSchema, table: string, name: string): string {
   return has(schema, table, name) ? ident(name) : 'NULL';
 }
 
+/** The same, for a read from the pages; `op` as in PageExpr. */
+function pageCol(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'notNull'): PageExpr {
+  return has(schema, table, name) ? { col: name, op } : { value: op === 'notNull' ? 0 : null };
+}
+
 function time(ctx: ReadContext, name: string): string {
   return ctx.origin === 0n ? ident(name) : `(${ident(name)} - ${ctx.origin})`;
+}
+
+/**
+ * readColumns, from the pages when the context has them, times need no rebasing and every
+ * target says how (PageExpr); through SQL otherwise, or when the pages hold what only SQL's
+ * conversions read right (PagesUnsupported).
+ */
+function readRows(ctx: ReadContext, table: string, where: string, filter: PageFilter, targets: Target[], at: number): number {
+  if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page)) {
+    try {
+      return readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
+    } catch (e) {
+      if (!(e instanceof PagesUnsupported)) throw e;
+    }
+  }
+  return readColumns(ctx.db, table, where, targets, at, ctx.onRows);
 }
 
 /** typeof() rather than IS NOT NULL: a text or blob time (a hand-edited export) is no time either. */
@@ -92,7 +119,7 @@ export const NVTX_SCAN: TableScan = {
 
 /** Reads one table's kept rows into the targets, ordered by (start, end); returns the number of rows. */
 function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
-  const n = readColumns(ctx.db, scan.table, scan.valid, targets, 0, ctx.onRows);
+  const n = readRows(ctx, scan.table, scan.valid, 'timed', targets, 0);
   checkTimes(ctx, targets[0].out as Float64Array, targets[1].out as Float64Array, 0, n);
   orderByTime(targets[0].out as Float64Array, targets[1].out as Float64Array, n, targets.map((t) => t.out));
   return n;
@@ -116,20 +143,11 @@ export function readKernels(ctx: ReadContext, n: number): KernelColumns {
   const k = emptyKernels(n);
   if (n === 0) return k;
   const pidKey = new Float64Array(n);
-  const c = (name: string): string => col(ctx.schema, t, name);
-  const targets: Target[] = [
-    { expr: time(ctx, 'start'), out: k.start }, { expr: time(ctx, 'end'), out: k.end },
-    { expr: c('deviceId'), out: k.deviceId }, { expr: c('contextId'), out: k.contextId },
-    { expr: c('streamId'), out: k.streamId }, { expr: c('correlationId'), out: k.correlationId },
-    { expr: PID_KEY(c('globalPid')), out: pidKey },
-    { expr: c('shortName'), out: k.shortName }, { expr: c('demangledName'), out: k.demangledName },
-    { expr: c('gridX'), out: k.gridX }, { expr: c('gridY'), out: k.gridY }, { expr: c('gridZ'), out: k.gridZ },
-    { expr: c('blockX'), out: k.blockX }, { expr: c('blockY'), out: k.blockY }, { expr: c('blockZ'), out: k.blockZ },
-    { expr: c('registersPerThread'), out: k.registersPerThread },
-    { expr: c('staticSharedMemory'), out: k.staticSharedMemory },
-    { expr: c('dynamicSharedMemory'), out: k.dynamicSharedMemory },
-    { expr: c('graphNodeId'), out: k.graphNodeId },
-  ];
+  const targets: Target[] = [...deviceTargets(ctx, t, k, pidKey),
+    ...plain(ctx, t, [['shortName', k.shortName], ['demangledName', k.demangledName],
+      ['gridX', k.gridX], ['gridY', k.gridY], ['gridZ', k.gridZ], ['blockX', k.blockX], ['blockY', k.blockY],
+      ['blockZ', k.blockZ], ['registersPerThread', k.registersPerThread], ['staticSharedMemory', k.staticSharedMemory],
+      ['dynamicSharedMemory', k.dynamicSharedMemory], ['graphNodeId', k.graphNodeId]])];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   mapProcesses(ctx, pidKey, k.process);
   const s = ctx.entities.strings;
@@ -155,6 +173,15 @@ export function readRuntime(
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
   const tables = ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER'].filter((t) => counts.has(t));
   const n = tables.reduce((a, t) => a + (counts.get(t) ?? 0), 0);
+  if (ctx.pages && ctx.origin === 0n && n > 0 && tables.length === 1 && tables[0] === 'CUPTI_ACTIVITY_KIND_RUNTIME') {
+    try {
+      const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
+        keep, ctx.onRows, ctx.unscanned);
+      if (read) return read;
+    } catch (e) {
+      if (!(e instanceof PagesUnsupported)) throw e;
+    }
+  }
   const r = emptyRuntime(n);
   if (n === 0) return { runtime: r, apiSummary: [] };
   const pidKey = new Float64Array(n);
@@ -163,13 +190,16 @@ export function readRuntime(
   let count = 0;
   for (const t of tables) {
     const c = (name: string): string => col(ctx.schema, t, name);
+    const pc = (name: string, op?: 'pidKey' | 'tid'): PageExpr => pageCol(ctx.schema, t, name, op);
+    const driver = t === 'CUPTI_ACTIVITY_KIND_DRIVER';
     const targets: Target[] = [
-      { expr: time(ctx, 'start'), out: r.start }, { expr: time(ctx, 'end'), out: r.end },
-      { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid },
-      { expr: c('correlationId'), out: r.correlationId }, { expr: c('nameId'), out: r.name },
-      { expr: t === 'CUPTI_ACTIVITY_KIND_DRIVER' ? '1' : c('eventClass'), out: eventClass },
+      ...times(ctx, r),
+      { expr: PID_KEY(c('globalTid')), out: pidKey, page: pc('globalTid', 'pidKey') },
+      { expr: TID(c('globalTid')), out: tid, page: pc('globalTid', 'tid') },
+      ...plain(ctx, t, [['correlationId', r.correlationId], ['nameId', r.name]]),
+      { expr: driver ? '1' : c('eventClass'), out: eventClass, page: driver ? { value: 1 } : pc('eventClass') },
     ];
-    count += readColumns(ctx.db, t, TIME_VALID, targets, count, ctx.onRows);
+    count += readRows(ctx, t, TIME_VALID, 'timed', targets, count);
   }
   checkTimes(ctx, r.start, r.end, 0, count);
   r.count = count;
@@ -216,17 +246,30 @@ export function readRuntime(
   return { runtime: out, apiSummary };
 }
 
+/** start and end, rebased by the time origin. */
+function times(ctx: ReadContext, cols: { start: Float64Array; end: Float64Array }): Target[] {
+  return [{ expr: time(ctx, 'start'), out: cols.start, page: { col: 'start' } },
+    { expr: time(ctx, 'end'), out: cols.end, page: { col: 'end' } }];
+}
+
+/** Columns read as they are (NULL when the table lacks one). */
+function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Target[] {
+  return cols.map(([name, out]) => ({ expr: col(ctx.schema, t, name), out, page: pageCol(ctx.schema, t, name) }));
+}
+
 /** GPU-side columns every CUPTI activity table shares. */
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId: Int32Array;
   streamId: Int32Array; correlationId: Float64Array;
 }, pidKey: Float64Array, streamExpr?: string): Target[] {
   const c = (name: string): string => col(ctx.schema, t, name);
+  const [deviceId, contextId, streamId, correlationId] = plain(ctx, t, [['deviceId', cols.deviceId],
+    ['contextId', cols.contextId], ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
   return [
-    { expr: time(ctx, 'start'), out: cols.start }, { expr: time(ctx, 'end'), out: cols.end },
-    { expr: c('deviceId'), out: cols.deviceId }, { expr: c('contextId'), out: cols.contextId },
-    { expr: streamExpr ?? c('streamId'), out: cols.streamId }, { expr: c('correlationId'), out: cols.correlationId },
-    { expr: PID_KEY(c('globalPid')), out: pidKey },
+    ...times(ctx, cols), deviceId, contextId,
+    streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
+    correlationId,
+    { expr: PID_KEY(c('globalPid')), out: pidKey, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey') },
   ];
 }
 
@@ -327,23 +370,43 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
   const textId = new Float64Array(n);
   const pidKey = new Float64Array(n);
   const tid = new Float64Array(n);
-  const count = readColumns(ctx.db, t, NVTX_SCAN.valid, [
-    { expr: time(ctx, 'start'), out: v.start }, { expr: time(ctx, 'end'), out: v.end, nan: true },
-    { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline }, { expr: c('textId'), out: textId },
-    { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid },
-    { expr: c('eventType'), out: v.eventType }, { expr: c('domainId'), out: v.domainId },
-    { expr: payload, out: v.payload, nan: true },
-  ], 0, ctx.onRows);
+  const pc = (name: string, op?: 'pidKey' | 'tid' | 'notNull'): PageExpr => pageCol(ctx.schema, t, name, op);
+  const [start, end] = times(ctx, v);
+  const targets: Target[] = [
+    start, { ...end, nan: true },
+    { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline, page: pc('text', 'notNull') },
+    { expr: c('textId'), out: textId, page: pc('textId') },
+    { expr: PID_KEY(c('globalTid')), out: pidKey, page: pc('globalTid', 'pidKey') },
+    { expr: TID(c('globalTid')), out: tid, page: pc('globalTid', 'tid') },
+    { expr: c('eventType'), out: v.eventType, page: pc('eventType') },
+    { expr: c('domainId'), out: v.domainId, page: pc('domainId') },
+    { expr: payload, out: v.payload, nan: true, page: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null } },
+  ];
+  // the inline texts, in the same rowid order as the rows flagged `inline`
+  let texts: string[] | null = null;
+  let count = -1;
+  if (ctx.pages && ctx.origin === 0n) {
+    const got: string[] = [];
+    try {
+      count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
+        hasTextCol ? { col: 'text', each: (text) => got.push(text) } : undefined);
+      texts = got;
+    } catch (e) {
+      if (!(e instanceof PagesUnsupported)) throw e;
+    }
+  }
+  if (texts === null) count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
   const s = ctx.entities.strings;
   let inlineText = 0; let registeredText = 0;
   if (hasTextCol) {
-    // the inline texts, in the same rowid order as the rows flagged above
     let i = 0;
-    // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
-    readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', (text) => {
+    const each = (text: string): void => {
       while (i < count && inline[i] === 0) i++;
       if (i < count) { v.text[i++] = s.intern(text); inlineText++; }
-    });
+    };
+    // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
+    if (texts) for (const text of texts) each(text);
+    else readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', each);
   }
   let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
   for (let i = 0; i < count; i++) {

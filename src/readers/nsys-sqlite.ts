@@ -8,6 +8,7 @@ import { emptyGpu, emptyKernels } from '../model/build.js';
 import type { Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
+import { closePages, openPages, type PageFile } from './pages.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import {
@@ -18,6 +19,8 @@ import {
 export interface ReadOptions extends OpenOptions {
   /** called as rows are read: rows so far and the rows the file holds (progress display) */
   onProgress?: (rowsRead: number, totalRows: number) => void;
+  /** read the big tables through SQL only, never from the file's pages (tests compare the two) */
+  noPages?: boolean;
   /**
    * Keep in Trace.runtime only the CUDA API calls whose name passes (analyze passes the calls the
    * analyses read); Trace.apiSummary still counts every call. Default: keep all.
@@ -115,7 +118,7 @@ function sessionStartUtcNs(db: Database.Database, schema: NsysSchema): string | 
   return v === null || v === undefined ? null : v.toString();
 }
 
-function readOpen(db: Database.Database, file: string, fileSizeBytes: number, opts: ReadOptions): Trace {
+function readOpen(db: Database.Database, file: string, fileSizeBytes: number, opts: ReadOptions, pages: PageFile | null): Trace {
   const schema = detectSchema(db);
   if (!isNsysExport(schema)) {
     const n = schema.columns.size;
@@ -123,11 +126,14 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
   }
   // A clean export (every row kept, times exact as doubles) reads without the aggregate pass over
   // every table (about 0.5 s of a 6 s read on a million kernels); any other reads again with it.
-  return readTrace(db, schema, file, fileSizeBytes, opts, true) ?? readTrace(db, schema, file, fileSizeBytes, opts, false)!;
+  return readTrace(db, schema, file, fileSizeBytes, opts, true, pages) ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages)!;
 }
 
 /** The trace; null when `unscanned` and a row was dropped or a time needs rebasing. */
-function readTrace(db: Database.Database, schema: NsysSchema, file: string, fileSizeBytes: number, opts: ReadOptions, unscanned: boolean): Trace | null {
+function readTrace(
+  db: Database.Database, schema: NsysSchema, file: string, fileSizeBytes: number, opts: ReadOptions, unscanned: boolean,
+  pages: PageFile | null,
+): Trace | null {
   const warnings: string[] = [];
   const stats = scanStats(db, schema, warnings, unscanned);
   const origin = timeOrigin(stats);
@@ -140,7 +146,7 @@ function readTrace(db: Database.Database, schema: NsysSchema, file: string, file
   const onProgress = opts.onProgress;
   const onRows = onProgress ? (n: number): void => { rowsRead += n; onProgress(rowsRead, totalRows); } : undefined;
   const check = unscanned ? { inexactTime: false } : undefined;
-  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check };
+  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages };
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
@@ -204,15 +210,21 @@ function readTrace(db: Database.Database, schema: NsysSchema, file: string, file
  * an export without kernel records still reads, with hasKernelTable false and a warning.
  */
 export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
-  const { db, fileSizeBytes } = openInput(path, opts);
+  const { db, fileSizeBytes, inPlace } = openInput(path, opts);
+  let pages: PageFile | null = null;
   try {
     // One read transaction: every query sees the same snapshot even while a writer (nsys still
-    // exporting) commits between them, so row counts and rows agree.
+    // exporting) commits between them, so row counts and rows agree. Its shared lock, taken by
+    // the first read, also keeps the file's pages as committed while pages.ts reads them.
     db.exec('BEGIN');
-    return readOpen(db, path, fileSizeBytes, opts);
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    if (inPlace && !opts.noPages) pages = openPages(path);
+    return readOpen(db, path, fileSizeBytes, opts, pages);
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   } finally {
     db.close();
+    // only now: closing a descriptor of the file drops the process's locks on it, SQLite's too
+    if (pages) closePages(pages);
   }
 }

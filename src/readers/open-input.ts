@@ -20,6 +20,8 @@ export interface OpenOptions {
 export interface OpenedInput {
   db: Database.Database;
   fileSizeBytes: number;
+  /** the database is the file at the path (not an in-memory copy), in rollback-journal mode */
+  inPlace: boolean;
 }
 
 interface SqliteHeader {
@@ -124,6 +126,7 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   }
   size = statSync(path).size;
   let db: Database.Database;
+  const inPlace = !header.wal;
   try {
     // A WAL-mode file with no -wal beside it holds all its data: read a copy in memory (costs
     // the file's size in RAM), patched to rollback-journal mode so SQLite looks for no WAL.
@@ -139,7 +142,7 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   }
-  return { db, fileSizeBytes: size };
+  return { db, fileSizeBytes: size, inPlace };
 }
 
 /**
