@@ -5,7 +5,7 @@
  * range's thread. Nested ranges each own the operations of their children.
  */
 import type { Trace } from '../model/trace.js';
-import { lowerBound, union } from '../model/intervals.js';
+import { lowerBound, totalLength, union, unionLengthSorted } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 
 /** eventType of NVTX marks: instantaneous, never a range */
@@ -18,9 +18,11 @@ export function isNvtxRange(trace: Trace, row: number): boolean {
 
 /** Rows of trace.nvtx that are ranges (push/pop or start/end with an end), in start order. */
 export function nvtxRangeRows(trace: Trace): Int32Array {
-  const rows: number[] = [];
-  for (let i = 0; i < trace.nvtx.count; i++) if (isNvtxRange(trace, i)) rows.push(i);
-  return Int32Array.from(rows);
+  let n = 0;
+  for (let i = 0; i < trace.nvtx.count; i++) if (isNvtxRange(trace, i)) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, k = 0; k < n; i++) if (isNvtxRange(trace, i)) rows[k++] = i;
+  return rows;
 }
 
 export interface NvtxProjections {
@@ -69,11 +71,13 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     let kernels = 0;
     let first = Infinity;
     let last = -Infinity;
+    let sorted = true;
     for (let c = lo; c < hi; c++) {
       const call = calls.call[c];
       for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) {
         const s = ops.start[o];
         const e = ops.end[o];
+        if (k > 0 && s < scratchS[k - 1]) sorted = false;
         scratchS[k] = s; scratchE[k] = e; k++;
         if (ops.isKernel[o]) kernels++;
         if (s < first) first = s;
@@ -85,10 +89,8 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     out.gpuEnd[q] = last;
     out.opCount[q] = k;
     out.kernelCount[q] = kernels;
-    const u = union(scratchS, scratchE, k);
-    let t = 0;
-    for (let i = 0; i < u.count; i++) t += u.end[i] - u.start[i];
-    out.gpuTime[q] = t;
+    // launch order is nearly always start order: then no set (two arrays per range) is built
+    out.gpuTime[q] = sorted ? unionLengthSorted(scratchS, scratchE, k) : totalLength(union(scratchS, scratchE, k));
   }
   return out;
 }
@@ -130,18 +132,36 @@ function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers:
       start[o] = cols.start[i]; end[o] = cols.end[i]; isKernel[o] = kernel;
     }
   }
-  const lists = new Map<number, number[]>();
+  // Calls with ops, grouped by thread keeping start order: one counting pass and one filling
+  // pass over two shared buffers (each thread's lists are views into them).
+  const callsOf = new Map<number, { count: number; at: number }>();
+  let withOps = 0;
   for (let r = 0; r < runtime.count; r++) {
     if (offset[r + 1] === offset[r]) continue;
     const t = runtime.thread[r];
-    let l = lists.get(t);
-    if (!l) lists.set(t, (l = []));
-    l.push(r);
+    const g = callsOf.get(t);
+    if (g) g.count++; else callsOf.set(t, { count: 1, at: 0 });
+    withOps++;
   }
+  const callBuf = new Int32Array(withOps);
+  const startBuf = new Float64Array(withOps);
   const threadCalls = new Map<number, { count: number; call: Int32Array; start: Float64Array }>();
-  for (const [t, l] of lists) {
-    const call = Int32Array.from(l);
-    threadCalls.set(t, { count: call.length, call, start: Float64Array.from(l, (r) => runtime.start[r]) });
+  let at = 0;
+  for (const [t, g] of callsOf) {
+    g.at = at;
+    threadCalls.set(t, { count: g.count, call: callBuf.subarray(at, at + g.count), start: startBuf.subarray(at, at + g.count) });
+    at += g.count;
+  }
+  let lastThread = NaN;
+  let group = { count: 0, at: 0 };
+  for (let r = 0; r < runtime.count; r++) {
+    if (offset[r + 1] === offset[r]) continue;
+    const t = runtime.thread[r];
+    // consecutive calls are mostly on one thread: skip the lookup then
+    if (t !== lastThread) { group = callsOf.get(t)!; lastThread = t; }
+    callBuf[group.at] = r;
+    startBuf[group.at] = runtime.start[r];
+    group.at++;
   }
   return { offset, start, end, isKernel, threadCalls };
 }

@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distribution, intersectionLength, lowerBound, unionSorted } from '../model/intervals.js';
+import { distribution, lowerBound } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
@@ -48,8 +48,7 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   // A range belongs to the window when its GPU work meets it (launches may run far ahead of the
   // GPU), or, without GPU work, when the range itself does.
   const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
-  const own = ownKernelTest(trace);
-  const deviceKernels = kernelsOf(trace, deviceId, window);
+  const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window));
   const syncsOf = syncCounter(trace);
   const instances: Instance[] = [];
   for (let q = 0; q < proj.count; q++) {
@@ -57,11 +56,11 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
     const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
     if (!inWindow) continue;
     const inst: Instance = {
-      row, depth: depth.get(row) ?? 0, duration: trace.nvtx.end[row] - trace.nvtx.start[row], gpuStart: proj.gpuStart[q], gpuEnd: proj.gpuEnd[q], gpuTime: proj.gpuTime[q],
+      row, depth: depth[q], duration: trace.nvtx.end[row] - trace.nvtx.start[row], gpuStart: proj.gpuStart[q], gpuEnd: proj.gpuEnd[q], gpuTime: proj.gpuTime[q],
       kernels: proj.kernelCount[q], syncs: 0, syncsByName: syncsOf(row), overlapOthers: 0,
     };
     for (const n of inst.syncsByName.values()) inst.syncs += n;
-    if (inst.kernels > 0) inst.overlapOthers = overlapWithOthers(trace, row, inst, deviceKernels, own);
+    if (inst.kernels > 0) inst.overlapOthers = overlap.ofInstance(row, inst.gpuStart, inst.gpuEnd);
     instances.push(inst);
   }
   if (instances.length === 0) return { byName: [], families: [], iterations: null };
@@ -90,62 +89,128 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   };
 }
 
-/** Depth of each range on its thread: 0 for a range no other range on that thread encloses. */
-function nestingDepth(trace: Trace, rows: Int32Array): Map<number, number> {
+/**
+ * Depth of each range (aligned with `rows`) on its thread: 0 for a range no other range on that
+ * thread encloses. Ranges are taken by thread, then start, the longer first on equal starts
+ * (stable otherwise). Rows come in start order, so that order is a counting sort by thread plus
+ * a reorder of equal-start runs, instead of a comparison sort of every range.
+ */
+function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   const { start, end, thread } = trace.nvtx;
-  const sorted = [...rows].sort((a, b) => thread[a] - thread[b] || start[a] - start[b] || end[b] - end[a]);
-  const out = new Map<number, number>();
+  const n = rows.length;
+  const order = new Int32Array(n);
+  let startOrdered = true;
+  for (let q = 1; q < n && startOrdered; q++) if (start[rows[q]] < start[rows[q - 1]]) startOrdered = false;
+  if (startOrdered) {
+    const at = new Map<number, number>();
+    for (let q = 0; q < n; q++) at.set(thread[rows[q]], (at.get(thread[rows[q]]) ?? 0) + 1);
+    let offset = 0;
+    for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; at.set(t, offset); offset += c; }
+    for (let q = 0; q < n; q++) { const t = thread[rows[q]]; const k = at.get(t)!; order[k] = q; at.set(t, k + 1); }
+    // equal (thread, start): longer first, stable (insertion sort: such runs are short)
+    for (let k = 1; k < n; k++) {
+      const q = order[k];
+      let j = k - 1;
+      while (j >= 0 && thread[rows[order[j]]] === thread[rows[q]] && start[rows[order[j]]] === start[rows[q]] && end[rows[order[j]]] < end[rows[q]]) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = q;
+    }
+  } else {
+    for (let q = 0; q < n; q++) order[q] = q;
+    order.sort((x, y) => thread[rows[x]] - thread[rows[y]] || start[rows[x]] - start[rows[y]] || end[rows[y]] - end[rows[x]] || x - y);
+  }
+  const depth = new Int32Array(n);
   const stack: number[] = [];
   let currentThread = NaN;
-  for (const r of sorted) {
+  for (let k = 0; k < n; k++) {
+    const r = rows[order[k]];
     if (thread[r] !== currentThread) { stack.length = 0; currentThread = thread[r]; }
     while (stack.length > 0 && end[stack[stack.length - 1]] <= start[r]) stack.pop();
-    out.set(r, stack.length);
+    depth[order[k]] = stack.length;
     stack.push(r);
   }
-  return out;
+  return depth;
 }
 
-/** Whether kernel i was launched inside NVTX row `row` (same thread, call start in [start, end)). */
-function ownKernelTest(trace: Trace): (row: number, kernel: number) => boolean {
-  const call = callLinks(trace).kernelCall;
-  const { runtime, nvtx } = trace;
-  return (row, i) => {
-    const c = call[i];
-    return c >= 0 && runtime.thread[c] === nvtx.thread[row] && runtime.start[c] >= nvtx.start[row] && runtime.start[c] < nvtx.end[row];
-  };
-}
-
-interface DeviceKernels { rows: Int32Array; start: Float64Array; end: Float64Array; maxDuration: number }
+interface DeviceKernels { count: number; rows: Int32Array; start: Float64Array; end: Float64Array; maxDuration: number }
 
 /** The device's kernels clipped to the window, by start. */
 function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number }): DeviceKernels {
   const k = trace.kernels;
   const lo = window?.start ?? -Infinity;
   const hi = window?.end ?? Infinity;
-  const rows: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] === deviceId && Math.min(k.end[i], hi) > Math.max(k.start[i], lo)) rows.push(i);
-  }
+  const meets = (i: number): boolean => k.deviceId[i] === deviceId && Math.min(k.end[i], hi) > Math.max(k.start[i], lo);
+  let count = 0;
+  for (let i = 0; i < k.count; i++) if (meets(i)) count++;
   // kernel columns are sorted by start (model contract) and clipping keeps that order: no sort
-  const start = Float64Array.from(rows, (i) => Math.max(k.start[i], lo));
-  const end = Float64Array.from(rows, (i) => Math.min(k.end[i], hi));
+  const rows = new Int32Array(count);
+  const start = new Float64Array(count);
+  const end = new Float64Array(count);
   let maxDuration = 0;
-  for (let j = 0; j < rows.length; j++) maxDuration = Math.max(maxDuration, end[j] - start[j]);
-  return { rows: Int32Array.from(rows), start, end, maxDuration };
+  for (let i = 0, j = 0; j < count; i++) {
+    if (!meets(i)) continue;
+    rows[j] = i;
+    start[j] = Math.max(k.start[i], lo);
+    end[j] = Math.min(k.end[i], hi);
+    maxDuration = Math.max(maxDuration, end[j] - start[j]);
+    j++;
+  }
+  return { count, rows, start, end, maxDuration };
 }
 
-function overlapWithOthers(trace: Trace, row: number, inst: Instance, dk: DeviceKernels, own: (row: number, i: number) => boolean): number {
-  // Only kernels that can meet the instance's GPU span: those starting less than the longest kernel before it.
-  const from = lowerBound(dk.start, dk.rows.length, inst.gpuStart - dk.maxDuration);
-  const ownS: number[] = []; const ownE: number[] = [];
-  const otherS: number[] = []; const otherE: number[] = [];
-  for (let j = from; j < dk.rows.length && dk.start[j] < inst.gpuEnd; j++) {
-    if (dk.end[j] <= inst.gpuStart) continue;
-    if (own(row, dk.rows[j])) { ownS.push(dk.start[j]); ownE.push(dk.end[j]); } else { otherS.push(dk.start[j]); otherE.push(dk.end[j]); }
+/**
+ * |busy time of an instance's own kernels ∩ busy time of the other kernels| over the instance's
+ * GPU span. Computed as |own| + |others| - |own ∪ others| with three running unions, so no set is
+ * built per instance; every term is an integer number of ns, so this equals the intersection
+ * of the two unions exactly. Own: launched inside NVTX row `row` (same thread, call start in
+ * [start, end)).
+ */
+function overlapWithOthers(trace: Trace, dk: DeviceKernels): { ofInstance(row: number, gpuStart: number, gpuEnd: number): number } {
+  const call = callLinks(trace).kernelCall;
+  const { runtime, nvtx } = trace;
+  const own = new RunningUnion();
+  const others = new RunningUnion();
+  const all = new RunningUnion();
+  return {
+    ofInstance(row, gpuStart, gpuEnd) {
+      const thread = nvtx.thread[row];
+      const lo = nvtx.start[row];
+      const hi = nvtx.end[row];
+      own.reset(); others.reset(); all.reset();
+      // Only kernels that can meet the instance's GPU span: those starting less than the longest kernel before it.
+      const from = lowerBound(dk.start, dk.count, gpuStart - dk.maxDuration);
+      for (let j = from; j < dk.count && dk.start[j] < gpuEnd; j++) {
+        const e = dk.end[j];
+        if (e <= gpuStart) continue;
+        const s = dk.start[j];
+        const c = call[dk.rows[j]];
+        if (c >= 0 && runtime.thread[c] === thread && runtime.start[c] >= lo && runtime.start[c] < hi) own.add(s, e); else others.add(s, e);
+        all.add(s, e);
+      }
+      return own.length() + others.length() - all.length();
+    },
+  };
+}
+
+/** |union| of intervals added in start order, as unionLengthSorted computes it. */
+class RunningUnion {
+  private total = 0;
+  private curS = 0;
+  private curE = 0;
+  private open = false;
+  reset(): void { this.total = 0; this.open = false; }
+  add(s: number, e: number): void {
+    if (!(e > s)) return;
+    if (this.open && s <= this.curE) {
+      if (e > this.curE) this.curE = e;
+    } else {
+      if (this.open) this.total += this.curE - this.curS;
+      this.curS = s; this.curE = e; this.open = true;
+    }
   }
-  if (ownS.length === 0 || otherS.length === 0) return 0;
-  return intersectionLength(unionSorted(ownS, ownE, ownS.length), unionSorted(otherS, otherE, otherS.length));
+  length(): number { return this.open ? this.total + (this.curE - this.curS) : this.total; }
 }
 
 /** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread, by API name. */
@@ -188,17 +253,38 @@ function groupBy(list: Instance[], key: (i: Instance) => string): Map<string, In
 }
 
 function summarize(name: string, list: Instance[], distinctNames: number): NvtxRangeGroup {
-  const withGpu = list.filter((i) => i.kernels > 0);
-  const gpuTime = withGpu.reduce((t, i) => t + i.gpuTime, 0);
+  const duration = new Float64Array(list.length);
+  const gpuSpan = new Float64Array(list.length);
+  const gpuTimes = new Float64Array(list.length);
+  let withGpu = 0;
+  let gpuTime = 0;
+  let overlapOthers = 0;
+  let depth = Infinity;
+  let kernelCount = 0;
+  let syncs = 0;
+  for (let j = 0; j < list.length; j++) {
+    const i = list[j];
+    duration[j] = i.duration;
+    depth = Math.min(depth, i.depth);
+    kernelCount += i.kernels;
+    syncs += i.syncs;
+    if (i.kernels > 0) {
+      gpuSpan[withGpu] = i.gpuEnd - i.gpuStart;
+      gpuTimes[withGpu] = i.gpuTime;
+      withGpu++;
+      gpuTime += i.gpuTime;
+      overlapOthers += i.overlapOthers;
+    }
+  }
   return {
     name, distinctNames, instances: list.length,
-    depth: list.reduce((d, i) => Math.min(d, i.depth), Infinity),
-    duration: distribution(list.map((i) => i.duration)),
-    gpuSpan: distribution(withGpu.map((i) => i.gpuEnd - i.gpuStart)),
-    gpuTime: distribution(withGpu.map((i) => i.gpuTime)),
-    kernelCount: list.reduce((t, i) => t + i.kernels, 0),
-    overlapWithOthers: gpuTime > 0 ? withGpu.reduce((t, i) => t + i.overlapOthers, 0) / gpuTime : null,
-    syncs: list.reduce((t, i) => t + i.syncs, 0),
+    depth,
+    duration: distribution(duration),
+    gpuSpan: distribution(gpuSpan, withGpu),
+    gpuTime: distribution(gpuTimes, withGpu),
+    kernelCount,
+    overlapWithOthers: gpuTime > 0 ? overlapOthers / gpuTime : null,
+    syncs,
     syncsByName: addCounts(list),
   };
 }

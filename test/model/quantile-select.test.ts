@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { quantile, quantileSorted } from 'd3-array';
+import { distribution, quantileSelect, selectRank } from '../../src/model/intervals.js';
+
+/** A seeded generator, so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** The definition distribution() must keep: sort, sum in sorted order, d3's quantileSorted. */
+function reference(values: number[]) {
+  const sorted = Float64Array.from(values).sort();
+  let total = 0;
+  for (const v of sorted) total += v;
+  const q = (p: number) => Math.round(quantileSorted(sorted as unknown as number[], p) as number);
+  return { count: values.length, total, min: sorted[0], median: q(0.5), p95: q(0.95), max: sorted[sorted.length - 1] };
+}
+
+/** Arrays with heavy ties (few distinct values), light ties, sorted, reversed and constant runs. */
+function cases(): number[][] {
+  const r = rng(7);
+  const out: number[][] = [[1], [2, 1], [1, 2], [3, 3], [5, 1, 3], [0, 0, 0, 1]];
+  for (const n of [3, 4, 5, 19, 20, 21, 100, 101, 1000, 4097]) {
+    out.push(Array.from({ length: n }, () => Math.floor(r() * 4)));
+    out.push(Array.from({ length: n }, () => Math.floor(r() * 1e9)));
+    out.push(Array.from({ length: n }, (_, i) => i * 3));
+    out.push(Array.from({ length: n }, (_, i) => (n - i) * 7));
+    out.push(Array.from({ length: n }, () => 42));
+  }
+  return out;
+}
+
+describe('quantileSelect', () => {
+  it("equals d3's quantileSorted on the sorted values for every p, ties and small counts included", () => {
+    for (const values of cases()) {
+      const sorted = Float64Array.from(values).sort() as unknown as number[];
+      for (const p of [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1]) {
+        const a = Float64Array.from(values);
+        expect(quantileSelect(a, a.length, p)).toBe(quantileSorted(sorted, p));
+      }
+    }
+  });
+  it("equals d3's quantile (which selects on a copy) for the median", () => {
+    for (const values of cases()) {
+      expect(quantileSelect(Float64Array.from(values), values.length, 0.5)).toBe(quantile(values, 0.5));
+    }
+  });
+  it('takes the second rank after the first, starting from the partition the first left', () => {
+    const values = Array.from({ length: 999 }, (_, i) => (i * 7919) % 1000);
+    const a = Float64Array.from(values);
+    const sorted = Float64Array.from(values).sort() as unknown as number[];
+    expect(quantileSelect(a, a.length, 0.5)).toBe(quantileSorted(sorted, 0.5));
+    expect(quantileSelect(a, a.length, 0.95, Math.floor(998 * 0.5))).toBe(quantileSorted(sorted, 0.95));
+  });
+  it('is NaN for no values', () => {
+    expect(quantileSelect(new Float64Array(0), 0, 0.5)).toBeNaN();
+  });
+});
+
+describe('selectRank', () => {
+  it('puts the k-th smallest at k with smaller-or-equal before it and greater-or-equal after', () => {
+    const r = rng(11);
+    for (const n of [2, 3, 10, 257]) {
+      for (let trial = 0; trial < 20; trial++) {
+        const a = Float64Array.from({ length: n }, () => Math.floor(r() * 10));
+        const sorted = Float64Array.from(a).sort();
+        const k = Math.floor(r() * n);
+        selectRank(a, 0, n - 1, k);
+        expect(a[k]).toBe(sorted[k]);
+        for (let i = 0; i < k; i++) expect(a[i]).toBeLessThanOrEqual(a[k]);
+        for (let i = k + 1; i < n; i++) expect(a[i]).toBeGreaterThanOrEqual(a[k]);
+        expect(Float64Array.from(a).sort()).toEqual(sorted);
+      }
+    }
+  });
+  it('stays correct on an input built against median-of-three (organ pipe)', () => {
+    const n = 2000;
+    const values = Array.from({ length: n }, (_, i) => (i < n / 2 ? i : n - i));
+    const a = Float64Array.from(values);
+    selectRank(a, 0, n - 1, 1500);
+    expect(a[1500]).toBe(Float64Array.from(values).sort()[1500]);
+  });
+});
+
+describe('distribution by selection', () => {
+  it('equals sort-then-read on every case, whatever the input order', () => {
+    for (const values of cases()) expect(distribution(values)).toEqual(reference(values));
+  });
+  it('reads only the first count values', () => {
+    const a = new Float64Array([9, 1, 5, 1000, 1000]);
+    expect(distribution(a, 3)).toEqual(reference([9, 1, 5]));
+  });
+  it('sums fractions in sorted order (the sort path), where input order would change the last bit', () => {
+    const values = [0.1, 1e16, 0.2, -1e16, 0.3];
+    expect(distribution(values)).toEqual(reference(values));
+    const fractions = [0.1, 0.7, 0.2, 0.3];
+    expect(distribution(fractions).total).toBe(reference(fractions).total);
+  });
+});
