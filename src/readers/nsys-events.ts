@@ -48,6 +48,8 @@ export interface ReadContext {
   unscanned?: { inexactTime: boolean };
   /** the file's pages, when the big tables may be read from them (pages.ts) rather than through SQL */
   pages?: PageFile | null;
+  /** told how each table was read: from the pages, or through SQL (tests, --debug) */
+  onTableRead?: (table: string, via: 'pages' | 'sql') => void;
 }
 
 /** Flags times of rows [from, to) that are not exact as doubles, when the range was not scanned. */
@@ -81,11 +83,14 @@ function time(ctx: ReadContext, name: string): string {
 function readRows(ctx: ReadContext, table: string, where: string, filter: PageFilter, targets: Target[], at: number): number {
   if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page)) {
     try {
-      return readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
+      const n = readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
+      ctx.onTableRead?.(table, 'pages');
+      return n;
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
   }
+  ctx.onTableRead?.(table, 'sql');
   return readColumns(ctx.db, table, where, targets, at, ctx.onRows);
 }
 
@@ -177,7 +182,7 @@ export function readRuntime(
     try {
       const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
         keep, ctx.onRows, ctx.unscanned);
-      if (read) return read;
+      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return read; }
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
@@ -278,10 +283,8 @@ export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
   const m = emptyMemcpy(n);
   if (n === 0) return m;
   const pidKey = new Float64Array(n);
-  const c = (name: string): string => col(ctx.schema, t, name);
   const targets = [...deviceTargets(ctx, t, m, pidKey),
-    { expr: c('bytes'), out: m.bytes }, { expr: c('copyKind'), out: m.copyKind },
-    { expr: c('srcKind'), out: m.srcKind }, { expr: c('dstKind'), out: m.dstKind }];
+    ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
   mapProcesses(ctx, pidKey, m.process);
   return m;
@@ -292,9 +295,7 @@ export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const m = emptyMemset(n);
   if (n === 0) return m;
   const pidKey = new Float64Array(n);
-  const c = (name: string): string => col(ctx.schema, t, name);
-  const targets = [...deviceTargets(ctx, t, m, pidKey),
-    { expr: c('bytes'), out: m.bytes }, { expr: c('memKind'), out: m.memKind }];
+  const targets = [...deviceTargets(ctx, t, m, pidKey), ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
   mapProcesses(ctx, pidKey, m.process);
   return m;
@@ -391,11 +392,15 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
         hasTextCol ? { col: 'text', each: (text) => got.push(text) } : undefined);
       texts = got;
+      ctx.onTableRead?.(t, 'pages');
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
   }
-  if (texts === null) count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
+  if (texts === null) {
+    ctx.onTableRead?.(t, 'sql');
+    count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
+  }
   const s = ctx.entities.strings;
   let inlineText = 0; let registeredText = 0;
   if (hasTextCol) {

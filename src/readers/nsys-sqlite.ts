@@ -21,6 +21,8 @@ export interface ReadOptions extends OpenOptions {
   onProgress?: (rowsRead: number, totalRows: number) => void;
   /** read the big tables through SQL only, never from the file's pages (tests compare the two) */
   noPages?: boolean;
+  /** told, per activity table, whether it was read from the file's pages or through SQL */
+  onTableRead?: (table: string, via: 'pages' | 'sql') => void;
   /**
    * Keep in Trace.runtime only the CUDA API calls whose name passes (analyze passes the calls the
    * analyses read); Trace.apiSummary still counts every call. Default: keep all.
@@ -146,7 +148,7 @@ function readTrace(
   const onProgress = opts.onProgress;
   const onRows = onProgress ? (n: number): void => { rowsRead += n; onProgress(rowsRead, totalRows); } : undefined;
   const check = unscanned ? { inexactTime: false } : undefined;
-  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages };
+  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages, onTableRead: opts.onTableRead };
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
