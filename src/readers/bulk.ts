@@ -94,6 +94,7 @@ export type PageFilter = 'timed' | 'nvtx';
 export function readColumnsFromPages(
   pages: PageFile, db: Database.Database, table: string, filter: PageFilter, targets: Target[], at: number,
   onRows?: (rows: number) => void, texts?: { col: string; each: (value: string) => void },
+  dropped?: { rows: number },
 ): number {
   const cols: string[] = [];
   const slot = (c: string): number => {
@@ -141,9 +142,14 @@ export function readColumnsFromPages(
       if (k >= Kind.Text) throw new PagesUnsupported('text eventType');
       const type = k === Kind.Null ? NaN : row.num[sType];
       if (type !== 34 && type !== 59 && type !== 60) return;
-      if (!isNumber(row, sStart)) return;
-      if (type !== 34 && (!isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart])) return;
-    } else if (!isNumber(row, sStart) || !isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]) return;
+      if (!isNumber(row, sStart) || (type !== 34 && (!isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]))) {
+        if (dropped) dropped.rows++;
+        return;
+      }
+    } else if (!isNumber(row, sStart) || !isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]) {
+      if (dropped) dropped.rows++;
+      return;
+    }
     for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = number(row, t.slot, t.nul); }
     for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = number(row, t.slot, t.nul); }
     for (let j = 0; j < other.length; j++) {

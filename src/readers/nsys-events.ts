@@ -355,13 +355,18 @@ export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns
   }
 }
 
-export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredText: number }
+/** `complete` false: `n` was only COUNT(*) and the rows could not be read exactly without the stats pass. */
+export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredText: number; complete: boolean }
 
-/** NVTX marks and ranges; text is inline (`text`) or registered (`textId` → StringIds) per row. */
-export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
+/**
+ * NVTX marks and ranges; text is inline (`text`) or registered (`textId` → StringIds) per row.
+ * `counted`: `n` is the table's COUNT(*), not the rows kept (no stats pass ran): then only a read
+ * from the pages that drops no row for its time is complete.
+ */
+export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead {
   const t = 'NVTX_EVENTS';
-  const v = emptyNvtx(n);
-  if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0 };
+  let v = emptyNvtx(n);
+  if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
   const c = (name: string): string => col(ctx.schema, t, name);
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
     .filter((p) => has(ctx.schema, t, p));
@@ -388,15 +393,19 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
   let count = -1;
   if (ctx.pages && ctx.origin === 0n) {
     const got: string[] = [];
+    const dropped = { rows: 0 };
     try {
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
-        hasTextCol ? { col: 'text', each: (text) => got.push(text) } : undefined);
+        hasTextCol ? { col: 'text', each: (text) => got.push(text) } : undefined, dropped);
       texts = got;
       ctx.onTableRead?.(t, 'pages');
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
+    if (counted && (texts === null || dropped.rows > 0)) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
+    if (counted) checkTimes(ctx, v.start, v.end, 0, count);
   }
+  if (counted && texts === null) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
   if (texts === null) {
     ctx.onTableRead?.(t, 'sql');
     count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
@@ -427,6 +436,12 @@ export function readNvtx(ctx: ReadContext, n: number): NvtxRead {
     v.process[i] = process;
   }
   v.count = count;
+  // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the rows read
+  if (count < n) {
+    v = { count, start: v.start.slice(0, count), end: v.end.slice(0, count), text: v.text.slice(0, count),
+      thread: v.thread.slice(0, count), process: v.process.slice(0, count), eventType: v.eventType.slice(0, count),
+      domainId: v.domainId.slice(0, count), payload: v.payload.slice(0, count) };
+  }
   orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.process, v.eventType, v.domainId, v.payload]);
-  return { nvtx: v, inlineText, registeredText };
+  return { nvtx: v, inlineText, registeredText, complete: true };
 }

@@ -57,7 +57,9 @@ interface ScanStats { kept: number; minStart: bigint | null; maxEnd: bigint | nu
  * `unscanned`: for the start/end tables only COUNT(*), which SQLite answers from the b-tree
  * without reading rows: an upper bound on the rows kept, and no time range (see readOpen).
  */
-function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[], unscanned: boolean): Map<string, ScanStats> {
+function scanStats(
+  db: Database.Database, schema: NsysSchema, warnings: string[], unscanned: boolean, nvtxCounted: boolean,
+): Map<string, ScanStats> {
   const stats = new Map<string, ScanStats>();
   for (const scan of SCANS) {
     if (!has(schema, scan.table)) continue;
@@ -67,7 +69,7 @@ function scanStats(db: Database.Database, schema: NsysSchema, warnings: string[]
       warnings.push(`${scan.table} has no ${missing.join('/')} column, so its ${scan.label}s were ignored.`);
       continue;
     }
-    if (unscanned && scan !== NVTX_SCAN) {
+    if (unscanned && (scan !== NVTX_SCAN || nvtxCounted)) {
       const all = db.prepare(`SELECT COUNT(*) FROM ${ident(scan.table)}`).pluck().get() as number;
       stats.set(scan.table, { kept: all, minStart: null, maxEnd: null });
       continue;
@@ -137,7 +139,10 @@ function readTrace(
   pages: PageFile | null,
 ): Trace | null {
   const warnings: string[] = [];
-  const stats = scanStats(db, schema, warnings, unscanned);
+  // NVTX rows of other event types are dropped legitimately, so only a read from the pages, which
+  // tells rows dropped for their time apart, may skip its stats pass
+  const nvtxCounted = unscanned && pages !== null;
+  const stats = scanStats(db, schema, warnings, unscanned, nvtxCounted);
   const origin = timeOrigin(stats);
   if (unscanned && origin !== 0n) return null;
   const strings = new Strings(db, schema);
@@ -165,7 +170,8 @@ function readTrace(
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
   const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
   syncTypesFromApiCalls(sync, runtime, strings.table.strings);
-  const { nvtx, inlineText, registeredText } = readNvtx(ctx, kept('NVTX_EVENTS'));
+  const { nvtx, inlineText, registeredText, complete } = readNvtx(ctx, kept('NVTX_EVENTS'), nvtxCounted);
+  if (!complete) return null;
   if (check) {
     const apiCalls = apiSummary.reduce((n, a) => n + a.count, 0);
     const read: [string, number][] = [[KERNEL_TABLE, kernels.count], ['CUPTI_ACTIVITY_KIND_MEMCPY', memcpy.count],
@@ -180,7 +186,12 @@ function readTrace(
 
   const gpus = readGpus(db, schema);
   const described = new Set(gpus.map((g) => g.deviceId));
-  const used = new Set<number>([...kernels.deviceId, ...memcpy.deviceId, ...memset.deviceId]);
+  const used = new Set<number>();
+  for (const ids of [kernels.deviceId, memcpy.deviceId, memset.deviceId]) {
+    // devices come in long runs: a Set.add per row would cost more than the whole read of the column
+    let last = NaN;
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== last) used.add((last = ids[i]));
+  }
   for (const d of [...used].sort((a, b) => a - b)) {
     if (described.has(d)) continue;
     gpus.push(emptyGpu(d));
