@@ -35,13 +35,15 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
   const gaps = classifyGaps(trace, deviceId, idle);
 
-  const kernelDurations: number[] = [];
+  const kernelDurations = new Float64Array(sel.kernelCount);
+  let kernels = 0;
   const processes = new Set<number>();
+  let lastProcess = NaN;
   for (let o = 0; o < sel.ops.count; o++) {
-    processes.add(sel.ops.process[o]);
-    if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations.push(sel.ops.duration[o]);
+    if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
+    if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations[kernels++] = sel.ops.duration[o];
   }
-  const kernelDuration = distribution(kernelDurations);
+  const kernelDuration = distribution(kernelDurations, kernels);
   const launch = launchStats(trace, sel, kernelDuration, gaps);
   const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);
 

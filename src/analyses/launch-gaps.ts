@@ -16,7 +16,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
-import { distribution, intervalSet, lowerBound, type IntervalSet } from '../model/intervals.js';
+import { distribution, intervalSet, lowerBound, selectRank, type IntervalSet } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
@@ -125,10 +125,15 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   const durations = new Float64Array(gaps.count);
   const classCount = [0, 0, 0, 0];
   const classTotal = [0, 0, 0, 0];
+  // gaps come in time order, so the first kernel at or after each gap's end only moves forward
+  let after = 0;
+  let lastThread = NaN;
+  let tb: ThreadBlocking | null = null;
   for (let g = 0; g < gaps.count; g++) {
     const gs = gaps.start[g];
     const ge = gaps.end[g];
-    let k = lowerBound(kStart, n, ge);
+    while (after < n && kStart[after] < ge) after++;
+    let k = after;
     // A zero-length kernel does not end a gap; prefer a real kernel starting at the same instant.
     let j = k;
     while (j < n && kStart[j] === ge && kernels.end[kRow[j]] === ge) j++;
@@ -138,7 +143,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     let sync = -1;
     if (call >= 0) {
       const rs = runtime.start[call];
-      const tb = threadBlocking(runtime.thread[call]);
+      if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); }
       const q = tb ? lowerBound(tb.start, tb.start.length, Math.min(ge, rs)) : 0;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
         c = SYNC_STALL;
@@ -174,7 +179,10 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 /** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
 function longestGaps(durations: Float64Array, count: number, limit: number): Uint32Array {
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
-  const threshold = Float64Array.from(durations.subarray(0, count)).sort()[count - limit];
+  // the limit-th longest: a selection on a copy, not a sort of every gap
+  const scratch = durations.slice(0, count);
+  selectRank(scratch, 0, count - 1, count - limit);
+  const threshold = scratch[count - limit];
   let above = 0;
   for (let g = 0; g < count; g++) if (durations[g] > threshold) above++;
   let atThreshold = limit - above;

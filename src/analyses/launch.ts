@@ -27,15 +27,26 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
     latency[matched++] = Math.max(0, kernels.start[row] - runtime.end[call]);
     isLaunch[call] = 1;
   }
-  const lastStart = new Map<number, number>();
+  // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
+  const threadSlots = Math.max(trace.threads.length, 1);
+  const lastStart = new Float64Array(threadSlots);
+  const seen = new Uint8Array(threadSlots);
+  const elsewhere = new Map<number, number>();
   const interval = new Float64Array(matched);
   let intervals = 0;
   for (let r = 0; r < runtime.count; r++) {
     if (!isLaunch[r]) continue;
     const t = runtime.thread[r];
-    const prev = lastStart.get(t);
-    if (prev !== undefined) interval[intervals++] = runtime.start[r] - prev;
-    lastStart.set(t, runtime.start[r]);
+    const s = runtime.start[r];
+    if (t >= 0 && t < threadSlots) {
+      if (seen[t]) interval[intervals++] = s - lastStart[t];
+      seen[t] = 1;
+      lastStart[t] = s;
+    } else {
+      const prev = elsewhere.get(t);
+      if (prev !== undefined) interval[intervals++] = s - prev;
+      elsewhere.set(t, s);
+    }
   }
   const intervalDist = distribution(interval, intervals);
   const gapTotal = gaps.all.total;

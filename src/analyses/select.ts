@@ -61,9 +61,11 @@ export function selectOps(
   if (options.includeTransfers) tables.push([trace.memcpy, OpKind.Memcpy], [trace.memset, OpKind.Memset]);
   let cap = 0;
   for (const [t] of tables) cap += t.count;
-  const pStart: number[] = [];
-  const pEnd: number[] = [];
-  const pOp: number[] = [];
+  // Pieces: one per operation unless a --range window splits an operation; grown if it does.
+  let pStart = new Float64Array(cap);
+  let pEnd = new Float64Array(cap);
+  let pOp = new Int32Array(cap);
+  let n = 0;
   const opRow = new Int32Array(cap);
   const opKind = new Uint8Array(cap);
   const opDur = new Float64Array(cap);
@@ -76,7 +78,11 @@ export function selectOps(
         nOps++;
         if (kind === OpKind.Kernel) kernelCount++;
       }
-      pStart.push(a); pEnd.push(b); pOp.push(nOps - 1);
+      if (n === pStart.length) {
+        const grow = Math.max(16, 2 * n);
+        pStart = grown(pStart, grow); pEnd = grown(pEnd, grow); pOp = grown(pOp, grow);
+      }
+      pStart[n] = a; pEnd[n] = b; pOp[n] = nOps - 1; n++;
       opDur[nOps - 1] += b - a;
     });
   }
@@ -89,7 +95,6 @@ export function selectOps(
     ops.streamId[o] = t.streamId[ops.row[o]];
     ops.process[o] = t.process[ops.row[o]];
   }
-  const n = pStart.length;
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) if (pStart[i] < pStart[i - 1]) sorted = false;
   const order = sorted ? null : sortedOrder(pStart, n);
@@ -105,6 +110,12 @@ export function selectOps(
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
 }
 
 /** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */

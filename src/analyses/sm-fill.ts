@@ -11,7 +11,6 @@
  * at its maximum carveout (the driver default when a kernel needs it), so resident counts are an
  * upper bound and waves a lower bound: a kernel reported as filling the GPU really does.
  */
-import { quantile } from 'd3-array';
 import type { GpuInfo, Trace } from '../model/trace.js';
 import type { FillLimit, KernelFillSummary, SmFillReport, SmLimits } from '../report/types.js';
 
@@ -167,18 +166,6 @@ export function kernelShapeAt(trace: Trace, i: number): KernelShape {
   };
 }
 
-/** Kernel indices of one device whose interval meets [start, end] (all of them without a window). */
-export function deviceKernelIndices(trace: Trace, deviceId: number, window?: { start: number; end: number }): number[] {
-  const k = trace.kernels;
-  const out: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId) continue;
-    if (window && (k.end[i] <= window.start || k.start[i] >= window.end)) continue;
-    out.push(i);
-  }
-  return out;
-}
-
 interface LaunchConfigs {
   /** launch configuration of each listed kernel, as an index into `first` */
   id: Int32Array;
@@ -224,56 +211,146 @@ export function kernelWaves(trace: Trace, indices: ArrayLike<number>, limits: Sm
   return waves;
 }
 
+/** One kernel name's launch configurations, in order of first launch, with kernels and time each. */
+class NameConfigs {
+  /** a kernel row per configuration */
+  readonly first: number[] = [];
+  readonly count: number[] = [];
+  readonly time: number[] = [];
+  private readonly buckets = new Map<number, number[]>();
+  private last = -1;
+
+  constructor(private readonly k: Trace['kernels']) {}
+
+  add(i: number, duration: number): void {
+    // a name's next kernel nearly always repeats its previous configuration: test that before hashing
+    let c = this.last >= 0 && sameConfig(this.k, this.first[this.last], i) ? this.last : this.find(i);
+    if (c < 0) {
+      c = this.first.length;
+      this.first.push(i);
+      this.count.push(0);
+      this.time.push(0);
+      const h = configHash(this.k, i);
+      const ids = this.buckets.get(h);
+      if (ids) ids.push(c); else this.buckets.set(h, [c]);
+    }
+    this.count[c]++;
+    this.time[c] += duration;
+    this.last = c;
+  }
+
+  private find(i: number): number {
+    const ids = this.buckets.get(configHash(this.k, i));
+    if (ids) for (const c of ids) if (sameConfig(this.k, this.first[c], i)) return c;
+    return -1;
+  }
+}
+
+function configHash(k: Trace['kernels'], i: number): number {
+  let h = 0;
+  h = (Math.imul(h, 31) + k.gridX[i]) | 0;
+  h = (Math.imul(h, 31) + k.gridY[i]) | 0;
+  h = (Math.imul(h, 31) + k.gridZ[i]) | 0;
+  h = (Math.imul(h, 31) + k.blockX[i]) | 0;
+  h = (Math.imul(h, 31) + k.blockY[i]) | 0;
+  h = (Math.imul(h, 31) + k.blockZ[i]) | 0;
+  h = (Math.imul(h, 31) + k.registersPerThread[i]) | 0;
+  h = (Math.imul(h, 31) + k.staticSharedMemory[i]) | 0;
+  return (Math.imul(h, 31) + k.dynamicSharedMemory[i]) | 0;
+}
+
+function sameConfig(k: Trace['kernels'], a: number, b: number): boolean {
+  return k.gridX[a] === k.gridX[b] && k.gridY[a] === k.gridY[b] && k.gridZ[a] === k.gridZ[b] &&
+    k.blockX[a] === k.blockX[b] && k.blockY[a] === k.blockY[b] && k.blockZ[a] === k.blockZ[b] &&
+    k.registersPerThread[a] === k.registersPerThread[b] && k.staticSharedMemory[a] === k.staticSharedMemory[b] &&
+    k.dynamicSharedMemory[a] === k.dynamicSharedMemory[b];
+}
+
+/**
+ * d3's quantile(values, p) where values[c] is repeated count[c] times: blocks and waves depend only
+ * on the launch configuration, so a name's million kernels are a few (value, count) pairs.
+ * Same arithmetic as quantileSorted on the expanded sorted array.
+ */
+function weightedQuantile(values: number[], count: number[], p: number): number {
+  const order = values.map((_, c) => c).sort((x, y) => values[x] - values[y]);
+  let n = 0;
+  for (const c of count) n += c;
+  const rankValue = (r: number): number => {
+    let seen = 0;
+    for (const c of order) {
+      seen += count[c];
+      if (r < seen) return values[c];
+    }
+    return NaN;
+  };
+  if (n < 2) return rankValue(0);
+  const i = (n - 1) * p;
+  const i0 = Math.floor(i);
+  const value0 = rankValue(i0);
+  const value1 = rankValue(i0 + 1);
+  return value0 + (value1 - value0) * (i - i0);
+}
+
 export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: number; end: number }): SmFillReport {
   const limits = smLimits(trace.gpus.find((g) => g.deviceId === deviceId));
-  const indices = deviceKernelIndices(trace, deviceId, window);
   const k = trace.kernels;
-  const clippedDuration = (i: number): number =>
-    Math.max(0, Math.min(k.end[i], window?.end ?? Infinity) - Math.max(k.start[i], window?.start ?? -Infinity));
-  const groups = new Map<number, number[]>();
-  for (const i of indices) {
+  const lo = window?.start ?? -Infinity;
+  const hi = window?.end ?? Infinity;
+  // kernels by short name, names in order of first launch; the table is indexed by string index + 1
+  const groupOf = new Int32Array(trace.strings.length + 1).fill(-1);
+  const groupName: number[] = [];
+  const groups: NameConfigs[] = [];
+  let kernelCount = 0;
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId) continue;
+    if (window && (k.end[i] <= window.start || k.start[i] >= window.end)) continue;
+    kernelCount++;
     const name = k.shortName[i];
-    const list = groups.get(name);
-    if (list) list.push(i); else groups.set(name, [i]);
+    let g = name + 1 >= 0 && name + 1 < groupOf.length ? groupOf[name + 1] : groupName.indexOf(name);
+    if (g < 0) {
+      g = groups.length;
+      groups.push(new NameConfigs(k));
+      groupName.push(name);
+      if (name + 1 >= 0 && name + 1 < groupOf.length) groupOf[name + 1] = g;
+    }
+    groups[g].add(i, Math.max(0, Math.min(k.end[i], hi) - Math.max(k.start[i], lo)));
   }
+  const wavesKnown = limits !== null && limits.smCount !== null;
   let kernelTime = 0;
   let fullKernelCount = 0;
   let fullKernelTime = 0;
   const byName: KernelFillSummary[] = [];
-  for (const [name, list] of groups) {
-    const configs = launchConfigs(trace, list);
-    const waves = kernelWaves(trace, list, limits, configs);
+  groups.forEach((configs, g) => {
+    const fills = limits ? configs.first.map((i) => kernelFill(kernelShapeAt(trace, i), limits)) : null;
+    let count = 0;
     let time = 0;
     let full = 0;
-    list.forEach((i, j) => {
-      const d = clippedDuration(i);
-      time += d;
-      if (waves[j] >= 1) { full++; fullKernelTime += d; }
+    let common = 0;
+    configs.first.forEach((_, c) => {
+      count += configs.count[c];
+      time += configs.time[c];
+      if (wavesKnown && fills![c].waves! >= 1) { full += configs.count[c]; fullKernelTime += configs.time[c]; }
+      // the most frequent configuration; ties go to the one launched first
+      if (configs.count[c] > configs.count[common]) common = c;
     });
     kernelTime += time;
     fullKernelCount += full;
-    // the most frequent configuration; ties go to the one launched first
-    const configCount = new Int32Array(configs.first.length);
-    for (let j = 0; j < list.length; j++) configCount[configs.id[j]]++;
-    let common = 0;
-    for (let c = 1; c < configCount.length; c++) if (configCount[c] > configCount[common]) common = c;
-    const fill = limits ? kernelFill(kernelShapeAt(trace, configs.first[common]), limits) : null;
-    const known = [...waves].filter((w) => !Number.isNaN(w));
+    const fill = fills ? fills[common] : null;
+    const blocks = configs.first.map((i) => k.gridX[i] * k.gridY[i] * k.gridZ[i]);
     byName.push({
-      name: trace.strings[name] ?? `#${name}`,
-      count: list.length,
+      name: trace.strings[groupName[g]] ?? `#${groupName[g]}`,
+      count,
       kernelTime: time,
-      medianBlocks: quantile(list.map((i) => k.gridX[i] * k.gridY[i] * k.gridZ[i]), 0.5) ?? 0,
+      medianBlocks: weightedQuantile(blocks, configs.count, 0.5),
       residentBlocksPerSm: fill?.residentBlocksPerSm ?? null,
       limit: fill?.limit ?? null,
-      medianWaves: known.length ? quantile(known, 0.5) ?? null : null,
-      fullShare: known.length ? full / list.length : null,
+      medianWaves: wavesKnown ? weightedQuantile(fills!.map((f) => f.waves!), configs.count, 0.5) : null,
+      fullShare: wavesKnown ? full / count : null,
     });
-  }
+  });
   byName.sort((a, b) => b.kernelTime - a.kernelTime || a.name.localeCompare(b.name));
-  const wavesKnown = limits !== null && limits.smCount !== null;
   return {
-    deviceId, limits, kernelCount: indices.length, kernelTime, fullKernelCount, fullKernelTime,
+    deviceId, limits, kernelCount, kernelTime, fullKernelCount, fullKernelTime,
     fullTimeShare: wavesKnown && kernelTime > 0 ? fullKernelTime / kernelTime : null,
     byName,
   };

@@ -34,7 +34,16 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     return s;
   };
   const opSlot = new Int32Array(sel.ops.count);
-  for (let o = 0; o < sel.ops.count; o++) opSlot[o] = slot(sel.ops.process[o], sel.ops.streamId[o]);
+  // consecutive ops are mostly on one stream: look the slot up only when the stream changes
+  let lastProcess = NaN;
+  let lastStream = NaN;
+  let lastSlot = -1;
+  for (let o = 0; o < sel.ops.count; o++) {
+    const p = sel.ops.process[o];
+    const sid = sel.ops.streamId[o];
+    if (p !== lastProcess || sid !== lastStream) { lastSlot = slot(p, sid); lastProcess = p; lastStream = sid; }
+    opSlot[o] = lastSlot;
+  }
   const pieceSlot = new Int32Array(sel.count);
   for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
   const nSlots = slotStream.length;
@@ -66,7 +75,8 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     const busy = totalLength(u);
     // Idle stretches between the stream's consecutive kernels, inside W only.
     const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : null;
-    const gapDur = gaps ? Float64Array.from(gaps.start, (x, i) => gaps.end[i] - x) : new Float64Array(0);
+    const gapDur = new Float64Array(gaps ? gaps.count : 0);
+    for (let i = 0; i < gapDur.length; i++) gapDur[i] = gaps!.end[i] - gaps!.start[i];
     streams.push({
       streamId: slotStream[s],
       process: slotProcess[s],

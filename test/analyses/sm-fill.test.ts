@@ -123,4 +123,24 @@ describe('analyzeSmFill', () => {
     expect(r.fullTimeShare).toBeNull();
     expect(r.byName[0]).toMatchObject({ medianWaves: null, fullShare: null, residentBlocksPerSm: null, limit: null });
   });
+  it('takes medians over every kernel of a name across its launch configurations (ties, even counts)', () => {
+    // 'moe': grids 264 ×3, 2112 ×1, 528 ×2, launched interleaved; 6 kernels, so the median
+    // interpolates between sorted ranks 2 and 3: [264, 264, 264, 528, 528, 2112] → (264 + 528) / 2
+    const grids = [264, 2112, 264, 528, 264, 528];
+    const t = buildTrace({
+      gpus: [h200],
+      kernels: grids.map((g, i) => ({ start: i * 10, end: i * 10 + 5, name: 'moe', grid: [g, 1, 1] as [number, number, number], block: [128, 1, 1] as [number, number, number], registersPerThread: 32 })),
+    });
+    const r = analyzeSmFill(t, 0).byName[0];
+    expect(r.count).toBe(6);
+    expect(r.medianBlocks).toBe(396);
+    // 16 blocks resident per SM × 132 SMs = 2112 blocks per wave
+    expect(r.medianWaves).toBe((264 / 2112 + 528 / 2112) / 2);
+    expect(r.fullShare).toBe(1 / 6);
+    // the most frequent configuration (grid 264) sets the fill
+    expect(r.residentBlocksPerSm).toBe(16);
+    const odd = analyzeSmFill(t, 0, { start: 0, end: 45 }).byName[0];
+    // first five kernels: [264, 264, 264, 528, 2112] → 264
+    expect(odd.medianBlocks).toBe(264);
+  });
 });
