@@ -151,7 +151,8 @@ function readTrace(
   for (const st of stats.values()) totalRows += st.kept;
   let rowsRead = 0;
   const onProgress = opts.onProgress;
-  const onRows = onProgress ? (n: number): void => { rowsRead += n; onProgress(rowsRead, totalRows); } : undefined;
+  // a table read again through SQL after its pages fell through counts twice: never past the total
+  const onRows = onProgress ? (n: number): void => { rowsRead = Math.min(totalRows, rowsRead + n); onProgress(rowsRead, totalRows); } : undefined;
   const check = unscanned ? { inexactTime: false } : undefined;
   const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages, onTableRead: opts.onTableRead };
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
