@@ -71,12 +71,9 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   for (let s = 0; s < nSlots; s++) {
     const a = offset[s];
     const b = offset[s + 1];
-    const u = unionSorted(gs.subarray(a, b), ge.subarray(a, b), b - a);
-    const busy = totalLength(u);
-    // Idle stretches between the stream's consecutive kernels, inside W only.
-    const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : null;
-    const gapDur = new Float64Array(gaps ? gaps.count : 0);
-    for (let i = 0; i < gapDur.length; i++) gapDur[i] = gaps!.end[i] - gaps!.start[i];
+    const { busy, gapDur } = window.count === 1
+      ? busyAndGaps(gs.subarray(a, b), ge.subarray(a, b), b - a)
+      : busyAndGapsInSegments(gs.subarray(a, b), ge.subarray(a, b), b - a, window);
     streams.push({
       streamId: slotStream[s],
       process: slotProcess[s],
@@ -101,4 +98,40 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? 0) - (q.processA ?? 0) || p.a - q.a || (p.processB ?? 0) - (q.processB ?? 0) || p.b - q.b);
   streams.sort((p, q) => p.process - q.process || p.streamId - q.streamId);
   return { streams, pairs };
+}
+
+/**
+ * A stream's busy time and its idle stretches between consecutive kernels, for a one-segment W:
+ * the pieces are clipped to W, so every stretch between them lies inside W. One pass, and the
+ * stream's union is never built.
+ */
+function busyAndGaps(start: Float64Array, end: Float64Array, count: number): { busy: number; gapDur: Float64Array } {
+  const gaps = new Float64Array(count);
+  let n = 0;
+  let busy = 0;
+  let curS = 0;
+  let curE = 0;
+  let open = false;
+  for (let i = 0; i < count; i++) {
+    const s = start[i];
+    const e = end[i];
+    if (!(e > s)) continue;
+    if (open && s <= curE) {
+      if (e > curE) curE = e;
+    } else {
+      if (open) { busy += curE - curS; gaps[n++] = s - curE; }
+      curS = s; curE = e; open = true;
+    }
+  }
+  if (open) busy += curE - curS;
+  return { busy, gapDur: gaps.subarray(0, n) };
+}
+
+/** The same for a --range W of several segments: the stretches between segments are outside W and drop out. */
+function busyAndGapsInSegments(start: Float64Array, end: Float64Array, count: number, window: IntervalSet): { busy: number; gapDur: Float64Array } {
+  const u = unionSorted(start, end, count);
+  const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : null;
+  const gapDur = new Float64Array(gaps ? gaps.count : 0);
+  for (let i = 0; i < gapDur.length; i++) gapDur[i] = gaps!.end[i] - gaps!.start[i];
+  return { busy: totalLength(u), gapDur };
 }

@@ -207,9 +207,13 @@ export interface ConcurrencyLevels {
  * kernel ending exactly when another starts, zero-length kernels) cannot create phantom overlap.
  */
 export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
-  const ends = new Float64Array(count);
-  for (let i = 0; i < count; i++) ends[i] = end[i];
-  ends.sort();
+  // kernels that run one after another end in start order too: then the ends need no sorted copy
+  let ends: ArrayLike<number> = end;
+  if (!isSortedByStart(end, count)) {
+    const sorted = new Float64Array(count);
+    for (let i = 0; i < count; i++) sorted[i] = end[i];
+    ends = sorted.sort();
+  }
   const levelTime: number[] = [0];
   let active = 0;
   let prev = count > 0 ? start[0] : 0;
@@ -355,10 +359,11 @@ export function quantileSelect(a: Float64Array, count: number, p: number, from =
   const i = (count - 1) * p;
   const i0 = Math.floor(i);
   selectRank(a, Math.min(from, i0), count - 1, i0);
-  // the next rank is the smallest value right of i0 (all of them are >= a[i0])
-  let value1 = Infinity;
-  for (let j = i0 + 1; j < count; j++) if (a[j] < value1) value1 = a[j];
   const value0 = a[i0];
+  // the next rank is the smallest value right of i0 (all of them are >= a[i0]); when i falls on
+  // a rank it is weighted 0, and finite values make that value0 + 0 whatever it is
+  let value1 = i === i0 ? value0 : Infinity;
+  if (i !== i0) for (let j = i0 + 1; j < count; j++) if (a[j] < value1) value1 = a[j];
   return value0 + (value1 - value0) * (i - i0);
 }
 
