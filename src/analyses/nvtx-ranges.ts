@@ -19,20 +19,35 @@ const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|t
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
-interface Instance {
-  row: number;
-  depth: number;
-  /** CPU-side end - start */
-  duration: number;
-  gpuStart: number;
-  gpuEnd: number;
-  gpuTime: number;
-  kernels: number;
-  syncs: number;
-  /** blocking calls by API name */
-  syncsByName: Map<string, number>;
+/**
+ * The ranges kept for the table, as columns (a trace has hundreds of thousands of them): instance
+ * j is projection row q = proj[j]; the other columns are indexed by q.
+ */
+interface Instances {
+  count: number;
+  /** projection row of each instance, in projection (start) order */
+  q: Int32Array;
+  range: Int32Array;
+  depth: Int32Array;
+  gpuStart: Float64Array;
+  gpuEnd: Float64Array;
+  gpuTime: Float64Array;
+  kernels: Int32Array;
+  /** CPU-side end - start, by nvtx row */
+  nvtxStart: Float64Array;
+  nvtxEnd: Float64Array;
+  syncs: Int32Array;
+  /** blocking calls by API name, only for instances that made any */
+  syncsByName: Map<number, Map<string, number>>;
   /** |own kernels' busy time ∩ other kernels' busy time| */
-  overlapOthers: number;
+  overlapOthers: Float64Array;
+}
+
+/** Instances of one name or family: members[offset[g] .. offset[g + 1]) are instance numbers, in order. */
+interface Grouping {
+  names: string[];
+  offset: Int32Array;
+  members: Int32Array;
 }
 
 /** A range's family: its text with every number replaced by '#' ("expert 17" → "expert #"). */
@@ -50,43 +65,99 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
   const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window));
   const syncsOf = syncCounter(trace);
-  const instances: Instance[] = [];
+  const kept = new Int32Array(proj.count);
+  let count = 0;
+  const syncs = new Int32Array(proj.count);
+  const syncsByName = new Map<number, Map<string, number>>();
+  const overlapOthers = new Float64Array(proj.count);
   for (let q = 0; q < proj.count; q++) {
     const row = proj.range[q];
     const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
     if (!inWindow) continue;
-    const inst: Instance = {
-      row, depth: depth[q], duration: trace.nvtx.end[row] - trace.nvtx.start[row], gpuStart: proj.gpuStart[q], gpuEnd: proj.gpuEnd[q], gpuTime: proj.gpuTime[q],
-      kernels: proj.kernelCount[q], syncs: 0, syncsByName: syncsOf(row), overlapOthers: 0,
-    };
-    for (const n of inst.syncsByName.values()) inst.syncs += n;
-    if (inst.kernels > 0) inst.overlapOthers = overlap.ofInstance(row, inst.gpuStart, inst.gpuEnd);
-    instances.push(inst);
+    kept[count++] = q;
+    const byCall = syncsOf(row);
+    if (byCall) {
+      syncsByName.set(q, byCall);
+      for (const n of byCall.values()) syncs[q] += n;
+    }
+    if (proj.kernelCount[q] > 0) overlapOthers[q] = overlap.ofInstance(row, proj.gpuStart[q], proj.gpuEnd[q]);
   }
-  if (instances.length === 0) return { byName: [], families: [], iterations: null };
-  const text = (row: number): string => (trace.nvtx.text[row] >= 0 ? trace.strings[trace.nvtx.text[row]] : '(unnamed)');
-  const byText = groupBy(instances, (i) => text(i.row));
-  const familyOfText = new Map<string, string>();
-  const family = (t: string): string => {
-    let f = familyOfText.get(t);
-    if (f === undefined) { f = nvtxFamilyName(t); familyOfText.set(t, f); }
-    return f;
+  if (count === 0) return { byName: [], families: [], iterations: null };
+  const inst: Instances = {
+    count, q: kept.subarray(0, count), range: proj.range, depth, gpuStart: proj.gpuStart, gpuEnd: proj.gpuEnd, gpuTime: proj.gpuTime,
+    kernels: proj.kernelCount, nvtxStart: trace.nvtx.start, nvtxEnd: trace.nvtx.end, syncs, syncsByName, overlapOthers,
   };
-  const byFamily = groupBy(instances, (i) => family(text(i.row)));
-  const byName = [...byText.entries()].map(([name, list]) => summarize(name, list, 1));
+  const { byText, byFamily, distinct } = groupInstances(trace, inst);
+  const byName = byText.names.map((name, g) => summarize(name, inst, byText, g, 1));
   const families: NvtxRangeGroup[] = [];
-  for (const [name, list] of byFamily) {
-    const distinct = new Set(list.map((i) => text(i.row))).size;
-    if (distinct >= 2) families.push(summarize(name, list, distinct));
-  }
+  byFamily.names.forEach((name, g) => {
+    if (distinct[g] >= 2) families.push(summarize(name, inst, byFamily, g, distinct[g]));
+  });
   const byGpuTime = (a: NvtxRangeGroup, b: NvtxRangeGroup): number => b.gpuTime.total - a.gpuTime.total || a.name.localeCompare(b.name);
   byName.sort(byGpuTime);
   families.sort(byGpuTime);
   return {
     byName: byName.slice(0, MAX_NAMES),
     families,
-    iterations: findIterations([...families, ...byName], byFamily, byText),
+    iterations: findIterations([...families, ...byName], inst, byFamily, byText),
   };
+}
+
+/**
+ * Instances by text and by family, each group's members in instance order and groups in order of
+ * first instance (as a Map of lists would give), without a list or a string lookup per instance:
+ * texts are string indices, so each distinct index is named and given its groups once.
+ */
+function groupInstances(trace: Trace, inst: Instances): { byText: Grouping; byFamily: Grouping; distinct: number[] } {
+  const textOf = trace.nvtx.text;
+  // per string index + 1 (0: no text): its text group and family group, -1 until seen
+  const textGroupOf = new Int32Array(trace.strings.length + 1).fill(-1);
+  const familyOfTextGroup: number[] = [];
+  const textIds = new Map<string, number>();
+  const familyIds = new Map<string, number>();
+  const textNames: string[] = [];
+  const familyNames: string[] = [];
+  const distinct: number[] = [];
+  const textOfInstance = new Int32Array(inst.count);
+  for (let j = 0; j < inst.count; j++) {
+    const t = textOf[inst.range[inst.q[j]]];
+    const slot = t + 1;
+    let g = slot >= 0 && slot < textGroupOf.length ? textGroupOf[slot] : -1;
+    if (g < 0) {
+      const name = t >= 0 ? trace.strings[t] : '(unnamed)';
+      let id = textIds.get(name);
+      if (id === undefined) {
+        id = textNames.length;
+        textIds.set(name, id);
+        textNames.push(name);
+        const fam = nvtxFamilyName(name);
+        let f = familyIds.get(fam);
+        if (f === undefined) { f = familyNames.length; familyIds.set(fam, f); familyNames.push(fam); distinct.push(0); }
+        familyOfTextGroup.push(f);
+        distinct[f]++;
+      }
+      g = id;
+      if (slot >= 0 && slot < textGroupOf.length) textGroupOf[slot] = g;
+    }
+    textOfInstance[j] = g;
+  }
+  const familyOfInstance = textOfInstance.map((g) => familyOfTextGroup[g]);
+  return {
+    byText: grouping(textNames, textOfInstance),
+    byFamily: grouping(familyNames, familyOfInstance),
+    distinct,
+  };
+}
+
+/** Counting sort of instance numbers by group, stable. */
+function grouping(names: string[], groupOf: Int32Array): Grouping {
+  const offset = new Int32Array(names.length + 1);
+  for (let j = 0; j < groupOf.length; j++) offset[groupOf[j] + 1]++;
+  for (let g = 0; g < names.length; g++) offset[g + 1] += offset[g];
+  const fill = offset.slice(0, names.length);
+  const members = new Int32Array(groupOf.length);
+  for (let j = 0; j < groupOf.length; j++) members[fill[groupOf[j]]++] = j;
+  return { names, offset, members };
 }
 
 /**
@@ -214,13 +285,13 @@ class RunningUnion {
 }
 
 /** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread, by API name. */
-function syncCounter(trace: Trace): (row: number) => Map<string, number> {
+function syncCounter(trace: Trace): (row: number) => Map<string, number> | null {
   const { byThread } = blockingIndex(trace);
   const { runtime, strings } = trace;
   const perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
   for (const [t, rows] of byThread) perThread.set(t, { rows, start: Float64Array.from(rows, (r) => runtime.start[r]) });
-  // most ranges hold no blocking call: they share one empty map instead of one each
-  const none: Map<string, number> = new Map();
+  // most ranges hold no blocking call: null, no map
+  const none = null;
   return (row) => {
     const calls = perThread.get(trace.nvtx.thread[row]);
     if (!calls) return none;
@@ -236,76 +307,85 @@ function syncCounter(trace: Trace): (row: number) => Map<string, number> {
   };
 }
 
-function addCounts(list: Instance[]): Record<string, number> {
+function addCounts(inst: Instances, members: Int32Array): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const i of list) for (const [n, c] of i.syncsByName) out[n] = (out[n] ?? 0) + c;
+  for (const j of members) {
+    const byCall = inst.syncsByName.get(inst.q[j]);
+    if (byCall) for (const [n, c] of byCall) out[n] = (out[n] ?? 0) + c;
+  }
   return out;
 }
 
-function groupBy(list: Instance[], key: (i: Instance) => string): Map<string, Instance[]> {
-  const m = new Map<string, Instance[]>();
-  for (const i of list) {
-    const k = key(i);
-    const l = m.get(k);
-    if (l) l.push(i); else m.set(k, [i]);
+/** Distributions of CPU duration, GPU span and GPU time: the last two over instances with GPU work. */
+function spans(inst: Instances, members: Int32Array): { duration: Float64Array; gpuSpan: Float64Array; gpuTime: Float64Array; withGpu: number } {
+  const duration = new Float64Array(members.length);
+  const gpuSpan = new Float64Array(members.length);
+  const gpuTime = new Float64Array(members.length);
+  let withGpu = 0;
+  for (let m = 0; m < members.length; m++) {
+    const q = inst.q[members[m]];
+    const row = inst.range[q];
+    duration[m] = inst.nvtxEnd[row] - inst.nvtxStart[row];
+    if (inst.kernels[q] > 0) {
+      gpuSpan[withGpu] = inst.gpuEnd[q] - inst.gpuStart[q];
+      gpuTime[withGpu] = inst.gpuTime[q];
+      withGpu++;
+    }
   }
-  return m;
+  return { duration, gpuSpan, gpuTime, withGpu };
 }
 
-function summarize(name: string, list: Instance[], distinctNames: number): NvtxRangeGroup {
-  const duration = new Float64Array(list.length);
-  const gpuSpan = new Float64Array(list.length);
-  const gpuTimes = new Float64Array(list.length);
-  let withGpu = 0;
+function summarize(name: string, inst: Instances, groups: Grouping, g: number, distinctNames: number): NvtxRangeGroup {
+  const members = groups.members.subarray(groups.offset[g], groups.offset[g + 1]);
   let gpuTime = 0;
   let overlapOthers = 0;
   let depth = Infinity;
   let kernelCount = 0;
   let syncs = 0;
-  for (let j = 0; j < list.length; j++) {
-    const i = list[j];
-    duration[j] = i.duration;
-    depth = Math.min(depth, i.depth);
-    kernelCount += i.kernels;
-    syncs += i.syncs;
-    if (i.kernels > 0) {
-      gpuSpan[withGpu] = i.gpuEnd - i.gpuStart;
-      gpuTimes[withGpu] = i.gpuTime;
-      withGpu++;
-      gpuTime += i.gpuTime;
-      overlapOthers += i.overlapOthers;
+  for (const j of members) {
+    const q = inst.q[j];
+    depth = Math.min(depth, inst.depth[q]);
+    kernelCount += inst.kernels[q];
+    syncs += inst.syncs[q];
+    if (inst.kernels[q] > 0) {
+      gpuTime += inst.gpuTime[q];
+      overlapOthers += inst.overlapOthers[q];
     }
   }
+  const s = spans(inst, members);
   return {
-    name, distinctNames, instances: list.length,
+    name, distinctNames, instances: members.length,
     depth,
-    duration: distribution(duration),
-    gpuSpan: distribution(gpuSpan, withGpu),
-    gpuTime: distribution(gpuTimes, withGpu),
+    duration: distribution(s.duration),
+    gpuSpan: distribution(s.gpuSpan, s.withGpu),
+    gpuTime: distribution(s.gpuTime, s.withGpu),
     kernelCount,
     overlapWithOthers: gpuTime > 0 ? overlapOthers / gpuTime : null,
     syncs,
-    syncsByName: addCounts(list),
+    syncsByName: addCounts(inst, members),
   };
 }
 
 function findIterations(
-  groups: NvtxRangeGroup[], byFamily: Map<string, Instance[]>, byText: Map<string, Instance[]>,
+  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping,
 ): IterationSummary | null {
   const repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
   const named = repeated.filter((g) => ITERATION_WORDS.test(g.name));
   // Outermost first: "iteration #" encloses "layer #", which encloses "expert #".
   const pick = (named.length > 0 ? named : repeated).sort((a, b) => a.depth - b.depth || b.kernelCount - a.kernelCount)[0];
   if (!pick) return null;
-  const list = (pick.distinctNames > 1 ? byFamily.get(pick.name) : byText.get(pick.name)) ?? [];
-  const withGpu = list.filter((i) => i.kernels > 0);
+  const from = pick.distinctNames > 1 ? byFamily : byText;
+  const g = from.names.indexOf(pick.name);
+  const members = g >= 0 ? from.members.subarray(from.offset[g], from.offset[g + 1]) : new Int32Array(0);
+  const count = members.length;
+  const s = spans(inst, members);
   return {
     name: pick.name,
-    count: list.length,
-    duration: distribution(withGpu.map((i) => i.gpuEnd - i.gpuStart)),
-    kernelsPerIteration: pick.kernelCount / list.length,
-    syncsPerIteration: pick.syncs / list.length,
-    syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / list.length])),
-    busyPerIteration: distribution(withGpu.map((i) => i.gpuTime)).median,
+    count,
+    duration: distribution(s.gpuSpan, s.withGpu),
+    kernelsPerIteration: pick.kernelCount / count,
+    syncsPerIteration: pick.syncs / count,
+    syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / count])),
+    busyPerIteration: distribution(s.gpuTime, s.withGpu).median,
   };
 }
