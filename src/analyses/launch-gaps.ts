@@ -92,11 +92,15 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 
   let n = 0;
   for (let i = 0; i < kernels.count; i++) if (kernels.deviceId[i] === deviceId) n++;
-  const kStart = new Float64Array(n);
-  const kRow = new Int32Array(n);
-  for (let i = 0, k = 0; i < kernels.count; i++) {
-    if (kernels.deviceId[i] === deviceId) { kStart[k] = kernels.start[i]; kRow[k] = i; k++; }
+  // the device's kernels in start order; on a one-GPU trace, the kernel columns themselves
+  const kStart = n === kernels.count ? kernels.start : new Float64Array(n);
+  const kRow = n === kernels.count ? null : new Int32Array(n);
+  if (kRow) {
+    for (let i = 0, k = 0; i < kernels.count; i++) {
+      if (kernels.deviceId[i] === deviceId) { kStart[k] = kernels.start[i]; kRow[k] = i; k++; }
+    }
   }
+  const rowOf = (k: number): number => (kRow ? kRow[k] : k);
 
   const perThread = new Map<number, ThreadBlocking | null>();
   const threadBlocking = (t: number): ThreadBlocking | null => {
@@ -136,9 +140,9 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     let k = after;
     // A zero-length kernel does not end a gap; prefer a real kernel starting at the same instant.
     let j = k;
-    while (j < n && kStart[j] === ge && kernels.end[kRow[j]] === ge) j++;
+    while (j < n && kStart[j] === ge && kernels.end[rowOf(j)] === ge) j++;
     if (j < n && kStart[j] === ge) k = j;
-    const call = k < n ? kernelCall[kRow[k]] : -1;
+    const call = k < n ? kernelCall[rowOf(k)] : -1;
     let c = UNEXPLAINED;
     let sync = -1;
     if (call >= 0) {
@@ -154,7 +158,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     }
     const duration = ge - gs;
     cls[g] = c;
-    nextKernel[g] = k < n ? kRow[k] : -1;
+    nextKernel[g] = k < n ? rowOf(k) : -1;
     syncCall[g] = sync;
     durations[g] = duration;
     classCount[c]++;

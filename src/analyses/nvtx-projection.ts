@@ -5,7 +5,7 @@
  * range's thread. Nested ranges each own the operations of their children.
  */
 import type { Trace } from '../model/trace.js';
-import { lowerBound, totalLength, union, unionLengthSorted } from '../model/intervals.js';
+import { lowerBound, totalLength, union } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 
 /** eventType of NVTX marks: instantaneous, never a range */
@@ -57,8 +57,9 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     gpuEnd: new Float64Array(n).fill(NaN), gpuTime: new Float64Array(n), opCount: new Int32Array(n),
     kernelCount: new Int32Array(n),
   };
-  const scratchS = new Float64Array(ops.start.length);
-  const scratchE = new Float64Array(ops.start.length);
+  // only for a range whose ops are not in start order (then its union needs a sort)
+  let scratchS: Float64Array | null = null;
+  let scratchE: Float64Array | null = null;
   const { nvtx } = trace;
   for (let q = 0; q < n; q++) {
     const row = rows[q];
@@ -67,21 +68,36 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     if (!calls) continue;
     const lo = lowerBound(calls.start, calls.count, nvtx.start[row]);
     const hi = lowerBound(calls.start, calls.count, nvtx.end[row]);
+    // One pass: counts, span, and the union's length as long as the ops come in start order
+    // (launch order nearly always is), as unionLengthSorted would compute it.
     let k = 0;
     let kernels = 0;
     let first = Infinity;
     let last = -Infinity;
     let sorted = true;
+    let prevS = -Infinity;
+    let busy = 0;
+    let curS = 0;
+    let curE = 0;
+    let open = false;
     for (let c = lo; c < hi; c++) {
       const call = calls.call[c];
       for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) {
         const s = ops.start[o];
         const e = ops.end[o];
-        if (k > 0 && s < scratchS[k - 1]) sorted = false;
-        scratchS[k] = s; scratchE[k] = e; k++;
+        k++;
         if (ops.isKernel[o]) kernels++;
         if (s < first) first = s;
         if (e > last) last = e;
+        if (s < prevS) sorted = false;
+        prevS = s;
+        if (!sorted || !(e > s)) continue;
+        if (open && s <= curE) {
+          if (e > curE) curE = e;
+        } else {
+          if (open) busy += curE - curS;
+          curS = s; curE = e; open = true;
+        }
       }
     }
     if (k === 0) continue;
@@ -89,8 +105,18 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     out.gpuEnd[q] = last;
     out.opCount[q] = k;
     out.kernelCount[q] = kernels;
-    // launch order is nearly always start order: then no set (two arrays per range) is built
-    out.gpuTime[q] = sorted ? unionLengthSorted(scratchS, scratchE, k) : totalLength(union(scratchS, scratchE, k));
+    if (sorted) {
+      out.gpuTime[q] = open ? busy + (curE - curS) : busy;
+      continue;
+    }
+    scratchS ??= new Float64Array(ops.start.length);
+    scratchE ??= new Float64Array(ops.start.length);
+    let m = 0;
+    for (let c = lo; c < hi; c++) {
+      const call = calls.call[c];
+      for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) { scratchS[m] = ops.start[o]; scratchE[m] = ops.end[o]; m++; }
+    }
+    out.gpuTime[q] = totalLength(union(scratchS, scratchE, k));
   }
   return out;
 }

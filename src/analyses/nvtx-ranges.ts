@@ -205,7 +205,14 @@ function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   return depth;
 }
 
-interface DeviceKernels { count: number; rows: Int32Array; start: Float64Array; end: Float64Array; maxDuration: number }
+interface DeviceKernels {
+  count: number;
+  /** kernel row of each; null when they are all the trace's kernels, unclipped (row = index) */
+  rows: Int32Array | null;
+  start: Float64Array;
+  end: Float64Array;
+  maxDuration: number;
+}
 
 /** The device's kernels clipped to the window, by start. */
 function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number }): DeviceKernels {
@@ -214,18 +221,25 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   const hi = window?.end ?? Infinity;
   const meets = (i: number): boolean => k.deviceId[i] === deviceId && Math.min(k.end[i], hi) > Math.max(k.start[i], lo);
   let count = 0;
-  for (let i = 0; i < k.count; i++) if (meets(i)) count++;
+  let clipped = false;
+  let maxDuration = 0;
+  for (let i = 0; i < k.count; i++) {
+    if (!meets(i)) continue;
+    count++;
+    if (k.start[i] < lo || k.end[i] > hi) clipped = true;
+    maxDuration = Math.max(maxDuration, Math.min(k.end[i], hi) - Math.max(k.start[i], lo));
+  }
+  // one GPU, default window: the kernel columns as they are
+  if (count === k.count && !clipped) return { count, rows: null, start: k.start, end: k.end, maxDuration };
   // kernel columns are sorted by start (model contract) and clipping keeps that order: no sort
   const rows = new Int32Array(count);
   const start = new Float64Array(count);
   const end = new Float64Array(count);
-  let maxDuration = 0;
   for (let i = 0, j = 0; j < count; i++) {
     if (!meets(i)) continue;
     rows[j] = i;
     start[j] = Math.max(k.start[i], lo);
     end[j] = Math.min(k.end[i], hi);
-    maxDuration = Math.max(maxDuration, end[j] - start[j]);
     j++;
   }
   return { count, rows, start, end, maxDuration };
@@ -256,7 +270,7 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels): { ofInstance(row: n
         const e = dk.end[j];
         if (e <= gpuStart) continue;
         const s = dk.start[j];
-        const c = call[dk.rows[j]];
+        const c = call[dk.rows ? dk.rows[j] : j];
         if (c >= 0 && runtime.thread[c] === thread && runtime.start[c] >= lo && runtime.start[c] < hi) own.add(s, e); else others.add(s, e);
         all.add(s, e);
       }

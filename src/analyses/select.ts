@@ -12,6 +12,10 @@ import { sortedOrder, totalLength, union, type IntervalSet } from '../model/inte
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
+/**
+ * Read-only: when every operation is one piece, the per-piece columns are the `ops` arrays
+ * themselves.
+ */
 export interface OpSelection {
   /** pieces, sorted by (clipped) start */
   count: number;
@@ -87,7 +91,7 @@ export function selectOps(
     });
   }
   const ops = {
-    count: nOps, row: opRow.slice(0, nOps), kind: opKind.slice(0, nOps), duration: opDur.slice(0, nOps),
+    count: nOps, row: fit(opRow, nOps), kind: fit(opKind, nOps), duration: fit(opDur, nOps),
     streamId: new Int32Array(nOps), process: new Int32Array(nOps),
   };
   for (let o = 0; o < nOps; o++) {
@@ -97,6 +101,14 @@ export function selectOps(
   }
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) if (pStart[i] < pStart[i - 1]) sorted = false;
+  if (sorted && n === nOps) {
+    // One piece per operation, already in start order (the usual case): piece k is operation k,
+    // so the per-piece columns are the operations' own arrays, shared rather than copied.
+    return {
+      count: n, start: fit(pStart, n), end: fit(pEnd, n), row: ops.row, kind: ops.kind, streamId: ops.streamId,
+      process: ops.process, op: fit(pOp, n), ops, kernelCount,
+    };
+  }
   const order = sorted ? null : sortedOrder(pStart, n);
   const sel: OpSelection = {
     count: n, start: new Float64Array(n), end: new Float64Array(n), row: new Int32Array(n),
@@ -110,6 +122,11 @@ export function selectOps(
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;
+}
+
+/** The first n values: the array itself when it holds exactly n (no copy of a million values). */
+function fit<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
+  return n === a.length ? a : (a.slice(0, n) as T);
 }
 
 function grown<T extends Float64Array | Int32Array>(a: T, length: number): T {

@@ -44,28 +44,11 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     if (p !== lastProcess || sid !== lastStream) { lastSlot = slot(p, sid); lastProcess = p; lastStream = sid; }
     opSlot[o] = lastSlot;
   }
-  const pieceSlot = new Int32Array(sel.count);
-  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
   const nSlots = slotStream.length;
-
-  // Group pieces by stream keeping start order (counting sort).
-  const offset = new Int32Array(nSlots + 1);
-  for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
-  for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];
-  const fill = offset.slice(0, nSlots);
-  const gs = new Float64Array(sel.count);
-  const ge = new Float64Array(sel.count);
-  for (let i = 0; i < sel.count; i++) {
-    const k = fill[pieceSlot[i]]++;
-    gs[k] = sel.start[i]; ge[k] = sel.end[i];
-  }
-  // Op durations grouped by stream, the same way.
-  const opOffset = new Int32Array(nSlots + 1);
-  for (let o = 0; o < sel.ops.count; o++) opOffset[opSlot[o] + 1]++;
-  for (let s = 0; s < nSlots; s++) opOffset[s + 1] += opOffset[s];
-  const opFill = opOffset.slice(0, nSlots);
-  const durations = new Float64Array(sel.ops.count);
-  for (let o = 0; o < sel.ops.count; o++) durations[opFill[opSlot[o]]++] = sel.ops.duration[o];
+  // One stream (a sequential program): the selection is already grouped, nothing to copy.
+  const { gs, ge, offset, durations, opOffset, pieceSlot } = nSlots === 1
+    ? { gs: sel.start, ge: sel.end, offset: Int32Array.of(0, sel.count), durations: sel.ops.duration, opOffset: Int32Array.of(0, sel.ops.count), pieceSlot: null }
+    : groupByStream(sel, opSlot, nSlots);
 
   const streams: StreamStats[] = [];
   for (let s = 0; s < nSlots; s++) {
@@ -87,7 +70,8 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   }
   const multiProcess = new Set(slotProcess).size > 1;
   const pairs: StreamPairOverlap[] = [];
-  for (const [key, overlap] of groupPairOverlaps(sel.start, sel.end, pieceSlot, sel.count, nSlots)) {
+  const overlaps = pieceSlot ? groupPairOverlaps(sel.start, sel.end, pieceSlot, sel.count, nSlots) : new Map<number, number>();
+  for (const [key, overlap] of overlaps) {
     let x = Math.floor(key / nSlots);
     let y = key % nSlots;
     if (slotProcess[x] > slotProcess[y] || (slotProcess[x] === slotProcess[y] && slotStream[x] > slotStream[y])) [x, y] = [y, x];
@@ -98,6 +82,31 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? 0) - (q.processA ?? 0) || p.a - q.a || (p.processB ?? 0) - (q.processB ?? 0) || p.b - q.b);
   streams.sort((p, q) => p.process - q.process || p.streamId - q.streamId);
   return { streams, pairs };
+}
+
+/** Pieces and op durations grouped by stream keeping start order (counting sorts). */
+function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
+  gs: Float64Array; ge: Float64Array; offset: Int32Array; durations: Float64Array; opOffset: Int32Array; pieceSlot: Int32Array;
+} {
+  const pieceSlot = new Int32Array(sel.count);
+  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
+  const offset = new Int32Array(nSlots + 1);
+  for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
+  for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];
+  const fill = offset.slice(0, nSlots);
+  const gs = new Float64Array(sel.count);
+  const ge = new Float64Array(sel.count);
+  for (let i = 0; i < sel.count; i++) {
+    const k = fill[pieceSlot[i]]++;
+    gs[k] = sel.start[i]; ge[k] = sel.end[i];
+  }
+  const opOffset = new Int32Array(nSlots + 1);
+  for (let o = 0; o < sel.ops.count; o++) opOffset[opSlot[o] + 1]++;
+  for (let s = 0; s < nSlots; s++) opOffset[s + 1] += opOffset[s];
+  const opFill = opOffset.slice(0, nSlots);
+  const durations = new Float64Array(sel.ops.count);
+  for (let o = 0; o < sel.ops.count; o++) durations[opFill[opSlot[o]]++] = sel.ops.duration[o];
+  return { gs, ge, offset, durations, opOffset, pieceSlot };
 }
 
 /**

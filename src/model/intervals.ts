@@ -67,30 +67,6 @@ export function unionSorted(start: ArrayLike<number>, end: ArrayLike<number>, co
   return { count: n, start: outS.subarray(0, n), end: outE.subarray(0, n) };
 }
 
-/**
- * totalLength(unionSorted(start, end, count)), without building the set: the per-range and
- * per-instance unions of the NVTX analyses are hundreds of thousands of small ones.
- */
-export function unionLengthSorted(start: ArrayLike<number>, end: ArrayLike<number>, count: number): number {
-  let t = 0;
-  let curS = 0;
-  let curE = 0;
-  let open = false;
-  for (let i = 0; i < count; i++) {
-    const s = start[i];
-    const e = end[i];
-    if (!(e > s)) continue;
-    if (open && s <= curE) {
-      if (e > curE) curE = e;
-    } else {
-      if (open) t += curE - curS;
-      curS = s; curE = e; open = true;
-    }
-  }
-  if (open) t += curE - curS;
-  return t;
-}
-
 /** Union of intervals in any order. */
 export function union(start: ArrayLike<number>, end: ArrayLike<number>, count: number): IntervalSet {
   if (isSortedByStart(start, count)) return unionSorted(start, end, count);
@@ -161,7 +137,8 @@ export function complement(set: IntervalSet, lo: number, hi: number): IntervalSe
 export function gapsWithin(set: IntervalSet, window: IntervalSet): IntervalSet {
   if (window.count === 0) return EMPTY_SET;
   const hull = complement(set, window.start[0], window.end[window.count - 1]);
-  return intersect(hull, window);
+  // one segment: the hull's gaps already lie inside it, and intersecting would copy them all
+  return window.count === 1 ? hull : intersect(hull, window);
 }
 
 /** First index i with values[i] >= x (values ascending). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   complement, concurrencyLevels, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
-  intervalSet, overlapWith, totalLength, union, unionLengthSorted, unionSorted, type IntervalSet,
+  intervalSet, overlapWith, totalLength, union, type IntervalSet,
 } from '../../src/model/intervals.js';
 
 const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
@@ -131,18 +131,5 @@ describe('distribution', () => {
   });
   it('is all zero when empty', () => {
     expect(distribution([])).toEqual({ count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 });
-  });
-});
-
-describe('unionLengthSorted', () => {
-  it('equals the length of unionSorted on touching, nested, zero-length and disjoint pieces', () => {
-    const iv: [number, number][] = [[0, 10], [5, 7], [10, 12], [12, 12], [20, 25], [21, 30], [40, 40], [50, 51]];
-    const s = iv.map((p) => p[0]);
-    const e = iv.map((p) => p[1]);
-    // [0, 12) + [20, 30) + [50, 51)
-    expect(unionLengthSorted(s, e, iv.length)).toBe(23);
-    expect(unionLengthSorted(s, e, iv.length)).toBe(totalLength(unionSorted(s, e, iv.length)));
-    expect(unionLengthSorted(s, e, 2)).toBe(10);
-    expect(unionLengthSorted([], [], 0)).toBe(0);
   });
 });
