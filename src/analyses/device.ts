@@ -7,7 +7,7 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown } from '../report/types.js';
 import { InputError } from '../errors.js';
-import { distribution, gapsWithin, unionSorted } from '../model/intervals.js';
+import { distributionInPlace, idleWithin } from '../model/intervals.js';
 import { deviceIds, OpKind, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
 import { overlapOfSelection, overlapOfSubset } from './overlap.js';
@@ -30,8 +30,7 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   const windowLength = window.coveredDuration ?? window.duration;
   const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
   const overlap = overlapOfSelection(sel, windowLength);
-  const busySet = unionSorted(sel.start, sel.end, sel.count);
-  const idle = gapsWithin(busySet, segments);
+  const idle = idleWithin(sel.start, sel.end, sel.count, segments);
   const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
   const gaps = classifyGaps(trace, deviceId, idle);
 
@@ -43,7 +42,7 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
     if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
     if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations[kernels++] = sel.ops.duration[o];
   }
-  const kernelDuration = distribution(kernelDurations, kernels);
+  const kernelDuration = distributionInPlace(kernelDurations, kernels);
   const launch = launchStats(trace, sel, kernelDuration, gaps);
   const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);
 

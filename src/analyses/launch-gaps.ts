@@ -16,7 +16,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
-import { distribution, intervalSet, lowerBound, selectRank, type IntervalSet } from '../model/intervals.js';
+import { distributionInPlace, intervalSet, lowerBound, selectRank, type IntervalSet } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
@@ -172,10 +172,10 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     return gap;
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
-  const summary: GapSummary = {
-    all: distribution(durations), byClass, gaps: list, omitted: gaps.count - list.length,
-    histogram: gapHistogram(durations, cls, gaps.count),
-  };
+  const histogram = gapHistogram(durations, cls, gaps.count);
+  // last: this reorders the durations
+  const all = distributionInPlace(durations);
+  const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   details.set(summary, detail);
   return summary;
 }

@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
-import { distribution } from '../model/intervals.js';
+import { distributionInPlace } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { OpKind, type OpSelection } from './select.js';
 
@@ -48,13 +48,13 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
       elsewhere.set(t, s);
     }
   }
-  const intervalDist = distribution(interval, intervals);
+  const intervalDist = distributionInPlace(interval, intervals);
   const gapTotal = gaps.all.total;
   const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
     kernelDuration.median < intervalDist.median &&
     gapTotal > 0 && gaps.byClass['host-wait'].total * 2 > gapTotal;
   return {
-    latency: distribution(latency, matched),
+    latency: distributionInPlace(latency, matched),
     interval: intervalDist,
     matchedKernels: matched,
     launchBound,

@@ -8,7 +8,7 @@
  */
 import type { StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
-  complement, distribution, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
+  complement, distribution, distributionInPlace, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
 import type { OpSelection } from './select.js';
 
@@ -65,7 +65,7 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
       occupancy: windowLength > 0 ? busy / windowLength : null,
       shareOfDeviceBusy: deviceBusy > 0 ? busy / deviceBusy : null,
       duration: distribution(durations.subarray(opOffset[s], opOffset[s + 1])),
-      gaps: distribution(gapDur),
+      gaps: distributionInPlace(gapDur),
     });
   }
   const multiProcess = new Set(slotProcess).size > 1;

@@ -141,6 +141,63 @@ export function gapsWithin(set: IntervalSet, window: IntervalSet): IntervalSet {
   return window.count === 1 ? hull : intersect(hull, window);
 }
 
+/**
+ * gapsWithin(unionSorted(start, end, count), window) for pieces sorted by start and clipped to
+ * W, without building the union: a million kernels' union is two arrays of a million. Two
+ * walks (count, then fill) so the gaps, which the findings keep, take exactly their size.
+ */
+export function idleWithin(start: ArrayLike<number>, end: ArrayLike<number>, count: number, window: IntervalSet): IntervalSet {
+  if (window.count !== 1) return gapsWithin(unionSorted(start, end, count), window);
+  const lo = window.start[0];
+  const hi = window.end[0];
+  const n = walkGaps(start, end, count, lo, hi, null, null);
+  const outS = new Float64Array(n);
+  const outE = new Float64Array(n);
+  walkGaps(start, end, count, lo, hi, outS, outE);
+  return { count: n, start: outS, end: outE };
+}
+
+/** complement(unionSorted(start, end, count), lo, hi), merging on the fly; writes the gaps when given arrays, returns their count. */
+function walkGaps(
+  start: ArrayLike<number>, end: ArrayLike<number>, count: number, lo: number, hi: number,
+  outS: Float64Array | null, outE: Float64Array | null,
+): number {
+  let n = 0;
+  let cursor = lo;
+  let curS = 0;
+  let curE = 0;
+  let open = false;
+  for (let i = 0; i <= count; i++) {
+    // i === count closes the last merged piece
+    if (i < count) {
+      const s = start[i];
+      const e = end[i];
+      if (!(e > s)) continue;
+      if (open && s <= curE) {
+        if (e > curE) curE = e;
+        continue;
+      }
+      if (!open) { curS = s; curE = e; open = true; continue; }
+    } else if (!open) {
+      break;
+    }
+    // a merged piece [curS, curE) is complete: the gap before it, as complement() takes it
+    if (cursor < hi && curE > cursor) {
+      if (curS > cursor) {
+        if (outS) { outS[n] = cursor; outE![n] = Math.min(curS, hi); }
+        n++;
+      }
+      cursor = curE;
+    }
+    if (i < count) { curS = start[i]; curE = end[i]; }
+  }
+  if (cursor < hi) {
+    if (outS) { outS[n] = cursor; outE![n] = hi; }
+    n++;
+  }
+  return n;
+}
+
 /** First index i with values[i] >= x (values ascending). */
 export function lowerBound(values: ArrayLike<number>, count: number, x: number): number {
   let lo = 0;
@@ -283,16 +340,22 @@ export function groupPairOverlaps(
  * huge values) takes the sort, so the result never depends on the input's order.
  */
 export function distribution(values: ArrayLike<number>, count = values.length): Distribution {
-  if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
+  if (count === 0) return distributionInPlace(new Float64Array(0), 0);
   const a = new Float64Array(count);
+  for (let i = 0; i < count; i++) a[i] = values[i];
+  return distributionInPlace(a, count);
+}
+
+/** distribution() of a[0..count) that reorders `a` instead of copying it: for scratch arrays of a million values. */
+export function distributionInPlace(a: Float64Array, count = a.length): Distribution {
+  if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
   let total = 0;
   let magnitude = 0;
   let min = Infinity;
   let max = -Infinity;
   let integers = true;
   for (let i = 0; i < count; i++) {
-    const v = values[i];
-    a[i] = v;
+    const v = a[i];
     total += v;
     magnitude += Math.abs(v);
     if (v < min) min = v;
@@ -306,8 +369,8 @@ export function distribution(values: ArrayLike<number>, count = values.length): 
   return { count, total, min, median: Math.round(median), p95: Math.round(p95), max };
 }
 
-function sortedDistribution(sorted: Float64Array, count: number): Distribution {
-  sorted.sort();
+function sortedDistribution(values: Float64Array, count: number): Distribution {
+  const sorted = values.subarray(0, count).sort();
   let total = 0;
   for (let i = 0; i < count; i++) total += sorted[i];
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   complement, concurrencyLevels, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
-  intervalSet, overlapWith, totalLength, union, type IntervalSet,
+  idleWithin, intervalSet, overlapWith, totalLength, union, unionSorted, type IntervalSet,
 } from '../../src/model/intervals.js';
 
 const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
@@ -131,5 +131,36 @@ describe('distribution', () => {
   });
   it('is all zero when empty', () => {
     expect(distribution([])).toEqual({ count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 });
+  });
+});
+
+describe('idleWithin', () => {
+  it('equals gapsWithin of the union, for one-segment and several-segment windows', () => {
+    let seed = 3;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = Math.floor(rand() * 12);
+      const iv: [number, number][] = Array.from({ length: n }, () => {
+        const s = 10 + Math.floor(rand() * 80);
+        return [s, s + Math.floor(rand() * 15) * (rand() < 0.2 ? 0 : 1)];
+      });
+      iv.sort((a, b) => a[0] - b[0]);
+      const windows = [intervalSet([[10, 105]]), intervalSet([[0, 120]]), intervalSet([[10, 40], [50, 105]])];
+      for (const w of windows) {
+        // pieces clipped to the window, as the selection gives them
+        const clipped = w.count === 1
+          ? iv.map(([s, e]) => [Math.max(s, w.start[0]), Math.min(e, w.end[0])] as [number, number]).filter(([s, e]) => e >= s)
+          : iv;
+        const s = clipped.map((p) => p[0]);
+        const e = clipped.map((p) => p[1]);
+        expect(pairs(idleWithin(s, e, s.length, w))).toEqual(pairs(gapsWithin(unionSorted(s, e, s.length), w)));
+      }
+    }
+  });
+  it('is the whole window when nothing ran, and nothing when the window is covered', () => {
+    expect(pairs(idleWithin([], [], 0, intervalSet([[5, 9]])))).toEqual([[5, 9]]);
+    expect(pairs(idleWithin([5, 7], [8, 9], 2, intervalSet([[5, 9]])))).toEqual([]);
+    // touching pieces leave no gap; a zero-length piece does not split one
+    expect(pairs(idleWithin([0, 4, 6, 8], [4, 5, 6, 10], 4, intervalSet([[0, 10]])))).toEqual([[5, 8]]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
-import { distribution, quantileSelect, selectRank } from '../../src/model/intervals.js';
+import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -89,6 +89,17 @@ describe('selectRank', () => {
 describe('distribution by selection', () => {
   it('equals sort-then-read on every case, whatever the input order', () => {
     for (const values of cases()) expect(distribution(values)).toEqual(reference(values));
+  });
+  it('in place: the same figures, from the first count values, leaving them reordered but the same values', () => {
+    for (const values of cases()) {
+      const a = Float64Array.from([...values, -5, 1e9]);
+      expect(distributionInPlace(a, values.length)).toEqual(reference(values));
+      expect(Array.from(a.subarray(0, values.length)).sort((x, y) => x - y)).toEqual([...values].sort((x, y) => x - y));
+      expect(Array.from(a.subarray(values.length))).toEqual([-5, 1e9]);
+    }
+    const fractions = Float64Array.from([0.1, 0.7, 0.2, 0.3, 99]);
+    expect(distributionInPlace(fractions, 4)).toEqual(reference([0.1, 0.7, 0.2, 0.3]));
+    expect(fractions[4]).toBe(99);
   });
   it('reads only the first count values', () => {
     const a = new Float64Array([9, 1, 5, 1000, 1000]);
