@@ -4,6 +4,7 @@
  * every analysis that needs "the launch call of this kernel" shares it.
  */
 import type { Trace } from '../model/trace.js';
+import { lowerBound } from '../model/intervals.js';
 
 export interface CallLinks {
   /** runtime row of each kernel's launch call, -1 when not found */
@@ -26,37 +27,58 @@ export function callLinks(trace: Trace): CallLinks {
 }
 
 /**
- * Runtime row per (process, correlationId) key: the first row by start, so the outermost call
- * when a driver call nests in a runtime call. A dense table when keys are small (correlation ids
- * count up from 1 per process, so they nearly always are), a Map otherwise: a Map of millions
- * of calls costs seconds.
+ * Runtime row per (process, correlationId): the first row by start, so the outermost call when a
+ * driver call nests in a runtime call.
+ *
+ * Rows come in start order and CUPTI numbers calls in the order they are made, so in a
+ * one-process trace the correlationId column is nearly always sorted already: then a binary
+ * search finds each call and nothing is built. Otherwise a dense table when keys are small
+ * (correlation ids count up from 1 per process, so they nearly always are), a Map beyond that:
+ * a Map of millions of calls costs seconds.
  */
-function callIndex(trace: Trace, key: (corr: number, process: number) => number): (k: number) => number {
+function callIndex(trace: Trace, key: (corr: number, process: number) => number): (corr: number, process: number) => number {
   const { runtime } = trace;
+  const n = runtime.count;
+  const corrs = runtime.correlationId;
+  const p0 = n > 0 ? runtime.process[0] : -1;
+  let sorted = n > 0;
+  for (let i = 0; i < n && sorted; i++) {
+    if (!(corrs[i] >= 0) || runtime.process[i] !== p0 || (i > 0 && corrs[i] < corrs[i - 1])) sorted = false;
+  }
+  if (sorted) {
+    return (corr, process) => {
+      if (process !== p0) return -1;
+      const i = lowerBound(corrs, n, corr);
+      return i < n && corrs[i] === corr ? i : -1;
+    };
+  }
   let maxKey = -1;
-  for (let i = 0; i < runtime.count; i++) {
-    const corr = runtime.correlationId[i];
+  for (let i = 0; i < n; i++) {
+    const corr = corrs[i];
     if (corr >= 0) maxKey = Math.max(maxKey, key(corr, runtime.process[i]));
   }
   // up to ~8 slots per call: still far smaller and faster than a Map entry per call
-  if (maxKey < 8 * runtime.count + 65536) {
+  if (maxKey < 8 * n + 65536) {
     const table = new Int32Array(maxKey + 1).fill(-1);
-    for (let i = 0; i < runtime.count; i++) {
-      const corr = runtime.correlationId[i];
+    for (let i = 0; i < n; i++) {
+      const corr = corrs[i];
       if (!(corr >= 0)) continue;
       const k = key(corr, runtime.process[i]);
       if (table[k] < 0) table[k] = i;
     }
-    return (k) => (k >= 0 && k < table.length ? table[k] : -1);
+    return (corr, process) => {
+      const k = key(corr, process);
+      return k >= 0 && k < table.length ? table[k] : -1;
+    };
   }
   const byKey = new Map<number, number>();
-  for (let i = 0; i < runtime.count; i++) {
-    const corr = runtime.correlationId[i];
+  for (let i = 0; i < n; i++) {
+    const corr = corrs[i];
     if (!(corr >= 0)) continue;
     const k = key(corr, runtime.process[i]);
     if (!byKey.has(k)) byKey.set(k, i);
   }
-  return (k) => byKey.get(k) ?? -1;
+  return (corr, process) => byKey.get(key(corr, process)) ?? -1;
 }
 
 function computeLinks(trace: Trace): CallLinks {
@@ -74,7 +96,7 @@ function computeLinks(trace: Trace): CallLinks {
     for (let i = 0; i < n; i++) {
       const corr = corrs[i];
       if (!(corr >= 0)) continue;
-      out[i] = callOf(key(corr, procs[i]));
+      out[i] = callOf(corr, procs[i]);
     }
     return out;
   };
