@@ -15,8 +15,8 @@ export interface FindingContext {
   smFill: SmFillReport | null;
   nvtx: NvtxRangesReport | null;
   iterations: IterationSummary | null;
-  /** rows of trace.kernels on this device that meet W, in start order */
-  kernels: number[];
+  /** rows of trace.kernels on this device that meet W, in start order (typed: a million of them is common) */
+  kernels: Int32Array;
   /** the device's idle gaps in W (n(t) = 0), as an interval set */
   idle: IntervalSet;
   /** every gap of the device (the report lists only the longest) */
@@ -33,10 +33,11 @@ export function buildContext(
 ): FindingContext {
   const { start, end } = device.window;
   const k = trace.kernels;
-  const kernels: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end) kernels.push(i);
-  }
+  const meets = (i: number): boolean => k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end;
+  let n = 0;
+  for (let i = 0; i < k.count; i++) if (meets(i)) n++;
+  const kernels = new Int32Array(n);
+  for (let i = 0, j = 0; j < n; i++) if (meets(i)) kernels[j++] = i;
   const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
   const gaps = gapDetail(device.gaps);
   return {
@@ -70,7 +71,7 @@ export function medianKernelDuration(ctx: FindingContext): number {
   if (ctx.device.kernelDuration) return ctx.device.kernelDuration.median;
   const { start, end } = ctx.device.window;
   const k = ctx.trace.kernels;
-  return distribution(ctx.kernels.map((i) => Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start)))).median;
+  return distribution(Float64Array.from(ctx.kernels, (i) => Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start)))).median;
 }
 
 /** "64 times per iteration" when iterations are known, else "128 times in the window"; "once" for 1 time. */

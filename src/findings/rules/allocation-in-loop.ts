@@ -24,18 +24,27 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   // Only threads that launched this device's kernels: another device's setup is not this loop.
   const kernelCall = callLinks(trace).kernelCall;
   const threads = new Set<number>();
-  for (const i of ctx.kernels) if (kernelCall[i] >= 0) threads.add(rt.thread[kernelCall[i]]);
-  const isAlloc = new Map<number, boolean>();
+  let added = NaN;
+  for (const i of ctx.kernels) {
+    if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
+  }
+  // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call
+  const isAlloc = new Int8Array(trace.strings.length).fill(-1);
+  let lastThread = NaN;
+  let lastLaunching = false;
   const byName = new Map<string, { count: number; total: number }>();
   let count = 0;
   let time = 0;
   let idle = 0;
   for (let r = 0; r < rt.count; r++) {
-    if (rt.start[r] < w0 || rt.start[r] > w1 || !threads.has(rt.thread[r])) continue;
-    let alloc = isAlloc.get(rt.name[r]);
-    if (alloc === undefined) {
-      alloc = ALLOCATION_CALLS.has(canonicalApiName(trace.strings[rt.name[r]] ?? ''));
-      isAlloc.set(rt.name[r], alloc);
+    if (rt.start[r] < w0 || rt.start[r] > w1) continue;
+    if (rt.thread[r] !== lastThread) { lastThread = rt.thread[r]; lastLaunching = threads.has(lastThread); }
+    if (!lastLaunching) continue;
+    const nameIdx = rt.name[r];
+    let alloc = nameIdx >= 0 && nameIdx < isAlloc.length ? isAlloc[nameIdx] : -1;
+    if (alloc < 0) {
+      alloc = ALLOCATION_CALLS.has(canonicalApiName(trace.strings[nameIdx] ?? '')) ? 1 : 0;
+      if (nameIdx >= 0 && nameIdx < isAlloc.length) isAlloc[nameIdx] = alloc;
     }
     if (!alloc) continue;
     const name = canonicalApiName(trace.strings[rt.name[r]]);
