@@ -323,8 +323,9 @@ function syncCounter(trace: Trace): (row: number) => Map<string, number> | null 
 
 function addCounts(inst: Instances, members: Int32Array): Record<string, number> {
   const out: Record<string, number> = {};
+  if (inst.syncsByName.size === 0) return out;
   for (const j of members) {
-    const byCall = inst.syncsByName.get(inst.q[j]);
+    const byCall = inst.syncs[inst.q[j]] > 0 ? inst.syncsByName.get(inst.q[j]) : undefined;
     if (byCall) for (const [n, c] of byCall) out[n] = (out[n] ?? 0) + c;
   }
   return out;

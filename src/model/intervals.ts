@@ -1,7 +1,7 @@
 /**
- * Interval maths, written once: union, intersection, complement, the +1/-1 concurrency sweep,
- * pairwise group overlap and distribution statistics. Everything works on typed arrays so that a
- * million kernels cost a few sorts, not a million objects.
+ * Interval maths, written once: union, intersection, complement, the +1/-1 concurrency sweep and
+ * pairwise group overlap (distribution statistics are in distribution.ts). Everything works on
+ * typed arrays so that a million kernels cost a few passes, not a million objects.
  *
  * Conventions (every analysis relies on them):
  * - An interval is [start, end) in integer ns. Two intervals that only touch (a.end = b.start)
@@ -9,8 +9,8 @@
  * - An IntervalSet is disjoint, sorted by start, and holds only positive-length pieces; touching
  *   pieces are merged, so its gaps are the real idle periods.
  */
-import { quantileSorted } from 'd3-array';
-import type { Distribution } from '../report/types.js';
+// distribution statistics live in distribution.ts; exported here too, where every analysis imports them from
+export { distribution, distributionInPlace, quantileSelect, selectRank } from './distribution.js';
 
 export interface IntervalSet {
   count: number;
@@ -326,126 +326,4 @@ export function groupPairOverlaps(
   }
   retireBefore(Infinity);
   return pairs;
-}
-
-/**
- * count, total, min, median, p95, max of the values. Quantiles are d3's quantileSorted (linear
- * interpolation between closest ranks, as numpy's default), rounded to the nearest integer ns
- * because inputs are integer ns. Every field is 0 when there are no values.
- *
- * A million values are the common case (kernel durations, gaps, launch latencies), so the two
- * quantiles come from selection (linear) rather than a sort. The total is then summed in input
- * order; that equals the sorted-order sum exactly when every value is an integer and the sum of
- * magnitudes stays below 2^52 (every partial sum is then exact). Anything else (fractions, NaN,
- * huge values) takes the sort, so the result never depends on the input's order.
- */
-export function distribution(values: ArrayLike<number>, count = values.length): Distribution {
-  if (count === 0) return distributionInPlace(new Float64Array(0), 0);
-  const a = new Float64Array(count);
-  for (let i = 0; i < count; i++) a[i] = values[i];
-  return distributionInPlace(a, count);
-}
-
-/** distribution() of a[0..count) that reorders `a` instead of copying it: for scratch arrays of a million values. */
-export function distributionInPlace(a: Float64Array, count = a.length): Distribution {
-  if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
-  let total = 0;
-  let magnitude = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let integers = true;
-  for (let i = 0; i < count; i++) {
-    const v = a[i];
-    total += v;
-    magnitude += Math.abs(v);
-    if (v < min) min = v;
-    if (v > max) max = v;
-    if (Math.floor(v) !== v) integers = false;
-  }
-  if (!integers || !(magnitude < 2 ** 52)) return sortedDistribution(a, count);
-  const median = quantileSelect(a, count, 0.5);
-  // the median's selection left a[0..i0] <= a[i0 + 1..): the p95 rank lies right of it
-  const p95 = quantileSelect(a, count, 0.95, Math.floor((count - 1) * 0.5));
-  return { count, total, min, median: Math.round(median), p95: Math.round(p95), max };
-}
-
-function sortedDistribution(values: Float64Array, count: number): Distribution {
-  const sorted = values.subarray(0, count).sort();
-  let total = 0;
-  for (let i = 0; i < count; i++) total += sorted[i];
-  return {
-    count,
-    total,
-    min: sorted[0],
-    median: Math.round(quantileSorted(sorted as unknown as number[], 0.5) as number),
-    p95: Math.round(quantileSorted(sorted as unknown as number[], 0.95) as number),
-    max: sorted[count - 1],
-  };
-}
-
-/**
- * d3's quantileSorted(sorted(a[0..count)), p), without sorting: selects the two closest ranks in
- * place (reordering a). `from`: an index known to be partitioned already (every value before it
- * <= every value from it on, as after a previous call with a smaller p); 0 when unknown.
- * NaN-free input only (d3's quantile drops NaN; callers do too).
- */
-export function quantileSelect(a: Float64Array, count: number, p: number, from = 0): number {
-  if (count === 0) return NaN;
-  if (count < 2 || p <= 0 || p >= 1) {
-    const k = count < 2 || p <= 0 ? 0 : count - 1;
-    selectRank(a, 0, count - 1, k);
-    return a[k];
-  }
-  const i = (count - 1) * p;
-  const i0 = Math.floor(i);
-  selectRank(a, Math.min(from, i0), count - 1, i0);
-  const value0 = a[i0];
-  // the next rank is the smallest value right of i0 (all of them are >= a[i0]); when i falls on
-  // a rank it is weighted 0, and finite values make that value0 + 0 whatever it is
-  let value1 = i === i0 ? value0 : Infinity;
-  if (i !== i0) for (let j = i0 + 1; j < count; j++) if (a[j] < value1) value1 = a[j];
-  return value0 + (value1 - value0) * (i - i0);
-}
-
-/**
- * Puts the k-th smallest of a[lo..hi] (inclusive) at a[k], with a[lo..k) <= a[k] <= a(k..hi]:
- * Hoare partition around a median-of-three pivot (Numerical Recipes' select), which stays linear
- * on runs of equal values (durations repeat a lot). Sorts the rest of the range should the
- * partitions keep coming out lopsided, so the worst case is n log n, not n^2.
- */
-export function selectRank(a: Float64Array, lo: number, hi: number, k: number): void {
-  let l = lo;
-  let r = hi;
-  let rounds = 2 * Math.ceil(Math.log2(hi - lo + 2)) + 16;
-  for (;;) {
-    if (r <= l + 1) {
-      if (r === l + 1 && a[r] < a[l]) swap(a, l, r);
-      return;
-    }
-    if (--rounds < 0) { a.subarray(l, r + 1).sort(); return; }
-    const mid = (l + r) >>> 1;
-    swap(a, mid, l + 1);
-    if (a[l] > a[r]) swap(a, l, r);
-    if (a[l + 1] > a[r]) swap(a, l + 1, r);
-    if (a[l] > a[l + 1]) swap(a, l, l + 1);
-    let i = l + 1;
-    let j = r;
-    const pivot = a[l + 1];
-    for (;;) {
-      do i++; while (a[i] < pivot);
-      do j--; while (a[j] > pivot);
-      if (j < i) break;
-      swap(a, i, j);
-    }
-    a[l + 1] = a[j];
-    a[j] = pivot;
-    if (j >= k) r = j - 1;
-    if (j <= k) l = i;
-  }
-}
-
-function swap(a: Float64Array, i: number, j: number): void {
-  const t = a[i];
-  a[i] = a[j];
-  a[j] = t;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
+import { quantilesByBuckets } from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -110,5 +111,47 @@ describe('distribution by selection', () => {
     expect(distribution(values)).toEqual(reference(values));
     const fractions = [0.1, 0.7, 0.2, 0.3];
     expect(distribution(fractions).total).toBe(reference(fractions).total);
+  });
+});
+
+describe('quantilesByBuckets', () => {
+  /** Large arrays (distribution() takes the bucket path from 131072 values): ties, one bucket, spread, zeros, huge values. */
+  function bigCases(): number[][] {
+    const r = rng(5);
+    const n = 140001;
+    return [
+      Array.from({ length: n }, () => Math.floor(r() * 4)),
+      Array.from({ length: n + 1 }, () => 1000 + Math.floor(r() * 50)),
+      Array.from({ length: n }, () => Math.floor(r() * 2 ** 40)),
+      Array.from({ length: n }, () => Math.floor(2 ** (r() * 30))),
+      Array.from({ length: n }, () => 77),
+      Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 0 : i)),
+      Array.from({ length: 131072 }, (_, i) => 131072 - i),
+    ];
+  }
+  it("equals d3's quantileSorted on the sorted values and leaves the input as it was", () => {
+    for (const values of bigCases()) {
+      const sorted = Float64Array.from(values).sort() as unknown as number[];
+      const a = Float64Array.from(values);
+      const ps = [0.5, 0.95, 0.01, 0.999];
+      expect(quantilesByBuckets(a, a.length, ps)).toEqual(ps.map((p) => quantileSorted(sorted, p)));
+      expect(Array.from(a)).toEqual(values);
+    }
+  });
+  it('reads only the first count values', () => {
+    const values = bigCases()[2];
+    const a = Float64Array.from([...values, 2 ** 50, 2 ** 50]);
+    const sorted = Float64Array.from(values).sort() as unknown as number[];
+    expect(quantilesByBuckets(a, values.length, [0.95])).toEqual([quantileSorted(sorted, 0.95)]);
+  });
+  it('declines values with the sign bit set (negative or -0), which distribution then sorts', () => {
+    const values = bigCases()[0];
+    expect(quantilesByBuckets(Float64Array.from([...values, -1]), values.length + 1, [0.5])).toBeNull();
+    expect(quantilesByBuckets(Float64Array.from([...values, -0]), values.length + 1, [0.5])).toBeNull();
+    const negatives = values.map((v, i) => (i % 3 === 0 ? -v : v));
+    expect(distribution(negatives)).toEqual(reference(negatives));
+  });
+  it('gives distribution() the same figures as sorting, on every large case', () => {
+    for (const values of bigCases()) expect(distribution(values)).toEqual(reference(values));
   });
 });
