@@ -4,6 +4,7 @@
  * every analysis that needs "the launch call of this kernel" shares it.
  */
 import type { Trace } from '../model/trace.js';
+import { lowerBoundNear } from '../model/intervals.js';
 
 export interface CallLinks {
   /** runtime row of each kernel's launch call, -1 when not found */
@@ -49,7 +50,7 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
     let hint = 0;
     return (corr, process) => {
       if (process !== p0) return -1;
-      const i = searchFrom(corrs, n, corr, hint);
+      const i = lowerBoundNear(corrs, n, corr, hint);
       hint = i;
       return i < n && corrs[i] === corr ? i : -1;
     };
@@ -81,23 +82,6 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
     if (!byKey.has(k)) byKey.set(k, i);
   }
   return (corr, process) => byKey.get(key(corr, process)) ?? -1;
-}
-
-/** First i with values[i] >= x (values ascending), galloping forward from `hint` when the answer lies after it. */
-export function searchFrom(values: ArrayLike<number>, n: number, x: number, hint: number): number {
-  if (hint >= n || !(values[hint] < x)) return lowerBoundIn(values, 0, Math.min(hint + 1, n), x);
-  let lo = hint + 1;
-  let hi = lo;
-  for (let step = 1; hi < n && values[hi] < x; step *= 2) { lo = hi + 1; hi = lo + step; }
-  return lowerBoundIn(values, lo, Math.min(hi + 1, n), x);
-}
-
-function lowerBoundIn(values: ArrayLike<number>, lo: number, hi: number, x: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] < x) lo = mid + 1; else hi = mid;
-  }
-  return lo;
 }
 
 function computeLinks(trace: Trace): CallLinks {

@@ -16,7 +16,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
-import { distributionInPlace, intervalSet, lowerBound, selectRank, type IntervalSet } from '../model/intervals.js';
+import { distributionInPlace, intervalSet, lowerBoundNear, selectRank, type IntervalSet } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
@@ -133,6 +133,8 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   let after = 0;
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
+  // the last answer of the blocking-call search on the current thread: lookups move forward
+  let hint = 0;
   for (let g = 0; g < gaps.count; g++) {
     const gs = gaps.start[g];
     const ge = gaps.end[g];
@@ -147,8 +149,8 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     let sync = -1;
     if (call >= 0) {
       const rs = runtime.start[call];
-      if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); }
-      const q = tb ? lowerBound(tb.start, tb.start.length, Math.min(ge, rs)) : 0;
+      if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); hint = 0; }
+      const q = tb ? (hint = lowerBoundNear(tb.start, tb.start.length, Math.min(ge, rs), hint)) : 0;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
         c = SYNC_STALL;
         sync = runtime.name[tb.maxAt[q - 1]];

@@ -209,6 +209,27 @@ export function lowerBound(values: ArrayLike<number>, count: number, x: number):
   return lo;
 }
 
+/**
+ * lowerBound(values, count, x) for lookups that mostly move forward: gallops from `hint` (the
+ * previous answer) when the answer lies after it, so a run of increasing lookups costs
+ * O(log distance) each instead of O(log count).
+ */
+export function lowerBoundNear(values: ArrayLike<number>, count: number, x: number, hint: number): number {
+  if (hint >= count || !(values[hint] < x)) return lowerBoundIn(values, 0, Math.min(hint + 1, count), x);
+  let lo = hint + 1;
+  let hi = lo;
+  for (let step = 1; hi < count && values[hi] < x; step *= 2) { lo = hi + 1; hi = lo + step; }
+  return lowerBoundIn(values, lo, Math.min(hi + 1, count), x);
+}
+
+function lowerBoundIn(values: ArrayLike<number>, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
 /** First index i with values[i] > x (values ascending). */
 export function upperBound(values: ArrayLike<number>, count: number, x: number): number {
   let lo = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow, type RuntimeRow } from '../../src/model/build.js';
-import { callLinks, searchFrom } from '../../src/analyses/correlation.js';
+import { callLinks } from '../../src/analyses/correlation.js';
 
 const processes = [{ globalPid: '1', pid: 1, name: 'a' }, { globalPid: '2', pid: 2, name: 'b' }];
 
@@ -24,16 +24,5 @@ describe('callLinks kernelCall', () => {
   it('skips calls without a correlation id', () => {
     const runtime = [call(0, 3), { start: 1, end: 2, name: 'cudaMalloc' }, call(2, 4)];
     expect(kernelCall(runtime, [[0, 3], [0, 4]])).toEqual([0, 2]);
-  });
-});
-
-describe('searchFrom', () => {
-  it('equals a plain lower bound from any hint', () => {
-    const values = [1, 3, 3, 3, 7, 8, 8, 20, 21, 40];
-    const lower = (x: number) => { const i = values.findIndex((v) => v >= x); return i < 0 ? values.length : i; };
-    for (let hint = 0; hint <= values.length + 1; hint++) {
-      for (const x of [0, 1, 2, 3, 4, 7, 8, 9, 20, 21, 22, 40, 41]) expect(searchFrom(values, values.length, x, hint)).toBe(lower(x));
-    }
-    expect(searchFrom([], 0, 5, 0)).toBe(0);
   });
 });

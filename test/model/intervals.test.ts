@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   complement, concurrencyLevels, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
-  idleWithin, intervalSet, overlapWith, totalLength, union, unionSorted, type IntervalSet,
+  idleWithin, intervalSet, lowerBoundNear, overlapWith, totalLength, union, unionSorted, type IntervalSet,
 } from '../../src/model/intervals.js';
 
 const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
@@ -162,5 +162,16 @@ describe('idleWithin', () => {
     expect(pairs(idleWithin([5, 7], [8, 9], 2, intervalSet([[5, 9]])))).toEqual([]);
     // touching pieces leave no gap; a zero-length piece does not split one
     expect(pairs(idleWithin([0, 4, 6, 8], [4, 5, 6, 10], 4, intervalSet([[0, 10]])))).toEqual([[5, 8]]);
+  });
+});
+
+describe('lowerBoundNear', () => {
+  it('equals a plain lower bound from any hint', () => {
+    const values = [1, 3, 3, 3, 7, 8, 8, 20, 21, 40];
+    const lower = (x: number) => { const i = values.findIndex((v) => v >= x); return i < 0 ? values.length : i; };
+    for (let hint = 0; hint <= values.length + 1; hint++) {
+      for (const x of [0, 1, 2, 3, 4, 7, 8, 9, 20, 21, 22, 40, 41]) expect(lowerBoundNear(values, values.length, x, hint)).toBe(lower(x));
+    }
+    expect(lowerBoundNear([], 0, 5, 0)).toBe(0);
   });
 });
