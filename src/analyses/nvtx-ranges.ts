@@ -20,8 +20,9 @@ const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|t
 const MAX_NAMES = 200;
 
 /**
- * The ranges kept for the table, as columns (a trace has hundreds of thousands of them): instance
- * j is projection row q = proj[j]; the other columns are indexed by q.
+ * The ranges kept for the table, as columns (a trace has hundreds of thousands of them):
+ * instance j is projection row q[j]; the other columns are indexed by that row (nvtxStart and
+ * nvtxEnd by the nvtx row, range[q]).
  */
 interface Instances {
   count: number;
@@ -33,7 +34,7 @@ interface Instances {
   gpuEnd: Float64Array;
   gpuTime: Float64Array;
   kernels: Int32Array;
-  /** CPU-side end - start, by nvtx row */
+  /** the trace's nvtx columns: CPU-side duration is end - start */
   nvtxStart: Float64Array;
   nvtxEnd: Float64Array;
   syncs: Int32Array;

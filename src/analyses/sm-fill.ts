@@ -320,6 +320,7 @@ export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: 
   let fullKernelCount = 0;
   let fullKernelTime = 0;
   const byName: KernelFillSummary[] = [];
+  // Times are summed per configuration, then per name: sums of integer ns, exact in any order.
   groups.forEach((configs, g) => {
     const fills = limits ? configs.first.map((i) => kernelFill(kernelShapeAt(trace, i), limits)) : null;
     let count = 0;
