@@ -39,34 +39,33 @@ export function readColumns(
   db: Database.Database, table: string, where: string, targets: Target[], at: number,
   onRows?: (rows: number) => void,
 ): number {
-  const bounds = db.prepare(`SELECT MIN(rowid), MAX(rowid) FROM ${ident(table)}`).raw(true).get() as [number | null, number | null];
-  if (bounds[0] === null || bounds[1] === null) return 0;
   const m = targets.length;
   const outs = targets.map((t) => t.out);
   const nulls = targets.map((t) => (t.nan ? NaN : -1));
   const cap = outs[0].length;
-  // rowid ranges keep each chunk an index range scan: no sort, no OFFSET rescans
   // Anything but a number reads as NULL. Text arrives as a JSON string and is caught below;
   // JSON cannot hold a BLOB, so a chunk with one fails and is read again with every value
   // checked in SQL (checking always costs ~30% more on clean exports).
-  const query = (value: (e: string) => string) => db.prepare(`SELECT ${targets.map((t) => `json_group_array(${value(t.expr)})`).join(', ')} `
-    + `FROM ${ident(table)} WHERE rowid >= ? AND rowid < ? AND (${where})`).raw(true);
+  const query = (value: (e: string) => string) => chunkQuery(db, table, where, targets.map((t) => value(t.expr)));
   const fast = query((e) => e);
   let checked: ReturnType<typeof query> | null = null;
-  const chunk = (lo: number): string[] => {
+  const chunk = (after: bigint | null): [string[], bigint | null] => {
     try {
-      return fast.get(lo, lo + CHUNK) as string[];
+      return fast(after);
     } catch {
       checked ??= query((e) => (e === 'NULL' ? e : `IIF(typeof(${e}) IN ('integer', 'real'), ${e}, NULL)`));
-      return checked.get(lo, lo + CHUNK) as string[];
+      return checked(after);
     }
   };
   let i = at;
-  for (let lo = bounds[0]; lo <= bounds[1] && i < cap; lo += CHUNK) {
-    const row = chunk(lo);
+  for (let after: bigint | null = null, first = true; (first || after !== null) && i < cap; first = false) {
+    const [row, last] = chunk(after);
+    after = last;
     let n = 0;
     for (let j = 0; j < m; j++) {
       const values = JSON.parse(row[j]) as unknown[];
+      // a short chunk is the last one
+      if (values.length < CHUNK) after = null;
       n = Math.min(values.length, cap - i);
       const out = outs[j];
       const nul = nulls[j];
@@ -191,12 +190,33 @@ export function readColumnsFromPages(
 export function readTexts(
   db: Database.Database, table: string, where: string, expr: string, each: (value: string) => void,
 ): void {
-  const bounds = db.prepare(`SELECT MIN(rowid), MAX(rowid) FROM ${ident(table)}`).raw(true).get() as [number | null, number | null];
-  if (bounds[0] === null || bounds[1] === null) return;
-  const stmt = db.prepare(`SELECT json_group_array(${expr}) FROM ${ident(table)} WHERE rowid >= ? AND rowid < ? AND (${where})`).pluck();
-  for (let lo = bounds[0]; lo <= bounds[1]; lo += CHUNK) {
-    for (const v of JSON.parse(stmt.get(lo, lo + CHUNK) as string) as unknown[]) each(String(v));
+  const chunk = chunkQuery(db, table, where, [expr]);
+  for (let after: bigint | null = null, first = true; first || after !== null; first = false) {
+    const [[json], last] = chunk(after);
+    const values = JSON.parse(json) as unknown[];
+    after = values.length < CHUNK ? null : last;
+    for (const v of values) each(String(v));
   }
+}
+
+/**
+ * A query for the next CHUNK rows of `table` matching `where` after rowid `after` (null: from the
+ * first), in rowid order: one JSON array per expression and the last rowid read (null when none
+ * was). Paging by the last rowid seen, not by fixed rowid ranges, keeps sparse rowids (1 and 2^40
+ * in one table) to one query per chunk of rows; rowids travel as BigInt, exact to 2^63.
+ */
+function chunkQuery(db: Database.Database, table: string, where: string, exprs: string[]): (after: bigint | null) => [string[], bigint | null] {
+  const select = (bound: string) => db.prepare(
+    `SELECT ${exprs.map((_, j) => `json_group_array(c${j})`).join(', ')}, MAX(rid) FROM (`
+    + `SELECT ${exprs.map((e, j) => `${e} AS c${j}`).join(', ')}, rowid AS rid FROM ${ident(table)} `
+    + `WHERE ${bound} (${where}) ORDER BY rowid LIMIT ${CHUNK})`,
+  ).raw(true).safeIntegers(true);
+  const fromFirst = select('');
+  const after = select('rowid > ? AND');
+  return (last) => {
+    const row = (last === null ? fromFirst.get() : after.get(last)) as unknown[];
+    return [row.slice(0, exprs.length) as string[], row[exprs.length] as bigint | null];
+  };
 }
 
 /** NaN ends (NVTX marks) order before every number, as NULL does in SQL. */

@@ -234,6 +234,8 @@ function assembleOverflow(pages: PageFile, run: Buffer, p: number, end: number, 
   const k = m + ((size - m) % (u - 4));
   const local = k <= x ? k : m;
   if (p + local + 4 > end) damaged('overflow cell');
+  // a damaged size must not become a huge allocation: the chain cannot hold more than every page
+  if (size - local > pages.pageCount * (u - 4)) damaged('payload size past the file');
   if (scratch.buf.length < size) scratch.buf = Buffer.alloc(Math.max(size, 2 * scratch.buf.length));
   const out = scratch.buf;
   run.copy(out, 0, p, p + local);

@@ -107,10 +107,9 @@ describe('page reader on damaged pages', () => {
     expect(bothEndAlike(f)).toBe(malformed(f));
   });
 
-  // The cell pointers kept. Seeds 7, 9 and 12 are left out: their garbage gives the last cell a
-  // huge rowid (MAX(rowid) ~10^14 for seed 9), and both reads then take seconds (7) or hang (9, 12)
-  // in bulk.ts's readColumns (see 'rowids far apart').
-  it.each([1, 2, 3, 4, 5, 6, 8, 10, 11])('garbage in the cells of a kernel leaf page (seed %i): the same InputError', (seed) => {
+  // The cell pointers kept. Seeds 7, 9 and 12 give the last cell a huge rowid (MAX(rowid) ~10^14
+  // for seed 9), which once made the SQL read step through empty rowid ranges for ever.
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('garbage in the cells of a kernel leaf page (seed %i): the same InputError', (seed) => {
     const next = garbage(seed);
     const f = damaged(kernelLeaf, (p) => { for (let i = 8 + 2 * p.readUInt16BE(3); i < PAGE; i++) p[i] = next(); });
     expect(bothEndAlike(f)).toBe(malformed(f));
