@@ -5,7 +5,7 @@
  * range's thread. Nested ranges each own the operations of their children.
  */
 import type { Trace } from '../model/trace.js';
-import { lowerBound, totalLength, union } from '../model/intervals.js';
+import { lowerBoundNear, totalLength, union } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 
 /** eventType of NVTX marks: instantaneous, never a range */
@@ -61,13 +61,18 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
   let scratchS: Float64Array | null = null;
   let scratchE: Float64Array | null = null;
   const { nvtx } = trace;
+  // ranges mostly come in start order on one thread: search from the previous range's first call
+  let hintThread = NaN;
+  let hint = 0;
   for (let q = 0; q < n; q++) {
     const row = rows[q];
     if (!isNvtxRange(trace, row)) continue;
     const calls = ops.threadCalls.get(nvtx.thread[row]);
     if (!calls) continue;
-    const lo = lowerBound(calls.start, calls.count, nvtx.start[row]);
-    const hi = lowerBound(calls.start, calls.count, nvtx.end[row]);
+    if (nvtx.thread[row] !== hintThread) { hintThread = nvtx.thread[row]; hint = 0; }
+    const lo = lowerBoundNear(calls.start, calls.count, nvtx.start[row], hint);
+    const hi = lowerBoundNear(calls.start, calls.count, nvtx.end[row], lo);
+    hint = lo;
     // One pass: counts, span, and the union's length as long as the ops come in start order
     // (launch order nearly always is), as unionLengthSorted would compute it.
     let k = 0;

@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distribution, lowerBound } from '../model/intervals.js';
+import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
@@ -259,6 +259,8 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels): { ofInstance(row: n
   const own = new RunningUnion();
   const others = new RunningUnion();
   const all = new RunningUnion();
+  // instances come in start order, so the first kernel to look at mostly moves forward
+  let from = 0;
   return {
     ofInstance(row, gpuStart, gpuEnd) {
       const thread = nvtx.thread[row];
@@ -266,7 +268,7 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels): { ofInstance(row: n
       const hi = nvtx.end[row];
       own.reset(); others.reset(); all.reset();
       // Only kernels that can meet the instance's GPU span: those starting less than the longest kernel before it.
-      const from = lowerBound(dk.start, dk.count, gpuStart - dk.maxDuration);
+      from = lowerBoundNear(dk.start, dk.count, gpuStart - dk.maxDuration, from);
       for (let j = from; j < dk.count && dk.start[j] < gpuEnd; j++) {
         const e = dk.end[j];
         if (e <= gpuStart) continue;
@@ -372,9 +374,9 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
   return {
     name, distinctNames, instances: members.length,
     depth,
-    duration: distribution(s.duration),
-    gpuSpan: distribution(s.gpuSpan, s.withGpu),
-    gpuTime: distribution(s.gpuTime, s.withGpu),
+    duration: distributionInPlace(s.duration),
+    gpuSpan: distributionInPlace(s.gpuSpan, s.withGpu),
+    gpuTime: distributionInPlace(s.gpuTime, s.withGpu),
     kernelCount,
     overlapWithOthers: gpuTime > 0 ? overlapOthers / gpuTime : null,
     syncs,
@@ -398,10 +400,10 @@ function findIterations(
   return {
     name: pick.name,
     count,
-    duration: distribution(s.gpuSpan, s.withGpu),
+    duration: distributionInPlace(s.gpuSpan, s.withGpu),
     kernelsPerIteration: pick.kernelCount / count,
     syncsPerIteration: pick.syncs / count,
     syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / count])),
-    busyPerIteration: distribution(s.gpuTime, s.withGpu).median,
+    busyPerIteration: distributionInPlace(s.gpuTime, s.withGpu).median,
   };
 }
