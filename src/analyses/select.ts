@@ -61,6 +61,10 @@ interface Columns {
 export function selectOps(
   trace: Trace, deviceId: number, window: IntervalSet, options: { includeTransfers?: boolean } = {},
 ): OpSelection {
+  if (!options.includeTransfers) {
+    const all = allKernelsAsTheyAre(trace, deviceId, window);
+    if (all) return all;
+  }
   const tables: [Columns, OpKind][] = [[trace.kernels, OpKind.Kernel]];
   if (options.includeTransfers) tables.push([trace.memcpy, OpKind.Memcpy], [trace.memset, OpKind.Memset]);
   let cap = 0;
@@ -122,6 +126,35 @@ export function selectOps(
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;
+}
+
+/**
+ * The selection when it is every kernel of the trace, each whole inside a one-segment W and in
+ * start order (one GPU, default window): the pieces are then the kernel columns themselves, shared
+ * rather than copied. Null otherwise.
+ */
+function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet): OpSelection | null {
+  const k = trace.kernels;
+  const n = k.count;
+  if (window.count !== 1) return null;
+  const lo = window.start[0];
+  const hi = window.end[0];
+  for (let i = 0; i < n; i++) {
+    const s = k.start[i];
+    const e = k.end[i];
+    // written so that NaN or a kernel ending before it starts (which forEachInWindow drops) fails too
+    if (k.deviceId[i] !== deviceId || !(s >= lo && e <= hi && e >= s) || (i > 0 && s < k.start[i - 1])) return null;
+  }
+  const start = k.start.subarray(0, n);
+  const end = k.end.subarray(0, n);
+  const row = new Int32Array(n);
+  const duration = new Float64Array(n);
+  for (let i = 0; i < n; i++) { row[i] = i; duration[i] = end[i] - start[i]; }
+  const ops = {
+    count: n, row, kind: new Uint8Array(n), duration, streamId: k.streamId.subarray(0, n), process: k.process.subarray(0, n),
+  };
+  // piece i is kernel i and operation i: row and op are the same identity array
+  return { count: n, start, end, row, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: row, ops, kernelCount: n };
 }
 
 /** The first n values: the array itself when it holds exactly n (no copy of a million values). */
