@@ -388,39 +388,40 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
     { expr: c('domainId'), out: v.domainId, page: pc('domainId') },
     { expr: payload, out: v.payload, nan: true, page: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null } },
   ];
-  // the inline texts, in the same rowid order as the rows flagged `inline`
-  let texts: string[] | null = null;
+  // The inline texts come in the same rowid order as the rows flagged `inline`. Read from the
+  // pages, they are interned as they come: should the pages fall through to SQL midway, SQL
+  // interns the same texts in the same order, so the indices already given stay right.
+  const s = ctx.entities.strings;
+  let inlineText = 0; let registeredText = 0;
+  let at = 0;
+  const each = (text: string): void => {
+    while (at < n && inline[at] === 0) at++;
+    if (at < n) { v.text[at++] = s.intern(text); inlineText++; }
+  };
   let count = -1;
+  let fromPages = false;
   if (ctx.pages && ctx.origin === 0n) {
-    const got: string[] = [];
     const dropped = { rows: 0 };
     try {
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
-        hasTextCol ? { col: 'text', each: (text) => got.push(text) } : undefined, dropped);
-      texts = got;
+        hasTextCol ? { col: 'text', each } : undefined, dropped);
+      fromPages = true;
       ctx.onTableRead?.(t, 'pages');
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
-    if (counted && (texts === null || dropped.rows > 0)) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
+    if (counted && (!fromPages || dropped.rows > 0)) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
     if (counted) checkTimes(ctx, v.start, v.end, 0, count);
   }
-  if (counted && texts === null) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
-  if (texts === null) {
+  if (counted && !fromPages) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
+  if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
     count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
-  }
-  const s = ctx.entities.strings;
-  let inlineText = 0; let registeredText = 0;
-  if (hasTextCol) {
-    let i = 0;
-    const each = (text: string): void => {
-      while (i < count && inline[i] === 0) i++;
-      if (i < count) { v.text[i++] = s.intern(text); inlineText++; }
-    };
-    // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
-    if (texts) for (const text of texts) each(text);
-    else readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', each);
+    if (hasTextCol) {
+      at = 0; inlineText = 0;
+      // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
+      readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', (text) => { if (at < count) each(text); });
+    }
   }
   let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
   for (let i = 0; i < count; i++) {

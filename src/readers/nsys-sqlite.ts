@@ -230,6 +230,9 @@ export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
     // One read transaction: every query sees the same snapshot even while a writer (nsys still
     // exporting) commits between them, so row counts and rows agree. Its shared lock, taken by
     // the first read, also keeps the file's pages as committed while pages.ts reads them.
+    // A small page cache: the big tables are read from the pages or streamed once through SQL,
+    // so SQLite's default 16 MB cache would only hold pages no query reads again.
+    db.pragma('cache_size = -1024');
     db.exec('BEGIN');
     db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
     if (inPlace && !opts.noPages) pages = openPages(path);

@@ -1,8 +1,10 @@
 /**
  * CUDA API calls read straight from the pages (pages.ts), keeping only the calls the caller
- * wants as they are read. A million-kernel trace holds two or three API calls per kernel, most
- * of which no analysis reads (cudaEventRecord, cudaGetLastError, ...): reading them all into
- * columns first and filtering after would cost ~140 bytes per kernel at the peak.
+ * wants. A million-kernel trace holds two or three API calls per kernel, most of which no
+ * analysis reads (cudaEventRecord, cudaGetLastError, ...): reading them all into columns first
+ * and filtering after would cost ~140 bytes per kernel at the peak. Two passes over the pages
+ * instead: the first counts the calls kept (a page pass costs ~0.1 µs a row), the second fills
+ * columns of exactly that size.
  *
  * The result is exactly readRuntime's (nsys-events.ts): that reader orders every call by time,
  * then numbers threads, processes and API names in order of first use. Here the rows come in
@@ -18,37 +20,23 @@ import { Kind, PagesUnsupported, scanTable, type PageFile, type Row } from './pa
 
 const API_VERSION_SUFFIX = /_v\d+$/;
 
-/** Rows per block of the growing columns: kept calls are not known until read. */
-const BLOCK = 1 << 16;
+interface NameUse { id: number; keep: boolean; count: number; total: number }
 
-/** Columns grown a block at a time, copied once into exact-size arrays at the end. */
-class Blocks {
-  private readonly full: { start: Float64Array; end: Float64Array; corr: Float64Array; thread: Int32Array; name: Float64Array; cls: Int8Array }[] = [];
-  start = new Float64Array(BLOCK); end = new Float64Array(BLOCK); corr = new Float64Array(BLOCK);
-  thread = new Int32Array(BLOCK); name = new Float64Array(BLOCK); cls = new Int8Array(BLOCK);
-  at = 0;
-  count = 0;
-
-  next(): void {
-    this.full.push({ start: this.start, end: this.end, corr: this.corr, thread: this.thread, name: this.name, cls: this.cls });
-    this.start = new Float64Array(BLOCK); this.end = new Float64Array(BLOCK); this.corr = new Float64Array(BLOCK);
-    this.thread = new Int32Array(BLOCK); this.name = new Float64Array(BLOCK); this.cls = new Int8Array(BLOCK);
-    this.at = 0;
-  }
-
-  /** Calls `each(block, rows)` for every block in order, letting go of each block after it. */
-  drain(each: (b: { start: Float64Array; end: Float64Array; corr: Float64Array; thread: Int32Array; name: Float64Array; cls: Int8Array }, rows: number) => void): void {
-    for (let i = 0; i < this.full.length; i++) { each(this.full[i], BLOCK); this.full[i] = EMPTY; }
-    if (this.at > 0) each(this, this.at);
-  }
+/** A time that is a number, NULL (false) or neither (PagesUnsupported: SQL decides). */
+function timed(row: Row, s: number): boolean {
+  const k = row.kind[s];
+  if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
+  return k !== Kind.Null;
 }
 
-const EMPTY = {
-  start: new Float64Array(0), end: new Float64Array(0), corr: new Float64Array(0),
-  thread: new Int32Array(0), name: new Float64Array(0), cls: new Int8Array(0),
-};
-
-interface NameUse { id: number; keep: boolean; count: number; total: number }
+/** A number column: NULL (or no such column) reads -1; text or a blob is for SQL. */
+function int(row: Row, s: number): number {
+  if (s < 0) return -1;
+  const k = row.kind[s];
+  if (k === Kind.Null) return -1;
+  if (k !== Kind.Integer && k !== Kind.Real) throw new PagesUnsupported('text or blob where a number is read');
+  return row.num[s];
+}
 
 /**
  * Reads CUPTI_ACTIVITY_KIND_RUNTIME from the pages; null when its rows are not in time order.
@@ -58,42 +46,57 @@ export function readRuntimeFromPages(
   pages: PageFile, db: Database.Database, table: string, columns: Set<string>, entities: Entities,
   keep: ((name: string) => boolean) | undefined, onRows?: (rows: number) => void, inexact?: { inexactTime: boolean },
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
-  const want = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'eventClass'];
-  const cols = want.filter((c) => columns.has(c));
   if (!columns.has('start') || !columns.has('end')) throw new PagesUnsupported(`${table} has no start/end`);
-  const slot = (c: string): number => cols.indexOf(c);
-  const [sStart, sEnd, sTid, sCorr, sName, sClass] = want.map(slot);
   const strings = entities.strings;
-
-  // first uses, in order: threads as [pidKey, tid] (pidKey -1: no thread), API names by nameId
-  const threadKeys: number[] = [];
-  const threadOf = new Map<number | string, number>();
+  // API names by nameId, in order of first use
   const names = new Map<number, NameUse>();
-  const blocks = new Blocks();
-  let lastStart = -Infinity; let lastEnd = -Infinity; let ordered = true;
-  let lastPid = NaN; let lastTid = NaN; let thread = -1;
-  let lastNameId = NaN; let use: NameUse | undefined;
-  let tooBig = false;
-
-  const int = (row: Row, s: number): number => {
-    if (s < 0) return -1;
-    const k = row.kind[s];
-    if (k === Kind.Null) return -1;
-    if (k !== Kind.Integer && k !== Kind.Real) throw new PagesUnsupported('text or blob where a number is read');
-    return row.num[s];
+  const useOf = (nameId: number): NameUse => {
+    let use = names.get(nameId);
+    if (use === undefined) {
+      const s = strings.value(nameId);
+      // an unknown name is kept, as nothing proves that no analysis reads it
+      use = { id: nameId, keep: !keep || s === undefined || keep(s.replace(API_VERSION_SUFFIX, '')), count: 0, total: 0 };
+      names.set(nameId, use);
+    }
+    return use;
   };
 
-  scanTable(pages, db, table, cols, (row) => {
-    if (!ordered) return;
-    const ks = row.kind[sStart]; const ke = row.kind[sEnd];
-    if (ks >= Kind.Text || ke >= Kind.Text) throw new PagesUnsupported('text or blob time');
-    if (ks === Kind.Null || ke === Kind.Null) return;
-    const start = row.num[sStart]; const end = row.num[sEnd];
+  // pass 1: order, names, the count and time of every call, and how many are kept
+  const first = ['start', 'end', 'nameId'].filter((c) => columns.has(c));
+  const [s1, e1, n1] = ['start', 'end', 'nameId'].map((c) => first.indexOf(c));
+  let lastStart = -Infinity; let lastEnd = -Infinity; let ordered = true; let tooBig = false;
+  let lastNameId = NaN; let use: NameUse | undefined;
+  let kept = 0;
+  scanTable(pages, db, table, first, (row) => {
+    if (!ordered || !timed(row, s1) || !timed(row, e1)) return;
+    const start = row.num[s1]; const end = row.num[e1];
     if (end < start) return;
     if (start < lastStart || (start === lastStart && end < lastEnd)) { ordered = false; return; }
     lastStart = start; lastEnd = end;
     if (Math.abs(start) > Number.MAX_SAFE_INTEGER || Math.abs(end) > Number.MAX_SAFE_INTEGER) tooBig = true;
+    const nameId = int(row, n1);
+    if (nameId !== lastNameId) { lastNameId = nameId; use = useOf(nameId); }
+    use!.count++; use!.total += end - start;
+    if (use!.keep) kept++;
+  });
+  if (!ordered) return null;
+  if (tooBig && inexact) inexact.inexactTime = true;
 
+  // pass 2: the kept calls, with threads numbered locally by first use ([pidKey, tid] pairs)
+  const want = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'eventClass'];
+  const cols = want.filter((c) => columns.has(c));
+  const [sStart, sEnd, sTid, sCorr, sName, sClass] = want.map((c) => cols.indexOf(c));
+  const r = emptyRuntime(kept);
+  // until the replay below: thread holds the local thread, name the nameId, api the eventClass (2: NULL)
+  const threadKeys: number[] = [];
+  const threadOf = new Map<number | string, number>();
+  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  lastNameId = NaN;
+  let i = 0;
+  scanTable(pages, db, table, cols, (row) => {
+    if (!timed(row, sStart) || !timed(row, sEnd)) return;
+    const start = row.num[sStart]; const end = row.num[sEnd];
+    if (end < start) return;
     let pid = -1; let tid = -1;
     if (sTid >= 0 && row.kind[sTid] !== Kind.Null) {
       if (row.kind[sTid] !== Kind.Integer) throw new PagesUnsupported('non-integer globalTid');
@@ -108,28 +111,16 @@ export function readRuntimeFromPages(
       thread = t;
     }
     const nameId = int(row, sName);
-    if (nameId !== lastNameId) {
-      lastNameId = nameId;
-      use = names.get(nameId);
-      if (use === undefined) {
-        const s = strings.value(nameId);
-        // an unknown name is kept, as nothing proves that no analysis reads it
-        use = { id: nameId, keep: !keep || s === undefined || keep(s.replace(API_VERSION_SUFFIX, '')), count: 0, total: 0 };
-        names.set(nameId, use);
-      }
-    }
-    use!.count++; use!.total += end - start;
-    if (!use!.keep) return;
-    if (blocks.at === BLOCK) blocks.next();
-    const a = blocks.at++;
-    blocks.count++;
-    blocks.start[a] = start; blocks.end[a] = end; blocks.thread[a] = thread;
-    blocks.corr[a] = int(row, sCorr); blocks.name[a] = nameId;
+    if (nameId !== lastNameId) { lastNameId = nameId; use = names.get(nameId); }
+    if (!use!.keep || i >= kept) return;
+    if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
+    r.start[i] = start; r.end[i] = end; r.thread[i] = thread; r.name[i] = nameId;
+    r.correlationId[i] = int(row, sCorr);
     const cls = int(row, sClass);
-    blocks.cls[a] = cls === -1 ? -1 : cls === 1 ? 1 : 0;
+    r.api[i] = cls === -1 ? 2 : cls === 1 ? 1 : 0;
+    i++;
   }, onRows);
-  if (!ordered) return null;
-  if (tooBig && inexact) inexact.inexactTime = true;
+  if (i !== kept) throw new PagesUnsupported('the table changed between passes');
 
   // replay the first uses: the same numbering as reading every call in time order
   const threadIndex = new Int32Array(threadKeys.length >> 1);
@@ -147,18 +138,13 @@ export function readRuntimeFromPages(
     const a = summary.get(name);
     if (a) { a.count += u.count; a.total += u.total; } else summary.set(name, { name, count: u.count, total: u.total });
   }
-  const r = emptyRuntime(blocks.count);
-  let o = 0;
-  blocks.drain((b, rows) => {
-    r.start.set(b.start.subarray(0, rows), o); r.end.set(b.end.subarray(0, rows), o);
-    r.correlationId.set(b.corr.subarray(0, rows), o);
-    for (let i = 0; i < rows; i++, o++) {
-      const t = b.thread[i];
-      r.thread[o] = threadIndex[t]; r.process[o] = processIndex[t];
-      const name = nameIndex.get(b.name[i])!;
-      r.name[o] = name;
-      r.api[o] = b.cls[i] === -1 ? (strings.isDriverApi(name) ? 1 : 0) : b.cls[i];
-    }
-  });
+  let lastId = NaN; let name = -1;
+  for (let o = 0; o < kept; o++) {
+    const t = r.thread[o];
+    r.thread[o] = threadIndex[t]; r.process[o] = processIndex[t];
+    if (r.name[o] !== lastId) { lastId = r.name[o]; name = nameIndex.get(lastId)!; }
+    r.name[o] = name;
+    r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];
+  }
   return { runtime: r, apiSummary: [...summary.values()] };
 }
