@@ -11,7 +11,7 @@
  * at its maximum carveout (the driver default when a kernel needs it), so resident counts are an
  * upper bound and waves a lower bound: a kernel reported as filling the GPU really does.
  */
-import type { GpuInfo, Trace } from '../model/trace.js';
+import type { GpuInfo, LaunchConfig, Trace } from '../model/trace.js';
 import type { FillLimit, KernelFillSummary, SmFillReport, SmLimits } from '../report/types.js';
 
 export type { FillLimit, KernelFillSummary, SmFillReport, SmLimits };
@@ -105,13 +105,8 @@ export function smLimits(gpu: GpuInfo | undefined): SmLimits | null {
   };
 }
 
-export interface KernelShape {
-  gridX: number; gridY: number; gridZ: number;
-  blockX: number; blockY: number; blockZ: number;
-  registersPerThread: number;
-  staticSharedMemory: number;
-  dynamicSharedMemory: number;
-}
+/** A kernel's launch configuration: what decides how many of its blocks fit on an SM. */
+export type KernelShape = LaunchConfig;
 
 export interface KernelFill {
   blocks: number;
@@ -157,13 +152,7 @@ export function kernelFill(k: KernelShape, limits: SmLimits): KernelFill {
 }
 
 export function kernelShapeAt(trace: Trace, i: number): KernelShape {
-  const k = trace.kernels;
-  return {
-    gridX: k.gridX[i], gridY: k.gridY[i], gridZ: k.gridZ[i],
-    blockX: k.blockX[i], blockY: k.blockY[i], blockZ: k.blockZ[i],
-    registersPerThread: k.registersPerThread[i],
-    staticSharedMemory: k.staticSharedMemory[i], dynamicSharedMemory: k.dynamicSharedMemory[i],
-  };
+  return trace.launchConfigs[trace.kernels.launchConfig[i]];
 }
 
 interface LaunchConfigs {
@@ -173,30 +162,17 @@ interface LaunchConfigs {
   first: number[];
 }
 
-/**
- * Groups kernels by launch configuration without building a key per kernel: a million kernels
- * have a handful of configurations, so hash the nine numbers and compare with each bucket's first.
- */
+/** Groups the listed kernels by launch configuration, numbered in order of first appearance. */
 function launchConfigs(trace: Trace, indices: ArrayLike<number>): LaunchConfigs {
-  const k = trace.kernels;
-  const cols = [k.gridX, k.gridY, k.gridZ, k.blockX, k.blockY, k.blockZ, k.registersPerThread, k.staticSharedMemory, k.dynamicSharedMemory];
-  const same = (a: number, b: number): boolean => cols.every((c) => c[a] === c[b]);
-  const buckets = new Map<number, number[]>();
+  const config = trace.kernels.launchConfig;
+  const local = new Int32Array(trace.launchConfigs.length).fill(-1);
   const first: number[] = [];
   const id = new Int32Array(indices.length);
   for (let j = 0; j < indices.length; j++) {
     const i = indices[j];
-    let h = 0;
-    for (const c of cols) h = (Math.imul(h, 31) + c[i]) | 0;
-    const ids = buckets.get(h);
-    let found = -1;
-    if (ids) for (const cid of ids) if (same(first[cid], i)) { found = cid; break; }
-    if (found < 0) {
-      found = first.length;
-      first.push(i);
-      if (ids) ids.push(found); else buckets.set(h, [found]);
-    }
-    id[j] = found;
+    const c = config[i];
+    if (local[c] < 0) { local[c] = first.length; first.push(i); }
+    id[j] = local[c];
   }
   return { id, first };
 }
@@ -217,53 +193,29 @@ class NameConfigs {
   readonly first: number[] = [];
   readonly count: number[] = [];
   readonly time: number[] = [];
-  private readonly buckets = new Map<number, number[]>();
+  /** Trace.launchConfigs index → position in `first`, for the configurations seen so far */
+  private readonly local = new Map<number, number>();
+  private lastConfig = -1;
   private last = -1;
 
   constructor(private readonly k: Trace['kernels']) {}
 
   add(i: number, duration: number): void {
-    // a name's next kernel nearly always repeats its previous configuration: test that before hashing
-    let c = this.last >= 0 && sameConfig(this.k, this.first[this.last], i) ? this.last : this.find(i);
+    const config = this.k.launchConfig[i];
+    // a name's next kernel nearly always repeats its previous configuration: test that before the map
+    let c = config === this.lastConfig ? this.last : (this.local.get(config) ?? -1);
     if (c < 0) {
       c = this.first.length;
       this.first.push(i);
       this.count.push(0);
       this.time.push(0);
-      const h = configHash(this.k, i);
-      const ids = this.buckets.get(h);
-      if (ids) ids.push(c); else this.buckets.set(h, [c]);
+      this.local.set(config, c);
     }
     this.count[c]++;
     this.time[c] += duration;
     this.last = c;
+    this.lastConfig = config;
   }
-
-  private find(i: number): number {
-    const ids = this.buckets.get(configHash(this.k, i));
-    if (ids) for (const c of ids) if (sameConfig(this.k, this.first[c], i)) return c;
-    return -1;
-  }
-}
-
-function configHash(k: Trace['kernels'], i: number): number {
-  let h = 0;
-  h = (Math.imul(h, 31) + k.gridX[i]) | 0;
-  h = (Math.imul(h, 31) + k.gridY[i]) | 0;
-  h = (Math.imul(h, 31) + k.gridZ[i]) | 0;
-  h = (Math.imul(h, 31) + k.blockX[i]) | 0;
-  h = (Math.imul(h, 31) + k.blockY[i]) | 0;
-  h = (Math.imul(h, 31) + k.blockZ[i]) | 0;
-  h = (Math.imul(h, 31) + k.registersPerThread[i]) | 0;
-  h = (Math.imul(h, 31) + k.staticSharedMemory[i]) | 0;
-  return (Math.imul(h, 31) + k.dynamicSharedMemory[i]) | 0;
-}
-
-function sameConfig(k: Trace['kernels'], a: number, b: number): boolean {
-  return k.gridX[a] === k.gridX[b] && k.gridY[a] === k.gridY[b] && k.gridZ[a] === k.gridZ[b] &&
-    k.blockX[a] === k.blockX[b] && k.blockY[a] === k.blockY[b] && k.blockZ[a] === k.blockZ[b] &&
-    k.registersPerThread[a] === k.registersPerThread[b] && k.staticSharedMemory[a] === k.staticSharedMemory[b] &&
-    k.dynamicSharedMemory[a] === k.dynamicSharedMemory[b];
 }
 
 /**
@@ -337,7 +289,7 @@ export function analyzeSmFill(trace: Trace, deviceId: number, window?: { start: 
     kernelTime += time;
     fullKernelCount += full;
     const fill = fills ? fills[common] : null;
-    const blocks = configs.first.map((i) => k.gridX[i] * k.gridY[i] * k.gridZ[i]);
+    const blocks = configs.first.map((i) => { const c = kernelShapeAt(trace, i); return c.gridX * c.gridY * c.gridZ; });
     byName.push({
       name: trace.strings[groupName[g]] ?? `#${groupName[g]}`,
       count,

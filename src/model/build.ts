@@ -3,7 +3,7 @@
  * synthesise traces; readers fill the typed arrays directly.
  */
 import type {
-  GpuInfo, KernelColumns, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
+  GpuInfo, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
   SyncColumns, ThreadInfo, Trace, TraceMeta,
 } from './trace.js';
 
@@ -66,15 +66,51 @@ export class StringTable {
   }
 }
 
+/** LaunchConfig's fields, in the order LaunchConfigTable.intern takes them. */
+export const LAUNCH_FIELDS = ['gridX', 'gridY', 'gridZ', 'blockX', 'blockY', 'blockZ', 'registersPerThread',
+  'staticSharedMemory', 'dynamicSharedMemory'] as const;
+
+function sameConfig(c: LaunchConfig, v: ArrayLike<number>): boolean {
+  for (let f = 0; f < LAUNCH_FIELDS.length; f++) if (c[LAUNCH_FIELDS[f]] !== v[f]) return false;
+  return true;
+}
+
+/** Trace.launchConfigs being built: each distinct configuration once, in order of first intern. */
+export class LaunchConfigTable {
+  readonly configs: LaunchConfig[] = [];
+  private readonly byHash = new Map<number, number[]>();
+  private last = -1;
+  private readonly scratch = new Int32Array(LAUNCH_FIELDS.length);
+
+  /**
+   * Index of the configuration with the values `v` (LAUNCH_FIELDS order), added if new. Values
+   * are stored as 32-bit integers (ToInt32, as the columns this table replaced stored them).
+   */
+  intern(values: ArrayLike<number>): number {
+    const v = this.scratch;
+    for (let f = 0; f < LAUNCH_FIELDS.length; f++) v[f] = values[f] | 0;
+    // kernels come in runs of one configuration: try the last one first
+    if (this.last >= 0 && sameConfig(this.configs[this.last], v)) return this.last;
+    let h = 17;
+    for (let f = 0; f < LAUNCH_FIELDS.length; f++) h = (Math.imul(h, 31) + v[f]) | 0;
+    let bucket = this.byHash.get(h);
+    if (!bucket) this.byHash.set(h, (bucket = []));
+    for (const c of bucket) if (sameConfig(this.configs[c], v)) return (this.last = c);
+    const c = this.configs.length;
+    const config = {} as LaunchConfig;
+    LAUNCH_FIELDS.forEach((f, j) => { config[f] = v[j]; });
+    this.configs.push(config);
+    bucket.push(c);
+    return (this.last = c);
+  }
+}
+
 export function emptyKernels(n = 0): KernelColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
     process: new Int32Array(n), shortName: new Int32Array(n), demangledName: new Int32Array(n),
-    gridX: new Int32Array(n), gridY: new Int32Array(n), gridZ: new Int32Array(n),
-    blockX: new Int32Array(n), blockY: new Int32Array(n), blockZ: new Int32Array(n),
-    registersPerThread: new Int32Array(n), staticSharedMemory: new Int32Array(n),
-    dynamicSharedMemory: new Int32Array(n), graphNodeId: new Float64Array(n),
+    launchConfig: new Int32Array(n), graphNodeId: new Float64Array(n),
   };
 }
 export function emptyRuntime(n = 0): RuntimeColumns {
@@ -140,6 +176,7 @@ export function buildTrace(rows: TraceRows): Trace {
   const st = new StringTable();
   const ks = sorted(rows.kernels ?? []);
   const kernels = emptyKernels(ks.length);
+  const launchConfigs = new LaunchConfigTable();
   ks.forEach((k, i) => {
     kernels.start[i] = k.start; kernels.end[i] = k.end;
     kernels.deviceId[i] = k.deviceId ?? 0; kernels.contextId[i] = k.contextId ?? 1;
@@ -148,11 +185,8 @@ export function buildTrace(rows: TraceRows): Trace {
     kernels.shortName[i] = st.intern(k.name ?? 'kernel');
     kernels.demangledName[i] = st.intern(k.demangledName ?? k.name ?? 'kernel');
     const g = k.grid ?? [1, 1, 1]; const b = k.block ?? [128, 1, 1];
-    kernels.gridX[i] = g[0]; kernels.gridY[i] = g[1]; kernels.gridZ[i] = g[2];
-    kernels.blockX[i] = b[0]; kernels.blockY[i] = b[1]; kernels.blockZ[i] = b[2];
-    kernels.registersPerThread[i] = k.registersPerThread ?? 32;
-    kernels.staticSharedMemory[i] = k.staticSharedMemory ?? 0;
-    kernels.dynamicSharedMemory[i] = k.dynamicSharedMemory ?? 0;
+    kernels.launchConfig[i] = launchConfigs.intern([...g, ...b, k.registersPerThread ?? 32,
+      k.staticSharedMemory ?? 0, k.dynamicSharedMemory ?? 0]);
     kernels.graphNodeId[i] = k.graphNodeId ?? -1;
   });
   const rs = sorted(rows.runtime ?? []);
@@ -202,7 +236,7 @@ export function buildTrace(rows: TraceRows): Trace {
   return {
     meta: { ...emptyMeta(), ...rows.meta },
     strings: st.strings,
-    kernels, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
+    kernels, launchConfigs: launchConfigs.configs, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
     processes: rows.processes ?? [{ globalPid: '1', pid: 1, name: 'app' }],
     threads: rows.threads ?? [{ globalTid: '1', tid: 1, name: 'main', process: 0 }],
   };

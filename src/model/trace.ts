@@ -24,17 +24,22 @@ export interface KernelColumns {
   /** index into Trace.strings */
   shortName: Int32Array;
   demangledName: Int32Array;
-  gridX: Int32Array;
-  gridY: Int32Array;
-  gridZ: Int32Array;
-  blockX: Int32Array;
-  blockY: Int32Array;
-  blockZ: Int32Array;
-  registersPerThread: Int32Array;
-  staticSharedMemory: Int32Array;
-  dynamicSharedMemory: Int32Array;
+  /**
+   * index into Trace.launchConfigs: grid, block, registers and shared memory. A trace has a few
+   * distinct launch configurations, so one index costs 4 bytes a kernel where nine columns cost 36.
+   */
+  launchConfig: Int32Array;
   /** CUDA graph node id when launched from a graph, -1 otherwise */
   graphNodeId: Float64Array;
+}
+
+/** How a kernel was launched; -1 in a field means "not recorded". */
+export interface LaunchConfig {
+  gridX: number; gridY: number; gridZ: number;
+  blockX: number; blockY: number; blockZ: number;
+  registersPerThread: number;
+  staticSharedMemory: number;
+  dynamicSharedMemory: number;
 }
 
 export interface RuntimeColumns {
@@ -195,6 +200,8 @@ export interface Trace {
   meta: TraceMeta;
   strings: string[];
   kernels: KernelColumns;
+  /** the distinct launch configurations of the kernels, in order of first appearance in the export */
+  launchConfigs: LaunchConfig[];
   /** null when the export has no kernel table (CUDA kernel tracing off or unsupported) */
   hasKernelTable: boolean;
   runtime: RuntimeColumns;

@@ -26,7 +26,14 @@ export type PageExpr =
  * One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1.
  * `page` says how to compute `expr` from the pages; without it the table is read through SQL.
  */
-export interface Target { expr: string; out: Column; nan?: boolean; page?: PageExpr }
+export interface Target { expr: string; out: Column; nan?: boolean; page?: PageExpr; tuple?: Tuple }
+
+/**
+ * Several columns stored as one number: `intern` is given their values (NULL as the target's
+ * null value; `cols` null: a column the table lacks) and returns what lands in `out`. Used for
+ * launch configurations: nine kernel columns, a handful of distinct values.
+ */
+export interface Tuple { exprs: string[]; cols: (string | null)[]; intern: (values: number[]) => number }
 
 /** Rows per chunk: large enough that per-query overhead vanishes, small enough for short JSON strings. */
 const CHUNK = 65536;
@@ -46,7 +53,9 @@ export function readColumns(
   // Anything but a number reads as NULL. Text arrives as a JSON string and is caught below;
   // JSON cannot hold a BLOB, so a chunk with one fails and is read again with every value
   // checked in SQL (checking always costs ~30% more on clean exports).
-  const query = (value: (e: string) => string) => chunkQuery(db, table, where, targets.map((t) => value(t.expr)));
+  const query = (value: (e: string) => string) => chunkQuery(db, table, where,
+    targets.map((t) => (t.tuple ? `json_array(${t.tuple.exprs.map(value).join(', ')})` : value(t.expr))),
+    targets.map((t) => t.tuple !== undefined));
   const fast = query((e) => e);
   let checked: ReturnType<typeof query> | null = null;
   const chunk = (after: bigint | null): [string[], bigint | null] => {
@@ -69,6 +78,13 @@ export function readColumns(
       n = Math.min(values.length, cap - i);
       const out = outs[j];
       const nul = nulls[j];
+      const tuple = targets[j].tuple;
+      if (tuple) {
+        for (let r = 0; r < n; r++) {
+          out[i + r] = tuple.intern((values[r] as unknown[]).map((v) => (typeof v === 'number' ? v : nul)));
+        }
+        continue;
+      }
       for (let r = 0; r < n; r++) {
         const v = values[r];
         out[i + r] = typeof v === 'number' ? v : nul;
@@ -106,14 +122,18 @@ export function readColumnsFromPages(
   const sText = texts ? slot(texts.col) : -1;
   // Plain numeric columns, the bulk of every table, go through two monomorphic loops (one per
   // array type); the rest through the general switch.
-  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5 } as const;
+  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6 } as const;
   const f64: { slot: number; out: Float64Array; nul: number }[] = [];
   const i32: { slot: number; out: Int32Array; nul: number }[] = [];
-  const other: { op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number }[] = [];
+  const other: { op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple }[] = [];
   for (const t of targets) {
     const e = t.page;
-    if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
     const nul = t.nan ? NaN : -1;
+    if (t.tuple) {
+      other.push({ op: OP.tuple, slot: -1, slots: t.tuple.cols.map((c) => (c === null ? -1 : slot(c))), value: null, out: t.out, nul, tuple: t.tuple });
+      continue;
+    }
+    if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
     if ('value' in e) other.push({ op: OP.value, slot: -1, slots: [], value: e.value, out: t.out, nul });
     else if ('coalesce' in e) other.push({ op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot), value: null, out: t.out, nul });
     else if (e.op !== undefined) other.push({ op: OP[e.op], slot: slot(e.col), slots: [], value: null, out: t.out, nul });
@@ -133,6 +153,7 @@ export function readColumnsFromPages(
     if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
     return k !== Kind.Null;
   };
+  let scratch: number[] = [];
   let i = at;
   scanTable(pages, db, table, cols, (row) => {
     if (i >= cap) return;
@@ -170,6 +191,12 @@ export function readColumnsFromPages(
           break;
         }
         case OP.value: v = p.value ?? p.nul; break;
+        case OP.tuple: {
+          const values = scratch.length === p.slots.length ? scratch : (scratch = new Array<number>(p.slots.length));
+          for (let c = 0; c < p.slots.length; c++) values[c] = p.slots[c] < 0 ? p.nul : number(row, p.slots[c], p.nul);
+          v = p.tuple!.intern(values);
+          break;
+        }
         default: v = number(row, p.slot, p.nul);
       }
       p.out[i] = v;
@@ -205,9 +232,12 @@ export function readTexts(
  * was). Paging by the last rowid seen, not by fixed rowid ranges, keeps sparse rowids (1 and 2^40
  * in one table) to one query per chunk of rows; rowids travel as BigInt, exact to 2^63.
  */
-function chunkQuery(db: Database.Database, table: string, where: string, exprs: string[]): (after: bigint | null) => [string[], bigint | null] {
+function chunkQuery(
+  db: Database.Database, table: string, where: string, exprs: string[], json: boolean[] = [],
+): (after: bigint | null) => [string[], bigint | null] {
+  // json(): an expression that is itself JSON (json_array) loses that mark through the subquery
   const select = (bound: string) => db.prepare(
-    `SELECT ${exprs.map((_, j) => `json_group_array(c${j})`).join(', ')}, MAX(rid) FROM (`
+    `SELECT ${exprs.map((_, j) => `json_group_array(${json[j] ? `json(c${j})` : `c${j}`})`).join(', ')}, MAX(rid) FROM (`
     + `SELECT ${exprs.map((e, j) => `${e} AS c${j}`).join(', ')}, rowid AS rid FROM ${ident(table)} `
     + `WHERE ${bound} (${where}) ORDER BY rowid LIMIT ${CHUNK})`,
   ).raw(true).safeIntegers(true);

@@ -5,9 +5,9 @@
  * Columns a given nsys version lacks read as NULL, and NULL becomes -1 (NaN where the model says so).
  */
 import type Database from 'better-sqlite3';
-import { emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync } from '../model/build.js';
+import { LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync } from '../model/build.js';
 import type {
-  ApiCallTotal, KernelColumns, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
+  ApiCallTotal, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
 } from '../model/trace.js';
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
@@ -81,7 +81,7 @@ function time(ctx: ReadContext, name: string): string {
  * conversions read right (PagesUnsupported).
  */
 function readRows(ctx: ReadContext, table: string, where: string, filter: PageFilter, targets: Target[], at: number): number {
-  if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page)) {
+  if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page || t.tuple)) {
     try {
       const n = readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
       ctx.onTableRead?.(table, 'pages');
@@ -143,17 +143,22 @@ function mapProcesses(ctx: ReadContext, keys: Float64Array, out: Int32Array): vo
 const PID_KEY = (c: string): string => `(${c} >> 24)`;
 const TID = (c: string): string => `(${c} & 16777215)`;
 
-export function readKernels(ctx: ReadContext, n: number): KernelColumns {
+/** Kernels; their distinct launch configurations are appended to `launchConfigs` (empty on entry). */
+export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[]): KernelColumns {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
   const k = emptyKernels(n);
   if (n === 0) return k;
   const pidKey = new Float64Array(n);
+  const configs = new LaunchConfigTable();
+  const has1 = (name: string): boolean => has(ctx.schema, t, name);
   const targets: Target[] = [...deviceTargets(ctx, t, k, pidKey),
-    ...plain(ctx, t, [['shortName', k.shortName], ['demangledName', k.demangledName],
-      ['gridX', k.gridX], ['gridY', k.gridY], ['gridZ', k.gridZ], ['blockX', k.blockX], ['blockY', k.blockY],
-      ['blockZ', k.blockZ], ['registersPerThread', k.registersPerThread], ['staticSharedMemory', k.staticSharedMemory],
-      ['dynamicSharedMemory', k.dynamicSharedMemory], ['graphNodeId', k.graphNodeId]])];
+    ...plain(ctx, t, [['shortName', k.shortName], ['demangledName', k.demangledName], ['graphNodeId', k.graphNodeId]]),
+    {
+      expr: '', out: k.launchConfig,
+      tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
+    }];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
+  launchConfigs.push(...configs.configs);
   mapProcesses(ctx, pidKey, k.process);
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {

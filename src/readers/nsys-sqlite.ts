@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { emptyGpu, emptyKernels } from '../model/build.js';
-import type { Trace, TraceMeta } from '../model/trace.js';
+import type { LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
 import { closePages, openPages, type PageFile } from './pages.js';
@@ -158,7 +158,8 @@ function readTrace(
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
-  const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE)) : emptyKernels();
+  const launchConfigs: LaunchConfig[] = [];
+  const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE), launchConfigs) : emptyKernels();
   if (!has(schema, KERNEL_TABLE)) {
     warnings.push('The export has no CUDA kernel records (no CUPTI_ACTIVITY_KIND_KERNEL table): CUDA kernel tracing was off or unsupported (e.g. under WSL); only CUDA API calls and other records are available.');
   }
@@ -214,7 +215,7 @@ function readTrace(
     warnings,
   };
   return {
-    meta, strings: strings.table.strings, kernels, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
+    meta, strings: strings.table.strings, kernels, launchConfigs, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
     gpus, processes: entities.processes, threads: entities.threads,
   };
 }

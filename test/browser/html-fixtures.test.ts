@@ -47,7 +47,8 @@ describe.skipIf(!haveChromium || files.length === 0)(`real fixture reports in Ch
     expect(text).toMatch(new RegExp(`stream\\s+${k.streamId[longest]}\\b`));
     expect(text).toContain(`duration\t${formatNs(k.end[longest] - k.start[longest])}`);
     expect(text).toContain(`start\t${formatNs(k.start[longest] - w0)}`);
-    expect(text).toContain(`grid\t${k.gridX[longest]}×${k.gridY[longest]}×${k.gridZ[longest]}`);
+    const c = trace.launchConfigs[k.launchConfig[longest]];
+    expect(text).toContain(`grid\t${c.gridX}×${c.gridY}×${c.gridZ}`);
     await v.page.close();
   }, 60_000);
 });

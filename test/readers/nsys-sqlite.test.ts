@@ -63,8 +63,9 @@ describe('2020.3 shape: TARGET_INFO_CUDA_GPU only, no metadata, no PROCESSES', (
     expect(col(k.correlationId, 3)).toEqual([10, 11, 12]);
     expect(names(t, k.shortName, 3)).toEqual(['gemm', 'softmax', 'gemm']);
     expect(names(t, k.demangledName, 3)).toEqual(['gemm(float*)', 'softmax(float*)', 'gemm(float*)']);
-    expect([k.gridX[0], k.gridY[0], k.gridZ[0], k.blockX[0], k.blockY[0], k.blockZ[0]]).toEqual([64, 2, 1, 128, 1, 1]);
-    expect([k.registersPerThread[0], k.staticSharedMemory[0], k.dynamicSharedMemory[0], k.graphNodeId[0]]).toEqual([40, 1024, 2048, -1]);
+    expect(t.launchConfigs[k.launchConfig[0]]).toEqual({ gridX: 64, gridY: 2, gridZ: 1, blockX: 128, blockY: 1, blockZ: 1,
+      registersPerThread: 40, staticSharedMemory: 1024, dynamicSharedMemory: 2048 });
+    expect(k.graphNodeId[0]).toBe(-1);
     expect(col(k.process, 3)).toEqual([0, 0, 0]);
   });
 

@@ -8,6 +8,7 @@ import { isAnalysedApiCall } from '../../src/analyses/api-calls.js';
 import type { Trace } from '../../src/model/trace.js';
 import { removeTempDirs } from '../helpers/make-sqlite.js';
 import { NULLABLE, btreePages, buildFile, createTable, head, insertRows, readBothWays, stringIds, traceDiff, type Cell } from '../helpers/page-files.js';
+import { launchColumn } from '../helpers/launch.js';
 
 afterAll(removeTempDirs);
 
@@ -62,7 +63,7 @@ describe('page reader: stored values', () => {
     expect(head(k.correlationId, 20)[18]).toBe(0.30000000000000004);
     expect(head(k.graphNodeId, 20)).toEqual([...WIDTHS, ...REALS].reverse());
     // Int32 columns wrap as Int32Array does: 2^31-1 stays, 2^47-1 and 2^53-1 become -1
-    expect(head(k.blockX, 15)).toEqual([0, 1, -1, 127, -128, 32767, -32768, 8388607, -8388608, 2147483647, -2147483648, -1, 0, -1, 1]);
+    expect(launchColumn(pages, 'blockX').slice(0, 15)).toEqual([0, 1, -1, 127, -128, 32767, -32768, 8388607, -8388608, 2147483647, -2147483648, -1, 0, -1, 1]);
     expect(pages.processes[k.process[0]]).toMatchObject({ globalPid: gtid(0xFF00n, 300, 0).toString(), pid: 300 });
 
     const r = pages.runtime;
@@ -109,9 +110,9 @@ describe('page reader: stored values', () => {
     expect(pages).toEqual(sql);
     expect(via).toEqual({ [K]: 'pages', [R]: 'pages', CUPTI_ACTIVITY_KIND_MEMCPY: 'pages', CUPTI_ACTIVITY_KIND_MEMSET: 'pages', [N]: 'pages' });
     const k = pages.kernels;
-    expect([k.deviceId, k.contextId, k.streamId, k.correlationId, k.process, k.shortName, k.demangledName, k.gridX, k.gridY,
-      k.gridZ, k.blockX, k.blockY, k.blockZ, k.registersPerThread, k.staticSharedMemory, k.dynamicSharedMemory, k.graphNodeId]
-      .map((c) => c[0])).toEqual(Array(17).fill(-1));
+    expect([k.deviceId, k.contextId, k.streamId, k.correlationId, k.process, k.shortName, k.demangledName, k.graphNodeId]
+      .map((c) => c[0])).toEqual(Array(8).fill(-1));
+    expect(Object.values(pages.launchConfigs[k.launchConfig[0]])).toEqual(Array(9).fill(-1));
     const r = pages.runtime;
     expect([r.start[0], r.end[0], r.thread[0], r.process[0], r.correlationId[0], r.name[0], r.api[0]]).toEqual([5, 6, -1, -1, -1, -1, 0]);
     const m = pages.memcpy;
@@ -162,7 +163,7 @@ describe('page reader: stored values', () => {
     expect(plain.pages).toEqual(plain.sql);
     expect(plain.via[K]).toBe('pages');
     expect(head(plain.pages.kernels.graphNodeId, 4)).toEqual([-1, -1, 11, 2 ** 40]);
-    expect(head(plain.pages.kernels.gridX, 4)).toEqual([3, 4, 5, 6]);
+    expect(launchColumn(plain.pages, 'gridX')).toEqual([3, 4, 5, 6]);
     // old records lack the column and SQL fills in the default, which the pages do not hold
     const withDefault = readBothWays(build('graphNodeId INTEGER DEFAULT 5'));
     expect(withDefault.pages).toEqual(withDefault.sql);
@@ -200,7 +201,7 @@ describe('page reader: b-tree shapes', () => {
     expect(all.pages.runtime.count).toBe(calls);
     expect(all.pages.threads.map((t) => t.tid)).toEqual([11, 12, 13]);
 
-    // past one 65536-row block of kept calls (runtime-pages.ts's Blocks)
+    // more kept calls than one 65536-row chunk
     const some = readBothWays(f, { keepApiCall: isAnalysedApiCall });
     expect(traceDiff(some.pages, some.sql)).toEqual([]);
     const r = some.pages.runtime;
@@ -224,7 +225,7 @@ function oddKernel(row: Record<string, Cell>): string {
 
 describe('page reader: values only SQL converts (fallback to SQL)', () => {
   it.each([
-    ['text in an INTEGER column', { gridX: 'abc' }, (t: Trace) => t.kernels.gridX[0], -1],
+    ['text in an INTEGER column', { gridX: 'abc' }, (t: Trace) => launchColumn(t, 'gridX')[0], -1],
     ['a blob in an INTEGER column', { correlationId: Buffer.from([1, 2]) }, (t: Trace) => t.kernels.correlationId[0], -1],
     ['text as a start time', { start: 'x' }, (t: Trace) => head(t.kernels.correlationId, t.kernels.count), [2]],
     ['a REAL globalPid', { globalPid: 2 ** 24 + 0.5 }, (t: Trace) => t.processes[0]?.globalPid, String(2 ** 24)],

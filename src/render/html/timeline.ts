@@ -182,10 +182,11 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
   });
   take(kernels, 'kernels', (j) => {
     const i = kernels.ref[j]; const x = expertOf ? expertOf(i) : -1; const key = keyIndex(i);
+    const c = trace.launchConfigs[k.launchConfig[i]];
     return {
       ...base(kernels, j), kind: 'kernel', name: str(k.shortName[i], 'kernel'),
       colour: colours.has(key) ? str(key, 'kernel') : 'other',
-      stream: k.streamId[i], grid: `${k.gridX[i]}×${k.gridY[i]}×${k.gridZ[i]}`, block: `${k.blockX[i]}×${k.blockY[i]}×${k.blockZ[i]}`,
+      stream: k.streamId[i], grid: `${c.gridX}×${c.gridY}×${c.gridZ}`, block: `${c.blockX}×${c.blockY}×${c.blockZ}`,
       expert: x >= 0 ? str(x, '–') : '–', kernel: i,
     };
   });

@@ -30,7 +30,7 @@ export function bigTrace(n = 1_000_000, streams = 32): Trace {
     rt.start[r] = t + 200; rt.end[r] = t + 1200; rt.name[r] = launch; rt.correlationId[r] = i + 1; r++;
     k.start[i] = t + 2000; k.end[i] = t + 2000 + 5000 + (i % 5) * 1000;
     k.streamId[i] = 16 + e; k.correlationId[i] = i + 1; k.shortName[i] = names[e]; k.demangledName[i] = names[e];
-    k.gridX[i] = 64; k.gridY[i] = 1; k.gridZ[i] = 1; k.blockX[i] = 128; k.blockY[i] = 1; k.blockZ[i] = 1;
+    k.launchConfig[i] = 0;
     k.graphNodeId[i] = -1; k.contextId[i] = 1;
     t += 6000;
     if ((i + 1) % 1000 === 0) {
@@ -41,6 +41,8 @@ export function bigTrace(n = 1_000_000, streams = 32): Trace {
   return {
     meta: { ...emptyMeta('/synthetic/moe-1m.sqlite'), fileSizeBytes: 0 },
     strings: st.strings, kernels: k, hasKernelTable: true, runtime: rt,
+    // every kernel: grid 64×1×1, block 128×1×1, registers and shared memory not recorded
+    launchConfigs: [{ gridX: 64, gridY: 1, gridZ: 1, blockX: 128, blockY: 1, blockZ: 1, registersPerThread: 0, staticSharedMemory: 0, dynamicSharedMemory: 0 }],
     memcpy: emptyMemcpy(), memset: emptyMemset(), sync: emptySync(), nvtx: nv,
     gpus: [emptyGpu(0)], processes: [{ globalPid: '1', pid: 1, name: 'python' }],
     threads: [{ globalTid: '1', tid: 77, name: 'python', process: 0 }],
