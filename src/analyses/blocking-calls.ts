@@ -104,13 +104,13 @@ function computeBlocking(trace: Trace): BlockingIndex {
     }
     return c;
   };
-  const { callMemcpy } = callLinks(trace);
+  const { memcpyOf } = callLinks(trace);
   const reason = new Int8Array(runtime.count).fill(-1);
   const lists = new Map<number, number[]>();
   for (let i = 0; i < runtime.count; i++) {
     let c = nameCode(runtime.name[i]);
     if (c === ASYNC) {
-      const m = callMemcpy[i];
+      const m = memcpyOf(i);
       c = m >= 0 && memcpy.dstKind[m] === MemoryKind.Pageable ? REASONS.indexOf('pageable-memcpy') : -1;
     }
     if (c < 0) continue;

@@ -4,15 +4,20 @@
  * every analysis that needs "the launch call of this kernel" shares it.
  */
 import type { Trace } from '../model/trace.js';
-import { lowerBoundNear } from '../model/intervals.js';
+import { lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
 
 export interface CallLinks {
   /** runtime row of each kernel's launch call, -1 when not found */
   kernelCall: Int32Array;
   memcpyCall: Int32Array;
   memsetCall: Int32Array;
-  /** memcpy row issued by each runtime call, -1 when none (the first, if several) */
-  callMemcpy: Int32Array;
+  /**
+   * The runtime rows that issued a memcpy, ascending, with the memcpy row each issued (the first,
+   * if several): copies are few next to the calls, so no column over every call.
+   */
+  memcpyCalls: { count: number; call: Int32Array; memcpy: Int32Array };
+  /** memcpy row issued by runtime row r (the first, if several), -1 when none */
+  memcpyOf(r: number): number;
 }
 
 const cache = new WeakMap<Trace, CallLinks>();
@@ -104,15 +109,36 @@ function computeLinks(trace: Trace): CallLinks {
     return out;
   };
   const memcpyCall = link(memcpy.correlationId, memcpy.process, memcpy.count);
-  const callMemcpy = new Int32Array(runtime.count).fill(-1);
-  for (let m = 0; m < memcpy.count; m++) {
-    const r = memcpyCall[m];
-    if (r >= 0 && callMemcpy[r] < 0) callMemcpy[r] = m;
-  }
+  const memcpyCalls = callsWithMemcpy(memcpyCall);
   return {
     kernelCall: link(kernels.correlationId, kernels.process, kernels.count),
     memcpyCall,
+    memcpyCalls,
+    memcpyOf: (r) => {
+      const i = lowerBound(memcpyCalls.call, memcpyCalls.count, r);
+      return i < memcpyCalls.count && memcpyCalls.call[i] === r ? memcpyCalls.memcpy[i] : -1;
+    },
     memsetCall: link(memset.correlationId, memset.process, memset.count),
-    callMemcpy,
   };
+}
+
+/** (call, first memcpy) pairs ordered by call, from each memcpy's call. */
+function callsWithMemcpy(memcpyCall: Int32Array): CallLinks['memcpyCalls'] {
+  const n = memcpyCall.length;
+  let inOrder = true;
+  for (let m = 1; m < n && inOrder; m++) if (memcpyCall[m] < memcpyCall[m - 1]) inOrder = false;
+  // stable: of the copies of one call, the first row comes first; copies mostly come in call order already
+  const order = inOrder ? null : sortedOrder(memcpyCall, n);
+  const call = new Int32Array(n);
+  const memcpy = new Int32Array(n);
+  let count = 0;
+  for (let k = 0; k < n; k++) {
+    const m = order ? order[k] : k;
+    const r = memcpyCall[m];
+    if (r < 0 || (count > 0 && call[count - 1] === r)) continue;
+    call[count] = r;
+    memcpy[count] = m;
+    count++;
+  }
+  return { count, call: call.subarray(0, count), memcpy: memcpy.subarray(0, count) };
 }

@@ -8,11 +8,12 @@ import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown } from '../report/types.js';
 import { InputError } from '../errors.js';
 import { distributionInPlace, idleWithin } from '../model/intervals.js';
-import { deviceIds, OpKind, selectOps, transferActivity } from './select.js';
+import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
+import { Scratch } from './scratch.js';
 import { resolveWindow } from './window.js';
 import { overlapOfSelection, overlapOfSubset } from './overlap.js';
 import { streamOccupancy } from './stream-occupancy.js';
-import { classifyGaps } from './launch-gaps.js';
+import { classifyGaps, GAP_LIST_LIMIT } from './launch-gaps.js';
 import { launchStats } from './launch.js';
 import { hostSyncs } from './host-syncs.js';
 
@@ -29,21 +30,23 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   const { segments, window } = resolveWindow(trace, deviceId, options);
   const windowLength = window.coveredDuration ?? window.duration;
   const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
+  // every statistic below fills this one buffer in turn: gaps number at most pieces + segments + 1
+  const scratch = new Scratch(Math.max(sel.count, sel.ops.count) + segments.count + 1);
   const overlap = overlapOfSelection(sel, windowLength);
   const idle = idleWithin(sel.start, sel.end, sel.count, segments);
-  const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
-  const gaps = classifyGaps(trace, deviceId, idle);
+  const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy, scratch);
+  const gaps = classifyGaps(trace, deviceId, idle, GAP_LIST_LIMIT, scratch);
 
-  const kernelDurations = new Float64Array(sel.kernelCount);
+  const kernelDurations = scratch.take(sel.kernelCount);
   let kernels = 0;
   const processes = new Set<number>();
   let lastProcess = NaN;
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
-    if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations[kernels++] = sel.ops.duration[o];
+    if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations[kernels++] = opDuration(sel, o);
   }
   const kernelDuration = distributionInPlace(kernelDurations, kernels);
-  const launch = launchStats(trace, sel, kernelDuration, gaps);
+  const launch = launchStats(trace, sel, kernelDuration, gaps, scratch);
   const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);
 
   const report: DeviceReport = {

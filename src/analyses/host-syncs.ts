@@ -13,15 +13,15 @@ import { MemcpyKind, MemoryKind } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
 import { BLOCKING_REASONS, blockingIndex } from './blocking-calls.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
 
 /** `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W. */
 export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
   const blocking = blockingIndex(trace);
-  const { callMemcpy } = callLinks(trace);
-  const d2hByThread = d2hCallsByThread(trace, callMemcpy);
+  const links = callLinks(trace);
+  const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 
   const kept: { row: number; copy: number }[] = [];
@@ -40,7 +40,7 @@ export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, w
       if (!inWindow(window, s, e)) continue;
       const d2h = d2hByThread.get(thread) ?? none;
       const i = upperBound(d2h.start, d2h.row.length, s) - 1;
-      const copy = i >= 0 && d2h.start[i] >= sinceEnd ? callMemcpy[d2h.row[i]] : -1;
+      const copy = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
       kept.push({ row: r, copy });
     }
   }
@@ -97,12 +97,12 @@ function inWindow(window: IntervalSet, s: number, e: number): boolean {
 }
 
 /** Calls that issued a device-to-host copy, per thread, in start order. */
-function d2hCallsByThread(trace: Trace, callMemcpy: Int32Array): Map<number, { start: Float64Array; row: Int32Array }> {
+function d2hCallsByThread(trace: Trace, calls: CallLinks['memcpyCalls']): Map<number, { start: Float64Array; row: Int32Array }> {
   const { runtime, memcpy } = trace;
   const lists = new Map<number, number[]>();
-  for (let r = 0; r < runtime.count; r++) {
-    const m = callMemcpy[r];
-    if (m < 0 || memcpy.copyKind[m] !== MemcpyKind.DtoH) continue;
+  for (let k = 0; k < calls.count; k++) {
+    const r = calls.call[k];
+    if (memcpy.copyKind[calls.memcpy[k]] !== MemcpyKind.DtoH) continue;
     let l = lists.get(runtime.thread[r]);
     if (!l) lists.set(runtime.thread[r], (l = []));
     l.push(r);

@@ -19,6 +19,7 @@ import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types
 import { distributionInPlace, intervalSet, lowerBoundNear, selectRank, type IntervalSet } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
+import { Scratch } from './scratch.js';
 
 export const GAP_CLASSES: readonly GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
 const SYNC_STALL = 0;
@@ -85,7 +86,7 @@ interface ThreadBlocking {
   maxAt: Int32Array;
 }
 
-export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT): GapSummary {
+export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT, scratch = new Scratch()): GapSummary {
   const { kernels, runtime, strings } = trace;
   const { kernelCall } = callLinks(trace);
   const blocking = blockingIndex(trace);
@@ -126,7 +127,6 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   const cls = new Uint8Array(gaps.count);
   const nextKernel = new Int32Array(gaps.count);
   const syncCall = new Int32Array(gaps.count);
-  const durations = new Float64Array(gaps.count);
   const classCount = [0, 0, 0, 0];
   const classTotal = [0, 0, 0, 0];
   // gaps come in time order, so the first kernel at or after each gap's end only moves forward
@@ -162,49 +162,52 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     cls[g] = c;
     nextKernel[g] = k < n ? rowOf(k) : -1;
     syncCall[g] = sync;
-    durations[g] = duration;
     classCount[c]++;
     classTotal[c] += duration;
   }
   const detail: GapDetail = { idle: gaps, cls, nextKernel, syncCall, names: strings };
-  const listed = longestGaps(durations, gaps.count, listLimit);
+  // gap lengths are end - start wherever needed: the buffer serves the selections only
+  const listed = longestGaps(gaps, listLimit, scratch);
   const list = Array.from(listed, (g): Gap => {
-    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: durations[g], class: GAP_CLASSES[cls[g]], nextKernel: nextKernel[g] };
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: nextKernel[g] };
     if (syncCall[g] >= 0) gap.syncCall = strings[syncCall[g]];
     return gap;
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
-  const histogram = gapHistogram(durations, cls, gaps.count);
-  // last: this reorders the durations
-  const all = distributionInPlace(durations);
+  const histogram = gapHistogram(gaps, cls);
+  const durations = scratch.take(gaps.count);
+  for (let g = 0; g < gaps.count; g++) durations[g] = gaps.end[g] - gaps.start[g];
+  const all = distributionInPlace(durations, gaps.count);
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   details.set(summary, detail);
   return summary;
 }
 
 /** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
-function longestGaps(durations: Float64Array, count: number, limit: number): Uint32Array {
+function longestGaps(gaps: IntervalSet, limit: number, scratch: Scratch): Uint32Array {
+  const count = gaps.count;
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
-  // the limit-th longest: a selection on a copy, not a sort of every gap
-  const scratch = durations.slice(0, count);
-  selectRank(scratch, 0, count - 1, count - limit);
-  const threshold = scratch[count - limit];
+  // the limit-th longest: a selection, not a sort of every gap
+  const lengths = scratch.take(count);
+  for (let g = 0; g < count; g++) lengths[g] = gaps.end[g] - gaps.start[g];
+  selectRank(lengths, 0, count - 1, count - limit);
+  const threshold = lengths[count - limit];
   let above = 0;
-  for (let g = 0; g < count; g++) if (durations[g] > threshold) above++;
+  for (let g = 0; g < count; g++) if (gaps.end[g] - gaps.start[g] > threshold) above++;
   let atThreshold = limit - above;
   const out = new Uint32Array(limit);
   for (let g = 0, o = 0; g < count; g++) {
-    const d = durations[g];
+    const d = gaps.end[g] - gaps.start[g];
     if (d > threshold || (d === threshold && atThreshold-- > 0)) out[o++] = g;
   }
   return out;
 }
 
 /** Gap counts and idle time per length bin and class, in bin then GAP_CLASSES order; zero-length gaps have no bin. */
-function gapHistogram(durations: Float64Array, cls: Uint8Array, count: number): GapHistogramBin[] {
+function gapHistogram(gaps: IntervalSet, cls: Uint8Array): GapHistogramBin[] {
   const acc = new Map<number, GapHistogramBin>();
-  for (let g = 0; g < count; g++) {
-    const d = durations[g];
+  for (let g = 0; g < gaps.count; g++) {
+    const d = gaps.end[g] - gaps.start[g];
     if (!(d > 0)) continue;
     const bin = gapBin(d);
     const key = bin * GAP_CLASSES.length + cls[g];

@@ -12,11 +12,12 @@ import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
 import { distributionInPlace } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 import { OpKind, type OpSelection } from './select.js';
+import { Scratch } from './scratch.js';
 
-export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
+export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, scratch = new Scratch()): LaunchStats {
   const { kernels, runtime } = trace;
   const { kernelCall } = callLinks(trace);
-  const latency = new Float64Array(sel.kernelCount);
+  const latency = scratch.take(sel.kernelCount);
   let matched = 0;
   const isLaunch = new Uint8Array(runtime.count);
   for (let o = 0; o < sel.ops.count; o++) {
@@ -27,12 +28,14 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
     latency[matched++] = Math.max(0, kernels.start[row] - runtime.end[call]);
     isLaunch[call] = 1;
   }
+  // before the intervals take the buffer
+  const latencyDist = distributionInPlace(latency, matched);
   // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);
   const seen = new Uint8Array(threadSlots);
   const elsewhere = new Map<number, number>();
-  const interval = new Float64Array(matched);
+  const interval = scratch.take(matched);
   let intervals = 0;
   for (let r = 0; r < runtime.count; r++) {
     if (!isLaunch[r]) continue;
@@ -54,7 +57,7 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
     kernelDuration.median < intervalDist.median &&
     gapTotal > 0 && gaps.byClass['host-wait'].total * 2 > gapTotal;
   return {
-    latency: distributionInPlace(latency, matched),
+    latency: latencyDist,
     interval: intervalDist,
     matchedKernels: matched,
     launchBound,

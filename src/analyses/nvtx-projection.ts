@@ -5,7 +5,7 @@
  * range's thread. Nested ranges each own the operations of their children.
  */
 import type { Trace } from '../model/trace.js';
-import { lowerBoundNear, totalLength, union } from '../model/intervals.js';
+import { totalLength, union } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
 
 /** eventType of NVTX marks: instantaneous, never a range */
@@ -57,26 +57,23 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     gpuEnd: new Float64Array(n).fill(NaN), gpuTime: new Float64Array(n), opCount: new Int32Array(n),
     kernelCount: new Int32Array(n),
   };
+  const { order, nKernels, nMemcpy } = ops;
+  const { kernels, memcpy, memset, nvtx } = trace;
   // only for a range whose ops are not in start order (then its union needs a sort)
-  let scratchS: Float64Array | null = null;
-  let scratchE: Float64Array | null = null;
-  const { nvtx } = trace;
-  // ranges mostly come in start order on one thread: search from the previous range's first call
-  let hintThread = NaN;
-  let hint = 0;
+  let scratchS = new Float64Array(0);
+  let scratchE = new Float64Array(0);
   for (let q = 0; q < n; q++) {
     const row = rows[q];
     if (!isNvtxRange(trace, row)) continue;
-    const calls = ops.threadCalls.get(nvtx.thread[row]);
-    if (!calls) continue;
-    if (nvtx.thread[row] !== hintThread) { hintThread = nvtx.thread[row]; hint = 0; }
-    const lo = lowerBoundNear(calls.start, calls.count, nvtx.start[row], hint);
-    const hi = lowerBoundNear(calls.start, calls.count, nvtx.end[row], lo);
-    hint = lo;
+    const group = ops.threads.get(nvtx.thread[row]);
+    if (!group) continue;
+    // ranges mostly come in start order on one thread: gallop from the previous range's first op
+    const lo = firstCallFrom(trace, ops, group.from, group.to, nvtx.start[row], group.hint);
+    const hi = firstCallFrom(trace, ops, lo, group.to, nvtx.end[row], lo);
+    group.hint = lo;
     // One pass: counts, span, and the union's length as long as the ops come in start order
     // (launch order nearly always is), as unionLengthSorted would compute it.
-    let k = 0;
-    let kernels = 0;
+    let kernelOps = 0;
     let first = Infinity;
     let last = -Infinity;
     let sorted = true;
@@ -86,115 +83,176 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
     let curE = 0;
     let open = false;
     for (let c = lo; c < hi; c++) {
-      const call = calls.call[c];
-      for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) {
-        const s = ops.start[o];
-        const e = ops.end[o];
-        k++;
-        if (ops.isKernel[o]) kernels++;
-        if (s < first) first = s;
-        if (e > last) last = e;
-        if (s < prevS) sorted = false;
-        prevS = s;
-        if (!sorted || !(e > s)) continue;
-        if (open && s <= curE) {
-          if (e > curE) curE = e;
-        } else {
-          if (open) busy += curE - curS;
-          curS = s; curE = e; open = true;
-        }
+      const id = order ? order[c] : c;
+      let s: number;
+      let e: number;
+      if (id < nKernels) { s = kernels.start[id]; e = kernels.end[id]; kernelOps++; }
+      else if (id < nKernels + nMemcpy) { s = memcpy.start[id - nKernels]; e = memcpy.end[id - nKernels]; }
+      else { s = memset.start[id - nKernels - nMemcpy]; e = memset.end[id - nKernels - nMemcpy]; }
+      if (s < first) first = s;
+      if (e > last) last = e;
+      if (s < prevS) sorted = false;
+      prevS = s;
+      if (!sorted || !(e > s)) continue;
+      if (open && s <= curE) {
+        if (e > curE) curE = e;
+      } else {
+        if (open) busy += curE - curS;
+        curS = s; curE = e; open = true;
       }
     }
+    const k = hi - lo;
     if (k === 0) continue;
     out.gpuStart[q] = first;
     out.gpuEnd[q] = last;
     out.opCount[q] = k;
-    out.kernelCount[q] = kernels;
+    out.kernelCount[q] = kernelOps;
     if (sorted) {
       out.gpuTime[q] = open ? busy + (curE - curS) : busy;
       continue;
     }
-    scratchS ??= new Float64Array(ops.start.length);
-    scratchE ??= new Float64Array(ops.start.length);
-    let m = 0;
+    if (scratchS.length < k) { scratchS = new Float64Array(Math.max(k, 2 * scratchS.length)); scratchE = new Float64Array(scratchS.length); }
     for (let c = lo; c < hi; c++) {
-      const call = calls.call[c];
-      for (let o = ops.offset[call]; o < ops.offset[call + 1]; o++) { scratchS[m] = ops.start[o]; scratchE[m] = ops.end[o]; m++; }
+      const id = order ? order[c] : c;
+      const m = c - lo;
+      if (id < nKernels) { scratchS[m] = kernels.start[id]; scratchE[m] = kernels.end[id]; }
+      else if (id < nKernels + nMemcpy) { scratchS[m] = memcpy.start[id - nKernels]; scratchE[m] = memcpy.end[id - nKernels]; }
+      else { scratchS[m] = memset.start[id - nKernels - nMemcpy]; scratchE[m] = memset.end[id - nKernels - nMemcpy]; }
     }
     out.gpuTime[q] = totalLength(union(scratchS, scratchE, k));
   }
   return out;
 }
 
+/**
+ * First i in [lo, hi) whose op's launch call starts at or after x (call starts ascend there),
+ * galloping forward from `hint` when the answer lies after it.
+ */
+function firstCallFrom(trace: Trace, ops: OpsByCall, lo: number, hi: number, x: number, hint: number): number {
+  const start = trace.runtime.start;
+  if (hint >= lo && hint < hi && start[callAt(ops, hint)] < x) {
+    let step = 1;
+    lo = hint + 1;
+    while (lo + step < hi && start[callAt(ops, lo + step)] < x) { lo += step + 1; step *= 2; }
+    hi = Math.min(hi, lo + step + 1);
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (start[callAt(ops, mid)] < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/** Runtime row of the launch call of the i-th op in walk order. */
+function callAt(ops: OpsByCall, i: number): number {
+  const id = ops.order ? ops.order[i] : i;
+  return id < ops.nKernels ? ops.kernelCall[id]
+    : id < ops.nKernels + ops.nMemcpy ? ops.memcpyCall[id - ops.nKernels] : ops.memsetCall[id - ops.nKernels - ops.nMemcpy];
+}
+
+/**
+ * The GPU operations with a launch call, as ids: kernel rows, then memcpy rows (+ kernel count),
+ * then memset rows, in the order the projection walks them: by the call's thread, then by call
+ * row, then by id. Ids instead of copied start/end columns: a million ops cost 4 bytes each, or
+ * nothing when they are the kernel rows in order.
+ */
 interface OpsByCall {
-  /** ops of runtime row r are ops[offset[r] .. offset[r+1]) */
-  offset: Int32Array;
-  start: Float64Array;
-  end: Float64Array;
-  isKernel: Uint8Array;
-  /** per thread: calls that issued at least one op, in start order */
-  threadCalls: Map<number, { count: number; call: Int32Array; start: Float64Array }>;
+  /** op ids in walk order; null when op i is kernel row i (every kernel, launched in row order on one thread) */
+  order: Int32Array | null;
+  nKernels: number;
+  nMemcpy: number;
+  /** the launch calls of kernel, memcpy and memset rows (callLinks) */
+  kernelCall: Int32Array;
+  memcpyCall: Int32Array;
+  memsetCall: Int32Array;
+  /** each thread's ops: order[from .. to); hint: the last search's answer */
+  threads: Map<number, { from: number; to: number; hint: number }>;
 }
 
 function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers: boolean): OpsByCall {
   const { runtime, kernels, memcpy, memset } = trace;
   const links = callLinks(trace);
+  const nKernels = kernels.count;
+  const nMemcpy = memcpy.count;
+  const base = { nKernels, nMemcpy, kernelCall: links.kernelCall, memcpyCall: links.memcpyCall, memsetCall: links.memsetCall };
   const sources = [
-    { cols: kernels, call: links.kernelCall, kernel: 1 },
-    ...(includeTransfers ? [{ cols: memcpy, call: links.memcpyCall, kernel: 0 }, { cols: memset, call: links.memsetCall, kernel: 0 }] : []),
+    { cols: kernels, call: links.kernelCall, base: 0 },
+    ...(includeTransfers ? [{ cols: memcpy, call: links.memcpyCall, base: nKernels }, { cols: memset, call: links.memsetCall, base: nKernels + nMemcpy }] : []),
   ];
-  const offset = new Int32Array(runtime.count + 1);
+  const kept = (cols: { deviceId: Int32Array }, call: Int32Array, i: number): boolean =>
+    call[i] >= 0 && (deviceId === undefined || cols.deviceId[i] === deviceId);
+  let total = 0;
+  let callOrdered = true;
+  let oneThread = true;
+  let thread0 = NaN;
   for (const { cols, call } of sources) {
+    let prev = -1;
     for (let i = 0; i < cols.count; i++) {
-      if (call[i] >= 0 && (deviceId === undefined || cols.deviceId[i] === deviceId)) offset[call[i] + 1]++;
+      if (!kept(cols, call, i)) continue;
+      total++;
+      if (call[i] < prev) callOrdered = false;
+      prev = call[i];
+      const t = runtime.thread[call[i]];
+      if (total === 1) thread0 = t; else if (t !== thread0) oneThread = false;
     }
   }
-  for (let r = 0; r < runtime.count; r++) offset[r + 1] += offset[r];
-  const total = offset[runtime.count];
-  const start = new Float64Array(total);
-  const end = new Float64Array(total);
-  const isKernel = new Uint8Array(total);
-  const fill = offset.slice(0, runtime.count);
-  for (const { cols, call, kernel } of sources) {
-    for (let i = 0; i < cols.count; i++) {
-      const r = call[i];
-      if (r < 0 || (deviceId !== undefined && cols.deviceId[i] !== deviceId)) continue;
-      const o = fill[r]++;
-      start[o] = cols.start[i]; end[o] = cols.end[i]; isKernel[o] = kernel;
-    }
+  let order: Int32Array | null = null;
+  if (!(oneThread && callOrdered && total === nKernels && sources.length === 1 || total === 0)) {
+    order = new Int32Array(total);
+    if (callOrdered) mergeByCall(sources, kept, order);
+    else sortByCall(sources, kept, order, runtime.count);
   }
-  // Calls with ops, grouped by thread keeping start order: one counting pass and one filling
-  // pass over two shared buffers (each thread's lists are views into them).
-  const callsOf = new Map<number, { count: number; at: number }>();
-  let withOps = 0;
-  for (let r = 0; r < runtime.count; r++) {
-    if (offset[r + 1] === offset[r]) continue;
-    const t = runtime.thread[r];
-    const g = callsOf.get(t);
-    if (g) g.count++; else callsOf.set(t, { count: 1, at: 0 });
-    withOps++;
+  const threads = new Map<number, { from: number; to: number; hint: number }>();
+  if (oneThread) {
+    if (total > 0) threads.set(thread0, { from: 0, to: total, hint: 0 });
+    return { ...base, order, threads };
   }
-  const callBuf = new Int32Array(withOps);
-  const startBuf = new Float64Array(withOps);
-  const threadCalls = new Map<number, { count: number; call: Int32Array; start: Float64Array }>();
+  // several threads: a stable counting sort of the ids by their call's thread
+  const walk: OpsByCall = { ...base, order, threads };
+  for (let i = 0; i < total; i++) {
+    const t = runtime.thread[callAt(walk, i)];
+    const g = threads.get(t);
+    if (g) g.to++; else threads.set(t, { from: 0, to: 1, hint: 0 });
+  }
   let at = 0;
-  for (const [t, g] of callsOf) {
-    g.at = at;
-    threadCalls.set(t, { count: g.count, call: callBuf.subarray(at, at + g.count), start: startBuf.subarray(at, at + g.count) });
-    at += g.count;
+  for (const g of threads.values()) { g.from = at; at += g.to; g.to = g.from; }
+  const byThread = new Int32Array(total);
+  for (let i = 0; i < total; i++) {
+    const g = threads.get(runtime.thread[callAt(walk, i)])!;
+    byThread[g.to++] = order![i];
   }
-  let lastThread = NaN;
-  let group = { count: 0, at: 0 };
-  for (let r = 0; r < runtime.count; r++) {
-    if (offset[r + 1] === offset[r]) continue;
-    const t = runtime.thread[r];
-    // consecutive calls are mostly on one thread: skip the lookup then
-    if (t !== lastThread) { group = callsOf.get(t)!; lastThread = t; }
-    callBuf[group.at] = r;
-    startBuf[group.at] = runtime.start[r];
-    group.at++;
+  return { ...base, order: byThread, threads };
+}
+
+interface Source { cols: { count: number; deviceId: Int32Array }; call: Int32Array; base: number }
+
+/** Each source's kept rows are in call order already: merge them by call row (ties: source order, then row). */
+function mergeByCall(sources: Source[], kept: (cols: Source['cols'], call: Int32Array, i: number) => boolean, out: Int32Array): void {
+  const next = sources.map(() => -1);
+  const advance = (s: number): void => {
+    const { cols, call } = sources[s];
+    let i = next[s] + 1;
+    while (i < cols.count && !kept(cols, call, i)) i++;
+    next[s] = i;
+  };
+  sources.forEach((_, s) => advance(s));
+  for (let o = 0; o < out.length; o++) {
+    let best = -1;
+    for (let s = 0; s < sources.length; s++) {
+      if (next[s] >= sources[s].cols.count) continue;
+      if (best < 0 || sources[s].call[next[s]] < sources[best].call[next[best]]) best = s;
+    }
+    out[o] = sources[best].base + next[best];
+    advance(best);
   }
-  return { offset, start, end, isKernel, threadCalls };
+}
+
+/** Counting sort of the kept rows by call row, stable (sources in order, rows in order). */
+function sortByCall(sources: Source[], kept: (cols: Source['cols'], call: Int32Array, i: number) => boolean, out: Int32Array, calls: number): void {
+  const at = new Int32Array(calls + 1);
+  for (const { cols, call } of sources) for (let i = 0; i < cols.count; i++) if (kept(cols, call, i)) at[call[i] + 1]++;
+  for (let r = 0; r < calls; r++) at[r + 1] += at[r];
+  for (const { cols, call, base } of sources) for (let i = 0; i < cols.count; i++) if (kept(cols, call, i)) out[at[call[i]]++] = base + i;
 }
 
 /**
@@ -203,27 +261,50 @@ function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers:
  */
 export function innermostNvtxRanges(trace: Trace, thread: ArrayLike<number>, time: ArrayLike<number>, count: number): Int32Array {
   const { nvtx } = trace;
-  const perThread = new Map<number, number[]>();
-  for (const row of nvtxRangeRows(trace)) {
-    const t = nvtx.thread[row];
-    let l = perThread.get(t);
-    if (!l) perThread.set(t, (l = []));
-    l.push(row);
-  }
-  // Equal starts: push the longer first so the shorter (inner) one ends on top of the stack.
-  for (const l of perThread.values()) l.sort((a, b) => nvtx.start[a] - nvtx.start[b] || nvtx.end[b] - nvtx.end[a]);
-  const state = new Map<number, { next: number; stack: number[] }>();
   const out = new Int32Array(count).fill(-1);
+  if (count === 0) return out;
+  const rows = nvtxRangeRows(trace);
+  // each thread's ranges: byThread[from .. to), by start, the longer first on equal starts
+  // (stable); its stack lives in stack[from ..): it never holds more than the thread's ranges
+  const groups = new Map<number, { from: number; to: number; next: number; top: number }>();
+  for (let k = 0; k < rows.length; k++) {
+    const g = groups.get(nvtx.thread[rows[k]]);
+    if (g) g.to++; else groups.set(nvtx.thread[rows[k]], { from: 0, to: 1, next: 0, top: 0 });
+  }
+  let at = 0;
+  for (const g of groups.values()) { g.from = at; g.next = at; g.top = at; at += g.to; g.to = g.from; }
+  const byThread = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) byThread[groups.get(nvtx.thread[rows[k]])!.to++] = rows[k];
+  for (const g of groups.values()) startThenLongerFirst(nvtx.start, nvtx.end, byThread.subarray(g.from, g.to));
+  const stack = new Int32Array(rows.length);
   for (let q = 0; q < count; q++) {
-    const rows = perThread.get(thread[q]);
-    if (!rows) continue;
-    let st = state.get(thread[q]);
-    if (!st) state.set(thread[q], (st = { next: 0, stack: [] }));
+    const g = groups.get(thread[q]);
+    if (!g) continue;
     const t = time[q];
-    while (st.next < rows.length && nvtx.start[rows[st.next]] <= t) st.stack.push(rows[st.next++]);
+    while (g.next < g.to && nvtx.start[byThread[g.next]] <= t) stack[g.top++] = byThread[g.next++];
     // Ranges ended before t are dead for every later query too (queries are time-sorted).
-    while (st.stack.length > 0 && nvtx.end[st.stack[st.stack.length - 1]] <= t) st.stack.pop();
-    if (st.stack.length > 0) out[q] = st.stack[st.stack.length - 1];
+    while (g.top > g.from && nvtx.end[stack[g.top - 1]] <= t) g.top--;
+    if (g.top > g.from) out[q] = stack[g.top - 1];
   }
   return out;
+}
+
+/**
+ * Orders nvtx rows (ascending row numbers) by start, the longer first on equal starts, stable.
+ * Rows come in start order nearly always: then only runs of equal starts move.
+ */
+function startThenLongerFirst(start: Float64Array, end: Float64Array, rows: Int32Array): void {
+  let startOrdered = true;
+  for (let k = 1; k < rows.length && startOrdered; k++) if (start[rows[k]] < start[rows[k - 1]]) startOrdered = false;
+  if (!startOrdered) {
+    rows.sort((a, b) => start[a] - start[b] || end[b] - end[a] || a - b);
+    return;
+  }
+  // insertion sort by end, descending, within equal starts: such runs are short
+  for (let k = 1; k < rows.length; k++) {
+    const r = rows[k];
+    let j = k - 1;
+    while (j >= 0 && start[rows[j]] === start[r] && end[rows[j]] < end[r]) { rows[j + 1] = rows[j]; j--; }
+    rows[j + 1] = r;
+  }
 }

@@ -8,7 +8,7 @@
  * range's thread (DESIGN.md "NVTX projection").
  */
 import type { Trace } from '../model/trace.js';
-import type { IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
+import type { Distribution, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { callLinks } from './correlation.js';
@@ -89,10 +89,12 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
     kernels: proj.kernelCount, nvtxStart: trace.nvtx.start, nvtxEnd: trace.nvtx.end, syncs, syncsByName, overlapOthers,
   };
   const { byText, byFamily, distinct } = groupInstances(trace, inst);
-  const byName = byText.names.map((name, g) => summarize(name, inst, byText, g, 1));
+  // every group's distributions in turn in one buffer: no group has more members than instances
+  const buffer = new Float64Array(inst.count);
+  const byName = byText.names.map((name, g) => summarize(name, inst, byText, g, 1, buffer));
   const families: NvtxRangeGroup[] = [];
   byFamily.names.forEach((name, g) => {
-    if (distinct[g] >= 2) families.push(summarize(name, inst, byFamily, g, distinct[g]));
+    if (distinct[g] >= 2) families.push(summarize(name, inst, byFamily, g, distinct[g], buffer));
   });
   const byGpuTime = (a: NvtxRangeGroup, b: NvtxRangeGroup): number => b.gpuTime.total - a.gpuTime.total || a.name.localeCompare(b.name);
   byName.sort(byGpuTime);
@@ -100,7 +102,7 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   return {
     byName: byName.slice(0, MAX_NAMES),
     families,
-    iterations: findIterations([...families, ...byName], inst, byFamily, byText),
+    iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer),
   };
 }
 
@@ -334,26 +336,31 @@ function addCounts(inst: Instances, members: Int32Array): Record<string, number>
   return out;
 }
 
-/** Distributions of CPU duration, GPU span and GPU time: the last two over instances with GPU work. */
-function spans(inst: Instances, members: Int32Array): { duration: Float64Array; gpuSpan: Float64Array; gpuTime: Float64Array; withGpu: number } {
-  const duration = new Float64Array(members.length);
-  const gpuSpan = new Float64Array(members.length);
-  const gpuTime = new Float64Array(members.length);
-  let withGpu = 0;
+/**
+ * Distributions of CPU duration, GPU span and GPU time: the last two over instances with GPU
+ * work. One after the other in the shared buffer (at least members.length long).
+ */
+function spans(inst: Instances, members: Int32Array, buffer: Float64Array): { duration: Distribution; gpuSpan: Distribution; gpuTime: Distribution } {
+  for (let m = 0; m < members.length; m++) {
+    const row = inst.range[inst.q[members[m]]];
+    buffer[m] = inst.nvtxEnd[row] - inst.nvtxStart[row];
+  }
+  const duration = distributionInPlace(buffer, members.length);
+  let n = 0;
   for (let m = 0; m < members.length; m++) {
     const q = inst.q[members[m]];
-    const row = inst.range[q];
-    duration[m] = inst.nvtxEnd[row] - inst.nvtxStart[row];
-    if (inst.kernels[q] > 0) {
-      gpuSpan[withGpu] = inst.gpuEnd[q] - inst.gpuStart[q];
-      gpuTime[withGpu] = inst.gpuTime[q];
-      withGpu++;
-    }
+    if (inst.kernels[q] > 0) buffer[n++] = inst.gpuEnd[q] - inst.gpuStart[q];
   }
-  return { duration, gpuSpan, gpuTime, withGpu };
+  const gpuSpan = distributionInPlace(buffer, n);
+  n = 0;
+  for (let m = 0; m < members.length; m++) {
+    const q = inst.q[members[m]];
+    if (inst.kernels[q] > 0) buffer[n++] = inst.gpuTime[q];
+  }
+  return { duration, gpuSpan, gpuTime: distributionInPlace(buffer, n) };
 }
 
-function summarize(name: string, inst: Instances, groups: Grouping, g: number, distinctNames: number): NvtxRangeGroup {
+function summarize(name: string, inst: Instances, groups: Grouping, g: number, distinctNames: number, buffer: Float64Array): NvtxRangeGroup {
   const members = groups.members.subarray(groups.offset[g], groups.offset[g + 1]);
   let gpuTime = 0;
   let overlapOthers = 0;
@@ -370,13 +377,13 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
       overlapOthers += inst.overlapOthers[q];
     }
   }
-  const s = spans(inst, members);
+  const s = spans(inst, members, buffer);
   return {
     name, distinctNames, instances: members.length,
     depth,
-    duration: distributionInPlace(s.duration),
-    gpuSpan: distributionInPlace(s.gpuSpan, s.withGpu),
-    gpuTime: distributionInPlace(s.gpuTime, s.withGpu),
+    duration: s.duration,
+    gpuSpan: s.gpuSpan,
+    gpuTime: s.gpuTime,
     kernelCount,
     overlapWithOthers: gpuTime > 0 ? overlapOthers / gpuTime : null,
     syncs,
@@ -385,7 +392,7 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
 }
 
 function findIterations(
-  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping,
+  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping, buffer: Float64Array,
 ): IterationSummary | null {
   const repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
   const named = repeated.filter((g) => ITERATION_WORDS.test(g.name));
@@ -396,14 +403,14 @@ function findIterations(
   const g = from.names.indexOf(pick.name);
   const members = g >= 0 ? from.members.subarray(from.offset[g], from.offset[g + 1]) : new Int32Array(0);
   const count = members.length;
-  const s = spans(inst, members);
+  const s = spans(inst, members, buffer);
   return {
     name: pick.name,
     count,
-    duration: distributionInPlace(s.gpuSpan, s.withGpu),
+    duration: s.gpuSpan,
     kernelsPerIteration: pick.kernelCount / count,
     syncsPerIteration: pick.syncs / count,
     syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / count])),
-    busyPerIteration: distributionInPlace(s.gpuTime, s.withGpu).median,
+    busyPerIteration: s.gpuTime.median,
   };
 }

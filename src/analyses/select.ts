@@ -36,10 +36,18 @@ export interface OpSelection {
     kind: Uint8Array;
     streamId: Int32Array;
     process: Int32Array;
-    /** total clipped duration */
-    duration: Float64Array;
+    /**
+     * total clipped duration; null when every operation is one piece and piece o is operation o
+     * (then it is end[o] - start[o]: see opDuration)
+     */
+    duration: Float64Array | null;
   };
   kernelCount: number;
+}
+
+/** Clipped duration of operation o. */
+export function opDuration(sel: OpSelection, o: number): number {
+  return sel.ops.duration ? sel.ops.duration[o] : sel.end[o] - sel.start[o];
 }
 
 /** Device ids that ran at least one kernel, ascending. */
@@ -76,13 +84,12 @@ export function selectOps(
   let n = 0;
   const opRow = new Int32Array(cap);
   const opKind = new Uint8Array(cap);
-  const opDur = new Float64Array(cap);
   let nOps = 0;
   let kernelCount = 0;
   for (const [t, kind] of tables) {
     forEachInWindow(t, deviceId, window, (i, a, b, first) => {
       if (first) {
-        opRow[nOps] = i; opKind[nOps] = kind; opDur[nOps] = 0;
+        opRow[nOps] = i; opKind[nOps] = kind;
         nOps++;
         if (kind === OpKind.Kernel) kernelCount++;
       }
@@ -91,11 +98,16 @@ export function selectOps(
         pStart = grown(pStart, grow); pEnd = grown(pEnd, grow); pOp = grown(pOp, grow);
       }
       pStart[n] = a; pEnd[n] = b; pOp[n] = nOps - 1; n++;
-      opDur[nOps - 1] += b - a;
     });
   }
+  // an operation's duration is the sum of its pieces, in piece order (as they were cut)
+  let opDur: Float64Array | null = null;
+  if (n !== nOps) {
+    opDur = new Float64Array(nOps);
+    for (let k = 0; k < n; k++) opDur[pOp[k]] += pEnd[k] - pStart[k];
+  }
   const ops = {
-    count: nOps, row: fit(opRow, nOps), kind: fit(opKind, nOps), duration: fit(opDur, nOps),
+    count: nOps, row: fit(opRow, nOps), kind: fit(opKind, nOps), duration: opDur,
     streamId: new Int32Array(nOps), process: new Int32Array(nOps),
   };
   for (let o = 0; o < nOps; o++) {
@@ -112,6 +124,12 @@ export function selectOps(
       count: n, start: fit(pStart, n), end: fit(pEnd, n), row: ops.row, kind: ops.kind, streamId: ops.streamId,
       process: ops.process, op: fit(pOp, n), ops, kernelCount,
     };
+  }
+  if (!opDur) {
+    // one piece per operation but out of start order: pieces get sorted, so durations go by operation
+    opDur = new Float64Array(nOps);
+    for (let k = 0; k < n; k++) opDur[pOp[k]] = pEnd[k] - pStart[k];
+    ops.duration = opDur;
   }
   const order = sorted ? null : sortedOrder(pStart, n);
   const sel: OpSelection = {
@@ -148,10 +166,9 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
   const start = k.start.subarray(0, n);
   const end = k.end.subarray(0, n);
   const row = new Int32Array(n);
-  const duration = new Float64Array(n);
-  for (let i = 0; i < n; i++) { row[i] = i; duration[i] = end[i] - start[i]; }
+  for (let i = 0; i < n; i++) row[i] = i;
   const ops = {
-    count: n, row, kind: new Uint8Array(n), duration, streamId: k.streamId.subarray(0, n), process: k.process.subarray(0, n),
+    count: n, row, kind: new Uint8Array(n), duration: null, streamId: k.streamId.subarray(0, n), process: k.process.subarray(0, n),
   };
   // piece i is kernel i and operation i: row and op are the same identity array
   return { count: n, start, end, row, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: row, ops, kernelCount: n };

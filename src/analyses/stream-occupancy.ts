@@ -8,16 +8,17 @@
  */
 import type { StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
-  complement, distribution, distributionInPlace, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
+  complement, distributionInPlace, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
-import type { OpSelection } from './select.js';
+import { opDuration, type OpSelection } from './select.js';
+import { Scratch } from './scratch.js';
 
 export interface StreamOccupancy {
   streams: StreamStats[];
   pairs: StreamPairOverlap[];
 }
 
-export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number): StreamOccupancy {
+export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number, scratch = new Scratch()): StreamOccupancy {
   const windowLength = totalLength(window);
   const slotOf = new Map<number, number>();
   const slotStream: number[] = [];
@@ -33,30 +34,46 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     }
     return s;
   };
-  const opSlot = new Int32Array(sel.ops.count);
-  // consecutive ops are mostly on one stream: look the slot up only when the stream changes
-  let lastProcess = NaN;
-  let lastStream = NaN;
-  let lastSlot = -1;
-  for (let o = 0; o < sel.ops.count; o++) {
-    const p = sel.ops.process[o];
-    const sid = sel.ops.streamId[o];
-    if (p !== lastProcess || sid !== lastStream) { lastSlot = slot(p, sid); lastProcess = p; lastStream = sid; }
-    opSlot[o] = lastSlot;
+  const { ops } = sel;
+  let oneStream = true;
+  for (let o = 1; o < ops.count && oneStream; o++) {
+    if (ops.process[o] !== ops.process[0] || ops.streamId[o] !== ops.streamId[0]) oneStream = false;
+  }
+  // One stream (a sequential program): the selection is already grouped, no slot per op.
+  let opSlot: Int32Array | null = null;
+  if (oneStream) {
+    if (ops.count > 0) slot(ops.process[0], ops.streamId[0]);
+  } else {
+    opSlot = new Int32Array(ops.count);
+    // consecutive ops are mostly on one stream: look the slot up only when the stream changes
+    let lastProcess = NaN;
+    let lastStream = NaN;
+    let lastSlot = -1;
+    for (let o = 0; o < ops.count; o++) {
+      const p = ops.process[o];
+      const sid = ops.streamId[o];
+      if (p !== lastProcess || sid !== lastStream) { lastSlot = slot(p, sid); lastProcess = p; lastStream = sid; }
+      opSlot[o] = lastSlot;
+    }
   }
   const nSlots = slotStream.length;
-  // One stream (a sequential program): the selection is already grouped, nothing to copy.
-  const { gs, ge, offset, durations, opOffset, pieceSlot } = nSlots === 1
-    ? { gs: sel.start, ge: sel.end, offset: Int32Array.of(0, sel.count), durations: sel.ops.duration, opOffset: Int32Array.of(0, sel.ops.count), pieceSlot: null }
-    : groupByStream(sel, opSlot, nSlots);
+  const g = opSlot ? groupByStream(sel, opSlot, nSlots) : null;
+  const offset = g ? g.offset : Int32Array.of(0, sel.count);
+  const opOffset = g ? g.opOffset : Int32Array.of(0, ops.count);
 
   const streams: StreamStats[] = [];
   for (let s = 0; s < nSlots; s++) {
     const a = offset[s];
     const b = offset[s + 1];
-    const { busy, gapDur } = window.count === 1
-      ? busyAndGaps(gs.subarray(a, b), ge.subarray(a, b), b - a)
-      : busyAndGapsInSegments(gs.subarray(a, b), ge.subarray(a, b), b - a, window);
+    const piece = g ? g.pieces.subarray(a, b) : null;
+    const gapDur = scratch.take(b - a + window.count);
+    const { busy, gaps } = window.count === 1
+      ? busyAndGaps(sel.start, sel.end, piece, a, b, gapDur)
+      : busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, gapDur);
+    const gapStats = distributionInPlace(gapDur, gaps);
+    // then the same buffer holds the stream's op durations
+    const durations = scratch.take(opOffset[s + 1] - opOffset[s]);
+    for (let j = opOffset[s], k = 0; j < opOffset[s + 1]; j++, k++) durations[k] = opDuration(sel, g ? g.ops[j] : j);
     streams.push({
       streamId: slotStream[s],
       process: slotProcess[s],
@@ -64,13 +81,13 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
       busy,
       occupancy: windowLength > 0 ? busy / windowLength : null,
       shareOfDeviceBusy: deviceBusy > 0 ? busy / deviceBusy : null,
-      duration: distribution(durations.subarray(opOffset[s], opOffset[s + 1])),
-      gaps: distributionInPlace(gapDur),
+      duration: distributionInPlace(durations, opOffset[s + 1] - opOffset[s]),
+      gaps: gapStats,
     });
   }
   const multiProcess = new Set(slotProcess).size > 1;
   const pairs: StreamPairOverlap[] = [];
-  const overlaps = pieceSlot ? groupPairOverlaps(sel.start, sel.end, pieceSlot, sel.count, nSlots) : new Map<number, number>();
+  const overlaps = g ? groupPairOverlaps(sel.start, sel.end, g.pieceSlot, sel.count, nSlots) : new Map<number, number>();
   for (const [key, overlap] of overlaps) {
     let x = Math.floor(key / nSlots);
     let y = key % nSlots;
@@ -84,9 +101,12 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   return { streams, pairs };
 }
 
-/** Pieces and op durations grouped by stream keeping start order (counting sorts). */
+/**
+ * Piece and op indices grouped by stream, keeping start order (counting sorts): indices rather
+ * than copied start/end columns.
+ */
 function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
-  gs: Float64Array; ge: Float64Array; offset: Int32Array; durations: Float64Array; opOffset: Int32Array; pieceSlot: Int32Array;
+  pieces: Int32Array; offset: Int32Array; ops: Int32Array; opOffset: Int32Array; pieceSlot: Int32Array;
 } {
   const pieceSlot = new Int32Array(sel.count);
   for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
@@ -94,53 +114,55 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
   for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
   for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];
   const fill = offset.slice(0, nSlots);
-  const gs = new Float64Array(sel.count);
-  const ge = new Float64Array(sel.count);
-  for (let i = 0; i < sel.count; i++) {
-    const k = fill[pieceSlot[i]]++;
-    gs[k] = sel.start[i]; ge[k] = sel.end[i];
-  }
+  const pieces = new Int32Array(sel.count);
+  for (let i = 0; i < sel.count; i++) pieces[fill[pieceSlot[i]]++] = i;
   const opOffset = new Int32Array(nSlots + 1);
   for (let o = 0; o < sel.ops.count; o++) opOffset[opSlot[o] + 1]++;
   for (let s = 0; s < nSlots; s++) opOffset[s + 1] += opOffset[s];
   const opFill = opOffset.slice(0, nSlots);
-  const durations = new Float64Array(sel.ops.count);
-  for (let o = 0; o < sel.ops.count; o++) durations[opFill[opSlot[o]]++] = sel.ops.duration[o];
-  return { gs, ge, offset, durations, opOffset, pieceSlot };
+  const ops = new Int32Array(sel.ops.count);
+  for (let o = 0; o < sel.ops.count; o++) ops[opFill[opSlot[o]]++] = o;
+  return { pieces, offset, ops, opOffset, pieceSlot };
 }
 
 /**
  * A stream's busy time and its idle stretches between consecutive kernels, for a one-segment W:
  * the pieces are clipped to W, so every stretch between them lies inside W. One pass, and the
- * stream's union is never built.
+ * stream's union is never built. The stream's pieces: piece[0 .. b - a), or a .. b when null
+ * (one stream). The stretches go to gapsOut; returns how many.
  */
-function busyAndGaps(start: Float64Array, end: Float64Array, count: number): { busy: number; gapDur: Float64Array } {
-  const gaps = new Float64Array(count);
+function busyAndGaps(
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, gapsOut: Float64Array,
+): { busy: number; gaps: number } {
   let n = 0;
   let busy = 0;
   let curS = 0;
   let curE = 0;
   let open = false;
-  for (let i = 0; i < count; i++) {
+  for (let k = a; k < b; k++) {
+    const i = piece ? piece[k - a] : k;
     const s = start[i];
     const e = end[i];
     if (!(e > s)) continue;
     if (open && s <= curE) {
       if (e > curE) curE = e;
     } else {
-      if (open) { busy += curE - curS; gaps[n++] = s - curE; }
+      if (open) { busy += curE - curS; gapsOut[n++] = s - curE; }
       curS = s; curE = e; open = true;
     }
   }
   if (open) busy += curE - curS;
-  return { busy, gapDur: gaps.subarray(0, n) };
+  return { busy, gaps: n };
 }
 
 /** The same for a --range W of several segments: the stretches between segments are outside W and drop out. */
-function busyAndGapsInSegments(start: Float64Array, end: Float64Array, count: number, window: IntervalSet): { busy: number; gapDur: Float64Array } {
-  const u = unionSorted(start, end, count);
-  const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : null;
-  const gapDur = new Float64Array(gaps ? gaps.count : 0);
-  for (let i = 0; i < gapDur.length; i++) gapDur[i] = gaps!.end[i] - gaps!.start[i];
-  return { busy: totalLength(u), gapDur };
+function busyAndGapsInSegments(
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, gapsOut: Float64Array,
+): { busy: number; gaps: number } {
+  const u = piece
+    ? unionSorted(Float64Array.from(piece, (i) => start[i]), Float64Array.from(piece, (i) => end[i]), b - a)
+    : unionSorted(start.subarray(a, b), end.subarray(a, b), b - a);
+  const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : EMPTY_SET;
+  for (let i = 0; i < gaps.count; i++) gapsOut[i] = gaps.end[i] - gaps.start[i];
+  return { busy: totalLength(u), gaps: gaps.count };
 }

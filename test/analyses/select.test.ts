@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow } from '../../src/model/build.js';
 import { intervalSet } from '../../src/model/intervals.js';
-import { selectOps, type OpSelection } from '../../src/analyses/select.js';
+import { opDuration, selectOps, type OpSelection } from '../../src/analyses/select.js';
 
 /** Every column as plain arrays, to compare two selections field by field. */
 function plain(sel: OpSelection) {
@@ -10,7 +10,7 @@ function plain(sel: OpSelection) {
     count: sel.count, kernelCount: sel.kernelCount, start: a(sel.start), end: a(sel.end), row: a(sel.row), kind: a(sel.kind),
     streamId: a(sel.streamId), process: a(sel.process), op: a(sel.op),
     ops: {
-      count: sel.ops.count, row: Array.from(sel.ops.row), kind: Array.from(sel.ops.kind), duration: Array.from(sel.ops.duration),
+      count: sel.ops.count, row: Array.from(sel.ops.row), kind: Array.from(sel.ops.kind), duration: Array.from({ length: sel.ops.count }, (_, o) => opDuration(sel, o)),
       streamId: Array.from(sel.ops.streamId), process: Array.from(sel.ops.process),
     },
   };
@@ -38,5 +38,13 @@ describe('selectOps', () => {
     expect(plain(selectOps(t, 0, intervalSet([[0, 31]])))).toMatchObject({ count: 4, row: [0, 2, 3, 4], op: [0, 1, 2, 3] });
     const cut = selectOps(buildTrace({ kernels }), 0, intervalSet([[6, 20]]));
     expect(plain(cut)).toMatchObject({ count: 2, start: [6, 8], end: [10, 20], row: [0, 2], ops: { duration: [4, 12] } });
+  });
+  it('keeps each operation\'s duration when its pieces are sorted among other tables\' (transfers)', () => {
+    const t = buildTrace({ kernels: [{ start: 0, end: 10 }, { start: 20, end: 30 }], memcpy: [{ start: 5, end: 8 }] });
+    const sel = selectOps(t, 0, intervalSet([[0, 30]]), { includeTransfers: true });
+    expect(plain(sel)).toMatchObject({
+      start: [0, 5, 20], end: [10, 8, 30], op: [0, 2, 1], kind: [0, 1, 0],
+      ops: { row: [0, 1, 0], kind: [0, 0, 1], duration: [10, 10, 3] },
+    });
   });
 });
