@@ -5,7 +5,7 @@
  * of the processes that ran kernels in W on this device (a sync in another process cannot stall it).
  */
 import type { Trace } from '../model/trace.js';
-import type { DeviceReport, ProcessBreakdown } from '../report/types.js';
+import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
 import { InputError } from '../errors.js';
 import { distributionInPlace, idleWithin } from '../model/intervals.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
@@ -26,8 +26,16 @@ export interface AnalyzeOptions {
   includeTransfers?: boolean;
 }
 
-export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOptions = {}): DeviceReport {
+/**
+ * Analyses that need only the device's window W (SM fill, NVTX ranges), run by analyzeDevice
+ * before its own: their scratch memory is freed before the gap columns, which the findings keep,
+ * are made. Their fields go on the report after its own, in the order returned.
+ */
+export type WindowAnalyses = (deviceId: number, window: Window) => Partial<DeviceReport>;
+
+export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOptions = {}, first?: WindowAnalyses): DeviceReport {
   const { segments, window } = resolveWindow(trace, deviceId, options);
+  const extras = first?.(deviceId, window);
   const windowLength = window.coveredDuration ?? window.duration;
   const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
   // every statistic below fills this one buffer in turn: gaps number at most pieces + segments + 1
@@ -63,7 +71,7 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
     hostSyncs: syncs,
   };
   if (processes.size > 1) report.processes = processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams);
-  return report;
+  return extras ? Object.assign(report, extras) : report;
 }
 
 function processBreakdown(
@@ -84,7 +92,7 @@ function processBreakdown(
  * Every device that ran kernels (or only `device`). With --range, devices where the range
  * launched no GPU work are left out; it is an error only when that leaves none.
  */
-export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: number } = {}): DeviceReport[] {
+export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: number } = {}, first?: WindowAnalyses): DeviceReport[] {
   const all = deviceIds(trace);
   if (options.device !== undefined && !all.includes(options.device)) {
     throw new InputError(`--device ${options.device}: no kernels ran on that device; devices with kernels: ${all.join(', ') || 'none'}`);
@@ -94,7 +102,7 @@ export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: 
   let firstSkip: InputError | null = null;
   for (const id of ids) {
     try {
-      reports.push(analyzeDevice(trace, id, options));
+      reports.push(analyzeDevice(trace, id, options, first));
     } catch (e) {
       // Only "this range has no GPU work on this device" may skip a device; anything else is fatal.
       if (!(e instanceof InputError) || ids.length === 1 || !/none launched GPU work|zero duration/.test(e.message)) throw e;

@@ -11,7 +11,7 @@ import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
 import { distributionInPlace } from '../model/intervals.js';
 import { callLinks } from './correlation.js';
-import { OpKind, type OpSelection } from './select.js';
+import { OpKind, opRow, type OpSelection } from './select.js';
 import { Scratch } from './scratch.js';
 
 export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, scratch = new Scratch()): LaunchStats {
@@ -22,7 +22,7 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
   const isLaunch = new Uint8Array(runtime.count);
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.kind[o] !== OpKind.Kernel) continue;
-    const row = sel.ops.row[o];
+    const row = opRow(sel, o);
     const call = kernelCall[row];
     if (call < 0) continue;
     latency[matched++] = Math.max(0, kernels.start[row] - runtime.end[call]);

@@ -21,18 +21,22 @@ export interface OpSelection {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  /** row of the piece's operation in its table (kernels, memcpy or memset, by kind) */
-  row: Int32Array;
+  /**
+   * row of the piece's operation in its table (kernels, memcpy or memset, by kind); null when
+   * the pieces are the kernel rows themselves (piece k is operation k is kernel row k)
+   */
+  row: Int32Array | null;
   kind: Uint8Array;
   streamId: Int32Array;
   /** index into Trace.processes, -1 unknown */
   process: Int32Array;
-  /** index of the piece's operation in `ops` */
-  op: Int32Array;
+  /** index of the piece's operation in `ops`; null when piece k is operation k */
+  op: Int32Array | null;
   /** operations (not pieces), in table order: kernels first */
   ops: {
     count: number;
-    row: Int32Array;
+    /** null as `row` above: operation o is kernel row o */
+    row: Int32Array | null;
     kind: Uint8Array;
     streamId: Int32Array;
     process: Int32Array;
@@ -43,6 +47,16 @@ export interface OpSelection {
     duration: Float64Array | null;
   };
   kernelCount: number;
+}
+
+/** Table row of operation o. */
+export function opRow(sel: OpSelection, o: number): number {
+  return sel.ops.row ? sel.ops.row[o] : o;
+}
+
+/** Operation of piece k. */
+export function pieceOp(sel: OpSelection, k: number): number {
+  return sel.op ? sel.op[k] : k;
 }
 
 /** Clipped duration of operation o. */
@@ -82,14 +96,14 @@ export function selectOps(
   let pEnd = new Float64Array(cap);
   let pOp = new Int32Array(cap);
   let n = 0;
-  const opRow = new Int32Array(cap);
+  const rowOfOp = new Int32Array(cap);
   const opKind = new Uint8Array(cap);
   let nOps = 0;
   let kernelCount = 0;
   for (const [t, kind] of tables) {
     forEachInWindow(t, deviceId, window, (i, a, b, first) => {
       if (first) {
-        opRow[nOps] = i; opKind[nOps] = kind;
+        rowOfOp[nOps] = i; opKind[nOps] = kind;
         nOps++;
         if (kind === OpKind.Kernel) kernelCount++;
       }
@@ -107,13 +121,13 @@ export function selectOps(
     for (let k = 0; k < n; k++) opDur[pOp[k]] += pEnd[k] - pStart[k];
   }
   const ops = {
-    count: nOps, row: fit(opRow, nOps), kind: fit(opKind, nOps), duration: opDur,
+    count: nOps, row: fit(rowOfOp, nOps), kind: fit(opKind, nOps), duration: opDur,
     streamId: new Int32Array(nOps), process: new Int32Array(nOps),
   };
   for (let o = 0; o < nOps; o++) {
     const t = tables[ops.kind[o]][0];
-    ops.streamId[o] = t.streamId[ops.row[o]];
-    ops.process[o] = t.process[ops.row[o]];
+    ops.streamId[o] = t.streamId[rowOfOp[o]];
+    ops.process[o] = t.process[rowOfOp[o]];
   }
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) if (pStart[i] < pStart[i - 1]) sorted = false;
@@ -140,7 +154,7 @@ export function selectOps(
     const p = order ? order[k] : k;
     const o = pOp[p];
     sel.start[k] = pStart[p]; sel.end[k] = pEnd[p];
-    sel.row[k] = ops.row[o]; sel.kind[k] = ops.kind[o]; sel.op[k] = o;
+    sel.row![k] = rowOfOp[o]; sel.kind[k] = ops.kind[o]; sel.op![k] = o;
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;
@@ -165,13 +179,11 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
   }
   const start = k.start.subarray(0, n);
   const end = k.end.subarray(0, n);
-  const row = new Int32Array(n);
-  for (let i = 0; i < n; i++) row[i] = i;
   const ops = {
-    count: n, row, kind: new Uint8Array(n), duration: null, streamId: k.streamId.subarray(0, n), process: k.process.subarray(0, n),
+    count: n, row: null, kind: new Uint8Array(n), duration: null, streamId: k.streamId.subarray(0, n), process: k.process.subarray(0, n),
   };
-  // piece i is kernel i and operation i: row and op are the same identity array
-  return { count: n, start, end, row, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: row, ops, kernelCount: n };
+  // piece i is kernel i and operation i: no row or op columns
+  return { count: n, start, end, row: null, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: null, ops, kernelCount: n };
 }
 
 /** The first n values: the array itself when it holds exactly n (no copy of a million values). */

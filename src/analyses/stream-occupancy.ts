@@ -10,7 +10,7 @@ import type { StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
   complement, distributionInPlace, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
-import { opDuration, type OpSelection } from './select.js';
+import { opDuration, pieceOp, type OpSelection } from './select.js';
 import { Scratch } from './scratch.js';
 
 export interface StreamOccupancy {
@@ -109,7 +109,7 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
   pieces: Int32Array; offset: Int32Array; ops: Int32Array; opOffset: Int32Array; pieceSlot: Int32Array;
 } {
   const pieceSlot = new Int32Array(sel.count);
-  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[sel.op[i]];
+  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[pieceOp(sel, i)];
   const offset = new Int32Array(nSlots + 1);
   for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
   for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];

@@ -24,11 +24,10 @@ export interface ReportOptions {
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  const devices = analyzeTrace(trace, options);
-  for (const d of devices) {
-    d.smFill = analyzeSmFill(trace, d.deviceId, d.window);
-    d.nvtxRanges = analyzeNvtxRanges(trace, d.deviceId, d.window);
-  }
+  const devices = analyzeTrace(trace, options, (deviceId, window) => ({
+    smFill: analyzeSmFill(trace, deviceId, window),
+    nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
+  }));
   const warnings = [...trace.meta.warnings];
   return {
     schema: 'moe-trace/report',

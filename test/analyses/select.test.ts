@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow } from '../../src/model/build.js';
 import { intervalSet } from '../../src/model/intervals.js';
-import { opDuration, selectOps, type OpSelection } from '../../src/analyses/select.js';
+import { opDuration, opRow, pieceOp, selectOps, type OpSelection } from '../../src/analyses/select.js';
 
 /** Every column as plain arrays, to compare two selections field by field. */
 function plain(sel: OpSelection) {
   const a = (x: ArrayLike<number>) => Array.from(x).slice(0, sel.count);
   return {
-    count: sel.count, kernelCount: sel.kernelCount, start: a(sel.start), end: a(sel.end), row: a(sel.row), kind: a(sel.kind),
-    streamId: a(sel.streamId), process: a(sel.process), op: a(sel.op),
+    count: sel.count, kernelCount: sel.kernelCount, start: a(sel.start), end: a(sel.end),
+    row: Array.from({ length: sel.count }, (_, k) => opRow(sel, pieceOp(sel, k))), kind: a(sel.kind),
+    streamId: a(sel.streamId), process: a(sel.process), op: Array.from({ length: sel.count }, (_, k) => pieceOp(sel, k)),
     ops: {
-      count: sel.ops.count, row: Array.from(sel.ops.row), kind: Array.from(sel.ops.kind), duration: Array.from({ length: sel.ops.count }, (_, o) => opDuration(sel, o)),
+      count: sel.ops.count, row: Array.from({ length: sel.ops.count }, (_, o) => opRow(sel, o)), kind: Array.from(sel.ops.kind), duration: Array.from({ length: sel.ops.count }, (_, o) => opDuration(sel, o)),
       streamId: Array.from(sel.ops.streamId), process: Array.from(sel.ops.process),
     },
   };
@@ -27,6 +28,9 @@ describe('selectOps', () => {
     // transfers on (there are none) takes the general path
     const copied = selectOps(t, 0, w, { includeTransfers: true });
     expect(plain(shared)).toEqual(plain(copied));
+    // shared: the pieces are the kernel rows, so no row, op or duration columns are built
+    expect([shared.row, shared.op, shared.ops.row, shared.ops.duration]).toEqual([null, null, null, null]);
+    expect([Array.from(copied.row!), Array.from(copied.op!)]).toEqual([[0, 1, 2, 3], [0, 1, 2, 3]]);
     expect(plain(shared)).toMatchObject({
       count: 4, kernelCount: 4, start: [0, 5, 8, 30], end: [10, 5, 30, 31], streamId: [3, 4, 3, 9], op: [0, 1, 2, 3],
       ops: { duration: [10, 0, 22, 1] },
