@@ -41,15 +41,17 @@ export function gapBin(duration: number): number {
   return Math.floor(GAP_BINS_PER_DECADE * Math.log10(duration) + 1e-9);
 }
 
-/** Every gap of a device in time order, for the findings: the report's list holds only the longest. */
+/**
+ * Every gap of a device in time order, for the findings: the report's list holds only the
+ * longest. A million gaps cost 17 bytes each here: what ended a gap is found again, when a
+ * rule needs it, by nextKernelCursor.
+ */
 export interface GapDetail {
   idle: IntervalSet;
   /** index into GAP_CLASSES */
   cls: Uint8Array;
-  /** as Gap.nextKernel */
-  nextKernel: Int32Array;
-  /** index into `names` of the blocking call of a sync-stall gap, -1 otherwise */
-  syncCall: Int32Array;
+  /** the gaps that name a blocking call (sync-stall), ascending: gap index and the call's name, an index into `names` */
+  stalls: { count: number; gap: Int32Array; call: Int32Array };
   names: readonly string[];
 }
 
@@ -65,17 +67,44 @@ export function gapDetail(summary: GapSummary): GapDetail {
   if ((summary.omitted ?? 0) > 0) throw new Error('gapDetail: a gap summary whose list was capped has no detail (it was not made by classifyGaps)');
   const list = summary.gaps;
   const names: string[] = [];
-  const syncCall = Int32Array.from(list, (g) => {
-    if (g.syncCall === undefined) return -1;
-    const i = names.indexOf(g.syncCall);
-    return i >= 0 ? i : names.push(g.syncCall) - 1;
+  const named = list.map((g, i) => [g, i] as const).filter(([g]) => g.syncCall !== undefined);
+  const call = Int32Array.from(named, ([g]) => {
+    const i = names.indexOf(g.syncCall!);
+    return i >= 0 ? i : names.push(g.syncCall!) - 1;
   });
   return {
     idle: intervalSet(list.map((g) => [g.start, g.end] as const)),
     cls: Uint8Array.from(list, (g) => GAP_CLASSES.indexOf(g.class)),
-    nextKernel: Int32Array.from(list, (g) => g.nextKernel),
-    syncCall,
+    stalls: { count: named.length, gap: Int32Array.from(named, ([, i]) => i), call },
     names,
+  };
+}
+
+/**
+ * Gap.nextKernel for gap ends given in increasing order: the device's first kernel starting at
+ * or after the time, -1 when none. A zero-length kernel does not end a gap: of the kernels
+ * starting at that very instant, a real one is preferred.
+ */
+export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: number) => number {
+  const { kernels } = trace;
+  let n = 0;
+  for (let i = 0; i < kernels.count; i++) if (kernels.deviceId[i] === deviceId) n++;
+  // the device's kernels in start order; on a one-GPU trace, the kernel columns themselves
+  const kStart = n === kernels.count ? kernels.start : new Float64Array(n);
+  const kRow = n === kernels.count ? null : new Int32Array(n);
+  if (kRow) {
+    for (let i = 0, k = 0; i < kernels.count; i++) {
+      if (kernels.deviceId[i] === deviceId) { kStart[k] = kernels.start[i]; kRow[k] = i; k++; }
+    }
+  }
+  let after = 0;
+  return (ge) => {
+    while (after < n && kStart[after] < ge) after++;
+    let k = after;
+    let j = k;
+    while (j < n && kStart[j] === ge && kernels.end[kRow ? kRow[j] : j] === ge) j++;
+    if (j < n && kStart[j] === ge) k = j;
+    return k < n ? (kRow ? kRow[k] : k) : -1;
   };
 }
 
@@ -91,17 +120,8 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   const { kernelCall } = callLinks(trace);
   const blocking = blockingIndex(trace);
 
-  let n = 0;
-  for (let i = 0; i < kernels.count; i++) if (kernels.deviceId[i] === deviceId) n++;
-  // the device's kernels in start order; on a one-GPU trace, the kernel columns themselves
-  const kStart = n === kernels.count ? kernels.start : new Float64Array(n);
-  const kRow = n === kernels.count ? null : new Int32Array(n);
-  if (kRow) {
-    for (let i = 0, k = 0; i < kernels.count; i++) {
-      if (kernels.deviceId[i] === deviceId) { kStart[k] = kernels.start[i]; kRow[k] = i; k++; }
-    }
-  }
-  const rowOf = (k: number): number => (kRow ? kRow[k] : k);
+  // gaps come in time order, so the first kernel at or after each gap's end only moves forward
+  const nextKernel = nextKernelCursor(trace, deviceId);
 
   const perThread = new Map<number, ThreadBlocking | null>();
   const threadBlocking = (t: number): ThreadBlocking | null => {
@@ -124,13 +144,17 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
     return tb;
   };
 
+  // the gaps the report lists (their lengths are end - start: the buffer serves the selection only)
+  const listed = longestGaps(gaps, listLimit, scratch);
+  const listedKernel = new Int32Array(listed.length);
+  const listedSync = new Int32Array(listed.length);
+  let nextListed = 0;
   const cls = new Uint8Array(gaps.count);
-  const nextKernel = new Int32Array(gaps.count);
-  const syncCall = new Int32Array(gaps.count);
+  let stallGap: Int32Array = new Int32Array(64);
+  let stallCall: Int32Array = new Int32Array(64);
+  let stalls = 0;
   const classCount = [0, 0, 0, 0];
   const classTotal = [0, 0, 0, 0];
-  // gaps come in time order, so the first kernel at or after each gap's end only moves forward
-  let after = 0;
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
   // the last answer of the blocking-call search on the current thread: lookups move forward
@@ -138,13 +162,8 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   for (let g = 0; g < gaps.count; g++) {
     const gs = gaps.start[g];
     const ge = gaps.end[g];
-    while (after < n && kStart[after] < ge) after++;
-    let k = after;
-    // A zero-length kernel does not end a gap; prefer a real kernel starting at the same instant.
-    let j = k;
-    while (j < n && kStart[j] === ge && kernels.end[rowOf(j)] === ge) j++;
-    if (j < n && kStart[j] === ge) k = j;
-    const call = k < n ? kernelCall[rowOf(k)] : -1;
+    const k = nextKernel(ge);
+    const call = k >= 0 ? kernelCall[k] : -1;
     let c = UNEXPLAINED;
     let sync = -1;
     if (call >= 0) {
@@ -158,19 +177,27 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
         c = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
       }
     }
-    const duration = ge - gs;
     cls[g] = c;
-    nextKernel[g] = k < n ? rowOf(k) : -1;
-    syncCall[g] = sync;
+    if (sync >= 0) {
+      if (stalls === stallGap.length) { stallGap = grown(stallGap); stallCall = grown(stallCall); }
+      stallGap[stalls] = g;
+      stallCall[stalls] = sync;
+      stalls++;
+    }
+    if (nextListed < listed.length && listed[nextListed] === g) {
+      listedKernel[nextListed] = k;
+      listedSync[nextListed] = sync;
+      nextListed++;
+    }
     classCount[c]++;
-    classTotal[c] += duration;
+    classTotal[c] += ge - gs;
   }
-  const detail: GapDetail = { idle: gaps, cls, nextKernel, syncCall, names: strings };
-  // gap lengths are end - start wherever needed: the buffer serves the selections only
-  const listed = longestGaps(gaps, listLimit, scratch);
-  const list = Array.from(listed, (g): Gap => {
-    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: nextKernel[g] };
-    if (syncCall[g] >= 0) gap.syncCall = strings[syncCall[g]];
+  const detail: GapDetail = {
+    idle: gaps, cls, stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls) }, names: strings,
+  };
+  const list = Array.from(listed, (g, i): Gap => {
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] };
+    if (listedSync[i] >= 0) gap.syncCall = strings[listedSync[i]];
     return gap;
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
@@ -181,6 +208,12 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   details.set(summary, detail);
   return summary;
+}
+
+function grown(a: Int32Array): Int32Array {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
 }
 
 /** Indices of the `limit` longest gaps (ties: the earlier), in time order. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTrace, type RuntimeRow } from '../../src/model/build.js';
 import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 import { analyzeDevice } from '../../src/analyses/device.js';
-import { classifyGaps, gapDetail, GAP_CLASSES } from '../../src/analyses/launch-gaps.js';
+import { classifyGaps, gapDetail, GAP_CLASSES, nextKernelCursor } from '../../src/analyses/launch-gaps.js';
 import { intervalSet } from '../../src/model/intervals.js';
 import { blockingReasonOfName, canonicalApiName, isLaunchCall } from '../../src/analyses/blocking-calls.js';
 
@@ -79,8 +79,11 @@ describe('device gap classification', () => {
     const detail = gapDetail(capped);
     expect(detail.idle.count).toBe(6);
     expect(Array.from(detail.cls, (c) => GAP_CLASSES[c])).toEqual(full.gaps.map((g) => g.class));
-    expect(Array.from(detail.nextKernel)).toEqual(full.gaps.map((g) => g.nextKernel));
-    expect(Array.from(detail.syncCall, (i) => (i >= 0 ? detail.names[i] : undefined))).toEqual(full.gaps.map((g) => g.syncCall));
+    const next = nextKernelCursor(t, 0);
+    expect(Array.from(detail.idle.end, (e) => next(e))).toEqual(full.gaps.map((g) => g.nextKernel));
+    const named = full.gaps.flatMap((g, i) => (g.syncCall === undefined ? [] : [[i, g.syncCall]]));
+    expect(Array.from(detail.stalls.gap, (g, s) => [g, detail.names[detail.stalls.call[s]]])).toEqual(named);
+    expect(named.length).toBeGreaterThan(0);
   });
 
   it('reads the detail of a hand-made summary from its list, which must then be complete', () => {
@@ -88,7 +91,7 @@ describe('device gap classification', () => {
     const handMade = { ...rest, gaps: list.map((g) => ({ ...g })) };
     const detail = gapDetail(handMade);
     expect([detail.idle.count, ...Array.from(detail.cls)]).toEqual([2, GAP_CLASSES.indexOf('host-wait'), GAP_CLASSES.indexOf('sync-stall')]);
-    expect(detail.names[detail.syncCall[1]]).toBe('cudaStreamSynchronize_v3020');
+    expect([detail.stalls.count, detail.stalls.gap[0], detail.names[detail.stalls.call[0]]]).toEqual([1, 1, 'cudaStreamSynchronize_v3020']);
     expect(() => gapDetail({ ...handMade, omitted: 1 })).toThrow(/capped/);
   });
 

@@ -8,7 +8,7 @@
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
-import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
+import { GAP_CLASSES, nextKernelCursor } from '../../analyses/launch-gaps.js';
 
 const GPU_SIDE = GAP_CLASSES.indexOf('gpu-side');
 
@@ -17,9 +17,10 @@ export const LEGACY_DEFAULT_STREAM_ID = 7;
 export function defaultStreamSerialization(ctx: FindingContext): Finding | null {
   const { trace, device } = ctx;
   const k = trace.kernels;
-  const nullKernels = ctx.kernels.filter((i) => k.streamId[i] === LEGACY_DEFAULT_STREAM_ID);
   const others = device.streams.filter((s) => s.kernelCount > 0 && s.streamId !== LEGACY_DEFAULT_STREAM_ID);
-  if (nullKernels.length < 2 || others.length === 0) return null;
+  if (others.length === 0) return null;
+  const nullKernels = ctx.kernels.filter((i) => k.streamId[i] === LEGACY_DEFAULT_STREAM_ID);
+  if (nullKernels.length < 2) return null;
   let withNull = 0;
   let amongOthers = 0;
   for (const p of device.streamPairs) {
@@ -32,13 +33,16 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
   const lastNull = k.start[nullKernels[nullKernels.length - 1]];
   const interleaved = ctx.kernels.some((i) => k.streamId[i] !== LEGACY_DEFAULT_STREAM_ID && k.start[i] > firstNull && k.start[i] < lastNull);
   if (!interleaved) return null;
-  // Idle time before NULL-stream kernels that were already launched: the implicit wait.
-  const isNull = new Set(nullKernels);
-  const { idle, cls, nextKernel } = ctx.gaps;
+  // Idle time before NULL-stream kernels of the window that were already launched: the implicit wait.
+  const { start: w0, end: w1 } = device.window;
+  const isNull = (i: number): boolean =>
+    i >= 0 && k.streamId[i] === LEGACY_DEFAULT_STREAM_ID && k.end[i] >= w0 && k.start[i] <= w1;
+  const { idle, cls } = ctx.gaps;
+  const nextKernel = nextKernelCursor(trace, device.deviceId);
   let waits = 0;
   let cost = 0;
   for (let g = 0; g < idle.count; g++) {
-    if (cls[g] === GPU_SIDE && isNull.has(nextKernel[g])) { waits++; cost += idle.end[g] - idle.start[g]; }
+    if (cls[g] === GPU_SIDE && isNull(nextKernel(idle.end[g]))) { waits++; cost += idle.end[g] - idle.start[g]; }
   }
   const share = shareOfWindow(ctx, cost);
   const title = `${plural(nullKernels.length, 'kernel')} run on the legacy default stream (stream ${LEGACY_DEFAULT_STREAM_ID}), which waits for and blocks the ${plural(others.length, 'other stream')}: none of them ever overlaps it`;

@@ -57,11 +57,12 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
 
 /** The blocking call named by the sync-stall gaps that add up to the most idle time. */
 function mainStallCall(ctx: FindingContext): string | null {
-  const { idle: set, cls, syncCall, names } = ctx.gaps;
+  const { idle: set, cls, stalls, names } = ctx.gaps;
   const idle = new Map<string, number>();
-  for (let g = 0; g < set.count; g++) {
-    if (cls[g] !== SYNC_STALL || syncCall[g] < 0) continue;
-    const name = names[syncCall[g]];
+  for (let s = 0; s < stalls.count; s++) {
+    const g = stalls.gap[s];
+    if (cls[g] !== SYNC_STALL) continue;
+    const name = names[stalls.call[s]];
     idle.set(name, (idle.get(name) ?? 0) + (set.end[g] - set.start[g]));
   }
   let best: string | null = null;
