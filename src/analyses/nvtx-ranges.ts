@@ -329,8 +329,9 @@ function syncCounter(trace: Trace): (row: number) => Map<string, number> | null 
 function addCounts(inst: Instances, members: Int32Array): Record<string, number> {
   const out: Record<string, number> = {};
   if (inst.syncsByName.size === 0) return out;
-  for (const j of members) {
-    const byCall = inst.syncs[inst.q[j]] > 0 ? inst.syncsByName.get(inst.q[j]) : undefined;
+  for (let m = 0; m < members.length; m++) {
+    const q = inst.q[members[m]];
+    const byCall = inst.syncs[q] > 0 ? inst.syncsByName.get(q) : undefined;
     if (byCall) for (const [n, c] of byCall) out[n] = (out[n] ?? 0) + c;
   }
   return out;
@@ -367,8 +368,8 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
   let depth = Infinity;
   let kernelCount = 0;
   let syncs = 0;
-  for (const j of members) {
-    const q = inst.q[j];
+  for (let m = 0; m < members.length; m++) {
+    const q = inst.q[members[m]];
     depth = Math.min(depth, inst.depth[q]);
     kernelCount += inst.kernels[q];
     syncs += inst.syncs[q];

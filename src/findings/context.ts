@@ -31,17 +31,16 @@ export function buildContext(
   trace: Trace, device: DeviceReport,
   extras: { smFill?: SmFillReport | null; nvtx?: NvtxRangesReport | null } = {},
 ): FindingContext {
-  const { start, end } = device.window;
-  const k = trace.kernels;
-  const meets = (i: number): boolean => k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end;
-  let n = 0;
-  for (let i = 0; i < k.count; i++) if (meets(i)) n++;
-  const kernels = new Int32Array(n);
-  for (let i = 0, j = 0; j < n; i++) if (meets(i)) kernels[j++] = i;
   const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
   const gaps = gapDetail(device.gaps);
+  let kernels: Int32Array | null = null;
   return {
-    trace, device, kernels,
+    trace, device,
+    // made on first use: a million rows, which most rules never read
+    get kernels(): Int32Array {
+      kernels ??= kernelsInWindow(trace, device);
+      return kernels;
+    },
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
     // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
@@ -50,6 +49,23 @@ export function buildContext(
     gaps,
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
   };
+}
+
+/** Whether kernel row i is on the device and meets its window [start, end] (ends included). */
+export function meetsWindow(trace: Trace, device: DeviceReport): (i: number) => boolean {
+  const { start, end } = device.window;
+  const k = trace.kernels;
+  return (i) => k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end;
+}
+
+function kernelsInWindow(trace: Trace, device: DeviceReport): Int32Array {
+  const meets = meetsWindow(trace, device);
+  const k = trace.kernels;
+  let n = 0;
+  for (let i = 0; i < k.count; i++) if (meets(i)) n++;
+  const kernels = new Int32Array(n);
+  for (let i = 0, j = 0; j < n; i++) if (meets(i)) kernels[j++] = i;
+  return kernels;
 }
 
 /** Fraction of the window; null for an empty window. */

@@ -9,7 +9,7 @@ import { canonicalApiName } from '../../analyses/blocking-calls.js';
 import { callLinks } from '../../analyses/correlation.js';
 import { ALLOCATION_CALLS } from '../../analyses/api-calls.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, meetsWindow, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 
 /**
  * Without iterations, a few calls are usually lazily created buffers; with them, a loop that
@@ -25,7 +25,10 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const kernelCall = callLinks(trace).kernelCall;
   const threads = new Set<number>();
   let added = NaN;
-  for (const i of ctx.kernels) {
+  // the window's kernels straight from the columns: ctx.kernels would be a copy of a million rows
+  const meets = meetsWindow(trace, device);
+  for (let i = 0; i < trace.kernels.count; i++) {
+    if (!meets(i)) continue;
     if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
   }
   // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call

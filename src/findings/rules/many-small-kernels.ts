@@ -17,7 +17,7 @@ const MANY_IN_WINDOW = 1000;
 function graphShare(ctx: FindingContext): number {
   const g = ctx.trace.kernels.graphNodeId;
   let n = 0;
-  for (const i of ctx.kernels) if (g[i] >= 0) n++;
+  for (let j = 0; j < ctx.kernels.length; j++) if (g[ctx.kernels[j]] >= 0) n++;
   return ctx.kernels.length > 0 ? n / ctx.kernels.length : 0;
 }
 
@@ -35,7 +35,10 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, cost);
   const k = ctx.trace.kernels;
   const byName = new Map<number, number>();
-  for (const i of ctx.kernels) byName.set(k.shortName[i], (byName.get(k.shortName[i]) ?? 0) + 1);
+  for (let j = 0; j < ctx.kernels.length; j++) {
+    const name = k.shortName[ctx.kernels[j]];
+    byName.set(name, (byName.get(name) ?? 0) + 1);
+  }
   const name = (n: number): string => ctx.trace.strings[n] ?? '?';
   const top = [...byName.entries()].sort((a, b) => b[1] - a[1] || name(a[0]).localeCompare(name(b[0]))).slice(0, 3)
     .map(([n, c]) => `${name(n)} × ${formatCount(c)}`);

@@ -73,7 +73,8 @@ function heldBackTime(ctx: FindingContext): number {
   const maxFullLength = fullIdx.reduce((m, i) => Math.max(m, k.end[i] - k.start[i]), 0);
   const prevEnd = new Map<number, number>();
   const pieces: [number, number][] = [];
-  for (const i of kernels) {
+  for (let j = 0; j < kernels.length; j++) {
+    const i = kernels[j];
     const stream = k.streamId[i];
     const r = call[i];
     const launched = r >= 0 ? trace.runtime.end[r] : k.start[i];
