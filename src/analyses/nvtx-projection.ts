@@ -27,7 +27,7 @@ export function nvtxRangeRows(trace: Trace): Int32Array {
 
 export interface NvtxProjections {
   count: number;
-  /** row in trace.nvtx */
+  /** row in trace.nvtx (the `ranges` option itself when it is an Int32Array) */
   range: Int32Array;
   /** first op start / last op end; NaN when the range launched no GPU work */
   gpuStart: Float64Array;
@@ -52,10 +52,12 @@ export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {})
   const rows = options.ranges ?? nvtxRangeRows(trace);
   const ops = opsByCall(trace, options.deviceId, options.includeTransfers ?? true);
   const n = rows.length;
+  const kernelCount = new Int32Array(n);
   const out: NvtxProjections = {
-    count: n, range: Int32Array.from(rows), gpuStart: new Float64Array(n).fill(NaN),
-    gpuEnd: new Float64Array(n).fill(NaN), gpuTime: new Float64Array(n), opCount: new Int32Array(n),
-    kernelCount: new Int32Array(n),
+    count: n, range: rows instanceof Int32Array ? rows : Int32Array.from(rows), gpuStart: new Float64Array(n).fill(NaN),
+    gpuEnd: new Float64Array(n).fill(NaN), gpuTime: new Float64Array(n),
+    // without transfers every op is a kernel: one column serves both
+    opCount: ops.kernelsOnly ? kernelCount : new Int32Array(n), kernelCount,
   };
   const { order, nKernels, nMemcpy } = ops;
   const { kernels, memcpy, memset, nvtx } = trace;
@@ -161,6 +163,8 @@ interface OpsByCall {
   order: Int32Array | null;
   nKernels: number;
   nMemcpy: number;
+  /** no transfers: every op is a kernel */
+  kernelsOnly: boolean;
   /** the launch calls of kernel, memcpy and memset rows (callLinks) */
   kernelCall: Int32Array;
   memcpyCall: Int32Array;
@@ -174,7 +178,7 @@ function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers:
   const links = callLinks(trace);
   const nKernels = kernels.count;
   const nMemcpy = memcpy.count;
-  const base = { nKernels, nMemcpy, kernelCall: links.kernelCall, memcpyCall: links.memcpyCall, memsetCall: links.memsetCall };
+  const base = { nKernels, nMemcpy, kernelsOnly: !includeTransfers, kernelCall: links.kernelCall, memcpyCall: links.memcpyCall, memsetCall: links.memsetCall };
   const sources = [
     { cols: kernels, call: links.kernelCall, base: 0 },
     ...(includeTransfers ? [{ cols: memcpy, call: links.memcpyCall, base: nKernels }, { cols: memset, call: links.memsetCall, base: nKernels + nMemcpy }] : []),

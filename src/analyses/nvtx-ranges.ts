@@ -144,12 +144,10 @@ function groupInstances(trace: Trace, inst: Instances): { byText: Grouping; byFa
     }
     textOfInstance[j] = g;
   }
-  const familyOfInstance = textOfInstance.map((g) => familyOfTextGroup[g]);
-  return {
-    byText: grouping(textNames, textOfInstance),
-    byFamily: grouping(familyNames, familyOfInstance),
-    distinct,
-  };
+  const byText = grouping(textNames, textOfInstance);
+  // the text groups are counted: the same column now takes each instance's family
+  for (let j = 0; j < inst.count; j++) textOfInstance[j] = familyOfTextGroup[textOfInstance[j]];
+  return { byText, byFamily: grouping(familyNames, textOfInstance), distinct };
 }
 
 /** Counting sort of instance numbers by group, stable. */
