@@ -171,3 +171,22 @@ describe('blocking and launch call names', () => {
       .toEqual([true, true, true, true, false]);
   });
 });
+
+describe('nextKernelCursor', () => {
+  it('finds the device\'s first kernel at or after each gap end, a real kernel before a zero-length one at the same instant', () => {
+    const t = buildTrace({
+      kernels: [
+        { start: 10, end: 20 },
+        { start: 25, end: 30, deviceId: 1 },
+        { start: 40, end: 40 },
+        { start: 40, end: 45 },
+        { start: 50, end: 50 },
+        { start: 60, end: 70, deviceId: 1 },
+      ],
+    });
+    const d0 = nextKernelCursor(t, 0);
+    expect([0, 21, 40, 46, 51].map((e) => d0(e))).toEqual([0, 2, 3, 4, -1]);
+    const d1 = nextKernelCursor(t, 1);
+    expect([20, 30, 60, 61].map((e) => d1(e))).toEqual([1, 5, 5, -1]);
+  });
+});

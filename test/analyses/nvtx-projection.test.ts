@@ -96,4 +96,30 @@ describe('NVTX projection', () => {
     const got = innermostNvtxRanges(t, q.map((x) => x[0]), q.map((x) => x[1]), q.length);
     expect(Array.from(got, name)).toEqual(['outer', 'other', 'outer', 'inner', 'inner', 'inner', 'outer', null, null]);
   });
+
+  it('gives the same projection when kernels run in another order than their launches (ops sorted by call)', () => {
+    // launches at 10 (thread 0), 20 (thread 1), 30 (thread 0); the third launch's kernel runs first
+    const t = buildTrace({
+      threads,
+      nvtx: [{ start: 0, end: 25, text: 'a', thread: 0 }, { start: 25, end: 40, text: 'b', thread: 0 }, { start: 0, end: 40, text: 'c', thread: 1 }],
+      runtime: [
+        { start: 10, end: 11, name: 'cudaLaunchKernel', correlationId: 1, thread: 0 },
+        { start: 20, end: 21, name: 'cudaLaunchKernel', correlationId: 2, thread: 1 },
+        { start: 30, end: 31, name: 'cudaMemcpyAsync', correlationId: 3, thread: 0 },
+        { start: 35, end: 36, name: 'cudaLaunchKernel', correlationId: 4, thread: 0 },
+      ],
+      kernels: [
+        { start: 100, end: 150, correlationId: 4 },
+        { start: 200, end: 260, correlationId: 1, streamId: 8 },
+        { start: 300, end: 310, correlationId: 2, streamId: 9 },
+      ],
+      memcpy: [{ start: 120, end: 130, correlationId: 3, bytes: 4, copyKind: MemcpyKind.DtoH }],
+    });
+    expect(byText(t, projectNvtxRanges(t))).toEqual({
+      a: { gpuStart: 200, gpuEnd: 260, gpuTime: 60, ops: 1, kernels: 1 },
+      // the copy (call 30) and the kernel (call 35): ops out of start order, their union sorted
+      b: { gpuStart: 100, gpuEnd: 150, gpuTime: 50, ops: 2, kernels: 1 },
+      c: { gpuStart: 300, gpuEnd: 310, gpuTime: 10, ops: 1, kernels: 1 },
+    });
+  });
 });
