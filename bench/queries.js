@@ -4,8 +4,8 @@
  * export lacks is left out rather than read as NULL.
  */
 export const ANALYSIS_COLUMNS = {
-  CUPTI_ACTIVITY_KIND_KERNEL: ['start', 'end', 'deviceId', 'contextId', 'streamId', 'correlationId', 'globalPid',
-    'shortName', 'demangledName', 'gridX', 'gridY', 'gridZ', 'blockX', 'blockY', 'blockZ', 'registersPerThread',
+  CUPTI_ACTIVITY_KIND_KERNEL: ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid',
+    'shortName', 'gridX', 'gridY', 'gridZ', 'blockX', 'blockY', 'blockZ', 'registersPerThread',
     'staticSharedMemory', 'dynamicSharedMemory', 'graphNodeId'],
   CUPTI_ACTIVITY_KIND_RUNTIME: ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'eventClass'],
   CUPTI_ACTIVITY_KIND_DRIVER: ['start', 'end', 'globalTid', 'correlationId', 'nameId'],

@@ -8,8 +8,8 @@ import type {
 } from './trace.js';
 
 export interface KernelRow {
-  start: number; end: number; deviceId?: number; contextId?: number; streamId?: number;
-  correlationId?: number; process?: number; name?: string; demangledName?: string;
+  start: number; end: number; deviceId?: number; streamId?: number;
+  correlationId?: number; process?: number; name?: string;
   grid?: [number, number, number]; block?: [number, number, number];
   registersPerThread?: number; staticSharedMemory?: number; dynamicSharedMemory?: number;
   graphNodeId?: number;
@@ -108,8 +108,8 @@ export class LaunchConfigTable {
 export function emptyKernels(n = 0): KernelColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
-    contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
-    process: new Int32Array(n), shortName: new Int32Array(n), demangledName: new Int32Array(n),
+    streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    process: new Int32Array(n), shortName: new Int32Array(n),
     launchConfig: new Int32Array(n), graphNodeId: new Float64Array(n),
   };
 }
@@ -179,11 +179,10 @@ export function buildTrace(rows: TraceRows): Trace {
   const launchConfigs = new LaunchConfigTable();
   ks.forEach((k, i) => {
     kernels.start[i] = k.start; kernels.end[i] = k.end;
-    kernels.deviceId[i] = k.deviceId ?? 0; kernels.contextId[i] = k.contextId ?? 1;
+    kernels.deviceId[i] = k.deviceId ?? 0;
     kernels.streamId[i] = k.streamId ?? 7; kernels.correlationId[i] = k.correlationId ?? -1;
     kernels.process[i] = k.process ?? 0;
     kernels.shortName[i] = st.intern(k.name ?? 'kernel');
-    kernels.demangledName[i] = st.intern(k.demangledName ?? k.name ?? 'kernel');
     const g = k.grid ?? [1, 1, 1]; const b = k.block ?? [128, 1, 1];
     kernels.launchConfig[i] = launchConfigs.intern([...g, ...b, k.registersPerThread ?? 32,
       k.staticSharedMemory ?? 0, k.dynamicSharedMemory ?? 0]);

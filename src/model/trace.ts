@@ -16,14 +16,12 @@ export interface KernelColumns {
   start: Float64Array;
   end: Float64Array;
   deviceId: Int32Array;
-  contextId: Int32Array;
   streamId: Int32Array;
   correlationId: Float64Array;
   /** index into Trace.processes, -1 if unknown */
   process: Int32Array;
   /** index into Trace.strings */
   shortName: Int32Array;
-  demangledName: Int32Array;
   /**
    * index into Trace.launchConfigs: grid, block, registers and shared memory. A trace has a few
    * distinct launch configurations, so one index costs 4 bytes a kernel where nine columns cost 36.

@@ -152,7 +152,7 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const configs = new LaunchConfigTable();
   const has1 = (name: string): boolean => has(ctx.schema, t, name);
   const targets: Target[] = [...deviceTargets(ctx, t, k, pidKey),
-    ...plain(ctx, t, [['shortName', k.shortName], ['demangledName', k.demangledName], ['graphNodeId', k.graphNodeId]]),
+    ...plain(ctx, t, [['shortName', k.shortName], ['graphNodeId', k.graphNodeId]]),
     {
       expr: '', out: k.launchConfig,
       tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
@@ -163,7 +163,6 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
     k.shortName[i] = s.fromStringId(k.shortName[i]);
-    k.demangledName[i] = s.fromStringId(k.demangledName[i]);
   }
   return k;
 }
@@ -269,14 +268,16 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
 
 /** GPU-side columns every CUPTI activity table shares. */
 function deviceTargets(ctx: ReadContext, t: string, cols: {
-  start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId: Int32Array;
+  start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
   streamId: Int32Array; correlationId: Float64Array;
 }, pidKey: Float64Array, streamExpr?: string): Target[] {
   const c = (name: string): string => col(ctx.schema, t, name);
-  const [deviceId, contextId, streamId, correlationId] = plain(ctx, t, [['deviceId', cols.deviceId],
-    ['contextId', cols.contextId], ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
+  const [deviceId, streamId, correlationId] = plain(ctx, t, [['deviceId', cols.deviceId],
+    ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
+  // kernels keep no context: no analysis reads it, and a million kernels would pay 4 MB for it
+  const context = cols.contextId ? plain(ctx, t, [['contextId', cols.contextId]]) : [];
   return [
-    ...times(ctx, cols), deviceId, contextId,
+    ...times(ctx, cols), deviceId, ...context,
     streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
     correlationId,
     { expr: PID_KEY(c('globalPid')), out: pidKey, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey') },

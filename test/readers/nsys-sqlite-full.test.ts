@@ -58,7 +58,9 @@ describe('2026.1 full shape: META_DATA_EXPORT, driver table, memset, NVTX by tex
   });
 
   it('reads kernels, memset, sync', () => {
-    expect([t.kernels.count, t.kernels.graphNodeId[0], t.strings[t.kernels.demangledName[0]]]).toEqual([1, 77, 'expert_gemm<64>']);
+    expect([t.kernels.count, t.kernels.graphNodeId[0], t.strings[t.kernels.shortName[0]]]).toEqual([1, 77, 'expert_gemm']);
+    // the model keeps no demangled names (no analysis reads them)
+    expect(t.strings).not.toContain('expert_gemm<64>');
     expect([t.memset.count, t.memset.bytes[0], t.memset.memKind[0], t.memset.process[0]]).toEqual([1, 512, 2, 0]);
     expect([t.sync.count, t.sync.syncType[0], t.sync.streamId[0]]).toEqual([1, 4, -1]);
   });
@@ -159,11 +161,11 @@ describe('validation and repair', () => {
 
   it('warns about string ids missing from StringIds and GPUs without a description', () => {
     const t = readNsysSqlite(writeSqlite([
-      { name: 'CUPTI_ACTIVITY_KIND_KERNEL', columns: shape.CUPTI_ACTIVITY_KIND_KERNEL, rows: [k(1, 2, { shortName: 1, demangledName: 99, deviceId: 3 })] },
+      { name: 'CUPTI_ACTIVITY_KIND_KERNEL', columns: shape.CUPTI_ACTIVITY_KIND_KERNEL, rows: [k(1, 2, { shortName: 99, deviceId: 3 }), k(3, 4, { shortName: 1, deviceId: 3 })] },
       { name: 'StringIds', columns: shape.StringIds, rows: [{ id: 1, value: 'k' }] },
     ]));
-    expect(t.kernels.demangledName[0]).toBe(-1);
-    expect(t.strings[t.kernels.shortName[0]]).toBe('k');
+    expect(t.kernels.shortName[0]).toBe(-1);
+    expect(t.strings[t.kernels.shortName[1]]).toBe('k');
     expect(t.gpus.map((g) => [g.deviceId, g.smCount])).toEqual([[3, null]]);
     expect(t.meta.warnings).toEqual([
       '1 string ids were missing from StringIds; those names read as unknown.',

@@ -62,7 +62,6 @@ describe('2020.3 shape: TARGET_INFO_CUDA_GPU only, no metadata, no PROCESSES', (
     expect(col(k.streamId, 3)).toEqual([14, 7, 13]);
     expect(col(k.correlationId, 3)).toEqual([10, 11, 12]);
     expect(names(t, k.shortName, 3)).toEqual(['gemm', 'softmax', 'gemm']);
-    expect(names(t, k.demangledName, 3)).toEqual(['gemm(float*)', 'softmax(float*)', 'gemm(float*)']);
     expect(t.launchConfigs[k.launchConfig[0]]).toEqual({ gridX: 64, gridY: 2, gridZ: 1, blockX: 128, blockY: 1, blockZ: 1,
       registersPerThread: 40, staticSharedMemory: 1024, dynamicSharedMemory: 2048 });
     expect(k.graphNodeId[0]).toBe(-1);

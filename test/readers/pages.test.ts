@@ -110,8 +110,8 @@ describe('page reader: stored values', () => {
     expect(pages).toEqual(sql);
     expect(via).toEqual({ [K]: 'pages', [R]: 'pages', CUPTI_ACTIVITY_KIND_MEMCPY: 'pages', CUPTI_ACTIVITY_KIND_MEMSET: 'pages', [N]: 'pages' });
     const k = pages.kernels;
-    expect([k.deviceId, k.contextId, k.streamId, k.correlationId, k.process, k.shortName, k.demangledName, k.graphNodeId]
-      .map((c) => c[0])).toEqual(Array(8).fill(-1));
+    expect([k.deviceId, k.streamId, k.correlationId, k.process, k.shortName, k.graphNodeId]
+      .map((c) => c[0])).toEqual(Array(6).fill(-1));
     expect(Object.values(pages.launchConfigs[k.launchConfig[0]])).toEqual(Array(9).fill(-1));
     const r = pages.runtime;
     expect([r.start[0], r.end[0], r.thread[0], r.process[0], r.correlationId[0], r.name[0], r.api[0]]).toEqual([5, 6, -1, -1, -1, -1, 0]);

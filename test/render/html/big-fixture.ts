@@ -29,9 +29,9 @@ export function bigTrace(n = 1_000_000, streams = 32): Trace {
     nv.start[i] = t; nv.end[i] = t + 1500; nv.text[i] = experts[e]; nv.eventType[i] = 59; nv.payload[i] = NaN;
     rt.start[r] = t + 200; rt.end[r] = t + 1200; rt.name[r] = launch; rt.correlationId[r] = i + 1; r++;
     k.start[i] = t + 2000; k.end[i] = t + 2000 + 5000 + (i % 5) * 1000;
-    k.streamId[i] = 16 + e; k.correlationId[i] = i + 1; k.shortName[i] = names[e]; k.demangledName[i] = names[e];
+    k.streamId[i] = 16 + e; k.correlationId[i] = i + 1; k.shortName[i] = names[e];
     k.launchConfig[i] = 0;
-    k.graphNodeId[i] = -1; k.contextId[i] = 1;
+    k.graphNodeId[i] = -1;
     t += 6000;
     if ((i + 1) % 1000 === 0) {
       rt.start[r] = t; rt.end[r] = t + 20_000; rt.name[r] = sync; rt.correlationId[r] = -1; r++;
