@@ -70,33 +70,43 @@ export class StringTable {
 export const LAUNCH_FIELDS = ['gridX', 'gridY', 'gridZ', 'blockX', 'blockY', 'blockZ', 'registersPerThread',
   'staticSharedMemory', 'dynamicSharedMemory'] as const;
 
-function sameConfig(c: LaunchConfig, v: ArrayLike<number>): boolean {
-  for (let f = 0; f < LAUNCH_FIELDS.length; f++) if (c[LAUNCH_FIELDS[f]] !== v[f]) return false;
-  return true;
-}
-
 /** Trace.launchConfigs being built: each distinct configuration once, in order of first intern. */
 export class LaunchConfigTable {
   readonly configs: LaunchConfig[] = [];
+  /** the configurations' values, LAUNCH_FIELDS.length per configuration: compared without property lookups */
+  private values = new Int32Array(LAUNCH_FIELDS.length * 16);
   private readonly byHash = new Map<number, number[]>();
   private last = -1;
   private readonly scratch = new Int32Array(LAUNCH_FIELDS.length);
 
+  private same(c: number, v: Int32Array): boolean {
+    const at = c * v.length;
+    for (let f = 0; f < v.length; f++) if (this.values[at + f] !== v[f]) return false;
+    return true;
+  }
+
   /**
-   * Index of the configuration with the values `v` (LAUNCH_FIELDS order), added if new. Values
-   * are stored as 32-bit integers (ToInt32, as the columns this table replaced stored them).
+   * Index of the configuration with the values `values` (LAUNCH_FIELDS order), added if new.
+   * Values are stored as 32-bit integers (ToInt32, as the columns this table replaced stored them).
    */
   intern(values: ArrayLike<number>): number {
     const v = this.scratch;
-    for (let f = 0; f < LAUNCH_FIELDS.length; f++) v[f] = values[f] | 0;
+    const n = v.length;
+    for (let f = 0; f < n; f++) v[f] = values[f] | 0;
     // kernels come in runs of one configuration: try the last one first
-    if (this.last >= 0 && sameConfig(this.configs[this.last], v)) return this.last;
+    if (this.last >= 0 && this.same(this.last, v)) return this.last;
     let h = 17;
-    for (let f = 0; f < LAUNCH_FIELDS.length; f++) h = (Math.imul(h, 31) + v[f]) | 0;
+    for (let f = 0; f < n; f++) h = (Math.imul(h, 31) + v[f]) | 0;
     let bucket = this.byHash.get(h);
     if (!bucket) this.byHash.set(h, (bucket = []));
-    for (const c of bucket) if (sameConfig(this.configs[c], v)) return (this.last = c);
+    for (const c of bucket) if (this.same(c, v)) return (this.last = c);
     const c = this.configs.length;
+    if ((c + 1) * n > this.values.length) {
+      const grown = new Int32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values.set(v, c * n);
     const config = {} as LaunchConfig;
     LAUNCH_FIELDS.forEach((f, j) => { config[f] = v[j]; });
     this.configs.push(config);
