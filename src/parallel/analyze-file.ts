@@ -11,6 +11,8 @@ export interface FileJob {
   options: ReportOptions;
   /** exit 2 when the trace has no kernel table */
   requireKernels?: boolean;
+  /** read through SQL only (see markSharedFiles) */
+  noPages?: boolean;
 }
 
 export function readForAnalysis(file: string, requireKernels: boolean | undefined, read: ReadOptions = {}): Trace {
@@ -22,5 +24,5 @@ export function readForAnalysis(file: string, requireKernels: boolean | undefine
 }
 
 export function analyzeFile(job: FileJob, read: ReadOptions = {}): Report {
-  return buildReport(readForAnalysis(job.file, job.requireKernels, read), job.options);
+  return buildReport(readForAnalysis(job.file, job.requireKernels, job.noPages ? { ...read, noPages: true } : read), job.options);
 }

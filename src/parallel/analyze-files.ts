@@ -3,7 +3,7 @@
  * back in input order whatever order the workers finish in. The first failure stops every worker
  * and is raised as the same error class, so bad input still exits 2.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -45,10 +45,31 @@ function revive(error: { name: string; message: string; stack?: string }): Error
   return e;
 }
 
-export async function analyzeFiles(jobs: FileJob[], options: ParallelOptions = {}): Promise<Report[]> {
-  const threads = Math.min(options.jobs ?? defaultJobs(), jobs.length);
+/**
+ * Jobs whose file another job also reads (the same file by any name) are read through SQL only.
+ * Reading pages opens a second descriptor on the file, and POSIX drops every lock a process holds
+ * on a file when any of its descriptors there closes: one thread finishing would drop the SQLite
+ * read lock another thread relies on while a writer may be waiting.
+ */
+export function markSharedFiles(jobs: FileJob[]): FileJob[] {
+  const keys = jobs.map((j) => {
+    try {
+      const st = statSync(j.file);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  });
+  const seen = new Map<string, number>();
+  for (const k of keys) if (k !== null) seen.set(k, (seen.get(k) ?? 0) + 1);
+  return jobs.map((j, i) => (keys[i] !== null && seen.get(keys[i]!)! > 1 ? { ...j, noPages: true } : j));
+}
+
+export async function analyzeFiles(allJobs: FileJob[], options: ParallelOptions = {}): Promise<Report[]> {
+  const threads = Math.min(options.jobs ?? defaultJobs(), allJobs.length);
   const script = workerScript();
-  if (threads <= 1 || script === null) return jobs.map((j) => analyzeFile(j));
+  if (threads <= 1 || script === null) return allJobs.map((j) => analyzeFile(j));
+  const jobs = markSharedFiles(allJobs);
 
   const reports: (Report | undefined)[] = new Array(jobs.length);
   const rows = new Float64Array(jobs.length);
