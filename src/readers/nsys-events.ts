@@ -1,7 +1,8 @@
 /**
  * Reads the nsys activity tables (kernels, CUDA API calls, memcpy, memset, synchronization,
- * NVTX) column-wise into the model's typed arrays. SQL does the filtering; rows move in bulk
- * (bulk.ts: one JSON array per column per chunk) and no object is allocated per row.
+ * NVTX) column-wise into the model's typed arrays: from the file's pages where the context has
+ * them (pages.ts), through SQL otherwise, with the same rows, values and numbering either way;
+ * rows move in bulk (bulk.ts) and no object is allocated per row.
  * Columns a given nsys version lacks read as NULL, and NULL becomes -1 (NaN where the model says so).
  */
 import type Database from 'better-sqlite3';
