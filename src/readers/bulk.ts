@@ -10,7 +10,9 @@
  */
 import type Database from 'better-sqlite3';
 import { ident } from './schema.js';
-import { Kind, PagesUnsupported, scanTable, type PageFile, type Row } from './pages.js';
+import {
+  Kind, PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile,
+} from './pages.js';
 
 export type Column = Float64Array | Int32Array | Uint8Array;
 
@@ -144,17 +146,6 @@ export function readColumnsFromPages(
     else other.push({ op: 0, slot: slot(e.col), slots: [], value: null, out: t.out, nul });
   }
   const cap = targets[0].out.length;
-  const number = (row: Row, s: number, nul: number): number => {
-    const k = row.kind[s];
-    if (k === Kind.Integer || k === Kind.Real) return row.num[s];
-    if (k === Kind.Null) return nul;
-    throw new PagesUnsupported('text or blob where a number is read');
-  };
-  const isNumber = (row: Row, s: number): boolean => {
-    const k = row.kind[s];
-    if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
-    return k !== Kind.Null;
-  };
   let scratch: number[] = [];
   let i = at;
   scanTable(pages, db, table, cols, (row) => {
@@ -164,42 +155,36 @@ export function readColumnsFromPages(
       if (k >= Kind.Text) throw new PagesUnsupported('text eventType');
       const type = k === Kind.Null ? NaN : row.num[sType];
       if (type !== 34 && type !== 59 && type !== 60) return;
-      if (!isNumber(row, sStart) || (type !== 34 && (!isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]))) {
+      if (!hasTime(row, sStart) || (type !== 34 && (!hasTime(row, sEnd) || row.num[sEnd] < row.num[sStart]))) {
         if (dropped) dropped.rows++;
         return;
       }
-    } else if (!isNumber(row, sStart) || !isNumber(row, sEnd) || row.num[sEnd] < row.num[sStart]) {
+    } else if (!hasTime(row, sStart) || !hasTime(row, sEnd) || row.num[sEnd] < row.num[sStart]) {
       if (dropped) dropped.rows++;
       return;
     }
-    for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = number(row, t.slot, t.nul); }
-    for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = number(row, t.slot, t.nul); }
+    for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
+    for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
     for (let j = 0; j < other.length; j++) {
       const p = other[j];
       let v: number;
       switch (p.op) {
-        case OP.pidKey: case OP.tid: {
-          const k = row.kind[p.slot];
-          if (k === Kind.Null) { v = p.nul; break; }
-          if (k !== Kind.Integer) throw new PagesUnsupported('non-integer thread id');
-          // exact on all 64 bits: SQL's arithmetic shift and mask
-          v = p.op === OP.pidKey ? row.hi[p.slot] * 256 + (row.lo[p.slot] >>> 24) : row.lo[p.slot] & 16777215;
-          break;
-        }
+        case OP.pidKey: v = threadPartAt(row, p.slot, 'pidKey', p.nul); break;
+        case OP.tid: v = threadPartAt(row, p.slot, 'tid', p.nul); break;
         case OP.notNull: v = row.kind[p.slot] === Kind.Null ? 0 : 1; break;
         case OP.coalesce: {
           v = p.nul;
-          for (const s of p.slots) if (row.kind[s] !== Kind.Null) { v = number(row, s, p.nul); break; }
+          for (const s of p.slots) if (row.kind[s] !== Kind.Null) { v = numberAt(row, s, p.nul); break; }
           break;
         }
         case OP.value: v = p.value ?? p.nul; break;
         case OP.tuple: {
           const values = scratch.length === p.slots.length ? scratch : (scratch = new Array<number>(p.slots.length));
-          for (let c = 0; c < p.slots.length; c++) values[c] = p.slots[c] < 0 ? p.nul : number(row, p.slots[c], p.nul);
+          for (let c = 0; c < p.slots.length; c++) values[c] = p.slots[c] < 0 ? p.nul : numberAt(row, p.slots[c], p.nul);
           v = p.tuple!.intern(values);
           break;
         }
-        default: v = number(row, p.slot, p.nul);
+        default: v = numberAt(row, p.slot, p.nul);
       }
       p.out[i] = v;
     }

@@ -41,13 +41,18 @@ export class Strings {
     return i;
   }
 
+  /** The CUDA API name of a StringIds id, without its `_vNNNN` version suffix; nothing is interned. */
+  apiName(id: number): string | undefined {
+    return this.stringIds.get(id)?.replace(API_VERSION_SUFFIX, '');
+  }
+
   /** Like fromStringId, with the `_vNNNN` version suffix of CUDA API names removed. */
   apiNameFromStringId(id: number): number {
     let i = this.apiCache.get(id);
     if (i === undefined) {
-      const s = this.stringIds.get(id);
+      const s = this.apiName(id);
       if (s === undefined && id !== -1) this.missing++;
-      i = s === undefined ? -1 : this.table.intern(s.replace(API_VERSION_SUFFIX, ''));
+      i = s === undefined ? -1 : this.table.intern(s);
       this.apiCache.set(id, i);
     }
     return i;
@@ -64,6 +69,12 @@ export class Strings {
 
 function low24(key: number): number {
   return Number(BigInt.asUintN(24, BigInt(key)));
+}
+
+/** A Map key for a thread: a number while process key and tid fit side by side in a double. */
+export function threadKey(pidKey: number, tid: number): number | string {
+  const packed = pidKey * 16777216 + tid;
+  return Number.isSafeInteger(packed) ? packed : `${pidKey}:${tid}`;
 }
 
 /** Processes and threads in order of first use by an event, so the model lists only those that did something. */
@@ -88,8 +99,7 @@ export class Entities {
   }
 
   thread(pidKey: number, tid: number): number {
-    const packed = pidKey * 16777216 + tid;
-    const key = Number.isSafeInteger(packed) ? packed : `${pidKey}:${tid}`;
+    const key = threadKey(pidKey, tid);
     let i = this.threadIndex.get(key);
     if (i === undefined) {
       i = this.threads.length;

@@ -63,6 +63,32 @@ export class Row {
   }
 }
 
+/** Column s as a number; NULL reads `nul`; text or a blob is left to SQL's conversions. */
+export function numberAt(row: Row, s: number, nul: number): number {
+  const k = row.kind[s];
+  if (k === Kind.Integer || k === Kind.Real) return row.num[s];
+  if (k === Kind.Null) return nul;
+  throw new PagesUnsupported('text or blob where a number is read');
+}
+
+/** Whether column s holds a time (NULL: no); text or a blob is left to SQL. */
+export function hasTime(row: Row, s: number): boolean {
+  const k = row.kind[s];
+  if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
+  return k !== Kind.Null;
+}
+
+/**
+ * nsys's `globalTid >> 24` (the process key) or `globalTid & 0xFFFFFF` (the tid) of column s,
+ * exact on all 64 bits as SQL computes them; NULL reads `nul`.
+ */
+export function threadPartAt(row: Row, s: number, part: 'pidKey' | 'tid', nul: number): number {
+  const k = row.kind[s];
+  if (k === Kind.Null) return nul;
+  if (k !== Kind.Integer) throw new PagesUnsupported('non-integer thread id');
+  return part === 'pidKey' ? row.hi[s] * 256 + (row.lo[s] >>> 24) : row.lo[s] & 16777215;
+}
+
 /** Opens the file for page reads; null when its header says WAL, a non-UTF-8 encoding or an odd page size. */
 export function openPages(path: string): PageFile | null {
   let fd: number;

@@ -15,28 +15,15 @@
 import type Database from 'better-sqlite3';
 import { emptyRuntime } from '../model/build.js';
 import type { ApiCallTotal, RuntimeColumns } from '../model/trace.js';
-import type { Entities } from './nsys-entities.js';
-import { Kind, PagesUnsupported, scanTable, type PageFile, type Row } from './pages.js';
-
-const API_VERSION_SUFFIX = /_v\d+$/;
+import { threadKey, type Entities } from './nsys-entities.js';
+import {
+  PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile, type Row,
+} from './pages.js';
 
 interface NameUse { id: number; keep: boolean; count: number; total: number }
 
-/** A time that is a number, NULL (false) or neither (PagesUnsupported: SQL decides). */
-function timed(row: Row, s: number): boolean {
-  const k = row.kind[s];
-  if (k >= Kind.Text) throw new PagesUnsupported('text or blob time');
-  return k !== Kind.Null;
-}
-
 /** A number column: NULL (or no such column) reads -1; text or a blob is for SQL. */
-function int(row: Row, s: number): number {
-  if (s < 0) return -1;
-  const k = row.kind[s];
-  if (k === Kind.Null) return -1;
-  if (k !== Kind.Integer && k !== Kind.Real) throw new PagesUnsupported('text or blob where a number is read');
-  return row.num[s];
-}
+const int = (row: Row, s: number): number => (s < 0 ? -1 : numberAt(row, s, -1));
 
 /**
  * Reads CUPTI_ACTIVITY_KIND_RUNTIME from the pages; null when its rows are not in time order.
@@ -53,9 +40,9 @@ export function readRuntimeFromPages(
   const useOf = (nameId: number): NameUse => {
     let use = names.get(nameId);
     if (use === undefined) {
-      const s = strings.value(nameId);
+      const s = strings.apiName(nameId);
       // an unknown name is kept, as nothing proves that no analysis reads it
-      use = { id: nameId, keep: !keep || s === undefined || keep(s.replace(API_VERSION_SUFFIX, '')), count: 0, total: 0 };
+      use = { id: nameId, keep: !keep || s === undefined || keep(s), count: 0, total: 0 };
       names.set(nameId, use);
     }
     return use;
@@ -68,7 +55,7 @@ export function readRuntimeFromPages(
   let lastNameId = NaN; let use: NameUse | undefined;
   let kept = 0;
   scanTable(pages, db, table, first, (row) => {
-    if (!ordered || !timed(row, s1) || !timed(row, e1)) return;
+    if (!ordered || !hasTime(row, s1) || !hasTime(row, e1)) return;
     const start = row.num[s1]; const end = row.num[e1];
     if (end < start) return;
     if (start < lastStart || (start === lastStart && end < lastEnd)) { ordered = false; return; }
@@ -94,18 +81,14 @@ export function readRuntimeFromPages(
   lastNameId = NaN;
   let i = 0;
   scanTable(pages, db, table, cols, (row) => {
-    if (!timed(row, sStart) || !timed(row, sEnd)) return;
+    if (!hasTime(row, sStart) || !hasTime(row, sEnd)) return;
     const start = row.num[sStart]; const end = row.num[sEnd];
     if (end < start) return;
-    let pid = -1; let tid = -1;
-    if (sTid >= 0 && row.kind[sTid] !== Kind.Null) {
-      if (row.kind[sTid] !== Kind.Integer) throw new PagesUnsupported('non-integer globalTid');
-      pid = row.hi[sTid] * 256 + (row.lo[sTid] >>> 24); tid = row.lo[sTid] & 16777215;
-    }
+    const pid = sTid < 0 ? -1 : threadPartAt(row, sTid, 'pidKey', -1);
+    const tid = sTid < 0 ? -1 : threadPartAt(row, sTid, 'tid', -1);
     if (pid !== lastPid || tid !== lastTid) {
       lastPid = pid; lastTid = tid;
-      const packed = pid * 16777216 + tid;
-      const key = Number.isSafeInteger(packed) ? packed : `${pid}:${tid}`;
+      const key = threadKey(pid, tid);
       let t = threadOf.get(key);
       if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
       thread = t;
