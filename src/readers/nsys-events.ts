@@ -407,8 +407,8 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   };
   let count = -1;
   let fromPages = false;
+  const dropped = { rows: 0 };
   if (ctx.pages && ctx.origin === 0n) {
-    const dropped = { rows: 0 };
     try {
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
         hasTextCol ? { col: 'text', each } : undefined, dropped);
@@ -417,10 +417,12 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
-    if (counted && (!fromPages || dropped.rows > 0)) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
-    if (counted) checkTimes(ctx, v.start, v.end, 0, count);
   }
-  if (counted && !fromPages) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
+  if (counted) {
+    // without the stats pass, only a read from the pages that dropped no row for its time is exact
+    if (!fromPages || dropped.rows > 0) return { nvtx: emptyNvtx(), inlineText: 0, registeredText: 0, complete: false };
+    checkTimes(ctx, v.start, v.end, 0, count);
+  }
   if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
     count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
