@@ -3,7 +3,7 @@
  * synthesise traces; readers fill the typed arrays directly.
  */
 import type {
-  GpuInfo, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
+  GpuInfo, IdColumn, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
   SyncColumns, ThreadInfo, Trace, TraceMeta,
 } from './trace.js';
 
@@ -115,7 +115,24 @@ export class LaunchConfigTable {
   }
 }
 
-export function emptyKernels(n = 0): KernelColumns {
+/** Kernel columns with the id columns wide, as readers fill them before narrowIds. */
+export type WideKernelColumns = KernelColumns & { correlationId: Float64Array; graphNodeId: Float64Array };
+export type WideRuntimeColumns = RuntimeColumns & { correlationId: Float64Array };
+
+/**
+ * An id column as an Int32Array when every value in it is an integer that one holds exactly
+ * (not -0), else the column itself: CUPTI correlation ids are 32-bit, so a million kernels or
+ * API calls keep 4 MB less each. Every value reads back the same either way.
+ */
+export function narrowIds(col: Float64Array): IdColumn {
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return col;
+  }
+  return Int32Array.from(col);
+}
+
+export function emptyKernels(n = 0): WideKernelColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     streamId: new Int32Array(n), correlationId: new Float64Array(n),
@@ -123,7 +140,7 @@ export function emptyKernels(n = 0): KernelColumns {
     launchConfig: new Int32Array(n), graphNodeId: new Float64Array(n),
   };
 }
-export function emptyRuntime(n = 0): RuntimeColumns {
+export function emptyRuntime(n = 0): WideRuntimeColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), thread: new Int32Array(n),
     process: new Int32Array(n), correlationId: new Float64Array(n), name: new Int32Array(n),

@@ -11,13 +11,19 @@
  * (nsys globalPid/globalTid values exceed 2^53 and are kept as decimal strings there).
  */
 
+/**
+ * An id column (correlation ids, graph node ids): Int32Array when every value fits one, which
+ * CUPTI's 32-bit correlation ids nearly always do, Float64Array otherwise (see narrowIds).
+ */
+export type IdColumn = Float64Array | Int32Array;
+
 export interface KernelColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
   deviceId: Int32Array;
   streamId: Int32Array;
-  correlationId: Float64Array;
+  correlationId: IdColumn;
   /** index into Trace.processes, -1 if unknown */
   process: Int32Array;
   /** index into Trace.strings */
@@ -28,7 +34,7 @@ export interface KernelColumns {
    */
   launchConfig: Int32Array;
   /** CUDA graph node id when launched from a graph, -1 otherwise */
-  graphNodeId: Float64Array;
+  graphNodeId: IdColumn;
 }
 
 /** How a kernel was launched; -1 in a field means "not recorded". */
@@ -48,7 +54,7 @@ export interface RuntimeColumns {
   thread: Int32Array;
   /** index into Trace.processes */
   process: Int32Array;
-  correlationId: Float64Array;
+  correlationId: IdColumn;
   /** index into Trace.strings of the normalized API name (no `_vNNNN` suffix) */
   name: Int32Array;
   /** 'runtime' (CUDA runtime API) or 'driver' (CUDA driver API) per row: 0 runtime, 1 driver */

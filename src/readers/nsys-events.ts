@@ -6,7 +6,10 @@
  * Columns a given nsys version lacks read as NULL, and NULL becomes -1 (NaN where the model says so).
  */
 import type Database from 'better-sqlite3';
-import { LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync } from '../model/build.js';
+import {
+  LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
+  type WideRuntimeColumns,
+} from '../model/build.js';
 import type {
   ApiCallTotal, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
 } from '../model/trace.js';
@@ -165,7 +168,7 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   for (let i = 0; i < k.count; i++) {
     k.shortName[i] = s.fromStringId(k.shortName[i]);
   }
-  return k;
+  return { ...k, correlationId: narrowIds(k.correlationId), graphNodeId: narrowIds(k.graphNodeId) };
 }
 
 /**
@@ -187,7 +190,7 @@ export function readRuntime(
     try {
       const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
         keep, ctx.onRows, ctx.unscanned);
-      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return read; }
+      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return { ...read, runtime: narrowRuntime(read.runtime) }; }
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
@@ -243,7 +246,7 @@ export function readRuntime(
     }
   }
   const apiSummary = [...summary.values()];
-  if (!keep || kept === count) return { runtime: r, apiSummary };
+  if (!keep || kept === count) return { runtime: narrowRuntime(r), apiSummary };
   const out = emptyRuntime(kept);
   for (let i = 0, o = 0; i < count; i++) {
     const name = r.name[i];
@@ -253,7 +256,11 @@ export function readRuntime(
     o++;
   }
   out.count = kept;
-  return { runtime: out, apiSummary };
+  return { runtime: narrowRuntime(out), apiSummary };
+}
+
+function narrowRuntime(r: WideRuntimeColumns): RuntimeColumns {
+  return { ...r, correlationId: narrowIds(r.correlationId) };
 }
 
 /** start and end, rebased by the time origin. */

@@ -13,8 +13,8 @@
  * order returns null before anything is numbered, and readRuntime reads it the general way.
  */
 import type Database from 'better-sqlite3';
-import { emptyRuntime } from '../model/build.js';
-import type { ApiCallTotal, RuntimeColumns } from '../model/trace.js';
+import { emptyRuntime, type WideRuntimeColumns } from '../model/build.js';
+import type { ApiCallTotal } from '../model/trace.js';
 import { threadKey, type Entities } from './nsys-entities.js';
 import {
   PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile, type Row,
@@ -32,7 +32,7 @@ const int = (row: Row, s: number): number => (s < 0 ? -1 : numberAt(row, s, -1))
 export function readRuntimeFromPages(
   pages: PageFile, db: Database.Database, table: string, columns: Set<string>, entities: Entities,
   keep: ((name: string) => boolean) | undefined, onRows?: (rows: number) => void, inexact?: { inexactTime: boolean },
-): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
+): { runtime: WideRuntimeColumns; apiSummary: ApiCallTotal[] } | null {
   if (!columns.has('start') || !columns.has('end')) throw new PagesUnsupported(`${table} has no start/end`);
   const strings = entities.strings;
   // API names by nameId, in order of first use

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { callLinks } from '../../src/analyses/correlation.js';
 import { NSYS_SHAPES } from '../helpers/nsys-shapes.js';
 import { globalPid, globalTid, removeTempDirs, writeNsysExport, writeSqlite } from '../helpers/make-sqlite.js';
 
@@ -127,6 +128,24 @@ describe('validation and repair', () => {
     ]));
     expect([t.kernels.correlationId[0], t.kernels.process[0], t.kernels.graphNodeId[0]]).toEqual([-1, -1, -1]);
     expect(t.processes).toEqual([]);
+  });
+
+  it.each([['pages', false], ['SQL', true]] as const)('%s: ids past 32 bits stay exact (Float64Array); small ids narrow to Int32Array', (_, noPages) => {
+    const tid = globalTid(77, 77);
+    const gpid = globalPid(77);
+    const big = 2 ** 40 + 3;
+    const file = (corr: number, node: number) => writeNsysExport('2024.6', {
+      kernels: [{ start: 50, end: 70, streamId: 7, globalPid: gpid, shortName: 'k', demangledName: 'k', correlationId: corr, graphNodeId: node }],
+      runtime: [{ start: 40, end: 45, globalTid: tid, correlationId: corr, nameId: 'cudaLaunchKernel_v7000' }],
+    });
+    const wide = readNsysSqlite(file(big, big + 1), { noPages });
+    expect(wide.kernels.correlationId).toBeInstanceOf(Float64Array);
+    expect([wide.kernels.correlationId[0], wide.kernels.graphNodeId[0], wide.runtime.correlationId[0]]).toEqual([big, big + 1, big]);
+    expect(callLinks(wide).kernelCall[0]).toBe(0);
+    const small = readNsysSqlite(file(5, -1), { noPages });
+    for (const c of [small.kernels.correlationId, small.kernels.graphNodeId, small.runtime.correlationId]) expect(c).toBeInstanceOf(Int32Array);
+    expect([small.kernels.correlationId[0], small.kernels.graphNodeId[0], small.runtime.correlationId[0]]).toEqual([5, -1, 5]);
+    expect(callLinks(small).kernelCall[0]).toBe(0);
   });
 
   it('warns about a single inverted row in the singular', () => {
