@@ -115,35 +115,37 @@ export class LaunchConfigTable {
   }
 }
 
-/** Kernel columns with the id columns wide, as readers fill them before narrowIds. */
-export type WideKernelColumns = KernelColumns & { correlationId: Float64Array; graphNodeId: Float64Array };
-export type WideRuntimeColumns = RuntimeColumns & { correlationId: Float64Array };
-
 /**
  * An id column as an Int32Array when every value in it is an integer that one holds exactly
  * (not -0), else the column itself: CUPTI correlation ids are 32-bit, so a million kernels or
  * API calls keep 4 MB less each. Every value reads back the same either way.
  */
-export function narrowIds(col: Float64Array): IdColumn {
-  for (let i = 0; i < col.length; i++) {
-    const v = col[i];
-    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return col;
-  }
+export function narrowIds(col: IdColumn): IdColumn {
+  if (col instanceof Int32Array) return col;
+  for (let i = 0; i < col.length; i++) if (!fitsInt32(col[i])) return col;
   return Int32Array.from(col);
 }
 
-export function emptyKernels(n = 0): WideKernelColumns {
+/** Whether an Int32Array holds v exactly: an integer in range, and not -0. */
+export function fitsInt32(v: number): boolean {
+  return (v | 0) === v && !(v === 0 && 1 / v < 0);
+}
+
+/** The array type of id columns (IdColumn): readers start with Int32Array and widen when a value needs it. */
+export type IdArray = new (n: number) => IdColumn;
+
+export function emptyKernels(n = 0, Ids: IdArray = Float64Array): KernelColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
-    streamId: new Int32Array(n), correlationId: new Float64Array(n),
+    streamId: new Int32Array(n), correlationId: new Ids(n),
     process: new Int32Array(n), shortName: new Int32Array(n),
-    launchConfig: new Int32Array(n), graphNodeId: new Float64Array(n),
+    launchConfig: new Int32Array(n), graphNodeId: new Ids(n),
   };
 }
-export function emptyRuntime(n = 0): WideRuntimeColumns {
+export function emptyRuntime(n = 0, Ids: IdArray = Float64Array): RuntimeColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), thread: new Int32Array(n),
-    process: new Int32Array(n), correlationId: new Float64Array(n), name: new Int32Array(n),
+    process: new Int32Array(n), correlationId: new Ids(n), name: new Int32Array(n),
     api: new Uint8Array(n),
   };
 }

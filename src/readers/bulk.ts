@@ -9,6 +9,7 @@
  * sorted here, so callers always get columns ordered by (start, end).
  */
 import type Database from 'better-sqlite3';
+import { fitsInt32 } from '../model/build.js';
 import { ident } from './schema.js';
 import {
   Kind, PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile,
@@ -30,7 +31,57 @@ export type PageExpr =
  * One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1.
  * `page` says how to compute `expr` from the pages; without it the table is read through SQL.
  */
-export interface Target { expr: string; out: Column; nan?: boolean; page?: PageExpr; tuple?: Tuple }
+export interface Target {
+  expr: string; out: Column; nan?: boolean; page?: PageExpr; tuple?: Tuple;
+  /** each value lands in `out` as its number in `keys` (LocalKeys) */
+  keys?: LocalKeys;
+  /**
+   * ids: `out` is an Int32Array that the read replaces by a Float64Array with the same values
+   * when a value does not fit one; read `out` again after the read
+   */
+  widen?: boolean;
+}
+
+/**
+ * Raw keys (globalPid >> 24) numbered in order of first appearance. While a table is read its
+ * process column holds these local numbers; `replay` then rewrites them as entity indices taken
+ * in the final row order, so entities are numbered exactly as a pass over the ordered raw keys
+ * numbers them, without a column of raw keys (8 bytes a row, freed at once) in between.
+ */
+export class LocalKeys {
+  private readonly index = new Map<number, number>();
+  private readonly keys: number[] = [];
+  private lastKey = NaN;
+  private last = -1;
+
+  local(key: number): number {
+    // rows come in runs of one key
+    if (key === this.lastKey) return this.last;
+    let i = this.index.get(key);
+    if (i === undefined) { i = this.keys.length; this.keys.push(key); this.index.set(key, i); }
+    this.lastKey = key;
+    this.last = i;
+    return i;
+  }
+
+  /** col[0, count) from local numbers to entity(key), first asked in row order; the NULL key -1 stays -1. */
+  replay(col: Int32Array, count: number, entity: (key: number) => number): void {
+    const mapped = new Int32Array(this.keys.length).fill(-2);
+    for (let i = 0; i < count; i++) {
+      const l = col[i];
+      let g = mapped[l];
+      if (g === -2) { const key = this.keys[l]; g = mapped[l] = key === -1 ? -1 : entity(key); }
+      col[i] = g;
+    }
+  }
+}
+
+/** A widen target's Int32Array as a Float64Array of the same values (from then on it stays one). */
+function widened(t: Target): Float64Array {
+  const wide = Float64Array.from(t.out);
+  t.out = wide;
+  return wide;
+}
 
 /**
  * Several columns stored as one number: `intern` is given their values (NULL as the target's
@@ -51,9 +102,8 @@ export function readColumns(
   onRows?: (rows: number) => void,
 ): number {
   const m = targets.length;
-  const outs = targets.map((t) => t.out);
   const nulls = targets.map((t) => (t.nan ? NaN : -1));
-  const cap = outs[0].length;
+  const cap = targets[0].out.length;
   // Anything but a number reads as NULL. Text arrives as a JSON string and is caught below;
   // JSON cannot hold a BLOB, so a chunk with one fails and is read again with every value
   // checked in SQL (checking always costs ~30% more on clean exports).
@@ -80,12 +130,29 @@ export function readColumns(
       // a short chunk is the last one
       if (values.length < CHUNK) after = null;
       n = Math.min(values.length, cap - i);
-      const out = outs[j];
+      const t = targets[j];
+      let out = t.out;
       const nul = nulls[j];
-      const tuple = targets[j].tuple;
+      const { tuple, keys } = t;
       if (tuple) {
         for (let r = 0; r < n; r++) {
           out[i + r] = tuple.intern((values[r] as unknown[]).map((v) => (typeof v === 'number' ? v : nul)));
+        }
+        continue;
+      }
+      if (keys) {
+        for (let r = 0; r < n; r++) {
+          const v = values[r];
+          out[i + r] = keys.local(typeof v === 'number' ? v : nul);
+        }
+        continue;
+      }
+      if (t.widen && out instanceof Int32Array) {
+        for (let r = 0; r < n; r++) {
+          const v = values[r];
+          const x = typeof v === 'number' ? v : nul;
+          if (out instanceof Int32Array && !fitsInt32(x)) out = widened(t);
+          out[i + r] = x;
         }
         continue;
       }
@@ -129,21 +196,25 @@ export function readColumnsFromPages(
   const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6 } as const;
   const f64: { slot: number; out: Float64Array; nul: number }[] = [];
   const i32: { slot: number; out: Int32Array; nul: number }[] = [];
-  const other: { op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple }[] = [];
+  const other: {
+    op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple;
+    keys?: LocalKeys; target: Target;
+  }[] = [];
   for (const t of targets) {
     const e = t.page;
     const nul = t.nan ? NaN : -1;
+    const o = { slots: [], value: null, out: t.out, nul, keys: t.keys, target: t };
     if (t.tuple) {
-      other.push({ op: OP.tuple, slot: -1, slots: t.tuple.cols.map((c) => (c === null ? -1 : slot(c))), value: null, out: t.out, nul, tuple: t.tuple });
+      other.push({ ...o, op: OP.tuple, slot: -1, slots: t.tuple.cols.map((c) => (c === null ? -1 : slot(c))), tuple: t.tuple });
       continue;
     }
     if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
-    if ('value' in e) other.push({ op: OP.value, slot: -1, slots: [], value: e.value, out: t.out, nul });
-    else if ('coalesce' in e) other.push({ op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot), value: null, out: t.out, nul });
-    else if (e.op !== undefined) other.push({ op: OP[e.op], slot: slot(e.col), slots: [], value: null, out: t.out, nul });
+    if ('value' in e) other.push({ ...o, op: OP.value, slot: -1, value: e.value });
+    else if ('coalesce' in e) other.push({ ...o, op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot) });
+    else if (e.op !== undefined || t.keys || t.widen) other.push({ ...o, op: e.op === undefined ? 0 : OP[e.op], slot: slot(e.col) });
     else if (t.out instanceof Float64Array) f64.push({ slot: slot(e.col), out: t.out, nul });
     else if (t.out instanceof Int32Array) i32.push({ slot: slot(e.col), out: t.out, nul });
-    else other.push({ op: 0, slot: slot(e.col), slots: [], value: null, out: t.out, nul });
+    else other.push({ ...o, op: 0, slot: slot(e.col) });
   }
   const cap = targets[0].out.length;
   let scratch: number[] = [];
@@ -186,6 +257,8 @@ export function readColumnsFromPages(
         }
         default: v = numberAt(row, p.slot, p.nul);
       }
+      if (p.keys) v = p.keys.local(v);
+      else if (p.target.widen && p.out instanceof Int32Array && !fitsInt32(v)) p.out = widened(p.target);
       p.out[i] = v;
     }
     if (texts && row.kind[sText] !== Kind.Null) {

@@ -8,16 +8,15 @@
 import type Database from 'better-sqlite3';
 import {
   LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
-  type WideRuntimeColumns,
 } from '../model/build.js';
 import type {
-  ApiCallTotal, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
+  ApiCallTotal, IdColumn, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
 } from '../model/trace.js';
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
 import {
-  orderByTime, readColumns, readColumnsFromPages, readTexts, type PageExpr, type PageFilter, type Target,
+  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, type PageExpr, type PageFilter, type Target,
 } from './bulk.js';
 import { PagesUnsupported, type PageFile } from './pages.js';
 import { readRuntimeFromPages } from './runtime-pages.js';
@@ -134,41 +133,34 @@ function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
   return n;
 }
 
-/** Rewrites raw process keys (globalPid >> 24) into indices of Trace.processes. */
-function mapProcesses(ctx: ReadContext, keys: Float64Array, out: Int32Array): void {
-  // rows come in runs of one process: look up only when the key changes
-  let lastKey = NaN; let last = -1;
-  for (let i = 0; i < keys.length; i++) {
-    if (keys[i] !== lastKey) { lastKey = keys[i]; last = lastKey === -1 ? -1 : ctx.entities.process(lastKey); }
-    out[i] = last;
-  }
-}
-
 const PID_KEY = (c: string): string => `(${c} >> 24)`;
 const TID = (c: string): string => `(${c} & 16777215)`;
 
 /** Kernels; their distinct launch configurations are appended to `launchConfigs` (empty on entry). */
 export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[]): KernelColumns {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
-  const k = emptyKernels(n);
+  const k = emptyKernels(n, Int32Array);
   if (n === 0) return k;
-  const pidKey = new Float64Array(n);
   const configs = new LaunchConfigTable();
   const has1 = (name: string): boolean => has(ctx.schema, t, name);
-  const targets: Target[] = [...deviceTargets(ctx, t, k, pidKey),
-    ...plain(ctx, t, [['shortName', k.shortName], ['graphNodeId', k.graphNodeId]]),
+  const processes = new LocalKeys();
+  const [graphNode, shortName] = [...plain(ctx, t, [['graphNodeId', k.graphNodeId], ['shortName', k.shortName]])];
+  graphNode.widen = true;
+  const device = deviceTargets(ctx, t, k, processes);
+  const targets: Target[] = [...device.targets, graphNode, shortName,
     {
       expr: '', out: k.launchConfig,
       tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
     }];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
-  mapProcesses(ctx, pidKey, k.process);
+  processes.replay(k.process, k.count, (key) => ctx.entities.process(key));
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
     k.shortName[i] = s.fromStringId(k.shortName[i]);
   }
-  return { ...k, correlationId: narrowIds(k.correlationId), graphNodeId: narrowIds(k.graphNodeId) };
+  // the id columns as read: Float64Array when a value did not fit an Int32Array
+  return { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn };
 }
 
 /**
@@ -190,7 +182,7 @@ export function readRuntime(
     try {
       const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
         keep, ctx.onRows, ctx.unscanned);
-      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return { ...read, runtime: narrowRuntime(read.runtime) }; }
+      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return read; }
     } catch (e) {
       if (!(e instanceof PagesUnsupported)) throw e;
     }
@@ -259,7 +251,8 @@ export function readRuntime(
   return { runtime: narrowRuntime(out), apiSummary };
 }
 
-function narrowRuntime(r: WideRuntimeColumns): RuntimeColumns {
+/** The SQL read's correlation ids, narrowed (the read from the pages fills an Int32Array as it goes). */
+function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
   return { ...r, correlationId: narrowIds(r.correlationId) };
 }
 
@@ -274,33 +267,41 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
   return cols.map(([name, out]) => ({ expr: col(ctx.schema, t, name), out, page: pageCol(ctx.schema, t, name) }));
 }
 
-/** GPU-side columns every CUPTI activity table shares. */
+/**
+ * GPU-side columns every CUPTI activity table shares. The process column holds `processes`'
+ * local numbers until LocalKeys.replay; an Int32Array correlationId column widens as needed
+ * (read it from `correlation.out` afterwards).
+ */
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
-  streamId: Int32Array; correlationId: Float64Array;
-}, pidKey: Float64Array, streamExpr?: string): Target[] {
+  streamId: Int32Array; correlationId: IdColumn; process: Int32Array;
+}, processes: LocalKeys, streamExpr?: string): { targets: Target[]; correlation: Target } {
   const c = (name: string): string => col(ctx.schema, t, name);
-  const [deviceId, streamId, correlationId] = plain(ctx, t, [['deviceId', cols.deviceId],
+  const [deviceId, streamId, correlation] = plain(ctx, t, [['deviceId', cols.deviceId],
     ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
+  correlation.widen = true;
   // kernels keep no context: no analysis reads it, and a million kernels would pay 4 MB for it
   const context = cols.contextId ? plain(ctx, t, [['contextId', cols.contextId]]) : [];
-  return [
-    ...times(ctx, cols), deviceId, ...context,
-    streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
-    correlationId,
-    { expr: PID_KEY(c('globalPid')), out: pidKey, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey') },
-  ];
+  return {
+    targets: [
+      ...times(ctx, cols), deviceId, ...context,
+      streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
+      correlation,
+      { expr: PID_KEY(c('globalPid')), out: cols.process, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey'), keys: processes },
+    ],
+    correlation,
+  };
 }
 
 export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
   const m = emptyMemcpy(n);
   if (n === 0) return m;
-  const pidKey = new Float64Array(n);
-  const targets = [...deviceTargets(ctx, t, m, pidKey),
+  const processes = new LocalKeys();
+  const targets = [...deviceTargets(ctx, t, m, processes).targets,
     ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
-  mapProcesses(ctx, pidKey, m.process);
+  processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
   return m;
 }
 
@@ -308,10 +309,10 @@ export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
   const m = emptyMemset(n);
   if (n === 0) return m;
-  const pidKey = new Float64Array(n);
-  const targets = [...deviceTargets(ctx, t, m, pidKey), ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
+  const processes = new LocalKeys();
+  const targets = [...deviceTargets(ctx, t, m, processes).targets, ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
-  mapProcesses(ctx, pidKey, m.process);
+  processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
   return m;
 }
 
@@ -319,14 +320,14 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
   const y = emptySync(n);
   if (n === 0) return y;
-  const pidKey = new Float64Array(n);
+  const processes = new LocalKeys();
   // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
   // context syncs; the model says -1.
   const stream = has(ctx.schema, t, 'streamId') ? 'NULLIF(streamId, 4294967295)' : 'NULL';
   const syncType = has(ctx.schema, t, 'syncType') ? 'syncType' : col(ctx.schema, t, 'deprecatedSyncType');
-  const targets = [...deviceTargets(ctx, t, y, pidKey, stream), { expr: syncType, out: y.syncType }];
+  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { expr: syncType, out: y.syncType }];
   y.count = fill(ctx, scanOf(t, ''), targets);
-  mapProcesses(ctx, pidKey, y.process);
+  processes.replay(y.process, y.count, (key) => ctx.entities.process(key));
   return y;
 }
 

@@ -13,8 +13,8 @@
  * order returns null before anything is numbered, and readRuntime reads it the general way.
  */
 import type Database from 'better-sqlite3';
-import { emptyRuntime, type WideRuntimeColumns } from '../model/build.js';
-import type { ApiCallTotal } from '../model/trace.js';
+import { emptyRuntime, fitsInt32 } from '../model/build.js';
+import type { ApiCallTotal, RuntimeColumns } from '../model/trace.js';
 import { threadKey, type Entities } from './nsys-entities.js';
 import {
   PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile, type Row,
@@ -32,7 +32,7 @@ const int = (row: Row, s: number): number => (s < 0 ? -1 : numberAt(row, s, -1))
 export function readRuntimeFromPages(
   pages: PageFile, db: Database.Database, table: string, columns: Set<string>, entities: Entities,
   keep: ((name: string) => boolean) | undefined, onRows?: (rows: number) => void, inexact?: { inexactTime: boolean },
-): { runtime: WideRuntimeColumns; apiSummary: ApiCallTotal[] } | null {
+): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
   if (!columns.has('start') || !columns.has('end')) throw new PagesUnsupported(`${table} has no start/end`);
   const strings = entities.strings;
   // API names by nameId, in order of first use
@@ -73,7 +73,8 @@ export function readRuntimeFromPages(
   const want = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'eventClass'];
   const cols = want.filter((c) => columns.has(c));
   const [sStart, sEnd, sTid, sCorr, sName, sClass] = want.map((c) => cols.indexOf(c));
-  const r = emptyRuntime(kept);
+  const r = emptyRuntime(kept, Int32Array);
+  // correlation ids: an Int32Array until a value does not fit one
   // until the replay below: thread holds the local thread, name the nameId, api the eventClass (2: NULL)
   const threadKeys: number[] = [];
   const threadOf = new Map<number | string, number>();
@@ -98,7 +99,9 @@ export function readRuntimeFromPages(
     if (!use!.keep || i >= kept) return;
     if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
     r.start[i] = start; r.end[i] = end; r.thread[i] = thread; r.name[i] = nameId;
-    r.correlationId[i] = int(row, sCorr);
+    const corr = int(row, sCorr);
+    if (r.correlationId instanceof Int32Array && !fitsInt32(corr)) r.correlationId = Float64Array.from(r.correlationId);
+    r.correlationId[i] = corr;
     const cls = int(row, sClass);
     r.api[i] = cls === -1 ? 2 : cls === 1 ? 1 : 0;
     i++;
