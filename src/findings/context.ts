@@ -4,7 +4,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
-import { distribution, type IntervalSet } from '../model/intervals.js';
+import { distributionInPlace, type IntervalSet } from '../model/intervals.js';
 import { gapDetail, type GapDetail } from '../analyses/launch-gaps.js';
 import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
@@ -15,8 +15,8 @@ export interface FindingContext {
   smFill: SmFillReport | null;
   nvtx: NvtxRangesReport | null;
   iterations: IterationSummary | null;
-  /** rows of trace.kernels on this device that meet W, in start order (typed: a million of them is common) */
-  kernels: Int32Array;
+  /** the kernels of this device that meet W, in start order (a million of them is common) */
+  kernels: KernelSubset;
   /** the device's idle gaps in W (n(t) = 0), as an interval set */
   idle: IntervalSet;
   /** every gap of the device (the report lists only the longest) */
@@ -27,17 +27,39 @@ export interface FindingContext {
 
 export type Rule = (ctx: FindingContext) => Finding | null;
 
+/**
+ * Rows of trace.kernels: `rows[j]` for j < count, or j itself when `rows` is null (every kernel of
+ * the trace, as on one GPU with the whole trace as window: then no copy of a million rows).
+ */
+export interface KernelSubset {
+  count: number;
+  rows: Int32Array | null;
+}
+
+/** Row of the subset's j-th kernel. */
+export function kernelRow(s: KernelSubset, j: number): number {
+  return s.rows ? s.rows[j] : j;
+}
+
+/** The subset's rows as an array (a copy when they are every kernel). */
+export function kernelRows(s: KernelSubset): Int32Array {
+  if (s.rows) return s.rows;
+  const rows = new Int32Array(s.count);
+  for (let j = 0; j < s.count; j++) rows[j] = j;
+  return rows;
+}
+
 export function buildContext(
   trace: Trace, device: DeviceReport,
   extras: { smFill?: SmFillReport | null; nvtx?: NvtxRangesReport | null } = {},
 ): FindingContext {
   const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
   const gaps = gapDetail(device.gaps);
-  let kernels: Int32Array | null = null;
+  let kernels: KernelSubset | null = null;
   return {
     trace, device,
-    // made on first use: a million rows, which most rules never read
-    get kernels(): Int32Array {
+    // made on first use: most rules never read it
+    get kernels(): KernelSubset {
       kernels ??= kernelsInWindow(trace, device);
       return kernels;
     },
@@ -58,14 +80,15 @@ export function meetsWindow(trace: Trace, device: DeviceReport): (i: number) => 
   return (i) => k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end;
 }
 
-function kernelsInWindow(trace: Trace, device: DeviceReport): Int32Array {
+function kernelsInWindow(trace: Trace, device: DeviceReport): KernelSubset {
   const meets = meetsWindow(trace, device);
   const k = trace.kernels;
   let n = 0;
   for (let i = 0; i < k.count; i++) if (meets(i)) n++;
-  const kernels = new Int32Array(n);
-  for (let i = 0, j = 0; j < n; i++) if (meets(i)) kernels[j++] = i;
-  return kernels;
+  if (n === k.count) return { count: n, rows: null };
+  const rows = new Int32Array(n);
+  for (let i = 0, j = 0; j < n; i++) if (meets(i)) rows[j++] = i;
+  return { count: n, rows };
 }
 
 /** Fraction of the window; null for an empty window. */
@@ -87,7 +110,13 @@ export function medianKernelDuration(ctx: FindingContext): number {
   if (ctx.device.kernelDuration) return ctx.device.kernelDuration.median;
   const { start, end } = ctx.device.window;
   const k = ctx.trace.kernels;
-  return distribution(Float64Array.from(ctx.kernels, (i) => Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start)))).median;
+  const { kernels } = ctx;
+  const durations = new Float64Array(kernels.count);
+  for (let j = 0; j < kernels.count; j++) {
+    const i = kernelRow(kernels, j);
+    durations[j] = Math.max(0, Math.min(k.end[i], end) - Math.max(k.start[i], start));
+  }
+  return distributionInPlace(durations).median;
 }
 
 /** "64 times per iteration" when iterations are known, else "128 times in the window"; "once" for 1 time. */

@@ -110,6 +110,20 @@ describe('default-stream-serialization', () => {
     expect(f.costNs).toBe(4 * 3 * US);
     expect(f.evidence[0]).toBe('The other streams overlap each other for 120.0 µs (summed over pairs) but the default stream for 0 ns.');
   });
+  it('finds the same on GPU 0 when GPU 1 also ran kernels (the window\'s kernels are then a list of rows, not every kernel)', () => {
+    const r = new Rows();
+    for (let i = 0; i < 4; i++) {
+      const t = i * 100 * US;
+      r.launch(t - 50 * US, t - 49 * US, { start: t, end: t + 40 * US, streamId: 13 });
+      r.launch(t - 48 * US, t - 47 * US, { start: t + 10 * US, end: t + 45 * US, streamId: 14 });
+      r.launch(t - 46 * US, t - 45 * US, { start: t + 48 * US, end: t + 90 * US, streamId: 7 });
+      r.launch(t - 44 * US, t - 43 * US, { start: t + 20 * US, end: t + 30 * US, streamId: 7, deviceId: 1 });
+    }
+    const one = findingsOf(withNullStream(7)).find((x) => x.id === 'default-stream-serialization')!;
+    const two = findingsOf(r.trace()).find((x) => x.id === 'default-stream-serialization')!;
+    expect(two).toEqual(one);
+    expect(two.evidence[2]).toContain('4 of 12 kernels');
+  });
   it('does not fire for a created stream, or with only the default stream', () => {
     expect(ids(findingsOf(withNullStream(15)))).not.toContain('default-stream-serialization');
     expect(ids(findingsOf(grouped()))).not.toContain('default-stream-serialization');

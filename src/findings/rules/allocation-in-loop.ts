@@ -25,7 +25,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const kernelCall = callLinks(trace).kernelCall;
   const threads = new Set<number>();
   let added = NaN;
-  // the window's kernels straight from the columns: ctx.kernels would be a copy of a million rows
+  // the window's kernels straight from the columns (ctx.kernels would copy them on a multi-GPU trace)
   const meets = meetsWindow(trace, device);
   for (let i = 0; i < trace.kernels.count; i++) {
     if (!meets(i)) continue;

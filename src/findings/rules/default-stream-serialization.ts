@@ -7,7 +7,7 @@
  */
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { kernelRow, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 import { GAP_CLASSES, nextKernelCursor } from '../../analyses/launch-gaps.js';
 
 const GPU_SIDE = GAP_CLASSES.indexOf('gpu-side');
@@ -19,8 +19,17 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
   const k = trace.kernels;
   const others = device.streams.filter((s) => s.kernelCount > 0 && s.streamId !== LEGACY_DEFAULT_STREAM_ID);
   if (others.length === 0) return null;
-  const nullKernels = ctx.kernels.filter((i) => k.streamId[i] === LEGACY_DEFAULT_STREAM_ID);
-  if (nullKernels.length < 2) return null;
+  const { kernels } = ctx;
+  let nullCount = 0;
+  let firstNull = NaN;
+  let lastNull = NaN;
+  for (let j = 0; j < kernels.count; j++) {
+    const i = kernelRow(kernels, j);
+    if (k.streamId[i] !== LEGACY_DEFAULT_STREAM_ID) continue;
+    if (nullCount++ === 0) firstNull = k.start[i];
+    lastNull = k.start[i];
+  }
+  if (nullCount < 2) return null;
   let withNull = 0;
   let amongOthers = 0;
   for (const p of device.streamPairs) {
@@ -29,9 +38,11 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
   }
   // Concurrency happens elsewhere, so its absence around the NULL stream is the NULL stream's doing.
   if (withNull > 0 || amongOthers === 0) return null;
-  const firstNull = k.start[nullKernels[0]];
-  const lastNull = k.start[nullKernels[nullKernels.length - 1]];
-  const interleaved = ctx.kernels.some((i) => k.streamId[i] !== LEGACY_DEFAULT_STREAM_ID && k.start[i] > firstNull && k.start[i] < lastNull);
+  let interleaved = false;
+  for (let j = 0; j < kernels.count && !interleaved; j++) {
+    const i = kernelRow(kernels, j);
+    interleaved = k.streamId[i] !== LEGACY_DEFAULT_STREAM_ID && k.start[i] > firstNull && k.start[i] < lastNull;
+  }
   if (!interleaved) return null;
   // Idle time before NULL-stream kernels of the window that were already launched: the implicit wait.
   const { start: w0, end: w1 } = device.window;
@@ -45,11 +56,11 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
     if (cls[g] === GPU_SIDE && isNull(nextKernel(idle.end[g]))) { waits++; cost += idle.end[g] - idle.start[g]; }
   }
   const share = shareOfWindow(ctx, cost);
-  const title = `${plural(nullKernels.length, 'kernel')} run on the legacy default stream (stream ${LEGACY_DEFAULT_STREAM_ID}), which waits for and blocks the ${plural(others.length, 'other stream')}: none of them ever overlaps it`;
+  const title = `${plural(nullCount, 'kernel')} run on the legacy default stream (stream ${LEGACY_DEFAULT_STREAM_ID}), which waits for and blocks the ${plural(others.length, 'other stream')}: none of them ever overlaps it`;
   const evidence = [
     `The other streams overlap each other for ${formatNs(amongOthers)} (summed over pairs) but the default stream for 0 ns.`,
     `${plural(waits, 'idle gap')} (${formatNs(cost)}, ${formatPct(share)} of the window) end with a default-stream kernel that was already launched.`,
-    `Stream ${LEGACY_DEFAULT_STREAM_ID} is the NULL stream in nsys exports; its kernels fall between other streams' kernels from ${formatNs(firstNull)} to ${formatNs(lastNull)}; ${formatCount(nullKernels.length)} of ${formatCount(ctx.kernels.length)} kernels.`,
+    `Stream ${LEGACY_DEFAULT_STREAM_ID} is the NULL stream in nsys exports; its kernels fall between other streams' kernels from ${formatNs(firstNull)} to ${formatNs(lastNull)}; ${formatCount(nullCount)} of ${formatCount(kernels.count)} kernels.`,
   ];
   return {
     id: 'default-stream-serialization', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,

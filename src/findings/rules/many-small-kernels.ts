@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, medianKernelDuration, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, kernelRow, medianKernelDuration, shareOfWindow, type FindingContext } from '../context.js';
 
 /** A kernel this short costs about as much to launch (~5 µs of CPU, a few µs of GPU) as to run. */
 const SMALL_KERNEL_NS = 20_000;
@@ -16,9 +16,10 @@ const MANY_IN_WINDOW = 1000;
 
 function graphShare(ctx: FindingContext): number {
   const g = ctx.trace.kernels.graphNodeId;
+  const { kernels } = ctx;
   let n = 0;
-  for (let j = 0; j < ctx.kernels.length; j++) if (g[ctx.kernels[j]] >= 0) n++;
-  return ctx.kernels.length > 0 ? n / ctx.kernels.length : 0;
+  for (let j = 0; j < kernels.count; j++) if (g[kernelRow(kernels, j)] >= 0) n++;
+  return kernels.count > 0 ? n / kernels.count : 0;
 }
 
 export function manySmallKernels(ctx: FindingContext): Finding | null {
@@ -35,8 +36,8 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, cost);
   const k = ctx.trace.kernels;
   const byName = new Map<number, number>();
-  for (let j = 0; j < ctx.kernels.length; j++) {
-    const name = k.shortName[ctx.kernels[j]];
+  for (let j = 0; j < ctx.kernels.count; j++) {
+    const name = k.shortName[kernelRow(ctx.kernels, j)];
     byName.set(name, (byName.get(name) ?? 0) + 1);
   }
   const name = (n: number): string => ctx.trace.strings[n] ?? '?';

@@ -13,7 +13,7 @@ import { intervalSet, totalLength, upperBound } from '../../model/intervals.js';
 import { callLinks } from '../../analyses/correlation.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { kernelWaves } from '../../analyses/sm-fill.js';
-import { severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { kernelRows, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 
 /** Saturation explains the picture only when most kernel time is in kernels that fill the GPU. */
 const MIN_FULL_TIME_SHARE = 0.5;
@@ -62,7 +62,8 @@ function short(name: string): string {
  * where ready_k = max(end of k's launch call, end of the previous kernel on k's stream).
  */
 function heldBackTime(ctx: FindingContext): number {
-  const { trace, kernels, device, smFill } = ctx;
+  const { trace, device, smFill } = ctx;
+  const kernels = kernelRows(ctx.kernels);
   const { start: w0, end: w1 } = device.window;
   const k = trace.kernels;
   const call = callLinks(trace).kernelCall;
