@@ -32,7 +32,7 @@ export interface SyncRow {
   correlationId?: number; process?: number; syncType: number;
 }
 export interface NvtxRow {
-  start: number; end?: number; text?: string; thread?: number; process?: number;
+  start: number; end?: number; text?: string; thread?: number;
   eventType?: number; domainId?: number; payload?: number;
 }
 export interface TraceRows {
@@ -171,11 +171,11 @@ export function emptySync(n = 0): SyncColumns {
     process: new Int32Array(n), syncType: new Int32Array(n),
   };
 }
-export function emptyNvtx(n = 0): NvtxColumns {
+export function emptyNvtx(n = 0, Ids: IdArray = Float64Array): NvtxColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), text: new Int32Array(n),
-    thread: new Int32Array(n), process: new Int32Array(n), eventType: new Int32Array(n),
-    domainId: new Float64Array(n), payload: new Float64Array(n),
+    thread: new Int32Array(n), eventType: new Int32Array(n),
+    domainId: new Ids(n), payload: new Float64Array(n),
   };
 }
 
@@ -254,7 +254,7 @@ export function buildTrace(rows: TraceRows): Trace {
   ns.forEach((n, i) => {
     nvtx.start[i] = n.start; nvtx.end[i] = n.end ?? NaN;
     nvtx.text[i] = n.text === undefined ? -1 : st.intern(n.text);
-    nvtx.thread[i] = n.thread ?? 0; nvtx.process[i] = n.process ?? 0;
+    nvtx.thread[i] = n.thread ?? 0;
     nvtx.eventType[i] = n.eventType ?? 59; nvtx.domainId[i] = n.domainId ?? 0;
     nvtx.payload[i] = n.payload ?? NaN;
   });

@@ -120,11 +120,11 @@ export interface NvtxColumns {
   end: Float64Array;
   /** index into Trace.strings; -1 if the range has no text */
   text: Int32Array;
+  /** index into Trace.threads (the range's process: that thread's) */
   thread: Int32Array;
-  process: Int32Array;
   /** nsys eventType: 34 mark, 59 push/pop, 60 start/end, 75 domain create, ... */
   eventType: Int32Array;
-  domainId: Float64Array;
+  domainId: IdColumn;
   /** integer payload when present (e.g. token count), NaN otherwise */
   payload: Float64Array;
 }

@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import { fitsInt32 } from '../model/build.js';
 import { ident } from './schema.js';
+import { threadKey } from './nsys-entities.js';
 import {
   Kind, PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile,
 } from './pages.js';
@@ -23,7 +24,7 @@ export type Column = Float64Array | Int32Array | Uint8Array;
  * the first non-NULL of several columns; or a constant (null: NULL).
  */
 export type PageExpr =
-  | { col: string; op?: 'pidKey' | 'tid' | 'notNull' }
+  | { col: string; op?: 'pidKey' | 'tid' | 'thread' | 'notNull' }
   | { coalesce: string[] }
   | { value: number | null };
 
@@ -33,7 +34,7 @@ export type PageExpr =
  */
 export interface Target {
   expr: string; out: Column; nan?: boolean; page?: PageExpr; tuple?: Tuple;
-  /** each value lands in `out` as its number in `keys` (LocalKeys) */
+  /** each value lands in `out` as its number in `keys` (LocalKeys; op 'thread': a thread's) */
   keys?: LocalKeys;
   /**
    * ids: `out` is an Int32Array that the read replaces by a Float64Array with the same values
@@ -43,34 +44,47 @@ export interface Target {
 }
 
 /**
- * Raw keys (globalPid >> 24) numbered in order of first appearance. While a table is read its
- * process column holds these local numbers; `replay` then rewrites them as entity indices taken
- * in the final row order, so entities are numbered exactly as a pass over the ordered raw keys
- * numbers them, without a column of raw keys (8 bytes a row, freed at once) in between.
+ * Raw keys numbered in order of first appearance: processes by globalPid >> 24 (`local`), or
+ * threads by (globalTid >> 24, globalTid & 0xFFFFFF) (`localThread`). While a table is read its
+ * process or thread column holds these local numbers; `replay` then rewrites them as entity
+ * indices, asked for in row order, so entities are numbered exactly as a pass over the raw keys
+ * in that order numbers them, without columns of raw keys (8 bytes a row each, freed at once) in
+ * between. The NULL key (-1) stays -1.
  */
 export class LocalKeys {
-  private readonly index = new Map<number, number>();
-  private readonly keys: number[] = [];
-  private lastKey = NaN;
+  private readonly index = new Map<number | string, number>();
+  /** pidKey and tid (NaN for a process key) of each local number */
+  private readonly parts: number[] = [];
+  private lastPid = NaN;
+  private lastTid = NaN;
   private last = -1;
 
-  local(key: number): number {
+  local(pidKey: number): number {
+    return this.localThread(pidKey, NaN);
+  }
+
+  localThread(pidKey: number, tid: number): number {
     // rows come in runs of one key
-    if (key === this.lastKey) return this.last;
+    if (pidKey === this.lastPid && (tid === this.lastTid || (tid !== tid && this.lastTid !== this.lastTid))) return this.last;
+    const key = tid !== tid ? pidKey : threadKey(pidKey, tid);
     let i = this.index.get(key);
-    if (i === undefined) { i = this.keys.length; this.keys.push(key); this.index.set(key, i); }
-    this.lastKey = key;
+    if (i === undefined) { i = this.parts.length >> 1; this.parts.push(pidKey, tid); this.index.set(key, i); }
+    this.lastPid = pidKey;
+    this.lastTid = tid;
     this.last = i;
     return i;
   }
 
-  /** col[0, count) from local numbers to entity(key), first asked in row order; the NULL key -1 stays -1. */
-  replay(col: Int32Array, count: number, entity: (key: number) => number): void {
-    const mapped = new Int32Array(this.keys.length).fill(-2);
+  /** col[0, count) from local numbers to entity(pidKey, tid), asked for in row order (tid NaN for processes). */
+  replay(col: Int32Array, count: number, entity: (pidKey: number, tid: number) => number): void {
+    const mapped = new Int32Array(this.parts.length >> 1).fill(-2);
     for (let i = 0; i < count; i++) {
       const l = col[i];
       let g = mapped[l];
-      if (g === -2) { const key = this.keys[l]; g = mapped[l] = key === -1 ? -1 : entity(key); }
+      if (g === -2) {
+        const pidKey = this.parts[2 * l];
+        g = mapped[l] = pidKey === -1 ? -1 : entity(pidKey, this.parts[2 * l + 1]);
+      }
       col[i] = g;
     }
   }
@@ -193,7 +207,7 @@ export function readColumnsFromPages(
   const sText = texts ? slot(texts.col) : -1;
   // Plain numeric columns, the bulk of every table, go through two monomorphic loops (one per
   // array type); the rest through the general switch.
-  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6 } as const;
+  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7 } as const;
   const f64: { slot: number; out: Float64Array; nul: number }[] = [];
   const i32: { slot: number; out: Int32Array; nul: number }[] = [];
   const other: {
@@ -242,6 +256,7 @@ export function readColumnsFromPages(
       switch (p.op) {
         case OP.pidKey: v = threadPartAt(row, p.slot, 'pidKey', p.nul); break;
         case OP.tid: v = threadPartAt(row, p.slot, 'tid', p.nul); break;
+        case OP.thread: v = p.keys!.localThread(threadPartAt(row, p.slot, 'pidKey', -1), threadPartAt(row, p.slot, 'tid', -1)); break;
         case OP.notNull: v = row.kind[p.slot] === Kind.Null ? 0 : 1; break;
         case OP.coalesce: {
           v = p.nul;
@@ -257,7 +272,7 @@ export function readColumnsFromPages(
         }
         default: v = numberAt(row, p.slot, p.nul);
       }
-      if (p.keys) v = p.keys.local(v);
+      if (p.keys && p.op !== OP.thread) v = p.keys.local(v);
       else if (p.target.widen && p.out instanceof Int32Array && !fitsInt32(v)) p.out = widened(p.target);
       p.out[i] = v;
     }

@@ -70,7 +70,7 @@ function col(schema: NsysSchema, table: string, name: string): string {
 }
 
 /** The same, for a read from the pages; `op` as in PageExpr. */
-function pageCol(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'notNull'): PageExpr {
+function pageCol(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr {
   return has(schema, table, name) ? { col: name, op } : { value: op === 'notNull' ? 0 : null };
 }
 
@@ -380,7 +380,7 @@ export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredTex
  */
 export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead {
   const t = 'NVTX_EVENTS';
-  let v = emptyNvtx(n);
+  let v = emptyNvtx(n, Int32Array);
   if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
   const c = (name: string): string => col(ctx.schema, t, name);
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
@@ -388,21 +388,22 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const payload = payloadCols.length > 0 ? `COALESCE(${payloadCols.join(', ')})` : 'NULL';
   const hasTextCol = has(ctx.schema, t, 'text');
   const inline = new Uint8Array(n);
-  const textId = new Float64Array(n);
-  const pidKey = new Float64Array(n);
-  const tid = new Float64Array(n);
-  const pc = (name: string, op?: 'pidKey' | 'tid' | 'notNull'): PageExpr => pageCol(ctx.schema, t, name, op);
+  const pc = (name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr => pageCol(ctx.schema, t, name, op);
   const [start, end] = times(ctx, v);
-  const targets: Target[] = [
+  // textId lands in the text column (string ids are small integers) and is rewritten as a string
+  // index below; the rows with inline text get theirs from `each`
+  const textIds: Target = { expr: c('textId'), out: v.text, page: pc('textId'), widen: true };
+  const domains: Target = { expr: c('domainId'), out: v.domainId, page: pc('domainId'), widen: true };
+  const common: Target[] = [
     start, { ...end, nan: true },
     { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline, page: pc('text', 'notNull') },
-    { expr: c('textId'), out: textId, page: pc('textId') },
-    { expr: PID_KEY(c('globalTid')), out: pidKey, page: pc('globalTid', 'pidKey') },
-    { expr: TID(c('globalTid')), out: tid, page: pc('globalTid', 'tid') },
+    textIds,
     { expr: c('eventType'), out: v.eventType, page: pc('eventType') },
-    { expr: c('domainId'), out: v.domainId, page: pc('domainId') },
+    domains,
     { expr: payload, out: v.payload, nan: true, page: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null } },
   ];
+  // threads by local number (LocalKeys) from the pages; through SQL, from the two parts of globalTid
+  const threads = new LocalKeys();
   // The inline texts come in the same rowid order as the rows flagged `inline`. Read from the
   // pages, they are interned as they come: should the pages fall through to SQL midway, SQL
   // interns the same texts in the same order, so the indices already given stay right.
@@ -418,6 +419,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const dropped = { rows: 0 };
   if (ctx.pages && ctx.origin === 0n) {
     try {
+      const targets = [...common, { expr: '', out: v.thread, page: pc('globalTid', 'thread'), keys: threads }];
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
         hasTextCol ? { col: 'text', each } : undefined, dropped);
       fromPages = true;
@@ -433,33 +435,32 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   }
   if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
-    count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
+    const pidKey = new Float64Array(n);
+    const tid = new Float64Array(n);
+    count = readColumns(ctx.db, t, NVTX_SCAN.valid, [...common,
+      { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid }], 0, ctx.onRows);
+    for (let i = 0; i < count; i++) v.thread[i] = threads.localThread(pidKey[i], tid[i]);
     if (hasTextCol) {
       at = 0; inlineText = 0;
       // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
       readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', (text) => { if (at < count) each(text); });
     }
   }
-  let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
+  // threads are numbered in read order, as the rows come
+  threads.replay(v.thread, count, (pidKey, tid) => ctx.entities.thread(pidKey, tid));
+  // the text ids as read: in the text column itself, or a Float64Array when one did not fit
+  const ids = textIds.out;
   for (let i = 0; i < count; i++) {
-    if (inline[i] === 0) {
-      if (textId[i] !== -1) { v.text[i] = s.fromStringId(textId[i]); registeredText++; } else v.text[i] = -1;
-    }
-    if (pidKey[i] !== lastPid || tid[i] !== lastTid) {
-      lastPid = pidKey[i]; lastTid = tid[i];
-      thread = lastPid === -1 ? -1 : ctx.entities.thread(lastPid, lastTid);
-      process = lastPid === -1 ? -1 : ctx.entities.process(lastPid);
-    }
-    v.thread[i] = thread;
-    v.process[i] = process;
+    if (inline[i] !== 0) continue;
+    if (ids[i] !== -1) { v.text[i] = s.fromStringId(ids[i]); registeredText++; } else v.text[i] = -1;
   }
-  v.count = count;
+  v = { ...v, count, domainId: domains.out as IdColumn };
   // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the rows read
   if (count < n) {
     v = { count, start: v.start.slice(0, count), end: v.end.slice(0, count), text: v.text.slice(0, count),
-      thread: v.thread.slice(0, count), process: v.process.slice(0, count), eventType: v.eventType.slice(0, count),
+      thread: v.thread.slice(0, count), eventType: v.eventType.slice(0, count),
       domainId: v.domainId.slice(0, count), payload: v.payload.slice(0, count) };
   }
-  orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.process, v.eventType, v.domainId, v.payload]);
+  orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.eventType, v.domainId, v.payload]);
   return { nvtx: v, inlineText, registeredText, complete: true };
 }

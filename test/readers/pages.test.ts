@@ -122,7 +122,7 @@ describe('page reader: stored values', () => {
     expect(head(v.end, 5)).toEqual([NaN, 3, 5, 7, 9]);
     expect(head(v.payload, 5)).toEqual([NaN, NaN, 2 ** 60, 2.5, 0.1]);
     expect(names(pages.strings, v.text, 5)).toEqual([null, null, 'range', null, null]);
-    expect([v.thread[0], v.process[0], v.domainId[0]]).toEqual([-1, -1, -1]);
+    expect([v.thread[0], v.domainId[0]]).toEqual([-1, -1]);
   });
 
   it('drops rows with a NULL start or end, or end < start, as the SQL read does', () => {
