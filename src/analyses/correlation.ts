@@ -3,7 +3,7 @@
  * within a process, so the key is (process, correlationId). Computed once per trace and cached:
  * every analysis that needs "the launch call of this kernel" shares it.
  */
-import type { IdColumn, Trace } from '../model/trace.js';
+import { processOfThread, type IdColumn, type Trace } from '../model/trace.js';
 import { lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
 
 export interface CallLinks {
@@ -45,10 +45,12 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
   const { runtime } = trace;
   const n = runtime.count;
   const corrs = runtime.correlationId;
-  const p0 = n > 0 ? runtime.process[0] : -1;
+  const processOf = processOfThread(trace);
+  const process = (i: number): number => processOf[runtime.thread[i] + 1];
+  const p0 = n > 0 ? process(0) : -1;
   let sorted = n > 0;
   for (let i = 0; i < n && sorted; i++) {
-    if (!(corrs[i] >= 0) || runtime.process[i] !== p0 || (i > 0 && corrs[i] < corrs[i - 1])) sorted = false;
+    if (!(corrs[i] >= 0) || process(i) !== p0 || (i > 0 && corrs[i] < corrs[i - 1])) sorted = false;
   }
   if (sorted) {
     // lookups come mostly in increasing order too (kernels by start): search forward from the last hit
@@ -63,7 +65,7 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
   let maxKey = -1;
   for (let i = 0; i < n; i++) {
     const corr = corrs[i];
-    if (corr >= 0) maxKey = Math.max(maxKey, key(corr, runtime.process[i]));
+    if (corr >= 0) maxKey = Math.max(maxKey, key(corr, process(i)));
   }
   // up to ~8 slots per call: still far smaller and faster than a Map entry per call
   if (maxKey < 8 * n + 65536) {
@@ -71,7 +73,7 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
     for (let i = 0; i < n; i++) {
       const corr = corrs[i];
       if (!(corr >= 0)) continue;
-      const k = key(corr, runtime.process[i]);
+      const k = key(corr, process(i));
       if (table[k] < 0) table[k] = i;
     }
     return (corr, process) => {
@@ -83,7 +85,7 @@ function callIndex(trace: Trace, key: (corr: number, process: number) => number)
   for (let i = 0; i < n; i++) {
     const corr = corrs[i];
     if (!(corr >= 0)) continue;
-    const k = key(corr, runtime.process[i]);
+    const k = key(corr, process(i));
     if (!byKey.has(k)) byKey.set(k, i);
   }
   return (corr, process) => byKey.get(key(corr, process)) ?? -1;

@@ -8,8 +8,7 @@
  * The preceding copy is the last device-to-host copy the thread issued since its previous
  * blocking call ended (the call itself when it is the copy): an earlier copy was already waited for.
  */
-import type { Trace } from '../model/trace.js';
-import { MemcpyKind, MemoryKind } from '../model/trace.js';
+import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
 import { BLOCKING_REASONS, blockingIndex } from './blocking-calls.js';
@@ -24,6 +23,7 @@ export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, w
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 
+  const processOf = processOfThread(trace);
   const kept: { row: number; copy: number }[] = [];
   for (const [thread, rows] of blocking.byThread) {
     let prevEnd = -Infinity;
@@ -36,7 +36,7 @@ export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, w
       if (e > prevEnd) prevEnd = e;
       if (nested) continue;
       outerEnd = e;
-      if (processes && !processes.has(runtime.process[r])) continue;
+      if (processes && !processes.has(processOf[thread + 1])) continue;
       if (!inWindow(window, s, e)) continue;
       const d2h = d2hByThread.get(thread) ?? none;
       const i = upperBound(d2h.start, d2h.row.length, s) - 1;

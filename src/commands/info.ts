@@ -1,7 +1,7 @@
 /** `moe-trace info FILE...`: what an export holds — versions, schema shape, tables, GPUs, processes, time span. */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import type { GpuInfo, TableInfo, Trace, TraceMeta } from '../model/trace.js';
+import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
 import { readNsysSqlite } from '../readers/nsys-sqlite.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
 
@@ -30,6 +30,9 @@ export interface TraceInfo {
 
 export function describeTrace(trace: Trace): TraceInfo {
   const k = trace.kernels;
+  const processOf = processOfThread(trace);
+  // each CUDA API call's process: its thread's
+  const callProcess = Int32Array.from(trace.runtime.thread.subarray(0, trace.runtime.count), (t) => processOf[t + 1]);
   let start = Infinity; let end = -Infinity;
   const streams = new Map<number, Set<number>>();
   const perDevice = new Map<number, number>();
@@ -65,7 +68,7 @@ export function describeTrace(trace: Trace): TraceInfo {
       pid: p.pid, globalPid: p.globalPid, name: p.name,
       threads: trace.threads.filter((t) => t.process === i).length,
       kernels: count(k.process, k.count, i),
-      apiCalls: count(trace.runtime.process, trace.runtime.count, i),
+      apiCalls: count(callProcess, trace.runtime.count, i),
     })),
     tables: m.tables, warnings: m.warnings,
   };

@@ -14,6 +14,10 @@ export interface KernelRow {
   registersPerThread?: number; staticSharedMemory?: number; dynamicSharedMemory?: number;
   graphNodeId?: number;
 }
+/**
+ * A CUDA API call. Its process is its thread's: give `thread`, or `process` alone for the first
+ * thread of that process (made up, when the trace rows list no threads).
+ */
 export interface RuntimeRow {
   start: number; end: number; name: string; thread?: number; process?: number;
   correlationId?: number; api?: 'runtime' | 'driver';
@@ -145,7 +149,7 @@ export function emptyKernels(n = 0, Ids: IdArray = Float64Array): KernelColumns 
 export function emptyRuntime(n = 0, Ids: IdArray = Float64Array): RuntimeColumns {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), thread: new Int32Array(n),
-    process: new Int32Array(n), correlationId: new Ids(n), name: new Int32Array(n),
+    correlationId: new Ids(n), name: new Int32Array(n),
     api: new Uint8Array(n),
   };
 }
@@ -196,6 +200,22 @@ export function emptyMeta(file = '<memory>'): TraceMeta {
   };
 }
 
+/** The thread index of a call (RuntimeRow), adding a thread for its process when the rows list none. */
+function threadOfCall(r: RuntimeRow, threads: ThreadInfo[], listed: boolean): number {
+  if (r.thread !== undefined) {
+    if (r.process !== undefined && threads[r.thread]?.process !== r.process) {
+      throw new Error(`buildTrace: a call on thread ${r.thread} says process ${r.process}, but that thread belongs to process ${threads[r.thread]?.process}`);
+    }
+    return r.thread;
+  }
+  const process = r.process ?? 0;
+  const t = threads.findIndex((th) => th.process === process);
+  if (t >= 0) return t;
+  if (listed) throw new Error(`buildTrace: a call of process ${process}, which no listed thread belongs to`);
+  const id = threads.length + 1;
+  return threads.push({ globalTid: String(id), tid: id, name: `tid ${id}`, process }) - 1;
+}
+
 /** Orders rows by start (then end) as readers do, so analyses may rely on sorted columns. */
 function sorted<T extends { start: number; end?: number }>(rows: T[]): T[] {
   return [...rows].sort((a, b) => a.start - b.start || (a.end ?? a.start) - (b.end ?? b.start));
@@ -219,9 +239,10 @@ export function buildTrace(rows: TraceRows): Trace {
   });
   const rs = sorted(rows.runtime ?? []);
   const runtime = emptyRuntime(rs.length);
+  const threads = rows.threads ? [...rows.threads] : [{ globalTid: '1', tid: 1, name: 'main', process: 0 }];
   rs.forEach((r, i) => {
-    runtime.start[i] = r.start; runtime.end[i] = r.end; runtime.thread[i] = r.thread ?? 0;
-    runtime.process[i] = r.process ?? 0; runtime.correlationId[i] = r.correlationId ?? -1;
+    runtime.start[i] = r.start; runtime.end[i] = r.end; runtime.thread[i] = threadOfCall(r, threads, rows.threads !== undefined);
+    runtime.correlationId[i] = r.correlationId ?? -1;
     runtime.name[i] = st.intern(r.name); runtime.api[i] = r.api === 'driver' ? 1 : 0;
   });
   const ms = sorted(rows.memcpy ?? []);
@@ -266,6 +287,6 @@ export function buildTrace(rows: TraceRows): Trace {
     strings: st.strings,
     kernels, launchConfigs: launchConfigs.configs, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
     processes: rows.processes ?? [{ globalPid: '1', pid: 1, name: 'app' }],
-    threads: rows.threads ?? [{ globalTid: '1', tid: 1, name: 'main', process: 0 }],
+    threads,
   };
 }

@@ -50,10 +50,8 @@ export interface RuntimeColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  /** index into Trace.threads */
+  /** index into Trace.threads, -1 unknown; the call's process is its thread's (processOfThread) */
   thread: Int32Array;
-  /** index into Trace.processes */
-  process: Int32Array;
   correlationId: IdColumn;
   /** index into Trace.strings of the normalized API name (no `_vNNNN` suffix) */
   name: Int32Array;
@@ -222,4 +220,15 @@ export interface Trace {
   gpus: GpuInfo[];
   processes: ProcessInfo[];
   threads: ThreadInfo[];
+}
+
+/**
+ * The process index of each thread, shifted by one so that thread -1 (unknown) has process -1:
+ * CUDA API call i ran in process `processOfThread(trace)[trace.runtime.thread[i] + 1]`.
+ */
+export function processOfThread(trace: Pick<Trace, 'threads'>): Int32Array {
+  const out = new Int32Array(trace.threads.length + 1);
+  out[0] = -1;
+  trace.threads.forEach((t, i) => { out[i + 1] = t.process; });
+  return out;
 }

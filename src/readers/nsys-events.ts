@@ -9,8 +9,9 @@ import type Database from 'better-sqlite3';
 import {
   LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
 } from '../model/build.js';
-import type {
-  ApiCallTotal, IdColumn, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
+import {
+  processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
+  type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
@@ -214,16 +215,14 @@ export function readRuntime(
   // per name index: 0 not yet decided, 1 kept, 2 dropped
   let decided = new Uint8Array(64);
   let kept = 0;
-  let lastPid = NaN; let lastTid = NaN; let thread = -1; let process = -1;
+  let lastPid = NaN; let lastTid = NaN; let thread = -1;
   for (let i = 0; i < r.count; i++) {
     // calls come in runs of one thread: look up only when it changes
     if (pidKey[i] !== lastPid || tid[i] !== lastTid) {
       lastPid = pidKey[i]; lastTid = tid[i];
       thread = lastPid === -1 ? -1 : ctx.entities.thread(lastPid, lastTid);
-      process = lastPid === -1 ? -1 : ctx.entities.process(lastPid);
     }
     r.thread[i] = thread;
-    r.process[i] = process;
     const name = s.apiNameFromStringId(r.name[i]);
     r.name[i] = name;
     r.api[i] = eventClass[i] === -1 ? (s.isDriverApi(name) ? 1 : 0) : eventClass[i] === 1 ? 1 : 0;
@@ -243,7 +242,7 @@ export function readRuntime(
   for (let i = 0, o = 0; i < count; i++) {
     const name = r.name[i];
     if (name >= 0 && decided[name] !== 1) continue;
-    out.start[o] = r.start[i]; out.end[o] = r.end[i]; out.thread[o] = r.thread[i]; out.process[o] = r.process[i];
+    out.start[o] = r.start[i]; out.end[o] = r.end[i]; out.thread[o] = r.thread[i];
     out.correlationId[o] = r.correlationId[i]; out.name[o] = name; out.api[o] = r.api[i];
     o++;
   }
@@ -345,7 +344,7 @@ const SYNC_TYPE_OF_API: Record<string, number> = {
  * 2024.6, 1 in 2023.3 and 4 in 2026.1; cuEventSynchronize is 2 in 2020.5 and 2023.3), while
  * the call's name does not. Records whose call is missing or not listed keep the stored value.
  */
-export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns, strings: string[]): void {
+export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns, strings: string[], threads: ThreadInfo[]): void {
   // numeric keys while process and correlationId fit side by side in a double (always, in practice)
   const key = (process: number, correlationId: number): number | string =>
     (correlationId >= 0 && correlationId < 2 ** 32 && process >= -1 && process < 2 ** 20)
@@ -361,10 +360,11 @@ export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns
   // only calls of a synchronizing API can match: test the name before building a key
   const typeOfName = new Int8Array(strings.length);
   strings.forEach((s, i) => { typeOfName[i] = Object.hasOwn(SYNC_TYPE_OF_API, s) ? SYNC_TYPE_OF_API[s] : 0; });
+  const processOf = processOfThread({ threads });
   for (let j = 0; j < runtime.count; j++) {
     const type = runtime.name[j] >= 0 ? typeOfName[runtime.name[j]] : 0;
     if (type === 0) continue;
-    const rows = wanted.get(key(runtime.process[j], runtime.correlationId[j]));
+    const rows = wanted.get(key(processOf[runtime.thread[j] + 1], runtime.correlationId[j]));
     if (!rows) continue;
     for (const i of rows) sync.syncType[i] = type;
   }

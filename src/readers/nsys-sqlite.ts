@@ -171,7 +171,7 @@ function readTrace(
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
   const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
-  syncTypesFromApiCalls(sync, runtime, strings.table.strings);
+  syncTypesFromApiCalls(sync, runtime, strings.table.strings, entities.threads);
   const { nvtx, inlineText, registeredText, complete } = readNvtx(ctx, kept('NVTX_EVENTS'), nvtxCounted);
   if (!complete) return null;
   if (check) {

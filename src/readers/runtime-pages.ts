@@ -113,11 +113,9 @@ export function readRuntimeFromPages(
 
   // replay the first uses: the same numbering as reading every call in time order
   const threadIndex = new Int32Array(threadKeys.length >> 1);
-  const processIndex = new Int32Array(threadKeys.length >> 1);
   for (let t = 0; t < threadIndex.length; t++) {
     const pid = threadKeys[2 * t]; const tid = threadKeys[2 * t + 1];
     threadIndex[t] = pid === -1 ? -1 : entities.thread(pid, tid);
-    processIndex[t] = pid === -1 ? -1 : entities.process(pid);
   }
   const nameIndex = new Map<number, number>();
   const summary = new Map<number, ApiCallTotal>();
@@ -130,7 +128,7 @@ export function readRuntimeFromPages(
   let lastId = NaN; let name = -1;
   for (let o = 0; o < kept; o++) {
     const t = r.thread[o];
-    r.thread[o] = threadIndex[t]; r.process[o] = processIndex[t];
+    r.thread[o] = threadIndex[t];
     if (r.name[o] !== lastId) { lastId = r.name[o]; name = nameIndex.get(lastId)!; }
     r.name[o] = name;
     r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];

@@ -114,7 +114,7 @@ describe('page reader: stored values', () => {
       .map((c) => c[0])).toEqual(Array(6).fill(-1));
     expect(Object.values(pages.launchConfigs[k.launchConfig[0]])).toEqual(Array(9).fill(-1));
     const r = pages.runtime;
-    expect([r.start[0], r.end[0], r.thread[0], r.process[0], r.correlationId[0], r.name[0], r.api[0]]).toEqual([5, 6, -1, -1, -1, -1, 0]);
+    expect([r.start[0], r.end[0], r.thread[0], r.correlationId[0], r.name[0], r.api[0]]).toEqual([5, 6, -1, -1, -1, 0]);
     const m = pages.memcpy;
     expect([m.bytes[0], m.copyKind[0], m.srcKind[0], m.dstKind[0], m.streamId[0], m.process[0]]).toEqual([-1, -1, -1, -1, -1, -1]);
     expect([pages.memset.bytes[0], pages.memset.memKind[0]]).toEqual([-1, -1]);
