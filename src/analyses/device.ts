@@ -7,9 +7,9 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
 import { InputError } from '../errors.js';
-import { distributionInPlace, idleWithin } from '../model/intervals.js';
+import { idleWithin } from '../model/intervals.js';
+import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
-import { Scratch } from './scratch.js';
 import { resolveWindow } from './window.js';
 import { overlapOfSelection, overlapOfSubset } from './overlap.js';
 import { streamOccupancy } from './stream-occupancy.js';
@@ -38,23 +38,20 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   const extras = first?.(deviceId, window);
   const windowLength = window.coveredDuration ?? window.duration;
   const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
-  // every statistic below fills this one buffer in turn: gaps number at most pieces + segments + 1
-  const scratch = new Scratch(Math.max(sel.count, sel.ops.count) + segments.count + 1);
   const overlap = overlapOfSelection(sel, windowLength);
   const idle = idleWithin(sel.start, sel.end, sel.count, segments);
-  const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy, scratch);
-  const gaps = classifyGaps(trace, deviceId, idle, GAP_LIST_LIMIT, scratch);
+  const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
+  const gaps = classifyGaps(trace, deviceId, idle, GAP_LIST_LIMIT);
 
-  const kernelDurations = scratch.take(sel.kernelCount);
-  let kernels = 0;
   const processes = new Set<number>();
   let lastProcess = NaN;
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
-    if (sel.ops.kind[o] === OpKind.Kernel) kernelDurations[kernels++] = opDuration(sel, o);
   }
-  const kernelDuration = distributionInPlace(kernelDurations, kernels);
-  const launch = launchStats(trace, sel, kernelDuration, gaps, scratch);
+  const kernelDuration = distributionOf(sel.kernelCount, (emit) => {
+    for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) emit(opDuration(sel, o));
+  });
+  const launch = launchStats(trace, sel, kernelDuration, gaps);
   const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);
 
   const report: DeviceReport = {

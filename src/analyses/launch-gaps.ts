@@ -16,10 +16,10 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
-import { distributionInPlace, intervalSet, lowerBoundNear, selectRank, type IntervalSet } from '../model/intervals.js';
+import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
+import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
-import { Scratch } from './scratch.js';
 
 export const GAP_CLASSES: readonly GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
 const SYNC_STALL = 0;
@@ -115,7 +115,7 @@ interface ThreadBlocking {
   maxAt: Int32Array;
 }
 
-export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT, scratch = new Scratch()): GapSummary {
+export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT): GapSummary {
   const { kernels, runtime, strings } = trace;
   const { kernelCall } = callLinks(trace);
   const blocking = blockingIndex(trace);
@@ -145,7 +145,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   };
 
   // the gaps the report lists (their lengths are end - start: the buffer serves the selection only)
-  const listed = longestGaps(gaps, listLimit, scratch);
+  const listed = longestGaps(gaps, listLimit);
   const listedKernel = new Int32Array(listed.length);
   const listedSync = new Int32Array(listed.length);
   let nextListed = 0;
@@ -202,9 +202,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
   const histogram = gapHistogram(gaps, cls);
-  const durations = scratch.take(gaps.count);
-  for (let g = 0; g < gaps.count; g++) durations[g] = gaps.end[g] - gaps.start[g];
-  const all = distributionInPlace(durations, gaps.count);
+  const all = distributionOf(gaps.count, gapLengths(gaps));
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   details.set(summary, detail);
   return summary;
@@ -216,15 +214,17 @@ function grown(a: Int32Array): Int32Array {
   return b;
 }
 
+/** The gaps' lengths as a Visit. */
+function gapLengths(gaps: IntervalSet): Visit {
+  return (emit) => { for (let g = 0; g < gaps.count; g++) emit(gaps.end[g] - gaps.start[g]); };
+}
+
 /** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
-function longestGaps(gaps: IntervalSet, limit: number, scratch: Scratch): Uint32Array {
+function longestGaps(gaps: IntervalSet, limit: number): Uint32Array {
   const count = gaps.count;
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
   // the limit-th longest: a selection, not a sort of every gap
-  const lengths = scratch.take(count);
-  for (let g = 0; g < count; g++) lengths[g] = gaps.end[g] - gaps.start[g];
-  selectRank(lengths, 0, count - 1, count - limit);
-  const threshold = lengths[count - limit];
+  const threshold = valueAtRank(count, gapLengths(gaps), count - limit);
   let above = 0;
   for (let g = 0; g < count; g++) if (gaps.end[g] - gaps.start[g] > threshold) above++;
   let atThreshold = limit - above;

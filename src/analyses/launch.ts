@@ -9,49 +9,55 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
-import { distributionInPlace } from '../model/intervals.js';
+import { distributionOf } from '../model/distribution.js';
 import { callLinks } from './correlation.js';
 import { OpKind, opRow, type OpSelection } from './select.js';
-import { Scratch } from './scratch.js';
 
-export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, scratch = new Scratch()): LaunchStats {
+export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
   const { kernels, runtime } = trace;
   const { kernelCall } = callLinks(trace);
-  const latency = scratch.take(sel.kernelCount);
   let matched = 0;
   const isLaunch = new Uint8Array(runtime.count);
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.kind[o] !== OpKind.Kernel) continue;
-    const row = opRow(sel, o);
-    const call = kernelCall[row];
+    const call = kernelCall[opRow(sel, o)];
     if (call < 0) continue;
-    latency[matched++] = Math.max(0, kernels.start[row] - runtime.end[call]);
+    matched++;
     isLaunch[call] = 1;
   }
-  // before the intervals take the buffer
-  const latencyDist = distributionInPlace(latency, matched);
+  const latencyDist = distributionOf(matched, (emit) => {
+    for (let o = 0; o < sel.ops.count; o++) {
+      if (sel.ops.kind[o] !== OpKind.Kernel) continue;
+      const row = opRow(sel, o);
+      const call = kernelCall[row];
+      if (call >= 0) emit(Math.max(0, kernels.start[row] - runtime.end[call]));
+    }
+  });
   // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);
   const seen = new Uint8Array(threadSlots);
-  const elsewhere = new Map<number, number>();
-  const interval = scratch.take(matched);
-  let intervals = 0;
-  for (let r = 0; r < runtime.count; r++) {
-    if (!isLaunch[r]) continue;
-    const t = runtime.thread[r];
-    const s = runtime.start[r];
-    if (t >= 0 && t < threadSlots) {
-      if (seen[t]) interval[intervals++] = s - lastStart[t];
-      seen[t] = 1;
-      lastStart[t] = s;
-    } else {
-      const prev = elsewhere.get(t);
-      if (prev !== undefined) interval[intervals++] = s - prev;
-      elsewhere.set(t, s);
+  const intervals = (emit: (interval: number) => void): number => {
+    seen.fill(0);
+    const elsewhere = new Map<number, number>();
+    let n = 0;
+    for (let r = 0; r < runtime.count; r++) {
+      if (!isLaunch[r]) continue;
+      const t = runtime.thread[r];
+      const s = runtime.start[r];
+      if (t >= 0 && t < threadSlots) {
+        if (seen[t]) { emit(s - lastStart[t]); n++; }
+        seen[t] = 1;
+        lastStart[t] = s;
+      } else {
+        const prev = elsewhere.get(t);
+        if (prev !== undefined) { emit(s - prev); n++; }
+        elsewhere.set(t, s);
+      }
     }
-  }
-  const intervalDist = distributionInPlace(interval, intervals);
+    return n;
+  };
+  const intervalDist = distributionOf(intervals(() => {}), (emit) => { intervals(emit); });
   const gapTotal = gaps.all.total;
   const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
     kernelDuration.median < intervalDist.median &&

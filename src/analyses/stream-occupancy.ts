@@ -6,19 +6,19 @@
  * Stream pairs: only pairs with positive overlap are listed (a pair not listed overlapped 0 ns),
  * largest overlap first; with 64 expert streams the full matrix would be 2016 mostly-zero rows.
  */
-import type { StreamPairOverlap, StreamStats } from '../report/types.js';
+import type { Distribution, StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
-  complement, distributionInPlace, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
+  complement, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
+import { distributionOf } from '../model/distribution.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
-import { Scratch } from './scratch.js';
 
 export interface StreamOccupancy {
   streams: StreamStats[];
   pairs: StreamPairOverlap[];
 }
 
-export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number, scratch = new Scratch()): StreamOccupancy {
+export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number): StreamOccupancy {
   const windowLength = totalLength(window);
   const slotOf = new Map<number, number>();
   const slotStream: number[] = [];
@@ -66,22 +66,30 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     const a = offset[s];
     const b = offset[s + 1];
     const piece = g ? g.pieces.subarray(a, b) : null;
-    const gapDur = scratch.take(b - a + window.count);
-    const { busy, gaps } = window.count === 1
-      ? busyAndGaps(sel.start, sel.end, piece, a, b, gapDur)
-      : busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, gapDur);
-    const gapStats = distributionInPlace(gapDur, gaps);
-    // then the same buffer holds the stream's op durations
-    const durations = scratch.take(opOffset[s + 1] - opOffset[s]);
-    for (let j = opOffset[s], k = 0; j < opOffset[s + 1]; j++, k++) durations[k] = opDuration(sel, g ? g.ops[j] : j);
+    let gapStats: Distribution;
+    let busy: number;
+    if (window.count === 1) {
+      // the stream's gaps as the walk finds them: a first walk counts them, the statistics walk again
+      const first = busyAndGaps(sel.start, sel.end, piece, a, b, null);
+      busy = first.busy;
+      gapStats = distributionOf(first.gaps, (emit) => { busyAndGaps(sel.start, sel.end, piece, a, b, emit); });
+    } else {
+      const { busy: inSegments, gaps } = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window);
+      busy = inSegments;
+      gapStats = distributionOf(gaps.count, (emit) => { for (let i = 0; i < gaps.count; i++) emit(gaps.end[i] - gaps.start[i]); });
+    }
+    const ops = opOffset[s + 1] - opOffset[s];
+    const duration = distributionOf(ops, (emit) => {
+      for (let j = opOffset[s]; j < opOffset[s + 1]; j++) emit(opDuration(sel, g ? g.ops[j] : j));
+    });
     streams.push({
       streamId: slotStream[s],
       process: slotProcess[s],
-      kernelCount: opOffset[s + 1] - opOffset[s],
+      kernelCount: ops,
       busy,
       occupancy: windowLength > 0 ? busy / windowLength : null,
       shareOfDeviceBusy: deviceBusy > 0 ? busy / deviceBusy : null,
-      duration: distributionInPlace(durations, opOffset[s + 1] - opOffset[s]),
+      duration,
       gaps: gapStats,
     });
   }
@@ -129,10 +137,10 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
  * A stream's busy time and its idle stretches between consecutive kernels, for a one-segment W:
  * the pieces are clipped to W, so every stretch between them lies inside W. One pass, and the
  * stream's union is never built. The stream's pieces: piece[0 .. b - a), or a .. b when null
- * (one stream). The stretches go to gapsOut; returns how many.
+ * (one stream). Each stretch's length goes to `emit` (when given); returns how many.
  */
 function busyAndGaps(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, gapsOut: Float64Array,
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, emit: ((gap: number) => void) | null,
 ): { busy: number; gaps: number } {
   let n = 0;
   let busy = 0;
@@ -147,7 +155,7 @@ function busyAndGaps(
     if (open && s <= curE) {
       if (e > curE) curE = e;
     } else {
-      if (open) { busy += curE - curS; gapsOut[n++] = s - curE; }
+      if (open) { busy += curE - curS; emit?.(s - curE); n++; }
       curS = s; curE = e; open = true;
     }
   }
@@ -155,14 +163,13 @@ function busyAndGaps(
   return { busy, gaps: n };
 }
 
-/** The same for a --range W of several segments: the stretches between segments are outside W and drop out. */
+/** The same for a --range W of several segments, the stretches as a set: those between segments are outside W and drop out. */
 function busyAndGapsInSegments(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, gapsOut: Float64Array,
-): { busy: number; gaps: number } {
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet,
+): { busy: number; gaps: IntervalSet } {
   const u = piece
     ? unionSorted(Float64Array.from(piece, (i) => start[i]), Float64Array.from(piece, (i) => end[i]), b - a)
     : unionSorted(start.subarray(a, b), end.subarray(a, b), b - a);
   const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : EMPTY_SET;
-  for (let i = 0; i < gaps.count; i++) gapsOut[i] = gaps.end[i] - gaps.start[i];
-  return { busy: totalLength(u), gaps: gaps.count };
+  return { busy: totalLength(u), gaps };
 }

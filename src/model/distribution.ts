@@ -24,7 +24,7 @@ export function distribution(values: ArrayLike<number>, count = values.length): 
   return distributionInPlace(a, count);
 }
 
-/** distribution() of a[0..count) that reorders `a` instead of copying it: for scratch arrays of a million values. */
+/** distribution() of a[0..count) that reorders `a` instead of copying it. */
 export function distributionInPlace(a: Float64Array, count = a.length): Distribution {
   if (count === 0) return { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
   let total = 0;
@@ -55,23 +55,77 @@ const BUCKET_MIN = 1 << 17;
 const HIGH_WORD = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f ? 1 : 0;
 
 /**
+ * Values given in passes: `visit(emit)` calls emit once per value, the same values in the same
+ * order every time it is called. A million computed values (kernel durations, gaps, latencies)
+ * then need no array: every statistic below takes a pass.
+ */
+export type Visit = (emit: (value: number) => void) => void;
+
+/** a[0..count) as a Visit. */
+export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
+  return (emit) => { for (let i = 0; i < count; i++) emit(a[i]); };
+}
+
+/**
+ * distribution() of the `count` values a visit emits, without holding them when there are many:
+ * one pass for count, total, min and max, three for the quantiles (valuesAtRanks). Fewer than
+ * BUCKET_MIN values, or values the buckets cannot order (fractions, NaN, negative or -0, sums
+ * of magnitudes past 2^52), are collected into an array and take distributionInPlace: the
+ * figures are distribution()'s either way, the total summed in visit order as it sums them.
+ */
+export function distributionOf(count: number, visit: Visit): Distribution {
+  if (count < BUCKET_MIN) return distributionInPlace(collect(count, visit), count);
+  // total, magnitude, min, max: in a typed array, since a double kept in a variable that the
+  // callback shares is a new heap number on every write
+  const acc = Float64Array.of(0, 0, Infinity, -Infinity);
+  let plain = true;
+  let n = 0;
+  visit((v) => {
+    acc[0] += v;
+    acc[1] += Math.abs(v);
+    if (v < acc[2]) acc[2] = v;
+    if (v > acc[3]) acc[3] = v;
+    if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
+    n++;
+  });
+  if (n !== count) throw new Error(`distributionOf: the visit emitted ${n} values, not ${count}`);
+  if (!plain || !(acc[1] < 2 ** 52)) return distributionInPlace(collect(count, visit), count);
+  const [median, p95] = quantilesAt(count, visit, [0.5, 0.95])!;
+  return { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] };
+}
+
+/**
+ * The value at `rank` (0-based, ascending) of the `count` values a visit emits: by buckets
+ * (valuesAtRanks) when they are many, else, or when a value has its sign bit set, by selection
+ * in an array of them.
+ */
+export function valueAtRank(count: number, visit: Visit, rank: number): number {
+  const byBuckets = count >= BUCKET_MIN ? valuesAtRanks(count, visit, [rank]) : null;
+  if (byBuckets) return byBuckets[0];
+  const a = collect(count, visit);
+  selectRank(a, 0, count - 1, rank);
+  return a[rank];
+}
+
+/** The values of a visit in an array. */
+function collect(count: number, visit: Visit): Float64Array {
+  const a = new Float64Array(count);
+  let i = 0;
+  visit((v) => { if (i < count) a[i] = v; i++; });
+  if (i !== count) throw new Error(`distributionOf: the visit emitted ${i} values, not ${count}`);
+  return a;
+}
+
+/**
  * quantileSorted(sorted(a[0..count)), p) for each p, without reordering a; null when a value
  * has its sign bit set (negative, or -0), which the bucket order cannot place.
- *
- * Non-negative doubles order as their bit patterns, so this is a radix selection on the high
- * 32 bits: one pass counts values by the top 16 bits (sign, exponent, 4 mantissa bits), which
- * places each rank needed in a bucket; a second counts the values of those buckets by the next
- * 16 bits (20 mantissa bits in all: single integers up to 2^21 ns); a third copies the values of
- * the few sub-buckets that hold the ranks, and a selection within each gives the exact value.
- * Three passes for any number of quantiles, where quickselect swaps its way through several,
- * and a sub-bucket usually holds one distinct value.
  */
 export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly number[]): number[] | null {
-  // the high words of a[0..count): words[2 * i + HIGH_WORD]
-  const words = new Uint32Array(a.buffer, a.byteOffset + HIGH_WORD * 4, count * 2 - HIGH_WORD);
-  const top = new Int32Array(BUCKETS);
-  for (let i = 0; i < count; i++) top[words[2 * i] >>> 16]++;
-  for (let b = BUCKETS >>> 1; b < BUCKETS; b++) if (top[b] > 0) return null;
+  return quantilesAt(count, visitArray(a, count), ps);
+}
+
+/** quantilesByBuckets of the values a visit emits. */
+function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number[] | null {
   // the ranks each quantile interpolates between: i0 and, unless i falls on it, i0 + 1
   const ranks: number[] = [];
   for (const p of ps) {
@@ -79,16 +133,46 @@ export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly 
     const i0 = Math.floor(i);
     ranks.push(i0, i === i0 ? i0 : i0 + 1);
   }
+  const rankValue = valuesAtRanks(count, visit, ranks);
+  if (!rankValue) return null;
+  return ps.map((p, q) => {
+    const i = (count - 1) * p;
+    const value0 = rankValue[2 * q];
+    const value1 = rankValue[2 * q + 1];
+    return value0 + (value1 - value0) * (i - Math.floor(i));
+  });
+}
+
+/**
+ * The value of each rank (0-based, ascending) among the `count` values a visit emits; null when
+ * a value has its sign bit set (negative, or -0), which the bucket order cannot place.
+ *
+ * Non-negative doubles order as their bit patterns, so this is a radix selection on the high
+ * 32 bits: one pass counts values by the top 16 bits (sign, exponent, 4 mantissa bits), which
+ * places each rank in a bucket; a second counts the values of those buckets by the next 16 bits
+ * (20 mantissa bits in all: single integers up to 2^21 ns); a third copies the values of the few
+ * sub-buckets that hold the ranks, and a selection within each gives the exact value. Three
+ * passes for any number of ranks, where quickselect swaps its way through several, and a
+ * sub-bucket usually holds one distinct value.
+ */
+export function valuesAtRanks(count: number, visit: Visit, ranks: readonly number[]): number[] | null {
+  // a value's high word: through a one-double buffer
+  const double = new Float64Array(1);
+  const words = new Uint32Array(double.buffer);
+  const top = new Int32Array(BUCKETS);
+  visit((v) => { double[0] = v; top[words[HIGH_WORD] >>> 16]++; });
+  for (let b = BUCKETS >>> 1; b < BUCKETS; b++) if (top[b] > 0) return null;
   const level1 = ranks.map((r) => locate(top, 0, r));
   const tops = [...new Set(level1.map((l) => l.bucket))];
   const topSlot = new Int32Array(BUCKETS).fill(-1);
   tops.forEach((b, j) => { topSlot[b] = j; });
   const sub = new Int32Array(tops.length * BUCKETS);
-  for (let i = 0; i < count; i++) {
-    const h = words[2 * i];
+  visit((v) => {
+    double[0] = v;
+    const h = words[HIGH_WORD];
     const j = topSlot[h >>> 16];
     if (j >= 0) sub[j * BUCKETS + (h & 0xffff)]++;
-  }
+  });
   // each rank's sub-bucket, as an index into `sub`, and its rank within it
   const level2 = level1.map((l) => {
     const base = topSlot[l.bucket] * BUCKETS;
@@ -100,23 +184,18 @@ export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly 
   keys.forEach((k, j) => { keySlot[k] = j; });
   const values = keys.map((k) => new Float64Array(sub[k]));
   const fill = new Int32Array(keys.length);
-  for (let i = 0; i < count; i++) {
-    const h = words[2 * i];
+  visit((v) => {
+    double[0] = v;
+    const h = words[HIGH_WORD];
     const j = topSlot[h >>> 16];
-    if (j < 0) continue;
+    if (j < 0) return;
     const k = keySlot[j * BUCKETS + (h & 0xffff)];
-    if (k >= 0) values[k][fill[k]++] = a[i];
-  }
-  const rankValue = level2.map((l) => {
+    if (k >= 0) values[k][fill[k]++] = v;
+  });
+  return level2.map((l) => {
     const v = values[keySlot[l.key]];
     selectRank(v, 0, v.length - 1, l.within);
     return v[l.within];
-  });
-  return ps.map((p, q) => {
-    const i = (count - 1) * p;
-    const value0 = rankValue[2 * q];
-    const value1 = rankValue[2 * q + 1];
-    return value0 + (value1 - value0) * (i - Math.floor(i));
   });
 }
 

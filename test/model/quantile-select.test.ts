@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
-import { quantilesByBuckets } from '../../src/model/distribution.js';
+import { distributionOf, quantilesByBuckets, valueAtRank, valuesAtRanks } from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -153,5 +153,48 @@ describe('quantilesByBuckets', () => {
   });
   it('gives distribution() the same figures as sorting, on every large case', () => {
     for (const values of bigCases()) expect(distribution(values)).toEqual(reference(values));
+  });
+});
+
+describe('distributionOf and valueAtRank: the values in passes, not in an array', () => {
+  const r = rng(11);
+  const n = 140001;
+  /** Large and small cases, and the ones the buckets decline: fractions, negatives, -0, a sum past 2^52, NaN. */
+  const passCases: number[][] = [
+    ...cases(),
+    Array.from({ length: n }, () => Math.floor(r() * 4)),
+    Array.from({ length: n }, () => Math.floor(r() * 2 ** 40)),
+    Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 0 : i)),
+    Array.from({ length: n }, () => r() * 1000),
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -i : i)),
+    [...Array.from({ length: n }, (_, i) => i), -0],
+    Array.from({ length: n }, () => 2 ** 40 + Math.floor(r() * 1000)),
+  ];
+  const visitOf = (values: number[]) => (emit: (v: number) => void) => { for (const v of values) emit(v); };
+
+  it('gives distribution()\'s figures exactly, whichever path the values take', () => {
+    for (const values of passCases) expect(distributionOf(values.length, visitOf(values))).toEqual(distribution(values));
+    const withNaN = [...passCases[passCases.length - 3].slice(0, n), NaN];
+    expect(distributionOf(withNaN.length, visitOf(withNaN))).toEqual(distribution(withNaN));
+  });
+
+  it('finds the value at a rank as sorting does', () => {
+    for (const values of passCases) {
+      const sorted = Float64Array.from(values).sort();
+      for (const rank of [0, Math.floor(values.length / 2), values.length - 1]) {
+        // (-0 and 0 tie: either may stand at their rank)
+        expect(valueAtRank(values.length, visitOf(values), rank) === sorted[rank]).toBe(true);
+      }
+    }
+  });
+
+  it('valuesAtRanks declines a value with its sign bit set', () => {
+    for (const values of passCases.slice(-3, -1)) expect(valuesAtRanks(values.length, visitOf(values), [0])).toBeNull();
+  });
+
+  it('says so when a visit does not emit the count it was given', () => {
+    const values = passCases[passCases.length - 7];
+    expect(() => distributionOf(values.length + 1, visitOf(values))).toThrow(/emitted 140001 values, not 140002/);
+    expect(() => distributionOf(3, visitOf([1, 2]))).toThrow(/emitted 2 values, not 3/);
   });
 });
