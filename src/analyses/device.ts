@@ -48,8 +48,8 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   for (let o = 0; o < sel.ops.count; o++) {
     if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
   }
-  const kernelDuration = distributionOf(sel.kernelCount, (emit) => {
-    for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) emit(opDuration(sel, o));
+  const kernelDuration = distributionOf(sel.kernelCount, (out) => {
+    for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
   });
   const launch = launchStats(trace, sel, kernelDuration, gaps);
   const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);

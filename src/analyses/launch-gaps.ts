@@ -216,7 +216,7 @@ function grown(a: Int32Array): Int32Array {
 
 /** The gaps' lengths as a Visit. */
 function gapLengths(gaps: IntervalSet): Visit {
-  return (emit) => { for (let g = 0; g < gaps.count; g++) emit(gaps.end[g] - gaps.start[g]); };
+  return (out) => { for (let g = 0; g < gaps.count; g++) out.put(gaps.end[g] - gaps.start[g]); };
 }
 
 /** Indices of the `limit` longest gaps (ties: the earlier), in time order. */

@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
-import { distributionOf } from '../model/distribution.js';
+import { distributionOf, type ValueSink } from '../model/distribution.js';
 import { callLinks } from './correlation.js';
 import { OpKind, opRow, type OpSelection } from './select.js';
 
@@ -25,19 +25,19 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
     matched++;
     isLaunch[call] = 1;
   }
-  const latencyDist = distributionOf(matched, (emit) => {
+  const latencyDist = distributionOf(matched, (out) => {
     for (let o = 0; o < sel.ops.count; o++) {
       if (sel.ops.kind[o] !== OpKind.Kernel) continue;
       const row = opRow(sel, o);
       const call = kernelCall[row];
-      if (call >= 0) emit(Math.max(0, kernels.start[row] - runtime.end[call]));
+      if (call >= 0) out.put(Math.max(0, kernels.start[row] - runtime.end[call]));
     }
   });
   // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);
   const seen = new Uint8Array(threadSlots);
-  const intervals = (emit: (interval: number) => void): number => {
+  const intervals = (out: ValueSink | null): number => {
     seen.fill(0);
     const elsewhere = new Map<number, number>();
     let n = 0;
@@ -46,18 +46,18 @@ export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Dist
       const t = runtime.thread[r];
       const s = runtime.start[r];
       if (t >= 0 && t < threadSlots) {
-        if (seen[t]) { emit(s - lastStart[t]); n++; }
+        if (seen[t]) { out?.put(s - lastStart[t]); n++; }
         seen[t] = 1;
         lastStart[t] = s;
       } else {
         const prev = elsewhere.get(t);
-        if (prev !== undefined) { emit(s - prev); n++; }
+        if (prev !== undefined) { out?.put(s - prev); n++; }
         elsewhere.set(t, s);
       }
     }
     return n;
   };
-  const intervalDist = distributionOf(intervals(() => {}), (emit) => { intervals(emit); });
+  const intervalDist = distributionOf(intervals(null), (out) => { intervals(out); });
   const gapTotal = gaps.all.total;
   const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
     kernelDuration.median < intervalDist.median &&

@@ -10,7 +10,7 @@ import type { Distribution, StreamPairOverlap, StreamStats } from '../report/typ
 import {
   complement, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
-import { distributionOf } from '../model/distribution.js';
+import { distributionOf, type ValueSink } from '../model/distribution.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
 
 export interface StreamOccupancy {
@@ -72,15 +72,15 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
       // the stream's gaps as the walk finds them: a first walk counts them, the statistics walk again
       const first = busyAndGaps(sel.start, sel.end, piece, a, b, null);
       busy = first.busy;
-      gapStats = distributionOf(first.gaps, (emit) => { busyAndGaps(sel.start, sel.end, piece, a, b, emit); });
+      gapStats = distributionOf(first.gaps, (out) => { busyAndGaps(sel.start, sel.end, piece, a, b, out); });
     } else {
       const { busy: inSegments, gaps } = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window);
       busy = inSegments;
-      gapStats = distributionOf(gaps.count, (emit) => { for (let i = 0; i < gaps.count; i++) emit(gaps.end[i] - gaps.start[i]); });
+      gapStats = distributionOf(gaps.count, (out) => { for (let i = 0; i < gaps.count; i++) out.put(gaps.end[i] - gaps.start[i]); });
     }
     const ops = opOffset[s + 1] - opOffset[s];
-    const duration = distributionOf(ops, (emit) => {
-      for (let j = opOffset[s]; j < opOffset[s + 1]; j++) emit(opDuration(sel, g ? g.ops[j] : j));
+    const duration = distributionOf(ops, (out) => {
+      for (let j = opOffset[s]; j < opOffset[s + 1]; j++) out.put(opDuration(sel, g ? g.ops[j] : j));
     });
     streams.push({
       streamId: slotStream[s],
@@ -137,30 +137,29 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
  * A stream's busy time and its idle stretches between consecutive kernels, for a one-segment W:
  * the pieces are clipped to W, so every stretch between them lies inside W. One pass, and the
  * stream's union is never built. The stream's pieces: piece[0 .. b - a), or a .. b when null
- * (one stream). Each stretch's length goes to `emit` (when given); returns how many.
+ * (one stream). Each stretch's length goes to `out` (when given); returns how many.
  */
 function busyAndGaps(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, emit: ((gap: number) => void) | null,
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, out: ValueSink | null,
 ): { busy: number; gaps: number } {
   let n = 0;
-  let busy = 0;
-  let curS = 0;
-  let curE = 0;
   let open = false;
+  // busy, and the merged piece [st[1], st[2]) so far: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  const st = new Float64Array(3);
   for (let k = a; k < b; k++) {
     const i = piece ? piece[k - a] : k;
     const s = start[i];
     const e = end[i];
     if (!(e > s)) continue;
-    if (open && s <= curE) {
-      if (e > curE) curE = e;
+    if (open && s <= st[2]) {
+      if (e > st[2]) st[2] = e;
     } else {
-      if (open) { busy += curE - curS; emit?.(s - curE); n++; }
-      curS = s; curE = e; open = true;
+      if (open) { st[0] += st[2] - st[1]; out?.put(s - st[2]); n++; }
+      st[1] = s; st[2] = e; open = true;
     }
   }
-  if (open) busy += curE - curS;
-  return { busy, gaps: n };
+  if (open) st[0] += st[2] - st[1];
+  return { busy: st[0], gaps: n };
 }
 
 /** The same for a --range W of several segments, the stretches as a set: those between segments are outside W and drop out. */

@@ -47,14 +47,14 @@ export function parseWindowSpec(text: string): { start: number | null; end: numb
 /** [first kernel start, last kernel end] of the device, or null when it ran no kernel. */
 export function kernelSpan(trace: Trace, deviceId: number): [number, number] | null {
   const { kernels } = trace;
-  let first = Infinity;
-  let last = -Infinity;
+  // first start, last end: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  const span = Float64Array.of(Infinity, -Infinity);
   for (let i = 0; i < kernels.count; i++) {
     if (kernels.deviceId[i] !== deviceId) continue;
-    if (kernels.start[i] < first) first = kernels.start[i];
-    if (kernels.end[i] > last) last = kernels.end[i];
+    if (kernels.start[i] < span[0]) span[0] = kernels.start[i];
+    if (kernels.end[i] > span[1]) span[1] = kernels.end[i];
   }
-  return first <= last ? [first, last] : null;
+  return span[0] <= span[1] ? [span[0], span[1]] : null;
 }
 
 /** nvtx rows whose text equals `spec`, or matches it when written /regex/flags. */

@@ -74,12 +74,18 @@ export class StringTable {
 export const LAUNCH_FIELDS = ['gridX', 'gridY', 'gridZ', 'blockX', 'blockY', 'blockZ', 'registersPerThread',
   'staticSharedMemory', 'dynamicSharedMemory'] as const;
 
-/** Trace.launchConfigs being built: each distinct configuration once, in order of first intern. */
+/**
+ * Trace.launchConfigs being built: each distinct configuration once, in order of first intern.
+ * Kernels of an MoE layer switch configuration nearly every launch, so a million kernels mean a
+ * million lookups: an open-addressing table in typed arrays, where a Map keyed by the hash made
+ * a heap number per lookup.
+ */
 export class LaunchConfigTable {
   readonly configs: LaunchConfig[] = [];
   /** the configurations' values, LAUNCH_FIELDS.length per configuration: compared without property lookups */
   private values = new Int32Array(LAUNCH_FIELDS.length * 16);
-  private readonly byHash = new Map<number, number[]>();
+  /** configuration index + 1 per slot, 0 when empty; a configuration sits at hash & mask or after it */
+  private slots = new Int32Array(64);
   private last = -1;
   private readonly scratch = new Int32Array(LAUNCH_FIELDS.length);
 
@@ -87,6 +93,21 @@ export class LaunchConfigTable {
     const at = c * v.length;
     for (let f = 0; f < v.length; f++) if (this.values[at + f] !== v[f]) return false;
     return true;
+  }
+
+  private static hash(v: Int32Array, at = 0): number {
+    let h = 17;
+    for (let f = 0; f < LAUNCH_FIELDS.length; f++) h = (Math.imul(h, 31) + v[at + f]) | 0;
+    return h;
+  }
+
+  /** The slot of configuration values v: where it is, or the empty slot where it goes. */
+  private slotOf(v: Int32Array): number {
+    const mask = this.slots.length - 1;
+    for (let slot = LaunchConfigTable.hash(v) & mask; ; slot = (slot + 1) & mask) {
+      const c = this.slots[slot] - 1;
+      if (c < 0 || this.same(c, v)) return slot;
+    }
   }
 
   /**
@@ -99,11 +120,8 @@ export class LaunchConfigTable {
     for (let f = 0; f < n; f++) v[f] = values[f] | 0;
     // kernels come in runs of one configuration: try the last one first
     if (this.last >= 0 && this.same(this.last, v)) return this.last;
-    let h = 17;
-    for (let f = 0; f < n; f++) h = (Math.imul(h, 31) + v[f]) | 0;
-    let bucket = this.byHash.get(h);
-    if (!bucket) this.byHash.set(h, (bucket = []));
-    for (const c of bucket) if (this.same(c, v)) return (this.last = c);
+    const slot = this.slotOf(v);
+    if (this.slots[slot] > 0) return (this.last = this.slots[slot] - 1);
     const c = this.configs.length;
     if ((c + 1) * n > this.values.length) {
       const grown = new Int32Array(this.values.length * 2);
@@ -114,8 +132,18 @@ export class LaunchConfigTable {
     const config = {} as LaunchConfig;
     LAUNCH_FIELDS.forEach((f, j) => { config[f] = v[j]; });
     this.configs.push(config);
-    bucket.push(c);
+    this.slots[slot] = c + 1;
+    // at most half full, so a lookup ends at an empty slot soon
+    if (2 * this.configs.length > this.slots.length) this.rehash();
     return (this.last = c);
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    const n = LAUNCH_FIELDS.length;
+    for (let c = 0; c < this.configs.length; c++) {
+      this.slots[this.slotOf(this.values.subarray(c * n, (c + 1) * n))] = c + 1;
+    }
   }
 }
 

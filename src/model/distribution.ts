@@ -55,19 +55,48 @@ const BUCKET_MIN = 1 << 17;
 const HIGH_WORD = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f ? 1 : 0;
 
 /**
- * Values given in passes: `visit(emit)` calls emit once per value, the same values in the same
+ * Values given in passes: `visit(out)` puts each value into `out`, the same values in the same
  * order every time it is called. A million computed values (kernel durations, gaps, latencies)
  * then need no array: every statistic below takes a pass.
  */
-export type Visit = (emit: (value: number) => void) => void;
+export type Visit = (out: ValueSink) => void;
+
+/**
+ * Where a visit puts its values: a small buffer handed on in chunks. One class, so `put` is one
+ * call target that the compiler inlines into each visit's loop: a value passed to a callback
+ * that is not inlined is a new heap number, a million of them a pass.
+ */
+export class ValueSink {
+  private readonly buffer = new Float64Array(1024);
+  private n = 0;
+
+  constructor(private readonly take: (values: Float64Array, n: number) => void) {}
+
+  put(value: number): void {
+    this.buffer[this.n++] = value;
+    if (this.n === this.buffer.length) this.flush();
+  }
+
+  flush(): void {
+    if (this.n > 0) this.take(this.buffer, this.n);
+    this.n = 0;
+  }
+}
+
+/** One pass of a visit: `take` gets its values in order, a chunk at a time. */
+function pass(visit: Visit, take: (values: Float64Array, n: number) => void): void {
+  const sink = new ValueSink(take);
+  visit(sink);
+  sink.flush();
+}
 
 /** a[0..count) as a Visit. */
 export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
-  return (emit) => { for (let i = 0; i < count; i++) emit(a[i]); };
+  return (out) => { for (let i = 0; i < count; i++) out.put(a[i]); };
 }
 
 /**
- * distribution() of the `count` values a visit emits, without holding them when there are many:
+ * distribution() of the `count` values a visit gives, without holding them when there are many:
  * one pass for count, total, min and max, three for the quantiles (valuesAtRanks). Fewer than
  * BUCKET_MIN values, or values the buckets cannot order (fractions, NaN, negative or -0, sums
  * of magnitudes past 2^52), are collected into an array and take distributionInPlace: the
@@ -75,27 +104,29 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
  */
 export function distributionOf(count: number, visit: Visit): Distribution {
   if (count < BUCKET_MIN) return distributionInPlace(collect(count, visit), count);
-  // total, magnitude, min, max: in a typed array, since a double kept in a variable that the
-  // callback shares is a new heap number on every write
+  // total, magnitude, min, max: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
   const acc = Float64Array.of(0, 0, Infinity, -Infinity);
   let plain = true;
   let n = 0;
-  visit((v) => {
-    acc[0] += v;
-    acc[1] += Math.abs(v);
-    if (v < acc[2]) acc[2] = v;
-    if (v > acc[3]) acc[3] = v;
-    if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
-    n++;
+  pass(visit, (values, k) => {
+    for (let i = 0; i < k; i++) {
+      const v = values[i];
+      acc[0] += v;
+      acc[1] += Math.abs(v);
+      if (v < acc[2]) acc[2] = v;
+      if (v > acc[3]) acc[3] = v;
+      if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
+    }
+    n += k;
   });
-  if (n !== count) throw new Error(`distributionOf: the visit emitted ${n} values, not ${count}`);
+  if (n !== count) throw new Error(`distributionOf: the visit gave ${n} values, not ${count}`);
   if (!plain || !(acc[1] < 2 ** 52)) return distributionInPlace(collect(count, visit), count);
   const [median, p95] = quantilesAt(count, visit, [0.5, 0.95])!;
   return { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] };
 }
 
 /**
- * The value at `rank` (0-based, ascending) of the `count` values a visit emits: by buckets
+ * The value at `rank` (0-based, ascending) of the `count` values a visit gives: by buckets
  * (valuesAtRanks) when they are many, else, or when a value has its sign bit set, by selection
  * in an array of them.
  */
@@ -110,9 +141,12 @@ export function valueAtRank(count: number, visit: Visit, rank: number): number {
 /** The values of a visit in an array. */
 function collect(count: number, visit: Visit): Float64Array {
   const a = new Float64Array(count);
-  let i = 0;
-  visit((v) => { if (i < count) a[i] = v; i++; });
-  if (i !== count) throw new Error(`distributionOf: the visit emitted ${i} values, not ${count}`);
+  let at = 0;
+  pass(visit, (values, k) => {
+    if (at + k <= count) a.set(values.subarray(0, k), at);
+    at += k;
+  });
+  if (at !== count) throw new Error(`distributionOf: the visit gave ${at} values, not ${count}`);
   return a;
 }
 
@@ -124,7 +158,7 @@ export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly 
   return quantilesAt(count, visitArray(a, count), ps);
 }
 
-/** quantilesByBuckets of the values a visit emits. */
+/** quantilesByBuckets of the values a visit gives. */
 function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number[] | null {
   // the ranks each quantile interpolates between: i0 and, unless i falls on it, i0 + 1
   const ranks: number[] = [];
@@ -144,7 +178,7 @@ function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number
 }
 
 /**
- * The value of each rank (0-based, ascending) among the `count` values a visit emits; null when
+ * The value of each rank (0-based, ascending) among the `count` values a visit gives; null when
  * a value has its sign bit set (negative, or -0), which the bucket order cannot place.
  *
  * Non-negative doubles order as their bit patterns, so this is a radix selection on the high
@@ -157,21 +191,26 @@ function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number
  */
 export function valuesAtRanks(count: number, visit: Visit, ranks: readonly number[]): number[] | null {
   // a value's high word: through a one-double buffer
-  const double = new Float64Array(1);
-  const words = new Uint32Array(double.buffer);
+  // the high words of a chunk of values: words[2 * i + HIGH_WORD]
+  const highWords = (values: Float64Array): Uint32Array => new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
   const top = new Int32Array(BUCKETS);
-  visit((v) => { double[0] = v; top[words[HIGH_WORD] >>> 16]++; });
+  pass(visit, (values, k) => {
+    const words = highWords(values);
+    for (let i = 0; i < k; i++) top[words[2 * i + HIGH_WORD] >>> 16]++;
+  });
   for (let b = BUCKETS >>> 1; b < BUCKETS; b++) if (top[b] > 0) return null;
   const level1 = ranks.map((r) => locate(top, 0, r));
   const tops = [...new Set(level1.map((l) => l.bucket))];
   const topSlot = new Int32Array(BUCKETS).fill(-1);
   tops.forEach((b, j) => { topSlot[b] = j; });
   const sub = new Int32Array(tops.length * BUCKETS);
-  visit((v) => {
-    double[0] = v;
-    const h = words[HIGH_WORD];
-    const j = topSlot[h >>> 16];
-    if (j >= 0) sub[j * BUCKETS + (h & 0xffff)]++;
+  pass(visit, (values, k) => {
+    const words = highWords(values);
+    for (let i = 0; i < k; i++) {
+      const h = words[2 * i + HIGH_WORD];
+      const j = topSlot[h >>> 16];
+      if (j >= 0) sub[j * BUCKETS + (h & 0xffff)]++;
+    }
   });
   // each rank's sub-bucket, as an index into `sub`, and its rank within it
   const level2 = level1.map((l) => {
@@ -184,13 +223,15 @@ export function valuesAtRanks(count: number, visit: Visit, ranks: readonly numbe
   keys.forEach((k, j) => { keySlot[k] = j; });
   const values = keys.map((k) => new Float64Array(sub[k]));
   const fill = new Int32Array(keys.length);
-  visit((v) => {
-    double[0] = v;
-    const h = words[HIGH_WORD];
-    const j = topSlot[h >>> 16];
-    if (j < 0) return;
-    const k = keySlot[j * BUCKETS + (h & 0xffff)];
-    if (k >= 0) values[k][fill[k]++] = v;
+  pass(visit, (chunk, n) => {
+    const words = highWords(chunk);
+    for (let i = 0; i < n; i++) {
+      const h = words[2 * i + HIGH_WORD];
+      const j = topSlot[h >>> 16];
+      if (j < 0) continue;
+      const k = keySlot[j * BUCKETS + (h & 0xffff)];
+      if (k >= 0) values[k][fill[k]++] = chunk[i];
+    }
   });
   return level2.map((l) => {
     const v = values[keySlot[l.key]];

@@ -163,36 +163,36 @@ function walkGaps(
   outS: Float64Array | null, outE: Float64Array | null,
 ): number {
   let n = 0;
-  let cursor = lo;
-  let curS = 0;
-  let curE = 0;
   let open = false;
+  // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  const st = Float64Array.of(lo, 0, 0);
+  const CURSOR = 0; const CUR_S = 1; const CUR_E = 2;
   for (let i = 0; i <= count; i++) {
     // i === count closes the last merged piece
     if (i < count) {
       const s = start[i];
       const e = end[i];
       if (!(e > s)) continue;
-      if (open && s <= curE) {
-        if (e > curE) curE = e;
+      if (open && s <= st[CUR_E]) {
+        if (e > st[CUR_E]) st[CUR_E] = e;
         continue;
       }
-      if (!open) { curS = s; curE = e; open = true; continue; }
+      if (!open) { st[CUR_S] = s; st[CUR_E] = e; open = true; continue; }
     } else if (!open) {
       break;
     }
-    // a merged piece [curS, curE) is complete: the gap before it, as complement() takes it
-    if (cursor < hi && curE > cursor) {
-      if (curS > cursor) {
-        if (outS) { outS[n] = cursor; outE![n] = Math.min(curS, hi); }
+    // a merged piece is complete: the gap before it, as complement() takes it
+    if (st[CURSOR] < hi && st[CUR_E] > st[CURSOR]) {
+      if (st[CUR_S] > st[CURSOR]) {
+        if (outS) { outS[n] = st[CURSOR]; outE![n] = Math.min(st[CUR_S], hi); }
         n++;
       }
-      cursor = curE;
+      st[CURSOR] = st[CUR_E];
     }
-    if (i < count) { curS = start[i]; curE = end[i]; }
+    if (i < count) { st[CUR_S] = start[i]; st[CUR_E] = end[i]; }
   }
-  if (cursor < hi) {
-    if (outS) { outS[n] = cursor; outE![n] = hi; }
+  if (st[CURSOR] < hi) {
+    if (outS) { outS[n] = st[CURSOR]; outE![n] = hi; }
     n++;
   }
   return n;
@@ -271,16 +271,17 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
   }
   const levelTime: number[] = [0];
   let active = 0;
-  let prev = count > 0 ? start[0] : 0;
+  // the previous event's time: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  const prev = Float64Array.of(count > 0 ? start[0] : 0);
   let i = 0;
   let j = 0;
   while (j < count) {
     const takeStart = i < count && start[i] <= ends[j];
     const t = takeStart ? start[i] : ends[j];
-    if (t > prev) {
+    if (t > prev[0]) {
       while (levelTime.length <= active) levelTime.push(0);
-      levelTime[active] += t - prev;
-      prev = t;
+      levelTime[active] += t - prev[0];
+      prev[0] = t;
     }
     if (takeStart) { active++; i++; } else { active--; j++; }
   }

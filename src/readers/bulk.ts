@@ -102,7 +102,7 @@ function widened(t: Target): Float64Array {
  * null value; `cols` null: a column the table lacks) and returns what lands in `out`. Used for
  * launch configurations: nine kernel columns, a handful of distinct values.
  */
-export interface Tuple { exprs: string[]; cols: (string | null)[]; intern: (values: number[]) => number }
+export interface Tuple { exprs: string[]; cols: (string | null)[]; intern: (values: ArrayLike<number>) => number }
 
 /** Rows per chunk: large enough that per-query overhead vanishes, small enough for short JSON strings. */
 const CHUNK = 65536;
@@ -231,7 +231,8 @@ export function readColumnsFromPages(
     else other.push({ ...o, op: 0, slot: slot(e.col) });
   }
   const cap = targets[0].out.length;
-  let scratch: number[] = [];
+  // a tuple's values: a typed array, so that reading them back boxes nothing
+  let scratch = new Float64Array(0);
   let i = at;
   scanTable(pages, db, table, cols, (row) => {
     if (i >= cap) return;
@@ -265,7 +266,7 @@ export function readColumnsFromPages(
         }
         case OP.value: v = p.value ?? p.nul; break;
         case OP.tuple: {
-          const values = scratch.length === p.slots.length ? scratch : (scratch = new Array<number>(p.slots.length));
+          const values = scratch.length === p.slots.length ? scratch : (scratch = new Float64Array(p.slots.length));
           for (let c = 0; c < p.slots.length; c++) values[c] = p.slots[c] < 0 ? p.nul : numberAt(row, p.slots[c], p.nul);
           v = p.tuple!.intern(values);
           break;

@@ -24,6 +24,20 @@ describe('LaunchConfigTable', () => {
     expect([t.intern(a), t.intern(b), t.intern(a), t.intern(b)]).toEqual([0, 1, 0, 1]);
   });
 
+  it('keeps every index as the table grows past its first slots, configurations switching every launch', () => {
+    const t = new LaunchConfigTable();
+    const n = 500;
+    // first interns in order 0..n-1, then every configuration again, interleaved
+    const first = Array.from({ length: n }, (_, i) => t.intern(cfg(i + 1, 32 * (i % 7 + 1))));
+    expect(first).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (let k = 0; k < 3 * n; k++) {
+      const i = (k * 7919) % n;
+      expect(t.intern(cfg(i + 1, 32 * (i % 7 + 1)))).toBe(i);
+    }
+    expect(t.configs.length).toBe(n);
+    expect(t.configs[321].gridX).toBe(322);
+  });
+
   it('stores values as 32-bit integers, as Int32 columns did (-1: not recorded)', () => {
     const t = new LaunchConfigTable();
     const id = t.intern([2 ** 31, 1.9, -1, 2 ** 32 + 5, 1, 1, -1, -1, -1]);

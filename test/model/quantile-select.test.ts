@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
-import { distributionOf, quantilesByBuckets, valueAtRank, valuesAtRanks } from '../../src/model/distribution.js';
+import { distributionOf, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit } from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -170,7 +170,7 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
     [...Array.from({ length: n }, (_, i) => i), -0],
     Array.from({ length: n }, () => 2 ** 40 + Math.floor(r() * 1000)),
   ];
-  const visitOf = (values: number[]) => (emit: (v: number) => void) => { for (const v of values) emit(v); };
+  const visitOf = (values: number[]): Visit => (out) => { for (const v of values) out.put(v); };
 
   it('gives distribution()\'s figures exactly, whichever path the values take', () => {
     for (const values of passCases) expect(distributionOf(values.length, visitOf(values))).toEqual(distribution(values));
@@ -194,7 +194,7 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
 
   it('says so when a visit does not emit the count it was given', () => {
     const values = passCases[passCases.length - 7];
-    expect(() => distributionOf(values.length + 1, visitOf(values))).toThrow(/emitted 140001 values, not 140002/);
-    expect(() => distributionOf(3, visitOf([1, 2]))).toThrow(/emitted 2 values, not 3/);
+    expect(() => distributionOf(values.length + 1, visitOf(values))).toThrow(/gave 140001 values, not 140002/);
+    expect(() => distributionOf(3, visitOf([1, 2]))).toThrow(/gave 2 values, not 3/);
   });
 });
