@@ -145,7 +145,7 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const configs = new LaunchConfigTable();
   const has1 = (name: string): boolean => has(ctx.schema, t, name);
   const processes = new LocalKeys();
-  const [graphNode, shortName] = [...plain(ctx, t, [['graphNodeId', k.graphNodeId], ['shortName', k.shortName]])];
+  const [graphNode, shortName] = plain(ctx, t, [['graphNodeId', k.graphNodeId], ['shortName', k.shortName]]);
   graphNode.widen = true;
   const device = deviceTargets(ctx, t, k, processes);
   const targets: Target[] = [...device.targets, graphNode, shortName,
