@@ -16,7 +16,7 @@ export interface FileJob {
 }
 
 export function readForAnalysis(file: string, requireKernels: boolean | undefined, read: ReadOptions = {}): Trace {
-  const trace = readNsysSqlite(file, { keepApiCall: isAnalysedApiCall, ...read });
+  const trace = readNsysSqlite(file, { keepApiCall: isAnalysedApiCall, syncRecords: false, ...read });
   if (!trace.hasKernelTable && requireKernels) {
     throw new InputError(`${file} has no CUDA kernel records: kernel tracing was off or unsupported (e.g. WSL). Capture again with \`nsys profile --trace=cuda\` on a native Linux GPU machine.`);
   }

@@ -4,7 +4,7 @@
  * ending before they start) and says so in meta.warnings, one sentence each.
  */
 import type Database from 'better-sqlite3';
-import { emptyGpu, emptyKernels } from '../model/build.js';
+import { emptyGpu, emptyKernels, emptySync } from '../model/build.js';
 import type { LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
@@ -28,7 +28,15 @@ export interface ReadOptions extends OpenOptions {
    * analyses read); Trace.apiSummary still counts every call. Default: keep all.
    */
   keepApiCall?: (name: string) => boolean;
+  /**
+   * Read CUPTI's synchronization records into Trace.sync (default true). No analysis reads them
+   * (host syncs come from the CUDA API calls), so analyze leaves them out: a trace that syncs
+   * after every expert has one per kernel or so, 44 bytes each.
+   */
+  syncRecords?: boolean;
 }
+
+const SYNC_TABLE = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
 
 export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
 
@@ -38,7 +46,7 @@ const SCANS: TableScan[] = [
   scanOf('CUPTI_ACTIVITY_KIND_DRIVER', 'CUDA driver API call'),
   scanOf('CUPTI_ACTIVITY_KIND_MEMCPY', 'memcpy operation'),
   scanOf('CUPTI_ACTIVITY_KIND_MEMSET', 'memset operation'),
-  scanOf('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', 'synchronization record'),
+  scanOf(SYNC_TABLE, 'synchronization record'),
   NVTX_SCAN,
 ];
 
@@ -58,11 +66,11 @@ interface ScanStats { kept: number; minStart: bigint | null; maxEnd: bigint | nu
  * without reading rows: an upper bound on the rows kept, and no time range (see readOpen).
  */
 function scanStats(
-  db: Database.Database, schema: NsysSchema, warnings: string[], unscanned: boolean, nvtxCounted: boolean,
+  db: Database.Database, schema: NsysSchema, warnings: string[], unscanned: boolean, nvtxCounted: boolean, skip: ReadonlySet<string>,
 ): Map<string, ScanStats> {
   const stats = new Map<string, ScanStats>();
   for (const scan of SCANS) {
-    if (!has(schema, scan.table)) continue;
+    if (!has(schema, scan.table) || skip.has(scan.table)) continue;
     const needed = scan === NVTX_SCAN ? ['start', 'end', 'eventType'] : ['start', 'end'];
     const missing = needed.filter((c) => !has(schema, scan.table, c));
     if (missing.length > 0) {
@@ -142,7 +150,8 @@ function readTrace(
   // NVTX rows of other event types are dropped legitimately, so only a read from the pages, which
   // tells rows dropped for their time apart, may skip its stats pass
   const nvtxCounted = unscanned && pages !== null;
-  const stats = scanStats(db, schema, warnings, unscanned, nvtxCounted);
+  const withSync = opts.syncRecords !== false;
+  const stats = scanStats(db, schema, warnings, unscanned, nvtxCounted, new Set(withSync ? [] : [SYNC_TABLE]));
   const origin = timeOrigin(stats);
   if (unscanned && origin !== 0n) return null;
   const strings = new Strings(db, schema);
@@ -170,14 +179,14 @@ function readTrace(
   const { runtime, apiSummary } = readRuntime(ctx, runtimeCounts, opts.keepApiCall);
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
-  const sync = readSync(ctx, kept('CUPTI_ACTIVITY_KIND_SYNCHRONIZATION'));
-  syncTypesFromApiCalls(sync, runtime, strings.table.strings, entities.threads);
+  const sync = withSync ? readSync(ctx, kept(SYNC_TABLE)) : emptySync();
+  if (withSync) syncTypesFromApiCalls(sync, runtime, strings.table.strings, entities.threads);
   const { nvtx, inlineText, registeredText, complete } = readNvtx(ctx, kept('NVTX_EVENTS'), nvtxCounted);
   if (!complete) return null;
   if (check) {
     const apiCalls = apiSummary.reduce((n, a) => n + a.count, 0);
     const read: [string, number][] = [[KERNEL_TABLE, kernels.count], ['CUPTI_ACTIVITY_KIND_MEMCPY', memcpy.count],
-      ['CUPTI_ACTIVITY_KIND_MEMSET', memset.count], ['CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', sync.count]];
+      ['CUPTI_ACTIVITY_KIND_MEMSET', memset.count], ...(withSync ? [[SYNC_TABLE, sync.count] as [string, number]] : [])];
     const dropped = read.some(([t, n]) => n !== kept(t)) || apiCalls !== kept('CUPTI_ACTIVITY_KIND_RUNTIME') + kept('CUPTI_ACTIVITY_KIND_DRIVER');
     if (dropped || check.inexactTime) return null;
   }
