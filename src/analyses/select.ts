@@ -136,7 +136,7 @@ export function selectOps(
     // so the per-piece columns are the operations' own arrays, shared rather than copied.
     return {
       count: n, start: fit(pStart, n), end: fit(pEnd, n), row: ops.row, kind: ops.kind, streamId: ops.streamId,
-      process: ops.process, op: fit(pOp, n), ops, kernelCount,
+      process: ops.process, op: null, ops, kernelCount,
     };
   }
   if (!opDur) {

@@ -116,14 +116,17 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
 function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
   pieces: Int32Array; offset: Int32Array; ops: Int32Array; opOffset: Int32Array; pieceSlot: Int32Array;
 } {
-  const pieceSlot = new Int32Array(sel.count);
-  for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[pieceOp(sel, i)];
+  // every operation one piece, piece i operation i (the usual case): the piece columns serve both
+  const same = sel.op === null;
+  const pieceSlot = same ? opSlot : new Int32Array(sel.count);
+  if (!same) for (let i = 0; i < sel.count; i++) pieceSlot[i] = opSlot[pieceOp(sel, i)];
   const offset = new Int32Array(nSlots + 1);
   for (let i = 0; i < sel.count; i++) offset[pieceSlot[i] + 1]++;
   for (let s = 0; s < nSlots; s++) offset[s + 1] += offset[s];
   const fill = offset.slice(0, nSlots);
   const pieces = new Int32Array(sel.count);
   for (let i = 0; i < sel.count; i++) pieces[fill[pieceSlot[i]]++] = i;
+  if (same) return { pieces, offset, ops: pieces, opOffset: offset, pieceSlot };
   const opOffset = new Int32Array(nSlots + 1);
   for (let o = 0; o < sel.ops.count; o++) opOffset[opSlot[o] + 1]++;
   for (let s = 0; s < nSlots; s++) opOffset[s + 1] += opOffset[s];

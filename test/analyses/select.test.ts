@@ -30,7 +30,8 @@ describe('selectOps', () => {
     expect(plain(shared)).toEqual(plain(copied));
     // shared: the pieces are the kernel rows, so no row, op or duration columns are built
     expect([shared.row, shared.op, shared.ops.row, shared.ops.duration]).toEqual([null, null, null, null]);
-    expect([Array.from(copied.row!), Array.from(copied.op!)]).toEqual([[0, 1, 2, 3], [0, 1, 2, 3]]);
+    // copied: one piece per operation, in start order, so the pieces are the operations (no op column)
+    expect([Array.from(copied.row!), copied.op]).toEqual([[0, 1, 2, 3], null]);
     expect(plain(shared)).toMatchObject({
       count: 4, kernelCount: 4, start: [0, 5, 8, 30], end: [10, 5, 30, 31], streamId: [3, 4, 3, 9], op: [0, 1, 2, 3],
       ops: { duration: [10, 0, 22, 1] },
