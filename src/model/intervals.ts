@@ -257,33 +257,29 @@ export interface ConcurrencyLevels {
 }
 
 /**
- * +1/-1 sweep. Starts are taken in the given order (must be sorted); ends are sorted here.
- * Time is credited only between distinct event times, so the order of simultaneous events (a
- * kernel ending exactly when another starts, zero-length kernels) cannot create phantom overlap.
+ * +1/-1 sweep. Starts are taken in the given order (must be sorted); the ends of the intervals
+ * started so far wait in a min-heap, so no sorted copy of every end is made (a million kernels
+ * on many streams end out of start order): the heap holds at most the concurrency. Time is
+ * credited only between distinct event times, so the order of simultaneous events (a kernel
+ * ending exactly when another starts, zero-length kernels) cannot create phantom overlap.
  */
 export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
-  // kernels that run one after another end in start order too: then the ends need no sorted copy
-  let ends: ArrayLike<number> = end;
-  if (!isSortedByStart(end, count)) {
-    const sorted = new Float64Array(count);
-    for (let i = 0; i < count; i++) sorted[i] = end[i];
-    ends = sorted.sort();
-  }
   const levelTime: number[] = [0];
   let active = 0;
   // the previous event's time: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
   const prev = Float64Array.of(count > 0 ? start[0] : 0);
+  const ends = new EndHeap();
   let i = 0;
-  let j = 0;
-  while (j < count) {
-    const takeStart = i < count && start[i] <= ends[j];
-    const t = takeStart ? start[i] : ends[j];
+  while (i < count || ends.size > 0) {
+    // a start before an end at the same time (ends are never before their starts)
+    const takeStart = i < count && (ends.size === 0 || start[i] <= ends.min());
+    const t = takeStart ? start[i] : ends.min();
     if (t > prev[0]) {
       while (levelTime.length <= active) levelTime.push(0);
       levelTime[active] += t - prev[0];
       prev[0] = t;
     }
-    if (takeStart) { active++; i++; } else { active--; j++; }
+    if (takeStart) { ends.push(end[i]); active++; i++; } else { ends.pop(); active--; }
   }
   levelTime[0] = 0;
   let maxConcurrency = 0;
@@ -348,4 +344,48 @@ export function groupPairOverlaps(
   }
   retireBefore(Infinity);
   return pairs;
+}
+
+/** A binary min-heap of doubles in a typed array that doubles as it fills. */
+class EndHeap {
+  private a = new Float64Array(64);
+  size = 0;
+
+  min(): number {
+    return this.a[0];
+  }
+
+  push(v: number): void {
+    if (this.size === this.a.length) {
+      const grown = new Float64Array(2 * this.a.length);
+      grown.set(this.a);
+      this.a = grown;
+    }
+    const a = this.a;
+    let k = this.size++;
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      if (a[parent] <= v) break;
+      a[k] = a[parent];
+      k = parent;
+    }
+    a[k] = v;
+  }
+
+  pop(): void {
+    const a = this.a;
+    const n = --this.size;
+    if (n === 0) return;
+    const v = a[n];
+    let k = 0;
+    for (;;) {
+      let c = 2 * k + 1;
+      if (c >= n) break;
+      if (c + 1 < n && a[c + 1] < a[c]) c++;
+      if (a[c] >= v) break;
+      a[k] = a[c];
+      k = c;
+    }
+    a[k] = v;
+  }
 }

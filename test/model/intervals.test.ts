@@ -175,3 +175,37 @@ describe('lowerBoundNear', () => {
     expect(lowerBoundNear([], 0, 5, 0)).toBe(0);
   });
 });
+
+describe('concurrencyLevels against a sweep over sorted ends', () => {
+  /** The sweep as written before the heap: every end sorted up front. */
+  function reference(start: number[], end: number[]) {
+    const ends = Float64Array.from(end).sort();
+    const levelTime = [0];
+    let active = 0; let prev = start.length > 0 ? start[0] : 0; let i = 0;
+    for (let j = 0; j < ends.length;) {
+      const takeStart = i < start.length && start[i] <= ends[j];
+      const t = takeStart ? start[i] : ends[j];
+      if (t > prev) { while (levelTime.length <= active) levelTime.push(0); levelTime[active] += t - prev; prev = t; }
+      if (takeStart) { active++; i++; } else { active--; j++; }
+    }
+    return levelTime;
+  }
+  it('gives the same time at every level on random overlapping, nested, touching and zero-length intervals', () => {
+    let seed = 3;
+    const r = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 4294967296; };
+    for (let c = 0; c < 200; c++) {
+      const n = Math.floor(r() * 60);
+      const pairs = Array.from({ length: n }, () => {
+        const s = Math.floor(r() * 100);
+        return [s, s + (r() < 0.2 ? 0 : Math.floor(r() * 40))] as const;
+      }).sort((a, b) => a[0] - b[0]);
+      const start = pairs.map((p) => p[0]);
+      const end = pairs.map((p) => p[1]);
+      const expected = reference(start, end);
+      expected[0] = 0;
+      let top = 0;
+      for (let k = 1; k < expected.length; k++) if (expected[k] > 0) top = k;
+      expect(concurrencyLevels(start, end, n).levelTime).toEqual(expected.slice(0, top + 1));
+    }
+  });
+});
