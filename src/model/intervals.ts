@@ -303,29 +303,39 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
 export function groupPairOverlaps(
   start: ArrayLike<number>, end: ArrayLike<number>, group: ArrayLike<number>, count: number, groupCount: number,
 ): Map<number, number> {
+  // since, until per group: running doubles in typed arrays (see concurrencyLevels)
   const since = new Float64Array(groupCount);
   const until = new Float64Array(groupCount);
   const activeIdx = new Int32Array(groupCount).fill(-1);
-  const active: number[] = [];
-  const pairs = new Map<number, number>();
-  const retire = (g: number) => {
+  // the active groups, in order of becoming active
+  const active = new Int32Array(groupCount);
+  let nActive = 0;
+  // pair sums: a matrix for the usual few streams (a Map's double values are a heap number per
+  // update, millions of them on a million kernels over 33 streams), a Map beyond
+  const matrix = groupCount <= PAIR_MATRIX_MAX ? new Float64Array(groupCount * groupCount) : null;
+  const map = matrix ? null : new Map<number, number>();
+  const retire = (g: number): void => {
     const t = until[g];
-    active.splice(activeIdx[g], 1);
+    for (let k = activeIdx[g]; k < nActive - 1; k++) active[k] = active[k + 1];
+    nActive--;
     activeIdx[g] = -1;
-    for (let k = 0; k < active.length; k++) {
+    for (let k = 0; k < nActive; k++) {
       const r = active[k];
       activeIdx[r] = k;
       const d = t - Math.max(since[g], since[r]);
       if (d > 0) {
         const key = g < r ? g * groupCount + r : r * groupCount + g;
-        pairs.set(key, (pairs.get(key) ?? 0) + d);
+        if (matrix) matrix[key] += d; else map!.set(key, (map!.get(key) ?? 0) + d);
       }
     }
   };
-  const retireBefore = (t: number) => {
+  const retireBefore = (t: number): void => {
     for (;;) {
       let next = -1;
-      for (const g of active) if (until[g] < t && (next < 0 || until[g] < until[next])) next = g;
+      for (let k = 0; k < nActive; k++) {
+        const g = active[k];
+        if (until[g] < t && (next < 0 || until[g] < until[next])) next = g;
+      }
       if (next < 0) return;
       retire(next);
     }
@@ -339,12 +349,19 @@ export function groupPairOverlaps(
     if (activeIdx[g] >= 0) {
       if (e > until[g]) until[g] = e;
     } else {
-      since[g] = s; until[g] = e; activeIdx[g] = active.length; active.push(g);
+      since[g] = s; until[g] = e; activeIdx[g] = nActive; active[nActive++] = g;
     }
   }
   retireBefore(Infinity);
+  if (map) return map;
+  // every credited pair has a positive sum: the nonzero entries, in key order
+  const pairs = new Map<number, number>();
+  for (let key = 0; key < matrix!.length; key++) if (matrix![key] > 0) pairs.set(key, matrix![key]);
   return pairs;
 }
+
+/** Up to this many groups (streams), pair sums go in a groups x groups matrix (2 MB at most). */
+const PAIR_MATRIX_MAX = 512;
 
 /** A binary min-heap of doubles in a typed array that doubles as it fills. */
 class EndHeap {
