@@ -147,7 +147,7 @@ function busyAndGaps(
 ): { busy: number; gaps: number } {
   let n = 0;
   let open = false;
-  // busy, and the merged piece [st[1], st[2]) so far: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  // busy, and the merged piece [st[1], st[2]) so far: running doubles in a typed array (intervals.ts says why)
   const st = new Float64Array(3);
   for (let k = a; k < b; k++) {
     const i = piece ? piece[k - a] : k;

@@ -8,6 +8,11 @@
  *   do not overlap; zero-length intervals cover no time.
  * - An IntervalSet is disjoint, sorted by start, and holds only positive-length pieces; touching
  *   pieces are merged, so its gaps are the real idle periods.
+ *
+ * Running doubles in a typed array: a loop over a million elements runs once, much of it before
+ * V8 optimizes it, and until then every double written to a local variable (a cursor, a running
+ * maximum) is a new heap number: hundreds of MB of garbage a run, which grows V8's young
+ * generation. Such loops here and in the analyses keep those doubles in a small Float64Array.
  */
 // distribution statistics live in distribution.ts; exported here too, where every analysis imports them from
 export { distribution, distributionInPlace, quantileSelect, selectRank } from './distribution.js';
@@ -164,7 +169,7 @@ function walkGaps(
 ): number {
   let n = 0;
   let open = false;
-  // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far: running doubles in a typed array (above)
   const st = Float64Array.of(lo, 0, 0);
   const CURSOR = 0; const CUR_S = 1; const CUR_E = 2;
   for (let i = 0; i <= count; i++) {
@@ -266,7 +271,7 @@ export interface ConcurrencyLevels {
 export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
   const levelTime: number[] = [0];
   let active = 0;
-  // the previous event's time: running doubles in a typed array: until the loop is optimized, a double written to a local is a new heap number, millions of them a pass
+  // the previous event's time: running doubles in a typed array (above)
   const prev = Float64Array.of(count > 0 ? start[0] : 0);
   const ends = new EndHeap();
   let i = 0;
@@ -303,7 +308,7 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
 export function groupPairOverlaps(
   start: ArrayLike<number>, end: ArrayLike<number>, group: ArrayLike<number>, count: number, groupCount: number,
 ): Map<number, number> {
-  // since, until per group: running doubles in typed arrays (see concurrencyLevels)
+  // since, until per group: running doubles in typed arrays (above)
   const since = new Float64Array(groupCount);
   const until = new Float64Array(groupCount);
   const activeIdx = new Int32Array(groupCount).fill(-1);
