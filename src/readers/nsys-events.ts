@@ -13,6 +13,7 @@ import {
   processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
+import { lowerBound, sortedOrder } from '../model/intervals.js';
 import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
@@ -346,17 +347,31 @@ const SYNC_TYPE_OF_API: Record<string, number> = {
  */
 export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns, strings: string[], threads: ThreadInfo[]): void {
   // numeric keys while process and correlationId fit side by side in a double (always, in practice)
-  const key = (process: number, correlationId: number): number | string =>
-    (correlationId >= 0 && correlationId < 2 ** 32 && process >= -1 && process < 2 ** 20)
-      ? (process + 1) * 2 ** 32 + correlationId : `${process}:${correlationId}`;
-  const wanted = new Map<number | string, number[]>();
-  for (let i = 0; i < sync.count; i++) {
-    if (sync.correlationId[i] === -1) continue;
-    const k = key(sync.process[i], sync.correlationId[i]);
-    const rows = wanted.get(k);
-    if (rows) rows.push(i); else wanted.set(k, [i]);
+  const numeric = (process: number, correlationId: number): boolean =>
+    correlationId >= 0 && correlationId < 2 ** 32 && process >= -1 && process < 2 ** 20;
+  const key = (process: number, correlationId: number): number => (process + 1) * 2 ** 32 + correlationId;
+  // The records by key, sorted (ties in row order): typed arrays, where a Map of row lists cost
+  // about 90 bytes a record (a sync per expert: 45 MB at a million kernels). Other keys, in a Map.
+  let n = 0;
+  for (let i = 0; i < sync.count; i++) if (sync.correlationId[i] !== -1 && numeric(sync.process[i], sync.correlationId[i])) n++;
+  const keys = new Float64Array(n);
+  const odd = new Map<string, number[]>();
+  for (let i = 0, k = 0; i < sync.count; i++) {
+    const p = sync.process[i];
+    const c = sync.correlationId[i];
+    if (c === -1) continue;
+    if (numeric(p, c)) { keys[k++] = key(p, c); continue; }
+    const rows = odd.get(`${p}:${c}`);
+    if (rows) rows.push(i); else odd.set(`${p}:${c}`, [i]);
   }
-  if (wanted.size === 0) return;
+  if (n === 0 && odd.size === 0) return;
+  const order = sortedOrder(keys, n);
+  const sortedKeys = Float64Array.from(order, (k) => keys[k]);
+  // the record row of each sorted key: the k-th numeric record, in row order
+  const rowOfKey = new Int32Array(n);
+  for (let i = 0, k = 0; i < sync.count; i++) {
+    if (sync.correlationId[i] !== -1 && numeric(sync.process[i], sync.correlationId[i])) rowOfKey[k++] = i;
+  }
   // only calls of a synchronizing API can match: test the name before building a key
   const typeOfName = new Int8Array(strings.length);
   strings.forEach((s, i) => { typeOfName[i] = Object.hasOwn(SYNC_TYPE_OF_API, s) ? SYNC_TYPE_OF_API[s] : 0; });
@@ -364,9 +379,14 @@ export function syncTypesFromApiCalls(sync: SyncColumns, runtime: RuntimeColumns
   for (let j = 0; j < runtime.count; j++) {
     const type = runtime.name[j] >= 0 ? typeOfName[runtime.name[j]] : 0;
     if (type === 0) continue;
-    const rows = wanted.get(key(processOf[runtime.thread[j] + 1], runtime.correlationId[j]));
-    if (!rows) continue;
-    for (const i of rows) sync.syncType[i] = type;
+    const p = processOf[runtime.thread[j] + 1];
+    const c = runtime.correlationId[j];
+    if (!numeric(p, c)) {
+      for (const i of odd.get(`${p}:${c}`) ?? []) sync.syncType[i] = type;
+      continue;
+    }
+    const k = key(p, c);
+    for (let q = lowerBound(sortedKeys, n, k); q < n && sortedKeys[q] === k; q++) sync.syncType[rowOfKey[order[q]]] = type;
   }
 }
 
