@@ -65,8 +65,9 @@ export class LocalKeys {
 
   localThread(pidKey: number, tid: number): number {
     // rows come in runs of one key
-    if (pidKey === this.lastPid && (tid === this.lastTid || (tid !== tid && this.lastTid !== this.lastTid))) return this.last;
-    const key = tid !== tid ? pidKey : threadKey(pidKey, tid);
+    // Object.is: NaN (a process key) equals NaN
+    if (pidKey === this.lastPid && Object.is(tid, this.lastTid)) return this.last;
+    const key = Number.isNaN(tid) ? pidKey : threadKey(pidKey, tid);
     let i = this.index.get(key);
     if (i === undefined) { i = this.parts.length >> 1; this.parts.push(pidKey, tid); this.index.set(key, i); }
     this.lastPid = pidKey;
@@ -210,6 +211,8 @@ export function readColumnsFromPages(
   const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7 } as const;
   const f64: { slot: number; out: Float64Array; nul: number }[] = [];
   const i32: { slot: number; out: Int32Array; nul: number }[] = [];
+  // id columns (widen): a loop of their own, so the plain loops stay free of the check
+  const ids: { slot: number; out: Column; nul: number; target: Target }[] = [];
   const other: {
     op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple;
     keys?: LocalKeys; target: Target;
@@ -225,7 +228,8 @@ export function readColumnsFromPages(
     if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
     if ('value' in e) other.push({ ...o, op: OP.value, slot: -1, value: e.value });
     else if ('coalesce' in e) other.push({ ...o, op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot) });
-    else if (e.op !== undefined || t.keys || t.widen) other.push({ ...o, op: e.op === undefined ? 0 : OP[e.op], slot: slot(e.col) });
+    else if (e.op !== undefined || t.keys) other.push({ ...o, op: e.op === undefined ? 0 : OP[e.op], slot: slot(e.col) });
+    else if (t.widen) ids.push({ slot: slot(e.col), out: t.out, nul, target: t });
     else if (t.out instanceof Float64Array) f64.push({ slot: slot(e.col), out: t.out, nul });
     else if (t.out instanceof Int32Array) i32.push({ slot: slot(e.col), out: t.out, nul });
     else other.push({ ...o, op: 0, slot: slot(e.col) });
@@ -251,6 +255,12 @@ export function readColumnsFromPages(
     }
     for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
     for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
+    for (let j = 0; j < ids.length; j++) {
+      const t = ids[j];
+      const v = numberAt(row, t.slot, t.nul);
+      if (t.out instanceof Int32Array && !fitsInt32(v)) t.out = widened(t.target);
+      t.out[i] = v;
+    }
     for (let j = 0; j < other.length; j++) {
       const p = other[j];
       let v: number;
