@@ -28,6 +28,12 @@ __global__ void fillUniformKernel(T* p, size_t n, float scale, uint64_t seed) {
 
 __global__ void routerTopKKernel(const float* logits, const float* bias, int tokens, int experts,
                                  int topk, int* assignExpert, float* assignGate) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // Under programmatic dependent launch (the grouped fast path): let the next kernel start
+  // now, and wait here until the router GEMM's logits are complete. No-ops otherwise.
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
   int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= tokens) return;
   const float* row = logits + size_t(t) * experts;
@@ -138,8 +144,17 @@ void launchFillUniform(T* p, size_t n, float scale, uint64_t seed, cudaStream_t 
 }
 
 void launchRouterTopK(const float* logits, const float* bias, int tokens, int experts, int topk,
-                      int* assignExpert, float* assignGate, cudaStream_t s) {
-  routerTopKKernel<<<(tokens + 127) / 128, 128, 0, s>>>(logits, bias, tokens, experts, topk, assignExpert, assignGate);
+                      int* assignExpert, float* assignGate, cudaStream_t s, bool pdl) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((tokens + 127) / 128);
+  cfg.blockDim = dim3(128);
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchKernelEx(&cfg, routerTopKKernel, logits, bias, tokens, experts, topk, assignExpert, assignGate);
 }
 
 void launchAssignSlots(const int* assignExpert, int assignments, int experts, int capacity,

@@ -14,9 +14,10 @@ void launchFillUniform(T* p, size_t n, float scale, uint64_t seed, cudaStream_t 
 
 // logits: row-major [tokens, experts] fp32; bias: per-expert log-prior (Zipf skew) or zeros.
 // Assignment a = slot * tokens + token, so every token's first choice outranks any second
-// choice when capacity is short (GShard's priority order).
+// choice when capacity is short (GShard's priority order). pdl: launch as a programmatic
+// dependent of the previous kernel (it waits for the logits itself).
 void launchRouterTopK(const float* logits, const float* bias, int tokens, int experts, int topk,
-                      int* assignExpert, float* assignGate, cudaStream_t s);
+                      int* assignExpert, float* assignGate, cudaStream_t s, bool pdl = false);
 
 // Stable position of each assignment inside its expert (-1 when past capacity) and the number
 // of tokens each expert keeps. Deterministic: positions follow assignment order.

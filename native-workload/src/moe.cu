@@ -1,10 +1,13 @@
 #include "moe.cuh"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
+#include "grouped.cuh"
 #include "kernels.cuh"
 #include "nvtx_ranges.hpp"
 
@@ -38,6 +41,7 @@ P* deviceAlloc(size_t count) {
 }
 
 // Row-major Y[rows, n] = X[rows, k] · W[k, n]: in cuBLAS' column-major terms Yᵀ = Wᵀ · Xᵀ.
+// The router weight is stored [k][n] like that.
 void gemmRowMajor(cublasHandle_t h, cudaDataType_t dt, int rows, int k, int n, const void* x,
                   const void* w, void* y, cudaDataType_t outType) {
   const float alpha = 1.f, beta = 0.f;
@@ -45,10 +49,18 @@ void gemmRowMajor(cublasHandle_t h, cudaDataType_t dt, int rows, int k, int n, c
                             &beta, y, outType, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-void gemmRowMajorBatched(cublasHandle_t h, cudaDataType_t dt, int rows, int k, int n, const void* x,
-                         const void* w, void* y, int batch) {
+// The same with an expert weight stored like nn.Linear's, W[n][k] (Y = X · Wᵀ).
+void gemmLinear(cublasHandle_t h, cudaDataType_t dt, int rows, int k, int n, const void* x,
+                const void* w, void* y) {
   const float alpha = 1.f, beta = 0.f;
-  CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, rows, k, &alpha, w, dt, n,
+  CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, rows, k, &alpha, w, dt, k, x, dt, k,
+                            &beta, y, dt, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+void gemmLinearBatched(cublasHandle_t h, cudaDataType_t dt, int rows, int k, int n, const void* x,
+                       const void* w, void* y, int batch) {
+  const float alpha = 1.f, beta = 0.f;
+  CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, rows, k, &alpha, w, dt, k,
                                           (long long)k * n, x, dt, k, (long long)rows * k, &beta, y,
                                           dt, n, (long long)rows * n, batch, CUBLAS_COMPUTE_32F,
                                           CUBLAS_GEMM_DEFAULT));
@@ -114,12 +126,27 @@ MoeWorkload<T>::MoeWorkload(const Options& o) : o_(o), dtype_(dataType<T>()) {
     CUBLAS_CHECK(cublasSetWorkspace(h, ws, kWorkspaceBytes));
   }
   CUDA_CHECK(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    GroupedShape gs;
+    gs.experts = E;
+    gs.tokens = o.tokens;
+    gs.topk = o.topk;
+    gs.dModel = d;
+    gs.dFf = ff;
+    gs.capacity = capacity_;
+    gs.layers = o.layers;
+    groupedWhyNot_ = GroupedFfn::unsupportedReason(gs, true);
+    if (groupedWhyNot_.empty()) grouped_ = std::make_unique<GroupedFfn>(gs, w1_, w2_, main_);
+  } else {
+    groupedWhyNot_ = GroupedFfn::unsupportedReason(GroupedShape{}, false);
+  }
   CUDA_CHECK(cudaStreamSynchronize(main_));
 }
 
 template <typename T>
 MoeWorkload<T>::~MoeWorkload() {
   cudaDeviceSynchronize();
+  grouped_.reset();
   if (graphExec_) cudaGraphExecDestroy(graphExec_);
   for (auto h : handles_) cublasDestroy(h);
   cublasDestroy(mainHandle_);
@@ -142,6 +169,75 @@ double MoeWorkload<T>::expertWeightBytes() const {
 }
 
 template <typename T>
+std::string MoeWorkload<T>::groupedPath() const {
+  if (grouped_) return grouped_->describe();
+  return "cuBLAS strided-batched GEMMs over capacity slices (fast path off: " + groupedWhyNot_ + ")";
+}
+
+template <typename T>
+double MoeWorkload<T>::weightCopyUs(int reps) {
+  const size_t half = size_t(o_.experts) * o_.dModel * o_.dFf;  // elements of W1 (and of W2)
+  T* scratch = nullptr;
+  CUDA_CHECK(cudaMalloc(&scratch, 2 * half * sizeof(T)));
+  cudaEvent_t a, b;
+  CUDA_CHECK(cudaEventCreate(&a));
+  CUDA_CHECK(cudaEventCreate(&b));
+  std::vector<double> us;
+  for (int i = 0; i < reps + 2; ++i) {
+    CUDA_CHECK(cudaEventRecord(a, main_));
+    for (int l = 0; l < o_.layers; ++l) {
+      CUDA_CHECK(cudaMemcpyAsync(scratch, w1_[l], half * sizeof(T), cudaMemcpyDeviceToDevice, main_));
+      CUDA_CHECK(cudaMemcpyAsync(scratch + half, w2_[l], half * sizeof(T), cudaMemcpyDeviceToDevice, main_));
+    }
+    CUDA_CHECK(cudaEventRecord(b, main_));
+    CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    if (i >= 2) us.push_back(ms * 1000.0);  // two warm-up copies
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  CUDA_CHECK(cudaFree(scratch));
+  std::sort(us.begin(), us.end());
+  return us.size() % 2 ? us[us.size() / 2] : 0.5 * (us[us.size() / 2 - 1] + us[us.size() / 2]);
+}
+
+template <typename T>
+void MoeWorkload<T>::poison() {
+  const size_t E = o_.experts, d = o_.dModel, ff = o_.dFf, cap = capacity_;
+  CUDA_CHECK(cudaStreamSynchronize(main_));
+  for (int l = 1; l <= o_.layers; ++l) CUDA_CHECK(cudaMemset(act_[l], 0xff, size_t(o_.tokens) * d * sizeof(T)));
+  CUDA_CHECK(cudaMemset(xDispatch_, 0xff, E * cap * d * sizeof(T)));
+  CUDA_CHECK(cudaMemset(hidden_, 0xff, E * cap * ff * sizeof(T)));
+  CUDA_CHECK(cudaMemset(yDispatch_, 0xff, E * cap * d * sizeof(T)));
+  if (grouped_) grouped_->poison();
+  CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+template <typename T>
+void MoeWorkload<T>::hostLayer(int layer, std::vector<float>& w1, std::vector<float>& w2, std::vector<float>& x,
+                               std::vector<int>& expert, std::vector<int>& pos, std::vector<float>& gate) const {
+  const size_t nw = size_t(o_.experts) * o_.dModel * o_.dFf, nx = size_t(o_.tokens) * o_.dModel;
+  const size_t na = size_t(assignments_);
+  auto fetch = [](const T* src, size_t n, std::vector<float>& dst) {
+    std::vector<T> raw(n);
+    CUDA_CHECK(cudaMemcpy(raw.data(), src, n * sizeof(T), cudaMemcpyDeviceToHost));
+    dst.resize(n);
+    for (size_t i = 0; i < n; ++i) dst[i] = float(raw[i]);
+  };
+  CUDA_CHECK(cudaDeviceSynchronize());
+  fetch(w1_[layer], nw, w1);
+  fetch(w2_[layer], nw, w2);
+  fetch(act_[layer], nx, x);
+  expert.resize(na);
+  pos.resize(na);
+  gate.resize(na);
+  CUDA_CHECK(cudaMemcpy(expert.data(), assignExpert_, na * sizeof(int), cudaMemcpyDeviceToHost));
+  CUDA_CHECK(cudaMemcpy(pos.data(), assignPos_, na * sizeof(int), cudaMemcpyDeviceToHost));
+  CUDA_CHECK(cudaMemcpy(gate.data(), assignGate_, na * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+template <typename T>
 void MoeWorkload<T>::routeLayer(int layer) {
   gemmRowMajor(mainHandle_, dtype_, o_.tokens, o_.dModel, o_.experts, act_[layer], wr_[layer],
                logits_, CUDA_R_32F);
@@ -155,9 +251,9 @@ template <typename T>
 void MoeWorkload<T>::expertFfn(cublasHandle_t h, cudaStream_t s, int layer, int e, int rows) {
   const size_t d = o_.dModel, ff = o_.dFf, slot = size_t(e) * capacity_;
   T* hid = hidden_ + slot * ff;
-  gemmRowMajor(h, dtype_, rows, int(d), int(ff), xDispatch_ + slot * d, w1_[layer] + e * d * ff, hid, dtype_);
+  gemmLinear(h, dtype_, rows, int(d), int(ff), xDispatch_ + slot * d, w1_[layer] + e * d * ff, hid);
   launchRelu(hid, size_t(rows) * ff, s);
-  gemmRowMajor(h, dtype_, rows, int(ff), int(d), hid, w2_[layer] + e * ff * d, yDispatch_ + slot * d, dtype_);
+  gemmLinear(h, dtype_, rows, int(ff), int(d), hid, w2_[layer] + e * ff * d, yDispatch_ + slot * d);
 }
 
 template <typename T>
@@ -203,9 +299,9 @@ void MoeWorkload<T>::expertsStreams(int layer, bool readBack, bool annotate) {
 template <typename T>
 void MoeWorkload<T>::expertsGrouped(int layer) {
   const int E = o_.experts, d = o_.dModel, ff = o_.dFf;
-  gemmRowMajorBatched(mainHandle_, dtype_, capacity_, d, ff, xDispatch_, w1_[layer], hidden_, E);
+  gemmLinearBatched(mainHandle_, dtype_, capacity_, d, ff, xDispatch_, w1_[layer], hidden_, E);
   launchRelu(hidden_, size_t(E) * capacity_ * ff, main_);
-  gemmRowMajorBatched(mainHandle_, dtype_, capacity_, ff, d, hidden_, w2_[layer], yDispatch_, E);
+  gemmLinearBatched(mainHandle_, dtype_, capacity_, ff, d, hidden_, w2_[layer], yDispatch_, E);
 }
 
 template <typename T>
@@ -227,6 +323,20 @@ void MoeWorkload<T>::runIteration(Mode m, bool annotate) {
   }
   for (int l = 0; l < o_.layers; ++l) {
     if (annotate) pushRange("layer " + std::to_string(l));
+    if (m == Mode::Grouped && grouped_) {
+      if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+        // Router GEMM, top-k, then pack + the persistent kernel: no slot, dispatch, ReLU or
+        // combine kernels, and every launch after the router GEMM chained by programmatic
+        // dependent launch.
+        gemmRowMajor(mainHandle_, dtype_, o_.tokens, o_.dModel, o_.experts, act_[l], wr_[l], logits_,
+                     CUDA_R_32F);
+        launchRouterTopK(logits_, bias_, o_.tokens, o_.experts, o_.topk, assignExpert_, assignGate_, main_,
+                         grouped_->tuning().pdl);
+        grouped_->run(l, act_[l], assignExpert_, assignGate_, assignPos_, expertCount_, act_[l + 1]);
+      }
+      if (annotate) popRange();
+      continue;
+    }
     routeLayer(l);
     switch (m) {
       case Mode::Sequential: expertsSequential(l, annotate); break;

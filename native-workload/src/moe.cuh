@@ -5,16 +5,23 @@
 //   streams-sync  a stream per expert (or --streams K); each expert's count read back with a
 //                 4-byte cudaMemcpyAsync + cudaStreamSynchronize first (boolean-mask indexing)
 //   streams       the same streams, no read-back: each expert runs on its fixed capacity slice
-//   grouped       one strided-batched GEMM per projection over all capacity slices
+//   grouped       all experts in one pass with no read-back: on Hopper in bf16, one persistent
+//                 grouped-GEMM kernel over exact token counts (grouped.cuh); elsewhere one
+//                 strided-batched cuBLAS GEMM per projection over all capacity slices
 //   graph         the streams loop captured once into a CUDA graph and replayed
+// Expert weights are stored like nn.Linear's: W1 [experts][d_ff][d_model], W2 [experts][d_model][d_ff].
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "options.hpp"
+
+class GroupedFfn;
 
 template <typename T>
 class MoeWorkload {
@@ -28,6 +35,17 @@ class MoeWorkload {
   int streamCount() const { return int(streams_.size()); }
   cudaStream_t mainStream() const { return main_; }
   double expertWeightBytes() const;
+  // What `grouped` runs here: the persistent kernel, or the cuBLAS fallback and why.
+  std::string groupedPath() const;
+  // Time of a device-to-device copy of every expert weight (median of `reps`), in µs.
+  double weightCopyUs(int reps);
+  // NaN into every output and intermediate buffer, so that a row a mode fails to write fails
+  // the check instead of keeping the previous mode's value.
+  void poison();
+  // Host copies for the float reference: expert weights of a layer (as float, nn.Linear
+  // layout), the layer's input, and its routing (expert, kept position or -1, gate per assignment).
+  void hostLayer(int layer, std::vector<float>& w1, std::vector<float>& w2, std::vector<float>& x,
+                 std::vector<int>& expert, std::vector<int>& pos, std::vector<float>& gate) const;
 
   // Graph mode captures its graph here, so capture cost stays out of the timed iterations.
   void prepare(Mode m);
@@ -44,6 +62,7 @@ class MoeWorkload {
   void expertsSequential(int layer, bool annotate);
   void expertsStreams(int layer, bool readBack, bool annotate);
   void expertsGrouped(int layer);
+  bool fastGrouped() const { return bool(grouped_); }
 
   Options o_;
   int capacity_ = 0;
@@ -63,6 +82,8 @@ class MoeWorkload {
   cudaEvent_t fork_ = nullptr;
   std::vector<cudaEvent_t> joins_;
   cudaGraphExec_t graphExec_ = nullptr;
+  std::unique_ptr<GroupedFfn> grouped_;
+  std::string groupedWhyNot_;
 };
 
 #define CUDA_CHECK(x) cudaCheck((x), #x, __FILE__, __LINE__)

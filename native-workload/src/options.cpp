@@ -12,7 +12,7 @@ const char* kUsage =
     "                    [--experts N] [--tokens N] [--d-model N] [--d-ff N] [--top-k K]\n"
     "                    [--capacity-factor F] [--dtype bf16|fp32] [--iterations N] [--warmup N]\n"
     "                    [--skew uniform|zipf] [--zipf-exponent S] [--streams K] [--layers L]\n"
-    "                    [--seed N] [--hbm-tbps X]\n"
+    "                    [--seed N] [--hbm-tbps X] [--torch-anchor PATH] [--check-float N]\n"
     "modes: sequential, streams-sync, streams, grouped, graph (default: all)\n";
 
 [[noreturn]] void bad(const std::string& msg) {
@@ -113,6 +113,8 @@ Options parseOptions(int argc, char** argv) {
     else if (f == "--layers") o.layers = int(parseInt(f, v, 1, 64));
     else if (f == "--seed") o.seed = (unsigned long long)parseInt(f, v, 0, 1L << 62);
     else if (f == "--hbm-tbps") o.hbmTBps = parseReal(f, v, 0.001);
+    else if (f == "--torch-anchor") o.torchAnchor = v;
+    else if (f == "--check-float") o.checkFloat = int(parseInt(f, v, 0, 1 << 22));
     else bad("unknown option '" + f + "'");
   }
   if (o.topk > o.experts) bad("--top-k must not exceed --experts");

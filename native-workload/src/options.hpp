@@ -24,6 +24,8 @@ struct Options {
   int layers = 1;
   unsigned long long seed = 1234;
   double hbmTBps = 4.8;  // H200 datasheet; the grouped mode is compared with reading weights once
+  std::string torchAnchor;  // path of torch/gemm_anchor.py: time torch._grouped_mm on this routing
+  int checkFloat = 0;       // tokens checked against a float64 reference on the host (0: off)
 };
 
 const char* modeName(Mode m);

@@ -1,0 +1,815 @@
+// The grouped mode's fast path: see grouped.cuh for the plan. Device code that needs sm_90a
+// (wgmma, setmaxnreg) is compiled only when this file is built for compute_90a
+// (MOE_GROUPED_SM90A); otherwise the kernels are empty and unsupportedReason() says so.
+#include "grouped.cuh"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "wgmma.cuh"
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MOE_DEVICE_SM90A 1
+#endif
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+void check(cudaError_t e, const char* what, int line) {
+  if (e == cudaSuccess) return;
+  std::fprintf(stderr, "moe-workload: CUDA error %s (%s) at grouped.cu:%d: %s\n", cudaGetErrorName(e),
+               cudaGetErrorString(e), line, what);
+  std::exit(1);
+}
+#define CUDA_CHECK(x) check((x), #x, __LINE__)
+
+// ---- Tiling ---------------------------------------------------------------------------------
+constexpr int kThreads = 288;       // warps 0-7: two consumer warpgroups; warp 8: producer (one thread
+                                    // issues TMA). 288 threads leave each up to 224 registers.
+constexpr int kStages = 3;          // shared-memory ring depth
+constexpr int kStageA = 32768;      // weight bytes per stage
+constexpr int kStageB = 32768;      // token bytes per stage (at most)
+constexpr int kStageBytes = kStageA + kStageB;
+constexpr int kRing = 4;            // work items the producer may run ahead of the consumers
+constexpr int kNt = 128;            // tokens per token tile (wgmma N, padded to 16)
+constexpr int kBm1 = 256;           // up projection: weight rows (d_ff) per item, 128 per consumer
+constexpr int kBm2 = 128;           // down projection: weight rows (d_model) per item, 64 per consumer
+constexpr int kSmemBytes = kStages * kStageBytes + 1024 /* barriers, ring */ + 1024 /* alignment */;
+
+struct RingEntry {
+  int4 item;  // phase (0 up, 1 down, -1 end), expert, weight-row tile, token tile
+  int4 info;  // tokens in the tile, first packed row of the tile
+};
+
+struct SmemTail {
+  uint64_t full[kStages], empty[kStages], itemFull[kRing], itemEmpty[kRing];
+  RingEntry ring[kRing];
+};
+static_assert(sizeof(SmemTail) <= 1024, "barrier area");
+
+struct FfnArgs {
+  const int4* list;
+  const int* listTotal;
+  int* queue;
+  const int* counts;
+  const int* offsets;
+  unsigned* done1;
+  const int* tokenOf;
+  const float* gateOf;
+  bf16* h;
+  bf16* out;      // top-1: token-order output, gate-scaled
+  bf16* yPacked;  // top-k > 1: expert-order output, unscaled (the combine kernel sums)
+  int experts, dModel, dFf, tiles1, staticItems, prefetch, evictFirst, fusedCombine;
+};
+
+#ifdef MOE_DEVICE_SM90A
+// ---- PTX helpers ----------------------------------------------------------------------------
+__device__ __forceinline__ uint32_t smemAddr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbarInit(uint64_t* b, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smemAddr(b)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbarExpectTx(uint64_t* b, unsigned bytes) {
+  asm volatile("mbarrier.expect_tx.shared::cta.b64 [%0], %1;" ::"r"(smemAddr(b)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArriveExpectTx(uint64_t* b, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smemAddr(b)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArrive(uint64_t* b) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smemAddr(b)) : "memory");
+}
+__device__ __forceinline__ void mbarWait(uint64_t* b, uint32_t parity) {
+  const uint32_t a = smemAddr(b);
+  uint32_t ok = 0;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(ok)
+        : "r"(a), "r"(parity)
+        : "memory");
+  } while (!ok);
+}
+__device__ __forceinline__ void tmaLoad(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar,
+                                        uint64_t policy, bool hint) {
+  if (hint)
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+        " [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(smemAddr(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smemAddr(bar)), "l"(policy)
+        : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+        " [%0], [%1, {%2, %3}], [%4];" ::"r"(smemAddr(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smemAddr(bar))
+        : "memory");
+}
+__device__ __forceinline__ void tmaPrefetchL2(const CUtensorMap* map, int c0, int c1) {
+  asm volatile("cp.async.bulk.prefetch.tensor.2d.L2.global [%0, {%1, %2}];" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(c0), "r"(c1)
+               : "memory");
+}
+__device__ __forceinline__ uint64_t evictFirstPolicy() {
+  uint64_t p;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
+  return p;
+}
+// K-major operand, 128-byte swizzle, 8-row core groups 1024 bytes apart.
+__device__ __forceinline__ uint64_t smemDesc(uint32_t addr) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t(1) << 16) | (uint64_t(1024 >> 4) << 32) |
+         (uint64_t(1) << 62);
+}
+__device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmmaWaitAll() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+template <int R>
+__device__ __forceinline__ void fenceRegs(float (&d)[R]) {
+#pragma unroll
+  for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i]));
+}
+__device__ __forceinline__ unsigned loadAcquire(const unsigned* p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void addRelease(unsigned* p, unsigned v) {
+  asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ void proxyFenceGlobal() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
+__device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 1, 256;" ::: "memory"); }
+
+__device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// Accumulator fragment of m64nNk16 (per warp of the consumer warpgroup): register 4j+q holds
+// row 16w + lane/4 + 8*(q/2), column 8j + 2*(lane%4) + (q%2). Lanes lane and lane^4 hold
+// neighbouring rows: one shuffle gives each a pair of rows of one column, so every store is
+// two adjacent bf16 of a row-major [token][feature] matrix.
+template <int N, typename Store>
+__device__ __forceinline__ void storePairs(const float (&d)[N / 2], int lane, Store&& store) {
+  const bool even = ((lane >> 2) & 1) == 0;
+#pragma unroll
+  for (int j = 0; j < N / 8; ++j) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float a = d[4 * j + 2 * h], b = d[4 * j + 2 * h + 1];  // (row, c), (row, c+1)
+      const float other = __shfl_xor_sync(0xffffffffu, even ? b : a, 4);
+      const int c = 8 * j + 2 * (lane & 3) + (even ? 0 : 1);
+      const int rowPair = (lane >> 2) - (even ? 0 : 1) + 8 * h;  // even row of the pair, in the warp's 16
+      if (even) store(c, rowPair, a, other);
+      else store(c, rowPair, other, b);
+    }
+  }
+}
+
+// ---- consumers ------------------------------------------------------------------------------
+struct ConsumerState {
+  uint32_t it;
+};
+
+__device__ __forceinline__ void releaseStage(uint64_t* empty, int lane) {
+  if (lane == 0) mbarArrive(empty);
+}
+
+// Up projection of one item: Hᵀ[256 rows of d_ff][N tokens] = W1ᵀ tile · Xᵀ, ReLU, bf16, stored
+// to H[token row][feature].
+template <int N>
+__device__ __forceinline__ void upItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg, int warp,
+                       int lane, int m, int n, int rowBase) {
+  float acc[2][N / 2];
+  const int kst = a.dModel / 64;
+  for (int ks = 0; ks < kst; ++ks, ++st.it) {
+    const int stage = st.it % kStages;
+    mbarWait(&t->full[stage], (st.it / kStages) & 1);
+    uint8_t* A = smem + stage * kStageBytes;
+    uint8_t* B = A + kStageA;
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      const uint64_t db = smemDesc(smemAddr(B) + kk * 32);
+#pragma unroll
+      for (int r = 0; r < 2; ++r)
+        Wgmma<N>::mma(acc[r], smemDesc(smemAddr(A) + (wg * 128 + r * 64) * 128 + kk * 32), db,
+                      (ks | kk) != 0);
+    }
+    wgmmaCommit();
+    wgmmaWaitAll();
+    fenceRegs(acc[0]);
+    fenceRegs(acc[1]);
+    releaseStage(&t->empty[stage], lane);
+  }
+  const int ff = a.dFf;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int rowBase0 = m * kBm1 + wg * 128 + r * 64 + 16 * warp;
+    storePairs<N>(acc[r], lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n)
+        *reinterpret_cast<uint32_t*>(a.h + size_t(rowBase + c) * ff + rowBase0 + rp) =
+            packBf16(fmaxf(v0, 0.f), fmaxf(v1, 0.f));
+    });
+  }
+}
+
+// Down projection of one item: Yᵀ[128 rows of d_model][N tokens] = W2ᵀ tile · Hᵀ; top-1 scales
+// by the gate and stores straight into the token's output row.
+template <int N>
+__device__ __forceinline__ void downItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg, int warp,
+                         int lane, int m, int n, int rowBase) {
+  float acc[N / 2];
+  const int kst = a.dFf / 128;
+  for (int ks = 0; ks < kst; ++ks, ++st.it) {
+    const int stage = st.it % kStages;
+    mbarWait(&t->full[stage], (st.it / kStages) & 1);
+    uint8_t* A = smem + stage * kStageBytes;
+    uint8_t* B = A + kStageA;
+    wgmmaFence();
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk)
+        Wgmma<N>::mma(acc, smemDesc(smemAddr(A) + s * 16384 + wg * 64 * 128 + kk * 32),
+                      smemDesc(smemAddr(B) + s * 16384 + kk * 32), (ks | s | kk) != 0);
+    wgmmaCommit();
+    wgmmaWaitAll();
+    fenceRegs(acc);
+    releaseStage(&t->empty[stage], lane);
+  }
+  const int d = a.dModel;
+  const int row0 = m * kBm2 + wg * 64 + 16 * warp;
+  if (a.fusedCombine) {
+    // Each lane's columns are fixed: 2*(lane%4) (+1) + 8j. Look the tokens and gates up once.
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n) {
+        const int tok = a.tokenOf[rowBase + c];
+        const float g = a.gateOf[rowBase + c];
+        *reinterpret_cast<uint32_t*>(a.out + size_t(tok) * d + row0 + rp) = packBf16(g * v0, g * v1);
+      }
+    });
+  } else {
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n)
+        *reinterpret_cast<uint32_t*>(a.yPacked + size_t(rowBase + c) * d + row0 + rp) = packBf16(v0, v1);
+    });
+  }
+}
+
+__device__ void drainItem(SmemTail* t, ConsumerState& st, int kst, int lane) {
+  for (int ks = 0; ks < kst; ++ks, ++st.it) {
+    const int stage = st.it % kStages;
+    mbarWait(&t->full[stage], (st.it / kStages) & 1);
+    releaseStage(&t->empty[stage], lane);
+  }
+}
+
+// Each token-tile width is its own function (not inlined): one kernel body holding all sixteen
+// wgmma shapes makes ptxas spill. Costs a call per item.
+template <int Phase, int N>
+__device__ __noinline__ void itemCall(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg,
+                                      int warp, int lane, int m, int n, int rowBase) {
+  if (Phase == 0) upItem<N>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+  else downItem<N>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+}
+
+// kFixedN: every item runs at N = 128 (one wgmma shape, all inlined, padding columns computed
+// and dropped); otherwise N = the item's tokens rounded up to 16.
+template <int Phase, bool kFixedN>
+__device__ __forceinline__ void runItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a,
+                                        int wg, int warp, int lane, int m, int n, int rowBase) {
+  const int nt = (n + 15) / 16;
+  if constexpr (kFixedN) {
+    if (nt > 0) {
+      if (Phase == 0) upItem<kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+      else downItem<kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+    } else {
+      drainItem(t, st, Phase == 0 ? a.dModel / 64 : a.dFf / 128, lane);
+    }
+    return;
+  }
+#define MOE_CASE(K)                                                                     \
+  case K:                                                                               \
+    itemCall<Phase, 16 * K>(smem, t, st, a, wg, warp, lane, m, n, rowBase);            \
+    break;
+  switch (nt) {
+    MOE_CASE(1) MOE_CASE(2) MOE_CASE(3) MOE_CASE(4) MOE_CASE(5) MOE_CASE(6) MOE_CASE(7) MOE_CASE(8)
+    default: drainItem(t, st, Phase == 0 ? a.dModel / 64 : a.dFf / 128, lane); break;
+  }
+#undef MOE_CASE
+}
+#endif  // MOE_DEVICE_SM90A
+
+template <bool kFixedN>
+__global__ void __maxnreg__(224)
+    ffnKernel(const __grid_constant__ CUtensorMap mW1, const __grid_constant__ CUtensorMap mW2,
+              const __grid_constant__ CUtensorMap mX, const __grid_constant__ CUtensorMap mH, const FfnArgs a) {
+#ifdef MOE_DEVICE_SM90A
+  extern __shared__ uint8_t rawSmem[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~uintptr_t(1023));
+  SmemTail* t = reinterpret_cast<SmemTail*>(smem + kStages * kStageBytes);
+  const int tid = threadIdx.x, warpIdx = tid / 32, lane = tid % 32;
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarInit(&t->full[s], 1);
+      mbarInit(&t->empty[s], 8);  // one arrive per consumer warp
+    }
+    for (int r = 0; r < kRing; ++r) {
+      mbarInit(&t->itemFull[r], 1);
+      mbarInit(&t->itemEmpty[r], 256);  // every consumer thread has read the entry
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+
+  const int kst1 = a.dModel / 64, kst2 = a.dFf / 128;
+  if (warpIdx == 8) {
+    if (lane != 0) return;
+    // ---- producer ----
+    const uint64_t policy = evictFirstPolicy();
+    const bool hint = a.evictFirst != 0;
+    uint32_t it = 0, r = 0;
+    int prefetched = 0;
+    const bool hasStatic = int(blockIdx.x) < a.staticItems;
+    int4 first = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    if (hasStatic) {
+      // The first item is known before the routing is: start streaming its weights now.
+      prefetched = kst1 < kStages ? kst1 : kStages;
+      const int row = first.y * a.dFf + first.z * kBm1;
+      for (int s = 0; s < prefetched; ++s) {
+        uint8_t* A = smem + s * kStageBytes;
+        mbarExpectTx(&t->full[s], kStageA);
+        tmaLoad(A, &mW1, s * 64, row, &t->full[s], policy, hint);
+        tmaLoad(A + 16384, &mW1, s * 64, row + 128, &t->full[s], policy, hint);
+      }
+      for (int s = prefetched; s < prefetched + a.prefetch && s < kst1; ++s) {
+        tmaPrefetchL2(&mW1, s * 64, row);
+        tmaPrefetchL2(&mW1, s * 64, row + 128);
+      }
+    }
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    const int total = *a.listTotal;
+    bool useStatic = hasStatic;
+    for (;;) {
+      int4 item;
+      if (useStatic) {
+        item = first;
+        useStatic = false;
+      } else {
+        const int idx = a.staticItems + atomicAdd(a.queue, 1);
+        item = idx < total ? a.list[idx] : make_int4(-1, 0, 0, 0);
+      }
+      int n = 0, rowBase = 0, count = 0;
+      if (item.x >= 0) {
+        count = a.counts[item.y];
+        n = min(max(count - item.w * kNt, 0), kNt);
+        rowBase = a.offsets[item.y] + item.w * kNt;
+      }
+      {
+        const int slot = r % kRing;
+        mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
+        t->ring[slot].item = item;
+        t->ring[slot].info = make_int4(n, rowBase, 0, 0);
+        mbarArrive(&t->itemFull[slot]);
+        ++r;
+      }
+      if (item.x < 0) break;
+      const int ntRows = (n + 15) & ~15;
+      if (item.x == 1) {
+        const unsigned need = unsigned(a.tiles1 * max(1, (count + kNt - 1) / kNt));
+        while (loadAcquire(a.done1 + item.y) < need) __nanosleep(64);
+        proxyFenceGlobal();
+      }
+      const int kst = item.x == 0 ? kst1 : kst2;
+      const unsigned bBytes = unsigned(ntRows * 128 * (item.x == 0 ? 1 : 2));
+      for (int ks = 0; ks < kst; ++ks, ++it) {
+        const int stage = it % kStages;
+        uint8_t* A = smem + stage * kStageBytes;
+        uint8_t* B = A + kStageA;
+        if (ks < prefetched) {
+          mbarArriveExpectTx(&t->full[stage], bBytes);
+        } else {
+          mbarWait(&t->empty[stage], ((it / kStages) & 1) ^ 1);
+          mbarArriveExpectTx(&t->full[stage], kStageA + bBytes);
+          if (item.x == 0) {
+            const int row = item.y * a.dFf + item.z * kBm1;
+            tmaLoad(A, &mW1, ks * 64, row, &t->full[stage], policy, hint);
+            tmaLoad(A + 16384, &mW1, ks * 64, row + 128, &t->full[stage], policy, hint);
+          } else {
+            const int row = item.y * a.dModel + item.z * kBm2;
+            tmaLoad(A, &mW2, (2 * ks) * 64, row, &t->full[stage], policy, hint);
+            tmaLoad(A + 16384, &mW2, (2 * ks + 1) * 64, row, &t->full[stage], policy, hint);
+          }
+        }
+        if (item.x == 0) {
+          for (int j = 0; j < ntRows / 16; ++j)
+            tmaLoad(B + j * 2048, &mX, ks * 64, rowBase + 16 * j, &t->full[stage], 0, false);
+        } else {
+          for (int s = 0; s < 2; ++s)
+            for (int j = 0; j < ntRows / 16; ++j)
+              tmaLoad(B + s * 16384 + j * 2048, &mH, (2 * ks + s) * 64, rowBase + 16 * j, &t->full[stage], 0,
+                      false);
+        }
+      }
+      prefetched = 0;
+    }
+    return;
+  }
+
+  // ---- consumers ----
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  const int wg = warpIdx / 4, warp = warpIdx % 4;
+  ConsumerState st{0};
+  for (uint32_t r = 0;; ++r) {
+    const int slot = r % kRing;
+    mbarWait(&t->itemFull[slot], (r / kRing) & 1);
+    const int4 item = t->ring[slot].item;
+    const int4 info = t->ring[slot].info;
+    mbarArrive(&t->itemEmpty[slot]);
+    if (item.x < 0) break;
+    if (item.x == 0) {
+      runItem<0, kFixedN>(smem, t, st, a, wg, warp, lane, item.z, info.x, info.y);
+      // Publish this expert's finished up-projection tile to the down-projection items.
+      proxyFenceGlobal();
+      __threadfence();
+      consumersSync();
+      if (tid == 0) addRelease(a.done1 + item.y, 1);
+    } else {
+      runItem<1, kFixedN>(smem, t, st, a, wg, warp, lane, item.z, info.x, info.y);
+    }
+  }
+#endif
+}
+
+// ---- pack -----------------------------------------------------------------------------------
+// Grid (experts, kSub): block (e, sub) finds expert e's assignments in assignment order (the
+// same positions as assignSlotsKernel), and copies every kSub-th of its token rows into the
+// expert-ordered packed matrix. Block (0, 0) also writes the ffn work list.
+constexpr int kSub = 2;
+constexpr int kPackThreads = 256;
+
+struct PackArgs {
+  const int* assignExpert;
+  const float* assignGate;
+  const bf16* x;
+  int tokens, assignments, experts, capacity, dModel, topk;
+  int tiles1, tiles2, staticItems, lag;
+  int* assignPos;
+  int* expertCount;
+  int* rowOf;
+  int* offsets;
+  int* tokenOf;
+  float* gateOf;
+  bf16* xPacked;
+  bf16* out;
+  int4* list;
+  int* listTotal;
+  int* queue;
+  unsigned* done1;
+};
+
+__global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  extern __shared__ int shm[];
+  int* hist = shm;                       // [experts]
+  int* seg1 = shm + a.experts;           // block (0,0): list start of expert e's remaining up items
+  int* seg2 = shm + 2 * a.experts;       // and of its down items
+  __shared__ int warpTotals[kPackThreads / 32];
+  __shared__ int base, offset;
+  const int e = blockIdx.x, sub = blockIdx.y, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  for (int i = tid; i < a.experts; i += blockDim.x) hist[i] = 0;
+  if (tid == 0) { base = 0; offset = 0; }
+  __syncthreads();
+  for (int i = tid; i < a.assignments; i += blockDim.x) atomicAdd(&hist[a.assignExpert[i]], 1);
+  __syncthreads();
+  {
+    int part = 0;
+    for (int i = tid; i < e; i += blockDim.x) part += min(hist[i], a.capacity);
+    for (int o = 16; o; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+    if (lane == 0 && part) atomicAdd(&offset, part);
+  }
+  __syncthreads();
+  const int off = offset;
+  const int rowElems = a.dModel;  // bf16 per row; copied 8 at a time (16 bytes)
+  for (int start = 0; start < a.assignments; start += blockDim.x) {
+    const int i = start + tid;
+    const bool mine = i < a.assignments && a.assignExpert[i] == e;
+    const unsigned ballot = __ballot_sync(0xffffffffu, mine);
+    if (lane == 0) warpTotals[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int w = 0; w < int(blockDim.x / 32); ++w) {
+      if (w < warp) before += warpTotals[w];
+      total += warpTotals[w];
+    }
+    const int myPos = base + before + __popc(ballot & ((1u << lane) - 1u));
+    if (mine && sub == 0) {
+      const bool kept = myPos < a.capacity;
+      const int row = kept ? off + myPos : -1;
+      a.assignPos[i] = kept ? myPos : -1;
+      a.rowOf[i] = row;
+      if (kept) {
+        a.tokenOf[row] = i % a.tokens;
+        a.gateOf[row] = a.assignGate[i];
+      }
+    }
+    // The whole warp copies (or, for a dropped top-1 token, zeroes) each of its lanes' rows.
+    unsigned todo = ballot;
+    while (todo) {
+      const int src = __ffs(todo) - 1;
+      todo &= todo - 1;
+      const int pos = __shfl_sync(0xffffffffu, myPos, src);
+      if (pos % kSub != sub) continue;
+      const int token = (start + warp * 32 + src) % a.tokens;
+      if (pos < a.capacity) {
+        const uint4* s = reinterpret_cast<const uint4*>(a.x + size_t(token) * rowElems);
+        uint4* d = reinterpret_cast<uint4*>(a.xPacked + size_t(off + pos) * rowElems);
+        for (int j = lane; j < rowElems / 8; j += 32) d[j] = s[j];
+      } else if (a.topk == 1) {
+        uint4* d = reinterpret_cast<uint4*>(a.out + size_t(token) * rowElems);
+        for (int j = lane; j < rowElems / 8; j += 32) d[j] = make_uint4(0, 0, 0, 0);
+      }
+    }
+    __syncthreads();
+    if (tid == 0) base += total;
+    __syncthreads();
+  }
+  if (sub == 0 && tid == 0) {
+    a.expertCount[e] = min(hist[e], a.capacity);
+    a.offsets[e] = off;
+    a.done1[e] = 0;
+  }
+  if (e != 0 || sub != 0) return;
+  // ---- the work list (block (0,0)) ----
+  // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
+  // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
+  // CTAs reading one weight tile run together) and, lag experts later, its down items.
+  if (tid == 0) {
+    int pos = a.staticItems;
+    const int lag = a.lag < 0 ? a.experts : a.lag;
+    for (int s = 0; s < a.experts + lag; ++s) {
+      if (s < a.experts) {
+        const int c = min(hist[s], a.capacity);
+        const int tt = max(1, (c + kNt - 1) / kNt);
+        const int st = min(max(a.staticItems - s * a.tiles1, 0), a.tiles1);
+        seg1[s] = pos;
+        pos += a.tiles1 * tt - st;
+      }
+      const int e2 = s - lag;
+      if (e2 >= 0 && e2 < a.experts) {
+        const int c = min(hist[e2], a.capacity);
+        seg2[e2] = pos;
+        pos += a.tiles2 * ((c + kNt - 1) / kNt);
+      }
+    }
+    *a.listTotal = pos;
+    *a.queue = 0;
+  }
+  __syncthreads();
+  for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
+  for (int x = tid; x < a.experts; x += blockDim.x) {
+    const int c = min(hist[x], a.capacity);
+    const int tt1 = max(1, (c + kNt - 1) / kNt), tt2 = (c + kNt - 1) / kNt;
+    const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
+    int p = seg1[x];
+    for (int m = 0; m < a.tiles1; ++m)
+      for (int w = 0; w < tt1; ++w)
+        if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
+    p = seg2[x];
+    for (int m = 0; m < a.tiles2; ++m)
+      for (int w = 0; w < tt2; ++w) a.list[p++] = make_int4(1, x, m, w);
+  }
+}
+
+// top-k > 1: out[t] = Σ_k gate · yPacked[row of assignment (k, t)], 0 for dropped assignments.
+__global__ void combinePackedKernel(const bf16* yPacked, const int* rowOf, const float* gate, int tokens,
+                                    int topk, int dModel, bf16* out) {
+  const int t = blockIdx.x;
+  for (int j = threadIdx.x; j < dModel; j += blockDim.x) {
+    float acc = 0.f;
+    for (int k = 0; k < topk; ++k) {
+      const int a = k * tokens + t;
+      const int row = rowOf[a];
+      if (row >= 0) acc += gate[a] * __bfloat162float(yPacked[size_t(row) * dModel + j]);
+    }
+    out[size_t(t) * dModel + j] = __float2bfloat16(acc);
+  }
+}
+
+// ---- host -----------------------------------------------------------------------------------
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+EncodeTiled encoder() {
+  static EncodeTiled fn = nullptr;
+  if (!fn) {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || !p) {
+      std::fprintf(stderr, "moe-workload: the driver has no cuTensorMapEncodeTiled\n");
+      std::exit(1);
+    }
+    fn = reinterpret_cast<EncodeTiled>(p);
+  }
+  return fn;
+}
+
+// Row-major bf16 [rows][cols] viewed as 2-D tiles of 64 columns (128 bytes, swizzled) x boxRows.
+CUtensorMap tileMap(const void* base, size_t rows, size_t cols, int boxRows) {
+  CUtensorMap m;
+  const cuuint64_t dims[2] = {cuuint64_t(cols), cuuint64_t(rows)};
+  const cuuint64_t strides[1] = {cuuint64_t(cols * sizeof(bf16))};
+  const cuuint32_t box[2] = {64, cuuint32_t(boxRows)};
+  const cuuint32_t elem[2] = {1, 1};
+  const CUresult r = encoder()(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(base), dims, strides, box,
+                               elem, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    std::fprintf(stderr, "moe-workload: cuTensorMapEncodeTiled failed (%d) for a %zu x %zu matrix\n", int(r), rows,
+                 cols);
+    std::exit(1);
+  }
+  return m;
+}
+
+template <typename P>
+P* alloc(size_t n) {
+  P* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, n * sizeof(P)));
+  CUDA_CHECK(cudaMemset(p, 0, n * sizeof(P)));
+  return p;
+}
+
+int envInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+template <typename K, typename... Args>
+void launch(K kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t s, bool pdl, Args... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, args...));
+}
+
+}  // namespace
+
+GroupedTuning GroupedTuning::fromEnvironment() {
+  GroupedTuning t;
+  t.lag = envInt("MOE_GROUPED_LAG", t.lag);
+  t.pdl = envInt("MOE_GROUPED_PDL", 1) != 0;
+  t.prefetch = envInt("MOE_GROUPED_PREFETCH", t.prefetch);
+  t.evictFirst = envInt("MOE_GROUPED_EVICT_FIRST", 1) != 0;
+  t.fixedN = envInt("MOE_GROUPED_FIXED_N", 0) != 0;
+  return t;
+}
+
+std::string GroupedFfn::unsupportedReason(const GroupedShape& s, bool bf16) {
+#ifndef MOE_GROUPED_SM90A
+  (void)s;
+  (void)bf16;
+  return "built without sm_90a code (configure with CMAKE_CUDA_ARCHITECTURES containing 90)";
+#else
+  if (!bf16) return "fp32 (the kernel is bf16)";
+  int dev = 0, major = 0, minor = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  if (major != 9 || minor != 0) return "not a Hopper GPU (compute capability 9.0)";
+  if (s.dModel % kBm2 != 0 || s.dModel % 64 != 0) return "d_model is not a multiple of 128";
+  if (s.dFf % kBm1 != 0) return "d_ff is not a multiple of 256";
+  if (envInt("MOE_GROUPED_FALLBACK", 0)) return "MOE_GROUPED_FALLBACK is set";
+  return "";
+#endif
+}
+
+GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, const std::vector<bf16*>& w2t,
+                       cudaStream_t stream)
+    : s_(s), tune_(GroupedTuning::fromEnvironment()), stream_(stream) {
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, dev));
+  const int tiles1 = s.dFf / kBm1, tiles2 = s.dModel / kBm2;
+  const size_t rows = size_t(s.tokens) * s.topk;
+  staticItems_ = std::min(smCount_, s.experts * tiles1);
+  maxItems_ = (tiles1 + tiles2) * (s.experts + int(rows / kNt) + 1) + staticItems_;
+  for (int l = 0; l < s.layers; ++l) {
+    mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, 128));
+    mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, 128));
+  }
+  xPacked_ = alloc<bf16>(rows * s.dModel);
+  hPacked_ = alloc<bf16>(rows * s.dFf);
+  if (s.topk > 1) yPacked_ = alloc<bf16>(rows * s.dModel);
+  mapX_ = tileMap(xPacked_, rows, s.dModel, 16);
+  mapH_ = tileMap(hPacked_, rows, s.dFf, 16);
+  rowOf_ = alloc<int>(rows);
+  tokenOf_ = alloc<int>(rows);
+  gateOf_ = alloc<float>(rows);
+  offsets_ = alloc<int>(s.experts + 1);
+  listTotal_ = alloc<int>(1);
+  queue_ = alloc<int>(1);
+  done1_ = alloc<unsigned>(s.experts);
+  list_ = alloc<int4>(maxItems_);
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  int(3 * s.experts * sizeof(int))));
+}
+
+GroupedFfn::~GroupedFfn() {
+  for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
+                  (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_})
+    if (p) cudaFree(p);
+}
+
+std::string GroupedFfn::describe() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "persistent wgmma grouped GEMM, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
+                "prefetch %d, evict-first %d, fixed-N %d",
+                smCount_, kBm1, kNt, kBm2, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
+                int(tune_.evictFirst), int(tune_.fixedN));
+  return buf;
+}
+
+void GroupedFfn::poison() {
+  const size_t rows = size_t(s_.tokens) * s_.topk;
+  CUDA_CHECK(cudaMemsetAsync(xPacked_, 0xff, rows * s_.dModel * sizeof(bf16), stream_));
+  CUDA_CHECK(cudaMemsetAsync(hPacked_, 0xff, rows * s_.dFf * sizeof(bf16), stream_));
+  if (yPacked_) CUDA_CHECK(cudaMemsetAsync(yPacked_, 0xff, rows * s_.dModel * sizeof(bf16), stream_));
+}
+
+void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const float* assignGate, int* assignPos,
+                     int* expertCount, bf16* out) {
+  const int tiles1 = s_.dFf / kBm1, tiles2 = s_.dModel / kBm2;
+  PackArgs p{};
+  p.assignExpert = assignExpert;
+  p.assignGate = assignGate;
+  p.x = x;
+  p.tokens = s_.tokens;
+  p.assignments = s_.tokens * s_.topk;
+  p.experts = s_.experts;
+  p.capacity = s_.capacity;
+  p.dModel = s_.dModel;
+  p.topk = s_.topk;
+  p.tiles1 = tiles1;
+  p.tiles2 = tiles2;
+  p.staticItems = staticItems_;
+  p.lag = tune_.lag;
+  p.assignPos = assignPos;
+  p.expertCount = expertCount;
+  p.rowOf = rowOf_;
+  p.offsets = offsets_;
+  p.tokenOf = tokenOf_;
+  p.gateOf = gateOf_;
+  p.xPacked = xPacked_;
+  p.out = out;
+  p.list = list_;
+  p.listTotal = listTotal_;
+  p.queue = queue_;
+  p.done1 = done1_;
+  launch(packKernel, dim3(s_.experts, kSub), dim3(kPackThreads), 3 * s_.experts * sizeof(int), stream_, tune_.pdl,
+         p);
+
+  FfnArgs f{};
+  f.list = list_;
+  f.listTotal = listTotal_;
+  f.queue = queue_;
+  f.counts = expertCount;
+  f.offsets = offsets_;
+  f.done1 = done1_;
+  f.tokenOf = tokenOf_;
+  f.gateOf = gateOf_;
+  f.h = hPacked_;
+  f.out = out;
+  f.yPacked = yPacked_;
+  f.experts = s_.experts;
+  f.dModel = s_.dModel;
+  f.dFf = s_.dFf;
+  f.tiles1 = tiles1;
+  f.staticItems = staticItems_;
+  f.prefetch = tune_.prefetch;
+  f.evictFirst = tune_.evictFirst;
+  f.fusedCombine = s_.topk == 1;
+  launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
+         tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);
+  if (s_.topk > 1)
+    combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,
+                                                        s_.dModel, out);
+}

@@ -1,0 +1,76 @@
+// The `grouped` mode's fast path on Hopper (sm_90a, bf16): the experts of a layer as one
+// persistent grouped GEMM kernel over exact token counts, with no host read-back.
+//
+//   router GEMM (cuBLAS) -> top-k -> pack -> ffn [-> combine, top-k > 1 only]
+//
+// pack      one kernel: each expert's slots (the same positions as the capacity slots of the
+//           other modes), its rows of a compact expert-ordered copy of the tokens (offsets on
+//           the device), the row's token and gate, zeroes for dropped tokens, and the work list
+//           of the ffn kernel.
+// ffn       one persistent kernel, a CTA per SM: a producer warp streams weight tiles and token
+//           tiles with TMA through a shared-memory ring; two consumer warpgroups multiply them
+//           with wgmma (weights as the M side, tokens as N: 16..128 tokens per tile). Work items
+//           are (expert, weight-row tile, token tile) of the up projection (ReLU and the bf16
+//           cast in the epilogue) and then of the down projection (gate scaling and the scatter
+//           back to token order in the epilogue, for top-1); a down-projection item waits on a
+//           per-expert counter until that expert's up-projection items are done.
+//
+// Launch is chained with programmatic dependent launch, so the ffn kernel starts streaming its
+// first weight tiles while top-k and pack still run.
+#pragma once
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <string>
+#include <vector>
+
+struct GroupedShape {
+  int experts = 0, tokens = 0, topk = 1, dModel = 0, dFf = 0, capacity = 0, layers = 1;
+};
+
+// Tuning knobs, read from MOE_GROUPED_* environment variables (see device/README.md).
+struct GroupedTuning {
+  int lag = -1;        // down-projection items of expert e follow the up items of e + lag (-1: all up items first)
+  bool pdl = true;     // programmatic dependent launch of top-k, pack and ffn
+  int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
+  bool evictFirst = true;  // L2 evict-first hint on weight loads
+  bool fixedN = false;     // every token tile computed at 128 columns (one wgmma shape)
+  static GroupedTuning fromEnvironment();
+};
+
+class GroupedFfn {
+ public:
+  // Empty string when the fast path can run this shape on this device, else why not.
+  static std::string unsupportedReason(const GroupedShape& s, bool bf16);
+
+  GroupedFfn(const GroupedShape& s, const std::vector<__nv_bfloat16*>& w1t,
+             const std::vector<__nv_bfloat16*>& w2t, cudaStream_t stream);
+  ~GroupedFfn();
+  GroupedFfn(const GroupedFfn&) = delete;
+  GroupedFfn& operator=(const GroupedFfn&) = delete;
+
+  // After top-k of `layer` is enqueued: pack, ffn and (top-k > 1) combine into `out`.
+  void run(int layer, const __nv_bfloat16* x, const int* assignExpert, const float* assignGate,
+           int* assignPos, int* expertCount, __nv_bfloat16* out);
+  // Fills the intermediate buffers with NaN so that a row nobody wrote shows up in the check.
+  void poison();
+  const GroupedTuning& tuning() const { return tune_; }
+  std::string describe() const;
+  // For device/grouped_test.cu: the packed hidden activation [rows][d_ff] and expert offsets.
+  const __nv_bfloat16* hidden() const { return hPacked_; }
+  const int* offsets() const { return offsets_; }
+
+ private:
+  GroupedShape s_;
+  GroupedTuning tune_;
+  cudaStream_t stream_;
+  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0;
+  std::vector<CUtensorMap> mapW1_, mapW2_;
+  CUtensorMap mapX_{}, mapH_{};
+  __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
+  int *rowOf_ = nullptr, *tokenOf_ = nullptr, *offsets_ = nullptr, *listTotal_ = nullptr, *queue_ = nullptr;
+  unsigned* done1_ = nullptr;
+  float* gateOf_ = nullptr;
+  int4* list_ = nullptr;
+};
