@@ -12,15 +12,33 @@ Every mode is checked against `sequential`. Timed iterations are wrapped in
 cudaProfilerStart/Stop (torch.cuda.profiler), so `nsys profile --capture-range=cudaProfilerApi`
 captures the first requested mode's timed iterations only, with NVTX ranges per iteration,
 layer and expert.
+
+--user-script runs the way a user's inference script does under a plain `nsys profile python
+infer.py` (no capture range): each timed forward in one top-level NVTX range
+`forward <label> <N>` (label: seq, streams-sync, streams, grouped) with `expert E` ranges inside,
+warm-up forwards with no ranges at all, no cudaProfilerStart/Stop and no `sequential` baseline.
+
+--torch-profile PATH also records the first mode's timed forwards with torch.profiler (Kineto):
+schedule wait 1, warmup 1, active iterations-2, prof.step() after each forward (ProfilerStep#N),
+the same range names as record_function, exported by export_chrome_trace to PATH (.json.gz).
+cudaProfilerStart/Stop then wrap exactly the active steps, so an nsys capture with
+--capture-range=cudaProfilerApi of the same process holds the forwards that Kineto holds.
 """
 import argparse
+import gzip
 import math
+import os
+import shutil
 import statistics
 import sys
 
 import torch
 
 MODES = ["sequential", "streams-sync", "streams", "grouped"]
+# The short names in --user-script's `forward <label> <N>` ranges.
+LABELS = {"sequential": "seq", "streams-sync": "streams-sync", "streams": "streams", "grouped": "grouped"}
+# torch.profiler's schedule under --torch-profile: steps 0 (wait) and 1 (warmup) are not recorded.
+KINETO_WAIT, KINETO_WARMUP = 1, 1
 nvtx = torch.cuda.nvtx
 
 
@@ -37,8 +55,29 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--streams", type=int, default=0, help="0: one stream per expert")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--no-baseline", action="store_true",
+                   help="don't time `sequential` as the speed-up baseline when it is not among the modes")
+    p.add_argument("--user-script", action="store_true",
+                   help="behave like a user's inference script: `forward <label> N` NVTX ranges, unannotated "
+                        "warm-up, no cudaProfilerStart/Stop; implies --no-baseline")
+    p.add_argument("--torch-profile", metavar="PATH",
+                   help="record the first mode's timed forwards with torch.profiler and export a Chrome trace "
+                        "to PATH (gzip when it ends in .gz)")
+    p.add_argument("--profiler-api-from", type=int, metavar="N",
+                   help="call cudaProfilerStart before timed forward N of the first mode and cudaProfilerStop "
+                        "after the last (default: 0; %d with --torch-profile, its first recorded step; none with "
+                        "--user-script)" % (KINETO_WAIT + KINETO_WARMUP))
     a = p.parse_args(argv)
     a.modes = MODES if a.mode == "all" else a.mode.split(",")
+    if a.user_script:
+        a.no_baseline = True
+    if a.torch_profile and a.iterations < KINETO_WAIT + KINETO_WARMUP + 1:
+        p.error("--torch-profile needs --iterations >= %d (wait %d + warmup %d + at least one recorded step)"
+                % (KINETO_WAIT + KINETO_WARMUP + 1, KINETO_WAIT, KINETO_WARMUP))
+    if a.profiler_api_from is None:
+        a.profiler_api_from = KINETO_WAIT + KINETO_WARMUP if a.torch_profile else (None if a.user_script else 0)
+    elif not 0 <= a.profiler_api_from < a.iterations:
+        p.error("--profiler-api-from must be in [0, --iterations)")
     for m in a.modes:
         if m not in MODES:
             p.error("unknown mode %r (choose from %s)" % (m, ", ".join(MODES)))
@@ -64,7 +103,8 @@ class SwitchSparseMLP:
         self.E = E
         self.capacity = math.ceil(a.capacity_factor * a.tokens / E)
         n = a.streams if 0 < a.streams < E else E
-        self.streams = [torch.cuda.Stream() for _ in range(n)]
+        # (no streams off the GPU: ep_moe.py's CPU check of its data movement uses route() alone)
+        self.streams = [torch.cuda.Stream() for _ in range(n)] if device.type == "cuda" else []
 
     def expert(self, e, x):
         return torch.relu(x @ self.w1[e]) @ self.w2[e]
@@ -143,14 +183,44 @@ class SwitchSparseMLP:
         return torch.where(kept, out, hidden)
 
 
+# Set by main under --torch-profile: every NVTX range is then also a torch.profiler
+# record_function, so the Kineto trace carries the same names (user_annotation events).
+ANNOTATE_KINETO = False
+# Off only where there is no CUDA (ep_moe.py --device cpu): NVTX needs a CUDA build of torch.
+NVTX_ENABLED = True
+_open_records = []
+
+
 def rng(on, name):
     if on:
-        nvtx.range_push(name)
+        if NVTX_ENABLED:
+            nvtx.range_push(name)
+        if ANNOTATE_KINETO:
+            rf = torch.profiler.record_function(name)
+            rf.__enter__()
+            _open_records.append(rf)
 
 
 def pop(on):
     if on:
-        nvtx.range_pop()
+        if ANNOTATE_KINETO:
+            _open_records.pop().__exit__(None, None, None)
+        if NVTX_ENABLED:
+            nvtx.range_pop()
+
+
+def export_trace(prof, path):
+    """export_chrome_trace writes gzip itself for a .gz path; make sure of it either way."""
+    prof.export_chrome_trace(path)
+    if path.endswith(".gz"):
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        if not gz:
+            tmp = path + ".tmp"
+            with open(path, "rb") as src, gzip.open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, path)
+    print("switch_moe: torch.profiler trace written to %s" % path)
 
 
 def time_mode(moe, hidden, mode, a, profiled):
@@ -159,27 +229,55 @@ def time_mode(moe, hidden, mode, a, profiled):
     torch.cuda.synchronize()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(a.iterations)]
     stops = [torch.cuda.Event(enable_timing=True) for _ in range(a.iterations)]
-    if profiled:
-        torch.cuda.profiler.start()
-    nvtx.range_push("mode " + mode)
+    kineto = profiled and bool(a.torch_profile)
+    # cudaProfilerStart/Stop: around every timed iteration (the workload's capture range), or
+    # around Kineto's recorded steps alone; a user's script (--user-script) has none.
+    api_range = profiled and a.profiler_api_from is not None
+    api_start = a.profiler_api_from
+    prof = None
+    if kineto:
+        prof = torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA],
+            schedule=torch.profiler.schedule(wait=KINETO_WAIT, warmup=KINETO_WARMUP,
+                                             active=a.iterations - KINETO_WAIT - KINETO_WARMUP, repeat=1),
+            on_trace_ready=lambda p: export_trace(p, a.torch_profile))
+        prof.start()
+    if not a.user_script:
+        nvtx.range_push("mode " + mode)
     for i in range(a.iterations):
-        nvtx.range_push("iteration %d" % i)
-        starts[i].record()
-        nvtx.range_push("layer 0")
-        out = moe.forward(hidden, mode, True)
+        if api_range and i == api_start:
+            torch.cuda.profiler.start()
+        if a.user_script:
+            rng(True, "forward %s %d" % (LABELS[mode], i))
+            starts[i].record()
+            out = moe.forward(hidden, mode, True)
+            stops[i].record()
+            pop(True)
+        else:
+            rng(True, "iteration %d" % i)
+            starts[i].record()
+            rng(True, "layer 0")
+            out = moe.forward(hidden, mode, True)
+            pop(True)
+            stops[i].record()
+            pop(True)
+        if prof is not None:
+            prof.step()
+    if not a.user_script:
         nvtx.range_pop()
-        stops[i].record()
-        nvtx.range_pop()
-    nvtx.range_pop()
     torch.cuda.synchronize()
-    if profiled:
+    if api_range:
         torch.cuda.profiler.stop()
+    if prof is not None:
+        prof.stop()
     us = sorted(s.elapsed_time(t) * 1000 for s, t in zip(starts, stops))
     return statistics.median(us), us[0], out
 
 
 def main(argv):
+    global ANNOTATE_KINETO
     a = parse_args(argv)
+    ANNOTATE_KINETO = bool(a.torch_profile)
     if not torch.cuda.is_available():
         print("switch_moe: no CUDA device visible to PyTorch", file=sys.stderr)
         return 2
@@ -188,29 +286,31 @@ def main(argv):
     hidden = ((torch.rand((a.tokens, a.d_model), generator=torch.Generator().manual_seed(a.seed + 1)) * 2 - 1)
               .to(device=device, dtype=moe.w1.dtype))
     print("switch_moe: torch %s, experts %d, tokens %d, d_model %d, d_ff %d, dtype %s, capacity %d, streams %d, "
-          "iterations %d, warmup %d" % (torch.__version__, a.experts, a.tokens, a.d_model, a.d_ff, a.dtype,
-                                        moe.capacity, len(moe.streams), a.iterations, a.warmup))
+          "iterations %d, warmup %d%s" % (torch.__version__, a.experts, a.tokens, a.d_model, a.d_ff, a.dtype,
+                                          moe.capacity, len(moe.streams), a.iterations, a.warmup,
+                                          ", user-script" if a.user_script else ""))
     ref = moe.forward(hidden, "sequential", False).float()
     results = []
-    if "sequential" not in a.modes:
+    if "sequential" not in a.modes and not a.no_baseline:
         med, mn, _ = time_mode(moe, hidden, "sequential", a, False)
         results.append(("sequential", med, mn, 0.0))
     for i, mode in enumerate(a.modes):
         med, mn, out = time_mode(moe, hidden, mode, a, i == 0)
         err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
         results.append((mode, med, mn, err))
-    seq = next(r[1] for r in results if r[0] == "sequential")
+    seq = next((r[1] for r in results if r[0] == "sequential"), None)
     tol = 2e-2 if a.dtype == "bf16" else 1e-4
     ok = True
     print("%-13s %12s %12s %14s  %s" % ("mode", "median_us", "min_us", "vs_sequential", "check vs sequential"))
     for mode, med, mn, err in results:
         good = err <= tol and math.isfinite(err)
         ok &= good
-        print("%-13s %12.1f %12.1f %13.2fx  %s (max rel err %.2e)" % (mode, med, mn, seq / med,
-                                                                      "ok" if good else "MISMATCH", err))
+        speedup = "%13.2fx" % (seq / med) if seq else "%14s" % "-"
+        print("%-13s %12.1f %12.1f %s  %s (max rel err %.2e)" % (mode, med, mn, speedup,
+                                                                 "ok" if good else "MISMATCH", err))
     for mode, med, mn, err in results:
-        print("RESULT mode=%s median_us=%.1f min_us=%.1f speedup_vs_sequential=%.3f rel_err=%.3e check=%s"
-              % (mode, med, mn, seq / med, err, "ok" if err <= tol else "mismatch"))
+        print("RESULT mode=%s median_us=%.1f min_us=%.1f speedup_vs_sequential=%s rel_err=%.3e check=%s"
+              % (mode, med, mn, "%.3f" % (seq / med) if seq else "none", err, "ok" if err <= tol else "mismatch"))
     if not ok:
         print("switch_moe: a mode's output differs from sequential beyond tolerance", file=sys.stderr)
         return 3
