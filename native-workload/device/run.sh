@@ -36,17 +36,21 @@ if [ -x "$T" ]; then
   awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
          split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
        END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$OUT/sass.txt"
-  awk '/Function : .*itemCallILi0ELi64/,/Function : .*itemCallILi0ELi80/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|BRA|RET|CALL" | head -80 >> "$OUT/sass.txt"
-  timeout 180 "$T"; echo "grouped_test exit $?"
+  awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -60 >> "$OUT/sass.txt"
+  timeout 90 "$T"; echo "grouped_test exit $?"
 fi
 
 wait $BUILD; echo "build exit $?"; tail -3 "$OUT/build.log"
 if [ ! -x "$W" ]; then echo "no moe-workload"; exit 1; fi
 A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
-timeout 150 $W --mode sequential,grouped $A; echo "uniform exit $?"
-timeout 150 $W --mode sequential,grouped --skew zipf --capacity-factor 64 $A; echo "zipf exit $?"
-MOE_GROUPED_FALLBACK=1 timeout 60 $W --mode grouped --iterations 50 --warmup 10; echo "fallback exit $?"
-MOE_GROUPED_FIXED_N=1 timeout 60 $W --mode grouped --iterations 50 --warmup 10; echo "fixed-n exit $?"
+timeout 90 $W --mode sequential,grouped $A; echo "uniform exit $?"
+timeout 90 $W --mode sequential,grouped --skew zipf --capacity-factor 64 $A; echo "zipf exit $?"
+for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=4 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0 \
+         MOE_GROUPED_FALLBACK=1; do
+  echo "== variant $v"
+  env $v timeout 60 $W --mode grouped --iterations 50 --warmup 10 | grep -E "RESULT|grouped runs as"
+  echo "variant $v exit $?"
+done
 
 # nsys captures of the new grouped mode (as fixtures/MANIFEST.md made the others).
 export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -62,4 +66,4 @@ done
 "$NSYS" --version
 cp "$OUT/run.log" /tmp/run-snapshot.log
 echo "== summary"
-grep -E "^case |^(uniform|zipf|weight)|pack\+ffn|exit|RESULT|grouped runs as|float64" /tmp/run-snapshot.log
+grep -E "^case |^(uniform|zipf|weight)|pack\+ffn|exit|RESULT|grouped runs as|float64|== variant" /tmp/run-snapshot.log

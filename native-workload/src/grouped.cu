@@ -27,15 +27,15 @@ void check(cudaError_t e, const char* what, int line) {
 
 // ---- Tiling ---------------------------------------------------------------------------------
 constexpr int kThreads = 288;       // warps 0-7: two consumer warpgroups; warp 8: producer (one thread
-                                    // issues TMA). 288 threads leave each up to 224 registers.
+                                    // issues TMA). Nine warps put three on one SM sub-partition, whose
+                                    // 16K registers cap each thread at 168.
 constexpr int kStages = 3;          // shared-memory ring depth
-constexpr int kStageA = 32768;      // weight bytes per stage
-constexpr int kStageB = 32768;      // token bytes per stage (at most)
+constexpr int kStageA = 32768;      // weight bytes per stage: 128 rows x 2 k-slabs of 64 (128 B, swizzled)
+constexpr int kStageB = 32768;      // token bytes per stage (at most): 128 tokens x 2 k-slabs
 constexpr int kStageBytes = kStageA + kStageB;
 constexpr int kRing = 4;            // work items the producer may run ahead of the consumers
 constexpr int kNt = 128;            // tokens per token tile (wgmma N, padded to 16)
-constexpr int kBm1 = 256;           // up projection: weight rows (d_ff) per item, 128 per consumer
-constexpr int kBm2 = 128;           // down projection: weight rows (d_model) per item, 64 per consumer
+constexpr int kBm = 128;            // weight rows per item (d_ff rows up, d_model rows down), 64 per consumer
 constexpr int kSmemBytes = kStages * kStageBytes + 1024 /* barriers, ring */ + 1024 /* alignment */;
 
 struct RingEntry {
@@ -81,15 +81,20 @@ __device__ __forceinline__ void mbarArriveExpectTx(uint64_t* b, unsigned bytes) 
 __device__ __forceinline__ void mbarArrive(uint64_t* b) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smemAddr(b)) : "memory");
 }
+// A wait that never ends is a bug (a lost arrival, a wrong parity): trap after ~seconds, so the
+// program fails with a launch error instead of hanging the GPU.
+constexpr unsigned kSpinLimit = 1u << 25;
 __device__ __forceinline__ void mbarWait(uint64_t* b, uint32_t parity) {
   const uint32_t a = smemAddr(b);
   uint32_t ok = 0;
+  unsigned spins = 0;
   do {
     asm volatile(
         "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
         : "=r"(ok)
         : "r"(a), "r"(parity)
         : "memory");
+    if (++spins > kSpinLimit) __trap();
   } while (!ok);
 }
 __device__ __forceinline__ void tmaLoad(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar,
@@ -177,73 +182,41 @@ __device__ __forceinline__ void releaseStage(uint64_t* empty, int lane) {
   if (lane == 0) mbarArrive(empty);
 }
 
-// Up projection of one item: Hᵀ[256 rows of d_ff][N tokens] = W1ᵀ tile · Xᵀ, ReLU, bf16, stored
-// to H[token row][feature].
-template <int N>
-__device__ __forceinline__ void upItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg, int warp,
-                       int lane, int m, int n, int rowBase) {
-  float acc[2][N / 2];
-  const int kst = a.dModel / 64;
-  for (int ks = 0; ks < kst; ++ks, ++st.it) {
-    const int stage = st.it % kStages;
-    mbarWait(&t->full[stage], (st.it / kStages) & 1);
-    uint8_t* A = smem + stage * kStageBytes;
-    uint8_t* B = A + kStageA;
-    wgmmaFence();
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      const uint64_t db = smemDesc(smemAddr(B) + kk * 32);
-#pragma unroll
-      for (int r = 0; r < 2; ++r)
-        Wgmma<N>::mma(acc[r], smemDesc(smemAddr(A) + (wg * 128 + r * 64) * 128 + kk * 32), db,
-                      (ks | kk) != 0);
-    }
-    wgmmaCommit();
-    wgmmaWaitAll();
-    fenceRegs(acc[0]);
-    fenceRegs(acc[1]);
-    releaseStage(&t->empty[stage], lane);
-  }
-  const int ff = a.dFf;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int rowBase0 = m * kBm1 + wg * 128 + r * 64 + 16 * warp;
-    storePairs<N>(acc[r], lane, [&](int c, int rp, float v0, float v1) {
-      if (c < n)
-        *reinterpret_cast<uint32_t*>(a.h + size_t(rowBase + c) * ff + rowBase0 + rp) =
-            packBf16(fmaxf(v0, 0.f), fmaxf(v1, 0.f));
-    });
-  }
-}
-
-// Down projection of one item: Yᵀ[128 rows of d_model][N tokens] = W2ᵀ tile · Hᵀ; top-1 scales
-// by the gate and stores straight into the token's output row.
-template <int N>
-__device__ __forceinline__ void downItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg, int warp,
-                         int lane, int m, int n, int rowBase) {
+// One item: Dᵀ[128 weight rows][N tokens] = W tile · Xᵀ over the whole K, then the epilogue.
+// Up projection (Phase 0): ReLU, bf16, stored to H[token row][d_ff column]. Down projection
+// (Phase 1): top-1 scales by the gate and stores straight into the token's output row; top-k > 1
+// stores to the expert-ordered yPacked for the combine kernel.
+template <int Phase, int N>
+__device__ __forceinline__ void runTile(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg,
+                                        int warp, int lane, int m, int n, int rowBase) {
   float acc[N / 2];
-  const int kst = a.dFf / 128;
+  const int kst = (Phase == 0 ? a.dModel : a.dFf) / 128;
   for (int ks = 0; ks < kst; ++ks, ++st.it) {
     const int stage = st.it % kStages;
     mbarWait(&t->full[stage], (st.it / kStages) & 1);
-    uint8_t* A = smem + stage * kStageBytes;
-    uint8_t* B = A + kStageA;
+    const uint32_t A = smemAddr(smem + stage * kStageBytes), B = A + kStageA;
     wgmmaFence();
 #pragma unroll
     for (int s = 0; s < 2; ++s)
 #pragma unroll
       for (int kk = 0; kk < 4; ++kk)
-        Wgmma<N>::mma(acc, smemDesc(smemAddr(A) + s * 16384 + wg * 64 * 128 + kk * 32),
-                      smemDesc(smemAddr(B) + s * 16384 + kk * 32), (ks | s | kk) != 0);
+        Wgmma<N>::mma(acc, smemDesc(A + s * 16384 + wg * 64 * 128 + kk * 32), smemDesc(B + s * 16384 + kk * 32),
+                      (ks | s | kk) != 0);
     wgmmaCommit();
     wgmmaWaitAll();
     fenceRegs(acc);
     releaseStage(&t->empty[stage], lane);
   }
-  const int d = a.dModel;
-  const int row0 = m * kBm2 + wg * 64 + 16 * warp;
-  if (a.fusedCombine) {
-    // Each lane's columns are fixed: 2*(lane%4) (+1) + 8j. Look the tokens and gates up once.
+  const int row0 = m * kBm + wg * 64 + 16 * warp;
+  if (Phase == 0) {
+    const int ff = a.dFf;
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n)
+        *reinterpret_cast<uint32_t*>(a.h + size_t(rowBase + c) * ff + row0 + rp) =
+            packBf16(fmaxf(v0, 0.f), fmaxf(v1, 0.f));
+    });
+  } else if (a.fusedCombine) {
+    const int d = a.dModel;
     storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
       if (c < n) {
         const int tok = a.tokenOf[rowBase + c];
@@ -252,6 +225,7 @@ __device__ __forceinline__ void downItem(uint8_t* smem, SmemTail* t, ConsumerSta
       }
     });
   } else {
+    const int d = a.dModel;
     storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
       if (c < n)
         *reinterpret_cast<uint32_t*>(a.yPacked + size_t(rowBase + c) * d + row0 + rp) = packBf16(v0, v1);
@@ -267,44 +241,20 @@ __device__ void drainItem(SmemTail* t, ConsumerState& st, int kst, int lane) {
   }
 }
 
-// Each token-tile width is its own function (not inlined): one kernel body holding all sixteen
-// wgmma shapes makes ptxas spill. Costs a call per item.
-template <int Phase, int N>
-__device__ __noinline__ void itemCall(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg,
-                                      int warp, int lane, int m, int n, int rowBase) {
-  if (Phase == 0) upItem<N>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-  else downItem<N>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-}
-
-// kFixedN: every item runs at N = 128 (one wgmma shape, all inlined, padding columns computed
-// and dropped); otherwise N = the item's tokens rounded up to 16.
+// The wgmma width N (token columns, padding computed and dropped): 64 for tiles of up to 64
+// tokens, else 128; kFixedN: always 128. Only two widths: ptxas gives every wgmma shape in the
+// kernel its own accumulator registers, and a third (or the sixteen-per-16 set) spills.
 template <int Phase, bool kFixedN>
 __device__ __forceinline__ void runItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a,
                                         int wg, int warp, int lane, int m, int n, int rowBase) {
-  const int nt = (n + 15) / 16;
-  if constexpr (kFixedN) {
-    if (nt > 0) {
-      if (Phase == 0) upItem<kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-      else downItem<kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-    } else {
-      drainItem(t, st, Phase == 0 ? a.dModel / 64 : a.dFf / 128, lane);
-    }
-    return;
-  }
-#define MOE_CASE(K)                                                                     \
-  case K:                                                                               \
-    itemCall<Phase, 16 * K>(smem, t, st, a, wg, warp, lane, m, n, rowBase);            \
-    break;
-  switch (nt) {
-    MOE_CASE(1) MOE_CASE(2) MOE_CASE(3) MOE_CASE(4) MOE_CASE(5) MOE_CASE(6) MOE_CASE(7) MOE_CASE(8)
-    default: drainItem(t, st, Phase == 0 ? a.dModel / 64 : a.dFf / 128, lane); break;
-  }
-#undef MOE_CASE
+  if (n == 0) drainItem(t, st, (Phase == 0 ? a.dModel : a.dFf) / 128, lane);
+  else if (!kFixedN && n <= 64) runTile<Phase, 64>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+  else runTile<Phase, kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
 }
 #endif  // MOE_DEVICE_SM90A
 
 template <bool kFixedN>
-__global__ void __maxnreg__(224)
+__global__ void __launch_bounds__(kThreads, 1)
     ffnKernel(const __grid_constant__ CUtensorMap mW1, const __grid_constant__ CUtensorMap mW2,
               const __grid_constant__ CUtensorMap mX, const __grid_constant__ CUtensorMap mH, const FfnArgs a) {
 #ifdef MOE_DEVICE_SM90A
@@ -325,7 +275,7 @@ __global__ void __maxnreg__(224)
   }
   __syncthreads();
 
-  const int kst1 = a.dModel / 64, kst2 = a.dFf / 128;
+  const int kst1 = a.dModel / 128, kst2 = a.dFf / 128;  // stages (of two 64-wide k-slabs) per item
   if (warpIdx == 8) {
     if (lane != 0) return;
     // ---- producer ----
@@ -334,21 +284,19 @@ __global__ void __maxnreg__(224)
     uint32_t it = 0, r = 0;
     int prefetched = 0;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
-    int4 first = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    const int4 first = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
     if (hasStatic) {
       // The first item is known before the routing is: start streaming its weights now.
       prefetched = kst1 < kStages ? kst1 : kStages;
-      const int row = first.y * a.dFf + first.z * kBm1;
+      const int row = first.y * a.dFf + first.z * kBm;
       for (int s = 0; s < prefetched; ++s) {
         uint8_t* A = smem + s * kStageBytes;
         mbarExpectTx(&t->full[s], kStageA);
-        tmaLoad(A, &mW1, s * 64, row, &t->full[s], policy, hint);
-        tmaLoad(A + 16384, &mW1, s * 64, row + 128, &t->full[s], policy, hint);
+        tmaLoad(A, &mW1, (2 * s) * 64, row, &t->full[s], policy, hint);
+        tmaLoad(A + 16384, &mW1, (2 * s + 1) * 64, row, &t->full[s], policy, hint);
       }
-      for (int s = prefetched; s < prefetched + a.prefetch && s < kst1; ++s) {
+      for (int s = 2 * prefetched; s < 2 * (prefetched + a.prefetch) && s < 2 * kst1; ++s)
         tmaPrefetchL2(&mW1, s * 64, row);
-        tmaPrefetchL2(&mW1, s * 64, row + 128);
-      }
     }
     asm volatile("griddepcontrol.wait;" ::: "memory");
     const int total = *a.listTotal;
@@ -380,11 +328,17 @@ __global__ void __maxnreg__(224)
       const int ntRows = (n + 15) & ~15;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, (count + kNt - 1) / kNt));
-        while (loadAcquire(a.done1 + item.y) < need) __nanosleep(64);
+        for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
+          __nanosleep(64);
+          if (spins > kSpinLimit) __trap();
+        }
         proxyFenceGlobal();
       }
       const int kst = item.x == 0 ? kst1 : kst2;
-      const unsigned bBytes = unsigned(ntRows * 128 * (item.x == 0 ? 1 : 2));
+      const CUtensorMap* mw = item.x == 0 ? &mW1 : &mW2;
+      const CUtensorMap* mb = item.x == 0 ? &mX : &mH;
+      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm;
+      const unsigned bBytes = unsigned(ntRows * 128 * 2);
       for (int ks = 0; ks < kst; ++ks, ++it) {
         const int stage = it % kStages;
         uint8_t* A = smem + stage * kStageBytes;
@@ -394,25 +348,12 @@ __global__ void __maxnreg__(224)
         } else {
           mbarWait(&t->empty[stage], ((it / kStages) & 1) ^ 1);
           mbarArriveExpectTx(&t->full[stage], kStageA + bBytes);
-          if (item.x == 0) {
-            const int row = item.y * a.dFf + item.z * kBm1;
-            tmaLoad(A, &mW1, ks * 64, row, &t->full[stage], policy, hint);
-            tmaLoad(A + 16384, &mW1, ks * 64, row + 128, &t->full[stage], policy, hint);
-          } else {
-            const int row = item.y * a.dModel + item.z * kBm2;
-            tmaLoad(A, &mW2, (2 * ks) * 64, row, &t->full[stage], policy, hint);
-            tmaLoad(A + 16384, &mW2, (2 * ks + 1) * 64, row, &t->full[stage], policy, hint);
-          }
+          tmaLoad(A, mw, (2 * ks) * 64, row, &t->full[stage], policy, hint);
+          tmaLoad(A + 16384, mw, (2 * ks + 1) * 64, row, &t->full[stage], policy, hint);
         }
-        if (item.x == 0) {
+        for (int s = 0; s < 2; ++s)
           for (int j = 0; j < ntRows / 16; ++j)
-            tmaLoad(B + j * 2048, &mX, ks * 64, rowBase + 16 * j, &t->full[stage], 0, false);
-        } else {
-          for (int s = 0; s < 2; ++s)
-            for (int j = 0; j < ntRows / 16; ++j)
-              tmaLoad(B + s * 16384 + j * 2048, &mH, (2 * ks + s) * 64, rowBase + 16 * j, &t->full[stage], 0,
-                      false);
-        }
+            tmaLoad(B + s * 16384 + j * 2048, mb, (2 * ks + s) * 64, rowBase + 16 * j, &t->full[stage], 0, false);
       }
       prefetched = 0;
     }
@@ -445,10 +386,14 @@ __global__ void __maxnreg__(224)
 }
 
 // ---- pack -----------------------------------------------------------------------------------
-// Grid (experts, kSub): block (e, sub) finds expert e's assignments in assignment order (the
-// same positions as assignSlotsKernel), and copies every kSub-th of its token rows into the
-// expert-ordered packed matrix. Block (0, 0) also writes the ffn work list.
-constexpr int kSub = 2;
+// One block per 32 consecutive assignments (a warp's worth). Every block histograms all
+// assignments by expert (the counts before its chunk give its assignments' positions: the same
+// positions as assignSlotsKernel, in assignment order) and then, for its own 32, writes the
+// position, the packed row, the row's token and gate, and copies the 32 token rows (or zeroes a
+// dropped top-1 token's output row). Work is spread by assignment, not by expert, so a skewed
+// routing costs the same. Block 0 also writes the counts, offsets and the ffn work list, and
+// resets the ffn's counters.
+constexpr int kChunk = 32;
 constexpr int kPackThreads = 256;
 
 struct PackArgs {
@@ -477,94 +422,105 @@ __global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
   extern __shared__ int shm[];
-  int* hist = shm;                       // [experts]
-  int* seg1 = shm + a.experts;           // block (0,0): list start of expert e's remaining up items
-  int* seg2 = shm + 2 * a.experts;       // and of its down items
-  __shared__ int warpTotals[kPackThreads / 32];
-  __shared__ int base, offset;
-  const int e = blockIdx.x, sub = blockIdx.y, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  for (int i = tid; i < a.experts; i += blockDim.x) hist[i] = 0;
-  if (tid == 0) { base = 0; offset = 0; }
+  const int E = a.experts;
+  int* histAll = shm;          // [E] assignments per expert
+  int* histBefore = shm + E;   // [E] of them before this block's chunk
+  int* offs = shm + 2 * E;     // [E] first packed row of each expert
+  int* seg = shm + 3 * E;      // [2E] block 0: list positions of each expert's up and down items
+  __shared__ int srcTok[kChunk], dstRow[kChunk];
+  const int tid = threadIdx.x, lane = tid & 31;
+  const int chunkStart = blockIdx.x * kChunk;
+  for (int i = tid; i < 2 * E; i += blockDim.x) shm[i] = 0;
   __syncthreads();
-  for (int i = tid; i < a.assignments; i += blockDim.x) atomicAdd(&hist[a.assignExpert[i]], 1);
-  __syncthreads();
-  {
-    int part = 0;
-    for (int i = tid; i < e; i += blockDim.x) part += min(hist[i], a.capacity);
-    for (int o = 16; o; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-    if (lane == 0 && part) atomicAdd(&offset, part);
+  // Eight loads in flight per thread before any use (the loop is latency-bound otherwise).
+  constexpr int kBatch = 8;
+  for (int base = 0; base < a.assignments; base += kBatch * kPackThreads) {
+    int ex[kBatch];
+#pragma unroll
+    for (int u = 0; u < kBatch; ++u) {
+      const int i = base + u * kPackThreads + tid;
+      ex[u] = i < a.assignments ? a.assignExpert[i] : E;
+    }
+#pragma unroll
+    for (int u = 0; u < kBatch; ++u) {
+      const int i = base + u * kPackThreads + tid;
+      const unsigned same = __match_any_sync(0xffffffffu, ex[u]);
+      if (ex[u] < E && lane == __ffs(same) - 1) {
+        atomicAdd(&histAll[ex[u]], __popc(same));
+        if (i < chunkStart) atomicAdd(&histBefore[ex[u]], __popc(same));  // warp-uniform: chunks are 32-aligned
+      }
+    }
   }
   __syncthreads();
-  const int off = offset;
-  const int rowElems = a.dModel;  // bf16 per row; copied 8 at a time (16 bytes)
-  for (int start = 0; start < a.assignments; start += blockDim.x) {
-    const int i = start + tid;
-    const bool mine = i < a.assignments && a.assignExpert[i] == e;
-    const unsigned ballot = __ballot_sync(0xffffffffu, mine);
-    if (lane == 0) warpTotals[warp] = __popc(ballot);
-    __syncthreads();
-    int before = 0, total = 0;
-    for (int w = 0; w < int(blockDim.x / 32); ++w) {
-      if (w < warp) before += warpTotals[w];
-      total += warpTotals[w];
+  if (tid < 32) {
+    int carry = 0;
+    for (int b = 0; b < E; b += 32) {
+      const int e = b + lane;
+      const int v = e < E ? min(histAll[e], a.capacity) : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (e < E) offs[e] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
     }
-    const int myPos = base + before + __popc(ballot & ((1u << lane) - 1u));
-    if (mine && sub == 0) {
-      const bool kept = myPos < a.capacity;
-      const int row = kept ? off + myPos : -1;
-      a.assignPos[i] = kept ? myPos : -1;
+    const int i = chunkStart + lane;
+    const bool valid = i < a.assignments;
+    const int ex = valid ? a.assignExpert[i] : E;
+    const unsigned same = __match_any_sync(0xffffffffu, ex);
+    const int pos = valid ? histBefore[ex] + __popc(same & ((1u << lane) - 1u)) : -1;
+    const bool kept = valid && pos < a.capacity;
+    const int row = kept ? offs[ex] + pos : -1;
+    srcTok[lane] = valid ? i % a.tokens : -1;
+    dstRow[lane] = row;
+    if (valid) {
+      a.assignPos[i] = kept ? pos : -1;
       a.rowOf[i] = row;
       if (kept) {
         a.tokenOf[row] = i % a.tokens;
         a.gateOf[row] = a.assignGate[i];
       }
     }
-    // The whole warp copies (or, for a dropped top-1 token, zeroes) each of its lanes' rows.
-    unsigned todo = ballot;
-    while (todo) {
-      const int src = __ffs(todo) - 1;
-      todo &= todo - 1;
-      const int pos = __shfl_sync(0xffffffffu, myPos, src);
-      if (pos % kSub != sub) continue;
-      const int token = (start + warp * 32 + src) % a.tokens;
-      if (pos < a.capacity) {
-        const uint4* s = reinterpret_cast<const uint4*>(a.x + size_t(token) * rowElems);
-        uint4* d = reinterpret_cast<uint4*>(a.xPacked + size_t(off + pos) * rowElems);
-        for (int j = lane; j < rowElems / 8; j += 32) d[j] = s[j];
-      } else if (a.topk == 1) {
-        uint4* d = reinterpret_cast<uint4*>(a.out + size_t(token) * rowElems);
-        for (int j = lane; j < rowElems / 8; j += 32) d[j] = make_uint4(0, 0, 0, 0);
-      }
-    }
-    __syncthreads();
-    if (tid == 0) base += total;
-    __syncthreads();
   }
-  if (sub == 0 && tid == 0) {
-    a.expertCount[e] = min(hist[e], a.capacity);
-    a.offsets[e] = off;
-    a.done1[e] = 0;
+  __syncthreads();
+  const int vecs = a.dModel / 8;  // 16-byte pieces of a row
+#pragma unroll 4
+  for (int q = tid; q < kChunk * vecs; q += blockDim.x) {
+    const int r = q / vecs, c = q % vecs;
+    const int tok = srcTok[r], row = dstRow[r];
+    if (row >= 0)
+      reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] =
+          reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c];
+    else if (tok >= 0 && a.topk == 1)
+      reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = make_uint4(0, 0, 0, 0);
   }
-  if (e != 0 || sub != 0) return;
-  // ---- the work list (block (0,0)) ----
+  if (blockIdx.x != 0) return;
+  // ---- block 0: counts, offsets, counters, the work list ----
   // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
   // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
   // CTAs reading one weight tile run together) and, lag experts later, its down items.
+  for (int e = tid; e < E; e += blockDim.x) {
+    a.expertCount[e] = min(histAll[e], a.capacity);
+    a.offsets[e] = offs[e];
+    a.done1[e] = 0;
+  }
   if (tid == 0) {
     int pos = a.staticItems;
-    const int lag = a.lag < 0 ? a.experts : a.lag;
-    for (int s = 0; s < a.experts + lag; ++s) {
-      if (s < a.experts) {
-        const int c = min(hist[s], a.capacity);
-        const int tt = max(1, (c + kNt - 1) / kNt);
+    const int lag = a.lag < 0 ? E : a.lag;
+    for (int s = 0; s < E + lag; ++s) {
+      if (s < E) {
+        // An expert with no tokens has no items, except the static ones (drained, not computed).
+        const int c = min(histAll[s], a.capacity);
+        const int tt = (c + kNt - 1) / kNt;
         const int st = min(max(a.staticItems - s * a.tiles1, 0), a.tiles1);
-        seg1[s] = pos;
-        pos += a.tiles1 * tt - st;
+        seg[s] = pos;
+        pos += c > 0 ? a.tiles1 * tt - st : 0;
       }
       const int e2 = s - lag;
-      if (e2 >= 0 && e2 < a.experts) {
-        const int c = min(hist[e2], a.capacity);
-        seg2[e2] = pos;
+      if (e2 >= 0 && e2 < E) {
+        const int c = min(histAll[e2], a.capacity);
+        seg[E + e2] = pos;
         pos += a.tiles2 * ((c + kNt - 1) / kNt);
       }
     }
@@ -573,15 +529,15 @@ __global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
   }
   __syncthreads();
   for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
-  for (int x = tid; x < a.experts; x += blockDim.x) {
-    const int c = min(hist[x], a.capacity);
-    const int tt1 = max(1, (c + kNt - 1) / kNt), tt2 = (c + kNt - 1) / kNt;
+  for (int x = tid; x < E; x += blockDim.x) {
+    const int c = min(histAll[x], a.capacity);
+    const int tt1 = (c + kNt - 1) / kNt, tt2 = tt1;
     const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
-    int p = seg1[x];
+    int p = seg[x];
     for (int m = 0; m < a.tiles1; ++m)
       for (int w = 0; w < tt1; ++w)
         if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
-    p = seg2[x];
+    p = seg[E + x];
     for (int m = 0; m < a.tiles2; ++m)
       for (int w = 0; w < tt2; ++w) a.list[p++] = make_int4(1, x, m, w);
   }
@@ -692,8 +648,8 @@ std::string GroupedFfn::unsupportedReason(const GroupedShape& s, bool bf16) {
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
   if (major != 9 || minor != 0) return "not a Hopper GPU (compute capability 9.0)";
-  if (s.dModel % kBm2 != 0 || s.dModel % 64 != 0) return "d_model is not a multiple of 128";
-  if (s.dFf % kBm1 != 0) return "d_ff is not a multiple of 256";
+  if (s.dModel % kBm != 0) return "d_model is not a multiple of 128";
+  if (s.dFf % kBm != 0) return "d_ff is not a multiple of 128";
   if (envInt("MOE_GROUPED_FALLBACK", 0)) return "MOE_GROUPED_FALLBACK is set";
   return "";
 #endif
@@ -705,7 +661,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, dev));
-  const int tiles1 = s.dFf / kBm1, tiles2 = s.dModel / kBm2;
+  const int tiles1 = s.dFf / kBm, tiles2 = s.dModel / kBm;
   const size_t rows = size_t(s.tokens) * s.topk;
   staticItems_ = std::min(smCount_, s.experts * tiles1);
   maxItems_ = (tiles1 + tiles2) * (s.experts + int(rows / kNt) + 1) + staticItems_;
@@ -729,7 +685,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  int(3 * s.experts * sizeof(int))));
+                                  int(5 * s.experts * sizeof(int))));
 }
 
 GroupedFfn::~GroupedFfn() {
@@ -743,7 +699,7 @@ std::string GroupedFfn::describe() const {
   std::snprintf(buf, sizeof buf,
                 "persistent wgmma grouped GEMM, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
                 "prefetch %d, evict-first %d, fixed-N %d",
-                smCount_, kBm1, kNt, kBm2, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
+                smCount_, kBm, kNt, kBm, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
                 int(tune_.evictFirst), int(tune_.fixedN));
   return buf;
 }
@@ -757,7 +713,7 @@ void GroupedFfn::poison() {
 
 void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const float* assignGate, int* assignPos,
                      int* expertCount, bf16* out) {
-  const int tiles1 = s_.dFf / kBm1, tiles2 = s_.dModel / kBm2;
+  const int tiles1 = s_.dFf / kBm, tiles2 = s_.dModel / kBm;
   PackArgs p{};
   p.assignExpert = assignExpert;
   p.assignGate = assignGate;
@@ -784,8 +740,8 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.listTotal = listTotal_;
   p.queue = queue_;
   p.done1 = done1_;
-  launch(packKernel, dim3(s_.experts, kSub), dim3(kPackThreads), 3 * s_.experts * sizeof(int), stream_, tune_.pdl,
-         p);
+  launch(packKernel, dim3((p.assignments + kChunk - 1) / kChunk), dim3(kPackThreads), 5 * s_.experts * sizeof(int),
+         stream_, tune_.pdl, p);
 
   FfnArgs f{};
   f.list = list_;
