@@ -651,6 +651,9 @@ std::string GroupedFfn::unsupportedReason(const GroupedShape& s, bool bf16) {
   if (s.dModel % kBm != 0) return "d_model is not a multiple of 128";
   if (s.dFf % kBm != 0) return "d_ff is not a multiple of 128";
   if (envInt("MOE_GROUPED_FALLBACK", 0)) return "MOE_GROUPED_FALLBACK is set";
+  // Until device/run.sh has checked this kernel on an H200 (see RESULTS.md), it runs only when
+  // asked for, so that captures made meanwhile keep a `grouped` mode known to be right.
+  if (!envInt("MOE_GROUPED_FAST", 0)) return "not yet verified on a GPU: set MOE_GROUPED_FAST=1 to run it";
   return "";
 #endif
 }
