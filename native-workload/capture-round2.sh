@@ -5,8 +5,8 @@
 #
 #   OUT=/path/to/results bash native-workload/capture-round2.sh
 #
-# Phases, most needed first; each step has its own timeout and is skipped when the campaign's
-# time (ROUND2_BUDGET_S, default 330 s) is spent; each phase is tarred into $OUT as it ends, so a
+# Phases (ROUND2_PHASES, default "whole kineto zipf ep reps"), most needed first; each step has
+# its own timeout and is skipped when the campaign's time (ROUND2_BUDGET_S, default 330 s) is spent; each phase is tarred into $OUT as it ends, so a
 # call cut short still brings back what was done:
 #   whole.tgz   issue 13: whole-process `nsys profile` (no capture range) of switch_moe.py
 #               --user-script for sequential, streams-sync, streams-sync --streams 2, grouped
@@ -14,7 +14,7 @@
 #               kernel counts of both compared; back-to-back processes where they can't coexist
 #   zipf.tgz    issue 15: moe-workload --skew zipf captures (capture range, like fixtures/nsys-2025.3)
 #   ep.tgz      issue 18: capture-ep.sh with NPROC=1 (world size 1 dry run of ep_moe.py)
-#   meta.tgz    environment, build log, the nsys export log of the three public reports, the
+#   meta.tgz    environment, build log, the nsys export log of the three public reports (reps), the
 #               latencies without a profiler, steps.tsv (every step: seconds, exit code), summary.txt
 set -uo pipefail
 cd "${MOE_TRACE_ROOT:-.}" || exit 2
@@ -41,6 +41,8 @@ if [ -z "$nsys" ]; then
 fi
 [ -n "$nsys" ] && [ -x "$nsys" ] || { echo "round2: nsys not found" >&2; exit 2; }
 
+PHASES=" ${ROUND2_PHASES:-whole kineto zipf ep reps} "
+want() { [[ "$PHASES" == *" $1 "* ]]; }
 elapsed() { echo $(( $(date +%s) - T0 )); }
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 say() { echo "round2 [$(elapsed)s] $*" | tee -a "$summary" >&2; }
@@ -99,6 +101,7 @@ result() { grep -h '^RESULT' "$@" 2>/dev/null | sed 's/^/  /'; }
 say "start: $(head -3 "$W/meta/environment.txt" | tr '\n' ' ')"
 
 # ---- background, CPU only: build the native workload; export the public reports ----------------
+if want zipf; then
 ( command -v cmake >/dev/null || PATH="$PATH:$(dirname "$(command -v python3)")"
   command -v nvcc >/dev/null || PATH="$PATH:/usr/local/cuda/bin"
   s=$(date +%s)
@@ -107,6 +110,8 @@ say "start: $(head -3 "$W/meta/environment.txt" | tr '\n' ' ')"
     > "$W/meta/build.log" 2>&1
   echo "build exit $? in $(( $(date +%s) - s )) s" >> "$W/meta/build.log" ) &
 build_pid=$!
+fi
+if want reps; then
 ( for rep in .carry/nsys-reps/*.qdrep .carry/nsys-reps/*.nsys-rep; do
     [ -f "$rep" ] || continue
     b=$(basename "$rep"); x="$W/meta/${b%.*}.sqlite"
@@ -135,6 +140,7 @@ EOF
     echo
   done ) > "$W/meta/nsys-reps-export.log" 2>&1 &
 reps_pid=$!
+fi
 
 # ---- issue 13: whole-process captures, the way users run nsys --------------------------------
 WHOLE=(--trace=cuda,nvtx,osrt --sample=none --cpuctxsw=none)
@@ -145,12 +151,14 @@ declare -A WHOLE_ARGS=(
   [torch-grouped]="--mode grouped"
 )
 WHOLE_ORDER=(torch-sequential torch-streams-sync torch-streams-sync-2 torch-grouped)
+if want whole; then
 for name in "${WHOLE_ORDER[@]}"; do
   # shellcheck disable=SC2086
   cap whole "$name" 90 "${WHOLE[@]}" -- "$py" "$sw" ${WHOLE_ARGS[$name]} --user-script --iterations 5 --warmup 2
 done
 say "whole-process captures:"; result "$W"/whole/*.log | tee -a "$summary" >&2
 pack whole
+fi
 
 # ---- issue 19: Kineto and nsys in one process -------------------------------------------------
 KFLAGS=(--trace=cuda,nvtx,osrt --sample=none --cpuctxsw=none --capture-range=cudaProfilerApi --capture-range-end=stop)
@@ -183,6 +191,7 @@ else:
 print(" ".join(out))
 EOF
 }
+if want kineto; then
 coexist=unknown
 for mode in sequential streams-sync streams grouped; do
   cap kineto "$mode" 90 "${KFLAGS[@]}" -- "$py" "$sw" --mode "$mode" --user-script --iterations 5 --warmup 2 \
@@ -222,18 +231,22 @@ say "Kineto and nsys kernel records in one process: $coexist"
 echo "coexist=$coexist" >> "$W/kineto/counts.txt"
 result "$W"/kineto/*.log | tee -a "$summary" >&2
 pack kineto
+fi
 
 # ---- the same whole-process commands without any profiler -------------------------------------
-wait "$build_pid" "$reps_pid"
+for p in ${build_pid:-} ${reps_pid:-}; do wait "$p"; done
+if want whole; then
 for name in "${WHOLE_ORDER[@]}"; do
   # shellcheck disable=SC2086
   run "meta/plain-$name" 60 "$py" "$sw" ${WHOLE_ARGS[$name]} --user-script --iterations 5 --warmup 2
 done
 say "the whole-process commands without a profiler:"; result "$W"/meta/plain-*.log | tee -a "$summary" >&2
+fi
 
 # ---- issue 15: zipf-skewed routing, native workload -------------------------------------------
 ZIPF=(--skew zipf --zipf-exponent 0.5 --capacity-factor 8)
 NFLAGS=(--trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none --capture-range=cudaProfilerApi --capture-range-end=stop)
+if want zipf; then
 if [ -x native-workload/build/moe-workload ]; then
   for mode in sequential streams-sync streams grouped; do
     cap zipf "$mode" 45 "${NFLAGS[@]}" -- native-workload/build/moe-workload --mode "$mode" "${ZIPF[@]}" --iterations 3 --warmup 2
@@ -245,18 +258,21 @@ else
   say "native workload did not build: zipf captures skipped ($(tail -3 "$W/meta/build.log" | tr '\n' ' '))"
 fi
 pack zipf
+fi
 
 # ---- issue 18: expert-parallel dry run on one GPU ----------------------------------------------
+if want ep; then
 run ep/capture-ep 170 env MOE_EP_OUT="$W/ep" NPROC=1 EP_ITERATIONS=5 EP_WARMUP=3 EP_STEP_TIMEOUT=50 NSYS="$nsys" \
   bash native-workload/capture-ep.sh
 rm -f "$W"/ep/*.nsys-rep
 say "EP dry run (world size 1):"; result "$W"/ep/ep-*.log | tee -a "$summary" >&2
 grep -h '^RANK\|^ep_moe' "$W"/ep/ep-plain.log 2>/dev/null | head -5 | tee -a "$summary" >&2
 pack ep
+fi
 
 # ---- sizes and the end -------------------------------------------------------------------------
 ( cd "$W" && ls -l whole kineto zipf ep ) > "$W/meta/sizes.txt" 2>&1
-cat "$W/meta/nsys-reps-export.log" >&2
+[ -f "$W/meta/nsys-reps-export.log" ] && tr '\r' '\n' < "$W/meta/nsys-reps-export.log" | grep -v '^Processing' >&2
 say "done in $(elapsed) s"
 pack meta
 ls -l "$OUT" >&2
