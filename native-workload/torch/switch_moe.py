@@ -21,8 +21,10 @@ warm-up forwards with no ranges at all, no cudaProfilerStart/Stop and no `sequen
 --torch-profile PATH also records the first mode's timed forwards with torch.profiler (Kineto):
 schedule wait 1, warmup 1, active iterations-2, prof.step() after each forward (ProfilerStep#N),
 the same range names as record_function, exported by export_chrome_trace to PATH (.json.gz).
-cudaProfilerStart/Stop then wrap exactly the active steps, so an nsys capture with
---capture-range=cudaProfilerApi of the same process holds the forwards that Kineto holds.
+cudaProfilerStart/Stop then wrap exactly the active steps (--profiler-api-from N moves the start),
+so an nsys capture with --capture-range=cudaProfilerApi holds the forwards that Kineto holds. But
+nsys and Kineto cannot both record the GPU in one process (CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_
+SUPPORTED: under nsys, Kineto's trace has no kernels): capture them in separate runs.
 """
 import argparse
 import gzip
