@@ -1,75 +1,142 @@
 #!/usr/bin/env bash
 # One GPU-machine call for issue 20 (the grouped layer at the HBM floor), from the repository root:
-#   bash native-workload/device/run.sh            (carry .device-libs and native-workload/device/bin)
-# Builds moe-workload (CMake) while the prebuilt device/bin/grouped_test checks and times the
-# fast path alone; then runs the workload (checked against sequential and a float64 reference,
-# with its measured floor and the torch._grouped_mm anchor) on uniform and Zipf routing, the old
-# cuBLAS grouped path for comparison, and captures `grouped` under nsys. Everything goes to
-# $OUT: run.log (all output), build.log, env.txt, sass.txt, *.sqlite.
-set -uo pipefail
+#   bash native-workload/device/run.sh      (carry .device-libs, and native-workload/device/bin if prebuilt)
+#
+# Every step has its own time limit and goes on whatever the step before did, so one failing
+# kernel still leaves the rest measured. In order:
+#   env       date, GPU, driver, nvcc, cuBLAS, PyTorch, nsys          -> env.txt
+#   build     moe-workload (CMake, in the background)                 -> build.log
+#   test      device/bin/grouped_test (prebuilt here, else built there): pack + ffn alone against
+#             a float64 host reference on fresh random inputs, NaN-poisoned, 20 bit-exact reruns
+#             per case (a race shows as a difference), then the MOE_GROUPED_* variants timed
+#   uniform   moe-workload --mode sequential,grouped (checked against sequential and float64),
+#             its measured floor and the torch._grouped_mm anchor as RESULT lines
+#   zipf      the same with --skew zipf --zipf-exponent 0.57 --capacity-factor 16: the top expert
+#             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
+#   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
+#             grouped-zipf.sqlite
+#   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
+#   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
+# Steps past DEADLINE seconds (330) are skipped and say so.
+# $OUT gets: summary.txt (also printed last), logs.tar.gz (every step's log, build log,
+# SASS counts), grouped.sqlite, grouped-zipf.sqlite.
+set -u
 OUT=${OUT:-/tmp/moe-out}
 mkdir -p "$OUT"
+LOG=/tmp/moe-logs
+rm -rf "$LOG"; mkdir -p "$LOG"
 NW=native-workload
 W=$NW/build/moe-workload
 T="$NW/device/bin/grouped_test"
 export PATH="$PATH:/usr/local/cuda/bin:$(dirname "$(command -v python3)")"
-export MOE_GROUPED_FAST=1   # the persistent kernel is opt-in until this script has verified it
-exec > >(tee -a "$OUT/run.log") 2>&1
-echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) start"
+export MOE_GROUPED_FAST=1   # harmless where the persistent kernel is already the default
+ZIPF="--skew zipf --zipf-exponent 0.57 --capacity-factor 16"
+SUMMARY=$LOG/summary.txt
+: > "$SUMMARY"
+t0=$(date +%s)
+DEADLINE=${DEADLINE:-330}   # seconds after the start by which every step has ended
+note() { echo "$*" | tee -a "$SUMMARY"; }
+# step NAME LIMIT CMD...: runs CMD with a time limit, its output to $LOG/NAME.log (and here),
+# and records the exit status and seconds in the summary.
+step() {
+  local name=$1 limit=$2; shift 2
+  local s=$(date +%s) left=$(( DEADLINE - $(date +%s) + t0 ))
+  if [ $left -lt 15 ]; then note "step $name skipped (deadline)"; return 99; fi
+  [ $limit -gt $left ] && limit=$left
+  echo "== $name ($(date -u +%H:%M:%S), limit ${limit}s): $*"
+  timeout -k 10 "$limit" "$@" > "$LOG/$name.log" 2>&1
+  local rc=$?
+  cat "$LOG/$name.log"
+  note "step $name exit $rc ($(( $(date +%s) - s ))s)$([ $rc = 124 ] && echo ' TIMED OUT')"
+  return $rc
+}
+
 {
   date -u +%Y-%m-%dT%H:%M:%SZ
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,clocks.sm,clocks.mem,power.limit --format=csv
   nvcc --version | tail -2
   ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null
   grep -E "define CUBLAS_VER_(MAJOR|MINOR|PATCH|BUILD)" /usr/local/cuda/include/cublas_api.h
   python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
   cmake --version | head -1
-} > "$OUT/env.txt" 2>&1
-cat "$OUT/env.txt"
+  git log -1 --format='commit %H %cI' 2>/dev/null; git status --short -- $NW/src 2>/dev/null | head
+} > "$LOG/env.txt" 2>&1
+cat "$LOG/env.txt"
 
-# device/bin/grouped_test may be carried prebuilt (nvcc here and there is 13.0); else CMake builds it.
-TARGETS="moe-workload"; [ -x "$T" ] || { TARGETS="moe-workload moe-grouped-test"; T=$NW/build/moe-grouped-test; }
-( cmake -S $NW -B $NW/build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build $NW/build --target $TARGETS ) \
-  > "$OUT/build.log" 2>&1 &
+# ---- build (background) while the prebuilt test binary runs ----
+if [ -x "$T" ] && timeout 20 "$T" --probe > /dev/null 2>&1; then
+  TARGETS="moe-workload"
+else
+  echo "no usable prebuilt $T: building moe-grouped-test there"
+  TARGETS="moe-workload moe-grouped-test"; T=$NW/build/moe-grouped-test
+fi
+( timeout 300 cmake -S $NW -B $NW/build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  && timeout 300 cmake --build $NW/build --target $TARGETS ) > "$LOG/build.log" 2>&1 &
 BUILD=$!
-BUILT=""
-[ "$T" = $NW/build/moe-grouped-test ] && { wait $BUILD; echo "build exit $?"; BUILT=1; }
+if [ "$T" = $NW/build/moe-grouped-test ]; then wait $BUILD; note "build exit $? (with the test)"; BUILT=1; else BUILT=""; fi
 
 if [ -x "$T" ]; then
   # What ptxas made of the kernels: matrix, TMA and local-memory instructions per function.
-  cuobjdump --dump-sass "$T" > /tmp/sass.txt 2>&1
-  awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
-         split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
-       END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$OUT/sass.txt"
-  awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -60 >> "$OUT/sass.txt"
-  timeout 90 "$T"; echo "grouped_test exit $?"
+  if command -v cuobjdump > /dev/null; then
+    cuobjdump --dump-sass "$T" > /tmp/sass.txt 2>&1
+    awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
+           split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
+         END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$LOG/sass.txt"
+    awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
+  fi
+  step test 240 "$T"
+else
+  note "step test: no grouped_test binary"
 fi
 
-[ -n "$BUILT" ] || { wait $BUILD; echo "build exit $?"; }
-tail -3 "$OUT/build.log"
-if [ ! -x "$W" ]; then echo "no moe-workload"; exit 1; fi
-A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
-timeout 90 $W --mode sequential,grouped $A; echo "uniform exit $?"
-timeout 90 $W --mode sequential,grouped --skew zipf --capacity-factor 64 $A; echo "zipf exit $?"
-for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=4 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0 \
-         MOE_GROUPED_FALLBACK=1; do
-  echo "== variant $v"
-  env $v timeout 60 $W --mode grouped --iterations 50 --warmup 10 | grep -E "RESULT|grouped runs as"
-  echo "variant $v exit $?"
-done
+[ -n "$BUILT" ] || { wait $BUILD; note "build exit $?"; }
+tail -3 "$LOG/build.log"
+if [ -x "$W" ]; then
+  A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
+  step uniform 150 $W --mode sequential,grouped $A
+  step zipf 150 $W --mode sequential,grouped $ZIPF $A
 
-# nsys captures of the new grouped mode (as fixtures/MANIFEST.md made the others).
-export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-NSYS=$(ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
-for cap in grouped grouped-zipf; do
-  extra=""; [ $cap = grouped-zipf ] && extra="--skew zipf --capacity-factor 64"
-  timeout 120 "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
-    --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
-    $W --mode grouped --iterations 3 --warmup 2 $extra
-  timeout 120 "$NSYS" export --type sqlite --force-overwrite true -o "$OUT/$cap.sqlite" /tmp/cap-$cap.nsys-rep
-  echo "capture $cap exit $?"
-done
-"$NSYS" --version
-cp "$OUT/run.log" /tmp/run-snapshot.log
-echo "== summary"
-grep -E "^case |^(uniform|zipf|weight)|pack\+ffn|exit|RESULT|grouped runs as|float64|== variant" /tmp/run-snapshot.log
+  # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).
+  export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
+  if [ -n "$NSYS" ]; then
+    "$NSYS" --version >> "$LOG/env.txt" 2>&1
+    for cap in grouped grouped-zipf; do
+      extra=""; [ $cap = grouped-zipf ] && extra="$ZIPF"
+      step "nsys-$cap" 120 "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
+        --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
+        $W --mode grouped --iterations 3 --warmup 2 $extra
+      step "export-$cap" 120 "$NSYS" export --type sqlite --force-overwrite true -o "$OUT/$cap.sqlite" /tmp/cap-$cap.nsys-rep
+    done
+  else
+    note "no nsys found"
+  fi
+
+  step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
+  for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=3 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
+    step "var-${v#MOE_GROUPED_}" 60 env $v $W --mode grouped --iterations 50 --warmup 10
+    step "var-${v#MOE_GROUPED_}-zipf" 60 env $v $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  done
+  step again-uniform 60 $W --mode grouped --iterations 50 --warmup 10   # the spread between two runs
+else
+  note "no moe-workload (build failed: see build.log)"
+fi
+
+# ---- compact summary, printed last ----
+{
+  echo "== summary ($(( $(date +%s) - t0 ))s)"
+  grep -hE "^grouped_test:|^case |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
+  sed -n '/^timing/,$p' "$LOG/test.log" 2>/dev/null
+  for f in uniform zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+    [ -f "$LOG/$f.log" ] || continue
+    g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
+    r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
+    printf '%-22s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
+  done
+  grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" \
+    "$LOG/uniform.log" "$LOG/zipf.log" "$LOG/fallback.log" 2>/dev/null
+  grep -hE "error|trap|illegal" "$LOG"/*.log 2>/dev/null | grep -v "rel err\|rel_err\|err=" | sort | uniq -c | head -12
+} >> "$SUMMARY"
+cp "$SUMMARY" "$OUT/summary.txt"
+tar -C /tmp -czf "$OUT/logs.tar.gz" moe-logs 2>/dev/null
+cat "$SUMMARY"

@@ -262,6 +262,7 @@ int runAll(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines reach a log even when a time limit kills the run
   const Options o = parseOptions(argc, argv);
   return o.bf16 ? runAll<__nv_bfloat16>(o) : runAll<float>(o);
 }
