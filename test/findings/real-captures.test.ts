@@ -42,7 +42,13 @@ const byMode = (mode: string, body: (file: string, r: Report) => void) => {
   if (files.length === 0) {
     it.skip(`${mode}: no fixtures/nsys-*/${mode}.sqlite yet (captured by \`moe-trace profile --all\` on the H200)`, () => {});
   }
-  for (const file of files) it(`${mode}: ${file}`, () => body(file, report(file)));
+  for (const file of files) {
+    // Issue 13, open: on a whole-process capture the defaults still measure the reference pass and
+    // warm-up too, so the grouped capture gets their host syncs blamed. Expected to fail until
+    // the steady-state window lands; `it.fails` turns red then, and this line goes.
+    const knownIssue13 = file.includes('nsys-2025.3-whole') && mode === 'torch-grouped';
+    (knownIssue13 ? it.fails : it)(`${mode}: ${file}${knownIssue13 ? ' (known failure: issue 13)' : ''}`, () => body(file, report(file)));
+  }
 };
 
 describe('findings on the workload\'s H200 captures', () => {
