@@ -138,7 +138,7 @@ struct Err {
 };
 
 // Returns true when the case passes.
-bool checkCase(const Case& c) {
+bool checkCase(const Case& c, const char* config) {
   std::mt19937 rng(c.seed);
   const Routing r = drawRouting(c, rng);
   Device dev = upload(c, r, c.seed);
@@ -275,13 +275,76 @@ bool checkCase(const Case& c) {
   }
   const double tolH = 1e-2, tolY = 2e-2;
   const bool pass = ok && eh.rel() <= tolH && ey.rel() <= tolY && droppedBad == 0 && rerunDiff == 0;
-  std::printf("case %-22s experts %3d tokens %5d top-%d d %4d ff %4d cap %4d max/expert %4d dropped %4ld: "
+  std::printf("case %-14s %-20s experts %3d tokens %5d top-%d d %4d ff %4d cap %4d max/expert %4d dropped %4ld: "
               "H err %.2e (%zu rows), out err %.2e, dropped nonzero %ld, rerun diffs %ld -> %s\n",
-              c.name.c_str(), E, T, c.topk, d, ff, s.capacity, *std::max_element(cnt.begin(), cnt.end()), dropped,
+              config, c.name.c_str(), E, T, c.topk, d, ff, s.capacity, *std::max_element(cnt.begin(), cnt.end()), dropped,
               eh.rel(), rows.size(), ey.rel(), droppedBad, rerunDiff, pass ? "ok" : "FAIL");
   CK(cudaStreamDestroy(st));
   release(dev);
   return pass;
+}
+
+// The router's top-k kernel (a warp per token) against a serial host scan: the same experts, the
+// same gates to float rounding, on random logits (no ties) for sizes that are not multiples of
+// the 8 tokens a block or the 32 experts a warp pass covers.
+bool checkTopK() {
+  bool allOk = true;
+  for (int tc = 0; tc < 4; ++tc) {
+    const int tokens = tc % 2 ? 1000 : 4096, experts = tc < 2 ? 64 : 100, topk = tc == 3 ? 2 : (tc == 1 ? 8 : 1);
+    std::mt19937 rng(900 + tc);
+    std::normal_distribution<float> nd(0.f, 1.3f);
+    std::vector<float> logits(size_t(tokens) * experts), bias(experts);
+    for (float& v : logits) v = nd(rng);
+    for (int e = 0; e < experts; ++e) bias[e] = float(-0.57 * std::log(double(e + 1)));
+    float *dl, *db, *dg;
+    int* de;
+    CK(cudaMalloc(&dl, logits.size() * sizeof(float)));
+    CK(cudaMalloc(&db, experts * sizeof(float)));
+    CK(cudaMalloc(&dg, size_t(tokens) * topk * sizeof(float)));
+    CK(cudaMalloc(&de, size_t(tokens) * topk * sizeof(int)));
+    CK(cudaMemcpy(dl, logits.data(), logits.size() * sizeof(float), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(db, bias.data(), experts * sizeof(float), cudaMemcpyHostToDevice));
+    launchRouterTopK(dl, db, tokens, experts, topk, de, dg, 0, false);
+    CK(cudaGetLastError());
+    std::vector<int> ge(size_t(tokens) * topk);
+    std::vector<float> gg(size_t(tokens) * topk);
+    CK(cudaMemcpy(ge.data(), de, ge.size() * sizeof(int), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(gg.data(), dg, gg.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    long badE = 0;
+    double worstG = 0;
+    for (int t = 0; t < tokens; ++t) {
+      const float* row = &logits[size_t(t) * experts];
+      double mx = -INFINITY, sum = 0;
+      for (int e = 0; e < experts; ++e) mx = std::max(mx, double(row[e] + bias[e]));
+      for (int e = 0; e < experts; ++e) sum += std::exp(double(row[e] + bias[e]) - mx);
+      std::vector<int> chosen;
+      std::vector<double> prob;
+      double chosenSum = 0;
+      for (int k = 0; k < topk; ++k) {
+        int best = -1;
+        float bv = -INFINITY;
+        for (int e = 0; e < experts; ++e) {
+          const float v = row[e] + bias[e];
+          if (std::find(chosen.begin(), chosen.end(), e) == chosen.end() && (best < 0 || v > bv)) best = e, bv = v;
+        }
+        chosen.push_back(best);
+        prob.push_back(std::exp(double(bv) - mx) / sum);
+        chosenSum += prob.back();
+      }
+      for (int k = 0; k < topk; ++k) {
+        const size_t a = size_t(k) * tokens + t;
+        badE += ge[a] != chosen[k];
+        const double want = topk == 1 ? prob[0] : prob[k] / chosenSum;
+        worstG = std::max(worstG, std::fabs(gg[a] - want) / want);
+      }
+    }
+    const bool ok = badE == 0 && worstG < 1e-5;
+    std::printf("topk tokens %4d experts %3d top-%d: %ld wrong experts, gate max rel err %.2e -> %s\n", tokens, experts,
+                topk, badE, worstG, ok ? "ok" : "FAIL");
+    allOk &= ok;
+    for (void* p : {(void*)dl, (void*)db, (void*)dg, (void*)de}) cudaFree(p);
+  }
+  return allOk;
 }
 
 double median(std::vector<double> v) {
@@ -296,7 +359,8 @@ struct Variant {
 
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
-                        "MOE_GROUPED_FIXED_N"})
+                        "MOE_GROUPED_CLUSTER", "MOE_GROUPED_SLABS", "MOE_GROUPED_OVERLAP", "MOE_GROUPED_WAVES",
+                        "MOE_GROUPED_DIAG"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -337,8 +401,28 @@ int main(int argc, char** argv) {
       {"switch64-zipf", 64, 4096, 1, 768, 3072, 16.0, kZipf10x, 48, 15},
       {"switch64-zipf-steep", 64, 4096, 1, 768, 3072, 64.0, 1.0, 48, 17},
   };
-  bool allOk = true;
-  for (const Case& c : cases) allOk &= checkCase(c);
+  // Every case in the default configuration and with the token tiles multicast to CTA pairs;
+  // the switch-base-64 and top-2 cases in the other kernel configurations the timing compares.
+  struct Config {
+    const char* name;
+    const char* env;
+    bool all;
+  };
+  const Config configs[] = {
+      {"default", "", true},
+      {"cluster2", "MOE_GROUPED_CLUSTER=2", true},
+      {"cluster2-lag8", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_LAG=8", false},
+      {"slabs1", "MOE_GROUPED_SLABS=1", false},
+      {"overlap", "MOE_GROUPED_OVERLAP=1", false},
+      {"c2-s1-overlap", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1;MOE_GROUPED_WAVES=1", false},
+  };
+  bool allOk = checkTopK();
+  for (const Config& cfg : configs) {
+    applyEnv(cfg.env);
+    for (const Case& c : cases)
+      if (cfg.all || c.name == "small-top2" || c.name.rfind("switch64", 0) == 0) allOk &= checkCase(c, cfg.name);
+  }
+  applyEnv("");
   if (!allOk) {
     std::printf("grouped_test: MISMATCH\n");
     return 3;
@@ -349,10 +433,24 @@ int main(int argc, char** argv) {
   const Variant variants[] = {
       {"default", ""},
       {"lag8", "MOE_GROUPED_LAG=8"},
-      {"prefetch4", "MOE_GROUPED_PREFETCH=4"},
+      {"waves1", "MOE_GROUPED_WAVES=1"},
+      {"waves2", "MOE_GROUPED_WAVES=2"},
+      {"slabs1", "MOE_GROUPED_SLABS=1"},
+      {"overlap", "MOE_GROUPED_OVERLAP=1"},
+      {"slabs1-overlap", "MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1"},
+      {"cluster2", "MOE_GROUPED_CLUSTER=2"},
+      {"cluster2-lag8", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_LAG=8"},
+      {"cluster2-waves1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_WAVES=1"},
+      {"cluster2-slabs1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1"},
+      {"cluster2-overlap", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_OVERLAP=1"},
+      {"c2-s1-overlap-w1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1;MOE_GROUPED_WAVES=1"},
       {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
       {"no-pdl", "MOE_GROUPED_PDL=0"},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1"},
+      // Diagnostics (wrong results, timing only): what the token loads and the wgmma cost.
+      {"diag-no-token-loads", "MOE_GROUPED_DIAG=1"},
+      {"diag-no-wgmma", "MOE_GROUPED_DIAG=2"},
+      {"diag-weights-only", "MOE_GROUPED_DIAG=3"},
+      {"c2-diag-no-token-loads", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_DIAG=1"},
   };
   struct Row {
     std::string what;
@@ -393,6 +491,7 @@ int main(int argc, char** argv) {
     for (const Variant& v : variants) {
       applyEnv(v.env);
       GroupedFfn g(shapeOf(c), {dev.w1}, {dev.w2}, st);
+      std::printf("variant %-22s %s\n", v.name, g.describe().c_str());
       for (int i = 0; i < 5; ++i) g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
       CK(cudaStreamSynchronize(st));
       std::vector<cudaEvent_t> a(30), b(30);
@@ -415,7 +514,7 @@ int main(int argc, char** argv) {
         cudaEventDestroy(a[i]);
         cudaEventDestroy(b[i]);
       }
-      table.push_back({std::string(c.name) + " pack+ffn " + v.name, median(us)});
+      table.push_back({std::string(c.name) + " " + v.name, median(us)});
     }
     applyEnv("");
     cudaEventDestroy(e0);
@@ -423,7 +522,7 @@ int main(int argc, char** argv) {
     CK(cudaStreamDestroy(st));
     release(dev);
   }
-  std::printf("\n%-44s %10s %9s %9s\n", "timing (switch-base-64, 604 MB of weights)", "median_us", "vs_floor", "TB/s");
+  std::printf("\n%-44s %10s %9s %9s\n", "pack+ffn (switch-base-64, 604 MB of weights)", "median_us", "vs_floor", "TB/s");
   for (const Row& r : table)
     std::printf("%-44s %10.1f %9.3f %9.2f\n", r.what.c_str(), r.us, r.us / floorUs, 603979776.0 / (r.us * 1e-6) / 1e12);
   return 0;

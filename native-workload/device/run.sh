@@ -15,6 +15,7 @@
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
 #             grouped-zipf.sqlite
+#   ncu       DRAM and L2 counters of one ffn launch (default, and token tiles multicast)
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
 #   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
 # Steps past DEADLINE seconds (330) are skipped and say so.
@@ -82,7 +83,7 @@ if [ -x "$T" ]; then
     awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
            split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
          END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$LOG/sass.txt"
-    awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
+    awk '/Function : .*ffnKernelILi2/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
   fi
   step test 240 "$T"
 else
@@ -111,11 +112,28 @@ if [ -x "$W" ]; then
   else
     note "no nsys found"
   fi
+  # Hardware counters of one ffn launch: DRAM and L2 bytes and how busy each was.
+  NCU=$(command -v ncu || ls -d /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | sort -rV | head -1)
+  if [ -n "$NCU" ]; then
+    M=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,lts__t_bytes.sum
+    M=$M,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed
+    M=$M,sm__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__throughput.avg.pct_of_peak_sustained_elapsed
+    for v in MOE_GROUPED_PDL=1 MOE_GROUPED_CLUSTER=2; do
+      step "ncu-${v#MOE_GROUPED_}" 90 env $v "$NCU" --clock-control none --kernel-name regex:ffnKernel --launch-skip 2 \
+        --launch-count 1 --metrics $M $W --mode grouped --iterations 3 --warmup 1
+    done
+  else
+    note "no ncu found"
+  fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=3 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
-    step "var-${v#MOE_GROUPED_}" 60 env $v $W --mode grouped --iterations 50 --warmup 10
-    step "var-${v#MOE_GROUPED_}-zipf" 60 env $v $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  for v in MOE_GROUPED_CLUSTER=2 MOE_GROUPED_CLUSTER=2,MOE_GROUPED_LAG=8 MOE_GROUPED_LAG=8 MOE_GROUPED_WAVES=1 \
+           MOE_GROUPED_CLUSTER=2,MOE_GROUPED_WAVES=1 MOE_GROUPED_SLABS=1 MOE_GROUPED_OVERLAP=1 \
+           MOE_GROUPED_CLUSTER=2,MOE_GROUPED_SLABS=1,MOE_GROUPED_OVERLAP=1,MOE_GROUPED_WAVES=1 \
+           MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
+    name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
+    step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
+    step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10
   done
   step again-uniform 60 $W --mode grouped --iterations 50 --warmup 10   # the spread between two runs
 else
@@ -125,16 +143,18 @@ fi
 # ---- compact summary, printed last ----
 {
   echo "== summary ($(( $(date +%s) - t0 ))s)"
-  grep -hE "^grouped_test:|^case |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
-  sed -n '/^timing/,$p' "$LOG/test.log" 2>/dev/null
+  grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
+  sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
   for f in uniform zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
-    printf '%-22s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
+    printf '%-44s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
   done
   grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" \
     "$LOG/uniform.log" "$LOG/zipf.log" "$LOG/fallback.log" 2>/dev/null
+  for f in "$LOG"/ncu-*.log; do [ -f "$f" ] && { echo "${f##*/}:"; grep -E "^ +(gpu__|dram__|lts__|sm__|l1tex__)" "$f"; }; done
+  grep -h "C75[0-9][0-9]" "$LOG/build.log" | sort -u | head -4
   grep -hE "error|trap|illegal" "$LOG"/*.log 2>/dev/null | grep -v "rel err\|rel_err\|err=" | sort | uniq -c | head -12
 } >> "$SUMMARY"
 cp "$SUMMARY" "$OUT/summary.txt"

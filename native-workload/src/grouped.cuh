@@ -35,7 +35,11 @@ struct GroupedTuning {
   bool pdl = true;     // programmatic dependent launch of top-k, pack and ffn
   int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
   bool evictFirst = true;  // L2 evict-first hint on weight loads
-  bool fixedN = false;     // every token tile computed at 128 columns (one wgmma shape)
+  int cluster = 1;         // 2: CTA pairs share each token tile through TMA multicast (half the token reads)
+  int slabs = 2;           // k-slabs of 64 per shared-memory stage: 2 (3 stages) or 1 (6 stages)
+  bool overlap = false;    // consumers keep one wgmma batch in flight across stages
+  int waves = 0;           // further waves of up-projection weight tiles prefetched into L2 before routing
+  int diag = 0;            // timing diagnostics, wrong results: 1 skips token loads, 2 the wgmma and epilogue
   static GroupedTuning fromEnvironment();
 };
 
@@ -65,7 +69,7 @@ class GroupedFfn {
   GroupedShape s_;
   GroupedTuning tune_;
   cudaStream_t stream_;
-  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0;
+  int smCount_ = 0, grid_ = 0, cluster_ = 1, staticItems_ = 0, maxItems_ = 0;
   std::vector<CUtensorMap> mapW1_, mapW2_;
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
