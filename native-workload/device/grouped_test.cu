@@ -381,7 +381,6 @@ int main(int argc, char** argv) {
     std::printf("grouped_test: loads\n");
     return 0;
   }
-  setenv("MOE_GROUPED_FAST", "1", 1);
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, 0));
   std::printf("grouped_test: %s, %d SMs, L2 %d MB\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);

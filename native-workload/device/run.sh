@@ -30,7 +30,6 @@ NW=native-workload
 W=$NW/build/moe-workload
 T="$NW/device/bin/grouped_test"
 export PATH="$PATH:/usr/local/cuda/bin:$(dirname "$(command -v python3)")"
-export MOE_GROUPED_FAST=1   # harmless where the persistent kernel is already the default
 ZIPF="--skew zipf --zipf-exponent 0.57 --capacity-factor 16"
 SUMMARY=$LOG/summary.txt
 : > "$SUMMARY"
@@ -127,9 +126,7 @@ if [ -x "$W" ]; then
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_CLUSTER=2 MOE_GROUPED_CLUSTER=2,MOE_GROUPED_LAG=8 MOE_GROUPED_LAG=8 MOE_GROUPED_WAVES=1 \
-           MOE_GROUPED_CLUSTER=2,MOE_GROUPED_WAVES=1 MOE_GROUPED_SLABS=1 MOE_GROUPED_OVERLAP=1 \
-           MOE_GROUPED_CLUSTER=2,MOE_GROUPED_SLABS=1,MOE_GROUPED_OVERLAP=1,MOE_GROUPED_WAVES=1 \
+  for v in MOE_GROUPED_CLUSTER=2 MOE_GROUPED_LAG=8 MOE_GROUPED_WAVES=1 MOE_GROUPED_SLABS=1 MOE_GROUPED_OVERLAP=1 \
            MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
