@@ -359,8 +359,7 @@ struct Variant {
 
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
-                        "MOE_GROUPED_CLUSTER", "MOE_GROUPED_SLABS", "MOE_GROUPED_OVERLAP", "MOE_GROUPED_WAVES",
-                        "MOE_GROUPED_DIAG"})
+                        "MOE_GROUPED_FIXED_N"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -400,8 +399,8 @@ int main(int argc, char** argv) {
       {"switch64-zipf", 64, 4096, 1, 768, 3072, 16.0, kZipf10x, 48, 15},
       {"switch64-zipf-steep", 64, 4096, 1, 768, 3072, 64.0, 1.0, 48, 17},
   };
-  // Every case in the default configuration and with the token tiles multicast to CTA pairs;
-  // the switch-base-64 and top-2 cases in the other kernel configurations the timing compares.
+  // Every case in the default configuration; the switch-base-64 and top-2 cases with the other
+  // work order and with one wgmma width.
   struct Config {
     const char* name;
     const char* env;
@@ -409,11 +408,8 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
-      {"cluster2", "MOE_GROUPED_CLUSTER=2", true},
-      {"cluster2-lag8", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_LAG=8", false},
-      {"slabs1", "MOE_GROUPED_SLABS=1", false},
-      {"overlap", "MOE_GROUPED_OVERLAP=1", false},
-      {"c2-s1-overlap", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1;MOE_GROUPED_WAVES=1", false},
+      {"lag8", "MOE_GROUPED_LAG=8", false},
+      {"fixed-n128", "MOE_GROUPED_FIXED_N=1", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -432,24 +428,10 @@ int main(int argc, char** argv) {
   const Variant variants[] = {
       {"default", ""},
       {"lag8", "MOE_GROUPED_LAG=8"},
-      {"waves1", "MOE_GROUPED_WAVES=1"},
-      {"waves2", "MOE_GROUPED_WAVES=2"},
-      {"slabs1", "MOE_GROUPED_SLABS=1"},
-      {"overlap", "MOE_GROUPED_OVERLAP=1"},
-      {"slabs1-overlap", "MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1"},
-      {"cluster2", "MOE_GROUPED_CLUSTER=2"},
-      {"cluster2-lag8", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_LAG=8"},
-      {"cluster2-waves1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_WAVES=1"},
-      {"cluster2-slabs1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1"},
-      {"cluster2-overlap", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_OVERLAP=1"},
-      {"c2-s1-overlap-w1", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_SLABS=1;MOE_GROUPED_OVERLAP=1;MOE_GROUPED_WAVES=1"},
+      {"prefetch3", "MOE_GROUPED_PREFETCH=3"},
+      {"fixed-n128", "MOE_GROUPED_FIXED_N=1"},
       {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
       {"no-pdl", "MOE_GROUPED_PDL=0"},
-      // Diagnostics (wrong results, timing only): what the token loads and the wgmma cost.
-      {"diag-no-token-loads", "MOE_GROUPED_DIAG=1"},
-      {"diag-no-wgmma", "MOE_GROUPED_DIAG=2"},
-      {"diag-weights-only", "MOE_GROUPED_DIAG=3"},
-      {"c2-diag-no-token-loads", "MOE_GROUPED_CLUSTER=2;MOE_GROUPED_DIAG=1"},
   };
   struct Row {
     std::string what;

@@ -15,7 +15,7 @@
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
 #             grouped-zipf.sqlite
-#   ncu       DRAM and L2 counters of one ffn launch (default, and token tiles multicast)
+#   ncu       DRAM and L2 counters of one ffn launch
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
 #   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
 # Steps past DEADLINE seconds (330) are skipped and say so.
@@ -82,7 +82,7 @@ if [ -x "$T" ]; then
     awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
            split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
          END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$LOG/sass.txt"
-    awk '/Function : .*ffnKernelILi2/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
+    awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
   fi
   step test 240 "$T"
 else
@@ -117,7 +117,7 @@ if [ -x "$W" ]; then
     M=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,lts__t_bytes.sum
     M=$M,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed
     M=$M,sm__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__throughput.avg.pct_of_peak_sustained_elapsed
-    for v in MOE_GROUPED_PDL=1 MOE_GROUPED_CLUSTER=2; do
+    for v in MOE_GROUPED_PDL=1; do
       step "ncu-${v#MOE_GROUPED_}" 90 env $v "$NCU" --clock-control none --kernel-name regex:ffnKernel --launch-skip 2 \
         --launch-count 1 --metrics $M $W --mode grouped --iterations 3 --warmup 1
     done
@@ -126,8 +126,7 @@ if [ -x "$W" ]; then
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_CLUSTER=2 MOE_GROUPED_LAG=8 MOE_GROUPED_WAVES=1 MOE_GROUPED_SLABS=1 MOE_GROUPED_OVERLAP=1 \
-           MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
+  for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=3 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
     step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10

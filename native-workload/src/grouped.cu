@@ -3,7 +3,6 @@
 // (MOE_GROUPED_SM90A); otherwise the kernels are empty and unsupportedReason() says so.
 #include "grouped.cuh"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -30,37 +29,25 @@ void check(cudaError_t e, const char* what, int line) {
 constexpr int kThreads = 288;       // warps 0-7: two consumer warpgroups; warp 8: producer (one thread
                                     // issues TMA). Nine warps put three on one SM sub-partition, whose
                                     // 16K registers cap each thread at 168.
-constexpr int kSlab = 16384;        // one k-slab of a 128-row tile: 128 rows x 64 bf16 (128 B, swizzled)
-constexpr int kRingBytes = 12 * kSlab;  // 192 KB: 6 stages of (weights + tokens) one slab deep, or 3 of two
-constexpr int kMaxStages = 6;
+constexpr int kStages = 3;          // shared-memory ring depth
+constexpr int kStageA = 32768;      // weight bytes per stage: 128 rows x 2 k-slabs of 64 (128 B, swizzled)
+constexpr int kStageB = 32768;      // token bytes per stage (at most): 128 tokens x 2 k-slabs
+constexpr int kStageBytes = kStageA + kStageB;
 constexpr int kRing = 4;            // work items the producer may run ahead of the consumers
 constexpr int kNt = 128;            // tokens per token tile (wgmma N, padded to 16)
-constexpr int kBm = 128;            // weight rows per CTA and item (d_ff rows up, d_model rows down), 64 per consumer
-constexpr int kTailBytes = 4096;    // barriers, the item ring, the epilogue's token and gate columns
-constexpr int kSmemBytes = kRingBytes + kTailBytes + 1024 /* alignment */;
-
-// A stage holds kSlabs k-slabs of the weight tile (A) and of the token tile (B, up to 128 rows).
-template <int kSlabs>
-struct Tiles {
-  static constexpr int stages = 6 / kSlabs;
-  static constexpr int stageA = kSlabs * kSlab;
-  static constexpr int stageBytes = 2 * stageA;
-};
+constexpr int kBm = 128;            // weight rows per item (d_ff rows up, d_model rows down), 64 per consumer
+constexpr int kSmemBytes = kStages * kStageBytes + 1024 /* barriers, ring */ + 1024 /* alignment */;
 
 struct RingEntry {
-  int4 item;  // phase (0 up, 1 down, -1 end), expert, weight-row tile (pairs of tiles in a cluster of 2), token tile
+  int4 item;  // phase (0 up, 1 down, -1 end), expert, weight-row tile, token tile
   int4 info;  // tokens in the tile, first packed row of the tile
 };
 
 struct SmemTail {
-  uint64_t full[kMaxStages], empty[kMaxStages], itemFull[kRing], itemEmpty[kRing];
+  uint64_t full[kStages], empty[kStages], itemFull[kRing], itemEmpty[kRing];
   RingEntry ring[kRing];
-  // Down projection, top-1: each consumer warpgroup's copy of its token tile's token and gate, so
-  // the epilogue's scatter reads shared memory, not a dependent global load per store.
-  int tok[2][kNt];
-  float gate[2][kNt];
 };
-static_assert(sizeof(SmemTail) <= kTailBytes, "barrier area");
+static_assert(sizeof(SmemTail) <= 1024, "barrier area");
 
 struct FfnArgs {
   const int4* list;
@@ -75,12 +62,6 @@ struct FfnArgs {
   bf16* out;      // top-1: token-order output, gate-scaled
   bf16* yPacked;  // top-k > 1: expert-order output, unscaled (the combine kernel sums)
   int experts, dModel, dFf, tiles1, staticItems, prefetch, evictFirst, fusedCombine;
-  int cluster;      // CTAs per cluster (1, or 2: the pair shares each token tile through TMA multicast)
-  int itemTiles1;   // up-projection items per expert and token tile: tiles1 / cluster
-  int numClusters;  // gridDim.x / cluster
-  int waves;        // further waves of up-projection weight tiles prefetched into L2 before the routing
-  int overlap;      // consumers keep one wgmma batch in flight and release the stage before it
-  int diag;         // timing diagnostics only (wrong results): 1 no token loads, 2 no wgmma and no epilogue
 };
 
 #ifdef MOE_DEVICE_SM90A
@@ -137,34 +118,6 @@ __device__ __forceinline__ void tmaPrefetchL2(const CUtensorMap* map, int c0, in
                "r"(c0), "r"(c1)
                : "memory");
 }
-// The same load delivered to the same shared-memory offset of every CTA in ctaMask (cluster),
-// each CTA's barrier at that offset receiving the bytes.
-__device__ __forceinline__ void tmaLoadMulticast(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar,
-                                                 uint16_t ctaMask) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
-      " [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(smemAddr(dst)),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smemAddr(bar)), "h"(ctaMask)
-      : "memory");
-}
-__device__ __forceinline__ uint32_t clusterRank() {
-  uint32_t r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-  return r;
-}
-// The address of the same shared-memory location in CTA `rank` of this cluster.
-__device__ __forceinline__ uint32_t peerAddr(const void* p, uint32_t rank) {
-  uint32_t r;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(smemAddr(p)), "r"(rank));
-  return r;
-}
-__device__ __forceinline__ void mbarArriveRemote(uint32_t clusterAddr) {
-  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];" ::"r"(clusterAddr) : "memory");
-}
-// Every thread of every CTA in the cluster (not .aligned: the producer warp's lanes arrive apart).
-__device__ __forceinline__ void clusterSync() {
-  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;" ::: "memory");
-}
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
   uint64_t p;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
@@ -178,7 +131,6 @@ __device__ __forceinline__ uint64_t smemDesc(uint32_t addr) {
 __device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmmaWaitAll() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
-__device__ __forceinline__ void wgmmaWaitOne() { asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory"); }
 template <int R>
 __device__ __forceinline__ void fenceRegs(float (&d)[R]) {
 #pragma unroll
@@ -194,11 +146,6 @@ __device__ __forceinline__ void addRelease(unsigned* p, unsigned v) {
 }
 __device__ __forceinline__ void proxyFenceGlobal() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 1, 256;" ::: "memory"); }
-// The 128 threads of consumer warpgroup wg (named barriers 2 and 3).
-__device__ __forceinline__ void warpgroupSync(int wg) {
-  if (wg == 0) asm volatile("bar.sync 2, 128;" ::: "memory");
-  else asm volatile("bar.sync 3, 128;" ::: "memory");
-}
 
 __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -229,70 +176,37 @@ __device__ __forceinline__ void storePairs(const float (&d)[N / 2], int lane, St
 // ---- consumers ------------------------------------------------------------------------------
 struct ConsumerState {
   uint32_t it;
-  uint32_t peerEmpty;  // cluster address of the peer CTA's empty[0] (cluster of 2), else 0
 };
 
-// A consumer warp is done with a stage: one arrival on this CTA's empty barrier and, in a cluster
-// of 2, one on the peer's (its producer multicasts token tiles into this CTA's stage too).
-__device__ __forceinline__ void releaseStage(SmemTail* t, const ConsumerState& st, int stage, int lane) {
-  if (lane == 0) {
-    mbarArrive(&t->empty[stage]);
-    if (st.peerEmpty) mbarArriveRemote(st.peerEmpty + stage * uint32_t(sizeof(uint64_t)));
-  }
+__device__ __forceinline__ void releaseStage(uint64_t* empty, int lane) {
+  if (lane == 0) mbarArrive(empty);
 }
 
 // One item: Dᵀ[128 weight rows][N tokens] = W tile · Xᵀ over the whole K, then the epilogue.
 // Up projection (Phase 0): ReLU, bf16, stored to H[token row][d_ff column]. Down projection
 // (Phase 1): top-1 scales by the gate and stores straight into the token's output row; top-k > 1
 // stores to the expert-ordered yPacked for the combine kernel.
-template <int kSlabs, int Phase, int N>
+template <int Phase, int N>
 __device__ __forceinline__ void runTile(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg,
                                         int warp, int lane, int m, int n, int rowBase) {
-  using S = Tiles<kSlabs>;
   float acc[N / 2];
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) acc[i] = 0.f;
-  const int kst = (Phase == 0 ? a.dModel : a.dFf) / (64 * kSlabs);
-  const bool mma = true, overlap = a.overlap != 0;  // (a runtime mma flag makes ptxas serialise the wgmmas: C7518)
-  int prev = -1;
-  // The fused scatter's token and gate of column i of the tile: loaded now, used after the K loop.
-  const bool gather = Phase == 1 && a.fusedCombine;
-  const int i = warp * 32 + lane;
-  int myTok = 0;
-  float myGate = 0.f;
-  if (gather && i < n) {
-    myTok = a.tokenOf[rowBase + i];
-    myGate = a.gateOf[rowBase + i];
-  }
+  const int kst = (Phase == 0 ? a.dModel : a.dFf) / 128;
   for (int ks = 0; ks < kst; ++ks, ++st.it) {
-    const int stage = st.it % S::stages;
-    mbarWait(&t->full[stage], (st.it / S::stages) & 1);
-    const uint32_t A = smemAddr(smem + stage * S::stageBytes), B = A + S::stageA;
-    if (mma) {
-      fenceRegs(acc);
-      wgmmaFence();
+    const int stage = st.it % kStages;
+    mbarWait(&t->full[stage], (st.it / kStages) & 1);
+    const uint32_t A = smemAddr(smem + stage * kStageBytes), B = A + kStageA;
+    wgmmaFence();
 #pragma unroll
-      for (int q = 0; q < kSlabs; ++q)
+    for (int s = 0; s < 2; ++s)
 #pragma unroll
-        for (int kk = 0; kk < 4; ++kk)
-          Wgmma<N>::mma(acc, smemDesc(A + q * kSlab + wg * 64 * 128 + kk * 32), smemDesc(B + q * kSlab + kk * 32),
-                        (ks | q | kk) != 0);
-      wgmmaCommit();
-      fenceRegs(acc);
-    }
-    if (overlap) {
-      // Keep this batch in flight while the next stage arrives; the one before it is done.
-      if (mma) wgmmaWaitOne();
-      if (prev >= 0) releaseStage(t, st, prev, lane);
-      prev = stage;
-    } else {
-      if (mma) wgmmaWaitAll();
-      releaseStage(t, st, stage, lane);
-    }
+      for (int kk = 0; kk < 4; ++kk)
+        Wgmma<N>::mma(acc, smemDesc(A + s * 16384 + wg * 64 * 128 + kk * 32), smemDesc(B + s * 16384 + kk * 32),
+                      (ks | s | kk) != 0);
+    wgmmaCommit();
+    wgmmaWaitAll();
+    fenceRegs(acc);
+    releaseStage(&t->empty[stage], lane);
   }
-  if (mma) wgmmaWaitAll();
-  fenceRegs(acc);
-  if (prev >= 0) releaseStage(t, st, prev, lane);
   const int row0 = m * kBm + wg * 64 + 16 * warp;
   if (Phase == 0) {
     const int ff = a.dFf;
@@ -303,14 +217,10 @@ __device__ __forceinline__ void runTile(uint8_t* smem, SmemTail* t, ConsumerStat
     });
   } else if (a.fusedCombine) {
     const int d = a.dModel;
-    warpgroupSync(wg);  // this warpgroup's previous epilogue has read the columns
-    t->tok[wg][i] = myTok;
-    t->gate[wg][i] = myGate;
-    warpgroupSync(wg);
     storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
       if (c < n) {
-        const int tok = t->tok[wg][c];
-        const float g = t->gate[wg][c];
+        const int tok = a.tokenOf[rowBase + c];
+        const float g = a.gateOf[rowBase + c];
         *reinterpret_cast<uint32_t*>(a.out + size_t(tok) * d + row0 + rp) = packBf16(g * v0, g * v1);
       }
     });
@@ -323,147 +233,39 @@ __device__ __forceinline__ void runTile(uint8_t* smem, SmemTail* t, ConsumerStat
   }
 }
 
-template <int kSlabs>
 __device__ void drainItem(SmemTail* t, ConsumerState& st, int kst, int lane) {
-  using S = Tiles<kSlabs>;
   for (int ks = 0; ks < kst; ++ks, ++st.it) {
-    const int stage = st.it % S::stages;
-    mbarWait(&t->full[stage], (st.it / S::stages) & 1);
-    releaseStage(t, st, stage, lane);
+    const int stage = st.it % kStages;
+    mbarWait(&t->full[stage], (st.it / kStages) & 1);
+    releaseStage(&t->empty[stage], lane);
   }
 }
 
 // The wgmma width N (token columns, padding computed and dropped): 64 for tiles of up to 64
-// tokens, else 128. Only two widths: ptxas gives every wgmma shape in the kernel its own
-// accumulator registers, and a third (or the sixteen-per-16 set) spills.
-template <int kSlabs, int Phase>
-__device__ __forceinline__ void runItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a, int wg,
-                                        int warp, int lane, int m, int n, int rowBase) {
-  // diag 2: no wgmma and no epilogue (the stages are waited for and released only).
-  if (n == 0 || (a.diag & 2)) drainItem<kSlabs>(t, st, (Phase == 0 ? a.dModel : a.dFf) / (64 * kSlabs), lane);
-  else if (n <= 64) runTile<kSlabs, Phase, 64>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-  else runTile<kSlabs, Phase, kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
-}
-
-// ---- producer (one thread) --------------------------------------------------------------------
-// Work items come from the list that pack wrote: in a cluster of 1 by a global atomic queue; in a
-// cluster of 2 both CTAs walk the same positions (cluster c takes c, c + clusters, ...), so the
-// pair works on one item at a time, CTA r on weight-row tile 2z + r, each loading half of the token
-// boxes and multicasting them to both. The first item (position c < staticItems) is known before
-// the routing: its first weight stages are loaded before griddepcontrol.wait.
-template <int kSlabs>
-__device__ void produce(uint8_t* smem, SmemTail* t, const CUtensorMap* mW1, const CUtensorMap* mW2,
-                        const CUtensorMap* mX, const CUtensorMap* mH, const FfnArgs& a, uint32_t rank) {
-  using S = Tiles<kSlabs>;
-  const uint64_t policy = evictFirstPolicy();
-  const bool hint = a.evictFirst != 0;
-  const int cs = a.cluster, c = int(blockIdx.x) / cs;
-  const int kst1 = a.dModel / (64 * kSlabs), kst2 = a.dFf / (64 * kSlabs);
-  uint32_t it = 0, r = 0;
-  int prefetched = 0;
-  const bool hasStatic = c < a.staticItems;
-  const int4 first = make_int4(0, c / a.itemTiles1, c % a.itemTiles1, 0);
-  if (hasStatic) {
-    const int row = first.y * a.dFf + (first.z * cs + int(rank)) * kBm;
-    prefetched = kst1 < S::stages ? kst1 : S::stages;
-    for (int s = 0; s < prefetched; ++s) {
-      uint8_t* A = smem + s * S::stageBytes;
-      mbarExpectTx(&t->full[s], S::stageA);
-      for (int q = 0; q < kSlabs; ++q)
-        tmaLoad(A + q * kSlab, mW1, (kSlabs * s + q) * 64, row, &t->full[s], policy, hint);
-    }
-    const int slabs1 = a.dModel / 64;
-    for (int sl = kSlabs * prefetched; sl < kSlabs * prefetched + a.prefetch && sl < slabs1; ++sl)
-      tmaPrefetchL2(mW1, sl * 64, row);
-    // The up-projection tiles that later waves take when every expert has one token tile.
-    for (int w = 1; w <= a.waves; ++w) {
-      const int pos = c + w * a.numClusters, e = pos / a.itemTiles1;
-      if (e >= a.experts) break;
-      const int rowW = e * a.dFf + ((pos % a.itemTiles1) * cs + int(rank)) * kBm;
-      for (int sl = 0; sl < slabs1; ++sl) tmaPrefetchL2(mW1, sl * 64, rowW);
-    }
-  }
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-  const int total = *a.listTotal;
-  for (int j = 0;; ++j) {
-    int4 item;
-    if (j == 0 && hasStatic) {
-      item = first;
-    } else {
-      const int idx = cs > 1 ? c + j * a.numClusters : a.staticItems + atomicAdd(a.queue, 1);
-      item = idx < total ? a.list[idx] : make_int4(-1, 0, 0, 0);
-    }
-    int n = 0, rowBase = 0, count = 0;
-    if (item.x >= 0) {
-      count = a.counts[item.y];
-      n = min(max(count - item.w * kNt, 0), kNt);
-      rowBase = a.offsets[item.y] + item.w * kNt;
-    }
-    {
-      const int slot = r % kRing;
-      mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
-      t->ring[slot].item = item;
-      t->ring[slot].info = make_int4(n, rowBase, 0, 0);
-      mbarArrive(&t->itemFull[slot]);
-      ++r;
-    }
-    if (item.x < 0) break;
-    const int boxes = (a.diag & 1) ? 0 : (n + 15) / 16;  // 16-row token boxes per k-slab
-    if (item.x == 1) {
-      const unsigned need = unsigned(a.tiles1 * max(1, (count + kNt - 1) / kNt));
-      for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
-        __nanosleep(64);
-        if (spins > kSpinLimit) __trap();
-      }
-      proxyFenceGlobal();
-    }
-    const int kst = item.x == 0 ? kst1 : kst2;
-    const CUtensorMap* mw = item.x == 0 ? mW1 : mW2;
-    const CUtensorMap* mb = item.x == 0 ? mX : mH;
-    const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + (item.z * cs + int(rank)) * kBm;
-    const int nb = kSlabs * boxes;                  // token boxes per stage, both CTAs together
-    const unsigned bBytes = unsigned(nb * 2048);    // 16 rows x 128 B each
-    for (int ks = 0; ks < kst; ++ks, ++it) {
-      const int stage = it % S::stages;
-      uint8_t* A = smem + stage * S::stageBytes;
-      uint8_t* B = A + S::stageA;
-      if (ks < prefetched) {
-        mbarArriveExpectTx(&t->full[stage], bBytes);
-      } else {
-        mbarWait(&t->empty[stage], ((it / S::stages) & 1) ^ 1);
-        mbarArriveExpectTx(&t->full[stage], S::stageA + bBytes);
-        for (int q = 0; q < kSlabs; ++q)
-          tmaLoad(A + q * kSlab, mw, (kSlabs * ks + q) * 64, row, &t->full[stage], policy, hint);
-      }
-      for (int b = int(rank); b < nb; b += cs) {
-        const int q = b / boxes, jj = b % boxes;
-        uint8_t* dst = B + q * kSlab + jj * 2048;
-        if (cs > 1) tmaLoadMulticast(dst, mb, (kSlabs * ks + q) * 64, rowBase + 16 * jj, &t->full[stage], 0x3);
-        else tmaLoad(dst, mb, (kSlabs * ks + q) * 64, rowBase + 16 * jj, &t->full[stage], 0, false);
-      }
-    }
-    prefetched = 0;
-  }
+// tokens, else 128; kFixedN: always 128. Only two widths: ptxas gives every wgmma shape in the
+// kernel its own accumulator registers, and a third (or the sixteen-per-16 set) spills.
+template <int Phase, bool kFixedN>
+__device__ __forceinline__ void runItem(uint8_t* smem, SmemTail* t, ConsumerState& st, const FfnArgs& a,
+                                        int wg, int warp, int lane, int m, int n, int rowBase) {
+  if (n == 0) drainItem(t, st, (Phase == 0 ? a.dModel : a.dFf) / 128, lane);
+  else if (!kFixedN && n <= 64) runTile<Phase, 64>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
+  else runTile<Phase, kNt>(smem, t, st, a, wg, warp, lane, m, n, rowBase);
 }
 #endif  // MOE_DEVICE_SM90A
 
-template <int kSlabs>
+template <bool kFixedN>
 __global__ void __launch_bounds__(kThreads, 1)
     ffnKernel(const __grid_constant__ CUtensorMap mW1, const __grid_constant__ CUtensorMap mW2,
               const __grid_constant__ CUtensorMap mX, const __grid_constant__ CUtensorMap mH, const FfnArgs a) {
 #ifdef MOE_DEVICE_SM90A
-  using S = Tiles<kSlabs>;
   extern __shared__ uint8_t rawSmem[];
-  // The same offset in every CTA of a cluster (multicast writes there): align the offset.
-  uint8_t* smem = rawSmem + ((1024 - (smemAddr(rawSmem) & 1023)) & 1023);
-  SmemTail* t = reinterpret_cast<SmemTail*>(smem + kRingBytes);
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~uintptr_t(1023));
+  SmemTail* t = reinterpret_cast<SmemTail*>(smem + kStages * kStageBytes);
   const int tid = threadIdx.x, warpIdx = tid / 32, lane = tid % 32;
-  const int cs = a.cluster;
-  const uint32_t rank = cs > 1 ? clusterRank() : 0;
   if (tid == 0) {
-    for (int s = 0; s < S::stages; ++s) {
+    for (int s = 0; s < kStages; ++s) {
       mbarInit(&t->full[s], 1);
-      mbarInit(&t->empty[s], 8 * cs);  // one arrival per consumer warp of each CTA that reads the stage
+      mbarInit(&t->empty[s], 8);  // one arrive per consumer warp
     }
     for (int r = 0; r < kRing; ++r) {
       mbarInit(&t->itemFull[r], 1);
@@ -471,39 +273,115 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
-  // The peer's barriers must be initialised before anything reaches them.
-  if (cs > 1) clusterSync();
-  else __syncthreads();
+  __syncthreads();
 
+  const int kst1 = a.dModel / 128, kst2 = a.dFf / 128;  // stages (of two 64-wide k-slabs) per item
   if (warpIdx == 8) {
-    if (lane == 0) produce<kSlabs>(smem, t, &mW1, &mW2, &mX, &mH, a, rank);
-  } else {
-    // ---- consumers ----
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-    const int wg = warpIdx / 4, warp = warpIdx % 4;
-    ConsumerState st{0, cs > 1 ? peerAddr(&t->empty[0], rank ^ 1u) : 0u};
-    for (uint32_t r = 0;; ++r) {
-      const int slot = r % kRing;
-      mbarWait(&t->itemFull[slot], (r / kRing) & 1);
-      const int4 item = t->ring[slot].item;
-      const int4 info = t->ring[slot].info;
-      mbarArrive(&t->itemEmpty[slot]);
-      if (item.x < 0) break;
-      const int m = item.z * cs + int(rank);
-      if (item.x == 0) {
-        runItem<kSlabs, 0>(smem, t, st, a, wg, warp, lane, m, info.x, info.y);
-        // Publish this expert's finished up-projection tile to the down-projection items.
-        proxyFenceGlobal();
-        __threadfence();
-        consumersSync();
-        if (tid == 0) addRelease(a.done1 + item.y, 1);
-      } else {
-        runItem<kSlabs, 1>(smem, t, st, a, wg, warp, lane, m, info.x, info.y);
+    if (lane != 0) return;
+    // ---- producer ----
+    const uint64_t policy = evictFirstPolicy();
+    const bool hint = a.evictFirst != 0;
+    uint32_t it = 0, r = 0;
+    int prefetched = 0;
+    const bool hasStatic = int(blockIdx.x) < a.staticItems;
+    const int4 first = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    if (hasStatic) {
+      // The first item is known before the routing is: start streaming its weights now.
+      prefetched = kst1 < kStages ? kst1 : kStages;
+      const int row = first.y * a.dFf + first.z * kBm;
+      for (int s = 0; s < prefetched; ++s) {
+        uint8_t* A = smem + s * kStageBytes;
+        mbarExpectTx(&t->full[s], kStageA);
+        tmaLoad(A, &mW1, (2 * s) * 64, row, &t->full[s], policy, hint);
+        tmaLoad(A + 16384, &mW1, (2 * s + 1) * 64, row, &t->full[s], policy, hint);
       }
+      for (int s = 2 * prefetched; s < 2 * (prefetched + a.prefetch) && s < 2 * kst1; ++s)
+        tmaPrefetchL2(&mW1, s * 64, row);
+    }
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    const int total = *a.listTotal;
+    bool useStatic = hasStatic;
+    for (;;) {
+      int4 item;
+      if (useStatic) {
+        item = first;
+        useStatic = false;
+      } else {
+        const int idx = a.staticItems + atomicAdd(a.queue, 1);
+        item = idx < total ? a.list[idx] : make_int4(-1, 0, 0, 0);
+      }
+      int n = 0, rowBase = 0, count = 0;
+      if (item.x >= 0) {
+        count = a.counts[item.y];
+        n = min(max(count - item.w * kNt, 0), kNt);
+        rowBase = a.offsets[item.y] + item.w * kNt;
+      }
+      {
+        const int slot = r % kRing;
+        mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
+        t->ring[slot].item = item;
+        t->ring[slot].info = make_int4(n, rowBase, 0, 0);
+        mbarArrive(&t->itemFull[slot]);
+        ++r;
+      }
+      if (item.x < 0) break;
+      const int ntRows = (n + 15) & ~15;
+      if (item.x == 1) {
+        const unsigned need = unsigned(a.tiles1 * max(1, (count + kNt - 1) / kNt));
+        for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
+          __nanosleep(64);
+          if (spins > kSpinLimit) __trap();
+        }
+        proxyFenceGlobal();
+      }
+      const int kst = item.x == 0 ? kst1 : kst2;
+      const CUtensorMap* mw = item.x == 0 ? &mW1 : &mW2;
+      const CUtensorMap* mb = item.x == 0 ? &mX : &mH;
+      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm;
+      const unsigned bBytes = unsigned(ntRows * 128 * 2);
+      for (int ks = 0; ks < kst; ++ks, ++it) {
+        const int stage = it % kStages;
+        uint8_t* A = smem + stage * kStageBytes;
+        uint8_t* B = A + kStageA;
+        if (ks < prefetched) {
+          mbarArriveExpectTx(&t->full[stage], bBytes);
+        } else {
+          mbarWait(&t->empty[stage], ((it / kStages) & 1) ^ 1);
+          mbarArriveExpectTx(&t->full[stage], kStageA + bBytes);
+          tmaLoad(A, mw, (2 * ks) * 64, row, &t->full[stage], policy, hint);
+          tmaLoad(A + 16384, mw, (2 * ks + 1) * 64, row, &t->full[stage], policy, hint);
+        }
+        for (int s = 0; s < 2; ++s)
+          for (int j = 0; j < ntRows / 16; ++j)
+            tmaLoad(B + s * 16384 + j * 2048, mb, (2 * ks + s) * 64, rowBase + 16 * j, &t->full[stage], 0, false);
+      }
+      prefetched = 0;
+    }
+    return;
+  }
+
+  // ---- consumers ----
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  const int wg = warpIdx / 4, warp = warpIdx % 4;
+  ConsumerState st{0};
+  for (uint32_t r = 0;; ++r) {
+    const int slot = r % kRing;
+    mbarWait(&t->itemFull[slot], (r / kRing) & 1);
+    const int4 item = t->ring[slot].item;
+    const int4 info = t->ring[slot].info;
+    mbarArrive(&t->itemEmpty[slot]);
+    if (item.x < 0) break;
+    if (item.x == 0) {
+      runItem<0, kFixedN>(smem, t, st, a, wg, warp, lane, item.z, info.x, info.y);
+      // Publish this expert's finished up-projection tile to the down-projection items.
+      proxyFenceGlobal();
+      __threadfence();
+      consumersSync();
+      if (tid == 0) addRelease(a.done1 + item.y, 1);
+    } else {
+      runItem<1, kFixedN>(smem, t, st, a, wg, warp, lane, item.z, info.x, info.y);
     }
   }
-  // No CTA of a cluster leaves while its peer may still arrive on its barriers.
-  if (cs > 1) clusterSync();
 #endif
 }
 
@@ -607,76 +485,61 @@ __global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
   }
   __syncthreads();
   const int vecs = a.dModel / 8;  // 16-byte pieces of a row
-  // Twelve 16-byte loads a thread at switch-base-64: all in flight before the first store.
-  constexpr int kCopy = 12;
-  for (int q0 = tid; q0 < kChunk * vecs; q0 += kCopy * kPackThreads) {
-    uint4 v[kCopy];
-#pragma unroll
-    for (int u = 0; u < kCopy; ++u) {
-      const int q = q0 + u * kPackThreads, r = q / vecs, c = q % vecs;
-      const int tok = q < kChunk * vecs ? srcTok[r] : -1, row = q < kChunk * vecs ? dstRow[r] : -1;
-      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c] : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int u = 0; u < kCopy; ++u) {
-      const int q = q0 + u * kPackThreads, r = q / vecs, c = q % vecs;
-      if (q >= kChunk * vecs) continue;
-      const int tok = srcTok[r], row = dstRow[r];
-      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
-      else if (tok >= 0 && a.topk == 1) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes
-    }
+#pragma unroll 4
+  for (int q = tid; q < kChunk * vecs; q += blockDim.x) {
+    const int r = q / vecs, c = q % vecs;
+    const int tok = srcTok[r], row = dstRow[r];
+    if (row >= 0)
+      reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] =
+          reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c];
+    else if (tok >= 0 && a.topk == 1)
+      reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = make_uint4(0, 0, 0, 0);
   }
   if (blockIdx.x != 0) return;
   // ---- block 0: counts, offsets, counters, the work list ----
   // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
   // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
-  // CTAs reading one weight tile run together) and, lag experts later, its down items. Segment
-  // sizes go into list order (up e at e + clamp(e - lag, 0, E), down e at min(e + lag + 1, E) + e)
-  // and one warp scans them: no serial loop over the experts.
-  const int lag = a.lag < 0 ? E : min(a.lag, E);
+  // CTAs reading one weight tile run together) and, lag experts later, its down items.
   for (int e = tid; e < E; e += blockDim.x) {
-    const int c = min(histAll[e], a.capacity), tt = (c + kNt - 1) / kNt;
-    const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1);
-    a.expertCount[e] = c;
+    a.expertCount[e] = min(histAll[e], a.capacity);
     a.offsets[e] = offs[e];
     a.done1[e] = 0;
-    // An expert with no tokens has no items, except the static ones (drained, not computed).
-    seg[e + min(max(e - lag, 0), E)] = c > 0 ? a.tiles1 * tt - st : 0;
-    seg[min(e + lag + 1, E) + e] = a.tiles2 * tt;
   }
-  __syncthreads();
-  if (tid < 32) {
-    int carry = a.staticItems;
-    for (int b = 0; b < 2 * E; b += 32) {
-      const int i = b + lane;
-      const int v = i < 2 * E ? seg[i] : 0;
-      int incl = v;
-      for (int o = 1; o < 32; o <<= 1) {
-        const int u = __shfl_up_sync(0xffffffffu, incl, o);
-        if (lane >= o) incl += u;
+  if (tid == 0) {
+    int pos = a.staticItems;
+    const int lag = a.lag < 0 ? E : a.lag;
+    for (int s = 0; s < E + lag; ++s) {
+      if (s < E) {
+        // An expert with no tokens has no items, except the static ones (drained, not computed).
+        const int c = min(histAll[s], a.capacity);
+        const int tt = (c + kNt - 1) / kNt;
+        const int st = min(max(a.staticItems - s * a.tiles1, 0), a.tiles1);
+        seg[s] = pos;
+        pos += c > 0 ? a.tiles1 * tt - st : 0;
       }
-      if (i < 2 * E) seg[i] = carry + incl - v;
-      carry += __shfl_sync(0xffffffffu, incl, 31);
+      const int e2 = s - lag;
+      if (e2 >= 0 && e2 < E) {
+        const int c = min(histAll[e2], a.capacity);
+        seg[E + e2] = pos;
+        pos += a.tiles2 * ((c + kNt - 1) / kNt);
+      }
     }
-    if (lane == 0) {
-      *a.listTotal = carry;
-      *a.queue = 0;
-    }
+    *a.listTotal = pos;
+    *a.queue = 0;
   }
   __syncthreads();
   for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
   for (int x = tid; x < E; x += blockDim.x) {
     const int c = min(histAll[x], a.capacity);
-    const int tt = (c + kNt - 1) / kNt;
+    const int tt1 = (c + kNt - 1) / kNt, tt2 = tt1;
     const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
-    int p = seg[x + min(max(x - lag, 0), E)];
-    if (c > 0)
-      for (int m = 0; m < a.tiles1; ++m)
-        for (int w = 0; w < tt; ++w)
-          if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
-    p = seg[min(x + lag + 1, E) + x];
+    int p = seg[x];
+    for (int m = 0; m < a.tiles1; ++m)
+      for (int w = 0; w < tt1; ++w)
+        if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
+    p = seg[E + x];
     for (int m = 0; m < a.tiles2; ++m)
-      for (int w = 0; w < tt; ++w) a.list[p++] = make_int4(1, x, m, w);
+      for (int w = 0; w < tt2; ++w) a.list[p++] = make_int4(1, x, m, w);
   }
 }
 
@@ -747,26 +610,17 @@ int envInt(const char* name, int fallback) {
 }
 
 template <typename K, typename... Args>
-void launch(K kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t s, bool pdl, int cluster, Args... args) {
+void launch(K kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t s, bool pdl, Args... args) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = block;
   cfg.dynamicSmemBytes = smem;
   cfg.stream = s;
-  cudaLaunchAttribute attr[2];
-  unsigned n = 0;
-  if (pdl) {
-    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[n++].val.programmaticStreamSerializationAllowed = 1;
-  }
-  if (cluster > 1) {
-    attr[n].id = cudaLaunchAttributeClusterDimension;
-    attr[n].val.clusterDim.x = unsigned(cluster);
-    attr[n].val.clusterDim.y = 1;
-    attr[n++].val.clusterDim.z = 1;
-  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
-  cfg.numAttrs = n;
+  cfg.numAttrs = pdl ? 1 : 0;
   CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, args...));
 }
 
@@ -778,11 +632,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.pdl = envInt("MOE_GROUPED_PDL", 1) != 0;
   t.prefetch = envInt("MOE_GROUPED_PREFETCH", t.prefetch);
   t.evictFirst = envInt("MOE_GROUPED_EVICT_FIRST", 1) != 0;
-  t.cluster = envInt("MOE_GROUPED_CLUSTER", t.cluster) == 2 ? 2 : 1;
-  t.slabs = envInt("MOE_GROUPED_SLABS", t.slabs) == 1 ? 1 : 2;
-  t.overlap = envInt("MOE_GROUPED_OVERLAP", int(t.overlap)) != 0;
-  t.waves = envInt("MOE_GROUPED_WAVES", t.waves);
-  t.diag = envInt("MOE_GROUPED_DIAG", 0);
+  t.fixedN = envInt("MOE_GROUPED_FIXED_N", 0) != 0;
   return t;
 }
 
@@ -800,7 +650,8 @@ std::string GroupedFfn::unsupportedReason(const GroupedShape& s, bool bf16) {
   if (major != 9 || minor != 0) return "not a Hopper GPU (compute capability 9.0)";
   if (s.dModel % kBm != 0) return "d_model is not a multiple of 128";
   if (s.dFf % kBm != 0) return "d_ff is not a multiple of 128";
-  // The cuBLAS path stays one variable away (device/run.sh checks it against sequential too).
+  // Verified on an H200 (RESULTS.md, run 1: checked against sequential and float64, bit-exact
+  // reruns). The cuBLAS path stays one variable away, and device/run.sh checks it too.
   if (envInt("MOE_GROUPED_FALLBACK", 0)) return "MOE_GROUPED_FALLBACK is set";
   return "";
 #endif
@@ -814,29 +665,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, dev));
   const int tiles1 = s.dFf / kBm, tiles2 = s.dModel / kBm;
   const size_t rows = size_t(s.tokens) * s.topk;
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  // A cluster of 2 takes pairs of weight-row tiles: both projections need an even count.
-  cluster_ = tune_.cluster == 2 && tiles1 % 2 == 0 && tiles2 % 2 == 0 ? 2 : 1;
-  grid_ = smCount_;
-  if (cluster_ == 2) {
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(smCount_ / 2 * 2);
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = kSmemBytes;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = 2;
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    int active = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveClusters(&active, tune_.slabs == 1 ? ffnKernel<1> : ffnKernel<2>, &cfg));
-    // Persistent: only as many clusters as are resident at once.
-    grid_ = 2 * std::max(1, std::min(smCount_ / 2, active));
-  }
-  staticItems_ = std::min(grid_ / cluster_, s.experts * tiles1 / cluster_);
+  staticItems_ = std::min(smCount_, s.experts * tiles1);
   maxItems_ = (tiles1 + tiles2) * (s.experts + int(rows / kNt) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, 128));
@@ -855,6 +684,8 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   queue_ = alloc<int>(1);
   done1_ = alloc<unsigned>(s.experts);
   list_ = alloc<int4>(maxItems_);
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
 }
@@ -866,13 +697,12 @@ GroupedFfn::~GroupedFfn() {
 }
 
 std::string GroupedFfn::describe() const {
-  char buf[320];
+  char buf[256];
   std::snprintf(buf, sizeof buf,
-                "persistent wgmma grouped GEMM, %d CTAs in clusters of %d%s, tiles %dx%d, %d stages of %d k-slabs, "
-                "lag %d, pdl %d, prefetch %d, waves %d, overlap %d, evict-first %d%s",
-                grid_, cluster_, cluster_ > 1 ? " (token tiles multicast)" : "", kBm, kNt, 6 / tune_.slabs,
-                tune_.slabs, tune_.lag, int(tune_.pdl), tune_.prefetch, tune_.waves, int(tune_.overlap),
-                int(tune_.evictFirst), tune_.diag ? " DIAGNOSTIC (wrong results)" : "");
+                "persistent wgmma grouped GEMM, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
+                "prefetch %d, evict-first %d, fixed-N %d",
+                smCount_, kBm, kNt, kBm, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
+                int(tune_.evictFirst), int(tune_.fixedN));
   return buf;
 }
 
@@ -896,9 +726,8 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.capacity = s_.capacity;
   p.dModel = s_.dModel;
   p.topk = s_.topk;
-  // The list counts items in the cluster's units: a cluster of 2 takes two weight-row tiles at once.
-  p.tiles1 = tiles1 / cluster_;
-  p.tiles2 = tiles2 / cluster_;
+  p.tiles1 = tiles1;
+  p.tiles2 = tiles2;
   p.staticItems = staticItems_;
   p.lag = tune_.lag;
   p.assignPos = assignPos;
@@ -914,7 +743,7 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.queue = queue_;
   p.done1 = done1_;
   launch(packKernel, dim3((p.assignments + kChunk - 1) / kChunk), dim3(kPackThreads), 5 * s_.experts * sizeof(int),
-         stream_, tune_.pdl, 1, p);
+         stream_, tune_.pdl, p);
 
   FfnArgs f{};
   f.list = list_;
@@ -936,14 +765,8 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   f.prefetch = tune_.prefetch;
   f.evictFirst = tune_.evictFirst;
   f.fusedCombine = s_.topk == 1;
-  f.cluster = cluster_;
-  f.itemTiles1 = tiles1 / cluster_;
-  f.numClusters = grid_ / cluster_;
-  f.waves = tune_.waves;
-  f.overlap = tune_.overlap;
-  f.diag = tune_.diag;
-  launch(tune_.slabs == 1 ? ffnKernel<1> : ffnKernel<2>, dim3(grid_), dim3(kThreads), kSmemBytes, stream_, tune_.pdl,
-         cluster_, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);
+  launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
+         tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,
                                                         s_.dModel, out);

@@ -9,7 +9,7 @@
 //           of the ffn kernel.
 // ffn       one persistent kernel, a CTA per SM: a producer warp streams weight tiles and token
 //           tiles with TMA through a shared-memory ring; two consumer warpgroups multiply them
-//           with wgmma (weights as the M side, tokens as N: 16..128 tokens per tile). Work items
+//           with wgmma (weights as the M side, tokens as N: 64 or 128 columns per tile). Work items
 //           are (expert, weight-row tile, token tile) of the up projection (ReLU and the bf16
 //           cast in the epilogue) and then of the down projection (gate scaling and the scatter
 //           back to token order in the epilogue, for top-1); a down-projection item waits on a
@@ -29,17 +29,13 @@ struct GroupedShape {
   int experts = 0, tokens = 0, topk = 1, dModel = 0, dFf = 0, capacity = 0, layers = 1;
 };
 
-// Tuning knobs, read from MOE_GROUPED_* environment variables (see device/README.md).
+// Tuning knobs, read from MOE_GROUPED_* environment variables (device/run.sh times them).
 struct GroupedTuning {
   int lag = -1;        // down-projection items of expert e follow the up items of e + lag (-1: all up items first)
   bool pdl = true;     // programmatic dependent launch of top-k, pack and ffn
   int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
   bool evictFirst = true;  // L2 evict-first hint on weight loads
-  int cluster = 1;         // 2: CTA pairs share each token tile through TMA multicast (half the token reads)
-  int slabs = 2;           // k-slabs of 64 per shared-memory stage: 2 (3 stages) or 1 (6 stages)
-  bool overlap = false;    // consumers keep one wgmma batch in flight across stages
-  int waves = 0;           // further waves of up-projection weight tiles prefetched into L2 before routing
-  int diag = 0;            // timing diagnostics, wrong results: 1 skips token loads, 2 the wgmma and epilogue
+  bool fixedN = false;     // every token tile computed at 128 columns (one wgmma shape)
   static GroupedTuning fromEnvironment();
 };
 
@@ -69,7 +65,7 @@ class GroupedFfn {
   GroupedShape s_;
   GroupedTuning tune_;
   cudaStream_t stream_;
-  int smCount_ = 0, grid_ = 0, cluster_ = 1, staticItems_ = 0, maxItems_ = 0;
+  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0;
   std::vector<CUtensorMap> mapW1_, mapW2_;
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
