@@ -24,6 +24,8 @@ export interface AnalyzeOptions {
   window?: string;
   /** count memcpy/memset as activity in n(t): overlap, streams and gaps then cover all GPU operations */
   includeTransfers?: boolean;
+  /** no steady-state detection: without --range/--window, W is first kernel start to last kernel end */
+  wholeTrace?: boolean;
 }
 
 /**

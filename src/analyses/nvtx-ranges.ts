@@ -15,7 +15,7 @@ import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d/i;
+export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|ProfilerStep/i;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
@@ -56,7 +56,9 @@ export function nvtxFamilyName(text: string): string {
   return text.replace(/\d+/g, '#');
 }
 
-export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { start: number; end: number }): NvtxRangesReport {
+export function analyzeNvtxRanges(
+  trace: Trace, deviceId: number, window?: { start: number; end: number; iterations?: { method: string; name: string } },
+): NvtxRangesReport {
   const rows = nvtxRangeRows(trace);
   if (rows.length === 0) return { byName: [], families: [], iterations: null };
   const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, includeTransfers: false });
@@ -102,7 +104,8 @@ export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { sta
   return {
     byName: byName.slice(0, MAX_NAMES),
     families,
-    iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer),
+    iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer,
+      window?.iterations?.method === 'nvtx' ? window.iterations.name : undefined),
   };
 }
 
@@ -167,7 +170,7 @@ function grouping(names: string[], groupOf: Int32Array): Grouping {
  * (stable otherwise). Rows come in start order, so that order is a counting sort by thread plus
  * a reorder of equal-start runs, instead of a comparison sort of every range.
  */
-function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
+export function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   const { start, end, thread } = trace.nvtx;
   const n = rows.length;
   const order = new Int32Array(n);
@@ -391,9 +394,12 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
 }
 
 function findIterations(
-  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping, buffer: Float64Array,
+  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping, buffer: Float64Array, chosen?: string,
 ): IterationSummary | null {
-  const repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
+  let repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
+  // the steady-state iterations the window is made of (analyses/iterations.ts), when they are NVTX ranges
+  const same = chosen === undefined ? [] : repeated.filter((g) => g.name === chosen);
+  if (same.length > 0) repeated = same;
   const named = repeated.filter((g) => ITERATION_WORDS.test(g.name));
   // Outermost first: "iteration #" encloses "layer #", which encloses "expert #".
   const pick = (named.length > 0 ? named : repeated).sort((a, b) => a.depth - b.depth || b.kernelCount - a.kernelCount)[0];

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { InputError } from '../errors.js';
-import { buildReport, type ReportOptions } from '../report/build.js';
+import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderTerminal } from '../render/terminal.js';
 import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
@@ -22,6 +22,7 @@ export interface AnalyzeFlags {
   range?: string;
   window?: string;
   includeTransfers?: boolean;
+  wholeTrace?: boolean;
   requireKernels?: boolean;
   html?: string | boolean;
   open?: boolean;
@@ -39,6 +40,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--whole-trace', 'measure the whole capture (default: the steady-state iterations when found)')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
@@ -78,7 +80,9 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
       } else {
-        io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
+        // each report opens with one line per device saying what W is (the JSON has it in window)
+        io.stdout(reports.map((r) => r.devices.map((d) => `${windowChoice(d)}\n`).join('') + renderTerminal(r)).join('\n') +
+          (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
       }
       await writeOutputs(files, inputs, flags, io);
       if (flags.failIf && flags.failIf.length > 0) {
@@ -121,7 +125,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 }
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
-  const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers };
+  const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers, wholeTrace: flags.wholeTrace };
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);
@@ -129,6 +133,9 @@ export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   }
   if (flags.range !== undefined && flags.window !== undefined) {
     throw new InputError('--range and --window both choose the window: give one of them.');
+  }
+  if (flags.wholeTrace && (flags.range !== undefined || flags.window !== undefined)) {
+    throw new InputError(`--whole-trace measures everything; --${flags.range !== undefined ? 'range' : 'window'} chooses part of it: give one of them.`);
   }
   return o;
 }

@@ -66,7 +66,7 @@ export function buildContext(
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
     // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
-    iterations: device.window.source === 'kernels' ? nvtx?.iterations ?? null : null,
+    iterations: device.window.source === 'kernels' || device.window.source === 'iterations' ? nvtx?.iterations ?? null : null,
     idle: gaps.idle,
     gaps,
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,

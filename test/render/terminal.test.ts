@@ -11,7 +11,7 @@ const lines = text.split('\n');
 
 describe('terminal summary of streams-sync', () => {
   it('leads with the headline and the top finding', () => {
-    expect(lines[1]).toBe('GPU 0 (NVIDIA H200): 65 streams, overlap share 0.0%, GPU utilization 29.6%, 193 host syncs');
+    expect(lines[1]).toBe('GPU 0 (NVIDIA H200): 2.885 ms per iteration (median; mean 3.050 ms) over 3 iterations of "iteration #"; 65 streams, overlap share 0.0%, GPU utilization 29.7%, 193 host syncs');
     expect(lines[3]).toBe('Findings (most GPU time explained first):');
     expect(lines[4]).toMatch(/^1\. HIGH host-sync-stall: The host blocks on cudaStreamSynchronize 64 times per iteration, mostly after a 4 B device-to-host copy/);
   });
