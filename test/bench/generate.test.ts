@@ -25,8 +25,9 @@ describe.skipIf(!existsSync(SOURCE))('a generated export analyses as its source,
   beforeAll(() => {
     const out = join(tempDir(), 'x3.sqlite');
     info = generate({ source: SOURCE, out, copies: N });
-    one = buildReport(readNsysSqlite(SOURCE));
-    many = buildReport(readNsysSqlite(out));
+    // the whole trace: N copies of a capture, each analysis scaled by N (the steady state would pick one copy's iterations)
+    one = buildReport(readNsysSqlite(SOURCE), { wholeTrace: true });
+    many = buildReport(readNsysSqlite(out), { wholeTrace: true });
     d1 = one.devices[0];
     dn = many.devices[0];
   });

@@ -60,7 +60,7 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
       const whole = report(name, { wholeTrace: true }).devices[0];
       expect(whole.window.source).toBe('kernels');
       expect(whole.overlap.kernelCount).toBeGreaterThan(d.overlap.kernelCount);
-    });
+    }, 30_000);
   }
 
   it('compare: speed-ups within 10% of the ratio of the median NVTX forward durations', () => {
@@ -76,7 +76,7 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
     }
     // grouped is ~26x faster per forward than the sequential loop, not 0.84x (the whole-capture answer)
     expect(c.traces[3].speedup).toBeGreaterThan(20);
-  });
+  }, 30_000);
 
   it('the CLI says what it measured, and --whole-trace measures everything', async () => {
     let out = '';
@@ -93,5 +93,5 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
     out = ''; err = '';
     expect(await main(['analyze', file('torch-grouped'), '--whole-trace'], io)).toBe(0);
     expect(out.split('\n')[0]).toBe('GPU 0: measuring the whole capture (first kernel to last kernel)');
-  });
+  }, 30_000);
 });
