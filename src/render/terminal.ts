@@ -11,7 +11,10 @@ export interface TerminalOptions {
 export function renderTerminal(report: Report, options: TerminalOptions = {}): string {
   const maxRows = options.maxRows ?? 12;
   const out: string[] = [];
-  out.push(`${report.input.file}${report.input.nsysVersion ? ` (nsys ${report.input.nsysVersion})` : ''}`);
+  const src = report.input.source;
+  // the producer for traces read from other formats; nsys exports keep their short "(nsys X)"
+  const producer = src && src.format !== 'nsys-sqlite' ? ` (${src.producer})` : report.input.nsysVersion ? ` (nsys ${report.input.nsysVersion})` : '';
+  out.push(`${report.input.file}${producer}`);
   if (report.devices.length === 0) {
     out.push(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.');
   }
