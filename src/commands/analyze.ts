@@ -1,7 +1,8 @@
 /** `moe-trace analyze FILE...`: read each export, build its Report, render it. */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import { InputError } from '../errors.js';
+import { GateFailedError, InputError } from '../errors.js';
+import { formatNs } from '../render/format.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
@@ -75,10 +76,12 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
             progress.finish();
           }
           const report = buildReport(trace, options);
+          if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
           if (wantTraces) inputs.push({ report, trace });
         }
       }
+      if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
       const combined = files.length > 1 ? buildCombined(reports) : null;
       if (flags.json) {
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
@@ -87,12 +90,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         io.stdout(terminalText(files, reports, flags, options.device));
       }
       await writeOutputs(files, inputs, flags, io);
-      if (flags.failIf && flags.failIf.length > 0) {
-        for (const r of reports) {
-          const outcomes = enforceGates(flags.failIf, r);
-          io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
-        }
-      }
+      if (flags.failIf && flags.failIf.length > 0) runGates(flags.failIf, reports, io);
       setExit(0);
     });
 }
@@ -112,6 +110,38 @@ export function terminalText(files: string[], reports: Report[], flags: AnalyzeF
     })), width));
   }
   return parts.join('\n');
+}
+
+/**
+ * `--window` that holds none of a trace's kernels is a mistake (wrong unit, a time from another
+ * capture): say where the kernels are instead of reporting an empty window.
+ */
+export function checkWindowHoldsKernels(report: Report, window: string, trace?: Trace): void {
+  if (report.devices.length === 0 || report.devices.some((d) => d.overlap.kernelCount > 0)) return;
+  let where = '`moe-trace info` shows its time span';
+  if (trace && trace.kernels.count > 0) {
+    let lo = Infinity; let hi = -Infinity;
+    const k = trace.kernels;
+    for (let i = 0; i < k.count; i++) { lo = Math.min(lo, k.start[i]); hi = Math.max(hi, k.end[i]); }
+    where = `its kernels run from ${formatNs(lo)} to ${formatNs(hi)} (trace time)`;
+  }
+  throw new InputError(`${report.input.file}: --window ${window} holds no kernel; ${where}. Choose START:END inside that span.`);
+}
+
+/** --fail-if on every report: passes go to stderr, failures of all files together end in exit 3, each naming its file. */
+function runGates(exprs: string[], reports: Report[], io: CliIo): void {
+  const failed: string[] = [];
+  for (const r of reports) {
+    try {
+      const outcomes = enforceGates(exprs, r);
+      io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
+    } catch (e) {
+      if (e instanceof GateFailedError) failed.push(...e.message.split('\n').map((l) => `${r.input.file}: ${l}`));
+      else if (e instanceof InputError) throw new InputError(`${r.input.file}: ${e.message}`);
+      else throw e;
+    }
+  }
+  if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -135,7 +165,10 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
     const written = await writeHtmlReport(inputs, path);
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
-    if (flags.open) await openInBrowser(written.path);
+    if (flags.open) {
+      const why = await openInBrowser(written.path);
+      if (why) io.stderr(`moe-trace: ${why}\n`);
+    }
   }
   if (flags.svg !== undefined) {
     const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
