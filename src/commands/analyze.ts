@@ -4,7 +4,9 @@ import type { CliIo } from '../cli.js';
 import { InputError } from '../errors.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
-import { renderTerminal } from '../render/terminal.js';
+import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
+import { compareReports, traceLabels } from './compare.js';
+import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
@@ -29,6 +31,8 @@ export interface AnalyzeFlags {
   png?: string;
   failIf?: string[];
   jobs?: string;
+  full?: boolean;
+  ranks?: boolean;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -45,6 +49,8 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--open', 'open the HTML report in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
     .option('--fail-if <expr>', 'exit 3 when EXPR holds on any device, e.g. "overlapShare < 0.2" (repeatable)', collect, [])
+    .option('--full', 'print every table behind the findings and their evidence (default: the short report)')
+    .option('--ranks', 'several files are ranks of one job: print the spread across them and the slowest rank')
     .option('--jobs <n>', 'analyse several files in N worker threads (default: one per core)')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const options = reportOptions(flags);
@@ -78,7 +84,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
       } else {
-        io.stdout(reports.map((r) => renderTerminal(r)).join('\n') + (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
+        io.stdout(terminalText(files, reports, flags, options.device));
       }
       await writeOutputs(files, inputs, flags, io);
       if (flags.failIf && flags.failIf.length > 0) {
@@ -89,6 +95,23 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       }
       setExit(0);
     });
+}
+
+/** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
+export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
+  const width = terminalWidth();
+  if (reports.length === 1) return renderTerminal(reports[0], { full: flags.full, width });
+  const parts: string[] = [];
+  if (flags.full) parts.push(...reports.map((r) => renderTerminal(r, { full: true, width })));
+  if (flags.ranks) {
+    parts.push(renderCombinedTerminal(buildCombined(reports)));
+  } else {
+    const c = compareReports(reports, traceLabels(files), device);
+    parts.push(renderAlternatives(c.traces.map((t, i) => ({
+      ...t, topFinding: reports[i].findings.find((f) => f.id !== NOTHING_TO_REPORT && (t.deviceId === null || f.deviceId === t.deviceId)) ?? null,
+    })), width));
+  }
+  return parts.join('\n');
 }
 
 function collect(value: string, previous: string[]): string[] {
