@@ -7,6 +7,7 @@ import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeTrace } from '../analyses/device.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
+import { expertAnalyses } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type Report } from './types.js';
 import { VERSION } from '../version.js';
@@ -27,6 +28,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const devices = analyzeTrace(trace, options, (deviceId, window) => ({
     smFill: analyzeSmFill(trace, deviceId, window),
     nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
+    ...expertAnalyses(trace, deviceId, window),
   }));
   const warnings = [...trace.meta.warnings];
   return {
