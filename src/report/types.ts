@@ -6,6 +6,10 @@
  * All times are integer nanoseconds on the trace's timeline (see TraceMeta.timeOriginNs).
  */
 
+import type { CommunicationReport } from './communication.js';
+
+export type { CommunicationReport } from './communication.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface Window {
@@ -178,6 +182,8 @@ export interface DeviceReport {
   smFill?: SmFillReport;
   /** NVTX ranges grouped by name with their GPU projection (src/analyses/nvtx-ranges.ts); added in schema 1 */
   nvtxRanges?: NvtxRangesReport;
+  /** kernel classes and the overlap of communication with compute (src/analyses/communication.ts); added in schema 1 */
+  communication?: CommunicationReport;
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
