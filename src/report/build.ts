@@ -7,6 +7,7 @@ import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeTrace } from '../analyses/device.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
+import { expertAnalyses } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
 import { analyzeCommunication } from '../analyses/communication.js';
 import { classifyKernels } from '../analyses/kernel-classes.js';
@@ -34,6 +35,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     smFill: analyzeSmFill(trace, deviceId, window),
     nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
     communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file }),
+    ...expertAnalyses(trace, deviceId, window),
   }));
   const warnings = [...trace.meta.warnings];
   return {
