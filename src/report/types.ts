@@ -6,6 +6,10 @@
  * All times are integer nanoseconds on the trace's timeline (see TraceMeta.timeOriginNs).
  */
 
+import type { CommunicationReport } from './communication.js';
+
+export type { CommunicationReport } from './communication.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface Window {
@@ -178,6 +182,8 @@ export interface DeviceReport {
   smFill?: SmFillReport;
   /** NVTX ranges grouped by name with their GPU projection (src/analyses/nvtx-ranges.ts); added in schema 1 */
   nvtxRanges?: NvtxRangesReport;
+  /** kernel classes and the overlap of communication with compute (src/analyses/communication.ts); added in schema 1 */
+  communication?: CommunicationReport;
   /** per-expert load (src/analyses/experts.ts); absent when no experts are found; added in schema 1 (issue 15) */
   experts?: import('./expert-types.js').ExpertsReport;
   /** per kernel name and launch configuration: alone vs overlapped (src/analyses/contention.ts); added in schema 1 (issue 15) */
