@@ -276,6 +276,22 @@ export interface IterationSummary {
   syncsPerIterationByName: Record<string, number>;
   /** GPU busy time inside each iteration's projection, median */
   busyPerIteration: number;
+  /**
+   * each iteration in time order (at most 10,000): its NVTX range on the host and its GPU
+   * projection (null without GPU work), trace time; added in schema 1 for the charts
+   */
+  instances?: IterationInstance[];
+}
+
+export interface IterationInstance {
+  /** the range's push and pop on the host */
+  cpuStart: number;
+  cpuEnd: number;
+  /** first kernel start and last kernel end of its projection; null when it launched no GPU work */
+  gpuStart: number | null;
+  gpuEnd: number | null;
+  kernels: number;
+  syncs: number;
 }
 
 export interface NvtxRangesReport {
