@@ -7,7 +7,11 @@ import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeTrace } from '../analyses/device.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
+import { expertAnalyses } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
+import { analyzeCommunication } from '../analyses/communication.js';
+import { classifyKernels } from '../analyses/kernel-classes.js';
+import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type Report } from './types.js';
 import { VERSION } from '../version.js';
 import { formatPct } from '../render/format.js';
@@ -21,12 +25,17 @@ export interface ReportOptions {
   window?: string;
   /** count memcpy/memset as activity in the overlap metrics */
   includeTransfers?: boolean;
+  /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
+  classes?: { file: string; patterns: ClassPatternSpec[] };
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
+  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
   const devices = analyzeTrace(trace, options, (deviceId, window) => ({
     smFill: analyzeSmFill(trace, deviceId, window),
     nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
+    communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file }),
+    ...expertAnalyses(trace, deviceId, window),
   }));
   const warnings = [...trace.meta.warnings];
   return {

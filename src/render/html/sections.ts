@@ -45,7 +45,7 @@ export interface SectionResult {
 
 const TOP_KERNELS = 15;
 
-export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS): SectionResult {
+export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
   const experts = input.expertOf ? null : kernelNvtxText(trace);
@@ -53,7 +53,7 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
   const charts: Chart[] = [];
   const notes = [...timeline.aggregation];
   if (report.devices.length > 0) {
-    charts.push({ id: `${id}-timeline`, kind: 'timeline', spec: timelineSpec(timeline, `Stream timeline (${timeline.rows.length} rows)`) });
+    charts.push({ id: `${id}-timeline`, kind: 'timeline', spec: timelineSpec(timeline, `Stream timeline (${timeline.rows.length} rows)`, interactive) });
   }
   let aggregated = timeline.aggregation.length > 0;
   for (const d of report.devices) {

@@ -26,7 +26,7 @@ export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f'];
 
 const tip = (field: string, title: string, type = 'nominal') => ({ field, title, type });
 
-export function timelineSpec(data: TimelineData, title: string): VlSpec {
+export function timelineSpec(data: TimelineData, title: string, interactive = true): VlSpec {
   const { axis } = data;
   const y = { field: 'row', type: 'nominal', sort: data.rows, title: null, axis: { labelLimit: 240 } };
   const x = (brush: boolean) => ({
@@ -72,7 +72,7 @@ export function timelineSpec(data: TimelineData, title: string): VlSpec {
   }));
   return {
     $schema: SCHEMA,
-    title: { text: title, subtitle: 'Drag across the overview (bottom) to zoom; drag the selection to pan; double-click it to reset.' },
+    title: interactive ? { text: title, subtitle: 'Drag across the overview (bottom) to zoom; drag the selection to pan; double-click it to reset.' } : { text: title },
     datasets: { marks: data.marks, bins: data.bins },
     vconcat: [
       { width: WIDTH, height: detailHeight, data: { name: 'marks' }, layer: layers(true) },
