@@ -18,6 +18,7 @@ import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -34,6 +35,8 @@ export interface AnalyzeFlags {
   jobs?: string;
   full?: boolean;
   ranks?: boolean;
+  /** --classes FILE: kernel class patterns (docs/kernel-classes.md) */
+  classes?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -45,6 +48,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
     .option('--open', 'open the HTML report in the browser (implies --html)')
@@ -178,6 +182,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers };
+  if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);

@@ -130,6 +130,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
     .option('--device <id>', 'compare this GPU (default: the one with the most kernel time in each trace)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
     .option('--html [path]', 'also write one HTML page comparing the traces (default reports/<first>-vs-<n>-more.html)')
     .option('--open', 'open the HTML page in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
