@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
 import { readTrace } from '../readers/read-trace.js';
+import { classifyKernels, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { compileClassPatterns, readClassesFile, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
 
 export const INFO_SCHEMA_VERSION = 1;
@@ -28,9 +30,13 @@ export interface TraceInfo {
   processes: { pid: number; globalPid: string; name: string; threads: number; kernels: number; apiCalls: number }[];
   tables: TableInfo[];
   warnings: string[];
+  /** what each kernel was classified as (issue 17; docs/kernel-classes.md), by class */
+  kernelClasses?: TraceClassSummary[];
+  /** the --classes file, when one was given */
+  classesFile?: string;
 }
 
-export function describeTrace(trace: Trace): TraceInfo {
+export function describeTrace(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): TraceInfo {
   const k = trace.kernels;
   const processOf = processOfThread(trace);
   // each CUDA API call's process: its thread's
@@ -73,6 +79,8 @@ export function describeTrace(trace: Trace): TraceInfo {
       apiCalls: count(callProcess, trace.runtime.count, i),
     })),
     tables: m.tables, warnings: m.warnings,
+    kernelClasses: summarizeClasses(trace, classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []))),
+    ...(classes ? { classesFile: classes.file } : {}),
   };
 }
 
@@ -133,6 +141,13 @@ export function renderInfo(info: TraceInfo): string {
   const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
   out.push('', `Tables (${info.tables.length}${enums.length > 0 ? `, of which ${enums.length} ENUM_* lookup tables not listed` : ''})`);
   out.push(textTable(['table', 'rows'], data.map((t) => [t.name, formatCount(t.rows)])));
+  if (info.kernelClasses && info.kernelClasses.length > 0) {
+    out.push('', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`);
+    out.push(textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
+      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
+      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
+    ])));
+  }
   if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
   return `${out.join('\n')}\n`;
 }
@@ -142,9 +157,11 @@ export function registerInfo(program: Command, io: CliIo, setExit: (code: number
     .description('show what a trace holds: format and producer, versions, schema, tables or event categories, GPUs, processes, time span')
     .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print as JSON (one object per file; an array for several files)')
-    .action(async (files: string[], flags: { json?: boolean }) => {
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
+    .action(async (files: string[], flags: { json?: boolean; classes?: string }) => {
+      const classes = flags.classes !== undefined ? readClassesFile(flags.classes) : undefined;
       const infos: TraceInfo[] = [];
-      for (const f of files) infos.push(describeTrace(await readTrace(f, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } })));
+      for (const f of files) infos.push(describeTrace(await readTrace(f, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } }), classes));
       if (flags.json) io.stdout(`${JSON.stringify(infos.length === 1 ? infos[0] : infos, null, 2)}\n`);
       else io.stdout(infos.map(renderInfo).join('\n'));
       setExit(0);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { globalPid, globalTid, removeTempDirs, writeNsysExport } from '../helpers/make-sqlite.js';
+import { ensureBuilt } from '../fuzz/binary.js';
 
 afterAll(removeTempDirs);
 
@@ -47,15 +47,9 @@ describe('describeTrace', () => {
 
 describe('moe-trace info, the real binary', () => {
   beforeAll(() => {
-    // `npm test` builds first; build here only when dist is missing or older than some source
-    const built = `${ROOT}dist/cli.js`;
-    const newestSource = Math.max(...readdirSync(`${ROOT}src`, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}src/${f}`).mtimeMs));
-    if (!existsSync(built) || statSync(built).mtimeMs < newestSource) {
-      // tsc emits even when some file has a type error; the tests below judge the result
-      spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-    }
-  }, 120_000);
+    // vitest's globalSetup (test/setup/build.ts) built dist/ for this run
+    expect(ensureBuilt()).toBe(true);
+  });
 
   it('prints the summary and exits 0', () => {
     const file = exportWithTwoStreams();
