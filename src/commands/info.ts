@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
-import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { readTrace } from '../readers/read-trace.js';
 import { classifyKernels, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
 import { compileClassPatterns, readClassesFile, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
@@ -14,6 +14,8 @@ export interface TraceInfo {
   schemaVersion: number;
   file: string;
   fileSizeBytes: number;
+  /** the input's format ('nsys-sqlite', 'nsys-rep', 'kineto') and what wrote it */
+  source: TraceMeta['source'];
   nsysVersion: string | null;
   exportSchemaVersion: string | null;
   schemaShape: TraceMeta['schemaShape'];
@@ -59,7 +61,7 @@ export function describeTrace(trace: Trace, classes?: { file: string; patterns: 
   const m = trace.meta;
   return {
     schema: 'moe-trace/info', schemaVersion: INFO_SCHEMA_VERSION,
-    file: m.file, fileSizeBytes: m.fileSizeBytes, nsysVersion: m.nsysVersion,
+    file: m.file, fileSizeBytes: m.fileSizeBytes, source: m.source, nsysVersion: m.nsysVersion,
     exportSchemaVersion: m.exportSchemaVersion, schemaShape: m.schemaShape, timeOriginNs: m.timeOriginNs,
     sessionStartUtcNs: m.sessionStartUtcNs, hasKernelTable: trace.hasKernelTable,
     counts: {
@@ -82,15 +84,28 @@ export function describeTrace(trace: Trace, classes?: { file: string; patterns: 
   };
 }
 
+const FORMAT_NAMES: Record<TraceMeta['source']['format'], string> = {
+  'nsys-sqlite': 'Nsight Systems SQLite export',
+  'nsys-rep': 'Nsight Systems report (read through its SQLite export)',
+  kineto: 'PyTorch profiler trace (Kineto / Chrome trace JSON)',
+};
+
 const orNa = (v: number | null, f: (x: number) => string = String): string => (v === null ? 'n/a' : f(v));
 
 export function renderInfo(info: TraceInfo): string {
   const out: string[] = [];
   const shape = info.schemaShape;
+  const kineto = info.source.format === 'kineto';
   out.push(`${info.file} (${formatBytes(info.fileSizeBytes)})`);
-  out.push(`nsys ${info.nsysVersion ?? 'version not recorded (export before 2022.2)'}, export schema ${info.exportSchemaVersion ?? 'n/a'}`);
-  out.push(`schema shape: metadata ${shape.metadataTable ?? 'none'}, GPU info ${shape.gpuTable ?? 'none'}, NVTX text ${shape.nvtxText ?? 'none'}`);
-  if (info.timeOriginNs !== '0') out.push(`times are relative to raw nsys timestamp ${info.timeOriginNs} ns`);
+  out.push(`format: ${FORMAT_NAMES[info.source.format]}; producer: ${info.source.producer}`);
+  if (kineto) {
+    out.push(`trace schema ${info.exportSchemaVersion ?? 'not recorded'}`);
+    if (info.timeOriginNs !== '0') out.push(`times start at the earliest record, trace timestamp ${info.timeOriginNs} ns`);
+  } else {
+    out.push(`nsys ${info.nsysVersion ?? 'version not recorded (export before 2022.2)'}, export schema ${info.exportSchemaVersion ?? 'n/a'}`);
+    out.push(`schema shape: metadata ${shape.metadataTable ?? 'none'}, GPU info ${shape.gpuTable ?? 'none'}, NVTX text ${shape.nvtxText ?? 'none'}`);
+    if (info.timeOriginNs !== '0') out.push(`times are relative to raw nsys timestamp ${info.timeOriginNs} ns`);
+  }
   const c = info.counts;
   if (info.kernelSpan) {
     const s = info.kernelSpan;
@@ -115,6 +130,12 @@ export function renderInfo(info: TraceInfo): string {
     ['pid', 'name', 'threads', 'kernels', 'API calls'],
     info.processes.map((p) => [String(p.pid), p.name, String(p.threads), formatCount(p.kernels), formatCount(p.apiCalls)]),
   ));
+  if (kineto) {
+    out.push('', `Event categories (${info.tables.length})`);
+    out.push(textTable(['cat', 'events'], info.tables.map((t) => [t.name, formatCount(t.rows)])));
+    if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
+    return `${out.join('\n')}\n`;
+  }
   // The ENUM_* tables are nsys's constant lookup tables: counting them says nothing about the capture.
   const enums = info.tables.filter((t) => t.name.startsWith('ENUM_'));
   const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
@@ -133,13 +154,14 @@ export function renderInfo(info: TraceInfo): string {
 
 export function registerInfo(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('info')
-    .description('show what an Nsight Systems SQLite export holds: versions, schema, tables, GPUs, processes, time span')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('show what a trace holds: format and producer, versions, schema, tables or event categories, GPUs, processes, time span')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print as JSON (one object per file; an array for several files)')
     .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
-    .action((files: string[], flags: { json?: boolean; classes?: string }) => {
+    .action(async (files: string[], flags: { json?: boolean; classes?: string }) => {
       const classes = flags.classes !== undefined ? readClassesFile(flags.classes) : undefined;
-      const infos = files.map((f) => describeTrace(readNsysSqlite(f), classes));
+      const infos: TraceInfo[] = [];
+      for (const f of files) infos.push(describeTrace(await readTrace(f, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } }), classes));
       if (flags.json) io.stdout(`${JSON.stringify(infos.length === 1 ? infos[0] : infos, null, 2)}\n`);
       else io.stdout(infos.map(renderInfo).join('\n'));
       setExit(0);

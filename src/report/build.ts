@@ -49,6 +49,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       exportSchemaVersion: trace.meta.exportSchemaVersion,
       timeOriginNs: trace.meta.timeOriginNs,
       hasKernelTable: trace.hasKernelTable,
+      source: { ...trace.meta.source },
     },
     warnings,
     headline: devices.map(headlineOf),

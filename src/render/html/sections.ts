@@ -76,7 +76,9 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
   const r = report.input;
   const meta = [
     `file ${r.file} (${formatBytes(r.fileSizeBytes)})`,
-    `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}`,
+    r.source?.format === 'kineto'
+      ? `${r.source.producer}${r.exportSchemaVersion ? '' : ', trace schema not recorded'}`
+      : `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}${r.source?.format === 'nsys-rep' ? ' (read from the .nsys-rep/.qdrep report through its SQLite export)' : ''}`,
     `${report.tool.name} ${report.tool.version}, report schema ${report.schemaVersion}`,
   ];
   return {
