@@ -276,6 +276,22 @@ export interface IterationSummary {
   syncsPerIterationByName: Record<string, number>;
   /** GPU busy time inside each iteration's projection, median */
   busyPerIteration: number;
+  /**
+   * each iteration in time order (at most 10,000): its NVTX range on the host and its GPU
+   * projection (null without GPU work), trace time; added in schema 1 for the charts
+   */
+  instances?: IterationInstance[];
+}
+
+export interface IterationInstance {
+  /** the range's push and pop on the host */
+  cpuStart: number;
+  cpuEnd: number;
+  /** first kernel start and last kernel end of its projection; null when it launched no GPU work */
+  gpuStart: number | null;
+  gpuEnd: number | null;
+  kernels: number;
+  syncs: number;
 }
 
 export interface NvtxRangesReport {
@@ -315,6 +331,8 @@ export interface Report {
     exportSchemaVersion: string | null;
     timeOriginNs: string;
     hasKernelTable: boolean;
+    /** the input's format and producer (absent in reports written before it existed) */
+    source?: { format: 'nsys-sqlite' | 'nsys-rep' | 'kineto'; producer: string };
   };
   /** what the reader dropped or repaired, and anything else the user should know */
   warnings: string[];
