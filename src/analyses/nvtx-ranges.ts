@@ -8,14 +8,14 @@
  * range's thread (DESIGN.md "NVTX projection").
  */
 import type { Trace } from '../model/trace.js';
-import type { Distribution, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
+import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|ProfilerStep/i;
+export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
@@ -417,5 +417,24 @@ function findIterations(
     syncsPerIteration: pick.syncs / count,
     syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / count])),
     busyPerIteration: s.gpuTime.median,
+    instances: iterationInstances(inst, members),
   };
+}
+
+const MAX_ITERATION_INSTANCES = 10_000;
+
+/** Each iteration's host range and GPU projection, in time order. */
+function iterationInstances(inst: Instances, members: Int32Array): IterationInstance[] {
+  const out: IterationInstance[] = [];
+  for (let m = 0; m < members.length && out.length < MAX_ITERATION_INSTANCES; m++) {
+    const q = inst.q[members[m]];
+    const row = inst.range[q];
+    const gpu = inst.kernels[q] > 0;
+    out.push({
+      cpuStart: inst.nvtxStart[row], cpuEnd: inst.nvtxEnd[row],
+      gpuStart: gpu ? inst.gpuStart[q] : null, gpuEnd: gpu ? inst.gpuEnd[q] : null,
+      kernels: inst.kernels[q], syncs: inst.syncs[q],
+    });
+  }
+  return out.sort((a, b) => a.cpuStart - b.cpuStart);
 }

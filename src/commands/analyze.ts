@@ -1,20 +1,24 @@
 /** `moe-trace analyze FILE...`: read each export, build its Report, render it. */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import { InputError } from '../errors.js';
+import { GateFailedError, InputError } from '../errors.js';
+import { formatNs } from '../render/format.js';
 import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
-import { renderTerminal } from '../render/terminal.js';
+import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
+import { compareReports, traceLabels } from './compare.js';
+import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
-import { readForAnalysis } from '../parallel/analyze-file.js';
+import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -30,23 +34,30 @@ export interface AnalyzeFlags {
   png?: string;
   failIf?: string[];
   jobs?: string;
+  full?: boolean;
+  ranks?: boolean;
+  /** --classes FILE: kernel class patterns (docs/kernel-classes.md) */
+  classes?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('analyze')
-    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems SQLite exports')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems exports or reports and PyTorch profiler traces')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep, exported with the nsys found) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print the report as JSON (schema: docs/report-schema.md)')
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--whole-trace', 'measure the whole capture (default: the steady-state iterations when found)')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
     .option('--open', 'open the HTML report in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
     .option('--fail-if <expr>', 'exit 3 when EXPR holds on any device, e.g. "overlapShare < 0.2" (repeatable)', collect, [])
+    .option('--full', 'print every table behind the findings and their evidence (default: the short report)')
+    .option('--ranks', 'several files are ranks of one job: print the spread across them and the slowest rank')
     .option('--jobs <n>', 'analyse several files in N worker threads (default: one per core)')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const options = reportOptions(flags);
@@ -66,33 +77,83 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const progress = createProgress({ label: `reading ${basename(file)}` });
           let trace: Trace;
           try {
-            trace = readForAnalysis(file, flags.requireKernels, { onProgress: (rows, total) => progress.update(rows, total) });
+            trace = await readAnyForAnalysis(file, flags.requireKernels, {
+              onProgress: (rows, total) => progress.update(rows, total),
+              onBytes: (bytes, total) => progress.update(bytes, total),
+              nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
+            });
           } finally {
             progress.finish();
           }
           const report = buildReport(trace, options);
+          if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
           if (wantTraces) inputs.push({ report, trace });
         }
       }
+      if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
       const combined = files.length > 1 ? buildCombined(reports) : null;
       if (flags.json) {
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
       } else {
-        // each report opens with one line per device saying what W is (the JSON has it in window)
-        io.stdout(reports.map((r) => r.devices.map((d) => `${windowChoice(d)}\n`).join('') + renderTerminal(r)).join('\n') +
-          (combined ? `\n${renderCombinedTerminal(combined)}` : ''));
+        io.stdout(terminalText(files, reports, flags, options.device));
       }
       await writeOutputs(files, inputs, flags, io);
-      if (flags.failIf && flags.failIf.length > 0) {
-        for (const r of reports) {
-          const outcomes = enforceGates(flags.failIf, r);
-          io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
-        }
-      }
+      if (flags.failIf && flags.failIf.length > 0) runGates(flags.failIf, reports, io);
       setExit(0);
     });
+}
+
+/** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
+export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
+  const width = terminalWidth();
+  // a report opens with one line per device saying what W is (the JSON has it in window)
+  const choice = (r: Report): string => r.devices.map((d) => `${windowChoice(d)}\n`).join('');
+  if (reports.length === 1) return choice(reports[0]) + renderTerminal(reports[0], { full: flags.full, width });
+  const parts: string[] = [];
+  if (flags.full) parts.push(...reports.map((r) => choice(r) + renderTerminal(r, { full: true, width })));
+  if (flags.ranks) {
+    parts.push(renderCombinedTerminal(buildCombined(reports)));
+  } else {
+    const c = compareReports(reports, traceLabels(files), device);
+    parts.push(renderAlternatives(c.traces.map((t, i) => ({
+      ...t, topFinding: reports[i].findings.find((f) => f.id !== NOTHING_TO_REPORT && (t.deviceId === null || f.deviceId === t.deviceId)) ?? null,
+    })), width));
+  }
+  return parts.join('\n');
+}
+
+/**
+ * `--window` that holds none of a trace's kernels is a mistake (wrong unit, a time from another
+ * capture): say where the kernels are instead of reporting an empty window.
+ */
+export function checkWindowHoldsKernels(report: Report, window: string, trace?: Trace): void {
+  if (report.devices.length === 0 || report.devices.some((d) => d.overlap.kernelCount > 0)) return;
+  let where = '`moe-trace info` shows its time span';
+  if (trace && trace.kernels.count > 0) {
+    let lo = Infinity; let hi = -Infinity;
+    const k = trace.kernels;
+    for (let i = 0; i < k.count; i++) { lo = Math.min(lo, k.start[i]); hi = Math.max(hi, k.end[i]); }
+    where = `its kernels run from ${formatNs(lo)} to ${formatNs(hi)} (trace time)`;
+  }
+  throw new InputError(`${report.input.file}: --window ${window} holds no kernel; ${where}. Choose START:END inside that span.`);
+}
+
+/** --fail-if on every report: passes go to stderr, failures of all files together end in exit 3, each naming its file. */
+function runGates(exprs: string[], reports: Report[], io: CliIo): void {
+  const failed: string[] = [];
+  for (const r of reports) {
+    try {
+      const outcomes = enforceGates(exprs, r);
+      io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
+    } catch (e) {
+      if (e instanceof GateFailedError) failed.push(...e.message.split('\n').map((l) => `${r.input.file}: ${l}`));
+      else if (e instanceof InputError) throw new InputError(`${r.input.file}: ${e.message}`);
+      else throw e;
+    }
+  }
+  if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -116,7 +177,10 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
     const written = await writeHtmlReport(inputs, path);
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
-    if (flags.open) await openInBrowser(written.path);
+    if (flags.open) {
+      const why = await openInBrowser(written.path);
+      if (why) io.stderr(`moe-trace: ${why}\n`);
+    }
   }
   if (flags.svg !== undefined) {
     const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
@@ -126,6 +190,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers, wholeTrace: flags.wholeTrace };
+  if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);

@@ -3,7 +3,7 @@
  * synthesise traces; readers fill the typed arrays directly.
  */
 import type {
-  GpuInfo, IdColumn, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
+  GpuInfo, IdColumn, KernelCollectives, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
   SyncColumns, ThreadInfo, Trace, TraceMeta,
 } from './trace.js';
 
@@ -13,6 +13,10 @@ export interface KernelRow {
   grid?: [number, number, number]; block?: [number, number, number];
   registersPerThread?: number; staticSharedMemory?: number; dynamicSharedMemory?: number;
   graphNodeId?: number;
+  /** full name; sets KernelColumns.demangledName when any row has one */
+  demangledName?: string;
+  /** collective args (Trace.collectives) */
+  collective?: { name?: string; inNelems?: number; outNelems?: number; dtype?: string; processGroup?: string; groupSize?: number };
 }
 /**
  * A CUDA API call. Its process is its thread's: give `thread`, or `process` alone for the first
@@ -225,6 +229,7 @@ export function emptyMeta(file = '<memory>'): TraceMeta {
     file, fileSizeBytes: 0, nsysVersion: null, exportSchemaVersion: null,
     schemaShape: { metadataTable: null, gpuTable: null, nvtxText: null },
     timeOriginNs: '0', sessionStartUtcNs: null, tables: [], warnings: [],
+    source: { format: 'nsys-sqlite', producer: 'nsys (version not recorded)' },
   };
 }
 
@@ -249,6 +254,23 @@ function sorted<T extends { start: number; end?: number }>(rows: T[]): T[] {
   return [...rows].sort((a, b) => a.start - b.start || (a.end ?? a.start) - (b.end ?? b.start));
 }
 
+function collectivesOf(ks: KernelRow[], st: StringTable): KernelCollectives | undefined {
+  const rows = ks.flatMap((k, i) => (k.collective ? [i] : []));
+  if (rows.length === 0) return undefined;
+  const str = (v: string | undefined): number => (v === undefined ? -1 : st.intern(v));
+  const c = (i: number): NonNullable<KernelRow['collective']> => ks[i].collective!;
+  return {
+    count: rows.length,
+    kernel: Int32Array.from(rows),
+    collective: Int32Array.from(rows, (i) => str(c(i).name)),
+    inNelems: Float64Array.from(rows, (i) => c(i).inNelems ?? NaN),
+    outNelems: Float64Array.from(rows, (i) => c(i).outNelems ?? NaN),
+    dtype: Int32Array.from(rows, (i) => str(c(i).dtype)),
+    processGroup: Int32Array.from(rows, (i) => str(c(i).processGroup)),
+    groupSize: Int32Array.from(rows, (i) => c(i).groupSize ?? -1),
+  };
+}
+
 export function buildTrace(rows: TraceRows): Trace {
   const st = new StringTable();
   const ks = sorted(rows.kernels ?? []);
@@ -265,6 +287,10 @@ export function buildTrace(rows: TraceRows): Trace {
       k.staticSharedMemory ?? 0, k.dynamicSharedMemory ?? 0]);
     kernels.graphNodeId[i] = k.graphNodeId ?? -1;
   });
+  if (ks.some((k) => k.demangledName !== undefined)) {
+    kernels.demangledName = Int32Array.from(ks, (k) => (k.demangledName === undefined ? -1 : st.intern(k.demangledName)));
+  }
+  const collectives = collectivesOf(ks, st);
   const rs = sorted(rows.runtime ?? []);
   const runtime = emptyRuntime(rs.length);
   const threads = rows.threads ? [...rows.threads] : [{ globalTid: '1', tid: 1, name: 'main', process: 0 }];
@@ -314,6 +340,7 @@ export function buildTrace(rows: TraceRows): Trace {
     meta: { ...emptyMeta(), ...rows.meta },
     strings: st.strings,
     kernels, launchConfigs: launchConfigs.configs, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
+    ...(collectives ? { collectives } : {}),
     processes: rows.processes ?? [{ globalPid: '1', pid: 1, name: 'app' }],
     threads,
   };

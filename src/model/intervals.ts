@@ -111,6 +111,33 @@ export function intersectionLength(a: IntervalSet, b: IntervalSet): number {
   return t;
 }
 
+/** a \ b: the parts of a not covered by b (both IntervalSets), in one merge walk. */
+export function difference(a: IntervalSet, b: IntervalSet): IntervalSet {
+  const cap = a.count + b.count;
+  const outS = new Float64Array(cap);
+  const outE = new Float64Array(cap);
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < a.count; i++) {
+    let cursor = a.start[i];
+    const end = a.end[i];
+    // b's pieces that end at or before the cursor cannot cut this or any later piece of a
+    while (j < b.count && b.end[j] <= cursor) j++;
+    for (let k = j; k < b.count && b.start[k] < end; k++) {
+      if (b.start[k] > cursor) { outS[n] = cursor; outE[n] = b.start[k]; n++; }
+      if (b.end[k] > cursor) cursor = b.end[k];
+      if (cursor >= end) break;
+    }
+    if (cursor < end) { outS[n] = cursor; outE[n] = end; n++; }
+  }
+  return { count: n, start: outS.subarray(0, n), end: outE.subarray(0, n) };
+}
+
+/** |a \ b| without building it. */
+export function differenceLength(a: IntervalSet, b: IntervalSet): number {
+  return totalLength(a) - intersectionLength(a, b);
+}
+
 /** Length of [s, e) ∩ set, by binary search: O(log n + pieces hit). */
 export function overlapWith(set: IntervalSet, s: number, e: number): number {
   let t = 0;

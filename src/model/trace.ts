@@ -35,6 +35,35 @@ export interface KernelColumns {
   launchConfig: Int32Array;
   /** CUDA graph node id when launched from a graph, -1 otherwise */
   graphNodeId: IdColumn;
+  /**
+   * index into Trace.strings of the kernel's full (demangled) name, e.g.
+   * "void deep_ep::intranode::dispatch<8, 768>(...)" where shortName is "dispatch"; -1 where not
+   * recorded. Optional: readers that record no such name leave it out (kernel classes then match
+   * shortName alone). Kineto traces name kernels in full: their reader may fill both the same.
+   */
+  demangledName?: Int32Array;
+}
+
+/**
+ * What a profiler recorded about the collective a kernel ran, sparse by kernel row: Kineto's
+ * NCCL kernel args ("Collective name", "In msg nelems", "Out msg nelems", "dtype",
+ * "Process Group Name", "Group size"). Optional on Trace; rows sorted by kernel.
+ */
+export interface KernelCollectives {
+  count: number;
+  /** row in Trace.kernels, ascending */
+  kernel: Int32Array;
+  /** index into Trace.strings of the collective's name ("all_to_allv", "allreduce", ...), -1 unknown */
+  collective: Int32Array;
+  /** elements in and out, NaN unknown */
+  inNelems: Float64Array;
+  outNelems: Float64Array;
+  /** index into Trace.strings of the element type ("Float", "BFloat16"), -1 unknown */
+  dtype: Int32Array;
+  /** index into Trace.strings of the process group's name, -1 unknown */
+  processGroup: Int32Array;
+  /** ranks in the group, -1 unknown */
+  groupSize: Int32Array;
 }
 
 /** How a kernel was launched; -1 in a field means "not recorded". */
@@ -188,6 +217,18 @@ export interface TraceMeta {
   tables: TableInfo[];
   /** what the reader dropped or repaired, one sentence each */
   warnings: string[];
+  /** which input format was read and what wrote it */
+  source: TraceSource;
+}
+
+/**
+ * The input's format and producer: 'nsys-sqlite' (an export), 'nsys-rep' (a .nsys-rep/.qdrep
+ * exported on the fly), 'kineto' (PyTorch profiler / Chrome trace JSON). `producer` is one line
+ * for people: "nsys 2025.3.1.90", "PyTorch profiler (Kineto), trace schema 1, CUPTI 130001".
+ */
+export interface TraceSource {
+  format: 'nsys-sqlite' | 'nsys-rep' | 'kineto';
+  producer: string;
 }
 
 export interface ApiCallTotal {
@@ -206,6 +247,8 @@ export interface Trace {
   launchConfigs: LaunchConfig[];
   /** null when the export has no kernel table (CUDA kernel tracing off or unsupported) */
   hasKernelTable: boolean;
+  /** collective args of communication kernels, when the trace records them (Kineto NCCL kernels) */
+  collectives?: KernelCollectives;
   runtime: RuntimeColumns;
   /**
    * Every CUDA API call by name (index into strings), with count and total time, in order of

@@ -182,6 +182,8 @@ export function readColumns(
   return i - at;
 }
 
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+
 /** Which rows a table read keeps, as in nsys-events.ts's TableScan.valid. */
 export type PageFilter = 'timed' | 'nvtx';
 
@@ -239,7 +241,10 @@ export function readColumnsFromPages(
   let scratch = new Float64Array(0);
   let i = at;
   scanTable(pages, db, table, cols, (row) => {
-    if (i >= cap) return;
+    // times compare exactly only up to 2^53: past that, SQL's exact integers decide
+    if (!(Math.abs(row.num[sStart]) <= MAX_EXACT && Math.abs(row.num[sEnd]) <= MAX_EXACT)) {
+      throw new PagesUnsupported('a time past 2^53');
+    }
     if (filter === 'nvtx') {
       const k = row.kind[sType];
       if (k >= Kind.Text) throw new PagesUnsupported('text eventType');
@@ -253,6 +258,8 @@ export function readColumnsFromPages(
       if (dropped) dropped.rows++;
       return;
     }
+    // never cut short: a row more than SQL counted means the two disagree, and SQL decides
+    if (i >= cap) throw new PagesUnsupported('more rows pass the page filter than SQL counted');
     for (let j = 0; j < f64.length; j++) { const t = f64[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
     for (let j = 0; j < i32.length; j++) { const t = i32[j]; t.out[i] = numberAt(row, t.slot, t.nul); }
     for (let j = 0; j < ids.length; j++) {
@@ -321,18 +328,38 @@ export function readTexts(
 function chunkQuery(
   db: Database.Database, table: string, where: string, exprs: string[], json: boolean[] = [],
 ): (after: bigint | null) => [string[], bigint | null] {
+  const rowid = rowidName(db, table);
+  if (rowid === null) throw new Error(`${table} has no rowid SQL can name`);
   // json(): an expression that is itself JSON (json_array) loses that mark through the subquery
   const select = (bound: string) => db.prepare(
     `SELECT ${exprs.map((_, j) => `json_group_array(${json[j] ? `json(c${j})` : `c${j}`})`).join(', ')}, MAX(rid) FROM (`
-    + `SELECT ${exprs.map((e, j) => `${e} AS c${j}`).join(', ')}, rowid AS rid FROM ${ident(table)} `
-    + `WHERE ${bound} (${where}) ORDER BY rowid LIMIT ${CHUNK})`,
+    + `SELECT ${exprs.map((e, j) => `${e} AS c${j}`).join(', ')}, ${rowid} AS rid FROM ${ident(table)} `
+    + `WHERE ${bound} (${where}) ORDER BY ${rowid} LIMIT ${CHUNK})`,
   ).raw(true).safeIntegers(true);
   const fromFirst = select('');
-  const after = select('rowid > ? AND');
+  const after = select(`${rowid} > ? AND`);
   return (last) => {
     const row = (last === null ? fromFirst.get() : after.get(last)) as unknown[];
     return [row.slice(0, exprs.length) as string[], row[exprs.length] as bigint | null];
   };
+}
+
+/**
+ * A name that means the rowid of `table`, or null when it has none that SQL can name: a WITHOUT
+ * ROWID table, or columns named rowid, _rowid_ and oid (a column hides that name of the rowid,
+ * and paging by it would page by the column). readNsysSqlite refuses such a file up front.
+ */
+export function rowidName(db: Database.Database, table: string): string | null {
+  const cols = new Set((db.prepare('SELECT name FROM pragma_table_xinfo(?)').pluck().all(table) as string[]).map((c) => c.toLowerCase()));
+  const name = ['rowid', '_rowid_', 'oid'].find((n) => !cols.has(n));
+  if (name === undefined) return null;
+  try {
+    db.prepare(`SELECT ${name} FROM ${ident(table)} LIMIT 0`);
+  } catch {
+    // no such column: a WITHOUT ROWID table
+    return null;
+  }
+  return name;
 }
 
 /** NaN ends (NVTX marks) order before every number, as NULL does in SQL. */

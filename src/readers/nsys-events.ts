@@ -149,7 +149,10 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const [graphNode, shortName] = plain(ctx, t, [['graphNodeId', k.graphNodeId], ['shortName', k.shortName]]);
   graphNode.widen = true;
   const device = deviceTargets(ctx, t, k, processes);
+  // the full name, for kernel classes (DeepEP's "dispatch" is deep_ep::intranode::dispatch<...>)
+  const demangled = has1('demangledName') ? new Int32Array(n) : null;
   const targets: Target[] = [...device.targets, graphNode, shortName,
+    ...(demangled ? plain(ctx, t, [['demangledName', demangled]]) : []),
     {
       expr: '', out: k.launchConfig,
       tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
@@ -160,6 +163,10 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
     k.shortName[i] = s.fromStringId(k.shortName[i]);
+  }
+  if (demangled) {
+    for (let i = 0; i < k.count; i++) demangled[i] = s.fromStringId(demangled[i]);
+    k.demangledName = demangled.subarray(0, k.count);
   }
   // the id columns as read: Float64Array when a value did not fit an Int32Array
   return { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn };

@@ -8,7 +8,8 @@ import { emptyGpu, emptyKernels, emptySync } from '../model/build.js';
 import type { LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
-import { closePages, openPages, type PageFile } from './pages.js';
+import { closePages, openPages, type PageFile, type PageHandle } from './pages.js';
+import { rowidName } from './bulk.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import {
@@ -136,6 +137,11 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
     const n = schema.columns.size;
     throw new InputError(`${file} is an SQLite database but not an Nsight Systems export (${n === 0 ? 'it has no tables' : `none of its ${n} tables is StringIds, CUPTI_ACTIVITY_KIND_* or TARGET_INFO_*`}); give the file written by \`nsys export --type sqlite\``);
   }
+  for (const scan of SCANS) {
+    if (has(schema, scan.table) && rowidName(db, scan.table) === null) {
+      throw new InputError(`${file}: table ${scan.table} has no rowid (WITHOUT ROWID, or columns named rowid, _rowid_ and oid), which nsys never writes: the export was changed after nsys wrote it; export the report again`);
+    }
+  }
   // A clean export (every row kept, times exact as doubles) reads without the aggregate pass over
   // every table (about 0.5 s of a 6 s read on a million kernels); any other reads again with it.
   return readTrace(db, schema, file, fileSizeBytes, opts, true, pages) ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages)!;
@@ -222,6 +228,7 @@ function readTrace(
     sessionStartUtcNs: sessionStartUtcNs(db, schema),
     tables: schema.tables,
     warnings,
+    source: { format: 'nsys-sqlite', producer: nsysProducer(schema.nsysVersion) },
   };
   return {
     meta, strings: strings.table.strings, kernels, launchConfigs, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
@@ -229,13 +236,18 @@ function readTrace(
   };
 }
 
+/** "nsys 2025.3.1.90-..." or, before 2022.2 (no version in the export), says so. */
+export function nsysProducer(version: string | null): string {
+  return version ? `nsys ${version}` : 'nsys (version not recorded: export before 2022.2)';
+}
+
 /**
  * Reads an nsys SQLite export. Throws InputError (exit 2) for anything wrong with the file;
  * an export without kernel records still reads, with hasKernelTable false and a warning.
  */
 export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
-  const { db, fileSizeBytes, inPlace } = openInput(path, opts);
-  let pages: PageFile | null = null;
+  const { db, fileSizeBytes, inPlace, close } = openInput(path, opts);
+  let handle: PageHandle | null = null;
   try {
     // One read transaction: every query sees the same snapshot even while a writer (nsys still
     // exporting) commits between them, so row counts and rows agree. Its shared lock, taken by
@@ -245,13 +257,14 @@ export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
     db.pragma('cache_size = -1024');
     db.exec('BEGIN');
     db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
-    if (inPlace && !opts.noPages) pages = openPages(path);
-    return readOpen(db, path, fileSizeBytes, opts, pages);
+    if (inPlace && !opts.noPages) handle = openPages(path);
+    return readOpen(db, path, fileSizeBytes, opts, handle?.pages ?? null);
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   } finally {
-    db.close();
-    // only now: closing a descriptor of the file drops the process's locks on it, SQLite's too
-    if (pages) closePages(pages);
+    close();
+    // only now, whether or not its pages were read: closing a descriptor of the file drops the
+    // process's locks on it, SQLite's too
+    if (handle) closePages(handle);
   }
 }

@@ -4,8 +4,9 @@
  * connection is read-only, and a WAL-mode database (whose read-only open would create -shm/-wal
  * files next to it) is read from an in-memory copy instead.
  */
-import { closeSync, openSync, readSync, statSync, existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, statSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError } from '../errors.js';
 
@@ -20,8 +21,13 @@ export interface OpenOptions {
 export interface OpenedInput {
   db: Database.Database;
   fileSizeBytes: number;
-  /** the database is the file at the path (not an in-memory copy), in rollback-journal mode */
+  /**
+   * the database is the file at the path (not a copy), in rollback-journal mode with no -wal
+   * beside it: what its pages hold is what SQLite reads
+   */
   inPlace: boolean;
+  /** closes the connection and removes the private copy, if one was made */
+  close: () => void;
 }
 
 interface SqliteHeader {
@@ -126,23 +132,41 @@ export function openInput(path: string, opts: OpenOptions = {}): OpenedInput {
   }
   size = statSync(path).size;
   let db: Database.Database;
-  const inPlace = !header.wal;
+  const wal = existsSync(`${path}-wal`);
+  // SQLite applies a -wal beside the file whatever the header says, so with one the pages of the
+  // file alone are not the database
+  const inPlace = !header.wal && !wal;
+  let copyDir: string | null = null;
   try {
-    // A WAL-mode file with no -wal beside it holds all its data: read a copy in memory (costs
-    // the file's size in RAM), patched to rollback-journal mode so SQLite looks for no WAL.
-    // With a -wal beside it, a writer is active or crashed and only SQLite can merge the log,
-    // so that case is opened in place (the -wal/-shm files exist already).
-    if (header.wal && !existsSync(`${path}-wal`)) {
+    if (header.wal && !wal) {
+      // A WAL-mode file with no -wal beside it holds all its data: read a copy in memory (costs
+      // the file's size in RAM), patched to rollback-journal mode so SQLite looks for no WAL.
       const copy = readFileSync(path);
       copy[18] = 1; copy[19] = 1;
       db = new Database(copy, { readonly: true, timeout });
+    } else if (wal && !existsSync(`${path}-shm`)) {
+      // A -wal and no -shm (a crashed writer, or a -wal left beside a rollback-journal file):
+      // even a read-only open would create the -shm beside the input. Read a private copy of
+      // the two files instead, where SQLite merges the log as it would in place.
+      copyDir = mkdtempSync(join(tmpdir(), 'moe-trace-wal-'));
+      const copy = join(copyDir, 'input.sqlite');
+      copyFileSync(path, copy);
+      copyFileSync(`${path}-wal`, `${copy}-wal`);
+      db = new Database(copy, { readonly: true, fileMustExist: true, timeout });
     } else {
+      // a -wal and a -shm: a writer is active (or crashed) and only SQLite can merge the log;
+      // both files exist already, so nothing new is written beside the input
       db = new Database(path, { readonly: true, fileMustExist: true, timeout });
     }
   } catch (e) {
+    if (copyDir) rmSync(copyDir, { recursive: true, force: true });
     throw sqliteInputError(e, path) ?? e;
   }
-  return { db, fileSizeBytes: size, inPlace };
+  const dir = copyDir;
+  const close = (): void => {
+    try { db.close(); } finally { if (dir) rmSync(dir, { recursive: true, force: true }); }
+  };
+  return { db, fileSizeBytes: size, inPlace, close };
 }
 
 /**

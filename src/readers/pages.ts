@@ -17,6 +17,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import { ident } from './schema.js';
 
 /** The file or table is outside what this reader handles: read it through SQL. */
 export class PagesUnsupported extends Error {}
@@ -89,8 +90,16 @@ export function threadPartAt(row: Row, s: number, part: 'pidKey' | 'tid', nul: n
   return part === 'pidKey' ? row.hi[s] * 256 + (row.lo[s] >>> 24) : row.lo[s] & 16777215;
 }
 
-/** Opens the file for page reads; null when its header says WAL, a non-UTF-8 encoding or an odd page size. */
-export function openPages(path: string): PageFile | null {
+/**
+ * The file opened for page reads. `pages` is null when its header says WAL, a non-UTF-8 encoding
+ * or an odd page size (`why` says which): the tables are then read through SQL. The descriptor is
+ * open either way and must stay open until the SQLite connection has closed (closePages after
+ * db.close()): closing it earlier would drop SQLite's POSIX read lock on the file mid-read.
+ */
+export interface PageHandle { fd: number; pages: PageFile | null; why: string | null }
+
+/** Opens the file for page reads; null only when it cannot be opened at all. */
+export function openPages(path: string): PageHandle | null {
   let fd: number;
   try { fd = openSync(path, 'r'); } catch { return null; }
   const h = Buffer.alloc(100);
@@ -100,17 +109,17 @@ export function openPages(path: string): PageFile | null {
   const encoding = ok ? h.readUInt32BE(56) : 0;
   const reserved = h[20];
   // 1/1: rollback journal (2/2 is WAL, where committed pages may still be in the -wal file)
-  if (!ok || h[18] !== 1 || h[19] !== 1 || pageSize < 512 || (pageSize & (pageSize - 1)) !== 0
-    || (encoding !== 1 && encoding !== 0) || pageSize - reserved < 480) {
-    closeSync(fd);
-    return null;
-  }
+  const why = !ok ? 'no SQLite header' : h[18] !== 1 || h[19] !== 1 ? 'WAL mode'
+    : pageSize < 512 || (pageSize & (pageSize - 1)) !== 0 || pageSize - reserved < 480 ? 'odd page size'
+      : encoding !== 1 && encoding !== 0 ? 'UTF-16 text' : null;
+  if (why !== null) return { fd, pages: null, why };
   const fromSize = Math.floor(fstatSync(fd).size / pageSize);
   const inHeader = h.readUInt32BE(24) === h.readUInt32BE(92) ? h.readUInt32BE(28) : 0;
-  return { fd, pageSize, usable: pageSize - reserved, pageCount: Math.min(fromSize, inHeader || fromSize) };
+  return { fd, pages: { fd, pageSize, usable: pageSize - reserved, pageCount: Math.min(fromSize, inHeader || fromSize) }, why: null };
 }
 
-export function closePages(p: PageFile): void {
+/** Closes what openPages opened: only after the SQLite connection on the same file has closed. */
+export function closePages(p: PageHandle): void {
   closeSync(p.fd);
 }
 
@@ -143,11 +152,34 @@ function layout(db: Database.Database, table: string, columns: string[]): Layout
     const [, type, pk, dflt, hidden] = info[i];
     // a generated column is not stored; a default fills records written before an ALTER TABLE
     if (hidden !== 0 || dflt !== null) throw new PagesUnsupported(`${table}.${columns[s]} is generated or has a default`);
-    if (pk > 0 && pks.length === 1 && type.toUpperCase() === 'INTEGER') rowidSlot = s;
+    if (pk > 0 && pks.length === 1 && type.toUpperCase() === 'INTEGER' && isRowidAlias(db, table, columns[s])) rowidSlot = s;
     else slotOf[i] = s;
   }
   if (info.some((c) => c[4] !== 0)) throw new PagesUnsupported(`${table} has generated columns`);
   return { root: master[0], slotOf, rowidSlot };
+}
+
+/**
+ * Whether `column` is the table's rowid under another name. Not every INTEGER PRIMARY KEY is one:
+ * `x INTEGER PRIMARY KEY DESC` is an ordinary column (a quirk SQLite keeps for compatibility),
+ * stored in the record. SQLite's own plan says which: it reads an alias with Rowid, a column with
+ * Column.
+ */
+function isRowidAlias(db: Database.Database, table: string, column: string): boolean {
+  const plan = db.prepare(`EXPLAIN SELECT ${ident(column)} FROM ${ident(table)}`).all() as { opcode: string }[];
+  return plan.some((op) => op.opcode === 'Rowid' || op.opcode === 'IdxRowid');
+}
+
+/** A rowid of 8 or 9 varint bytes, exactly: 64-bit two's complement (negative rowids take 9 bytes). */
+function longRowid(buf: Buffer, p: number): bigint {
+  let v = 0n;
+  for (let n = 0; n < 9; n++) {
+    const b = buf[p + n];
+    if (n === 8) return BigInt.asIntN(64, (v << 8n) | BigInt(b));
+    v = (v << 7n) | BigInt(b & 127);
+    if ((b & 128) === 0) break;
+  }
+  return BigInt.asIntN(64, v);
 }
 
 /**
@@ -199,9 +231,12 @@ export function scanTable(
         let p = cell; let size = 0; let b = 0; let n = 0;
         do { b = run[p++]; size = size * 128 + (b & 127); } while (b & 128 && ++n < 9);
         let rowid = 0; n = 0;
+        const rowidAt = p;
         do { b = run[p++]; rowid = n === 8 ? rowid * 256 + b : rowid * 128 + (b & 127); } while (b & 128 && ++n < 9);
         if (p > end) damaged('cell header');
-        row.rowid = rowid;
+        // past 7 bytes (2^49) the double may round, and a 9-byte rowid is negative: decode exactly
+        const exact = p - rowidAt > 7 ? longRowid(run, rowidAt) : null;
+        row.rowid = exact === null ? rowid : Number(exact);
         if (size <= usable - 35) {
           if (p + size > end) damaged('payload size');
           row.buf = run;
@@ -210,7 +245,9 @@ export function scanTable(
           row.buf = assembleOverflow(pages, run, p, end, size, overflow);
           decodeRecord(row.buf, new DataView(row.buf.buffer, row.buf.byteOffset, row.buf.length), 0, size, slotOf, nCols, row);
         }
-        if (rowidSlot >= 0) setInteger(row, rowidSlot, rowid);
+        if (rowidSlot >= 0) {
+          if (exact === null) setInteger(row, rowidSlot, rowid); else setBigInteger(row, rowidSlot, exact);
+        }
         visit(row);
         rows++;
       }
@@ -294,6 +331,11 @@ function setInteger(row: Row, s: number, v: number): void {
   row.hi[s] = Math.floor(v / 4294967296); row.lo[s] = v >>> 0;
 }
 
+function setBigInteger(row: Row, s: number, v: bigint): void {
+  row.kind[s] = Kind.Integer; row.num[s] = Number(v);
+  row.hi[s] = Number(BigInt.asIntN(32, v >> 32n)); row.lo[s] = Number(BigInt.asUintN(32, v));
+}
+
 /**
  * Decodes the record in buf[p, end) into the requested slots. Columns past the record's end
  * (added by ALTER TABLE after it was written) are NULL. Integers are assembled from bytes here
@@ -339,8 +381,8 @@ function decodeRecord(buf: Buffer, dv: DataView, p: number, end: number, slotOf:
         case 7: kind[s] = Kind.Real; num[s] = dv.getFloat64(q); q += len; continue;
         case 8: lv = 0; break;
         case 9: lv = 1; break;
+        // biome-ignore lint/suspicious/noFallthroughSwitchClause: damaged() throws
         case 10: case 11: damaged('reserved serial type');
-        // eslint-disable-next-line no-fallthrough
         default:
           kind[s] = t & 1 ? Kind.Text : Kind.Blob; textAt[s] = q; textLen[s] = len; q += len; continue;
       }

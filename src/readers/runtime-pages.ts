@@ -27,7 +27,7 @@ const int = (row: Row, s: number): number => (s < 0 ? -1 : numberAt(row, s, -1))
 
 /**
  * Reads CUPTI_ACTIVITY_KIND_RUNTIME from the pages; null when its rows are not in time order.
- * `columns`: the table's column names. `inexact` is set when a time passes 2^53 (see ReadContext).
+ * `columns`: the table's column names. A time past 2^53 throws PagesUnsupported (SQL compares it exactly).
  */
 export function readRuntimeFromPages(
   pages: PageFile, db: Database.Database, table: string, columns: Set<string>, entities: Entities,
@@ -54,23 +54,25 @@ export function readRuntimeFromPages(
   // the previous call's start and end: in a typed array, because a double stored in a variable
   // this closure shares is a new heap number every time (millions of rows: seconds of scavenges)
   const last = Float64Array.of(-Infinity, -Infinity);
-  let ordered = true; let tooBig = false;
+  let ordered = true;
   let lastNameId = NaN; let use: NameUse | undefined;
   let kept = 0;
   scanTable(pages, db, table, first, (row) => {
     if (!ordered || !hasTime(row, s1) || !hasTime(row, e1)) return;
     const start = row.num[s1]; const end = row.num[e1];
+    // times compare exactly only up to 2^53: past that, SQL's exact integers decide
+    if (!(Math.abs(start) <= Number.MAX_SAFE_INTEGER && Math.abs(end) <= Number.MAX_SAFE_INTEGER)) {
+      throw new PagesUnsupported('a time past 2^53');
+    }
     if (end < start) return;
     if (start < last[0] || (start === last[0] && end < last[1])) { ordered = false; return; }
     last[0] = start; last[1] = end;
-    if (Math.abs(start) > Number.MAX_SAFE_INTEGER || Math.abs(end) > Number.MAX_SAFE_INTEGER) tooBig = true;
     const nameId = int(row, n1);
     if (nameId !== lastNameId) { lastNameId = nameId; use = useOf(nameId); }
     use!.count++; use!.total += end - start;
     if (use!.keep) kept++;
   });
   if (!ordered) return null;
-  if (tooBig && inexact) inexact.inexactTime = true;
 
   // pass 2: the kept calls, with threads numbered locally by first use ([pidKey, tid] pairs)
   const want = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'eventClass'];
@@ -99,7 +101,8 @@ export function readRuntimeFromPages(
     }
     const nameId = int(row, sName);
     if (nameId !== lastNameId) { lastNameId = nameId; use = names.get(nameId); }
-    if (!use!.keep || i >= kept) return;
+    if (!use!.keep) return;
+    if (i >= kept) throw new PagesUnsupported('the table changed between passes');
     if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
     r.start[i] = start; r.end[i] = end; r.thread[i] = thread; r.name[i] = nameId;
     const corr = int(row, sCorr);

@@ -1,150 +1,220 @@
-/** The terminal summary: headline and findings first, then the tables behind them. */
+/**
+ * The terminal report. By default the short one a user reads first (at most 30 lines, wrapped to
+ * the terminal's width): headline, time per iteration, the findings with their fixes. With
+ * `--full`: the findings' evidence and every table behind them (src/render/tables.ts, the same
+ * tables the HTML page shows).
+ */
 import type { DeviceReport, Finding, Report } from '../report/types.js';
+import { communicationLine } from './communication-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
-import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
+import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 
 export interface TerminalOptions {
-  /** rows shown per table before "... and N more" */
-  maxRows?: number;
+  /** every table and each finding's evidence (default: the short report) */
+  full?: boolean;
+  /** columns to wrap prose at (tables are not wrapped); default 100 */
+  width?: number;
+  /** most lines of the short report; default 30 */
+  maxLines?: number;
 }
 
-export function renderTerminal(report: Report, options: TerminalOptions = {}): string {
-  const maxRows = options.maxRows ?? 12;
+export const SHORT_LINES = 30;
+export const DEFAULT_WIDTH = 100;
+
+/** The width to wrap at: the terminal's, or 100 when stdout is not a terminal. */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stream.isTTY && stream.columns && stream.columns >= 40 ? stream.columns : DEFAULT_WIDTH;
+}
+
+/** Word-wraps one paragraph to `width` columns; continuation lines start with `indent`. */
+export function wrap(text: string, width: number, indent = ''): string[] {
+  const limit = Math.max(20, width);
   const out: string[] = [];
-  out.push(`${report.input.file}${report.input.nsysVersion ? ` (nsys ${report.input.nsysVersion})` : ''}`);
-  if (report.devices.length === 0) {
-    out.push(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.');
+  const lead = /^ */.exec(text)![0];
+  let line = lead;
+  let empty = true;
+  const room = (): number => limit - (out.length === 0 ? 0 : indent.length);
+  for (let word of text.slice(lead.length).split(/ +/)) {
+    if (!empty && line.length + 1 + word.length <= room()) { line += ` ${word}`; continue; }
+    if (!empty) { out.push(line); line = ''; }
+    // a word longer than a line is cut
+    while (line.length + word.length > room()) {
+      const n = Math.max(1, room() - line.length);
+      out.push(line + word.slice(0, n));
+      line = ''; word = word.slice(n);
+    }
+    line += word;
+    empty = false;
   }
-  for (const h of report.headline) out.push(h);
-  for (const w of report.warnings) out.push(`warning: ${w}`);
-  out.push('');
-  out.push(renderFindings(report.findings));
-  for (const d of report.devices) out.push('', renderDevice(d, maxRows));
-  if (report.devices.length === 0 && report.apiSummary.length > 0) {
-    out.push('', 'CUDA API calls', more(textTable(['API', 'calls', 'total time'],
-      report.apiSummary.map((a) => [a.name, formatCount(a.count), formatNs(a.total)])), report.apiSummary.length, maxRows));
+  out.push(line);
+  return out.map((l, i) => (i === 0 ? l : `${indent}${l}`));
+}
+
+function header(report: Report): string {
+  const r = report.input as Report['input'] & { source?: { format?: string; producer?: string | null } };
+  const from = [r.nsysVersion ? `nsys ${r.nsysVersion}` : null, r.source?.producer ?? null].filter((x) => x);
+  return `${r.file}${from.length > 0 ? ` (${[...new Set(from)].join(', ')})` : ''}`;
+}
+
+/** Time per iteration of one device: the NVTX iterations when found, else the whole window. */
+export function iterationLine(d: DeviceReport): string {
+  const it = d.nvtxRanges?.iterations;
+  const covered = d.window.coveredDuration ?? d.window.duration;
+  const gpu = `GPU ${d.deviceId}`;
+  // the iterations W is made of (the steady state, or --range's instances): median and mean wall span
+  const t = d.window.iterations;
+  if (t && t.count > 0) {
+    const spread = t.count > 1 ? `, ${formatNs(t.span.min)} .. ${formatNs(t.span.max)}` : '';
+    const what = t.method === 'nvtx' || t.method === 'range' ? `"${t.name}"` : t.name;
+    const per = it && it.count === t.count
+      ? `; per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs` : '';
+    return `${gpu}: ${formatNs(t.span.median)} per iteration (median; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${per}`;
+  }
+  if (!it || it.count === 0) {
+    return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
+      `${formatCount(d.overlap.kernelCount)} kernels, GPU busy ${formatNs(d.overlap.busy)}`;
+  }
+  const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';
+  return `${gpu}: ${formatNs(it.duration.median)} per iteration${spread}, median of ${formatCount(it.count)} "${it.name}"; ` +
+    `per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs`;
+}
+
+function costText(f: Finding): string {
+  return f.costNs > 0 ? ` [${formatNs(f.costNs)}${f.costShare !== null ? `, ${formatPct(f.costShare)} of the window` : ''}]` : '';
+}
+
+const firstSentence = (s: string): string => {
+  const m = /^(.*?[.!?])\s+[A-Z(]/s.exec(s);
+  return m ? m[1] : s;
+};
+
+export function renderTerminal(report: Report, options: TerminalOptions = {}): string {
+  return options.full ? renderFull(report, options.width ?? DEFAULT_WIDTH) : renderShort(report, options);
+}
+
+function lead(report: Report, width: number): string[] {
+  const out = wrap(header(report), width, '  ');
+  if (report.devices.length === 0) {
+    out.push(...wrap(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.', width, '  '));
+  }
+  for (const h of report.headline) out.push(...wrap(h, width, '  '));
+  return out;
+}
+
+function renderShort(report: Report, options: TerminalOptions): string {
+  const width = options.width ?? DEFAULT_WIDTH;
+  const maxLines = options.maxLines ?? SHORT_LINES;
+  const out = lead(report, width);
+  for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
+  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
+  // warnings: the first two, then how many more
+  const warnings = report.warnings.slice(0, 2).map((w) => {
+    const [first, ...rest] = wrap(`warning: ${w}`, width, '  ');
+    return rest.length > 0 ? `${first.slice(0, width - 1)}…` : first;
+  });
+  if (report.warnings.length > 2) warnings.push(`(${report.warnings.length - 2} more warnings: --full)`);
+  out.push(...warnings);
+  const footer = report.findings.length > 0 || report.devices.length > 0
+    ? 'Evidence and tables: --full; charts: --html.' : '';
+  const budget = maxLines - out.length - (footer ? 2 : 0) - 2;
+  out.push('', ...findingLines(report.findings, width, budget));
+  if (footer) out.push('', footer);
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The findings in at most `budget` lines: title and fix each; when that is too long, fixes are
+ * cut to their first sentence, then the last findings are named in one line.
+ */
+function findingLines(findings: Finding[], width: number, budget: number): string[] {
+  if (findings.length === 0) return ['Findings: nothing to report.'];
+  const head = 'Findings (most GPU time explained first):';
+  const block = (f: Finding, i: number, shortFix: boolean): string[] => [
+    ...wrap(`${i + 1}. ${f.severity.toUpperCase()} ${f.id}: ${f.title}${costText(f)}`, width, '   '),
+    ...wrap(`   fix: ${shortFix ? firstSentence(f.fix) : f.fix}`, width, '        '),
+  ];
+  for (const shortFix of [false, true]) {
+    const lines = [head, ...findings.flatMap((f, i) => block(f, i, shortFix))];
+    if (lines.length <= budget) return lines;
+  }
+  // keep as many findings (short fixes) as fit beside the lines naming the rest
+  const blocks = findings.map((f, i) => block(f, i, true));
+  const restLines = (shown: number): string[] => {
+    const rest = findings.slice(shown).map((f) => f.id);
+    return wrap(`+ ${rest.length} more: ${rest.join(', ')} (--full)`, width, '  ');
+  };
+  let shown = findings.length - 1;
+  const size = (n: number): number => 1 + blocks.slice(0, n).reduce((t, b) => t + b.length, 0) + restLines(n).length;
+  while (shown > 1 && size(shown) > budget) shown--;
+  return [head, ...blocks.slice(0, shown).flat(), ...restLines(shown)];
+}
+
+function renderFull(report: Report, width: number): string {
+  const out = lead(report, width);
+  for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
+  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
+  for (const w of report.warnings) out.push(...wrap(`warning: ${w}`, width, '  '));
+  out.push('', renderFindings(report.findings, width));
+  let device = -2;
+  for (const t of reportTables(report, TERMINAL_TABLES)) {
+    const m = /^GPU (\d+): (.*)$/s.exec(t.caption);
+    if (m && Number(m[1]) !== device) {
+      device = Number(m[1]);
+      const d = report.devices.find((x) => x.deviceId === device);
+      out.push('', `== GPU ${device}: ${d?.gpuName ?? ''} ==`);
+    }
+    out.push('', textOf(t, m ? m[2] : t.caption, width));
   }
   return `${out.join('\n')}\n`;
 }
 
-export function renderFindings(findings: Finding[]): string {
+/** One table as text: caption, then the rows (or the note when there are none). */
+export function textOf(t: Table, caption = t.caption, width = DEFAULT_WIDTH): string {
+  const title = wrap(caption.charAt(0).toUpperCase() + caption.slice(1), width, '  ').join('\n');
+  if (t.rows.length === 0) return `${title}\n${t.note ?? '(none)'}`;
+  const body = textTable(t.header, t.rows);
+  return `${title}\n${body}${t.more ? `\n... and ${formatCount(t.more)} more` : ''}${t.note ? `\n${t.note}` : ''}`;
+}
+
+export function renderFindings(findings: Finding[], width = DEFAULT_WIDTH): string {
   if (findings.length === 0) return 'Findings: nothing to report.';
   const lines = ['Findings (most GPU time explained first):'];
   findings.forEach((f, i) => {
-    const cost = f.costNs > 0 ? ` [${formatNs(f.costNs)}${f.costShare !== null ? `, ${formatPct(f.costShare)} of the window` : ''}]` : '';
-    lines.push(`${i + 1}. ${f.severity.toUpperCase()} ${f.id}: ${f.title}${cost}`);
-    for (const e of f.evidence) lines.push(`     - ${e}`);
-    lines.push(`     fix: ${f.fix}`);
+    lines.push(...wrap(`${i + 1}. ${f.severity.toUpperCase()} ${f.id}: ${f.title}${costText(f)}`, width, '   '));
+    for (const e of f.evidence) lines.push(...wrap(`     - ${e}`, width, '       '));
+    lines.push(...wrap(`     fix: ${f.fix}`, width, '          '));
   });
   return lines.join('\n');
 }
 
-function more(table: string, total: number, shown: number): string {
-  return total > shown ? `${table}\n... and ${total - shown} more` : table;
+/** What `analyze A B C` prints by default: the files as alternatives, one row each, and each one's top finding. */
+export interface AlternativeRow {
+  label: string;
+  iterations: number | null;
+  windowPerIteration: number | null;
+  /** median iteration wall span (compare's iterationTime); windowPerIteration when absent */
+  iterationTime?: number | null;
+  speedup: number | null;
+  busyPerIteration: number | null;
+  utilization: number | null;
+  overlapShare: number | null;
+  syncsPerIteration: number | null;
+  topFinding: Finding | null;
 }
 
-function renderDevice(d: DeviceReport, maxRows: number): string {
-  const o = d.overlap;
-  const w = d.window;
-  const out: string[] = [];
-  out.push(`== GPU ${d.deviceId}: ${d.gpuName} ==`);
-  const covered = w.coveredDuration ?? w.duration;
-  out.push(`window ${formatNs(w.start)} .. ${formatNs(w.end)} (${formatNs(covered)}${covered !== w.duration ? ` in ${w.segments?.length ?? 1} pieces` : ''}, ${w.source}${w.range ? ` "${w.range}", ${w.rangeInstances ?? 0} ranges` : ''})`);
-  out.push(textTable(['metric', 'value'], [
-    ['kernels', formatCount(o.kernelCount)],
-    ['GPU busy', formatNs(o.busy)],
-    ['kernel time', formatNs(o.kernelTime)],
-    ['utilization (busy / window)', formatPct(o.utilization)],
-    ['concurrency (kernel time / busy)', o.concurrency === null ? 'n/a' : `${o.concurrency.toFixed(3)}x`],
-    ['overlap share (>= 2 kernels / busy)', formatPct(o.overlapShare)],
-    ['max kernels at once', String(o.maxConcurrency)],
-    ['memcpy / memset in window', `${formatCount(d.transfers.memcpyCount)} / ${formatCount(d.transfers.memsetCount)}`],
-  ]));
-  out.push('', 'Time at each concurrency level');
-  out.push(textTable(['kernels running', 'time', 'share of window'],
-    o.levelTime.map((t, k) => [String(k), formatNs(t), formatPct(covered > 0 ? t / covered : null)])));
-  const streams = [...d.streams].sort((a, b) => b.busy - a.busy);
-  out.push('', `Streams (${streams.length}), busiest first`);
-  out.push(more(textTable(['stream', 'kernels', 'busy', 'occupancy', 'share of busy', 'median', 'p95', 'median gap'],
-    streams.slice(0, maxRows).map((s) => [String(s.streamId), formatCount(s.kernelCount), formatNs(s.busy), formatPct(s.occupancy),
-      formatPct(s.shareOfDeviceBusy), formatNs(s.duration.median), formatNs(s.duration.p95), s.gaps.count > 0 ? formatNs(s.gaps.median) : '–'])),
-  streams.length, maxRows));
-  const pairs = d.streamPairs.filter((p) => p.overlap > 0).sort((a, b) => b.overlap - a.overlap);
-  out.push('', pairs.length === 0 ? 'Stream-pair overlap: no two streams ever ran kernels at the same time.' : 'Stream-pair overlap, largest first');
-  if (pairs.length > 0) {
-    out.push(more(textTable(['streams', 'overlap', 'share of busy'],
-      pairs.slice(0, maxRows).map((p) => [`${p.a} & ${p.b}`, formatNs(p.overlap), formatPct(o.busy > 0 ? p.overlap / o.busy : null)])), pairs.length, maxRows));
+export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH): string {
+  const n = (v: number | null, f: (x: number) => string): string => (v === null ? 'n/a' : f(v));
+  const dec = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
+  const out = [`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`];
+  out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
+    rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
+      n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
+  if (rows.some((r) => r.iterations === null)) out.push('* no repeated NVTX ranges: figures are for the whole window.');
+  out.push('', 'Top finding of each file:');
+  for (const r of rows) {
+    const f = r.topFinding;
+    const line = f ? `${r.label}: ${f.severity.toUpperCase()} ${f.id}${costText(f)}: ${f.title}` : `${r.label}: nothing to report`;
+    out.push(line.length > width ? `${line.slice(0, width - 1)}…` : line);
   }
-  const g = d.gaps;
-  out.push('', `Idle gaps on the GPU: ${formatCount(g.all.count)} totalling ${formatNs(g.all.total)}` +
-    (g.all.count > 0 ? ` (median ${formatNs(g.all.median)}, p95 ${formatNs(g.all.p95)}, max ${formatNs(g.all.max)})` : ''));
-  if (g.all.count > 0) {
-    out.push(textTable(['cause', 'gaps', 'idle time', 'share of idle'],
-      (['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const).map((c) => [c, formatCount(g.byClass[c].count),
-        formatNs(g.byClass[c].total), formatPct(g.all.total > 0 ? g.byClass[c].total / g.all.total : null)])));
-  }
-  const l = d.launch;
-  out.push('', `Launches: ${formatCount(l.matchedKernels)} kernels matched to their launch call; ` +
-    (l.latency.count > 0 ? `launch latency median ${formatNs(l.latency.median)} (p95 ${formatNs(l.latency.p95)}); ` : '') +
-    (l.interval.count > 0 ? `launch interval median ${formatNs(l.interval.median)}; ` : '') +
-    (d.kernelDuration ? `median kernel ${formatNs(d.kernelDuration.median)}` : '') + (l.launchBound ? ' → launch-bound' : ''));
-  const h = d.hostSyncs;
-  out.push('', h.count === 0 ? 'Host synchronisation: none in the window.' :
-    `Host synchronisation: ${formatCount(h.count)} blocking call${h.count === 1 ? '' : 's'}, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
-  if (h.count > 0) out.push(syncTable(d, maxRows));
-  if (d.nvtxRanges && (d.nvtxRanges.families.length > 0 || d.nvtxRanges.byName.length > 0)) out.push('', nvtxTable(d, maxRows));
-  if (d.smFill && d.smFill.byName.length > 0) out.push('', smFillTable(d, maxRows));
-  if (d.processes && d.processes.length > 1) {
-    out.push('', 'Processes sharing this GPU');
-    out.push(textTable(['process', 'kernels', 'streams', 'busy', 'overlap share'], d.processes.map((p) => [String(p.process), formatCount(p.overlap.kernelCount),
-      String(p.streamCount), formatNs(p.overlap.busy), formatPct(p.overlap.overlapShare)])));
-  }
-  return out.join('\n');
-}
-
-/** Blocking calls by name, with what preceded them and where they sit: the host-sync story. */
-function syncTable(d: DeviceReport, maxRows: number): string {
-  const rows = d.hostSyncs.byName.slice(0, maxRows).map((b) => {
-    const calls = d.hostSyncs.calls.filter((c) => c.name === b.name);
-    const copies = calls.filter((c) => c.precedingCopy);
-    const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
-    const ranges = new Map<string, number>();
-    for (const c of calls) if (c.nvtxRange) ranges.set(nvtxFamilyName(c.nvtxRange), (ranges.get(nvtxFamilyName(c.nvtxRange)) ?? 0) + 1);
-    const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
-    const idle = calls.reduce((t, c) => t + c.gpuIdle, 0);
-    return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
-      copies.length === 0 ? '–' : `${formatCount(copies.length)} (${pageable === copies.length ? 'pageable' : pageable === 0 ? 'pinned' : `${formatCount(pageable)} pageable`})`,
-      topRange ? `${topRange[0]} (${formatCount(topRange[1])})` : '–'];
-  });
-  return more(textTable(['call', 'count', 'host time', 'GPU idle meanwhile', 'after a D2H copy', 'inside NVTX range'], rows), d.hostSyncs.byName.length, maxRows);
-}
-
-function nvtxTable(d: DeviceReport, maxRows: number): string {
-  const n = d.nvtxRanges!;
-  const groups = [...n.families, ...n.byName.filter((g) => g.instances > 1 && !n.families.some((f) => f.name === nvtxFamilyName(g.name)))]
-    .filter((g) => g.kernelCount > 0)
-    .sort((a, b) => b.gpuTime.total - a.gpuTime.total);
-  const it = n.iterations;
-  const head = it ? `NVTX ranges (iteration = "${it.name}": ${formatCount(it.count)} iterations, ${formatNs(it.duration.median)} each on the GPU, ` +
-    `${formatCount(it.kernelsPerIteration)} kernels and ${formatCount(it.syncsPerIteration)} host syncs per iteration)` : 'NVTX ranges';
-  if (groups.length === 0) return `${head}: none launched GPU work.`;
-  return `${head}\n${more(textTable(['range', 'instances', 'GPU time', 'median GPU time', 'median GPU span', 'kernels', 'overlap w/ others', 'syncs'],
-    groups.slice(0, maxRows).map((g) => [g.name, formatCount(g.instances), formatNs(g.gpuTime.total), formatNs(g.gpuTime.median), formatNs(g.gpuSpan.median),
-      formatCount(g.kernelCount), formatPct(g.overlapWithOthers), formatCount(g.syncs)])), groups.length, maxRows)}`;
-}
-
-function smFillTable(d: DeviceReport, maxRows: number): string {
-  const f = d.smFill!;
-  const l = f.limits;
-  const head = l?.smCount ? `SM fill (${formatCount(l.smCount)} SMs, sm${l.computeCapability?.replace('.', '') ?? '?'}; limits from ${l.source}): ` +
-    `${formatPct(f.fullTimeShare)} of kernel time in kernels that fill every SM (waves >= 1)` : 'SM fill: the GPU\'s SM count is unknown, waves cannot be computed';
-  return `${head}\n${more(textTable(['kernel', 'launches', 'kernel time', 'blocks', 'per SM', 'limited by', 'waves', 'fills GPU'],
-    f.byName.slice(0, maxRows).map((k) => [shortName(k.name), formatCount(k.count), formatNs(k.kernelTime), formatCount(k.medianBlocks),
-      k.residentBlocksPerSm === null ? '–' : String(k.residentBlocksPerSm), k.limit ?? '–', k.medianWaves === null ? '–' : k.medianWaves.toFixed(2),
-      formatPct(k.fullShare, 0)])), f.byName.length, maxRows)}`;
-}
-
-function shortName(name: string): string {
-  const bare = name.replace(/\(.*$/, '');
-  return bare.length > 48 ? `${bare.slice(0, 45)}...` : bare;
+  return `${out.join('\n')}\n`;
 }

@@ -7,7 +7,11 @@ import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeTrace } from '../analyses/device.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
+import { expertAnalyses } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
+import { analyzeCommunication } from '../analyses/communication.js';
+import { classifyKernels } from '../analyses/kernel-classes.js';
+import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Report } from './types.js';
 import { VERSION } from '../version.js';
 import { formatNs, formatPct } from '../render/format.js';
@@ -23,12 +27,17 @@ export interface ReportOptions {
   includeTransfers?: boolean;
   /** measure the whole capture: no steady-state iterations (see analyses/iterations.ts) */
   wholeTrace?: boolean;
+  /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
+  classes?: { file: string; patterns: ClassPatternSpec[] };
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
+  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
   const devices = analyzeTrace(trace, options, (deviceId, window) => ({
     smFill: analyzeSmFill(trace, deviceId, window),
     nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
+    communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+    ...expertAnalyses(trace, deviceId, window),
   }));
   const warnings = [...trace.meta.warnings];
   return {
@@ -42,6 +51,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       exportSchemaVersion: trace.meta.exportSchemaVersion,
       timeOriginNs: trace.meta.timeOriginNs,
       hasKernelTable: trace.hasKernelTable,
+      source: { ...trace.meta.source },
     },
     warnings,
     headline: devices.map(headlineOf),
@@ -52,17 +62,10 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   };
 }
 
-/**
- * "GPU 0 (NVIDIA H200): 41.94 ms per iteration (median; mean 42.08 ms) over 5 iterations of "forward streams-sync #";
- * 33 streams, overlap share 0.0%, GPU utilization 18.2%, 640 host syncs"
- */
+/** "GPU 0 (NVIDIA H200): 33 streams, overlap share 0.0%, GPU utilization 18.2%, 640 host syncs" (the terminal's next line: time per iteration) */
 export function headlineOf(d: DeviceReport): string {
   const n = d.streams.length;
-  const it = d.window.iterations;
-  const perIteration = it && it.count > 0
-    ? `${formatNs(it.span.median)} per iteration (median; mean ${formatNs(it.meanSpan)}) over ${it.count} iteration${it.count === 1 ? '' : 's'} of ${iterationLabel(it)}; `
-    : '';
-  return `GPU ${d.deviceId} (${d.gpuName}): ${perIteration}${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
+  return `GPU ${d.deviceId} (${d.gpuName}): ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
     `GPU utilization ${formatPct(d.overlap.utilization)}, ${d.hostSyncs.count} host sync${d.hostSyncs.count === 1 ? '' : 's'}`;
 }
 

@@ -6,6 +6,10 @@
  * All times are integer nanoseconds on the trace's timeline (see TraceMeta.timeOriginNs).
  */
 
+import type { CommunicationReport } from './communication.js';
+
+export type { CommunicationReport } from './communication.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface Window {
@@ -211,6 +215,13 @@ export interface DeviceReport {
   smFill?: SmFillReport;
   /** NVTX ranges grouped by name with their GPU projection (src/analyses/nvtx-ranges.ts); added in schema 1 */
   nvtxRanges?: NvtxRangesReport;
+  /** kernel classes and the overlap of communication with compute (src/analyses/communication.ts); added in schema 1 */
+  communication?: CommunicationReport;
+  /** per-expert load (src/analyses/experts.ts); absent when no experts are found; added in schema 1 (issue 15) */
+  experts?: import('./expert-types.js').ExpertsReport;
+  /** per kernel name and launch configuration: alone vs overlapped (src/analyses/contention.ts); added in schema 1 (issue 15) */
+  contention?: import('./expert-types.js').ContentionEntry[];
+  contentionSummary?: import('./expert-types.js').ContentionSummary;
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
@@ -298,6 +309,22 @@ export interface IterationSummary {
   syncsPerIterationByName: Record<string, number>;
   /** GPU busy time inside each iteration's projection, median */
   busyPerIteration: number;
+  /**
+   * each iteration in time order (at most 10,000): its NVTX range on the host and its GPU
+   * projection (null without GPU work), trace time; added in schema 1 for the charts
+   */
+  instances?: IterationInstance[];
+}
+
+export interface IterationInstance {
+  /** the range's push and pop on the host */
+  cpuStart: number;
+  cpuEnd: number;
+  /** first kernel start and last kernel end of its projection; null when it launched no GPU work */
+  gpuStart: number | null;
+  gpuEnd: number | null;
+  kernels: number;
+  syncs: number;
 }
 
 export interface NvtxRangesReport {
@@ -337,6 +364,8 @@ export interface Report {
     exportSchemaVersion: string | null;
     timeOriginNs: string;
     hasKernelTable: boolean;
+    /** the input's format and producer (absent in reports written before it existed) */
+    source?: { format: 'nsys-sqlite' | 'nsys-rep' | 'kineto'; producer: string };
   };
   /** what the reader dropped or repaired, and anything else the user should know */
   warnings: string[];
@@ -348,3 +377,9 @@ export interface Report {
   /** API calls by name when the trace has runtime records (also without kernels) */
   apiSummary: { name: string; count: number; total: number }[];
 }
+
+// The expert-level parts of a device report (issue 15): src/report/expert-types.ts.
+export type {
+  ContentionEntry, ContentionSummary, Culprit, ExpertStats, ExpertStraggler, ExpertsReport, SerializationCause, SerializationReason,
+  WhatIfReport, WhatIfScenario, WhatIfScenarioName,
+} from './expert-types.js';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
 import { detectSteadyState, saysOnePass } from '../../src/analyses/iterations.js';
 import { resolveWindow } from '../../src/analyses/window.js';
-import { buildReport, headlineOf, windowChoice } from '../../src/report/build.js';
+import { buildReport, windowChoice } from '../../src/report/build.js';
+import { iterationLine } from '../../src/render/terminal.js';
 
 /** One kernel per launch: kernel k of `names` runs [t + 2, t + 2 + len) after a call at t. */
 function loop(spec: { t: number; name: string; len?: number }[], nvtx: NvtxRow[] = [], extra: RuntimeRow[] = []) {
@@ -43,10 +44,10 @@ describe('steady state from NVTX', () => {
     expect(resolveWindow(t, 0, { wholeTrace: true }).window).toMatchObject({ source: 'kernels', start: 2, end: 410 });
     expect(resolveWindow(t, 0, { window: '0:500' }).window.source).toBe('explicit');
   });
-  it('says what it chose in one line, and puts time per iteration in the headline', () => {
+  it('says what it chose in one line, and gives the time per iteration (median and mean)', () => {
     const d = buildReport(t).devices[0];
     expect(windowChoice(d)).toBe('GPU 0: measuring the steady state, 3 iterations of NVTX range "step #", leaving out the first 1 of 4 (warm-up: more than twice the median time); --whole-trace measures the whole capture');
-    expect(headlineOf(d)).toMatch(/^GPU 0 \(GPU 0\): 8 ns per iteration \(median; mean 8 ns\) over 3 iterations of "step #"; 1 stream,/);
+    expect(iterationLine(d)).toBe('GPU 0: 8 ns per iteration (median; mean 8 ns, 8 ns .. 8 ns) over 3 iterations of "step #"; per iteration GPU busy 6 ns, 2 kernels, 0 host syncs');
     // the NVTX table's iterations are the same ones
     expect(d.nvtxRanges!.iterations).toMatchObject({ name: 'step #', count: 3, kernelsPerIteration: 2 });
   });

@@ -1,0 +1,210 @@
+/**
+ * Contention (issue 15): did running beside another kernel make a kernel slower? Per kernel name
+ * and launch configuration, the median duration of the kernels that ran alone vs of those that
+ * had another kernel beside them, and what overlap bought after paying for its slowdown.
+ *
+ * A kernel ran "alone" when another kernel ran beside it for at most 1% of its time (a split-K
+ * GEMM's reduce launched with programmatic dependent launch overlaps its GEMM by ~100 ns), and
+ * "overlapped" when another kernel ran beside it for at least half its time; the rest count in
+ * neither. The time another kernel ran beside kernel i is |[start_i, end_i] ∩ {t : n(t) ≥ 2}|,
+ * exact from one sweep (overlappedSet).
+ *
+ * The API is general (issue 17 reuses it for communication kernels): `kernelContention` takes any
+ * subset of the device's kernels and groups by name + launch configuration.
+ */
+import type { Trace } from '../model/trace.js';
+import type { ContentionEntry, ContentionSummary } from '../report/expert-types.js';
+import { overlapWith, type IntervalSet } from '../model/intervals.js';
+
+/** A kernel ran alone when others ran beside it for at most this share of its time. */
+export const ALONE_MAX_SHARE = 0.01;
+/** A kernel ran overlapped when others ran beside it for at least this share of its time. */
+export const OVERLAPPED_MIN_SHARE = 0.5;
+/** Groups listed in the report, most kernel time first. */
+export const CONTENTION_LIST_LIMIT = 50;
+
+/**
+ * {t : n(t) ≥ 2} for intervals sorted by start: the times at which two or more ran at once,
+ * as disjoint sorted intervals.
+ */
+export function overlappedSet(start: ArrayLike<number>, end: ArrayLike<number>, count: number): IntervalSet {
+  const outS: number[] = [];
+  const outE: number[] = [];
+  // ends of the running intervals: a binary min-heap
+  const heap: number[] = [];
+  const push = (v: number) => {
+    heap.push(v);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p] <= heap[i]) break;
+      [heap[p], heap[i]] = [heap[i], heap[p]];
+      i = p;
+    }
+  };
+  const pop = () => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i], heap[m]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  let i = 0;
+  let openAt = NaN;
+  const add = (a: number, b: number) => {
+    if (!(b > a)) return;
+    const n = outS.length;
+    if (n > 0 && outE[n - 1] >= a) { if (b > outE[n - 1]) outE[n - 1] = b; } else { outS.push(a); outE.push(b); }
+  };
+  while (i < count || heap.length > 0) {
+    // ends before starts at equal times: touching kernels do not overlap
+    const takeEnd = heap.length > 0 && (i >= count || heap[0] <= start[i]);
+    if (takeEnd) {
+      const t = pop();
+      if (heap.length === 1) { add(openAt, t); openAt = NaN; }
+    } else {
+      const s = start[i];
+      const e = end[i];
+      i++;
+      if (!(e > s)) continue;
+      push(e);
+      if (heap.length === 2) openAt = s;
+    }
+  }
+  return { count: outS.length, start: Float64Array.from(outS), end: Float64Array.from(outE) };
+}
+
+export interface ContentionOptions {
+  /** only these kernels (trace rows) are grouped; every kernel of the device still counts as company */
+  include?: (row: number) => boolean;
+  /** list at most this many groups (default CONTENTION_LIST_LIMIT) */
+  limit?: number;
+  /**
+   * alone medians measured elsewhere (another capture of the same work, by `contentionKey`): used
+   * for groups that never ran alone here (a CUDA graph overlaps every expert GEMM)
+   */
+  reference?: ReadonlyMap<string, number>;
+}
+
+/** The key of a kernel group: name and launch configuration. */
+export function contentionKey(name: string, config: string): string {
+  return `${name}\u0000${config}`;
+}
+
+export interface ContentionResult {
+  entries: ContentionEntry[];
+  summary: ContentionSummary;
+  /** per listed kernel of the window (trace row → time another kernel ran beside it) */
+  besideOf: (row: number) => number;
+}
+
+export function configText(trace: Trace, row: number): string {
+  const c = trace.launchConfigs[trace.kernels.launchConfig[row]];
+  if (!c) return '?';
+  return `${c.gridX}×${c.gridY}×${c.gridZ} / ${c.blockX}×${c.blockY}×${c.blockZ}`;
+}
+
+function median(v: number[]): number | null {
+  if (v.length === 0) return null;
+  const a = [...v].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return Math.round(a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2);
+}
+
+/** Contention of the device's kernels clipped to the window. */
+export function kernelContention(
+  trace: Trace, deviceId: number, window: { start: number; end: number }, options: ContentionOptions = {},
+): ContentionResult {
+  const k = trace.kernels;
+  const rows: number[] = [];
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId) continue;
+    if (Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start)) rows.push(i);
+  }
+  rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
+  const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
+  const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
+  const two = overlappedSet(s, e, rows.length);
+  const beside = new Map<number, number>();
+  let kernelTime = 0;
+  for (let j = 0; j < rows.length; j++) kernelTime += e[j] - s[j];
+  // busy = |union|
+  let busy = 0;
+  {
+    let cs = NaN;
+    let ce = NaN;
+    for (let j = 0; j < rows.length; j++) {
+      if (!(e[j] > s[j])) continue;
+      if (ce >= s[j]) { if (e[j] > ce) ce = e[j]; } else { if (ce > cs) busy += ce - cs; cs = s[j]; ce = e[j]; }
+    }
+    if (ce > cs) busy += ce - cs;
+  }
+  interface Acc { name: string; config: string; count: number; alone: number[]; over: number[]; overRows: number[]; time: number; overlapNs: number }
+  const groups = new Map<string, Acc>();
+  for (let j = 0; j < rows.length; j++) {
+    const i = rows[j];
+    const d = e[j] - s[j];
+    const b = overlapWith(two, s[j], e[j]);
+    beside.set(i, b);
+    if (options.include && !options.include(i)) continue;
+    const name = trace.strings[k.shortName[i]] ?? '?';
+    const config = configText(trace, i);
+    const key = contentionKey(name, config);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { name, config, count: 0, alone: [], over: [], overRows: [], time: 0, overlapNs: 0 }));
+    g.count++;
+    g.time += d;
+    g.overlapNs += b;
+    // only whole kernels measure a duration: a kernel cut by the window's edge does not
+    const whole = k.start[i] >= window.start && k.end[i] <= window.end;
+    if (!whole || !(d > 0)) continue;
+    if (b <= ALONE_MAX_SHARE * d) g.alone.push(d);
+    else if (b >= OVERLAPPED_MIN_SHARE * d) g.over.push(d);
+  }
+  let addedNs = 0;
+  let slowWeighted = 0;
+  let slowWeight = 0;
+  const all = [...groups.values()].sort((a, b) => b.time - a.time || a.name.localeCompare(b.name) || a.config.localeCompare(b.config));
+  const entries: ContentionEntry[] = all.map((g) => {
+    const alone = median(g.alone) ?? options.reference?.get(contentionKey(g.name, g.config)) ?? null;
+    const aloneFrom = g.alone.length > 0 ? 'here' : alone !== null ? 'reference' : null;
+    const over = median(g.over);
+    let added = 0;
+    if (alone !== null && alone > 0) for (const d of g.over) added += d - alone;
+    const slowdown = alone !== null && over !== null && alone > 0 ? over / alone : null;
+    if (alone !== null && alone > 0 && g.over.length > 0) {
+      addedNs += added;
+      slowWeighted += g.over.reduce((a, b) => a + b, 0);
+      slowWeight += g.over.length * alone;
+    }
+    return {
+      name: g.name, config: g.config, count: g.count,
+      alone: { count: g.alone.length, median: alone, from: aloneFrom }, overlapped: { count: g.over.length, median: over },
+      slowdown, addedNs: Math.round(added), overlapNs: Math.round(g.overlapNs),
+    };
+  });
+  const gainedNs = Math.round(kernelTime - busy);
+  const summary: ContentionSummary = {
+    gainedNs, addedNs: Math.round(addedNs), netNs: Math.round(gainedNs - addedNs), meanSlowdown: slowWeight > 0 ? slowWeighted / slowWeight : null,
+  };
+  return { entries: entries.slice(0, options.limit ?? CONTENTION_LIST_LIMIT), summary, besideOf: (row) => beside.get(row) ?? 0 };
+}
+
+/** The alone medians measured in this trace, by contentionKey: the reference for another capture of the same work. */
+export function aloneMedians(result: ContentionResult): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const g of result.entries) if (g.alone.median !== null && g.alone.from === 'here') out.set(contentionKey(g.name, g.config), g.alone.median);
+  return out;
+}

@@ -1,0 +1,278 @@
+/**
+ * Per-expert load (issue 15): which expert took how long, with how many tokens, and which one
+ * the others waited for.
+ *
+ * Experts are found, in order:
+ * - from NVTX ranges of a family whose text names an expert ("expert 7", "layer 0 expert 7"):
+ *   a kernel belongs to the instance when its launch call started inside the range on the range's
+ *   thread (DESIGN.md "NVTX projection"); the range's integer payload, when present, is the
+ *   expert's token count (the bundled workload records it);
+ * - else from launch order: the kernel-name sequence in launch order holds a block of p names
+ *   repeated four or more times in a row (one block per expert); each run of blocks is one
+ *   iteration and the block's position in the run the expert's number.
+ *
+ * imbalance = max / mean of the experts' GPU time (union of their kernels, mean per instance).
+ * The straggler of an iteration is the expert with the most GPU time in it.
+ */
+import type { Trace } from '../model/trace.js';
+import type { ExpertStats, ExpertStraggler, ExpertsReport } from '../report/expert-types.js';
+import { lowerBound, sortedOrder, totalLength, union } from '../model/intervals.js';
+import { callLinks } from './correlation.js';
+import { nvtxRangeRows } from './nvtx-projection.js';
+import { nvtxFamilyName } from './nvtx-ranges.js';
+
+/** One instance of one expert: its kernels (trace rows, start order). */
+export interface ExpertInstance {
+  expert: number;
+  iteration: number;
+  /** nvtx row, -1 for launch-order instances */
+  range: number;
+  tokens: number | null;
+  kernels: number[];
+}
+
+export interface ExpertInstances {
+  source: ExpertsReport['source'];
+  rangeName: string | null;
+  instances: ExpertInstance[];
+  /** expert number → text of its first instance */
+  names: Map<number, string>;
+}
+
+const MIN_RUN = 4;
+const MAX_BLOCK = 12;
+
+/** The window's kernels of the device with a launch call, as rows in start order. */
+function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): number[] {
+  const k = trace.kernels;
+  const out: number[] = [];
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId || k.end[i] <= window.start || k.start[i] >= window.end) continue;
+    out.push(i);
+  }
+  return out;
+}
+
+/** The expert instances of the window: from NVTX when the trace names experts, else from launch order; null when neither finds two experts. */
+export function expertInstances(trace: Trace, deviceId: number, window: { start: number; end: number }): ExpertInstances | null {
+  const kernels = windowKernels(trace, deviceId, window);
+  if (kernels.length === 0) return null;
+  return fromNvtx(trace, kernels) ?? fromLaunchOrder(trace, kernels);
+}
+
+function expertNumber(text: string): number {
+  const m = /\bexperts?\D{0,3}(\d+)/i.exec(text) ?? /(\d+)(?!.*\d)/.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+function fromNvtx(trace: Trace, kernels: number[]): ExpertInstances | null {
+  const { nvtx, strings, runtime } = trace;
+  const rows = nvtxRangeRows(trace);
+  // candidate families: text names an expert and carries a number
+  const families = new Map<string, number[]>();
+  const famOfText = new Map<number, string | null>();
+  for (const row of rows) {
+    const t = nvtx.text[row];
+    if (t < 0) continue;
+    let fam = famOfText.get(t);
+    if (fam === undefined) {
+      const text = strings[t];
+      fam = /\bexperts?\b/i.test(text) && /\d/.test(text) ? nvtxFamilyName(text) : null;
+      famOfText.set(t, fam);
+    }
+    if (fam === null) continue;
+    const list = families.get(fam);
+    if (list) list.push(row); else families.set(fam, [row]);
+  }
+  if (families.size === 0) return null;
+  // kernels by (thread of launch call, call start)
+  const { kernelCall } = callLinks(trace);
+  const launched = kernels.filter((i) => kernelCall[i] >= 0);
+  const keyThread = Float64Array.from(launched, (i) => runtime.thread[kernelCall[i]]);
+  const keyStart = Float64Array.from(launched, (i) => runtime.start[kernelCall[i]]);
+  const byThread = new Map<number, { rows: number[]; start: Float64Array }>();
+  {
+    const order = sortedOrder(keyStart, launched.length);
+    const tmp = new Map<number, number[]>();
+    for (const j of order) {
+      const t = keyThread[j];
+      const l = tmp.get(t);
+      if (l) l.push(launched[j]); else tmp.set(t, [launched[j]]);
+    }
+    for (const [t, l] of tmp) byThread.set(t, { rows: l, start: Float64Array.from(l, (i) => runtime.start[kernelCall[i]]) });
+  }
+  let best: ExpertInstances | null = null;
+  let bestKernels = 0;
+  for (const [fam, famRows] of families) {
+    const found: ExpertInstance[] = [];
+    const names = new Map<number, string>();
+    let covered = 0;
+    for (const row of famRows) {
+      const g = byThread.get(nvtx.thread[row]);
+      if (!g) continue;
+      const lo = lowerBound(g.start, g.start.length, nvtx.start[row]);
+      const hi = lowerBound(g.start, g.start.length, nvtx.end[row]);
+      if (hi <= lo) continue;
+      const text = strings[nvtx.text[row]];
+      const expert = expertNumber(text);
+      if (!Number.isFinite(expert)) continue;
+      if (!names.has(expert)) names.set(expert, text);
+      const payload = nvtx.payload[row];
+      found.push({ expert, iteration: 0, range: row, tokens: Number.isFinite(payload) ? payload : null, kernels: g.rows.slice(lo, hi) });
+      covered += hi - lo;
+    }
+    if (names.size < 2 || covered <= bestKernels) continue;
+    bestKernels = covered;
+    // iteration = the instance's ordinal among its expert's instances, by range start
+    found.sort((a, b) => nvtx.start[a.range] - nvtx.start[b.range]);
+    const seen = new Map<number, number>();
+    for (const inst of found) {
+      const n = seen.get(inst.expert) ?? 0;
+      inst.iteration = n;
+      seen.set(inst.expert, n + 1);
+    }
+    best = { source: 'nvtx', rangeName: fam, instances: found, names };
+  }
+  return best;
+}
+
+/**
+ * Experts from the kernel-name sequence in launch order: the block length p (1..MAX_BLOCK) whose
+ * runs of four or more back-to-back repeats cover the most kernels (the smallest p on a tie).
+ */
+function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | null {
+  const { kernelCall } = callLinks(trace);
+  const { runtime } = trace;
+  const key = (i: number) => (kernelCall[i] >= 0 ? runtime.start[kernelCall[i]] : trace.kernels.start[i]);
+  const ordered = [...kernels].sort((a, b) => key(a) - key(b) || a - b);
+  const names = ordered.map((i) => trace.kernels.shortName[i]);
+  const n = names.length;
+  let bestP = 0;
+  let bestCover = 0;
+  let bestRuns: [number, number][] = [];
+  for (let p = 1; p <= MAX_BLOCK && 2 * p <= n; p++) {
+    const runs: [number, number][] = [];
+    let cover = 0;
+    let i = 0;
+    while (i + p <= n) {
+      let r = 1;
+      while (i + (r + 1) * p <= n && sameBlock(names, i, i + r * p, p)) r++;
+      if (r >= MIN_RUN) {
+        runs.push([i, r]);
+        cover += r * p;
+        i += r * p;
+      } else i++;
+    }
+    if (cover > bestCover) { bestCover = cover; bestP = p; bestRuns = runs; }
+  }
+  // a run must hold most of the window's kernels: a stray loop of copies is no expert layer
+  if (bestP === 0 || bestCover < 0.3 * n) return null;
+  const instances: ExpertInstance[] = [];
+  const expertNames = new Map<number, string>();
+  bestRuns.forEach(([at, r], iteration) => {
+    for (let e = 0; e < r; e++) {
+      expertNames.set(e, `expert ${e}`);
+      instances.push({ expert: e, iteration, range: -1, tokens: null, kernels: ordered.slice(at + e * bestP, at + (e + 1) * bestP) });
+    }
+  });
+  return { source: 'launch-order', rangeName: null, instances, names: expertNames };
+}
+
+function sameBlock(names: number[], a: number, b: number, p: number): boolean {
+  for (let k = 0; k < p; k++) if (names[a + k] !== names[b + k]) return false;
+  return true;
+}
+
+interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: Set<number> }
+
+function instanceTimes(trace: Trace, inst: ExpertInstance, window: { start: number; end: number }): InstanceTimes {
+  const k = trace.kernels;
+  const s: number[] = [];
+  const e: number[] = [];
+  const streams = new Set<number>();
+  let first = Infinity;
+  let last = -Infinity;
+  for (const i of inst.kernels) {
+    const a = Math.max(k.start[i], window.start);
+    const b = Math.min(k.end[i], window.end);
+    if (b < a) continue;
+    s.push(a); e.push(b);
+    streams.add(k.streamId[i]);
+    if (a < first) first = a;
+    if (b > last) last = b;
+  }
+  const gpuTime = s.length ? totalLength(union(s, e, s.length)) : 0;
+  return { gpuTime, span: s.length ? last - first : 0, first, last, streams };
+}
+
+const median = (v: number[]): number => {
+  if (v.length === 0) return NaN;
+  const a = [...v].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+
+export function analyzeExperts(trace: Trace, deviceId: number, window: { start: number; end: number }): ExpertsReport | null {
+  const found = expertInstances(trace, deviceId, window);
+  if (!found) return null;
+  const byExpert = new Map<number, { times: InstanceTimes[]; tokens: number[]; kernels: number[] }>();
+  const byIteration = new Map<number, { expert: number; t: InstanceTimes }[]>();
+  for (const inst of found.instances) {
+    const t = instanceTimes(trace, inst, window);
+    if (t.gpuTime <= 0 && t.span <= 0) continue;
+    let g = byExpert.get(inst.expert);
+    if (!g) byExpert.set(inst.expert, (g = { times: [], tokens: [], kernels: [] }));
+    g.times.push(t);
+    g.kernels.push(inst.kernels.length);
+    if (inst.tokens !== null) g.tokens.push(inst.tokens);
+    const it = byIteration.get(inst.iteration);
+    if (it) it.push({ expert: inst.expert, t }); else byIteration.set(inst.iteration, [{ expert: inst.expert, t }]);
+  }
+  if (byExpert.size < 2) return null;
+  const experts: ExpertStats[] = [...byExpert.entries()].sort((a, b) => a[0] - b[0]).map(([expert, g]) => {
+    const streams = new Set<number>();
+    for (const t of g.times) for (const s of t.streams) streams.add(s);
+    return {
+      expert,
+      name: found.names.get(expert) ?? `expert ${expert}`,
+      instances: g.times.length,
+      tokens: g.tokens.length ? median(g.tokens) : null,
+      kernels: median(g.kernels),
+      gpuTime: Math.round(g.times.reduce((a, t) => a + t.gpuTime, 0) / g.times.length),
+      span: Math.round(median(g.times.map((t) => t.span))),
+      streams: [...streams].sort((a, b) => a - b),
+    };
+  });
+  const ratio = (v: number[]): number | null => {
+    if (v.length < 2) return null;
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return mean > 0 ? Math.max(...v) / mean : null;
+  };
+  const imbalance = ratio(experts.map((e) => e.gpuTime));
+  const tokens = experts.map((e) => e.tokens);
+  const tokenImbalance = tokens.every((t) => t !== null) ? ratio(tokens as number[]) : null;
+  const stragglers: ExpertStraggler[] = [];
+  let imbalanceCostNs = 0;
+  for (const [iteration, list] of [...byIteration.entries()].sort((a, b) => a[0] - b[0])) {
+    if (list.length < 2) continue;
+    let top = list[0];
+    for (const x of list) if (x.t.gpuTime > top.t.gpuTime || (x.t.gpuTime === top.t.gpuTime && x.expert < top.expert)) top = x;
+    let othersLast = -Infinity;
+    for (const x of list) if (x !== top && x.t.last > othersLast) othersLast = x.t.last;
+    const times = list.map((x) => x.t.gpuTime);
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    for (const t of times) if (t > mean) imbalanceCostNs += t - mean;
+    stragglers.push({
+      iteration, expert: top.expert, gpuTime: top.t.gpuTime, medianGpuTime: Math.round(median(times)), lateBy: top.t.last - othersLast,
+    });
+  }
+  const tally = new Map<number, number>();
+  for (const s of stragglers) tally.set(s.expert, (tally.get(s.expert) ?? 0) + 1);
+  let straggler: number | null = null;
+  let most = 0;
+  for (const [e, c] of tally) if (c > most || (c === most && straggler !== null && e < straggler)) { most = c; straggler = e; }
+  return {
+    source: found.source, rangeName: found.rangeName, count: experts.length, experts, imbalance, tokenImbalance, stragglers, straggler,
+    imbalanceCostNs: Math.round(imbalanceCostNs),
+  };
+}

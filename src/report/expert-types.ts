@@ -1,0 +1,146 @@
+/**
+ * The expert-level parts of a DeviceReport (issue 15): per-expert load, what overlap costs each
+ * kernel (contention), what a fix would gain (what-if replay), why streams serialize and which
+ * library call is the culprit. Re-exported by report/types.ts; documented in docs/report-schema.md
+ * and docs/metrics.md. All times integer nanoseconds.
+ */
+
+/** One expert over the window: its instances are its NVTX ranges (or launch-order groups), one per iteration. */
+export interface ExpertStats {
+  /** the expert's number (from its NVTX text, else its position in the launch order) */
+  expert: number;
+  /** the NVTX text of its first instance, or "expert N" */
+  name: string;
+  /** instances in the window (one per iteration and layer) */
+  instances: number;
+  /** median tokens routed to it per instance (the NVTX payload), null when not recorded */
+  tokens: number | null;
+  /** kernels per instance, median */
+  kernels: number;
+  /** mean GPU time per instance: union of its kernels' time */
+  gpuTime: number;
+  /** median GPU projection span per instance, [first kernel start, last kernel end] */
+  span: number;
+  /** the streams its kernels ran on, ascending */
+  streams: number[];
+}
+
+export interface ExpertStraggler {
+  /** instance number of the experts (0 = each expert's first instance in the window) */
+  iteration: number;
+  expert: number;
+  gpuTime: number;
+  /** the median expert's GPU time in that iteration */
+  medianGpuTime: number;
+  /** last end of the straggler's kernels minus last end of the other experts' kernels (>0: the others waited for it) */
+  lateBy: number;
+}
+
+export interface ExpertsReport {
+  /** how experts were found: NVTX ranges ("expert 7"), per-stream groups, or repeated kernel-name blocks in launch order */
+  source: 'nvtx' | 'streams' | 'launch-order';
+  /** the NVTX family ("expert #") when source is nvtx */
+  rangeName: string | null;
+  count: number;
+  /** by expert number */
+  experts: ExpertStats[];
+  /** max / mean of the experts' GPU time; null with fewer than two experts */
+  imbalance: number | null;
+  /** max / mean of the experts' tokens; null when tokens are not recorded */
+  tokenImbalance: number | null;
+  /** the expert with the most GPU time, per iteration */
+  stragglers: ExpertStraggler[];
+  /** the expert most often the straggler, null when none */
+  straggler: number | null;
+  /** sum over experts of GPU time in excess of the mean, per iteration: what perfect balance would save on one stream */
+  imbalanceCostNs: number;
+}
+
+/** One kernel name and launch configuration: its duration alone vs while another kernel ran. */
+export interface ContentionEntry {
+  name: string;
+  /** "gridX×gridY×gridZ / blockX×blockY×blockZ" */
+  config: string;
+  count: number;
+  /**
+   * kernels that ran with no other kernel for at least 99% of their time; `from` is 'reference'
+   * when none did here and the median comes from another capture of the same work (compare)
+   */
+  alone: { count: number; median: number | null; from: 'here' | 'reference' | null };
+  /** kernels that had another kernel beside them for at least half their time */
+  overlapped: { count: number; median: number | null };
+  /** overlapped.median / alone.median; null unless both are measured */
+  slowdown: number | null;
+  /** Σ over overlapped kernels of (duration − alone median): time overlap added to these kernels (may be negative) */
+  addedNs: number;
+  /** Σ over this group's kernels of the time another kernel ran beside them */
+  overlapNs: number;
+}
+
+export interface ContentionSummary {
+  /** kernel time − busy: GPU time saved by running kernels at once */
+  gainedNs: number;
+  /** Σ addedNs over groups with both alone and overlapped kernels */
+  addedNs: number;
+  /** gainedNs − addedNs: what overlap bought after paying for its slowdown */
+  netNs: number;
+  /** Σ overlapped durations / Σ their groups' alone medians, over groups with both; null when none */
+  meanSlowdown: number | null;
+}
+
+export type WhatIfScenarioName = 'measured' | 'no-host-syncs' | 'free-launches' | 'perfect-overlap' | 'grouped';
+
+export interface WhatIfScenario {
+  scenario: WhatIfScenarioName;
+  /** one sentence: what the replay changed */
+  description: string;
+  /** replayed span of the window divided by the iterations in it */
+  projectedIterationNs: number;
+  /** measured iteration − projected (positive = faster) */
+  savingNs: number;
+  /** projected / measured */
+  ratio: number;
+}
+
+export interface WhatIfReport {
+  /** iterations the window holds (the replay's divisor) */
+  iterations: number;
+  /** how iterations were counted */
+  iterationSource: string;
+  /** measured span of the replayed part of the window / iterations */
+  measuredIterationNs: number;
+  /** the unchanged replay's error against the measurement: (replayed − measured) / measured */
+  replayError: number;
+  /** measured first: the unchanged replay; then each scenario */
+  scenarios: WhatIfScenario[];
+  /** the numbers the replay used, so a reader can check them */
+  inputs: {
+    hostCalls: number;
+    gpuOps: number;
+    eventWaits: number;
+    /** median launch latency kept for every op, ns */
+    launchLatencyNs: number;
+    /** GPU-side cost per op in a graph replay (the free-launches scenario), ns */
+    graphNodeNs: number;
+  };
+}
+
+export type SerializationCause =
+  | 'event-wait-chain' | 'legacy-default-stream' | 'blocking-call' | 'launch-bound' | 'sm-full' | 'max-connections-1';
+
+export interface SerializationReason {
+  cause: SerializationCause;
+  /** one sentence with numbers: "stream 13 waits for stream 7 before each expert (64 waits an iteration)" */
+  text: string;
+  /** GPU idle (or serialized) time it explains within W, ns; an upper bound on what removing it saves */
+  costNs: number;
+}
+
+export interface Culprit {
+  id: 'boolean-mask-indexing' | 'existing-grouped-gemm' | 'item-readback';
+  /** kernel or API names that showed it */
+  evidence: string[];
+  /** per iteration, where iterations are known */
+  perIteration: number | null;
+  text: string;
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrace, type KernelRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
+import { analyzeExperts } from '../../src/analyses/experts.js';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { resolveWindow } from '../../src/analyses/window.js';
+import type { Trace } from '../../src/model/trace.js';
+
+const W = { start: 0, end: 10_000 };
+
+/** Two iterations of a router kernel then four experts on one stream; expert 1 has the most tokens and time. */
+function tiny(withNvtx: boolean): Trace {
+  const kernels: KernelRow[] = [];
+  const runtime: RuntimeRow[] = [];
+  const nvtx: NvtxRow[] = [];
+  let t = 0;
+  let corr = 1;
+  const tokens = [10, 40, 20, 30];
+  const lengths = [100, 400, 200, 300];
+  for (let it = 0; it < 2; it++) {
+    runtime.push({ start: t, end: t + 5, name: 'cudaLaunchKernel', thread: 0, correlationId: corr });
+    kernels.push({ start: t + 10, end: t + 60, name: 'router', correlationId: corr++, streamId: 7 });
+    t += 80;
+    for (let e = 0; e < 4; e++) {
+      const from = t;
+      for (const name of ['gemm_up', 'act', 'gemm_down']) {
+        runtime.push({ start: t, end: t + 5, name: 'cudaLaunchKernel', thread: 0, correlationId: corr });
+        kernels.push({ start: t + 10, end: t + 10 + lengths[e], name, correlationId: corr, streamId: 7 });
+        corr++;
+        t += 10 + lengths[e] + 10;
+      }
+      nvtx.push({ start: from, end: t, text: `expert ${e}`, payload: tokens[e], thread: 0 });
+    }
+    t += 100;
+  }
+  return buildTrace({
+    kernels, runtime, nvtx: withNvtx ? nvtx : [],
+    processes: [{ globalPid: '1', pid: 1, name: 'p' }], threads: [{ globalTid: '1', tid: 1, name: 't', process: 0 }],
+  });
+}
+
+describe('experts from NVTX ranges', () => {
+  const x = analyzeExperts(tiny(true), 0, W)!;
+  it('finds each expert with its tokens, kernels and GPU time', () => {
+    expect(x.source).toBe('nvtx');
+    expect(x.rangeName).toBe('expert #');
+    expect(x.experts.map((e) => [e.expert, e.tokens, e.kernels, e.gpuTime, e.instances])).toEqual([
+      [0, 10, 3, 300, 2], [1, 40, 3, 1200, 2], [2, 20, 3, 600, 2], [3, 30, 3, 900, 2],
+    ]);
+    expect(x.experts[1].span).toBe(400 * 3 + 20 * 2);
+    expect(x.experts[0].streams).toEqual([7]);
+  });
+  it('says imbalance = max / mean GPU time and names the straggler per iteration', () => {
+    expect(x.imbalance).toBeCloseTo(1200 / 750, 10);
+    expect(x.tokenImbalance).toBeCloseTo(40 / 25, 10);
+    expect(x.stragglers.map((s) => [s.iteration, s.expert, s.gpuTime, s.medianGpuTime])).toEqual([[0, 1, 1200, 750], [1, 1, 1200, 750]]);
+    expect(x.straggler).toBe(1);
+    // per iteration: (1200 - 750) + (900 - 750) above the mean
+    expect(x.imbalanceCostNs).toBe(2 * 600);
+  });
+});
+
+describe('experts from launch order (no NVTX)', () => {
+  it('cuts the repeated kernel-name block into experts, one run per iteration', () => {
+    const x = analyzeExperts(tiny(false), 0, W)!;
+    expect(x.source).toBe('launch-order');
+    expect(x.count).toBe(4);
+    expect(x.experts.map((e) => [e.expert, e.tokens, e.gpuTime])).toEqual([[0, null, 300], [1, null, 1200], [2, null, 600], [3, null, 900]]);
+    expect(x.stragglers.map((s) => s.iteration)).toEqual([0, 1]);
+    expect(x.straggler).toBe(1);
+  });
+  it('finds nothing in a trace without a repeated block', () => {
+    const t = buildTrace({ kernels: [{ start: 0, end: 10, name: 'a' }, { start: 20, end: 30, name: 'b' }] });
+    expect(analyzeExperts(t, 0, W)).toBeNull();
+  });
+});
+
+describe('real captures', () => {
+  const experts = (file: string) => {
+    const t = readNsysSqlite(file);
+    return analyzeExperts(t, 0, resolveWindow(t, 0, {}).window)!;
+  };
+  it('zipf routing: expert 0 (512 tokens) is the straggler of every iteration in sequential', () => {
+    const x = experts('fixtures/nsys-2025.3/zipf/sequential.sqlite');
+    expect(x.count).toBe(64);
+    expect(x.experts[0].tokens).toBe(512);
+    expect(x.tokenImbalance).toBeCloseTo(8.05, 2);
+    expect(x.stragglers.map((s) => s.expert)).toEqual([0, 0, 0]);
+    expect(x.imbalance).toBeGreaterThan(1.3);
+    // the hottest expert takes ~19 µs, the median one ~13 µs (fixtures/MANIFEST.md)
+    expect(x.experts[0].gpuTime).toBeGreaterThan(17_000);
+    expect(x.stragglers[0].medianGpuTime).toBeLessThan(14_000);
+  });
+  it('zipf in streams mode: every expert runs its full slice, so the skew costs no GPU time (imbalance ~1)', () => {
+    const x = experts('fixtures/nsys-2025.3/zipf/streams.sqlite');
+    expect(x.imbalance).toBeLessThan(1.1);
+    expect(new Set(x.experts.map((e) => e.streams[0])).size).toBe(64);
+  });
+  it('uniform routing is balanced; torch captures name experts without payload', () => {
+    const x = experts('fixtures/nsys-2025.3/sequential.sqlite');
+    expect(x.tokenImbalance!).toBeLessThan(1.4);
+    const torch = experts('fixtures/nsys-2025.3/torch-sequential.sqlite');
+    expect(torch.count).toBe(64);
+    expect(torch.tokenImbalance).toBeNull();
+    expect(torch.imbalance!).toBeLessThan(1.2);
+  });
+  it('grouped captures have no per-expert kernels', () => {
+    const t = readNsysSqlite('fixtures/nsys-2025.3/grouped.sqlite');
+    expect(analyzeExperts(t, 0, resolveWindow(t, 0, {}).window)).toBeNull();
+  });
+});

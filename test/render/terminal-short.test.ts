@@ -1,0 +1,90 @@
+/** The short terminal report, on every bundled fixture: at most 30 lines, none wider than the terminal. */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+import { renderTerminal, terminalWidth, wrap } from '../../src/render/terminal.js';
+import { main } from '../../src/cli.js';
+
+function sqliteFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') ? [p] : [];
+  }).sort();
+}
+const FIXTURES = sqliteFiles('fixtures');
+
+describe('short terminal report', () => {
+  it('covers the bundled fixtures', () => expect(FIXTURES.length).toBeGreaterThanOrEqual(30));
+
+  // one test per fixture: each reads and analyses one file, well inside the default timeout
+  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', (f) => {
+    const report = buildReport(readNsysSqlite(f));
+    for (const width of [100, 60]) {
+      const text = renderTerminal(report, { width });
+      const lines = text.trimEnd().split('\n');
+      expect(lines.length, f).toBeLessThanOrEqual(30);
+      for (const l of lines) expect([...l].length, `${f}: ${l}`).toBeLessThanOrEqual(width);
+      const flat = text.replace(/\n\s*/g, ' ');
+      for (const h of report.headline) expect(flat, f).toContain(h);
+      if (report.devices.length > 0) expect(flat, f).toMatch(/per iteration|the whole window counts as one/);
+      // each finding: its title and fix, or its id in the "+ N more" line
+      for (const x of report.findings) expect(flat, f).toContain(`${x.id}`);
+      expect(flat).toContain('fix: ');
+    }
+  });
+
+  it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
+    const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
+    expect(text).toContain('GPU 0: 41.96 ms per iteration (median; mean 41.85 ms, 41.35 ms .. 42.14 ms) over 5 iterations of\n  "forward streams-sync #"');
+    // the steady state has three findings (the warm-up's allocations and pageable copy are left out), all with their fixes
+    expect(text).not.toMatch(/\n\+ \d+ more/);
+    expect(text).toMatch(/\n3\. MEDIUM no-overlap-despite-streams: /);
+  });
+
+  it('keeps the evidence and tables for --full', () => {
+    const report = buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite'));
+    const short = renderTerminal(report);
+    const full = renderTerminal(report, { full: true });
+    expect(short).not.toContain('Streams (65), busiest first');
+    expect(full).toContain('Streams (65), busiest first');
+    expect(full).toContain(`     - ${report.findings[0].evidence[0].slice(0, 40)}`);
+  });
+});
+
+describe('wrap', () => {
+  it('breaks at spaces, indents continuation lines, cuts words longer than a line', () => {
+    expect(wrap('aaa bbb ccc ddd', 20)).toEqual(['aaa bbb ccc ddd']);
+    expect(wrap('one two three four five six seven eight', 20, '  ')).toEqual(['one two three four', '  five six seven', '  eight']);
+    expect(wrap(`x ${'y'.repeat(45)}`, 20, '  ')).toEqual(['x', `  ${'y'.repeat(18)}`, `  ${'y'.repeat(18)}`, `  ${'y'.repeat(9)}`]);
+    expect(wrap('   fix: a b', 20)).toEqual(['   fix: a b']);
+  });
+  it('uses the terminal width when stdout is a TTY, else 100', () => {
+    expect(terminalWidth({ isTTY: true, columns: 132 })).toBe(132);
+    expect(terminalWidth({ isTTY: false, columns: 132 })).toBe(100);
+    expect(terminalWidth({})).toBe(100);
+  });
+});
+
+describe('analyze of several files', () => {
+  const files = ['sequential', 'streams', 'streams-sync'].map((m) => `fixtures/nsys-2025.3/${m}.sqlite`);
+  const run = async (argv: string[]): Promise<string> => {
+    let out = '';
+    expect(await main(argv, { stdout: (s) => { out += s; }, stderr: () => {} })).toBe(0);
+    return out;
+  };
+  it('prints them side by side as alternatives, without a slowest rank', async () => {
+    const out = await run(['analyze', '--jobs', '1', ...files]);
+    expect(out).toMatch(/^3 files side by side/);
+    expect(out).not.toContain('Slowest rank');
+    expect(out.split('\n').find((l) => l.startsWith('streams-sync '))!.split(/\s{2,}/).slice(0, 4)).toEqual(['streams-sync', '3', '2.885 ms', '0.72x']);
+    expect(out).toMatch(/\nstreams-sync: HIGH host-sync-stall \[4\.167 ms, 45\.5% of the window\]/);
+    expect(out.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
+  });
+  it('shows the spread and the slowest rank only with --ranks', async () => {
+    const out = await run(['analyze', '--jobs', '1', '--ranks', ...files]);
+    expect(out).toMatch(/^Combined: 3 files, 3 ranks/);
+    expect(out).toContain('Slowest rank: ');
+  });
+});
