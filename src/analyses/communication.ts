@@ -44,6 +44,7 @@ export function windowSet(window: Window): IntervalSet {
 
 export interface CommunicationOptions {
   classesFile?: string;
+  classPatterns?: CommunicationReport['classPatterns'];
 }
 
 /** A communication or sync operation of the window: a kernel, or a copy a communication library issued. */
@@ -215,6 +216,7 @@ export function analyzeCommunication(
     }).entries,
   };
   if (options.classesFile !== undefined) report.classesFile = options.classesFile;
+  if (options.classPatterns && options.classPatterns.length > 0) report.classPatterns = options.classPatterns;
   return report;
 }
 

@@ -12,7 +12,7 @@ import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } fro
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
-import { readForAnalysis } from '../parallel/analyze-file.js';
+import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
@@ -41,8 +41,8 @@ export interface AnalyzeFlags {
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('analyze')
-    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems SQLite exports')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems exports or reports and PyTorch profiler traces')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep, exported with the nsys found) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print the report as JSON (schema: docs/report-schema.md)')
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
@@ -75,7 +75,11 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const progress = createProgress({ label: `reading ${basename(file)}` });
           let trace: Trace;
           try {
-            trace = readForAnalysis(file, flags.requireKernels, { onProgress: (rows, total) => progress.update(rows, total) });
+            trace = await readAnyForAnalysis(file, flags.requireKernels, {
+              onProgress: (rows, total) => progress.update(rows, total),
+              onBytes: (bytes, total) => progress.update(bytes, total),
+              nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
+            });
           } finally {
             progress.finish();
           }

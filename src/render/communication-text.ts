@@ -5,7 +5,8 @@
  */
 import type { DeviceReport } from '../report/types.js';
 import type { CommunicationReport } from '../report/communication.js';
-import { formatCount, formatNs, formatPct } from './format.js';
+import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import type { CombinedCommunication } from '../report/combined-communication.js';
 import type { Table, TableOptions } from './tables.js';
 
 /** "GPU 0: communication 46.88 ms in 21 kernels (NCCL), 39.56 ms exposed (hidden share 15.6%); most exposed: backward 30.1 ms"; null without communication. */
@@ -81,4 +82,22 @@ export function communicationTables(d: DeviceReport, options: TableOptions): Tab
 function cut(name: string, max: number): string {
   const bare = name.replace(/\(.*$/s, '') || name;
   return bare.length > max ? `${bare.slice(0, max - 1)}…` : bare;
+}
+
+/** The combined summary's communication part: per-rank exposed communication and who made the others wait. */
+export function combinedCommunicationLines(c: CombinedCommunication | undefined, files: { file: string; deviceId: number }[]): string[] {
+  if (!c) return [];
+  const who = (rank: number): string => `rank ${rank} (${files[rank]?.file ?? '?'} GPU ${files[rank]?.deviceId ?? '?'})`;
+  const out = ['', `Communication across ranks: ${formatNs(c.totals.exposed)} exposed of ${formatNs(c.totals.busy)} (hidden share ${formatPct(c.totals.hiddenShare)})`];
+  out.push(textTable(['rank', 'operations', 'communication', 'exposed', 'hidden share', 'exposed / window'],
+    c.perRank.map((r) => [String(r.rank), formatCount(r.kernelCount), formatNs(r.busy), formatNs(r.exposed), formatPct(r.hiddenShare), formatPct(r.exposedShare)])));
+  if (c.waitedOn) {
+    const w = c.waitedOn;
+    out.push(`Waited on: ${who(w.rank)} arrived last at ${formatCount(w.count)} of ${formatCount(c.matched)} collectives (${formatPct(w.share)}), ` +
+      `costing the other ranks ${formatNs(w.waitCausedNs)} of waiting inside the collectives: its compute before them is what to shorten.`);
+    for (const x of c.worst.slice(0, 3)) out.push(`  ${x.name} #${x.occurrence}: ${who(x.lastRank)} last, others waited ${formatNs(x.waitNs)}`);
+  } else if (c.perRank.length > 1) {
+    out.push('No collective matched across ranks (names differ, or each rank lists none): who waited for whom cannot be told.');
+  }
+  return out;
 }

@@ -40,7 +40,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     const windowOnly: Partial<DeviceReport> = {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges: analyzeNvtxRanges(trace, deviceId, window, index),
-      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file }),
+      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
       ...expertAnalyses(trace, deviceId, window),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
@@ -59,6 +59,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       exportSchemaVersion: trace.meta.exportSchemaVersion,
       timeOriginNs: trace.meta.timeOriginNs,
       hasKernelTable: trace.hasKernelTable,
+      source: { ...trace.meta.source },
     },
     warnings,
     headline: devices.map(headlineOf),

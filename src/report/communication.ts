@@ -92,6 +92,8 @@ export interface CommunicationReport {
   classes: ClassSummary[];
   /** the --classes file, when one was given */
   classesFile?: string;
+  /** its patterns (tried before the built-in ones), so renderers classify kernels as the report did */
+  classPatterns?: { class: KernelClassName; family: string; source: string; flags: string; file: string }[];
   collectives: CollectiveSequence;
   /**
    * communication and sync kernels alone vs beside other kernels, per name and launch

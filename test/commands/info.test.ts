@@ -34,10 +34,11 @@ describe('describeTrace', () => {
   it('renders the headline lines and tables', () => {
     const text = renderInfo(describeTrace(readNsysSqlite(exportWithTwoStreams())));
     const lines = text.split('\n');
-    expect(lines[1]).toBe('nsys 2024.6.2.225, export schema 3.16.1');
-    expect(lines[2]).toBe('schema shape: metadata META_DATA_EXPORT, GPU info TARGET_INFO_GPU, NVTX text none');
-    expect(lines[3]).toBe('kernels: 3 on 2 streams, from 2.000 ms to 5.250 ms (3.250 ms)');
-    expect(lines[4]).toBe('CUDA API calls 1, memcpy 0, memset 0, synchronizations 0, NVTX events 0');
+    expect(lines[1]).toBe('format: Nsight Systems SQLite export; producer: nsys 2024.6.2.225');
+    expect(lines[2]).toBe('nsys 2024.6.2.225, export schema 3.16.1');
+    expect(lines[3]).toBe('schema shape: metadata META_DATA_EXPORT, GPU info TARGET_INFO_GPU, NVTX text none');
+    expect(lines[4]).toBe('kernels: 3 on 2 streams, from 2.000 ms to 5.250 ms (3.250 ms)');
+    expect(lines[5]).toBe('CUDA API calls 1, memcpy 0, memset 0, synchronizations 0, NVTX events 0');
     expect(text).toMatch(/^\s+0 {2}NVIDIA H200 {2}132 {6}9\.0 {8}2048 {9}32 {4}65536 {2}228\.0 KiB {2}140\.40 GiB$/m);
     expect(text).toMatch(/^31337 {2}python3 {8}1 {8}3 {10}1$/m);
     expect(text).toMatch(/^CUPTI_ACTIVITY_KIND_KERNEL\s+3$/m);

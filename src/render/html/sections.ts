@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { kernelNvtxText } from './experts.js';
+import { communicationHtmlTables, exposedByPhaseSpec } from './communication.js';
 import { buildTimeline, DEFAULT_LIMITS, shortText, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -69,18 +70,22 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
     const pairs = pairsSpec(d);
     if (pairs) charts.push({ id: `${p}-pairs`, kind: 'pairs', spec: pairs });
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
+    const phases = exposedByPhaseSpec(d);
+    if (phases) charts.push({ id: `${p}-communication`, kind: 'communication', spec: phases as Chart['spec'] });
   }
   const r = report.input;
   const meta = [
     `file ${r.file} (${formatBytes(r.fileSizeBytes)})`,
-    `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}`,
+    r.source?.format === 'kineto'
+      ? `${r.source.producer}${r.exportSchemaVersion ? '' : ', trace schema not recorded'}`
+      : `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}${r.source?.format === 'nsys-rep' ? ' (read from the .nsys-rep/.qdrep report through its SQLite export)' : ''}`,
     `${report.tool.name} ${report.tool.version}, report schema ${report.schemaVersion}`,
   ];
   return {
     section: {
       id, title: basename(r.file), meta, headline: report.headline, findings: report.findings,
       warnings: report.warnings, notes, charts,
-      tables: [...report.devices.map((d) => topKernels(trace, d.deviceId, d.window.start, d.window.end)), ...apiTable(report)],
+      tables: [...report.devices.map((d) => topKernels(trace, d.deviceId, d.window.start, d.window.end)), ...communicationHtmlTables(report), ...apiTable(report)],
     },
     aggregated,
   };
