@@ -19,7 +19,7 @@
  * first GPU operation's start to last operation's end (kernels, copies and sets launched inside it).
  */
 import type { Trace } from '../model/trace.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { ITERATION_WORDS, nestingDepth, nvtxFamilyName } from './nvtx-ranges.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { canonicalApiName } from './blocking-calls.js';
@@ -50,8 +50,11 @@ const MIN_PERIODS = 3;
 /** Comparisons the period search may spend before it gives up (a trace of millions of kernels). */
 const PERIOD_WORK_LIMIT = 3e7;
 
-export function detectSteadyState(trace: Trace, deviceId: number): SteadyState | null {
-  return fromNvtx(trace, deviceId) ?? fromProfilerRanges(trace, deviceId) ?? fromKernelPeriod(trace, deviceId);
+/** `links`: the trace's call links (TraceIndex.links); computed when not given. */
+export function detectSteadyState(trace: Trace, deviceId: number, links?: CallLinks): SteadyState | null {
+  let l = links;
+  const get = (): CallLinks => (l ??= callLinks(trace));
+  return fromNvtx(trace, deviceId, get) ?? fromProfilerRanges(trace, deviceId, get) ?? fromKernelPeriod(trace, deviceId);
 }
 
 /** Words (split at anything but letters, lower case) that say "one pass of the loop". */
@@ -74,10 +77,10 @@ interface Candidate {
   named: boolean;
 }
 
-function fromNvtx(trace: Trace, deviceId: number): SteadyState | null {
+function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks): SteadyState | null {
   const rows = nvtxRangeRows(trace);
   if (rows.length < 2) return null;
-  const proj = projectNvtxRanges(trace, { deviceId, ranges: rows });
+  const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links: links() });
   const depth = nestingDepth(trace, rows);
   const families = new Map<string, Candidate>();
   const familyOfText = new Map<number, string>();
@@ -126,7 +129,7 @@ function fromNvtx(trace: Trace, deviceId: number): SteadyState | null {
 }
 
 /** cudaProfilerStart → the next cudaProfilerStop on the same thread, each pair one iteration. */
-function fromProfilerRanges(trace: Trace, deviceId: number): SteadyState | null {
+function fromProfilerRanges(trace: Trace, deviceId: number, links: () => CallLinks): SteadyState | null {
   const { runtime, strings } = trace;
   const kind = new Map<number, number>();
   const pairs: { thread: number; start: number; end: number }[] = [];
@@ -145,7 +148,7 @@ function fromProfilerRanges(trace: Trace, deviceId: number): SteadyState | null 
   }
   if (pairs.length === 0) return null;
   // the GPU work each pair launched (any thread of the process: a profiler range is process-wide)
-  const { kernelCall } = callLinks(trace);
+  const { kernelCall } = links();
   const k = trace.kernels;
   const found = pairs.map((p) => ({ ...p, gpuStart: Infinity, gpuEnd: -Infinity, kernels: 0 }));
   for (let i = 0; i < k.count; i++) {
