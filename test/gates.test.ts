@@ -40,6 +40,8 @@ describe('parseGate', () => {
       kind: 'cmp', op: '<', left: { kind: 'variable', name: 'overlapShare' }, right: { kind: 'number', value: 0.2, text: '0.2' },
     });
     expect(parseGate('iterationNs > 1.5ms')).toMatchObject({ right: { value: 1_500_000 } });
+    // micro as us, µ (MICRO SIGN) or μ (GREEK SMALL LETTER MU), as --window reads it (model/units.ts)
+    for (const u of ['us', '\u00b5s', '\u03bcs']) expect(parseGate(`iterationNs > 2${u}`)).toMatchObject({ right: { value: 2000 } });
     expect(parseGate('utilization >= 20%')).toMatchObject({ right: { value: 0.2 } });
     // && binds tighter than ||
     expect(parseGate('syncs > 0 || streams > 1 && overlapShare < 0.1')).toMatchObject({ kind: 'or', right: { kind: 'and' } });
