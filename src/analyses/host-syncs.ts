@@ -11,10 +11,11 @@
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
-import { BLOCKING_REASONS, blockingIndex } from './blocking-calls.js';
+import { BLOCKING_REASONS, blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
 
+/**
 /**
  * At most this many calls are listed in HostSyncSummary.calls: those that overlap the most GPU
  * idle time (ties: the earlier), in start order. A million-kernel trace that syncs per expert has
@@ -25,13 +26,15 @@ export const HOST_SYNC_LIST_LIMIT = 1000;
 
 type NameTotals = HostSyncSummary['byName'][number];
 
-/** `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W. */
+/**
+ * `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W.
+ * `links` and `blocking` come from the trace's index (trace-index.ts); computed here when not given.
+ */
 export function hostSyncs(
-  trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet, listLimit = HOST_SYNC_LIST_LIMIT,
+  trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet,
+  links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links), listLimit = HOST_SYNC_LIST_LIMIT,
 ): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
-  const blocking = blockingIndex(trace);
-  const links = callLinks(trace);
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 

@@ -90,12 +90,12 @@ describe('host syncs', () => {
     const sel = selectOps(t, 0, segments, {});
     const idle = idleWithin(sel.start, sel.end, sel.count, segments);
     const all = hostSyncs(t, new Set([0]), segments, idle);
-    const capped = hostSyncs(t, new Set([0]), segments, idle, 2);
+    const capped = hostSyncs(t, new Set([0]), segments, idle, undefined, undefined, 2);
     // gpuIdle 24, 20 and 0: the last is left out
     expect(capped.calls.map((c) => [c.start, c.gpuIdle])).toEqual([[136, 24], [500, 20]]);
     expect(capped.omitted).toBe(1);
     expect({ ...capped, calls: [], omitted: 0 }).toEqual({ ...all, calls: [], omitted: 0 });
-    const one = hostSyncs(t, new Set([0]), segments, idle, 1);
+    const one = hostSyncs(t, new Set([0]), segments, idle, undefined, undefined, 1);
     expect(one.calls.map((c) => c.start)).toEqual([136]);
     expect(one.omitted).toBe(2);
   });
