@@ -17,10 +17,12 @@ import type {
   ClassifiedKernel, ClassSummary, CollectiveSequence, CommunicationKernel, CommunicationReport, KernelClassName, PhaseCommunication,
 } from '../report/communication.js';
 import {
-  difference, distribution, overlapWith, totalLength, union, type IntervalSet,
+  difference, totalLength, union, type IntervalSet,
 } from '../model/intervals.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
-import { kernelPhases, PHASES } from './phases.js';
+import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
+import { callLinks } from './correlation.js';
+import { kernelContention } from './contention.js';
 
 /** Names listed per class in ClassSummary.top. */
 export const CLASS_NAME_LIMIT = 20;
@@ -42,6 +44,22 @@ export function windowSet(window: Window): IntervalSet {
 
 export interface CommunicationOptions {
   classesFile?: string;
+  classPatterns?: CommunicationReport['classPatterns'];
+}
+
+/** A communication or sync operation of the window: a kernel, or a copy a communication library issued. */
+interface CommOp {
+  start: number;
+  end: number;
+  /** launch call (runtime row), -1 unknown */
+  call: number;
+  name: string;
+  class: 'communication' | 'sync';
+  family: string;
+  source: string;
+  /** clipped to W */
+  time: number;
+  pieces: Pieces;
 }
 
 export function analyzeCommunication(
@@ -51,107 +69,130 @@ export function analyzeCommunication(
   const w = windowSet(window);
   const lo = w.count > 0 ? w.start[0] : 0;
   const hi = w.count > 0 ? w.end[w.count - 1] : 0;
-  const comm = new Pieces();
-  const commOnly = new Pieces();
   const compute = new Pieces();
   const byClass = KERNEL_CLASSES.map(() => ({ count: 0, time: 0, pieces: new Pieces() }));
-  const byName = new Map<number, { count: number; time: number; pieces: Pieces; rows: number[] }>();
-  const commRows: number[] = [];
-  // each kernel's pieces inside W (one per segment it meets)
-  const clip = (s: number, e: number, each: (a: number, b: number) => void): void => {
+  // kernels by classification entry (short + full name): counted without an object per kernel
+  const byName = new Map<number, { count: number; time: number }>();
+  const ops: CommOp[] = [];
+  const commKernelRows: number[] = [];
+  // an operation's pieces inside W (one per segment it meets); false when it is not in W
+  const clip = (s: number, e: number, each: (a: number, b: number) => void): boolean => {
+    let met = false;
     for (let g = 0; g < w.count; g++) {
       const a = Math.max(s, w.start[g]);
       const b = Math.min(e, w.end[g]);
-      if (b > a) each(a, b);
+      if (b > a) { met = true; each(a, b); }
     }
+    // a zero-length operation inside a segment counts, adding no time (as selectOps)
+    return met || (!(e > s) && insideSome(w, s));
   };
+  let links: ReturnType<typeof callLinks> | null = null;
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] !== deviceId || k.end[i] < lo || k.start[i] > hi) continue;
-    let time = 0;
     const code = classes.classOf[i];
     const cls = byClass[code];
-    const entry = classes.nameOf[i];
-    let named = byName.get(entry);
-    if (!named) byName.set(entry, (named = { count: 0, time: 0, pieces: new Pieces(), rows: [] }));
-    let met = false;
-    clip(k.start[i], k.end[i], (a, b) => {
-      met = true;
+    const commClass = isCommunicationClass(code);
+    const pieces = commClass ? new Pieces() : null;
+    let time = 0;
+    const met = clip(k.start[i], k.end[i], (a, b) => {
       time += b - a;
       cls.pieces.push(a, b);
-      named!.pieces.push(a, b);
-      if (isCommunicationClass(code)) comm.push(a, b);
-      if (code === ClassCode.communication) commOnly.push(a, b);
-      if (isComputeClass(code)) compute.push(a, b);
+      if (pieces) pieces.push(a, b);
+      else if (isComputeClass(code)) compute.push(a, b);
     });
-    // a zero-length kernel inside a segment counts as a kernel, adding no time (as selectOps)
-    if (!met && !(k.end[i] > k.start[i]) && insideSome(w, k.start[i])) met = true;
     if (!met) continue;
     cls.count++; cls.time += time;
-    named.count++; named.time += time; named.rows.push(i);
-    if (isCommunicationClass(code)) commRows.push(i);
+    const entry = classes.nameOf[i];
+    const named = byName.get(entry);
+    if (named) { named.count++; named.time += time; } else byName.set(entry, { count: 1, time });
+    if (pieces) {
+      const c = classes.names[entry];
+      links ??= callLinks(trace);
+      ops.push({
+        start: k.start[i], end: k.end[i], call: links.kernelCall[i], name: trace.strings[c.name] ?? '?',
+        class: c.class as CommOp['class'], family: c.family, source: c.source, time, pieces,
+      });
+      commKernelRows.push(i);
+    }
   }
-  // memcpy/memset are memory operations
+  // memcpy/memset: memory operations, unless a communication library issued them (inside its NVTX range)
   const memory = byClass[ClassCode.memory];
+  const communication = byClass[ClassCode.communication];
   const transferNames: ClassifiedKernel[] = [];
+  const commTransfers = new Map<string, ClassifiedKernel>();
   for (const [label, cols] of [['memcpy', trace.memcpy], ['memset', trace.memset]] as const) {
-    let count = 0;
-    let time = 0;
+    const rows: number[] = [];
     for (let i = 0; i < cols.count; i++) {
       if (cols.deviceId[i] !== deviceId || cols.end[i] < lo || cols.start[i] > hi) continue;
-      let met = false;
-      clip(cols.start[i], cols.end[i], (a, b) => { met = true; time += b - a; memory.pieces.push(a, b); });
-      if (!met && (cols.end[i] > cols.start[i] || !insideSome(w, cols.start[i]))) continue;
-      count++;
+      if (clip(cols.start[i], cols.end[i], () => {})) rows.push(i);
     }
+    if (rows.length === 0) continue;
+    links ??= callLinks(trace);
+    const callOf = label === 'memcpy' ? links.memcpyCall : links.memsetCall;
+    const ranges = communicationRangeOfCalls(trace, rows.map((i) => callOf[i]));
+    let count = 0;
+    let time = 0;
+    rows.forEach((i, j) => {
+      const range = ranges[j];
+      const pieces = new Pieces();
+      let t = 0;
+      clip(cols.start[i], cols.end[i], (a, b) => { t += b - a; (range ? pieces : memory.pieces).push(a, b); if (range) communication.pieces.push(a, b); });
+      if (range === null) { count++; time += t; return; }
+      const name = `[CUDA ${label}]`;
+      const family = /^rccl/i.test(range) ? `RCCL: ${range.replace(/^rccl:/i, "")}` : `NCCL: ${range.replace(/^nccl:/i, "")}`;
+      ops.push({ start: cols.start[i], end: cols.end[i], call: callOf[i], name, class: 'communication', family, source: 'NVTX range', time: t, pieces });
+      communication.count++; communication.time += t;
+      const key = `${name}\u0000${family}`;
+      const seen = commTransfers.get(key);
+      if (seen) { seen.count++; seen.time += t; } else commTransfers.set(key, { name, class: 'communication', family, source: 'NVTX range', count: 1, time: t });
+    });
     memory.count += count; memory.time += time;
     if (count > 0) transferNames.push({ name: `[CUDA ${label}]`, class: 'memory', family: `CUDA ${label}`, source: 'table', count, time });
   }
+  ops.sort((a, b) => a.start - b.start || a.end - b.end);
 
+  const comm = new Pieces();
+  const commOnly = new Pieces();
+  for (const o of ops) {
+    for (let p = 0; p < o.pieces.start.length; p++) {
+      comm.push(o.pieces.start[p], o.pieces.end[p]);
+      if (o.class === 'communication') commOnly.push(o.pieces.start[p], o.pieces.end[p]);
+    }
+  }
   const commSet = comm.set();
   const computeSet = compute.set();
-  const exposedSet = difference(commSet, computeSet);
   const busy = totalLength(commSet);
-  const exposed = totalLength(exposedSet);
+  const exposed = totalLength(difference(commSet, computeSet));
   const syncOnly = busy - totalLength(commOnly.set());
   const wLength = totalLength(w);
 
-  const str = (n: number): string => trace.strings[n] ?? '?';
-  const classified = (entry: number, n: { count: number; time: number }): ClassifiedKernel => {
-    const c = classes.names[entry];
-    return { name: str(c.name), class: c.class, family: c.family, source: c.source, count: n.count, time: n.time };
-  };
-  // communication names: entries of one short name, class and family together
-  const commGroups = new Map<string, { first: number; count: number; time: number; pieces: Pieces; rows: number[] }>();
-  for (const [entry, n] of byName) {
-    const c = classes.names[entry];
-    if (!isCommunicationClass(ClassCode[c.class]) || n.count === 0) continue;
-    const key = `${c.name}\u0000${c.class}\u0000${c.family}\u0000${c.source}`;
-    const g = commGroups.get(key);
-    if (!g) { commGroups.set(key, { first: entry, count: n.count, time: n.time, pieces: n.pieces, rows: n.rows }); continue; }
-    g.count += n.count; g.time += n.time; g.rows.push(...n.rows);
-    for (let p = 0; p < n.pieces.start.length; p++) g.pieces.push(n.pieces.start[p], n.pieces.end[p]);
+  // communication names: operations of one name, class and family together
+  const groups = new Map<string, { first: CommOp; count: number; time: number; pieces: Pieces }>();
+  for (const o of ops) {
+    const key = `${o.name}\u0000${o.class}\u0000${o.family}\u0000${o.source}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { first: o, count: 0, time: 0, pieces: new Pieces() }));
+    g.count++; g.time += o.time;
+    for (let p = 0; p < o.pieces.start.length; p++) g.pieces.push(o.pieces.start[p], o.pieces.end[p]);
   }
-  const kernels: CommunicationKernel[] = [];
-  for (const g of commGroups.values()) {
-    const overlapped: number[] = [];
-    const alone: number[] = [];
-    for (const i of g.rows) (overlapWith(computeSet, k.start[i], k.end[i]) > 0 ? overlapped : alone).push(k.end[i] - k.start[i]);
-    kernels.push({
-      ...classified(g.first, g),
-      exposed: totalLength(difference(g.pieces.set(), computeSet)),
-      medianOverlapped: overlapped.length > 0 ? distribution(overlapped).median : null,
-      medianAlone: alone.length > 0 ? distribution(alone).median : null,
-    });
-  }
+  const kernels: CommunicationKernel[] = [...groups.values()].map((g) => ({
+    name: g.first.name, class: g.first.class, family: g.first.family, source: g.first.source, count: g.count, time: g.time,
+    exposed: totalLength(difference(g.pieces.set(), computeSet)),
+  }));
   kernels.sort(byTime);
 
+  const classified = (entry: number, n: { count: number; time: number }): ClassifiedKernel => {
+    const c = classes.names[entry];
+    return { name: trace.strings[c.name] ?? '?', class: c.class, family: c.family, source: c.source, count: n.count, time: n.time };
+  };
   const classSummaries: ClassSummary[] = [];
   KERNEL_CLASSES.forEach((cls, code) => {
     const c = byClass[code];
     if (c.count === 0) return;
-    const named = mergeSameName([...byName].filter(([entry, n]) => ClassCode[classes.names[entry].class] === code && n.count > 0)
+    const named = mergeSameName([...byName].filter(([entry]) => ClassCode[classes.names[entry].class] === code)
       .map(([entry, n]) => classified(entry, n)));
     if (cls === 'memory') named.push(...transferNames);
+    if (cls === 'communication') named.push(...commTransfers.values());
     named.sort(byTime);
     classSummaries.push({
       class: cls as KernelClassName, count: c.count, time: c.time, busy: totalLength(c.pieces.set()),
@@ -161,17 +202,21 @@ export function analyzeCommunication(
 
   const report: CommunicationReport = {
     kernels,
-    kernelCount: commRows.length,
+    kernelCount: ops.length,
     busy, exposed, hidden: busy - exposed,
     hiddenShare: busy > 0 ? 1 - exposed / busy : null,
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
     computeBusy: totalLength(computeSet),
-    byPhase: phaseBreakdown(trace, deviceId, commRows, w, computeSet),
+    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet),
     classes: classSummaries,
-    collectives: collectiveSequence(trace, classes, commRows, w, computeSet),
+    collectives: collectiveSequence(ops, computeSet),
+    contention: commKernelRows.length === 0 ? [] : kernelContention(trace, deviceId, { start: lo, end: hi }, {
+      include: (row) => isCommunicationClass(classes.classOf[row]),
+    }).entries,
   };
   if (options.classesFile !== undefined) report.classesFile = options.classesFile;
+  if (options.classPatterns && options.classPatterns.length > 0) report.classPatterns = options.classPatterns;
   return report;
 }
 
@@ -195,33 +240,20 @@ function insideSome(w: IntervalSet, t: number): boolean {
   return false;
 }
 
-/** Pieces of [s, e) inside W, as a set. */
-function clipped(w: IntervalSet, s: number, e: number): IntervalSet {
-  const p = new Pieces();
-  for (let g = 0; g < w.count; g++) {
-    const a = Math.max(s, w.start[g]);
-    const b = Math.min(e, w.end[g]);
-    if (b > a) p.push(a, b);
-  }
-  return p.set();
-}
-
-function phaseBreakdown(trace: Trace, deviceId: number, rows: number[], w: IntervalSet, computeSet: IntervalSet): PhaseCommunication[] {
-  if (rows.length === 0) return [];
-  const phases = kernelPhases(trace, deviceId, rows);
-  if (phases.seen.length === 0 && !rows.some((i) => phases.microBatch[i] >= 0)) return [];
-  const k = trace.kernels;
+function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet): PhaseCommunication[] {
+  if (ops.length === 0) return [];
+  const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })));
+  if (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0)) return [];
   const groups = new Map<string, { phase: string; microBatch: number | null; kernels: number; pieces: Pieces; order: number }>();
-  for (const i of rows) {
-    const ph = phases.phase[i] >= 0 ? PHASES[phases.phase[i]] : 'none';
-    const mb = phases.microBatch[i] >= 0 ? phases.microBatch[i] : null;
+  ops.forEach((o, j) => {
+    const ph = phases.phase[j] >= 0 ? PHASES[phases.phase[j]] : 'none';
+    const mb = phases.microBatch[j] >= 0 ? phases.microBatch[j] : null;
     const key = `${ph}\u0000${mb ?? ''}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { phase: ph, microBatch: mb, kernels: 0, pieces: new Pieces(), order: ph === 'none' ? PHASES.length : PHASES.indexOf(ph as (typeof PHASES)[number]) }));
     g.kernels++;
-    const c = clipped(w, k.start[i], k.end[i]);
-    for (let p = 0; p < c.count; p++) g.pieces.push(c.start[p], c.end[p]);
-  }
+    for (let p = 0; p < o.pieces.start.length; p++) g.pieces.push(o.pieces.start[p], o.pieces.end[p]);
+  });
   return [...groups.values()]
     .sort((a, b) => a.order - b.order || (a.microBatch ?? -1) - (b.microBatch ?? -1))
     .map((g) => {
@@ -232,23 +264,19 @@ function phaseBreakdown(trace: Trace, deviceId: number, rows: number[], w: Inter
     });
 }
 
-function collectiveSequence(trace: Trace, classes: KernelClassification, rows: number[], w: IntervalSet, computeSet: IntervalSet): CollectiveSequence {
-  const k = trace.kernels;
+function collectiveSequence(ops: CommOp[], computeSet: IntervalSet): CollectiveSequence {
   const out: CollectiveSequence = { names: [], name: [], start: [], duration: [], exposed: [], omitted: 0 };
   const index = new Map<string, number>();
-  // rows are in kernel-table order, which readers keep sorted by start
-  for (const i of rows) {
-    if (classes.classOf[i] !== ClassCode.communication) continue;
+  for (const o of ops) {
+    if (o.class !== 'communication') continue;
     if (out.start.length >= COLLECTIVE_LIMIT) { out.omitted++; continue; }
-    const c = classes.names[classes.nameOf[i]];
-    const label = c.source === 'collective args' ? c.family : trace.strings[c.name] ?? '?';
+    const label = o.source === 'collective args' || o.source === 'NVTX range' ? o.family : o.name;
     let n = index.get(label);
     if (n === undefined) { n = out.names.length; out.names.push(label); index.set(label, n); }
-    const set = clipped(w, k.start[i], k.end[i]);
     out.name.push(n);
-    out.start.push(k.start[i]);
-    out.duration.push(k.end[i] - k.start[i]);
-    out.exposed.push(totalLength(difference(set, computeSet)));
+    out.start.push(o.start);
+    out.duration.push(o.end - o.start);
+    out.exposed.push(totalLength(difference(o.pieces.set(), computeSet)));
   }
   return out;
 }

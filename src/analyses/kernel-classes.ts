@@ -143,3 +143,40 @@ export function isComputeClass(code: number): boolean {
 export function isCommunicationClass(code: number): boolean {
   return code === ClassCode.communication || code === ClassCode.sync;
 }
+
+export interface TraceClassSummary {
+  class: KernelClass;
+  kernels: number;
+  /** summed kernel durations, ns */
+  time: number;
+  /** distinct short names */
+  names: number;
+  /** the names with the most time: name, family, source, kernels, time */
+  top: { name: string; family: string; source: string; kernels: number; time: number }[];
+}
+
+/** What was classified how over the whole trace (every device, no window): `info` lists it. */
+export function summarizeClasses(trace: Trace, c: KernelClassification, limit = 10): TraceClassSummary[] {
+  const k = trace.kernels;
+  const perEntry = new Float64Array(c.names.length * 2);
+  for (let i = 0; i < k.count; i++) {
+    perEntry[2 * c.nameOf[i]] += 1;
+    perEntry[2 * c.nameOf[i] + 1] += k.end[i] - k.start[i];
+  }
+  return KERNEL_CLASSES.flatMap((cls) => {
+    const rows = new Map<string, { name: string; family: string; source: string; kernels: number; time: number }>();
+    c.names.forEach((e, n) => {
+      if (e.class !== cls || perEntry[2 * n] === 0) return;
+      const name = trace.strings[e.name] ?? '?';
+      const key = `${name}\u0000${e.family}\u0000${e.source}`;
+      const r = rows.get(key);
+      if (r) { r.kernels += perEntry[2 * n]; r.time += perEntry[2 * n + 1]; } else rows.set(key, { name, family: e.family, source: e.source, kernels: perEntry[2 * n], time: perEntry[2 * n + 1] });
+    });
+    if (rows.size === 0) return [];
+    const list = [...rows.values()].sort((a, b) => b.time - a.time || a.name.localeCompare(b.name));
+    return [{
+      class: cls, kernels: list.reduce((t, r) => t + r.kernels, 0), time: list.reduce((t, r) => t + r.time, 0),
+      names: new Set(list.map((r) => r.name)).size, top: list.slice(0, limit),
+    }];
+  });
+}

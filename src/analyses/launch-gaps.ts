@@ -116,7 +116,7 @@ interface ThreadBlocking {
 }
 
 export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT): GapSummary {
-  const { kernels, runtime, strings } = trace;
+  const { runtime, strings } = trace;
   const { kernelCall } = callLinks(trace);
   const blocking = blockingIndex(trace);
 

@@ -15,7 +15,7 @@ import { callLinks } from './correlation.js';
 import { blockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d/i;
+const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 

@@ -33,7 +33,7 @@ const PHASE_PATTERNS: [Phase, RegExp][] = [
 const MICRO_BATCH = /\b(?:mb|micro[\s_-]?batch|ubatch|u_batch|microbatch)[\s_#:-]?(\d+)\b/i;
 
 /** Ranges that name a collective ("nccl:all_to_all", c10d ops), not the phase that called it. */
-const COLLECTIVE_RANGE = /^(?:nccl|gloo|c10d|record_param_comms)\b|^c10d::/i;
+const COLLECTIVE_RANGE = /^(?:nccl|rccl|gloo)[A-Z:]|^c10d|^record_param_comms/i;
 
 export function phaseOfText(text: string): Phase | null {
   if (COLLECTIVE_RANGE.test(text)) return null;
@@ -46,28 +46,31 @@ export function microBatchOfText(text: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export interface KernelPhases {
-  /** per kernel row: index into PHASES, -1 none (only rows asked for are set) */
+/** One GPU operation to place: its launch call (runtime row, -1 unknown) and its GPU start. */
+export interface PhaseQuery {
+  call: number;
+  gpuStart: number;
+}
+
+export interface OpPhases {
+  /** per query: index into PHASES, -1 none */
   phase: Int8Array;
-  /** per kernel row: micro-batch, -1 none */
+  /** per query: micro-batch, -1 none */
   microBatch: Int32Array;
-  /** the phase names the ranges held, whether or not a kernel fell in them */
+  /** the phase names the ranges held, whether or not an operation fell in them */
   seen: Phase[];
 }
 
 interface PhaseRange { start: number; end: number; phase: number; microBatch: number; row: number }
 
-/**
- * Phases of the given kernel rows (ascending) of one device. Rows not asked for keep -1.
- */
-export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>): KernelPhases {
-  const k = trace.kernels;
-  const phase = new Int8Array(k.count).fill(-1);
-  const microBatch = new Int32Array(k.count).fill(-1);
+/** Phases of GPU operations of one device, by their launch calls (or GPU start when the call is unknown). */
+export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[]): OpPhases {
+  const phase = new Int8Array(queries.length).fill(-1);
+  const microBatch = new Int32Array(queries.length).fill(-1);
   const ranges = phaseRanges(trace);
   const seen = [...new Set(ranges.filter((r) => r.phase >= 0).map((r) => r.phase))].sort((a, b) => a - b).map((i) => PHASES[i]);
-  if (ranges.length === 0 || rows.length === 0) return { phase, microBatch, seen };
-  // by thread, by start: each kernel's launch call looks for the ranges around it on its thread
+  if (ranges.length === 0 || queries.length === 0) return { phase, microBatch, seen };
+  // by thread, by start: each launch call looks for the ranges around it on its thread
   const byThread = new Map<number, PhaseRange[]>();
   for (const r of ranges) {
     const t = trace.nvtx.thread[r.row];
@@ -75,29 +78,68 @@ export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<num
     if (!list) byThread.set(t, (list = []));
     list.push(r);
   }
-  const links = callLinks(trace);
   const rt = trace.runtime;
   let gpuSpans: { start: number; end: number; phase: number; microBatch: number }[] | null = null;
-  for (let j = 0; j < rows.length; j++) {
-    const i = rows[j];
-    const call = links.kernelCall[i];
-    let around: { phase: number; microBatch: number }[] = [];
-    if (call >= 0) {
-      const list = byThread.get(rt.thread[call]) ?? [];
-      const t = rt.start[call];
+  queries.forEach((q, j) => {
+    let around: { phase: number; microBatch: number }[];
+    if (q.call >= 0) {
+      const list = byThread.get(rt.thread[q.call]) ?? [];
+      const t = rt.start[q.call];
       // innermost last: ranges sorted by start, the longer first on ties
       around = list.filter((r) => r.start <= t && t < r.end);
     } else {
       gpuSpans ??= projectedSpans(trace, deviceId, ranges);
-      const t = k.start[i];
+      const t = q.gpuStart;
       around = gpuSpans.filter((r) => r.start <= t && t < r.end).sort((a, b) => a.start - b.start || b.end - a.end);
     }
     for (let a = around.length - 1; a >= 0; a--) {
-      if (phase[i] < 0 && around[a].phase >= 0) phase[i] = around[a].phase;
-      if (microBatch[i] < 0 && around[a].microBatch >= 0) microBatch[i] = around[a].microBatch;
+      if (phase[j] < 0 && around[a].phase >= 0) phase[j] = around[a].phase;
+      if (microBatch[j] < 0 && around[a].microBatch >= 0) microBatch[j] = around[a].microBatch;
     }
-  }
+  });
   return { phase, microBatch, seen };
+}
+
+/** Phases of kernel rows of one device: opPhases with each kernel's launch call. */
+export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>): OpPhases {
+  const links = callLinks(trace);
+  return opPhases(trace, deviceId, Array.from(rows, (i) => ({ call: links.kernelCall[i], gpuStart: trace.kernels.start[i] })));
+}
+
+/** NVTX ranges a communication library opens around its calls: NCCL's own ("ncclAllReduce", "ncclAlltoAll"), PyTorch's "nccl:all_to_all". */
+export const COMMUNICATION_RANGE = /^(?:nccl[A-Z]\w*|nccl:\w+|rccl[A-Z]\w*|rccl:\w+)$/;
+
+/**
+ * For launch calls (runtime rows, -1 unknown): the text of the innermost communication-library
+ * range around each (same thread), or null. Copies NCCL issues for a collective (at world size 1
+ * an all-to-all is one cudaMemcpyAsync) are communication by this.
+ */
+export function communicationRangeOfCalls(trace: Trace, calls: readonly number[]): (string | null)[] {
+  const { nvtx, strings, runtime: rt } = trace;
+  const byThread = new Map<number, { start: number; end: number; text: string }[]>();
+  for (const row of nvtxRangeRows(trace)) {
+    const t = nvtx.text[row];
+    if (t < 0) continue;
+    const text = strings[t] ?? '';
+    if (!COMMUNICATION_RANGE.test(text)) continue;
+    let list = byThread.get(nvtx.thread[row]);
+    if (!list) byThread.set(nvtx.thread[row], (list = []));
+    list.push({ start: nvtx.start[row], end: nvtx.end[row], text });
+  }
+  if (byThread.size === 0) return calls.map(() => null);
+  for (const list of byThread.values()) list.sort((a, b) => a.start - b.start || b.end - a.end);
+  return calls.map((call) => {
+    if (call < 0) return null;
+    const list = byThread.get(rt.thread[call]);
+    if (!list) return null;
+    const t = rt.start[call];
+    let found: string | null = null;
+    for (const r of list) {
+      if (r.start > t) break;
+      if (t < r.end) found = r.text;
+    }
+    return found;
+  });
 }
 
 /** NVTX ranges naming a phase or a micro-batch, by start, the longer first on equal starts. */

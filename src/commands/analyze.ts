@@ -12,12 +12,13 @@ import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } fro
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
-import { readForAnalysis } from '../parallel/analyze-file.js';
+import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -34,17 +35,20 @@ export interface AnalyzeFlags {
   jobs?: string;
   full?: boolean;
   ranks?: boolean;
+  /** --classes FILE: kernel class patterns (docs/kernel-classes.md) */
+  classes?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('analyze')
-    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems SQLite exports')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems exports or reports and PyTorch profiler traces')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep, exported with the nsys found) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print the report as JSON (schema: docs/report-schema.md)')
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
     .option('--open', 'open the HTML report in the browser (implies --html)')
@@ -71,7 +75,11 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const progress = createProgress({ label: `reading ${basename(file)}` });
           let trace: Trace;
           try {
-            trace = readForAnalysis(file, flags.requireKernels, { onProgress: (rows, total) => progress.update(rows, total) });
+            trace = await readAnyForAnalysis(file, flags.requireKernels, {
+              onProgress: (rows, total) => progress.update(rows, total),
+              onBytes: (bytes, total) => progress.update(bytes, total),
+              nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
+            });
           } finally {
             progress.finish();
           }
@@ -178,6 +186,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers };
+  if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);

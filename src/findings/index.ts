@@ -15,6 +15,7 @@ import { manySmallKernels } from './rules/many-small-kernels.js';
 import { pageableMemcpy } from './rules/pageable-memcpy.js';
 import { allocationInLoop } from './rules/allocation-in-loop.js';
 import { defaultStreamSerialization } from './rules/default-stream-serialization.js';
+import { exposedCommunication } from './rules/exposed-communication.js';
 import { windowLength } from '../analyses/window.js';
 import { apiCallTotals } from '../analyses/api-calls.js';
 
@@ -27,6 +28,7 @@ export const RULES: Record<string, Rule> = {
   'pageable-memcpy': pageableMemcpy,
   'allocation-in-loop': allocationInLoop,
   'default-stream-serialization': defaultStreamSerialization,
+  'exposed-communication': exposedCommunication,
 };
 
 export const NOTHING_TO_REPORT = 'nothing-to-report';

@@ -217,6 +217,18 @@ export interface TraceMeta {
   tables: TableInfo[];
   /** what the reader dropped or repaired, one sentence each */
   warnings: string[];
+  /** which input format was read and what wrote it */
+  source: TraceSource;
+}
+
+/**
+ * The input's format and producer: 'nsys-sqlite' (an export), 'nsys-rep' (a .nsys-rep/.qdrep
+ * exported on the fly), 'kineto' (PyTorch profiler / Chrome trace JSON). `producer` is one line
+ * for people: "nsys 2025.3.1.90", "PyTorch profiler (Kineto), trace schema 1, CUPTI 130001".
+ */
+export interface TraceSource {
+  format: 'nsys-sqlite' | 'nsys-rep' | 'kineto';
+  producer: string;
 }
 
 export interface ApiCallTotal {

@@ -228,11 +228,17 @@ function readTrace(
     sessionStartUtcNs: sessionStartUtcNs(db, schema),
     tables: schema.tables,
     warnings,
+    source: { format: 'nsys-sqlite', producer: nsysProducer(schema.nsysVersion) },
   };
   return {
     meta, strings: strings.table.strings, kernels, launchConfigs, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
     gpus, processes: entities.processes, threads: entities.threads,
   };
+}
+
+/** "nsys 2025.3.1.90-..." or, before 2022.2 (no version in the export), says so. */
+export function nsysProducer(version: string | null): string {
+  return version ? `nsys ${version}` : 'nsys (version not recorded: export before 2022.2)';
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { DeviceReport, Report } from '../report/types.js';
 import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
 import { formatCount, formatNs, formatPct } from './format.js';
+import { communicationTables } from './communication-text.js';
 
 export interface Table {
   /** stable key per kind of table (tests and the page find tables by it), e.g. "metrics", "sm-fill" */
@@ -117,7 +118,8 @@ export function apiTable(report: Report, options: TableOptions = TERMINAL_TABLES
 
 /** Every table of a report. */
 export function reportTables(report: Report, options: TableOptions = TERMINAL_TABLES): Table[] {
-  const out = report.devices.flatMap((d) => deviceTables(d, options));
+  // communication tables (issue 17) are drawn from src/render/communication-text.ts
+  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options)]);
   const api = report.devices.length === 0 ? apiTable(report, options) : null;
   if (api) out.push(api);
   return out;

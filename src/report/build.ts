@@ -34,7 +34,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const devices = analyzeTrace(trace, options, (deviceId, window) => ({
     smFill: analyzeSmFill(trace, deviceId, window),
     nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
-    communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file }),
+    communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
     ...expertAnalyses(trace, deviceId, window),
   }));
   const warnings = [...trace.meta.warnings];
@@ -49,6 +49,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       exportSchemaVersion: trace.meta.exportSchemaVersion,
       timeOriginNs: trace.meta.timeOriginNs,
       hasKernelTable: trace.hasKernelTable,
+      source: { ...trace.meta.source },
     },
     warnings,
     headline: devices.map(headlineOf),

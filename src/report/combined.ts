@@ -5,6 +5,12 @@
  * Its JSON form is versioned like the Report: bump COMBINED_SCHEMA_VERSION on incompatible changes.
  */
 import type { GapClass, Report } from './types.js';
+import { combineCommunication, rankCommunication, type CombinedCommunication, type RankCommunication } from './combined-communication.js';
+
+function withCommunication(ranks: RankSummary[]): { communication?: CombinedCommunication } {
+  const c = combineCommunication(ranks);
+  return c ? { communication: c } : {};
+}
 
 export const COMBINED_SCHEMA_VERSION = 1;
 
@@ -34,6 +40,8 @@ export interface RankSummary {
   launchLatencyMedian: number | null;
   /** id of the finding that explains the most time on this device, null when none */
   topFinding: string | null;
+  /** its communication (issue 17), when it ran any: exposed time and the collective sequence */
+  communication?: RankCommunication;
 }
 
 /** min / median / max of one metric over the ranks; spread = max - min. */
@@ -78,6 +86,8 @@ export interface CombinedSummary {
     overlapShare: RankSpread | null;
     hostSyncGpuIdle: RankSpread | null;
   };
+  /** per-rank exposed communication and the rank the others waited for at each collective (issue 17) */
+  communication?: CombinedCommunication;
 }
 
 const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
@@ -106,6 +116,7 @@ export function rankSummaries(report: Report): RankSummary[] {
       hostSyncGpuIdle: d.hostSyncs.gpuIdle,
       launchLatencyMedian: d.launch.matchedKernels > 0 ? d.launch.latency.median : null,
       topFinding: top?.id ?? null,
+      ...(rankCommunication(d.communication) ? { communication: rankCommunication(d.communication) } : {}),
     };
   });
 }
@@ -159,6 +170,7 @@ export function combineRanks(files: string[], filesWithoutKernels: string[], ran
       overlapShare: spreadOf(ranks.map((r) => r.overlapShare)),
       hostSyncGpuIdle: spreadOf(ranks.map((r) => r.hostSyncGpuIdle)),
     },
+    ...withCommunication(ranks),
   };
 }
 

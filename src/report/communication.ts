@@ -5,6 +5,8 @@
  * All times are ns on the trace's timeline, within the device's window W.
  */
 
+import type { ContentionEntry } from './expert-types.js';
+
 export type KernelClassName = 'communication' | 'sync' | 'expert-gemm' | 'compute' | 'memory';
 
 /** One kernel name and how it was classified. */
@@ -25,9 +27,6 @@ export interface ClassifiedKernel {
 export interface CommunicationKernel extends ClassifiedKernel {
   /** |union of these kernels' time \ compute time| */
   exposed: number;
-  /** median duration while some compute kernel overlapped it at all, and while none did; null when no such kernel */
-  medianOverlapped: number | null;
-  medianAlone: number | null;
 }
 
 export interface ClassSummary {
@@ -93,5 +92,12 @@ export interface CommunicationReport {
   classes: ClassSummary[];
   /** the --classes file, when one was given */
   classesFile?: string;
+  /** its patterns (tried before the built-in ones), so renderers classify kernels as the report did */
+  classPatterns?: { class: KernelClassName; family: string; source: string; flags: string; file: string }[];
   collectives: CollectiveSequence;
+  /**
+   * communication and sync kernels alone vs beside other kernels, per name and launch
+   * configuration: issue 15's contention analysis (src/analyses/contention.ts) applied to them
+   */
+  contention: ContentionEntry[];
 }

@@ -331,6 +331,8 @@ export interface Report {
     exportSchemaVersion: string | null;
     timeOriginNs: string;
     hasKernelTable: boolean;
+    /** the input's format and producer (absent in reports written before it existed) */
+    source?: { format: 'nsys-sqlite' | 'nsys-rep' | 'kineto'; producer: string };
   };
   /** what the reader dropped or repaired, and anything else the user should know */
   warnings: string[];

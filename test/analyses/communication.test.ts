@@ -109,8 +109,10 @@ describe('exposed communication: every overlap case', () => {
     ]);
     expect(r).toMatchObject({ kernelCount: 2, busy: 80, exposed: 70 });
     const byName = Object.fromEntries(r.kernels.map((k) => [k.name, k]));
-    expect(byName.dispatch).toMatchObject({ family: 'DeepEP', count: 1, time: 60, exposed: 50, medianOverlapped: 60, medianAlone: null });
-    expect(byName[NCCL]).toMatchObject({ family: 'NCCL', time: 50, exposed: 50, medianOverlapped: null, medianAlone: 50 });
+    expect(byName.dispatch).toMatchObject({ family: 'DeepEP', count: 1, time: 60, exposed: 50 });
+    expect(byName[NCCL]).toMatchObject({ family: 'NCCL', time: 50, exposed: 50 });
+    // issue 15's contention over the communication kernels: the two overlap each other for 30 ns
+    expect(r.contention.map((c) => [c.name, c.count, c.overlapNs])).toEqual([['dispatch', 1, 40], [NCCL, 1, 30]]);
   });
 
   it('a sync kernel beside communication hides nothing, and alone it is sync-only communication time', () => {
@@ -220,5 +222,34 @@ describe('phases and micro-batches', () => {
       // the outer "forward overlapped 0" range names the phase of a kernel launched inside it only
       { phase: 'none', microBatch: null, kernels: 1, busy: 10, exposed: 10, hiddenShare: 0 },
     ]);
+  });
+});
+
+describe('copies a communication library issued', () => {
+  it('a copy launched inside an NCCL NVTX range is communication; one outside stays memory', () => {
+    const t = buildTrace({
+      nvtx: [{ start: 0, end: 10, text: 'ncclAlltoAll' }, { start: 30, end: 40, text: 'nccl:all_to_all' }],
+      runtime: [
+        { start: 1, end: 2, name: 'cudaMemcpyAsync', correlationId: 1 },
+        { start: 20, end: 21, name: 'cudaMemcpyAsync', correlationId: 2 },
+        { start: 31, end: 32, name: 'cudaMemsetAsync', correlationId: 3 },
+        { start: 22, end: 23, name: 'cudaLaunchKernel', correlationId: 4 },
+      ],
+      memcpy: [
+        { start: 100, end: 140, bytes: 1024, copyKind: MemcpyKind.DtoD, correlationId: 1, streamId: 1 },
+        { start: 150, end: 160, bytes: 1024, copyKind: MemcpyKind.DtoD, correlationId: 2, streamId: 1 },
+      ],
+      memset: [{ start: 170, end: 180, bytes: 64, correlationId: 3, streamId: 1 }],
+      kernels: [{ start: 120, end: 200, name: GEMM, correlationId: 4, streamId: 2 }],
+    });
+    const r = analyzeCommunication(t, 0, { start: 100, end: 200, duration: 100, source: 'kernels', coveredDuration: 100 }, classifyKernels(t));
+    // copy [100,140) half under the GEMM [120,200); memset [170,180) under it
+    expect(r).toMatchObject({ kernelCount: 2, busy: 50, exposed: 20, hidden: 30 });
+    expect(r.kernels.map((k) => [k.name, k.family, k.source, k.count, k.exposed])).toEqual([
+      ['[CUDA memcpy]', 'NCCL: ncclAlltoAll', 'NVTX range', 1, 20],
+      ['[CUDA memset]', 'NCCL: all_to_all', 'NVTX range', 1, 0],
+    ]);
+    expect(r.classes.map((c) => [c.class, c.count, c.time])).toEqual([['communication', 2, 50], ['compute', 1, 80], ['memory', 1, 10]]);
+    expect(r.collectives.names).toEqual(['NCCL: ncclAlltoAll', 'NCCL: all_to_all']);
   });
 });

@@ -46,6 +46,8 @@ function rewrite(source: string, edit: (db: Database.Database) => void): string 
   const out = join(tempDir(), 'report.sqlite');
   copyFileSync(source, out);
   const db = new Database(out);
+  // better-sqlite3 enforces foreign keys by default; exports reference tables they lack
+  db.pragma('foreign_keys = OFF');
   try {
     edit(db);
   } finally {
@@ -72,6 +74,16 @@ function rebuild(db: Database.Database, table: string, make: (defs: string[], co
   db.exec(`INSERT INTO ${q(tmp)} (${into.join(', ')}) SELECT ${from.join(', ')} FROM ${q(table)} ORDER BY rowid`);
   db.exec(`DROP TABLE ${q(table)}`);
   db.exec(`ALTER TABLE ${q(tmp)} RENAME TO ${q(table)}`);
+}
+
+/** The table a transform changes: the kernels, or the CUDA API calls of an export without kernels. */
+export function mainTable(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    return tables(db).includes(KERNEL) ? KERNEL : 'CUPTI_ACTIVITY_KIND_RUNTIME';
+  } finally {
+    db.close();
+  }
 }
 
 /** The activity tables `db` holds with at least one row. */
@@ -155,12 +167,13 @@ export function overflow(size = 1024): Transform {
 
 /** A kernel that starts at 2^53 + 1 and ends at 2^53: SQL drops it (end < start exactly). */
 export const past2p53: Transform = {
-  name: 'a kernel at 2^53 + 1 ending at 2^53', kernelsVia: 'sql', expect: { warning: /^1 kernel with end < start was ignored\.$/ },
+  name: 'a kernel at 2^53 + 1 ending at 2^53', kernelsVia: 'sql', expect: { warning: /^1 (kernel|CUDA API call) with end < start was ignored\.$/ },
   apply: (src) => rewrite(src, (db) => {
-    const last = db.prepare(`SELECT * FROM ${KERNEL} ORDER BY rowid DESC LIMIT 1`).safeIntegers(true).get() as Record<string, unknown>;
+    const table = mainTable(src);
+    const last = db.prepare(`SELECT * FROM ${table} ORDER BY rowid DESC LIMIT 1`).safeIntegers(true).get() as Record<string, unknown>;
     const cols = Object.keys(last);
     const row = { ...last, start: 2n ** 53n + 1n, end: 2n ** 53n };
-    db.prepare(`INSERT INTO ${KERNEL} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c as keyof typeof row]));
+    db.prepare(`INSERT INTO ${table} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c as keyof typeof row]));
   }),
 };
 
@@ -174,12 +187,14 @@ export const staleWal: Transform = {
     const dir = tempDir();
     const live = join(dir, 'live.sqlite');
     copyFileSync(src, live);
+    const table = mainTable(src);
     const db = new Database(live);
+    db.pragma('foreign_keys = OFF');
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0');
-    db.exec(`UPDATE ${KERNEL} SET start = start + 1000000, "end" = "end" + 1000000`);
+    db.exec(`UPDATE ${table} SET start = start + 1000000, "end" = "end" + 1000000`);
     db.pragma('wal_checkpoint(TRUNCATE)');
-    db.exec(`UPDATE ${KERNEL} SET start = start - 1000000, "end" = "end" - 1000000`);
+    db.exec(`UPDATE ${table} SET start = start - 1000000, "end" = "end" - 1000000`);
     const out = join(dir, 'report.sqlite');
     copyFileSync(live, out);
     copyFileSync(`${live}-wal`, `${out}-wal`);
@@ -193,9 +208,9 @@ export const staleWal: Transform = {
 
 /** The kernel table as WITHOUT ROWID: nsys never writes one; one clear input error. */
 export const withoutRowid: Transform = {
-  name: 'WITHOUT ROWID kernel table', kernelsVia: 'sql', expect: { inputError: /CUPTI_ACTIVITY_KIND_KERNEL has no rowid/ },
+  name: 'WITHOUT ROWID kernel table', kernelsVia: 'sql', expect: { inputError: /CUPTI_ACTIVITY_KIND_(KERNEL|RUNTIME) has no rowid/ },
   apply: (src) => rewrite(src, (db) => {
-    rebuild(db, KERNEL, (defs) => `${defs.join(', ')}, "rid" INTEGER PRIMARY KEY) WITHOUT ROWID --`, { extra: ['rid', 'rowid'] });
+    rebuild(db, mainTable(src), (defs) => `${defs.join(', ')}, "rid" INTEGER PRIMARY KEY) WITHOUT ROWID --`, { extra: ['rid', 'rowid'] });
   }),
 };
 
@@ -216,6 +231,7 @@ export const utf16: Transform = {
     const db = new Database(out);
     try {
       db.pragma("encoding = 'UTF-16le'");
+      db.pragma('foreign_keys = OFF');
       // ATTACH needs one encoding on both sides: copy row by row, values exactly (BigInt)
       db.transaction(() => {
         for (const [name, sql] of from.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL").raw(true).all() as [string, string][]) {

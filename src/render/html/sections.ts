@@ -11,6 +11,7 @@ import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { kernelNvtxText } from './experts.js';
+import { exposedByPhaseSpec } from './communication.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -69,13 +70,15 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
         : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
     }
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
+    const phases = exposedByPhaseSpec(d);
+    if (phases) charts.push({ id: `${p}-communication`, kind: 'communication', spec: phases as Chart['spec'] });
   }
   const r = report.input;
-  const source = (r as typeof r & { source?: { format?: string; producer?: string | null } }).source;
   const meta = [
     `file ${r.file} (${formatBytes(r.fileSizeBytes)})`,
-    ...(source?.producer || source?.format ? [`from ${[source.producer, source.format].filter((x) => x).join(', ')}`] : []),
-    `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}`,
+    r.source?.format === 'kineto'
+      ? `${r.source.producer}${r.exportSchemaVersion ? '' : ', trace schema not recorded'}`
+      : `nsys ${r.nsysVersion ?? 'version not recorded'}, export schema ${r.exportSchemaVersion ?? 'not recorded'}${r.source?.format === 'nsys-rep' ? ' (read from the .nsys-rep/.qdrep report through its SQLite export)' : ''}`,
     `${report.tool.name} ${report.tool.version}, report schema ${report.schemaVersion}`,
   ];
   return {

@@ -2,6 +2,7 @@
  * Vega-Lite specs for one report's charts. Specs carry their data inline (plain JSON, no
  * functions), so the same spec renders in the page and in the headless SVG export.
  */
+import { COMM_ROW_COLOURS } from './communication.js';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../format.js';
 import { GAP_CLASSES, type ConcurrencySeries, type GapBin, type LevelRow } from './series.js';
@@ -13,7 +14,7 @@ type Layer = Record<string, unknown> & { encoding: Record<string, unknown> };
 export interface Chart {
   /** stable id, used by the page and by tests (e.g. "t0-timeline", "t0-gpu0-levels") */
   id: string;
-  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations';
+  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication';
   /** null when there is nothing to draw: `message` says why, in the chart's place */
   spec: VlSpec | null;
   message?: string;
@@ -69,6 +70,8 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
     kindLayer('launch', '#b0b0b0', [tip('name', 'launch call'), tip('row', 'thread'), ...common], brush),
     kindLayer('sync', '#111111', [tip('name', 'sync call'), tip('row', 'thread'), ...common], brush),
     kindLayer('nvtx', '#c5b0d5', [tip('name', 'NVTX range'), tip('row', 'lane'), ...common], brush),
+    // issue 17: communication and compute rows (src/render/html/communication.ts)
+    ...(['communication', 'compute', 'exposed'] as const).map((k) => kindLayer(k, COMM_ROW_COLOURS[k], [tip('name', 'row'), ...common], brush)),
   ];
   const detailHeight = Math.max(60, data.rows.length * ROW_PX);
   const brush = { name: 'brush', select: { type: 'interval', encodings: ['x'] }, ...(data.focus ? { value: { x: [data.focus.start, data.focus.end] } } : {}) };

@@ -9,6 +9,7 @@ import type { Report } from '../../report/types.js';
 import { union } from '../../model/intervals.js';
 import { formatNs } from '../format.js';
 import { nvtxFamilyName } from '../../analyses/nvtx-ranges.js';
+import { communicationIntervals, type CommRowKind } from './communication.js';
 
 export interface TimeAxis {
   /** trace time (ns) that the chart's 0 stands for: the earliest window start */
@@ -34,7 +35,7 @@ export const DEFAULT_LIMITS: TimelineLimits = { maxMarks: 20_000, keepLongest: 3
 /** One drawn interval. Times in chart units; the *Text fields are what tooltips show. */
 export interface TimelineMark {
   row: string;
-  kind: 'kernel' | 'launch' | 'sync' | 'nvtx';
+  kind: 'kernel' | 'launch' | 'sync' | 'nvtx' | CommRowKind;
   start: number;
   end: number;
   name: string;
@@ -184,6 +185,10 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     hostKind.push('launch');
   }
   const kernels = kernelIntervals(report, trace, (d, s) => rowOf(`GPU ${d} · stream ${s}`));
+  // communication, compute and exposed communication per GPU (issue 17, src/render/html/communication.ts)
+  const comm = new Intervals();
+  const commKinds: CommRowKind[] = [];
+  communicationIntervals(report, trace, rowOf, (row, st, en, kind) => { comm.push(row, st, en, commKinds.length); commKinds.push(kind); });
 
   const k = trace.kernels;
   const str = (x: number, fallback: string): string => shortText(trace.strings[x] ?? fallback);
@@ -239,6 +244,12 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
       stream: k.streamId[i], grid: `${c.gridX}×${c.gridY}×${c.gridZ}`, block: `${c.blockX}×${c.blockY}×${c.blockZ}`,
       expert: x >= 0 ? str(x, '–') : '–', kernel: i,
     };
+  });
+  take(comm, 'communication/compute intervals', (j) => {
+    const kind = commKinds[comm.ref[j]];
+    const name = kind === 'communication' ? 'communication (any communication or sync operation running)'
+      : kind === 'compute' ? 'compute (any compute or expert-GEMM kernel running)' : 'exposed communication (no compute beside it)';
+    return { ...base(comm, j), kind, name, colour: kind };
   });
   take(host, 'host calls', (j) => {
     const kind = hostKind[j]; const ref = host.ref[j];
