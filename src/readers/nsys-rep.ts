@@ -97,9 +97,14 @@ export async function exportNsysReport(path: string, opts: NsysRepOptions = {}):
     }
     throw e;
   }
-  mkdirSync(dir, { recursive: true });
-  // nsys works on a link inside the cache, so whatever it writes lands there, not beside the input
-  const work = mkdtempSync(join(dir, `${key}.tmp-`));
+  let work: string;
+  try {
+    mkdirSync(dir, { recursive: true });
+    // nsys works on a link inside the cache, so whatever it writes lands there, not beside the input
+    work = mkdtempSync(join(dir, `${key}.tmp-`));
+  } catch (e) {
+    throw new InputError(`cannot create the export cache ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)}) to read ${path}; set XDG_CACHE_HOME to a writable folder, or export it yourself: ${exportCommand(path)}`);
+  }
   try {
     const ext = extname(path).toLowerCase();
     const link = join(work, `report${ext}`);
