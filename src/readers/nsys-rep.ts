@@ -38,6 +38,23 @@ export function isNsysReportPath(path: string): boolean {
   return ext === '.nsys-rep' || ext === '.qdrep';
 }
 
+/**
+ * The nsys version that wrote a report, from its first line ("NVIDIA Tegra Profiler Report
+ * 2024@4@2@133-..." → "2024.4.2.133"); null when the report does not say (.qdrep of 2020.3: "Report 1.").
+ */
+export function reportWriterVersion(path: string): string | null {
+  const head = Buffer.alloc(128);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const m = /^NVIDIA Tegra Profiler Report (\d{4})@(\d+)@(\d+)@(\d+)/.exec(head.toString('latin1', 0, n));
+  return m ? `${m[1]}.${m[2]}.${m[3]}.${m[4]}` : null;
+}
+
 /** The command a user runs by hand where nsys is installed. */
 export function exportCommand(path: string): string {
   const out = `${basename(path).replace(/\.(nsys-rep|qdrep)$/i, '')}.sqlite`;

@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Trace } from '../model/trace.js';
 import { nsysProducer, readNsysSqlite, type ReadOptions } from './nsys-sqlite.js';
-import { exportNsysReport, isNsysReportPath, type NsysRepOptions } from './nsys-rep.js';
+import { exportNsysReport, isNsysReportPath, reportWriterVersion, type NsysRepOptions } from './nsys-rep.js';
 import { readKineto } from './kineto/read.js';
 
 export type InputFormat = 'nsys-sqlite' | 'nsys-rep' | 'kineto';
@@ -75,7 +75,10 @@ export async function readTrace(path: string, opts: ReadTraceOptions = {}): Prom
       const trace = readNsysSqlite(exported.sqlite, opts);
       trace.meta.file = path;
       trace.meta.fileSizeBytes = statSync(path).size;
-      trace.meta.source = { format: 'nsys-rep', producer: `${nsysProducer(trace.meta.nsysVersion)}, read through its SQLite export` };
+      // the export records the exporting nsys; the report's first line, the one that wrote it
+      const writer = reportWriterVersion(path);
+      const exporter = nsysProducer(trace.meta.nsysVersion);
+      trace.meta.source = { format: 'nsys-rep', producer: writer ? `nsys ${writer} (exported by ${exporter})` : exporter };
       return trace;
     }
     default:

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTrace } from '../../src/readers/read-trace.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { exportCacheDir, exportCacheKey, exportCommand } from '../../src/readers/nsys-rep.js';
+import { exportCacheDir, exportCacheKey, exportCommand, reportWriterVersion } from '../../src/readers/nsys-rep.js';
 import { InputError } from '../../src/errors.js';
 import { main } from '../../src/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
@@ -63,7 +63,8 @@ describe('reading .nsys-rep / .qdrep through nsys', () => {
     expect([t.kernels.count, t.runtime.count]).toEqual([direct.kernels.count, direct.runtime.count]);
     expect(t.meta.file).toBe(path);
     expect(t.meta.fileSizeBytes).toBe(4096 + 41);
-    expect(t.meta.source).toEqual({ format: 'nsys-rep', producer: 'nsys 2025.3.2.0, read through its SQLite export' });
+    // the report's first line names the nsys that wrote it; the export, the one that exported it
+    expect(t.meta.source).toEqual({ format: 'nsys-rep', producer: 'nsys 2024.4.2.133 (exported by nsys 2025.3.2.0)' });
     expect(readdirSync(dir)).toEqual(['report1.nsys-rep']);
     const key = exportCacheKey(path);
     expect(readdirSync(join(cache, 'moe-trace', 'nsys-exports'))).toEqual([`${key}.sqlite`]);
@@ -92,6 +93,9 @@ describe('reading .nsys-rep / .qdrep through nsys', () => {
     const t = await readTrace(path, { nsysRep: { env: { NSYS: join(bin, 'nsys'), PATH: '/nonexistent', XDG_CACHE_HOME: tempDir() }, root: tempDir() } });
     expect(t.meta.source.format).toBe('nsys-rep');
     expect(calls(log)[0]).toMatch(/report\.qdrep$/);
+    expect(reportWriterVersion(path)).toBe('2024.4.2.133');
+    writeFileSync(path, 'NVIDIA Tegra Profiler Report 1.\n\u000bLocal (CLI)');
+    expect(reportWriterVersion(path)).toBeNull();
   });
 
   it('nsys failing: one line with its last words and the command to try by hand; no cache entry', async () => {
