@@ -11,15 +11,19 @@
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
-import { BLOCKING_REASONS, blockingIndex } from './blocking-calls.js';
+import { BLOCKING_REASONS, blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
 
-/** `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W. */
-export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet): HostSyncSummary {
+/**
+ * `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W.
+ * `links` and `blocking` come from the trace's index (trace-index.ts); computed here when not given.
+ */
+export function hostSyncs(
+  trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet,
+  links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
+): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
-  const blocking = blockingIndex(trace);
-  const links = callLinks(trace);
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 
