@@ -142,13 +142,13 @@ function syncTable(d: DeviceReport, options: TableOptions): Table {
     `: ${formatCount(h.count)} blocking call${h.count === 1 ? '' : 's'}, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
   const c = cap(h.byName, options.maxRows);
   const rows = c.rows.map((b) => {
-    const calls = h.calls.filter((x) => x.name === b.name);
-    const copies = calls.filter((x) => x.precedingCopy);
-    const pageable = copies.filter((x) => x.precedingCopy!.pageable).length;
+    // every call of that name, from the exact totals (h.calls lists only the costliest 1000)
+    const copies = { length: b.afterCopy };
+    const pageable = b.pageableCopies;
     const ranges = new Map<string, number>();
-    for (const x of calls) if (x.nvtxRange) ranges.set(nvtxFamilyName(x.nvtxRange), (ranges.get(nvtxFamilyName(x.nvtxRange)) ?? 0) + 1);
+    for (const x of b.nvtxRanges) ranges.set(nvtxFamilyName(x.name), (ranges.get(nvtxFamilyName(x.name)) ?? 0) + x.count);
     const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
-    const idle = calls.reduce((t, x) => t + x.gpuIdle, 0);
+    const idle = b.gpuIdle;
     return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
       copies.length === 0 ? '–' : `${formatCount(copies.length)} (${pageable === copies.length ? 'pageable' : pageable === 0 ? 'pinned' : `${formatCount(pageable)} pageable`})`,
       topRange ? `${topRange[0]} (${formatCount(topRange[1])})` : '–'];
