@@ -205,7 +205,8 @@ export function distinctNames(names: string[], max: number): string[] {
     const tail = Math.min(keep, max - 8);
     return `${s.slice(0, max - tail - 1)}…${s.slice(s.length - tail)}`;
   };
-  const bare = names.map((n) => n.replace(/\(.*$/s, '') || n);
+  // a signature's argument list goes first: "k(int, float)" is "k"; a name that only holds a "(" stays
+  const bare = names.map((n) => (n.endsWith(')') && n.indexOf('(') > 0 ? n.slice(0, n.indexOf('(')) : n));
   for (const [base, keep] of [[bare, 12], [bare, Math.floor(max / 2)], [names, Math.floor(max / 2)]] as const) {
     const out = base.map((n) => cut(n, keep));
     const distinct = new Set(out).size === new Set(names).size;
