@@ -14,7 +14,7 @@ function device(deviceId: number, overlapShare: number | null, syncsPerIteration
     streams: [], streamPairs: [],
     gaps: { all: dist(6000, 100), byClass: { 'sync-stall': { count: 60, total: 500_000 }, 'host-wait': { count: 40, total: 100_000 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 } }, gaps: [] },
     launch: { latency: dist(3000), interval: dist(9000), matchedKernels: 100, launchBound: false },
-    hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], calls: [] },
+    hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], byReason: [], calls: [], omitted: 128 },
     nvtxRanges: syncsPerIteration === null ? undefined : {
       byName: [], families: [],
       iterations: { name: 'iteration #', count: 2, duration: dist(500_000, 2), kernelsPerIteration: 50, syncsPerIteration, syncsPerIterationByName: { cudaStreamSynchronize: syncsPerIteration }, busyPerIteration: 200_000 },
