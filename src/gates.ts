@@ -37,6 +37,9 @@ export const GATE_VARIABLES: Record<string, string> = {
   findings: 'number of findings on the device (nothing-to-report not counted)',
   highFindings: 'number of high-severity findings on the device',
   'finding.<id>': 'share of the window the finding explains (0 when absent), e.g. finding.host-sync-stall',
+  commNs: 'communication busy time (collectives, all-to-all, sync kernels), ns',
+  exposedCommNs: 'communication time with no compute kernel beside it, ns',
+  commHiddenShare: 'share of communication hidden behind compute (0..1; none without communication)',
 };
 
 type Op = '<' | '<=' | '>' | '>=' | '==' | '!=';
@@ -160,6 +163,9 @@ export function gateVariables(report: Report, device: DeviceReport): Map<string,
     ['syncsPerIteration', it ? it.syncsPerIteration : null],
     ['findings', findings.length],
     ['highFindings', findings.filter((f) => f.severity === 'high').length],
+    ['commNs', device.communication?.busy ?? 0],
+    ['exposedCommNs', device.communication?.exposed ?? 0],
+    ['commHiddenShare', device.communication?.hiddenShare ?? null],
   ]);
   for (const f of findings) {
     const key = `finding.${f.id}`;

@@ -5,7 +5,7 @@
 import type { Trace } from '../model/trace.js';
 import { MemoryKind } from '../model/trace.js';
 import type { HostSync } from '../report/types.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 
 export type BlockingReason = HostSync['reason'];
 
@@ -90,18 +90,8 @@ export interface BlockingIndex {
 
 export const BLOCKING_REASONS = REASONS;
 
-const cache = new WeakMap<Trace, BlockingIndex>();
-
-export function blockingIndex(trace: Trace): BlockingIndex {
-  let idx = cache.get(trace);
-  if (!idx) {
-    idx = computeBlocking(trace);
-    cache.set(trace, idx);
-  }
-  return idx;
-}
-
-function computeBlocking(trace: Trace): BlockingIndex {
+/** Computes the index (a pass over every API call): a report computes it once, in indexTrace, and hands it on. */
+export function blockingIndex(trace: Trace, links: CallLinks = callLinks(trace)): BlockingIndex {
   const { runtime, memcpy, strings } = trace;
   const byName = new Map<number, number>();
   const ASYNC = -2;
@@ -114,7 +104,7 @@ function computeBlocking(trace: Trace): BlockingIndex {
     }
     return c;
   };
-  const { memcpyOf } = callLinks(trace);
+  const { memcpyOf } = links;
   const reason = new Int8Array(runtime.count).fill(-1);
   const lists = new Map<number, number[]>();
   for (let i = 0; i < runtime.count; i++) {

@@ -6,9 +6,10 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Window } from '../report/types.js';
-import { InputError } from '../errors.js';
+import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import type { CallLinks } from './correlation.js';
 
 export interface ResolvedWindow {
   /** W as disjoint segments (one, unless a --range matched several separate ranges) */
@@ -94,7 +95,8 @@ function availableRangeNames(trace: Trace, limit = 8): string {
   return `available ranges include ${names.join(', ')}${count.size > limit ? ` (${count.size} distinct)` : ''}`;
 }
 
-export function resolveWindow(trace: Trace, deviceId: number, options: WindowOptions = {}): ResolvedWindow {
+/** `links`: the trace's call links (TraceIndex.links), for a --range; computed when not given. */
+export function resolveWindow(trace: Trace, deviceId: number, options: WindowOptions = {}, links?: CallLinks): ResolvedWindow {
   const span = kernelSpan(trace, deviceId);
   let segments: IntervalSet | null = null;
   let window: Window;
@@ -103,18 +105,18 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
     if (rows.length === 0) {
       throw new InputError(`--range ${JSON.stringify(options.range)} matches no NVTX range; ${availableRangeNames(trace)}`);
     }
-    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows });
+    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links });
     const s: number[] = [];
     const e: number[] = [];
     for (let i = 0; i < proj.count; i++) {
       if (proj.opCount[i] > 0) { s.push(proj.gpuStart[i]); e.push(proj.gpuEnd[i]); }
     }
     if (s.length === 0) {
-      throw new InputError(`--range ${JSON.stringify(options.range)} matches ${rows.length} NVTX range(s), but none launched GPU work on device ${deviceId}`);
+      throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)} matches ${rows.length} NVTX range(s), but none launched GPU work on device ${deviceId}`, deviceId);
     }
     segments = union(s, e, s.length);
     if (segments.count === 0) {
-      throw new InputError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`);
+      throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`, deviceId);
     }
     window = { start: 0, end: 0, duration: 0, source: 'range', range: options.range, rangeInstances: s.length };
   } else {

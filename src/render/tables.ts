@@ -142,13 +142,13 @@ function syncTable(d: DeviceReport, options: TableOptions): Table {
     `: ${formatCount(h.count)} blocking call${h.count === 1 ? '' : 's'}, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
   const c = cap(h.byName, options.maxRows);
   const rows = c.rows.map((b) => {
-    const calls = h.calls.filter((x) => x.name === b.name);
-    const copies = calls.filter((x) => x.precedingCopy);
-    const pageable = copies.filter((x) => x.precedingCopy!.pageable).length;
+    // every call of that name, from the exact totals (h.calls lists only the costliest 1000)
+    const copies = { length: b.afterCopy };
+    const pageable = b.pageableCopies;
     const ranges = new Map<string, number>();
-    for (const x of calls) if (x.nvtxRange) ranges.set(nvtxFamilyName(x.nvtxRange), (ranges.get(nvtxFamilyName(x.nvtxRange)) ?? 0) + 1);
+    for (const x of b.nvtxRanges) ranges.set(nvtxFamilyName(x.name), (ranges.get(nvtxFamilyName(x.name)) ?? 0) + x.count);
     const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
-    const idle = calls.reduce((t, x) => t + x.gpuIdle, 0);
+    const idle = b.gpuIdle;
     return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
       copies.length === 0 ? '–' : `${formatCount(copies.length)} (${pageable === copies.length ? 'pageable' : pageable === 0 ? 'pinned' : `${formatCount(pageable)} pageable`})`,
       topRange ? `${topRange[0]} (${formatCount(topRange[1])})` : '–'];
@@ -205,7 +205,8 @@ export function distinctNames(names: string[], max: number): string[] {
     const tail = Math.min(keep, max - 8);
     return `${s.slice(0, max - tail - 1)}…${s.slice(s.length - tail)}`;
   };
-  const bare = names.map((n) => n.replace(/\(.*$/s, '') || n);
+  // a signature's argument list goes first: "k(int, float)" is "k"; a name that only holds a "(" stays
+  const bare = names.map((n) => (n.endsWith(')') && n.indexOf('(') > 0 ? n.slice(0, n.indexOf('(')) : n));
   for (const [base, keep] of [[bare, 12], [bare, Math.floor(max / 2)], [names, Math.floor(max / 2)]] as const) {
     const out = base.map((n) => cut(n, keep));
     const distinct = new Set(out).size === new Set(names).size;

@@ -4,7 +4,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import { apiCallTotals } from '../analyses/api-calls.js';
-import { analyzeTrace } from '../analyses/device.js';
+import { analyzeDeviceWindow, deviceWindows, type DeviceAnalysis } from '../analyses/device.js';
+import { indexTrace } from '../analyses/trace-index.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
 import { expertAnalyses } from '../analyses/expert-analyses.js';
@@ -31,12 +32,21 @@ export interface ReportOptions {
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
-  const devices = analyzeTrace(trace, options, (deviceId, window) => ({
-    smFill: analyzeSmFill(trace, deviceId, window),
-    nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
-    communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-    ...expertAnalyses(trace, deviceId, window),
-  }));
+  // computed once, handed to every analysis and, through each device's context, to the findings
+  const index = indexTrace(trace);
+  const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
+    // The analyses that need only W run first: their scratch memory is garbage before the gap
+    // columns, which the findings keep, are made. Their fields follow the device's own.
+    const windowOnly: Partial<DeviceReport> = {
+      smFill: analyzeSmFill(trace, deviceId, window),
+      nvtxRanges: analyzeNvtxRanges(trace, deviceId, window, index),
+      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      ...expertAnalyses(trace, deviceId, window),
+    };
+    const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
+    return { report: Object.assign(report, windowOnly), context };
+  });
+  const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];
   return {
     schema: 'moe-trace/report',
@@ -53,7 +63,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     },
     warnings,
     headline: devices.map(headlineOf),
-    findings: reportFindings(trace, devices),
+    findings: reportFindings(trace, devices, new Map(analyses.map((a) => [a.report.deviceId, { context: a.context }]))),
     devices,
     processes: trace.processes.map((p) => ({ globalPid: p.globalPid, pid: p.pid, name: p.name })),
     apiSummary: apiSummary(trace),

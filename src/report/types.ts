@@ -152,8 +152,28 @@ export interface HostSyncSummary {
   totalTime: number;
   /** GPU idle time in W overlapped by any host sync */
   gpuIdle: number;
-  byName: { name: string; count: number; total: number }[];
+  /** every call, by API name, most host time first */
+  byName: {
+    name: string; count: number; total: number;
+    /** GPU idle time in W overlapped by these calls, each counted (Σ of their calls' gpuIdle) */
+    gpuIdle: number;
+    /** calls that follow a device-to-host copy on their thread (HostSync.precedingCopy), and of those, copies into pageable memory */
+    afterCopy: number;
+    pageableCopies: number;
+    /** lower median of those copies' bytes; null without any */
+    copyBytesMedian: number | null;
+    /** the innermost NVTX range texts the calls sit in, with how many calls each, in order of first appearance */
+    nvtxRanges: { name: string; count: number }[];
+  }[];
+  /** every call, by why it blocks, most host time first */
+  byReason: { reason: HostSync['reason']; count: number; total: number; gpuIdle: number }[];
+  /**
+   * at most HOST_SYNC_LIST_LIMIT (1000) calls, in start order: those overlapping the most GPU
+   * idle time when there are more; the totals above count every call
+   */
   calls: HostSync[];
+  /** calls not listed in `calls` (count − calls.length) */
+  omitted: number;
 }
 
 export interface ProcessBreakdown {
