@@ -6,9 +6,11 @@
  *
  * A kernel's phase is that of the innermost phase-named range around its launch call (same
  * thread; the call started inside the range), and its micro-batch that of the innermost range
- * naming one, so `experts mb1` > `expert 7` gives phase experts, micro-batch 1. Kernels whose
- * launch call is unknown fall back to the innermost phase range whose GPU projection contains
- * the kernel's start. Pure: no I/O.
+ * naming one, so `experts mb1` > `expert 7` gives phase experts, micro-batch 1. A call in no
+ * phase range on its own thread takes the ranges open at that time on the other threads of its
+ * process (DDP's autograd thread launches while "## backward ##" is open on the main thread);
+ * an operation without a known launch call, the innermost phase range whose GPU projection
+ * contains its start. Pure: no I/O.
  */
 import type { Trace } from '../model/trace.js';
 import { callLinks } from './correlation.js';
@@ -81,13 +83,23 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
   const rt = trace.runtime;
   let gpuSpans: { start: number; end: number; phase: number; microBatch: number }[] | null = null;
   queries.forEach((q, j) => {
-    let around: { phase: number; microBatch: number }[];
+    let around: { phase: number; microBatch: number }[] = [];
     if (q.call >= 0) {
       const list = byThread.get(rt.thread[q.call]) ?? [];
       const t = rt.start[q.call];
       // innermost last: ranges sorted by start, the longer first on ties
       around = list.filter((r) => r.start <= t && t < r.end);
-    } else {
+    }
+    // none on the call's thread (DDP launches backward's kernels and all-reduces from autograd's
+    // thread while "## backward ##" is open on the main one): a range open at the call on another
+    // thread of the same process
+    if (around.length === 0 && q.call >= 0) {
+      const process = trace.threads[rt.thread[q.call]]?.process ?? -1;
+      const t = rt.start[q.call];
+      around = ranges.filter((r) => r.start <= t && t < r.end && process >= 0 && trace.threads[trace.nvtx.thread[r.row]]?.process === process);
+    }
+    // no launch call: the phase range whose GPU projection holds the start
+    if (around.length === 0 && q.call < 0) {
       gpuSpans ??= projectedSpans(trace, deviceId, ranges);
       const t = q.gpuStart;
       around = gpuSpans.filter((r) => r.start <= t && t < r.end).sort((a, b) => a.start - b.start || b.end - a.end);

@@ -85,7 +85,9 @@ export interface StreamPairOverlap {
   processB?: number;
 }
 
-export type GapClass = 'sync-stall' | 'host-wait' | 'gpu-side' | 'unexplained';
+/** Why the GPU was idle (analyses/launch-gaps.ts says how each is decided), in the order every table and chart lists them. */
+export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const;
+export type GapClass = (typeof GAP_CLASSES)[number];
 
 export interface Gap {
   start: number;

@@ -22,6 +22,7 @@ import { StringTable, LaunchConfigTable, emptyGpu, narrowIds } from '../../model
 import {
   MemcpyKind, MemoryKind, type ApiCallTotal, type GpuInfo, type KernelColumns, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type ProcessInfo, type RuntimeColumns, type SyncColumns, type ThreadInfo, type Trace, type TraceMeta,
+  KernelCollectives,
 } from '../../model/trace.js';
 import { F64, I32, orderByStart, permute } from './columns.js';
 import { parseJson, type EventFields } from './scan.js';
@@ -117,7 +118,10 @@ export class KinetoBuilder {
   readonly categories = new Map<string, number>();
   private readonly members: Record<string, unknown> = {};
   private readonly warnings: string[] = [];
-  private readonly kern = rows({ device: new I32(), stream: new I32(), corr: new F64(), name: new I32(), config: new I32(), where: new I32(), node: new F64() });
+  private readonly kern = rows({ device: new I32(), stream: new I32(), corr: new F64(), name: new I32(), config: new I32(), where: new I32(), node: new F64(), full: new I32() });
+  /** NCCL kernel args (issue 17: kernel classes), sparse by kernel read order: Trace.collectives */
+  private readonly coll = { row: new I32(64), name: new I32(64), inN: new F64(64), outN: new F64(64), dtype: new I32(64), pg: new I32(64), size: new I32(64) };
+  private readonly fullNames = new Map<string, number>();
   private readonly rt = rows({ thread: new I32(), corr: new F64(), name: new I32(), api: new I32() });
   private readonly copy = rows({ device: new I32(), ctx: new I32(), stream: new I32(), corr: new F64(), bytes: new F64(), kind: new I32(), src: new I32(), dst: new I32(), where: new I32() });
   private readonly set = rows({ device: new I32(), ctx: new I32(), stream: new I32(), corr: new F64(), bytes: new F64(), mem: new I32(), where: new I32() });
@@ -277,6 +281,11 @@ export class KinetoBuilder {
         let short = this.shortNames.get(name);
         if (short === undefined) this.shortNames.set(name, (short = this.strings.intern(shortKernelName(name))));
         x.name.push(short);
+        // the full name too: kernel classes match namespaces (deep_ep::intranode::dispatch<...>)
+        let full = this.fullNames.get(name);
+        if (full === undefined) this.fullNames.set(name, (full = this.strings.intern(name)));
+        x.full.push(full);
+        if (typeof a['Collective name'] === 'string') this.collective(k.start.n - 1, a);
         const grid = Array.isArray(a.grid) ? a.grid : [];
         const block = Array.isArray(a.block) ? a.block : [];
         const regs = num(a['registers per thread']);
@@ -414,6 +423,7 @@ export class KinetoBuilder {
     const processOfCorr = (c: number): number => (cpuProcesses.size <= 1 ? only : rtProcess.get(c) ?? -1);
 
     const kernels = this.kernelColumns(processOfCorr);
+    const collectives = this.collectiveColumns(orderByStart(this.kern.start.a, this.kern.end.a, this.kern.start.n));
     const runtime = this.runtimeColumns();
     const memcpy = this.memcpyColumns(processOfCorr);
     const memset = this.memsetColumns(processOfCorr);
@@ -478,7 +488,7 @@ export class KinetoBuilder {
     return {
       meta: fullMeta, strings: this.strings.strings, kernels, launchConfigs: this.configs.configs, hasKernelTable,
       runtime, ...(apiSummary ? { apiSummary } : {}), memcpy, memset, sync, nvtx, gpus,
-      processes: this.processes, threads: this.threads,
+      processes: this.processes, threads: this.threads, ...(collectives ? { collectives } : {}),
     };
   }
 
@@ -527,6 +537,39 @@ export class KinetoBuilder {
     return gpus.sort((a, b) => a.deviceId - b.deviceId);
   }
 
+  /** A kernel's NCCL args ("Collective name", "In msg nelems", "dtype", "Process Group Name", "Group size"). */
+  private collective(row: number, a: Record<string, unknown>): void {
+    const c = this.coll;
+    const str = (v: unknown): number => (typeof v === 'string' && v !== '' ? this.strings.intern(v) : -1);
+    c.row.push(row);
+    c.name.push(str(a['Collective name']));
+    c.inN.push(num(a['In msg nelems']) ?? NaN);
+    c.outN.push(num(a['Out msg nelems']) ?? NaN);
+    c.dtype.push(str(a.dtype));
+    c.pg.push(str(a['Process Group Name']));
+    c.size.push(num(a['Group size']) ?? -1);
+  }
+
+  /** Trace.collectives over the sorted kernel rows (`order` = kernelColumns' sort). */
+  private collectiveColumns(order: Uint32Array): KernelCollectives | undefined {
+    const c = this.coll;
+    const n = c.row.n;
+    if (n === 0) return undefined;
+    const rowOf = new Int32Array(order.length);
+    for (let i = 0; i < order.length; i++) rowOf[order[i]] = i;
+    const byRow = Array.from({ length: n }, (_, j) => j).sort((x, y) => rowOf[c.row.a[x]] - rowOf[c.row.a[y]]);
+    const pick = <T extends Int32Array | Float64Array>(col: T, Ctor: new (n: number) => T): T => {
+      const out = new Ctor(n);
+      byRow.forEach((j, i) => { out[i] = col[j]; });
+      return out;
+    };
+    return {
+      count: n, kernel: Int32Array.from(byRow, (j) => rowOf[c.row.a[j]]), collective: pick(c.name.a, Int32Array),
+      inNelems: pick(c.inN.a, Float64Array), outNelems: pick(c.outN.a, Float64Array), dtype: pick(c.dtype.a, Int32Array),
+      processGroup: pick(c.pg.a, Int32Array), groupSize: pick(c.size.a, Int32Array),
+    };
+  }
+
   private kernelColumns(processOfCorr: (c: number) => number): KernelColumns {
     const r = this.kern;
     const x = r;
@@ -538,7 +581,7 @@ export class KinetoBuilder {
     return {
       count: n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(x.device.a, o), streamId: permute(x.stream.a, o),
       correlationId: narrowIds(corr), process, shortName: permute(x.name.a, o), launchConfig: permute(x.config.a, o),
-      graphNodeId: narrowIds(permute(x.node.a, o)),
+      graphNodeId: narrowIds(permute(x.node.a, o)), demangledName: permute(x.full.a, o),
     };
   }
 
