@@ -25,11 +25,10 @@ export interface ReportOptions {
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  const devices = analyzeTrace(trace, options, (deviceId, window) => ({
-    smFill: analyzeSmFill(trace, deviceId, window),
-    nvtxRanges: analyzeNvtxRanges(trace, deviceId, window),
-    ...expertAnalyses(trace, deviceId, window),
-  }));
+  const devices = analyzeTrace(trace, options, (deviceId, window) => {
+    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window);
+    return { smFill: analyzeSmFill(trace, deviceId, window), nvtxRanges, ...expertAnalyses(trace, deviceId, window, nvtxRanges) };
+  });
   const warnings = [...trace.meta.warnings];
   return {
     schema: 'moe-trace/report',

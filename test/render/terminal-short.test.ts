@@ -33,7 +33,8 @@ describe('short terminal report', () => {
         for (const x of report.findings) expect(flat, f).toContain(`${x.id}`);
         expect(flat).toContain('fix: ');
       }
-    });
+      // every fixture's report, what-if replays included: seconds on a loaded 2-core machine
+    }, 60_000);
   }
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
