@@ -7,7 +7,8 @@
 #     && ln -sfn /tmp/n/node_modules node_modules && /tmp/n/node bin/moe-trace.js profile --all --workload all
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-grep -qx '/.device-node/' .git/info/exclude 2>/dev/null || echo '/.device-node/' >> .git/info/exclude
+exclude="$(git rev-parse --git-path info/exclude)"; mkdir -p "$(dirname "$exclude")"
+grep -qx '/.device-node/' "$exclude" 2>/dev/null || echo '/.device-node/' >> "$exclude"
 npx tsc -p tsconfig.json
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

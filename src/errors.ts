@@ -8,6 +8,17 @@ export class InputError extends Error {
   readonly exitCode = 2;
 }
 
+/**
+ * The analysis window of one device holds no GPU work (a --range whose ranges launched nothing
+ * there, or whose work has zero duration). With several devices such a device is left out of the
+ * report; it is bad input only when that leaves none.
+ */
+export class NoGpuWorkInWindowError extends InputError {
+  constructor(message: string, readonly deviceId: number) {
+    super(message);
+  }
+}
+
 /** A capture could not be made (no nsys, no GPU, build failed...). Also the user's to fix. */
 export class EnvironmentError extends Error {
   override readonly name = 'EnvironmentError';

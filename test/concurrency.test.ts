@@ -97,7 +97,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 let built = false;
-beforeAll(() => { built = ensureBuilt(); }, 180_000);
+beforeAll(() => { built = ensureBuilt(); });
 afterAll(removeTempDirs);
 
 describe('concurrent use of one export', () => {

@@ -5,7 +5,7 @@
 import type { Trace } from '../model/trace.js';
 import { MemoryKind } from '../model/trace.js';
 import type { HostSync } from '../report/types.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 
 export type BlockingReason = HostSync['reason'];
 
@@ -25,6 +25,8 @@ export function canonicalApiName(name: string): string {
 const EXPLICIT = new Set([
   'cudaDeviceSynchronize', 'cudaThreadSynchronize', 'cudaStreamSynchronize', 'cudaEventSynchronize',
   'cuCtxSynchronize', 'cuStreamSynchronize', 'cuEventSynchronize',
+  // ROCm (HIP) traces from the PyTorch profiler put these among the runtime calls
+  'hipDeviceSynchronize', 'hipStreamSynchronize', 'hipEventSynchronize', 'hipCtxSynchronize',
 ]);
 const SYNC_MEMCPY = new Set([
   'cudaMemcpy', 'cudaMemcpy2D', 'cudaMemcpy3D', 'cudaMemcpyPeer', 'cudaMemcpy3DPeer',
@@ -33,6 +35,8 @@ const SYNC_MEMCPY = new Set([
   'cuMemcpy', 'cuMemcpyDtoH', 'cuMemcpyHtoD', 'cuMemcpyDtoD', 'cuMemcpyDtoA', 'cuMemcpyAtoD',
   'cuMemcpyAtoH', 'cuMemcpyHtoA', 'cuMemcpyAtoA', 'cuMemcpy2D', 'cuMemcpy2DUnaligned', 'cuMemcpy3D',
   'cuMemcpyPeer', 'cuMemcpy3DPeer',
+  'hipMemcpy', 'hipMemcpyWithStream', 'hipMemcpy2D', 'hipMemcpy3D', 'hipMemcpyPeer', 'hipMemcpyDtoH', 'hipMemcpyHtoD',
+  'hipMemcpyDtoD', 'hipMemcpyToSymbol', 'hipMemcpyFromSymbol',
 ]);
 /** Asynchronous copies block only when they land in pageable host memory. */
 const ASYNC_MEMCPY = new Set([
@@ -40,18 +44,24 @@ const ASYNC_MEMCPY = new Set([
   'cudaMemcpyToSymbolAsync', 'cudaMemcpyFromSymbolAsync', 'cudaMemcpyFromArrayAsync', 'cudaMemcpy2DFromArrayAsync',
   'cuMemcpyAsync', 'cuMemcpyDtoHAsync', 'cuMemcpyAtoHAsync', 'cuMemcpy2DAsync', 'cuMemcpy3DAsync',
   'cuMemcpyPeerAsync', 'cuMemcpy3DPeerAsync',
+  'hipMemcpyAsync', 'hipMemcpy2DAsync', 'hipMemcpy3DAsync', 'hipMemcpyPeerAsync', 'hipMemcpyDtoHAsync',
+  'hipMemcpyToSymbolAsync', 'hipMemcpyFromSymbolAsync',
 ]);
 const SYNC_MEMSET = new Set([
   'cudaMemset', 'cudaMemset2D', 'cudaMemset3D',
   'cuMemsetD8', 'cuMemsetD16', 'cuMemsetD32', 'cuMemsetD2D8', 'cuMemsetD2D16', 'cuMemsetD2D32',
+  'hipMemset', 'hipMemset2D', 'hipMemset3D', 'hipMemsetD8', 'hipMemsetD16', 'hipMemsetD32',
 ]);
-const FREE = new Set(['cudaFree', 'cudaFreeHost', 'cudaFreeArray', 'cudaFreeMipmappedArray', 'cuMemFree', 'cuMemFreeHost', 'cuArrayDestroy']);
+const FREE = new Set(['cudaFree', 'cudaFreeHost', 'cudaFreeArray', 'cudaFreeMipmappedArray', 'cuMemFree', 'cuMemFreeHost', 'cuArrayDestroy',
+  'hipFree', 'hipHostFree', 'hipFreeArray']);
 
 export const LAUNCH_CALLS: ReadonlySet<string> = new Set([
   'cudaLaunchKernel', 'cudaLaunchKernelExC', 'cudaLaunchCooperativeKernel', 'cudaLaunchCooperativeKernelMultiDevice',
   'cudaLaunch', 'cudaGraphLaunch', 'cudaLaunchDevice',
   'cuLaunchKernel', 'cuLaunchKernelEx', 'cuLaunchCooperativeKernel', 'cuLaunchCooperativeKernelMultiDevice',
   'cuLaunchGrid', 'cuLaunchGridAsync', 'cuLaunch', 'cuGraphLaunch',
+  'hipLaunchKernel', 'hipExtLaunchKernel', 'hipModuleLaunchKernel', 'hipExtModuleLaunchKernel', 'hipLaunchCooperativeKernel',
+  'hipHccModuleLaunchKernel', 'hipGraphLaunch',
 ]);
 
 export function isLaunchCall(name: string): boolean {
@@ -80,18 +90,8 @@ export interface BlockingIndex {
 
 export const BLOCKING_REASONS = REASONS;
 
-const cache = new WeakMap<Trace, BlockingIndex>();
-
-export function blockingIndex(trace: Trace): BlockingIndex {
-  let idx = cache.get(trace);
-  if (!idx) {
-    idx = computeBlocking(trace);
-    cache.set(trace, idx);
-  }
-  return idx;
-}
-
-function computeBlocking(trace: Trace): BlockingIndex {
+/** Computes the index (a pass over every API call): a report computes it once, in indexTrace, and hands it on. */
+export function blockingIndex(trace: Trace, links: CallLinks = callLinks(trace)): BlockingIndex {
   const { runtime, memcpy, strings } = trace;
   const byName = new Map<number, number>();
   const ASYNC = -2;
@@ -104,7 +104,7 @@ function computeBlocking(trace: Trace): BlockingIndex {
     }
     return c;
   };
-  const { memcpyOf } = callLinks(trace);
+  const { memcpyOf } = links;
   const reason = new Int8Array(runtime.count).fill(-1);
   const lists = new Map<number, number[]>();
   for (let i = 0; i < runtime.count; i++) {

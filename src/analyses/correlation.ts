@@ -1,7 +1,7 @@
 /**
  * Links GPU operations to the API call that issued them. CUPTI correlation ids are unique only
- * within a process, so the key is (process, correlationId). Computed once per trace and cached:
- * every analysis that needs "the launch call of this kernel" shares it.
+ * within a process, so the key is (process, correlationId). Computed once per trace by indexTrace
+ * (trace-index.ts) and handed to every analysis that needs "the launch call of this kernel".
  */
 import { processOfThread, type IdColumn, type Trace } from '../model/trace.js';
 import { lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
@@ -20,15 +20,12 @@ export interface CallLinks {
   memcpyOf(r: number): number;
 }
 
-const cache = new WeakMap<Trace, CallLinks>();
-
+/**
+ * Computes the links (a pass over every table, and a search per operation): a report computes them
+ * once, in indexTrace, and hands them on; a caller without a TraceIndex computes them afresh.
+ */
 export function callLinks(trace: Trace): CallLinks {
-  let links = cache.get(trace);
-  if (!links) {
-    links = computeLinks(trace);
-    cache.set(trace, links);
-  }
-  return links;
+  return computeLinks(trace);
 }
 
 /**

@@ -6,16 +6,17 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
-import { InputError } from '../errors.js';
-import { idleWithin } from '../model/intervals.js';
+import { InputError, NoGpuWorkInWindowError } from '../errors.js';
+import { idleWithin, type IntervalSet } from '../model/intervals.js';
 import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
 import { overlapOfSelection, overlapOfSubset } from './overlap.js';
 import { streamOccupancy } from './stream-occupancy.js';
-import { classifyGaps, GAP_LIST_LIMIT } from './launch-gaps.js';
+import { classifyGapsDetailed, gapDetail, GAP_LIST_LIMIT, type GapDetail } from './launch-gaps.js';
 import { launchStats } from './launch.js';
 import { hostSyncs } from './host-syncs.js';
+import { indexTrace, type TraceIndex } from './trace-index.js';
 
 export interface AnalyzeOptions {
   /** NVTX range text, exact, or /regex/ */
@@ -26,22 +27,71 @@ export interface AnalyzeOptions {
   includeTransfers?: boolean;
 }
 
-/**
- * Analyses that need only the device's window W (SM fill, NVTX ranges), run by analyzeDevice
- * before its own: their scratch memory is freed before the gap columns, which the findings keep,
- * are made. Their fields go on the report after its own, in the order returned.
- */
-export type WindowAnalyses = (deviceId: number, window: Window) => Partial<DeviceReport>;
+/** One device's analysis window W: the Report's `window`, and W as disjoint segments. */
+export interface DeviceWindow {
+  deviceId: number;
+  window: Window;
+  segments: IntervalSet;
+}
 
-export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOptions = {}, first?: WindowAnalyses): DeviceReport {
-  const { segments, window } = resolveWindow(trace, deviceId, options);
-  const extras = first?.(deviceId, window);
+/**
+ * What the findings need beside the DeviceReport, as plain values the analyses made: the
+ * trace's index, W's segments, and every gap with its class (the report lists only the longest).
+ */
+export interface DeviceContext {
+  deviceId: number;
+  index: TraceIndex;
+  segments: IntervalSet;
+  gaps: GapDetail;
+}
+
+export interface DeviceAnalysis {
+  report: DeviceReport;
+  context: DeviceContext;
+}
+
+/** W of one device (window.ts); throws NoGpuWorkInWindowError when a --range left it no GPU work. */
+export function deviceWindow(index: TraceIndex, deviceId: number, options: AnalyzeOptions = {}): DeviceWindow {
+  const { segments, window } = resolveWindow(index.trace, deviceId, options, index.links);
+  return { deviceId, window, segments };
+}
+
+/**
+ * Every device that ran kernels (or only `options.device`), with its window. With --range,
+ * devices where the range launched no GPU work are left out; it is an error only when that
+ * leaves none.
+ */
+export function deviceWindows(index: TraceIndex, options: AnalyzeOptions & { device?: number } = {}): DeviceWindow[] {
+  const all = deviceIds(index.trace);
+  if (options.device !== undefined && !all.includes(options.device)) {
+    throw new InputError(`--device ${options.device}: no kernels ran on that device; devices with kernels: ${all.join(', ') || 'none'}`);
+  }
+  const ids = options.device !== undefined ? [options.device] : all;
+  const windows: DeviceWindow[] = [];
+  for (const id of ids) {
+    try {
+      windows.push(deviceWindow(index, id, options));
+    } catch (e) {
+      // only "this range has no GPU work on this device" skips a device; anything else is fatal
+      if (!(e instanceof NoGpuWorkInWindowError) || ids.length === 1) throw e;
+    }
+  }
+  if (windows.length === 0 && ids.length > 0) {
+    throw new InputError(`--range ${JSON.stringify(options.range)} launched no GPU work on any device`);
+  }
+  return windows;
+}
+
+/** The device analyses of DESIGN.md in W, in the order they depend on each other. */
+export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options: AnalyzeOptions = {}): DeviceAnalysis {
+  const { trace, links, blocking } = index;
+  const { deviceId, segments, window } = w;
   const windowLength = window.coveredDuration ?? window.duration;
   const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
   const overlap = overlapOfSelection(sel, windowLength);
   const idle = idleWithin(sel.start, sel.end, sel.count, segments);
   const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
-  const gaps = classifyGaps(trace, deviceId, idle, GAP_LIST_LIMIT);
+  const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking);
 
   const processes = new Set<number>();
   let lastProcess = NaN;
@@ -51,8 +101,8 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
   const kernelDuration = distributionOf(sel.kernelCount, (out) => {
     for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
   });
-  const launch = launchStats(trace, sel, kernelDuration, gaps);
-  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle);
+  const launch = launchStats(trace, sel, kernelDuration, gaps, links);
+  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle, links, blocking);
 
   const report: DeviceReport = {
     deviceId,
@@ -68,7 +118,34 @@ export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOp
     hostSyncs: syncs,
   };
   if (processes.size > 1) report.processes = processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams);
-  return extras ? Object.assign(report, extras) : report;
+  return { report, context: { deviceId, index, segments, gaps: detail } };
+}
+
+/** One device's report (its window and analyses), for a caller without a TraceIndex. */
+export function analyzeDevice(trace: Trace, deviceId: number, options: AnalyzeOptions = {}): DeviceReport {
+  const index = indexTrace(trace);
+  return analyzeDeviceWindow(index, deviceWindow(index, deviceId, options), options).report;
+}
+
+/** Every device's report (deviceWindows says which devices), for a caller without a TraceIndex. */
+export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: number } = {}): DeviceReport[] {
+  const index = indexTrace(trace);
+  return deviceWindows(index, options).map((w) => analyzeDeviceWindow(index, w, options).report);
+}
+
+/**
+ * The context of a report that comes without one (a test's hand-made report): W from its window,
+ * the gaps read back from its list (gapDetail: only a complete list will do).
+ */
+export function contextOfReport(index: TraceIndex, device: DeviceReport): DeviceContext {
+  const w = device.window;
+  const segs = w.segments ?? [{ start: w.start, end: w.end }];
+  return {
+    deviceId: device.deviceId,
+    index,
+    segments: { count: segs.length, start: Float64Array.from(segs, (x) => x.start), end: Float64Array.from(segs, (x) => x.end) },
+    gaps: gapDetail(device.gaps),
+  };
 }
 
 function processBreakdown(
@@ -83,31 +160,4 @@ function processBreakdown(
       streamCount: streams.filter((s) => s.process === p).length,
     };
   });
-}
-
-/**
- * Every device that ran kernels (or only `device`). With --range, devices where the range
- * launched no GPU work are left out; it is an error only when that leaves none.
- */
-export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: number } = {}, first?: WindowAnalyses): DeviceReport[] {
-  const all = deviceIds(trace);
-  if (options.device !== undefined && !all.includes(options.device)) {
-    throw new InputError(`--device ${options.device}: no kernels ran on that device; devices with kernels: ${all.join(', ') || 'none'}`);
-  }
-  const ids = options.device !== undefined ? [options.device] : all;
-  const reports: DeviceReport[] = [];
-  let firstSkip: InputError | null = null;
-  for (const id of ids) {
-    try {
-      reports.push(analyzeDevice(trace, id, options, first));
-    } catch (e) {
-      // Only "this range has no GPU work on this device" may skip a device; anything else is fatal.
-      if (!(e instanceof InputError) || ids.length === 1 || !/none launched GPU work|zero duration/.test(e.message)) throw e;
-      firstSkip ??= e;
-    }
-  }
-  if (reports.length === 0 && firstSkip) {
-    throw new InputError(`--range ${JSON.stringify(options.range)} launched no GPU work on any device`);
-  }
-  return reports;
 }

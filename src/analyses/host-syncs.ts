@@ -11,20 +11,38 @@
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
-import { BLOCKING_REASONS, blockingIndex } from './blocking-calls.js';
+import { BLOCKING_REASONS, blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
 
-/** `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W. */
-export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet): HostSyncSummary {
+/**
+/**
+ * At most this many calls are listed in HostSyncSummary.calls: those that overlap the most GPU
+ * idle time (ties: the earlier), in start order. A million-kernel trace that syncs per expert has
+ * ~150k blocking calls; listing every one cost ~200 bytes a call in memory and more in the JSON.
+ * The totals, byName and byReason always count every call.
+ */
+export const HOST_SYNC_LIST_LIMIT = 1000;
+
+type NameTotals = HostSyncSummary['byName'][number];
+
+/**
+ * `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W.
+ * `links` and `blocking` come from the trace's index (trace-index.ts); computed here when not given.
+ */
+export function hostSyncs(
+  trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet,
+  links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links), listLimit = HOST_SYNC_LIST_LIMIT,
+): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
-  const blocking = blockingIndex(trace);
-  const links = callLinks(trace);
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 
   const processOf = processOfThread(trace);
-  const kept: { row: number; copy: number }[] = [];
+  // the kept calls' runtime rows and preceding copies (-1: none), in typed columns
+  let keptRow = new Int32Array(1024);
+  let keptCopy = new Int32Array(1024);
+  let n = 0;
   for (const [thread, rows] of blocking.byThread) {
     let prevEnd = -Infinity;
     let outerEnd = -Infinity;
@@ -40,28 +58,82 @@ export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, w
       if (!inWindow(window, s, e)) continue;
       const d2h = d2hByThread.get(thread) ?? none;
       const i = upperBound(d2h.start, d2h.row.length, s) - 1;
-      const copy = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
-      kept.push({ row: r, copy });
+      if (n === keptRow.length) {
+        const r2 = new Int32Array(2 * n); r2.set(keptRow); keptRow = r2;
+        const c2 = new Int32Array(2 * n); c2.set(keptCopy); keptCopy = c2;
+      }
+      keptRow[n] = r;
+      keptCopy[n] = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
+      n++;
     }
   }
-  kept.sort((a, b) => runtime.start[a.row] - runtime.start[b.row] || a.row - b.row);
-  const n = kept.length;
-  const threads = Int32Array.from(kept, (k) => runtime.thread[k.row]);
-  const times = Float64Array.from(kept, (k) => runtime.start[k.row]);
+  // start order, ties by row
+  const order = new Int32Array(n);
+  for (let q = 0; q < n; q++) order[q] = q;
+  order.sort((a, b) => runtime.start[keptRow[a]] - runtime.start[keptRow[b]] || keptRow[a] - keptRow[b]);
+  const row = Int32Array.from(order, (q) => keptRow[q]);
+  const copyOf = Int32Array.from(order, (q) => keptCopy[q]);
+  keptRow = keptCopy = new Int32Array(0);
+  const threads = Int32Array.from(row, (r) => runtime.thread[r]);
+  const times = Float64Array.from(row, (r) => runtime.start[r]);
   const ranges = innermostNvtxRanges(trace, threads, times, n);
+  const gpuIdle = new Float64Array(n);
 
-  const calls: HostSync[] = new Array(n);
-  const byName = new Map<string, { name: string; count: number; total: number }>();
+  const byName = new Map<string, NameTotals & { bytes: number[]; rangeCounts: Map<string, number> }>();
+  const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
   let totalTime = 0;
   for (let q = 0; q < n; q++) {
-    const { row: r, copy } = kept[q];
+    const r = row[q];
     const name = strings[runtime.name[r]] ?? '?';
+    const duration = runtime.end[r] - runtime.start[r];
+    const idleHere = (gpuIdle[q] = overlapWith(idle, runtime.start[r], runtime.end[r]));
+    totalTime += duration;
+    let agg = byName.get(name);
+    if (!agg) {
+      byName.set(name, (agg = {
+        name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
+        bytes: [], rangeCounts: new Map(),
+      }));
+    }
+    agg.count++;
+    agg.total += duration;
+    agg.gpuIdle += idleHere;
+    const copy = copyOf[q];
+    if (copy >= 0) {
+      agg.afterCopy++;
+      if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
+      agg.bytes.push(memcpy.bytes[copy]);
+    }
+    const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
+    if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
+    const reason = BLOCKING_REASONS[blocking.reason[r]];
+    let why = byReason.get(reason);
+    if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
+    why.count++;
+    why.total += duration;
+    why.gpuIdle += idleHere;
+  }
+
+  // the listed calls: the most GPU idle time first (ties: the earlier), then back in start order
+  const listed: number[] = [];
+  if (n <= listLimit) {
+    for (let q = 0; q < n; q++) listed.push(q);
+  } else {
+    const byIdle = new Int32Array(n);
+    for (let q = 0; q < n; q++) byIdle[q] = q;
+    byIdle.sort((a, b) => gpuIdle[b] - gpuIdle[a] || a - b);
+    listed.push(...byIdle.subarray(0, listLimit));
+    listed.sort((a, b) => a - b);
+  }
+  const calls = listed.map((q): HostSync => {
+    const r = row[q];
     const s = runtime.start[r];
     const e = runtime.end[r];
     const call: HostSync = {
-      name, start: s, end: e, duration: e - s, thread: runtime.thread[r],
-      reason: BLOCKING_REASONS[blocking.reason[r]], gpuIdle: overlapWith(idle, s, e),
+      name: strings[runtime.name[r]] ?? '?', start: s, end: e, duration: e - s, thread: runtime.thread[r],
+      reason: BLOCKING_REASONS[blocking.reason[r]], gpuIdle: gpuIdle[q],
     };
+    const copy = copyOf[q];
     if (copy >= 0) {
       call.precedingCopy = {
         bytes: memcpy.bytes[copy], copyKind: memcpy.copyKind[copy], srcKind: memcpy.srcKind[copy],
@@ -69,20 +141,25 @@ export function hostSyncs(trace: Trace, processes: ReadonlySet<number> | null, w
       };
     }
     if (ranges[q] >= 0 && trace.nvtx.text[ranges[q]] >= 0) call.nvtxRange = strings[trace.nvtx.text[ranges[q]]];
-    calls[q] = call;
-    totalTime += call.duration;
-    let agg = byName.get(name);
-    if (!agg) byName.set(name, (agg = { name, count: 0, total: 0 }));
-    agg.count++;
-    agg.total += call.duration;
-  }
-  const waited = unionSorted(times, Float64Array.from(kept, (k) => runtime.end[k.row]), n);
+    return call;
+  });
+  const waited = unionSorted(times, Float64Array.from(row, (r) => runtime.end[r]), n);
   return {
     count: n,
     totalTime,
     gpuIdle: intersectionLength(waited, idle),
-    byName: [...byName.values()].sort((a, b) => b.total - a.total || a.name.localeCompare(b.name)),
+    byName: [...byName.values()].map(({ bytes, rangeCounts, ...totals }): NameTotals => {
+      // the lower median, as the findings quote it
+      bytes.sort((a, b) => a - b);
+      return {
+        ...totals,
+        copyBytesMedian: bytes.length > 0 ? bytes[Math.floor((bytes.length - 1) / 2)] : null,
+        nvtxRanges: [...rangeCounts].map(([name, count]) => ({ name, count })),
+      };
+    }).sort((a, b) => b.total - a.total || a.name.localeCompare(b.name)),
+    byReason: [...byReason.values()].sort((a, b) => b.total - a.total || (a.reason < b.reason ? -1 : 1)),
     calls,
+    omitted: n - calls.length,
   };
 }
 

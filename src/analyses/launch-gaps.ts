@@ -15,13 +15,14 @@
  * --range window, time between segments is outside W and is no gap.
  */
 import type { Trace } from '../model/trace.js';
-import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
+import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
-import { callLinks } from './correlation.js';
-import { blockingIndex } from './blocking-calls.js';
+import { callLinks, type CallLinks } from './correlation.js';
+import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
-export const GAP_CLASSES: readonly GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
+export { GAP_CLASSES } from '../report/types.js';
+// indices into GAP_CLASSES
 const SYNC_STALL = 0;
 const HOST_WAIT = 1;
 const GPU_SIDE = 2;
@@ -42,9 +43,9 @@ export function gapBin(duration: number): number {
 }
 
 /**
- * Every gap of a device in time order, for the findings: the report's list holds only the
- * longest. A million gaps cost 17 bytes each here: what ended a gap is found again, when a
- * rule needs it, by nextKernelCursor.
+ * Every gap of a device in time order, for the findings (DeviceContext.gaps): the report's list
+ * holds only the longest. A million gaps cost 17 bytes each here: what ended a gap is found
+ * again, when a rule needs it, by nextKernelCursor.
  */
 export interface GapDetail {
   idle: IntervalSet;
@@ -55,16 +56,14 @@ export interface GapDetail {
   names: readonly string[];
 }
 
-const details = new WeakMap<GapSummary, GapDetail>();
-
 /**
- * The full gap columns behind a summary made by classifyGaps. A summary built some other way
- * (a test's hand-made report) must list every gap; it is read from its list.
+ * The gap columns read back from a summary's list, for a report that comes without its analysis
+ * context (a test's hand-made one, a report read from JSON). Only a list that holds every gap
+ * says every gap: a capped one throws. The analyses hand the findings the full columns instead
+ * (classifyGapsDetailed, DeviceContext.gaps).
  */
 export function gapDetail(summary: GapSummary): GapDetail {
-  const known = details.get(summary);
-  if (known) return known;
-  if ((summary.omitted ?? 0) > 0) throw new Error('gapDetail: a gap summary whose list was capped has no detail (it was not made by classifyGaps)');
+  if ((summary.omitted ?? 0) > 0) throw new Error(`gapDetail: the summary lists ${summary.gaps.length} of ${summary.all.count} gaps (capped); take the gap columns from the analysis (classifyGapsDetailed)`);
   const list = summary.gaps;
   const names: string[] = [];
   const named = list.map((g, i) => [g, i] as const).filter(([g]) => g.syncCall !== undefined);
@@ -115,10 +114,22 @@ interface ThreadBlocking {
   maxAt: Int32Array;
 }
 
+/** The report's gap summary (classifyGapsDetailed's `summary`). */
 export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT): GapSummary {
-  const { kernels, runtime, strings } = trace;
-  const { kernelCall } = callLinks(trace);
-  const blocking = blockingIndex(trace);
+  return classifyGapsDetailed(trace, deviceId, gaps, listLimit).summary;
+}
+
+/**
+ * Classifies every gap: `summary` for the report (the `listLimit` longest listed, every gap
+ * counted), `detail` the class of every gap for the findings. `links` and `blocking` come from
+ * the trace's index (trace-index.ts); computed here when not given.
+ */
+export function classifyGapsDetailed(
+  trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT,
+  links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
+): { summary: GapSummary; detail: GapDetail } {
+  const { runtime, strings } = trace;
+  const { kernelCall } = links;
 
   // gaps come in time order, so the first kernel at or after each gap's end only moves forward
   const nextKernel = nextKernelCursor(trace, deviceId);
@@ -204,8 +215,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
   const histogram = gapHistogram(gaps, cls);
   const all = distributionOf(gaps.count, gapLengths(gaps));
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
-  details.set(summary, detail);
-  return summary;
+  return { summary, detail };
 }
 
 function grown(a: Int32Array): Int32Array {

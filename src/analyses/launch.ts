@@ -10,12 +10,14 @@
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
 import { distributionOf, type ValueSink } from '../model/distribution.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { OpKind, opRow, type OpSelection } from './select.js';
 
-export function launchStats(trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
+export function launchStats(
+  trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, links: CallLinks = callLinks(trace),
+): LaunchStats {
   const { kernels, runtime } = trace;
-  const { kernelCall } = callLinks(trace);
+  const { kernelCall } = links;
   let matched = 0;
   const isLaunch = new Uint8Array(runtime.count);
   for (let o = 0; o < sel.ops.count; o++) {

@@ -6,7 +6,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import { totalLength, union } from '../model/intervals.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 
 /** eventType of NVTX marks: instantaneous, never a range */
 const NVTX_MARK = 34;
@@ -46,11 +46,13 @@ export interface ProjectionOptions {
   ranges?: ArrayLike<number>;
   /** count memcpy/memset as GPU operations, as nsys does (default true) */
   includeTransfers?: boolean;
+  /** the trace's call links (TraceIndex.links); computed when not given */
+  links?: CallLinks;
 }
 
 export function projectNvtxRanges(trace: Trace, options: ProjectionOptions = {}): NvtxProjections {
   const rows = options.ranges ?? nvtxRangeRows(trace);
-  const ops = opsByCall(trace, options.deviceId, options.includeTransfers ?? true);
+  const ops = opsByCall(trace, options.deviceId, options.includeTransfers ?? true, options.links ?? callLinks(trace));
   const n = rows.length;
   const kernelCount = new Int32Array(n);
   const out: NvtxProjections = {
@@ -173,9 +175,8 @@ interface OpsByCall {
   threads: Map<number, { from: number; to: number; hint: number }>;
 }
 
-function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers: boolean): OpsByCall {
+function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers: boolean, links: CallLinks): OpsByCall {
   const { runtime, kernels, memcpy, memset } = trace;
-  const links = callLinks(trace);
   const nKernels = kernels.count;
   const nMemcpy = memcpy.count;
   const base = { nKernels, nMemcpy, kernelsOnly: !includeTransfers, kernelCall: links.kernelCall, memcpyCall: links.memcpyCall, memsetCall: links.memsetCall };

@@ -8,14 +8,15 @@
  * range's thread (DESIGN.md "NVTX projection").
  */
 import type { Trace } from '../model/trace.js';
-import type { Distribution, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
+import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
-import { callLinks } from './correlation.js';
-import { blockingIndex } from './blocking-calls.js';
+import type { TraceIndex } from './trace-index.js';
+import { callLinks, type CallLinks } from './correlation.js';
+import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d/i;
+const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
@@ -56,16 +57,21 @@ export function nvtxFamilyName(text: string): string {
   return text.replace(/\d+/g, '#');
 }
 
-export function analyzeNvtxRanges(trace: Trace, deviceId: number, window?: { start: number; end: number }): NvtxRangesReport {
+/** `index`: the trace's call links and blocking calls (trace-index.ts); computed when not given. */
+export function analyzeNvtxRanges(
+  trace: Trace, deviceId: number, window?: { start: number; end: number },
+  index: Pick<TraceIndex, 'links' | 'blocking'> | null = null,
+): NvtxRangesReport {
   const rows = nvtxRangeRows(trace);
   if (rows.length === 0) return { byName: [], families: [], iterations: null };
-  const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, includeTransfers: false });
+  const links = index?.links ?? callLinks(trace);
+  const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, includeTransfers: false, links });
   const depth = nestingDepth(trace, rows);
   // A range belongs to the window when its GPU work meets it (launches may run far ahead of the
   // GPU), or, without GPU work, when the range itself does.
   const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
-  const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window));
-  const syncsOf = syncCounter(trace);
+  const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window), links);
+  const syncsOf = syncCounter(trace, index?.blocking ?? blockingIndex(trace, links));
   const kept = new Int32Array(proj.count);
   let count = 0;
   const syncs = new Int32Array(proj.count);
@@ -253,8 +259,8 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
  * of the two unions exactly. Own: launched inside NVTX row `row` (same thread, call start in
  * [start, end)).
  */
-function overlapWithOthers(trace: Trace, dk: DeviceKernels): { ofInstance(row: number, gpuStart: number, gpuEnd: number): number } {
-  const call = callLinks(trace).kernelCall;
+function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): { ofInstance(row: number, gpuStart: number, gpuEnd: number): number } {
+  const call = links.kernelCall;
   const { runtime, nvtx } = trace;
   const own = new RunningUnion();
   const others = new RunningUnion();
@@ -302,8 +308,8 @@ class RunningUnion {
 }
 
 /** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread, by API name. */
-function syncCounter(trace: Trace): (row: number) => Map<string, number> | null {
-  const { byThread } = blockingIndex(trace);
+function syncCounter(trace: Trace, blocking: BlockingIndex): (row: number) => Map<string, number> | null {
+  const { byThread } = blocking;
   const { runtime, strings } = trace;
   const perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
   for (const [t, rows] of byThread) perThread.set(t, { rows, start: Float64Array.from(rows, (r) => runtime.start[r]) });
@@ -411,5 +417,24 @@ function findIterations(
     syncsPerIteration: pick.syncs / count,
     syncsPerIterationByName: Object.fromEntries(Object.entries(pick.syncsByName).map(([n, c]) => [n, c / count])),
     busyPerIteration: s.gpuTime.median,
+    instances: iterationInstances(inst, members),
   };
+}
+
+const MAX_ITERATION_INSTANCES = 10_000;
+
+/** Each iteration's host range and GPU projection, in time order. */
+function iterationInstances(inst: Instances, members: Int32Array): IterationInstance[] {
+  const out: IterationInstance[] = [];
+  for (let m = 0; m < members.length && out.length < MAX_ITERATION_INSTANCES; m++) {
+    const q = inst.q[members[m]];
+    const row = inst.range[q];
+    const gpu = inst.kernels[q] > 0;
+    out.push({
+      cpuStart: inst.nvtxStart[row], cpuEnd: inst.nvtxEnd[row],
+      gpuStart: gpu ? inst.gpuStart[q] : null, gpuEnd: gpu ? inst.gpuEnd[q] : null,
+      kernels: inst.kernels[q], syncs: inst.syncs[q],
+    });
+  }
+  return out.sort((a, b) => a.cpuStart - b.cpuStart);
 }

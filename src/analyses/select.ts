@@ -221,6 +221,34 @@ export function forEachInWindow(
   }
 }
 
+/**
+ * Rows of trace.kernels: `rows[j]` for j < count, or j itself when `rows` is null (every kernel of
+ * the trace, as on one GPU with the whole trace as window: then no copy of a million rows).
+ */
+export interface KernelSubset {
+  count: number;
+  rows: Int32Array | null;
+}
+
+/** Row of the subset's j-th kernel. */
+export function kernelRow(s: KernelSubset, j: number): number {
+  return s.rows ? s.rows[j] : j;
+}
+
+/**
+ * The kernels of a device in W, in row (start) order: exactly the kernels selectOps counts (the
+ * definition above, segment by segment), for whoever needs them by row (the findings).
+ */
+export function kernelsInWindow(trace: Trace, deviceId: number, window: IntervalSet): KernelSubset {
+  const k = trace.kernels;
+  const rows = new Int32Array(k.count);
+  let n = 0;
+  forEachInWindow(k, deviceId, window, (i, _a, _b, first) => { if (first) rows[n++] = i; });
+  // every kernel, in row order: the rows are the identity
+  if (n === k.count) return { count: n, rows: null };
+  return { count: n, rows: rows.slice(0, n) };
+}
+
 /** memcpy/memset of the device in W, reported apart from kernels: counts and busy time (union). */
 export function transferActivity(trace: Trace, deviceId: number, window: IntervalSet): {
   memcpyCount: number; memcpyBusy: number; memsetCount: number; memsetBusy: number;

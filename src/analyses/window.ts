@@ -6,9 +6,11 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Window } from '../report/types.js';
-import { InputError } from '../errors.js';
+import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
+import { parseTime } from '../model/units.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import type { CallLinks } from './correlation.js';
 
 export interface ResolvedWindow {
   /** W as disjoint segments (one, unless a --range matched several separate ranges) */
@@ -19,19 +21,11 @@ export interface ResolvedWindow {
 export interface WindowOptions {
   /** NVTX text, exact, or /regex/flags */
   range?: string;
-  /** START:END, each side a number with an optional unit ns, us, µs, ms, s (plain = ns); a side may be empty */
+  /** START:END, each side a number with an optional unit (model/units.ts; plain = ns); a side may be empty */
   window?: string;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9 };
-
-/** "12.5ms" → 12500000 (integer ns, rounded). */
-export function parseTime(text: string): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(ns|us|µs|μs|ms|s)?\s*$/.exec(text);
-  if (!m) throw new InputError(`cannot read time "${text}": use a number of ns or a number with a unit ns, us, ms or s (e.g. 12.5ms)`);
-  const value = Number(m[1]) * 10 ** Number(m[2] ?? 0) * UNIT_NS[m[3] ?? 'ns'];
-  return Math.round(value);
-}
+export { parseTime } from '../model/units.js';
 
 export function parseWindowSpec(text: string): { start: number | null; end: number | null } {
   const parts = text.split(':');
@@ -94,7 +88,8 @@ function availableRangeNames(trace: Trace, limit = 8): string {
   return `available ranges include ${names.join(', ')}${count.size > limit ? ` (${count.size} distinct)` : ''}`;
 }
 
-export function resolveWindow(trace: Trace, deviceId: number, options: WindowOptions = {}): ResolvedWindow {
+/** `links`: the trace's call links (TraceIndex.links), for a --range; computed when not given. */
+export function resolveWindow(trace: Trace, deviceId: number, options: WindowOptions = {}, links?: CallLinks): ResolvedWindow {
   const span = kernelSpan(trace, deviceId);
   let segments: IntervalSet | null = null;
   let window: Window;
@@ -103,18 +98,18 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
     if (rows.length === 0) {
       throw new InputError(`--range ${JSON.stringify(options.range)} matches no NVTX range; ${availableRangeNames(trace)}`);
     }
-    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows });
+    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links });
     const s: number[] = [];
     const e: number[] = [];
     for (let i = 0; i < proj.count; i++) {
       if (proj.opCount[i] > 0) { s.push(proj.gpuStart[i]); e.push(proj.gpuEnd[i]); }
     }
     if (s.length === 0) {
-      throw new InputError(`--range ${JSON.stringify(options.range)} matches ${rows.length} NVTX range(s), but none launched GPU work on device ${deviceId}`);
+      throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)} matches ${rows.length} NVTX range(s), but none launched GPU work on device ${deviceId}`, deviceId);
     }
     segments = union(s, e, s.length);
     if (segments.count === 0) {
-      throw new InputError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`);
+      throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`, deviceId);
     }
     window = { start: 0, end: 0, duration: 0, source: 'range', range: options.range, rangeInstances: s.length };
   } else {

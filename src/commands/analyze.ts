@@ -1,7 +1,8 @@
 /** `moe-trace analyze FILE...`: read each export, build its Report, render it. */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import { InputError } from '../errors.js';
+import { GateFailedError, InputError } from '../errors.js';
+import { formatNs } from '../render/format.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
@@ -11,12 +12,13 @@ import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } fro
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
-import { readForAnalysis } from '../parallel/analyze-file.js';
+import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -33,17 +35,20 @@ export interface AnalyzeFlags {
   jobs?: string;
   full?: boolean;
   ranks?: boolean;
+  /** --classes FILE: kernel class patterns (docs/kernel-classes.md) */
+  classes?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('analyze')
-    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems SQLite exports')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('measure kernel overlap, stream occupancy, launch gaps and host syncs in Nsight Systems exports or reports and PyTorch profiler traces')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep, exported with the nsys found) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print the report as JSON (schema: docs/report-schema.md)')
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
     .option('--open', 'open the HTML report in the browser (implies --html)')
@@ -70,15 +75,21 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const progress = createProgress({ label: `reading ${basename(file)}` });
           let trace: Trace;
           try {
-            trace = readForAnalysis(file, flags.requireKernels, { onProgress: (rows, total) => progress.update(rows, total) });
+            trace = await readAnyForAnalysis(file, flags.requireKernels, {
+              onProgress: (rows, total) => progress.update(rows, total),
+              onBytes: (bytes, total) => progress.update(bytes, total),
+              nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
+            });
           } finally {
             progress.finish();
           }
           const report = buildReport(trace, options);
+          if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
           if (wantTraces) inputs.push({ report, trace });
         }
       }
+      if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
       const combined = files.length > 1 ? buildCombined(reports) : null;
       if (flags.json) {
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
@@ -87,12 +98,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         io.stdout(terminalText(files, reports, flags, options.device));
       }
       await writeOutputs(files, inputs, flags, io);
-      if (flags.failIf && flags.failIf.length > 0) {
-        for (const r of reports) {
-          const outcomes = enforceGates(flags.failIf, r);
-          io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
-        }
-      }
+      if (flags.failIf && flags.failIf.length > 0) runGates(flags.failIf, reports, io);
       setExit(0);
     });
 }
@@ -112,6 +118,38 @@ export function terminalText(files: string[], reports: Report[], flags: AnalyzeF
     })), width));
   }
   return parts.join('\n');
+}
+
+/**
+ * `--window` that holds none of a trace's kernels is a mistake (wrong unit, a time from another
+ * capture): say where the kernels are instead of reporting an empty window.
+ */
+export function checkWindowHoldsKernels(report: Report, window: string, trace?: Trace): void {
+  if (report.devices.length === 0 || report.devices.some((d) => d.overlap.kernelCount > 0)) return;
+  let where = '`moe-trace info` shows its time span';
+  if (trace && trace.kernels.count > 0) {
+    let lo = Infinity; let hi = -Infinity;
+    const k = trace.kernels;
+    for (let i = 0; i < k.count; i++) { lo = Math.min(lo, k.start[i]); hi = Math.max(hi, k.end[i]); }
+    where = `its kernels run from ${formatNs(lo)} to ${formatNs(hi)} (trace time)`;
+  }
+  throw new InputError(`${report.input.file}: --window ${window} holds no kernel; ${where}. Choose START:END inside that span.`);
+}
+
+/** --fail-if on every report: passes go to stderr, failures of all files together end in exit 3, each naming its file. */
+function runGates(exprs: string[], reports: Report[], io: CliIo): void {
+  const failed: string[] = [];
+  for (const r of reports) {
+    try {
+      const outcomes = enforceGates(exprs, r);
+      io.stderr(`gates passed on ${r.input.file}: ${outcomes.map((o) => `${o.expr} (device ${o.deviceId})`).join('; ')}\n`);
+    } catch (e) {
+      if (e instanceof GateFailedError) failed.push(...e.message.split('\n').map((l) => `${r.input.file}: ${l}`));
+      else if (e instanceof InputError) throw new InputError(`${r.input.file}: ${e.message}`);
+      else throw e;
+    }
+  }
+  if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -135,7 +173,10 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
     const written = await writeHtmlReport(inputs, path);
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
-    if (flags.open) await openInBrowser(written.path);
+    if (flags.open) {
+      const why = await openInBrowser(written.path);
+      if (why) io.stderr(`moe-trace: ${why}\n`);
+    }
   }
   if (flags.svg !== undefined) {
     const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
@@ -145,6 +186,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers };
+  if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);

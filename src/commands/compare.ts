@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { InputError } from '../errors.js';
-import { readForAnalysis } from '../parallel/analyze-file.js';
+import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
@@ -118,18 +118,19 @@ export function renderComparison(c: Comparison): string {
 
 /** Short, distinct column labels: file names without .sqlite, or the paths when names clash. */
 export function traceLabels(files: string[]): string[] {
-  const names = files.map((f) => basename(f).replace(/\.sqlite$/i, ''));
+  const names = files.map((f) => basename(f).replace(/\.(sqlite|nsys-rep|qdrep|json\.gz|json)$/i, '').replace(/\.pt\.trace$/, ''));
   return new Set(names).size === names.length ? names : files;
 }
 
 export function registerCompare(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('compare')
     .description('headline metrics of several captures side by side, speed-ups against the first, and the findings that differ')
-    .argument('<files...>', 'two or more nsys SQLite exports; the first is the baseline')
+    .argument('<files...>', 'two or more traces (nsys .sqlite exports, .nsys-rep/.qdrep reports, PyTorch profiler .json/.json.gz); the first is the baseline')
     .option('--json', 'print the comparison as JSON')
     .option('--device <id>', 'compare this GPU (default: the one with the most kernel time in each trace)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
     .option('--html [path]', 'also write one HTML page comparing the traces (default reports/<first>-vs-<n>-more.html)')
     .option('--open', 'open the HTML page in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')
@@ -139,12 +140,13 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
       // keep the traces only when charts need them: they are the big part
       const inputs: HtmlInput[] = [];
-      const reports = files.map((f) => {
-        const trace = readForAnalysis(f, false);
+      const reports: Report[] = [];
+      for (const f of files) {
+        const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
         const report = buildReport(trace, options);
         if (wantTraces) inputs.push({ report, trace });
-        return report;
-      });
+        reports.push(report);
+      }
       const c = compareReports(reports, traceLabels(files), options.device);
       io.stdout(flags.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c));
       if (wantTraces) await writeOutputs(files, inputs, flags, io);

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
-import { readNsysSqlite } from '../readers/nsys-sqlite.js';
+import { readTrace } from '../readers/read-trace.js';
+import { classifyKernels, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { compileClassPatterns, readClassesFile, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
 
 export const INFO_SCHEMA_VERSION = 1;
@@ -12,6 +14,8 @@ export interface TraceInfo {
   schemaVersion: number;
   file: string;
   fileSizeBytes: number;
+  /** the input's format ('nsys-sqlite', 'nsys-rep', 'kineto') and what wrote it */
+  source: TraceMeta['source'];
   nsysVersion: string | null;
   exportSchemaVersion: string | null;
   schemaShape: TraceMeta['schemaShape'];
@@ -26,9 +30,13 @@ export interface TraceInfo {
   processes: { pid: number; globalPid: string; name: string; threads: number; kernels: number; apiCalls: number }[];
   tables: TableInfo[];
   warnings: string[];
+  /** what each kernel was classified as (issue 17; docs/kernel-classes.md), by class */
+  kernelClasses?: TraceClassSummary[];
+  /** the --classes file, when one was given */
+  classesFile?: string;
 }
 
-export function describeTrace(trace: Trace): TraceInfo {
+export function describeTrace(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): TraceInfo {
   const k = trace.kernels;
   const processOf = processOfThread(trace);
   // each CUDA API call's process: its thread's
@@ -53,7 +61,7 @@ export function describeTrace(trace: Trace): TraceInfo {
   const m = trace.meta;
   return {
     schema: 'moe-trace/info', schemaVersion: INFO_SCHEMA_VERSION,
-    file: m.file, fileSizeBytes: m.fileSizeBytes, nsysVersion: m.nsysVersion,
+    file: m.file, fileSizeBytes: m.fileSizeBytes, source: m.source, nsysVersion: m.nsysVersion,
     exportSchemaVersion: m.exportSchemaVersion, schemaShape: m.schemaShape, timeOriginNs: m.timeOriginNs,
     sessionStartUtcNs: m.sessionStartUtcNs, hasKernelTable: trace.hasKernelTable,
     counts: {
@@ -71,18 +79,33 @@ export function describeTrace(trace: Trace): TraceInfo {
       apiCalls: count(callProcess, trace.runtime.count, i),
     })),
     tables: m.tables, warnings: m.warnings,
+    kernelClasses: summarizeClasses(trace, classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []))),
+    ...(classes ? { classesFile: classes.file } : {}),
   };
 }
+
+const FORMAT_NAMES: Record<TraceMeta['source']['format'], string> = {
+  'nsys-sqlite': 'Nsight Systems SQLite export',
+  'nsys-rep': 'Nsight Systems report (read through its SQLite export)',
+  kineto: 'PyTorch profiler trace (Kineto / Chrome trace JSON)',
+};
 
 const orNa = (v: number | null, f: (x: number) => string = String): string => (v === null ? 'n/a' : f(v));
 
 export function renderInfo(info: TraceInfo): string {
   const out: string[] = [];
   const shape = info.schemaShape;
+  const kineto = info.source.format === 'kineto';
   out.push(`${info.file} (${formatBytes(info.fileSizeBytes)})`);
-  out.push(`nsys ${info.nsysVersion ?? 'version not recorded (export before 2022.2)'}, export schema ${info.exportSchemaVersion ?? 'n/a'}`);
-  out.push(`schema shape: metadata ${shape.metadataTable ?? 'none'}, GPU info ${shape.gpuTable ?? 'none'}, NVTX text ${shape.nvtxText ?? 'none'}`);
-  if (info.timeOriginNs !== '0') out.push(`times are relative to raw nsys timestamp ${info.timeOriginNs} ns`);
+  out.push(`format: ${FORMAT_NAMES[info.source.format]}; producer: ${info.source.producer}`);
+  if (kineto) {
+    out.push(`trace schema ${info.exportSchemaVersion ?? 'not recorded'}`);
+    if (info.timeOriginNs !== '0') out.push(`times start at the earliest record, trace timestamp ${info.timeOriginNs} ns`);
+  } else {
+    out.push(`nsys ${info.nsysVersion ?? 'version not recorded (export before 2022.2)'}, export schema ${info.exportSchemaVersion ?? 'n/a'}`);
+    out.push(`schema shape: metadata ${shape.metadataTable ?? 'none'}, GPU info ${shape.gpuTable ?? 'none'}, NVTX text ${shape.nvtxText ?? 'none'}`);
+    if (info.timeOriginNs !== '0') out.push(`times are relative to raw nsys timestamp ${info.timeOriginNs} ns`);
+  }
   const c = info.counts;
   if (info.kernelSpan) {
     const s = info.kernelSpan;
@@ -107,22 +130,38 @@ export function renderInfo(info: TraceInfo): string {
     ['pid', 'name', 'threads', 'kernels', 'API calls'],
     info.processes.map((p) => [String(p.pid), p.name, String(p.threads), formatCount(p.kernels), formatCount(p.apiCalls)]),
   ));
+  if (kineto) {
+    out.push('', `Event categories (${info.tables.length})`);
+    out.push(textTable(['cat', 'events'], info.tables.map((t) => [t.name, formatCount(t.rows)])));
+    if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
+    return `${out.join('\n')}\n`;
+  }
   // The ENUM_* tables are nsys's constant lookup tables: counting them says nothing about the capture.
   const enums = info.tables.filter((t) => t.name.startsWith('ENUM_'));
   const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
   out.push('', `Tables (${info.tables.length}${enums.length > 0 ? `, of which ${enums.length} ENUM_* lookup tables not listed` : ''})`);
   out.push(textTable(['table', 'rows'], data.map((t) => [t.name, formatCount(t.rows)])));
+  if (info.kernelClasses && info.kernelClasses.length > 0) {
+    out.push('', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`);
+    out.push(textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
+      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
+      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
+    ])));
+  }
   if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
   return `${out.join('\n')}\n`;
 }
 
 export function registerInfo(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program.command('info')
-    .description('show what an Nsight Systems SQLite export holds: versions, schema, tables, GPUs, processes, time span')
-    .argument('<files...>', 'nsys SQLite exports (nsys export --type sqlite ...)')
+    .description('show what a trace holds: format and producer, versions, schema, tables or event categories, GPUs, processes, time span')
+    .argument('<files...>', 'nsys SQLite exports (.sqlite), Nsight Systems reports (.nsys-rep/.qdrep) or PyTorch profiler traces (.json/.json.gz)')
     .option('--json', 'print as JSON (one object per file; an array for several files)')
-    .action((files: string[], flags: { json?: boolean }) => {
-      const infos = files.map((f) => describeTrace(readNsysSqlite(f)));
+    .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
+    .action(async (files: string[], flags: { json?: boolean; classes?: string }) => {
+      const classes = flags.classes !== undefined ? readClassesFile(flags.classes) : undefined;
+      const infos: TraceInfo[] = [];
+      for (const f of files) infos.push(describeTrace(await readTrace(f, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } }), classes));
       if (flags.json) io.stdout(`${JSON.stringify(infos.length === 1 ? infos[0] : infos, null, 2)}\n`);
       else io.stdout(infos.map(renderInfo).join('\n'));
       setExit(0);

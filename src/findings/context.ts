@@ -1,13 +1,19 @@
 /**
- * What every finding rule reads: the device's report, the trace behind it, and the optional
- * SM-fill and NVTX analyses. Rules are pure functions of this context.
+ * What every finding rule reads: the device's report, the trace behind it, the analyses' context
+ * for the device (analyses/device.ts DeviceContext: the trace's call links, W's segments, every
+ * gap) and the optional SM-fill and NVTX analyses. Rules are pure functions of this context.
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
 import { distributionInPlace, type IntervalSet } from '../model/intervals.js';
-import { gapDetail, type GapDetail } from '../analyses/launch-gaps.js';
+import type { GapDetail } from '../analyses/launch-gaps.js';
+import type { CallLinks } from '../analyses/correlation.js';
+import type { DeviceContext } from '../analyses/device.js';
+import { kernelRow, kernelsInWindow, type KernelSubset } from '../analyses/select.js';
 import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
+
+export { kernelRow, type KernelSubset } from '../analyses/select.js';
 
 export interface FindingContext {
   trace: Trace;
@@ -15,31 +21,21 @@ export interface FindingContext {
   smFill: SmFillReport | null;
   nvtx: NvtxRangesReport | null;
   iterations: IterationSummary | null;
-  /** the kernels of this device that meet W, in start order (a million of them is common) */
+  /** W as disjoint segments (several with a --range matching separate ranges) */
+  segments: IntervalSet;
+  /** the kernels of this device in W (select.ts kernelsInWindow: those the analyses count), in start order */
   kernels: KernelSubset;
   /** the device's idle gaps in W (n(t) = 0), as an interval set */
   idle: IntervalSet;
   /** every gap of the device (the report lists only the longest) */
   gaps: GapDetail;
+  /** each GPU operation's API call */
+  links: CallLinks;
   /** streams that ran kernels in W */
   activeStreams: number;
 }
 
 export type Rule = (ctx: FindingContext) => Finding | null;
-
-/**
- * Rows of trace.kernels: `rows[j]` for j < count, or j itself when `rows` is null (every kernel of
- * the trace, as on one GPU with the whole trace as window: then no copy of a million rows).
- */
-export interface KernelSubset {
-  count: number;
-  rows: Int32Array | null;
-}
-
-/** Row of the subset's j-th kernel. */
-export function kernelRow(s: KernelSubset, j: number): number {
-  return s.rows ? s.rows[j] : j;
-}
 
 /** The subset's rows as an array (a copy when they are every kernel). */
 export function kernelRows(s: KernelSubset): Int32Array {
@@ -50,45 +46,28 @@ export function kernelRows(s: KernelSubset): Int32Array {
 }
 
 export function buildContext(
-  trace: Trace, device: DeviceReport,
+  trace: Trace, device: DeviceReport, analysis: DeviceContext,
   extras: { smFill?: SmFillReport | null; nvtx?: NvtxRangesReport | null } = {},
 ): FindingContext {
   const nvtx = extras.nvtx ?? device.nvtxRanges ?? null;
-  const gaps = gapDetail(device.gaps);
   let kernels: KernelSubset | null = null;
   return {
     trace, device,
     // made on first use: most rules never read it
     get kernels(): KernelSubset {
-      kernels ??= kernelsInWindow(trace, device);
+      kernels ??= kernelsInWindow(trace, device.deviceId, analysis.segments);
       return kernels;
     },
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
     // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
     iterations: device.window.source === 'kernels' ? nvtx?.iterations ?? null : null,
-    idle: gaps.idle,
-    gaps,
+    segments: analysis.segments,
+    idle: analysis.gaps.idle,
+    gaps: analysis.gaps,
+    links: analysis.index.links,
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
   };
-}
-
-/** Whether kernel row i is on the device and meets its window [start, end] (ends included). */
-export function meetsWindow(trace: Trace, device: DeviceReport): (i: number) => boolean {
-  const { start, end } = device.window;
-  const k = trace.kernels;
-  return (i) => k.deviceId[i] === device.deviceId && k.end[i] >= start && k.start[i] <= end;
-}
-
-function kernelsInWindow(trace: Trace, device: DeviceReport): KernelSubset {
-  const meets = meetsWindow(trace, device);
-  const k = trace.kernels;
-  let n = 0;
-  for (let i = 0; i < k.count; i++) if (meets(i)) n++;
-  if (n === k.count) return { count: n, rows: null };
-  const rows = new Int32Array(n);
-  for (let i = 0, j = 0; j < n; i++) if (meets(i)) rows[j++] = i;
-  return { count: n, rows };
 }
 
 /** Fraction of the window; null for an empty window. */

@@ -7,6 +7,8 @@ import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
 import { formatCount, formatNs, formatPct } from '../render/format.js';
 import { buildContext, type Rule } from './context.js';
+import { contextOfReport, type DeviceContext } from '../analyses/device.js';
+import { indexTrace } from '../analyses/trace-index.js';
 import { hostSyncStall } from './rules/host-sync-stall.js';
 import { launchBound } from './rules/launch-bound.js';
 import { smSaturated } from './rules/sm-saturated.js';
@@ -15,6 +17,7 @@ import { manySmallKernels } from './rules/many-small-kernels.js';
 import { pageableMemcpy } from './rules/pageable-memcpy.js';
 import { allocationInLoop } from './rules/allocation-in-loop.js';
 import { defaultStreamSerialization } from './rules/default-stream-serialization.js';
+import { exposedCommunication } from './rules/exposed-communication.js';
 import { windowLength } from '../analyses/window.js';
 import { apiCallTotals } from '../analyses/api-calls.js';
 
@@ -27,6 +30,7 @@ export const RULES: Record<string, Rule> = {
   'pageable-memcpy': pageableMemcpy,
   'allocation-in-loop': allocationInLoop,
   'default-stream-serialization': defaultStreamSerialization,
+  'exposed-communication': exposedCommunication,
 };
 
 export const NOTHING_TO_REPORT = 'nothing-to-report';
@@ -40,6 +44,11 @@ export function rankFindings(findings: Finding[]): Finding[] {
 }
 
 export interface FindingExtras {
+  /**
+   * The analyses' context of the device (analyses/device.ts); without it, one is read back from
+   * the report (contextOfReport: its gap list must then be complete).
+   */
+  context?: DeviceContext;
   /** default: device.smFill */
   smFill?: SmFillReport | null;
   /** default: device.nvtxRanges */
@@ -48,7 +57,7 @@ export interface FindingExtras {
 
 /** The findings of one device, ranked; empty when nothing fires. */
 export function runFindings(trace: Trace, device: DeviceReport, extras: FindingExtras = {}): Finding[] {
-  const ctx = buildContext(trace, device, extras);
+  const ctx = buildContext(trace, device, extras.context ?? contextOfReport(indexTrace(trace), device), extras);
   const found: Finding[] = [];
   for (const rule of Object.values(RULES)) {
     const f = rule(ctx);

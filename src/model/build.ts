@@ -229,6 +229,7 @@ export function emptyMeta(file = '<memory>'): TraceMeta {
     file, fileSizeBytes: 0, nsysVersion: null, exportSchemaVersion: null,
     schemaShape: { metadataTable: null, gpuTable: null, nvtxText: null },
     timeOriginNs: '0', sessionStartUtcNs: null, tables: [], warnings: [],
+    source: { format: 'nsys-sqlite', producer: 'nsys (version not recorded)' },
   };
 }
 

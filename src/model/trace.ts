@@ -223,6 +223,18 @@ export interface TraceMeta {
    * the program); null when the export does not record one. Absent from traces built otherwise.
    */
   cudaEnvironment?: Record<string, string> | null;
+  /** which input format was read and what wrote it */
+  source: TraceSource;
+}
+
+/**
+ * The input's format and producer: 'nsys-sqlite' (an export), 'nsys-rep' (a .nsys-rep/.qdrep
+ * exported on the fly), 'kineto' (PyTorch profiler / Chrome trace JSON). `producer` is one line
+ * for people: "nsys 2025.3.1.90", "PyTorch profiler (Kineto), trace schema 1, CUPTI 130001".
+ */
+export interface TraceSource {
+  format: 'nsys-sqlite' | 'nsys-rep' | 'kineto';
+  producer: string;
 }
 
 export interface ApiCallTotal {

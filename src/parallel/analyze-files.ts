@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EnvironmentError, GateFailedError, InputError } from '../errors.js';
 import type { Report } from '../report/types.js';
-import { analyzeFile, type FileJob } from './analyze-file.js';
+import { analyzeAnyFile, type FileJob } from './analyze-file.js';
 import type { WorkerReply } from './worker.js';
 
 export interface ParallelOptions {
@@ -68,7 +68,11 @@ export function markSharedFiles(jobs: FileJob[]): FileJob[] {
 export async function analyzeFiles(allJobs: FileJob[], options: ParallelOptions = {}): Promise<Report[]> {
   const threads = Math.min(options.jobs ?? defaultJobs(), allJobs.length);
   const script = workerScript();
-  if (threads <= 1 || script === null) return allJobs.map((j) => analyzeFile(j));
+  if (threads <= 1 || script === null) {
+    const out: Report[] = [];
+    for (const j of allJobs) out.push(await analyzeAnyFile(j));
+    return out;
+  }
   const jobs = markSharedFiles(allJobs);
 
   const reports: (Report | undefined)[] = new Array(jobs.length);

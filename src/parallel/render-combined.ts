@@ -2,6 +2,7 @@
 import type { CombinedSummary, RankSpread } from '../report/combined.js';
 import type { Report } from '../report/types.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
+import { combinedCommunicationLines } from '../render/communication-text.js';
 
 export function renderCombinedTerminal(c: CombinedSummary): string {
   const out: string[] = [];
@@ -29,6 +30,8 @@ export function renderCombinedTerminal(c: CombinedSummary): string {
       formatPct(r.utilization), formatPct(r.overlapShare), formatCount(r.hostSyncs), formatNs(r.hostSyncGpuIdle), r.topFinding ?? '–',
     ]),
   ));
+  // issue 17: per-rank exposed communication, the rank the others waited for (src/render/communication-text.ts)
+  out.push(...combinedCommunicationLines(c.communication, c.ranks));
   for (const f of c.filesWithoutKernels) out.push(`${f}: no kernels in the window`);
   return `${out.join('\n')}\n`;
 }

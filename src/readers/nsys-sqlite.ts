@@ -231,6 +231,7 @@ function readTrace(
     tables: schema.tables,
     warnings,
     cudaEnvironment: readCaptureEnvironment(db, schema),
+    source: { format: 'nsys-sqlite', producer: nsysProducer(schema.nsysVersion) },
   };
   const trace: Trace = {
     meta, strings: strings.table.strings, kernels, launchConfigs, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
@@ -240,6 +241,11 @@ function readTrace(
   const streamInfo = readStreamInfo(db, schema);
   if (streamInfo) trace.streamInfo = streamInfo;
   return trace;
+}
+
+/** "nsys 2025.3.1.90-..." or, before 2022.2 (no version in the export), says so. */
+export function nsysProducer(version: string | null): string {
+  return version ? `nsys ${version}` : 'nsys (version not recorded: export before 2022.2)';
 }
 
 /**

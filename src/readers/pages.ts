@@ -381,8 +381,8 @@ function decodeRecord(buf: Buffer, dv: DataView, p: number, end: number, slotOf:
         case 7: kind[s] = Kind.Real; num[s] = dv.getFloat64(q); q += len; continue;
         case 8: lv = 0; break;
         case 9: lv = 1; break;
+        // biome-ignore lint/suspicious/noFallthroughSwitchClause: damaged() throws
         case 10: case 11: damaged('reserved serial type');
-        // eslint-disable-next-line no-fallthrough
         default:
           kind[s] = t & 1 ? Kind.Text : Kind.Blob; textAt[s] = q; textLen[s] = len; q += len; continue;
       }

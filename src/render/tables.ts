@@ -3,9 +3,10 @@
  * terminal prints them with `--full`, the HTML page shows every one of them. Cells are formatted
  * text; a renderer only lays them out.
  */
-import type { DeviceReport, Report } from '../report/types.js';
+import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js';
 import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
 import { formatCount, formatNs, formatPct } from './format.js';
+import { communicationTables } from './communication-text.js';
 
 export interface Table {
   /** stable key per kind of table (tests and the page find tables by it), e.g. "metrics", "sm-fill" */
@@ -77,7 +78,7 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
     key: 'gaps', caption: `GPU ${p}: idle gaps: ${formatCount(g.all.count)} totalling ${formatNs(g.all.total)}` +
       (g.all.count > 0 ? ` (median ${formatNs(g.all.median)}, p95 ${formatNs(g.all.p95)}, max ${formatNs(g.all.max)})` : ''),
     header: ['cause', 'gaps', 'idle time', 'share of idle'],
-    rows: g.all.count === 0 ? [] : (['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const).map((c) => [c, formatCount(g.byClass[c].count),
+    rows: g.all.count === 0 ? [] : GAP_CLASSES.map((c) => [c, formatCount(g.byClass[c].count),
       formatNs(g.byClass[c].total), formatPct(g.all.total > 0 ? g.byClass[c].total / g.all.total : null)]),
     note: g.all.count === 0 ? 'The GPU was never idle between kernels in the window.' : undefined,
   });
@@ -117,7 +118,8 @@ export function apiTable(report: Report, options: TableOptions = TERMINAL_TABLES
 
 /** Every table of a report. */
 export function reportTables(report: Report, options: TableOptions = TERMINAL_TABLES): Table[] {
-  const out = report.devices.flatMap((d) => deviceTables(d, options));
+  // communication tables (issue 17) are drawn from src/render/communication-text.ts
+  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options)]);
   const api = report.devices.length === 0 ? apiTable(report, options) : null;
   if (api) out.push(api);
   return out;
@@ -140,13 +142,13 @@ function syncTable(d: DeviceReport, options: TableOptions): Table {
     `: ${formatCount(h.count)} blocking call${h.count === 1 ? '' : 's'}, ${formatNs(h.totalTime)} on the host, overlapping ${formatNs(h.gpuIdle)} of GPU idle time`);
   const c = cap(h.byName, options.maxRows);
   const rows = c.rows.map((b) => {
-    const calls = h.calls.filter((x) => x.name === b.name);
-    const copies = calls.filter((x) => x.precedingCopy);
-    const pageable = copies.filter((x) => x.precedingCopy!.pageable).length;
+    // every call of that name, from the exact totals (h.calls lists only the costliest 1000)
+    const copies = { length: b.afterCopy };
+    const pageable = b.pageableCopies;
     const ranges = new Map<string, number>();
-    for (const x of calls) if (x.nvtxRange) ranges.set(nvtxFamilyName(x.nvtxRange), (ranges.get(nvtxFamilyName(x.nvtxRange)) ?? 0) + 1);
+    for (const x of b.nvtxRanges) ranges.set(nvtxFamilyName(x.name), (ranges.get(nvtxFamilyName(x.name)) ?? 0) + x.count);
     const topRange = [...ranges.entries()].sort((x, y) => y[1] - x[1])[0];
-    const idle = calls.reduce((t, x) => t + x.gpuIdle, 0);
+    const idle = b.gpuIdle;
     return [b.name, formatCount(b.count), formatNs(b.total), formatNs(idle),
       copies.length === 0 ? '–' : `${formatCount(copies.length)} (${pageable === copies.length ? 'pageable' : pageable === 0 ? 'pinned' : `${formatCount(pageable)} pageable`})`,
       topRange ? `${topRange[0]} (${formatCount(topRange[1])})` : '–'];
@@ -203,7 +205,8 @@ export function distinctNames(names: string[], max: number): string[] {
     const tail = Math.min(keep, max - 8);
     return `${s.slice(0, max - tail - 1)}…${s.slice(s.length - tail)}`;
   };
-  const bare = names.map((n) => n.replace(/\(.*$/s, '') || n);
+  // a signature's argument list goes first: "k(int, float)" is "k"; a name that only holds a "(" stays
+  const bare = names.map((n) => (n.endsWith(')') && n.indexOf('(') > 0 ? n.slice(0, n.indexOf('(')) : n));
   for (const [base, keep] of [[bare, 12], [bare, Math.floor(max / 2)], [names, Math.floor(max / 2)]] as const) {
     const out = base.map((n) => cut(n, keep));
     const distinct = new Set(out).size === new Set(names).size;

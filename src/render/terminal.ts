@@ -5,6 +5,7 @@
  * tables the HTML page shows).
  */
 import type { DeviceReport, Finding, Report } from '../report/types.js';
+import { communicationLine } from './communication-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 
@@ -96,6 +97,7 @@ function renderShort(report: Report, options: TerminalOptions): string {
   const maxLines = options.maxLines ?? SHORT_LINES;
   const out = lead(report, width);
   for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
+  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   // warnings: the first two, then how many more
   const warnings = report.warnings.slice(0, 2).map((w) => {
     const [first, ...rest] = wrap(`warning: ${w}`, width, '  ');
@@ -141,6 +143,7 @@ function findingLines(findings: Finding[], width: number, budget: number): strin
 function renderFull(report: Report, width: number): string {
   const out = lead(report, width);
   for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
+  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   for (const w of report.warnings) out.push(...wrap(`warning: ${w}`, width, '  '));
   out.push('', renderFindings(report.findings, width));
   let device = -2;

@@ -4,11 +4,15 @@
  */
 import type { Trace } from '../model/trace.js';
 import { apiCallTotals } from '../analyses/api-calls.js';
-import { analyzeTrace } from '../analyses/device.js';
+import { analyzeDeviceWindow, deviceWindows, type DeviceAnalysis } from '../analyses/device.js';
+import { indexTrace } from '../analyses/trace-index.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
 import { expertAnalyses } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
+import { analyzeCommunication } from '../analyses/communication.js';
+import { classifyKernels } from '../analyses/kernel-classes.js';
+import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type Report } from './types.js';
 import { VERSION } from '../version.js';
 import { formatPct } from '../render/format.js';
@@ -22,13 +26,28 @@ export interface ReportOptions {
   window?: string;
   /** count memcpy/memset as activity in the overlap metrics */
   includeTransfers?: boolean;
+  /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
+  classes?: { file: string; patterns: ClassPatternSpec[] };
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  const devices = analyzeTrace(trace, options, (deviceId, window) => {
-    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window);
-    return { smFill: analyzeSmFill(trace, deviceId, window), nvtxRanges, ...expertAnalyses(trace, deviceId, window, nvtxRanges) };
+  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
+  // computed once, handed to every analysis and, through each device's context, to the findings
+  const index = indexTrace(trace);
+  const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
+    // The analyses that need only W run first: their scratch memory is garbage before the gap
+    // columns, which the findings keep, are made. Their fields follow the device's own.
+    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window, index);
+    const windowOnly: Partial<DeviceReport> = {
+      smFill: analyzeSmFill(trace, deviceId, window),
+      nvtxRanges,
+      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges),
+    };
+    const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
+    return { report: Object.assign(report, windowOnly), context };
   });
+  const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];
   return {
     schema: 'moe-trace/report',
@@ -41,10 +60,11 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       exportSchemaVersion: trace.meta.exportSchemaVersion,
       timeOriginNs: trace.meta.timeOriginNs,
       hasKernelTable: trace.hasKernelTable,
+      source: { ...trace.meta.source },
     },
     warnings,
     headline: devices.map(headlineOf),
-    findings: reportFindings(trace, devices),
+    findings: reportFindings(trace, devices, new Map(analyses.map((a) => [a.report.deviceId, { context: a.context }]))),
     devices,
     processes: trace.processes.map((p) => ({ globalPid: p.globalPid, pid: p.pid, name: p.name })),
     apiSummary: apiSummary(trace),

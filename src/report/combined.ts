@@ -4,7 +4,13 @@
  * and `merge a.json b.json c.json` (reports read back from disk) give the same object.
  * Its JSON form is versioned like the Report: bump COMBINED_SCHEMA_VERSION on incompatible changes.
  */
-import type { GapClass, Report } from './types.js';
+import { GAP_CLASSES, type GapClass, type Report } from './types.js';
+import { combineCommunication, rankCommunication, type CombinedCommunication, type RankCommunication } from './combined-communication.js';
+
+function withCommunication(ranks: RankSummary[]): { communication?: CombinedCommunication } {
+  const c = combineCommunication(ranks);
+  return c ? { communication: c } : {};
+}
 
 export const COMBINED_SCHEMA_VERSION = 1;
 
@@ -34,6 +40,8 @@ export interface RankSummary {
   launchLatencyMedian: number | null;
   /** id of the finding that explains the most time on this device, null when none */
   topFinding: string | null;
+  /** its communication (issue 17), when it ran any: exposed time and the collective sequence */
+  communication?: RankCommunication;
 }
 
 /** min / median / max of one metric over the ranks; spread = max - min. */
@@ -78,9 +86,9 @@ export interface CombinedSummary {
     overlapShare: RankSpread | null;
     hostSyncGpuIdle: RankSpread | null;
   };
+  /** per-rank exposed communication and the rank the others waited for at each collective (issue 17) */
+  communication?: CombinedCommunication;
 }
-
-const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
 
 /** The rows one report contributes: one per device. */
 export function rankSummaries(report: Report): RankSummary[] {
@@ -106,6 +114,7 @@ export function rankSummaries(report: Report): RankSummary[] {
       hostSyncGpuIdle: d.hostSyncs.gpuIdle,
       launchLatencyMedian: d.launch.matchedKernels > 0 ? d.launch.latency.median : null,
       topFinding: top?.id ?? null,
+      ...(rankCommunication(d.communication) ? { communication: rankCommunication(d.communication) } : {}),
     };
   });
 }
@@ -159,6 +168,7 @@ export function combineRanks(files: string[], filesWithoutKernels: string[], ran
       overlapShare: spreadOf(ranks.map((r) => r.overlapShare)),
       hostSyncGpuIdle: spreadOf(ranks.map((r) => r.hostSyncGpuIdle)),
     },
+    ...withCommunication(ranks),
   };
 }
 

@@ -6,6 +6,10 @@
  * All times are integer nanoseconds on the trace's timeline (see TraceMeta.timeOriginNs).
  */
 
+import type { CommunicationReport } from './communication.js';
+
+export type { CommunicationReport } from './communication.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface Window {
@@ -81,7 +85,9 @@ export interface StreamPairOverlap {
   processB?: number;
 }
 
-export type GapClass = 'sync-stall' | 'host-wait' | 'gpu-side' | 'unexplained';
+/** Why the GPU was idle (analyses/launch-gaps.ts says how each is decided), in the order every table and chart lists them. */
+export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const;
+export type GapClass = (typeof GAP_CLASSES)[number];
 
 export interface Gap {
   start: number;
@@ -148,8 +154,28 @@ export interface HostSyncSummary {
   totalTime: number;
   /** GPU idle time in W overlapped by any host sync */
   gpuIdle: number;
-  byName: { name: string; count: number; total: number }[];
+  /** every call, by API name, most host time first */
+  byName: {
+    name: string; count: number; total: number;
+    /** GPU idle time in W overlapped by these calls, each counted (Σ of their calls' gpuIdle) */
+    gpuIdle: number;
+    /** calls that follow a device-to-host copy on their thread (HostSync.precedingCopy), and of those, copies into pageable memory */
+    afterCopy: number;
+    pageableCopies: number;
+    /** lower median of those copies' bytes; null without any */
+    copyBytesMedian: number | null;
+    /** the innermost NVTX range texts the calls sit in, with how many calls each, in order of first appearance */
+    nvtxRanges: { name: string; count: number }[];
+  }[];
+  /** every call, by why it blocks, most host time first */
+  byReason: { reason: HostSync['reason']; count: number; total: number; gpuIdle: number }[];
+  /**
+   * at most HOST_SYNC_LIST_LIMIT (1000) calls, in start order: those overlapping the most GPU
+   * idle time when there are more; the totals above count every call
+   */
   calls: HostSync[];
+  /** calls not listed in `calls` (count − calls.length) */
+  omitted: number;
 }
 
 export interface ProcessBreakdown {
@@ -178,6 +204,8 @@ export interface DeviceReport {
   smFill?: SmFillReport;
   /** NVTX ranges grouped by name with their GPU projection (src/analyses/nvtx-ranges.ts); added in schema 1 */
   nvtxRanges?: NvtxRangesReport;
+  /** kernel classes and the overlap of communication with compute (src/analyses/communication.ts); added in schema 1 */
+  communication?: CommunicationReport;
   /** per-expert load (src/analyses/experts.ts); absent when no experts are found; added in schema 1 (issue 15) */
   experts?: import('./expert-types.js').ExpertsReport;
   /** per kernel name and launch configuration: alone vs overlapped (src/analyses/contention.ts); added in schema 1 (issue 15) */
@@ -272,6 +300,22 @@ export interface IterationSummary {
   syncsPerIterationByName: Record<string, number>;
   /** GPU busy time inside each iteration's projection, median */
   busyPerIteration: number;
+  /**
+   * each iteration in time order (at most 10,000): its NVTX range on the host and its GPU
+   * projection (null without GPU work), trace time; added in schema 1 for the charts
+   */
+  instances?: IterationInstance[];
+}
+
+export interface IterationInstance {
+  /** the range's push and pop on the host */
+  cpuStart: number;
+  cpuEnd: number;
+  /** first kernel start and last kernel end of its projection; null when it launched no GPU work */
+  gpuStart: number | null;
+  gpuEnd: number | null;
+  kernels: number;
+  syncs: number;
 }
 
 export interface NvtxRangesReport {
@@ -311,6 +355,8 @@ export interface Report {
     exportSchemaVersion: string | null;
     timeOriginNs: string;
     hasKernelTable: boolean;
+    /** the input's format and producer (absent in reports written before it existed) */
+    source?: { format: 'nsys-sqlite' | 'nsys-rep' | 'kineto'; producer: string };
   };
   /** what the reader dropped or repaired, and anything else the user should know */
   warnings: string[];

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
 import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 import { analyzeDevice } from '../../src/analyses/device.js';
+import { hostSyncs } from '../../src/analyses/host-syncs.js';
+import { resolveWindow } from '../../src/analyses/window.js';
+import { selectOps } from '../../src/analyses/select.js';
+import { idleWithin } from '../../src/model/intervals.js';
 
 const D2H = MemcpyKind.DtoH;
 
@@ -64,9 +68,36 @@ describe('host syncs', () => {
     expect(h.totalTime).toBe(114);
     expect(h.gpuIdle).toBe(44);
     expect(h.byName).toEqual([
-      { name: 'cudaStreamSynchronize', count: 2, total: 94 },
-      { name: 'cudaMemcpyAsync', count: 1, total: 20 },
+      {
+        name: 'cudaStreamSynchronize', count: 2, total: 94, gpuIdle: 24, afterCopy: 1, pageableCopies: 0, copyBytesMedian: 4,
+        nvtxRanges: [{ name: 'mask', count: 1 }, { name: 'expert 3', count: 1 }],
+      },
+      {
+        name: 'cudaMemcpyAsync', count: 1, total: 20, gpuIdle: 20, afterCopy: 1, pageableCopies: 1, copyBytesMedian: 8,
+        nvtxRanges: [{ name: 'expert 3', count: 1 }],
+      },
     ]);
+    expect(h.byReason).toEqual([
+      { reason: 'explicit', count: 2, total: 94, gpuIdle: 24 },
+      { reason: 'pageable-memcpy', count: 1, total: 20, gpuIdle: 20 },
+    ]);
+    expect(h.omitted).toBe(0);
+  });
+
+  it('past the list limit, lists the calls over the most GPU idle time, in start order, and still totals every call', () => {
+    const t = trace();
+    const { segments } = resolveWindow(t, 0, {});
+    const sel = selectOps(t, 0, segments, {});
+    const idle = idleWithin(sel.start, sel.end, sel.count, segments);
+    const all = hostSyncs(t, new Set([0]), segments, idle);
+    const capped = hostSyncs(t, new Set([0]), segments, idle, undefined, undefined, 2);
+    // gpuIdle 24, 20 and 0: the last is left out
+    expect(capped.calls.map((c) => [c.start, c.gpuIdle])).toEqual([[136, 24], [500, 20]]);
+    expect(capped.omitted).toBe(1);
+    expect({ ...capped, calls: [], omitted: 0 }).toEqual({ ...all, calls: [], omitted: 0 });
+    const one = hostSyncs(t, new Set([0]), segments, idle, undefined, undefined, 1);
+    expect(one.calls.map((c) => c.start)).toEqual([136]);
+    expect(one.omitted).toBe(2);
   });
 
   it('agrees with the gap classification', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTrace, type RuntimeRow } from '../../src/model/build.js';
 import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 import { analyzeDevice } from '../../src/analyses/device.js';
-import { classifyGaps, gapDetail, GAP_CLASSES, nextKernelCursor } from '../../src/analyses/launch-gaps.js';
+import { classifyGaps, classifyGapsDetailed, gapDetail, GAP_CLASSES, nextKernelCursor } from '../../src/analyses/launch-gaps.js';
 import { intervalSet } from '../../src/model/intervals.js';
 import { blockingReasonOfName, canonicalApiName, isLaunchCall } from '../../src/analyses/blocking-calls.js';
 
@@ -62,7 +62,7 @@ describe('device gap classification', () => {
   it('lists only the longest gaps (ties: the earlier), in time order, and still counts every gap', () => {
     const idle = intervalSet([[20, 40], [50, 70], [80, 120], [130, 150], [160, 170], [180, 200]]);
     const full = classifyGaps(t, 0, idle);
-    const capped = classifyGaps(t, 0, idle, 2);
+    const { summary: capped, detail } = classifyGapsDetailed(t, 0, idle, 2);
     expect(capped.gaps.map((g) => [g.start, g.end, g.class])).toEqual([[20, 40, 'host-wait'], [80, 120, 'sync-stall']]);
     expect([full.omitted, capped.omitted]).toEqual([0, 4]);
     expect(capped.all).toEqual(full.all);
@@ -75,8 +75,8 @@ describe('device gap classification', () => {
       { bin: 5, class: 'unexplained', count: 1, total: 20 },
       { bin: 6, class: 'sync-stall', count: 1, total: 40 },
     ]);
-    // the findings read every gap, whatever the list keeps
-    const detail = gapDetail(capped);
+    // the findings read every gap, whatever the list keeps; a capped list cannot say them
+    expect(() => gapDetail(capped)).toThrow(/capped/);
     expect(detail.idle.count).toBe(6);
     expect(Array.from(detail.cls, (c) => GAP_CLASSES[c])).toEqual(full.gaps.map((g) => g.class));
     const next = nextKernelCursor(t, 0);

@@ -60,6 +60,10 @@ describe('analyzeNvtxRanges', () => {
       name: 'iteration #', count: 2,
       duration: { count: 2, total: 1160, min: 580, median: 580, p95: 580, max: 580 },
       kernelsPerIteration: 2, syncsPerIteration: 2, syncsPerIterationByName: { cudaStreamSynchronize: 2 }, busyPerIteration: 470,
+      instances: [
+        { cpuStart: 0, cpuEnd: 1000, gpuStart: 120, gpuEnd: 700, kernels: 2, syncs: 2 },
+        { cpuStart: 1000, cpuEnd: 2000, gpuStart: 1120, gpuEnd: 1700, kernels: 2, syncs: 2 },
+      ],
     });
   });
 

@@ -45,7 +45,7 @@ describe('selectOps', () => {
     expect(plain(cut)).toMatchObject({ count: 2, start: [6, 8], end: [10, 20], row: [0, 2], ops: { duration: [4, 12] } });
   });
   it('keeps each operation\'s duration when its pieces are sorted among other tables\' (transfers)', () => {
-    const t = buildTrace({ kernels: [{ start: 0, end: 10 }, { start: 20, end: 30 }], memcpy: [{ start: 5, end: 8 }] });
+    const t = buildTrace({ kernels: [{ start: 0, end: 10 }, { start: 20, end: 30 }], memcpy: [{ start: 5, end: 8, bytes: 1024, copyKind: 1 }] });
     const sel = selectOps(t, 0, intervalSet([[0, 30]]), { includeTransfers: true });
     expect(plain(sel)).toMatchObject({
       start: [0, 5, 20], end: [10, 8, 30], op: [0, 2, 1], kind: [0, 1, 0],

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../bench/generate.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
-import { gapDetail, GAP_CLASSES } from '../../src/analyses/launch-gaps.js';
+import { GAP_CLASSES, type GapDetail } from '../../src/analyses/launch-gaps.js';
+import { analyzeDeviceWindow, deviceWindows } from '../../src/analyses/device.js';
+import { indexTrace } from '../../src/analyses/trace-index.js';
 import type { DeviceReport, Report } from '../../src/report/types.js';
 import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 
@@ -21,12 +23,16 @@ const N = 3;
 
 describe.skipIf(!existsSync(SOURCE))('a generated export analyses as its source, scaled', () => {
   let info: { copies: number; origin: number; period: number; counts: Record<string, number>; synthesizedNvtx: boolean };
-  let one: Report; let many: Report; let d1: DeviceReport; let dn: DeviceReport;
+  let one: Report; let many: Report; let d1: DeviceReport; let dn: DeviceReport; let gapsN: GapDetail;
   beforeAll(() => {
     const out = join(tempDir(), 'x3.sqlite');
     info = generate({ source: SOURCE, out, copies: N });
     one = buildReport(readNsysSqlite(SOURCE));
-    many = buildReport(readNsysSqlite(out));
+    const traceN = readNsysSqlite(out);
+    many = buildReport(traceN);
+    // every gap (the report lists the longest 1000), as the analyses hand them to the findings
+    const index = indexTrace(traceN);
+    gapsN = analyzeDeviceWindow(index, deviceWindows(index)[0]).context.gaps;
     d1 = one.devices[0];
     dn = many.devices[0];
   });
@@ -59,7 +65,7 @@ describe.skipIf(!existsSync(SOURCE))('a generated export analyses as its source,
     expect(dn.gaps.all.count).toBe(d1.gaps.all.count * N + (N - 1));
     // the gaps inside each copy are the source's, class for class
     const copyOf = (t: number): number => Math.floor((t - info.origin) / info.period);
-    const { idle, cls } = gapDetail(dn.gaps);
+    const { idle, cls } = gapsN;
     const inner = Array.from({ length: idle.count }, (_, g) => g).filter((g) => copyOf(idle.start[g]) === copyOf(idle.end[g]));
     expect(inner.length).toBe(d1.gaps.all.count * N);
     GAP_CLASSES.forEach((c, i) => {

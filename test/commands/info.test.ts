@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { globalPid, globalTid, removeTempDirs, writeNsysExport } from '../helpers/make-sqlite.js';
+import { ensureBuilt } from '../fuzz/binary.js';
 
 afterAll(removeTempDirs);
 
@@ -34,10 +34,11 @@ describe('describeTrace', () => {
   it('renders the headline lines and tables', () => {
     const text = renderInfo(describeTrace(readNsysSqlite(exportWithTwoStreams())));
     const lines = text.split('\n');
-    expect(lines[1]).toBe('nsys 2024.6.2.225, export schema 3.16.1');
-    expect(lines[2]).toBe('schema shape: metadata META_DATA_EXPORT, GPU info TARGET_INFO_GPU, NVTX text none');
-    expect(lines[3]).toBe('kernels: 3 on 2 streams, from 2.000 ms to 5.250 ms (3.250 ms)');
-    expect(lines[4]).toBe('CUDA API calls 1, memcpy 0, memset 0, synchronizations 0, NVTX events 0');
+    expect(lines[1]).toBe('format: Nsight Systems SQLite export; producer: nsys 2024.6.2.225');
+    expect(lines[2]).toBe('nsys 2024.6.2.225, export schema 3.16.1');
+    expect(lines[3]).toBe('schema shape: metadata META_DATA_EXPORT, GPU info TARGET_INFO_GPU, NVTX text none');
+    expect(lines[4]).toBe('kernels: 3 on 2 streams, from 2.000 ms to 5.250 ms (3.250 ms)');
+    expect(lines[5]).toBe('CUDA API calls 1, memcpy 0, memset 0, synchronizations 0, NVTX events 0');
     expect(text).toMatch(/^\s+0 {2}NVIDIA H200 {2}132 {6}9\.0 {8}2048 {9}32 {4}65536 {2}228\.0 KiB {2}140\.40 GiB$/m);
     expect(text).toMatch(/^31337 {2}python3 {8}1 {8}3 {10}1$/m);
     expect(text).toMatch(/^CUPTI_ACTIVITY_KIND_KERNEL\s+3$/m);
@@ -46,15 +47,9 @@ describe('describeTrace', () => {
 
 describe('moe-trace info, the real binary', () => {
   beforeAll(() => {
-    // `npm test` builds first; build here only when dist is missing or older than some source
-    const built = `${ROOT}dist/cli.js`;
-    const newestSource = Math.max(...readdirSync(`${ROOT}src`, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}src/${f}`).mtimeMs));
-    if (!existsSync(built) || statSync(built).mtimeMs < newestSource) {
-      // tsc emits even when some file has a type error; the tests below judge the result
-      spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-    }
-  }, 120_000);
+    // vitest's globalSetup (test/setup/build.ts) built dist/ for this run
+    expect(ensureBuilt()).toBe(true);
+  });
 
   it('prints the summary and exits 0', () => {
     const file = exportWithTwoStreams();

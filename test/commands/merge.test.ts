@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,14 +58,9 @@ describe('moe-trace merge', () => {
 
 describe('analyze of several files in worker threads (built CLI)', () => {
   beforeAll(() => {
-    // worker threads run the compiled worker: build when dist is missing or older than a source file
-    const built = `${ROOT}dist/parallel/worker.js`;
-    const newest = (d: string): number => Math.max(0, ...readdirSync(d, { withFileTypes: true }).map((e) =>
-      e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs));
-    if (!existsSync(built) || statSync(built).mtimeMs < newest(`${ROOT}src`)) {
-      spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-    }
-  }, 120_000);
+    // worker threads run the compiled worker, which vitest's globalSetup (test/setup/build.ts) built
+    expect(existsSync(`${ROOT}dist/parallel/worker.js`)).toBe(true);
+  });
 
   it('gives the same reports and combined summary with 2 jobs as in one thread', async () => {
     const cli = (args: string[]) => spawnSync(process.execPath, [`${ROOT}bin/moe-trace.js`, 'analyze', '--json', ...args, ...RANKS], { encoding: 'utf8', maxBuffer: 1 << 28 });

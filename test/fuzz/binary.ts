@@ -1,21 +1,14 @@
 /** The real `moe-trace` binary for the few tests that need a separate process and its exit code. */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/moe-trace.js`;
 
-/** `npm test` builds first; build here only when dist is missing or older than some source. */
+/** Whether dist/ holds the compiled CLI: vitest's globalSetup (test/setup/build.ts) builds it once per run. */
 export function ensureBuilt(): boolean {
-  const built = `${ROOT}dist/cli.js`;
-  const newestSource = Math.max(...readdirSync(`${ROOT}src`, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}src/${f}`).mtimeMs));
-  if (!existsSync(built) || statSync(built).mtimeMs < newestSource) {
-    // tsc emits even when some file has a type error; the tests judge the result
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-  return existsSync(built);
+  return existsSync(`${ROOT}dist/cli.js`);
 }
 
 export interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }

@@ -60,8 +60,8 @@ describe('2026.1 full shape: META_DATA_EXPORT, driver table, memset, NVTX by tex
 
   it('reads kernels, memset, sync', () => {
     expect([t.kernels.count, t.kernels.graphNodeId[0], t.strings[t.kernels.shortName[0]]]).toEqual([1, 77, 'expert_gemm']);
-    // the model keeps no demangled names (no analysis reads them)
-    expect(t.strings).not.toContain('expert_gemm<64>');
+    // the full (demangled) name beside the short one: kernel classes read it (issue 17)
+    expect(t.strings[t.kernels.demangledName![0]]).toBe('expert_gemm<64>');
     expect([t.memset.count, t.memset.bytes[0], t.memset.memKind[0], t.memset.process[0]]).toEqual([1, 512, 2, 0]);
     expect([t.sync.count, t.sync.syncType[0], t.sync.streamId[0]]).toEqual([1, 4, -1]);
   });

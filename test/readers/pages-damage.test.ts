@@ -161,10 +161,10 @@ describe('page reader on damaged pages', () => {
 describe('rowids far apart (a valid file)', () => {
   // bulk.ts's readColumns walks rowids in chunks of 65536 from MIN to MAX(rowid): 2^40 takes 16.7M
   // queries, and past 2^53 `lo += CHUNK` no longer moves. The read runs in a child process (from
-  // dist/: build first) so that a hang fails this test instead of blocking the run.
+  // dist/, which vitest's globalSetup built) so that a hang fails this test instead of blocking the run.
   const distReader = fileURLToPath(new URL('../../dist/readers/nsys-sqlite.js', import.meta.url));
   it.each([['noPages', true], ['pages', false]] as const)('%s: two kernels at rowids 1 and 2^40 read within 20 s', (_, noPages) => {
-    expect(existsSync(distReader), 'dist/ is missing: run npx tsc -p tsconfig.json').toBe(true);
+    expect(existsSync(distReader), 'dist/ is missing: vitest globalSetup (test/setup/build.ts) builds it').toBe(true);
     const f = buildFile((db) => {
       createTable(db, K);
       db.exec(`INSERT INTO ${K} (rowid, start, "end", deviceId, correlationId) VALUES (1, 10, 20, 0, 1), (${2 ** 40}, 30, 45, 0, 2)`);

@@ -6,10 +6,9 @@
 import type { Finding } from '../../report/types.js';
 import { overlapWith } from '../../model/intervals.js';
 import { canonicalApiName } from '../../analyses/blocking-calls.js';
-import { callLinks } from '../../analyses/correlation.js';
 import { ALLOCATION_CALLS } from '../../analyses/api-calls.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, meetsWindow, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, kernelRow, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 
 /**
  * Without iterations, a few calls are usually lazily created buffers; with them, a loop that
@@ -22,13 +21,11 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const rt = trace.runtime;
   const { start: w0, end: w1 } = device.window;
   // Only threads that launched this device's kernels: another device's setup is not this loop.
-  const kernelCall = callLinks(trace).kernelCall;
+  const kernelCall = ctx.links.kernelCall;
   const threads = new Set<number>();
   let added = NaN;
-  // the window's kernels straight from the columns (ctx.kernels would copy them on a multi-GPU trace)
-  const meets = meetsWindow(trace, device);
-  for (let i = 0; i < trace.kernels.count; i++) {
-    if (!meets(i)) continue;
+  for (let j = 0; j < ctx.kernels.count; j++) {
+    const i = kernelRow(ctx.kernels, j);
     if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
   }
   // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call

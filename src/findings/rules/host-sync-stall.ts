@@ -4,7 +4,6 @@
  * stream can run ahead of it: the first cause of "per-expert streams don't overlap".
  */
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
-import { MemcpyKind } from '../../model/trace.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
 import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
@@ -24,12 +23,14 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   const names = [...syncs.byName].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   // The call behind the most stalled GPU time, not merely the most frequent blocking call.
   const culprit = mainStallCall(ctx) ?? names[0].name;
-  const calls = syncs.calls.filter((c) => c.name === culprit);
+  // every call of that name, from the exact totals (syncs.calls lists only the costliest 1000)
+  const totals = syncs.byName.find((b) => b.name === culprit);
+  const calls = { length: totals?.count ?? 0 };
   const perIteration = ctx.iterations ? ctx.iterations.syncsPerIterationByName[culprit] ?? null : null;
   const howOften = countPhrase(ctx, calls.length, 'times', perIteration);
-  const copies = calls.filter((c) => c.precedingCopy && c.precedingCopy.copyKind === MemcpyKind.DtoH);
-  const copyBytes = copies.map((c) => c.precedingCopy!.bytes).sort((a, b) => a - b);
-  const medianBytes = copyBytes.length ? copyBytes[Math.floor((copyBytes.length - 1) / 2)] : 0;
+  // a preceding copy is always a device-to-host one (host-syncs.ts)
+  const copies = { length: totals?.afterCopy ?? 0 };
+  const medianBytes = totals?.copyBytesMedian ?? 0;
   const afterCopy = copies.length >= calls.length / 2;
   const copyClause = afterCopy ? `, ${copies.length === calls.length ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy` : '';
   const title = `The host blocks on ${culprit} ${howOften}${copyClause}; the GPU idles until the next launch`;
@@ -43,7 +44,7 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
     evidence.push(`${ratio === Math.round(ratio) ? formatCount(ratio) : ratio.toFixed(1)} ${culprit} per "${group.name}" range (${plural(group.instances, 'range')}${ctx.iterations ? `, ${formatPerIteration(group.instances / ctx.iterations.count)} per iteration` : ''}).`);
   }
   if (copies.length > 0) {
-    const pageable = copies.filter((c) => c.precedingCopy!.pageable).length;
+    const pageable = totals?.pageableCopies ?? 0;
     evidence.push(`${formatCount(copies.length)} of the ${formatCount(calls.length)} ${culprit} calls follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
   }
   const fix = afterCopy && medianBytes <= 4096

@@ -24,8 +24,10 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
     if (m.copyKind[i] === MemcpyKind.DtoH) toHost++;
   }
   if (count === 0) return null;
-  const blocking = device.hostSyncs.calls.filter((c) => c.reason === 'pageable-memcpy');
-  const cost = blocking.reduce((t, c) => t + c.gpuIdle, 0);
+  // every such call, from the exact totals (hostSyncs.calls lists only the costliest 1000)
+  const why = device.hostSyncs.byReason.find((r) => r.reason === 'pageable-memcpy');
+  const blocking = { length: why?.count ?? 0 };
+  const cost = why?.gpuIdle ?? 0;
   const share = shareOfWindow(ctx, cost);
   const title = `${plural(count, 'copy', 'copies')} ${count === 1 ? 'uses' : 'use'} pageable host memory (${formatBytes(bytes)} in total${toHost ? `, ${formatCount(toHost)} device-to-host` : ''}): the host blocks on ${count === 1 ? 'it and it cannot' : 'each and they cannot'} overlap kernels`;
   const evidence = [

@@ -10,7 +10,6 @@
  */
 import type { Finding } from '../../report/types.js';
 import { intervalSet, totalLength, upperBound } from '../../model/intervals.js';
-import { callLinks } from '../../analyses/correlation.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { kernelWaves } from '../../analyses/sm-fill.js';
 import { kernelRows, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
@@ -66,7 +65,7 @@ function heldBackTime(ctx: FindingContext): number {
   const kernels = kernelRows(ctx.kernels);
   const { start: w0, end: w1 } = device.window;
   const k = trace.kernels;
-  const call = callLinks(trace).kernelCall;
+  const call = ctx.links.kernelCall;
   const waves = kernelWaves(trace, kernels, smFill!.limits);
   // saturating kernels in start order (ctx.kernels is sorted by start)
   const fullIdx = kernels.filter((_, j) => waves[j] >= 1);

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { EnvironmentError, InputError } from '../../errors.js';
 import { comparison } from './compare.js';
 import { pageHtml, type PageData } from './page.js';
@@ -18,6 +18,8 @@ export type { TimelineLimits } from './timeline.js';
 export interface HtmlOptions {
   /** when the timeline aggregates and how much; defaults suit ~1M kernels in a few MB */
   limits?: Partial<TimelineLimits>;
+  /** charts for static files (SVG): no hints about dragging and zooming */
+  static?: boolean;
 }
 
 export interface PageBuild {
@@ -28,7 +30,7 @@ export interface PageBuild {
 export function buildPage(inputs: HtmlInput[], options: HtmlOptions = {}): PageBuild {
   if (inputs.length === 0) throw new InputError('The HTML report needs at least one trace.');
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const sections = inputs.map((input, i) => traceSection(input, i, limits));
+  const sections = inputs.map((input, i) => traceSection(input, i, limits, !options.static));
   const cmp = inputs.length > 1 ? comparison(inputs) : null;
   const data: PageData = {
     aggregated: sections.some((s) => s.aggregated) || (cmp?.aggregated ?? false),
@@ -52,21 +54,52 @@ export async function writeHtmlReport(inputs: HtmlInput[], outPath: string, opti
   return { path, bytes: Buffer.byteLength(html, 'utf8'), aggregated: data.aggregated };
 }
 
-/** Opens a file with the platform's opener, detached, without waiting for the browser. */
-export function openInBrowser(path: string): Promise<void> {
+/**
+ * Opens a file with the platform's opener, detached. Resolves to null when a browser was started,
+ * or to one sentence saying why none was (no display, no opener, the opener found no browser):
+ * the report is written either way, so this is a warning, not an error.
+ */
+export function openInBrowser(path: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<string | null> {
   const abs = resolve(path);
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [abs]]
-    : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', abs]]
+  const yourself = `open ${abs} in a browser yourself`;
+  const [cmd, args] = platform === 'darwin' ? ['open', [abs]]
+    : platform === 'win32' ? ['cmd', ['/c', 'start', '""', abs]]
       : ['xdg-open', [abs]];
-  return new Promise((done, fail) => {
-    const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
-    child.once('error', (e) => fail(new EnvironmentError(`Could not open ${abs} with ${cmd} (${e.message}); open the file in a browser yourself.`)));
-    child.once('spawn', () => { child.unref(); done(); });
+  if (platform !== 'darwin' && platform !== 'win32' && !env.DISPLAY && !env.WAYLAND_DISPLAY && !env.WSL_DISTRO_NAME && !env.BROWSER) {
+    return Promise.resolve(`--open: no browser to open the report with (no DISPLAY or WAYLAND_DISPLAY, no BROWSER set); ${yourself}.`);
+  }
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env });
+    let settled = false;
+    const finish = (v: string | null): void => { if (!settled) { settled = true; done(v); } };
+    child.once('error', (e) => finish(`--open: could not run ${cmd} (${e.message}); ${yourself}.`));
+    // an opener that finds no browser exits non-zero at once; one that started a browser returns 0 or keeps running
+    child.once('exit', (code) => finish(code === 0 || code === null ? null : `--open: ${cmd} found no browser to open the report (exit ${code}); ${yourself}.`));
+    child.once('spawn', () => {
+      child.unref();
+      setTimeout(() => finish(null), 3_000).unref();
+    });
   });
 }
 
 /**
- * Writes every chart of the page as DIR/<chart id>.svg with vega's headless renderer. PNG needs
+ * File names for a page's charts, after the inputs: "t0-gpu0-levels" of run.sqlite is
+ * "run-gpu0-levels"; comparison charts are "<first>-vs-<n>-more-compare-metrics". Inputs that share
+ * a name get their position appended; characters a shell or a file system would trip on become _.
+ */
+export function staticChartNames(files: string[]): (chartId: string) => string {
+  const stem = (f: string): string => basename(f, extname(f)).replace(/[^A-Za-z0-9._+-]+/g, '_').replace(/^[.-]+/, '') || 'trace';
+  const stems = files.map(stem);
+  const unique = stems.map((s, i) => (stems.indexOf(s) !== stems.lastIndexOf(s) ? `${s}-${i + 1}` : s));
+  const pageStem = files.length === 1 ? unique[0] : `${unique[0]}-vs-${files.length - 1}-more`;
+  return (id) => {
+    const m = /^t(\d+)-(.*)$/.exec(id);
+    return m && unique[Number(m[1])] !== undefined ? `${unique[Number(m[1])]}-${m[2]}` : `${pageStem}-${id}`;
+  };
+}
+
+/**
+ * Writes every chart of the page as DIR/<input name>-<chart>.svg with vega's headless renderer. PNG needs
  * the native `canvas` package, which moe-trace does not depend on.
  */
 export async function writeStaticCharts(inputs: HtmlInput[], dir: string, format: 'svg' | 'png' = 'svg', options: HtmlOptions = {}): Promise<string[]> {
@@ -74,15 +107,17 @@ export async function writeStaticCharts(inputs: HtmlInput[], dir: string, format
     throw new EnvironmentError('PNG export needs the native "canvas" npm package, which moe-trace does not install; use --svg DIR instead.');
   }
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
-  const { charts } = buildPage(inputs, options);
+  const { charts } = buildPage(inputs, { ...options, static: true });
+  const names = staticChartNames(inputs.map((i) => i.report.input.file));
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const chart of charts) {
+    if (!chart.spec) continue;
     const compiled = vegaLite.compile(chart.spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
     const svg = await view.toSVG();
     view.finalize();
-    const path = join(dir, `${chart.id}.svg`);
+    const path = join(dir, `${names(chart.id)}.svg`);
     await writeFile(path, svg, 'utf8');
     written.push(path);
   }

@@ -18,7 +18,7 @@ describe('scriptSafe', () => {
     const src = 'var a = "</script><!-- x"; var b = /<\\/SCRIPT>/;';
     const safe = scriptSafe(src);
     expect(safe).not.toMatch(/<\/script|<!--/i);
-    // eslint-disable-next-line no-new-func -- comparing what JS sees on both sides
+    // new Function: comparing what JavaScript sees on both sides
     expect(new Function(`${safe}; return a;`)()).toBe('</script><!-- x');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,9 @@ describe('writeHtmlReport', () => {
 describe('writeStaticCharts', () => {
   it('writes every chart as SVG with its marks drawn', async () => {
     const files = await writeStaticCharts([smallInput()], join(dir, 'svg'), 'svg');
-    expect(readdirSync(join(dir, 'svg')).sort()).toEqual(['t0-gpu0-concurrency.svg', 't0-gpu0-gaps.svg', 't0-gpu0-levels.svg', 't0-gpu0-occupancy.svg', 't0-gpu0-pairs.svg', 't0-timeline.svg']);
+    expect(readdirSync(join(dir, 'svg')).sort()).toEqual(['moe-small-gpu0-concurrency.svg', 'moe-small-gpu0-gaps.svg', 'moe-small-gpu0-levels.svg', 'moe-small-gpu0-occupancy.svg', 'moe-small-gpu0-pairs.svg', 'moe-small-timeline.svg']);
+    // a static file has nothing to drag
+    expect(readFileSync(files.find((f) => f.endsWith('timeline.svg'))!, 'utf8')).not.toContain('Drag across');
     const levels = readFileSync(files.find((f) => f.endsWith('levels.svg'))!, 'utf8');
     expect(levels).toMatch(/^<svg/);
     // one bar per level, labelled with its exact time
@@ -92,20 +94,40 @@ describe('writeStaticCharts', () => {
     expect(svg).toContain('&lt;img src=x onerror=alert(1)&gt;');
   });
 
+  it('names the files after the inputs, so charts of two runs do not overwrite each other', async () => {
+    const { staticChartNames } = await import('../../../src/render/html/index.js');
+    const one = staticChartNames(['/data/run a.sqlite']);
+    expect([one('t0-timeline'), one('t0-gpu1-levels')]).toEqual(['run_a-timeline', 'run_a-gpu1-levels']);
+    const two = staticChartNames(['a/x.sqlite', 'b/x.sqlite', 'c/<img>.sqlite']);
+    expect([two('t0-timeline'), two('t1-timeline'), two('t2-timeline'), two('compare-metrics')])
+      .toEqual(['x-1-timeline', 'x-2-timeline', '_img_-timeline', 'x-1-vs-2-more-compare-metrics']);
+  });
+
   it('says PNG needs the canvas package', async () => {
     await expect(writeStaticCharts([smallInput()], join(dir, 'png'), 'png')).rejects.toThrow(EnvironmentError);
   });
 });
 
 describe('openInBrowser', () => {
-  it.skipIf(process.platform !== 'linux')('says so in one line when the platform opener is missing', async () => {
+  const linux = process.platform !== 'linux';
+  it.skipIf(linux)('says there is no browser when there is no display', async () => {
     const { openInBrowser } = await import('../../../src/render/html/index.js');
-    const path = process.env.PATH;
-    process.env.PATH = '';
-    try {
-      await expect(openInBrowser('/tmp/x.html')).rejects.toThrow(/^Could not open \/tmp\/x\.html with xdg-open \(.*ENOENT.*\); open the file in a browser yourself\.$/);
-    } finally {
-      process.env.PATH = path;
-    }
+    expect(await openInBrowser('/tmp/x.html', { PATH: process.env.PATH }, 'linux'))
+      .toBe('--open: no browser to open the report with (no DISPLAY or WAYLAND_DISPLAY, no BROWSER set); open /tmp/x.html in a browser yourself.');
+  });
+  it.skipIf(linux)('says so in one line when the platform opener is missing', async () => {
+    const { openInBrowser } = await import('../../../src/render/html/index.js');
+    expect(await openInBrowser('/tmp/x.html', { PATH: '/nonexistent', DISPLAY: ':0' }, 'linux'))
+      .toMatch(/^--open: could not run xdg-open \(.*ENOENT.*\); open \/tmp\/x\.html in a browser yourself\.$/);
+  });
+  it.skipIf(linux)('says so when the opener finds no browser', async () => {
+    const { openInBrowser } = await import('../../../src/render/html/index.js');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'xdg-open'), '#!/bin/sh\necho "no method available for opening $1" >&2\nexit 3\n', { mode: 0o755 });
+    expect(await openInBrowser('/tmp/x.html', { PATH: `${bin}:/usr/bin:/bin`, DISPLAY: ':0' }, 'linux'))
+      .toBe('--open: xdg-open found no browser to open the report (exit 3); open /tmp/x.html in a browser yourself.');
+    writeFileSync(join(bin, 'xdg-open'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    expect(await openInBrowser('/tmp/x.html', { PATH: `${bin}:/usr/bin:/bin`, DISPLAY: ':0' }, 'linux')).toBeNull();
   });
 });

@@ -1,0 +1,44 @@
+/** The findings' context: the kernels they read are the ones the analyses count, segment by segment. */
+import { describe, expect, it } from 'vitest';
+import { buildTrace, type RuntimeRow } from '../../src/model/build.js';
+import { analyzeDeviceWindow, contextOfReport, deviceWindows } from '../../src/analyses/device.js';
+import { indexTrace } from '../../src/analyses/trace-index.js';
+import { buildContext, kernelRows } from '../../src/findings/context.js';
+
+const launch = (start: number, end: number, correlationId: number): RuntimeRow => ({ start, end, name: 'cudaLaunchKernel', correlationId });
+
+describe('kernels in the window, for the findings', () => {
+  // two "step" ranges whose GPU work is [5, 40] and [105, 120]; kernel 2 ([50, 60]) runs between
+  // them, launched outside both, and kernel 4 ([130, 140]) after them
+  const trace = buildTrace({
+    nvtx: [{ start: 0, end: 10, text: 'step' }, { start: 100, end: 110, text: 'step' }],
+    runtime: [launch(1, 2, 1), launch(3, 4, 2), launch(45, 46, 3), launch(101, 102, 4), launch(125, 126, 5)],
+    kernels: [
+      { start: 5, end: 20, correlationId: 1 }, { start: 30, end: 40, correlationId: 2 }, { start: 50, end: 60, correlationId: 3 },
+      { start: 105, end: 120, correlationId: 4 }, { start: 130, end: 140, correlationId: 5 },
+    ],
+  });
+
+  it('with two disjoint --range segments, are the kernels the analyses count', () => {
+    const index = indexTrace(trace);
+    const [w] = deviceWindows(index, { range: 'step' });
+    expect(w.window.segments).toEqual([{ start: 5, end: 40 }, { start: 105, end: 120 }]);
+    const { report, context } = analyzeDeviceWindow(index, w, { range: 'step' });
+    expect(report.overlap.kernelCount).toBe(3);
+    const ctx = buildContext(trace, report, context);
+    expect(ctx.kernels.count).toBe(report.overlap.kernelCount);
+    expect(Array.from(kernelRows(ctx.kernels))).toEqual([0, 1, 3]);
+    // a report without its context reads W's segments back from report.window: the same kernels
+    const again = buildContext(trace, report, contextOfReport(index, report));
+    expect(Array.from(kernelRows(again.kernels))).toEqual([0, 1, 3]);
+  });
+
+  it('without a window selection, are every kernel of the device, uncopied', () => {
+    const index = indexTrace(trace);
+    const [w] = deviceWindows(index);
+    const { report, context } = analyzeDeviceWindow(index, w);
+    const ctx = buildContext(trace, report, context);
+    expect([ctx.kernels.count, ctx.kernels.rows]).toEqual([5, null]);
+    expect(report.overlap.kernelCount).toBe(5);
+  });
+});
