@@ -8,6 +8,7 @@ import type { Trace } from '../model/trace.js';
 import type { Window } from '../report/types.js';
 import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
+import { parseTime } from '../model/units.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import type { CallLinks } from './correlation.js';
 
@@ -20,19 +21,11 @@ export interface ResolvedWindow {
 export interface WindowOptions {
   /** NVTX text, exact, or /regex/flags */
   range?: string;
-  /** START:END, each side a number with an optional unit ns, us, µs, ms, s (plain = ns); a side may be empty */
+  /** START:END, each side a number with an optional unit (model/units.ts; plain = ns); a side may be empty */
   window?: string;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9 };
-
-/** "12.5ms" → 12500000 (integer ns, rounded). */
-export function parseTime(text: string): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(ns|us|µs|μs|ms|s)?\s*$/.exec(text);
-  if (!m) throw new InputError(`cannot read time "${text}": use a number of ns or a number with a unit ns, us, ms or s (e.g. 12.5ms)`);
-  const value = Number(m[1]) * 10 ** Number(m[2] ?? 0) * UNIT_NS[m[3] ?? 'ns'];
-  return Math.round(value);
-}
+export { parseTime } from '../model/units.js';
 
 export function parseWindowSpec(text: string): { start: number | null; end: number | null } {
   const parts = text.split(':');

@@ -10,7 +10,8 @@ describe('time and window parsing', () => {
     expect(parseTime('100')).toBe(100);
     expect(parseTime('100ns')).toBe(100);
     expect(parseTime('3us')).toBe(3000);
-    expect(parseTime('3µs')).toBe(3000);
+    expect(parseTime('3\u00b5s')).toBe(3000); // µ, MICRO SIGN
+    expect(parseTime('3\u03bcs')).toBe(3000); // μ, GREEK SMALL LETTER MU
     expect(parseTime('12.5ms')).toBe(12_500_000);
     expect(parseTime('1.5s')).toBe(1_500_000_000);
     expect(parseTime(' 2e3 us')).toBe(2_000_000);

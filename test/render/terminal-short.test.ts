@@ -87,3 +87,15 @@ describe('analyze of several files', () => {
     expect(out).toContain('Slowest rank: ');
   });
 });
+
+describe('README', () => {
+  it('shows the short report exactly as analyze prints it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    const shown = /```\n\$ npx moe-trace analyze (\S+)\n([\s\S]*?)```/.exec(readme);
+    expect(shown).not.toBeNull();
+    let out = '';
+    expect(await main(['analyze', shown![1]], { stdout: (s) => { out += s; }, stderr: () => {} })).toBe(0);
+    expect(shown![2]).toBe(out);
+  });
+});

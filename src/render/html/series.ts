@@ -4,7 +4,7 @@
  * TimeAxis); the *Text fields are the exact values formatted for tooltips.
  */
 import type { Trace } from '../../model/trace.js';
-import type { DeviceReport, GapClass } from '../../report/types.js';
+import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
 import type { TimeAxis } from './timeline.js';
 
@@ -24,7 +24,7 @@ export interface ConcurrencySeries {
   bins: number;
 }
 
-export const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
+export { GAP_CLASSES };
 
 /**
  * n(t) over the device's window as a step function (value holds until the next point). Above
