@@ -39,11 +39,12 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
+    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window, index);
     const windowOnly: Partial<DeviceReport> = {
       smFill: analyzeSmFill(trace, deviceId, window),
-      nvtxRanges: analyzeNvtxRanges(trace, deviceId, window, index),
+      nvtxRanges,
       communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-      ...expertAnalyses(trace, deviceId, window),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     return { report: Object.assign(report, windowOnly), context };

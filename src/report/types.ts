@@ -244,6 +244,8 @@ export interface DeviceReport {
   /** per kernel name and launch configuration: alone vs overlapped (src/analyses/contention.ts); added in schema 1 (issue 15) */
   contention?: import('./expert-types.js').ContentionEntry[];
   contentionSummary?: import('./expert-types.js').ContentionSummary;
+  /** replayed scenarios: what removing syncs, launch cost, serialization or per-expert kernels would gain (src/analyses/what-if.ts); added in schema 1 (issue 15) */
+  whatIf?: import('./expert-types.js').WhatIfReport;
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
