@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
+import { kernelNvtxText } from '../analyses/kernel-ranges.js';
 import { formatNs } from '../render/format.js';
 import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
@@ -88,7 +89,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const report = buildReport(trace, options);
           if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
-          if (wantTraces) inputs.push({ report, trace });
+          if (wantTraces) inputs.push(htmlInput(report, trace));
         }
       }
       if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
@@ -165,6 +166,12 @@ export function defaultHtmlPath(files: string[]): string {
   const stem = (f: string): string => basename(f, extname(f));
   const name = files.length === 1 ? stem(files[0]) : `${stem(files[0])}-vs-${files.length - 1}-more`;
   return join('reports', `${name}.html`);
+}
+
+/** What the HTML renderer draws from: the Report, the trace's kernels, and the NVTX range each kernel was launched in. */
+export function htmlInput(report: Report, trace: Trace): HtmlInput {
+  const ranges = kernelNvtxText(trace);
+  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined };
 }
 
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
