@@ -4,12 +4,13 @@
  *
  * Grammar: or := and ('||' and)*; and := unary ('&&' unary)*; unary := '!' unary | '(' or ')' | cmp;
  * cmp := operand (< | <= | > | >= | == | !=) operand; operand := number | variable.
- * Numbers take an optional unit: ns, us (or µs), ms, s (converted to ns) or % (divided by 100).
+ * Numbers take an optional unit: ns, us (or µs, μs), ms, s (model/units.ts: converted to ns) or % (divided by 100).
  * A gate is evaluated on every device of the report and fails when it holds on any of them.
  */
 import { GateFailedError, InputError } from './errors.js';
 import type { DeviceReport, Report } from './report/types.js';
 import { windowLength } from './analyses/window.js';
+import { isTimeUnit, timeUnitNs, TIME_UNIT_PATTERN } from './model/units.js';
 
 /** Every variable a gate may use, with what it means (shown when a name is unknown). */
 export const GATE_VARIABLES: Record<string, string> = {
@@ -49,8 +50,8 @@ export type GateExpr =
   | { kind: 'and' | 'or'; left: GateExpr; right: GateExpr }
   | { kind: 'not'; expr: GateExpr };
 
-const UNIT: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, '%': 0.01 };
-const TOKEN = /\s*(?:(\|\||&&|<=|>=|==|!=|<|>|!|\(|\))|(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)(ns|us|µs|ms|s|%)?|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)?))/y;
+const unitValue = (u: string): number => (u === '%' ? 0.01 : isTimeUnit(u) ? timeUnitNs(u) : NaN);
+const TOKEN = new RegExp(`\\s*(?:(\\|\\||&&|<=|>=|==|!=|<|>|!|\\(|\\))|(-?\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?)(${TIME_UNIT_PATTERN}|%)?|([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_-]+)?))`, 'y');
 
 type Token = { type: 'op'; value: string } | { type: 'number'; value: number; text: string } | { type: 'name'; value: string };
 
@@ -64,7 +65,7 @@ function tokenize(expr: string): Token[] {
     if (!m) throw new InputError(`--fail-if "${expr}": cannot read "${expr.slice(pos).trim()}"; write comparisons like "overlapShare < 0.2" joined by && or ||.`);
     pos = TOKEN.lastIndex;
     if (m[1]) tokens.push({ type: 'op', value: m[1] });
-    else if (m[2]) tokens.push({ type: 'number', value: Number(m[2]) * (m[3] ? UNIT[m[3]] : 1), text: m[2] + (m[3] ?? '') });
+    else if (m[2]) tokens.push({ type: 'number', value: Number(m[2]) * (m[3] ? unitValue(m[3]) : 1), text: m[2] + (m[3] ?? '') });
     else tokens.push({ type: 'name', value: m[4] });
   }
   return tokens;

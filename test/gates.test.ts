@@ -14,7 +14,7 @@ function device(deviceId: number, overlapShare: number | null, syncsPerIteration
     streams: [], streamPairs: [],
     gaps: { all: dist(6000, 100), byClass: { 'sync-stall': { count: 60, total: 500_000 }, 'host-wait': { count: 40, total: 100_000 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 } }, gaps: [] },
     launch: { latency: dist(3000), interval: dist(9000), matchedKernels: 100, launchBound: false },
-    hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], calls: [] },
+    hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], byReason: [], calls: [], omitted: 128 },
     nvtxRanges: syncsPerIteration === null ? undefined : {
       byName: [], families: [],
       iterations: { name: 'iteration #', count: 2, duration: dist(500_000, 2), kernelsPerIteration: 50, syncsPerIteration, syncsPerIterationByName: { cudaStreamSynchronize: syncsPerIteration }, busyPerIteration: 200_000 },
@@ -40,6 +40,8 @@ describe('parseGate', () => {
       kind: 'cmp', op: '<', left: { kind: 'variable', name: 'overlapShare' }, right: { kind: 'number', value: 0.2, text: '0.2' },
     });
     expect(parseGate('iterationNs > 1.5ms')).toMatchObject({ right: { value: 1_500_000 } });
+    // micro as us, µ (MICRO SIGN) or μ (GREEK SMALL LETTER MU), as --window reads it (model/units.ts)
+    for (const u of ['us', '\u00b5s', '\u03bcs']) expect(parseGate(`iterationNs > 2${u}`)).toMatchObject({ right: { value: 2000 } });
     expect(parseGate('utilization >= 20%')).toMatchObject({ right: { value: 0.2 } });
     // && binds tighter than ||
     expect(parseGate('syncs > 0 || streams > 1 && overlapShare < 0.1')).toMatchObject({ kind: 'or', right: { kind: 'and' } });

@@ -15,13 +15,14 @@
  * --range window, time between segments is outside W and is no gap.
  */
 import type { Trace } from '../model/trace.js';
-import type { Gap, GapClass, GapHistogramBin, GapSummary } from '../report/types.js';
+import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
-export const GAP_CLASSES: readonly GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
+export { GAP_CLASSES } from '../report/types.js';
+// indices into GAP_CLASSES
 const SYNC_STALL = 0;
 const HOST_WAIT = 1;
 const GPU_SIDE = 2;

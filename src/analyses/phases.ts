@@ -6,12 +6,14 @@
  *
  * A kernel's phase is that of the innermost phase-named range around its launch call (same
  * thread; the call started inside the range), and its micro-batch that of the innermost range
- * naming one, so `experts mb1` > `expert 7` gives phase experts, micro-batch 1. Kernels whose
- * launch call is unknown fall back to the innermost phase range whose GPU projection contains
- * the kernel's start. Pure: no I/O.
+ * naming one, so `experts mb1` > `expert 7` gives phase experts, micro-batch 1. A call in no
+ * phase range on its own thread takes the ranges open at that time on the other threads of its
+ * process (DDP's autograd thread launches while "## backward ##" is open on the main thread);
+ * an operation without a known launch call, the innermost phase range whose GPU projection
+ * contains its start. Pure: no I/O.
  */
 import type { Trace } from '../model/trace.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 
 export const PHASES = ['dispatch', 'combine', 'shared-expert', 'experts', 'router', 'attention', 'forward', 'backward', 'optimizer'] as const;
@@ -64,7 +66,7 @@ export interface OpPhases {
 interface PhaseRange { start: number; end: number; phase: number; microBatch: number; row: number }
 
 /** Phases of GPU operations of one device, by their launch calls (or GPU start when the call is unknown). */
-export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[]): OpPhases {
+export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[], links?: CallLinks): OpPhases {
   const phase = new Int8Array(queries.length).fill(-1);
   const microBatch = new Int32Array(queries.length).fill(-1);
   const ranges = phaseRanges(trace);
@@ -81,14 +83,24 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
   const rt = trace.runtime;
   let gpuSpans: { start: number; end: number; phase: number; microBatch: number }[] | null = null;
   queries.forEach((q, j) => {
-    let around: { phase: number; microBatch: number }[];
+    let around: { phase: number; microBatch: number }[] = [];
     if (q.call >= 0) {
       const list = byThread.get(rt.thread[q.call]) ?? [];
       const t = rt.start[q.call];
       // innermost last: ranges sorted by start, the longer first on ties
       around = list.filter((r) => r.start <= t && t < r.end);
-    } else {
-      gpuSpans ??= projectedSpans(trace, deviceId, ranges);
+    }
+    // none on the call's thread (DDP launches backward's kernels and all-reduces from autograd's
+    // thread while "## backward ##" is open on the main one): a range open at the call on another
+    // thread of the same process
+    if (around.length === 0 && q.call >= 0) {
+      const process = trace.threads[rt.thread[q.call]]?.process ?? -1;
+      const t = rt.start[q.call];
+      around = ranges.filter((r) => r.start <= t && t < r.end && process >= 0 && trace.threads[trace.nvtx.thread[r.row]]?.process === process);
+    }
+    // no launch call: the phase range whose GPU projection holds the start
+    if (around.length === 0 && q.call < 0) {
+      gpuSpans ??= projectedSpans(trace, deviceId, ranges, links);
       const t = q.gpuStart;
       around = gpuSpans.filter((r) => r.start <= t && t < r.end).sort((a, b) => a.start - b.start || b.end - a.end);
     }
@@ -101,9 +113,8 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
 }
 
 /** Phases of kernel rows of one device: opPhases with each kernel's launch call. */
-export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>): OpPhases {
-  const links = callLinks(trace);
-  return opPhases(trace, deviceId, Array.from(rows, (i) => ({ call: links.kernelCall[i], gpuStart: trace.kernels.start[i] })));
+export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>, links: CallLinks = callLinks(trace)): OpPhases {
+  return opPhases(trace, deviceId, Array.from(rows, (i) => ({ call: links.kernelCall[i], gpuStart: trace.kernels.start[i] })), links);
 }
 
 /** NVTX ranges a communication library opens around its calls: NCCL's own ("ncclAllReduce", "ncclAlltoAll"), PyTorch's "nccl:all_to_all". */
@@ -164,8 +175,8 @@ function phaseRanges(trace: Trace): PhaseRange[] {
 }
 
 /** The phase ranges' GPU projections on the device ([first op start, last op end]). */
-function projectedSpans(trace: Trace, deviceId: number, ranges: PhaseRange[]): { start: number; end: number; phase: number; microBatch: number }[] {
-  const proj = projectNvtxRanges(trace, { deviceId, ranges: ranges.map((r) => r.row), includeTransfers: false });
+function projectedSpans(trace: Trace, deviceId: number, ranges: PhaseRange[], links?: CallLinks): { start: number; end: number; phase: number; microBatch: number }[] {
+  const proj = projectNvtxRanges(trace, { deviceId, ranges: ranges.map((r) => r.row), includeTransfers: false, links });
   const out: { start: number; end: number; phase: number; microBatch: number }[] = [];
   for (let q = 0; q < proj.count; q++) {
     if (!Number.isFinite(proj.gpuStart[q])) continue;

@@ -289,14 +289,17 @@ export interface ConcurrencyLevels {
 }
 
 /**
- * +1/-1 sweep. Starts are taken in the given order (must be sorted); the ends of the intervals
- * started so far wait in a min-heap, so no sorted copy of every end is made (a million kernels
- * on many streams end out of start order): the heap holds at most the concurrency. Time is
- * credited only between distinct event times, so the order of simultaneous events (a kernel
- * ending exactly when another starts, zero-length kernels) cannot create phantom overlap.
+ * The one sweep of n(t), the number of intervals active at time t: calls span(a, b, n) for each
+ * stretch [a, b) between consecutive distinct event times, from the first start to the last end
+ * (n = 0 in the holes). Starts are taken in the given order (must be sorted); the ends of the
+ * intervals started so far wait in a min-heap, so no sorted copy of every end is made (a million
+ * kernels on many streams end out of start order): the heap holds at most the concurrency. Time
+ * passes only between distinct event times, so the order of simultaneous events (a kernel ending
+ * exactly when another starts, zero-length kernels) cannot create phantom overlap.
  */
-export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
-  const levelTime: number[] = [0];
+export function sweepConcurrency(
+  start: ArrayLike<number>, end: ArrayLike<number>, count: number, span: (a: number, b: number, n: number) => void,
+): void {
   let active = 0;
   // the previous event's time: running doubles in a typed array (above)
   const prev = Float64Array.of(count > 0 ? start[0] : 0);
@@ -307,12 +310,52 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
     const takeStart = i < count && (ends.size === 0 || start[i] <= ends.min());
     const t = takeStart ? start[i] : ends.min();
     if (t > prev[0]) {
-      while (levelTime.length <= active) levelTime.push(0);
-      levelTime[active] += t - prev[0];
+      span(prev[0], t, active);
       prev[0] = t;
     }
     if (takeStart) { ends.push(end[i]); active++; i++; } else { ends.pop(); active--; }
   }
+}
+
+/** n(t) as a step function: n = level[p] from time[p] until time[p + 1]; the last point is the last end, n = 0. */
+export interface ConcurrencyTimeline {
+  count: number;
+  time: Float64Array;
+  level: Int32Array;
+}
+
+/**
+ * The change points of n(t) (sweepConcurrency), for a chart: only where n changes, from the first
+ * start (its level) to the last end (level 0). Starts must be sorted; empty for no intervals.
+ */
+export function concurrencyTimeline(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyTimeline {
+  let time = new Float64Array(Math.min(16, 2 * count + 1));
+  let level = new Int32Array(time.length);
+  let n = 0;
+  const push = (t: number, l: number): void => {
+    if (n === time.length) {
+      const t2 = new Float64Array(2 * n); t2.set(time); time = t2;
+      const l2 = new Int32Array(2 * n); l2.set(level); level = l2;
+    }
+    time[n] = t; level[n] = l; n++;
+  };
+  // the end of the last span: running doubles in a typed array (above)
+  const last = Float64Array.of(NaN);
+  sweepConcurrency(start, end, count, (a, b, l) => {
+    if (n === 0 || level[n - 1] !== l) push(a, l);
+    last[0] = b;
+  });
+  if (n > 0) push(last[0], 0);
+  return { count: n, time: time.subarray(0, n), level: level.subarray(0, n) };
+}
+
+/** Time at each concurrency level (sweepConcurrency). */
+export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
+  const levelTime: number[] = [0];
+  sweepConcurrency(start, end, count, (a, b, n) => {
+    while (levelTime.length <= n) levelTime.push(0);
+    levelTime[n] += b - a;
+  });
   levelTime[0] = 0;
   let maxConcurrency = 0;
   let busy = 0;

@@ -3,7 +3,7 @@
  * terminal prints them with `--full`, the HTML page shows every one of them. Cells are formatted
  * text; a renderer only lays them out.
  */
-import type { DeviceReport, Report } from '../report/types.js';
+import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js';
 import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
@@ -78,7 +78,7 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
     key: 'gaps', caption: `GPU ${p}: idle gaps: ${formatCount(g.all.count)} totalling ${formatNs(g.all.total)}` +
       (g.all.count > 0 ? ` (median ${formatNs(g.all.median)}, p95 ${formatNs(g.all.p95)}, max ${formatNs(g.all.max)})` : ''),
     header: ['cause', 'gaps', 'idle time', 'share of idle'],
-    rows: g.all.count === 0 ? [] : (['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const).map((c) => [c, formatCount(g.byClass[c].count),
+    rows: g.all.count === 0 ? [] : GAP_CLASSES.map((c) => [c, formatCount(g.byClass[c].count),
       formatNs(g.byClass[c].total), formatPct(g.all.total > 0 ? g.byClass[c].total / g.all.total : null)]),
     note: g.all.count === 0 ? 'The GPU was never idle between kernels in the window.' : undefined,
   });
@@ -205,7 +205,8 @@ export function distinctNames(names: string[], max: number): string[] {
     const tail = Math.min(keep, max - 8);
     return `${s.slice(0, max - tail - 1)}…${s.slice(s.length - tail)}`;
   };
-  const bare = names.map((n) => n.replace(/\(.*$/s, '') || n);
+  // a signature's argument list goes first: "k(int, float)" is "k"; a name that only holds a "(" stays
+  const bare = names.map((n) => (n.endsWith(')') && n.indexOf('(') > 0 ? n.slice(0, n.indexOf('(')) : n));
   for (const [base, keep] of [[bare, 12], [bare, Math.floor(max / 2)], [names, Math.floor(max / 2)]] as const) {
     const out = base.map((n) => cut(n, keep));
     const distinct = new Set(out).size === new Set(names).size;

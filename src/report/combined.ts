@@ -4,7 +4,7 @@
  * and `merge a.json b.json c.json` (reports read back from disk) give the same object.
  * Its JSON form is versioned like the Report: bump COMBINED_SCHEMA_VERSION on incompatible changes.
  */
-import type { GapClass, Report } from './types.js';
+import { GAP_CLASSES, type GapClass, type Report } from './types.js';
 import { combineCommunication, rankCommunication, type CombinedCommunication, type RankCommunication } from './combined-communication.js';
 
 function withCommunication(ranks: RankSummary[]): { communication?: CombinedCommunication } {
@@ -89,8 +89,6 @@ export interface CombinedSummary {
   /** per-rank exposed communication and the rank the others waited for at each collective (issue 17) */
   communication?: CombinedCommunication;
 }
-
-const GAP_CLASSES: GapClass[] = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'];
 
 /** The rows one report contributes: one per device. */
 export function rankSummaries(report: Report): RankSummary[] {

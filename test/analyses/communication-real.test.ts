@@ -7,7 +7,9 @@
  * exposed = |their union \ union of all kernels|).
  */
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { readTrace } from '../../src/readers/read-trace.js';
 import { buildReport } from '../../src/report/build.js';
 
 const EP = 'fixtures/nsys-2025.3-ep1';
@@ -44,5 +46,60 @@ describe('communication on the expert-parallel dry run (nsys)', () => {
     const gemm = c.classes.find((k) => k.class === 'expert-gemm')!;
     expect(gemm).toMatchObject({ count: 10, names: 1 });
     expect(gemm.top[0]).toMatchObject({ name: 'device_kernel', family: 'grouped GEMM' });
+  });
+});
+
+/**
+ * Kineto traces from ../shared/kineto-corpus (public, not ours; MANIFEST.md there). The A100 DDP
+ * trace (rank 0 of 2, NCCL 2.17.1) has 21 NCCL kernels with their Collective name args. Figures
+ * checked independently in Python over the JSON (NCCL kernels vs every other kernel, ns =
+ * round(ts·1000), end = start + round(dur·1000)): busy 46,876,493 ns, exposed 39,559,468 ns.
+ */
+const CORPUS = '../shared/kineto-corpus';
+const A100 = `${CORPUS}/facebookresearch_HolisticTraceAnalysis_nccl_data.json.gz`;
+const haveCorpus = existsSync(A100);
+
+describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-corpus)', () => {
+  it('A100 DDP: all-reduces in backward, broadcasts in forward, 15.6% hidden', async () => {
+    const r = buildReport(await readTrace(A100));
+    expect(r.devices).toHaveLength(1);
+    const c = r.devices[0].communication!;
+    expect(c).toMatchObject({ kernelCount: 21, busy: 46_876_493, exposed: 39_559_468, hidden: 7_317_025, syncOnly: 0 });
+    expect(c.hiddenShare).toBeCloseTo(0.15609156, 7);
+    expect(c.kernels.map((k) => [k.name, k.family, k.source, k.count, k.time, k.exposed])).toEqual([
+      ['ncclKernel_AllReduce_RING_LL_Sum_float', 'NCCL: allreduce', 'collective args', 15, 46_762_159, 39_445_134],
+      ['ncclKernel_Broadcast_RING_LL_Sum_int8_t', 'NCCL: broadcast', 'collective args', 6, 114_334, 114_334],
+    ]);
+    // DDP launches the all-reduces from autograd's thread while "## backward ##" is open on the main thread
+    expect(c.byPhase.map((p) => [p.phase, p.kernels, p.busy, p.exposed])).toEqual([
+      ['forward', 6, 114_334, 114_334], ['backward', 15, 46_762_159, 39_445_134],
+    ]);
+    expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 21], ['compute', 2679], ['memory', 1074]]);
+    const f = r.findings.find((x) => x.id === 'exposed-communication')!;
+    expect(f.costNs).toBe(39_559_468);
+    expect(f.costNs).toBeLessThanOrEqual(c.busy);
+  });
+
+  it('traces without collectives: no communication, the classes still listed', async () => {
+    const v100 = buildReport(await readTrace(`${CORPUS}/facebookresearch_HolisticTraceAnalysis_rank-0.Apr_03_18_51_38.1102.pt.trace.json.gz`));
+    expect(v100.devices[0].communication).toMatchObject({ kernelCount: 0, busy: 0, hiddenShare: null });
+    expect(v100.findings.some((f) => f.id === 'exposed-communication')).toBe(false);
+    const b300 = buildReport(await readTrace(`${CORPUS}/AMD-AGI_TraceLens_moe_01_many_experts_few_tokens.json.gz`));
+    expect(b300.devices[0].communication!.classes.map((k) => [k.class, k.count])).toEqual([['compute', 36]]);
+  });
+});
+
+describe('communication on the EP dry run through torch.profiler (Kineto, fixtures/nsys-2025.3-ep1)', () => {
+  it('the copies under nccl:all_to_all are the communication, per phase and micro-batch', async () => {
+    const r = buildReport(await readTrace(`${EP}/ep-overlapped-rank0.pt.trace.json.gz`));
+    const c = r.devices[0].communication!;
+    expect(c).toMatchObject({ kernelCount: 12, busy: 25_952, exposed: 25_952, hiddenShare: 0 });
+    expect(c.kernels.map((k) => [k.name, k.family, k.count])).toEqual([['[CUDA memcpy]', 'NCCL: all_to_all', 12]]);
+    expect(c.byPhase.map((p) => [p.phase, p.microBatch, p.kernels, p.busy])).toEqual([
+      ['dispatch', 0, 3, 6656], ['dispatch', 1, 3, 6881], ['combine', 0, 3, 6079], ['combine', 1, 3, 6336],
+    ]);
+    const grouped = buildReport(await readTrace(`${EP}/ep-grouped-rank0.pt.trace.json.gz`)).devices[0].communication!;
+    expect(grouped).toMatchObject({ kernelCount: 6, busy: 21_088 });
+    expect(grouped.classes.find((k) => k.class === 'expert-gemm')).toMatchObject({ count: 6, names: 1 });
   });
 });

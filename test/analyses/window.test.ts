@@ -10,7 +10,8 @@ describe('time and window parsing', () => {
     expect(parseTime('100')).toBe(100);
     expect(parseTime('100ns')).toBe(100);
     expect(parseTime('3us')).toBe(3000);
-    expect(parseTime('3µs')).toBe(3000);
+    expect(parseTime('3\u00b5s')).toBe(3000); // µ, MICRO SIGN
+    expect(parseTime('3\u03bcs')).toBe(3000); // μ, GREEK SMALL LETTER MU
     expect(parseTime('12.5ms')).toBe(12_500_000);
     expect(parseTime('1.5s')).toBe(1_500_000_000);
     expect(parseTime(' 2e3 us')).toBe(2_000_000);
@@ -81,6 +82,12 @@ describe('--range windows', () => {
     expect(r.window).toEqual({
       start: 30, end: 1050, duration: 1020, source: 'range', range: 'forward', rangeInstances: 2,
       coveredDuration: 60 + 20, segments: [{ start: 30, end: 90 }, { start: 1030, end: 1050 }],
+      // each instance is an iteration: its GPU span, and its NVTX range on the host
+      iterations: {
+        method: 'range', name: 'forward', found: 2, count: 2, leftOut: 0,
+        span: { count: 2, total: 80, min: 20, median: 40, p95: 58, max: 60 }, meanSpan: 40,
+        host: { start: [0, 1000], end: [100, 1100] },
+      },
     });
   });
   it('matches /regex/ and merges overlapping projections', () => {

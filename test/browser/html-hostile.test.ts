@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHtmlReport } from '../../src/render/html/index.js';
-import { shortText } from '../../src/render/html/timeline.js';
+import { distinctNames, HTML_TABLES } from '../../src/render/tables.js';
 import { HOSTILE, PLAIN, smallInput } from '../render/html/fixture.js';
 import { haveChromium, itemCentre, launch, markCounts, networkRequests, skipReason, tooltipText, visit, type Session } from './harness.js';
 
@@ -32,14 +32,14 @@ describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : `
       svgs: document.querySelectorAll('svg').length,
       title: document.querySelector('.moe-trace h2')!.textContent,
       findings: document.querySelectorAll('.moe-finding').length,
-      kernels: [...document.querySelectorAll('.moe-trace table.moe-table:first-of-type tr th:first-child')].map((e) => e.textContent),
+      kernels: [...document.querySelectorAll('.moe-trace table[data-table="sm-fill"] tr th:first-child')].map((e) => e.textContent),
       docTitle: document.title,
     }));
     expect(dom).toMatchObject({ scripts: 5, images: 0, svgs: 0 });
     expect(dom.title).toBe(HOSTILE.file);
     expect(dom.docTitle).toBe(`moe-trace: ${HOSTILE.file}`);
     expect(dom.findings).toBeGreaterThan(0);
-    expect(dom.kernels).toEqual(['kernel', HOSTILE.gemm, HOSTILE.gating]);
+    expect(dom.kernels).toEqual(['kernel', ...distinctNames([HOSTILE.gemm, HOSTILE.gating], HTML_TABLES.maxName)]);
     const counts = await markCounts(v.page);
     expect(counts['t0-timeline'].marks).toBe(24);
 
@@ -73,8 +73,10 @@ describe.skipIf(!haveChromium)(`hostile names in Chromium${haveChromium ? '' : `
     expect(v.pageErrors).toEqual([]);
     expect(v.consoleErrors).toEqual([]);
     expect(networkRequests(v)).toEqual([]);
-    const cells = await v.page.$$eval('.moe-trace table.moe-table:first-of-type tr th:first-child', (ths) => ths.map((t) => t.textContent));
-    expect(cells).toEqual(['kernel', shortText(names.gemm), names.gating]);
+    const cells = await v.page.$$eval('.moe-trace table[data-table="sm-fill"] tr th:first-child', (ths) => ths.map((t) => t.textContent));
+    expect(cells).toEqual(['kernel', ...distinctNames([names.gemm, names.gating], HTML_TABLES.maxName)]);
+    expect(cells[1].startsWith(names.gemm.slice(0, 60))).toBe(true);
+    expect(cells[1].length).toBe(HTML_TABLES.maxName);
     expect(await v.page.$eval('.moe-trace h2', (h) => h.textContent)).toBe(names.file);
     const tip = await tooltipText(v.page, (await itemCentre(v.page, 't0-timeline', { kind: 'kernel', kernel: 0 }))!);
     expect(tip).toContain(`(${names.gemm.length.toLocaleString('en-US')} characters)`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  complement, concurrencyLevels, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
+  complement, concurrencyLevels, concurrencyTimeline, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
   idleWithin, intervalSet, lowerBoundNear, overlapWith, totalLength, union, unionSorted, type IntervalSet,
 } from '../../src/model/intervals.js';
 
@@ -211,5 +211,27 @@ describe('concurrencyLevels against a sweep over sorted ends', () => {
       for (let k = 1; k < expected.length; k++) if (expected[k] > 0) top = k;
       expect(concurrencyLevels(start, end, n).levelTime).toEqual(expected.slice(0, top + 1));
     }
+  });
+});
+
+describe('concurrencyTimeline', () => {
+  it('gives n(t) at its change points, back-to-back intervals not overlapping, ending at 0', () => {
+    // [0,10) and [10,20) touch; [5,15) overlaps both; [30,30] has zero length; [30,40) after a hole
+    const s = [0, 5, 10, 30, 30];
+    const e = [10, 15, 20, 30, 40];
+    const tl = concurrencyTimeline(s, e, 5);
+    expect(Array.from(tl.time)).toEqual([0, 5, 15, 20, 30, 40]);
+    expect(Array.from(tl.level)).toEqual([1, 2, 1, 0, 1, 0]);
+  });
+
+  it('holds each level for exactly the time concurrencyLevels credits it (the same sweep)', () => {
+    const s = [0, 0, 3, 4, 9, 20];
+    const e = [8, 5, 4, 12, 10, 21];
+    const tl = concurrencyTimeline(s, e, s.length);
+    const credited: number[] = [];
+    for (let p = 0; p + 1 < tl.count; p++) credited[tl.level[p]] = (credited[tl.level[p]] ?? 0) + tl.time[p + 1] - tl.time[p];
+    credited[0] = 0;
+    expect(credited).toEqual(concurrencyLevels(s, e, s.length).levelTime);
+    expect(concurrencyTimeline([], [], 0).count).toBe(0);
   });
 });

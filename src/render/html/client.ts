@@ -24,16 +24,50 @@ export const CLIENT_SCRIPT = String.raw`(function () {
   }
   function table(t) {
     var tb = el('table', 'moe-table');
+    if (t.key) tb.setAttribute('data-table', t.key);
     tb.appendChild(el('caption', null, t.caption));
+    if (t.rows.length === 0) {
+      var empty = el('tr');
+      var cell = el('td', 'moe-none', t.note || '(none)');
+      empty.appendChild(cell);
+      tb.appendChild(empty);
+      return tb;
+    }
     var head = el('tr');
     t.header.forEach(function (h) { head.appendChild(el('th', null, h)); });
     tb.appendChild(head);
     t.rows.forEach(function (r) {
       var tr = el('tr');
-      r.forEach(function (c, i) { tr.appendChild(el(i === 0 ? 'th' : 'td', null, c)); });
+      r.forEach(function (c, i) {
+        var x = el(i === 0 ? 'th' : 'td', null, c);
+        if (i === 0) x.title = c;
+        tr.appendChild(x);
+      });
       tb.appendChild(tr);
     });
+    if (t.more) {
+      var more = el('tr');
+      more.appendChild(el('td', 'moe-none', '… and ' + t.more.toLocaleString('en-US') + ' more (all of them: moe-trace analyze --json)'));
+      tb.appendChild(more);
+    }
+    if (t.note) {
+      var note = el('tr');
+      note.appendChild(el('td', 'moe-none', t.note));
+      tb.appendChild(note);
+    }
     return tb;
+  }
+
+  // Charts are laid out for 900 px; stretch them to the page's width (the window's, less margins).
+  var BASE = 900;
+  function fitWidth(spec, scale) {
+    if (Array.isArray(spec)) { spec.forEach(function (x) { fitWidth(x, scale); }); return; }
+    if (!spec || typeof spec !== 'object') return;
+    Object.keys(spec).forEach(function (k) {
+      if (k === 'datasets' || k === 'data' || k === 'values') return;
+      if (k === 'width' && typeof spec[k] === 'number') spec[k] = Math.round(spec[k] * scale);
+      else fitWidth(spec[k], scale);
+    });
   }
 
   var tip = null;
@@ -67,7 +101,8 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     div.setAttribute('data-kind', chart.kind);
     fig.appendChild(div);
     parent.appendChild(fig);
-    charts.push({ chart: chart, div: div });
+    if (chart.spec) charts.push({ chart: chart, div: div });
+    else div.appendChild(el('p', 'moe-empty', chart.message || 'Nothing to draw.'));
   }
 
   function findingBlock(f) {
@@ -111,6 +146,10 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     main.appendChild(s);
   });
 
+  // room for the charts: the page's width less the y-axis labels (~260 px) and the padding
+  var scale = Math.max(1, Math.min(2.4, (main.clientWidth - 340) / BASE));
+  charts.forEach(function (c) { fitWidth(c.chart.spec, scale); });
+  state.scale = scale;
   var options = { renderer: 'canvas', actions: false, ast: true, defaultStyle: false, tooltip: tooltip };
   charts.reduce(function (prev, c) {
     return prev.then(function () {

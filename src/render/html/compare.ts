@@ -39,7 +39,7 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
 export function comparison(inputs: HtmlInput[]): Comparison {
   const columns = inputs.flatMap((input, t) => input.report.devices.map((d) => ({ t, d, label: `${basename(input.report.input.file)} · GPU ${d.deviceId}` })));
   const table: Table = {
-    caption: 'Headline metrics side by side',
+    key: 'compare', caption: 'Headline metrics side by side',
     header: ['metric', ...columns.map((c) => c.label)],
     rows: ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))]),
   };

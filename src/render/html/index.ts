@@ -112,6 +112,7 @@ export async function writeStaticCharts(inputs: HtmlInput[], dir: string, format
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const chart of charts) {
+    if (!chart.spec) continue;
     const compiled = vegaLite.compile(chart.spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
     const svg = await view.toSVG();

@@ -18,7 +18,7 @@ const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); margin: 0; background: #fafafa; }
 header { background: #222; color: #fff; padding: 12px 24px; }
 header h1 { font-size: 18px; margin: 0; }
-main { padding: 8px 24px 48px; max-width: 1200px; }
+main { padding: 8px 24px 48px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 20px; margin: 16px 0; }
 h2 { font-size: 17px; margin: 4px 0 8px; overflow-wrap: anywhere; unicode-bidi: isolate; }
 .moe-meta { color: var(--muted); font-size: 12px; list-style: none; padding: 0; margin: 0 0 8px; }
@@ -36,7 +36,9 @@ h2 { font-size: 17px; margin: 4px 0 8px; overflow-wrap: anywhere; unicode-bidi: 
 .moe-table { border-collapse: collapse; margin: 12px 0; font-size: 13px; }
 .moe-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
 .moe-table th, .moe-table td { border-bottom: 1px solid var(--line); padding: 3px 10px; text-align: right; white-space: nowrap; }
-.moe-table th:first-child { text-align: left; max-width: 520px; overflow: hidden; text-overflow: ellipsis; unicode-bidi: isolate; }
+.moe-table th:first-child { text-align: left; max-width: 640px; white-space: normal; overflow-wrap: anywhere; unicode-bidi: isolate; }
+.moe-table td.moe-none { text-align: left; white-space: normal; }
+.moe-empty { color: var(--muted); font-style: italic; margin: 4px 0; }
 .moe-error { color: #c62828; }
 .moe-tooltip { position: absolute; display: none; pointer-events: none; z-index: 10; background: rgba(255,255,255,.96);
   border: 1px solid #aaa; border-radius: 4px; padding: 6px 8px; font-size: 12px; max-width: 520px; box-shadow: 2px 2px 6px rgba(0,0,0,.15); }

@@ -6,25 +6,24 @@
 import { basename } from 'node:path';
 import type { Trace } from '../../model/trace.js';
 import type { Finding, Report } from '../../report/types.js';
-import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
+import { formatBytes, formatCount } from '../format.js';
+import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
-import { kernelNvtxText } from './experts.js';
-import { communicationHtmlTables, exposedByPhaseSpec } from './communication.js';
-import { buildTimeline, DEFAULT_LIMITS, shortText, type ExpertOf, type TimelineLimits } from './timeline.js';
+import { exposedByPhaseSpec } from './communication.js';
+import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
   report: Report;
   trace: Trace;
-  /** per-kernel expert label (string index, -1 none); default: the innermost NVTX range around the launch */
+  /**
+   * per-kernel NVTX range (string index, -1 none) that colours the timeline: the commands give the
+   * innermost range around each launch (analyses/kernel-ranges.ts); without it, kernels are coloured by name
+   */
   expertOf?: ExpertOf;
 }
 
-export interface Table {
-  caption: string;
-  header: string[];
-  rows: string[][];
-}
+export type { Table } from '../tables.js';
 
 export interface TraceSection {
   id: string;
@@ -49,8 +48,7 @@ const TOP_KERNELS = 15;
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
-  const experts = input.expertOf ? null : kernelNvtxText(trace);
-  const timeline = buildTimeline(report, trace, limits, input.expertOf ?? (experts ? (i: number) => experts[i] : undefined));
+  const timeline = buildTimeline(report, trace, limits, input.expertOf);
   const charts: Chart[] = [];
   const notes = [...timeline.aggregation];
   if (report.devices.length > 0) {
@@ -67,8 +65,11 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
     charts.push({ id: `${p}-concurrency`, kind: 'concurrency', spec: concurrencySpec(d, series, timeline.axis) });
     charts.push({ id: `${p}-levels`, kind: 'levels', spec: levelsSpec(d, levelRows(d, timeline.axis), timeline.axis) });
     charts.push({ id: `${p}-occupancy`, kind: 'occupancy', spec: occupancySpec(d) });
-    const pairs = pairsSpec(d);
-    if (pairs) charts.push({ id: `${p}-pairs`, kind: 'pairs', spec: pairs });
+    if (d.streams.length >= 2) {
+      const pairs = pairsSpec(d);
+      charts.push(pairs ? { id: `${p}-pairs`, kind: 'pairs', spec: pairs }
+        : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
+    }
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
     const phases = exposedByPhaseSpec(d);
     if (phases) charts.push({ id: `${p}-communication`, kind: 'communication', spec: phases as Chart['spec'] });
@@ -85,43 +86,9 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
     section: {
       id, title: basename(r.file), meta, headline: report.headline, findings: report.findings,
       warnings: report.warnings, notes, charts,
-      tables: [...report.devices.map((d) => topKernels(trace, d.deviceId, d.window.start, d.window.end)), ...communicationHtmlTables(report), ...apiTable(report)],
+      // every table of the terminal's --full, from the Report; the API calls also beside kernels
+      tables: [...reportTables(report, HTML_TABLES), ...(report.devices.length > 0 ? [apiTable(report, HTML_TABLES)].filter((t): t is Table => t !== null) : [])],
     },
     aggregated,
-  };
-}
-
-/** CUDA API calls by total time: what the host spent its time on (the whole story when there are no kernels). */
-function apiTable(report: Report): Table[] {
-  if (report.apiSummary.length === 0) return [];
-  const top = [...report.apiSummary].sort((a, b) => b.total - a.total || (a.name < b.name ? -1 : 1));
-  return [{
-    caption: `CUDA API calls by total time${top.length > TOP_KERNELS ? ` (top ${TOP_KERNELS} of ${top.length})` : ''}`,
-    header: ['call', 'count', 'total', 'mean'],
-    rows: top.slice(0, TOP_KERNELS).map((a) => [shortText(a.name), formatCount(a.count), formatNs(a.total), formatNs(Math.round(a.total / Math.max(1, a.count)))]),
-  }];
-}
-
-/** The kernels that take the most GPU time in the window, by short name. */
-function topKernels(trace: Trace, deviceId: number, w0: number, w1: number): Table {
-  const k = trace.kernels;
-  const acc = new Map<number, { count: number; total: number; max: number }>();
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId) continue;
-    const dur = Math.min(k.end[i], w1) - Math.max(k.start[i], w0);
-    if (dur < 0 || k.end[i] <= w0 || k.start[i] >= w1) continue;
-    const a = acc.get(k.shortName[i]) ?? { count: 0, total: 0, max: 0 };
-    a.count++; a.total += dur; a.max = Math.max(a.max, dur);
-    acc.set(k.shortName[i], a);
-  }
-  const all = [...acc].sort((a, b) => b[1].total - a[1].total || a[0] - b[0]);
-  const sum = all.reduce((s, [, a]) => s + a.total, 0);
-  return {
-    caption: `GPU ${deviceId}: kernels by GPU time in the window${all.length > TOP_KERNELS ? ` (top ${TOP_KERNELS} of ${all.length})` : ''}`,
-    header: ['kernel', 'count', 'total', 'mean', 'max', 'share'],
-    rows: all.slice(0, TOP_KERNELS).map(([name, a]) => [
-      shortText(trace.strings[name] ?? 'kernel'), formatCount(a.count), formatNs(a.total), formatNs(Math.round(a.total / a.count)), formatNs(a.max),
-      formatPct(sum > 0 ? a.total / sum : null),
-    ]),
   };
 }

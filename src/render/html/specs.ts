@@ -4,7 +4,7 @@
  */
 import { COMM_ROW_COLOURS } from './communication.js';
 import type { DeviceReport } from '../../report/types.js';
-import { formatNs, formatPct } from '../format.js';
+import { formatCount, formatNs, formatPct } from '../format.js';
 import { GAP_CLASSES, type ConcurrencySeries, type GapBin, type LevelRow } from './series.js';
 import type { TimeAxis, TimelineData } from './timeline.js';
 
@@ -14,8 +14,10 @@ type Layer = Record<string, unknown> & { encoding: Record<string, unknown> };
 export interface Chart {
   /** stable id, used by the page and by tests (e.g. "t0-timeline", "t0-gpu0-levels") */
   id: string;
-  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'compare-metrics' | 'compare-timelines' | 'communication';
-  spec: VlSpec;
+  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication';
+  /** null when there is nothing to draw: `message` says why, in the chart's place */
+  spec: VlSpec | null;
+  message?: string;
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -47,7 +49,10 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
     field: 'colour', type: 'nominal',
     // fixed order and palette: the busiest keys get the first colours, everything else is grey
     scale: { domain: [...data.colourKeys, 'other'], range: [...PALETTE.slice(0, data.colourKeys.length), '#c7c7c7'] },
-    legend: { title: data.colourSource === 'nvtx' ? 'expert (NVTX range)' : 'kernel', labelLimit: 260, orient: 'bottom', columns: 3 },
+    legend: {
+      title: data.colourSource === 'nvtx' ? 'kernels by the NVTX range around their launch (range:), else by name (kernel:)' : 'kernels by name',
+      labelLimit: 300, titleLimit: 800, orient: 'bottom', columns: 3,
+    },
   };
   const common = [tip('startText', 'start'), tip('durationText', 'duration')];
   const layers = (brush: boolean): Layer[] => [
@@ -61,7 +66,7 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
         ...(brush ? { tooltip: [tip('row', 'row'), tip('count', 'intervals starting here', 'quantitative'), tip('busyText', 'busy in bin')] } : {}),
       },
     }] : []),
-    kindLayer('kernel', colour, [tip('name', 'kernel'), tip('stream', 'stream'), ...common, tip('grid', 'grid'), tip('block', 'block'), tip('expert', 'expert')], brush),
+    kindLayer('kernel', colour, [tip('name', 'kernel'), tip('stream', 'stream'), ...common, tip('grid', 'grid'), tip('block', 'block'), tip('expert', 'NVTX range')], brush),
     kindLayer('launch', '#b0b0b0', [tip('name', 'launch call'), tip('row', 'thread'), ...common], brush),
     kindLayer('sync', '#111111', [tip('name', 'sync call'), tip('row', 'thread'), ...common], brush),
     kindLayer('nvtx', '#c5b0d5', [tip('name', 'NVTX range'), tip('row', 'lane'), ...common], brush),
@@ -69,13 +74,19 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
     ...(['communication', 'compute', 'exposed'] as const).map((k) => kindLayer(k, COMM_ROW_COLOURS[k], [tip('name', 'row'), ...common], brush)),
   ];
   const detailHeight = Math.max(60, data.rows.length * ROW_PX);
-  const brush = { name: 'brush', select: { type: 'interval', encodings: ['x'] } };
+  const brush = { name: 'brush', select: { type: 'interval', encodings: ['x'] }, ...(data.focus ? { value: { x: [data.focus.start, data.focus.end] } } : {}) };
   const overview = layers(false).map((l, i) => ({
     ...l, encoding: { ...l.encoding, y: { ...y, axis: null } }, ...(i === 0 ? { params: [brush] } : {}),
   }));
   return {
     $schema: SCHEMA,
-    title: interactive ? { text: title, subtitle: 'Drag across the overview (bottom) to zoom; drag the selection to pan; double-click it to reset.' } : { text: title },
+    title: {
+      text: title,
+      subtitle: [
+        ...(data.focus ? [`Opens on the ${data.focus.text}; the overview (bottom) shows the whole window.`] : []),
+        ...(interactive ? ['Drag across the overview to zoom; drag the selection to pan; double-click it to show everything.'] : []),
+      ],
+    },
     datasets: { marks: data.marks, bins: data.bins },
     vconcat: [
       { width: WIDTH, height: detailHeight, data: { name: 'marks' }, layer: layers(true) },
@@ -137,33 +148,36 @@ export function occupancySpec(d: DeviceReport): VlSpec {
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'stream', type: 'nominal', sort: values.map((v) => v.stream), title: null },
-      x: { field: 'occupancy', type: 'quantitative', title: 'occupancy (busy / window)', axis: { format: '.1~%' } },
+      x: { field: 'occupancy', type: 'quantitative', title: 'occupancy (busy / window)', axis: { format: percentFormat(Math.max(0, ...values.map((v) => v.occupancy))), tickCount: 5 } },
       tooltip: [tip('stream', 'stream'), tip('kernels', 'kernels', 'quantitative'), tip('busyText', 'busy'), tip('occupancyText', 'occupancy'), tip('shareText', 'share of GPU busy')],
     },
   };
 }
 
-const MAX_PAIR_STREAMS = 64;
+const MAX_PAIR_STREAMS = 32;
 
 /**
- * Stream-pair overlap as a symmetric heat map over every pair of streams (pairs the report does
- * not list overlapped 0 ns); null when fewer than two streams ran. Past 64 streams, the 64
- * busiest are shown.
+ * Stream-pair overlap as a heat map over the streams that overlapped another one (the 32 with the
+ * most overlap when more did); null when no two streams overlapped (the page says so in words).
  */
 export function pairsSpec(d: DeviceReport): VlSpec | null {
-  if (d.streams.length < 2) return null;
-  const shown = [...d.streams].sort((x, y) => y.busy - x.busy || x.streamId - y.streamId).slice(0, MAX_PAIR_STREAMS)
-    .map((s) => s.streamId).sort((x, y) => x - y);
-  const overlap = new Map(d.streamPairs.map((p) => [`${Math.min(p.a, p.b)}:${Math.max(p.a, p.b)}`, p.overlap]));
+  const pairs = d.streamPairs.filter((p) => p.overlap > 0);
+  if (pairs.length === 0) return null;
+  const byStream = new Map<number, number>();
+  for (const p of pairs) for (const s of [p.a, p.b]) byStream.set(s, (byStream.get(s) ?? 0) + p.overlap);
+  const involved = [...byStream.keys()];
+  const shown = [...byStream].sort((x, y) => y[1] - x[1] || x[0] - y[0]).slice(0, MAX_PAIR_STREAMS).map(([s]) => s).sort((x, y) => x - y);
+  const overlap = new Map(pairs.map((p) => [`${Math.min(p.a, p.b)}:${Math.max(p.a, p.b)}`, p.overlap]));
   const values = shown.flatMap((a) => shown.filter((b) => b !== a).map((b) => {
     const o = overlap.get(`${Math.min(a, b)}:${Math.max(a, b)}`) ?? 0;
     return { a: `stream ${a}`, b: `stream ${b}`, overlap: o, overlapText: formatNs(o) };
   }));
   const order = shown.map((s) => `stream ${s}`);
-  const max = d.streamPairs.reduce((m, p) => Math.max(m, p.overlap), 0);
-  const side = Math.min(WIDTH / 2 - 40, 16 * order.length + 20);
-  const subtitle = [max === 0 ? 'no two streams ever overlapped' : `largest: ${formatNs(max)}`];
-  if (d.streams.length > shown.length) subtitle.push(`the ${shown.length} busiest of ${d.streams.length} streams`);
+  const max = pairs.reduce((m, p) => Math.max(m, p.overlap), 0);
+  const side = Math.min(WIDTH / 2 - 40, 22 * order.length + 20);
+  const subtitle = [`${formatCount(pairs.length)} of ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs overlapped; largest: ${formatNs(max)}`];
+  if (involved.length > shown.length) subtitle.push(`the ${shown.length} streams with the most overlap of ${involved.length} that overlapped`);
+  else if (involved.length < d.streams.length) subtitle.push(`${d.streams.length - involved.length} streams that never overlapped left out`);
   return {
     $schema: SCHEMA,
     title: { text: `GPU ${d.deviceId}: time each pair of streams ran kernels at once`, subtitle: subtitle.join('; ') },
@@ -171,12 +185,22 @@ export function pairsSpec(d: DeviceReport): VlSpec | null {
     data: { values },
     mark: { type: 'rect' },
     encoding: {
-      x: { field: 'a', type: 'nominal', sort: order, title: null, scale: { domain: order } },
+      x: { field: 'a', type: 'nominal', sort: order, title: null, scale: { domain: order }, axis: { labelAngle: -45 } },
       y: { field: 'b', type: 'nominal', sort: order, title: null, scale: { domain: order } },
       color: { field: 'overlap', type: 'quantitative', title: 'overlap (ns)', scale: { scheme: 'blues', domain: [0, Math.max(1, max)] } },
       tooltip: [tip('a', 'stream'), tip('b', 'with'), tip('overlapText', 'overlap')],
     },
   };
+}
+
+/**
+ * A d3 percent format with as many decimals as ticks about a fifth of `max` apart need to differ
+ * (".1~%" on a 0-0.4% axis printed "0% 0.1% 0.1% 0.1%").
+ */
+export function percentFormat(max: number): string {
+  const step = max / 5;
+  const digits = step > 0 ? Math.min(6, Math.max(0, Math.ceil(-Math.log10(step * 100)))) : 0;
+  return `.${digits}~%`;
 }
 
 /** Axis labels in ns/µs/ms/s, as the rest of the page writes times. */

@@ -8,6 +8,7 @@ import type { Trace } from '../../model/trace.js';
 import type { Report } from '../../report/types.js';
 import { union } from '../../model/intervals.js';
 import { formatNs } from '../format.js';
+import { nvtxFamilyName } from '../../analyses/nvtx-ranges.js';
 import { communicationIntervals, type CommRowKind } from './communication.js';
 
 export interface TimeAxis {
@@ -72,6 +73,31 @@ export interface TimelineData {
   colourSource: 'nvtx' | 'kernel';
   /** the kernel colour keys, most GPU time first ("other" not included) */
   colourKeys: string[];
+  /** what the chart opens on (chart units) when that is not the whole window: the iterations */
+  focus: { start: number; end: number; text: string } | null;
+}
+
+/**
+ * The iterations' extent on the GPU (trace time), when the window is much longer than them (a
+ * whole-process capture: model load and warm-up, then the iterations).
+ */
+export function iterationFocus(report: Report): { start: number; end: number; text: string } | null {
+  let lo = Infinity; let hi = -Infinity; let n = 0; let name = '';
+  for (const d of report.devices) {
+    const it = d.nvtxRanges?.iterations;
+    for (const x of it?.instances ?? []) {
+      if (x.gpuStart === null || x.gpuEnd === null) continue;
+      lo = Math.min(lo, x.gpuStart); hi = Math.max(hi, x.gpuEnd); n++;
+      name = it!.name;
+    }
+  }
+  if (n === 0 || !(hi > lo)) return null;
+  const w0 = Math.min(...report.devices.map((d) => d.window.start));
+  const w1 = Math.max(...report.devices.map((d) => d.window.end));
+  if (hi - lo > 0.8 * (w1 - w0)) return null;
+  // a little room either side
+  const pad = (hi - lo) * 0.01;
+  return { start: Math.max(w0, lo - pad), end: Math.min(w1, hi + pad), text: `${n} iteration${n === 1 ? '' : 's'} "${name}"` };
 }
 
 /** Optional per-kernel expert label (index into trace.strings, -1 none), e.g. from NVTX projection. */
@@ -129,7 +155,10 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
   const tid = (thread: number): string => (trace.threads[thread] ? String(trace.threads[thread].tid) : `#${thread}`);
 
   // Row order: NVTX levels and host threads first (what the CPU did), then each device's streams.
-  const nvtx = nvtxIntervals(trace, spanStart, spanEnd, (t, depth) => rowOf(`NVTX · tid ${tid(t)} · L${depth}`));
+  const lanes = nvtxIntervals(trace, spanStart, spanEnd);
+  const nvtx = lanes.items;
+  const laneRow = nvtxLaneLabels(trace, lanes, tid).map(rowOf);
+  for (let j = 0; j < nvtx.count; j++) nvtx.row[j] = laneRow[nvtx.row[j]];
   const host = new Intervals();
   const hostKind: ('launch' | 'sync')[] = [];
   const syncNames: string[] = [];
@@ -163,12 +192,33 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
 
   const k = trace.kernels;
   const str = (x: number, fallback: string): string => shortText(trace.strings[x] ?? fallback);
+  // Colour keys: the NVTX range around the launch with its numbers folded ("expert #"), library
+  // ranges (CUB's "cub::DeviceSelect::Flagged") left out, else the kernel's name. Keys are
+  // numbers: 2 * family + 0 for ranges, 2 * string index + 1 for kernel names.
+  const families: string[] = [];
+  const familyOf = new Map<string, number>();
+  const rangeKey = new Map<number, number>();
   const keyIndex = (i: number): number => {
     const x = expertOf ? expertOf(i) : -1;
-    return x >= 0 ? x : k.shortName[i];
+    if (x >= 0) {
+      let key = rangeKey.get(x);
+      if (key === undefined) {
+        const text = trace.strings[x] ?? '';
+        if (text.includes('::')) key = -1;
+        else {
+          const fam = nvtxFamilyName(text) || text;
+          let f = familyOf.get(fam);
+          if (f === undefined) { f = families.length; families.push(fam); familyOf.set(fam, f); }
+          key = 2 * f;
+        }
+        rangeKey.set(x, key);
+      }
+      if (key >= 0) return key;
+    }
+    return 2 * k.shortName[i] + 1;
   };
-  const colours = topKeys(kernels, keyIndex, trace.strings.length);
-
+  const keyText = (key: number): string => (key % 2 === 0 ? `range: ${shortText(families[key / 2])}` : `kernel: ${str((key - 1) / 2, 'kernel')}`);
+  const colours = topKeys(kernels, keyIndex);
   const marks: TimelineMark[] = [];
   const bins: TimelineBin[] = [];
   const aggregation: string[] = [];
@@ -190,7 +240,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     const c = trace.launchConfigs[k.launchConfig[i]];
     return {
       ...base(kernels, j), kind: 'kernel', name: str(k.shortName[i], 'kernel'),
-      colour: colours.has(key) ? str(key, 'kernel') : 'other',
+      colour: colours.has(key) ? keyText(key) : 'other',
       stream: k.streamId[i], grid: `${c.gridX}×${c.gridY}×${c.gridZ}`, block: `${c.blockX}×${c.blockY}×${c.blockZ}`,
       expert: x >= 0 ? str(x, '–') : '–', kernel: i,
     };
@@ -210,8 +260,11 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     const text = trace.nvtx.text[nvtx.ref[j]];
     return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? str(text, '(no text)') : '(no text)', colour: 'nvtx' };
   });
-  return { axis, rows, marks, bins, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel',
-    colourKeys: [...colours].map((x) => str(x, 'kernel')) };
+  const f = iterationFocus(report);
+  const focus = f ? { start: u(f.start), end: u(f.end), text: f.text } : null;
+  return { axis, rows, marks, bins, focus, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel',
+    // ranges first, then kernel names, each most time first
+    colourKeys: [...[...colours].filter((x) => x % 2 === 0), ...[...colours].filter((x) => x % 2 === 1)].map(keyText) };
 }
 
 /** Kernels clipped to their device's window; kernels outside it are left out. */
@@ -235,11 +288,19 @@ function kernelIntervals(report: Report, trace: Trace, rowOf: (device: number, s
   return out;
 }
 
-/** Push/pop and start/end ranges, stacked into nesting levels per thread. */
-function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number, rowOf: (thread: number, depth: number) => number): Intervals {
+interface NvtxLanes {
+  /** row = lane number */
+  items: Intervals;
+  lanes: { thread: number; depth: number }[];
+}
+
+/** Push/pop and start/end ranges, stacked into nesting levels (lanes) per thread; lanes in thread then depth order. */
+function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number): NvtxLanes {
   const n = trace.nvtx;
   const open = new Map<number, number[]>();
-  const out = new Intervals();
+  const items = new Intervals();
+  const laneOf = new Map<string, number>();
+  const lanes: { thread: number; depth: number }[] = [];
   for (let i = 0; i < n.count; i++) {
     if (!Number.isFinite(n.end[i]) || n.eventType[i] === 34 || n.end[i] < spanStart || n.start[i] > spanEnd) continue;
     let stack = open.get(n.thread[i]);
@@ -247,18 +308,53 @@ function nvtxIntervals(trace: Trace, spanStart: number, spanEnd: number, rowOf: 
     while (stack.length > 0 && stack[stack.length - 1] <= n.start[i]) stack.pop();
     const depth = stack.length;
     stack.push(n.end[i]);
-    out.push(rowOf(n.thread[i], depth), Math.max(n.start[i], spanStart), Math.min(n.end[i], spanEnd), i);
+    const key = `${n.thread[i]}:${depth}`;
+    let lane = laneOf.get(key);
+    if (lane === undefined) { lane = lanes.length; lanes.push({ thread: n.thread[i], depth }); laneOf.set(key, lane); }
+    items.push(lane, Math.max(n.start[i], spanStart), Math.min(n.end[i], spanEnd), i);
   }
-  return out;
+  // renumber lanes in (thread, depth) order
+  const order = lanes.map((_, l) => l).sort((a, b) => lanes[a].thread - lanes[b].thread || lanes[a].depth - lanes[b].depth);
+  const rank = new Int32Array(lanes.length);
+  order.forEach((l, r) => { rank[l] = r; });
+  for (let j = 0; j < items.count; j++) items.row[j] = rank[items.row[j]];
+  return { items, lanes: order.map((l) => lanes[l]) };
 }
 
-/** The string indices of the colour keys with the most kernel time, most first. */
-function topKeys(kernels: Intervals, keyIndex: (i: number) => number, nStrings: number): Set<number> {
-  const total = new Float64Array(nStrings);
-  for (let j = 0; j < kernels.count; j++) total[keyIndex(kernels.ref[j])] += kernels.end[j] - kernels.start[j];
-  const used: number[] = [];
-  for (let x = 0; x < nStrings; x++) if (total[x] > 0) used.push(x);
-  used.sort((a, b) => total[b] - total[a] || a - b);
+/**
+ * A row label per NVTX lane, from the ranges on it: the name (numbers folded: "expert #") that
+ * covers the most time, "+N" for the other names, the thread only when several threads have
+ * ranges; unique.
+ */
+function nvtxLaneLabels(trace: Trace, { items, lanes }: NvtxLanes, tid: (thread: number) => string): string[] {
+  const time = lanes.map(() => new Map<string, number>());
+  for (let j = 0; j < items.count; j++) {
+    const text = trace.nvtx.text[items.ref[j]];
+    const name = text >= 0 ? nvtxFamilyName(trace.strings[text] ?? '') || '(no text)' : '(no text)';
+    const m = time[items.row[j]];
+    m.set(name, (m.get(name) ?? 0) + Math.max(1, items.end[j] - items.start[j]));
+  }
+  const threads = new Set(lanes.map((l) => l.thread)).size;
+  const used = new Set<string>();
+  return lanes.map((l, i) => {
+    const names = [...time[i]].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const top = names[0]?.[0] ?? '(no text)';
+    const head = `NVTX ${top.length > 60 ? `${top.slice(0, 59)}…` : top}${names.length > 1 ? ` +${names.length - 1}` : ''}`;
+    let label = threads > 1 ? `${head} · tid ${tid(l.thread)}` : head;
+    if (used.has(label)) label = `${label} · L${l.depth}`;
+    used.add(label);
+    return label;
+  });
+}
+
+/** The colour keys with the most kernel time, most first. */
+function topKeys(kernels: Intervals, keyIndex: (i: number) => number): Set<number> {
+  const total = new Map<number, number>();
+  for (let j = 0; j < kernels.count; j++) {
+    const key = keyIndex(kernels.ref[j]);
+    total.set(key, (total.get(key) ?? 0) + kernels.end[j] - kernels.start[j]);
+  }
+  const used = [...total].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([key]) => key);
   return new Set(used.slice(0, MAX_COLOUR_KEYS));
 }
 

@@ -81,7 +81,7 @@ export function bigReport(trace: Trace): Report {
     streams, streamPairs: [],
     gaps: { all: NONE, byClass: { 'sync-stall': { count: 0, total: 0 }, 'host-wait': { count: 0, total: 0 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 } }, gaps: [] },
     launch: { latency: NONE, interval: NONE, matchedKernels: k.count, launchBound: false },
-    hostSyncs: { count: syncs.length, totalTime: 0, gpuIdle: 0, byName: [], calls: syncs },
+    hostSyncs: { count: syncs.length, totalTime: 0, gpuIdle: 0, byName: [], byReason: [], calls: syncs, omitted: 0 },
   };
   return {
     schema: 'moe-trace/report', schemaVersion: 1, tool: { name: 'moe-trace', version: '0.1.0' },

@@ -8,8 +8,8 @@ describe('buildTimeline, small trace', () => {
   const { report, trace } = smallInput();
   const tl = buildTimeline(report, trace, undefined, (i) => [trace.strings.indexOf('expert 0'), trace.strings.indexOf('expert 1'), trace.strings.indexOf('moe layer'), -1][i]);
 
-  it('puts NVTX levels and host threads above the streams, streams in id order', () => {
-    expect(tl.rows).toEqual(['NVTX · tid 4242 · L0', 'NVTX · tid 4242 · L1', 'host · tid 4242', 'GPU 0 · stream 7', 'GPU 0 · stream 13', 'GPU 0 · stream 14']);
+  it('puts NVTX levels (named after their ranges) and host threads above the streams, streams in id order', () => {
+    expect(tl.rows).toEqual(['NVTX moe layer', 'NVTX expert #', 'host · tid 4242', 'GPU 0 · stream 7', 'GPU 0 · stream 13', 'GPU 0 · stream 14']);
     expect(tl.axis).toEqual({ originNs: 1000, unitNs: 1000, unit: 'µs', span: 25 });
   });
 
@@ -18,10 +18,11 @@ describe('buildTimeline, small trace', () => {
     expect(kernels).toHaveLength(4);
     expect(kernels[1]).toEqual({
       row: 'GPU 0 · stream 13', kind: 'kernel', start: 2, end: 7, startText: '2.000 µs', durationText: '5.000 µs',
-      name: 'expert_gemm', colour: 'expert 1', stream: 13, grid: '32×2×1', block: '128×1×1', expert: 'expert 1', kernel: 1,
+      name: 'expert_gemm', colour: 'range: expert #', stream: 13, grid: '32×2×1', block: '128×1×1', expert: 'expert 1', kernel: 1,
     });
-    // no expert: coloured by kernel name
-    expect(kernels[3]).toMatchObject({ colour: 'expert_gemm', expert: '–', start: 19, end: 25 });
+    // no expert: coloured by kernel name, and the legend says which keys are ranges and which kernels
+    expect(kernels[3]).toMatchObject({ colour: 'kernel: expert_gemm', expert: '–', start: 19, end: 25 });
+    expect(tl.colourKeys).toEqual(['range: expert #', 'range: moe layer', 'kernel: expert_gemm']);
     expect(tl.bins).toEqual([]);
     expect(tl.aggregation).toEqual([]);
   });
@@ -31,14 +32,17 @@ describe('buildTimeline, small trace', () => {
     // the first launch (500-900 ns) ended before the window; the rest fall inside it
     expect(host).toEqual([['sync', 'cudaStreamSynchronize', 10, 18.99], ['launch', 'cudaLaunchKernel', 1.5, 1.9], ['launch', 'cudaLaunchKernel', 8.5, 8.9], ['launch', 'cudaLaunchKernel', 18.995, 18.999]]);
     const nvtx = tl.marks.filter((m) => m.kind === 'nvtx').map((m) => [m.row, m.name, m.start, m.end]);
-    expect(nvtx).toEqual([['NVTX · tid 4242 · L0', 'moe layer', 0, 25], ['NVTX · tid 4242 · L1', 'expert 0', 0, 0], ['NVTX · tid 4242 · L1', 'expert 1', 1.4, 2]]);
+    expect(nvtx).toEqual([['NVTX moe layer', 'moe layer', 0, 25], ['NVTX expert #', 'expert 0', 0, 0], ['NVTX expert #', 'expert 1', 1.4, 2]]);
   });
 
-  it('finds the experts from NVTX by itself (innermost range around the launch)', async () => {
+  it('colours kernels by the innermost NVTX range around the launch, which the commands find (analyses/kernel-ranges.ts)', async () => {
     const { traceSection } = await import('../../../src/render/html/sections.js');
-    const section = traceSection({ report, trace }, 0).section;
+    const section = traceSection(smallInput(), 0).section;
     const spec = section.charts[0].spec as { datasets: { marks: { kind: string; expert?: string }[] } };
     expect(spec.datasets.marks.filter((m) => m.kind === 'kernel').map((m) => m.expert)).toEqual(['expert 0', 'expert 1', 'moe layer', 'moe layer']);
+    // the renderer runs no analysis: handed no ranges, it colours by kernel name
+    const bare = traceSection({ report, trace }, 0).section.charts[0].spec as { datasets: { marks: { kind: string; expert?: string; colour: string }[] } };
+    expect(bare.datasets.marks.filter((m) => m.kind === 'kernel').every((m) => m.colour.startsWith('kernel: ') && m.expert === '–')).toBe(true);
   });
 });
 
