@@ -31,7 +31,7 @@ function report(devices: DeviceReport[], findings: Finding[] = []): Report {
 }
 
 const finding = (id: string, costShare: number, deviceId = 0): Finding => ({
-  id, severity: 'high', deviceId, title: id, evidence: [], costNs: costShare * 1e6, costShare, fix: '',
+  id, severity: 'high', deviceId, title: id, evidence: [], costNs: costShare * 1e6, costShare, fix: '', measures: [],
 });
 
 describe('parseGate', () => {
