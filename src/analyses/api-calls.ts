@@ -16,11 +16,12 @@ export const ALLOCATION_CALLS: ReadonlySet<string> = new Set([
 /**
  * Launches (kernels link to them by correlationId), anything named like a launch (the HTML host
  * lane), copies, sets and prefetches (their GPU records link to them), blocking calls,
- * synchronization and stream-wait calls (synchronization records take their type from them) and
+ * synchronization and stream-wait calls (synchronization records take their type from them), event
+ * records (the what-if replay links stream waits to them) and
  * allocations. Generous on purpose: a kept call nothing reads costs a few bytes, a dropped one
  * that something reads changes a result.
  */
-const READ_BY_NAME = /Launch|Memcpy|Memset|Prefetch|Synchronize|WaitEvent/;
+const READ_BY_NAME = /Launch|Memcpy|Memset|Prefetch|Synchronize|WaitEvent|EventRecord/;
 
 export function isAnalysedApiCall(name: string): boolean {
   return READ_BY_NAME.test(name) || isLaunchCall(name) || blockingReasonOfName(name) !== null ||

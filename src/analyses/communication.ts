@@ -21,7 +21,7 @@ import {
 } from '../model/intervals.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
 import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { kernelContention } from './contention.js';
 
 /** Names listed per class in ClassSummary.top. */
@@ -43,6 +43,8 @@ export function windowSet(window: Window): IntervalSet {
 }
 
 export interface CommunicationOptions {
+  /** the trace's call links (TraceIndex.links, computed once by buildReport); computed when not given */
+  links?: CallLinks;
   classesFile?: string;
   classPatterns?: CommunicationReport['classPatterns'];
 }
@@ -62,6 +64,66 @@ interface CommOp {
   pieces: Pieces;
 }
 
+/**
+ * The union of pieces added in order of start, built as they come: only the merged pieces are
+ * stored (none when `keep` is false: then only the length), so a million compute kernels cost
+ * their union, not a copy of every kernel. A piece that starts before the current merged one
+ * (possible only with a window of several segments) switches to collecting and sorting.
+ */
+export class StreamingUnion {
+  private s = new Float64Array(16);
+  private e = new Float64Array(16);
+  private n = 0;
+  /** current merged piece, and the total length flushed: running doubles in a typed array */
+  private readonly st = Float64Array.of(NaN, NaN, 0);
+  private raw: number[] | null = null;
+  constructor(private readonly keep: boolean) {}
+
+  add(a: number, b: number): void {
+    if (!(b > a)) return;
+    const st = this.st;
+    if (st[0] !== st[0]) { st[0] = a; st[1] = b; return; }
+    if (a < st[0]) {
+      if (!this.keep) throw new Error('StreamingUnion: pieces out of order in a length-only union');
+      (this.raw ??= []).push(a, b);
+      return;
+    }
+    if (a <= st[1]) { if (b > st[1]) st[1] = b; return; }
+    this.flush();
+    st[0] = a; st[1] = b;
+  }
+
+  private flush(): void {
+    const st = this.st;
+    if (st[0] !== st[0]) return;
+    st[2] += st[1] - st[0];
+    if (this.keep) {
+      if (this.n === this.s.length) {
+        const s2 = new Float64Array(this.n * 2); s2.set(this.s); this.s = s2;
+        const e2 = new Float64Array(this.n * 2); e2.set(this.e); this.e = e2;
+      }
+      this.s[this.n] = st[0]; this.e[this.n] = st[1]; this.n++;
+    }
+    st[0] = NaN;
+  }
+
+  /** The union (empty when not kept) and its length; call once, after the last add. */
+  finish(): { set: IntervalSet; length: number } {
+    this.flush();
+    if (this.raw) {
+      const m = this.raw.length / 2;
+      const s = new Float64Array(this.n + m);
+      const e = new Float64Array(this.n + m);
+      s.set(this.s.subarray(0, this.n)); e.set(this.e.subarray(0, this.n));
+      for (let j = 0; j < m; j++) { s[this.n + j] = this.raw[2 * j]; e[this.n + j] = this.raw[2 * j + 1]; }
+      const set = union(s, e, this.n + m);
+      return { set, length: totalLength(set) };
+    }
+    const set = { count: this.n, start: this.s.subarray(0, this.n), end: this.e.subarray(0, this.n) };
+    return { set, length: this.st[2] };
+  }
+}
+
 export function analyzeCommunication(
   trace: Trace, deviceId: number, window: Window, classes: KernelClassification, options: CommunicationOptions = {},
 ): CommunicationReport {
@@ -69,77 +131,105 @@ export function analyzeCommunication(
   const w = windowSet(window);
   const lo = w.count > 0 ? w.start[0] : 0;
   const hi = w.count > 0 ? w.end[w.count - 1] : 0;
-  const compute = new Pieces();
-  const byClass = KERNEL_CLASSES.map(() => ({ count: 0, time: 0, pieces: new Pieces() }));
-  // kernels by classification entry (short + full name): counted without an object per kernel
-  const byName = new Map<number, { count: number; time: number }>();
+  // several segments may feed the unions out of order: then they keep their pieces
+  const split = w.count > 1;
+  const compute = new StreamingUnion(true);
+  const byClass = KERNEL_CLASSES.map((_, code) => ({
+    count: 0, time: 0,
+    // compute classes: only their length; communication and sync come from `ops`; memory from three sorted sources
+    union: new StreamingUnion(split || !isComputeClass(code)),
+  }));
+  const memcpyUnion = new StreamingUnion(true);
+  const memsetUnion = new StreamingUnion(true);
+  // kernels by classification entry (short + full name): count and clipped time, in typed arrays
+  const entryCount = new Float64Array(classes.names.length);
+  const entryTime = new Float64Array(classes.names.length);
   const ops: CommOp[] = [];
   const commKernelRows: number[] = [];
-  // an operation's pieces inside W (one per segment it meets); false when it is not in W
-  const clip = (s: number, e: number, each: (a: number, b: number) => void): boolean => {
-    let met = false;
-    for (let g = 0; g < w.count; g++) {
-      const a = Math.max(s, w.start[g]);
-      const b = Math.min(e, w.end[g]);
-      if (b > a) { met = true; each(a, b); }
-    }
-    // a zero-length operation inside a segment counts, adding no time (as selectOps)
-    return met || (!(e > s) && insideSome(w, s));
-  };
-  let links: ReturnType<typeof callLinks> | null = null;
+  // the current kernel's clipped time: a running double in a typed array (see model/intervals.ts)
+  const acc = new Float64Array(1);
+  let links: CallLinks | null = options.links ?? null;
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] !== deviceId || k.end[i] < lo || k.start[i] > hi) continue;
     const code = classes.classOf[i];
     const cls = byClass[code];
     const commClass = isCommunicationClass(code);
+    const computeClass = isComputeClass(code);
     const pieces = commClass ? new Pieces() : null;
-    let time = 0;
-    const met = clip(k.start[i], k.end[i], (a, b) => {
-      time += b - a;
-      cls.pieces.push(a, b);
+    acc[0] = 0;
+    let met = false;
+    for (let g = 0; g < w.count; g++) {
+      const a = Math.max(k.start[i], w.start[g]);
+      const b = Math.min(k.end[i], w.end[g]);
+      if (!(b > a)) continue;
+      met = true;
+      acc[0] += b - a;
       if (pieces) pieces.push(a, b);
-      else if (isComputeClass(code)) compute.push(a, b);
-    });
-    if (!met) continue;
-    cls.count++; cls.time += time;
+      else {
+        cls.union.add(a, b);
+        if (computeClass) compute.add(a, b);
+      }
+    }
+    // a zero-length operation inside a segment counts, adding no time (as selectOps)
+    if (!met && !(!(k.end[i] > k.start[i]) && insideSome(w, k.start[i]))) continue;
+    cls.count++; cls.time += acc[0];
     const entry = classes.nameOf[i];
-    const named = byName.get(entry);
-    if (named) { named.count++; named.time += time; } else byName.set(entry, { count: 1, time });
+    entryCount[entry]++; entryTime[entry] += acc[0];
     if (pieces) {
       const c = classes.names[entry];
       links ??= callLinks(trace);
       ops.push({
         start: k.start[i], end: k.end[i], call: links.kernelCall[i], name: trace.strings[c.name] ?? '?',
-        class: c.class as CommOp['class'], family: c.family, source: c.source, time, pieces,
+        class: c.class as CommOp['class'], family: c.family, source: c.source, time: acc[0], pieces,
       });
       commKernelRows.push(i);
     }
   }
+  const byName = new Map<number, { count: number; time: number }>();
+  for (let entry = 0; entry < entryCount.length; entry++) if (entryCount[entry] > 0) byName.set(entry, { count: entryCount[entry], time: entryTime[entry] });
   // memcpy/memset: memory operations, unless a communication library issued them (inside its NVTX range)
   const memory = byClass[ClassCode.memory];
   const communication = byClass[ClassCode.communication];
   const transferNames: ClassifiedKernel[] = [];
   const commTransfers = new Map<string, ClassifiedKernel>();
-  for (const [label, cols] of [['memcpy', trace.memcpy], ['memset', trace.memset]] as const) {
-    const rows: number[] = [];
+  const clipped = (s: number, e: number): number => {
+    let t = 0;
+    for (let g = 0; g < w.count; g++) { const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]); if (b > a) t += b - a; }
+    return t;
+  };
+  for (const [label, cols, into] of [['memcpy', trace.memcpy, memcpyUnion], ['memset', trace.memset, memsetUnion]] as const) {
+    let n = 0;
     for (let i = 0; i < cols.count; i++) {
       if (cols.deviceId[i] !== deviceId || cols.end[i] < lo || cols.start[i] > hi) continue;
-      if (clip(cols.start[i], cols.end[i], () => {})) rows.push(i);
+      if (clipped(cols.start[i], cols.end[i]) > 0 || (!(cols.end[i] > cols.start[i]) && insideSome(w, cols.start[i]))) n++;
     }
-    if (rows.length === 0) continue;
+    if (n === 0) continue;
+    const rows = new Int32Array(n);
+    n = 0;
+    for (let i = 0; i < cols.count; i++) {
+      if (cols.deviceId[i] !== deviceId || cols.end[i] < lo || cols.start[i] > hi) continue;
+      if (clipped(cols.start[i], cols.end[i]) > 0 || (!(cols.end[i] > cols.start[i]) && insideSome(w, cols.start[i]))) rows[n++] = i;
+    }
     links ??= callLinks(trace);
     const callOf = label === 'memcpy' ? links.memcpyCall : links.memsetCall;
-    const ranges = communicationRangeOfCalls(trace, rows.map((i) => callOf[i]));
+    const ranges = communicationRangeOfCalls(trace, Array.from(rows, (i) => callOf[i]));
     let count = 0;
     let time = 0;
     rows.forEach((i, j) => {
       const range = ranges[j];
+      const t = clipped(cols.start[i], cols.end[i]);
+      if (range === null) {
+        count++; time += t;
+        for (let g = 0; g < w.count; g++) into.add(Math.max(cols.start[i], w.start[g]), Math.min(cols.end[i], w.end[g]));
+        return;
+      }
       const pieces = new Pieces();
-      let t = 0;
-      clip(cols.start[i], cols.end[i], (a, b) => { t += b - a; (range ? pieces : memory.pieces).push(a, b); if (range) communication.pieces.push(a, b); });
-      if (range === null) { count++; time += t; return; }
+      for (let g = 0; g < w.count; g++) {
+        const a = Math.max(cols.start[i], w.start[g]); const b = Math.min(cols.end[i], w.end[g]);
+        if (b > a) pieces.push(a, b);
+      }
       const name = `[CUDA ${label}]`;
-      const family = /^rccl/i.test(range) ? `RCCL: ${range.replace(/^rccl:/i, "")}` : `NCCL: ${range.replace(/^nccl:/i, "")}`;
+      const family = /^rccl/i.test(range) ? `RCCL: ${range.replace(/^rccl:/i, '')}` : `NCCL: ${range.replace(/^nccl:/i, '')}`;
       ops.push({ start: cols.start[i], end: cols.end[i], call: callOf[i], name, class: 'communication', family, source: 'NVTX range', time: t, pieces });
       communication.count++; communication.time += t;
       const key = `${name}\u0000${family}`;
@@ -160,7 +250,7 @@ export function analyzeCommunication(
     }
   }
   const commSet = comm.set();
-  const computeSet = compute.set();
+  const computeSet = compute.finish().set;
   const busy = totalLength(commSet);
   const exposed = totalLength(difference(commSet, computeSet));
   const syncOnly = busy - totalLength(commOnly.set());
@@ -185,6 +275,26 @@ export function analyzeCommunication(
     const c = classes.names[entry];
     return { name: trace.strings[c.name] ?? '?', class: c.class, family: c.family, source: c.source, count: n.count, time: n.time };
   };
+  // a class's busy time: compute classes from their streamed unions; communication and sync
+  // from their operations; memory from its kernels, copies and memsets together
+  const opsOf = (cls: string): IntervalSet => {
+    const p = new Pieces();
+    for (const o of ops) if (o.class === cls) for (let q = 0; q < o.pieces.start.length; q++) p.push(o.pieces.start[q], o.pieces.end[q]);
+    return p.set();
+  };
+  const classBusy = (code: number): number => {
+    if (code === ClassCode.communication) return totalLength(opsOf('communication'));
+    if (code === ClassCode.sync) return totalLength(opsOf('sync'));
+    if (code === ClassCode.memory) {
+      const parts = [byClass[code].union.finish().set, memcpyUnion.finish().set, memsetUnion.finish().set];
+      const n = parts.reduce((t, x) => t + x.count, 0);
+      const st = new Float64Array(n); const en = new Float64Array(n);
+      let at = 0;
+      for (const x of parts) { st.set(x.start, at); en.set(x.end, at); at += x.count; }
+      return totalLength(union(st, en, n));
+    }
+    return byClass[code].union.finish().length;
+  };
   const classSummaries: ClassSummary[] = [];
   KERNEL_CLASSES.forEach((cls, code) => {
     const c = byClass[code];
@@ -195,7 +305,7 @@ export function analyzeCommunication(
     if (cls === 'communication') named.push(...commTransfers.values());
     named.sort(byTime);
     classSummaries.push({
-      class: cls as KernelClassName, count: c.count, time: c.time, busy: totalLength(c.pieces.set()),
+      class: cls as KernelClassName, count: c.count, time: c.time, busy: classBusy(code),
       names: named.length, top: named.slice(0, CLASS_NAME_LIMIT),
     });
   });
@@ -208,7 +318,7 @@ export function analyzeCommunication(
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
     computeBusy: totalLength(computeSet),
-    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet),
+    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet, links),
     classes: classSummaries,
     collectives: collectiveSequence(ops, computeSet),
     contention: commKernelRows.length === 0 ? [] : kernelContention(trace, deviceId, { start: lo, end: hi }, {
@@ -240,9 +350,9 @@ function insideSome(w: IntervalSet, t: number): boolean {
   return false;
 }
 
-function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet): PhaseCommunication[] {
+function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null): PhaseCommunication[] {
   if (ops.length === 0) return [];
-  const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })));
+  const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
   if (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0)) return [];
   const groups = new Map<string, { phase: string; microBatch: number | null; kernels: number; pieces: Pieces; order: number }>();
   ops.forEach((o, j) => {

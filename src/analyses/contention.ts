@@ -104,14 +104,21 @@ export function contentionKey(name: string, config: string): string {
 }
 
 export interface ContentionResult {
+  /** the listed groups (at most `limit`) */
   entries: ContentionEntry[];
+  /** every group */
+  all: ContentionEntry[];
   summary: ContentionSummary;
   /** per listed kernel of the window (trace row → time another kernel ran beside it) */
   besideOf: (row: number) => number;
 }
 
 export function configText(trace: Trace, row: number): string {
-  const c = trace.launchConfigs[trace.kernels.launchConfig[row]];
+  return configTextOf(trace, trace.kernels.launchConfig[row]);
+}
+
+function configTextOf(trace: Trace, index: number): string {
+  const c = trace.launchConfigs[index];
   if (!c) return '?';
   return `${c.gridX}×${c.gridY}×${c.gridZ} / ${c.blockX}×${c.blockY}×${c.blockZ}`;
 }
@@ -137,7 +144,6 @@ export function kernelContention(
   const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
   const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
   const two = overlappedSet(s, e, rows.length);
-  const beside = new Map<number, number>();
   let kernelTime = 0;
   for (let j = 0; j < rows.length; j++) kernelTime += e[j] - s[j];
   // busy = |union|
@@ -151,19 +157,29 @@ export function kernelContention(
     }
     if (ce > cs) busy += ce - cs;
   }
-  interface Acc { name: string; config: string; count: number; alone: number[]; over: number[]; overRows: number[]; time: number; overlapNs: number }
-  const groups = new Map<string, Acc>();
+  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number }
+  // groups by (name, grid and block) as one number: no string per kernel (configurations that
+  // differ only in registers or shared memory share their text, so their group)
+  const textIds = new Map<string, number>();
+  const configId = new Int32Array(trace.launchConfigs.length + 1);
+  trace.launchConfigs.forEach((_, c) => {
+    const text = configTextOf(trace, c);
+    let id = textIds.get(text);
+    if (id === undefined) textIds.set(text, (id = textIds.size));
+    configId[c + 1] = id + 1;
+  });
+  const configs = textIds.size + 1;
+  const groups = new Map<number, Acc>();
+  const beside = new Float64Array(rows.length);
   for (let j = 0; j < rows.length; j++) {
     const i = rows[j];
     const d = e[j] - s[j];
     const b = overlapWith(two, s[j], e[j]);
-    beside.set(i, b);
+    beside[j] = b;
     if (options.include && !options.include(i)) continue;
-    const name = trace.strings[k.shortName[i]] ?? '?';
-    const config = configText(trace, i);
-    const key = contentionKey(name, config);
+    const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { name, config, count: 0, alone: [], over: [], overRows: [], time: 0, overlapNs: 0 }));
+    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0 }));
     g.count++;
     g.time += d;
     g.overlapNs += b;
@@ -176,7 +192,8 @@ export function kernelContention(
   let addedNs = 0;
   let slowWeighted = 0;
   let slowWeight = 0;
-  const all = [...groups.values()].sort((a, b) => b.time - a.time || a.name.localeCompare(b.name) || a.config.localeCompare(b.config));
+  const named = [...groups.values()].map((g) => ({ ...g, name: trace.strings[k.shortName[g.first]] ?? '?', config: configText(trace, g.first) }));
+  const all = named.sort((a, b) => b.time - a.time || a.name.localeCompare(b.name) || a.config.localeCompare(b.config));
   const entries: ContentionEntry[] = all.map((g) => {
     const alone = median(g.alone) ?? options.reference?.get(contentionKey(g.name, g.config)) ?? null;
     const aloneFrom = g.alone.length > 0 ? 'here' : alone !== null ? 'reference' : null;
@@ -199,7 +216,15 @@ export function kernelContention(
   const summary: ContentionSummary = {
     gainedNs, addedNs: Math.round(addedNs), netNs: Math.round(gainedNs - addedNs), meanSlowdown: slowWeight > 0 ? slowWeighted / slowWeight : null,
   };
-  return { entries: entries.slice(0, options.limit ?? CONTENTION_LIST_LIMIT), summary, besideOf: (row) => beside.get(row) ?? 0 };
+  const position = new Map<number, number>();
+  return {
+    entries: entries.slice(0, options.limit ?? CONTENTION_LIST_LIMIT), all: entries, summary,
+    besideOf: (row) => {
+      if (position.size === 0) rows.forEach((r, j) => position.set(r, j));
+      const j = position.get(row);
+      return j === undefined ? 0 : beside[j];
+    },
+  };
 }
 
 /** The alone medians measured in this trace, by contentionKey: the reference for another capture of the same work. */

@@ -25,6 +25,8 @@ export interface AnalyzeOptions {
   window?: string;
   /** count memcpy/memset as activity in n(t): overlap, streams and gaps then cover all GPU operations */
   includeTransfers?: boolean;
+  /** no steady-state detection: without --range/--window, W is first kernel start to last kernel end */
+  wholeTrace?: boolean;
 }
 
 /** One device's analysis window W: the Report's `window`, and W as disjoint segments. */

@@ -3,16 +3,27 @@
  * place buildReport calls them (keeps the shared files' edits to a line).
  */
 import type { Trace } from '../model/trace.js';
-import type { DeviceReport, Window } from '../report/types.js';
-import { analyzeExperts } from './experts.js';
+import type { DeviceReport, NvtxRangesReport, Window } from '../report/types.js';
+import { analyzeExperts, expertInstances } from './experts.js';
 import { kernelContention } from './contention.js';
+import { analyzeWhatIf } from './what-if.js';
 
-export function expertAnalyses(trace: Trace, deviceId: number, window: Window): Partial<DeviceReport> {
+/** `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans). */
+export function expertAnalyses(trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport): Partial<DeviceReport> {
   const out: Partial<DeviceReport> = {};
-  const experts = analyzeExperts(trace, deviceId, window);
+  const instances = expertInstances(trace, deviceId, window);
+  const experts = analyzeExperts(trace, deviceId, window, instances);
   if (experts) out.experts = experts;
   const contention = kernelContention(trace, deviceId, window);
   out.contention = contention.entries;
   out.contentionSummary = contention.summary;
+  const it = nvtxRanges?.iterations;
+  const iterations = nvtxRanges === undefined ? undefined
+    : it && it.count >= 1 ? { count: it.count, source: `NVTX ranges "${it.name}"` }
+      : instances && instances.instances.length > 0
+        ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }
+        : { count: 1, source: 'the whole window' };
+  const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations });
+  if (whatIf) out.whatIf = whatIf;
   return out;
 }

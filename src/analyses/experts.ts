@@ -212,8 +212,10 @@ const median = (v: number[]): number => {
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 };
 
-export function analyzeExperts(trace: Trace, deviceId: number, window: { start: number; end: number }): ExpertsReport | null {
-  const found = expertInstances(trace, deviceId, window);
+export function analyzeExperts(
+  trace: Trace, deviceId: number, window: { start: number; end: number }, instances?: ExpertInstances | null,
+): ExpertsReport | null {
+  const found = instances === undefined ? expertInstances(trace, deviceId, window) : instances;
   if (!found) return null;
   const byExpert = new Map<number, { times: InstanceTimes[]; tokens: number[]; kernels: number[] }>();
   const byIteration = new Map<number, { expert: number; t: InstanceTimes }[]>();

@@ -16,7 +16,7 @@ import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
+export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
@@ -57,9 +57,12 @@ export function nvtxFamilyName(text: string): string {
   return text.replace(/\d+/g, '#');
 }
 
-/** `index`: the trace's call links and blocking calls (trace-index.ts); computed when not given. */
+/**
+ * `index`: the trace's call links and blocking calls (trace-index.ts); computed when not given.
+ * `window.iterations`: the steady-state iterations W is made of; when they are an NVTX family, it is the iteration here too.
+ */
 export function analyzeNvtxRanges(
-  trace: Trace, deviceId: number, window?: { start: number; end: number },
+  trace: Trace, deviceId: number, window?: { start: number; end: number; iterations?: { method: string; name: string } },
   index: Pick<TraceIndex, 'links' | 'blocking'> | null = null,
 ): NvtxRangesReport {
   const rows = nvtxRangeRows(trace);
@@ -108,7 +111,8 @@ export function analyzeNvtxRanges(
   return {
     byName: byName.slice(0, MAX_NAMES),
     families,
-    iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer),
+    iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer,
+      window?.iterations?.method === 'nvtx' ? window.iterations.name : undefined),
   };
 }
 
@@ -173,7 +177,7 @@ function grouping(names: string[], groupOf: Int32Array): Grouping {
  * (stable otherwise). Rows come in start order, so that order is a counting sort by thread plus
  * a reorder of equal-start runs, instead of a comparison sort of every range.
  */
-function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
+export function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   const { start, end, thread } = trace.nvtx;
   const n = rows.length;
   const order = new Int32Array(n);
@@ -397,9 +401,12 @@ function summarize(name: string, inst: Instances, groups: Grouping, g: number, d
 }
 
 function findIterations(
-  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping, buffer: Float64Array,
+  groups: NvtxRangeGroup[], inst: Instances, byFamily: Grouping, byText: Grouping, buffer: Float64Array, chosen?: string,
 ): IterationSummary | null {
-  const repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
+  let repeated = groups.filter((g) => g.instances >= 2 && g.kernelCount > 0);
+  // the steady-state iterations the window is made of (analyses/iterations.ts), when they are NVTX ranges
+  const same = chosen === undefined ? [] : repeated.filter((g) => g.name === chosen);
+  if (same.length > 0) repeated = same;
   const named = repeated.filter((g) => ITERATION_WORDS.test(g.name));
   // Outermost first: "iteration #" encloses "layer #", which encloses "expert #".
   const pick = (named.length > 0 ? named : repeated).sort((a, b) => a.depth - b.depth || b.kernelCount - a.kernelCount)[0];

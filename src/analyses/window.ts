@@ -10,12 +10,28 @@ import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
 import { parseTime } from '../model/units.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import { detectSteadyState, type SteadyState } from './iterations.js';
+import { distribution } from '../model/distribution.js';
+import type { IterationTiming } from '../report/types.js';
 import type { CallLinks } from './correlation.js';
 
 export interface ResolvedWindow {
   /** W as disjoint segments (one, unless a --range matched several separate ranges) */
   segments: IntervalSet;
   window: Window;
+  /** the steady-state iterations W is made of (source 'iterations'), with their host-side extents */
+  steadyState?: SteadyState;
+}
+
+/** Per-iteration wall spans as the report gives them. */
+export function iterationTiming(
+  method: IterationTiming['method'], name: string, gpuStart: ArrayLike<number>, gpuEnd: ArrayLike<number>, found: number, leftOut: number, leftOutReason: string | null,
+): IterationTiming {
+  const spans = Float64Array.from({ length: gpuStart.length }, (_, i) => gpuEnd[i] - gpuStart[i]);
+  const span = distribution(spans);
+  const t: IterationTiming = { method, name, found, count: spans.length, leftOut, span, meanSpan: spans.length > 0 ? span.total / spans.length : 0 };
+  if (leftOutReason) t.leftOutReason = leftOutReason;
+  return t;
 }
 
 export interface WindowOptions {
@@ -23,6 +39,8 @@ export interface WindowOptions {
   range?: string;
   /** START:END, each side a number with an optional unit (model/units.ts; plain = ns); a side may be empty */
   window?: string;
+  /** measure every kernel: no steady-state detection (the default window is then first kernel start to last kernel end) */
+  wholeTrace?: boolean;
 }
 
 export { parseTime } from '../model/units.js';
@@ -93,6 +111,7 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
   const span = kernelSpan(trace, deviceId);
   let segments: IntervalSet | null = null;
   let window: Window;
+  let steadyState: SteadyState | undefined;
   if (options.range !== undefined) {
     const rows = matchNvtxRanges(trace, options.range);
     if (rows.length === 0) {
@@ -112,6 +131,27 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
       throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`, deviceId);
     }
     window = { start: 0, end: 0, duration: 0, source: 'range', range: options.range, rangeInstances: s.length };
+    if (s.length > 1 && options.window === undefined) {
+      const withWork: number[] = [];
+      for (let i = 0; i < proj.count; i++) if (proj.opCount[i] > 0) withWork.push(i);
+      withWork.sort((a, b) => proj.gpuStart[a] - proj.gpuStart[b]);
+      window.iterations = iterationTiming('range', options.range, withWork.map((i) => proj.gpuStart[i]), withWork.map((i) => proj.gpuEnd[i]), s.length, 0, null);
+      window.iterations.host = { start: withWork.map((i) => trace.nvtx.start[proj.range[i]]), end: withWork.map((i) => trace.nvtx.end[proj.range[i]]) };
+    }
+  } else if (options.window === undefined && !options.wholeTrace && (steadyState = detectSteadyState(trace, deviceId, links) ?? undefined)) {
+    const ss = steadyState;
+    segments = union(ss.gpuStart, ss.gpuEnd, ss.gpuStart.length);
+    window = {
+      start: 0, end: 0, duration: 0, source: 'iterations',
+      iterations: iterationTiming(ss.method, ss.name, ss.gpuStart, ss.gpuEnd, ss.found, ss.leftOut, ss.leftOutReason),
+    };
+    if (ss.cpu) window.iterations!.host = { start: Array.from(ss.cpu.start), end: Array.from(ss.cpu.end) };
+    if (segments.count === 0) {
+      // every iteration's GPU work has zero length: nothing to measure there, so the whole trace
+      segments = null;
+      steadyState = undefined;
+      window = { start: 0, end: 0, duration: 0, source: 'kernels' };
+    }
   } else {
     window = { start: 0, end: 0, duration: 0, source: options.window !== undefined ? 'explicit' : 'kernels' };
   }
@@ -141,7 +181,7 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
   if (segments.count > 1) {
     window.segments = Array.from(segments.start, (s, i) => ({ start: s, end: segments!.end[i] }));
   }
-  return { segments, window };
+  return steadyState ? { segments, window, steadyState } : { segments, window };
 }
 
 export function devicesWithKernels(trace: Trace): number[] {

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
+import { kernelNvtxText } from '../analyses/kernel-ranges.js';
 import { formatNs } from '../render/format.js';
-import { buildReport, type ReportOptions } from '../report/build.js';
+import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
 import { compareReports, traceLabels } from './compare.js';
@@ -18,6 +19,7 @@ import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { detectFormat, type InputFormat } from '../readers/read-trace.js';
 import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
@@ -26,6 +28,7 @@ export interface AnalyzeFlags {
   range?: string;
   window?: string;
   includeTransfers?: boolean;
+  wholeTrace?: boolean;
   requireKernels?: boolean;
   html?: string | boolean;
   open?: boolean;
@@ -47,6 +50,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--device <id>', 'only this GPU (deviceId)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--whole-trace', 'measure the whole capture (default: the steady-state iterations when found)')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
     .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
@@ -72,7 +76,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         }).finally(() => progress.finish()));
       } else {
         for (const file of files) {
-          const progress = createProgress({ label: `reading ${basename(file)}` });
+          const progress = createProgress({ label: `reading ${basename(file)}`, unit: formatOf(file) === 'kineto' ? 'bytes' : 'rows' });
           let trace: Trace;
           try {
             trace = await readAnyForAnalysis(file, flags.requireKernels, {
@@ -86,7 +90,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const report = buildReport(trace, options);
           if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
-          if (wantTraces) inputs.push({ report, trace });
+          if (wantTraces) inputs.push(htmlInput(report, trace));
         }
       }
       if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
@@ -106,9 +110,11 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
 /** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
 export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
   const width = terminalWidth();
-  if (reports.length === 1) return renderTerminal(reports[0], { full: flags.full, width });
+  // a report opens with one line per device saying what W is (the JSON has it in window)
+  const choice = (r: Report): string => r.devices.map((d) => `${windowChoice(d)}\n`).join('');
+  if (reports.length === 1) return choice(reports[0]) + renderTerminal(reports[0], { full: flags.full, width });
   const parts: string[] = [];
-  if (flags.full) parts.push(...reports.map((r) => renderTerminal(r, { full: true, width })));
+  if (flags.full) parts.push(...reports.map((r) => choice(r) + renderTerminal(r, { full: true, width })));
   if (flags.ranks) {
     parts.push(renderCombinedTerminal(buildCombined(reports)));
   } else {
@@ -152,6 +158,15 @@ function runGates(exprs: string[], reports: Report[], io: CliIo): void {
   if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
 }
 
+/** The input's format for the progress line's unit; null when it cannot be told (the reader will say why). */
+function formatOf(file: string): InputFormat | null {
+  try {
+    return detectFormat(file);
+  } catch {
+    return null;
+  }
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -161,6 +176,12 @@ export function defaultHtmlPath(files: string[]): string {
   const stem = (f: string): string => basename(f, extname(f));
   const name = files.length === 1 ? stem(files[0]) : `${stem(files[0])}-vs-${files.length - 1}-more`;
   return join('reports', `${name}.html`);
+}
+
+/** What the HTML renderer draws from: the Report, the trace's kernels, and the NVTX range each kernel was launched in. */
+export function htmlInput(report: Report, trace: Trace): HtmlInput {
+  const ranges = kernelNvtxText(trace);
+  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined };
 }
 
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
@@ -185,7 +206,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
 }
 
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
-  const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers };
+  const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers, wholeTrace: flags.wholeTrace };
   if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
   if (flags.device !== undefined) {
     const d = Number(flags.device);
@@ -194,6 +215,9 @@ export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   }
   if (flags.range !== undefined && flags.window !== undefined) {
     throw new InputError('--range and --window both choose the window: give one of them.');
+  }
+  if (flags.wholeTrace && (flags.range !== undefined || flags.window !== undefined)) {
+    throw new InputError(`--whole-trace measures everything; --${flags.range !== undefined ? 'range' : 'window'} chooses part of it: give one of them.`);
   }
   return o;
 }

@@ -1,8 +1,11 @@
 /**
  * `moe-trace compare A B ...`: the headline numbers of several captures side by side, with
- * speed-ups against the first, and the findings that differ between them. "Per iteration" uses
- * the iterations found from repeated NVTX ranges; a trace without them counts its whole window
- * as one iteration (and says so).
+ * speed-ups against the first, and the findings that differ between them.
+ *
+ * The time per iteration is the median of the measured iterations' wall spans (Window.iterations:
+ * the steady state found by default, or the instances of a --range): the same number `analyze`
+ * prints, and speed-ups are ratios of it. Without iterations it falls back to |W| / the NVTX
+ * iterations counted in W, or |W| (and says so).
  */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
@@ -13,7 +16,7 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
 
@@ -28,16 +31,31 @@ export interface ComparedTrace {
   iterationName: string | null;
   /** |W| / iterations (or |W|) */
   windowPerIteration: number | null;
+  /**
+   * Time per iteration: median wall span of the measured iterations (what `analyze` prints); else
+   * windowPerIteration. Added in compare schema 1.
+   */
+  iterationTime: number | null;
+  /** mean wall span of the measured iterations; null without them */
+  iterationTimeMean: number | null;
+  /** how iterationTime was measured: 'span' (median of the iterations' wall spans), 'window' (|W| / count), 'whole-window' (no iterations) */
+  iterationTimeFrom: 'span' | 'window' | 'whole-window' | null;
+  /** how W was chosen (Window.source) */
+  windowSource: string | null;
   busyPerIteration: number | null;
   utilization: number | null;
   overlapShare: number | null;
   syncsPerIteration: number | null;
   kernelsPerIteration: number | null;
   streams: number | null;
-  /** windowPerIteration of the first trace / this one's; > 1 means faster */
+  /** iterationTime of the first trace / this one's; > 1 means faster */
   speedup: number | null;
   /** finding id → share of the window it explains (0 when it explains no idle time) */
   findings: Record<string, number>;
+  /** communication busy and exposed time per iteration, and its hidden share (issue 17); null without communication */
+  communicationPerIteration?: number | null;
+  exposedCommunicationPerIteration?: number | null;
+  communicationHiddenShare?: number | null;
 }
 
 export interface Comparison {
@@ -58,7 +76,9 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
   const traces: ComparedTrace[] = reports.map((r, i) => {
     const d = pickDevice(r, deviceId);
     const it = d?.nvtxRanges?.iterations ?? null;
-    const n = it?.count ?? 1;
+    const timing = d?.window.iterations && d.window.iterations.count > 0 ? d.window.iterations : null;
+    const n = timing?.count ?? it?.count ?? 1;
+    const windowPerIteration = d ? windowLength(d.window) / n : null;
     const findings: Record<string, number> = {};
     for (const f of r.findings) {
       if (f.id === NOTHING_TO_REPORT || (d && f.deviceId !== d.deviceId)) continue;
@@ -66,8 +86,12 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
     }
     return {
       label: labels[i], file: r.input.file, deviceId: d?.deviceId ?? null,
-      iterations: it?.count ?? null, iterationName: it?.name ?? null,
-      windowPerIteration: d ? windowLength(d.window) / n : null,
+      iterations: timing?.count ?? it?.count ?? null, iterationName: timing?.name ?? it?.name ?? null,
+      windowPerIteration,
+      iterationTime: timing ? timing.span.median : windowPerIteration,
+      iterationTimeMean: timing ? timing.meanSpan : null,
+      iterationTimeFrom: d ? (timing ? 'span' : it ? 'window' : 'whole-window') : null,
+      windowSource: d?.window.source ?? null,
       busyPerIteration: d ? d.overlap.busy / n : null,
       utilization: d?.overlap.utilization ?? null,
       overlapShare: d?.overlap.overlapShare ?? null,
@@ -76,15 +100,23 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
       streams: d ? d.streams.filter((s) => s.kernelCount > 0).length : null,
       speedup: null,
       findings,
+      ...communicationFields(d, n),
     };
   });
-  const base = traces[0]?.windowPerIteration ?? null;
+  const base = traces[0]?.iterationTime ?? null;
   for (const t of traces) {
-    t.speedup = base !== null && t.windowPerIteration ? base / t.windowPerIteration : null;
+    t.speedup = base !== null && t.iterationTime ? base / t.iterationTime : null;
   }
   const ids = new Set(traces.flatMap((t) => Object.keys(t.findings)));
   const differingFindings = [...ids].filter((id) => !traces.every((t) => id in t.findings)).sort();
   return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings };
+}
+
+/** Communication per iteration (issue 17): none when the device ran no communication. */
+function communicationFields(d: DeviceReport | null, n: number): Pick<ComparedTrace, 'communicationPerIteration' | 'exposedCommunicationPerIteration' | 'communicationHiddenShare'> {
+  const c = d?.communication;
+  if (!c || c.kernelCount === 0) return { communicationPerIteration: null, exposedCommunicationPerIteration: null, communicationHiddenShare: null };
+  return { communicationPerIteration: c.busy / n, exposedCommunicationPerIteration: c.exposed / n, communicationHiddenShare: c.hiddenShare };
 }
 
 const perIt = (v: number | null, fmt: (x: number) => string): string => (v === null ? 'n/a' : fmt(v));
@@ -95,7 +127,8 @@ export function renderComparison(c: Comparison): string {
   const row = (name: string, f: (x: ComparedTrace) => string): string[] => [name, ...t.map(f)];
   const table = textTable(['', ...t.map((x) => x.label)], [
     row('iterations', (x) => (x.iterations === null ? 'none*' : formatCount(x.iterations))),
-    row('window / iteration', (x) => perIt(x.windowPerIteration, formatNs)),
+    row('time / iteration (median)', (x) => perIt(x.iterationTime, formatNs) + (x.iterationTimeFrom === 'window' ? '†' : '')),
+    row('time / iteration (mean)', (x) => perIt(x.iterationTimeMean, formatNs)),
     row(`speed-up vs ${t[0].label}`, (x) => perIt(x.speedup, (v) => `${v.toFixed(2)}x`)),
     row('GPU busy / iteration', (x) => perIt(x.busyPerIteration, formatNs)),
     row('utilization', (x) => formatPct(x.utilization)),
@@ -103,9 +136,20 @@ export function renderComparison(c: Comparison): string {
     row('host syncs / iteration', (x) => perIt(x.syncsPerIteration, decimal)),
     row('kernels / iteration', (x) => perIt(x.kernelsPerIteration, decimal)),
     row('streams with kernels', (x) => perIt(x.streams, formatCount)),
+    ...(t.some((x) => (x.communicationPerIteration ?? null) !== null) ? [
+      row('communication / iteration', (x) => perIt(x.communicationPerIteration ?? null, formatNs)),
+      row('exposed communication / iteration', (x) => perIt(x.exposedCommunicationPerIteration ?? null, formatNs)),
+      row('communication hidden share', (x) => formatPct(x.communicationHiddenShare ?? null)),
+    ] : []),
   ]);
   const out = [table];
-  if (t.some((x) => x.iterations === null)) out.push('* no repeated NVTX ranges found: figures are for the whole window.');
+  if (t.some((x) => x.iterations === null)) out.push('* no iterations found: figures are for the whole window.');
+  if (t.some((x) => x.iterationTimeFrom === 'window')) out.push('† the window divided by the iterations in it (the window is not made of whole iterations).');
+  for (const x of t) {
+    const what = x.windowSource === 'iterations' ? `the steady state, ${x.iterations} iterations of ${JSON.stringify(x.iterationName)}`
+      : x.windowSource === 'kernels' ? 'the whole capture' : x.windowSource === 'range' ? `--range ${JSON.stringify(x.iterationName)}` : '--window';
+    out.push(`${x.label}: measured ${what}`);
+  }
   if (c.differingFindings.length > 0) {
     out.push('', 'Findings that differ (share of the window each explains):');
     out.push(textTable(['finding', ...t.map((x) => x.label)], c.differingFindings.map((id) =>
@@ -130,6 +174,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
     .option('--device <id>', 'compare this GPU (default: the one with the most kernel time in each trace)')
     .option('--range <text>', 'window = GPU projection of the NVTX ranges with this text (exact, or /regex/)')
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
+    .option('--whole-trace', 'measure the whole captures (default: their steady-state iterations when found)')
     .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
     .option('--html [path]', 'also write one HTML page comparing the traces (default reports/<first>-vs-<n>-more.html)')
     .option('--open', 'open the HTML page in the browser (implies --html)')
@@ -144,7 +189,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       for (const f of files) {
         const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
         const report = buildReport(trace, options);
-        if (wantTraces) inputs.push({ report, trace });
+        if (wantTraces) inputs.push(htmlInput(report, trace));
         reports.push(report);
       }
       const c = compareReports(reports, traceLabels(files), options.device);

@@ -74,7 +74,7 @@ export function buildContext(
     smFill: extras.smFill ?? device.smFill ?? null,
     nvtx,
     // per-iteration counts describe whole iterations; a --range/--window selection cuts across them
-    iterations: device.window.source === 'kernels' ? nvtx?.iterations ?? null : null,
+    iterations: device.window.source === 'kernels' || device.window.source === 'iterations' ? nvtx?.iterations ?? null : null,
     segments: analysis.segments,
     idle: analysis.gaps.idle,
     gaps: analysis.gaps,

@@ -217,6 +217,12 @@ export interface TraceMeta {
   tables: TableInfo[];
   /** what the reader dropped or repaired, one sentence each */
   warnings: string[];
+  /**
+   * The CUDA_* / PYTORCH_* / NCCL_* variables of the launched process's environment when nsys
+   * recorded it (META_DATA_CAPTURE `PROCESS_n:ENVIRONMENT_VARIABLE`, written when nsys launched
+   * the program); null when the export does not record one. Absent from traces built otherwise.
+   */
+  cudaEnvironment?: Record<string, string> | null;
   /** which input format was read and what wrote it */
   source: TraceSource;
 }
@@ -239,8 +245,47 @@ export interface ApiCallTotal {
   total: number;
 }
 
+/**
+ * How streams wait for each other (issue 15): each cudaEventRecord (CUPTI_ACTIVITY_KIND_CUDA_EVENT)
+ * and each cudaStreamWaitEvent (synchronization records of type 2), with the eventSyncId nsys uses
+ * to link a wait to the record it waits for (with eventId: a wait's record has the same pair).
+ * Exports before CUDA_EVENT existed (2020.x) have waits without records.
+ */
+export interface CudaEventLinks {
+  records: EventLinkColumns;
+  waits: EventLinkColumns;
+}
+
+export interface EventLinkColumns {
+  count: number;
+  deviceId: Int32Array;
+  /** the recording stream (records) or the waiting stream (waits) */
+  streamId: Int32Array;
+  /** of the cudaEventRecord / cudaStreamWaitEvent call */
+  correlationId: Float64Array;
+  /** index into Trace.processes, -1 unknown */
+  process: Int32Array;
+  eventId: Float64Array;
+  /** NaN when not recorded */
+  eventSyncId: Float64Array;
+}
+
+/** A stream as TARGET_INFO_CUDA_STREAM describes it. */
+export interface StreamInfo {
+  streamId: number;
+  /** the OS pid of its process */
+  pid: number;
+  /** CUPTI stream type: the legacy default (NULL) stream serializes with every blocking stream */
+  flag: 'default' | 'non-blocking' | 'null' | 'unknown';
+  priority: number;
+}
+
 export interface Trace {
   meta: TraceMeta;
+  /** stream waits and event records, when the reader read them (issue 15) */
+  cudaEvents?: CudaEventLinks;
+  /** stream descriptions, when the export has them */
+  streamInfo?: StreamInfo[];
   strings: string[];
   kernels: KernelColumns;
   /** the distinct launch configurations of the kernels, in order of first appearance in the export */

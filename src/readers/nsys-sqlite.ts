@@ -12,6 +12,7 @@ import { closePages, openPages, type PageFile, type PageHandle } from './pages.j
 import { rowidName } from './bulk.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
+import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo } from './nsys-cuda-events.js';
 import {
   NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf, syncTypesFromApiCalls,
   type ReadContext, type TableScan,
@@ -196,6 +197,7 @@ function readTrace(
     const dropped = read.some(([t, n]) => n !== kept(t)) || apiCalls !== kept('CUPTI_ACTIVITY_KIND_RUNTIME') + kept('CUPTI_ACTIVITY_KIND_DRIVER');
     if (dropped || check.inexactTime) return null;
   }
+  const cudaEvents = readCudaEventLinks(db, schema, entities);
   entities.resolveNames(db, schema);
   if (strings.missing > 0) {
     warnings.push(`${strings.missing} string ids were missing from StringIds; those names read as unknown.`);
@@ -228,12 +230,17 @@ function readTrace(
     sessionStartUtcNs: sessionStartUtcNs(db, schema),
     tables: schema.tables,
     warnings,
+    cudaEnvironment: readCaptureEnvironment(db, schema),
     source: { format: 'nsys-sqlite', producer: nsysProducer(schema.nsysVersion) },
   };
-  return {
+  const trace: Trace = {
     meta, strings: strings.table.strings, kernels, launchConfigs, hasKernelTable, runtime, apiSummary, memcpy, memset, sync, nvtx,
     gpus, processes: entities.processes, threads: entities.threads,
   };
+  if (cudaEvents) trace.cudaEvents = cudaEvents;
+  const streamInfo = readStreamInfo(db, schema);
+  if (streamInfo) trace.streamInfo = streamInfo;
+  return trace;
 }
 
 /** "nsys 2025.3.1.90-..." or, before 2022.2 (no version in the export), says so. */

@@ -61,6 +61,15 @@ export function iterationLine(d: DeviceReport): string {
   const it = d.nvtxRanges?.iterations;
   const covered = d.window.coveredDuration ?? d.window.duration;
   const gpu = `GPU ${d.deviceId}`;
+  // the iterations W is made of (the steady state, or --range's instances): median and mean wall span
+  const t = d.window.iterations;
+  if (t && t.count > 0) {
+    const spread = t.count > 1 ? `, ${formatNs(t.span.min)} .. ${formatNs(t.span.max)}` : '';
+    const what = t.method === 'nvtx' || t.method === 'range' ? `"${t.name}"` : t.name;
+    const per = it && it.count === t.count
+      ? `; per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs` : '';
+    return `${gpu}: ${formatNs(t.span.median)} per iteration (median; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${per}`;
+  }
   if (!it || it.count === 0) {
     return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
       `${formatCount(d.overlap.kernelCount)} kernels, GPU busy ${formatNs(d.overlap.busy)}`;
@@ -183,6 +192,8 @@ export interface AlternativeRow {
   label: string;
   iterations: number | null;
   windowPerIteration: number | null;
+  /** median iteration wall span (compare's iterationTime); windowPerIteration when absent */
+  iterationTime?: number | null;
   speedup: number | null;
   busyPerIteration: number | null;
   utilization: number | null;
@@ -196,7 +207,7 @@ export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH
   const dec = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
   const out = [`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`];
   out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
-    rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.windowPerIteration, formatNs),
+    rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
       n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
   if (rows.some((r) => r.iterations === null)) out.push('* no repeated NVTX ranges: figures are for the whole window.');
   out.push('', 'Top finding of each file:');

@@ -13,9 +13,9 @@ import { reportFindings } from '../findings/index.js';
 import { analyzeCommunication } from '../analyses/communication.js';
 import { classifyKernels } from '../analyses/kernel-classes.js';
 import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
-import { REPORT_SCHEMA_VERSION, type DeviceReport, type Report } from './types.js';
+import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Report } from './types.js';
 import { VERSION } from '../version.js';
-import { formatPct } from '../render/format.js';
+import { formatNs, formatPct } from '../render/format.js';
 
 export interface ReportOptions {
   /** only this device */
@@ -26,6 +26,8 @@ export interface ReportOptions {
   window?: string;
   /** count memcpy/memset as activity in the overlap metrics */
   includeTransfers?: boolean;
+  /** measure the whole capture: no steady-state iterations (see analyses/iterations.ts) */
+  wholeTrace?: boolean;
   /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
   classes?: { file: string; patterns: ClassPatternSpec[] };
 }
@@ -37,11 +39,12 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
+    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window, index);
     const windowOnly: Partial<DeviceReport> = {
       smFill: analyzeSmFill(trace, deviceId, window),
-      nvtxRanges: analyzeNvtxRanges(trace, deviceId, window, index),
-      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-      ...expertAnalyses(trace, deviceId, window),
+      nvtxRanges,
+      communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     return { report: Object.assign(report, windowOnly), context };
@@ -70,11 +73,33 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   };
 }
 
-/** "GPU 0 (NVIDIA H200): 33 streams, overlap share 0.0%, GPU utilization 18.2%, 130 host syncs" */
+/** "GPU 0 (NVIDIA H200): 33 streams, overlap share 0.0%, GPU utilization 18.2%, 640 host syncs" (the terminal's next line: time per iteration) */
 export function headlineOf(d: DeviceReport): string {
   const n = d.streams.length;
   return `GPU ${d.deviceId} (${d.gpuName}): ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
     `GPU utilization ${formatPct(d.overlap.utilization)}, ${d.hostSyncs.count} host sync${d.hostSyncs.count === 1 ? '' : 's'}`;
+}
+
+/** `"forward seq #"` for NVTX and --range iterations, the description otherwise. */
+export function iterationLabel(it: IterationTiming): string {
+  return it.method === 'nvtx' || it.method === 'range' ? JSON.stringify(it.name) : it.name;
+}
+
+/**
+ * One line saying what W is: the steady-state iterations found (and any warm-up left out), or
+ * the whole capture, and how to get the other.
+ */
+export function windowChoice(d: DeviceReport): string {
+  const w = d.window;
+  const it = w.iterations;
+  if (w.source === 'iterations' && it) {
+    const how = it.method === 'nvtx' ? `NVTX range ${iterationLabel(it)}` : it.method === 'profiler-range' ? 'cudaProfilerStart/Stop ranges' : `${it.name} (no NVTX)`;
+    const left = it.leftOut > 0 ? `, leaving out the first ${it.leftOut} of ${it.found} (${it.leftOutReason ?? 'warm-up'})` : '';
+    return `GPU ${d.deviceId}: measuring the steady state, ${it.count} iteration${it.count === 1 ? '' : 's'} of ${how}${left}; --whole-trace measures the whole capture`;
+  }
+  if (w.source === 'kernels') return `GPU ${d.deviceId}: measuring the whole capture (first kernel to last kernel)`;
+  if (w.source === 'range') return `GPU ${d.deviceId}: measuring --range ${JSON.stringify(w.range)} (${w.rangeInstances ?? 0} ranges)`;
+  return `GPU ${d.deviceId}: measuring --window ${formatNs(w.start)} .. ${formatNs(w.end)}`;
 }
 
 function apiSummary(trace: Trace): Report['apiSummary'] {

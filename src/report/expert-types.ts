@@ -111,8 +111,10 @@ export interface WhatIfReport {
   measuredIterationNs: number;
   /** the unchanged replay's error against the measurement: (replayed − measured) / measured */
   replayError: number;
-  /** measured first: the unchanged replay; then each scenario */
+  /** measured first: the unchanged replay; then each scenario (none when the replay missed by more than 10%) */
   scenarios: WhatIfScenario[];
+  /** why scenarios are missing, when they are */
+  note?: string;
   /** the numbers the replay used, so a reader can check them */
   inputs: {
     hostCalls: number;
@@ -122,6 +124,8 @@ export interface WhatIfReport {
     launchLatencyNs: number;
     /** GPU-side cost per op in a graph replay (the free-launches scenario), ns */
     graphNodeNs: number;
+    /** the window's shortest kernel: the fixed cost of any kernel, paid once per batched kernel (grouped) */
+    kernelFixedCostNs: number;
   };
 }
 

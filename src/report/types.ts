@@ -17,8 +17,17 @@ export interface Window {
   end: number;
   /** end - start */
   duration: number;
-  /** how it was chosen */
-  source: 'kernels' | 'range' | 'explicit';
+  /**
+   * how it was chosen: 'iterations' (the default when the steady-state iterations were found: see
+   * `iterations`), 'kernels' (first kernel start to last kernel end: --whole-trace, or no iterations
+   * found), 'range' (--range), 'explicit' (--window)
+   */
+  source: 'iterations' | 'kernels' | 'range' | 'explicit';
+  /**
+   * The iterations W is made of (source 'iterations', or 'range' when the range has several
+   * instances): W is the union of their GPU spans. Added in schema 1.
+   */
+  iterations?: IterationTiming;
   /** the --range text when source is 'range' */
   range?: string;
   /** number of NVTX range instances whose GPU projections make up the window (source 'range') */
@@ -30,6 +39,30 @@ export interface Window {
   coveredDuration?: number;
   /** W's disjoint pieces, present only when there are several (time between them is outside W) */
   segments?: { start: number; end: number }[];
+}
+
+export interface IterationTiming {
+  /** how they were found: an NVTX range family, cudaProfilerStart/Stop pairs, the repeating kernel sequence, or --range's instances */
+  method: 'nvtx' | 'profiler-range' | 'kernel-period' | 'range';
+  /** "forward seq #", "cudaProfilerStart/Stop", "a repeating sequence of 33 kernels", or the --range text */
+  name: string;
+  /** iterations found, warm-up included */
+  found: number;
+  /** iterations measured (found - leftOut) */
+  count: number;
+  /** leading iterations left out as warm-up (they differ markedly from the rest) */
+  leftOut: number;
+  /** why they were left out; absent when none were */
+  leftOutReason?: string;
+  /** wall span of each measured iteration on the GPU (first operation start to last operation end): the time per iteration */
+  span: Distribution;
+  /** span.total / span.count */
+  meanSpan: number;
+  /**
+   * host-side extent of each measured iteration, in time order (its NVTX or profiler range on the
+   * thread that opened it); absent for kernel-period iterations
+   */
+  host?: { start: number[]; end: number[] };
 }
 
 export interface Distribution {
@@ -212,6 +245,8 @@ export interface DeviceReport {
   /** per kernel name and launch configuration: alone vs overlapped (src/analyses/contention.ts); added in schema 1 (issue 15) */
   contention?: import('./expert-types.js').ContentionEntry[];
   contentionSummary?: import('./expert-types.js').ContentionSummary;
+  /** replayed scenarios: what removing syncs, launch cost, serialization or per-expert kernels would gain (src/analyses/what-if.ts); added in schema 1 (issue 15) */
+  whatIf?: import('./expert-types.js').WhatIfReport;
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';

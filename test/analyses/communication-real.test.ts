@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { readTrace } from '../../src/readers/read-trace.js';
+import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { buildReport } from '../../src/report/build.js';
 
 const EP = 'fixtures/nsys-2025.3-ep1';
@@ -78,6 +79,11 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     const f = r.findings.find((x) => x.id === 'exposed-communication')!;
     expect(f.costNs).toBe(39_559_468);
     expect(f.costNs).toBeLessThanOrEqual(c.busy);
+  });
+
+  it('info lists the classes of a Kineto trace, with the collective args that decided them', async () => {
+    const text = renderInfo(describeTrace(await readTrace(A100)));
+    expect(text).toMatch(/communication\s+21\s+46\.88 ms\s+2\s+ncclKernel_AllReduce_RING_LL_Sum_float \(NCCL: allreduce, collective args\)/);
   });
 
   it('traces without collectives: no communication, the classes still listed', async () => {

@@ -82,6 +82,12 @@ describe('--range windows', () => {
     expect(r.window).toEqual({
       start: 30, end: 1050, duration: 1020, source: 'range', range: 'forward', rangeInstances: 2,
       coveredDuration: 60 + 20, segments: [{ start: 30, end: 90 }, { start: 1030, end: 1050 }],
+      // each instance is an iteration: its GPU span, and its NVTX range on the host
+      iterations: {
+        method: 'range', name: 'forward', found: 2, count: 2, leftOut: 0,
+        span: { count: 2, total: 80, min: 20, median: 40, p95: 58, max: 60 }, meanSpan: 40,
+        host: { start: [0, 1000], end: [100, 1100] },
+      },
     });
   });
   it('matches /regex/ and merges overlapping projections', () => {

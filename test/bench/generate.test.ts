@@ -27,12 +27,13 @@ describe.skipIf(!existsSync(SOURCE))('a generated export analyses as its source,
   beforeAll(() => {
     const out = join(tempDir(), 'x3.sqlite');
     info = generate({ source: SOURCE, out, copies: N });
-    one = buildReport(readNsysSqlite(SOURCE));
+    // the whole trace: N copies of a capture, each analysis scaled by N (the steady state would pick one copy's iterations)
+    one = buildReport(readNsysSqlite(SOURCE), { wholeTrace: true });
     const traceN = readNsysSqlite(out);
-    many = buildReport(traceN);
+    many = buildReport(traceN, { wholeTrace: true });
     // every gap (the report lists the longest 1000), as the analyses hand them to the findings
     const index = indexTrace(traceN);
-    gapsN = analyzeDeviceWindow(index, deviceWindows(index)[0]).context.gaps;
+    gapsN = analyzeDeviceWindow(index, deviceWindows(index, { wholeTrace: true })[0]).context.gaps;
     d1 = one.devices[0];
     dn = many.devices[0];
   });

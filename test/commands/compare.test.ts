@@ -11,26 +11,29 @@ describe('compareReports', () => {
   it('puts the headline numbers per iteration side by side with speed-ups against the first', () => {
     const [a, b] = c.traces;
     expect(a).toMatchObject({
-      iterations: 2, iterationName: 'iteration #', windowPerIteration: 770 * US, busyPerIteration: 320 * US,
+      // the window is the two iterations' GPU spans (3..790 µs and 803..1590 µs): 787 µs each
+      iterations: 2, iterationName: 'iteration #', windowSource: 'iterations', iterationTime: 787 * US, iterationTimeMean: 787 * US,
+      iterationTimeFrom: 'span', windowPerIteration: 787 * US, busyPerIteration: 320 * US,
       overlapShare: 0, syncsPerIteration: 8, kernelsPerIteration: 8, streams: 8, speedup: 1,
     });
     expect(b).toMatchObject({
-      iterations: 4, windowPerIteration: 499.75 * US, busyPerIteration: 497 * US, syncsPerIteration: 0, kernelsPerIteration: 3, streams: 1,
+      iterations: 4, iterationTime: 499 * US, windowPerIteration: 499 * US, busyPerIteration: 497 * US, syncsPerIteration: 0, kernelsPerIteration: 3, streams: 1,
     });
-    expect(b.speedup).toBeCloseTo(770 / 499.75, 12);
+    expect(b.speedup).toBeCloseTo(787 / 499, 12);
   });
 
   it('lists the findings present in some traces but not all', () => {
     expect(c.differingFindings).toEqual(['host-sync-stall', 'no-overlap-despite-streams']);
-    expect(c.traces[0].findings['host-sync-stall']).toBeCloseTo(900 / 1540, 12);
+    expect(c.traces[0].findings['host-sync-stall']).toBeCloseTo(934 / 1574, 12);
     expect(c.traces[1].findings).toEqual({});
   });
 
   it('renders one table and the differing findings', () => {
     const text = renderComparison(c);
     expect(text).toContain('speed-up vs streams-sync');
-    expect(text.split('\n').find((l) => l.startsWith('speed-up'))).toMatch(/1\.00x\s+1\.54x$/);
-    expect(text.split('\n').find((l) => l.startsWith('host-sync-stall'))).toMatch(/58\.4%\s+–$/);
+    expect(text.split('\n').find((l) => l.startsWith('speed-up'))).toMatch(/1\.00x\s+1\.58x$/);
+    expect(text.split('\n').find((l) => l.startsWith('time / iteration (median)'))).toMatch(/787\.0 µs\s+499\.0 µs$/);
+    expect(text.split('\n').find((l) => l.startsWith('host-sync-stall'))).toMatch(/59\.3%\s+–$/);
   });
 
   it('labels traces by file name, or by path when names clash', () => {

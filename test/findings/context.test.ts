@@ -33,10 +33,19 @@ describe('kernels in the window, for the findings', () => {
     expect(Array.from(kernelRows(again.kernels))).toEqual([0, 1, 3]);
   });
 
-  it('without a window selection, are every kernel of the device, uncopied', () => {
+  it('by default ("step" ranges are the steady state), are the kernels of the steps, as with --range', () => {
     const index = indexTrace(trace);
     const [w] = deviceWindows(index);
+    expect(w.window.source).toBe('iterations');
+    expect(w.window.segments).toEqual([{ start: 5, end: 40 }, { start: 105, end: 120 }]);
     const { report, context } = analyzeDeviceWindow(index, w);
+    expect(Array.from(kernelRows(buildContext(trace, report, context).kernels))).toEqual([0, 1, 3]);
+  });
+
+  it('with --whole-trace, are every kernel of the device, uncopied', () => {
+    const index = indexTrace(trace);
+    const [w] = deviceWindows(index, { wholeTrace: true });
+    const { report, context } = analyzeDeviceWindow(index, w, { wholeTrace: true });
     const ctx = buildContext(trace, report, context);
     expect([ctx.kernels.count, ctx.kernels.rows]).toEqual([5, null]);
     expect(report.overlap.kernelCount).toBe(5);

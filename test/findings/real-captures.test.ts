@@ -43,11 +43,7 @@ const byMode = (mode: string, body: (file: string, r: Report) => void) => {
     it.skip(`${mode}: no fixtures/nsys-*/${mode}.sqlite yet (captured by \`moe-trace profile --all\` on the H200)`, () => {});
   }
   for (const file of files) {
-    // Issue 13, open: on a whole-process capture the defaults still measure the reference pass and
-    // warm-up too, so the grouped capture gets their host syncs blamed. Expected to fail until
-    // the steady-state window lands; `it.fails` turns red then, and this line goes.
-    const knownIssue13 = file.includes('nsys-2025.3-whole') && mode === 'torch-grouped';
-    (knownIssue13 ? it.fails : it)(`${mode}: ${file}${knownIssue13 ? ' (known failure: issue 13)' : ''}`, () => body(file, report(file)));
+    it(`${mode}: ${file}`, () => body(file, report(file)));
   }
 };
 
@@ -138,6 +134,8 @@ describe('findings on the public nsys corpus', () => {
   it.skipIf(!files.some((f) => f.includes('llama3')))('finds the per-layer cudaDeviceSynchronize of the llama3 inference export', () => {
     const r = report(join(CORPUS, files.find((f) => f.includes('llama3'))!));
     expect(r.findings[0].id).toBe('host-sync-stall');
-    expect(r.findings[0].evidence[0]).toBe('513 blocking calls in the window: 512 × cudaDeviceSynchronize (8.743 ms), 1 × cudaFree (1.025 ms).');
+    // the steady state: 63 tokens of 8 layers (the first token, the prefill, is left out as warm-up)
+    expect(r.devices[0].window.iterations).toMatchObject({ method: 'nvtx', name: 'token_#_processing', found: 64, count: 63, leftOut: 1 });
+    expect(r.findings[0].evidence[0]).toBe('504 blocking calls in the window: 504 × cudaDeviceSynchronize (8.623 ms).');
   });
 });

@@ -19,8 +19,13 @@ export const h200: GpuInfo = {
   maxSharedMemoryPerSm: 233472, maxSharedMemoryPerBlock: 232448, threadsPerWarp: 32,
 };
 
-export function deviceReport(trace: Trace): DeviceReport {
-  const d = analyzeDevice(trace, 0);
+/**
+ * The rules' maths is pinned on the whole trace (first kernel to last): these scenarios are
+ * capture-range runs. The steady-state default is tested in test/analyses/iterations.test.ts and
+ * on the whole-process captures.
+ */
+export function deviceReport(trace: Trace, options: { wholeTrace?: boolean } = { wholeTrace: true }): DeviceReport {
+  const d = analyzeDevice(trace, 0, options);
   d.smFill = analyzeSmFill(trace, 0, d.window);
   d.nvtxRanges = analyzeNvtxRanges(trace, 0, d.window);
   return d;

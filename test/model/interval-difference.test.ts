@@ -50,3 +50,28 @@ describe('difference a \\ b', () => {
     }
   });
 });
+
+describe('StreamingUnion (analyses/communication.ts)', () => {
+  it('equals union() on pieces in start order, kept or length-only, and sorts when out of order', async () => {
+    const { StreamingUnion } = await import('../../src/analyses/communication.js');
+    const { union } = await import('../../src/model/intervals.js');
+    let seed = 11;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let trial = 0; trial < 200; trial++) {
+      const n = rnd(30);
+      const ps = Array.from({ length: n }, () => { const s = rnd(500); return [s, s + rnd(40)] as [number, number]; });
+      const sorted = [...ps].sort((a, b) => a[0] - b[0]);
+      const expected = union(sorted.map((p) => p[0]), sorted.map((p) => p[1]), n);
+      const kept = new StreamingUnion(true);
+      const lengthOnly = new StreamingUnion(false);
+      for (const [a, b] of sorted) { kept.add(a, b); lengthOnly.add(a, b); }
+      const k = kept.finish();
+      expect(pairs(k.set)).toEqual(pairs(expected));
+      expect(k.length).toBe(totalLength(expected));
+      expect(lengthOnly.finish().length).toBe(totalLength(expected));
+      const unordered = new StreamingUnion(true);
+      for (const [a, b] of ps) unordered.add(a, b);
+      expect(pairs(unordered.finish().set)).toEqual(pairs(expected));
+    }
+  });
+});

@@ -270,3 +270,19 @@ describe('readKineto: bad input is one InputError line', () => {
     expect((err as Error).message).toMatch(/damaged or cut-short gzip|ends early/);
   });
 });
+
+describe('the byte scanner on strings', () => {
+  it('escaped quotes and backslashes in long and short strings, keys inside args ignored', async () => {
+    const long = `${'x'.repeat(40)}\\\\\\"${'y'.repeat(40)}\\\\`;
+    const t = await read(doc([
+      `{"ph": "X", "cat": "kernel", "name": "k<\\"q\\">${long}", "pid": 0, "tid": 7, "ts": 1.5, "dur": 2, "args": {"ts": 99, "name": "no", "stream": 7, "device": 0, "note": "${long}", "correlation": 4}}`,
+      `{"ph": "X", "cat": "kernel", "name": "plain", "pid": 0, "tid": 7, "ts": 4, "dur": 1, "args": {"stream": 7, "device": 0, "correlation": 5}}`,
+    ]));
+    expect(t.kernels.count).toBe(2);
+    expect([...t.kernels.start]).toEqual([0, 2500]);
+    const name = JSON.parse(`"k<\\"q\\">${long}"`) as string;
+    expect(name).toBe(`k<"q">${'x'.repeat(40)}\\"${'y'.repeat(40)}\\`);
+    expect(t.strings[t.kernels.shortName[0]]).toBe(shortKernelName(name));
+    expect(t.strings[t.kernels.shortName[1]]).toBe('plain');
+  });
+});

@@ -37,7 +37,7 @@ const names = (strings: string[], col: ArrayLike<number>, n: number): (string | 
 describe('page reader: stored values', () => {
   it('integers of every width, REALs and 64-bit thread ids read exactly', () => {
     const f = buildFile((db) => {
-      stringIds(db, { 100: 'moe_expert_gemm', 200: 'cudaLaunchKernel_v7000', 201: 'cudaEventRecord' });
+      stringIds(db, { 100: 'moe_expert_gemm', 200: 'cudaLaunchKernel_v7000', 201: 'cuKernelGetAttribute' });
       createTable(db, K);
       const corr = [...WIDTHS, ...REALS];
       insertRows(db, K, corr.map((c, i) => ({
@@ -74,14 +74,14 @@ describe('page reader: stored values', () => {
       Array.from({ length: 15 }, (_, i) => [BIG, NEGATIVE, SMALL][i % 3].toString()));
     expect(pages.threads.map((t) => [t.tid, pages.processes[t.process].globalPid])).toEqual([
       [4243, gtid(0x7F01n, 4242, 0).toString()], [6, gtid(0x8001n, 5, 0).toString()], [8, gtid(0n, 7, 0).toString()]]);
-    expect(names(pages.strings, r.name, 2)).toEqual(['cudaLaunchKernel', 'cudaEventRecord']);
+    expect(names(pages.strings, r.name, 2)).toEqual(['cudaLaunchKernel', 'cuKernelGetAttribute']);
 
     const some = readBothWays(f, { keepApiCall: isAnalysedApiCall });
     expect(some.pages).toEqual(some.sql);
     // the even rows: cudaLaunchKernel only; the summary still counts all 15 calls
     expect(head(some.pages.runtime.start, 8)).toEqual([...WIDTHS].sort((a, b) => a - b).filter((_, i) => i % 2 === 0));
     expect(some.pages.apiSummary?.map((a) => [pages.strings[a.name], a.count, a.total])).toEqual([
-      ['cudaLaunchKernel', 8, 0], ['cudaEventRecord', 7, 7]]);
+      ['cudaLaunchKernel', 8, 0], ['cuKernelGetAttribute', 7, 7]]);
     expect(some.pages.threads).toEqual(pages.threads);
   });
 

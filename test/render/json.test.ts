@@ -23,7 +23,8 @@ describe('jsonText', () => {
       const report = buildReport(readNsysSqlite(`${FIXTURES}${f}`));
       expect(text(report)).toBe(`${JSON.stringify(report, null, 2)}\n`);
     }
-  });
+    // every fixture's report, what-if replays included: seconds on a loaded 2-core machine
+  }, 60_000);
 
   it('yields pieces of about the batch size, never the whole long array at once', () => {
     const value = { xs: Array.from({ length: 100_000 }, (_, i) => ({ i })) };

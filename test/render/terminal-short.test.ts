@@ -37,9 +37,10 @@ describe('short terminal report', () => {
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
     const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
-    expect(text).toContain('GPU 0: 41.96 ms per iteration (41.35 ms .. 42.14 ms), median of 5 "forward streams-sync #"');
-    // five findings do not fit with their fixes: the last is named
-    expect(text).toMatch(/\n\+ 1 more: no-overlap-despite-streams \(--full\)\n/);
+    expect(text).toContain('GPU 0: 41.96 ms per iteration (median; mean 41.85 ms, 41.35 ms .. 42.14 ms) over 5 iterations of\n  "forward streams-sync #"');
+    // the steady state has three findings (the warm-up's allocations and pageable copy are left out), all with their fixes
+    expect(text).not.toMatch(/\n\+ \d+ more/);
+    expect(text).toMatch(/\n3\. MEDIUM no-overlap-despite-streams: /);
   });
 
   it('keeps the evidence and tables for --full', () => {
@@ -77,13 +78,25 @@ describe('analyze of several files', () => {
     const out = await run(['analyze', '--jobs', '1', ...files]);
     expect(out).toMatch(/^3 files side by side/);
     expect(out).not.toContain('Slowest rank');
-    expect(out.split('\n').find((l) => l.startsWith('streams-sync '))!.split(/\s{2,}/).slice(0, 4)).toEqual(['streams-sync', '3', '3.060 ms', '0.68x']);
-    expect(out).toMatch(/\nstreams-sync: HIGH host-sync-stall \[4\.167 ms, 45\.4% of the window\]/);
+    expect(out.split('\n').find((l) => l.startsWith('streams-sync '))!.split(/\s{2,}/).slice(0, 4)).toEqual(['streams-sync', '3', '2.885 ms', '0.72x']);
+    expect(out).toMatch(/\nstreams-sync: HIGH host-sync-stall \[4\.167 ms, 45\.5% of the window\]/);
     expect(out.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
   });
   it('shows the spread and the slowest rank only with --ranks', async () => {
     const out = await run(['analyze', '--jobs', '1', '--ranks', ...files]);
     expect(out).toMatch(/^Combined: 3 files, 3 ranks/);
     expect(out).toContain('Slowest rank: ');
+  });
+});
+
+describe('README', () => {
+  it('shows the short report exactly as analyze prints it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    const shown = /```\n\$ npx moe-trace analyze (\S+)\n([\s\S]*?)```/.exec(readme);
+    expect(shown).not.toBeNull();
+    let out = '';
+    expect(await main(['analyze', shown![1]], { stdout: (s) => { out += s; }, stderr: () => {} })).toBe(0);
+    expect(shown![2]).toBe(out);
   });
 });

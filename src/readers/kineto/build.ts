@@ -25,7 +25,7 @@ import {
   KernelCollectives,
 } from '../../model/trace.js';
 import { F64, I32, orderByStart, permute } from './columns.js';
-import { parseJson, type EventFields } from './scan.js';
+import { F, parseJson, type EventFields } from './scan.js';
 import { nsOfMicros, slowNs, wholeMicros } from './time.js';
 import { shortKernelName } from './names.js';
 
@@ -54,10 +54,38 @@ const KIND_OF_CAT: Record<string, Kind> = {
   cpu_op: Kind.CpuOp, Operator: Kind.CpuOp,
 };
 
-/** Categories the old (2021) exporter used: capitalised. */
-const LEGACY_CATS = new Set(['Kernel', 'Runtime', 'Memcpy', 'Memset', 'Operator']);
 
-const PROFILER_STEP = Buffer.from('"ProfilerStep#');
+const PROFILER_STEP = Buffer.from('ProfilerStep#');
+
+function same(a: Buffer, buf: Buffer, s: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== buf[s + i]) return false;
+  return true;
+}
+
+/** A category seen in the trace: its name, what the reader does with it, how many events. */
+interface CatEntry { bytes: Buffer; name: string; kind: Kind; count: number }
+
+/** Categories by their bytes, so an event's category is known without making a string of it. */
+class Categories {
+  private readonly byHash = new Map<number, CatEntry[]>();
+  readonly all: CatEntry[] = [];
+
+  of(buf: Buffer, s: number, e: number): CatEntry {
+    const n = e - s;
+    const h = n === 0 ? 0 : (n << 20) ^ (buf[s] << 12) ^ (buf[e - 1] << 4) ^ buf[s + (n >> 1)];
+    let list = this.byHash.get(h);
+    if (list) {
+      for (const c of list) if (c.bytes.length === n && same(c.bytes, buf, s, n)) return c;
+    } else {
+      this.byHash.set(h, (list = []));
+    }
+    const name = buf.toString('utf8', s, e);
+    const entry: CatEntry = { bytes: Buffer.from(buf.subarray(s, e)), name, kind: KIND_OF_CAT[name] ?? Kind.Skip, count: 0 };
+    list.push(entry);
+    this.all.push(entry);
+    return entry;
+  }
+}
 
 interface KEvent {
   ph?: string; cat?: string; name?: unknown; pid?: unknown; tid?: unknown; id?: unknown; bp?: string;
@@ -115,7 +143,8 @@ export class KinetoBuilder {
   private readonly strings = new StringTable();
   private readonly configs = new LaunchConfigTable();
   private originUs = NaN;
-  readonly categories = new Map<string, number>();
+  private readonly cats = new Categories();
+  private readonly noCat: CatEntry = { bytes: Buffer.alloc(0), name: '', kind: Kind.Skip, count: 0 };
   private readonly members: Record<string, unknown> = {};
   private readonly warnings: string[] = [];
   private readonly kern = rows({ device: new I32(), stream: new I32(), corr: new F64(), name: new I32(), config: new I32(), where: new I32(), node: new F64(), full: new I32() });
@@ -176,42 +205,73 @@ export class KinetoBuilder {
 
   onEvent(buf: Buffer, s: number, e: number, f: EventFields): void {
     this.events++;
-    const ph = f.phStart >= 0 && f.phEnd === f.phStart + 1 ? buf[f.phStart] : 0;
-    const cat = f.catStart >= 0 ? buf.toString('latin1', f.catStart, f.catEnd) : '';
-    this.categories.set(cat, (this.categories.get(cat) ?? 0) + 1);
+    const st = f.start; const en = f.end;
+    const ph = st[F.Ph] >= 0 && en[F.Ph] === st[F.Ph] + 1 ? buf[st[F.Ph]] : 0;
+    const cat = st[F.Cat] >= 0 ? this.cats.of(buf, st[F.Cat], en[F.Cat]) : this.noCat;
+    cat.count++;
     if (ph === 0x4d /* M */) {
       const ev = this.parse(buf, s, e);
       if (ev) this.metadata(ev);
       return;
     }
-    let kind = KIND_OF_CAT[cat] ?? Kind.Skip;
+    let kind = cat.kind;
     if (kind === Kind.CpuOp) {
       // before user_annotation existed (2021), ProfilerStep#N was an operator
-      if (ph !== 0x58 || buf.subarray(s, e).indexOf(PROFILER_STEP) < 0) return;
+      const ns = st[F.Name];
+      if (ph !== 0x58 || ns < 0 || en[F.Name] - ns <= PROFILER_STEP.length || !same(PROFILER_STEP, buf, ns, PROFILER_STEP.length)) return;
       kind = Kind.Annotation;
     }
     if (kind === Kind.Skip) return;
-    if (LEGACY_CATS.has(cat)) this.legacy = true;
     if (kind === Kind.Flow) {
+      // flows only link records that lack a correlation arg: read from the scanner's positions, not parsed
       if (ph !== 0x73 /* s */ && ph !== 0x66 /* f */ && ph !== 0x74 /* t */) return;
-      const ev = this.parse(buf, s, e);
-      if (!ev) return;
-      const id = num(ev.id);
-      const ts = f.tsStart >= 0 ? this.time(buf, f.tsStart, f.tsEnd) : NaN;
-      if (id === null || Number.isNaN(ts)) return;
+      if (st[F.Id] < 0 || st[F.Ts] < 0) return;
+      const id = Number(buf.toString('latin1', st[F.Id], en[F.Id]));
+      const ts = this.time(buf, st[F.Ts], en[F.Ts]);
+      if (!Number.isFinite(id) || Number.isNaN(ts)) return;
       const rows = ph === 0x73 ? this.flowStart : this.flowEnd;
-      rows.ts.push(ts); rows.id.push(id); rows.where.push(this.lane(ev.pid, ev.tid));
+      const pid = st[F.Pid] >= 0 ? idKey(buf.toString('latin1', st[F.Pid], en[F.Pid])) : '';
+      const tid = st[F.Tid] >= 0 ? idKey(buf.toString('latin1', st[F.Tid], en[F.Tid])) : '';
+      rows.ts.push(ts); rows.id.push(id); rows.where.push(this.laneOfKey(`${pid}|${tid}`));
       return;
     }
     if (ph !== 0x58 /* X */) return;
-    if (f.tsStart < 0) { this.dropped.noTime++; return; }
-    const start = this.time(buf, f.tsStart, f.tsEnd);
-    const dur = f.durStart >= 0 ? nsOfMicros(buf, f.durStart, f.durEnd, 0) : 0;
+    if (st[F.Ts] < 0) { this.dropped.noTime++; return; }
+    const start = this.time(buf, st[F.Ts], en[F.Ts]);
+    const dur = st[F.Dur] >= 0 ? nsOfMicros(buf, st[F.Dur], en[F.Dur], 0) : 0;
     if (Number.isNaN(start) || Number.isNaN(dur)) { this.dropped.noTime++; return; }
     if (dur < 0) { this.dropped.negative++; return; }
-    const ev = this.parse(buf, s, e);
+    if (cat.name.charCodeAt(0) < 0x61 && (kind === Kind.Kernel || kind === Kind.Runtime || kind === Kind.Memcpy || kind === Kind.Memset)) this.legacy = true;
+    const ev = this.lite(buf, s, e, f);
     if (!ev) return;
     this.add(kind, ev, start, start + dur);
+  }
+
+  /**
+   * The event's name, pid, tid and args from the scanner's positions, parsing only the args
+   * object: the whole event through JSON.parse when something is not plain (escapes, no args).
+   */
+  private lite(buf: Buffer, s: number, e: number, f: EventFields): KEvent | null {
+    const st = f.start; const en = f.end;
+    const ns = st[F.Name];
+    if (ns < 0 || f.quoted[F.Name] !== 1) return this.parse(buf, s, e);
+    for (let i = ns; i < en[F.Name]; i++) if (buf[i] === 0x5c) return this.parse(buf, s, e);
+    const as = st[F.Args];
+    let args: Record<string, unknown> = {};
+    if (as >= 0) {
+      try {
+        args = parseJson(buf, as, en[F.Args]) as Record<string, unknown>;
+      } catch {
+        this.dropped.badJson++;
+        return null;
+      }
+    }
+    const value = (k: number): unknown => {
+      if (st[k] < 0) return undefined;
+      const t = buf.toString('latin1', st[k], en[k]);
+      return f.quoted[k] === 1 ? t : Number(t);
+    };
+    return { name: buf.toString('utf8', ns, en[F.Name]), pid: value(F.Pid), tid: value(F.Tid), args };
   }
 
   private parse(buf: Buffer, s: number, e: number): KEvent | null {
@@ -232,7 +292,10 @@ export class KinetoBuilder {
   }
 
   private lane(pid: unknown, tid: unknown): number {
-    const key = `${idKey(pid)}|${idKey(tid)}`;
+    return this.laneOfKey(`${idKey(pid)}|${idKey(tid)}`);
+  }
+
+  private laneOfKey(key: string): number {
     let i = this.lanes.get(key);
     if (i === undefined) this.lanes.set(key, (i = this.lanes.size));
     return i;
@@ -445,7 +508,9 @@ export class KinetoBuilder {
       w.push(`${kernelsUnlinked} of ${kernels.count} kernels have no correlation id (no args.correlation and no flow event ending on them): their launch calls are unknown.`);
     }
     if (this.zeroKernels > 0) w.push(`${this.zeroKernels} kernel${this.zeroKernels === 1 ? ' has' : 's have'} a duration of 0 (the trace's timestamps are whole µs): they count as launched but add no GPU time.`);
-    const cpuOps = (this.categories.get('cpu_op') ?? 0) + (this.categories.get('Operator') ?? 0);
+    const counts = new Map<string, number>();
+    for (const c of [...this.cats.all, this.noCat]) if (c.count > 0) counts.set(c.name, (counts.get(c.name) ?? 0) + c.count);
+    const cpuOps = (counts.get('cpu_op') ?? 0) + (counts.get('Operator') ?? 0);
     const hasKernelTable = kernels.count > 0 || this.rt.start.n > 0 || memcpy.count > 0;
     if (!hasKernelTable) {
       w.push(cpuOps > 0
@@ -473,7 +538,7 @@ export class KinetoBuilder {
     }
     const timeOriginNs = (BigInt(origin) * 1000n + BigInt(min)).toString();
     const baseNs = typeof base === 'number' || typeof base === 'string' ? safeBigInt(base) : null;
-    const tables = [...this.categories].sort((a, b) => b[1] - a[1]).map(([name, rows]) => ({ name: name === '' ? '(no cat)' : name, rows }));
+    const tables = [...counts].sort((a, b) => b[1] - a[1]).map(([name, rows]) => ({ name: name === '' ? '(no cat)' : name, rows }));
     const fullMeta: TraceMeta = {
       file: meta.file, fileSizeBytes: meta.fileSizeBytes,
       nsysVersion: null, exportSchemaVersion: schemaVersion === null ? null : String(schemaVersion),

@@ -6,9 +6,10 @@
  * into a string and given to JSON.parse, V8's own parser. The other top-level members
  * (deviceProperties, baseTimeNanoseconds, ...) are small and are parsed whole.
  *
- * While it walks an event the scanner notes where the values of its own "ph", "cat", "ts" and
- * "dur" keys lie, so the reader can drop an event by its category without parsing it and read
- * the timestamps from their text (JSON.parse would round "5327205126987.277" to a double).
+ * While it walks an event the scanner notes where the values of its own "ph", "cat", "ts", "dur",
+ * "name", "pid", "tid", "id" and "args" keys lie (F), so the reader can drop an event by its category
+ * without parsing it, read flow events without parsing them, and read the timestamps from their
+ * text (JSON.parse would round "1712195495502094.565" to a double).
  *
  * Why not a streaming JSON parser: bench/RESULTS-kineto.md measures @streamparser/json against
  * this scanner; the scanner plus JSON.parse is several times faster, and that is what makes the
@@ -22,14 +23,45 @@ export class TraceSyntaxError extends Error {
   }
 }
 
-/** Positions, in the buffer passed to `onEvent`, of an event's own keys' values; -1 when absent. */
+/** The event keys whose values the scanner locates (F.Ph ...): the ones a reader decides by. */
+export const F = { Ph: 0, Cat: 1, Ts: 2, Dur: 3, Name: 4, Pid: 5, Tid: 6, Id: 7, Args: 8 } as const;
+const FIELD_COUNT = 9;
+
+/**
+ * Positions, in the buffer passed to `onEvent`, of the values of an event's own keys (F):
+ * start[k] .. end[k], the text inside the quotes for a string value (quoted[k] = 1), the number's
+ * text otherwise; start[k] = -1 when the event has no such key (or its value is an object/array).
+ */
 export interface EventFields {
-  /** value text of "ph" (inside the quotes), or -1 */
-  phStart: number; phEnd: number;
-  catStart: number; catEnd: number;
-  /** the raw value text of "ts" / "dur" (a number, or a quoted string's inner text) */
-  tsStart: number; tsEnd: number;
-  durStart: number; durEnd: number;
+  start: Int32Array;
+  end: Int32Array;
+  quoted: Uint8Array;
+}
+
+/** Which F key the key text buf[s, e) is, -1 for none. */
+function fieldOf(buf: Buffer, s: number, e: number): number {
+  const n = e - s;
+  const a = buf[s];
+  if (n === 2) {
+    const b = buf[s + 1];
+    if (a === 0x70 && b === 0x68) return F.Ph; // ph
+    if (a === 0x74 && b === 0x73) return F.Ts; // ts
+    if (a === 0x69 && b === 0x64) return F.Id; // id
+    return -1;
+  }
+  if (n === 3) {
+    const b = buf[s + 1]; const c = buf[s + 2];
+    if (a === 0x63 && b === 0x61 && c === 0x74) return F.Cat;
+    if (a === 0x64 && b === 0x75 && c === 0x72) return F.Dur;
+    if (a === 0x70 && b === 0x69 && c === 0x64) return F.Pid;
+    if (a === 0x74 && b === 0x69 && c === 0x64) return F.Tid;
+    return -1;
+  }
+  if (n === 4) {
+    if (a === 0x6e && buf[s + 1] === 0x61 && buf[s + 2] === 0x6d && buf[s + 3] === 0x65) return F.Name;
+    if (a === 0x61 && buf[s + 1] === 0x72 && buf[s + 2] === 0x67 && buf[s + 3] === 0x73) return F.Args;
+  }
+  return -1;
 }
 
 export interface ScanHandlers {
@@ -48,12 +80,24 @@ function isSpace(c: number): boolean {
 
 /** Index of the closing quote of the string whose opening quote is at p, or -1 if the buffer ends first. */
 function stringEnd(buf: Buffer, p: number, len: number): number {
-  for (let q = p + 1; q < len; q++) {
+  // short strings (keys, categories) in JS; long ones (kernel names) by memchr
+  const stop = Math.min(len, p + 24);
+  let q = p + 1;
+  for (; q < stop; q++) {
     const c = buf[q];
     if (c === QUOTE) return q;
     if (c === BACKSLASH) q++;
   }
-  return -1;
+  if (q >= len) return -1;
+  for (;;) {
+    const e = buf.indexOf(QUOTE, q);
+    if (e < 0 || e >= len) return -1;
+    // escaped when an odd number of backslashes run up to it
+    let b = e - 1;
+    while (b > p && buf[b] === BACKSLASH) b--;
+    if ((e - 1 - b) % 2 === 0) return e;
+    q = e + 1;
+  }
 }
 
 /** End (exclusive) of a number or literal starting at p; -1 when it runs to the end of the buffer. */
@@ -101,10 +145,12 @@ function skipSpace(buf: Buffer, p: number, len: number): number {
  * the buffer ends first.
  */
 function scanEvent(buf: Buffer, p: number, len: number, f: EventFields): number {
-  f.phStart = f.catStart = f.tsStart = f.durStart = -1;
+  f.start.fill(-1);
   let depth = 0;
   // at depth 1, whether the next string is a key
   let keyNext = false;
+  // the "args" object is open (its end is recorded when depth comes back to 1)
+  let inArgs = false;
   for (let q = p; q < len; q++) {
     const c = buf[q];
     if (c === QUOTE) {
@@ -112,36 +158,32 @@ function scanEvent(buf: Buffer, p: number, len: number, f: EventFields): number 
       if (e < 0) return -1;
       if (depth === 1 && keyNext) {
         keyNext = false;
-        const n = e - q - 1;
-        // "ph", "ts", "cat", "dur": find the value after the colon
-        if (n === 2 || n === 3) {
-          const a = buf[q + 1], b = buf[q + 2];
-          const which = n === 2 ? (a === 0x70 && b === 0x68 ? 1 : a === 0x74 && b === 0x73 ? 3 : 0)
-            : (a === 0x63 && b === 0x61 && buf[q + 3] === 0x74 ? 2 : a === 0x64 && b === 0x75 && buf[q + 3] === 0x72 ? 4 : 0);
-          if (which !== 0) {
-            let v = skipSpace(buf, e + 1, len);
-            if (v >= len) return -1;
-            if (buf[v] !== COLON) throw new TraceSyntaxError('expected ":" after a key', v);
-            v = skipSpace(buf, v + 1, len);
-            if (v >= len) return -1;
-            let vs: number, ve: number, next: number;
-            if (buf[v] === QUOTE) {
-              const ve2 = stringEnd(buf, v, len);
-              if (ve2 < 0) return -1;
-              vs = v + 1; ve = ve2; next = ve2;
-            } else if (buf[v] === LBRACE || buf[v] === LBRACKET) {
-              // not a scalar: leave it to the generic walk
-              q = v - 1;
-              continue;
-            } else {
-              const se = scalarEnd(buf, v, len);
-              if (se < 0) return -1;
-              vs = v; ve = se; next = se - 1;
-            }
-            if (which === 1) { f.phStart = vs; f.phEnd = ve; } else if (which === 2) { f.catStart = vs; f.catEnd = ve; } else if (which === 3) { f.tsStart = vs; f.tsEnd = ve; } else { f.durStart = vs; f.durEnd = ve; }
-            q = next;
+        const which = fieldOf(buf, q + 1, e);
+        if (which >= 0) {
+          let v = skipSpace(buf, e + 1, len);
+          if (v >= len) return -1;
+          if (buf[v] !== COLON) throw new TraceSyntaxError('expected ":" after a key', v);
+          v = skipSpace(buf, v + 1, len);
+          if (v >= len) return -1;
+          const d = buf[v];
+          if (d === QUOTE) {
+            const ve = stringEnd(buf, v, len);
+            if (ve < 0) return -1;
+            f.start[which] = v + 1; f.end[which] = ve; f.quoted[which] = 1;
+            q = ve;
             continue;
           }
+          if (d !== LBRACE && d !== LBRACKET) {
+            const se = scalarEnd(buf, v, len);
+            if (se < 0) return -1;
+            f.start[which] = v; f.end[which] = se; f.quoted[which] = 0;
+            q = se - 1;
+            continue;
+          }
+          // an object or array: the generic walk takes it
+          if (which === F.Args && d === LBRACE) { f.start[F.Args] = v; inArgs = true; }
+          q = v - 1;
+          continue;
         }
       }
       q = e;
@@ -150,6 +192,7 @@ function scanEvent(buf: Buffer, p: number, len: number, f: EventFields): number 
       if (depth === 1) keyNext = true;
     } else if (c === RBRACE || c === RBRACKET) {
       if (--depth === 0) return q + 1;
+      if (depth === 1 && inArgs) { f.end[F.Args] = q + 1; inArgs = false; }
     } else if (c === COMMA) {
       if (depth === 1) keyNext = true;
     }
@@ -181,7 +224,7 @@ export class TraceScanner {
   /** the document is a bare array of events rather than {"traceEvents": [...]} */
   bareArray = false;
   sawTraceEvents = false;
-  private readonly f: EventFields = { phStart: -1, phEnd: -1, catStart: -1, catEnd: -1, tsStart: -1, tsEnd: -1, durStart: -1, durEnd: -1 };
+  private readonly f: EventFields = { start: new Int32Array(FIELD_COUNT), end: new Int32Array(FIELD_COUNT), quoted: new Uint8Array(FIELD_COUNT) };
 
   constructor(private readonly h: ScanHandlers) {}
 

@@ -1,0 +1,743 @@
+/**
+ * What would a fix gain? (issue 15, DESIGN.md "What-if replay"). A discrete-event replay of the
+ * window from the trace itself, then the same replay with the input edited per scenario:
+ *
+ * - host threads walk their recorded API calls in order, each taking its recorded time, with the
+ *   recorded host time between calls kept;
+ * - a GPU operation is ready at max(its launch call's end + launch latency, end of the previous
+ *   operation on its stream + the stream's back-to-back latency, end of the operations recorded
+ *   before the events its stream waits on via cudaStreamWaitEvent); a kernel takes
+ *   min(1, blocks / (SMs × resident blocks per SM)) of the GPU and runs when the running kernels
+ *   leave it that much (or nothing runs); copies and sets use the copy engines;
+ * - a blocking call returns when the operation it waited for (in the recording: the latest-ending
+ *   operation issued before it that ended before it returned) has finished, plus the time the call
+ *   took after that wait in the recording.
+ *
+ * The unchanged replay must reproduce the measurement (`replayError`). Scenarios:
+ * - no-host-syncs: blocking calls take no time and wait for nothing; the small device-to-host
+ *   copies (≤ 1 KiB) whose values they waited for are gone; launches move earlier; stream order
+ *   and event dependencies stay;
+ * - free-launches: launch-type calls (kernel launches, async copies and sets, event records and
+ *   stream waits) cost nothing and the host time between them is gone, as in a CUDA graph replay;
+ *   each operation still pays the GPU-side per-op cost measured in the trace (back-to-back latency);
+ * - perfect-overlap: free launches, no host syncs, and each expert instance a dependency chain of
+ *   its own (experts depend only on the work before the expert block; the work after it waits for
+ *   all of them); kernels run their alone durations (contention) within the GPU's capacity;
+ * - grouped: each iteration's expert kernels become one batched kernel per position in the expert's
+ *   kernel sequence (up GEMM, activation, down GEMM), launched once, with no syncs or host work
+ *   between experts. Its duration: the experts' SM-time (Σ duration × SM share) at full occupancy,
+ *   bounded below by the longest expert kernel's time at the rate of the expert kernel that used
+ *   the most SMs, and by the kernel-time floor of the biggest expert's share. See docs/metrics.md.
+ */
+import type { Trace } from '../model/trace.js';
+import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
+import { callLinks } from './correlation.js';
+import { blockingIndex } from './blocking-calls.js';
+import { kernelFill, smLimits } from './sm-fill.js';
+import { expertInstances, type ExpertInstances } from './experts.js';
+import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
+import { analyzeNvtxRanges } from './nvtx-ranges.js';
+import { MemcpyKind } from '../model/trace.js';
+import { upperBound } from '../model/intervals.js';
+import { isAnalysedApiCall } from './api-calls.js';
+
+const KIND_KERNEL = 0;
+const KIND_MEMCPY = 1;
+const KIND_MEMSET = 2;
+/** Windows with more GPU operations are not replayed (the replay is quadratic in places); narrow W with --range. */
+export const REPLAY_MAX_OPS = 20000;
+/** Scenarios are projected only when the unchanged replay reproduces the measurement this well. */
+export const REPLAY_MAX_ERROR = 0.1;
+/** A blocking call waited for one of the last this-many operations issued before it. */
+const TARGET_SCAN = 4096;
+/** A device-to-host copy at most this big, right before a blocking call, is a read-back. */
+export const READBACK_MAX_BYTES = 1024;
+
+/** The replay's input: host calls per thread and GPU operations, with their recorded times. */
+export interface ReplayInput {
+  /** host calls, outermost only, grouped by thread and in start order within each */
+  calls: {
+    count: number;
+    thread: Int32Array;
+    start: Float64Array;
+    end: Float64Array;
+    /** 0 other, 1 blocking, 2 launch-type (launches ops, records an event, waits on one) */
+    kind: Uint8Array;
+    /** runtime row */
+    row: Int32Array;
+    /** op index it waited for (blocking calls), -1 none */
+    waitsFor: Int32Array;
+    /** recorded time the call took after what it waited for finished */
+    residual: Float64Array;
+  };
+  /** first call index of each thread's calls (threadStart[t] .. threadStart[t + 1]) */
+  threadStart: number[];
+  ops: {
+    count: number;
+    kind: Uint8Array;
+    /** trace row (in its table) */
+    row: Int32Array;
+    stream: Int32Array;
+    start: Float64Array;
+    end: Float64Array;
+    /** index into calls, -1 when the op had no launch call in the replay */
+    call: Int32Array;
+    /** fraction of the GPU's SMs it holds while running */
+    share: Float64Array;
+    /** ops it waits for beyond its stream predecessor (event waits) */
+    deps: number[][];
+    /** the previous op on its stream in issue order, -1 none */
+    prev: Int32Array;
+    /** DtoH copy of at most READBACK_MAX_BYTES */
+    readback: Uint8Array;
+  };
+  eventWaits: number;
+  launchLatency: number;
+  backToBack: number;
+  /** the shortest kernel of the window: what any kernel costs however little it does (grouped) */
+  fixedCost: number;
+  /** replayed span start: the first op's recorded start */
+  t0: number;
+  /** measured span: last op end − first op start */
+  measuredSpan: number;
+}
+
+export function buildReplayInput(trace: Trace, deviceId: number, window: { start: number; end: number }): ReplayInput | null {
+  const { kernels, memcpy, memset, runtime, strings } = trace;
+  const links = callLinks(trace);
+  // ops starting in W
+  type Op = { kind: number; row: number; start: number; end: number; stream: number; callRow: number };
+  const list: Op[] = [];
+  const add = (kind: number, cols: { count: number; deviceId: Int32Array; start: Float64Array; end: Float64Array; streamId: Int32Array }, call: Int32Array) => {
+    for (let i = 0; i < cols.count; i++) {
+      if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
+      // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
+      // the trace does not record: they replay at their recorded times
+      const graphNode = kind === KIND_KERNEL && kernels.graphNodeId[i] >= 0;
+      list.push({ kind, row: i, start: cols.start[i], end: cols.end[i], stream: cols.streamId[i], callRow: graphNode ? -1 : call[i] });
+    }
+  };
+  add(KIND_KERNEL, kernels, links.kernelCall);
+  add(KIND_MEMCPY, memcpy, links.memcpyCall);
+  add(KIND_MEMSET, memset, links.memsetCall);
+  if (list.filter((o) => o.kind === KIND_KERNEL).length === 0 || list.length > REPLAY_MAX_OPS) return null;
+  // issue order: by launch call start (ops without a call: by their own start)
+  const issueKey = (o: Op) => (o.callRow >= 0 ? runtime.start[o.callRow] : o.start);
+  list.sort((a, b) => issueKey(a) - issueKey(b) || a.start - b.start);
+  let t0Host = Infinity;
+  const threads = new Set<number>();
+  for (const o of list) if (o.callRow >= 0) { threads.add(runtime.thread[o.callRow]); t0Host = Math.min(t0Host, runtime.start[o.callRow]); }
+  const lastOpEnd = Math.max(...list.map((o) => o.end));
+  // host calls of those threads in [t0Host, last op end], outermost only
+  // only the calls analyze keeps (api-calls.ts): the replay must not depend on what the reader kept
+  const analysed = new Map<number, boolean>();
+  const kept = (r: number): boolean => {
+    let k = analysed.get(runtime.name[r]);
+    if (k === undefined) analysed.set(runtime.name[r], (k = isAnalysedApiCall(strings[runtime.name[r]] ?? '')));
+    return k;
+  };
+  const byThread = new Map<number, number[]>();
+  for (let r = 0; r < runtime.count; r++) {
+    if (!kept(r)) continue;
+    const t = runtime.thread[r];
+    if (!threads.has(t) || runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
+    const l = byThread.get(t);
+    if (l) l.push(r); else byThread.set(t, [r]);
+  }
+  const rows: number[] = [];
+  const threadOf: number[] = [];
+  const threadStart: number[] = [];
+  const outerOf = new Map<number, number>();
+  let ti = 0;
+  for (const [, rs] of byThread) {
+    rs.sort((a, b) => runtime.start[a] - runtime.start[b] || runtime.end[b] - runtime.end[a]);
+    threadStart.push(rows.length);
+    let outerEnd = -Infinity;
+    let outer = -1;
+    for (const r of rs) {
+      if (runtime.end[r] <= outerEnd && outer >= 0) { outerOf.set(r, outer); continue; }
+      outer = rows.length;
+      outerEnd = runtime.end[r];
+      outerOf.set(r, outer);
+      rows.push(r);
+      threadOf.push(ti);
+    }
+    ti++;
+  }
+  threadStart.push(rows.length);
+  const nc = rows.length;
+  const blocking = blockingIndex(trace);
+  const calls: ReplayInput['calls'] = {
+    count: nc, thread: Int32Array.from(threadOf), start: Float64Array.from(rows, (r) => runtime.start[r]),
+    end: Float64Array.from(rows, (r) => runtime.end[r]), kind: new Uint8Array(nc), row: Int32Array.from(rows),
+    waitsFor: new Int32Array(nc).fill(-1), residual: new Float64Array(nc),
+  };
+  const nameOf = (r: number) => strings[runtime.name[r]] ?? '';
+  for (let c = 0; c < nc; c++) {
+    const r = rows[c];
+    // a nested blocking call (cuStreamSynchronize inside cudaStreamSynchronize) makes its outer call blocking
+    if (blocking.reason[r] >= 0) calls.kind[c] = 1;
+    else if (/EventRecord|StreamWaitEvent/.test(nameOf(r))) calls.kind[c] = 2;
+  }
+  for (const [r, c] of outerOf) if (blocking.reason[r] >= 0) calls.kind[c] = 1;
+  // ops
+  const n = list.length;
+  const limits = smLimits(trace.gpus.find((g) => g.deviceId === deviceId));
+  const ops: ReplayInput['ops'] = {
+    count: n, kind: Uint8Array.from(list, (o) => o.kind), row: Int32Array.from(list, (o) => o.row), stream: Int32Array.from(list, (o) => o.stream),
+    start: Float64Array.from(list, (o) => o.start), end: Float64Array.from(list, (o) => o.end),
+    call: Int32Array.from(list, (o) => (o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1)),
+    share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n),
+  };
+  const shareOfConfig = new Map<number, number>();
+  for (let j = 0; j < n; j++) {
+    const o = list[j];
+    if (o.kind === KIND_KERNEL && limits) {
+      const cfg = kernels.launchConfig[o.row];
+      let sh = shareOfConfig.get(cfg);
+      if (sh === undefined) {
+        const f = kernelFill(trace.launchConfigs[cfg], limits);
+        shareOfConfig.set(cfg, (sh = f.waves === null ? 1 : Math.min(1, f.waves)));
+      }
+      ops.share[j] = sh;
+    } else if (o.kind === KIND_KERNEL) ops.share[j] = 1;
+    if (o.kind === KIND_MEMCPY && memcpy.copyKind[o.row] === MemcpyKind.DtoH && memcpy.bytes[o.row] <= READBACK_MAX_BYTES) ops.readback[j] = 1;
+    if (ops.call[j] >= 0 && calls.kind[ops.call[j]] === 0) calls.kind[ops.call[j]] = 2;
+  }
+  // issue time of each op (ascending: ops are in issue order) and each stream's ops
+  const issue = Float64Array.from({ length: n }, (_, j) => (ops.call[j] >= 0 ? calls.start[ops.call[j]] : ops.start[j]));
+  for (let j = 1; j < n; j++) if (issue[j] < issue[j - 1]) issue[j] = issue[j - 1];
+  const onStream = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) {
+    const l = onStream.get(ops.stream[j]);
+    if (l) l.push(j); else onStream.set(ops.stream[j], [j]);
+  }
+  /** ops issued at or before t: issue[0 .. issuedBy(t)) */
+  const issuedBy = (t: number): number => upperBound(issue, n, t);
+  // stream order in issue order
+  const lastOn = new Map<number, number>();
+  for (let j = 0; j < n; j++) {
+    const p = lastOn.get(ops.stream[j]);
+    if (p !== undefined) ops.prev[j] = p;
+    lastOn.set(ops.stream[j], j);
+  }
+  // event waits: the op recorded before the event on its stream → the next op on the waiting stream
+  let eventWaits = 0;
+  const ev = trace.cudaEvents;
+  if (ev && ev.waits.count > 0 && ev.records.count > 0) {
+    // correlation ids are unique per process: key (process, correlationId) as one number
+    const P = trace.processes.length + 2;
+    const callByCorr = new Map<number, number>();
+    for (const [r, c] of outerOf) {
+      const t = runtime.thread[r];
+      const p = t >= 0 ? trace.threads[t].process : -1;
+      callByCorr.set(runtime.correlationId[r] * P + (p + 1), c);
+    }
+    const callOf = (process: number, corr: number): number => callByCorr.get(corr * P + (process + 1)) ?? -1;
+    const recordCall = new Map<string, { call: number; stream: number }>();
+    for (let i = 0; i < ev.records.count; i++) {
+      if (ev.records.deviceId[i] !== deviceId) continue;
+      const c = callOf(ev.records.process[i], ev.records.correlationId[i]);
+      if (c >= 0) recordCall.set(`${ev.records.eventId[i]}:${ev.records.eventSyncId[i]}`, { call: c, stream: ev.records.streamId[i] });
+    }
+    // the last op issued on a stream at or before a call
+    const opsIssuedBefore = (stream: number, c: number): number => {
+      const l = onStream.get(stream);
+      if (!l) return -1;
+      const t = calls.start[c];
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (issue[l[m]] <= t) lo = m + 1; else hi = m; }
+      return lo > 0 ? l[lo - 1] : -1;
+    };
+    const pendingWaits: { stream: number; time: number; dep: number }[] = [];
+    for (let i = 0; i < ev.waits.count; i++) {
+      if (ev.waits.deviceId[i] !== deviceId) continue;
+      const rec = recordCall.get(`${ev.waits.eventId[i]}:${ev.waits.eventSyncId[i]}`);
+      const wc = callOf(ev.waits.process[i], ev.waits.correlationId[i]);
+      if (rec === undefined || wc < 0) continue;
+      const dep = opsIssuedBefore(rec.stream, rec.call);
+      if (dep < 0) continue;
+      pendingWaits.push({ stream: ev.waits.streamId[i], time: calls.start[wc], dep });
+    }
+    pendingWaits.sort((a, b) => a.time - b.time);
+    // each wait binds the first op issued on its stream after it
+    for (const w of pendingWaits) {
+      const l = onStream.get(w.stream);
+      if (!l) continue;
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (issue[l[m]] < w.time) lo = m + 1; else hi = m; }
+      if (lo < l.length && l[lo] !== w.dep) { ops.deps[l[lo]].push(w.dep); eventWaits++; }
+    }
+  }
+  // blocking calls: what each waited for
+  const byCall = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) if (ops.call[j] >= 0) { const l = byCall.get(ops.call[j]); if (l) l.push(j); else byCall.set(ops.call[j], [j]); }
+  const opsOfCallIn = (c: number): number[] => byCall.get(c) ?? [];
+  for (let c = 0; c < nc; c++) {
+    if (calls.kind[c] !== 1) { calls.residual[c] = calls.end[c] - calls.start[c]; continue; }
+    const s = calls.start[c];
+    const e = calls.end[c];
+    let target = -1;
+    // its own ops (a synchronous copy) and those issued before it; the recent ones suffice
+    let k = issuedBy(s);
+    for (const j of opsOfCallIn(c)) if (j + 1 > k) k = j + 1;
+    for (let j = k - 1; j >= 0 && j >= k - TARGET_SCAN; j--) {
+      if (ops.end[j] <= e + 1000 && (target < 0 || ops.end[j] > ops.end[target])) target = j;
+    }
+    if (target >= 0 && ops.end[target] > s) {
+      calls.waitsFor[c] = target;
+      calls.residual[c] = Math.max(0, e - ops.end[target]);
+    } else calls.residual[c] = e - s;
+  }
+  // latencies measured in the recording
+  const hostSlack: number[] = [];
+  const b2b: number[] = [];
+  for (let j = 0; j < n; j++) {
+    let depEnd = ops.prev[j] >= 0 ? ops.end[ops.prev[j]] : -Infinity;
+    for (const d of ops.deps[j]) depEnd = Math.max(depEnd, ops.end[d]);
+    const c = ops.call[j];
+    const callEnd = c >= 0 ? calls.end[c] : -Infinity;
+    if (callEnd >= depEnd && c >= 0) hostSlack.push(ops.start[j] - callEnd);
+    else if (depEnd > -Infinity && ops.kind[j] === KIND_KERNEL) b2b.push(ops.start[j] - depEnd);
+  }
+  const med = (v: number[], d: number) => {
+    if (v.length === 0) return d;
+    const a = [...v].sort((x, y) => x - y);
+    return a[a.length >> 1];
+  };
+  const first = Math.min(...Array.from(ops.start));
+  let fixedCost = Infinity;
+  for (let j = 0; j < n; j++) if (ops.kind[j] === KIND_KERNEL && ops.end[j] - ops.start[j] > 0) fixedCost = Math.min(fixedCost, ops.end[j] - ops.start[j]);
+  return {
+    fixedCost: Number.isFinite(fixedCost) ? fixedCost : 0,
+    calls, threadStart, ops, eventWaits, launchLatency: med(hostSlack, 0), backToBack: Math.max(0, med(b2b, 0)),
+    t0: first, measuredSpan: lastOpEnd - first,
+  };
+}
+
+/** The edits a scenario makes to the replay input. */
+export interface ReplayEdits {
+  /** per call: duration to use (default: recorded) */
+  callDuration?: (c: number) => number;
+  /** per call: host time before it (default: recorded gap) */
+  callGap?: (c: number) => number;
+  /** blocking calls wait for nothing */
+  noWaits?: boolean;
+  /** ops removed */
+  removed?: Uint8Array;
+  /** per removed op: the kept op that does its work (what depended on it waits for that), -1 none */
+  replacedBy?: Int32Array;
+  /** per op: duration to use */
+  opDuration?: (j: number) => number;
+  /** per op: dependencies replacing stream order and event waits (op indices) */
+  depsOf?: (j: number) => number[];
+  /** per op: ready time offset after its launch call (default: the measured launch latency) */
+  hostLatency?: number;
+}
+
+/** Replays the input under the edits; returns the span from the first op start to the last op end. */
+export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
+  const { calls, ops } = input;
+  const n = ops.count;
+  const removed = edits.removed ?? new Uint8Array(n);
+  const dur = (j: number) => (edits.opDuration ? edits.opDuration(j) : ops.end[j] - ops.start[j]);
+  const depsOf = (j: number): number[] => {
+    if (edits.depsOf) return edits.depsOf(j);
+    const d = [...ops.deps[j]];
+    if (ops.prev[j] >= 0) d.push(ops.prev[j]);
+    return d;
+  };
+  const hostLatency = edits.hostLatency ?? input.launchLatency;
+  // dependency graph over kept ops; a removed op passes its own dependencies on
+  const deps: number[][] = new Array(n);
+  const resolve = (j: number, seen: Set<number>, out: Set<number>) => {
+    for (const d of depsOf(j)) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      const r = edits.replacedBy ? edits.replacedBy[d] : -1;
+      if (removed[d] && r >= 0 && r !== j) out.add(r);
+      else if (removed[d]) resolve(d, seen, out);
+      else out.add(d);
+    }
+  };
+  let anyRemoved = false;
+  for (let j = 0; j < n && !anyRemoved; j++) if (removed[j]) anyRemoved = true;
+  for (let j = 0; j < n; j++) {
+    if (removed[j]) continue;
+    if (!anyRemoved) { deps[j] = depsOf(j); continue; }
+    const out = new Set<number>();
+    resolve(j, new Set(), out);
+    deps[j] = [...out];
+  }
+  const succ: number[][] = Array.from({ length: n }, () => []);
+  const waitingDeps = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    if (removed[j]) continue;
+    waitingDeps[j] = deps[j].length;
+    for (const d of deps[j]) succ[d].push(j);
+  }
+  const opsOfCall = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) {
+    if (removed[j]) continue;
+    if (ops.call[j] < 0) continue;
+    const l = opsOfCall.get(ops.call[j]);
+    if (l) l.push(j); else opsOfCall.set(ops.call[j], [j]);
+  }
+  // GPU state
+  const hostReady = new Float64Array(n).fill(NaN);
+  const depReady = new Float64Array(n).fill(-Infinity);
+  const startT = new Float64Array(n).fill(NaN);
+  const endT = new Float64Array(n).fill(NaN);
+  const queued: number[] = [];
+  const running: number[] = [];
+  let used = 0;
+  let now = -Infinity;
+  const b2b = input.backToBack;
+  const enqueueIfReady = (j: number) => {
+    if (waitingDeps[j] !== 0 || Number.isNaN(hostReady[j])) return;
+    // both parts of its ready time are final now: keep the queue sorted by it
+    const r = Math.max(hostReady[j], depReady[j]);
+    let lo = 0;
+    let hi = queued.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; const q = queued[m]; const rq = Math.max(hostReady[q], depReady[q]); if (rq < r || (rq === r && q < j)) lo = m + 1; else hi = m; }
+    queued.splice(lo, 0, j);
+  };
+  // ops without a launch call in the replay are ready at their recorded start
+  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) { hostReady[j] = ops.start[j]; }
+  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) enqueueIfReady(j);
+  const readyAt = (j: number) => Math.max(hostReady[j], depReady[j]);
+  const tryStart = () => {
+    for (let q = 0; q < queued.length; q++) {
+      const j = queued[q];
+      if (readyAt(j) > now) break;
+      // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
+      const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
+      if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
+      startT[j] = now;
+      endT[j] = now + dur(j);
+      used += share;
+      running.push(j);
+      queued.splice(q, 1);
+      q--;
+    }
+  };
+  const nextEvent = (): number => {
+    let t = Infinity;
+    for (const j of running) if (endT[j] < t) t = endT[j];
+    for (const j of queued) { const r = readyAt(j); if (r > now) { if (r < t) t = r; break; } }
+    return t;
+  };
+  const step = (limit: number): boolean => {
+    tryStart();
+    const t = nextEvent();
+    if (t === Infinity || t > limit) return false;
+    now = t;
+    let kept = 0;
+    for (let q = 0; q < running.length; q++) {
+      const j = running[q];
+      if (endT[j] <= now) {
+        used -= ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
+        for (const s of succ[j]) {
+          depReady[s] = Math.max(depReady[s], endT[j] + (ops.kind[s] === KIND_KERNEL && ops.kind[j] === KIND_KERNEL ? b2b : 0));
+          waitingDeps[s]--;
+          enqueueIfReady(s);
+        }
+      } else running[kept++] = j;
+    }
+    running.length = kept;
+    if (kept === 0) used = 0;
+    return true;
+  };
+  const advanceTo = (t: number) => {
+    if (t > now) {
+      while (step(t)) { /* events up to t */ }
+      now = Math.max(now, t);
+    }
+    tryStart();
+  };
+  const finish = (j: number): number => {
+    while (Number.isNaN(endT[j]) || endT[j] > now) if (!step(Infinity)) break;
+    return Number.isNaN(endT[j]) ? now : endT[j];
+  };
+  // host threads, interleaved by replayed time
+  const nThreads = input.threadStart.length - 1;
+  const next = input.threadStart.slice(0, nThreads);
+  const clock = new Float64Array(nThreads);
+  for (let t = 0; t < nThreads; t++) clock[t] = calls.start[input.threadStart[t]];
+  const gapOf = (c: number, t: number) => (c === input.threadStart[t] ? 0 : edits.callGap ? edits.callGap(c) : calls.start[c] - calls.end[c - 1]);
+  for (;;) {
+    let t = -1;
+    let bestStart = Infinity;
+    for (let u = 0; u < nThreads; u++) {
+      if (next[u] >= input.threadStart[u + 1]) continue;
+      const s = clock[u] + Math.max(0, gapOf(next[u], u));
+      if (s < bestStart) { bestStart = s; t = u; }
+    }
+    if (t < 0) break;
+    const c = next[t]++;
+    const s = bestStart;
+    advanceTo(s);
+    let e: number;
+    if (calls.kind[c] === 1 && !edits.noWaits && calls.waitsFor[c] >= 0 && !removed[calls.waitsFor[c]]) {
+      e = Math.max(s, finish(calls.waitsFor[c])) + calls.residual[c];
+    } else if (calls.kind[c] === 1 && edits.noWaits) {
+      e = s + (edits.callDuration ? edits.callDuration(c) : 0);
+    } else {
+      e = s + (edits.callDuration ? edits.callDuration(c) : calls.residual[c]);
+    }
+    clock[t] = e;
+    for (const j of opsOfCall.get(c) ?? []) {
+      hostReady[j] = e + hostLatency;
+      enqueueIfReady(j);
+    }
+  }
+  advanceTo(Infinity);
+  while (step(Infinity)) { /* drain */ }
+  let first = Infinity;
+  let last = -Infinity;
+  for (let j = 0; j < n; j++) {
+    if (removed[j] || Number.isNaN(startT[j])) continue;
+    if (startT[j] < first) first = startT[j];
+    if (endT[j] > last) last = endT[j];
+  }
+  return last - first;
+}
+
+function isLaunchType(input: ReplayInput, c: number): boolean {
+  return input.calls.kind[c] === 2;
+}
+
+/** The what-if scenarios of one device's window; null when there is nothing to replay. */
+export interface WhatIfContext {
+  /** the expert instances (expertInstances), when already found */
+  experts?: ExpertInstances | null;
+  /** the device's contention (kernelContention), when already measured */
+  contention?: ContentionResult;
+  /** iterations in the window and how they were found, when already known */
+  iterations?: { count: number; source: string } | null;
+}
+
+export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: number; end: number }, context: WhatIfContext = {}): WhatIfReport | null {
+  const experts = context.experts;
+  const input = buildReplayInput(trace, deviceId, window);
+  if (!input) return null;
+  const iters = context.iterations ?? iterationCount(trace, deviceId, window, experts ?? null);
+  const measured = input.measuredSpan;
+  const scenarios: WhatIfScenario[] = [];
+  const push = (scenario: WhatIfScenarioName, description: string, span: number) => {
+    const projected = Math.round(span / iters.count);
+    const m = measured / iters.count;
+    scenarios.push({ scenario, description, projectedIterationNs: projected, savingNs: Math.round(m - projected), ratio: projected / m });
+  };
+  const base = replay(input);
+  push('measured', 'the recorded trace replayed unchanged', base);
+  const replayError = (base - measured) / measured;
+  if (!(Math.abs(replayError) <= REPLAY_MAX_ERROR)) {
+    return {
+      iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
+      inputs: inputsOf(input),
+      note: `the unchanged replay missed the measurement by ${(100 * replayError).toFixed(0)}%, so no scenario is projected (the trace holds dependencies the replay does not model)`,
+    };
+  }
+  const ex = experts === undefined ? expertInstances(trace, deviceId, window) : experts;
+  const edits = scenarioEdits(trace, deviceId, window, input, ex, context.contention);
+  push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs));
+  push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
+  if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
+  if (edits.grouped) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', replay(input, edits.grouped));
+  return {
+    iterations: iters.count,
+    iterationSource: iters.source,
+    measuredIterationNs: Math.round(measured / iters.count),
+    replayError,
+    scenarios,
+    inputs: inputsOf(input),
+  };
+}
+
+function inputsOf(input: ReplayInput): WhatIfReport['inputs'] {
+  return {
+    hostCalls: input.calls.count, gpuOps: input.ops.count, eventWaits: input.eventWaits,
+    launchLatencyNs: Math.round(input.launchLatency), graphNodeNs: Math.round(input.backToBack), kernelFixedCostNs: Math.round(input.fixedCost),
+  };
+}
+
+function iterationCount(trace: Trace, deviceId: number, window: { start: number; end: number }, experts: ExpertInstances | null): { count: number; source: string } {
+  const it = analyzeNvtxRanges(trace, deviceId, window).iterations;
+  if (it && it.count >= 1) return { count: it.count, source: `NVTX ranges "${it.name}"` };
+  if (experts && experts.instances.length > 0) {
+    const n = Math.max(...experts.instances.map((i) => i.iteration)) + 1;
+    return { count: n, source: 'expert instances' };
+  }
+  return { count: 1, source: 'the whole window' };
+}
+
+interface ScenarioEdits {
+  noHostSyncs: ReplayEdits;
+  freeLaunches: ReplayEdits;
+  perfectOverlap: ReplayEdits | null;
+  grouped: ReplayEdits | null;
+}
+
+function scenarioEdits(
+  trace: Trace, deviceId: number, window: { start: number; end: number }, input: ReplayInput, experts: ExpertInstances | null,
+  known?: ContentionResult,
+): ScenarioEdits {
+  const { calls, ops } = input;
+  const n = ops.count;
+  // read-backs: small DtoH copies whose call sits right before a blocking call on the same thread
+  const readbacks = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const c = ops.call[j];
+    if (!ops.readback[j] || c < 0) continue;
+    for (let d = c + 1; d < calls.count && calls.thread[d] === calls.thread[c] && d <= c + 3; d++) {
+      if (calls.kind[d] === 1) { readbacks[j] = 1; break; }
+    }
+  }
+  const readbackCall = new Uint8Array(calls.count);
+  for (let j = 0; j < n; j++) if (readbacks[j] && ops.call[j] >= 0) readbackCall[ops.call[j]] = 1;
+  const noHostSyncs: ReplayEdits = {
+    noWaits: true,
+    removed: readbacks,
+    callDuration: (c) => (calls.kind[c] === 1 || readbackCall[c] ? 0 : calls.residual[c]),
+  };
+  const launchOnly = (c: number) => isLaunchType(input, c);
+  const freeLaunches: ReplayEdits = {
+    callDuration: (c) => (launchOnly(c) ? 0 : calls.residual[c]),
+    callGap: (c) => (launchOnly(c) ? 0 : calls.start[c] - calls.end[c - 1]),
+    hostLatency: 0,
+  };
+  if (!experts || experts.instances.length === 0) return { noHostSyncs, freeLaunches, perfectOverlap: null, grouped: null };
+  // op index of each kernel row; expert instance of each op
+  const opOfKernel = new Map<number, number>();
+  for (let j = 0; j < n; j++) if (ops.kind[j] === KIND_KERNEL) opOfKernel.set(ops.row[j], j);
+  const instOf = new Int32Array(n).fill(-1);
+  const insts = experts.instances;
+  insts.forEach((inst, k) => { for (const row of inst.kernels) { const j = opOfKernel.get(row); if (j !== undefined) instOf[j] = k; } });
+  // alone durations
+  const contention = known ?? kernelContention(trace, deviceId, window);
+  const alone = new Map<string, number>();
+  for (const e of contention.all) if (e.alone.median !== null) alone.set(contentionKey(e.name, e.config), e.alone.median);
+  // per op, its alone median looked up once (a name and configuration string per kernel otherwise)
+  const aloneOf = new Float64Array(n).fill(NaN);
+  const byKernelKey = new Map<number, number>();
+  const C = trace.launchConfigs.length + 1;
+  for (let j = 0; j < n; j++) {
+    if (ops.kind[j] !== KIND_KERNEL) continue;
+    const row = ops.row[j];
+    const kk = trace.kernels.shortName[row] * C + trace.kernels.launchConfig[row] + 1;
+    let a = byKernelKey.get(kk);
+    if (a === undefined) {
+      a = alone.get(contentionKey(trace.strings[trace.kernels.shortName[row]] ?? '?', configText(trace, row))) ?? NaN;
+      byKernelKey.set(kk, a);
+    }
+    aloneOf[j] = a;
+  }
+  const aloneDur = (j: number): number => {
+    const rec = ops.end[j] - ops.start[j];
+    if (ops.kind[j] !== KIND_KERNEL) return rec;
+    const a = aloneOf[j];
+    return Number.isNaN(a) ? rec : Math.min(rec, a);
+  };
+  // perfect overlap: expert ops chain within their instance and hang off the last non-expert op
+  // before them; a non-expert op waits for everything issued before it since the previous non-expert op
+  const poDeps: number[][] = new Array(n);
+  {
+    let lastBarrier = -1;
+    let sinceBarrier: number[] = [];
+    const lastInInst = new Map<number, number>();
+    for (let j = 0; j < n; j++) {
+      if (readbacks[j]) { poDeps[j] = []; continue; }
+      const k = instOf[j];
+      if (k >= 0) {
+        const p = lastInInst.get(k);
+        poDeps[j] = p !== undefined ? [p] : lastBarrier >= 0 ? [lastBarrier] : [];
+        lastInInst.set(k, j);
+        sinceBarrier.push(j);
+      } else {
+        poDeps[j] = sinceBarrier.length ? [...sinceBarrier] : lastBarrier >= 0 ? [lastBarrier] : [];
+        if (ops.prev[j] >= 0 && instOf[ops.prev[j]] < 0 && !poDeps[j].includes(ops.prev[j])) poDeps[j].push(ops.prev[j]);
+        lastBarrier = j;
+        sinceBarrier = [];
+      }
+    }
+  }
+  const perfectOverlap: ReplayEdits = {
+    noWaits: true,
+    removed: readbacks,
+    callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : calls.residual[c]),
+    callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : calls.start[c] - calls.end[c - 1]),
+    hostLatency: 0,
+    opDuration: aloneDur,
+    depsOf: (j) => poDeps[j],
+  };
+  return { noHostSyncs, freeLaunches, perfectOverlap, grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur) };
+}
+
+/**
+ * The grouped scenario: per iteration and kernel position p in the experts' sequences, one
+ * batched kernel replaces the experts' p-th kernels. Its duration is their SM-time at full
+ * occupancy (Σ alone duration × SM share), but never less than the largest expert's p-th kernel
+ * would take with the whole GPU at the rate it showed (duration × share), nor less than the
+ * longest p-th kernel among experts whose kernel already filled the GPU.
+ */
+function groupedEdits(
+  input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
+  aloneDur: (j: number) => number,
+): ReplayEdits | null {
+  const { calls, ops } = input;
+  const n = ops.count;
+  const removed = Uint8Array.from(readbacks);
+  const replacedBy = new Int32Array(n).fill(-1);
+  const duration = new Float64Array(n).fill(NaN);
+  // kernels of each instance as op indices in issue order
+  const instOps: number[][] = insts.map(() => []);
+  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const byIteration = new Map<number, number[]>();
+  insts.forEach((inst, k) => {
+    if (instOps[k].length === 0) return;
+    const l = byIteration.get(inst.iteration);
+    if (l) l.push(k); else byIteration.set(inst.iteration, [k]);
+  });
+  if (byIteration.size === 0) return null;
+  // calls inside an iteration's expert block: from the first expert op's call to the last's
+  const freeCall = new Uint8Array(calls.count);
+  const keepCall = new Uint8Array(calls.count);
+  for (const ks of byIteration.values()) {
+    const positions = Math.max(...ks.map((k) => instOps[k].length));
+    const all = ks.flatMap((k) => instOps[k]);
+    for (let p = 0; p < positions; p++) {
+      const members = ks.map((k) => instOps[k][p]).filter((j) => j !== undefined);
+      if (members.length === 0) continue;
+      let work = 0;
+      let floor = 0;
+      for (const j of members) {
+        const d = aloneDur(j);
+        work += Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
+        if (ops.share[j] >= 1) floor = Math.max(floor, d);
+      }
+      work += input.fixedCost;
+      const keep = members[0];
+      duration[keep] = Math.max(work, floor);
+      for (const j of members) if (j !== keep) { removed[j] = 1; replacedBy[j] = keep; }
+      if (ops.call[keep] >= 0) keepCall[ops.call[keep]] = 1;
+    }
+    const callsOf = all.map((j) => ops.call[j]).filter((c) => c >= 0);
+    if (callsOf.length === 0) continue;
+    const lo = Math.min(...callsOf);
+    const hi = Math.max(...callsOf);
+    for (let c = lo; c <= hi; c++) if (calls.thread[c] === calls.thread[lo]) freeCall[c] = 1;
+  }
+  // kept batched kernels chain one after another on the first expert's stream: stream order of
+  // the kept ops plus the removed ops' dependencies passed on
+  return {
+    removed,
+    replacedBy,
+    noWaits: true,
+    callDuration: (c) => (keepCall[c] ? calls.end[c] - calls.start[c] : freeCall[c] || calls.kind[c] === 1 || readbackCall[c] ? 0 : calls.residual[c]),
+    callGap: (c) => (freeCall[c] && !keepCall[c] ? 0 : calls.start[c] - calls.end[c - 1]),
+    opDuration: (j) => (Number.isNaN(duration[j]) ? ops.end[j] - ops.start[j] : duration[j]),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The small tables behind "why do streams wait for each other" (issue 15): event records and
+ * stream waits (linked by eventId + eventSyncId), stream types and priorities, and the launched
+ * process's CUDA-related environment (CUDA_DEVICE_MAX_CONNECTIONS=1 serializes every stream).
+ * A few hundred rows per iteration at most: read through SQL.
+ */
+import type Database from 'better-sqlite3';
+import type { CudaEventLinks, EventLinkColumns, StreamInfo } from '../model/trace.js';
+import { has, type NsysSchema } from './schema.js';
+import type { Entities } from './nsys-entities.js';
+
+const EVENT_TABLE = 'CUPTI_ACTIVITY_KIND_CUDA_EVENT';
+const SYNC_TABLE = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
+const STREAM_WAIT_EVENT = 2;
+
+function columns(rows: { deviceId: number; streamId: number; correlationId: number | null; globalPid: number | bigint | null; eventId: number; eventSyncId: number | null }[], entities: Entities): EventLinkColumns {
+  const n = rows.length;
+  const out: EventLinkColumns = {
+    count: n, deviceId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n), process: new Int32Array(n),
+    eventId: new Float64Array(n), eventSyncId: new Float64Array(n),
+  };
+  rows.forEach((r, i) => {
+    out.deviceId[i] = r.deviceId ?? -1;
+    out.streamId[i] = r.streamId;
+    out.correlationId[i] = r.correlationId ?? -1;
+    out.process[i] = r.globalPid === null ? -1 : entities.process(Number(BigInt(r.globalPid) >> 24n));
+    out.eventId[i] = r.eventId;
+    out.eventSyncId[i] = r.eventSyncId ?? NaN;
+  });
+  return out;
+}
+
+/** Event records and stream waits; null when the export has neither table. */
+export function readCudaEventLinks(db: Database.Database, schema: NsysSchema, entities: Entities): CudaEventLinks | null {
+  const hasRecords = has(schema, EVENT_TABLE, 'eventId') && has(schema, EVENT_TABLE, 'streamId');
+  const hasWaits = has(schema, SYNC_TABLE, 'eventId') && has(schema, SYNC_TABLE, 'streamId');
+  if (!hasRecords && !hasWaits) return null;
+  const pid = (t: string) => (has(schema, t, 'globalPid') ? 'globalPid' : 'NULL');
+  const syncId = (t: string) => (has(schema, t, 'eventSyncId') ? 'eventSyncId' : 'NULL');
+  const corr = (t: string) => (has(schema, t, 'correlationId') ? 'correlationId' : 'NULL');
+  const read = (sql: string) => db.prepare(sql).safeIntegers(false).all() as Parameters<typeof columns>[0];
+  const records = hasRecords
+    ? read(`SELECT deviceId, streamId, ${corr(EVENT_TABLE)} AS correlationId, ${pid(EVENT_TABLE)} AS globalPid, eventId, ${syncId(EVENT_TABLE)} AS eventSyncId FROM ${EVENT_TABLE} ORDER BY rowid`)
+    : [];
+  // the stored syncType disagrees with the call across nsys versions (nsys-events.ts
+  // syncTypesFromApiCalls): a wait is a record whose API call is cu(da)StreamWaitEvent
+  const R = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+  const byCall = has(schema, R, 'nameId') && has(schema, R, 'correlationId') && has(schema, R, 'globalTid') && has(schema, 'StringIds')
+    && has(schema, SYNC_TABLE, 'correlationId') && has(schema, SYNC_TABLE, 'globalPid');
+  const type = has(schema, SYNC_TABLE, 'syncType') ? 'syncType' : 'deprecatedSyncType';
+  const cols = `y.deviceId AS deviceId, y.streamId AS streamId, y.correlationId AS correlationId, ${has(schema, SYNC_TABLE, 'globalPid') ? 'y.globalPid' : 'NULL'} AS globalPid, y.eventId AS eventId, ${has(schema, SYNC_TABLE, 'eventSyncId') ? 'y.eventSyncId' : 'NULL'} AS eventSyncId`;
+  const waits = !hasWaits ? []
+    : byCall
+      ? read(`SELECT ${cols} FROM ${SYNC_TABLE} y JOIN ${R} r ON r.correlationId = y.correlationId AND (r.globalTid >> 24) = (y.globalPid >> 24)
+          WHERE r.nameId IN (SELECT id FROM StringIds WHERE value LIKE 'cudaStreamWaitEvent%' OR value LIKE 'cuStreamWaitEvent%') ORDER BY y.start`)
+      : has(schema, SYNC_TABLE, type) ? read(`SELECT ${cols} FROM ${SYNC_TABLE} y WHERE ${type} = ${STREAM_WAIT_EVENT} ORDER BY y.start`) : [];
+  // globalPid as a double loses its low bits past 2^53: read it exactly
+  return { records: columns(records, entities), waits: columns(waits, entities) };
+}
+
+const FLAGS: Record<number, StreamInfo['flag']> = { 0: 'unknown', 1: 'default', 2: 'non-blocking', 3: 'null' };
+
+export function readStreamInfo(db: Database.Database, schema: NsysSchema): StreamInfo[] | null {
+  const t = 'TARGET_INFO_CUDA_STREAM';
+  if (!has(schema, t, 'streamId') || !has(schema, t, 'flag')) return null;
+  const pid = has(schema, t, 'processId') ? 'processId' : '-1';
+  const prio = has(schema, t, 'priority') ? 'priority' : '0';
+  const rows = db.prepare(`SELECT streamId, ${pid} AS pid, flag, ${prio} AS priority FROM ${t} ORDER BY processId, streamId`).all() as
+    { streamId: number; pid: number; flag: number; priority: number }[];
+  return rows.map((r) => ({ streamId: r.streamId, pid: r.pid, flag: FLAGS[r.flag] ?? 'unknown', priority: r.priority }));
+}
+
+/** Variables that change how CUDA schedules work or how PyTorch/NCCL behave. */
+const RELEVANT = /^(CUDA_|PYTORCH_|NCCL_|TORCH_|CUBLAS_|NVIDIA_TF32)/;
+
+/**
+ * The launched process's relevant environment from META_DATA_CAPTURE (nsys writes every
+ * variable as `PROCESS_n:ENVIRONMENT_VARIABLE` = `NAME="value"` when it launched the program);
+ * null when none is recorded (an attach, an old export).
+ */
+export function readCaptureEnvironment(db: Database.Database, schema: NsysSchema): Record<string, string> | null {
+  if (!has(schema, 'META_DATA_CAPTURE', 'name') || !has(schema, 'META_DATA_CAPTURE', 'value')) return null;
+  const rows = db.prepare(`SELECT value FROM META_DATA_CAPTURE WHERE name LIKE 'PROCESS\\_%:ENVIRONMENT\\_VARIABLE' ESCAPE '\\'`).all() as { value: string }[];
+  if (rows.length === 0) return null;
+  const env: Record<string, string> = {};
+  for (const { value } of rows) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)="?(.*?)"?$/s.exec(String(value));
+    if (m && RELEVANT.test(m[1])) env[m[1]] = m[2];
+  }
+  return env;
+}

@@ -1,0 +1,91 @@
+/** Steady-state detection (src/analyses/iterations.ts) on tiny inline traces: exact windows. */
+import { describe, expect, it } from 'vitest';
+import { buildTrace, type KernelRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
+import { detectSteadyState, saysOnePass } from '../../src/analyses/iterations.js';
+import { resolveWindow } from '../../src/analyses/window.js';
+import { buildReport, windowChoice } from '../../src/report/build.js';
+import { iterationLine } from '../../src/render/terminal.js';
+
+/** One kernel per launch: kernel k of `names` runs [t + 2, t + 2 + len) after a call at t. */
+function loop(spec: { t: number; name: string; len?: number }[], nvtx: NvtxRow[] = [], extra: RuntimeRow[] = []) {
+  const runtime: RuntimeRow[] = [...extra];
+  const kernels: KernelRow[] = [];
+  spec.forEach((s, i) => {
+    runtime.push({ start: s.t, end: s.t + 1, name: 'cudaLaunchKernel', correlationId: i + 1 });
+    kernels.push({ start: s.t + 2, end: s.t + 2 + (s.len ?? 3), name: s.name, correlationId: i + 1 });
+  });
+  return buildTrace({ runtime, kernels, nvtx });
+}
+
+describe('steady state from NVTX', () => {
+  // set-up kernels, then 4 "step N" ranges of 2 kernels each; step 0 is a warm-up 5x slower
+  const spec = [{ t: 0, name: 'init' }, { t: 10, name: 'init' }];
+  const nvtx: NvtxRow[] = [];
+  const starts = [100, 200, 300, 400];
+  starts.forEach((s, i) => {
+    nvtx.push({ start: s, end: s + 50, text: `step ${i}` }, { start: s, end: s + 20, text: `layer ${i}` });
+    spec.push({ t: s, name: 'a' }, { t: s + 5, name: 'b', len: i === 0 ? 40 : 3 });
+  });
+  const t = loop(spec, nvtx);
+
+  it('takes the outermost family that says "one pass", leaving out a markedly slower first iteration', () => {
+    const ss = detectSteadyState(t, 0)!;
+    expect(ss).toMatchObject({ method: 'nvtx', name: 'step #', found: 4, leftOut: 1, leftOutReason: 'warm-up: more than twice the median time' });
+    // GPU spans: kernel a at s+2, kernel b ends at s+5+2+3 = s+10
+    expect(Array.from(ss.gpuStart)).toEqual([202, 302, 402]);
+    expect(Array.from(ss.gpuEnd)).toEqual([210, 310, 410]);
+    expect(Array.from(ss.cpu!.start)).toEqual([200, 300, 400]);
+  });
+  it('is the default window, with per-iteration timing; --whole-trace and --window turn it off', () => {
+    const w = resolveWindow(t, 0);
+    expect(w.window).toMatchObject({ source: 'iterations', start: 202, end: 410, coveredDuration: 24 });
+    expect(w.window.iterations).toMatchObject({ method: 'nvtx', name: 'step #', found: 4, count: 3, leftOut: 1, meanSpan: 8 });
+    expect(w.window.iterations!.span).toMatchObject({ count: 3, median: 8, total: 24 });
+    expect(resolveWindow(t, 0, { wholeTrace: true }).window).toMatchObject({ source: 'kernels', start: 2, end: 410 });
+    expect(resolveWindow(t, 0, { window: '0:500' }).window.source).toBe('explicit');
+  });
+  it('says what it chose in one line, and gives the time per iteration (median and mean)', () => {
+    const d = buildReport(t).devices[0];
+    expect(windowChoice(d)).toBe('GPU 0: measuring the steady state, 3 iterations of NVTX range "step #", leaving out the first 1 of 4 (warm-up: more than twice the median time); --whole-trace measures the whole capture');
+    expect(iterationLine(d)).toBe('GPU 0: 8 ns per iteration (median; mean 8 ns, 8 ns .. 8 ns) over 3 iterations of "step #"; per iteration GPU busy 6 ns, 2 kernels, 0 host syncs');
+    // the NVTX table's iterations are the same ones
+    expect(d.nvtxRanges!.iterations).toMatchObject({ name: 'step #', count: 3, kernelsPerIteration: 2 });
+  });
+  it('knows the names of one pass', () => {
+    for (const n of ['forward seq #', 'iteration #', 'ProfilerStep##', 'step #', 'token_#_processing', 'train_step #', 'decode #']) expect(saysOnePass(n), n).toBe(true);
+    for (const n of ['expert #', 'layer #', 'cub::DeviceSelect::Flagged', 'stepper']) expect(saysOnePass(n), n).toBe(false);
+  });
+  it('does not take a family that names no pass (experts, layers): the whole trace then', () => {
+    const u = loop([{ t: 0, name: 'a' }, { t: 10, name: 'a' }], [{ start: 0, end: 5, text: 'expert 0' }, { start: 10, end: 15, text: 'expert 1' }]);
+    expect(detectSteadyState(u, 0)).toBeNull();
+    expect(resolveWindow(u, 0).window.source).toBe('kernels');
+  });
+});
+
+describe('steady state from cudaProfilerStart/Stop', () => {
+  it('measures the kernels launched between each start and stop', () => {
+    const t = loop([{ t: 0, name: 'x' }, { t: 20, name: 'y' }, { t: 40, name: 'y' }, { t: 60, name: 'z' }], [], [
+      { start: 15, end: 16, name: 'cudaProfilerStart' }, { start: 50, end: 51, name: 'cudaProfilerStop' },
+    ]);
+    const ss = detectSteadyState(t, 0)!;
+    expect(ss).toMatchObject({ method: 'profiler-range', found: 1, leftOut: 0 });
+    expect([ss.gpuStart[0], ss.gpuEnd[0]]).toEqual([22, 45]);
+  });
+});
+
+describe('steady state from the repeating kernel sequence (no NVTX)', () => {
+  it('finds the period after set-up kernels, each iteration from its first kernel to the next one\'s', () => {
+    const spec: { t: number; name: string }[] = [{ t: 0, name: 'load' }, { t: 10, name: 'load2' }];
+    // 5 iterations of gemm, relu, gemm; 100 ns apart, with a turnaround gap before each
+    for (let i = 0; i < 5; i++) spec.push({ t: 100 + 100 * i, name: 'gemm' }, { t: 110 + 100 * i, name: 'relu' }, { t: 120 + 100 * i, name: 'gemm' });
+    const ss = detectSteadyState(loop(spec), 0)!;
+    expect(ss).toMatchObject({ method: 'kernel-period', name: 'a repeating sequence of 3 kernels', found: 4, leftOut: 0 });
+    expect(Array.from(ss.gpuStart)).toEqual([102, 202, 302, 402]);
+    expect(Array.from(ss.gpuEnd)).toEqual([202, 302, 402, 502]);
+  });
+  it('leaves a trace that repeats from its first kernel as it is', () => {
+    const spec: { t: number; name: string }[] = [];
+    for (let i = 0; i < 5; i++) spec.push({ t: 100 * i, name: 'gemm' }, { t: 100 * i + 10, name: 'relu' });
+    expect(detectSteadyState(loop(spec), 0)).toBeNull();
+  });
+});

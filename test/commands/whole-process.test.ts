@@ -1,0 +1,97 @@
+/**
+ * Issue 13 on captures taken the way users take them (fixtures/nsys-2025.3-whole: `nsys profile
+ * python switch_moe.py`, no capture range: import, model load, reference pass and warm-up, then 5
+ * forwards in NVTX ranges `forward <label> N`). The defaults must measure the forwards: the same
+ * numbers as --range over them, and compare's speed-ups from the time per iteration.
+ */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+import type { Report } from '../../src/report/types.js';
+import { compareReports } from '../../src/commands/compare.js';
+import { main } from '../../src/cli.js';
+
+const DIR = 'fixtures/nsys-2025.3-whole';
+const CAPTURES: Record<string, string> = {
+  'torch-sequential': 'forward seq #',
+  'torch-streams-sync': 'forward streams-sync #',
+  'torch-streams-sync-2': 'forward streams-sync #',
+  'torch-grouped': 'forward grouped #',
+};
+const file = (name: string): string => `${DIR}/${name}.sqlite`;
+const present = Object.keys(CAPTURES).every((n) => existsSync(file(n)));
+
+/** Median CPU-side duration of the `forward ...` NVTX ranges, straight from SQLite (independent of our reader). */
+function medianForwardNs(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT n."end" - n.start AS d FROM NVTX_EVENTS n LEFT JOIN StringIds s ON s.id = n.textId
+      WHERE COALESCE(n.text, s.value) LIKE 'forward %' AND n."end" IS NOT NULL ORDER BY d`).all() as { d: number }[];
+    expect(rows.length).toBe(5);
+    return rows[2].d;
+  } finally {
+    db.close();
+  }
+}
+
+const reports = new Map<string, Report>();
+function report(name: string, options: Parameters<typeof buildReport>[1] = {}): Report {
+  const key = `${name} ${JSON.stringify(options)}`;
+  let r = reports.get(key);
+  if (!r) reports.set(key, (r = buildReport(readNsysSqlite(file(name)), options)));
+  return r;
+}
+
+describe.skipIf(!present)('whole-process captures: the steady state by default', () => {
+  for (const [name, family] of Object.entries(CAPTURES)) {
+    it(`${name}: measures the 5 forwards of "${family}", the same as --range over them`, () => {
+      const d = report(name).devices[0];
+      expect(d.window.source).toBe('iterations');
+      expect(d.window.iterations).toMatchObject({ method: 'nvtx', name: family, found: 5, count: 5, leftOut: 0 });
+      const ranged = report(name, { range: `/^${family.replace('#', '\\d+$')}/` }).devices[0];
+      expect(d.window.coveredDuration).toBe(ranged.window.coveredDuration);
+      expect(d.overlap).toEqual(ranged.overlap);
+      expect(d.hostSyncs.count).toBe(ranged.hostSyncs.count);
+      expect(d.gaps.byClass).toEqual(ranged.gaps.byClass);
+      expect(d.window.iterations!.span).toEqual(ranged.window.iterations!.span);
+      // the whole capture is another, much longer window
+      const whole = report(name, { wholeTrace: true }).devices[0];
+      expect(whole.window.source).toBe('kernels');
+      expect(whole.overlap.kernelCount).toBeGreaterThan(d.overlap.kernelCount);
+    }, 30_000);
+  }
+
+  it('compare: speed-ups within 10% of the ratio of the median NVTX forward durations', () => {
+    const names = Object.keys(CAPTURES);
+    const c = compareReports(names.map((n) => report(n)), names);
+    const base = medianForwardNs(file(names[0]));
+    for (const [i, n] of names.entries()) {
+      const want = base / medianForwardNs(file(n));
+      const got = c.traces[i].speedup!;
+      expect(Math.abs(got / want - 1), `${n}: speed-up ${got.toFixed(2)}x, NVTX ratio ${want.toFixed(2)}x`).toBeLessThan(0.1);
+      // the time per iteration is the number analyze prints
+      expect(c.traces[i].iterationTime).toBe(report(n).devices[0].window.iterations!.span.median);
+    }
+    // grouped is ~26x faster per forward than the sequential loop, not 0.84x (the whole-capture answer)
+    expect(c.traces[3].speedup).toBeGreaterThan(20);
+  }, 30_000);
+
+  it('the CLI says what it measured, and --whole-trace measures everything', async () => {
+    let out = '';
+    let err = '';
+    const io = { stdout: (s: string) => { out += s; }, stderr: (s: string) => { err += s; } };
+    expect(await main(['compare', file('torch-sequential'), file('torch-grouped'), '--json'], io)).toBe(0);
+    const c = JSON.parse(out);
+    expect(c.traces.map((t: { windowSource: string }) => t.windowSource)).toEqual(['iterations', 'iterations']);
+    out = ''; err = '';
+    expect(await main(['analyze', file('torch-grouped')], io)).toBe(0);
+    expect(err).toBe('');
+    expect(out.split('\n')[0]).toBe('GPU 0: measuring the steady state, 5 iterations of NVTX range "forward grouped #"; --whole-trace measures the whole capture');
+    expect(out.split('\n')[3]).toMatch(/^GPU 0: 1\.\d+ ms per iteration \(median; mean 1\.\d+ ms, 1\.\d+ ms \.\. 1\.\d+ ms\) over 5 iterations of/);
+    out = ''; err = '';
+    expect(await main(['analyze', file('torch-grouped'), '--whole-trace'], io)).toBe(0);
+    expect(out.split('\n')[0]).toBe('GPU 0: measuring the whole capture (first kernel to last kernel)');
+  }, 30_000);
+});
