@@ -114,7 +114,7 @@ export function shortText(s: string): string {
   if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}… (${s.length.toLocaleString('en-US')} characters)`;
 }
-const LAUNCH_RE = /Launch|GraphLaunch/;
+export const LAUNCH_RE = /Launch|GraphLaunch/;
 
 /** The chart time axis of a report; unitNs forces the unit (comparisons share one). */
 export function timeAxis(report: Report, unitNs?: 1e3 | 1e6): TimeAxis {
