@@ -21,7 +21,7 @@ import {
 } from '../model/intervals.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
 import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { kernelContention } from './contention.js';
 
 /** Names listed per class in ClassSummary.top. */
@@ -43,6 +43,8 @@ export function windowSet(window: Window): IntervalSet {
 }
 
 export interface CommunicationOptions {
+  /** the trace's call links (TraceIndex.links, computed once by buildReport); computed when not given */
+  links?: CallLinks;
   classesFile?: string;
   classPatterns?: CommunicationReport['classPatterns'];
 }
@@ -146,7 +148,7 @@ export function analyzeCommunication(
   const commKernelRows: number[] = [];
   // the current kernel's clipped time: a running double in a typed array (see model/intervals.ts)
   const acc = new Float64Array(1);
-  let links: ReturnType<typeof callLinks> | null = null;
+  let links: CallLinks | null = options.links ?? null;
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] !== deviceId || k.end[i] < lo || k.start[i] > hi) continue;
     const code = classes.classOf[i];
@@ -316,7 +318,7 @@ export function analyzeCommunication(
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
     computeBusy: totalLength(computeSet),
-    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet),
+    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet, links),
     classes: classSummaries,
     collectives: collectiveSequence(ops, computeSet),
     contention: commKernelRows.length === 0 ? [] : kernelContention(trace, deviceId, { start: lo, end: hi }, {
@@ -348,9 +350,9 @@ function insideSome(w: IntervalSet, t: number): boolean {
   return false;
 }
 
-function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet): PhaseCommunication[] {
+function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null): PhaseCommunication[] {
   if (ops.length === 0) return [];
-  const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })));
+  const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
   if (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0)) return [];
   const groups = new Map<string, { phase: string; microBatch: number | null; kernels: number; pieces: Pieces; order: number }>();
   ops.forEach((o, j) => {

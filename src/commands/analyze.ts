@@ -19,6 +19,7 @@ import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { detectFormat, type InputFormat } from '../readers/read-trace.js';
 import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
@@ -75,7 +76,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         }).finally(() => progress.finish()));
       } else {
         for (const file of files) {
-          const progress = createProgress({ label: `reading ${basename(file)}` });
+          const progress = createProgress({ label: `reading ${basename(file)}`, unit: formatOf(file) === 'kineto' ? 'bytes' : 'rows' });
           let trace: Trace;
           try {
             trace = await readAnyForAnalysis(file, flags.requireKernels, {
@@ -155,6 +156,15 @@ function runGates(exprs: string[], reports: Report[], io: CliIo): void {
     }
   }
   if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
+}
+
+/** The input's format for the progress line's unit; null when it cannot be told (the reader will say why). */
+function formatOf(file: string): InputFormat | null {
+  try {
+    return detectFormat(file);
+  } catch {
+    return null;
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {

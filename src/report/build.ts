@@ -43,7 +43,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     const windowOnly: Partial<DeviceReport> = {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges,
-      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
       ...expertAnalyses(trace, deviceId, window, nvtxRanges),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
