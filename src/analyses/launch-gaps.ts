@@ -6,6 +6,8 @@
  *                launch call did (a sync T enters after launching cannot have delayed that launch);
  * - host-wait:   otherwise, when the launch call had not returned when the gap began (it began
  *                after the gap began, or was still running: launch overhead is host time too);
+ * - event-wait:  the launch call had returned before the gap began and the kernel was the first on
+ *                its stream after a cudaStreamWaitEvent on another stream's event (issue 15);
  * - gpu-side:    the launch call had returned before the gap began: the GPU held the work;
  * - unexplained: no kernel after the gap, or no runtime record for its launch.
  *
@@ -18,6 +20,7 @@ import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
+import { eventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
@@ -27,6 +30,7 @@ const SYNC_STALL = 0;
 const HOST_WAIT = 1;
 const GPU_SIDE = 2;
 const UNEXPLAINED = 3;
+const EVENT_WAIT = 4;
 
 /**
  * The report lists only this many gaps, the longest: a million-kernel trace has about a million
@@ -164,8 +168,9 @@ export function classifyGapsDetailed(
   let stallGap: Int32Array = new Int32Array(64);
   let stallCall: Int32Array = new Int32Array(64);
   let stalls = 0;
-  const classCount = [0, 0, 0, 0];
-  const classTotal = [0, 0, 0, 0];
+  const classCount = GAP_CLASSES.map(() => 0);
+  const classTotal = GAP_CLASSES.map(() => 0);
+  const { waitedOn } = eventWaitLinks(trace, deviceId);
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
   // the last answer of the blocking-call search on the current thread: lookups move forward
@@ -185,7 +190,7 @@ export function classifyGapsDetailed(
         c = SYNC_STALL;
         sync = runtime.name[tb.maxAt[q - 1]];
       } else {
-        c = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
+        c = runtime.end[call] > gs ? HOST_WAIT : waitedOn[k] > 0 ? EVENT_WAIT : GPU_SIDE;
       }
     }
     cls[g] = c;

@@ -18,7 +18,7 @@ import { has, ident, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, type PageExpr, type PageFilter, type Target,
+  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, type ColumnExpr, type PageFilter, type Target,
 } from './bulk.js';
 import { PagesUnsupported, type PageFile } from './pages.js';
 import { readRuntimeFromPages } from './runtime-pages.js';
@@ -66,27 +66,20 @@ function checkTimes(ctx: ReadContext, start: Float64Array, end: Float64Array, fr
   }
 }
 
-/** `col` when the table has it, else NULL, so one query shape serves every nsys version. */
-function col(schema: NsysSchema, table: string, name: string): string {
-  return has(schema, table, name) ? ident(name) : 'NULL';
-}
-
-/** The same, for a read from the pages; `op` as in PageExpr. */
-function pageCol(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr {
+/**
+ * Column `name` of `table` (`op` as in ColumnExpr), or NULL when this nsys version's table lacks
+ * it (notNull: 0), so one read serves every nsys version.
+ */
+function column(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull' | 'syncStream'): ColumnExpr {
   return has(schema, table, name) ? { col: name, op } : { value: op === 'notNull' ? 0 : null };
 }
 
-function time(ctx: ReadContext, name: string): string {
-  return ctx.origin === 0n ? ident(name) : `(${ident(name)} - ${ctx.origin})`;
-}
-
 /**
- * readColumns, from the pages when the context has them, times need no rebasing and every
- * target says how (PageExpr); through SQL otherwise, or when the pages hold what only SQL's
- * conversions read right (PagesUnsupported).
+ * readColumns, from the pages when the context has them and times need no rebasing; through
+ * SQL otherwise, or when the pages hold what only SQL's conversions read right (PagesUnsupported).
  */
 function readRows(ctx: ReadContext, table: string, where: string, filter: PageFilter, targets: Target[], at: number): number {
-  if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page || t.tuple)) {
+  if (ctx.pages && ctx.origin === 0n) {
     try {
       const n = readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
       ctx.onTableRead?.(table, 'pages');
@@ -135,9 +128,6 @@ function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
   return n;
 }
 
-const PID_KEY = (c: string): string => `(${c} >> 24)`;
-const TID = (c: string): string => `(${c} & 16777215)`;
-
 /** Kernels; their distinct launch configurations are appended to `launchConfigs` (empty on entry). */
 export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[]): KernelColumns {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
@@ -154,8 +144,8 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const targets: Target[] = [...device.targets, graphNode, shortName,
     ...(demangled ? plain(ctx, t, [['demangledName', demangled]]) : []),
     {
-      expr: '', out: k.launchConfig,
-      tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
+      col: { value: null }, out: k.launchConfig,
+      tuple: { cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
     }];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
@@ -203,15 +193,13 @@ export function readRuntime(
   const eventClass = new Float64Array(n);
   let count = 0;
   for (const t of tables) {
-    const c = (name: string): string => col(ctx.schema, t, name);
-    const pc = (name: string, op?: 'pidKey' | 'tid'): PageExpr => pageCol(ctx.schema, t, name, op);
     const driver = t === 'CUPTI_ACTIVITY_KIND_DRIVER';
     const targets: Target[] = [
       ...times(ctx, r),
-      { expr: PID_KEY(c('globalTid')), out: pidKey, page: pc('globalTid', 'pidKey') },
-      { expr: TID(c('globalTid')), out: tid, page: pc('globalTid', 'tid') },
+      { col: column(ctx.schema, t, 'globalTid', 'pidKey'), out: pidKey },
+      { col: column(ctx.schema, t, 'globalTid', 'tid'), out: tid },
       ...plain(ctx, t, [['correlationId', r.correlationId], ['nameId', r.name]]),
-      { expr: driver ? '1' : c('eventClass'), out: eventClass, page: driver ? { value: 1 } : pc('eventClass') },
+      { col: driver ? { value: 1 } : column(ctx.schema, t, 'eventClass'), out: eventClass },
     ];
     count += readRows(ctx, t, TIME_VALID, 'timed', targets, count);
   }
@@ -265,13 +253,12 @@ function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
 
 /** start and end, rebased by the time origin. */
 function times(ctx: ReadContext, cols: { start: Float64Array; end: Float64Array }): Target[] {
-  return [{ expr: time(ctx, 'start'), out: cols.start, page: { col: 'start' } },
-    { expr: time(ctx, 'end'), out: cols.end, page: { col: 'end' } }];
+  return [{ col: { col: 'start', minus: ctx.origin }, out: cols.start }, { col: { col: 'end', minus: ctx.origin }, out: cols.end }];
 }
 
 /** Columns read as they are (NULL when the table lacks one). */
 function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Target[] {
-  return cols.map(([name, out]) => ({ expr: col(ctx.schema, t, name), out, page: pageCol(ctx.schema, t, name) }));
+  return cols.map(([name, out]) => ({ col: column(ctx.schema, t, name), out }));
 }
 
 /**
@@ -282,8 +269,7 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
   streamId: Int32Array; correlationId: IdColumn; process: Int32Array;
-}, processes: LocalKeys, streamExpr?: string): { targets: Target[]; correlation: Target } {
-  const c = (name: string): string => col(ctx.schema, t, name);
+}, processes: LocalKeys, stream?: ColumnExpr): { targets: Target[]; correlation: Target } {
   const [deviceId, streamId, correlation] = plain(ctx, t, [['deviceId', cols.deviceId],
     ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
   correlation.widen = true;
@@ -292,9 +278,9 @@ function deviceTargets(ctx: ReadContext, t: string, cols: {
   return {
     targets: [
       ...times(ctx, cols), deviceId, ...context,
-      streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
+      stream === undefined ? streamId : { col: stream, out: cols.streamId },
       correlation,
-      { expr: PID_KEY(c('globalPid')), out: cols.process, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey'), keys: processes },
+      { col: column(ctx.schema, t, 'globalPid', 'pidKey'), out: cols.process, keys: processes },
     ],
     correlation,
   };
@@ -330,9 +316,9 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   const processes = new LocalKeys();
   // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
   // context syncs; the model says -1.
-  const stream = has(ctx.schema, t, 'streamId') ? 'NULLIF(streamId, 4294967295)' : 'NULL';
-  const syncType = has(ctx.schema, t, 'syncType') ? 'syncType' : col(ctx.schema, t, 'deprecatedSyncType');
-  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { expr: syncType, out: y.syncType }];
+  const stream = column(ctx.schema, t, 'streamId', 'syncStream');
+  const syncType = column(ctx.schema, t, has(ctx.schema, t, 'syncType') ? 'syncType' : 'deprecatedSyncType');
+  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { col: syncType, out: y.syncType }];
   y.count = fill(ctx, scanOf(t, ''), targets);
   processes.replay(y.process, y.count, (key) => ctx.entities.process(key));
   return y;
@@ -409,28 +395,27 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const t = 'NVTX_EVENTS';
   let v = emptyNvtx(n, Int32Array);
   if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
-  const c = (name: string): string => col(ctx.schema, t, name);
+  const c = (name: string, op?: 'thread' | 'notNull'): ColumnExpr => column(ctx.schema, t, name, op);
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
     .filter((p) => has(ctx.schema, t, p));
-  const payload = payloadCols.length > 0 ? `COALESCE(${payloadCols.join(', ')})` : 'NULL';
   const hasTextCol = has(ctx.schema, t, 'text');
   const inline = new Uint8Array(n);
-  const pc = (name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr => pageCol(ctx.schema, t, name, op);
   const [start, end] = times(ctx, v);
   // textId lands in the text column (string ids are small integers) and is rewritten as a string
   // index below; the rows with inline text get theirs from `each`
-  const textIds: Target = { expr: c('textId'), out: v.text, page: pc('textId'), widen: true };
-  const domains: Target = { expr: c('domainId'), out: v.domainId, page: pc('domainId'), widen: true };
-  const common: Target[] = [
-    start, { ...end, nan: true },
-    { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline, page: pc('text', 'notNull') },
-    textIds,
-    { expr: c('eventType'), out: v.eventType, page: pc('eventType') },
-    domains,
-    { expr: payload, out: v.payload, nan: true, page: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null } },
-  ];
-  // threads by local number (LocalKeys) from the pages; through SQL, from the two parts of globalTid
+  const textIds: Target = { col: c('textId'), out: v.text, widen: true };
+  const domains: Target = { col: c('domainId'), out: v.domainId, widen: true };
+  // threads by local number (LocalKeys), replayed as entity numbers once read
   const threads = new LocalKeys();
+  const targets: Target[] = [
+    start, { ...end, nan: true },
+    { col: c('text', 'notNull'), out: inline },
+    textIds,
+    { col: c('eventType'), out: v.eventType },
+    domains,
+    { col: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null }, out: v.payload, nan: true },
+    { col: c('globalTid', 'thread'), out: v.thread, keys: threads },
+  ];
   // The inline texts come in the same rowid order as the rows flagged `inline`. Read from the
   // pages, they are interned as they come: should the pages fall through to SQL midway, SQL
   // interns the same texts in the same order, so the indices already given stay right.
@@ -446,7 +431,6 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const dropped = { rows: 0 };
   if (ctx.pages && ctx.origin === 0n) {
     try {
-      const targets = [...common, { expr: '', out: v.thread, page: pc('globalTid', 'thread'), keys: threads }];
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
         hasTextCol ? { col: 'text', each } : undefined, dropped);
       fromPages = true;
@@ -462,11 +446,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   }
   if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
-    const pidKey = new Float64Array(n);
-    const tid = new Float64Array(n);
-    count = readColumns(ctx.db, t, NVTX_SCAN.valid, [...common,
-      { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid }], 0, ctx.onRows);
-    for (let i = 0; i < count; i++) v.thread[i] = threads.localThread(pidKey[i], tid[i]);
+    count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
     if (hasTextCol) {
       at = 0; inlineText = 0;
       // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text

@@ -27,6 +27,12 @@ export interface ClassifiedKernel {
 export interface CommunicationKernel extends ClassifiedKernel {
   /** |union of these kernels' time \ compute time| */
   exposed: number;
+  /** Σ bytes moved, when known for every operation (copies' sizes; Kineto NCCL args: input elements × element size) */
+  messageBytes?: number;
+  /** messageBytes / Σ whole durations, bytes per second (NCCL-tests' algbw); null when no time */
+  algorithmBandwidth?: number | null;
+  /** process groups named in the collective args */
+  processGroups?: string[];
 }
 
 export interface ClassSummary {

@@ -119,7 +119,8 @@ export interface StreamPairOverlap {
 }
 
 /** Why the GPU was idle (analyses/launch-gaps.ts says how each is decided), in the order every table and chart lists them. */
-export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const;
+/** 'event-wait' (issue 15, last so the others keep their index): the next kernel waited on another stream's event (cudaStreamWaitEvent) */
+export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained', 'event-wait'] as const;
 export type GapClass = (typeof GAP_CLASSES)[number];
 
 export interface Gap {
@@ -246,6 +247,10 @@ export interface DeviceReport {
   contentionSummary?: import('./expert-types.js').ContentionSummary;
   /** replayed scenarios: what removing syncs, launch cost, serialization or per-expert kernels would gain (src/analyses/what-if.ts); added in schema 1 (issue 15) */
   whatIf?: import('./expert-types.js').WhatIfReport;
+  /** why streams serialize, named, most time first (src/analyses/serialization.ts); added in schema 1 (issue 15) */
+  serialization?: import('./expert-types.js').SerializationReason[];
+  /** library calls behind what the trace shows (src/analyses/culprits.ts); added in schema 1 (issue 15) */
+  culprits?: import('./expert-types.js').Culprit[];
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';

@@ -55,6 +55,7 @@ describe('device gap classification', () => {
       'host-wait': { count: 3, total: 50 },
       'gpu-side': { count: 1, total: 20 },
       unexplained: { count: 1, total: 20 },
+      'event-wait': { count: 0, total: 0 },
     });
     expect(g.all).toEqual({ count: 6, total: 130, min: 10, median: 20, p95: 35, max: 40 });
   });

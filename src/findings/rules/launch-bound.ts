@@ -3,6 +3,7 @@
  * however many streams there are (DESIGN.md "Launch latency"): the second cause of experts that
  * never overlap, and the one CUDA graphs and grouped GEMMs remove.
  */
+import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { medianKernelDuration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
@@ -34,7 +35,8 @@ export function launchBound(ctx: FindingContext): Finding | null {
     id: 'launch-bound', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: hostWait.total, costShare: share,
     // A loop of a few dozen kernels has nothing left to fuse into a grouped GEMM; a graph still helps.
-    fix: ctx.iterations && ctx.iterations.kernelsPerIteration < FEW_KERNELS
+    // and a layer that already runs a grouped GEMM gets no advice to write one (issue 15)
+    fix: (ctx.iterations && ctx.iterations.kernelsPerIteration < FEW_KERNELS) || culpritOf(device, 'existing-grouped-gemm')
       ? 'Capture the iteration once as a CUDA graph (cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")) and replay it, so its small kernels cost one launch instead of one each.'
       : 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.',
   };

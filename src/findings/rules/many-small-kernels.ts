@@ -3,6 +3,7 @@
  * idle time the launch-bound finding does not already count: gaps whose kernel was launched in
  * time (gpu-side) or whose cause the trace cannot tell (unexplained).
  */
+import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { countPhrase, kernelRow, medianKernelDuration, shareOfWindow, type FindingContext } from '../context.js';
@@ -53,6 +54,8 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   return {
     id: 'many-small-kernels', severity: share !== null && share >= 0.05 ? 'medium' : 'low', deviceId: device.deviceId, title, evidence,
     costNs: cost, costShare: share,
-    fix: 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
+    fix: culpritOf(device, 'existing-grouped-gemm')
+      ? 'The experts already run as a grouped GEMM; what is left is small glue kernels: capture the layer as a CUDA graph (torch.cuda.CUDAGraph, torch.compile(mode="reduce-overhead")) so they cost one launch, or fuse the routing glue.'
+      : 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
   };
 }

@@ -25,7 +25,7 @@ export const WIDTH = 900;
 const ROW_PX = 16;
 /** Tableau 10 plus two, none grey (grey means "other" and aggregated bins) */
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#1f77b4', '#17becf', '#bcbd22'];
-export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f'];
+export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f', '#9467bd'];
 
 const tip = (field: string, title: string, type = 'nominal') => ({ field, title, type });
 
@@ -215,7 +215,7 @@ function decades(bins: GapBin[]): number[] {
 
 export function gapsSpec(d: DeviceReport, bins: GapBin[]): VlSpec {
   const g = d.gaps;
-  const summary = GAP_CLASSES.filter((c) => g.byClass[c].count > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
+  const summary = GAP_CLASSES.filter((c) => (g.byClass[c]?.count ?? 0) > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
   return {
     $schema: SCHEMA,
     title: { text: `GPU ${d.deviceId}: idle gaps by length and cause`, subtitle: summary || 'no idle gaps in the window' },
