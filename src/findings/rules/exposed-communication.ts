@@ -52,7 +52,7 @@ function fixFor(c: CommunicationReport, slowed: boolean): string {
   } else {
     parts.push('The micro-batches do not yet hide each other\'s communication: check that each one\'s dispatch/combine is issued on the communication stream before the other\'s expert GEMMs, with no event wait or host sync between them.');
   }
-  if (!c.byPhase.some((p) => p.phase === 'shared-expert')) {
+  if (!(c.phasesSeen ?? []).includes('shared-expert')) {
     parts.push('Where the model has a shared expert, run it on a stream of its own during the dispatch and combine.');
   } else {
     parts.push('Run the shared expert on its own stream so it fills the dispatch and combine.');
