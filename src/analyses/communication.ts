@@ -92,7 +92,7 @@ export class StreamingUnion {
   add(a: number, b: number): void {
     if (!(b > a)) return;
     const st = this.st;
-    if (st[0] !== st[0]) { st[0] = a; st[1] = b; return; }
+    if (Number.isNaN(st[0])) { st[0] = a; st[1] = b; return; }
     if (a < st[0]) {
       if (!this.keep) throw new Error('StreamingUnion: pieces out of order in a length-only union');
       (this.raw ??= []).push(a, b);
@@ -105,7 +105,7 @@ export class StreamingUnion {
 
   private flush(): void {
     const st = this.st;
-    if (st[0] !== st[0]) return;
+    if (Number.isNaN(st[0])) return;
     st[2] += st[1] - st[0];
     if (this.keep) {
       if (this.n === this.s.length) {
@@ -339,7 +339,7 @@ export function analyzeCommunication(
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
     computeBusy: totalLength(computeSet),
-    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet, links),
+    ...phaseBreakdown(trace, deviceId, ops, computeSet, links),
     classes: classSummaries,
     collectives: collectiveSequence(ops, computeSet),
     contention: commKernelRows.length === 0 ? [] : kernelContention(trace, deviceId, { start: lo, end: hi }, {
@@ -379,10 +379,12 @@ function insideSome(w: IntervalSet, t: number): boolean {
   return false;
 }
 
-function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null): PhaseCommunication[] {
-  if (ops.length === 0) return [];
+function phaseBreakdown(
+  trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null,
+): { byPhase: PhaseCommunication[]; phasesSeen: string[] } {
   const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
-  if (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0)) return [];
+  const phasesSeen = [...phases.seen];
+  if (ops.length === 0 || (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0))) return { byPhase: [], phasesSeen };
   const groups = new Map<string, { phase: string; microBatch: number | null; kernels: number; pieces: Pieces; order: number }>();
   ops.forEach((o, j) => {
     const ph = phases.phase[j] >= 0 ? PHASES[phases.phase[j]] : 'none';
@@ -393,7 +395,7 @@ function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSe
     g.kernels++;
     for (let p = 0; p < o.pieces.start.length; p++) g.pieces.push(o.pieces.start[p], o.pieces.end[p]);
   });
-  return [...groups.values()]
+  const byPhase = [...groups.values()]
     .sort((a, b) => a.order - b.order || (a.microBatch ?? -1) - (b.microBatch ?? -1))
     .map((g) => {
       const set = g.pieces.set();
@@ -401,6 +403,7 @@ function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSe
       const exposed = totalLength(difference(set, computeSet));
       return { phase: g.phase, microBatch: g.microBatch, kernels: g.kernels, busy, exposed, hiddenShare: busy > 0 ? 1 - exposed / busy : null };
     });
+  return { byPhase, phasesSeen };
 }
 
 function collectiveSequence(ops: CommOp[], computeSet: IntervalSet): CollectiveSequence {

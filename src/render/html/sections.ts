@@ -11,6 +11,7 @@ import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { exposedByPhaseSpec } from './communication.js';
+import { waterfallSpec } from './waterfall.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -43,8 +44,6 @@ export interface SectionResult {
   aggregated: boolean;
 }
 
-const TOP_KERNELS = 15;
-
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
@@ -62,6 +61,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
       aggregated = true;
       notes.push(`GPU ${d.deviceId}: the active-kernel count changes ${formatCount(series.changes)} times; the chart shows its max and time-weighted mean per bin.`);
     }
+    const waterfall = waterfallSpec(d, trace);
+    if (waterfall) charts.push({ id: `${p}-waterfall`, kind: 'waterfall', spec: waterfall });
     charts.push({ id: `${p}-concurrency`, kind: 'concurrency', spec: concurrencySpec(d, series, timeline.axis) });
     charts.push({ id: `${p}-levels`, kind: 'levels', spec: levelsSpec(d, levelRows(d, timeline.axis), timeline.axis) });
     charts.push({ id: `${p}-occupancy`, kind: 'occupancy', spec: occupancySpec(d) });
