@@ -92,7 +92,7 @@ export class StreamingUnion {
   add(a: number, b: number): void {
     if (!(b > a)) return;
     const st = this.st;
-    if (st[0] !== st[0]) { st[0] = a; st[1] = b; return; }
+    if (Number.isNaN(st[0])) { st[0] = a; st[1] = b; return; }
     if (a < st[0]) {
       if (!this.keep) throw new Error('StreamingUnion: pieces out of order in a length-only union');
       (this.raw ??= []).push(a, b);
@@ -105,7 +105,7 @@ export class StreamingUnion {
 
   private flush(): void {
     const st = this.st;
-    if (st[0] !== st[0]) return;
+    if (Number.isNaN(st[0])) return;
     st[2] += st[1] - st[0];
     if (this.keep) {
       if (this.n === this.s.length) {

@@ -157,9 +157,9 @@ function processBreakdown(
     let opCount = 0;
     for (let o = 0; o < sel.ops.count; o++) if (sel.ops.process[o] === p) opCount++;
     return {
-      process: p,
+      process: p >= 0 ? p : null,
       overlap: overlapOfSubset(sel.start, sel.end, sel.count, (i) => sel.process[i] === p, opCount, windowLength),
-      streamCount: streams.filter((s) => s.process === p).length,
+      streamCount: streams.filter((s) => (s.process ?? -1) === p).length,
     };
   });
 }

@@ -84,9 +84,10 @@ export function gapDetail(summary: GapSummary): GapDetail {
 }
 
 /**
- * Gap.nextKernel for gap ends given in increasing order: the device's first kernel starting at
- * or after the time, -1 when none. A zero-length kernel does not end a gap: of the kernels
- * starting at that very instant, a real one is preferred.
+ * The first kernel after each gap (Gap.nextKernel), for gap ends given in increasing order: the
+ * device's first kernel starting at or after the time, -1 when none (Gap.nextKernel: null). A
+ * zero-length kernel does not end a gap: of the kernels starting at that very instant, a real one
+ * is preferred.
  */
 export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: number) => number {
   const { kernels } = trace;
@@ -212,7 +213,7 @@ export function classifyGapsDetailed(
     idle: gaps, cls, stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls) }, names: strings,
   };
   const list = Array.from(listed, (g, i): Gap => {
-    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] };
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
     if (listedSync[i] >= 0) gap.syncCall = strings[listedSync[i]];
     return gap;
   });

@@ -14,7 +14,7 @@ import {
   type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
-import { has, ident, type NsysSchema } from './schema.js';
+import { has, type NsysSchema } from './schema.js';
 import type { Entities } from './nsys-entities.js';
 
 import {

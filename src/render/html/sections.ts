@@ -44,8 +44,6 @@ export interface SectionResult {
   aggregated: boolean;
 }
 
-const TOP_KERNELS = 15;
-
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
