@@ -340,6 +340,74 @@ export function readColumnsFromPages(
 }
 
 /**
+ * Calls `visit` once per row of `table` that has both times and ends no earlier than it starts,
+ * in rowid order, with the values of `cols` in `v` (NULL as -1; the same array every time):
+ * from the file's pages with `pages`, else through SQL (`where` says which rows). Plain columns,
+ * pidKey/tid and constants only. For reads in two passes that keep no column of every row.
+ * From the pages, PagesUnsupported as readColumnsFromPages; times past 2^53 included.
+ */
+export function scanRows(
+  db: Database.Database, pages: PageFile | null, table: string, where: string, cols: ColumnExpr[],
+  visit: (v: Float64Array) => void, onRows?: (rows: number) => void,
+): void {
+  const v = new Float64Array(cols.length);
+  if (pages === null) {
+    const parts = cols.map((e) => {
+      const p = sqlParts(e);
+      if (p.length !== 1) throw new Error('scanRows: one value per column');
+      return p[0];
+    });
+    const fast = chunkQuery(db, table, where, parts);
+    let checked: ReturnType<typeof chunkQuery> | null = null;
+    const chunk = (after: bigint | null): [string[], bigint | null] => {
+      try {
+        return fast(after);
+      } catch {
+        // a BLOB cannot travel as JSON: read the chunk again with every value checked
+        checked ??= chunkQuery(db, table, where, parts.map((e) => (e === 'NULL' ? e : `IIF(typeof(${e}) IN ('integer', 'real'), ${e}, NULL)`)));
+        return checked(after);
+      }
+    };
+    for (let after: bigint | null = null, first = true; first || after !== null; first = false) {
+      const [json, last] = chunk(after);
+      const values = json.map((j) => JSON.parse(j) as unknown[]);
+      const n = values[0].length;
+      after = n < CHUNK ? null : last;
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < cols.length; j++) { const x = values[j][r]; v[j] = typeof x === 'number' ? x : -1; }
+        visit(v);
+      }
+      if (n > 0) onRows?.(n);
+    }
+    return;
+  }
+  const names: string[] = [];
+  const slot = (c: string): number => {
+    let i = names.indexOf(c);
+    if (i < 0) { i = names.length; names.push(c); }
+    return i;
+  };
+  const sStart = slot('start'); const sEnd = slot('end');
+  // kind: 0 constant, 1 number, 2 pidKey, 3 tid
+  const plan = cols.map((e) => {
+    if ('value' in e) return { kind: 0, slot: -1, value: e.value ?? -1 };
+    if ('coalesce' in e || (e.op !== undefined && e.op !== 'pidKey' && e.op !== 'tid')) throw new Error('scanRows: plain columns only');
+    if (e.minus) throw new PagesUnsupported('times rebased by an origin');
+    return { kind: e.op === 'pidKey' ? 2 : e.op === 'tid' ? 3 : 1, slot: slot(e.col), value: 0 };
+  });
+  scanTable(pages, db, table, names, (row) => {
+    if (!(Math.abs(row.num[sStart]) <= MAX_EXACT && Math.abs(row.num[sEnd]) <= MAX_EXACT)) throw new PagesUnsupported('a time past 2^53');
+    if (!hasTime(row, sStart) || !hasTime(row, sEnd) || row.num[sEnd] < row.num[sStart]) return;
+    for (let j = 0; j < plan.length; j++) {
+      const p = plan[j];
+      v[j] = p.kind === 0 ? p.value : p.kind === 1 ? numberAt(row, p.slot, -1)
+        : threadPartAt(row, p.slot, p.kind === 2 ? 'pidKey' : 'tid', -1);
+    }
+    visit(v);
+  }, onRows);
+}
+
+/**
  * Calls `each` with `expr` for every row of `table` matching `where`, in rowid order: the text
  * column counterpart of readColumns (NVTX text), with the same chunked bulk transfer.
  */

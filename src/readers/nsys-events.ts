@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
+  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
 } from '../model/build.js';
 import {
   processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
@@ -15,13 +15,12 @@ import {
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
 import { has, type NsysSchema } from './schema.js';
-import type { Entities } from './nsys-entities.js';
+import { threadKey, type Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, type ColumnExpr, type PageFilter, type Target,
+  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, scanRows, type ColumnExpr, type PageFilter, type Target,
 } from './bulk.js';
 import { PagesUnsupported, type PageFile } from './pages.js';
-import { readRuntimeFromPages } from './runtime-pages.js';
 
 export interface TableScan {
   table: string;
@@ -177,14 +176,27 @@ export function readRuntime(
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
   const tables = ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER'].filter((t) => counts.has(t));
   const n = tables.reduce((a, t) => a + (counts.get(t) ?? 0), 0);
-  if (ctx.pages && ctx.origin === 0n && n > 0 && tables.length === 1 && tables[0] === 'CUPTI_ACTIVITY_KIND_RUNTIME') {
-    try {
-      const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
-        keep, ctx.onRows, ctx.unscanned);
-      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return read; }
-    } catch (e) {
-      if (!(e instanceof PagesUnsupported)) throw e;
+  if (n > 0 && tables.length === 1) {
+    // one table, in time order (every export seen): two passes, no column of the calls not kept
+    let read: ReturnType<typeof readRuntimeInOrder> | undefined;
+    if (ctx.pages && ctx.origin === 0n) {
+      try {
+        read = readRuntimeInOrder(ctx, tables[0], ctx.pages, keep);
+        if (read) ctx.onTableRead?.(tables[0], 'pages');
+      } catch (e) {
+        if (!(e instanceof PagesUnsupported)) throw e;
+      }
     }
+    if (read === undefined) {
+      try {
+        read = readRuntimeInOrder(ctx, tables[0], null, keep);
+        if (read) ctx.onTableRead?.(tables[0], 'sql');
+      } catch (e) {
+        // a nameId past 32 bits: the general read below takes it
+        if (!(e instanceof PagesUnsupported)) throw e;
+      }
+    }
+    if (read) return read;
   }
   const r = emptyRuntime(n);
   if (n === 0) return { runtime: r, apiSummary: [] };
@@ -244,6 +256,122 @@ export function readRuntime(
   }
   out.count = kept;
   return { runtime: narrowRuntime(out), apiSummary };
+}
+
+interface NameUse { id: number; keep: boolean; count: number; total: number }
+
+/**
+ * CUDA API calls of one table whose rows are in time order, keeping only the calls `keep` wants,
+ * from the pages (`pages`) or through SQL (null). A million-kernel trace holds two or three API
+ * calls per kernel, most of which no analysis reads (cudaEventRecord, cudaGetLastError, ...):
+ * reading them all into columns first and filtering after would cost ~140 bytes per kernel at
+ * the peak. Two passes instead: the first counts the calls kept, the second fills columns of
+ * exactly that size.
+ *
+ * The result is exactly readRuntime's general read, which orders every call by time, then numbers
+ * threads, processes and API names in order of first use: the rows come in rowid order, which is
+ * time order here, so the first uses are recorded during the scan and replayed afterwards, in the
+ * same order. A table out of time order returns null before anything is numbered.
+ */
+function readRuntimeInOrder(
+  ctx: ReadContext, table: string, pages: PageFile | null, keep: ((name: string) => boolean) | undefined,
+): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
+  const { entities } = ctx;
+  const strings = entities.strings;
+  const c = (name: string, op?: 'pidKey' | 'tid'): ColumnExpr => column(ctx.schema, table, name, op);
+  const scan = (cols: ColumnExpr[], visit: (v: Float64Array) => void, onRows?: (rows: number) => void): void =>
+    scanRows(ctx.db, pages, table, TIME_VALID, cols, visit, onRows);
+  const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((t) => t.col);
+  // API names by nameId, in order of first use
+  const names = new Map<number, NameUse>();
+  const useOf = (nameId: number): NameUse => {
+    let use = names.get(nameId);
+    if (use === undefined) {
+      const s = strings.apiName(nameId);
+      // an unknown name is kept, as nothing proves that no analysis reads it
+      use = { id: nameId, keep: !keep || s === undefined || keep(s), count: 0, total: 0 };
+      names.set(nameId, use);
+    }
+    return use;
+  };
+
+  // pass 1: order, names, the count and time of every call, and how many are kept. The previous
+  // call's start and end sit in a typed array: a double in a variable this closure shares is a
+  // new heap number every time (millions of rows: seconds of scavenges)
+  const last = Float64Array.of(-Infinity, -Infinity);
+  let ordered = true;
+  let lastNameId = NaN; let use: NameUse | undefined;
+  let kept = 0;
+  scan([start, end, c('nameId')], (v) => {
+    if (!ordered) return;
+    const s = v[0]; const e = v[1];
+    if (s < last[0] || (s === last[0] && e < last[1])) { ordered = false; return; }
+    last[0] = s; last[1] = e;
+    // through SQL without the stats pass: a time a double cannot hold reads again, rebased
+    if (ctx.unscanned && !(Math.abs(s) <= Number.MAX_SAFE_INTEGER && Math.abs(e) <= Number.MAX_SAFE_INTEGER)) ctx.unscanned.inexactTime = true;
+    if (v[2] !== lastNameId) { lastNameId = v[2]; use = useOf(lastNameId); }
+    use!.count++; use!.total += e - s;
+    if (use!.keep) kept++;
+  });
+  if (!ordered) return null;
+
+  // pass 2: the kept calls, with threads numbered locally by first use ([pidKey, tid] pairs)
+  const r = emptyRuntime(kept, Int32Array);
+  // until the replay below: thread holds the local thread, name the nameId, api the eventClass (2: NULL)
+  const threadKeys: number[] = [];
+  const threadOf = new Map<number | string, number>();
+  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  lastNameId = NaN;
+  let i = 0;
+  const driver = table === 'CUPTI_ACTIVITY_KIND_DRIVER';
+  scan([start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'),
+    driver ? { value: 1 } : c('eventClass')], (v) => {
+    const pid = v[2]; const tid = v[3];
+    if (pid !== lastPid || tid !== lastTid) {
+      lastPid = pid; lastTid = tid;
+      const key = threadKey(pid, tid);
+      let t = threadOf.get(key);
+      if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
+      thread = t;
+    }
+    const nameId = v[4];
+    if (nameId !== lastNameId) { lastNameId = nameId; use = names.get(nameId); }
+    if (!use!.keep) return;
+    if (i >= kept) throw new PagesUnsupported('the table changed between passes');
+    if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
+    r.start[i] = v[0]; r.end[i] = v[1]; r.thread[i] = thread; r.name[i] = nameId;
+    const corr = v[5];
+    if (r.correlationId instanceof Int32Array && !fitsInt32(corr)) r.correlationId = Float64Array.from(r.correlationId);
+    r.correlationId[i] = corr;
+    const cls = v[6];
+    r.api[i] = cls === -1 ? 2 : cls === 1 ? 1 : 0;
+    i++;
+  }, ctx.onRows);
+  if (i !== kept) throw new PagesUnsupported('the table changed between passes');
+
+  // replay the first uses: the same numbering as reading every call in time order
+  const threadIndex = new Int32Array(threadKeys.length >> 1);
+  for (let t = 0; t < threadIndex.length; t++) {
+    const pid = threadKeys[2 * t]; const tid = threadKeys[2 * t + 1];
+    threadIndex[t] = pid === -1 ? -1 : entities.thread(pid, tid);
+  }
+  const nameIndex = new Map<number, number>();
+  const summary = new Map<number, ApiCallTotal>();
+  for (const u of names.values()) {
+    const name = strings.apiNameFromStringId(u.id);
+    nameIndex.set(u.id, name);
+    const a = summary.get(name);
+    if (a) { a.count += u.count; a.total += u.total; } else summary.set(name, { name, count: u.count, total: u.total });
+  }
+  let lastId = NaN; let name = -1;
+  for (let o = 0; o < kept; o++) {
+    const t = r.thread[o];
+    r.thread[o] = threadIndex[t];
+    if (r.name[o] !== lastId) { lastId = r.name[o]; name = nameIndex.get(lastId)!; }
+    r.name[o] = name;
+    r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];
+  }
+  return { runtime: r, apiSummary: [...summary.values()] };
 }
 
 /** The SQL read's correlation ids, narrowed (the read from the pages fills an Int32Array as it goes). */
