@@ -20,7 +20,7 @@ import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
-import { eventWaitLinks } from './event-waits.js';
+import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
@@ -132,6 +132,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 export function classifyGapsDetailed(
   trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT,
   links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
+  eventWaits: EventWaitLinks = eventWaitLinks(trace, deviceId, links),
 ): { summary: GapSummary; detail: GapDetail } {
   const { runtime, strings } = trace;
   const { kernelCall } = links;
@@ -171,7 +172,7 @@ export function classifyGapsDetailed(
   let stalls = 0;
   const classCount = GAP_CLASSES.map(() => 0);
   const classTotal = GAP_CLASSES.map(() => 0);
-  const { waitedOn } = eventWaitLinks(trace, deviceId);
+  const { waitedOn } = eventWaits;
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
   // the last answer of the blocking-call search on the current thread: lookups move forward

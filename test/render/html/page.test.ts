@@ -56,7 +56,7 @@ describe('renderHtml', () => {
     expect(page.data.comparison!.table.header).toEqual(['metric', 'moe-small.sqlite · GPU 0', 'other.sqlite · GPU 0']);
     expect(page.data.comparison!.table.rows.find((r) => r[0] === 'overlap share')).toEqual(['overlap share', '13.3%', '13.3%']);
     expect(page.data.comparison!.table.rows.find((r) => r[0] === 'sync-stall idle')).toEqual(['sync-stall idle', '8.000 µs', '8.000 µs']);
-    expect(page.charts.map((c) => c.id).slice(0, 3)).toEqual(['compare-metrics', 'compare-timelines', 't0-timeline']);
+    expect(page.charts.map((c) => c.id).slice(0, 4)).toEqual(['compare-iterations', 'compare-metrics', 'compare-timelines', 't0-timeline']);
   });
 
   it('refuses an empty input list', () => {
