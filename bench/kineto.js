@@ -23,7 +23,8 @@ import { generateKineto } from './kineto-generate.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DATA = join(ROOT, 'bench', 'data');
-const CORPUS = join(ROOT, '..', 'shared', 'kineto-corpus');
+// the public traces: ../shared/kineto-corpus, or where KINETO_CORPUS says (the GPU machine: .carry/kineto-corpus)
+const CORPUS = process.env.KINETO_CORPUS || join(ROOT, '..', 'shared', 'kineto-corpus');
 const TARGET_MBS = 30;
 const TARGET_MEM = 2;
 

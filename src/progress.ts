@@ -19,6 +19,8 @@ export interface Progress {
 
 export interface ProgressOptions {
   label: string;
+  /** what done/total count: 'rows' (default) or 'bytes' (shown as MB) */
+  unit?: 'rows' | 'bytes';
   stream?: ProgressStream;
   /** draw only after this long (ms) */
   delayMs?: number;
@@ -35,14 +37,17 @@ function formatEta(seconds: number): string {
 }
 
 /** One line: "reading k1m.sqlite [#####.....] 4,200,000/8,170,000 rows  2.1M rows/s  ETA 2s". */
-export function progressLine(label: string, done: number, total: number, elapsedMs: number, width: number, note = ''): string {
+export function progressLine(label: string, done: number, total: number, elapsedMs: number, width: number, note = '', unit: 'rows' | 'bytes' = 'rows'): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
   const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
   const eta = rate > 0 ? (total - done) / rate : Infinity;
   const bar = 20;
   const filled = Math.round(frac * bar);
   const rateText = rate >= 1e6 ? `${(rate / 1e6).toFixed(1)}M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(0)}k` : rate.toFixed(0);
-  const tail = ` [${'#'.repeat(filled)}${'.'.repeat(bar - filled)}] ${formatCount(done)}/${formatCount(total)} rows, ${rateText}/s, ETA ${formatEta(eta)}${note ? `, ${note}` : ''}`;
+  const counts = unit === 'bytes'
+    ? `${(done / 1e6).toFixed(0)}/${(total / 1e6).toFixed(0)} MB, ${(rate / 1e6).toFixed(1)} MB/s`
+    : `${formatCount(done)}/${formatCount(total)} rows, ${rateText}/s`;
+  const tail = ` [${'#'.repeat(filled)}${'.'.repeat(bar - filled)}] ${counts}, ETA ${formatEta(eta)}${note ? `, ${note}` : ''}`;
   // the numbers matter more than the label: shorten the label first
   const room = Math.max(0, width - tail.length);
   const head = label.length <= room ? label : `${label.slice(0, Math.max(0, room - 1))}…`;
@@ -65,7 +70,7 @@ export function createProgress(options: ProgressOptions): Progress {
       lastDraw = t;
       drawn = true;
       const width = Math.max(20, (stream.columns || 80) - 1);
-      stream.write(`\r${progressLine(options.label, done, total, t - started, width, note)}\x1b[K`);
+      stream.write(`\r${progressLine(options.label, done, total, t - started, width, note, options.unit)}\x1b[K`);
     },
     finish() {
       if (drawn) stream.write('\r\x1b[K');

@@ -8,6 +8,11 @@ describe('progressLine', () => {
     expect(progressLine('x', 10_000, 8_000_000, 1000, 200)).toMatch(/10k\/s, ETA 13m19s$/);
   });
 
+  it('counts bytes as MB for a PyTorch profiler trace', () => {
+    expect(progressLine('reading x.pt.trace.json.gz', 20e6, 56e6, 1000, 200, '', 'bytes'))
+      .toBe('reading x.pt.trace.json.gz [#######.............] 20/56 MB, 20.0 MB/s, ETA 2s');
+  });
+
   it('shortens the label, not the numbers, on a narrow terminal', () => {
     const line = progressLine('reading a-very-long-file-name.sqlite', 5, 10, 1000, 60);
     expect(line).toBe('reading a-ver… [##########..........] 5/10 rows, 5/s, ETA 1s');

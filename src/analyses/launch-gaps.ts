@@ -8,6 +8,8 @@
  *                rest takes the class the rules below give (Gap.rest), and byClass totals split so;
  * - host-wait:   otherwise, when the launch call had not returned when the gap began (it began
  *                after the gap began, or was still running: launch overhead is host time too);
+ * - event-wait:  the launch call had returned before the gap began and the kernel was the first on
+ *                its stream after a cudaStreamWaitEvent on another stream's event (issue 15);
  * - gpu-side:    the launch call had returned before the gap began: the GPU held the work;
  * - unexplained: no kernel after the gap, or no runtime record for its launch.
  *
@@ -20,6 +22,7 @@ import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
+import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
@@ -29,6 +32,7 @@ const SYNC_STALL = 0;
 const HOST_WAIT = 1;
 const GPU_SIDE = 2;
 const UNEXPLAINED = 3;
+const EVENT_WAIT = 4;
 
 /**
  * The report lists only this many gaps, the longest: a million-kernel trace has about a million
@@ -85,9 +89,10 @@ export function gapDetail(summary: GapSummary): GapDetail {
 }
 
 /**
- * Gap.nextKernel for gap ends given in increasing order: the device's first kernel starting at
- * or after the time, -1 when none. A zero-length kernel does not end a gap: of the kernels
- * starting at that very instant, a real one is preferred.
+ * The first kernel after each gap (Gap.nextKernel), for gap ends given in increasing order: the
+ * device's first kernel starting at or after the time, -1 when none (Gap.nextKernel: null). A
+ * zero-length kernel does not end a gap: of the kernels starting at that very instant, a real one
+ * is preferred.
  */
 export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: number) => number {
   const { kernels } = trace;
@@ -133,6 +138,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 export function classifyGapsDetailed(
   trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT,
   links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
+  eventWaits: EventWaitLinks = eventWaitLinks(trace, deviceId, links),
 ): { summary: GapSummary; detail: GapDetail } {
   const { runtime, strings } = trace;
   const { kernelCall } = links;
@@ -173,8 +179,9 @@ export function classifyGapsDetailed(
   let stallCall: Int32Array = new Int32Array(64);
   let stallBlocked: Float64Array = new Float64Array(64);
   let stalls = 0;
-  const classCount = [0, 0, 0, 0];
-  const classTotal = [0, 0, 0, 0];
+  const classCount = GAP_CLASSES.map(() => 0);
+  const classTotal = GAP_CLASSES.map(() => 0);
+  const { waitedOn } = eventWaits;
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
   // the last answer of the blocking-call search on the current thread: lookups move forward
@@ -192,7 +199,7 @@ export function classifyGapsDetailed(
       const rs = runtime.start[call];
       if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); hint = 0; }
       const q = tb ? (hint = lowerBoundNear(tb.start, tb.start.length, Math.min(ge, rs), hint)) : 0;
-      rest = runtime.end[call] > gs ? HOST_WAIT : GPU_SIDE;
+      rest = runtime.end[call] > gs ? HOST_WAIT : waitedOn[k] > 0 ? EVENT_WAIT : GPU_SIDE;
       c = rest;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
         c = SYNC_STALL;
@@ -229,7 +236,7 @@ export function classifyGapsDetailed(
     stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls), blocked: stallBlocked.subarray(0, stalls) },
   };
   const list = Array.from(listed, (g, i): Gap => {
-    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] };
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
     if (listedSync[i] >= 0) {
       gap.syncCall = strings[listedSync[i]];
       gap.blocked = listedBlocked[i];

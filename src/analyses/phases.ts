@@ -13,7 +13,7 @@
  * contains its start. Pure: no I/O.
  */
 import type { Trace } from '../model/trace.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 
 export const PHASES = ['dispatch', 'combine', 'shared-expert', 'experts', 'router', 'attention', 'forward', 'backward', 'optimizer'] as const;
@@ -66,7 +66,7 @@ export interface OpPhases {
 interface PhaseRange { start: number; end: number; phase: number; microBatch: number; row: number }
 
 /** Phases of GPU operations of one device, by their launch calls (or GPU start when the call is unknown). */
-export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[]): OpPhases {
+export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[], links?: CallLinks): OpPhases {
   const phase = new Int8Array(queries.length).fill(-1);
   const microBatch = new Int32Array(queries.length).fill(-1);
   const ranges = phaseRanges(trace);
@@ -100,7 +100,7 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
     }
     // no launch call: the phase range whose GPU projection holds the start
     if (around.length === 0 && q.call < 0) {
-      gpuSpans ??= projectedSpans(trace, deviceId, ranges);
+      gpuSpans ??= projectedSpans(trace, deviceId, ranges, links);
       const t = q.gpuStart;
       around = gpuSpans.filter((r) => r.start <= t && t < r.end).sort((a, b) => a.start - b.start || b.end - a.end);
     }
@@ -113,9 +113,8 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
 }
 
 /** Phases of kernel rows of one device: opPhases with each kernel's launch call. */
-export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>): OpPhases {
-  const links = callLinks(trace);
-  return opPhases(trace, deviceId, Array.from(rows, (i) => ({ call: links.kernelCall[i], gpuStart: trace.kernels.start[i] })));
+export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<number>, links: CallLinks = callLinks(trace)): OpPhases {
+  return opPhases(trace, deviceId, Array.from(rows, (i) => ({ call: links.kernelCall[i], gpuStart: trace.kernels.start[i] })), links);
 }
 
 /** NVTX ranges a communication library opens around its calls: NCCL's own ("ncclAllReduce", "ncclAlltoAll"), PyTorch's "nccl:all_to_all". */
@@ -176,8 +175,8 @@ function phaseRanges(trace: Trace): PhaseRange[] {
 }
 
 /** The phase ranges' GPU projections on the device ([first op start, last op end]). */
-function projectedSpans(trace: Trace, deviceId: number, ranges: PhaseRange[]): { start: number; end: number; phase: number; microBatch: number }[] {
-  const proj = projectNvtxRanges(trace, { deviceId, ranges: ranges.map((r) => r.row), includeTransfers: false });
+function projectedSpans(trace: Trace, deviceId: number, ranges: PhaseRange[], links?: CallLinks): { start: number; end: number; phase: number; microBatch: number }[] {
+  const proj = projectNvtxRanges(trace, { deviceId, ranges: ranges.map((r) => r.row), includeTransfers: false, links });
   const out: { start: number; end: number; phase: number; microBatch: number }[] = [];
   for (let q = 0; q < proj.count; q++) {
     if (!Number.isFinite(proj.gpuStart[q])) continue;

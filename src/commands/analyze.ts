@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
+import { kernelNvtxText } from '../analyses/kernel-ranges.js';
 import { formatNs } from '../render/format.js';
 import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
@@ -18,6 +19,7 @@ import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
 import { createProgress } from '../progress.js';
+import { detectFormat, type InputFormat } from '../readers/read-trace.js';
 import { readClassesFile } from '../analyses/classes-file.js';
 
 export interface AnalyzeFlags {
@@ -74,7 +76,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         }).finally(() => progress.finish()));
       } else {
         for (const file of files) {
-          const progress = createProgress({ label: `reading ${basename(file)}` });
+          const progress = createProgress({ label: `reading ${basename(file)}`, unit: formatOf(file) === 'kineto' ? 'bytes' : 'rows' });
           let trace: Trace;
           try {
             trace = await readAnyForAnalysis(file, flags.requireKernels, {
@@ -88,7 +90,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
           const report = buildReport(trace, options);
           if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
           reports.push(report);
-          if (wantTraces) inputs.push({ report, trace });
+          if (wantTraces) inputs.push(htmlInput(report, trace));
         }
       }
       if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
@@ -156,6 +158,15 @@ function runGates(exprs: string[], reports: Report[], io: CliIo): void {
   if (failed.length > 0) throw new GateFailedError(failed.join('\n'));
 }
 
+/** The input's format for the progress line's unit; null when it cannot be told (the reader will say why). */
+function formatOf(file: string): InputFormat | null {
+  try {
+    return detectFormat(file);
+  } catch {
+    return null;
+  }
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -167,15 +178,24 @@ export function defaultHtmlPath(files: string[]): string {
   return join('reports', `${name}.html`);
 }
 
+/** What the HTML renderer draws from: the Report, the trace's kernels, and the NVTX range each kernel was launched in. */
+export function htmlInput(report: Report, trace: Trace): HtmlInput {
+  const ranges = kernelNvtxText(trace);
+  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined };
+}
+
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
   const inputPaths = new Set(files.map((f) => resolve(f)));
   const guard = (path: string): string => {
     if (inputPaths.has(resolve(path))) throw new InputError(`Refusing to write the report over the input ${path}: choose another output path.`);
     return path;
   };
+  // several inputs: the page's comparison takes compare's time per iteration and speed-up
+  const device = flags.device !== undefined ? Number(flags.device) : undefined;
+  const compared = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device).traces : undefined;
   if (flags.html !== undefined || flags.open) {
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
-    const written = await writeHtmlReport(inputs, path);
+    const written = await writeHtmlReport(inputs, path, { compared });
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
     if (flags.open) {
       const why = await openInBrowser(written.path);
@@ -183,7 +203,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     }
   }
   if (flags.svg !== undefined) {
-    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
+    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg', { compared });
     io.stderr(`wrote ${paths.length} SVG charts to ${resolve(flags.svg)}\n`);
   }
 }

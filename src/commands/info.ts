@@ -133,6 +133,7 @@ export function renderInfo(info: TraceInfo): string {
   if (kineto) {
     out.push('', `Event categories (${info.tables.length})`);
     out.push(textTable(['cat', 'events'], info.tables.map((t) => [t.name, formatCount(t.rows)])));
+    out.push(...kernelClassLines(info));
     if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
     return `${out.join('\n')}\n`;
   }
@@ -141,15 +142,19 @@ export function renderInfo(info: TraceInfo): string {
   const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
   out.push('', `Tables (${info.tables.length}${enums.length > 0 ? `, of which ${enums.length} ENUM_* lookup tables not listed` : ''})`);
   out.push(textTable(['table', 'rows'], data.map((t) => [t.name, formatCount(t.rows)])));
-  if (info.kernelClasses && info.kernelClasses.length > 0) {
-    out.push('', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`);
-    out.push(textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
-      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
-      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
-    ])));
-  }
+  out.push(...kernelClassLines(info));
   if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
   return `${out.join('\n')}\n`;
+}
+
+/** What each kernel was classified as (issue 17), for any input format. */
+function kernelClassLines(info: TraceInfo): string[] {
+  if (!info.kernelClasses || info.kernelClasses.length === 0) return [];
+  return ['', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`,
+    textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
+      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
+      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
+    ]))];
 }
 
 export function registerInfo(program: Command, io: CliIo, setExit: (code: number) => void): void {

@@ -17,7 +17,6 @@ if (port) {
     try {
       const report = await analyzeAnyFile(job, {
         onProgress: (rows, total) => port.postMessage({ id, progress: { rows, total } } satisfies WorkerReply),
-        onBytes: (bytes, total) => port.postMessage({ id, progress: { rows: bytes, total } } satisfies WorkerReply),
       });
       port.postMessage({ id, ok: true, report } satisfies WorkerReply);
     } catch (e) {

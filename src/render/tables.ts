@@ -78,7 +78,8 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
     key: 'gaps', caption: `GPU ${p}: idle gaps: ${formatCount(g.all.count)} totalling ${formatNs(g.all.total)}` +
       (g.all.count > 0 ? ` (median ${formatNs(g.all.median)}, p95 ${formatNs(g.all.p95)}, max ${formatNs(g.all.max)})` : ''),
     header: ['cause', 'gaps', 'idle time', 'share of idle'],
-    rows: g.all.count === 0 ? [] : GAP_CLASSES.map((c) => [c, formatCount(g.byClass[c].count),
+    // a report made before a class existed (event-wait: issue 15) lacks it
+    rows: g.all.count === 0 ? [] : GAP_CLASSES.filter((c) => g.byClass[c]).map((c) => [c, formatCount(g.byClass[c].count),
       formatNs(g.byClass[c].total), formatPct(g.all.total > 0 ? g.byClass[c].total / g.all.total : null)]),
     note: g.all.count === 0 ? 'The GPU was never idle between kernels in the window.' : undefined,
   });

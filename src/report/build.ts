@@ -8,7 +8,7 @@ import { analyzeDeviceWindow, deviceWindows, type DeviceAnalysis } from '../anal
 import { indexTrace } from '../analyses/trace-index.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
-import { expertAnalyses } from '../analyses/expert-analyses.js';
+import { expertAnalyses, expertReasons } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
 import { analyzeCommunication } from '../analyses/communication.js';
 import { classifyKernels } from '../analyses/kernel-classes.js';
@@ -43,11 +43,12 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     const windowOnly: Partial<DeviceReport> = {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges,
-      communication: analyzeCommunication(trace, deviceId, window, classes, { classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
       ...expertAnalyses(trace, deviceId, window, nvtxRanges),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
-    return { report: Object.assign(report, windowOnly), context };
+    Object.assign(report, windowOnly);
+    return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];

@@ -10,9 +10,10 @@
  */
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, formatPerIteration, measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
 import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
+import { culpritOf } from '../../analyses/culprits.js';
 
 const SYNC_STALL = GAP_CLASSES.indexOf('sync-stall');
 
@@ -60,13 +61,25 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
     const pageable = totals?.pageableCopies ?? 0;
     evidence.push(`${formatCount(copies.length)} of the ${formatCount(calls.length)} ${culprit} calls follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
   }
-  const fix = afterCopy && medianBytes <= 4096
+  const mask = culpritOf(device, 'boolean-mask-indexing');
+  const fix = mask && afterCopy
+    ? `The reads come from boolean-mask indexing (x[mask], nonzero: CUB DeviceSelect::Flagged kernels before each expert), which must learn each expert's token count on the host. Route on the GPU instead: sort tokens by expert once and slice fixed offsets, or run the experts as one torch._grouped_mm with device-side offsets.`
+    : afterCopy && medianBytes <= 4096
     ? 'Stop reading per-expert results (token counts) back to the host inside the loop: copy all counts once per layer before launching the experts, or keep routing on the GPU with fixed-capacity expert slices or one grouped GEMM that takes device-side offsets.'
     : 'Move the blocking call out of the loop: order streams with cudaEventRecord + cudaStreamWaitEvent instead of synchronizing, and read results back once per iteration after the last launch.';
-  return {
+  return withMeasures({
     id: 'host-sync-stall', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: stall.total, costShare: share, fix,
-  };
+  }, [
+    measure('blockingCalls', syncs.count, 'count'),
+    measure('stallGaps', stall.count, 'count'),
+    measure('stallTime', stall.total, 'ns'),
+    measure('windowLength', windowLength(device.window), 'ns'),
+    measure('culpritCalls', calls.length, 'count'),
+    ...(ctx.iterations ? [measure('culpritCallsPerIteration', perIteration ?? calls.length / ctx.iterations.count, 'per-iteration')] : []),
+    measure('culpritCallsAfterCopy', copies.length, 'count'),
+    measure('copyBytesMedian', copies.length > 0 ? medianBytes : null, 'bytes'),
+  ]);
 }
 
 /** Blocked GPU idle time (the sync-stall part of each gap) by the blocking call each gap names. */

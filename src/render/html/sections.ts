@@ -10,14 +10,17 @@ import { formatBytes, formatCount } from '../format.js';
 import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
-import { kernelNvtxText } from './experts.js';
 import { exposedByPhaseSpec } from './communication.js';
+import { waterfallSpec } from './waterfall.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
   report: Report;
   trace: Trace;
-  /** per-kernel expert label (string index, -1 none); default: the innermost NVTX range around the launch */
+  /**
+   * per-kernel NVTX range (string index, -1 none) that colours the timeline: the commands give the
+   * innermost range around each launch (analyses/kernel-ranges.ts); without it, kernels are coloured by name
+   */
   expertOf?: ExpertOf;
 }
 
@@ -41,13 +44,10 @@ export interface SectionResult {
   aggregated: boolean;
 }
 
-const TOP_KERNELS = 15;
-
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
-  const experts = input.expertOf ? null : kernelNvtxText(trace);
-  const timeline = buildTimeline(report, trace, limits, input.expertOf ?? (experts ? (i: number) => experts[i] : undefined));
+  const timeline = buildTimeline(report, trace, limits, input.expertOf);
   const charts: Chart[] = [];
   const notes = [...timeline.aggregation];
   if (report.devices.length > 0) {
@@ -61,6 +61,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
       aggregated = true;
       notes.push(`GPU ${d.deviceId}: the active-kernel count changes ${formatCount(series.changes)} times; the chart shows its max and time-weighted mean per bin.`);
     }
+    const waterfall = waterfallSpec(d, trace);
+    if (waterfall) charts.push({ id: `${p}-waterfall`, kind: 'waterfall', spec: waterfall });
     charts.push({ id: `${p}-concurrency`, kind: 'concurrency', spec: concurrencySpec(d, series, timeline.axis) });
     charts.push({ id: `${p}-levels`, kind: 'levels', spec: levelsSpec(d, levelRows(d, timeline.axis), timeline.axis) });
     charts.push({ id: `${p}-occupancy`, kind: 'occupancy', spec: occupancySpec(d) });

@@ -4,6 +4,9 @@
  * TimeAxis); the *Text fields are the exact values formatted for tooltips.
  */
 import type { Trace } from '../../model/trace.js';
+import { concurrencyTimeline, intervalSet, sortedOrder } from '../../model/intervals.js';
+import { forEachInWindow } from '../../analyses/select.js';
+import { windowLength } from '../../analyses/window.js';
 import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
 import type { TimeAxis } from './timeline.js';
@@ -32,28 +35,23 @@ export { GAP_CLASSES };
  * hides how idle the GPU is) it becomes per-bin max and time-weighted mean.
  */
 export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 2_000, nBins = 900): ConcurrencySeries {
-  const k = trace.kernels;
   const { start: w0, end: w1 } = d.window;
+  // the kernels in the window, piece by piece (--range segments included), as the analyses select them
+  const window = intervalSet((d.window.segments ?? [{ start: w0, end: w1 }]).map((x) => [x.start, x.end] as const));
   const starts: number[] = [];
   const ends: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== d.deviceId) continue;
-    const s = Math.max(k.start[i], w0); const e = Math.min(k.end[i], w1);
-    if (e <= s) continue;
-    starts.push(s); ends.push(e);
-  }
-  const st = Float64Array.from(starts).sort();
-  const en = Float64Array.from(ends).sort();
-  // Sweep: at equal times ends go first, so back-to-back kernels do not count as overlapping.
+  forEachInWindow(trace.kernels, d.deviceId, window, (_row, a, b) => { starts.push(a); ends.push(b); });
+  const order = sortedOrder(starts, starts.length);
+  const st = Float64Array.from(order, (o) => starts[o]);
+  const en = Float64Array.from(order, (o) => ends[o]);
+  // n(t) by the one sweep of model/intervals.ts, from the window's start to its end
+  const steps = concurrencyTimeline(st, en, st.length);
   const times: number[] = [w0];
   const levels: number[] = [0];
-  let n = 0; let i = 0; let j = 0;
-  while (i < st.length || j < en.length) {
-    const t = j < en.length && (i >= st.length || en[j] <= st[i]) ? en[j] : st[i];
-    while (j < en.length && en[j] === t) { n--; j++; }
-    while (i < st.length && st[i] === t) { n++; i++; }
-    if (times[times.length - 1] === t) levels[levels.length - 1] = n;
-    else if (levels[levels.length - 1] !== n) { times.push(t); levels.push(n); }
+  for (let p = 0; p < steps.count; p++) {
+    const t = steps.time[p];
+    if (times[times.length - 1] === t) levels[levels.length - 1] = steps.level[p];
+    else if (levels[levels.length - 1] !== steps.level[p]) { times.push(t); levels.push(steps.level[p]); }
   }
   const u = (ns: number): number => (ns - axis.originNs) / axis.unitNs;
   if (times.length <= maxPoints) {
@@ -90,7 +88,7 @@ export interface LevelRow { level: number; time: number; timeText: string; share
 export function levelRows(d: DeviceReport, axis: TimeAxis): LevelRow[] {
   return d.overlap.levelTime.map((ns, level) => ({
     level, time: ns / axis.unitNs, timeText: formatNs(ns),
-    shareText: formatPct(d.window.duration > 0 ? ns / d.window.duration : null),
+    shareText: formatPct(windowLength(d.window) > 0 ? ns / windowLength(d.window) : null),
   }));
 }
 

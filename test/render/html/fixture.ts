@@ -8,6 +8,7 @@
  *   gaps [8000,10000] host-wait, [12000,20000] sync-stall (cudaStreamSynchronize 11000-19990: 7990 ns
  *   of it blocked, the last 10 ns, launching, host-wait)
  */
+import { htmlInput } from '../../../src/commands/analyze.js';
 import { buildTrace, type TraceRows } from '../../../src/model/build.js';
 import { buildReport } from '../../../src/report/build.js';
 import type { HtmlInput } from '../../../src/render/html/index.js';
@@ -43,7 +44,8 @@ export function smallRows(n: Names = PLAIN): TraceRows {
 
 export function smallInput(n: Names = PLAIN): HtmlInput {
   const trace = buildTrace(smallRows(n));
-  return { report: buildReport(trace), trace };
+  // as the commands hand it to the renderer: with the NVTX range each kernel was launched in
+  return htmlInput(buildReport(trace), trace);
 }
 
 /** Names crafted to break out of a page if they were ever written as markup. */

@@ -13,6 +13,22 @@ describe('concurrencySeries', () => {
     expect(s.points.map((p) => [p.t, p.active])).toEqual([[0, 1], [2, 2], [4, 1], [7, 0], [9, 1], [11, 0], [19, 1], [25, 0]]);
   });
 
+  it('selects the kernels of the window as the analyses do: with --range, only inside its pieces, and sums to the report\'s time per level', async () => {
+    const { readNsysSqlite } = await import('../../../src/readers/nsys-sqlite.js');
+    const trace = readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite');
+    const report = buildReport(trace, { range: '/expert/' });
+    const d = report.devices[0];
+    expect(d.window.segments!.length).toBeGreaterThan(100);
+    const axis = { originNs: 0, unitNs: 1, unit: 'µs' as const, span: d.window.end };
+    const s = concurrencySeries(d, trace, axis, 1e9);
+    expect(s.aggregated).toBe(false);
+    const perLevel = new Array(d.overlap.levelTime.length).fill(0);
+    for (let i = 0; i + 1 < s.points.length; i++) perLevel[s.points[i].active] += s.points[i + 1].t - s.points[i].t;
+    // level 0 also holds the time between the pieces, which is outside the window
+    expect(perLevel.slice(1)).toEqual(d.overlap.levelTime.slice(1));
+    expect(perLevel.slice(1).reduce((a, b) => a + b, 0)).toBe(d.overlap.busy);
+  });
+
   it('counts back-to-back kernels as one running at a time', () => {
     const trace = buildTrace({ kernels: [{ start: 0, end: 1000, streamId: 1 }, { start: 1000, end: 2000, streamId: 2 }] });
     const report = buildReport(trace);
@@ -75,7 +91,7 @@ describe('gapHistogram', () => {
     const { report } = smallInput();
     const d = structuredClone(report.devices[0]);
     delete d.gaps.histogram;
-    d.gaps.gaps.push({ start: 0, end: 0, duration: 2500, class: 'sync-stall', nextKernel: -1 });
+    d.gaps.gaps.push({ start: 0, end: 0, duration: 2500, class: 'sync-stall', nextKernel: null });
     const bins = gapHistogram(d);
     // 2000 and 2500 ns share the bin [10^3.25, 10^3.5) = [1778, 3162); 8000 is in [7499, 10^4)
     expect(bins.map((b) => [Math.round(b.lo), Math.round(b.hi), b.class, b.count, b.y0, b.y1])).toEqual([

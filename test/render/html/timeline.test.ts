@@ -35,11 +35,14 @@ describe('buildTimeline, small trace', () => {
     expect(nvtx).toEqual([['NVTX moe layer', 'moe layer', 0, 25], ['NVTX expert #', 'expert 0', 0, 0], ['NVTX expert #', 'expert 1', 1.4, 2]]);
   });
 
-  it('finds the experts from NVTX by itself (innermost range around the launch)', async () => {
+  it('colours kernels by the innermost NVTX range around the launch, which the commands find (analyses/kernel-ranges.ts)', async () => {
     const { traceSection } = await import('../../../src/render/html/sections.js');
-    const section = traceSection({ report, trace }, 0).section;
+    const section = traceSection(smallInput(), 0).section;
     const spec = section.charts[0].spec as { datasets: { marks: { kind: string; expert?: string }[] } };
     expect(spec.datasets.marks.filter((m) => m.kind === 'kernel').map((m) => m.expert)).toEqual(['expert 0', 'expert 1', 'moe layer', 'moe layer']);
+    // the renderer runs no analysis: handed no ranges, it colours by kernel name
+    const bare = traceSection({ report, trace }, 0).section.charts[0].spec as { datasets: { marks: { kind: string; expert?: string; colour: string }[] } };
+    expect(bare.datasets.marks.filter((m) => m.kind === 'kernel').every((m) => m.colour.startsWith('kernel: ') && m.expert === '–')).toBe(true);
   });
 });
 

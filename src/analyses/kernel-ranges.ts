@@ -1,11 +1,12 @@
 /**
- * The colour key of each kernel in the timeline: the innermost NVTX range around its launch call
- * (how MoE code marks its experts: `with nvtx.range(f"expert {i}")`), as NVTX projection defines
- * ownership in DESIGN.md.
+ * The NVTX range each kernel was launched in: the innermost range around its launch call (how MoE
+ * code marks its experts: `with nvtx.range(f"expert {i}")`), as NVTX projection defines ownership
+ * in DESIGN.md. The HTML timeline colours kernels by it; the commands compute it and hand it to the
+ * renderer (renderers run no analysis).
  */
-import type { Trace } from '../../model/trace.js';
-import { callLinks } from '../../analyses/correlation.js';
-import { innermostNvtxRanges, nvtxRangeRows } from '../../analyses/nvtx-projection.js';
+import type { Trace } from '../model/trace.js';
+import { callLinks } from './correlation.js';
+import { innermostNvtxRanges, nvtxRangeRows } from './nvtx-projection.js';
 
 /** Per kernel: the string index of the innermost NVTX range text around its launch, or -1; null when no kernel has one. */
 export function kernelNvtxText(trace: Trace): Int32Array | null {
