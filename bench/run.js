@@ -268,6 +268,9 @@ async function mainBench() {
     '',
     ...summary,
     '',
+    ...(loadavg()[0] > cpus().length
+      ? [`Note: the load average (${loadavg()[0].toFixed(1)} at the end, ${cpus().length} cores) was above the core count: other jobs shared the CPUs, so (a), (b) and (c) ran slower than alone, (c) most (it runs longest). Peak RSS does not depend on load.`, '']
+      : []),
     ...results.map(describe),
   ].join('\n');
   writeFileSync(opts.out, md);
