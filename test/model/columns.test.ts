@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fit, fitsInt32, grown, narrowIds, rowAt, rowsOf, rowView, runningDoubles, widenIds } from '../../src/model/columns.js';
+import { fit as firstN, fitsInt32, grown, narrowIds, rowAt, rowsOf, rowView, runningDoubles, widenIds } from '../../src/model/columns.js';
 
 describe('model/columns', () => {
   it('row views: null rows mean row j is j, without a copy', () => {
@@ -22,8 +22,8 @@ describe('model/columns', () => {
 
   it('sizing and running doubles', () => {
     const a = Float64Array.of(1, 2, 3);
-    expect(fit(a, 3)).toBe(a);
-    expect(Array.from(fit(a, 2))).toEqual([1, 2]);
+    expect(firstN(a, 3)).toBe(a);
+    expect(Array.from(firstN(a, 2))).toEqual([1, 2]);
     expect(Array.from(grown(Int32Array.of(4, 5), 4))).toEqual([4, 5, 0, 0]);
     const acc = runningDoubles(Infinity, -Infinity);
     for (const x of [3.5, -1.25, 8]) { acc[0] = Math.min(acc[0], x); acc[1] = Math.max(acc[1], x); }
