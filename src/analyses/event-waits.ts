@@ -4,7 +4,7 @@
  * kernel, whose launch call had returned, is `event-wait`: the GPU held it for another stream.
  */
 import type { Trace } from '../model/trace.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 
 export interface EventWaitLinks {
   /** per kernel row: the stream it waited for (+1; 0 = it waited on no event) */
@@ -12,8 +12,6 @@ export interface EventWaitLinks {
   /** per wait in W-independent form: waiting stream, recorded stream, wait call's runtime row */
   waits: { waiting: number; recorded: number; call: number; kernel: number }[];
 }
-
-const cache = new WeakMap<Trace, Map<number, EventWaitLinks>>();
 
 /** The runtime row of an API call by (process, correlationId). */
 function callIndex(trace: Trace): (process: number, corr: number) => number {
@@ -29,19 +27,18 @@ function callIndex(trace: Trace): (process: number, corr: number) => number {
   return (process, corr) => byKey.get(corr * P + (process + 1)) ?? -1;
 }
 
-export function eventWaitLinks(trace: Trace, deviceId: number): EventWaitLinks {
-  let perDevice = cache.get(trace);
-  if (!perDevice) cache.set(trace, (perDevice = new Map()));
-  const known = perDevice.get(deviceId);
-  if (known) return known;
+/**
+ * Computed once per device by analyzeDeviceWindow, which hands it to the gap classes and, through
+ * DeviceContext, to the serialization reasons; `links` from the trace's index.
+ */
+export function eventWaitLinks(trace: Trace, deviceId: number, links: CallLinks = callLinks(trace)): EventWaitLinks {
   const k = trace.kernels;
   const waitedOn = new Int32Array(k.count);
   const out: EventWaitLinks = { waitedOn, waits: [] };
-  perDevice.set(deviceId, out);
   const ev = trace.cudaEvents;
   if (!ev || ev.waits.count === 0) return out;
   const callOf = callIndex(trace);
-  const { kernelCall } = callLinks(trace);
+  const { kernelCall } = links;
   const { runtime } = trace;
   const recordStream = new Map<string, number>();
   for (let i = 0; i < ev.records.count; i++) recordStream.set(`${ev.records.eventId[i]}:${ev.records.eventSyncId[i]}`, ev.records.streamId[i]);

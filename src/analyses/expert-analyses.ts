@@ -9,6 +9,7 @@ import { kernelContention } from './contention.js';
 import { analyzeWhatIf } from './what-if.js';
 import { findCulprits } from './culprits.js';
 import { serializationReasons } from './serialization.js';
+import type { EventWaitLinks } from './event-waits.js';
 
 /** `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans). */
 export function expertAnalyses(trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport): Partial<DeviceReport> {
@@ -32,6 +33,6 @@ export function expertAnalyses(trace: Trace, deviceId: number, window: Window, n
 }
 
 /** The parts that need the finished device report (gaps, launches, syncs): call after analyzeDevice. */
-export function expertReasons(trace: Trace, report: DeviceReport): Partial<DeviceReport> {
-  return { serialization: serializationReasons(trace, report) };
+export function expertReasons(trace: Trace, report: DeviceReport, eventWaits?: EventWaitLinks): Partial<DeviceReport> {
+  return { serialization: serializationReasons(trace, report, eventWaits) };
 }

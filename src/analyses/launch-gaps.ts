@@ -20,7 +20,7 @@ import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
-import { eventWaitLinks } from './event-waits.js';
+import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
@@ -84,9 +84,10 @@ export function gapDetail(summary: GapSummary): GapDetail {
 }
 
 /**
- * Gap.nextKernel for gap ends given in increasing order: the device's first kernel starting at
- * or after the time, -1 when none. A zero-length kernel does not end a gap: of the kernels
- * starting at that very instant, a real one is preferred.
+ * The first kernel after each gap (Gap.nextKernel), for gap ends given in increasing order: the
+ * device's first kernel starting at or after the time, -1 when none (Gap.nextKernel: null). A
+ * zero-length kernel does not end a gap: of the kernels starting at that very instant, a real one
+ * is preferred.
  */
 export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: number) => number {
   const { kernels } = trace;
@@ -131,6 +132,7 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 export function classifyGapsDetailed(
   trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT,
   links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
+  eventWaits: EventWaitLinks = eventWaitLinks(trace, deviceId, links),
 ): { summary: GapSummary; detail: GapDetail } {
   const { runtime, strings } = trace;
   const { kernelCall } = links;
@@ -170,7 +172,7 @@ export function classifyGapsDetailed(
   let stalls = 0;
   const classCount = GAP_CLASSES.map(() => 0);
   const classTotal = GAP_CLASSES.map(() => 0);
-  const { waitedOn } = eventWaitLinks(trace, deviceId);
+  const { waitedOn } = eventWaits;
   let lastThread = NaN;
   let tb: ThreadBlocking | null = null;
   // the last answer of the blocking-call search on the current thread: lookups move forward
@@ -212,7 +214,7 @@ export function classifyGapsDetailed(
     idle: gaps, cls, stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls) }, names: strings,
   };
   const list = Array.from(listed, (g, i): Gap => {
-    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] };
+    const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
     if (listedSync[i] >= 0) gap.syncCall = strings[listedSync[i]];
     return gap;
   });

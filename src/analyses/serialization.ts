@@ -17,7 +17,7 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport } from '../report/types.js';
 import type { SerializationReason } from '../report/expert-types.js';
-import { eventWaitLinks } from './event-waits.js';
+import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { formatNs, formatPct } from '../render/format.js';
 
 function perIteration(count: number, iterations: number | null): string {
@@ -26,7 +26,8 @@ function perIteration(count: number, iterations: number | null): string {
   return `${Number.isInteger(per) ? per : per.toFixed(1)} an iteration`;
 }
 
-export function serializationReasons(trace: Trace, d: DeviceReport): SerializationReason[] {
+/** `eventWaits`: the device's (DeviceContext.eventWaits); computed when not given. */
+export function serializationReasons(trace: Trace, d: DeviceReport, eventWaits?: EventWaitLinks): SerializationReason[] {
   const out: SerializationReason[] = [];
   const W = d.window;
   const iterations = d.whatIf?.iterations ?? d.nvtxRanges?.iterations?.count ?? null;
@@ -35,7 +36,7 @@ export function serializationReasons(trace: Trace, d: DeviceReport): Serializati
   const gap = (c: keyof DeviceReport['gaps']['byClass']) => d.gaps.byClass[c]?.total ?? 0;
 
   // event-wait chains: the most frequent (waiting, recorded) stream pairs in W
-  const links = eventWaitLinks(trace, d.deviceId);
+  const links = eventWaits ?? eventWaitLinks(trace, d.deviceId);
   if (links.waits.length > 0) {
     const { runtime } = trace;
     const pairs = new Map<string, { waiting: number; recorded: number; count: number }>();

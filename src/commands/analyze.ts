@@ -190,9 +190,12 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     if (inputPaths.has(resolve(path))) throw new InputError(`Refusing to write the report over the input ${path}: choose another output path.`);
     return path;
   };
+  // several inputs: the page's comparison takes compare's time per iteration and speed-up
+  const device = flags.device !== undefined ? Number(flags.device) : undefined;
+  const compared = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device).traces : undefined;
   if (flags.html !== undefined || flags.open) {
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
-    const written = await writeHtmlReport(inputs, path);
+    const written = await writeHtmlReport(inputs, path, { compared });
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
     if (flags.open) {
       const why = await openInBrowser(written.path);
@@ -200,7 +203,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     }
   }
   if (flags.svg !== undefined) {
-    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
+    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg', { compared });
     io.stderr(`wrote ${paths.length} SVG charts to ${resolve(flags.svg)}\n`);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { DeviceReport } from '../report/types.js';
 import type { CommunicationReport } from '../report/communication.js';
-import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import { formatBytes, formatCount, formatNs, formatPct, textTable } from './format.js';
 import type { CombinedCommunication } from '../report/combined-communication.js';
 import type { Table, TableOptions } from './tables.js';
 
@@ -48,8 +48,10 @@ export function communicationTables(d: DeviceReport, options: TableOptions): Tab
     const k = c.kernels.slice(0, options.maxRows);
     out.push({
       key: 'communication-kernels', caption: `GPU ${p}: communication operations, most time first`,
-      header: ['name', 'class', 'family', 'count', 'time', 'exposed', 'exposed share'],
-      rows: k.map((x) => [cut(x.name, options.maxName), x.class, x.family, formatCount(x.count), formatNs(x.time), formatNs(x.exposed), formatPct(x.time > 0 ? x.exposed / x.time : null)]),
+      header: ['name', 'class', 'family', 'count', 'time', 'exposed', 'exposed share', 'bytes', 'algorithm bandwidth'],
+      rows: k.map((x) => [cut(x.name, options.maxName), x.class, x.family, formatCount(x.count), formatNs(x.time), formatNs(x.exposed), formatPct(x.time > 0 ? x.exposed / x.time : null),
+        x.messageBytes === undefined ? '–' : formatBytes(x.messageBytes),
+        x.algorithmBandwidth === undefined || x.algorithmBandwidth === null ? '–' : `${(x.algorithmBandwidth / 1e9).toFixed(1)} GB/s`]),
       more: c.kernels.length - k.length,
     });
     if (c.byPhase.length > 0) {

@@ -48,7 +48,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     Object.assign(report, windowOnly);
-    return { report: Object.assign(report, expertReasons(trace, report)), context };
+    return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];

@@ -96,8 +96,8 @@ export interface OverlapMetrics {
 
 export interface StreamStats {
   streamId: number;
-  /** process index in Report.processes, or -1 */
-  process: number;
+  /** process index in Report.processes; null when unknown (was -1 before the schema said null) */
+  process: number | null;
   kernelCount: number;
   busy: number;
   /** busy / |W| */
@@ -113,9 +113,9 @@ export interface StreamPairOverlap {
   a: number;
   b: number;
   overlap: number;
-  /** processes of streams a and b (index in Report.processes), present when several processes share the device */
-  processA?: number;
-  processB?: number;
+  /** processes of streams a and b (index in Report.processes; null when unknown), present when several processes share the device */
+  processA?: number | null;
+  processB?: number | null;
 }
 
 /** Why the GPU was idle (analyses/launch-gaps.ts says how each is decided), in the order every table and chart lists them. */
@@ -128,8 +128,8 @@ export interface Gap {
   end: number;
   duration: number;
   class: GapClass;
-  /** index (in the trace's kernel columns) of the first kernel after the gap, -1 if none */
-  nextKernel: number;
+  /** index (in the trace's kernel columns) of the first kernel after the gap; null if none */
+  nextKernel: number | null;
   /** name of the blocking API call for sync-stall gaps */
   syncCall?: string;
 }
@@ -213,7 +213,8 @@ export interface HostSyncSummary {
 }
 
 export interface ProcessBreakdown {
-  process: number;
+  /** index in Report.processes; null for kernels of no known process */
+  process: number | null;
   overlap: OverlapMetrics;
   streamCount: number;
 }
@@ -367,10 +368,25 @@ export interface NvtxRangesReport {
 
 export type Severity = 'high' | 'medium' | 'low' | 'info';
 
+/**
+ * A number a finding rests on, named, so that a script reads it without parsing the evidence
+ * sentences: e.g. {name: 'syncCount', value: 128, unit: 'count'}. `value` is null where the
+ * number is undefined (a share of an empty window).
+ */
+export interface Measure {
+  name: string;
+  value: number | null;
+  unit: MeasureUnit;
+}
+
+/** ns: nanoseconds; share: a fraction in [0, 1]; ratio: a quotient (may exceed 1); count; bytes; per-iteration: a count per iteration */
+export type MeasureUnit = 'ns' | 'share' | 'ratio' | 'count' | 'bytes' | 'per-iteration';
+
 export interface Finding {
   id: string;
   severity: Severity;
-  deviceId: number;
+  /** the GPU; null for a finding about the whole trace (no device ran kernels) */
+  deviceId: number | null;
   /** one line, numbers included */
   title: string;
   /** supporting numbers, one short sentence each */
@@ -380,6 +396,8 @@ export interface Finding {
   costShare: number | null;
   /** what to do, one or two sentences */
   fix: string;
+  /** the numbers behind title and evidence, named and with units (costNs and costShare first) */
+  measures: Measure[];
 }
 
 export interface Report {

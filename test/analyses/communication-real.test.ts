@@ -24,7 +24,11 @@ describe('communication on the expert-parallel dry run (nsys)', () => {
   it('serialized: the 10 all-to-all copies (5 forwards × dispatch + combine) are all exposed', () => {
     const c = comm('serialized');
     expect(c).toMatchObject({ kernelCount: 10, busy: 37343, exposed: 37343, hiddenShare: 0, syncOnly: 0 });
-    expect(c.kernels).toEqual([{ name: '[CUDA memcpy]', class: 'communication', family: 'NCCL: ncclAlltoAll', source: 'NVTX range', count: 10, time: 37343, exposed: 37343 }]);
+    // 78,643,200 B: the copies' sizes (SQL over the export gives the same sum)
+    expect(c.kernels).toEqual([{
+      name: '[CUDA memcpy]', class: 'communication', family: 'NCCL: ncclAlltoAll', source: 'NVTX range', count: 10, time: 37343, exposed: 37343,
+      messageBytes: 78_643_200, algorithmBandwidth: (78_643_200 / 37343) * 1e9,
+    }]);
     expect(c.byPhase.map((p) => [p.phase, p.microBatch, p.kernels])).toEqual([['dispatch', 0, 5], ['combine', 0, 5]]);
     expect(c.byPhase[0].busy + c.byPhase[1].busy).toBe(37343);
     expect(c.collectives.names).toEqual(['NCCL: ncclAlltoAll']);
@@ -75,6 +79,9 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(c.byPhase.map((p) => [p.phase, p.kernels, p.busy, p.exposed])).toEqual([
       ['forward', 6, 114_334, 114_334], ['backward', 15, 46_762_159, 39_445_134],
     ]);
+    // message sizes from the args: input elements × dtype size (Float 4 B, the broadcasts' Long 8 B), checked in Python
+    expect(c.kernels.map((k) => [k.messageBytes, k.processGroups])).toEqual([[306_684_384, ['0']], [638_712, ['0']]]);
+    expect(c.kernels[0].algorithmBandwidth).toBeCloseTo((306_684_384 / 46_762_159) * 1e9, 3);
     expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 21], ['compute', 2679], ['memory', 1074]]);
     const f = r.findings.find((x) => x.id === 'exposed-communication')!;
     expect(f.costNs).toBe(39_559_468);

@@ -103,7 +103,7 @@ describe('device gap classification', () => {
     ]);
     expect(d.gaps.all.total).toBe(d.overlap.levelTime[0]);
     const after = analyzeDevice(t, 0, { window: '205:300' });
-    expect(after.gaps.gaps).toEqual([{ start: 210, end: 300, duration: 90, class: 'unexplained', nextKernel: -1 }]);
+    expect(after.gaps.gaps).toEqual([{ start: 210, end: 300, duration: 90, class: 'unexplained', nextKernel: null }]);
   });
 
   it('has no gap between segments of a --range window', () => {

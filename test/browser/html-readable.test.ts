@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { writeHtmlReport } from '../../src/render/html/index.js';
-import { iterationFocus, timeAxis } from '../../src/render/html/timeline.js';
+import { buildTimeline } from '../../src/render/html/timeline.js';
+import { htmlInput } from '../../src/commands/analyze.js';
 import { HTML_TABLES, reportTables } from '../../src/render/tables.js';
 import { haveChromium, launch, networkRequests, skipReason, visit, type Session } from './harness.js';
 
@@ -35,7 +36,7 @@ function texts(page: Page, chartId: string, role: string): Promise<string[]> {
 
 function load(file: string) {
   const trace = readNsysSqlite(file);
-  return { report: buildReport(trace), trace };
+  return htmlInput(buildReport(trace), trace);
 }
 
 describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {
@@ -61,8 +62,15 @@ describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '
     expect(legend.filter((l) => l.includes('cub::'))).toEqual([]);
     expect(legend).toContain('kernel: DeviceSelectSweepKernel');
     // the first view is the 5 iterations, not the 710 ms window with model load and warm-up
-    const focus = iterationFocus(input.report)!;
-    const axis = timeAxis(input.report);
+    // (the window is the steady-state iterations; the timeline spans the whole capture around it)
+    const w = input.report.devices[0].window;
+    expect(w.source).toBe('iterations');
+    const tl = buildTimeline(input.report, input.trace, undefined, input.expertOf);
+    const axis = tl.axis;
+    const focus = { start: tl.focus!.start * axis.unitNs + axis.originNs, end: tl.focus!.end * axis.unitNs + axis.originNs };
+    expect(focus.start).toBeLessThan(w.start);
+    expect(focus.end).toBeGreaterThan(w.end);
+    expect(focus.end - focus.start).toBeLessThan(1.03 * (w.end - w.start));
     const domain = await v.page.evaluate(() => (window as unknown as { __moeTrace: { views: Record<string, { scale(n: string): { domain(): number[] } }> } })
       .__moeTrace.views['t0-timeline'].scale('concat_0_x').domain());
     expect(domain[0]).toBeCloseTo((focus.start - axis.originNs) / axis.unitNs, 6);

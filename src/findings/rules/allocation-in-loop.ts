@@ -8,7 +8,7 @@ import { overlapWith } from '../../model/intervals.js';
 import { canonicalApiName } from '../../analyses/blocking-calls.js';
 import { ALLOCATION_CALLS } from '../../analyses/api-calls.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, kernelRow, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, kernelRow, measure, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /**
  * Without iterations, a few calls are usually lazily created buffers; with them, a loop that
@@ -64,9 +64,14 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     names.map(([n, s]) => `${formatCount(s.count)} × ${n} (${formatNs(s.total)})`).join(', ') + '.',
     `The GPU was idle ${formatNs(idle)} (${formatPct(share)} of the window) while these calls ran.`,
   ];
-  return {
+  return withMeasures({
     id: 'allocation-in-loop', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: idle, costShare: share,
     fix: 'Allocate the buffers once before the loop and reuse them; if sizes vary, use a caching allocator (PyTorch does this by default) or cudaMallocAsync with a memory pool.',
-  };
+  }, [
+    measure('allocationCalls', count, 'count'),
+    measure('allocationTime', time, 'ns'),
+    measure('gpuIdleDuringCalls', idle, 'ns'),
+    ...(ctx.iterations ? [measure('allocationCallsPerIteration', count / ctx.iterations.count, 'per-iteration')] : []),
+  ]);
 }

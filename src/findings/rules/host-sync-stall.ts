@@ -5,7 +5,7 @@
  */
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, formatPerIteration, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, formatPerIteration, measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
 import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
 import { culpritOf } from '../../analyses/culprits.js';
@@ -54,10 +54,19 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
     : afterCopy && medianBytes <= 4096
     ? 'Stop reading per-expert results (token counts) back to the host inside the loop: copy all counts once per layer before launching the experts, or keep routing on the GPU with fixed-capacity expert slices or one grouped GEMM that takes device-side offsets.'
     : 'Move the blocking call out of the loop: order streams with cudaEventRecord + cudaStreamWaitEvent instead of synchronizing, and read results back once per iteration after the last launch.';
-  return {
+  return withMeasures({
     id: 'host-sync-stall', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: stall.total, costShare: share, fix,
-  };
+  }, [
+    measure('blockingCalls', syncs.count, 'count'),
+    measure('stallGaps', stall.count, 'count'),
+    measure('stallTime', stall.total, 'ns'),
+    measure('windowLength', windowLength(device.window), 'ns'),
+    measure('culpritCalls', calls.length, 'count'),
+    ...(ctx.iterations ? [measure('culpritCallsPerIteration', perIteration ?? calls.length / ctx.iterations.count, 'per-iteration')] : []),
+    measure('culpritCallsAfterCopy', copies.length, 'count'),
+    measure('copyBytesMedian', copies.length > 0 ? medianBytes : null, 'bytes'),
+  ]);
 }
 
 /** The blocking call named by the sync-stall gaps that add up to the most idle time. */

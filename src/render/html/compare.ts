@@ -36,12 +36,32 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
   ['launch-bound', (d) => (d.launch.launchBound ? 'yes' : 'no')],
 ];
 
-export function comparison(inputs: HtmlInput[]): Comparison {
+/**
+ * What `compare` measured for each input (commands/compare.ts compareReports, in input order):
+ * the time per iteration and the speed-up against the first, for the device it compared.
+ */
+export interface ComparedSummary {
+  deviceId: number | null;
+  iterations: number | null;
+  iterationTime: number | null;
+  speedup: number | null;
+}
+
+export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): Comparison {
   const columns = inputs.flatMap((input, t) => input.report.devices.map((d) => ({ t, d, label: `${basename(input.report.input.file)} · GPU ${d.deviceId}` })));
+  // compare's own figures first: only in the column of the device it compared
+  const fromCompare = (f: (c: ComparedSummary) => string): ((c: { t: number; d: DeviceReport }) => string) =>
+    (c) => (compared?.[c.t] && compared[c.t].deviceId === c.d.deviceId ? f(compared[c.t]) : '–');
+  const first = inputs[0] ? basename(inputs[0].report.input.file) : 'the first';
+  const compareRows: [string, (c: { t: number; d: DeviceReport }) => string][] = compared ? [
+    ['iterations', fromCompare((c) => (c.iterations === null ? 'none (whole window)' : formatCount(c.iterations)))],
+    ['time / iteration', fromCompare((c) => (c.iterationTime === null ? 'n/a' : formatNs(c.iterationTime)))],
+    [`speed-up vs ${first}`, fromCompare((c) => (c.speedup === null ? 'n/a' : `${c.speedup.toFixed(2)}x`))],
+  ] : [];
   const table: Table = {
     key: 'compare', caption: 'Headline metrics side by side',
     header: ['metric', ...columns.map((c) => c.label)],
-    rows: ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))]),
+    rows: [...compareRows.map(([name, f]) => [name, ...columns.map((c) => f(c))]), ...ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))])],
   };
   const metrics = columns.flatMap((c) => [
     { trace: c.label, metric: 'utilization', value: c.d.overlap.utilization ?? 0, text: formatPct(c.d.overlap.utilization) },
@@ -101,12 +121,52 @@ export function comparison(inputs: HtmlInput[]): Comparison {
     vconcat: multiples,
     resolve: { scale: { color: 'independent', stroke: 'independent' } },
   };
+  const iterations = iterationsSpec(inputs);
   return {
     table,
     charts: [
+      ...(iterations ? [{ id: 'compare-iterations', kind: 'compare-iterations' as const, spec: iterations }] : []),
       { id: 'compare-metrics', kind: 'compare-metrics', spec: metricsSpec },
       { id: 'compare-timelines', kind: 'compare-timelines', spec: timelinesSpec },
     ],
     aggregated,
+  };
+}
+
+/**
+ * The iterations of each input on one time axis: a bar per iteration's GPU span (the iterations
+ * the Report measured), from the start of the file's first one, so the faster loop ends sooner.
+ */
+export function iterationsSpec(inputs: HtmlInput[]): VlSpec | null {
+  const values: { file: string; iteration: number; start: number; end: number; parity: string; spanText: string }[] = [];
+  const files: string[] = [];
+  let longest = 0;
+  for (const input of inputs) {
+    const file = basename(input.report.input.file);
+    const d = [...input.report.devices].sort((a, b) => b.overlap.kernelTime - a.overlap.kernelTime || a.deviceId - b.deviceId)[0];
+    const list = (d?.nvtxRanges?.iterations?.instances ?? []).filter((x) => x.gpuStart !== null && x.gpuEnd !== null);
+    if (list.length === 0) continue;
+    const label = `${file} · GPU ${d.deviceId}`;
+    files.push(label);
+    const t0 = list[0].gpuStart!;
+    list.forEach((x, i) => {
+      values.push({ file: label, iteration: i + 1, start: (x.gpuStart! - t0) / 1e6, end: (x.gpuEnd! - t0) / 1e6, parity: i % 2 ? 'odd' : 'even', spanText: formatNs(x.gpuEnd! - x.gpuStart!) });
+      longest = Math.max(longest, (x.gpuEnd! - t0) / 1e6);
+    });
+  }
+  if (files.length === 0) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Iterations on one time axis', subtitle: "each file's iterations on the GPU, from the start of its first; shorter bars end sooner" },
+    width: WIDTH, height: { step: 26 },
+    data: { values },
+    mark: { type: 'rect', stroke: '#fff', strokeWidth: 1 },
+    encoding: {
+      y: { field: 'file', type: 'nominal', sort: files, title: null, axis: { labelLimit: 300 } },
+      x: { field: 'start', type: 'quantitative', title: 'time since the first iteration began (ms)', scale: { domain: [0, longest], nice: false, zero: true } },
+      x2: { field: 'end' },
+      color: { field: 'parity', type: 'nominal', scale: { domain: ['even', 'odd'], range: ['#4e79a7', '#a0cbe8'] }, legend: null },
+      tooltip: [{ field: 'file', title: 'file' }, { field: 'iteration', title: 'iteration', type: 'quantitative' }, { field: 'spanText', title: 'GPU span' }],
+    },
   };
 }

@@ -12,6 +12,7 @@ import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { exposedByPhaseSpec } from './communication.js';
 import { expertCharts } from './experts-section.js';
+import { waterfallSpec } from './waterfall.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -44,8 +45,6 @@ export interface SectionResult {
   aggregated: boolean;
 }
 
-const TOP_KERNELS = 15;
-
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
@@ -63,6 +62,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
       aggregated = true;
       notes.push(`GPU ${d.deviceId}: the active-kernel count changes ${formatCount(series.changes)} times; the chart shows its max and time-weighted mean per bin.`);
     }
+    const waterfall = waterfallSpec(d, trace);
+    if (waterfall) charts.push({ id: `${p}-waterfall`, kind: 'waterfall', spec: waterfall });
     charts.push({ id: `${p}-concurrency`, kind: 'concurrency', spec: concurrencySpec(d, series, timeline.axis) });
     charts.push({ id: `${p}-levels`, kind: 'levels', spec: levelsSpec(d, levelRows(d, timeline.axis), timeline.axis) });
     charts.push({ id: `${p}-occupancy`, kind: 'occupancy', spec: occupancySpec(d) });

@@ -34,7 +34,7 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
   const { axis } = data;
   const y = { field: 'row', type: 'nominal', sort: data.rows, title: null, axis: { labelLimit: 240 } };
   const x = (brush: boolean) => ({
-    field: 'start', type: 'quantitative', title: `time since window start (${axis.unit})`,
+    field: 'start', type: 'quantitative', title: `time since ${axis.from ?? 'window start'} (${axis.unit})`,
     scale: brush ? { domain: { param: 'brush' }, nice: false, zero: false } : { domain: [0, axis.span], nice: false, zero: false },
   });
   const kindLayer = (kind: string, colour: unknown, tooltip: unknown[], brush: boolean) => ({
@@ -84,7 +84,7 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
     title: {
       text: title,
       subtitle: [
-        ...(data.focus ? [`Opens on the ${data.focus.text}; the overview (bottom) shows the whole window.`] : []),
+        ...(data.focus ? [`Opens on the ${data.focus.text}; the overview (bottom) shows the whole ${axis.from ? 'capture' : 'window'}.`] : []),
         ...(interactive ? ['Drag across the overview to zoom; drag the selection to pan; double-click it to show everything.'] : []),
       ],
     },
@@ -109,7 +109,7 @@ export function concurrencySpec(d: DeviceReport, series: ConcurrencySeries, axis
     width: WIDTH, height: 160,
     data: { values: series.points },
     encoding: {
-      x: { field: 't', type: 'quantitative', title: `time since window start (${axis.unit})`, scale: { nice: false, zero: false } },
+      x: { field: 't', type: 'quantitative', title: `time since ${axis.from ?? 'window start'} (${axis.unit})`, scale: { nice: false, zero: false } },
       y: { field: 'active', type: 'quantitative', title: 'active kernels', axis: { tickMinStep: 1 } },
     },
     layer: series.aggregated
