@@ -7,6 +7,7 @@ import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js'
 import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
+import { expertTables } from './experts-text.js';
 
 export interface Table {
   /** stable key per kind of table (tests and the page find tables by it), e.g. "metrics", "sm-fill" */
@@ -120,7 +121,8 @@ export function apiTable(report: Report, options: TableOptions = TERMINAL_TABLES
 /** Every table of a report. */
 export function reportTables(report: Report, options: TableOptions = TERMINAL_TABLES): Table[] {
   // communication tables (issue 17) are drawn from src/render/communication-text.ts
-  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options)]);
+  // and the expert tables (issue 15) from src/render/experts-text.ts
+  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options), ...expertTables(d, options)]);
   const api = report.devices.length === 0 ? apiTable(report, options) : null;
   if (api) out.push(api);
   return out;

@@ -6,6 +6,7 @@
  */
 import type { DeviceReport, Finding, Report } from '../report/types.js';
 import { communicationLine } from './communication-text.js';
+import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 
@@ -118,6 +119,9 @@ function renderShort(report: Report, options: TerminalOptions): string {
     ? 'Evidence and tables: --full; charts: --html.' : '';
   const budget = maxLines - out.length - (footer ? 2 : 0) - 2;
   out.push('', ...findingLines(report.findings, width, budget));
+  // the expert-level answers (issue 15), after the findings when they fit: load, what a fix would gain
+  const expertLines = report.devices.flatMap((d) => [expertsLine(d), whatIfShortLine(d)].flatMap((l) => (l ? wrap(l, width, '  ') : [])));
+  if (expertLines.length > 0 && out.length + 1 + expertLines.length + (footer ? 2 : 0) <= maxLines) out.push('', ...expertLines);
   if (footer) out.push('', footer);
   return `${out.join('\n')}\n`;
 }
@@ -155,6 +159,9 @@ function renderFull(report: Report, width: number): string {
   for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   for (const w of report.warnings) out.push(...wrap(`warning: ${w}`, width, '  '));
   out.push('', renderFindings(report.findings, width));
+  // the expert-level answers (issue 15) after the findings: load, what a fix would gain, why streams serialize
+  const expertLines = report.devices.flatMap((d) => [expertsLine(d), whatIfLine(d), serializationLine(d)].flatMap((l) => (l ? wrap(l, width, '  ') : [])));
+  if (expertLines.length > 0) out.push('', ...expertLines);
   let device = -2;
   for (const t of reportTables(report, TERMINAL_TABLES)) {
     const m = /^GPU (\d+): (.*)$/s.exec(t.caption);

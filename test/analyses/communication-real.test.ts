@@ -83,6 +83,9 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(c.kernels.map((k) => [k.messageBytes, k.processGroups])).toEqual([[306_684_384, ['0']], [638_712, ['0']]]);
     expect(c.kernels[0].algorithmBandwidth).toBeCloseTo((306_684_384 / 46_762_159) * 1e9, 3);
     expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 21], ['compute', 2679], ['memory', 1074]]);
+    // the default window (3 steady-state ProfilerSteps) holds every collective: the whole capture gives the same
+    const whole = buildReport(await readTrace(A100), { wholeTrace: true }).devices[0].communication!;
+    expect([whole.busy, whole.exposed, whole.kernelCount]).toEqual([46_876_493, 39_559_468, 21]);
     const f = r.findings.find((x) => x.id === 'exposed-communication')!;
     expect(f.costNs).toBe(39_559_468);
     expect(f.costNs).toBeLessThanOrEqual(c.busy);

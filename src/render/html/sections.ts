@@ -11,6 +11,7 @@ import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { exposedByPhaseSpec } from './communication.js';
+import { expertCharts } from './experts-section.js';
 import { waterfallSpec } from './waterfall.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
@@ -72,6 +73,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
         : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
     }
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
+    // per-expert load and the what-if bars (issue 15): src/render/html/experts-section.ts
+    charts.push(...expertCharts(d, p));
     const phases = exposedByPhaseSpec(d);
     if (phases) charts.push({ id: `${p}-communication`, kind: 'communication', spec: phases as Chart['spec'] });
   }

@@ -14,7 +14,8 @@ type Layer = Record<string, unknown> & { encoding: Record<string, unknown> };
 export interface Chart {
   /** stable id, used by the page and by tests (e.g. "t0-timeline", "t0-gpu0-levels") */
   id: string;
-  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication';
+  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication'
+    | 'experts' | 'what-if' | 'compare-what-if';
   /** null when there is nothing to draw: `message` says why, in the chart's place */
   spec: VlSpec | null;
   message?: string;
