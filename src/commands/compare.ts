@@ -16,7 +16,7 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { checkWindowHoldsKernels, htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
 import { expertComparison, renderExpertComparison, type ExpertComparison } from './compare-experts.js';
@@ -194,6 +194,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       for (const f of files) {
         const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
         const report = buildReport(trace, options);
+        if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
         if (wantTraces) inputs.push(htmlInput(report, trace));
         reports.push(report);
       }
