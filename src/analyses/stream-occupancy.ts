@@ -11,6 +11,7 @@ import {
   complement, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
 import { distributionOf, type ValueSink } from '../model/distribution.js';
+import { runningDoubles } from '../model/columns.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
 
 export interface StreamOccupancy {
@@ -147,8 +148,8 @@ function busyAndGaps(
 ): { busy: number; gaps: number } {
   let n = 0;
   let open = false;
-  // busy, and the merged piece [st[1], st[2]) so far: running doubles in a typed array (intervals.ts says why)
-  const st = new Float64Array(3);
+  // busy, and the merged piece [st[1], st[2]) so far
+  const st = runningDoubles(0, 0, 0);
   for (let k = a; k < b; k++) {
     const i = piece ? piece[k - a] : k;
     const s = start[i];

@@ -534,6 +534,15 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   const base = replay(input);
   push('measured', 'the recorded trace replayed unchanged', base);
   const replayError = (base - measured) / measured;
+  let unlaunched = 0;
+  for (let j = 0; j < input.ops.count; j++) if (input.ops.call[j] < 0) unlaunched++;
+  if (unlaunched > input.ops.count / 2) {
+    return {
+      iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
+      inputs: inputsOf(input),
+      note: 'most of the work was launched as a CUDA graph (or has no launch call in the trace): there are no launches, syncs or streams to edit, so no scenario is projected',
+    };
+  }
   if (!(Math.abs(replayError) <= REPLAY_MAX_ERROR)) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,

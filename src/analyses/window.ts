@@ -9,6 +9,7 @@ import type { Window } from '../report/types.js';
 import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, type IntervalSet } from '../model/intervals.js';
 import { parseTime } from '../model/units.js';
+import { runningDoubles } from '../model/columns.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { detectSteadyState, type SteadyState } from './iterations.js';
 import { distribution } from '../model/distribution.js';
@@ -59,8 +60,8 @@ export function parseWindowSpec(text: string): { start: number | null; end: numb
 /** [first kernel start, last kernel end] of the device, or null when it ran no kernel. */
 export function kernelSpan(trace: Trace, deviceId: number): [number, number] | null {
   const { kernels } = trace;
-  // first start, last end: running doubles in a typed array (intervals.ts says why)
-  const span = Float64Array.of(Infinity, -Infinity);
+  // first start, last end
+  const span = runningDoubles(Infinity, -Infinity);
   for (let i = 0; i < kernels.count; i++) {
     if (kernels.deviceId[i] !== deviceId) continue;
     if (kernels.start[i] < span[0]) span[0] = kernels.start[i];

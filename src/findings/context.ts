@@ -10,6 +10,7 @@ import type { GapDetail } from '../analyses/launch-gaps.js';
 import type { CallLinks } from '../analyses/correlation.js';
 import type { DeviceContext } from '../analyses/device.js';
 import { kernelRow, kernelsInWindow, type KernelSubset } from '../analyses/select.js';
+import { rowsOf } from '../model/columns.js';
 import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
 
@@ -50,13 +51,8 @@ export function withMeasures(f: Omit<Finding, 'measures'>, measures: Measure[]):
   return { ...f, measures: [measure('costNs', f.costNs, 'ns'), measure('costShare', f.costShare, 'share'), ...measures] };
 }
 
-/** The subset's rows as an array (a copy when they are every kernel). */
-export function kernelRows(s: KernelSubset): Int32Array {
-  if (s.rows) return s.rows;
-  const rows = new Int32Array(s.count);
-  for (let j = 0; j < s.count; j++) rows[j] = j;
-  return rows;
-}
+/** The subset's rows as an array (a new one when they are every kernel). */
+export const kernelRows: (s: KernelSubset) => Int32Array = rowsOf;
 
 export function buildContext(
   trace: Trace, device: DeviceReport, analysis: DeviceContext,

@@ -212,7 +212,7 @@ export interface AlternativeRow {
 export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH): string {
   const n = (v: number | null, f: (x: number) => string): string => (v === null ? 'n/a' : f(v));
   const dec = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
-  const out = [`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`];
+  const out = wrap(`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`, width, '  ');
   out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
     rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
       n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
