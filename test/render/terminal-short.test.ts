@@ -79,7 +79,7 @@ describe('analyze of several files', () => {
     expect(out).toMatch(/^3 files side by side/);
     expect(out).not.toContain('Slowest rank');
     expect(out.split('\n').find((l) => l.startsWith('streams-sync '))!.split(/\s{2,}/).slice(0, 4)).toEqual(['streams-sync', '3', '2.885 ms', '0.72x']);
-    expect(out).toMatch(/\nstreams-sync: HIGH host-sync-stall \[4\.167 ms, 45\.5% of the window\]/);
+    expect(out).toMatch(/\nstreams-sync: HIGH launch-bound \[4\.880 ms, 53\.3% of the window\]/);
     expect(out.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
     // the table may be wider than the terminal; the prose is wrapped
     for (const l of out.split('\n').filter((x) => !/^(file|---|sequential|streams)/.test(x))) expect([...l].length, l).toBeLessThanOrEqual(100);
