@@ -159,30 +159,36 @@ export const COMMUNICATION_RANGE = /^(?:nccl[A-Z]\w*|nccl:\w+|rccl[A-Z]\w*|rccl:
  */
 export function communicationRangeOfCalls(trace: Trace, calls: readonly number[]): (string | null)[] {
   const { nvtx, strings, runtime: rt } = trace;
-  const byThread = new Map<number, { start: number; end: number; text: string }[]>();
+  const out: (string | null)[] = calls.map(() => null);
+  const isComm = new Map<number, boolean>();
+  const byThread = new Map<number, (Span & { text: string })[]>();
   for (const row of nvtxRangeRows(trace)) {
     const t = nvtx.text[row];
     if (t < 0) continue;
-    const text = strings[t] ?? '';
-    if (!COMMUNICATION_RANGE.test(text)) continue;
+    let comm = isComm.get(t);
+    if (comm === undefined) isComm.set(t, (comm = COMMUNICATION_RANGE.test(strings[t] ?? '')));
+    if (!comm) continue;
     let list = byThread.get(nvtx.thread[row]);
     if (!list) byThread.set(nvtx.thread[row], (list = []));
-    list.push({ start: nvtx.start[row], end: nvtx.end[row], text });
+    list.push({ start: nvtx.start[row], end: nvtx.end[row], phase: -1, microBatch: -1, text: strings[t] ?? '' });
   }
-  if (byThread.size === 0) return calls.map(() => null);
-  for (const list of byThread.values()) list.sort((a, b) => a.start - b.start || b.end - a.end);
-  return calls.map((call) => {
-    if (call < 0) return null;
-    const list = byThread.get(rt.thread[call]);
-    if (!list) return null;
-    const t = rt.start[call];
-    let found: string | null = null;
-    for (const r of list) {
-      if (r.start > t) break;
-      if (t < r.end) found = r.text;
-    }
-    return found;
+  if (byThread.size === 0) return out;
+  const perThread = new Map<number, number[]>();
+  calls.forEach((call, j) => {
+    if (call < 0 || !byThread.has(rt.thread[call])) return;
+    const l = perThread.get(rt.thread[call]);
+    if (l) l.push(j); else perThread.set(rt.thread[call], [j]);
   });
+  for (const [thread, js] of perThread) {
+    const list = byThread.get(thread)!.sort(byStartLongerFirst);
+    sweepOpen(list, js, (j) => rt.start[calls[j]], (j, t, open) => {
+      for (let a = open.length - 1; a >= 0; a--) {
+        const r = open[a] as Span & { text: string };
+        if (r.start <= t && t < r.end) { out[j] = r.text; return; }
+      }
+    });
+  }
+  return out;
 }
 
 /** NVTX ranges naming a phase or a micro-batch, by start, the longer first on equal starts. */
