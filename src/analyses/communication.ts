@@ -393,6 +393,8 @@ function firstAfter(w: IntervalSet, t: number): number {
 function phaseBreakdown(
   trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null,
 ): { byPhase: PhaseCommunication[]; phasesSeen: string[] } {
+  // no communication, nothing to place (and the phase ranges of a big trace are not worth reading)
+  if (ops.length === 0) return { byPhase: [], phasesSeen: [] };
   const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
   const phasesSeen = [...phases.seen];
   if (ops.length === 0 || (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0))) return { byPhase: [], phasesSeen };

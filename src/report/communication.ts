@@ -94,7 +94,7 @@ export interface CommunicationReport {
   /** |union of compute and expert-GEMM kernels| in W */
   computeBusy: number;
   byPhase: PhaseCommunication[];
-  /** every phase the trace's ranges name (whether or not communication ran in it), e.g. a shared expert's */
+  /** every phase the trace's ranges name (whether or not communication ran in it), e.g. a shared expert's; empty without communication */
   phasesSeen: string[];
   /** every class present, what was classified how */
   classes: ClassSummary[];
