@@ -55,8 +55,21 @@ if (dw) {
   await step('sm fill', () => analyzeSmFill(trace, deviceId, window));
   const { analyzeCommunication } = await mod('analyses/communication.js');
   await step('communication', () => analyzeCommunication(trace, deviceId, window, classes, { links: index.links }));
-  const { expertAnalyses } = await mod('analyses/expert-analyses.js');
-  await step('experts, contention', () => expertAnalyses(trace, deviceId, window, nvtx));
+  // expertAnalyses (analyses/expert-analyses.ts) in its parts; what-if is given the window's
+  // iteration count as expertAnalyses gives it, or none
+  const { expertInstances, analyzeExperts } = await mod('analyses/experts.js');
+  const instances = await step('expert instances and load', () => {
+    const inst = expertInstances(trace, deviceId, window);
+    analyzeExperts(trace, deviceId, window, inst);
+    return inst;
+  });
+  const { kernelContention } = await mod('analyses/contention.js');
+  const contention = await step('contention', () => kernelContention(trace, deviceId, window));
+  const { analyzeWhatIf } = await mod('analyses/what-if.js');
+  const it = window.iterations && window.iterations.count > 0 ? { count: window.iterations.count, source: 'window' } : undefined;
+  await step('what-if replay', () => analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations: it }));
+  const { findCulprits } = await mod('analyses/culprits.js');
+  await step('culprits', () => findCulprits(trace, deviceId, window, it?.count ?? null));
   const done = await step('device (overlap, streams, gaps, launch, host syncs)', () => analyzeDeviceWindow(index, dw, {}));
   if (done) {
     const { reportFindings } = await mod('findings/index.js');

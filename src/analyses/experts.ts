@@ -7,9 +7,11 @@
  *   a kernel belongs to the instance when its launch call started inside the range on the range's
  *   thread (DESIGN.md "NVTX projection"); the range's integer payload, when present, is the
  *   expert's token count (the bundled workload records it);
- * - else from launch order: the kernel-name sequence in launch order holds a block of p names
- *   repeated four or more times in a row (one block per expert); each run of blocks is one
- *   iteration and the block's position in the run the expert's number.
+ * - else from launch order: the kernel-name sequence in launch order holds a block of p ≤ 16 names
+ *   with a matrix multiply in it, repeated 8 to 256 times in a row (one block per expert); each run
+ *   of blocks is one iteration (two or more runs of one length are needed) and the block's position
+ *   in the run the expert's number. A guess:
+ *   the report says so (source 'launch-order').
  *
  * imbalance = max / mean of the experts' GPU time (union of their kernels, mean per instance).
  * The straggler of an iteration is the expert with the most GPU time in it.
@@ -40,7 +42,15 @@ export interface ExpertInstances {
 }
 
 const MIN_RUN = 4;
-const MAX_BLOCK = 12;
+const MAX_BLOCK = 16;
+/**
+ * Launch order alone cannot tell experts from any other repeated block (a transformer's layers, a
+ * solver's iterations), so without NVTX a run counts only when it looks like an expert loop: 8 to
+ * 256 blocks in a row, each holding a matrix multiply.
+ */
+const MIN_EXPERTS = 8;
+const MAX_EXPERTS = 256;
+const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
 
 /** The window's kernels of the device with a launch call, as rows in start order. */
 function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): number[] {
@@ -147,6 +157,15 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
   const ordered = [...kernels].sort((a, b) => key(a) - key(b) || a - b);
   const names = ordered.map((i) => trace.kernels.shortName[i]);
   const n = names.length;
+  const gemmName = new Map<number, boolean>();
+  const hasGemm = (ns: number[], at: number, p: number): boolean => {
+    for (let k = at; k < at + p; k++) {
+      let g = gemmName.get(ns[k]);
+      if (g === undefined) gemmName.set(ns[k], (g = GEMM_NAME.test(trace.strings[ns[k]] ?? '')));
+      if (g) return true;
+    }
+    return false;
+  };
   let bestP = 0;
   let bestCover = 0;
   let bestRuns: [number, number][] = [];
@@ -157,7 +176,7 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
     while (i + p <= n) {
       let r = 1;
       while (i + (r + 1) * p <= n && sameBlock(names, i, i + r * p, p)) r++;
-      if (r >= MIN_RUN) {
+      if (r >= MIN_RUN && r >= MIN_EXPERTS && r <= MAX_EXPERTS && hasGemm(names, i, p)) {
         runs.push([i, r]);
         cover += r * p;
         i += r * p;
@@ -167,6 +186,13 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
   }
   // a run must hold most of the window's kernels: a stray loop of copies is no expert layer
   if (bestP === 0 || bestCover < 0.3 * n) return null;
+  // and the loop must come back: two or more runs of the same length (one per iteration); the
+  // runs of the most common length are the iterations
+  const lengths = new Map<number, number>();
+  for (const [, r] of bestRuns) lengths.set(r, (lengths.get(r) ?? 0) + 1);
+  const [commonR, times] = [...lengths.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
+  if (times < 2) return null;
+  bestRuns = bestRuns.filter(([, r]) => r === commonR);
   const instances: ExpertInstance[] = [];
   const expertNames = new Map<number, string>();
   bestRuns.forEach(([at, r], iteration) => {

@@ -9,6 +9,7 @@ import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
+import { windowChoice } from '../report/build.js';
 
 export interface TerminalOptions {
   /** every table and each finding's evidence (default: the short report) */
@@ -95,6 +96,8 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
 
 function lead(report: Report, width: number): string[] {
   const out = wrap(header(report), width, '  ');
+  // what W is: the steady-state iterations, the whole capture, --range or --window
+  for (const d of report.devices) out.push(...wrap(windowChoice(d), width, '  '));
   if (report.devices.length === 0) {
     out.push(...wrap(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.', width, '  '));
   }

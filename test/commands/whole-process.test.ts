@@ -96,10 +96,12 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
     out = ''; err = '';
     expect(await main(['analyze', file('torch-grouped')], io)).toBe(0);
     expect(err).toBe('');
-    expect(out.split('\n')[0]).toBe('GPU 0: measuring the steady state, 5 iterations of NVTX range "forward grouped #"; --whole-trace measures the whole capture');
-    expect(out.split('\n')[3]).toMatch(/^GPU 0: 1\.\d+ ms per iteration \(median; mean 1\.\d+ ms, 1\.\d+ ms \.\. 1\.\d+ ms\) over 5 iterations of/);
+    // under the file name, wrapped to the width (continuation lines indented by two spaces)
+    const flat = (): string[] => out.replace(/\n {2}/g, ' ').split('\n');
+    expect(flat()[1]).toBe('GPU 0: measuring the steady state, 5 iterations of NVTX range "forward grouped #"; --whole-trace measures the whole capture');
+    expect(flat()[3]).toMatch(/^GPU 0: 1\.\d+ ms per iteration \(median; mean 1\.\d+ ms, 1\.\d+ ms \.\. 1\.\d+ ms\) over 5 iterations of/);
     out = ''; err = '';
     expect(await main(['analyze', file('torch-grouped'), '--whole-trace'], io)).toBe(0);
-    expect(out.split('\n')[0]).toBe('GPU 0: measuring the whole capture (first kernel to last kernel)');
+    expect(flat()[1]).toBe('GPU 0: measuring the whole capture (first kernel to last kernel)');
   }, 30_000);
 });

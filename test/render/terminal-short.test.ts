@@ -6,21 +6,26 @@ import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { renderTerminal, terminalWidth, wrap } from '../../src/render/terminal.js';
 import { main } from '../../src/cli.js';
+import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
 
 function sqliteFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') ? [p] : [];
+    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') || n.endsWith('.pt.trace.json.gz') ? [p] : [];
   }).sort();
 }
 const FIXTURES = sqliteFiles('fixtures');
 
 describe('short terminal report', () => {
-  it('covers the bundled fixtures', () => expect(FIXTURES.length).toBeGreaterThanOrEqual(30));
+  it('covers the bundled fixtures', () => {
+    expect(FIXTURES.filter((f) => f.endsWith('.sqlite')).length).toBeGreaterThanOrEqual(30);
+    expect(FIXTURES.filter((f) => f.endsWith('.json.gz')).length).toBeGreaterThanOrEqual(7);
+  });
 
   // one test per fixture: each reads and analyses one file, well inside the default timeout
-  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', (f) => {
-    const report = buildReport(readNsysSqlite(f));
+  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', async (f) => {
+    // nsys exports and PyTorch profiler traces, read as analyze reads them
+    const report = buildReport(await readAnyForAnalysis(f, false));
     for (const width of [100, 60]) {
       const text = renderTerminal(report, { width });
       const lines = text.trimEnd().split('\n');
