@@ -393,6 +393,8 @@ function firstAfter(w: IntervalSet, t: number): number {
 function phaseBreakdown(
   trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null,
 ): { byPhase: PhaseCommunication[]; phasesSeen: string[] } {
+  // no communication, nothing to place (and the phase ranges of a big trace are not worth reading)
+  if (ops.length === 0) return { byPhase: [], phasesSeen: [] };
   const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
   const phasesSeen = [...phases.seen];
   if (ops.length === 0 || (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0))) return { byPhase: [], phasesSeen };
@@ -418,14 +420,14 @@ function phaseBreakdown(
 }
 
 function collectiveSequence(ops: CommOp[], computeSet: IntervalSet): CollectiveSequence {
-  const out: CollectiveSequence = { names: [], name: [], start: [], duration: [], exposed: [], omitted: 0 };
+  const out: CollectiveSequence = { names: [], waitsForPeers: [], name: [], start: [], duration: [], exposed: [], omitted: 0 };
   const index = new Map<string, number>();
   for (const o of ops) {
     if (o.class !== 'communication') continue;
     if (out.start.length >= COLLECTIVE_LIMIT) { out.omitted++; continue; }
     const label = o.source === 'collective args' || o.source === 'NVTX range' ? o.family : o.name;
     let n = index.get(label);
-    if (n === undefined) { n = out.names.length; out.names.push(label); index.set(label, n); }
+    if (n === undefined) { n = out.names.length; out.names.push(label); out.waitsForPeers.push(o.source !== 'NVTX range'); index.set(label, n); }
     out.name.push(n);
     out.start.push(o.start);
     out.duration.push(o.end - o.start);

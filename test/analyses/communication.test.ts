@@ -166,7 +166,7 @@ describe('exposed communication: every overlap case', () => {
       { start: 20, end: 30, name: NCCL, streamId: 1, collective: { name: 'all_to_allv' } },
       { start: 40, end: 45, name: 'barrier_kernel', demangledName: 'c10d::symmetric_memory::barrier_kernel()', streamId: 1 },
     ]);
-    expect(r.collectives).toEqual({ names: ['NCCL: all_to_allv'], name: [0, 0], start: [0, 20], duration: [10, 10], exposed: [7, 10], omitted: 0 });
+    expect(r.collectives).toEqual({ names: ['NCCL: all_to_allv'], waitsForPeers: [true], name: [0, 0], start: [0, 20], duration: [10, 10], exposed: [7, 10], omitted: 0 });
   });
 });
 
