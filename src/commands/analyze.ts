@@ -14,7 +14,7 @@ import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
 import { readAnyForAnalysis } from '../parallel/analyze-file.js';
-import { analyzeFiles, parseJobs } from '../parallel/analyze-files.js';
+import { analyzeFilesSettled, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
 import { buildCombined } from '../report/combined.js';
@@ -65,34 +65,46 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       const options = reportOptions(flags);
       const jobs = parseJobs(flags.jobs);
       const reports: Report[] = [];
+      // several files with a bad one: the others are still reported, the bad one named, exit 2
+      const bad: InputError[] = [];
+      const good: string[] = [];
       // traces are kept only when charts need them: a million-kernel trace is large
       const inputs: HtmlInput[] = [];
       const wantTraces = flags.html !== undefined || flags.open === true || flags.svg !== undefined;
       if (files.length > 1 && !wantTraces) {
         // charts need the traces in this thread; summaries alone can come from worker threads
         const progress = createProgress({ label: `analyzing ${files.length} files` });
-        reports.push(...await analyzeFiles(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), {
+        const settled = await analyzeFilesSettled(files.map((file) => ({ file, options, requireKernels: flags.requireKernels })), {
           jobs, onProgress: (p) => progress.update(p.rows, p.totalRows, `${p.filesDone}/${p.files} files done`),
-        }).finally(() => progress.finish()));
+        }).finally(() => progress.finish());
+        settled.forEach((r, i) => { if (r instanceof InputError) bad.push(namingFile(r, files[i])); else { reports.push(r); good.push(files[i]); } });
       } else {
         for (const file of files) {
-          const progress = createProgress({ label: `reading ${basename(file)}`, unit: formatOf(file) === 'kineto' ? 'bytes' : 'rows' });
-          let trace: Trace;
           try {
-            trace = await readAnyForAnalysis(file, flags.requireKernels, {
-              onProgress: (rows, total) => progress.update(rows, total),
-              onBytes: (bytes, total) => progress.update(bytes, total),
-              nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
-            });
-          } finally {
-            progress.finish();
+            const progress = createProgress({ label: `reading ${basename(file)}`, unit: formatOf(file) === 'kineto' ? 'bytes' : 'rows' });
+            let trace: Trace;
+            try {
+              trace = await readAnyForAnalysis(file, flags.requireKernels, {
+                onProgress: (rows, total) => progress.update(rows, total),
+                onBytes: (bytes, total) => progress.update(bytes, total),
+                nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) },
+              });
+            } finally {
+              progress.finish();
+            }
+            const report = buildReport(trace, options);
+            if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
+            reports.push(report);
+            good.push(file);
+            if (wantTraces) inputs.push(htmlInput(report, trace));
+          } catch (e) {
+            if (files.length === 1 || !(e instanceof InputError)) throw e;
+            bad.push(namingFile(e, file));
           }
-          const report = buildReport(trace, options);
-          if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
-          reports.push(report);
-          if (wantTraces) inputs.push(htmlInput(report, trace));
         }
       }
+      if (reports.length === 0) throw bad[0];
+      files = good;
       if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
       const combined = files.length > 1 ? buildCombined(reports) : null;
       if (flags.json) {
@@ -102,8 +114,9 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
         io.stdout(terminalText(files, reports, flags, options.device));
       }
       await writeOutputs(files, inputs, flags, io);
+      for (const e of bad) io.stderr(`moe-trace: ${e.message}\n`);
       if (flags.failIf && flags.failIf.length > 0) runGates(flags.failIf, reports, io);
-      setExit(0);
+      setExit(bad.length > 0 ? 2 : 0);
     });
 }
 
@@ -164,6 +177,11 @@ function formatOf(file: string): InputFormat | null {
   } catch {
     return null;
   }
+}
+
+/** The error as it names its file: prefixed with the path when its message does not say it. */
+export function namingFile(e: InputError, file: string): InputError {
+  return e.message.includes(file) ? e : new InputError(`${file}: ${e.message}`);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -16,7 +16,7 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { checkWindowHoldsKernels, htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { checkWindowHoldsKernels, htmlInput, namingFile, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
 import { expertComparison, renderExpertComparison, type ExpertComparison } from './compare-experts.js';
@@ -191,16 +191,27 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       // keep the traces only when charts need them: they are the big part
       const inputs: HtmlInput[] = [];
       const reports: Report[] = [];
+      // a bad file among good ones: compare the good ones (two or more), name the bad one, exit 2
+      const bad: InputError[] = [];
+      const good: string[] = [];
       for (const f of files) {
-        const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
-        const report = buildReport(trace, options);
-        if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
-        if (wantTraces) inputs.push(htmlInput(report, trace));
-        reports.push(report);
+        try {
+          const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
+          const report = buildReport(trace, options);
+          if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
+          if (wantTraces) inputs.push(htmlInput(report, trace));
+          reports.push(report);
+          good.push(f);
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          bad.push(namingFile(e, f));
+        }
       }
-      const c = compareReports(reports, traceLabels(files), options.device);
+      if (reports.length < 2) throw bad[0];
+      const c = compareReports(reports, traceLabels(good), options.device);
       io.stdout(flags.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c));
-      if (wantTraces) await writeOutputs(files, inputs, flags, io);
-      setExit(0);
+      if (wantTraces) await writeOutputs(good, inputs, flags, io);
+      for (const e of bad) io.stderr(`moe-trace: ${e.message}\n`);
+      setExit(bad.length > 0 ? 2 : 0);
     });
 }

@@ -66,16 +66,36 @@ export function markSharedFiles(jobs: FileJob[]): FileJob[] {
 }
 
 export async function analyzeFiles(allJobs: FileJob[], options: ParallelOptions = {}): Promise<Report[]> {
+  return await run(allJobs, options, false) as Report[];
+}
+
+/**
+ * analyzeFiles, but a file that is bad input (InputError: empty, not an export, no kernels with
+ * --require-kernels ...) gives its error in its place and the others are still analysed: several
+ * files with one bad one report the good ones and name the bad one. Anything else still stops all.
+ */
+export async function analyzeFilesSettled(allJobs: FileJob[], options: ParallelOptions = {}): Promise<(Report | InputError)[]> {
+  return await run(allJobs, options, true);
+}
+
+async function run(allJobs: FileJob[], options: ParallelOptions, settle: boolean): Promise<(Report | InputError)[]> {
   const threads = Math.min(options.jobs ?? defaultJobs(), allJobs.length);
   const script = workerScript();
   if (threads <= 1 || script === null) {
-    const out: Report[] = [];
-    for (const j of allJobs) out.push(await analyzeAnyFile(j));
+    const out: (Report | InputError)[] = [];
+    for (const j of allJobs) {
+      try {
+        out.push(await analyzeAnyFile(j));
+      } catch (e) {
+        if (!settle || !(e instanceof InputError)) throw e;
+        out.push(e);
+      }
+    }
     return out;
   }
   const jobs = markSharedFiles(allJobs);
 
-  const reports: (Report | undefined)[] = new Array(jobs.length);
+  const reports: (Report | InputError | undefined)[] = new Array(jobs.length);
   const rows = new Float64Array(jobs.length);
   const totals = new Float64Array(jobs.length);
   let next = 0;
@@ -100,8 +120,13 @@ export async function analyzeFiles(allJobs: FileJob[], options: ParallelOptions 
         workers.push(w);
         w.on('message', (m: WorkerReply) => {
           if ('progress' in m) { rows[m.id] = m.progress.rows; totals[m.id] = m.progress.total; report(); return; }
-          if (!m.ok) { fail(revive(m.error)); return; }
-          reports[m.id] = m.report;
+          if (!m.ok) {
+            const e = revive(m.error);
+            if (!settle || !(e instanceof InputError)) { fail(e); return; }
+            reports[m.id] = e;
+          } else {
+            reports[m.id] = m.report;
+          }
           done++;
           report();
           if (done === jobs.length) resolve();
@@ -115,5 +140,5 @@ export async function analyzeFiles(allJobs: FileJob[], options: ParallelOptions 
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return reports as Report[];
+  return reports as (Report | InputError)[];
 }
