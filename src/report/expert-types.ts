@@ -141,6 +141,8 @@ export interface SerializationReason {
   text: string;
   /** GPU idle (or serialized) time it explains within W, ns; an upper bound on what removing it saves */
   costNs: number;
+  /** what the what-if scenario that removes this cause projects to save per iteration (no-host-syncs for blocking calls, free-launches for launch-bound), when replayed */
+  projectedSavingNs?: number;
 }
 
 export interface Culprit {

@@ -61,3 +61,14 @@ describe('fixes name the culprit (findings)', () => {
     for (const f of report('torch-grouped').findings) expect(f.fix, f.id).not.toMatch(/one grouped GEMM|run all experts as one grouped GEMM/);
   });
 });
+
+describe('each cause tied to the replay of its removal', () => {
+  it('streams-sync: the blocking calls\' projected saving is the no-host-syncs scenario\'s', () => {
+    const d = gpu('streams-sync');
+    const r = d.serialization!.find((s) => s.cause === 'blocking-call')!;
+    const s = d.whatIf!.scenarios.find((x) => x.scenario === 'no-host-syncs')!;
+    expect(r.projectedSavingNs).toBe(s.savingNs);
+    expect(r.projectedSavingNs!).toBeGreaterThan(0.15 * d.whatIf!.measuredIterationNs);
+    expect(r.text).toContain('Replayed without it:');
+  });
+});
