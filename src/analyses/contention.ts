@@ -135,12 +135,15 @@ export function kernelContention(
   trace: Trace, deviceId: number, window: { start: number; end: number }, options: ContentionOptions = {},
 ): ContentionResult {
   const k = trace.kernels;
-  const rows: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId) continue;
-    if (Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start)) rows.push(i);
-  }
-  rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
+  // the window's kernels, in start order (kernel rows come in start order: no sort unless they do not)
+  const inW = (i: number) => k.deviceId[i] === deviceId && Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start);
+  let nRows = 0;
+  for (let i = 0; i < k.count; i++) if (inW(i)) nRows++;
+  const rows = new Int32Array(nRows);
+  for (let i = 0, j = 0; i < k.count; i++) if (inW(i)) rows[j++] = i;
+  let inOrder = true;
+  for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
+  if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
   const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
   const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
   const two = overlappedSet(s, e, rows.length);
