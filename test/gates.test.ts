@@ -12,7 +12,7 @@ function device(deviceId: number, overlapShare: number | null, syncsPerIteration
     overlap: { kernelCount: 100, busy: 400_000, kernelTime: 410_000, concurrency: 1.025, overlapShare, overlapTime: 10_000, utilization: 0.4, levelTime: [600_000, 390_000, 10_000], maxConcurrency: 2 },
     transfers: { memcpyCount: 0, memcpyBusy: 0, memsetCount: 0, memsetBusy: 0 },
     streams: [], streamPairs: [],
-    gaps: { all: dist(6000, 100), byClass: { 'sync-stall': { count: 60, total: 500_000 }, 'host-wait': { count: 40, total: 100_000 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 } }, gaps: [] },
+    gaps: { all: dist(6000, 100), byClass: { 'sync-stall': { count: 60, total: 500_000 }, 'host-wait': { count: 40, total: 100_000 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 }, 'event-wait': { count: 0, total: 0 } }, gaps: [] },
     launch: { latency: dist(3000), interval: dist(9000), matchedKernels: 100, launchBound: false },
     hostSyncs: { count: 128, totalTime: 500_000, gpuIdle: 480_000, byName: [], byReason: [], calls: [], omitted: 128 },
     nvtxRanges: syncsPerIteration === null ? undefined : {
@@ -31,7 +31,7 @@ function report(devices: DeviceReport[], findings: Finding[] = []): Report {
 }
 
 const finding = (id: string, costShare: number, deviceId = 0): Finding => ({
-  id, severity: 'high', deviceId, title: id, evidence: [], costNs: costShare * 1e6, costShare, fix: '',
+  id, severity: 'high', deviceId, title: id, evidence: [], costNs: costShare * 1e6, costShare, fix: '', measures: [],
 });
 
 describe('parseGate', () => {

@@ -17,7 +17,7 @@ import type {
   ClassifiedKernel, ClassSummary, CollectiveSequence, CommunicationKernel, CommunicationReport, KernelClassName, PhaseCommunication,
 } from '../report/communication.js';
 import {
-  difference, totalLength, union, type IntervalSet,
+  difference, lowerBound, totalLength, union, upperBound, type IntervalSet,
 } from '../model/intervals.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
 import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
@@ -62,7 +62,17 @@ interface CommOp {
   /** clipped to W */
   time: number;
   pieces: Pieces;
+  /** bytes moved when known (a copy's size, a collective's input elements × element size), NaN otherwise */
+  bytes: number;
+  /** the collective's process group, null unknown */
+  group: string | null;
 }
+
+/** Element sizes of the dtypes PyTorch writes in Kineto's NCCL args. */
+const DTYPE_BYTES: Record<string, number> = {
+  Float: 4, Double: 8, Half: 2, BFloat16: 2, Int: 4, Long: 8, Short: 2, Char: 1, Byte: 1, Bool: 1,
+  Float8_e4m3fn: 1, Float8_e5m2: 1, Float8_e4m3fnuz: 1, Float8_e5m2fnuz: 1, ComplexFloat: 8, ComplexDouble: 16,
+};
 
 /**
  * The union of pieces added in order of start, built as they come: only the merged pieces are
@@ -82,7 +92,7 @@ export class StreamingUnion {
   add(a: number, b: number): void {
     if (!(b > a)) return;
     const st = this.st;
-    if (st[0] !== st[0]) { st[0] = a; st[1] = b; return; }
+    if (Number.isNaN(st[0])) { st[0] = a; st[1] = b; return; }
     if (a < st[0]) {
       if (!this.keep) throw new Error('StreamingUnion: pieces out of order in a length-only union');
       (this.raw ??= []).push(a, b);
@@ -95,7 +105,7 @@ export class StreamingUnion {
 
   private flush(): void {
     const st = this.st;
-    if (st[0] !== st[0]) return;
+    if (Number.isNaN(st[0])) return;
     st[2] += st[1] - st[0];
     if (this.keep) {
       if (this.n === this.s.length) {
@@ -149,6 +159,7 @@ export function analyzeCommunication(
   // the current kernel's clipped time: a running double in a typed array (see model/intervals.ts)
   const acc = new Float64Array(1);
   let links: CallLinks | null = options.links ?? null;
+  let collectiveRow: Map<number, number> | null = null;
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] !== deviceId || k.end[i] < lo || k.start[i] > hi) continue;
     const code = classes.classOf[i];
@@ -158,7 +169,8 @@ export function analyzeCommunication(
     const pieces = commClass ? new Pieces() : null;
     acc[0] = 0;
     let met = false;
-    for (let g = 0; g < w.count; g++) {
+    // only the segments that can overlap the kernel: the window may have one per iteration
+    for (let g = firstAfter(w, k.start[i]); g < w.count && w.start[g] < k.end[i]; g++) {
       const a = Math.max(k.start[i], w.start[g]);
       const b = Math.min(k.end[i], w.end[g]);
       if (!(b > a)) continue;
@@ -178,9 +190,15 @@ export function analyzeCommunication(
     if (pieces) {
       const c = classes.names[entry];
       links ??= callLinks(trace);
+      collectiveRow ??= collectiveRows(trace);
+      const j = collectiveRow.get(i);
+      const co = trace.collectives;
+      const elementBytes = j !== undefined && co!.dtype[j] >= 0 ? DTYPE_BYTES[trace.strings[co!.dtype[j]] ?? ''] : undefined;
       ops.push({
         start: k.start[i], end: k.end[i], call: links.kernelCall[i], name: trace.strings[c.name] ?? '?',
         class: c.class as CommOp['class'], family: c.family, source: c.source, time: acc[0], pieces,
+        bytes: j !== undefined && elementBytes !== undefined ? co!.inNelems[j] * elementBytes : NaN,
+        group: j !== undefined && co!.processGroup[j] >= 0 ? trace.strings[co!.processGroup[j]] ?? null : null,
       });
       commKernelRows.push(i);
     }
@@ -194,7 +212,7 @@ export function analyzeCommunication(
   const commTransfers = new Map<string, ClassifiedKernel>();
   const clipped = (s: number, e: number): number => {
     let t = 0;
-    for (let g = 0; g < w.count; g++) { const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]); if (b > a) t += b - a; }
+    for (let g = firstAfter(w, s); g < w.count && w.start[g] < e; g++) { const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]); if (b > a) t += b - a; }
     return t;
   };
   for (const [label, cols, into] of [['memcpy', trace.memcpy, memcpyUnion], ['memset', trace.memset, memsetUnion]] as const) {
@@ -220,17 +238,17 @@ export function analyzeCommunication(
       const t = clipped(cols.start[i], cols.end[i]);
       if (range === null) {
         count++; time += t;
-        for (let g = 0; g < w.count; g++) into.add(Math.max(cols.start[i], w.start[g]), Math.min(cols.end[i], w.end[g]));
+        for (let g = firstAfter(w, cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) into.add(Math.max(cols.start[i], w.start[g]), Math.min(cols.end[i], w.end[g]));
         return;
       }
       const pieces = new Pieces();
-      for (let g = 0; g < w.count; g++) {
+      for (let g = firstAfter(w, cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) {
         const a = Math.max(cols.start[i], w.start[g]); const b = Math.min(cols.end[i], w.end[g]);
         if (b > a) pieces.push(a, b);
       }
       const name = `[CUDA ${label}]`;
       const family = /^rccl/i.test(range) ? `RCCL: ${range.replace(/^rccl:/i, '')}` : `NCCL: ${range.replace(/^nccl:/i, '')}`;
-      ops.push({ start: cols.start[i], end: cols.end[i], call: callOf[i], name, class: 'communication', family, source: 'NVTX range', time: t, pieces });
+      ops.push({ start: cols.start[i], end: cols.end[i], call: callOf[i], name, class: 'communication', family, source: 'NVTX range', time: t, pieces, bytes: cols.bytes[i], group: null });
       communication.count++; communication.time += t;
       const key = `${name}\u0000${family}`;
       const seen = commTransfers.get(key);
@@ -257,17 +275,21 @@ export function analyzeCommunication(
   const wLength = totalLength(w);
 
   // communication names: operations of one name, class and family together
-  const groups = new Map<string, { first: CommOp; count: number; time: number; pieces: Pieces }>();
+  const groups = new Map<string, { first: CommOp; count: number; time: number; pieces: Pieces; bytes: number; wholeTime: number; groups: Set<string> }>();
   for (const o of ops) {
     const key = `${o.name}\u0000${o.class}\u0000${o.family}\u0000${o.source}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { first: o, count: 0, time: 0, pieces: new Pieces() }));
-    g.count++; g.time += o.time;
+    if (!g) groups.set(key, (g = { first: o, count: 0, time: 0, pieces: new Pieces(), bytes: 0, wholeTime: 0, groups: new Set() }));
+    g.count++; g.time += o.time; g.bytes += o.bytes; g.wholeTime += o.end - o.start;
+    if (o.group !== null) g.groups.add(o.group);
     for (let p = 0; p < o.pieces.start.length; p++) g.pieces.push(o.pieces.start[p], o.pieces.end[p]);
   }
   const kernels: CommunicationKernel[] = [...groups.values()].map((g) => ({
     name: g.first.name, class: g.first.class, family: g.first.family, source: g.first.source, count: g.count, time: g.time,
     exposed: totalLength(difference(g.pieces.set(), computeSet)),
+    // NaN when any operation's size is unknown: then no bandwidth either
+    ...(Number.isFinite(g.bytes) ? { messageBytes: g.bytes, algorithmBandwidth: g.wholeTime > 0 ? (g.bytes / g.wholeTime) * 1e9 : null } : {}),
+    ...(g.groups.size > 0 ? { processGroups: [...g.groups].sort() } : {}),
   }));
   kernels.sort(byTime);
 
@@ -318,7 +340,7 @@ export function analyzeCommunication(
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
     computeBusy: totalLength(computeSet),
-    byPhase: phaseBreakdown(trace, deviceId, ops, computeSet, links),
+    ...phaseBreakdown(trace, deviceId, ops, computeSet, links),
     classes: classSummaries,
     collectives: collectiveSequence(ops, computeSet),
     contention: commKernelRows.length === 0 ? [] : kernelContention(trace, deviceId, { start: lo, end: hi }, {
@@ -345,15 +367,37 @@ function byTime(a: { time: number; name: string }, b: { time: number; name: stri
   return b.time - a.time || a.name.localeCompare(b.name);
 }
 
-function insideSome(w: IntervalSet, t: number): boolean {
-  for (let g = 0; g < w.count; g++) if (t >= w.start[g] && t <= w.end[g]) return true;
-  return false;
+/** Kernel row → row of Trace.collectives. */
+function collectiveRows(trace: Trace): Map<number, number> {
+  const out = new Map<number, number>();
+  const c = trace.collectives;
+  if (c) for (let j = 0; j < c.count; j++) out.set(c.kernel[j], j);
+  return out;
 }
 
-function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null): PhaseCommunication[] {
-  if (ops.length === 0) return [];
+function insideSome(w: IntervalSet, t: number): boolean {
+  // segments are sorted and disjoint: only the first that ends at or after t can hold it
+  const g = lowerBound(w.end, w.count, t);
+  return g < w.count && t >= w.start[g];
+}
+
+/**
+ * The first segment of W that ends after t: no earlier one overlaps an interval starting at t
+ * (segments are sorted and disjoint). A per-iteration window has thousands of segments, and a
+ * loop over all of them for every kernel was 1M × 4,017 steps on a million-kernel trace.
+ */
+function firstAfter(w: IntervalSet, t: number): number {
+  return upperBound(w.end, w.count, t);
+}
+
+function phaseBreakdown(
+  trace: Trace, deviceId: number, ops: CommOp[], computeSet: IntervalSet, links: CallLinks | null,
+): { byPhase: PhaseCommunication[]; phasesSeen: string[] } {
+  // no communication, nothing to place (and the phase ranges of a big trace are not worth reading)
+  if (ops.length === 0) return { byPhase: [], phasesSeen: [] };
   const phases = opPhases(trace, deviceId, ops.map((o) => ({ call: o.call, gpuStart: o.start })), links ?? undefined);
-  if (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0)) return [];
+  const phasesSeen = [...phases.seen];
+  if (ops.length === 0 || (phases.seen.length === 0 && !phases.microBatch.some((m) => m >= 0))) return { byPhase: [], phasesSeen };
   const groups = new Map<string, { phase: string; microBatch: number | null; kernels: number; pieces: Pieces; order: number }>();
   ops.forEach((o, j) => {
     const ph = phases.phase[j] >= 0 ? PHASES[phases.phase[j]] : 'none';
@@ -364,7 +408,7 @@ function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSe
     g.kernels++;
     for (let p = 0; p < o.pieces.start.length; p++) g.pieces.push(o.pieces.start[p], o.pieces.end[p]);
   });
-  return [...groups.values()]
+  const byPhase = [...groups.values()]
     .sort((a, b) => a.order - b.order || (a.microBatch ?? -1) - (b.microBatch ?? -1))
     .map((g) => {
       const set = g.pieces.set();
@@ -372,17 +416,18 @@ function phaseBreakdown(trace: Trace, deviceId: number, ops: CommOp[], computeSe
       const exposed = totalLength(difference(set, computeSet));
       return { phase: g.phase, microBatch: g.microBatch, kernels: g.kernels, busy, exposed, hiddenShare: busy > 0 ? 1 - exposed / busy : null };
     });
+  return { byPhase, phasesSeen };
 }
 
 function collectiveSequence(ops: CommOp[], computeSet: IntervalSet): CollectiveSequence {
-  const out: CollectiveSequence = { names: [], name: [], start: [], duration: [], exposed: [], omitted: 0 };
+  const out: CollectiveSequence = { names: [], waitsForPeers: [], name: [], start: [], duration: [], exposed: [], omitted: 0 };
   const index = new Map<string, number>();
   for (const o of ops) {
     if (o.class !== 'communication') continue;
     if (out.start.length >= COLLECTIVE_LIMIT) { out.omitted++; continue; }
     const label = o.source === 'collective args' || o.source === 'NVTX range' ? o.family : o.name;
     let n = index.get(label);
-    if (n === undefined) { n = out.names.length; out.names.push(label); index.set(label, n); }
+    if (n === undefined) { n = out.names.length; out.names.push(label); out.waitsForPeers.push(o.source !== 'NVTX range'); index.set(label, n); }
     out.name.push(n);
     out.start.push(o.start);
     out.duration.push(o.end - o.start);

@@ -7,7 +7,7 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
 import { InputError, NoGpuWorkInWindowError } from '../errors.js';
-import { idleWithin, type IntervalSet } from '../model/intervals.js';
+import { idleWithin, union, type IntervalSet } from '../model/intervals.js';
 import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
@@ -17,6 +17,7 @@ import { classifyGapsDetailed, gapDetail, GAP_LIST_LIMIT, type GapDetail } from 
 import { launchStats } from './launch.js';
 import { hostSyncs } from './host-syncs.js';
 import { indexTrace, type TraceIndex } from './trace-index.js';
+import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 
 export interface AnalyzeOptions {
   /** NVTX range text, exact, or /regex/ */
@@ -45,6 +46,8 @@ export interface DeviceContext {
   index: TraceIndex;
   segments: IntervalSet;
   gaps: GapDetail;
+  /** which kernels waited on another stream's event (cudaStreamWaitEvent) */
+  eventWaits: EventWaitLinks;
 }
 
 export interface DeviceAnalysis {
@@ -93,7 +96,8 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const overlap = overlapOfSelection(sel, windowLength);
   const idle = idleWithin(sel.start, sel.end, sel.count, segments);
   const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
-  const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking);
+  const eventWaits = eventWaitLinks(trace, deviceId, links);
+  const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
 
   const processes = new Set<number>();
   let lastProcess = NaN;
@@ -104,7 +108,10 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
   });
   const launch = launchStats(trace, sel, kernelDuration, gaps, links);
-  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle, links, blocking);
+  // iterations with a host-side extent: the blocking calls made inside them (as the NVTX table counts)
+  const host = window.iterations?.host;
+  const hostRanges = host && host.start.length > 0 ? union(host.start, host.end, host.start.length) : null;
+  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle, links, blocking, undefined, hostRanges);
 
   const report: DeviceReport = {
     deviceId,
@@ -120,7 +127,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     hostSyncs: syncs,
   };
   if (processes.size > 1) report.processes = processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams);
-  return { report, context: { deviceId, index, segments, gaps: detail } };
+  return { report, context: { deviceId, index, segments, gaps: detail, eventWaits } };
 }
 
 /** One device's report (its window and analyses), for a caller without a TraceIndex. */
@@ -147,6 +154,7 @@ export function contextOfReport(index: TraceIndex, device: DeviceReport): Device
     index,
     segments: { count: segs.length, start: Float64Array.from(segs, (x) => x.start), end: Float64Array.from(segs, (x) => x.end) },
     gaps: gapDetail(device.gaps),
+    eventWaits: eventWaitLinks(index.trace, device.deviceId, index.links),
   };
 }
 
@@ -157,9 +165,9 @@ function processBreakdown(
     let opCount = 0;
     for (let o = 0; o < sel.ops.count; o++) if (sel.ops.process[o] === p) opCount++;
     return {
-      process: p,
+      process: p >= 0 ? p : null,
       overlap: overlapOfSubset(sel.start, sel.end, sel.count, (i) => sel.process[i] === p, opCount, windowLength),
-      streamCount: streams.filter((s) => s.process === p).length,
+      streamCount: streams.filter((s) => (s.process ?? -1) === p).length,
     };
   });
 }

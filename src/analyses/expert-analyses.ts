@@ -7,6 +7,9 @@ import type { DeviceReport, NvtxRangesReport, Window } from '../report/types.js'
 import { analyzeExperts, expertInstances } from './experts.js';
 import { kernelContention } from './contention.js';
 import { analyzeWhatIf } from './what-if.js';
+import { findCulprits } from './culprits.js';
+import { serializationReasons } from './serialization.js';
+import type { EventWaitLinks } from './event-waits.js';
 
 /** `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans). */
 export function expertAnalyses(trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport): Partial<DeviceReport> {
@@ -18,12 +21,21 @@ export function expertAnalyses(trace: Trace, deviceId: number, window: Window, n
   out.contention = contention.entries;
   out.contentionSummary = contention.summary;
   const it = nvtxRanges?.iterations;
-  const iterations = nvtxRanges === undefined ? undefined
+  // the iterations W is made of (the steady state, issue 13), else the NVTX iterations in W
+  const timing = window.iterations && window.iterations.count > 0 ? window.iterations : null;
+  const iterations = timing ? { count: timing.count, source: `${timing.method === 'nvtx' ? `NVTX ranges "${timing.name}"` : timing.name} (the steady-state window)` }
+    : nvtxRanges === undefined ? undefined
     : it && it.count >= 1 ? { count: it.count, source: `NVTX ranges "${it.name}"` }
       : instances && instances.instances.length > 0
         ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }
         : { count: 1, source: 'the whole window' };
   const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations });
   if (whatIf) out.whatIf = whatIf;
+  out.culprits = findCulprits(trace, deviceId, window, whatIf?.iterations ?? iterations?.count ?? it?.count ?? null);
   return out;
+}
+
+/** The parts that need the finished device report (gaps, launches, syncs): call after analyzeDevice. */
+export function expertReasons(trace: Trace, report: DeviceReport, eventWaits?: EventWaitLinks): Partial<DeviceReport> {
+  return { serialization: serializationReasons(trace, report, eventWaits) };
 }

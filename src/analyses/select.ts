@@ -8,6 +8,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
+import { fit, grown, rowAt, type RowView } from '../model/columns.js';
+import { forEachInWindow } from '../model/window-pieces.js';
 
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
@@ -49,7 +51,7 @@ export interface OpSelection {
   kernelCount: number;
 }
 
-/** Table row of operation o. */
+/** Table row of operation o (null means the same index: model/columns.ts). */
 export function opRow(sel: OpSelection, o: number): number {
   return sel.ops.row ? sel.ops.row[o] : o;
 }
@@ -186,54 +188,17 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
   return { count: n, start, end, row: null, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: null, ops, kernelCount: n };
 }
 
-/** The first n values: the array itself when it holds exactly n (no copy of a million values). */
-function fit<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
-  return n === a.length ? a : (a.slice(0, n) as T);
-}
-
-function grown<T extends Float64Array | Int32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
-}
-
-/** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */
-export function forEachInWindow(
-  t: Columns, deviceId: number, window: IntervalSet, visit: (row: number, a: number, b: number, first: boolean) => void,
-): void {
-  let seg = 0;
-  for (let i = 0; i < t.count; i++) {
-    if (t.deviceId[i] !== deviceId) continue;
-    const s = t.start[i];
-    const e = t.end[i];
-    // Rows come sorted by start, so segments ending before s are behind every later row too.
-    while (seg < window.count && window.end[seg] < s) seg++;
-    let first = true;
-    for (let j = seg; j < window.count && window.start[j] <= e; j++) {
-      const a = Math.max(s, window.start[j]);
-      const b = Math.min(e, window.end[j]);
-      if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
-        visit(i, a, b, first);
-        first = false;
-        if (e === s) break;
-      }
-    }
-  }
-}
+// forEachInWindow, the one definition of "in W" piece by piece, lives in model/ so renderers can use it too
+export { forEachInWindow } from '../model/window-pieces.js';
 
 /**
- * Rows of trace.kernels: `rows[j]` for j < count, or j itself when `rows` is null (every kernel of
- * the trace, as on one GPU with the whole trace as window: then no copy of a million rows).
+ * Rows of trace.kernels (a RowView, model/columns.ts): `rows[j]` for j < count, or j itself when
+ * `rows` is null (every kernel of the trace, as on one GPU with the whole trace as window).
  */
-export interface KernelSubset {
-  count: number;
-  rows: Int32Array | null;
-}
+export type KernelSubset = RowView;
 
 /** Row of the subset's j-th kernel. */
-export function kernelRow(s: KernelSubset, j: number): number {
-  return s.rows ? s.rows[j] : j;
-}
+export const kernelRow = rowAt;
 
 /**
  * The kernels of a device in W, in row (start) order: exactly the kernels selectOps counts (the
@@ -246,7 +211,7 @@ export function kernelsInWindow(trace: Trace, deviceId: number, window: Interval
   forEachInWindow(k, deviceId, window, (i, _a, _b, first) => { if (first) rows[n++] = i; });
   // every kernel, in row order: the rows are the identity
   if (n === k.count) return { count: n, rows: null };
-  return { count: n, rows: rows.slice(0, n) };
+  return { count: n, rows: fit(rows, n) };
 }
 
 /** memcpy/memset of the device in W, reported apart from kernels: counts and busy time (union). */

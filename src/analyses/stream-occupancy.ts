@@ -11,6 +11,7 @@ import {
   complement, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
 } from '../model/intervals.js';
 import { distributionOf, type ValueSink } from '../model/distribution.js';
+import { runningDoubles } from '../model/columns.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
 
 export interface StreamOccupancy {
@@ -84,7 +85,7 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     });
     streams.push({
       streamId: slotStream[s],
-      process: slotProcess[s],
+      process: processOrNull(slotProcess[s]),
       kernelCount: ops,
       busy,
       occupancy: windowLength > 0 ? busy / windowLength : null,
@@ -101,11 +102,11 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     let y = key % nSlots;
     if (slotProcess[x] > slotProcess[y] || (slotProcess[x] === slotProcess[y] && slotStream[x] > slotStream[y])) [x, y] = [y, x];
     const pair: StreamPairOverlap = { a: slotStream[x], b: slotStream[y], overlap };
-    if (multiProcess) { pair.processA = slotProcess[x]; pair.processB = slotProcess[y]; }
+    if (multiProcess) { pair.processA = processOrNull(slotProcess[x]); pair.processB = processOrNull(slotProcess[y]); }
     pairs.push(pair);
   }
-  pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? 0) - (q.processA ?? 0) || p.a - q.a || (p.processB ?? 0) - (q.processB ?? 0) || p.b - q.b);
-  streams.sort((p, q) => p.process - q.process || p.streamId - q.streamId);
+  pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? -1) - (q.processA ?? -1) || p.a - q.a || (p.processB ?? -1) - (q.processB ?? -1) || p.b - q.b);
+  streams.sort((p, q) => (p.process ?? -1) - (q.process ?? -1) || p.streamId - q.streamId);
   return { streams, pairs };
 }
 
@@ -147,8 +148,8 @@ function busyAndGaps(
 ): { busy: number; gaps: number } {
   let n = 0;
   let open = false;
-  // busy, and the merged piece [st[1], st[2]) so far: running doubles in a typed array (intervals.ts says why)
-  const st = new Float64Array(3);
+  // busy, and the merged piece [st[1], st[2]) so far
+  const st = runningDoubles(0, 0, 0);
   for (let k = a; k < b; k++) {
     const i = piece ? piece[k - a] : k;
     const s = start[i];
@@ -174,4 +175,9 @@ function busyAndGapsInSegments(
     : unionSorted(start.subarray(a, b), end.subarray(a, b), b - a);
   const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : EMPTY_SET;
   return { busy: totalLength(u), gaps };
+}
+
+/** A process index for the report: null, not -1, when unknown. */
+function processOrNull(p: number): number | null {
+  return p >= 0 ? p : null;
 }

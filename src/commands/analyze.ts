@@ -4,7 +4,7 @@ import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
 import { kernelNvtxText } from '../analyses/kernel-ranges.js';
 import { formatNs } from '../render/format.js';
-import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
+import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
 import { compareReports, traceLabels } from './compare.js';
@@ -110,11 +110,10 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
 /** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
 export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
   const width = terminalWidth();
-  // a report opens with one line per device saying what W is (the JSON has it in window)
-  const choice = (r: Report): string => r.devices.map((d) => `${windowChoice(d)}\n`).join('');
-  if (reports.length === 1) return choice(reports[0]) + renderTerminal(reports[0], { full: flags.full, width });
+  // each report says what W is below its file name (windowChoice, in render/terminal.ts)
+  if (reports.length === 1) return renderTerminal(reports[0], { full: flags.full, width });
   const parts: string[] = [];
-  if (flags.full) parts.push(...reports.map((r) => choice(r) + renderTerminal(r, { full: true, width })));
+  if (flags.full) parts.push(...reports.map((r) => renderTerminal(r, { full: true, width })));
   if (flags.ranks) {
     parts.push(renderCombinedTerminal(buildCombined(reports)));
   } else {
@@ -190,9 +189,12 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     if (inputPaths.has(resolve(path))) throw new InputError(`Refusing to write the report over the input ${path}: choose another output path.`);
     return path;
   };
+  // several inputs: the page's comparison takes compare's time per iteration and speed-up
+  const device = flags.device !== undefined ? Number(flags.device) : undefined;
+  const compared = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device).traces : undefined;
   if (flags.html !== undefined || flags.open) {
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
-    const written = await writeHtmlReport(inputs, path);
+    const written = await writeHtmlReport(inputs, path, { compared });
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
     if (flags.open) {
       const why = await openInBrowser(written.path);
@@ -200,7 +202,7 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
     }
   }
   if (flags.svg !== undefined) {
-    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg');
+    const paths = await writeStaticCharts(inputs, guard(flags.svg), 'svg', { compared });
     io.stderr(`wrote ${paths.length} SVG charts to ${resolve(flags.svg)}\n`);
   }
 }

@@ -16,9 +16,10 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { checkWindowHoldsKernels, htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
+import { expertComparison, renderExpertComparison, type ExpertComparison } from './compare-experts.js';
 
 export const COMPARE_SCHEMA_VERSION = 1;
 
@@ -52,6 +53,10 @@ export interface ComparedTrace {
   speedup: number | null;
   /** finding id → share of the window it explains (0 when it explains no idle time) */
   findings: Record<string, number>;
+  /** communication busy and exposed time per iteration, and its hidden share (issue 17); null without communication */
+  communicationPerIteration?: number | null;
+  exposedCommunicationPerIteration?: number | null;
+  communicationHiddenShare?: number | null;
 }
 
 export interface Comparison {
@@ -60,6 +65,8 @@ export interface Comparison {
   traces: ComparedTrace[];
   /** finding ids present in some traces but not all */
   differingFindings: string[];
+  /** measured vs projected, contention against the first capture, per-expert load (issue 15; compare-experts.ts) */
+  experts?: ExpertComparison;
 }
 
 function pickDevice(report: Report, deviceId: number | undefined): DeviceReport | null {
@@ -96,6 +103,7 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
       streams: d ? d.streams.filter((s) => s.kernelCount > 0).length : null,
       speedup: null,
       findings,
+      ...communicationFields(d, n),
     };
   });
   const base = traces[0]?.iterationTime ?? null;
@@ -104,7 +112,15 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
   }
   const ids = new Set(traces.flatMap((t) => Object.keys(t.findings)));
   const differingFindings = [...ids].filter((id) => !traces.every((t) => id in t.findings)).sort();
-  return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings };
+  const experts = expertComparison(reports.map((r) => pickDevice(r, deviceId)), labels);
+  return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings, experts };
+}
+
+/** Communication per iteration (issue 17): none when the device ran no communication. */
+function communicationFields(d: DeviceReport | null, n: number): Pick<ComparedTrace, 'communicationPerIteration' | 'exposedCommunicationPerIteration' | 'communicationHiddenShare'> {
+  const c = d?.communication;
+  if (!c || c.kernelCount === 0) return { communicationPerIteration: null, exposedCommunicationPerIteration: null, communicationHiddenShare: null };
+  return { communicationPerIteration: c.busy / n, exposedCommunicationPerIteration: c.exposed / n, communicationHiddenShare: c.hiddenShare };
 }
 
 const perIt = (v: number | null, fmt: (x: number) => string): string => (v === null ? 'n/a' : fmt(v));
@@ -124,6 +140,11 @@ export function renderComparison(c: Comparison): string {
     row('host syncs / iteration', (x) => perIt(x.syncsPerIteration, decimal)),
     row('kernels / iteration', (x) => perIt(x.kernelsPerIteration, decimal)),
     row('streams with kernels', (x) => perIt(x.streams, formatCount)),
+    ...(t.some((x) => (x.communicationPerIteration ?? null) !== null) ? [
+      row('communication / iteration', (x) => perIt(x.communicationPerIteration ?? null, formatNs)),
+      row('exposed communication / iteration', (x) => perIt(x.exposedCommunicationPerIteration ?? null, formatNs)),
+      row('communication hidden share', (x) => formatPct(x.communicationHiddenShare ?? null)),
+    ] : []),
   ]);
   const out = [table];
   if (t.some((x) => x.iterations === null)) out.push('* no iterations found: figures are for the whole window.');
@@ -140,6 +161,7 @@ export function renderComparison(c: Comparison): string {
   } else {
     out.push('', 'The same findings fire on every trace.');
   }
+  if (c.experts) out.push(...renderExpertComparison(c.experts, t.map((x) => x.label)));
   return `${out.join('\n')}\n`;
 }
 
@@ -172,6 +194,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       for (const f of files) {
         const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
         const report = buildReport(trace, options);
+        if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
         if (wantTraces) inputs.push(htmlInput(report, trace));
         reports.push(report);
       }

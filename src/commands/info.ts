@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
 import { readTrace } from '../readers/read-trace.js';
-import { classifyKernels, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { classifyKernels, refineExpertGemms, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { compileClassPatterns, readClassesFile, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
 
@@ -34,6 +35,13 @@ export interface TraceInfo {
   kernelClasses?: TraceClassSummary[];
   /** the --classes file, when one was given */
   classesFile?: string;
+}
+
+/** The kernel classes as a report makes them: patterns, then GEMMs launched in expert ranges. */
+function classesOf(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): ReturnType<typeof classifyKernels> {
+  const c = classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []));
+  refineExpertGemms(trace, c, (rows) => innermostRangeTexts(trace, rows));
+  return c;
 }
 
 export function describeTrace(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): TraceInfo {
@@ -79,7 +87,7 @@ export function describeTrace(trace: Trace, classes?: { file: string; patterns: 
       apiCalls: count(callProcess, trace.runtime.count, i),
     })),
     tables: m.tables, warnings: m.warnings,
-    kernelClasses: summarizeClasses(trace, classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []))),
+    kernelClasses: summarizeClasses(trace, classesOf(trace, classes)),
     ...(classes ? { classesFile: classes.file } : {}),
   };
 }
@@ -133,6 +141,7 @@ export function renderInfo(info: TraceInfo): string {
   if (kineto) {
     out.push('', `Event categories (${info.tables.length})`);
     out.push(textTable(['cat', 'events'], info.tables.map((t) => [t.name, formatCount(t.rows)])));
+    out.push(...kernelClassLines(info));
     if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
     return `${out.join('\n')}\n`;
   }
@@ -141,15 +150,19 @@ export function renderInfo(info: TraceInfo): string {
   const data = info.tables.filter((t) => !t.name.startsWith('ENUM_'));
   out.push('', `Tables (${info.tables.length}${enums.length > 0 ? `, of which ${enums.length} ENUM_* lookup tables not listed` : ''})`);
   out.push(textTable(['table', 'rows'], data.map((t) => [t.name, formatCount(t.rows)])));
-  if (info.kernelClasses && info.kernelClasses.length > 0) {
-    out.push('', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`);
-    out.push(textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
-      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
-      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
-    ])));
-  }
+  out.push(...kernelClassLines(info));
   if (info.warnings.length > 0) out.push('', 'Warnings', ...info.warnings.map((w) => `- ${w}`));
   return `${out.join('\n')}\n`;
+}
+
+/** What each kernel was classified as (issue 17), for any input format. */
+function kernelClassLines(info: TraceInfo): string[] {
+  if (!info.kernelClasses || info.kernelClasses.length === 0) return [];
+  return ['', `Kernel classes${info.classesFile ? ` (patterns from ${info.classesFile}, then built-in)` : ''}: docs/kernel-classes.md`,
+    textTable(['class', 'kernels', 'time', 'names', 'largest: name (family)'], info.kernelClasses.map((c) => [
+      c.class, formatCount(c.kernels), formatNs(c.time), formatCount(c.names),
+      c.top.slice(0, 3).map((t) => `${t.name.replace(/\(.*$/s, '').slice(0, 48)} (${t.family}${t.source === 'builtin' || t.source === 'default' ? '' : `, ${t.source}`})`).join('; '),
+    ]))];
 }
 
 export function registerInfo(program: Command, io: CliIo, setExit: (code: number) => void): void {

@@ -4,12 +4,13 @@
  * gap) and the optional SM-fill and NVTX analyses. Rules are pure functions of this context.
  */
 import type { Trace } from '../model/trace.js';
-import type { DeviceReport, Finding, IterationSummary, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
+import type { DeviceReport, Finding, IterationSummary, Measure, MeasureUnit, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
 import { distributionInPlace, type IntervalSet } from '../model/intervals.js';
 import type { GapDetail } from '../analyses/launch-gaps.js';
 import type { CallLinks } from '../analyses/correlation.js';
 import type { DeviceContext } from '../analyses/device.js';
 import { kernelRow, kernelsInWindow, type KernelSubset } from '../analyses/select.js';
+import { rowsOf } from '../model/columns.js';
 import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
 
@@ -37,13 +38,21 @@ export interface FindingContext {
 
 export type Rule = (ctx: FindingContext) => Finding | null;
 
-/** The subset's rows as an array (a copy when they are every kernel). */
-export function kernelRows(s: KernelSubset): Int32Array {
-  if (s.rows) return s.rows;
-  const rows = new Int32Array(s.count);
-  for (let j = 0; j < s.count; j++) rows[j] = j;
-  return rows;
+/** A named number of a finding (Finding.measures); null where it is undefined. */
+export function measure(name: string, value: number | null, unit: MeasureUnit): Measure {
+  return { name, value: value !== null && Number.isFinite(value) ? value : null, unit };
 }
+
+/**
+ * A finding with its measures: costNs and costShare first, then the rule's own numbers, the
+ * ones its title and evidence state.
+ */
+export function withMeasures(f: Omit<Finding, 'measures'>, measures: Measure[]): Finding {
+  return { ...f, measures: [measure('costNs', f.costNs, 'ns'), measure('costShare', f.costShare, 'share'), ...measures] };
+}
+
+/** The subset's rows as an array (a new one when they are every kernel). */
+export const kernelRows: (s: KernelSubset) => Int32Array = rowsOf;
 
 export function buildContext(
   trace: Trace, device: DeviceReport, analysis: DeviceContext,

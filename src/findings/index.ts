@@ -6,7 +6,7 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, Finding, NvtxRangesReport, Severity, SmFillReport } from '../report/types.js';
 import { formatCount, formatNs, formatPct } from '../render/format.js';
-import { buildContext, type Rule } from './context.js';
+import { buildContext, measure, withMeasures, type Rule } from './context.js';
 import { contextOfReport, type DeviceContext } from '../analyses/device.js';
 import { indexTrace } from '../analyses/trace-index.js';
 import { hostSyncStall } from './rules/host-sync-stall.js';
@@ -40,7 +40,7 @@ const SEVERITY_RANK: Record<Severity, number> = { high: 0, medium: 1, low: 2, in
 /** Most GPU time explained first, then the more severe, then by id so the order is stable. */
 export function rankFindings(findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) =>
-    b.costNs - a.costNs || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id) || a.deviceId - b.deviceId);
+    b.costNs - a.costNs || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id) || (a.deviceId ?? -1) - (b.deviceId ?? -1));
 }
 
 export interface FindingExtras {
@@ -86,7 +86,7 @@ export function reportFindings(trace: Trace, devices: DeviceReport[], extras: Ma
 
 export function nothingToReport(d: DeviceReport): Finding {
   const o = d.overlap;
-  return {
+  return withMeasures({
     id: NOTHING_TO_REPORT, severity: 'info', deviceId: d.deviceId,
     title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(windowLength(d.window))} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
     evidence: [
@@ -95,25 +95,33 @@ export function nothingToReport(d: DeviceReport): Finding {
     ],
     costNs: 0, costShare: 0,
     fix: 'Nothing to fix at this level; to look closer, narrow the analysis to one layer or step with --range "<NVTX range text>".',
-  };
+  }, [
+    measure('utilization', o.utilization, 'share'),
+    measure('windowLength', windowLength(d.window), 'ns'),
+    measure('kernelCount', o.kernelCount, 'count'),
+    measure('overlapShare', o.overlapShare, 'share'),
+    measure('hostSyncs', d.hostSyncs.count, 'count'),
+    measure('idleTime', d.gaps.all.total, 'ns'),
+    measure('idleGaps', d.gaps.all.count, 'count'),
+  ]);
 }
 
 function noDeviceFinding(trace: Trace): Finding {
   const launches = apiCallTotals(trace).reduce((n, a) => n + a.count, 0);
   if (!trace.hasKernelTable) {
-    return {
-      id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,
+    return withMeasures({
+      id: NOTHING_TO_REPORT, severity: 'info', deviceId: null,
       title: `Nothing to report: the export has no kernel records${launches > 0 ? ` (only ${formatCount(launches)} CUDA API call${launches === 1 ? '' : 's'})` : ''}, so GPU overlap cannot be measured`,
       evidence: ['The CUDA kernel table is absent: kernel tracing was off or unsupported when the trace was captured (e.g. under WSL).'],
       costNs: 0, costShare: null,
       fix: 'Capture again with `nsys profile --trace=cuda,nvtx` on a native Linux GPU machine, then export with `nsys export --type sqlite`.',
-    };
+    }, [measure('apiCalls', launches, 'count')]);
   }
-  return {
-    id: NOTHING_TO_REPORT, severity: 'info', deviceId: -1,
+  return withMeasures({
+    id: NOTHING_TO_REPORT, severity: 'info', deviceId: null,
     title: 'Nothing to report: no kernels ran in the selected window',
     evidence: [`The trace holds ${formatCount(trace.kernels.count)} kernels in total.`],
     costNs: 0, costShare: null,
     fix: 'Widen the window (--window, --range) or drop it to analyse every kernel.',
-  };
+  }, [measure('traceKernels', trace.kernels.count, 'count')]);
 }

@@ -151,21 +151,8 @@ export class LaunchConfigTable {
   }
 }
 
-/**
- * An id column as an Int32Array when every value in it is an integer that one holds exactly
- * (not -0), else the column itself: CUPTI correlation ids are 32-bit, so a million kernels or
- * API calls keep 4 MB less each. Every value reads back the same either way.
- */
-export function narrowIds(col: IdColumn): IdColumn {
-  if (col instanceof Int32Array) return col;
-  for (let i = 0; i < col.length; i++) if (!fitsInt32(col[i])) return col;
-  return Int32Array.from(col);
-}
-
-/** Whether an Int32Array holds v exactly: an integer in range, and not -0. */
-export function fitsInt32(v: number): boolean {
-  return (v | 0) === v && !(v === 0 && 1 / v < 0);
-}
+// id columns narrow and widen by model/columns.ts (technique 3 there)
+export { fitsInt32, narrowIds } from './columns.js';
 
 /** The array type of id columns (IdColumn): readers start with Int32Array and widen when a value needs it. */
 export type IdArray = new (n: number) => IdColumn;

@@ -5,6 +5,7 @@
  */
 import { quantileSorted } from 'd3-array';
 import type { Distribution } from '../report/types.js';
+import { runningDoubles } from './columns.js';
 
 /**
  * count, total, min, median, p95, max of the values. Quantiles are d3's quantileSorted (linear
@@ -104,8 +105,8 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
  */
 export function distributionOf(count: number, visit: Visit): Distribution {
   if (count < BUCKET_MIN) return distributionInPlace(collect(count, visit), count);
-  // total, magnitude, min, max: running doubles in a typed array (intervals.ts says why)
-  const acc = Float64Array.of(0, 0, Infinity, -Infinity);
+  // total, magnitude, min, max
+  const acc = runningDoubles(0, 0, Infinity, -Infinity);
   let plain = true;
   let n = 0;
   pass(visit, (values, k) => {

@@ -9,13 +9,11 @@
  * - An IntervalSet is disjoint, sorted by start, and holds only positive-length pieces; touching
  *   pieces are merged, so its gaps are the real idle periods.
  *
- * Running doubles in a typed array: a loop over a million elements runs once, much of it before
- * V8 optimizes it, and until then every double written to a local variable (a cursor, a running
- * maximum) is a new heap number: hundreds of MB of garbage a run, which grows V8's young
- * generation. Such loops here and in the analyses keep those doubles in a small Float64Array.
+ * Running doubles (cursors, running maxima) live in small Float64Arrays: columns.ts says why.
  */
 // distribution statistics live in distribution.ts; exported here too, where every analysis imports them from
 export { distribution, distributionInPlace, quantileSelect, selectRank } from './distribution.js';
+import { runningDoubles } from './columns.js';
 
 export interface IntervalSet {
   count: number;
@@ -196,8 +194,8 @@ function walkGaps(
 ): number {
   let n = 0;
   let open = false;
-  // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far: running doubles in a typed array (above)
-  const st = Float64Array.of(lo, 0, 0);
+  // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far
+  const st = runningDoubles(lo, 0, 0);
   const CURSOR = 0; const CUR_S = 1; const CUR_E = 2;
   for (let i = 0; i <= count; i++) {
     // i === count closes the last merged piece
@@ -301,8 +299,8 @@ export function sweepConcurrency(
   start: ArrayLike<number>, end: ArrayLike<number>, count: number, span: (a: number, b: number, n: number) => void,
 ): void {
   let active = 0;
-  // the previous event's time: running doubles in a typed array (above)
-  const prev = Float64Array.of(count > 0 ? start[0] : 0);
+  // the previous event's time
+  const prev = runningDoubles(count > 0 ? start[0] : 0);
   const ends = new EndHeap();
   let i = 0;
   while (i < count || ends.size > 0) {
@@ -339,8 +337,8 @@ export function concurrencyTimeline(start: ArrayLike<number>, end: ArrayLike<num
     }
     time[n] = t; level[n] = l; n++;
   };
-  // the end of the last span: running doubles in a typed array (above)
-  const last = Float64Array.of(NaN);
+  // the end of the last span
+  const last = runningDoubles(NaN);
   sweepConcurrency(start, end, count, (a, b, l) => {
     if (n === 0 || level[n - 1] !== l) push(a, l);
     last[0] = b;
@@ -378,7 +376,7 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
 export function groupPairOverlaps(
   start: ArrayLike<number>, end: ArrayLike<number>, group: ArrayLike<number>, count: number, groupCount: number,
 ): Map<number, number> {
-  // since, until per group: running doubles in typed arrays (above)
+  // since, until per group: running doubles in typed arrays (columns.ts)
   const since = new Float64Array(groupCount);
   const until = new Float64Array(groupCount);
   const activeIdx = new Int32Array(groupCount).fill(-1);

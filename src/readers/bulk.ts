@@ -19,21 +19,41 @@ import {
 export type Column = Float64Array | Int32Array | Uint8Array;
 
 /**
- * The same value read straight from the pages (pages.ts), for readColumnsFromPages:
- * a column's number; `globalTid >> 24` / `globalTid & 0xFFFFFF` (pidKey / tid); `col IS NOT NULL`;
- * the first non-NULL of several columns; or a constant (null: NULL).
+ * One column of a read, defined once for both paths: readColumns turns it into SQL (sqlParts),
+ * readColumnsFromPages computes the same value from the decoded record. A column's number
+ * (`minus`: less the time origin, a BigInt so the SQL stays exact; the pages only read origin 0);
+ * `globalTid >> 24` / `globalTid & 0xFFFFFF` (pidKey / tid); both, as a thread (op 'thread',
+ * with `keys`); `col IS NOT NULL`; CUPTI's 0xFFFFFFFF "no stream" as NULL (syncStream); the
+ * first non-NULL of several columns; or a constant (null: NULL).
  */
-export type PageExpr =
-  | { col: string; op?: 'pidKey' | 'tid' | 'thread' | 'notNull' }
+export type ColumnExpr =
+  | { col: string; op?: 'pidKey' | 'tid' | 'thread' | 'notNull' | 'syncStream'; minus?: bigint }
   | { coalesce: string[] }
   | { value: number | null };
 
+/** CUPTI_SYNCHRONIZATION_INVALID_VALUE: the stream of event and context syncs */
+const NO_STREAM = 4294967295;
+
+/** The SQL of a column: one expression, or two (a thread's pidKey and tid) read as a JSON pair. */
+export function sqlParts(e: ColumnExpr): string[] {
+  if ('value' in e) return [e.value === null ? 'NULL' : String(e.value)];
+  if ('coalesce' in e) return [e.coalesce.length === 1 ? ident(e.coalesce[0]) : `COALESCE(${e.coalesce.map(ident).join(', ')})`];
+  const c = ident(e.col);
+  switch (e.op) {
+    case 'pidKey': return [`(${c} >> 24)`];
+    case 'tid': return [`(${c} & 16777215)`];
+    case 'thread': return [`(${c} >> 24)`, `(${c} & 16777215)`];
+    case 'notNull': return [`(${c} IS NOT NULL)`];
+    case 'syncStream': return [`NULLIF(${c}, ${NO_STREAM})`];
+    default: return [e.minus ? `(${c} - ${e.minus})` : c];
+  }
+}
+
 /**
- * One selected expression and the array it lands in; `nan` makes NULL read as NaN instead of -1.
- * `page` says how to compute `expr` from the pages; without it the table is read through SQL.
+ * One column of a read and the array it lands in; `nan` makes NULL read as NaN instead of -1.
  */
 export interface Target {
-  expr: string; out: Column; nan?: boolean; page?: PageExpr; tuple?: Tuple;
+  col: ColumnExpr; out: Column; nan?: boolean; tuple?: Tuple;
   /** each value lands in `out` as its number in `keys` (LocalKeys; op 'thread': a thread's) */
   keys?: LocalKeys;
   /**
@@ -103,7 +123,12 @@ function widened(t: Target): Float64Array {
  * null value; `cols` null: a column the table lacks) and returns what lands in `out`. Used for
  * launch configurations: nine kernel columns, a handful of distinct values.
  */
-export interface Tuple { exprs: string[]; cols: (string | null)[]; intern: (values: ArrayLike<number>) => number }
+export interface Tuple { cols: (string | null)[]; intern: (values: ArrayLike<number>) => number }
+
+/** A target's SQL expressions: a tuple's columns, or the column's parts. */
+function partsOf(t: Target): string[] {
+  return t.tuple ? t.tuple.cols.map((c) => (c === null ? 'NULL' : ident(c))) : sqlParts(t.col);
+}
 
 /** Rows per chunk: large enough that per-query overhead vanishes, small enough for short JSON strings. */
 const CHUNK = 65536;
@@ -122,9 +147,11 @@ export function readColumns(
   // Anything but a number reads as NULL. Text arrives as a JSON string and is caught below;
   // JSON cannot hold a BLOB, so a chunk with one fails and is read again with every value
   // checked in SQL (checking always costs ~30% more on clean exports).
+  const parts = targets.map(partsOf);
+  // a tuple or a thread is several values: one JSON array per row
+  const many = targets.map((t, j) => t.tuple !== undefined || parts[j].length > 1);
   const query = (value: (e: string) => string) => chunkQuery(db, table, where,
-    targets.map((t) => (t.tuple ? `json_array(${t.tuple.exprs.map(value).join(', ')})` : value(t.expr))),
-    targets.map((t) => t.tuple !== undefined));
+    parts.map((p, j) => (many[j] ? `json_array(${p.map(value).join(', ')})` : value(p[0]))), many);
   const fast = query((e) => e);
   let checked: ReturnType<typeof query> | null = null;
   const chunk = (after: bigint | null): [string[], bigint | null] => {
@@ -152,6 +179,14 @@ export function readColumns(
       if (tuple) {
         for (let r = 0; r < n; r++) {
           out[i + r] = tuple.intern((values[r] as unknown[]).map((v) => (typeof v === 'number' ? v : nul)));
+        }
+        continue;
+      }
+      if (keys && many[j]) {
+        // a thread: [pidKey, tid]
+        for (let r = 0; r < n; r++) {
+          const [p, q] = values[r] as unknown[];
+          out[i + r] = keys.localThread(typeof p === 'number' ? p : -1, typeof q === 'number' ? q : -1);
         }
         continue;
       }
@@ -189,7 +224,7 @@ export type PageFilter = 'timed' | 'nvtx';
 
 /**
  * readColumns from the file's pages: the same rows, in the same order, into the same arrays,
- * for the targets' `page` expressions and the rows `filter` keeps. With `texts`, the named text
+ * for the targets' columns and the rows `filter` keeps. With `texts`, the named text
  * column of every kept row where it is not NULL is passed to `texts.each`, in order.
  * Throws PagesUnsupported (read through SQL instead) where SQL's answer would need SQL's type
  * conversions: text or a blob where a number is read, a real where an integer is shifted.
@@ -210,7 +245,7 @@ export function readColumnsFromPages(
   const sText = texts ? slot(texts.col) : -1;
   // Plain numeric columns, the bulk of every table, go through two monomorphic loops (one per
   // array type); the rest through the general switch.
-  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7 } as const;
+  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7, syncStream: 8 } as const;
   const f64: { slot: number; out: Float64Array; nul: number }[] = [];
   const i32: { slot: number; out: Int32Array; nul: number }[] = [];
   // id columns (widen): a loop of their own, so the plain loops stay free of the check
@@ -220,14 +255,14 @@ export function readColumnsFromPages(
     keys?: LocalKeys; target: Target;
   }[] = [];
   for (const t of targets) {
-    const e = t.page;
+    const e = t.col;
     const nul = t.nan ? NaN : -1;
     const o = { slots: [], value: null, out: t.out, nul, keys: t.keys, target: t };
     if (t.tuple) {
       other.push({ ...o, op: OP.tuple, slot: -1, slots: t.tuple.cols.map((c) => (c === null ? -1 : slot(c))), tuple: t.tuple });
       continue;
     }
-    if (!e) throw new PagesUnsupported(`no page expression for ${t.expr}`);
+    if ('col' in e && e.minus) throw new PagesUnsupported('times rebased by an origin');
     if ('value' in e) other.push({ ...o, op: OP.value, slot: -1, value: e.value });
     else if ('coalesce' in e) other.push({ ...o, op: OP.coalesce, slot: -1, slots: e.coalesce.map(slot) });
     else if (e.op !== undefined || t.keys) other.push({ ...o, op: e.op === undefined ? 0 : OP[e.op], slot: slot(e.col) });
@@ -276,6 +311,7 @@ export function readColumnsFromPages(
         case OP.tid: v = threadPartAt(row, p.slot, 'tid', p.nul); break;
         case OP.thread: v = p.keys!.localThread(threadPartAt(row, p.slot, 'pidKey', -1), threadPartAt(row, p.slot, 'tid', -1)); break;
         case OP.notNull: v = row.kind[p.slot] === Kind.Null ? 0 : 1; break;
+        case OP.syncStream: v = numberAt(row, p.slot, p.nul); if (v === NO_STREAM) v = p.nul; break;
         case OP.coalesce: {
           v = p.nul;
           for (const s of p.slots) if (row.kind[s] !== Kind.Null) { v = numberAt(row, s, p.nul); break; }
@@ -301,6 +337,74 @@ export function readColumnsFromPages(
     i++;
   }, onRows);
   return i - at;
+}
+
+/**
+ * Calls `visit` once per row of `table` that has both times and ends no earlier than it starts,
+ * in rowid order, with the values of `cols` in `v` (NULL as -1; the same array every time):
+ * from the file's pages with `pages`, else through SQL (`where` says which rows). Plain columns,
+ * pidKey/tid and constants only. For reads in two passes that keep no column of every row.
+ * From the pages, PagesUnsupported as readColumnsFromPages; times past 2^53 included.
+ */
+export function scanRows(
+  db: Database.Database, pages: PageFile | null, table: string, where: string, cols: ColumnExpr[],
+  visit: (v: Float64Array) => void, onRows?: (rows: number) => void,
+): void {
+  const v = new Float64Array(cols.length);
+  if (pages === null) {
+    const parts = cols.map((e) => {
+      const p = sqlParts(e);
+      if (p.length !== 1) throw new Error('scanRows: one value per column');
+      return p[0];
+    });
+    const fast = chunkQuery(db, table, where, parts);
+    let checked: ReturnType<typeof chunkQuery> | null = null;
+    const chunk = (after: bigint | null): [string[], bigint | null] => {
+      try {
+        return fast(after);
+      } catch {
+        // a BLOB cannot travel as JSON: read the chunk again with every value checked
+        checked ??= chunkQuery(db, table, where, parts.map((e) => (e === 'NULL' ? e : `IIF(typeof(${e}) IN ('integer', 'real'), ${e}, NULL)`)));
+        return checked(after);
+      }
+    };
+    for (let after: bigint | null = null, first = true; first || after !== null; first = false) {
+      const [json, last] = chunk(after);
+      const values = json.map((j) => JSON.parse(j) as unknown[]);
+      const n = values[0].length;
+      after = n < CHUNK ? null : last;
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < cols.length; j++) { const x = values[j][r]; v[j] = typeof x === 'number' ? x : -1; }
+        visit(v);
+      }
+      if (n > 0) onRows?.(n);
+    }
+    return;
+  }
+  const names: string[] = [];
+  const slot = (c: string): number => {
+    let i = names.indexOf(c);
+    if (i < 0) { i = names.length; names.push(c); }
+    return i;
+  };
+  const sStart = slot('start'); const sEnd = slot('end');
+  // kind: 0 constant, 1 number, 2 pidKey, 3 tid
+  const plan = cols.map((e) => {
+    if ('value' in e) return { kind: 0, slot: -1, value: e.value ?? -1 };
+    if ('coalesce' in e || (e.op !== undefined && e.op !== 'pidKey' && e.op !== 'tid')) throw new Error('scanRows: plain columns only');
+    if (e.minus) throw new PagesUnsupported('times rebased by an origin');
+    return { kind: e.op === 'pidKey' ? 2 : e.op === 'tid' ? 3 : 1, slot: slot(e.col), value: 0 };
+  });
+  scanTable(pages, db, table, names, (row) => {
+    if (!(Math.abs(row.num[sStart]) <= MAX_EXACT && Math.abs(row.num[sEnd]) <= MAX_EXACT)) throw new PagesUnsupported('a time past 2^53');
+    if (!hasTime(row, sStart) || !hasTime(row, sEnd) || row.num[sEnd] < row.num[sStart]) return;
+    for (let j = 0; j < plan.length; j++) {
+      const p = plan[j];
+      v[j] = p.kind === 0 ? p.value : p.kind === 1 ? numberAt(row, p.slot, -1)
+        : threadPartAt(row, p.slot, p.kind === 2 ? 'pidKey' : 'tid', -1);
+    }
+    visit(v);
+  }, onRows);
 }
 
 /**

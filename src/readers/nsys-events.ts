@@ -7,21 +7,20 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
+  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
 } from '../model/build.js';
 import {
   processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
-import { has, ident, type NsysSchema } from './schema.js';
-import type { Entities } from './nsys-entities.js';
+import { has, type NsysSchema } from './schema.js';
+import { threadKey, type Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, type PageExpr, type PageFilter, type Target,
+  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, scanRows, type ColumnExpr, type PageFilter, type Target,
 } from './bulk.js';
 import { PagesUnsupported, type PageFile } from './pages.js';
-import { readRuntimeFromPages } from './runtime-pages.js';
 
 export interface TableScan {
   table: string;
@@ -66,27 +65,20 @@ function checkTimes(ctx: ReadContext, start: Float64Array, end: Float64Array, fr
   }
 }
 
-/** `col` when the table has it, else NULL, so one query shape serves every nsys version. */
-function col(schema: NsysSchema, table: string, name: string): string {
-  return has(schema, table, name) ? ident(name) : 'NULL';
-}
-
-/** The same, for a read from the pages; `op` as in PageExpr. */
-function pageCol(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr {
+/**
+ * Column `name` of `table` (`op` as in ColumnExpr), or NULL when this nsys version's table lacks
+ * it (notNull: 0), so one read serves every nsys version.
+ */
+function column(schema: NsysSchema, table: string, name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull' | 'syncStream'): ColumnExpr {
   return has(schema, table, name) ? { col: name, op } : { value: op === 'notNull' ? 0 : null };
 }
 
-function time(ctx: ReadContext, name: string): string {
-  return ctx.origin === 0n ? ident(name) : `(${ident(name)} - ${ctx.origin})`;
-}
-
 /**
- * readColumns, from the pages when the context has them, times need no rebasing and every
- * target says how (PageExpr); through SQL otherwise, or when the pages hold what only SQL's
- * conversions read right (PagesUnsupported).
+ * readColumns, from the pages when the context has them and times need no rebasing; through
+ * SQL otherwise, or when the pages hold what only SQL's conversions read right (PagesUnsupported).
  */
 function readRows(ctx: ReadContext, table: string, where: string, filter: PageFilter, targets: Target[], at: number): number {
-  if (ctx.pages && ctx.origin === 0n && targets.every((t) => t.page || t.tuple)) {
+  if (ctx.pages && ctx.origin === 0n) {
     try {
       const n = readColumnsFromPages(ctx.pages, ctx.db, table, filter, targets, at, ctx.onRows);
       ctx.onTableRead?.(table, 'pages');
@@ -135,9 +127,6 @@ function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
   return n;
 }
 
-const PID_KEY = (c: string): string => `(${c} >> 24)`;
-const TID = (c: string): string => `(${c} & 16777215)`;
-
 /** Kernels; their distinct launch configurations are appended to `launchConfigs` (empty on entry). */
 export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[]): KernelColumns {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
@@ -154,8 +143,8 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   const targets: Target[] = [...device.targets, graphNode, shortName,
     ...(demangled ? plain(ctx, t, [['demangledName', demangled]]) : []),
     {
-      expr: '', out: k.launchConfig,
-      tuple: { exprs: LAUNCH_FIELDS.map((f) => col(ctx.schema, t, f)), cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
+      col: { value: null }, out: k.launchConfig,
+      tuple: { cols: LAUNCH_FIELDS.map((f) => (has1(f) ? f : null)), intern: (v) => configs.intern(v) },
     }];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
@@ -187,14 +176,27 @@ export function readRuntime(
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
   const tables = ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER'].filter((t) => counts.has(t));
   const n = tables.reduce((a, t) => a + (counts.get(t) ?? 0), 0);
-  if (ctx.pages && ctx.origin === 0n && n > 0 && tables.length === 1 && tables[0] === 'CUPTI_ACTIVITY_KIND_RUNTIME') {
-    try {
-      const read = readRuntimeFromPages(ctx.pages, ctx.db, tables[0], ctx.schema.columns.get(tables[0])!, ctx.entities,
-        keep, ctx.onRows, ctx.unscanned);
-      if (read) { ctx.onTableRead?.(tables[0], 'pages'); return read; }
-    } catch (e) {
-      if (!(e instanceof PagesUnsupported)) throw e;
+  if (n > 0 && tables.length === 1) {
+    // one table, in time order (every export seen): two passes, no column of the calls not kept
+    let read: ReturnType<typeof readRuntimeInOrder> | undefined;
+    if (ctx.pages && ctx.origin === 0n) {
+      try {
+        read = readRuntimeInOrder(ctx, tables[0], ctx.pages, keep);
+        if (read) ctx.onTableRead?.(tables[0], 'pages');
+      } catch (e) {
+        if (!(e instanceof PagesUnsupported)) throw e;
+      }
     }
+    if (read === undefined) {
+      try {
+        read = readRuntimeInOrder(ctx, tables[0], null, keep);
+        if (read) ctx.onTableRead?.(tables[0], 'sql');
+      } catch (e) {
+        // a nameId past 32 bits: the general read below takes it
+        if (!(e instanceof PagesUnsupported)) throw e;
+      }
+    }
+    if (read) return read;
   }
   const r = emptyRuntime(n);
   if (n === 0) return { runtime: r, apiSummary: [] };
@@ -203,15 +205,13 @@ export function readRuntime(
   const eventClass = new Float64Array(n);
   let count = 0;
   for (const t of tables) {
-    const c = (name: string): string => col(ctx.schema, t, name);
-    const pc = (name: string, op?: 'pidKey' | 'tid'): PageExpr => pageCol(ctx.schema, t, name, op);
     const driver = t === 'CUPTI_ACTIVITY_KIND_DRIVER';
     const targets: Target[] = [
       ...times(ctx, r),
-      { expr: PID_KEY(c('globalTid')), out: pidKey, page: pc('globalTid', 'pidKey') },
-      { expr: TID(c('globalTid')), out: tid, page: pc('globalTid', 'tid') },
+      { col: column(ctx.schema, t, 'globalTid', 'pidKey'), out: pidKey },
+      { col: column(ctx.schema, t, 'globalTid', 'tid'), out: tid },
       ...plain(ctx, t, [['correlationId', r.correlationId], ['nameId', r.name]]),
-      { expr: driver ? '1' : c('eventClass'), out: eventClass, page: driver ? { value: 1 } : pc('eventClass') },
+      { col: driver ? { value: 1 } : column(ctx.schema, t, 'eventClass'), out: eventClass },
     ];
     count += readRows(ctx, t, TIME_VALID, 'timed', targets, count);
   }
@@ -258,6 +258,122 @@ export function readRuntime(
   return { runtime: narrowRuntime(out), apiSummary };
 }
 
+interface NameUse { id: number; keep: boolean; count: number; total: number }
+
+/**
+ * CUDA API calls of one table whose rows are in time order, keeping only the calls `keep` wants,
+ * from the pages (`pages`) or through SQL (null). A million-kernel trace holds two or three API
+ * calls per kernel, most of which no analysis reads (cudaEventRecord, cudaGetLastError, ...):
+ * reading them all into columns first and filtering after would cost ~140 bytes per kernel at
+ * the peak. Two passes instead: the first counts the calls kept, the second fills columns of
+ * exactly that size.
+ *
+ * The result is exactly readRuntime's general read, which orders every call by time, then numbers
+ * threads, processes and API names in order of first use: the rows come in rowid order, which is
+ * time order here, so the first uses are recorded during the scan and replayed afterwards, in the
+ * same order. A table out of time order returns null before anything is numbered.
+ */
+function readRuntimeInOrder(
+  ctx: ReadContext, table: string, pages: PageFile | null, keep: ((name: string) => boolean) | undefined,
+): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
+  const { entities } = ctx;
+  const strings = entities.strings;
+  const c = (name: string, op?: 'pidKey' | 'tid'): ColumnExpr => column(ctx.schema, table, name, op);
+  const scan = (cols: ColumnExpr[], visit: (v: Float64Array) => void, onRows?: (rows: number) => void): void =>
+    scanRows(ctx.db, pages, table, TIME_VALID, cols, visit, onRows);
+  const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((t) => t.col);
+  // API names by nameId, in order of first use
+  const names = new Map<number, NameUse>();
+  const useOf = (nameId: number): NameUse => {
+    let use = names.get(nameId);
+    if (use === undefined) {
+      const s = strings.apiName(nameId);
+      // an unknown name is kept, as nothing proves that no analysis reads it
+      use = { id: nameId, keep: !keep || s === undefined || keep(s), count: 0, total: 0 };
+      names.set(nameId, use);
+    }
+    return use;
+  };
+
+  // pass 1: order, names, the count and time of every call, and how many are kept. The previous
+  // call's start and end sit in a typed array: a double in a variable this closure shares is a
+  // new heap number every time (millions of rows: seconds of scavenges)
+  const last = Float64Array.of(-Infinity, -Infinity);
+  let ordered = true;
+  let lastNameId = NaN; let use: NameUse | undefined;
+  let kept = 0;
+  scan([start, end, c('nameId')], (v) => {
+    if (!ordered) return;
+    const s = v[0]; const e = v[1];
+    if (s < last[0] || (s === last[0] && e < last[1])) { ordered = false; return; }
+    last[0] = s; last[1] = e;
+    // through SQL without the stats pass: a time a double cannot hold reads again, rebased
+    if (ctx.unscanned && !(Math.abs(s) <= Number.MAX_SAFE_INTEGER && Math.abs(e) <= Number.MAX_SAFE_INTEGER)) ctx.unscanned.inexactTime = true;
+    if (v[2] !== lastNameId) { lastNameId = v[2]; use = useOf(lastNameId); }
+    use!.count++; use!.total += e - s;
+    if (use!.keep) kept++;
+  });
+  if (!ordered) return null;
+
+  // pass 2: the kept calls, with threads numbered locally by first use ([pidKey, tid] pairs)
+  const r = emptyRuntime(kept, Int32Array);
+  // until the replay below: thread holds the local thread, name the nameId, api the eventClass (2: NULL)
+  const threadKeys: number[] = [];
+  const threadOf = new Map<number | string, number>();
+  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  lastNameId = NaN;
+  let i = 0;
+  const driver = table === 'CUPTI_ACTIVITY_KIND_DRIVER';
+  scan([start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'),
+    driver ? { value: 1 } : c('eventClass')], (v) => {
+    const pid = v[2]; const tid = v[3];
+    if (pid !== lastPid || tid !== lastTid) {
+      lastPid = pid; lastTid = tid;
+      const key = threadKey(pid, tid);
+      let t = threadOf.get(key);
+      if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
+      thread = t;
+    }
+    const nameId = v[4];
+    if (nameId !== lastNameId) { lastNameId = nameId; use = names.get(nameId); }
+    if (!use!.keep) return;
+    if (i >= kept) throw new PagesUnsupported('the table changed between passes');
+    if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
+    r.start[i] = v[0]; r.end[i] = v[1]; r.thread[i] = thread; r.name[i] = nameId;
+    const corr = v[5];
+    if (r.correlationId instanceof Int32Array && !fitsInt32(corr)) r.correlationId = Float64Array.from(r.correlationId);
+    r.correlationId[i] = corr;
+    const cls = v[6];
+    r.api[i] = cls === -1 ? 2 : cls === 1 ? 1 : 0;
+    i++;
+  }, ctx.onRows);
+  if (i !== kept) throw new PagesUnsupported('the table changed between passes');
+
+  // replay the first uses: the same numbering as reading every call in time order
+  const threadIndex = new Int32Array(threadKeys.length >> 1);
+  for (let t = 0; t < threadIndex.length; t++) {
+    const pid = threadKeys[2 * t]; const tid = threadKeys[2 * t + 1];
+    threadIndex[t] = pid === -1 ? -1 : entities.thread(pid, tid);
+  }
+  const nameIndex = new Map<number, number>();
+  const summary = new Map<number, ApiCallTotal>();
+  for (const u of names.values()) {
+    const name = strings.apiNameFromStringId(u.id);
+    nameIndex.set(u.id, name);
+    const a = summary.get(name);
+    if (a) { a.count += u.count; a.total += u.total; } else summary.set(name, { name, count: u.count, total: u.total });
+  }
+  let lastId = NaN; let name = -1;
+  for (let o = 0; o < kept; o++) {
+    const t = r.thread[o];
+    r.thread[o] = threadIndex[t];
+    if (r.name[o] !== lastId) { lastId = r.name[o]; name = nameIndex.get(lastId)!; }
+    r.name[o] = name;
+    r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];
+  }
+  return { runtime: r, apiSummary: [...summary.values()] };
+}
+
 /** The SQL read's correlation ids, narrowed (the read from the pages fills an Int32Array as it goes). */
 function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
   return { ...r, correlationId: narrowIds(r.correlationId) };
@@ -265,13 +381,12 @@ function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
 
 /** start and end, rebased by the time origin. */
 function times(ctx: ReadContext, cols: { start: Float64Array; end: Float64Array }): Target[] {
-  return [{ expr: time(ctx, 'start'), out: cols.start, page: { col: 'start' } },
-    { expr: time(ctx, 'end'), out: cols.end, page: { col: 'end' } }];
+  return [{ col: { col: 'start', minus: ctx.origin }, out: cols.start }, { col: { col: 'end', minus: ctx.origin }, out: cols.end }];
 }
 
 /** Columns read as they are (NULL when the table lacks one). */
 function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Target[] {
-  return cols.map(([name, out]) => ({ expr: col(ctx.schema, t, name), out, page: pageCol(ctx.schema, t, name) }));
+  return cols.map(([name, out]) => ({ col: column(ctx.schema, t, name), out }));
 }
 
 /**
@@ -282,8 +397,7 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
   streamId: Int32Array; correlationId: IdColumn; process: Int32Array;
-}, processes: LocalKeys, streamExpr?: string): { targets: Target[]; correlation: Target } {
-  const c = (name: string): string => col(ctx.schema, t, name);
+}, processes: LocalKeys, stream?: ColumnExpr): { targets: Target[]; correlation: Target } {
   const [deviceId, streamId, correlation] = plain(ctx, t, [['deviceId', cols.deviceId],
     ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
   correlation.widen = true;
@@ -292,9 +406,9 @@ function deviceTargets(ctx: ReadContext, t: string, cols: {
   return {
     targets: [
       ...times(ctx, cols), deviceId, ...context,
-      streamExpr === undefined ? streamId : { expr: streamExpr, out: cols.streamId },
+      stream === undefined ? streamId : { col: stream, out: cols.streamId },
       correlation,
-      { expr: PID_KEY(c('globalPid')), out: cols.process, page: pageCol(ctx.schema, t, 'globalPid', 'pidKey'), keys: processes },
+      { col: column(ctx.schema, t, 'globalPid', 'pidKey'), out: cols.process, keys: processes },
     ],
     correlation,
   };
@@ -330,9 +444,9 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   const processes = new LocalKeys();
   // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
   // context syncs; the model says -1.
-  const stream = has(ctx.schema, t, 'streamId') ? 'NULLIF(streamId, 4294967295)' : 'NULL';
-  const syncType = has(ctx.schema, t, 'syncType') ? 'syncType' : col(ctx.schema, t, 'deprecatedSyncType');
-  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { expr: syncType, out: y.syncType }];
+  const stream = column(ctx.schema, t, 'streamId', 'syncStream');
+  const syncType = column(ctx.schema, t, has(ctx.schema, t, 'syncType') ? 'syncType' : 'deprecatedSyncType');
+  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { col: syncType, out: y.syncType }];
   y.count = fill(ctx, scanOf(t, ''), targets);
   processes.replay(y.process, y.count, (key) => ctx.entities.process(key));
   return y;
@@ -409,28 +523,27 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const t = 'NVTX_EVENTS';
   let v = emptyNvtx(n, Int32Array);
   if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
-  const c = (name: string): string => col(ctx.schema, t, name);
+  const c = (name: string, op?: 'thread' | 'notNull'): ColumnExpr => column(ctx.schema, t, name, op);
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
     .filter((p) => has(ctx.schema, t, p));
-  const payload = payloadCols.length > 0 ? `COALESCE(${payloadCols.join(', ')})` : 'NULL';
   const hasTextCol = has(ctx.schema, t, 'text');
   const inline = new Uint8Array(n);
-  const pc = (name: string, op?: 'pidKey' | 'tid' | 'thread' | 'notNull'): PageExpr => pageCol(ctx.schema, t, name, op);
   const [start, end] = times(ctx, v);
   // textId lands in the text column (string ids are small integers) and is rewritten as a string
   // index below; the rows with inline text get theirs from `each`
-  const textIds: Target = { expr: c('textId'), out: v.text, page: pc('textId'), widen: true };
-  const domains: Target = { expr: c('domainId'), out: v.domainId, page: pc('domainId'), widen: true };
-  const common: Target[] = [
-    start, { ...end, nan: true },
-    { expr: hasTextCol ? 'text IS NOT NULL' : '0', out: inline, page: pc('text', 'notNull') },
-    textIds,
-    { expr: c('eventType'), out: v.eventType, page: pc('eventType') },
-    domains,
-    { expr: payload, out: v.payload, nan: true, page: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null } },
-  ];
-  // threads by local number (LocalKeys) from the pages; through SQL, from the two parts of globalTid
+  const textIds: Target = { col: c('textId'), out: v.text, widen: true };
+  const domains: Target = { col: c('domainId'), out: v.domainId, widen: true };
+  // threads by local number (LocalKeys), replayed as entity numbers once read
   const threads = new LocalKeys();
+  const targets: Target[] = [
+    start, { ...end, nan: true },
+    { col: c('text', 'notNull'), out: inline },
+    textIds,
+    { col: c('eventType'), out: v.eventType },
+    domains,
+    { col: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null }, out: v.payload, nan: true },
+    { col: c('globalTid', 'thread'), out: v.thread, keys: threads },
+  ];
   // The inline texts come in the same rowid order as the rows flagged `inline`. Read from the
   // pages, they are interned as they come: should the pages fall through to SQL midway, SQL
   // interns the same texts in the same order, so the indices already given stay right.
@@ -446,7 +559,6 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   const dropped = { rows: 0 };
   if (ctx.pages && ctx.origin === 0n) {
     try {
-      const targets = [...common, { expr: '', out: v.thread, page: pc('globalTid', 'thread'), keys: threads }];
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
         hasTextCol ? { col: 'text', each } : undefined, dropped);
       fromPages = true;
@@ -462,11 +574,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   }
   if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
-    const pidKey = new Float64Array(n);
-    const tid = new Float64Array(n);
-    count = readColumns(ctx.db, t, NVTX_SCAN.valid, [...common,
-      { expr: PID_KEY(c('globalTid')), out: pidKey }, { expr: TID(c('globalTid')), out: tid }], 0, ctx.onRows);
-    for (let i = 0; i < count; i++) v.thread[i] = threads.localThread(pidKey[i], tid[i]);
+    count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
     if (hasTextCol) {
       at = 0; inlineText = 0;
       // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text

@@ -5,7 +5,7 @@
  */
 import type { DeviceReport } from '../report/types.js';
 import type { CommunicationReport } from '../report/communication.js';
-import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import { formatBytes, formatCount, formatNs, formatPct, textTable } from './format.js';
 import type { CombinedCommunication } from '../report/combined-communication.js';
 import type { Table, TableOptions } from './tables.js';
 
@@ -48,8 +48,10 @@ export function communicationTables(d: DeviceReport, options: TableOptions): Tab
     const k = c.kernels.slice(0, options.maxRows);
     out.push({
       key: 'communication-kernels', caption: `GPU ${p}: communication operations, most time first`,
-      header: ['name', 'class', 'family', 'count', 'time', 'exposed', 'exposed share'],
-      rows: k.map((x) => [cut(x.name, options.maxName), x.class, x.family, formatCount(x.count), formatNs(x.time), formatNs(x.exposed), formatPct(x.time > 0 ? x.exposed / x.time : null)]),
+      header: ['name', 'class', 'family', 'count', 'time', 'exposed', 'exposed share', 'bytes', 'algorithm bandwidth'],
+      rows: k.map((x) => [cut(x.name, options.maxName), x.class, x.family, formatCount(x.count), formatNs(x.time), formatNs(x.exposed), formatPct(x.time > 0 ? x.exposed / x.time : null),
+        x.messageBytes === undefined ? '–' : formatBytes(x.messageBytes),
+        x.algorithmBandwidth === undefined || x.algorithmBandwidth === null ? '–' : `${(x.algorithmBandwidth / 1e9).toFixed(1)} GB/s`]),
       more: c.kernels.length - k.length,
     });
     if (c.byPhase.length > 0) {
@@ -97,7 +99,7 @@ export function combinedCommunicationLines(c: CombinedCommunication | undefined,
       `costing the other ranks ${formatNs(w.waitCausedNs)} of waiting inside the collectives: its compute before them is what to shorten.`);
     for (const x of c.worst.slice(0, 3)) out.push(`  ${x.name} #${x.occurrence}: ${who(x.lastRank)} last, others waited ${formatNs(x.waitNs)}`);
   } else if (c.perRank.length > 1) {
-    out.push('No collective matched across ranks (names differ, or each rank lists none): who waited for whom cannot be told.');
+    out.push('No collective kernel lines up across ranks (only copies, which wait for no peer; or the names differ): who waited for whom cannot be told.');
   }
   return out;
 }

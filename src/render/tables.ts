@@ -4,9 +4,10 @@
  * text; a renderer only lays them out.
  */
 import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js';
-import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
+import { nvtxFamilyName } from '../model/nvtx-names.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
+import { expertTables } from './experts-text.js';
 
 export interface Table {
   /** stable key per kind of table (tests and the page find tables by it), e.g. "metrics", "sm-fill" */
@@ -78,7 +79,8 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
     key: 'gaps', caption: `GPU ${p}: idle gaps: ${formatCount(g.all.count)} totalling ${formatNs(g.all.total)}` +
       (g.all.count > 0 ? ` (median ${formatNs(g.all.median)}, p95 ${formatNs(g.all.p95)}, max ${formatNs(g.all.max)})` : ''),
     header: ['cause', 'gaps', 'idle time', 'share of idle'],
-    rows: g.all.count === 0 ? [] : GAP_CLASSES.map((c) => [c, formatCount(g.byClass[c].count),
+    // a report made before a class existed (event-wait: issue 15) lacks it
+    rows: g.all.count === 0 ? [] : GAP_CLASSES.filter((c) => g.byClass[c]).map((c) => [c, formatCount(g.byClass[c].count),
       formatNs(g.byClass[c].total), formatPct(g.all.total > 0 ? g.byClass[c].total / g.all.total : null)]),
     note: g.all.count === 0 ? 'The GPU was never idle between kernels in the window.' : undefined,
   });
@@ -86,6 +88,8 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
   out.push(syncTable(d, options));
   const nvtx = nvtxTable(d, options);
   if (nvtx) out.push(nvtx);
+  const iterations = iterationTable(d, options);
+  if (iterations) out.push(iterations);
   const fill = smFillTable(d, options);
   if (fill) out.push(fill);
   if (d.processes && d.processes.length > 1) {
@@ -119,7 +123,8 @@ export function apiTable(report: Report, options: TableOptions = TERMINAL_TABLES
 /** Every table of a report. */
 export function reportTables(report: Report, options: TableOptions = TERMINAL_TABLES): Table[] {
   // communication tables (issue 17) are drawn from src/render/communication-text.ts
-  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options)]);
+  // and the expert tables (issue 15) from src/render/experts-text.ts
+  const out = report.devices.flatMap((d) => [...deviceTables(d, options), ...communicationTables(d, options), ...expertTables(d, options)]);
   const api = report.devices.length === 0 ? apiTable(report, options) : null;
   if (api) out.push(api);
   return out;
@@ -220,4 +225,20 @@ export function distinctNames(names: string[], max: number): string[] {
     seen.set(s, k);
     return k === 1 ? s : `${s} [${k}]`;
   });
+}
+
+/** One row per iteration the NVTX ranges mark: its host range, its GPU span, its kernels and syncs. */
+function iterationTable(d: DeviceReport, options: TableOptions): Table | null {
+  const it = d.nvtxRanges?.iterations;
+  const list = it?.instances ?? [];
+  if (!it || list.length === 0) return null;
+  const c = cap(list, options.maxRows);
+  const t0 = list[0].cpuStart;
+  return {
+    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order`,
+    header: ['iteration', 'starts at (host)', 'host range', 'GPU span', 'kernels', 'host syncs'],
+    rows: c.rows.map((x, i) => [String(i + 1), `+${formatNs(x.cpuStart - t0)}`, formatNs(x.cpuEnd - x.cpuStart),
+      x.gpuStart === null || x.gpuEnd === null ? '–' : formatNs(x.gpuEnd - x.gpuStart), formatCount(x.kernels), formatCount(x.syncs)]),
+    more: c.more,
+  };
 }

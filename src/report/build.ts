@@ -8,10 +8,11 @@ import { analyzeDeviceWindow, deviceWindows, type DeviceAnalysis } from '../anal
 import { indexTrace } from '../analyses/trace-index.js';
 import { analyzeSmFill } from '../analyses/sm-fill.js';
 import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
-import { expertAnalyses } from '../analyses/expert-analyses.js';
+import { expertAnalyses, expertReasons } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
 import { analyzeCommunication } from '../analyses/communication.js';
-import { classifyKernels } from '../analyses/kernel-classes.js';
+import { classifyKernels, refineExpertGemms } from '../analyses/kernel-classes.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Report } from './types.js';
 import { VERSION } from '../version.js';
@@ -33,9 +34,10 @@ export interface ReportOptions {
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
   // computed once, handed to every analysis and, through each device's context, to the findings
   const index = indexTrace(trace);
+  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
+  refineExpertGemms(trace, classes, (rows) => innermostRangeTexts(trace, rows, index.links));
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
@@ -47,7 +49,8 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       ...expertAnalyses(trace, deviceId, window, nvtxRanges),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
-    return { report: Object.assign(report, windowOnly), context };
+    Object.assign(report, windowOnly);
+    return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];

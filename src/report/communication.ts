@@ -27,6 +27,12 @@ export interface ClassifiedKernel {
 export interface CommunicationKernel extends ClassifiedKernel {
   /** |union of these kernels' time \ compute time| */
   exposed: number;
+  /** Σ bytes moved, when known for every operation (copies' sizes; Kineto NCCL args: input elements × element size) */
+  messageBytes?: number;
+  /** messageBytes / Σ whole durations, bytes per second (NCCL-tests' algbw); null when no time */
+  algorithmBandwidth?: number | null;
+  /** process groups named in the collective args */
+  processGroups?: string[];
 }
 
 export interface ClassSummary {
@@ -60,6 +66,12 @@ export interface PhaseCommunication {
 export interface CollectiveSequence {
   /** distinct names (family: collective, e.g. "NCCL: all_to_allv", or the short name) */
   names: string[];
+  /**
+   * per name: whether its operations are kernels that wait for the peers (a collective kernel
+   * ends when the last rank's data is in), so their durations tell who arrived last; false for
+   * copies a library issued (world size 1), which wait for no one
+   */
+  waitsForPeers: boolean[];
   /** per kernel: index into names */
   name: number[];
   start: number[];
@@ -88,6 +100,8 @@ export interface CommunicationReport {
   /** |union of compute and expert-GEMM kernels| in W */
   computeBusy: number;
   byPhase: PhaseCommunication[];
+  /** every phase the trace's ranges name (whether or not communication ran in it), e.g. a shared expert's; empty without communication */
+  phasesSeen: string[];
   /** every class present, what was classified how */
   classes: ClassSummary[];
   /** the --classes file, when one was given */

@@ -96,8 +96,8 @@ export interface OverlapMetrics {
 
 export interface StreamStats {
   streamId: number;
-  /** process index in Report.processes, or -1 */
-  process: number;
+  /** process index in Report.processes; null when unknown (was -1 before the schema said null) */
+  process: number | null;
   kernelCount: number;
   busy: number;
   /** busy / |W| */
@@ -113,13 +113,14 @@ export interface StreamPairOverlap {
   a: number;
   b: number;
   overlap: number;
-  /** processes of streams a and b (index in Report.processes), present when several processes share the device */
-  processA?: number;
-  processB?: number;
+  /** processes of streams a and b (index in Report.processes; null when unknown), present when several processes share the device */
+  processA?: number | null;
+  processB?: number | null;
 }
 
 /** Why the GPU was idle (analyses/launch-gaps.ts says how each is decided), in the order every table and chart lists them. */
-export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained'] as const;
+/** 'event-wait' (issue 15, last so the others keep their index): the next kernel waited on another stream's event (cudaStreamWaitEvent) */
+export const GAP_CLASSES = ['sync-stall', 'host-wait', 'gpu-side', 'unexplained', 'event-wait'] as const;
 export type GapClass = (typeof GAP_CLASSES)[number];
 
 export interface Gap {
@@ -127,15 +128,27 @@ export interface Gap {
   end: number;
   duration: number;
   class: GapClass;
-  /** index (in the trace's kernel columns) of the first kernel after the gap, -1 if none */
-  nextKernel: number;
+  /** index (in the trace's kernel columns) of the first kernel after the gap; null if none */
+  nextKernel: number | null;
   /** name of the blocking API call for sync-stall gaps */
   syncCall?: string;
+  /**
+   * sync-stall gaps: the part of the gap the blocking calls overlap (ns), the only part blamed on
+   * them; the rest of the gap (duration - blocked) is `rest`'s time. Added in schema 1.
+   */
+  blocked?: number;
+  /** sync-stall gaps: the class of the time not blocked ('host-wait', 'event-wait' or 'gpu-side') */
+  rest?: GapClass;
 }
 
 export interface GapSummary {
   /** all gaps: count, total, median, p95, max */
   all: Distribution;
+  /**
+   * count: the gaps of each class (a gap a blocking call overlaps is a sync-stall gap); total: the
+   * idle time of each cause. A sync-stall gap's time splits: the part the blocking calls overlap is
+   * sync-stall's, the rest host-wait's or gpu-side's. The totals add up to all.total.
+   */
   byClass: Record<GapClass, { count: number; total: number }>;
   /** the longest gaps (at most 1000; ties: the earlier), in time order; all, byClass and histogram count every gap */
   gaps: Gap[];
@@ -212,7 +225,8 @@ export interface HostSyncSummary {
 }
 
 export interface ProcessBreakdown {
-  process: number;
+  /** index in Report.processes; null for kernels of no known process */
+  process: number | null;
   overlap: OverlapMetrics;
   streamCount: number;
 }
@@ -246,6 +260,10 @@ export interface DeviceReport {
   contentionSummary?: import('./expert-types.js').ContentionSummary;
   /** replayed scenarios: what removing syncs, launch cost, serialization or per-expert kernels would gain (src/analyses/what-if.ts); added in schema 1 (issue 15) */
   whatIf?: import('./expert-types.js').WhatIfReport;
+  /** why streams serialize, named, most time first (src/analyses/serialization.ts); added in schema 1 (issue 15) */
+  serialization?: import('./expert-types.js').SerializationReason[];
+  /** library calls behind what the trace shows (src/analyses/culprits.ts); added in schema 1 (issue 15) */
+  culprits?: import('./expert-types.js').Culprit[];
 }
 
 export type FillLimit = 'warps' | 'registers' | 'sharedMemory' | 'blocks';
@@ -362,10 +380,25 @@ export interface NvtxRangesReport {
 
 export type Severity = 'high' | 'medium' | 'low' | 'info';
 
+/**
+ * A number a finding rests on, named, so that a script reads it without parsing the evidence
+ * sentences: e.g. {name: 'syncCount', value: 128, unit: 'count'}. `value` is null where the
+ * number is undefined (a share of an empty window).
+ */
+export interface Measure {
+  name: string;
+  value: number | null;
+  unit: MeasureUnit;
+}
+
+/** ns: nanoseconds; share: a fraction in [0, 1]; ratio: a quotient (may exceed 1); count; bytes; per-iteration: a count per iteration */
+export type MeasureUnit = 'ns' | 'share' | 'ratio' | 'count' | 'bytes' | 'per-iteration';
+
 export interface Finding {
   id: string;
   severity: Severity;
-  deviceId: number;
+  /** the GPU; null for a finding about the whole trace (no device ran kernels) */
+  deviceId: number | null;
   /** one line, numbers included */
   title: string;
   /** supporting numbers, one short sentence each */
@@ -375,6 +408,8 @@ export interface Finding {
   costShare: number | null;
   /** what to do, one or two sentences */
   fix: string;
+  /** the numbers behind title and evidence, named and with units (costNs and costShare first) */
+  measures: Measure[];
 }
 
 export interface Report {

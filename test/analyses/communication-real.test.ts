@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { readTrace } from '../../src/readers/read-trace.js';
+import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { buildReport } from '../../src/report/build.js';
 
 const EP = 'fixtures/nsys-2025.3-ep1';
@@ -23,13 +24,19 @@ describe('communication on the expert-parallel dry run (nsys)', () => {
   it('serialized: the 10 all-to-all copies (5 forwards × dispatch + combine) are all exposed', () => {
     const c = comm('serialized');
     expect(c).toMatchObject({ kernelCount: 10, busy: 37343, exposed: 37343, hiddenShare: 0, syncOnly: 0 });
-    expect(c.kernels).toEqual([{ name: '[CUDA memcpy]', class: 'communication', family: 'NCCL: ncclAlltoAll', source: 'NVTX range', count: 10, time: 37343, exposed: 37343 }]);
+    // 78,643,200 B: the copies' sizes (SQL over the export gives the same sum)
+    expect(c.kernels).toEqual([{
+      name: '[CUDA memcpy]', class: 'communication', family: 'NCCL: ncclAlltoAll', source: 'NVTX range', count: 10, time: 37343, exposed: 37343,
+      messageBytes: 78_643_200, algorithmBandwidth: (78_643_200 / 37343) * 1e9,
+    }]);
     expect(c.byPhase.map((p) => [p.phase, p.microBatch, p.kernels])).toEqual([['dispatch', 0, 5], ['combine', 0, 5]]);
     expect(c.byPhase[0].busy + c.byPhase[1].busy).toBe(37343);
     expect(c.collectives.names).toEqual(['NCCL: ncclAlltoAll']);
     expect(c.collectives.start).toHaveLength(10);
     // the other copies stay memory operations; no kernel is communication
-    expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 10], ['compute', 1420], ['memory', 325]]);
+    // the per-expert GEMMs (two nvjet GEMMs and a split-K reduce per expert, 64 experts × 5 forwards) launched inside `expert N`
+    expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 10], ['expert-gemm', 960], ['compute', 460], ['memory', 325]]);
+    expect(c.classes[1].top.map((t) => [t.family, t.count])).toEqual([['GEMM in an expert range', 320], ['GEMM in an expert range', 320], ['GEMM in an expert range', 320]]);
   });
 
   it('overlapped: two micro-batches, 20 copies, each phase and micro-batch apart', () => {
@@ -74,10 +81,21 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(c.byPhase.map((p) => [p.phase, p.kernels, p.busy, p.exposed])).toEqual([
       ['forward', 6, 114_334, 114_334], ['backward', 15, 46_762_159, 39_445_134],
     ]);
+    // message sizes from the args: input elements × dtype size (Float 4 B, the broadcasts' Long 8 B), checked in Python
+    expect(c.kernels.map((k) => [k.messageBytes, k.processGroups])).toEqual([[306_684_384, ['0']], [638_712, ['0']]]);
+    expect(c.kernels[0].algorithmBandwidth).toBeCloseTo((306_684_384 / 46_762_159) * 1e9, 3);
     expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 21], ['compute', 2679], ['memory', 1074]]);
+    // the default window (3 steady-state ProfilerSteps) holds every collective: the whole capture gives the same
+    const whole = buildReport(await readTrace(A100), { wholeTrace: true }).devices[0].communication!;
+    expect([whole.busy, whole.exposed, whole.kernelCount]).toEqual([46_876_493, 39_559_468, 21]);
     const f = r.findings.find((x) => x.id === 'exposed-communication')!;
     expect(f.costNs).toBe(39_559_468);
     expect(f.costNs).toBeLessThanOrEqual(c.busy);
+  });
+
+  it('info lists the classes of a Kineto trace, with the collective args that decided them', async () => {
+    const text = renderInfo(describeTrace(await readTrace(A100)));
+    expect(text).toMatch(/communication\s+21\s+46\.88 ms\s+2\s+ncclKernel_AllReduce_RING_LL_Sum_float \(NCCL: allreduce, collective args\)/);
   });
 
   it('traces without collectives: no communication, the classes still listed', async () => {
@@ -85,7 +103,10 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(v100.devices[0].communication).toMatchObject({ kernelCount: 0, busy: 0, hiddenShare: null });
     expect(v100.findings.some((f) => f.id === 'exposed-communication')).toBe(false);
     const b300 = buildReport(await readTrace(`${CORPUS}/AMD-AGI_TraceLens_moe_01_many_experts_few_tokens.json.gz`));
-    expect(b300.devices[0].communication!.classes.map((k) => [k.class, k.count])).toEqual([['compute', 36]]);
+    // the MoE micro-benchmark's three expert GEMMs per step run inside its expert_ffn[...] annotation
+    const b300Classes = b300.devices[0].communication!.classes;
+    expect(b300Classes.map((k) => [k.class, k.count])).toEqual([['expert-gemm', 9], ['compute', 27]]);
+    expect(b300Classes[0].top.every((t) => t.name.startsWith('nvjet_sm103_') && t.family === 'GEMM in an expert range')).toBe(true);
   });
 });
 

@@ -19,7 +19,7 @@ function loop(spec: { t: number; name: string; len?: number }[], nvtx: NvtxRow[]
 
 describe('steady state from NVTX', () => {
   // set-up kernels, then 4 "step N" ranges of 2 kernels each; step 0 is a warm-up 5x slower
-  const spec = [{ t: 0, name: 'init' }, { t: 10, name: 'init' }];
+  const spec: { t: number; name: string; len?: number }[] = [{ t: 0, name: 'init' }, { t: 10, name: 'init' }];
   const nvtx: NvtxRow[] = [];
   const starts = [100, 200, 300, 400];
   starts.forEach((s, i) => {

@@ -50,11 +50,15 @@ describe('device gap classification', () => {
       [160, 170, 'host-wait', 5, undefined],
       [180, 200, 'host-wait', 6, undefined],
     ]);
+    // the sync-stall gap [80,120) is blamed on the sync only where it blocks, [80,105): 25; the
+    // launch after it returned, [105,120), is host-wait time
+    expect(g.gaps[2]).toMatchObject({ blocked: 25, rest: 'host-wait' });
     expect(g.byClass).toEqual({
-      'sync-stall': { count: 1, total: 40 },
-      'host-wait': { count: 3, total: 50 },
+      'sync-stall': { count: 1, total: 25 },
+      'host-wait': { count: 3, total: 50 + 15 },
       'gpu-side': { count: 1, total: 20 },
       unexplained: { count: 1, total: 20 },
+      'event-wait': { count: 0, total: 0 },
     });
     expect(g.all).toEqual({ count: 6, total: 130, min: 10, median: 20, p95: 35, max: 40 });
   });
@@ -102,7 +106,7 @@ describe('device gap classification', () => {
     ]);
     expect(d.gaps.all.total).toBe(d.overlap.levelTime[0]);
     const after = analyzeDevice(t, 0, { window: '205:300' });
-    expect(after.gaps.gaps).toEqual([{ start: 210, end: 300, duration: 90, class: 'unexplained', nextKernel: -1 }]);
+    expect(after.gaps.gaps).toEqual([{ start: 210, end: 300, duration: 90, class: 'unexplained', nextKernel: null }]);
   });
 
   it('has no gap between segments of a --range window', () => {

@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { writeHtmlReport } from '../../src/render/html/index.js';
-import { iterationFocus, timeAxis } from '../../src/render/html/timeline.js';
+import { buildTimeline } from '../../src/render/html/timeline.js';
+import { htmlInput } from '../../src/commands/analyze.js';
 import { HTML_TABLES, reportTables } from '../../src/render/tables.js';
-import { haveChromium, launch, networkRequests, skipReason, visit, type Session } from './harness.js';
+import { haveChromium, launch, markCounts, networkRequests, skipReason, visit, type Session } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-readable-'));
 
@@ -35,7 +36,7 @@ function texts(page: Page, chartId: string, role: string): Promise<string[]> {
 
 function load(file: string) {
   const trace = readNsysSqlite(file);
-  return { report: buildReport(trace), trace };
+  return htmlInput(buildReport(trace), trace);
 }
 
 describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {
@@ -61,8 +62,15 @@ describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '
     expect(legend.filter((l) => l.includes('cub::'))).toEqual([]);
     expect(legend).toContain('kernel: DeviceSelectSweepKernel');
     // the first view is the 5 iterations, not the 710 ms window with model load and warm-up
-    const focus = iterationFocus(input.report)!;
-    const axis = timeAxis(input.report);
+    // (the window is the steady-state iterations; the timeline spans the whole capture around it)
+    const w = input.report.devices[0].window;
+    expect(w.source).toBe('iterations');
+    const tl = buildTimeline(input.report, input.trace, undefined, input.expertOf);
+    const axis = tl.axis;
+    const focus = { start: tl.focus!.start * axis.unitNs + axis.originNs, end: tl.focus!.end * axis.unitNs + axis.originNs };
+    expect(focus.start).toBeLessThan(w.start);
+    expect(focus.end).toBeGreaterThan(w.end);
+    expect(focus.end - focus.start).toBeLessThan(1.03 * (w.end - w.start));
     const domain = await v.page.evaluate(() => (window as unknown as { __moeTrace: { views: Record<string, { scale(n: string): { domain(): number[] } }> } })
       .__moeTrace.views['t0-timeline'].scale('concat_0_x').domain());
     expect(domain[0]).toBeCloseTo((focus.start - axis.originNs) / axis.unitNs, 6);
@@ -117,6 +125,26 @@ describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '
     const shown = new Set(labels);
     expect(shown.size).toBe(Math.min(32, involved.size));
     for (const l of shown) expect(involved.has(Number(l.replace('stream ', '')))).toBe(true);
+    await v.page.close();
+  }, 120_000);
+
+  it('draws the waterfall of one iteration and, for several files, their iterations on one axis', async () => {
+    const files = ['sequential', 'streams-sync', 'grouped'].map((m) => load(`fixtures/nsys-2025.3/${m}.sqlite`));
+    const { compareReports, traceLabels } = await import('../../src/commands/compare.js');
+    const compared = compareReports(files.map((f) => f.report), traceLabels(files.map((f) => f.report.input.file))).traces;
+    const out = await writeHtmlReport(files, join(dir, 'compare.html'), { compared });
+    const v = await visit(session, out.path, 60_000);
+    expect(v.pageErrors).toEqual([]);
+    expect(v.consoleErrors).toEqual([]);
+    const counts = await markCounts(v.page);
+    // 3 files x 3 iterations
+    expect(counts['compare-iterations'].marks).toBe(9);
+    const bars = await texts(v.page, 'compare-iterations', 'axis-label');
+    expect(bars).toEqual(expect.arrayContaining(['sequential.sqlite · GPU 0', 'streams-sync.sqlite · GPU 0', 'grouped.sqlite · GPU 0']));
+    // streams-sync's waterfall: its kernels, launches, syncs and idle bands are drawn
+    expect(counts['t1-gpu0-waterfall'].marks).toBeGreaterThan(249 + 64);
+    const speedup = await v.page.$$eval('.moe-compare table tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)).find((r) => r[0]!.startsWith('speed-up vs')));
+    expect(speedup).toEqual(['speed-up vs sequential.sqlite', ...compared.map((t) => `${t.speedup!.toFixed(2)}x`)]);
     await v.page.close();
   }, 120_000);
 });

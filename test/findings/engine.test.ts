@@ -5,7 +5,7 @@ import type { Finding } from '../../src/report/types.js';
 import { deviceReport, grouped, streamsSync } from './scenarios.js';
 
 const f = (id: string, costNs: number, severity: Finding['severity'], deviceId = 0): Finding => ({
-  id, severity, deviceId, title: id, evidence: [], costNs, costShare: null, fix: '',
+  id, severity, deviceId, title: id, evidence: [], costNs, costShare: null, fix: '', measures: [],
 });
 
 describe('rankFindings', () => {
@@ -34,7 +34,7 @@ describe('reportFindings', () => {
   it('explains a trace without devices instead of returning nothing', () => {
     const noTable = buildTrace({ hasKernelTable: false, runtime: [{ start: 0, end: 5, name: 'cudaLaunchKernel' }] });
     expect(reportFindings(noTable, [])).toEqual([expect.objectContaining({
-      id: 'nothing-to-report', deviceId: -1,
+      id: 'nothing-to-report', deviceId: null,
       title: 'Nothing to report: the export has no kernel records (only 1 CUDA API call), so GPU overlap cannot be measured',
     })]);
     expect(reportFindings(buildTrace({}), [])[0].title).toBe('Nothing to report: no kernels ran in the selected window');

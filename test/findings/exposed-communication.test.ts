@@ -32,6 +32,9 @@ describe('finding exposed-communication', () => {
     expect(f).toBeDefined();
     expect(f.costNs).toBe(400);
     expect(f.costNs).toBeLessThanOrEqual(c.busy);
+    expect(f.measures).toEqual(expect.arrayContaining([
+      { name: 'communicationBusy', value: 500, unit: 'ns' }, { name: 'exposed', value: 400, unit: 'ns' }, { name: 'hidden', value: 100, unit: 'ns' },
+    ]));
     expect(f.costShare).toBeCloseTo(400 / 900, 12);
     expect(f.severity).toBe('high');
     expect(f.title).toContain('(44.4% of the window)');

@@ -7,7 +7,7 @@ describe('no-overlap-despite-streams', () => {
     const f = findingsOf(streamsSync(8, 2)).find((x) => x.id === 'no-overlap-despite-streams')!;
     expect(f.title).toBe('8 streams ran kernels, but no two kernels ever ran at the same time');
     expect(f.costNs).toBe(0);
-    expect(f.evidence.at(-1)).toBe('Explained by: host-sync-stall (58.4% of the window).');
+    expect(f.evidence.at(-1)).toBe('Explained by: host-sync-stall (34.1% of the window).');
   });
   it('does not fire on one stream or when streams overlap', () => {
     expect(ids(findingsOf(grouped()))).not.toContain('no-overlap-despite-streams');
@@ -81,6 +81,10 @@ describe('allocation-in-loop', () => {
     expect(f.title).toBe('cudaMalloc/cudaFree called 1.5 times per iteration inside the window (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
     expect(f.costNs).toBe(3 * 35 * US);
     expect(f.evidence[0]).toBe('3 × cudaMalloc (60.00 µs), 3 × cudaFree (45.00 µs).');
+    expect(f.measures).toEqual(expect.arrayContaining([
+      { name: 'allocationCalls', value: 6, unit: 'count' }, { name: 'allocationTime', value: 105 * US, unit: 'ns' },
+      { name: 'allocationCallsPerIteration', value: 1.5, unit: 'per-iteration' },
+    ]));
   });
   it('does not fire on a single allocation', () => {
     const r = new Rows();
@@ -109,6 +113,10 @@ describe('default-stream-serialization', () => {
     // 3 µs before each stream-7 kernel, launched 90+ µs earlier
     expect(f.costNs).toBe(4 * 3 * US);
     expect(f.evidence[0]).toBe('The other streams overlap each other for 120.0 µs (summed over pairs) but the default stream for 0 ns.');
+    expect(f.measures).toEqual(expect.arrayContaining([
+      { name: 'defaultStreamKernels', value: 4, unit: 'count' }, { name: 'otherStreams', value: 2, unit: 'count' },
+      { name: 'overlapAmongOtherStreams', value: 120 * US, unit: 'ns' }, { name: 'overlapWithDefaultStream', value: 0, unit: 'ns' },
+    ]));
   });
   it('finds the same on GPU 0 when GPU 1 also ran kernels (the window\'s kernels are then a list of rows, not every kernel)', () => {
     const r = new Rows();

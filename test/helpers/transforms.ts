@@ -222,6 +222,23 @@ export const rowidColumn: Transform = {
   }),
 };
 
+/**
+ * The CUDA API calls written in reverse time order: the in-order two-pass read gives up and the
+ * general read (every call, sorted) takes the table; both must give the same Report.
+ */
+export const apiCallsReversed: Transform = {
+  name: 'CUDA API calls stored in reverse time order (the general read)', kernelsVia: 'pages', expect: { same: true },
+  apply: (src) => rewrite(src, (db) => {
+    const t = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+    if (!tables(db).includes(t)) return;
+    const cols = (db.prepare(`PRAGMA table_info(${q(t)})`).all() as Col[]).map((c) => q(c.name));
+    db.exec(`CREATE TABLE ${q(`${t}__new`)} AS SELECT * FROM ${q(t)} WHERE 0`);
+    db.exec(`INSERT INTO ${q(`${t}__new`)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${q(t)} ORDER BY start DESC, "end" DESC, rowid DESC`);
+    db.exec(`DROP TABLE ${q(t)}`);
+    db.exec(`ALTER TABLE ${q(`${t}__new`)} RENAME TO ${q(t)}`);
+  }),
+};
+
 /** UTF-16 text encoding: read through SQL (the page reader decodes UTF-8 only). */
 export const utf16: Transform = {
   name: 'UTF-16le text encoding', kernelsVia: 'sql', expect: { same: true },
@@ -260,12 +277,12 @@ export function allTransforms(): Transform[] {
     ...PAGE_SIZES.map(pageSize),
     reservedBytes(1), reservedBytes(32, 512), reservedBytes(255, 65536),
     autoVacuum('FULL'), autoVacuum('INCREMENTAL', 4096),
-    addColumn, overflow(), overflow(65536), past2p53, staleWal, withoutRowid, rowidColumn, utf16,
+    addColumn, overflow(), overflow(65536), past2p53, staleWal, withoutRowid, rowidColumn, utf16, apiCallsReversed,
   ];
 }
 
 /** The fast subset for npm test: each kind of transform once. */
 export function fastTransforms(): Transform[] {
   return [pageSize(512), pageSize(65536), reservedBytes(32, 1024), autoVacuum('INCREMENTAL'),
-    addColumn, overflow(), past2p53, staleWal, withoutRowid, rowidColumn, utf16];
+    addColumn, overflow(), past2p53, staleWal, withoutRowid, rowidColumn, utf16, apiCallsReversed];
 }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { orderByTime, readColumns } from '../../src/readers/bulk.js';
+import { LocalKeys, orderByTime, readColumns, sqlParts } from '../../src/readers/bulk.js';
 
 describe('readColumns', () => {
   it('reads every matching row across chunk boundaries, NULL as -1 or NaN, in rowid order', () => {
@@ -12,7 +12,7 @@ describe('readColumns', () => {
     const start = new Float64Array(n); const end = new Float64Array(n); const v = new Int32Array(n); const w = new Float64Array(n);
     let reported = 0;
     const rows = readColumns(db, 't', 'rowid % 2 = 1', [
-      { expr: 'start', out: start }, { expr: '"end"', out: end }, { expr: 'v', out: v }, { expr: 'v', out: w, nan: true },
+      { col: { col: 'start' }, out: start }, { col: { col: 'end' }, out: end }, { col: { col: 'v' }, out: v }, { col: { col: 'v' }, out: w, nan: true },
     ], 0, (r) => { reported += r; });
     expect(rows).toBe(n / 2);
     expect(reported).toBe(n / 2);
@@ -24,8 +24,32 @@ describe('readColumns', () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (start INTEGER, "end" INTEGER); INSERT INTO t VALUES (1, 2), (3, 4), (5, 6)');
     const start = new Float64Array(4).fill(-7); const end = new Float64Array(4);
-    expect(readColumns(db, 't', '1', [{ expr: 'start', out: start }, { expr: '"end"', out: end }], 2)).toBe(2);
+    expect(readColumns(db, 't', '1', [{ col: { col: 'start' }, out: start }, { col: { col: 'end' }, out: end }], 2)).toBe(2);
     expect([...start]).toEqual([-7, -7, 1, 3]);
+  });
+});
+
+describe('sqlParts: one definition, the SQL side', () => {
+  it('gives each kind of column its SQL', () => {
+    expect(sqlParts({ col: 'start', minus: 5n })).toEqual(['("start" - 5)']);
+    expect(sqlParts({ col: 'globalTid', op: 'thread' })).toEqual(['("globalTid" >> 24)', '("globalTid" & 16777215)']);
+    expect(sqlParts({ col: 'streamId', op: 'syncStream' })).toEqual(['NULLIF("streamId", 4294967295)']);
+    expect(sqlParts({ coalesce: ['a', 'b'] })).toEqual(['COALESCE("a", "b")']);
+    expect(sqlParts({ value: null })).toEqual(['NULL']);
+  });
+
+  it('a thread column reads the same pairs through SQL as LocalKeys numbers them', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (start INTEGER, "end" INTEGER, g INTEGER); INSERT INTO t VALUES (1, 2, 16777217), (3, 4, NULL), (5, 6, 16777217), (7, 8, 33554433)');
+    const start = new Float64Array(4); const end = new Float64Array(4); const th = new Int32Array(4);
+    const keys = new LocalKeys();
+    readColumns(db, 't', '1', [{ col: { col: 'start' }, out: start }, { col: { col: 'end' }, out: end }, { col: { col: 'g', op: 'thread' }, out: th, keys }], 0);
+    expect([...th]).toEqual([0, 1, 0, 2]);
+    const seen: number[][] = [];
+    keys.replay(th, 4, (p, t) => { seen.push([p, t]); return seen.length * 10; });
+    // the NULL thread stays -1
+    expect(seen).toEqual([[1, 1], [2, 1]]);
+    expect([...th]).toEqual([10, -1, 10, 20]);
   });
 });
 

@@ -29,17 +29,10 @@ const isQuick = (f: string): boolean => /^fixtures\/nsys-2025\.3\/[^/]+\.sqlite$
 const ACTIVITY = ['CUPTI_ACTIVITY_KIND_KERNEL', 'CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_MEMCPY',
   'CUPTI_ACTIVITY_KIND_MEMSET', 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION', 'NVTX_EVENTS'];
 
-/**
- * How each activity table the file holds is expected to be read: from the pages, except
- * CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, which readSync (nsys-events.ts) always reads through SQL:
- * its streamId (NULLIF(streamId, 4294967295)) and syncType targets carry no PageExpr.
- */
+/** Every activity table the file holds is expected to be read from the pages. */
 function expectedVia(tables: { name: string; rows: number }[]): Record<string, 'pages' | 'sql'> {
   const out: Record<string, 'pages' | 'sql'> = {};
-  for (const t of tables) {
-    if (!ACTIVITY.includes(t.name) || t.rows === 0) continue;
-    out[t.name] = t.name === 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION' ? 'sql' : 'pages';
-  }
+  for (const t of tables) if (ACTIVITY.includes(t.name) && t.rows > 0) out[t.name] = 'pages';
   return out;
 }
 

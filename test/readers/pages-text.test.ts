@@ -113,7 +113,7 @@ describe('page reader: CUDA API calls out of time order', () => {
     const f = runtimeFile(calls);
     const { pages, sql, via } = readBothWays(f);
     expect(pages).toEqual(sql);
-    // out of order, runtime-pages.ts gives up and the table is read from the pages by readColumnsFromPages
+    // out of order, the in-order API-call read (nsys-events.ts) gives up and the table is read from the pages by readColumnsFromPages
     expect(via).toEqual({ [R]: 'pages' });
     const r = pages.runtime;
     expect([head(r.start, r.count), head(r.end, r.count)]).toEqual([starts, ends]);

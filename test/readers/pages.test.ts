@@ -1,5 +1,5 @@
 /**
- * The page reader (readers/pages.ts, bulk.ts's readColumnsFromPages, runtime-pages.ts) on small
+ * The page reader (readers/pages.ts, bulk.ts's readColumnsFromPages and scanRows, nsys-events.ts's in-order API-call read) on small
  * files built here: every record encoding it decodes, checked against values worked out by hand
  * and against the same file read through SQL only (noPages).
  */

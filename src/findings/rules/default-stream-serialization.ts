@@ -7,7 +7,7 @@
  */
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { kernelRow, plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { kernelRow, measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 import { GAP_CLASSES, nextKernelCursor } from '../../analyses/launch-gaps.js';
 
 const GPU_SIDE = GAP_CLASSES.indexOf('gpu-side');
@@ -62,9 +62,16 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
     `${plural(waits, 'idle gap')} (${formatNs(cost)}, ${formatPct(share)} of the window) end with a default-stream kernel that was already launched.`,
     `Stream ${LEGACY_DEFAULT_STREAM_ID} is the NULL stream in nsys exports; its kernels fall between other streams' kernels from ${formatNs(firstNull)} to ${formatNs(lastNull)}; ${formatCount(nullCount)} of ${formatCount(kernels.count)} kernels.`,
   ];
-  return {
+  return withMeasures({
     id: 'default-stream-serialization', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: cost, costShare: share,
     fix: 'Launch this work on a created stream instead of stream 0, and create streams with cudaStreamNonBlocking (or compile with nvcc --default-stream per-thread) so they stop synchronizing with the legacy default stream.',
-  };
+  }, [
+    measure('defaultStreamKernels', nullCount, 'count'),
+    measure('windowKernels', kernels.count, 'count'),
+    measure('otherStreams', others.length, 'count'),
+    measure('overlapAmongOtherStreams', amongOthers, 'ns'),
+    measure('overlapWithDefaultStream', withNull, 'ns'),
+    measure('implicitWaitGaps', waits, 'count'),
+  ]);
 }

@@ -6,7 +6,7 @@
 import type { Finding } from '../../report/types.js';
 import type { CommunicationReport, PhaseCommunication } from '../../report/communication.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { severityOfShare, type FindingContext } from '../context.js';
+import { measure, severityOfShare, withMeasures, type FindingContext } from '../context.js';
 
 /** Below this share of the window, exposed communication is not worth a finding. */
 const MIN_EXPOSED_SHARE = 0.01;
@@ -37,10 +37,17 @@ export function exposedCommunication(ctx: FindingContext): Finding | null {
     evidence.push(`${shortName(s.name)} runs ${s.slowdown!.toFixed(2)}x slower beside other kernels (median ${formatNs(s.overlapped.median ?? 0)}) than alone (${formatNs(s.alone.median ?? 0)}): it competes with compute for SMs.`);
   }
   evidence.push(`Compute kernels were busy ${formatNs(c.computeBusy)} of the window; communication hidden behind them: ${formatNs(c.hidden)} (hidden share ${formatPct(c.hiddenShare)}).`);
-  return {
+  return withMeasures({
     id: 'exposed-communication', severity: severityOfShare(share), deviceId: ctx.device.deviceId, title, evidence,
     costNs: c.exposed, costShare: share, fix: fixFor(c, slowed.length > 0),
-  };
+  }, [
+    measure('communicationBusy', c.busy, 'ns'),
+    measure('exposed', c.exposed, 'ns'),
+    measure('hidden', c.hidden, 'ns'),
+    measure('hiddenShare', c.hiddenShare, 'share'),
+    measure('computeBusy', c.computeBusy, 'ns'),
+    measure('syncOnly', c.syncOnly, 'ns'),
+  ]);
 }
 
 function fixFor(c: CommunicationReport, slowed: boolean): string {
@@ -52,7 +59,7 @@ function fixFor(c: CommunicationReport, slowed: boolean): string {
   } else {
     parts.push('The micro-batches do not yet hide each other\'s communication: check that each one\'s dispatch/combine is issued on the communication stream before the other\'s expert GEMMs, with no event wait or host sync between them.');
   }
-  if (!c.byPhase.some((p) => p.phase === 'shared-expert')) {
+  if (!(c.phasesSeen ?? []).includes('shared-expert')) {
     parts.push('Where the model has a shared expert, run it on a stream of its own during the dispatch and combine.');
   } else {
     parts.push('Run the shared expert on its own stream so it fills the dispatch and combine.');

@@ -3,9 +3,10 @@
  * idle time the launch-bound finding does not already count: gaps whose kernel was launched in
  * time (gpu-side) or whose cause the trace cannot tell (unexplained).
  */
+import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, kernelRow, medianKernelDuration, shareOfWindow, type FindingContext } from '../context.js';
+import { countPhrase, kernelRow, measure, medianKernelDuration, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** A kernel this short costs about as much to launch (~5 µs of CPU, a few µs of GPU) as to run. */
 const SMALL_KERNEL_NS = 20_000;
@@ -50,9 +51,18 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   if (cost > 0) {
     evidence.push(`${formatCount(device.gaps.all.count)} idle gaps between kernels (median ${formatNs(device.gaps.all.median)}); ${formatNs(cost)} of them (${formatPct(share)} of the window) came after the launch was already issued or have no recorded cause.`);
   }
-  return {
+  return withMeasures({
     id: 'many-small-kernels', severity: share !== null && share >= 0.05 ? 'medium' : 'low', deviceId: device.deviceId, title, evidence,
     costNs: cost, costShare: share,
-    fix: 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
-  };
+    fix: culpritOf(device, 'existing-grouped-gemm')
+      ? 'The experts already run as a grouped GEMM; what is left is small glue kernels: capture the layer as a CUDA graph (torch.cuda.CUDAGraph, torch.compile(mode="reduce-overhead")) so they cost one launch, or fuse the routing glue.'
+      : 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
+  }, [
+    measure('kernelCount', count, 'count'),
+    ...(perIteration !== null ? [measure('kernelsPerIteration', perIteration, 'per-iteration')] : []),
+    measure('kernelMedian', median, 'ns'),
+    measure('kernelTime', device.overlap.kernelTime, 'ns'),
+    measure('idleGaps', device.gaps.all.count, 'count'),
+    measure('idleGapMedian', device.gaps.all.median, 'ns'),
+  ]);
 }

@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import type { FindingContext } from '../context.js';
+import { measure, withMeasures, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
 
 /** Below this overlap share, streams are not buying concurrency. */
@@ -25,9 +25,18 @@ export function noOverlapDespiteStreams(ctx: FindingContext): Finding | null {
       ? `Most-overlapping stream pair: streams ${pairs[0].a} and ${pairs[0].b}, ${formatNs(pairs[0].overlap)}; ${formatCount(pairs.length)} of ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap at all.`
       : `None of the ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap.`,
   ];
-  return {
+  return withMeasures({
     id: 'no-overlap-despite-streams', severity: 'medium', deviceId: device.deviceId, title, evidence,
     costNs: 0, costShare: 0,
     fix: 'Streams only overlap kernels that are queued at the same time and leave SMs free; remove what empties the queue (see the findings above) or replace the per-expert loop with one grouped GEMM.',
-  };
+  }, [
+    measure('activeStreams', ctx.activeStreams, 'count'),
+    measure('overlapShare', o.overlapShare, 'share'),
+    measure('overlapTime', o.overlapTime, 'ns'),
+    measure('busy', o.busy, 'ns'),
+    measure('utilization', o.utilization, 'share'),
+    measure('concurrency', o.concurrency, 'ratio'),
+    measure('maxConcurrency', o.maxConcurrency, 'count'),
+    measure('overlappingStreamPairs', pairs.length, 'count'),
+  ]);
 }

@@ -5,7 +5,7 @@
 import type { Finding } from '../../report/types.js';
 import { MemcpyKind, MemoryKind } from '../../model/trace.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
-import { plural, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 export function pageableMemcpy(ctx: FindingContext): Finding | null {
   const { trace, device } = ctx;
@@ -38,9 +38,15 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
       ? `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host; the GPU was idle ${formatNs(cost)} (${formatPct(share)} of the window) during them.`
       : `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host while the GPU still had work.`);
   }
-  return {
+  return withMeasures({
     id: 'pageable-memcpy', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: cost, costShare: share,
     fix: 'Use pinned host buffers (cudaMallocHost / cudaHostAlloc, or tensor.pin_memory() with .to(device, non_blocking=True)) so copies run asynchronously alongside kernels.',
-  };
+  }, [
+    measure('pageableCopies', count, 'count'),
+    measure('deviceToHostCopies', toHost, 'count'),
+    measure('bytes', bytes, 'bytes'),
+    measure('copyTime', time, 'ns'),
+    measure('blockingCopyCalls', blocking.length, 'count'),
+  ]);
 }

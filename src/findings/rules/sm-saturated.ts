@@ -12,7 +12,7 @@ import type { Finding } from '../../report/types.js';
 import { intervalSet, totalLength, upperBound } from '../../model/intervals.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { kernelWaves } from '../../analyses/sm-fill.js';
-import { kernelRows, severityOfShare, shareOfWindow, type FindingContext } from '../context.js';
+import { kernelRows, measure, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** Saturation explains the picture only when most kernel time is in kernels that fill the GPU. */
 const MIN_FULL_TIME_SHARE = 0.5;
@@ -39,11 +39,21 @@ export function smSaturated(ctx: FindingContext): Finding | null {
       `${short(s.name)}: ${formatCount(s.count)} launches, median ${formatCount(s.medianBlocks)} blocks, ${formatCount(s.residentBlocksPerSm!)} resident per SM (limited by ${LIMIT_WORDS[s.limit!]}), ${s.medianWaves!.toFixed(2)} waves, ${formatNs(s.kernelTime)}.`),
     `Kernels on other streams were launched and ready but waited ${formatNs(cost)} (${formatPct(share)} of the window) for a saturating kernel to free the SMs; GPU limits from ${limits.source === 'trace' ? 'the trace' : limits.source === 'table' ? `the sm${limits.computeCapability?.replace('.', '')} table` : 'the trace and the compute-capability table'}.`,
   ];
-  return {
+  return withMeasures({
     id: 'sm-saturated', severity: severityOfShare(share), deviceId: ctx.device.deviceId, title, evidence,
     costNs: cost, costShare: share,
     fix: `More streams cannot speed this up: each kernel already occupies all ${formatCount(limits.smCount!)} SMs, so make the kernels themselves faster or smaller. For MoE experts, one grouped GEMM over all experts replaces the streams and removes each expert's partly filled last wave.`,
-  };
+  }, [
+    measure('fullWaveKernelTimeShare', fill.fullTimeShare, 'share'),
+    measure('fullWaveKernelTime', fill.fullKernelTime, 'ns'),
+    measure('fullWaveKernels', fill.fullKernelCount, 'count'),
+    measure('smCount', limits.smCount ?? null, 'count'),
+    measure('topKernelMedianBlocks', top.medianBlocks, 'count'),
+    measure('topKernelMedianWaves', top.medianWaves ?? null, 'ratio'),
+    measure('heldBackTime', cost, 'ns'),
+    measure('activeStreams', ctx.activeStreams, 'count'),
+    measure('overlapShare', o.overlapShare, 'share'),
+  ]);
 }
 
 function plural(n: number): string {

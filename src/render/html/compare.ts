@@ -5,6 +5,8 @@
 import { basename } from 'node:path';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../format.js';
+import { scenarioName } from '../experts-text.js';
+import { compareWhatIfSpec } from './experts-section.js';
 import type { HtmlInput, Table } from './sections.js';
 import { WIDTH, type Chart, type VlSpec } from './specs.js';
 import { buildTimeline, timeAxis, type TimelineLimits } from './timeline.js';
@@ -34,14 +36,42 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
   ['median launch latency', (d) => (d.launch.latency.count > 0 ? formatNs(d.launch.latency.median) : 'n/a')],
   ['median launch interval', (d) => (d.launch.interval.count > 0 ? formatNs(d.launch.interval.median) : 'n/a')],
   ['launch-bound', (d) => (d.launch.launchBound ? 'yes' : 'no')],
+  // issue 15: per-expert load and measured vs projected per iteration (what-if replay)
+  ['experts: max/mean GPU time (straggler)', (d) => (d.experts ? `${d.experts.imbalance?.toFixed(2) ?? 'n/a'}x (expert ${d.experts.straggler ?? '–'})` : '–')],
+  ['measured / iteration (replay span)', (d) => (d.whatIf ? formatNs(d.whatIf.measuredIterationNs) : '–')],
+  ...(['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const).map((s): [string, (d: DeviceReport) => string] => [
+    `projected: ${scenarioName(s)}`, (d) => {
+      const x = d.whatIf?.scenarios.find((y) => y.scenario === s);
+      return x ? `${formatNs(x.projectedIterationNs)} (${x.ratio.toFixed(2)}x)` : '–';
+    }]),
 ];
 
-export function comparison(inputs: HtmlInput[]): Comparison {
+/**
+ * What `compare` measured for each input (commands/compare.ts compareReports, in input order):
+ * the time per iteration and the speed-up against the first, for the device it compared.
+ */
+export interface ComparedSummary {
+  deviceId: number | null;
+  iterations: number | null;
+  iterationTime: number | null;
+  speedup: number | null;
+}
+
+export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): Comparison {
   const columns = inputs.flatMap((input, t) => input.report.devices.map((d) => ({ t, d, label: `${basename(input.report.input.file)} · GPU ${d.deviceId}` })));
+  // compare's own figures first: only in the column of the device it compared
+  const fromCompare = (f: (c: ComparedSummary) => string): ((c: { t: number; d: DeviceReport }) => string) =>
+    (c) => (compared?.[c.t] && compared[c.t].deviceId === c.d.deviceId ? f(compared[c.t]) : '–');
+  const first = inputs[0] ? basename(inputs[0].report.input.file) : 'the first';
+  const compareRows: [string, (c: { t: number; d: DeviceReport }) => string][] = compared ? [
+    ['iterations', fromCompare((c) => (c.iterations === null ? 'none (whole window)' : formatCount(c.iterations)))],
+    ['time / iteration', fromCompare((c) => (c.iterationTime === null ? 'n/a' : formatNs(c.iterationTime)))],
+    [`speed-up vs ${first}`, fromCompare((c) => (c.speedup === null ? 'n/a' : `${c.speedup.toFixed(2)}x`))],
+  ] : [];
   const table: Table = {
     key: 'compare', caption: 'Headline metrics side by side',
     header: ['metric', ...columns.map((c) => c.label)],
-    rows: ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))]),
+    rows: [...compareRows.map(([name, f]) => [name, ...columns.map((c) => f(c))]), ...ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))])],
   };
   const metrics = columns.flatMap((c) => [
     { trace: c.label, metric: 'utilization', value: c.d.overlap.utilization ?? 0, text: formatPct(c.d.overlap.utilization) },
@@ -101,12 +131,55 @@ export function comparison(inputs: HtmlInput[]): Comparison {
     vconcat: multiples,
     resolve: { scale: { color: 'independent', stroke: 'independent' } },
   };
+  const iterations = iterationsSpec(inputs);
+  // issue 15: measured vs projected per iteration (src/render/html/experts-section.ts)
+  const whatIf = compareWhatIfSpec(inputs);
   return {
     table,
     charts: [
+      ...(iterations ? [{ id: 'compare-iterations', kind: 'compare-iterations' as const, spec: iterations }] : []),
+      ...(whatIf ? [{ id: 'compare-what-if', kind: 'compare-what-if' as const, spec: whatIf }] : []),
       { id: 'compare-metrics', kind: 'compare-metrics', spec: metricsSpec },
       { id: 'compare-timelines', kind: 'compare-timelines', spec: timelinesSpec },
     ],
     aggregated,
+  };
+}
+
+/**
+ * The iterations of each input on one time axis: a bar per iteration's GPU span (the iterations
+ * the Report measured), from the start of the file's first one, so the faster loop ends sooner.
+ */
+export function iterationsSpec(inputs: HtmlInput[]): VlSpec | null {
+  const values: { file: string; iteration: number; start: number; end: number; parity: string; spanText: string }[] = [];
+  const files: string[] = [];
+  let longest = 0;
+  for (const input of inputs) {
+    const file = basename(input.report.input.file);
+    const d = [...input.report.devices].sort((a, b) => b.overlap.kernelTime - a.overlap.kernelTime || a.deviceId - b.deviceId)[0];
+    const list = (d?.nvtxRanges?.iterations?.instances ?? []).filter((x) => x.gpuStart !== null && x.gpuEnd !== null);
+    if (list.length === 0) continue;
+    const label = `${file} · GPU ${d.deviceId}`;
+    files.push(label);
+    const t0 = list[0].gpuStart!;
+    list.forEach((x, i) => {
+      values.push({ file: label, iteration: i + 1, start: (x.gpuStart! - t0) / 1e6, end: (x.gpuEnd! - t0) / 1e6, parity: i % 2 ? 'odd' : 'even', spanText: formatNs(x.gpuEnd! - x.gpuStart!) });
+      longest = Math.max(longest, (x.gpuEnd! - t0) / 1e6);
+    });
+  }
+  if (files.length === 0) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Iterations on one time axis', subtitle: "each file's iterations on the GPU, from the start of its first; shorter bars end sooner" },
+    width: WIDTH, height: { step: 26 },
+    data: { values },
+    mark: { type: 'rect', stroke: '#fff', strokeWidth: 1 },
+    encoding: {
+      y: { field: 'file', type: 'nominal', sort: files, title: null, axis: { labelLimit: 300 } },
+      x: { field: 'start', type: 'quantitative', title: 'time since the first iteration began (ms)', scale: { domain: [0, longest], nice: false, zero: true } },
+      x2: { field: 'end' },
+      color: { field: 'parity', type: 'nominal', scale: { domain: ['even', 'odd'], range: ['#4e79a7', '#a0cbe8'] }, legend: null },
+      tooltip: [{ field: 'file', title: 'file' }, { field: 'iteration', title: 'iteration', type: 'quantitative' }, { field: 'spanText', title: 'GPU span' }],
+    },
   };
 }

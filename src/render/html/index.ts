@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { EnvironmentError, InputError } from '../../errors.js';
-import { comparison } from './compare.js';
+import { comparison, type ComparedSummary } from './compare.js';
 import { pageHtml, type PageData } from './page.js';
 import { traceSection, type HtmlInput } from './sections.js';
 import type { Chart } from './specs.js';
@@ -20,6 +20,8 @@ export interface HtmlOptions {
   limits?: Partial<TimelineLimits>;
   /** charts for static files (SVG): no hints about dragging and zooming */
   static?: boolean;
+  /** for several inputs: what `compare` measured per input (time per iteration, speed-up) */
+  compared?: ComparedSummary[];
 }
 
 export interface PageBuild {
@@ -31,7 +33,7 @@ export function buildPage(inputs: HtmlInput[], options: HtmlOptions = {}): PageB
   if (inputs.length === 0) throw new InputError('The HTML report needs at least one trace.');
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const sections = inputs.map((input, i) => traceSection(input, i, limits, !options.static));
-  const cmp = inputs.length > 1 ? comparison(inputs) : null;
+  const cmp = inputs.length > 1 ? comparison(inputs, options.compared) : null;
   const data: PageData = {
     aggregated: sections.some((s) => s.aggregated) || (cmp?.aggregated ?? false),
     traces: sections.map((s) => s.section),

@@ -6,11 +6,15 @@
 import { basename } from 'node:path';
 import type { Trace } from '../../model/trace.js';
 import type { Finding, Report } from '../../report/types.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
 import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { exposedByPhaseSpec } from './communication.js';
+import { expertCharts } from './experts-section.js';
+import { waterfallSpec } from './waterfall.js';
+import { iterationLine } from '../terminal.js';
+import { windowChoice } from '../../report/build.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -30,7 +34,10 @@ export interface TraceSection {
   title: string;
   meta: string[];
   headline: string[];
-  findings: Finding[];
+  /** per device: what the window is, and the time per iteration (as the terminal's short report says them) */
+  summary?: string[];
+  /** with the GPU time each explains, as the terminal writes it */
+  findings: (Finding & { costText?: string })[];
   warnings: string[];
   /** what was aggregated or left out, one sentence each */
   notes: string[];
@@ -42,8 +49,6 @@ export interface SectionResult {
   section: TraceSection;
   aggregated: boolean;
 }
-
-const TOP_KERNELS = 15;
 
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
@@ -62,6 +67,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
       aggregated = true;
       notes.push(`GPU ${d.deviceId}: the active-kernel count changes ${formatCount(series.changes)} times; the chart shows its max and time-weighted mean per bin.`);
     }
+    const waterfall = waterfallSpec(d, trace);
+    if (waterfall) charts.push({ id: `${p}-waterfall`, kind: 'waterfall', spec: waterfall });
     charts.push({ id: `${p}-concurrency`, kind: 'concurrency', spec: concurrencySpec(d, series, timeline.axis) });
     charts.push({ id: `${p}-levels`, kind: 'levels', spec: levelsSpec(d, levelRows(d, timeline.axis), timeline.axis) });
     charts.push({ id: `${p}-occupancy`, kind: 'occupancy', spec: occupancySpec(d) });
@@ -71,6 +78,8 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
         : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
     }
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
+    // per-expert load and the what-if bars (issue 15): src/render/html/experts-section.ts
+    charts.push(...expertCharts(d, p));
     const phases = exposedByPhaseSpec(d);
     if (phases) charts.push({ id: `${p}-communication`, kind: 'communication', spec: phases as Chart['spec'] });
   }
@@ -84,7 +93,9 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
   ];
   return {
     section: {
-      id, title: basename(r.file), meta, headline: report.headline, findings: report.findings,
+      id, title: basename(r.file), meta, headline: report.headline,
+      findings: report.findings.map((f) => ({ ...f, costText: f.costNs > 0 ? `[${formatNs(f.costNs)}${f.costShare !== null ? `, ${formatPct(f.costShare)} of the window` : ''}]` : '' })),
+      summary: report.devices.flatMap((d) => [windowChoice(d), iterationLine(d)]),
       warnings: report.warnings, notes, charts,
       // every table of the terminal's --full, from the Report; the API calls also beside kernels
       tables: [...reportTables(report, HTML_TABLES), ...(report.devices.length > 0 ? [apiTable(report, HTML_TABLES)].filter((t): t is Table => t !== null) : [])],

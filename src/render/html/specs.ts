@@ -14,7 +14,8 @@ type Layer = Record<string, unknown> & { encoding: Record<string, unknown> };
 export interface Chart {
   /** stable id, used by the page and by tests (e.g. "t0-timeline", "t0-gpu0-levels") */
   id: string;
-  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication';
+  kind: 'timeline' | 'concurrency' | 'levels' | 'occupancy' | 'pairs' | 'gaps' | 'waterfall' | 'compare-metrics' | 'compare-timelines' | 'compare-iterations' | 'communication'
+    | 'experts' | 'what-if' | 'compare-what-if';
   /** null when there is nothing to draw: `message` says why, in the chart's place */
   spec: VlSpec | null;
   message?: string;
@@ -25,7 +26,7 @@ export const WIDTH = 900;
 const ROW_PX = 16;
 /** Tableau 10 plus two, none grey (grey means "other" and aggregated bins) */
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#1f77b4', '#17becf', '#bcbd22'];
-export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f'];
+export const GAP_COLOURS = ['#d62728', '#ff7f0e', '#1f77b4', '#7f7f7f', '#9467bd'];
 
 const tip = (field: string, title: string, type = 'nominal') => ({ field, title, type });
 
@@ -33,7 +34,7 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
   const { axis } = data;
   const y = { field: 'row', type: 'nominal', sort: data.rows, title: null, axis: { labelLimit: 240 } };
   const x = (brush: boolean) => ({
-    field: 'start', type: 'quantitative', title: `time since window start (${axis.unit})`,
+    field: 'start', type: 'quantitative', title: `time since ${axis.from ?? 'window start'} (${axis.unit})`,
     scale: brush ? { domain: { param: 'brush' }, nice: false, zero: false } : { domain: [0, axis.span], nice: false, zero: false },
   });
   const kindLayer = (kind: string, colour: unknown, tooltip: unknown[], brush: boolean) => ({
@@ -83,7 +84,7 @@ export function timelineSpec(data: TimelineData, title: string, interactive = tr
     title: {
       text: title,
       subtitle: [
-        ...(data.focus ? [`Opens on the ${data.focus.text}; the overview (bottom) shows the whole window.`] : []),
+        ...(data.focus ? [`Opens on the ${data.focus.text}; the overview (bottom) shows the whole ${axis.from ? 'capture' : 'window'}.`] : []),
         ...(interactive ? ['Drag across the overview to zoom; drag the selection to pan; double-click it to show everything.'] : []),
       ],
     },
@@ -108,7 +109,7 @@ export function concurrencySpec(d: DeviceReport, series: ConcurrencySeries, axis
     width: WIDTH, height: 160,
     data: { values: series.points },
     encoding: {
-      x: { field: 't', type: 'quantitative', title: `time since window start (${axis.unit})`, scale: { nice: false, zero: false } },
+      x: { field: 't', type: 'quantitative', title: `time since ${axis.from ?? 'window start'} (${axis.unit})`, scale: { nice: false, zero: false } },
       y: { field: 'active', type: 'quantitative', title: 'active kernels', axis: { tickMinStep: 1 } },
     },
     layer: series.aggregated
@@ -215,7 +216,7 @@ function decades(bins: GapBin[]): number[] {
 
 export function gapsSpec(d: DeviceReport, bins: GapBin[]): VlSpec {
   const g = d.gaps;
-  const summary = GAP_CLASSES.filter((c) => g.byClass[c].count > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
+  const summary = GAP_CLASSES.filter((c) => (g.byClass[c]?.count ?? 0) > 0).map((c) => `${c} ${g.byClass[c].count} (${formatNs(g.byClass[c].total)})`).join(', ');
   return {
     $schema: SCHEMA,
     title: { text: `GPU ${d.deviceId}: idle gaps by length and cause`, subtitle: summary || 'no idle gaps in the window' },

@@ -8,7 +8,7 @@ import type { Trace } from '../../model/trace.js';
 import type { Report } from '../../report/types.js';
 import { union } from '../../model/intervals.js';
 import { formatNs } from '../format.js';
-import { nvtxFamilyName } from '../../analyses/nvtx-ranges.js';
+import { nvtxFamilyName } from '../../model/nvtx-names.js';
 import { communicationIntervals, type CommRowKind } from './communication.js';
 
 export interface TimeAxis {
@@ -19,6 +19,8 @@ export interface TimeAxis {
   unit: 'µs' | 'ms';
   /** chart-unit extent covered by the windows */
   span: number;
+  /** what 0 is: "window start", or "first kernel" when the timeline spans the whole capture */
+  from?: string;
 }
 
 export interface TimelineLimits {
@@ -77,6 +79,17 @@ export interface TimelineData {
   focus: { start: number; end: number; text: string } | null;
 }
 
+/** The window the tool chose (the steady-state iterations) inside the whole capture. */
+function windowFocus(report: Report): { start: number; end: number; text: string } {
+  const ws = report.devices.map((d) => d.window);
+  const it = ws.find((w) => w.iterations)?.iterations;
+  const start = Math.min(...ws.map((w) => w.start));
+  const end = Math.max(...ws.map((w) => w.end));
+  const pad = (end - start) * 0.01;
+  const text = it ? `${it.count} steady-state iteration${it.count === 1 ? '' : 's'} "${it.name}" (the window measured${it.leftOut ? `; ${it.leftOut} warm-up left out` : ''})` : 'window measured';
+  return { start: start - pad, end: end + pad, text };
+}
+
 /**
  * The iterations' extent on the GPU (trace time), when the window is much longer than them (a
  * whole-process capture: model load and warm-up, then the iterations).
@@ -114,16 +127,16 @@ export function shortText(s: string): string {
   if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}… (${s.length.toLocaleString('en-US')} characters)`;
 }
-const LAUNCH_RE = /Launch|GraphLaunch/;
+export const LAUNCH_RE = /Launch|GraphLaunch/;
 
 /** The chart time axis of a report; unitNs forces the unit (comparisons share one). */
-export function timeAxis(report: Report, unitNs?: 1e3 | 1e6): TimeAxis {
+export function timeAxis(report: Report, unitNs?: 1e3 | 1e6, extent?: [number, number] | null): TimeAxis {
   const ws = report.devices.map((d) => d.window);
   if (ws.length === 0) return { originNs: 0, unitNs: unitNs ?? 1e3, unit: unitNs === 1e6 ? 'ms' : 'µs', span: 0 };
-  const originNs = Math.min(...ws.map((w) => w.start));
-  const endNs = Math.max(...ws.map((w) => w.end));
+  const originNs = extent ? extent[0] : Math.min(...ws.map((w) => w.start));
+  const endNs = extent ? extent[1] : Math.max(...ws.map((w) => w.end));
   unitNs ??= endNs - originNs >= 10e6 ? 1e6 : 1e3;
-  return { originNs, unitNs, unit: unitNs === 1e6 ? 'ms' : 'µs', span: (endNs - originNs) / unitNs };
+  return { originNs, unitNs, unit: unitNs === 1e6 ? 'ms' : 'µs', span: (endNs - originNs) / unitNs, ...(extent ? { from: 'first kernel' } : {}) };
 }
 
 /** Intervals of one category as columns (a million objects would dominate the render time). */
@@ -138,8 +151,28 @@ class Intervals {
   }
 }
 
+/**
+ * When the window is the steady-state iterations the tool chose by itself (source 'iterations'),
+ * the timeline spans the whole capture, from the first to the last kernel of those devices, so the
+ * overview shows model load and warm-up too; null otherwise (the window the user chose is the span).
+ */
+export function captureExtent(report: Report, trace: Trace): [number, number] | null {
+  const devices = new Map(report.devices.filter((d) => d.window.source === 'iterations').map((d) => [d.deviceId, d.window]));
+  if (devices.size === 0) return null;
+  let lo = Math.min(...report.devices.map((d) => d.window.start));
+  let hi = Math.max(...report.devices.map((d) => d.window.end));
+  const k = trace.kernels;
+  for (let i = 0; i < k.count; i++) {
+    if (!devices.has(k.deviceId[i])) continue;
+    if (k.start[i] < lo) lo = k.start[i];
+    if (k.end[i] > hi) hi = k.end[i];
+  }
+  return [lo, hi];
+}
+
 export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimits = DEFAULT_LIMITS, expertOf?: ExpertOf, unitNs?: 1e3 | 1e6): TimelineData {
-  const axis = timeAxis(report, unitNs);
+  const extent = captureExtent(report, trace);
+  const axis = timeAxis(report, unitNs, extent);
   const rows: string[] = [];
   const rowIndex = new Map<string, number>();
   const rowOf = (label: string): number => {
@@ -184,7 +217,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     host.push(rowOf(`host · tid ${tid(rt.thread[i])}`), Math.max(rt.start[i], spanStart), Math.min(rt.end[i], spanEnd), i);
     hostKind.push('launch');
   }
-  const kernels = kernelIntervals(report, trace, (d, s) => rowOf(`GPU ${d} · stream ${s}`));
+  const kernels = kernelIntervals(report, trace, (d, s) => rowOf(`GPU ${d} · stream ${s}`), extent);
   // communication, compute and exposed communication per GPU (issue 17, src/render/html/communication.ts)
   const comm = new Intervals();
   const commKinds: CommRowKind[] = [];
@@ -260,7 +293,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
     const text = trace.nvtx.text[nvtx.ref[j]];
     return { ...base(nvtx, j), kind: 'nvtx', name: text >= 0 ? str(text, '(no text)') : '(no text)', colour: 'nvtx' };
   });
-  const f = iterationFocus(report);
+  const f = extent ? windowFocus(report) : iterationFocus(report);
   const focus = f ? { start: u(f.start), end: u(f.end), text: f.text } : null;
   return { axis, rows, marks, bins, focus, binWidth: Math.max(spanEnd - spanStart, 1) / limits.bins / axis.unitNs, aggregation, colourSource: expertOf ? 'nvtx' : 'kernel',
     // ranges first, then kernel names, each most time first
@@ -268,9 +301,9 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
 }
 
 /** Kernels clipped to their device's window; kernels outside it are left out. */
-function kernelIntervals(report: Report, trace: Trace, rowOf: (device: number, stream: number) => number): Intervals {
+function kernelIntervals(report: Report, trace: Trace, rowOf: (device: number, stream: number) => number, extent: [number, number] | null): Intervals {
   const k = trace.kernels;
-  const windows = new Map(report.devices.map((d) => [d.deviceId, d.window]));
+  const windows = new Map(report.devices.map((d) => [d.deviceId, extent ? { start: extent[0], end: extent[1] } : d.window]));
   // Rows in stream order per device, whatever order kernels start in.
   for (const d of report.devices) for (const s of [...d.streams].sort((a, b) => a.streamId - b.streamId)) rowOf(d.deviceId, s.streamId);
   const rowCache = new Map<number, number>();

@@ -8,7 +8,7 @@
 import { concurrencyLevels, union, totalLength } from '../../../src/model/intervals.js';
 import { emptyKernels, emptyMeta, emptyNvtx, emptyRuntime, emptyMemcpy, emptyMemset, emptySync, emptyGpu, StringTable } from '../../../src/model/build.js';
 import type { Trace } from '../../../src/model/trace.js';
-import type { DeviceReport, Distribution, Report } from '../../../src/report/types.js';
+import { GAP_CLASSES, type DeviceReport, type Distribution, type GapSummary, type Report } from '../../../src/report/types.js';
 
 const NONE: Distribution = { count: 0, total: 0, min: 0, median: 0, p95: 0, max: 0 };
 
@@ -79,7 +79,7 @@ export function bigReport(trace: Trace): Report {
     },
     transfers: { memcpyCount: 0, memcpyBusy: 0, memsetCount: 0, memsetBusy: 0 },
     streams, streamPairs: [],
-    gaps: { all: NONE, byClass: { 'sync-stall': { count: 0, total: 0 }, 'host-wait': { count: 0, total: 0 }, 'gpu-side': { count: 0, total: 0 }, unexplained: { count: 0, total: 0 } }, gaps: [] },
+    gaps: { all: NONE, byClass: Object.fromEntries(GAP_CLASSES.map((c) => [c, { count: 0, total: 0 }])) as GapSummary['byClass'], gaps: [] },
     launch: { latency: NONE, interval: NONE, matchedKernels: k.count, launchBound: false },
     hostSyncs: { count: syncs.length, totalTime: 0, gpuIdle: 0, byName: [], byReason: [], calls: syncs, omitted: 0 },
   };

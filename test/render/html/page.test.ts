@@ -36,7 +36,9 @@ describe('renderHtml', () => {
     expect(data.traces[0].title).toBe('moe-small.sqlite');
     expect(data.traces[0].headline[0]).toMatch(/3 streams, overlap share 13\.3%, GPU utilization 60\.0%, 1 host sync$/);
     expect(data.traces[0].findings.map((f) => f.id)).toContain('host-sync-stall');
-    expect(data.traces[0].charts.map((c) => c.id)).toEqual(['t0-timeline', 't0-gpu0-concurrency', 't0-gpu0-levels', 't0-gpu0-occupancy', 't0-gpu0-pairs', 't0-gpu0-gaps']);
+    expect(data.traces[0].charts.map((c) => c.id)).toEqual(['t0-timeline', 't0-gpu0-waterfall', 't0-gpu0-concurrency', 't0-gpu0-levels', 't0-gpu0-occupancy', 't0-gpu0-pairs', 't0-gpu0-gaps',
+      // its expert NVTX ranges give the experts chart and the what-if bars (issue 15)
+      't0-gpu0-experts', 't0-gpu0-what-if']);
   });
 
   it('never writes a trace string as markup', () => {
@@ -55,8 +57,9 @@ describe('renderHtml', () => {
     const page = buildPage([smallInput(), smallInput({ ...PLAIN, file: 'other.sqlite' })]);
     expect(page.data.comparison!.table.header).toEqual(['metric', 'moe-small.sqlite · GPU 0', 'other.sqlite · GPU 0']);
     expect(page.data.comparison!.table.rows.find((r) => r[0] === 'overlap share')).toEqual(['overlap share', '13.3%', '13.3%']);
-    expect(page.data.comparison!.table.rows.find((r) => r[0] === 'sync-stall idle')).toEqual(['sync-stall idle', '8.000 µs', '8.000 µs']);
-    expect(page.charts.map((c) => c.id).slice(0, 3)).toEqual(['compare-metrics', 'compare-timelines', 't0-timeline']);
+    expect(page.data.comparison!.table.rows.find((r) => r[0] === 'sync-stall idle')).toEqual(['sync-stall idle', '7.990 µs', '7.990 µs']);
+    // measured vs projected (issue 15) after the iterations
+    expect(page.charts.map((c) => c.id).slice(0, 5)).toEqual(['compare-iterations', 'compare-what-if', 'compare-metrics', 'compare-timelines', 't0-timeline']);
   });
 
   it('refuses an empty input list', () => {
@@ -76,7 +79,7 @@ describe('writeHtmlReport', () => {
 describe('writeStaticCharts', () => {
   it('writes every chart as SVG with its marks drawn', async () => {
     const files = await writeStaticCharts([smallInput()], join(dir, 'svg'), 'svg');
-    expect(readdirSync(join(dir, 'svg')).sort()).toEqual(['moe-small-gpu0-concurrency.svg', 'moe-small-gpu0-gaps.svg', 'moe-small-gpu0-levels.svg', 'moe-small-gpu0-occupancy.svg', 'moe-small-gpu0-pairs.svg', 'moe-small-timeline.svg']);
+    expect(readdirSync(join(dir, 'svg')).sort()).toEqual(['moe-small-gpu0-concurrency.svg', 'moe-small-gpu0-experts.svg', 'moe-small-gpu0-gaps.svg', 'moe-small-gpu0-levels.svg', 'moe-small-gpu0-occupancy.svg', 'moe-small-gpu0-pairs.svg', 'moe-small-gpu0-waterfall.svg', 'moe-small-gpu0-what-if.svg', 'moe-small-timeline.svg']);
     // a static file has nothing to drag
     expect(readFileSync(files.find((f) => f.endsWith('timeline.svg'))!, 'utf8')).not.toContain('Drag across');
     const levels = readFileSync(files.find((f) => f.endsWith('levels.svg'))!, 'utf8');

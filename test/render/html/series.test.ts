@@ -91,7 +91,7 @@ describe('gapHistogram', () => {
     const { report } = smallInput();
     const d = structuredClone(report.devices[0]);
     delete d.gaps.histogram;
-    d.gaps.gaps.push({ start: 0, end: 0, duration: 2500, class: 'sync-stall', nextKernel: -1 });
+    d.gaps.gaps.push({ start: 0, end: 0, duration: 2500, class: 'sync-stall', nextKernel: null });
     const bins = gapHistogram(d);
     // 2000 and 2500 ns share the bin [10^3.25, 10^3.5) = [1778, 3162); 8000 is in [7499, 10^4)
     expect(bins.map((b) => [Math.round(b.lo), Math.round(b.hi), b.class, b.count, b.y0, b.y1])).toEqual([

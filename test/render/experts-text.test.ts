@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+import { renderTerminal } from '../../src/render/terminal.js';
+import { expertsLine, expertTables, whatIfLine } from '../../src/render/experts-text.js';
+import { TERMINAL_TABLES } from '../../src/render/tables.js';
+
+describe('expert-level text (issue 15)', () => {
+  const report = buildReport(readNsysSqlite('fixtures/nsys-2025.3/zipf/sequential.sqlite'));
+  const d = report.devices[0];
+  it('names the straggler with its tokens and the imbalance, in one line', () => {
+    const line = expertsLine(d)!;
+    expect(line).toContain('64 experts (NVTX "expert #")');
+    expect(line).toContain('GPU time max/mean 1.45x, tokens 8.05x');
+    expect(line).toMatch(/straggler expert 0 \(512 tokens\): 19\.\d+ µs vs median 1[23]\.\d+ µs, 3 of 3 iterations/);
+  });
+  it('gives every scenario\'s projected time per iteration', () => {
+    const line = whatIfLine(d)!;
+    for (const s of ['no host syncs', 'free launches (CUDA graph)', 'perfect overlap', 'grouped GEMM']) expect(line).toContain(s);
+  });
+  it('the short report carries both lines; --full the tables', () => {
+    // after the findings when they fit: this capture's findings leave them room in 40 lines
+    const short = renderTerminal(report, { maxLines: 40 }).replace(/\n\s*/g, ' ');
+    expect(short).toContain('straggler');
+    expect(short).toMatch(/projected per iteration \(now 2\.\d+ ms\): no syncs [\d.]+ ms, graph [\d.]+ ms, overlap [\d.]+ µs, grouped [\d.]+ µs/);
+    const full = renderTerminal(report, { full: true });
+    for (const caption of ['Experts by GPU time', 'The straggler of each iteration', 'Contention', 'What a fix would gain', 'Why streams serialize']) {
+      expect(full).toContain(caption);
+    }
+    expect(expertTables(d, TERMINAL_TABLES).map((t) => t.key)).toEqual(['experts', 'stragglers', 'contention', 'what-if', 'serialization']);
+  });
+  it('a trace without experts gets no expert lines', () => {
+    const g = buildReport(readNsysSqlite('fixtures/nsys-2025.3/grouped.sqlite')).devices[0];
+    expect(expertsLine(g)).toBeNull();
+    expect(whatIfLine(g)).toContain('free launches');
+  });
+});
