@@ -13,7 +13,7 @@
  * 4-byte copy per expert, both as captured with a capture range and as a whole-process capture
  * (model load, warm-up, iterations) as users take them.
  *
- *   node bench/run.js [--sizes 1m,5m] [--source A.sqlite,B.sqlite] [--runs N] [--no-html] [--no-naive] [--out FILE.md]
+ *   node bench/run.js [--sizes 1m,5m] [--source A.sqlite,B.sqlite] [--runs N] [--no-html] [--no-naive] [--no-steps] [--out FILE.md]
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
@@ -40,7 +40,7 @@ const vsShellTarget = () => (cpus().length >= MANY_CORES ? 1.0 : 1.5);
 const TARGETS = { bytesPerKernel: 150, htmlBytes: 10e6 };
 
 function parseArgs(argv) {
-  const a = { sizes: ['1m'], runs: 1, html: true, naive: true, sources: undefined, out: join(ROOT, 'bench', 'RESULTS.md') };
+  const a = { sizes: ['1m'], runs: 1, html: true, naive: true, steps: true, sources: undefined, out: join(ROOT, 'bench', 'RESULTS.md') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--sizes') a.sizes = argv[++i].split(',');
@@ -48,8 +48,9 @@ function parseArgs(argv) {
     else if (k === '--runs') a.runs = Number(argv[++i]);
     else if (k === '--no-html') a.html = false;
     else if (k === '--no-naive') a.naive = false;
+    else if (k === '--no-steps') a.steps = false;
     else if (k === '--out') a.out = argv[++i];
-    else throw new Error(`unknown argument ${k}; usage: node bench/run.js [--sizes 1m,5m] [--source A.sqlite,B.sqlite] [--runs N] [--no-html] [--no-naive] [--out FILE.md]`);
+    else throw new Error(`unknown argument ${k}; usage: node bench/run.js [--sizes 1m,5m] [--source A.sqlite,B.sqlite] [--runs N] [--no-html] [--no-naive] [--no-steps] [--out FILE.md]`);
   }
   return a;
 }
@@ -117,6 +118,14 @@ function timeCli(args) {
   return { ms, maxRssKb: m.maxRssKb, ok: m.exitCode === 0, error };
 }
 
+/** bench/steps.js on the file: each analysis step's time and the peak RSS after it, and the hottest functions. */
+function steps(file) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'steps.js'), file], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = (tag) => r.stdout.split('\n').find((l) => l.startsWith(`${tag} `));
+  if (r.status !== 0 || !line('STEPS')) return { error: (r.stderr || '').trim().split('\n').slice(-1)[0] || `exit ${r.status}` };
+  return { steps: JSON.parse(line('STEPS').slice(6)), top: JSON.parse(line('TOP').slice(4)) };
+}
+
 function benchFile(file, source, opts) {
   const db = new Database(file, { readonly: true });
   const sql = analysisQueries(db);
@@ -143,6 +152,7 @@ function benchFile(file, source, opts) {
     html = { ms: h.ms, ok: h.ok && existsSync(out), bytes: existsSync(out) ? statSync(out).size : NaN, error: h.error };
   }
   return {
+    steps: opts.steps ? steps(file) : null,
     source: source.startsWith(ROOT) ? source.slice(ROOT.length) : basename(source),
     file: basename(file), bytes: statSync(file).size, counts, rows: total, kernels,
     shellMs: a, naiveMs: b, analyzeMs: c, analyzeError: okRuns.length === analyze.length ? null : analyze.find((r) => !r.ok)?.error,
@@ -176,11 +186,35 @@ function describe(r) {
     `- peak RSS ${f1(r.peakRssKb / 1024)} MiB, baseline (same command on the source fixture) ${f1(r.baselineRssKb / 1024)} MiB: ` +
       `${f1(r.bytesPerKernel)} bytes per kernel above baseline (target ≤ ${TARGETS.bytesPerKernel}: ${mark(r.bytesPerKernel <= TARGETS.bytesPerKernel)})`,
     ...(r.analyzeError ? [`- analyze failed: ${r.analyzeError}`] : []),
+    ...(r.steps ? describeSteps(r) : []),
     ...(r.html ? [r.html.ok
       ? `- HTML report: ${(r.html.bytes / 1e6).toFixed(2)} MB in ${s(r.html.ms)} (target ≤ 10 MB: ${mark(r.html.bytes <= TARGETS.htmlBytes)})`
       : `- HTML report failed: ${r.html.error}`] : []),
     '',
   ].join('\n');
+}
+
+/** The steps table: time of each step and how much it raised the peak RSS, in bytes a kernel. */
+function describeSteps(r) {
+  if (r.steps.error) return ['', `- steps (bench/steps.js) failed: ${r.steps.error}`, ''];
+  const rows = [];
+  let prev = null;
+  for (const x of r.steps.steps) {
+    if (x.error) { rows.push(`| ${x.step} | failed: ${x.error} | | |`); continue; }
+    if (prev !== null) rows.push(`| ${x.step} | ${s(x.ms)} | ${f1(x.peakMb)} | ${f1(((x.peakMb - prev) * 2 ** 20) / r.kernels)} |`);
+    prev = x.peakMb;
+  }
+  return [
+    '',
+    'Where it goes (bench/steps.js: the steps of buildReport one at a time, first device):',
+    '',
+    '| step | time | peak RSS after (MiB) | peak raised by (B/kernel) |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Hottest functions (self time): ${r.steps.top.map((t) => `${t.fn} (${t.file}) ${s(t.ms)}`).join('; ')}.`,
+    '',
+  ];
 }
 
 function machine() {
@@ -209,7 +243,7 @@ async function mainBench() {
         process.stderr.write(`generating ${file} ...\n`);
         generate({ source, out: file, kernels: kernelsOf(size) });
       }
-      const r = benchFile(file, source, { runs: opts.runs, naive: opts.naive, html: opts.html && size === opts.sizes[0] });
+      const r = benchFile(file, source, { runs: opts.runs, naive: opts.naive, steps: opts.steps, html: opts.html && size === opts.sizes[0] });
       results.push(r);
       process.stdout.write(`${describe(r)}\n`);
     }
@@ -234,6 +268,9 @@ async function mainBench() {
     '',
     ...summary,
     '',
+    ...(loadavg()[0] > cpus().length
+      ? [`Note: the load average (${loadavg()[0].toFixed(1)} at the end, ${cpus().length} cores) was above the core count: other jobs shared the CPUs, so (a), (b) and (c) ran slower than alone, (c) most (it runs longest). Peak RSS does not depend on load.`, '']
+      : []),
     ...results.map(describe),
   ].join('\n');
   writeFileSync(opts.out, md);

@@ -19,7 +19,7 @@ const PAIRS = [
   ['torch-streams-sync', 'no-host-syncs', 'torch-streams'],
   ['torch-sequential', 'grouped', 'torch-grouped'],
 ];
-const DIRS = ['fixtures/nsys-2025.3', 'fixtures/nsys-2025.3-profile', 'fixtures/nsys-2025.3/tokens-64k', 'fixtures/nsys-2025.3/zipf'];
+const DIRS = ['fixtures/nsys-2025.3', 'fixtures/nsys-2025.3-profile', 'fixtures/nsys-2025.3-whole', 'fixtures/nsys-2025.3/tokens-64k', 'fixtures/nsys-2025.3/zipf'];
 
 const cache = new Map();
 function whatIf(file) {

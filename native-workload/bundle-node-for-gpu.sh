@@ -15,7 +15,11 @@ trap 'rm -rf "$stage"' EXIT
 npm ls --omit=dev --parseable --all 2>/dev/null | sed "s|^$PWD/||" | grep node_modules | sort -u |
   while read -r p; do mkdir -p "$stage/$(dirname "$p")"; cp -r "$p" "$stage/$p"; done
 # sources and intermediate objects of the native addon are not needed at run time
-rm -rf "$stage/node_modules/better-sqlite3/"{deps,src} "$stage/node_modules/better-sqlite3/build/Release/"{obj.target,.deps,test_extension.node}
+rm -rf "$stage/node_modules/better-sqlite3/"{deps,src} "$stage/node_modules/better-sqlite3/build/Release/"{obj.target,obj,.deps,test_extension.node,sqlite3.a} \
+  "$stage/node_modules/better-sqlite3/build/deps"
+# nor source maps, type declarations and TypeScript sources: the device copy travels with the
+# working tree under a 64 MiB limit
+find "$stage/node_modules" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -path '*/src/*.ts' \) -type f -delete
 cp "$(readlink -f "$(command -v node)")" "$stage/node"
 mkdir -p .device-node
 tar cf - -C "$stage" node node_modules | xz -T2 -6 > .device-node/bundle.tar.xz

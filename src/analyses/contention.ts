@@ -135,12 +135,15 @@ export function kernelContention(
   trace: Trace, deviceId: number, window: { start: number; end: number }, options: ContentionOptions = {},
 ): ContentionResult {
   const k = trace.kernels;
-  const rows: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId) continue;
-    if (Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start)) rows.push(i);
-  }
-  rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
+  // the window's kernels, in start order (kernel rows come in start order: no sort unless they do not)
+  const inW = (i: number) => k.deviceId[i] === deviceId && Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start);
+  let nRows = 0;
+  for (let i = 0; i < k.count; i++) if (inW(i)) nRows++;
+  const rows = new Int32Array(nRows);
+  for (let i = 0, j = 0; i < k.count; i++) if (inW(i)) rows[j++] = i;
+  let inOrder = true;
+  for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
+  if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
   const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
   const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
   const two = overlappedSet(s, e, rows.length);
@@ -157,7 +160,7 @@ export function kernelContention(
     }
     if (ce > cs) busy += ce - cs;
   }
-  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number }
+  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number; key: number }
   // groups by (name, grid and block) as one number: no string per kernel (configurations that
   // differ only in registers or shared memory share their text, so their group)
   const textIds = new Map<string, number>();
@@ -179,7 +182,7 @@ export function kernelContention(
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0 }));
+    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0, key }));
     g.count++;
     g.time += d;
     g.overlapNs += b;
@@ -189,28 +192,51 @@ export function kernelContention(
     if (b <= ALONE_MAX_SHARE * d) g.alone.push(d);
     else if (b >= OVERLAPPED_MIN_SHARE * d) g.over.push(d);
   }
+  // (duration, company) of the whole kernels of groups that never ran alone: what fitAlone reads
+  const pointsOf = new Map<number, [number, number][]>();
+  for (const g of groups.values()) if (g.alone.length === 0 && !options.reference?.has(contentionKey(trace.strings[k.shortName[g.first]] ?? '?', configText(trace, g.first)))) pointsOf.set(g.key, []);
+  if (pointsOf.size > 0) {
+    for (let j = 0; j < rows.length; j++) {
+      const i = rows[j];
+      const pts = pointsOf.get(k.shortName[i] * configs + configId[k.launchConfig[i] + 1]);
+      const d = e[j] - s[j];
+      if (!pts || !(k.start[i] >= window.start && k.end[i] <= window.end) || !(d > 0)) continue;
+      if (options.include && !options.include(i)) continue;
+      pts.push([d, beside[j]]);
+    }
+  }
   let addedNs = 0;
   let slowWeighted = 0;
   let slowWeight = 0;
   const named = [...groups.values()].map((g) => ({ ...g, name: trace.strings[k.shortName[g.first]] ?? '?', config: configText(trace, g.first) }));
   const all = named.sort((a, b) => b.time - a.time || a.name.localeCompare(b.name) || a.config.localeCompare(b.config));
   const entries: ContentionEntry[] = all.map((g) => {
-    const alone = median(g.alone) ?? options.reference?.get(contentionKey(g.name, g.config)) ?? null;
-    const aloneFrom = g.alone.length > 0 ? 'here' : alone !== null ? 'reference' : null;
+    const reference = options.reference?.get(contentionKey(g.name, g.config));
+    // no kernel ran alone: the duration a kernel would take with nothing beside it, from how its
+    // duration grew with the time others ran beside it (a full-GPU GEMM overlapped only at its tails)
+    const pts = pointsOf.get(g.key) ?? [];
+    const fit = g.alone.length === 0 && reference === undefined ? fitAlone(pts) : null;
+    const alone = median(g.alone) ?? reference ?? (fit ? Math.round(fit.alone) : null);
+    const aloneFrom = g.alone.length > 0 ? 'here' : reference !== undefined ? 'reference' : fit ? 'fit' : null;
+    // with a fitted alone duration every kernel that had company counts (the fit is what their spread measured)
+    const slowed = fit ? pts.filter(([d, b]) => b > ALONE_MAX_SHARE * d).map(([d]) => d) : g.over;
     const over = median(g.over);
     let added = 0;
-    if (alone !== null && alone > 0) for (const d of g.over) added += d - alone;
-    const slowdown = alone !== null && over !== null && alone > 0 ? over / alone : null;
-    if (alone !== null && alone > 0 && g.over.length > 0) {
+    if (alone !== null && alone > 0) for (const d of slowed) added += d - alone;
+    const slowedMedian = median(slowed);
+    const slowdown = alone !== null && slowedMedian !== null && alone > 0 ? slowedMedian / alone : null;
+    if (alone !== null && alone > 0 && slowed.length > 0) {
       addedNs += added;
-      slowWeighted += g.over.reduce((a, b) => a + b, 0);
-      slowWeight += g.over.length * alone;
+      slowWeighted += slowed.reduce((a, b) => a + b, 0);
+      slowWeight += slowed.length * alone;
     }
-    return {
+    const entry: ContentionEntry = {
       name: g.name, config: g.config, count: g.count,
       alone: { count: g.alone.length, median: alone, from: aloneFrom }, overlapped: { count: g.over.length, median: over },
       slowdown, addedNs: Math.round(added), overlapNs: Math.round(g.overlapNs),
     };
+    if (fit) entry.overlapCost = fit.slope;
+    return entry;
   });
   const gainedNs = Math.round(kernelTime - busy);
   const summary: ContentionSummary = {
@@ -225,6 +251,34 @@ export function kernelContention(
       return j === undefined ? 0 : beside[j];
     },
   };
+}
+
+/**
+ * Least squares of duration on time-beside-others over a group's whole kernels, when none ran
+ * alone: the intercept is the duration alone, the slope what each ns of company cost. Only when
+ * the company varied (by at least 10% of the median duration), some kernels had company for at
+ * most half the median duration (the line is not extrapolated far), the fit explains at least half
+ * the spread (r² ≥ 0.5), the slope is positive and the intercept at least half the shortest
+ * kernel. Four kernels at least.
+ */
+export function fitAlone(pts: [number, number][]): { alone: number; slope: number; r2: number } | null {
+  const n = pts.length;
+  if (n < 4) return null;
+  let sx = 0; let sy = 0;
+  for (const [d, b] of pts) { sx += b; sy += d; }
+  const mx = sx / n; const my = sy / n;
+  let sxx = 0; let sxy = 0; let syy = 0;
+  let lo = Infinity; let hi = -Infinity;
+  for (const [d, b] of pts) { sxx += (b - mx) ** 2; sxy += (b - mx) * (d - my); syy += (d - my) ** 2; lo = Math.min(lo, b); hi = Math.max(hi, b); }
+  const med = median(pts.map(([d]) => d)) ?? 0;
+  const shortest = Math.min(...pts.map(([d]) => d));
+  // extrapolate only a little: some kernels had company for at most half the median duration
+  if (!(sxx > 0) || !(syy > 0) || hi - lo < 0.1 * med || lo > 0.5 * med) return null;
+  const slope = sxy / sxx;
+  const alone = my - slope * mx;
+  const r2 = (sxy * sxy) / (sxx * syy);
+  if (!(slope > 0) || !(alone >= 0.5 * shortest) || r2 < 0.5) return null;
+  return { alone, slope, r2 };
 }
 
 /** The alone medians measured in this trace, by contentionKey: the reference for another capture of the same work. */

@@ -7,7 +7,7 @@
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
 import { InputError, NoGpuWorkInWindowError } from '../errors.js';
-import { idleWithin, type IntervalSet } from '../model/intervals.js';
+import { idleWithin, union, type IntervalSet } from '../model/intervals.js';
 import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
@@ -108,7 +108,10 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
   });
   const launch = launchStats(trace, sel, kernelDuration, gaps, links);
-  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle, links, blocking);
+  // iterations with a host-side extent: the blocking calls made inside them (as the NVTX table counts)
+  const host = window.iterations?.host;
+  const hostRanges = host && host.start.length > 0 ? union(host.start, host.end, host.start.length) : null;
+  const syncs = hostSyncs(trace, processes.has(-1) ? null : processes, segments, idle, links, blocking, undefined, hostRanges);
 
   const report: DeviceReport = {
     deviceId,

@@ -21,7 +21,10 @@ export function expertAnalyses(trace: Trace, deviceId: number, window: Window, n
   out.contention = contention.entries;
   out.contentionSummary = contention.summary;
   const it = nvtxRanges?.iterations;
-  const iterations = nvtxRanges === undefined ? undefined
+  // the iterations W is made of (the steady state, issue 13), else the NVTX iterations in W
+  const timing = window.iterations && window.iterations.count > 0 ? window.iterations : null;
+  const iterations = timing ? { count: timing.count, source: `${timing.method === 'nvtx' ? `NVTX ranges "${timing.name}"` : timing.name} (the steady-state window)` }
+    : nvtxRanges === undefined ? undefined
     : it && it.count >= 1 ? { count: it.count, source: `NVTX ranges "${it.name}"` }
       : instances && instances.instances.length > 0
         ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }

@@ -7,9 +7,11 @@
  *   a kernel belongs to the instance when its launch call started inside the range on the range's
  *   thread (DESIGN.md "NVTX projection"); the range's integer payload, when present, is the
  *   expert's token count (the bundled workload records it);
- * - else from launch order: the kernel-name sequence in launch order holds a block of p names
- *   repeated four or more times in a row (one block per expert); each run of blocks is one
- *   iteration and the block's position in the run the expert's number.
+ * - else from launch order: the kernel-name sequence in launch order holds a block of p ≤ 16 names
+ *   with a matrix multiply in it, repeated 8 to 256 times in a row (one block per expert); each run
+ *   of blocks is one iteration (two or more runs of one length are needed) and the block's position
+ *   in the run the expert's number. A guess:
+ *   the report says so (source 'launch-order').
  *
  * imbalance = max / mean of the experts' GPU time (union of their kernels, mean per instance).
  * The straggler of an iteration is the expert with the most GPU time in it.
@@ -40,7 +42,15 @@ export interface ExpertInstances {
 }
 
 const MIN_RUN = 4;
-const MAX_BLOCK = 12;
+const MAX_BLOCK = 16;
+/**
+ * Launch order alone cannot tell experts from any other repeated block (a transformer's layers, a
+ * solver's iterations), so without NVTX a run counts only when it looks like an expert loop: 8 to
+ * 256 blocks in a row, each holding a matrix multiply.
+ */
+const MIN_EXPERTS = 8;
+const MAX_EXPERTS = 256;
+const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
 
 /** The window's kernels of the device with a launch call, as rows in start order. */
 function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): number[] {
@@ -147,6 +157,15 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
   const ordered = [...kernels].sort((a, b) => key(a) - key(b) || a - b);
   const names = ordered.map((i) => trace.kernels.shortName[i]);
   const n = names.length;
+  const gemmName = new Map<number, boolean>();
+  const hasGemm = (ns: number[], at: number, p: number): boolean => {
+    for (let k = at; k < at + p; k++) {
+      let g = gemmName.get(ns[k]);
+      if (g === undefined) gemmName.set(ns[k], (g = GEMM_NAME.test(trace.strings[ns[k]] ?? '')));
+      if (g) return true;
+    }
+    return false;
+  };
   let bestP = 0;
   let bestCover = 0;
   let bestRuns: [number, number][] = [];
@@ -157,7 +176,7 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
     while (i + p <= n) {
       let r = 1;
       while (i + (r + 1) * p <= n && sameBlock(names, i, i + r * p, p)) r++;
-      if (r >= MIN_RUN) {
+      if (r >= MIN_RUN && r >= MIN_EXPERTS && r <= MAX_EXPERTS && hasGemm(names, i, p)) {
         runs.push([i, r]);
         cover += r * p;
         i += r * p;
@@ -167,6 +186,13 @@ function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | nul
   }
   // a run must hold most of the window's kernels: a stray loop of copies is no expert layer
   if (bestP === 0 || bestCover < 0.3 * n) return null;
+  // and the loop must come back: two or more runs of the same length (one per iteration); the
+  // runs of the most common length are the iterations
+  const lengths = new Map<number, number>();
+  for (const [, r] of bestRuns) lengths.set(r, (lengths.get(r) ?? 0) + 1);
+  const [commonR, times] = [...lengths.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
+  if (times < 2) return null;
+  bestRuns = bestRuns.filter(([, r]) => r === commonR);
   const instances: ExpertInstance[] = [];
   const expertNames = new Map<number, string>();
   bestRuns.forEach(([at, r], iteration) => {
@@ -183,26 +209,40 @@ function sameBlock(names: number[], a: number, b: number, p: number): boolean {
   return true;
 }
 
-interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: Set<number> }
+interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: number[] }
+
+/** Scratch for instanceTimes' union when an instance's kernels are out of start order. */
+let scratchS = new Float64Array(64);
+let scratchE = new Float64Array(64);
 
 function instanceTimes(trace: Trace, inst: ExpertInstance, window: { start: number; end: number }): InstanceTimes {
   const k = trace.kernels;
-  const s: number[] = [];
-  const e: number[] = [];
-  const streams = new Set<number>();
+  const streams: number[] = [];
   let first = Infinity;
   let last = -Infinity;
+  // the union's length in one pass while the kernels come in start order (they nearly always do)
+  let n = 0;
+  let sorted = true;
+  let prev = -Infinity;
+  let busy = 0;
+  let cs = 0;
+  let ce = -Infinity;
+  if (scratchS.length < inst.kernels.length) { scratchS = new Float64Array(2 * inst.kernels.length); scratchE = new Float64Array(2 * inst.kernels.length); }
   for (const i of inst.kernels) {
     const a = Math.max(k.start[i], window.start);
     const b = Math.min(k.end[i], window.end);
     if (b < a) continue;
-    s.push(a); e.push(b);
-    streams.add(k.streamId[i]);
+    scratchS[n] = a; scratchE[n] = b; n++;
+    if (!streams.includes(k.streamId[i])) streams.push(k.streamId[i]);
     if (a < first) first = a;
     if (b > last) last = b;
+    if (a < prev) sorted = false;
+    prev = a;
+    if (a <= ce) { if (b > ce) ce = b; } else { if (ce > cs) busy += ce - cs; cs = a; ce = b; }
   }
-  const gpuTime = s.length ? totalLength(union(s, e, s.length)) : 0;
-  return { gpuTime, span: s.length ? last - first : 0, first, last, streams };
+  if (ce > cs) busy += ce - cs;
+  const gpuTime = n === 0 ? 0 : sorted ? busy : totalLength(union(scratchS.subarray(0, n), scratchE.subarray(0, n), n));
+  return { gpuTime, span: n ? last - first : 0, first, last, streams };
 }
 
 const median = (v: number[]): number => {

@@ -29,10 +29,14 @@ type NameTotals = HostSyncSummary['byName'][number];
 /**
  * `processes`: only calls of these process indices; null for all. `idle`: the device gaps in W.
  * `links` and `blocking` come from the trace's index (trace-index.ts); computed here when not given.
+ * `hostRanges`: when W is made of iterations with a host-side extent (their NVTX ranges), the
+ * calls made inside them (start in [start, end)), as the NVTX table counts them, instead of the
+ * calls that overlap W: a sync after the last iteration waits for it, but is not the loop's.
  */
 export function hostSyncs(
   trace: Trace, processes: ReadonlySet<number> | null, window: IntervalSet, idle: IntervalSet,
   links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links), listLimit = HOST_SYNC_LIST_LIMIT,
+  hostRanges: IntervalSet | null = null,
 ): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
@@ -55,7 +59,7 @@ export function hostSyncs(
       if (nested) continue;
       outerEnd = e;
       if (processes && !processes.has(processOf[thread + 1])) continue;
-      if (!inWindow(window, s, e)) continue;
+      if (hostRanges ? !startsIn(hostRanges, s) : !inWindow(window, s, e)) continue;
       const d2h = d2hByThread.get(thread) ?? none;
       const i = upperBound(d2h.start, d2h.row.length, s) - 1;
       if (n === keptRow.length) {
@@ -171,6 +175,12 @@ function inWindow(window: IntervalSet, s: number, e: number): boolean {
   }
   const i = lowerBound(window.end, window.count, s);
   return i < window.count && window.start[i] <= s;
+}
+
+/** s in [start, end) of one of the set's intervals. */
+function startsIn(set: IntervalSet, s: number): boolean {
+  const i = upperBound(set.start, set.count, s) - 1;
+  return i >= 0 && s < set.end[i];
 }
 
 /** Calls that issued a device-to-host copy, per thread, in start order. */

@@ -180,3 +180,60 @@ export function summarizeClasses(trace: Trace, c: KernelClassification, limit = 
     }];
   });
 }
+
+/** GEMM kernels by name: cuBLAS (nvjet, xmma, *gemm*), CUTLASS, PyTorch matmul paths. */
+const GEMM_NAME = /gemm|nvjet|xmma|cutlass|cublas|matmul|splitKreduce|_mm_|\bmm_kernel/i;
+
+/** A range text that names one expert or the experts phase: `expert 7`, `experts mb1`, `expert_ffn[...]`. */
+const EXPERT_RANGE = /\bexperts?\b|expert[\s_]?(?:ffn|mlp|\d)|moe[\s_]?(?:mlp|ffn)/i;
+
+/**
+ * Per-expert GEMMs (a loop over experts, one cuBLAS GEMM each) carry no grouped-GEMM name: a
+ * compute kernel named like a GEMM whose launch call sits in an NVTX / record_function range
+ * naming an expert (the innermost range around the call, same thread) becomes `expert-gemm`,
+ * family "GEMM in an expert range", source "NVTX range". Changes `c` in place; returns how many
+ * kernels moved. `innermost` gives each kernel's innermost range text (string index, -1 none),
+ * e.g. analyses/kernel-ranges.ts kernelNvtxText over the call links.
+ */
+export function refineExpertGemms(trace: Trace, c: KernelClassification, innermost: (rows: Int32Array) => Int32Array): number {
+  const { strings, nvtx } = trace;
+  // only where some range names an expert
+  let expertTexts = false;
+  const seen = new Set<number>();
+  for (let i = 0; i < nvtx.count && !expertTexts; i++) {
+    const t = nvtx.text[i];
+    if (t < 0 || seen.has(t)) continue;
+    seen.add(t);
+    if (EXPERT_RANGE.test(strings[t] ?? '')) expertTexts = true;
+  }
+  if (!expertTexts) return 0;
+  // only kernels no pattern placed (not "grouped GEMM setup", not a --classes entry)
+  const gemmEntry = c.names.map((e) => e.class === 'compute' && e.source === 'default' && GEMM_NAME.test(strings[e.name] ?? ''));
+  if (!gemmEntry.some(Boolean)) return 0;
+  let count = 0;
+  for (let i = 0; i < c.nameOf.length; i++) if (gemmEntry[c.nameOf[i]]) count++;
+  const rows = new Int32Array(count);
+  for (let i = 0, j = 0; i < c.nameOf.length; i++) if (gemmEntry[c.nameOf[i]]) rows[j++] = i;
+  const text = innermost(rows);
+  const isExpert = new Map<number, boolean>();
+  const moved = new Map<number, number>();
+  let n = 0;
+  for (let q = 0; q < rows.length; q++) {
+    const i = rows[q];
+    const t = text[q];
+    if (t < 0) continue;
+    let expert = isExpert.get(t);
+    if (expert === undefined) isExpert.set(t, (expert = EXPERT_RANGE.test(strings[t] ?? '')));
+    if (!expert) continue;
+    const from = c.nameOf[i];
+    let to = moved.get(from);
+    if (to === undefined) {
+      to = c.names.push({ name: c.names[from].name, class: 'expert-gemm', family: 'GEMM in an expert range', source: 'NVTX range' }) - 1;
+      moved.set(from, to);
+    }
+    c.nameOf[i] = to;
+    c.classOf[i] = ClassCode['expert-gemm'];
+    n++;
+  }
+  return n;
+}

@@ -5,7 +5,7 @@
  * renderer (renderers run no analysis).
  */
 import type { Trace } from '../model/trace.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges, nvtxRangeRows } from './nvtx-projection.js';
 
 /** Per kernel: the string index of the innermost NVTX range text around its launch, or -1; null when no kernel has one. */
@@ -27,4 +27,42 @@ export function kernelNvtxText(trace: Trace): Int32Array | null {
     if (row >= 0 && nvtx.text[row] >= 0) { out[k] = nvtx.text[row]; any = true; }
   });
   return any ? out : null;
+}
+
+/**
+ * For the given kernel rows: the string index of the innermost NVTX range text around each
+ * launch call, or -1. Typed columns throughout: a million GEMMs cost ~25 bytes each while it runs.
+ */
+export function innermostRangeTexts(trace: Trace, rows: Int32Array, links: CallLinks = callLinks(trace)): Int32Array {
+  const out = new Int32Array(rows.length).fill(-1);
+  const { kernelCall } = links;
+  const { runtime, nvtx } = trace;
+  let n = 0;
+  for (let j = 0; j < rows.length; j++) if (kernelCall[rows[j]] >= 0) n++;
+  const q = new Uint32Array(n);
+  const time = new Float64Array(n);
+  n = 0;
+  let sorted = true;
+  for (let j = 0; j < rows.length; j++) {
+    const call = kernelCall[rows[j]];
+    if (call < 0) continue;
+    q[n] = j;
+    time[n] = runtime.start[call];
+    if (n > 0 && time[n] < time[n - 1]) sorted = false;
+    n++;
+  }
+  // innermostNvtxRanges wants its queries in time order; launches nearly always come in it
+  if (!sorted) {
+    const order = new Uint32Array(n);
+    for (let k = 0; k < n; k++) order[k] = k;
+    order.sort((a, b) => time[a] - time[b] || a - b);
+    const q2 = Uint32Array.from(order, (k) => q[k]);
+    const t2 = Float64Array.from(order, (k) => time[k]);
+    q.set(q2); time.set(t2);
+  }
+  const thread = new Int32Array(n);
+  for (let k = 0; k < n; k++) thread[k] = runtime.thread[kernelCall[rows[q[k]]]];
+  const inner = innermostNvtxRanges(trace, thread, time, n);
+  for (let k = 0; k < n; k++) if (inner[k] >= 0) out[q[k]] = nvtx.text[inner[k]];
+  return out;
 }

@@ -3,7 +3,9 @@
  * (n(t) = 0). Each is explained by the launch call of the first kernel after it (DESIGN.md):
  *
  * - sync-stall:  a blocking call on the launching thread T overlaps the gap and began before the
- *                launch call did (a sync T enters after launching cannot have delayed that launch);
+ *                launch call did (a sync T enters after launching cannot have delayed that launch).
+ *                Only the part of the gap such calls overlap is blamed on them (Gap.blocked); the
+ *                rest takes the class the rules below give (Gap.rest), and byClass totals split so;
  * - host-wait:   otherwise, when the launch call had not returned when the gap began (it began
  *                after the gap began, or was still running: launch overhead is host time too);
  * - event-wait:  the launch call had returned before the gap began and the kernel was the first on
@@ -55,8 +57,11 @@ export interface GapDetail {
   idle: IntervalSet;
   /** index into GAP_CLASSES */
   cls: Uint8Array;
-  /** the gaps that name a blocking call (sync-stall), ascending: gap index and the call's name, an index into `names` */
-  stalls: { count: number; gap: Int32Array; call: Int32Array };
+  /**
+   * the gaps that name a blocking call (sync-stall), ascending: gap index, the call's name (an
+   * index into `names`) and the part of the gap the blocking calls overlap (ns)
+   */
+  stalls: { count: number; gap: Int32Array; call: Int32Array; blocked: Float64Array };
   names: readonly string[];
 }
 
@@ -78,7 +83,7 @@ export function gapDetail(summary: GapSummary): GapDetail {
   return {
     idle: intervalSet(list.map((g) => [g.start, g.end] as const)),
     cls: Uint8Array.from(list, (g) => GAP_CLASSES.indexOf(g.class)),
-    stalls: { count: named.length, gap: Int32Array.from(named, ([, i]) => i), call },
+    stalls: { count: named.length, gap: Int32Array.from(named, ([, i]) => i), call, blocked: Float64Array.from(named, ([g]) => g.blocked ?? g.duration) },
     names,
   };
 }
@@ -114,6 +119,7 @@ export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: numbe
 
 interface ThreadBlocking {
   start: Float64Array;
+  end: Float64Array;
   /** max end over the thread's blocking calls [0..i] and the call reaching it */
   maxEnd: Float64Array;
   maxAt: Int32Array;
@@ -154,7 +160,7 @@ export function classifyGapsDetailed(
           const e = runtime.end[rows[i]];
           if (i > 0 && maxEnd[i - 1] >= e) { maxEnd[i] = maxEnd[i - 1]; maxAt[i] = maxAt[i - 1]; } else { maxEnd[i] = e; maxAt[i] = rows[i]; }
         }
-        tb = { start, maxEnd, maxAt };
+        tb = { start, end: Float64Array.from(rows, (r) => runtime.end[r]), maxEnd, maxAt };
       }
       perThread.set(t, tb);
     }
@@ -165,10 +171,13 @@ export function classifyGapsDetailed(
   const listed = longestGaps(gaps, listLimit);
   const listedKernel = new Int32Array(listed.length);
   const listedSync = new Int32Array(listed.length);
+  const listedBlocked = new Float64Array(listed.length);
+  const listedRest = new Uint8Array(listed.length);
   let nextListed = 0;
   const cls = new Uint8Array(gaps.count);
   let stallGap: Int32Array = new Int32Array(64);
   let stallCall: Int32Array = new Int32Array(64);
+  let stallBlocked: Float64Array = new Float64Array(64);
   let stalls = 0;
   const classCount = GAP_CLASSES.map(() => 0);
   const classTotal = GAP_CLASSES.map(() => 0);
@@ -183,39 +192,56 @@ export function classifyGapsDetailed(
     const k = nextKernel(ge);
     const call = k >= 0 ? kernelCall[k] : -1;
     let c = UNEXPLAINED;
+    let rest = UNEXPLAINED;
     let sync = -1;
+    let blocked = 0;
     if (call >= 0) {
       const rs = runtime.start[call];
       if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); hint = 0; }
       const q = tb ? (hint = lowerBoundNear(tb.start, tb.start.length, Math.min(ge, rs), hint)) : 0;
+      rest = runtime.end[call] > gs ? HOST_WAIT : waitedOn[k] > 0 ? EVENT_WAIT : GPU_SIDE;
+      c = rest;
       if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
         c = SYNC_STALL;
         sync = runtime.name[tb.maxAt[q - 1]];
-      } else {
-        c = runtime.end[call] > gs ? HOST_WAIT : waitedOn[k] > 0 ? EVENT_WAIT : GPU_SIDE;
+        blocked = blockedPart(tb, q, gs, ge);
       }
     }
     cls[g] = c;
     if (sync >= 0) {
-      if (stalls === stallGap.length) { stallGap = grown(stallGap); stallCall = grown(stallCall); }
+      if (stalls === stallGap.length) { stallGap = grown(stallGap); stallCall = grown(stallCall); stallBlocked = grownF(stallBlocked); }
       stallGap[stalls] = g;
       stallCall[stalls] = sync;
+      stallBlocked[stalls] = blocked;
       stalls++;
     }
     if (nextListed < listed.length && listed[nextListed] === g) {
       listedKernel[nextListed] = k;
       listedSync[nextListed] = sync;
+      listedBlocked[nextListed] = blocked;
+      listedRest[nextListed] = rest;
       nextListed++;
     }
     classCount[c]++;
-    classTotal[c] += ge - gs;
+    if (c === SYNC_STALL) {
+      // only the blocked part is the sync's; the rest of the gap is the host's or the GPU's
+      classTotal[SYNC_STALL] += blocked;
+      classTotal[rest] += ge - gs - blocked;
+    } else {
+      classTotal[c] += ge - gs;
+    }
   }
   const detail: GapDetail = {
-    idle: gaps, cls, stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls) }, names: strings,
+    idle: gaps, cls, names: strings,
+    stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls), blocked: stallBlocked.subarray(0, stalls) },
   };
   const list = Array.from(listed, (g, i): Gap => {
     const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
-    if (listedSync[i] >= 0) gap.syncCall = strings[listedSync[i]];
+    if (listedSync[i] >= 0) {
+      gap.syncCall = strings[listedSync[i]];
+      gap.blocked = listedBlocked[i];
+      gap.rest = GAP_CLASSES[listedRest[i]];
+    }
     return gap;
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
@@ -223,6 +249,37 @@ export function classifyGapsDetailed(
   const all = distributionOf(gaps.count, gapLengths(gaps));
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   return { summary, detail };
+}
+
+/**
+ * |[gs, ge] ∩ ∪ of the thread's blocking calls 0..q-1|: the calls are walked back from q-1 while
+ * an earlier one can still reach the gap (maxEnd is the running maximum of their ends); a call
+ * may enclose later ones (a driver call inside a runtime call), so their clipped pieces are
+ * merged as a union, not summed. A gap meets few calls: the pieces go in a small sorted list.
+ */
+function blockedPart(tb: ThreadBlocking, q: number, gs: number, ge: number): number {
+  const pieces: [number, number][] = [];
+  for (let i = q - 1; i >= 0 && tb.maxEnd[i] > gs; i--) {
+    const s = Math.max(tb.start[i], gs);
+    const e = Math.min(tb.end[i], ge);
+    if (e > s) pieces.push([s, e]);
+  }
+  if (pieces.length === 1) return pieces[0][1] - pieces[0][0];
+  pieces.sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let cs = -Infinity;
+  let ce = -Infinity;
+  for (const [s, e] of pieces) {
+    if (s > ce) { if (ce > cs) total += ce - cs; cs = s; ce = e; } else if (e > ce) ce = e;
+  }
+  if (ce > cs) total += ce - cs;
+  return total;
+}
+
+function grownF(a: Float64Array): Float64Array {
+  const b = new Float64Array(2 * a.length);
+  b.set(a);
+  return b;
 }
 
 function grown(a: Int32Array): Int32Array {

@@ -8,6 +8,7 @@
  * range's thread (DESIGN.md "NVTX projection").
  */
 import type { Trace } from '../model/trace.js';
+import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
@@ -52,10 +53,8 @@ interface Grouping {
   members: Int32Array;
 }
 
-/** A range's family: its text with every number replaced by '#' ("expert 17" → "expert #"). */
-export function nvtxFamilyName(text: string): string {
-  return text.replace(/\d+/g, '#');
-}
+// a range's family name ("expert 17" → "expert #"): model/nvtx-names.ts, so renderers name rows the same way
+export { nvtxFamilyName } from '../model/nvtx-names.js';
 
 /**
  * `index`: the trace's call links and blocking calls (trace-index.ts); computed when not given.

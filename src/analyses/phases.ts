@@ -65,6 +65,29 @@ export interface OpPhases {
 
 interface PhaseRange { start: number; end: number; phase: number; microBatch: number; row: number }
 
+type Span = { start: number; end: number; phase: number; microBatch: number };
+
+/**
+ * For queries at `times` (any order), the spans open at each (start <= t < end), innermost last,
+ * in one pass with a stack: spans sorted by start (the longer first on ties) enter as the sweep
+ * reaches them and leave once the top one has ended. Nested spans (push/pop ranges) give exactly
+ * the ranges around each time; an ended span under a still-open later one is skipped by `visit`'s
+ * end check. O((spans + queries) log) instead of a scan of every span per query.
+ */
+function sweepOpen(spans: Span[], queries: number[], times: (q: number) => number, visit: (q: number, t: number, open: Span[]) => void): void {
+  const order = [...queries].sort((a, b) => times(a) - times(b) || a - b);
+  const stack: Span[] = [];
+  let next = 0;
+  for (const q of order) {
+    const t = times(q);
+    while (next < spans.length && spans[next].start <= t) stack.push(spans[next++]);
+    while (stack.length > 0 && stack[stack.length - 1].end <= t) stack.pop();
+    visit(q, t, stack);
+  }
+}
+
+const byStartLongerFirst = (a: Span, b: Span): number => a.start - b.start || b.end - a.end;
+
 /** Phases of GPU operations of one device, by their launch calls (or GPU start when the call is unknown). */
 export function opPhases(trace: Trace, deviceId: number, queries: readonly PhaseQuery[], links?: CallLinks): OpPhases {
   const phase = new Int8Array(queries.length).fill(-1);
@@ -72,43 +95,52 @@ export function opPhases(trace: Trace, deviceId: number, queries: readonly Phase
   const ranges = phaseRanges(trace);
   const seen = [...new Set(ranges.filter((r) => r.phase >= 0).map((r) => r.phase))].sort((a, b) => a - b).map((i) => PHASES[i]);
   if (ranges.length === 0 || queries.length === 0) return { phase, microBatch, seen };
-  // by thread, by start: each launch call looks for the ranges around it on its thread
-  const byThread = new Map<number, PhaseRange[]>();
-  for (const r of ranges) {
-    const t = trace.nvtx.thread[r.row];
-    let list = byThread.get(t);
-    if (!list) byThread.set(t, (list = []));
-    list.push(r);
-  }
   const rt = trace.runtime;
-  let gpuSpans: { start: number; end: number; phase: number; microBatch: number }[] | null = null;
-  queries.forEach((q, j) => {
-    let around: { phase: number; microBatch: number }[] = [];
-    if (q.call >= 0) {
-      const list = byThread.get(rt.thread[q.call]) ?? [];
-      const t = rt.start[q.call];
-      // innermost last: ranges sorted by start, the longer first on ties
-      around = list.filter((r) => r.start <= t && t < r.end);
+  const found = new Uint8Array(queries.length);
+  // innermost first: the first phase and the first micro-batch from the top of the stack
+  const take = (j: number, t: number, open: Span[]): void => {
+    for (let a = open.length - 1; a >= 0; a--) {
+      const r = open[a];
+      if (!(r.start <= t && t < r.end)) continue;
+      found[j] = 1;
+      if (phase[j] < 0 && r.phase >= 0) phase[j] = r.phase;
+      if (microBatch[j] < 0 && r.microBatch >= 0) microBatch[j] = r.microBatch;
     }
-    // none on the call's thread (DDP launches backward's kernels and all-reduces from autograd's
-    // thread while "## backward ##" is open on the main one): a range open at the call on another
-    // thread of the same process
-    if (around.length === 0 && q.call >= 0) {
-      const process = trace.threads[rt.thread[q.call]]?.process ?? -1;
-      const t = rt.start[q.call];
-      around = ranges.filter((r) => r.start <= t && t < r.end && process >= 0 && trace.threads[trace.nvtx.thread[r.row]]?.process === process);
+  };
+  const group = <K>(items: number[], key: (j: number) => K): Map<K, number[]> => {
+    const m = new Map<K, number[]>();
+    for (const j of items) {
+      const k = key(j);
+      const l = m.get(k);
+      if (l) l.push(j); else m.set(k, [j]);
     }
-    // no launch call: the phase range whose GPU projection holds the start
-    if (around.length === 0 && q.call < 0) {
-      gpuSpans ??= projectedSpans(trace, deviceId, ranges, links);
-      const t = q.gpuStart;
-      around = gpuSpans.filter((r) => r.start <= t && t < r.end).sort((a, b) => a.start - b.start || b.end - a.end);
+    return m;
+  };
+  const callTime = (j: number): number => rt.start[queries[j].call];
+  const withCall = queries.map((_, j) => j).filter((j) => queries[j].call >= 0);
+  // 1. the ranges around the launch call on its own thread
+  const rangesByThread = group(ranges.map((_, r) => r), (r) => trace.nvtx.thread[ranges[r].row]);
+  for (const [thread, js] of group(withCall, (j) => rt.thread[queries[j].call])) {
+    const list = (rangesByThread.get(thread) ?? []).map((r) => ranges[r]);
+    if (list.length > 0) sweepOpen(list, js, callTime, take);
+  }
+  // 2. none there (DDP launches backward's kernels and all-reduces from autograd's thread while
+  // "## backward ##" is open on the main one): the ranges open at the call on the process's threads
+  const processOf = (thread: number): number => trace.threads[thread]?.process ?? -1;
+  const rest = withCall.filter((j) => !found[j] && processOf(rt.thread[queries[j].call]) >= 0);
+  if (rest.length > 0) {
+    const rangesByProcess = group(ranges.map((_, r) => r), (r) => processOf(trace.nvtx.thread[ranges[r].row]));
+    for (const [process, js] of group(rest, (j) => processOf(rt.thread[queries[j].call]))) {
+      const list = (rangesByProcess.get(process) ?? []).map((r) => ranges[r]).sort(byStartLongerFirst);
+      if (list.length > 0) sweepOpen(list, js, callTime, take);
     }
-    for (let a = around.length - 1; a >= 0; a--) {
-      if (phase[j] < 0 && around[a].phase >= 0) phase[j] = around[a].phase;
-      if (microBatch[j] < 0 && around[a].microBatch >= 0) microBatch[j] = around[a].microBatch;
-    }
-  });
+  }
+  // 3. no launch call: the phase ranges whose GPU projection holds the operation's start
+  const noCall = queries.map((_, j) => j).filter((j) => queries[j].call < 0);
+  if (noCall.length > 0) {
+    const spans = projectedSpans(trace, deviceId, ranges, links).sort(byStartLongerFirst);
+    sweepOpen(spans, noCall, (j) => queries[j].gpuStart, take);
+  }
   return { phase, microBatch, seen };
 }
 
@@ -127,30 +159,36 @@ export const COMMUNICATION_RANGE = /^(?:nccl[A-Z]\w*|nccl:\w+|rccl[A-Z]\w*|rccl:
  */
 export function communicationRangeOfCalls(trace: Trace, calls: readonly number[]): (string | null)[] {
   const { nvtx, strings, runtime: rt } = trace;
-  const byThread = new Map<number, { start: number; end: number; text: string }[]>();
+  const out: (string | null)[] = calls.map(() => null);
+  const isComm = new Map<number, boolean>();
+  const byThread = new Map<number, (Span & { text: string })[]>();
   for (const row of nvtxRangeRows(trace)) {
     const t = nvtx.text[row];
     if (t < 0) continue;
-    const text = strings[t] ?? '';
-    if (!COMMUNICATION_RANGE.test(text)) continue;
+    let comm = isComm.get(t);
+    if (comm === undefined) isComm.set(t, (comm = COMMUNICATION_RANGE.test(strings[t] ?? '')));
+    if (!comm) continue;
     let list = byThread.get(nvtx.thread[row]);
     if (!list) byThread.set(nvtx.thread[row], (list = []));
-    list.push({ start: nvtx.start[row], end: nvtx.end[row], text });
+    list.push({ start: nvtx.start[row], end: nvtx.end[row], phase: -1, microBatch: -1, text: strings[t] ?? '' });
   }
-  if (byThread.size === 0) return calls.map(() => null);
-  for (const list of byThread.values()) list.sort((a, b) => a.start - b.start || b.end - a.end);
-  return calls.map((call) => {
-    if (call < 0) return null;
-    const list = byThread.get(rt.thread[call]);
-    if (!list) return null;
-    const t = rt.start[call];
-    let found: string | null = null;
-    for (const r of list) {
-      if (r.start > t) break;
-      if (t < r.end) found = r.text;
-    }
-    return found;
+  if (byThread.size === 0) return out;
+  const perThread = new Map<number, number[]>();
+  calls.forEach((call, j) => {
+    if (call < 0 || !byThread.has(rt.thread[call])) return;
+    const l = perThread.get(rt.thread[call]);
+    if (l) l.push(j); else perThread.set(rt.thread[call], [j]);
   });
+  for (const [thread, js] of perThread) {
+    const list = byThread.get(thread)!.sort(byStartLongerFirst);
+    sweepOpen(list, js, (j) => rt.start[calls[j]], (j, t, open) => {
+      for (let a = open.length - 1; a >= 0; a--) {
+        const r = open[a] as Span & { text: string };
+        if (r.start <= t && t < r.end) { out[j] = r.text; return; }
+      }
+    });
+  }
+  return out;
 }
 
 /** NVTX ranges naming a phase or a micro-batch, by start, the longer first on equal starts. */

@@ -128,5 +128,16 @@ export function serializationReasons(trace: Trace, d: DeviceReport, eventWaits?:
       costNs: d.overlap.busy - d.overlap.overlapTime,
     });
   }
+  // tie each cause to the replay of its removal (issue 15: what a fix would gain)
+  const scenarioOf: Partial<Record<SerializationReason['cause'], string>> = {
+    'blocking-call': 'no-host-syncs', 'launch-bound': 'free-launches',
+  };
+  for (const r of out) {
+    const s = d.whatIf?.scenarios.find((x) => x.scenario === scenarioOf[r.cause]);
+    if (s) {
+      r.projectedSavingNs = s.savingNs;
+      r.text += ` Replayed without it: ${formatNs(s.projectedIterationNs)} an iteration instead of ${formatNs(d.whatIf!.measuredIterationNs)}.`;
+    }
+  }
   return out.sort((a, b) => b.costNs - a.costNs);
 }

@@ -107,6 +107,12 @@ export function buildReplayInput(trace: Trace, deviceId: number, window: { start
   const links = callLinks(trace);
   // ops starting in W
   type Op = { kind: number; row: number; start: number; end: number; stream: number; callRow: number };
+  // count first: a million-kernel window is not replayed, and costs no object per kernel
+  let inWindow = 0;
+  for (const cols of [kernels, memcpy, memset]) {
+    for (let i = 0; i < cols.count; i++) if (cols.deviceId[i] === deviceId && cols.start[i] >= window.start && cols.start[i] <= window.end) inWindow++;
+  }
+  if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
   const add = (kind: number, cols: { count: number; deviceId: Int32Array; start: Float64Array; end: Float64Array; streamId: Int32Array }, call: Int32Array) => {
     for (let i = 0; i < cols.count; i++) {
@@ -505,6 +511,44 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
   return last - first;
 }
 
+/** Calls this close after a blocking call on their thread pay its wake-up. */
+const WAKE_UP_CALLS = 3;
+
+/**
+ * Durations and host gaps with the wake-up after blocking calls taken out: a call within
+ * WAKE_UP_CALLS after a blocking call on its thread takes the median duration (and host gap
+ * before it) of the calls of its API name that followed no blocking call, when that is less.
+ */
+function wakeUpCosts(trace: Trace, input: ReplayInput): { coldDuration: (c: number) => number; coldGap: (c: number) => number } {
+  const { calls } = input;
+  const name = (c: number) => trace.runtime.name[calls.row[c]];
+  const cold = new Uint8Array(calls.count);
+  const warm = new Map<number, { d: number[]; g: number[] }>();
+  for (let c = 1; c < calls.count; c++) {
+    if (calls.thread[c] !== calls.thread[c - 1]) continue;
+    for (let k = c - 1; k >= 0 && k >= c - WAKE_UP_CALLS && calls.thread[k] === calls.thread[c]; k--) if (calls.kind[k] === 1) cold[c] = 1;
+    if (cold[c] || calls.kind[c] === 1) continue;
+    let w = warm.get(name(c));
+    if (!w) warm.set(name(c), (w = { d: [], g: [] }));
+    w.d.push(calls.residual[c]);
+    w.g.push(calls.start[c] - calls.end[c - 1]);
+  }
+  const med = (v: number[]) => { const a = [...v].sort((x, y) => x - y); return a[a.length >> 1]; };
+  const warmMedian = new Map<number, { d: number; g: number }>();
+  for (const [k, w] of warm) if (w.d.length >= 3) warmMedian.set(k, { d: med(w.d), g: med(w.g) });
+  return {
+    coldDuration: (c) => {
+      const w = cold[c] ? warmMedian.get(name(c)) : undefined;
+      return w ? Math.min(calls.residual[c], w.d) : calls.residual[c];
+    },
+    coldGap: (c) => {
+      const g = calls.start[c] - calls.end[c - 1];
+      const w = cold[c] ? warmMedian.get(name(c)) : undefined;
+      return w ? Math.min(g, w.g) : g;
+    },
+  };
+}
+
 function isLaunchType(input: ReplayInput, c: number): boolean {
   return input.calls.kind[c] === 2;
 }
@@ -534,6 +578,15 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   const base = replay(input);
   push('measured', 'the recorded trace replayed unchanged', base);
   const replayError = (base - measured) / measured;
+  let unlaunched = 0;
+  for (let j = 0; j < input.ops.count; j++) if (input.ops.call[j] < 0) unlaunched++;
+  if (unlaunched > input.ops.count / 2) {
+    return {
+      iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
+      inputs: inputsOf(input),
+      note: 'most of the work was launched as a CUDA graph (or has no launch call in the trace): there are no launches, syncs or streams to edit, so no scenario is projected',
+    };
+  }
   if (!(Math.abs(replayError) <= REPLAY_MAX_ERROR)) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
@@ -598,10 +651,15 @@ function scenarioEdits(
   }
   const readbackCall = new Uint8Array(calls.count);
   for (let j = 0; j < n; j++) if (readbacks[j] && ops.call[j] >= 0) readbackCall[ops.call[j]] = 1;
+  // A call soon after a blocking call pays the thread's wake-up (its duration and the host time
+  // before it run 5-10x the same call's elsewhere in the recording); without the sync it would
+  // not: those calls take their name's median from the calls that followed no blocking call.
+  const { coldDuration, coldGap } = wakeUpCosts(trace, input);
   const noHostSyncs: ReplayEdits = {
     noWaits: true,
     removed: readbacks,
-    callDuration: (c) => (calls.kind[c] === 1 || readbackCall[c] ? 0 : calls.residual[c]),
+    callDuration: (c) => (calls.kind[c] === 1 || readbackCall[c] ? 0 : coldDuration(c)),
+    callGap: coldGap,
   };
   const launchOnly = (c: number) => isLaunchType(input, c);
   const freeLaunches: ReplayEdits = {
@@ -667,13 +725,13 @@ function scenarioEdits(
   const perfectOverlap: ReplayEdits = {
     noWaits: true,
     removed: readbacks,
-    callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : calls.residual[c]),
-    callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : calls.start[c] - calls.end[c - 1]),
+    callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : coldDuration(c)),
+    callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : coldGap(c)),
     hostLatency: 0,
     opDuration: aloneDur,
     depsOf: (j) => poDeps[j],
   };
-  return { noHostSyncs, freeLaunches, perfectOverlap, grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur) };
+  return { noHostSyncs, freeLaunches, perfectOverlap, grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap) };
 }
 
 /**
@@ -685,7 +743,7 @@ function scenarioEdits(
  */
 function groupedEdits(
   input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
-  aloneDur: (j: number) => number,
+  aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number,
 ): ReplayEdits | null {
   const { calls, ops } = input;
   const n = ops.count;
@@ -736,8 +794,8 @@ function groupedEdits(
     removed,
     replacedBy,
     noWaits: true,
-    callDuration: (c) => (keepCall[c] ? calls.end[c] - calls.start[c] : freeCall[c] || calls.kind[c] === 1 || readbackCall[c] ? 0 : calls.residual[c]),
-    callGap: (c) => (freeCall[c] && !keepCall[c] ? 0 : calls.start[c] - calls.end[c - 1]),
+    callDuration: (c) => (keepCall[c] ? coldDuration(c) : freeCall[c] || calls.kind[c] === 1 || readbackCall[c] ? 0 : coldDuration(c)),
+    callGap: (c) => (freeCall[c] && !keepCall[c] ? 0 : coldGap(c)),
     opDuration: (j) => (Number.isNaN(duration[j]) ? ops.end[j] - ops.start[j] : duration[j]),
   };
 }

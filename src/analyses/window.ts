@@ -11,7 +11,8 @@ import { intersect, union, totalLength, type IntervalSet } from '../model/interv
 import { parseTime } from '../model/units.js';
 import { runningDoubles } from '../model/columns.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
-import { detectSteadyState, type SteadyState } from './iterations.js';
+import { detectSteadyState, saysOnePass, type SteadyState } from './iterations.js';
+import { nvtxFamilyName } from './nvtx-ranges.js';
 import { distribution } from '../model/distribution.js';
 import type { IterationTiming } from '../report/types.js';
 import type { CallLinks } from './correlation.js';
@@ -70,8 +71,17 @@ export function kernelSpan(trace: Trace, deviceId: number): [number, number] | n
   return span[0] <= span[1] ? [span[0], span[1]] : null;
 }
 
-/** nvtx rows whose text equals `spec`, or matches it when written /regex/flags. */
+/**
+ * nvtx rows whose text equals `spec`, or matches it when written /regex/flags. A text with '#'
+ * that no range has exactly is a family name as the tool prints it ("forward streams #",
+ * "expert #"): the ranges whose texts are it with each '#' a number.
+ */
 export function matchNvtxRanges(trace: Trace, spec: string): Int32Array {
+  const rows = matchNvtxRangesBy(trace, spec, false);
+  return rows.length === 0 && !/^\/(.*)\/([a-z]*)$/s.test(spec) && spec.includes('#') ? matchNvtxRangesBy(trace, spec, true) : rows;
+}
+
+function matchNvtxRangesBy(trace: Trace, spec: string, family: boolean): Int32Array {
   const rx = /^\/(.*)\/([a-z]*)$/s.exec(spec);
   let test: (s: string) => boolean;
   if (rx) {
@@ -82,6 +92,8 @@ export function matchNvtxRanges(trace: Trace, spec: string): Int32Array {
       throw new InputError(`--range ${spec}: not a valid regular expression (${(e as Error).message})`);
     }
     test = (s) => re.test(s);
+  } else if (family) {
+    test = (s) => nvtxFamilyName(s) === spec;
   } else {
     test = (s) => s === spec;
   }
@@ -96,14 +108,20 @@ export function matchNvtxRanges(trace: Trace, spec: string): Int32Array {
   });
 }
 
+/** The most frequent range names, by family ("expert #") as the tool prints them. */
 function availableRangeNames(trace: Trace, limit = 8): string {
-  const count = new Map<number, number>();
+  const byText = new Map<number, number>();
   for (const row of nvtxRangeRows(trace)) {
     const t = trace.nvtx.text[row];
-    if (t >= 0) count.set(t, (count.get(t) ?? 0) + 1);
+    if (t >= 0) byText.set(t, (byText.get(t) ?? 0) + 1);
   }
-  if (count.size === 0) return 'the trace has no NVTX ranges';
-  const names = [...count.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([t]) => JSON.stringify(trace.strings[t]));
+  if (byText.size === 0) return 'the trace has no NVTX ranges';
+  const count = new Map<string, number>();
+  for (const [t, n] of byText) {
+    const f = nvtxFamilyName(trace.strings[t] ?? '');
+    count.set(f, (count.get(f) ?? 0) + n);
+  }
+  const names = [...count.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, limit).map(([t]) => JSON.stringify(t));
   return `available ranges include ${names.join(', ')}${count.size > limit ? ` (${count.size} distinct)` : ''}`;
 }
 
@@ -132,7 +150,8 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
       throw new NoGpuWorkInWindowError(`--range ${JSON.stringify(options.range)}: its GPU work has zero duration on device ${deviceId}`, deviceId);
     }
     window = { start: 0, end: 0, duration: 0, source: 'range', range: options.range, rangeInstances: s.length };
-    if (s.length > 1 && options.window === undefined) {
+    // several instances of a range that names one pass ("forward seq #", "/step/") are iterations
+    if (s.length > 1 && options.window === undefined && saysOnePass(options.range)) {
       const withWork: number[] = [];
       for (let i = 0; i < proj.count; i++) if (proj.opCount[i] > 0) withWork.push(i);
       withWork.sort((a, b) => proj.gpuStart[a] - proj.gpuStart[b]);

@@ -4,7 +4,7 @@ import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
 import { kernelNvtxText } from '../analyses/kernel-ranges.js';
 import { formatNs } from '../render/format.js';
-import { buildReport, windowChoice, type ReportOptions } from '../report/build.js';
+import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
 import { renderAlternatives, renderTerminal, terminalWidth } from '../render/terminal.js';
 import { compareReports, traceLabels } from './compare.js';
@@ -110,11 +110,10 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
 /** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
 export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
   const width = terminalWidth();
-  // a report opens with one line per device saying what W is (the JSON has it in window)
-  const choice = (r: Report): string => r.devices.map((d) => `${windowChoice(d)}\n`).join('');
-  if (reports.length === 1) return choice(reports[0]) + renderTerminal(reports[0], { full: flags.full, width });
+  // each report says what W is below its file name (windowChoice, in render/terminal.ts)
+  if (reports.length === 1) return renderTerminal(reports[0], { full: flags.full, width });
   const parts: string[] = [];
-  if (flags.full) parts.push(...reports.map((r) => choice(r) + renderTerminal(r, { full: true, width })));
+  if (flags.full) parts.push(...reports.map((r) => renderTerminal(r, { full: true, width })));
   if (flags.ranks) {
     parts.push(renderCombinedTerminal(buildCombined(reports)));
   } else {

@@ -16,9 +16,10 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { checkWindowHoldsKernels, htmlInput, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
+import { expertComparison, renderExpertComparison, type ExpertComparison } from './compare-experts.js';
 
 export const COMPARE_SCHEMA_VERSION = 1;
 
@@ -64,6 +65,8 @@ export interface Comparison {
   traces: ComparedTrace[];
   /** finding ids present in some traces but not all */
   differingFindings: string[];
+  /** measured vs projected, contention against the first capture, per-expert load (issue 15; compare-experts.ts) */
+  experts?: ExpertComparison;
 }
 
 function pickDevice(report: Report, deviceId: number | undefined): DeviceReport | null {
@@ -109,7 +112,8 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
   }
   const ids = new Set(traces.flatMap((t) => Object.keys(t.findings)));
   const differingFindings = [...ids].filter((id) => !traces.every((t) => id in t.findings)).sort();
-  return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings };
+  const experts = expertComparison(reports.map((r) => pickDevice(r, deviceId)), labels);
+  return { schema: 'moe-trace/compare', schemaVersion: COMPARE_SCHEMA_VERSION, traces, differingFindings, experts };
 }
 
 /** Communication per iteration (issue 17): none when the device ran no communication. */
@@ -157,6 +161,7 @@ export function renderComparison(c: Comparison): string {
   } else {
     out.push('', 'The same findings fire on every trace.');
   }
+  if (c.experts) out.push(...renderExpertComparison(c.experts, t.map((x) => x.label)));
   return `${out.join('\n')}\n`;
 }
 
@@ -189,6 +194,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
       for (const f of files) {
         const trace = await readAnyForAnalysis(f, false, { nsysRep: { onStatus: (line) => io.stderr(`${line}\n`) } });
         const report = buildReport(trace, options);
+        if (flags.window !== undefined) checkWindowHoldsKernels(report, flags.window, trace);
         if (wantTraces) inputs.push(htmlInput(report, trace));
         reports.push(report);
       }

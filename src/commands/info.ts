@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
 import { readTrace } from '../readers/read-trace.js';
-import { classifyKernels, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { classifyKernels, refineExpertGemms, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { compileClassPatterns, readClassesFile, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { formatBytes, formatCount, formatNs, textTable } from '../render/format.js';
 
@@ -34,6 +35,13 @@ export interface TraceInfo {
   kernelClasses?: TraceClassSummary[];
   /** the --classes file, when one was given */
   classesFile?: string;
+}
+
+/** The kernel classes as a report makes them: patterns, then GEMMs launched in expert ranges. */
+function classesOf(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): ReturnType<typeof classifyKernels> {
+  const c = classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []));
+  refineExpertGemms(trace, c, (rows) => innermostRangeTexts(trace, rows));
+  return c;
 }
 
 export function describeTrace(trace: Trace, classes?: { file: string; patterns: ClassPatternSpec[] }): TraceInfo {
@@ -79,7 +87,7 @@ export function describeTrace(trace: Trace, classes?: { file: string; patterns: 
       apiCalls: count(callProcess, trace.runtime.count, i),
     })),
     tables: m.tables, warnings: m.warnings,
-    kernelClasses: summarizeClasses(trace, classifyKernels(trace, compileClassPatterns(classes?.patterns ?? []))),
+    kernelClasses: summarizeClasses(trace, classesOf(trace, classes)),
     ...(classes ? { classesFile: classes.file } : {}),
   };
 }

@@ -80,7 +80,9 @@ function scanStats(
       continue;
     }
     if (unscanned && (scan !== NVTX_SCAN || nvtxCounted)) {
-      const all = db.prepare(`SELECT COUNT(*) FROM ${ident(scan.table)}`).pluck().get() as number;
+      // detectSchema counted every table's rows in this transaction already (a COUNT(*) reads every leaf page)
+      const all = schema.tables.find((t) => t.name === scan.table)?.rows
+        ?? db.prepare(`SELECT COUNT(*) FROM ${ident(scan.table)}`).pluck().get() as number;
       stats.set(scan.table, { kept: all, minStart: null, maxEnd: null });
       continue;
     }

@@ -99,7 +99,7 @@ export function combinedCommunicationLines(c: CombinedCommunication | undefined,
       `costing the other ranks ${formatNs(w.waitCausedNs)} of waiting inside the collectives: its compute before them is what to shorten.`);
     for (const x of c.worst.slice(0, 3)) out.push(`  ${x.name} #${x.occurrence}: ${who(x.lastRank)} last, others waited ${formatNs(x.waitNs)}`);
   } else if (c.perRank.length > 1) {
-    out.push('No collective matched across ranks (names differ, or each rank lists none): who waited for whom cannot be told.');
+    out.push('No collective kernel lines up across ranks (only copies, which wait for no peer; or the names differ): who waited for whom cannot be told.');
   }
   return out;
 }

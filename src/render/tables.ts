@@ -4,7 +4,7 @@
  * text; a renderer only lays them out.
  */
 import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js';
-import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
+import { nvtxFamilyName } from '../model/nvtx-names.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
 import { expertTables } from './experts-text.js';
@@ -88,6 +88,8 @@ export function deviceTables(d: DeviceReport, options: TableOptions = TERMINAL_T
   out.push(syncTable(d, options));
   const nvtx = nvtxTable(d, options);
   if (nvtx) out.push(nvtx);
+  const iterations = iterationTable(d, options);
+  if (iterations) out.push(iterations);
   const fill = smFillTable(d, options);
   if (fill) out.push(fill);
   if (d.processes && d.processes.length > 1) {
@@ -223,4 +225,20 @@ export function distinctNames(names: string[], max: number): string[] {
     seen.set(s, k);
     return k === 1 ? s : `${s} [${k}]`;
   });
+}
+
+/** One row per iteration the NVTX ranges mark: its host range, its GPU span, its kernels and syncs. */
+function iterationTable(d: DeviceReport, options: TableOptions): Table | null {
+  const it = d.nvtxRanges?.iterations;
+  const list = it?.instances ?? [];
+  if (!it || list.length === 0) return null;
+  const c = cap(list, options.maxRows);
+  const t0 = list[0].cpuStart;
+  return {
+    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order`,
+    header: ['iteration', 'starts at (host)', 'host range', 'GPU span', 'kernels', 'host syncs'],
+    rows: c.rows.map((x, i) => [String(i + 1), `+${formatNs(x.cpuStart - t0)}`, formatNs(x.cpuEnd - x.cpuStart),
+      x.gpuStart === null || x.gpuEnd === null ? '–' : formatNs(x.gpuEnd - x.gpuStart), formatCount(x.kernels), formatCount(x.syncs)]),
+    more: c.more,
+  };
 }

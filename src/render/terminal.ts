@@ -9,6 +9,7 @@ import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
+import { windowChoice } from '../report/build.js';
 
 export interface TerminalOptions {
   /** every table and each finding's evidence (default: the short report) */
@@ -52,7 +53,7 @@ export function wrap(text: string, width: number, indent = ''): string[] {
 }
 
 function header(report: Report): string {
-  const r = report.input as Report['input'] & { source?: { format?: string; producer?: string | null } };
+  const r = report.input;
   const from = [r.nsysVersion ? `nsys ${r.nsysVersion}` : null, r.source?.producer ?? null].filter((x) => x);
   return `${r.file}${from.length > 0 ? ` (${[...new Set(from)].join(', ')})` : ''}`;
 }
@@ -95,6 +96,8 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
 
 function lead(report: Report, width: number): string[] {
   const out = wrap(header(report), width, '  ');
+  // what W is: the steady-state iterations, the whole capture, --range or --window
+  for (const d of report.devices) out.push(...wrap(windowChoice(d), width, '  '));
   if (report.devices.length === 0) {
     out.push(...wrap(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.', width, '  '));
   }
@@ -212,7 +215,7 @@ export interface AlternativeRow {
 export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH): string {
   const n = (v: number | null, f: (x: number) => string): string => (v === null ? 'n/a' : f(v));
   const dec = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
-  const out = [`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`];
+  const out = wrap(`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`, width, '  ');
   out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
     rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
       n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));

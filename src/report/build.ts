@@ -11,7 +11,8 @@ import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
 import { expertAnalyses, expertReasons } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
 import { analyzeCommunication } from '../analyses/communication.js';
-import { classifyKernels } from '../analyses/kernel-classes.js';
+import { classifyKernels, refineExpertGemms } from '../analyses/kernel-classes.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Report } from './types.js';
 import { VERSION } from '../version.js';
@@ -33,9 +34,10 @@ export interface ReportOptions {
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
-  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
   // computed once, handed to every analysis and, through each device's context, to the findings
   const index = indexTrace(trace);
+  const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
+  refineExpertGemms(trace, classes, (rows) => innermostRangeTexts(trace, rows, index.links));
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.

@@ -8,7 +8,8 @@
  * last is the one whose kernel ran shortest, and every other rank waited about its own duration
  * minus that: wait_r = d_r − min d. Durations need no clock shared between ranks (nodes' clocks
  * differ). The rank that arrived last most often, or whose lateness cost the others the most
- * wait, is the one whose compute (or launch) makes the others wait.
+ * wait, is the one whose compute (or launch) makes the others wait. Only kernels that wait for
+ * their peers count (NCCL, DeepEP, …): a copy NCCL makes at world size 1 waits for no one.
  */
 import type { CollectiveSequence, CommunicationReport } from './communication.js';
 
@@ -67,6 +68,8 @@ export function combineCommunication(ranks: ({ communication?: RankCommunication
     const seq = r?.communication?.collectives;
     if (!seq) return;
     for (let j = 0; j < seq.name.length; j++) {
+      // copies wait for no peer: their durations say nothing about who arrived last
+      if (seq.waitsForPeers?.[seq.name[j]] === false) continue;
       const name = seq.names[seq.name[j]];
       let m = byName.get(name);
       if (!m) byName.set(name, (m = new Map()));

@@ -66,6 +66,12 @@ export interface PhaseCommunication {
 export interface CollectiveSequence {
   /** distinct names (family: collective, e.g. "NCCL: all_to_allv", or the short name) */
   names: string[];
+  /**
+   * per name: whether its operations are kernels that wait for the peers (a collective kernel
+   * ends when the last rank's data is in), so their durations tell who arrived last; false for
+   * copies a library issued (world size 1), which wait for no one
+   */
+  waitsForPeers: boolean[];
   /** per kernel: index into names */
   name: number[];
   start: number[];
@@ -94,7 +100,7 @@ export interface CommunicationReport {
   /** |union of compute and expert-GEMM kernels| in W */
   computeBusy: number;
   byPhase: PhaseCommunication[];
-  /** every phase the trace's ranges name (whether or not communication ran in it), e.g. a shared expert's */
+  /** every phase the trace's ranges name (whether or not communication ran in it), e.g. a shared expert's; empty without communication */
   phasesSeen: string[];
   /** every class present, what was classified how */
   classes: ClassSummary[];

@@ -64,9 +64,10 @@ export interface ContentionEntry {
   count: number;
   /**
    * kernels that ran with no other kernel for at least 99% of their time; `from` is 'reference'
-   * when none did here and the median comes from another capture of the same work (compare)
+   * when none did here and the median comes from another capture of the same work (compare), 'fit'
+   * when it is the intercept of duration against time beside other kernels (see overlapCost)
    */
-  alone: { count: number; median: number | null; from: 'here' | 'reference' | null };
+  alone: { count: number; median: number | null; from: 'here' | 'reference' | 'fit' | null };
   /** kernels that had another kernel beside them for at least half their time */
   overlapped: { count: number; median: number | null };
   /** overlapped.median / alone.median; null unless both are measured */
@@ -75,6 +76,8 @@ export interface ContentionEntry {
   addedNs: number;
   /** Σ over this group's kernels of the time another kernel ran beside them */
   overlapNs: number;
+  /** when alone.from is 'fit': ns of duration each ns of company added (the fit's slope); slowdown and addedNs then count every kernel that had company */
+  overlapCost?: number;
 }
 
 export interface ContentionSummary {
@@ -138,6 +141,8 @@ export interface SerializationReason {
   text: string;
   /** GPU idle (or serialized) time it explains within W, ns; an upper bound on what removing it saves */
   costNs: number;
+  /** what the what-if scenario that removes this cause projects to save per iteration (no-host-syncs for blocking calls, free-launches for launch-bound), when replayed */
+  projectedSavingNs?: number;
 }
 
 export interface Culprit {

@@ -132,11 +132,23 @@ export interface Gap {
   nextKernel: number | null;
   /** name of the blocking API call for sync-stall gaps */
   syncCall?: string;
+  /**
+   * sync-stall gaps: the part of the gap the blocking calls overlap (ns), the only part blamed on
+   * them; the rest of the gap (duration - blocked) is `rest`'s time. Added in schema 1.
+   */
+  blocked?: number;
+  /** sync-stall gaps: the class of the time not blocked ('host-wait', 'event-wait' or 'gpu-side') */
+  rest?: GapClass;
 }
 
 export interface GapSummary {
   /** all gaps: count, total, median, p95, max */
   all: Distribution;
+  /**
+   * count: the gaps of each class (a gap a blocking call overlaps is a sync-stall gap); total: the
+   * idle time of each cause. A sync-stall gap's time splits: the part the blocking calls overlap is
+   * sync-stall's, the rest host-wait's or gpu-side's. The totals add up to all.total.
+   */
   byClass: Record<GapClass, { count: number; total: number }>;
   /** the longest gaps (at most 1000; ties: the earlier), in time order; all, byClass and histogram count every gap */
   gaps: Gap[];

@@ -34,7 +34,9 @@ describe('communication on the expert-parallel dry run (nsys)', () => {
     expect(c.collectives.names).toEqual(['NCCL: ncclAlltoAll']);
     expect(c.collectives.start).toHaveLength(10);
     // the other copies stay memory operations; no kernel is communication
-    expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 10], ['compute', 1420], ['memory', 325]]);
+    // the per-expert GEMMs (two nvjet GEMMs and a split-K reduce per expert, 64 experts × 5 forwards) launched inside `expert N`
+    expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 10], ['expert-gemm', 960], ['compute', 460], ['memory', 325]]);
+    expect(c.classes[1].top.map((t) => [t.family, t.count])).toEqual([['GEMM in an expert range', 320], ['GEMM in an expert range', 320], ['GEMM in an expert range', 320]]);
   });
 
   it('overlapped: two micro-batches, 20 copies, each phase and micro-batch apart', () => {
@@ -101,7 +103,10 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(v100.devices[0].communication).toMatchObject({ kernelCount: 0, busy: 0, hiddenShare: null });
     expect(v100.findings.some((f) => f.id === 'exposed-communication')).toBe(false);
     const b300 = buildReport(await readTrace(`${CORPUS}/AMD-AGI_TraceLens_moe_01_many_experts_few_tokens.json.gz`));
-    expect(b300.devices[0].communication!.classes.map((k) => [k.class, k.count])).toEqual([['compute', 36]]);
+    // the MoE micro-benchmark's three expert GEMMs per step run inside its expert_ffn[...] annotation
+    const b300Classes = b300.devices[0].communication!.classes;
+    expect(b300Classes.map((k) => [k.class, k.count])).toEqual([['expert-gemm', 9], ['compute', 27]]);
+    expect(b300Classes[0].top.every((t) => t.name.startsWith('nvjet_sm103_') && t.family === 'GEMM in an expert range')).toBe(true);
   });
 });
 

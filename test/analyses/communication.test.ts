@@ -166,7 +166,7 @@ describe('exposed communication: every overlap case', () => {
       { start: 20, end: 30, name: NCCL, streamId: 1, collective: { name: 'all_to_allv' } },
       { start: 40, end: 45, name: 'barrier_kernel', demangledName: 'c10d::symmetric_memory::barrier_kernel()', streamId: 1 },
     ]);
-    expect(r.collectives).toEqual({ names: ['NCCL: all_to_allv'], name: [0, 0], start: [0, 20], duration: [10, 10], exposed: [7, 10], omitted: 0 });
+    expect(r.collectives).toEqual({ names: ['NCCL: all_to_allv'], waitsForPeers: [true], name: [0, 0], start: [0, 20], duration: [10, 10], exposed: [7, 10], omitted: 0 });
   });
 });
 
@@ -251,5 +251,36 @@ describe('copies a communication library issued', () => {
     ]);
     expect(r.classes.map((c) => [c.class, c.count, c.time])).toEqual([['communication', 2, 50], ['compute', 1, 80], ['memory', 1, 10]]);
     expect(r.collectives.names).toEqual(['NCCL: ncclAlltoAll', 'NCCL: all_to_all']);
+  });
+});
+
+describe('phases without a launch call, or launched from another thread', () => {
+  it('an operation with no launch call takes the phase whose GPU projection holds its start', () => {
+    const t = buildTrace({
+      nvtx: [{ start: 0, end: 10, text: 'combine mb1' }, { start: 20, end: 30, text: 'experts mb0' }],
+      runtime: [
+        { start: 1, end: 2, name: 'cudaLaunchKernel', correlationId: 1 },
+        { start: 21, end: 22, name: 'cudaLaunchKernel', correlationId: 2 },
+      ],
+      kernels: [
+        { start: 100, end: 200, name: GEMM, correlationId: 1, streamId: 2 },
+        { start: 300, end: 400, name: GEMM, correlationId: 2, streamId: 2 },
+        // no correlation id: its launch call is unknown
+        { start: 150, end: 250, name: NCCL, streamId: 1 },
+      ],
+    });
+    const r = analyzeCommunication(t, 0, { start: 100, end: 400, duration: 300, source: 'kernels', coveredDuration: 300 }, classifyKernels(t));
+    expect(r.byPhase).toEqual([{ phase: 'combine', microBatch: 1, kernels: 1, busy: 100, exposed: 50, hiddenShare: 0.5 }]);
+  });
+
+  it('a launch from a thread with no phase range takes the ranges open on its process\'s other threads', () => {
+    const t = buildTrace({
+      threads: [{ globalTid: '1', tid: 1, name: 'main', process: 0 }, { globalTid: '2', tid: 2, name: 'autograd', process: 0 }],
+      nvtx: [{ start: 0, end: 100, text: '## backward ##', thread: 0 }],
+      runtime: [{ start: 50, end: 51, name: 'cudaLaunchKernel', correlationId: 1, thread: 1 }],
+      kernels: [{ start: 1000, end: 1100, name: NCCL, correlationId: 1 }],
+    });
+    const r = analyzeCommunication(t, 0, { start: 1000, end: 1100, duration: 100, source: 'kernels', coveredDuration: 100 }, classifyKernels(t));
+    expect(r.byPhase.map((p) => [p.phase, p.kernels])).toEqual([['backward', 1]]);
   });
 });

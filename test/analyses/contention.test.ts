@@ -29,6 +29,7 @@ describe('kernelContention on an inline trace', () => {
     const g = c.entries.find((x) => x.name === 'gemm')!;
     expect(g.config).toBe('8×1×1 / 128×1×1');
     expect(g.alone).toEqual({ count: 3, median: 100, from: 'here' });
+    expect(g.overlapCost).toBeUndefined();
     expect(g.overlapped).toEqual({ count: 1, median: 150 });
     expect(g.slowdown).toBe(1.5);
     expect(g.addedNs).toBe(50);
@@ -74,11 +75,22 @@ describe('real captures', () => {
     expect(vs.summary.addedNs).toBeGreaterThan(0);
     expect(vs.summary.netNs).toBeLessThan(vs.summary.gainedNs);
   });
-  it('saturated: the full-GPU GEMMs only overlap at their tails, so little is gained', () => {
+  it('saturated: the full-GPU GEMMs overlap only at their tails and grow by ~0.9 ns per ns of company, so overlap cost more than it saved', () => {
     const c = contention('fixtures/nsys-2025.3/saturated.sqlite');
     const coop = c.entries.find((e) => e.name.includes('coopB'))!;
+    // none ran alone or mostly overlapped: the alone duration is the fit's intercept
     expect(coop.overlapped.count).toBe(0);
-    expect(coop.overlapNs).toBeGreaterThan(0);
-    expect(coop.overlapNs).toBeLessThan(0.5 * coop.count * 158_000);
+    expect(coop.alone.from).toBe('fit');
+    expect(coop.alone.median!).toBeGreaterThan(80_000);
+    expect(coop.alone.median!).toBeLessThan(112_000); // below the shortest kernel, which had 28.6 µs of company
+    expect(coop.overlapCost!).toBeGreaterThan(0.7);
+    expect(coop.slowdown!).toBeGreaterThan(1.3);
+    expect(c.summary.netNs).toBeLessThan(0);
+  });
+  it('never extrapolates an alone duration from kernels that always had company (graph)', () => {
+    const c = contention('fixtures/nsys-2025.3/graph.sqlite');
+    const always = c.entries.filter((x) => x.name.startsWith('nvjet') && x.alone.count === 0);
+    expect(always.length).toBeGreaterThanOrEqual(2);
+    for (const e of always) expect(e.alone).toEqual({ count: 0, median: null, from: null });
   });
 });

@@ -8,21 +8,20 @@ import type { Trace } from '../../src/model/trace.js';
 const W = { start: 0, end: 10_000 };
 
 /** Two iterations of a router kernel then four experts on one stream; expert 1 has the most tokens and time. */
-function tiny(withNvtx: boolean): Trace {
+function tiny(withNvtx: boolean, lengths = [100, 400, 200, 300], names = ['gemm_up', 'act', 'gemm_down'], iterations = 2): Trace {
   const kernels: KernelRow[] = [];
   const runtime: RuntimeRow[] = [];
   const nvtx: NvtxRow[] = [];
   let t = 0;
   let corr = 1;
-  const tokens = [10, 40, 20, 30];
-  const lengths = [100, 400, 200, 300];
-  for (let it = 0; it < 2; it++) {
+  const tokens = lengths.map((l) => l / 10);
+  for (let it = 0; it < iterations; it++) {
     runtime.push({ start: t, end: t + 5, name: 'cudaLaunchKernel', thread: 0, correlationId: corr });
     kernels.push({ start: t + 10, end: t + 60, name: 'router', correlationId: corr++, streamId: 7 });
     t += 80;
-    for (let e = 0; e < 4; e++) {
+    for (let e = 0; e < lengths.length; e++) {
       const from = t;
-      for (const name of ['gemm_up', 'act', 'gemm_down']) {
+      for (const name of names) {
         runtime.push({ start: t, end: t + 5, name: 'cudaLaunchKernel', thread: 0, correlationId: corr });
         kernels.push({ start: t + 10, end: t + 10 + lengths[e], name, correlationId: corr, streamId: 7 });
         corr++;
@@ -60,13 +59,20 @@ describe('experts from NVTX ranges', () => {
 });
 
 describe('experts from launch order (no NVTX)', () => {
+  const eight = [100, 400, 200, 300, 150, 250, 350, 120];
+  const W2 = { start: 0, end: 100_000 };
   it('cuts the repeated kernel-name block into experts, one run per iteration', () => {
-    const x = analyzeExperts(tiny(false), 0, W)!;
+    const x = analyzeExperts(tiny(false, eight), 0, W2)!;
     expect(x.source).toBe('launch-order');
-    expect(x.count).toBe(4);
-    expect(x.experts.map((e) => [e.expert, e.tokens, e.gpuTime])).toEqual([[0, null, 300], [1, null, 1200], [2, null, 600], [3, null, 900]]);
+    expect(x.count).toBe(8);
+    expect(x.experts.map((e) => [e.expert, e.tokens, e.gpuTime])).toEqual(eight.map((l, e) => [e, null, 3 * l]));
     expect(x.stragglers.map((s) => s.iteration)).toEqual([0, 1]);
     expect(x.straggler).toBe(1);
+  });
+  it('calls nothing experts that could be any repeated block: too few, no matrix multiply, or no second iteration', () => {
+    expect(analyzeExperts(tiny(false), 0, W2)).toBeNull(); // 4 blocks
+    expect(analyzeExperts(tiny(false, eight, ['copy', 'scale', 'add']), 0, W2)).toBeNull();
+    expect(analyzeExperts(tiny(false, eight, undefined, 1), 0, W2)).toBeNull();
   });
   it('finds nothing in a trace without a repeated block', () => {
     const t = buildTrace({ kernels: [{ start: 0, end: 10, name: 'a' }, { start: 20, end: 30, name: 'b' }] });

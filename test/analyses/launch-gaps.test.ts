@@ -50,9 +50,12 @@ describe('device gap classification', () => {
       [160, 170, 'host-wait', 5, undefined],
       [180, 200, 'host-wait', 6, undefined],
     ]);
+    // the sync-stall gap [80,120) is blamed on the sync only where it blocks, [80,105): 25; the
+    // launch after it returned, [105,120), is host-wait time
+    expect(g.gaps[2]).toMatchObject({ blocked: 25, rest: 'host-wait' });
     expect(g.byClass).toEqual({
-      'sync-stall': { count: 1, total: 40 },
-      'host-wait': { count: 3, total: 50 },
+      'sync-stall': { count: 1, total: 25 },
+      'host-wait': { count: 3, total: 50 + 15 },
       'gpu-side': { count: 1, total: 20 },
       unexplained: { count: 1, total: 20 },
       'event-wait': { count: 0, total: 0 },

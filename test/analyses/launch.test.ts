@@ -49,7 +49,9 @@ describe('launch latency, interval and launch-bound', () => {
       ],
       kernels: [{ start: 8, end: 18, correlationId: 1 }, { start: 108, end: 118, correlationId: 3 }],
     }), 0);
-    expect(d.gaps.byClass['sync-stall']).toEqual({ count: 1, total: 90 });
+    // the gap [18,108): blocked [18,95) by the sync, then 13 ns of launching
+    expect(d.gaps.byClass['sync-stall']).toEqual({ count: 1, total: 77 });
+    expect(d.gaps.byClass['host-wait']).toEqual({ count: 0, total: 13 });
     expect(d.launch.launchBound).toBe(false);
   });
 

@@ -14,9 +14,10 @@ const causes = (d: DeviceReport) => (d.serialization ?? []).map((s) => s.cause);
 const culprits = (d: DeviceReport) => (d.culprits ?? []).map((c) => c.id);
 
 describe('why streams serialize, named (real captures)', () => {
-  it('streams-sync: the blocking calls first, and the event chain around each expert', () => {
+  it('streams-sync: the launches and the blocking calls first, and the event chain around each expert', () => {
     const d = gpu('streams-sync');
-    expect(causes(d)[0]).toBe('blocking-call');
+    // per expert the host waits (blocking-call, only while it blocks), then launches into an empty queue (issue 13)
+    expect(causes(d).slice(0, 2)).toEqual(['launch-bound', 'blocking-call']);
     const chain = d.serialization!.find((s) => s.cause === 'event-wait-chain')!;
     expect(chain.text).toContain('64 streams wait for stream 13 before each expert');
     expect(chain.text).toContain('stream 13 waits for 64 streams');
@@ -58,5 +59,16 @@ describe('fixes name the culprit (findings)', () => {
   });
   it('torch grouped: no finding advises writing a grouped GEMM', () => {
     for (const f of report('torch-grouped').findings) expect(f.fix, f.id).not.toMatch(/one grouped GEMM|run all experts as one grouped GEMM/);
+  });
+});
+
+describe('each cause tied to the replay of its removal', () => {
+  it('streams-sync: the blocking calls\' projected saving is the no-host-syncs scenario\'s', () => {
+    const d = gpu('streams-sync');
+    const r = d.serialization!.find((s) => s.cause === 'blocking-call')!;
+    const s = d.whatIf!.scenarios.find((x) => x.scenario === 'no-host-syncs')!;
+    expect(r.projectedSavingNs).toBe(s.savingNs);
+    expect(r.projectedSavingNs!).toBeGreaterThan(0.15 * d.whatIf!.measuredIterationNs);
+    expect(r.text).toContain('Replayed without it:');
   });
 });

@@ -4,6 +4,7 @@ import { InputError } from '../../src/errors.js';
 import { parseTime, parseWindowSpec, resolveWindow } from '../../src/analyses/window.js';
 import { deviceIds, opDuration, selectOps } from '../../src/analyses/select.js';
 import { intervalSet } from '../../src/model/intervals.js';
+const launch = (start: number, end: number, correlationId: number) => ({ start, end, name: 'cudaLaunchKernel', correlationId });
 
 describe('time and window parsing', () => {
   it('reads plain ns and units', () => {
@@ -89,6 +90,24 @@ describe('--range windows', () => {
         host: { start: [0, 1000], end: [100, 1100] },
       },
     });
+  });
+  it('takes a family name as the tool prints it ("expert #"), and lists family names when nothing matches', () => {
+    const f = buildTrace({
+      nvtx: [{ start: 0, end: 10, text: 'expert 0' }, { start: 20, end: 30, text: 'expert 1' }, { start: 40, end: 50, text: 'expert #' }],
+      runtime: [launch(1, 2, 1), launch(21, 22, 2), launch(41, 42, 3)],
+      kernels: [{ start: 3, end: 5, correlationId: 1 }, { start: 23, end: 25, correlationId: 2 }, { start: 43, end: 45, correlationId: 3 }],
+    });
+    // a range whose text is exactly "expert #" wins: it is what the user wrote
+    expect(resolveWindow(f, 0, { range: 'expert #' }).window.rangeInstances).toBe(1);
+    const g = buildTrace({
+      nvtx: [{ start: 0, end: 10, text: 'expert 0' }, { start: 20, end: 30, text: 'expert 1' }],
+      runtime: [launch(1, 2, 1), launch(21, 22, 2)],
+      kernels: [{ start: 3, end: 5, correlationId: 1 }, { start: 23, end: 25, correlationId: 2 }],
+    });
+    expect(resolveWindow(g, 0, { range: 'expert #' }).window).toMatchObject({ source: 'range', rangeInstances: 2, coveredDuration: 4 });
+    // experts are not iterations: no per-iteration timing
+    expect(resolveWindow(g, 0, { range: 'expert #' }).window.iterations).toBeUndefined();
+    expect(() => resolveWindow(g, 0, { range: 'layer #' })).toThrow(/matches no NVTX range; available ranges include "expert #"$/);
   });
   it('matches /regex/ and merges overlapping projections', () => {
     const r = resolveWindow(t, 0, { range: '/^(for|back)ward$/' });

@@ -15,7 +15,7 @@ import { writeHtmlReport } from '../../src/render/html/index.js';
 import { buildTimeline } from '../../src/render/html/timeline.js';
 import { htmlInput } from '../../src/commands/analyze.js';
 import { HTML_TABLES, reportTables } from '../../src/render/tables.js';
-import { haveChromium, launch, networkRequests, skipReason, visit, type Session } from './harness.js';
+import { haveChromium, launch, markCounts, networkRequests, skipReason, visit, type Session } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-readable-'));
 
@@ -125,6 +125,26 @@ describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '
     const shown = new Set(labels);
     expect(shown.size).toBe(Math.min(32, involved.size));
     for (const l of shown) expect(involved.has(Number(l.replace('stream ', '')))).toBe(true);
+    await v.page.close();
+  }, 120_000);
+
+  it('draws the waterfall of one iteration and, for several files, their iterations on one axis', async () => {
+    const files = ['sequential', 'streams-sync', 'grouped'].map((m) => load(`fixtures/nsys-2025.3/${m}.sqlite`));
+    const { compareReports, traceLabels } = await import('../../src/commands/compare.js');
+    const compared = compareReports(files.map((f) => f.report), traceLabels(files.map((f) => f.report.input.file))).traces;
+    const out = await writeHtmlReport(files, join(dir, 'compare.html'), { compared });
+    const v = await visit(session, out.path, 60_000);
+    expect(v.pageErrors).toEqual([]);
+    expect(v.consoleErrors).toEqual([]);
+    const counts = await markCounts(v.page);
+    // 3 files x 3 iterations
+    expect(counts['compare-iterations'].marks).toBe(9);
+    const bars = await texts(v.page, 'compare-iterations', 'axis-label');
+    expect(bars).toEqual(expect.arrayContaining(['sequential.sqlite · GPU 0', 'streams-sync.sqlite · GPU 0', 'grouped.sqlite · GPU 0']));
+    // streams-sync's waterfall: its kernels, launches, syncs and idle bands are drawn
+    expect(counts['t1-gpu0-waterfall'].marks).toBeGreaterThan(249 + 64);
+    const speedup = await v.page.$$eval('.moe-compare table tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)).find((r) => r[0]!.startsWith('speed-up vs')));
+    expect(speedup).toEqual(['speed-up vs sequential.sqlite', ...compared.map((t) => `${t.speedup!.toFixed(2)}x`)]);
     await v.page.close();
   }, 120_000);
 });

@@ -22,6 +22,11 @@ describe('analyze --window', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^moe-trace: fixtures\/nsys-2025\.3\/streams\.sqlite: --window 100s:200s holds no kernel; /);
   });
+  it('and so does compare', async () => {
+    const r = await run(['compare', '--window', '100s:200s', STREAMS, GRAPH]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^moe-trace: fixtures\/nsys-2025\.3\/streams\.sqlite: --window 100s:200s holds no kernel; its kernels run from /);
+  });
   it('still analyses a window that holds kernels', async () => {
     const r = await run(['analyze', '--window', '14ms:16ms', STREAMS]);
     expect(r.code).toBe(0);

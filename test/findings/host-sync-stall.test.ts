@@ -6,12 +6,15 @@ describe('host-sync-stall', () => {
     const fs = findingsOf(streamsSync(8, 2));
     const f = fs[0];
     expect(f.id).toBe('host-sync-stall');
-    expect(f.title).toBe('The host blocks on cudaStreamSynchronize 8 times per iteration, each after a 4 B device-to-host copy; the GPU idles until the next launch');
-    // 16 experts in the window; 15 gaps of 60 µs between them, each ending while the host syncs
-    expect(f.costNs).toBe(15 * 60 * US);
+    expect(f.title).toBe('The host blocks on cudaStreamSynchronize 8 times per iteration, each after a 4 B device-to-host copy (a size read back, as boolean-mask indexing does); the GPU idles until the next launch');
+    // 16 experts in the window; 15 gaps of 60 µs between them, each ending while the host syncs:
+    // the sync blocks 35 µs of each ([t+5, t+40]); the 25 µs before and after are not its
+    expect(f.costNs).toBe(15 * 35 * US);
+    expect(f.costNs).toBeLessThanOrEqual(525 * US); // the host time of the 15 syncs
     // the first expert's sync precedes the window, which starts at the first kernel
     expect(f.evidence[0]).toBe('15 blocking calls in the window: 15 × cudaStreamSynchronize (525.0 µs).');
-    expect(f.costShare).toBeCloseTo((15 * 60) / (16 * 100 - 60 + 0), 12);
+    expect(f.costShare).toBeCloseTo((15 * 35) / (16 * 100 - 60 + 0), 12);
+    expect(f.evidence).toContain('The host was blocked during 525.0 µs of GPU idle time (34.1% of the 1.540 ms window), in 15 idle gaps; the other 375.0 µs of those gaps came after the call returned (launching: host-wait).');
     expect(f.severity).toBe('high');
     expect(f.evidence).toContain('1 cudaStreamSynchronize per "expert #" range (16 ranges, 8 per iteration).');
     expect(f.evidence.some((e) => e.startsWith('15 of the 15 cudaStreamSynchronize calls follow a device-to-host copy (median 4 B)'))).toBe(true);

@@ -19,6 +19,8 @@ const UNITS = ['ns', 'share', 'ratio', 'count', 'bytes', 'per-iteration'];
 const reports: [string, Report][] = [
   ...readdirSync(FIXTURES).filter((f) => f.endsWith('.sqlite')).sort()
     .map((f): [string, Report] => [f, buildReport(readNsysSqlite(join(FIXTURES, f)))]),
+  // measured whole, a whole-process capture's set-up fires allocation-in-loop and pageable-memcpy too
+  ['torch-streams-sync whole', buildReport(readNsysSqlite(fileURLToPath(new URL('../../fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite', import.meta.url))), { wholeTrace: true })],
   ['streamsSync', buildReport(streamsSync())],
   ['streamsSync pageable', buildReport(streamsSync(8, 2, { pageable: true }))],
   ['streamsTiny', buildReport(streamsTiny())],

@@ -65,9 +65,9 @@ describe('runCaptures with a stand-in nsys', () => {
     expect(c.lines[0]).toBe(`nsys: ${join(bin, 'nsys')} (found via NSYS)`);
     expect(c.lines[1]).toBe("[1/1] capturing sh: sh -c 'echo hello from the app'");
     const { headlines, table } = comparisonTable(results);
-    expect(headlines).toEqual(['sh: GPU 0 (NVIDIA H200): 1 stream, overlap share 0.0%, GPU utilization 89.8%, 1 host sync']);
+    expect(headlines).toEqual(['sh: GPU 0 (NVIDIA H200): 1 stream, overlap share 0.0%, GPU utilization 89.8%, 0 host syncs']);
     expect(table.split('\n')[0]).toMatch(/^capture\s+latency\s+GPU busy\s+utilization\s+overlap share\s+host syncs\s+kernels\s+streams$/);
-    expect(table.split('\n')[2]).toMatch(/^sh\s+n\/a\s.*\s89\.8%\s+0\.0%\s+1\s+24\s+1$/);
+    expect(table.split('\n')[2]).toMatch(/^sh\s+n\/a\s.*\s89\.8%\s+0\.0%\s+0\s+24\s+1$/);
   });
 
   it('a failing capture is an EnvironmentError that points at its log', async () => {
@@ -145,7 +145,7 @@ describe('moe-trace profile (through the CLI)', () => {
       for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
     }
     expect(stderr).toContain('moe-trace: [1/1] capturing sh: sh -c true');
-    expect(stdout.split('\n')[0]).toBe('sh: GPU 0 (NVIDIA H200): 1 stream, overlap share 0.0%, GPU utilization 89.8%, 1 host sync');
+    expect(stdout.split('\n')[0]).toBe('sh: GPU 0 (NVIDIA H200): 1 stream, overlap share 0.0%, GPU utilization 89.8%, 0 host syncs');
     expect(stdout).toContain(`Captures in ${out}: ${join(out, 'sh.sqlite')}`);
   });
 });

@@ -20,7 +20,8 @@ describe('communication in the terminal report', () => {
     const full = renderTerminal(report, { full: true });
     expect(full).toMatch(/\[CUDA memcpy\]\s+communication\s+NCCL: ncclAlltoAll\s+20\s+43\.68 µs\s+43\.68 µs\s+100\.0%/);
     expect(full).toMatch(/dispatch\s+1\s+5\s+11\.78 µs\s+11\.78 µs\s+0\.0%/);
-    expect(full).toMatch(/compute\s+2,700\s+12\.35 ms/);
+    expect(full).toMatch(/expert-gemm\s+1,920\s+7\.342 ms/);
+    expect(full).toMatch(/compute\s+780\s+5\.011 ms/);
   });
 
   it('a trace without communication prints no communication line but still lists its classes', () => {

@@ -6,21 +6,26 @@ import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { renderTerminal, terminalWidth, wrap } from '../../src/render/terminal.js';
 import { main } from '../../src/cli.js';
+import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
 
 function sqliteFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') ? [p] : [];
+    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') || n.endsWith('.pt.trace.json.gz') ? [p] : [];
   }).sort();
 }
 const FIXTURES = sqliteFiles('fixtures');
 
 describe('short terminal report', () => {
-  it('covers the bundled fixtures', () => expect(FIXTURES.length).toBeGreaterThanOrEqual(30));
+  it('covers the bundled fixtures', () => {
+    expect(FIXTURES.filter((f) => f.endsWith('.sqlite')).length).toBeGreaterThanOrEqual(30);
+    expect(FIXTURES.filter((f) => f.endsWith('.json.gz')).length).toBeGreaterThanOrEqual(7);
+  });
 
   // one test per fixture: each reads and analyses one file, well inside the default timeout
-  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', (f) => {
-    const report = buildReport(readNsysSqlite(f));
+  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', async (f) => {
+    // nsys exports and PyTorch profiler traces, read as analyze reads them
+    const report = buildReport(await readAnyForAnalysis(f, false));
     for (const width of [100, 60]) {
       const text = renderTerminal(report, { width });
       const lines = text.trimEnd().split('\n');
@@ -79,8 +84,10 @@ describe('analyze of several files', () => {
     expect(out).toMatch(/^3 files side by side/);
     expect(out).not.toContain('Slowest rank');
     expect(out.split('\n').find((l) => l.startsWith('streams-sync '))!.split(/\s{2,}/).slice(0, 4)).toEqual(['streams-sync', '3', '2.885 ms', '0.72x']);
-    expect(out).toMatch(/\nstreams-sync: HIGH host-sync-stall \[4\.167 ms, 45\.5% of the window\]/);
+    expect(out).toMatch(/\nstreams-sync: HIGH launch-bound \[4\.880 ms, 53\.3% of the window\]/);
     expect(out.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
+    // the table may be wider than the terminal; the prose is wrapped
+    for (const l of out.split('\n').filter((x) => !/^(file|---|sequential|streams)/.test(x))) expect([...l].length, l).toBeLessThanOrEqual(100);
   });
   it('shows the spread and the slowest rank only with --ranks', async () => {
     const out = await run(['analyze', '--jobs', '1', '--ranks', ...files]);

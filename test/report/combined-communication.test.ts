@@ -53,6 +53,15 @@ describe('communication across ranks', () => {
     expect(text).toContain('Waited on: rank 1 (r1.sqlite GPU 0) arrived last at 1 of 2 collectives (50.0%), costing the other ranks 900 ns of waiting');
   });
 
+  it('copies a library made (world size 1) wait for no peer: no last arrival is named from them', async () => {
+    const { readNsysSqlite } = await import('../../src/readers/nsys-sqlite.js');
+    const ep = buildReport(readNsysSqlite('fixtures/nsys-2025.3-ep1/ep-serialized-rank0.sqlite'));
+    expect(ep.devices[0].communication!.collectives.waitsForPeers).toEqual([false]);
+    const c = buildCombined([ep, ep]).communication!;
+    expect(c.perRank.map((r) => r.exposed)).toEqual([37343, 37343]);
+    expect([c.matched, c.waitedOn]).toEqual([0, null]);
+  });
+
   it('ranks without communication: no communication part', () => {
     const plain = buildReport(buildTrace({ kernels: [{ start: 0, end: 10, name: GEMM }] }));
     expect(buildCombined([plain, plain]).communication).toBeUndefined();

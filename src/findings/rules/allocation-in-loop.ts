@@ -20,6 +20,15 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const { trace, device } = ctx;
   const rt = trace.runtime;
   const { start: w0, end: w1 } = device.window;
+  // With iterations (the steady state, or --range's instances) only the calls inside them count,
+  // by their host-side extent: set-up and warm-up allocations are not the loop's.
+  const host = device.window.iterations?.host ?? null;
+  let h = 0;
+  const inIterations = (t: number): boolean => {
+    if (!host) return true;
+    while (h < host.end.length && host.end[h] <= t) h++;
+    return h < host.end.length && host.start[h] <= t;
+  };
   // Only threads that launched this device's kernels: another device's setup is not this loop.
   const kernelCall = ctx.links.kernelCall;
   const threads = new Set<number>();
@@ -37,7 +46,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   let time = 0;
   let idle = 0;
   for (let r = 0; r < rt.count; r++) {
-    if (rt.start[r] < w0 || rt.start[r] > w1) continue;
+    if (host ? !inIterations(rt.start[r]) : rt.start[r] < w0 || rt.start[r] > w1) continue;
     if (rt.thread[r] !== lastThread) { lastThread = rt.thread[r]; lastLaunching = threads.has(lastThread); }
     if (!lastLaunching) continue;
     const nameIdx = rt.name[r];
@@ -56,10 +65,13 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     time += d;
     idle += overlapWith(ctx.idle, rt.start[r], rt.end[r]);
   }
-  if (count < (ctx.iterations ? Math.max(2, ctx.iterations.count) : MIN_CALLS)) return null;
+  const iterations = device.window.iterations && host ? device.window.iterations.count : ctx.iterations?.count ?? null;
+  if (count < (iterations ? Math.max(2, iterations) : MIN_CALLS)) return null;
   const share = shareOfWindow(ctx, idle);
   const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
-  const title = `${names.map(([n]) => n).slice(0, 3).join('/')} called ${countPhrase(ctx, count, 'times')} inside the window (${formatNs(time)} of host time): allocation stalls the host${byName.has('cudaFree') || byName.has('cuMemFree') ? ' and cudaFree synchronizes the device' : ''}`;
+  const phrase = countPhrase(ctx, count, 'times', iterations ? count / iterations : null);
+  const how = host ? phrase.replace(/ in the window$/, ' in the iterations') : `${phrase} inside the window`;
+  const title = `${names.map(([n]) => n).slice(0, 3).join('/')} called ${how} (${formatNs(time)} of host time): allocation stalls the host${byName.has('cudaFree') || byName.has('cuMemFree') ? ' and cudaFree synchronizes the device' : ''}`;
   const evidence = [
     names.map(([n, s]) => `${formatCount(s.count)} × ${n} (${formatNs(s.total)})`).join(', ') + '.',
     `The GPU was idle ${formatNs(idle)} (${formatPct(share)} of the window) while these calls ran.`,

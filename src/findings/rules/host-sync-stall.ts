@@ -2,6 +2,11 @@
  * host-sync-stall: the host blocked on the GPU (explicit synchronize, synchronous or pageable
  * copy, cudaFree) while the GPU had nothing queued. Every such stall drains the queue, so no
  * stream can run ahead of it: the first cause of "per-expert streams don't overlap".
+ *
+ * Its cost is the GPU idle time the blocking calls overlap (the sync-stall part of the gaps,
+ * launch-gaps.ts): never more than the time the host was blocked. The rest of those gaps is the
+ * host launching after the call returned, which launch-bound counts. The title names the call
+ * that blocks longest in total, how often per iteration, and what precedes it.
  */
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
@@ -22,8 +27,9 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   if (stall.count === 0 || device.hostSyncs.count === 0 || share === null || share < MIN_SHARE) return null;
   const syncs = device.hostSyncs;
   const names = [...syncs.byName].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
-  // The call behind the most stalled GPU time, not merely the most frequent blocking call.
-  const culprit = mainStallCall(ctx) ?? names[0].name;
+  // The call that blocks longest in total (a 30 µs cudaFree in a long gap is not the cause next to a thousand synchronizes).
+  const culprit = [...syncs.byName].sort((a, b) => b.total - a.total || b.count - a.count || a.name.localeCompare(b.name))[0].name;
+  const blockedBy = blockedIdleByCall(ctx);
   // every call of that name, from the exact totals (syncs.calls lists only the costliest 1000)
   const totals = syncs.byName.find((b) => b.name === culprit);
   const calls = { length: totals?.count ?? 0 };
@@ -33,12 +39,19 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   const copies = { length: totals?.afterCopy ?? 0 };
   const medianBytes = totals?.copyBytesMedian ?? 0;
   const afterCopy = copies.length >= calls.length / 2;
-  const copyClause = afterCopy ? `, ${copies.length === calls.length ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy` : '';
+  // a copy of a few bytes right before the wait is a size or a flag read back (x[mask], nonzero(), .item())
+  const readBack = medianBytes <= 8 ? ' (a size read back, as boolean-mask indexing does)' : '';
+  const copyClause = afterCopy ? `, ${copies.length === calls.length ? 'each' : 'mostly'} after a ${formatBytes(medianBytes)} device-to-host copy${readBack}` : '';
   const title = `The host blocks on ${culprit} ${howOften}${copyClause}; the GPU idles until the next launch`;
 
   const evidence: string[] = [];
   evidence.push(`${plural(syncs.count, 'blocking call')} in the window: ${names.slice(0, 3).map((n) => `${formatCount(n.count)} × ${n.name} (${formatNs(n.total)})`).join(', ')}.`);
-  evidence.push(`${plural(stall.count, 'idle gap')} end while the host is blocked: ${formatNs(stall.total)} of GPU idle time, ${formatPct(share)} of the ${formatNs(windowLength(device.window))} window.`);
+  const inStallGaps = stallGapTime(ctx);
+  evidence.push(`The host was blocked during ${formatNs(stall.total)} of GPU idle time (${formatPct(share)} of the ${formatNs(windowLength(device.window))} window), in ${plural(stall.count, 'idle gap')}` +
+    (inStallGaps > stall.total ? `; the other ${formatNs(inStallGaps - stall.total)} of those gaps came after the call returned (launching: host-wait)` : '') + '.');
+  const own = blockedBy.get(culprit) ?? 0;
+  if (own > 0 && own < stall.total) evidence.push(`${formatNs(own)} of it behind ${culprit}.`);
+  evidence.push('The cost is an upper bound on what removing these waits saves: the work they wait for still has to run.');
   const group = innermostGroup(ctx, culprit, calls.length);
   if (group) {
     const ratio = (group.syncsByName[culprit] ?? 0) / group.instances;
@@ -69,19 +82,27 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   ]);
 }
 
-/** The blocking call named by the sync-stall gaps that add up to the most idle time. */
-function mainStallCall(ctx: FindingContext): string | null {
-  const { idle: set, cls, stalls, names } = ctx.gaps;
+/** Blocked GPU idle time (the sync-stall part of each gap) by the blocking call each gap names. */
+function blockedIdleByCall(ctx: FindingContext): Map<string, number> {
+  const { cls, stalls, names } = ctx.gaps;
   const idle = new Map<string, number>();
   for (let s = 0; s < stalls.count; s++) {
-    const g = stalls.gap[s];
-    if (cls[g] !== SYNC_STALL) continue;
+    if (cls[stalls.gap[s]] !== SYNC_STALL) continue;
     const name = names[stalls.call[s]];
-    idle.set(name, (idle.get(name) ?? 0) + (set.end[g] - set.start[g]));
+    idle.set(name, (idle.get(name) ?? 0) + stalls.blocked[s]);
   }
-  let best: string | null = null;
-  for (const [name, t] of idle) if (best === null || t > idle.get(best)!) best = name;
-  return best;
+  return idle;
+}
+
+/** The whole length of the sync-stall gaps (their blocked part and the rest). */
+function stallGapTime(ctx: FindingContext): number {
+  const { idle: set, cls, stalls } = ctx.gaps;
+  let t = 0;
+  for (let s = 0; s < stalls.count; s++) {
+    const g = stalls.gap[s];
+    if (cls[g] === SYNC_STALL) t += set.end[g] - set.start[g];
+  }
+  return t;
 }
 
 /** The most specific NVTX range group holding (almost) all calls of `name`: "expert #" rather than "iteration #". */

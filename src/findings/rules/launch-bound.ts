@@ -22,7 +22,8 @@ export function launchBound(ctx: FindingContext): Finding | null {
   const interval = device.launch.interval.median;
   const title = `Kernels run ${formatNs(kernelMedian)} (median) but the CPU issues one every ${formatNs(interval)}: the GPU sits waiting for launches`;
   const evidence = [
-    `${plural(hostWait.count, 'idle gap')} end with a launch that began after the gap did (host-wait): ${formatNs(hostWait.total)}, ${formatPct(share)} of the window, ${formatPct(device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null)} of all idle time.`,
+    `The GPU waited ${formatNs(hostWait.total)} for launches the host had not issued yet (host-wait): ${formatPct(share)} of the window, ${formatPct(device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null)} of all idle time, ` +
+      `in ${plural(hostWait.count, 'idle gap')}${device.gaps.byClass['sync-stall'].count > 0 ? ' and after the blocking call returned in sync-stall gaps' : ''}.`,
     `${formatCount(device.launch.matchedKernels)} kernels matched to their launch call; launch interval median ${formatNs(interval)}, p95 ${formatNs(device.launch.interval.p95)}; launch latency median ${formatNs(device.launch.latency.median)}.`,
   ];
   if (ctx.iterations) {

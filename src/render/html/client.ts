@@ -110,6 +110,7 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     var h = el('h4');
     h.appendChild(el('span', 'sev', f.severity));
     h.appendChild(document.createTextNode(' ' + f.title));
+    if (f.costText) h.appendChild(el('span', 'cost', ' ' + f.costText));
     d.appendChild(h);
     if (f.evidence.length) d.appendChild(list(f.evidence));
     d.appendChild(el('p', 'fix', 'Fix: ' + f.fix));
@@ -133,6 +134,7 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     s.appendChild(list(t.meta, 'moe-meta'));
     var lead = el('div', 'moe-lead');
     lead.appendChild(list(t.headline.length ? t.headline : ['No GPU kernels in this trace.'], 'moe-headline'));
+    if (t.summary && t.summary.length) lead.appendChild(list(t.summary, 'moe-summary'));
     if (t.findings.length) {
       t.findings.forEach(function (f) { lead.appendChild(findingBlock(f)); });
     } else {

@@ -6,10 +6,10 @@
  */
 import type { Trace } from '../../model/trace.js';
 import type { DeviceReport, Report } from '../../report/types.js';
-import { difference, union, type IntervalSet } from '../../model/intervals.js';
+import { difference, union, upperBound, type IntervalSet } from '../../model/intervals.js';
 import { classifyKernels, isCommunicationClass, isComputeClass } from '../../analyses/kernel-classes.js';
 import { compileClassPatterns } from '../../analyses/classes-file.js';
-import { windowSet } from '../../analyses/communication.js';
+import { StreamingUnion, windowSet } from '../../analyses/communication.js';
 import { formatNs, formatPct } from '../format.js';
 import { communicationTables } from '../communication-text.js';
 import { HTML_TABLES } from '../tables.js';
@@ -42,24 +42,28 @@ export function communicationIntervals(
   for (const d of devices) {
     const w = windowSet(d.window);
     const cs: number[] = []; const ce: number[] = [];
-    const ks: number[] = []; const ke: number[] = [];
-    const clip = (s: number, e: number, toS: number[], toE: number[]): void => {
-      for (let g = 0; g < w.count; g++) {
+    // compute kernels come in start order: their union is streamed, not a copy of every kernel
+    const computeUnion = new StreamingUnion(true);
+    // only the segments an interval can meet (a steady-state window has thousands)
+    const clip = (s: number, e: number, each: (a: number, b: number) => void): void => {
+      for (let g = upperBound(w.end, w.count, s); g < w.count && w.start[g] < e; g++) {
         const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]);
-        if (b > a) { toS.push(a); toE.push(b); }
+        if (b > a) each(a, b);
       }
     };
+    const toComm = (a: number, b: number): void => { cs.push(a); ce.push(b); };
+    const toCompute = (a: number, b: number): void => computeUnion.add(a, b);
     for (let i = 0; i < k.count; i++) {
       if (k.deviceId[i] !== d.deviceId) continue;
       const code = classes.classOf[i];
-      if (isCommunicationClass(code)) clip(k.start[i], k.end[i], cs, ce);
-      else if (isComputeClass(code)) clip(k.start[i], k.end[i], ks, ke);
+      if (isCommunicationClass(code)) clip(k.start[i], k.end[i], toComm);
+      else if (isComputeClass(code)) clip(k.start[i], k.end[i], toCompute);
     }
     // the copies a communication library issued are in the report's collective sequence
     const seq = d.communication!.collectives;
-    for (let j = 0; j < seq.start.length; j++) clip(seq.start[j], seq.start[j] + seq.duration[j], cs, ce);
+    for (let j = 0; j < seq.start.length; j++) clip(seq.start[j], seq.start[j] + seq.duration[j], toComm);
     const comm = union(cs, ce, cs.length);
-    const compute = union(ks, ke, ks.length);
+    const compute = computeUnion.finish().set;
     const labels = communicationRowLabels(d.deviceId);
     const rows = { communication: rowOf(labels.communication), compute: rowOf(labels.compute), exposed: rowOf(labels.exposed) };
     const emit = (set: IntervalSet, kind: CommRowKind): void => {

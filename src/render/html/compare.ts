@@ -5,6 +5,8 @@
 import { basename } from 'node:path';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../format.js';
+import { scenarioName } from '../experts-text.js';
+import { compareWhatIfSpec } from './experts-section.js';
 import type { HtmlInput, Table } from './sections.js';
 import { WIDTH, type Chart, type VlSpec } from './specs.js';
 import { buildTimeline, timeAxis, type TimelineLimits } from './timeline.js';
@@ -34,6 +36,14 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
   ['median launch latency', (d) => (d.launch.latency.count > 0 ? formatNs(d.launch.latency.median) : 'n/a')],
   ['median launch interval', (d) => (d.launch.interval.count > 0 ? formatNs(d.launch.interval.median) : 'n/a')],
   ['launch-bound', (d) => (d.launch.launchBound ? 'yes' : 'no')],
+  // issue 15: per-expert load and measured vs projected per iteration (what-if replay)
+  ['experts: max/mean GPU time (straggler)', (d) => (d.experts ? `${d.experts.imbalance?.toFixed(2) ?? 'n/a'}x (expert ${d.experts.straggler ?? '–'})` : '–')],
+  ['measured / iteration (replay span)', (d) => (d.whatIf ? formatNs(d.whatIf.measuredIterationNs) : '–')],
+  ...(['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const).map((s): [string, (d: DeviceReport) => string] => [
+    `projected: ${scenarioName(s)}`, (d) => {
+      const x = d.whatIf?.scenarios.find((y) => y.scenario === s);
+      return x ? `${formatNs(x.projectedIterationNs)} (${x.ratio.toFixed(2)}x)` : '–';
+    }]),
 ];
 
 /**
@@ -122,10 +132,13 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
     resolve: { scale: { color: 'independent', stroke: 'independent' } },
   };
   const iterations = iterationsSpec(inputs);
+  // issue 15: measured vs projected per iteration (src/render/html/experts-section.ts)
+  const whatIf = compareWhatIfSpec(inputs);
   return {
     table,
     charts: [
       ...(iterations ? [{ id: 'compare-iterations', kind: 'compare-iterations' as const, spec: iterations }] : []),
+      ...(whatIf ? [{ id: 'compare-what-if', kind: 'compare-what-if' as const, spec: whatIf }] : []),
       { id: 'compare-metrics', kind: 'compare-metrics', spec: metricsSpec },
       { id: 'compare-timelines', kind: 'compare-timelines', spec: timelinesSpec },
     ],

@@ -30,6 +30,8 @@ h2 { font-size: 17px; margin: 4px 0 8px; overflow-wrap: anywhere; unicode-bidi: 
 .sev-medium { border-color: #ef6c00; } .sev-medium .sev { background: #ef6c00; }
 .sev-low { border-color: #1565c0; } .sev-low .sev { background: #1565c0; }
 .moe-finding .fix { margin: 4px 0; }
+.moe-finding .cost { font-weight: normal; color: var(--muted); }
+.moe-summary { font-size: 13px; padding-left: 18px; margin: 4px 0 8px; }
 .moe-warnings { color: #8a5a00; } .moe-notes, .moe-note { color: var(--muted); font-size: 13px; }
 .moe-none { color: var(--muted); }
 .moe-chart { margin: 16px 0; overflow-x: auto; }

@@ -6,13 +6,15 @@
 import { basename } from 'node:path';
 import type { Trace } from '../../model/trace.js';
 import type { Finding, Report } from '../../report/types.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
 import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
 import { concurrencySpec, gapsSpec, levelsSpec, occupancySpec, pairsSpec, timelineSpec, type Chart } from './specs.js';
 import { exposedByPhaseSpec } from './communication.js';
 import { expertCharts } from './experts-section.js';
 import { waterfallSpec } from './waterfall.js';
+import { iterationLine } from '../terminal.js';
+import { windowChoice } from '../../report/build.js';
 import { buildTimeline, DEFAULT_LIMITS, type ExpertOf, type TimelineLimits } from './timeline.js';
 
 export interface HtmlInput {
@@ -32,7 +34,10 @@ export interface TraceSection {
   title: string;
   meta: string[];
   headline: string[];
-  findings: Finding[];
+  /** per device: what the window is, and the time per iteration (as the terminal's short report says them) */
+  summary?: string[];
+  /** with the GPU time each explains, as the terminal writes it */
+  findings: (Finding & { costText?: string })[];
   warnings: string[];
   /** what was aggregated or left out, one sentence each */
   notes: string[];
@@ -88,7 +93,9 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
   ];
   return {
     section: {
-      id, title: basename(r.file), meta, headline: report.headline, findings: report.findings,
+      id, title: basename(r.file), meta, headline: report.headline,
+      findings: report.findings.map((f) => ({ ...f, costText: f.costNs > 0 ? `[${formatNs(f.costNs)}${f.costShare !== null ? `, ${formatPct(f.costShare)} of the window` : ''}]` : '' })),
+      summary: report.devices.flatMap((d) => [windowChoice(d), iterationLine(d)]),
       warnings: report.warnings, notes, charts,
       // every table of the terminal's --full, from the Report; the API calls also beside kernels
       tables: [...reportTables(report, HTML_TABLES), ...(report.devices.length > 0 ? [apiTable(report, HTML_TABLES)].filter((t): t is Table => t !== null) : [])],

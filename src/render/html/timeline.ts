@@ -8,7 +8,7 @@ import type { Trace } from '../../model/trace.js';
 import type { Report } from '../../report/types.js';
 import { union } from '../../model/intervals.js';
 import { formatNs } from '../format.js';
-import { nvtxFamilyName } from '../../analyses/nvtx-ranges.js';
+import { nvtxFamilyName } from '../../model/nvtx-names.js';
 import { communicationIntervals, type CommRowKind } from './communication.js';
 
 export interface TimeAxis {

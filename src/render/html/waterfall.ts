@@ -81,7 +81,8 @@ export function waterfallSpec(d: DeviceReport, trace: Trace): VlSpec | null {
     title: {
       text: `GPU ${d.deviceId}: one iteration as a waterfall — ${d.nvtxRanges!.iterations!.name} (${index + 1} of ${d.nvtxRanges!.iterations!.instances!.length}, the median by GPU span: ${formatNs(it.gpuEnd! - it.gpuStart!)})`,
       subtitle: [
-        'Host launch and sync calls above the streams; bands: the GPU idle, red while the host is blocked in a sync, orange while it has not launched the next kernel yet. Scroll to zoom, drag to pan.',
+        'Host launch and sync calls above the streams. Bands: the GPU idle, red while the host is blocked in a sync,',
+        'orange while it has not launched the next kernel yet. Scroll to zoom, drag to pan.',
         `${it.kernels} kernels, ${it.syncs} host syncs; GPU idle in syncs in this iteration: ${formatNs(syncIdle)}${listed}.`,
       ],
     },

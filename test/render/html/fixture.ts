@@ -5,7 +5,8 @@
  *   n(t)     1 on [1000,3000], 2 on [3000,5000], 1 on [5000,8000], 0 on [8000,10000],
  *            1 on [10000,12000], 0 on [12000,20000], 1 on [20000,26000]
  *   window [1000,26000] = 25000; busy 15000; kernel time 17000; overlap 2000
- *   gaps [8000,10000] host-wait, [12000,20000] sync-stall (cudaStreamSynchronize 11000-19990)
+ *   gaps [8000,10000] host-wait, [12000,20000] sync-stall (cudaStreamSynchronize 11000-19990: 7990 ns
+ *   of it blocked, the last 10 ns, launching, host-wait)
  */
 import { htmlInput } from '../../../src/commands/analyze.js';
 import { buildTrace, type TraceRows } from '../../../src/model/build.js';

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { buildReport } from '../../src/report/build.js';
+import { compareReports, renderComparison } from '../../src/commands/compare.js';
+
+describe('compare: measured vs projected side by side (issue 15)', () => {
+  const names = ['streams-sync', 'streams', 'graph'];
+  const reports = names.map((n) => buildReport(readNsysSqlite(`fixtures/nsys-2025.3/${n}.sqlite`)));
+  const c = compareReports(reports, names);
+  it('puts each capture\'s measurement beside the first capture\'s projections', () => {
+    const x = c.experts!;
+    expect(x.whatIf[0]!.projected['no-host-syncs']).toBeLessThan(x.whatIf[0]!.measured);
+    const toStreams = x.projections.find((p) => p.to === 'streams')!;
+    expect(toStreams.scenario).toBe('no-host-syncs');
+    expect(Math.abs(toStreams.error)).toBeLessThan(0.25);
+    // a CUDA graph capture has nothing to edit: its own row says so with dashes
+    expect(x.whatIf[2]!.projected['free-launches']).toBeUndefined();
+  });
+  it('measures the graph\'s slowdown against the kernels run alone in the first capture', () => {
+    const gemms = c.experts!.contention.filter((r) => r.label === 'graph' && r.name.startsWith('nvjet'));
+    expect(gemms.length).toBeGreaterThanOrEqual(2);
+    for (const g of gemms) expect(g.slowdown).toBeGreaterThan(1.1);
+  });
+  it('prints both tables', () => {
+    const text = renderComparison(c);
+    expect(text).toContain('Measured vs projected per iteration');
+    expect(text).toMatch(/streams measured 2\.\d+ ms; streams-sync's closest projection: "no host syncs" 2\.\d+ ms \(\+\d+\.\d%\)/);
+    expect(text).toContain("Contention against streams-sync's kernels run alone");
+  });
+});
