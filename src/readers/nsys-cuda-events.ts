@@ -32,8 +32,8 @@ function columns(rows: { deviceId: number; streamId: number; correlationId: numb
 
 /** Event records and stream waits; null when the export has neither table. */
 export function readCudaEventLinks(db: Database.Database, schema: NsysSchema, entities: Entities): CudaEventLinks | null {
-  const hasRecords = has(schema, EVENT_TABLE, 'eventId') && has(schema, EVENT_TABLE, 'streamId');
-  const hasWaits = has(schema, SYNC_TABLE, 'eventId') && has(schema, SYNC_TABLE, 'streamId');
+  const hasRecords = has(schema, EVENT_TABLE, 'eventId') && has(schema, EVENT_TABLE, 'streamId') && has(schema, EVENT_TABLE, 'deviceId');
+  const hasWaits = has(schema, SYNC_TABLE, 'eventId') && has(schema, SYNC_TABLE, 'streamId') && has(schema, SYNC_TABLE, 'deviceId');
   if (!hasRecords && !hasWaits) return null;
   const pid = (t: string) => (has(schema, t, 'globalPid') ? 'globalPid' : 'NULL');
   const syncId = (t: string) => (has(schema, t, 'eventSyncId') ? 'eventSyncId' : 'NULL');
@@ -45,15 +45,17 @@ export function readCudaEventLinks(db: Database.Database, schema: NsysSchema, en
   // the stored syncType disagrees with the call across nsys versions (nsys-events.ts
   // syncTypesFromApiCalls): a wait is a record whose API call is cu(da)StreamWaitEvent
   const R = 'CUPTI_ACTIVITY_KIND_RUNTIME';
-  const byCall = has(schema, R, 'nameId') && has(schema, R, 'correlationId') && has(schema, R, 'globalTid') && has(schema, 'StringIds')
+  const byCall = has(schema, R, 'nameId') && has(schema, R, 'correlationId') && has(schema, R, 'globalTid') && has(schema, 'StringIds', 'id') && has(schema, 'StringIds', 'value')
     && has(schema, SYNC_TABLE, 'correlationId') && has(schema, SYNC_TABLE, 'globalPid');
   const type = has(schema, SYNC_TABLE, 'syncType') ? 'syncType' : 'deprecatedSyncType';
-  const cols = `y.deviceId AS deviceId, y.streamId AS streamId, y.correlationId AS correlationId, ${has(schema, SYNC_TABLE, 'globalPid') ? 'y.globalPid' : 'NULL'} AS globalPid, y.eventId AS eventId, ${has(schema, SYNC_TABLE, 'eventSyncId') ? 'y.eventSyncId' : 'NULL'} AS eventSyncId`;
+  // a damaged or unusual export may lack any optional column: each is read only when present
+  const order = has(schema, SYNC_TABLE, 'start') ? 'y.start' : 'y.rowid';
+  const cols = `y.deviceId AS deviceId, y.streamId AS streamId, ${has(schema, SYNC_TABLE, 'correlationId') ? 'y.correlationId' : 'NULL'} AS correlationId, ${has(schema, SYNC_TABLE, 'globalPid') ? 'y.globalPid' : 'NULL'} AS globalPid, y.eventId AS eventId, ${has(schema, SYNC_TABLE, 'eventSyncId') ? 'y.eventSyncId' : 'NULL'} AS eventSyncId`;
   const waits = !hasWaits ? []
     : byCall
       ? read(`SELECT ${cols} FROM ${SYNC_TABLE} y JOIN ${R} r ON r.correlationId = y.correlationId AND (r.globalTid >> 24) = (y.globalPid >> 24)
-          WHERE r.nameId IN (SELECT id FROM StringIds WHERE value LIKE 'cudaStreamWaitEvent%' OR value LIKE 'cuStreamWaitEvent%') ORDER BY y.start`)
-      : has(schema, SYNC_TABLE, type) ? read(`SELECT ${cols} FROM ${SYNC_TABLE} y WHERE ${type} = ${STREAM_WAIT_EVENT} ORDER BY y.start`) : [];
+          WHERE r.nameId IN (SELECT id FROM StringIds WHERE value LIKE 'cudaStreamWaitEvent%' OR value LIKE 'cuStreamWaitEvent%') ORDER BY ${order}`)
+      : has(schema, SYNC_TABLE, type) ? read(`SELECT ${cols} FROM ${SYNC_TABLE} y WHERE ${type} = ${STREAM_WAIT_EVENT} ORDER BY ${order}`) : [];
   // globalPid as a double loses its low bits past 2^53: read it exactly
   return { records: columns(records, entities), waits: columns(waits, entities) };
 }
