@@ -135,12 +135,15 @@ export function kernelContention(
   trace: Trace, deviceId: number, window: { start: number; end: number }, options: ContentionOptions = {},
 ): ContentionResult {
   const k = trace.kernels;
-  const rows: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId) continue;
-    if (Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start)) rows.push(i);
-  }
-  rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
+  // the window's kernels, in start order (kernel rows come in start order: no sort unless they do not)
+  const inW = (i: number) => k.deviceId[i] === deviceId && Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start);
+  let nRows = 0;
+  for (let i = 0; i < k.count; i++) if (inW(i)) nRows++;
+  const rows = new Int32Array(nRows);
+  for (let i = 0, j = 0; i < k.count; i++) if (inW(i)) rows[j++] = i;
+  let inOrder = true;
+  for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
+  if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
   const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
   const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
   const two = overlappedSet(s, e, rows.length);
@@ -157,7 +160,7 @@ export function kernelContention(
     }
     if (ce > cs) busy += ce - cs;
   }
-  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number; pts: [number, number][] }
+  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number; key: number }
   // groups by (name, grid and block) as one number: no string per kernel (configurations that
   // differ only in registers or shared memory share their text, so their group)
   const textIds = new Map<string, number>();
@@ -179,16 +182,28 @@ export function kernelContention(
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0, pts: [] }));
+    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0, key }));
     g.count++;
     g.time += d;
     g.overlapNs += b;
     // only whole kernels measure a duration: a kernel cut by the window's edge does not
     const whole = k.start[i] >= window.start && k.end[i] <= window.end;
     if (!whole || !(d > 0)) continue;
-    g.pts.push([d, b]);
     if (b <= ALONE_MAX_SHARE * d) g.alone.push(d);
     else if (b >= OVERLAPPED_MIN_SHARE * d) g.over.push(d);
+  }
+  // (duration, company) of the whole kernels of groups that never ran alone: what fitAlone reads
+  const pointsOf = new Map<number, [number, number][]>();
+  for (const g of groups.values()) if (g.alone.length === 0 && !options.reference?.has(contentionKey(trace.strings[k.shortName[g.first]] ?? '?', configText(trace, g.first)))) pointsOf.set(g.key, []);
+  if (pointsOf.size > 0) {
+    for (let j = 0; j < rows.length; j++) {
+      const i = rows[j];
+      const pts = pointsOf.get(k.shortName[i] * configs + configId[k.launchConfig[i] + 1]);
+      const d = e[j] - s[j];
+      if (!pts || !(k.start[i] >= window.start && k.end[i] <= window.end) || !(d > 0)) continue;
+      if (options.include && !options.include(i)) continue;
+      pts.push([d, beside[j]]);
+    }
   }
   let addedNs = 0;
   let slowWeighted = 0;
@@ -199,11 +214,12 @@ export function kernelContention(
     const reference = options.reference?.get(contentionKey(g.name, g.config));
     // no kernel ran alone: the duration a kernel would take with nothing beside it, from how its
     // duration grew with the time others ran beside it (a full-GPU GEMM overlapped only at its tails)
-    const fit = g.alone.length === 0 && reference === undefined ? fitAlone(g.pts) : null;
+    const pts = pointsOf.get(g.key) ?? [];
+    const fit = g.alone.length === 0 && reference === undefined ? fitAlone(pts) : null;
     const alone = median(g.alone) ?? reference ?? (fit ? Math.round(fit.alone) : null);
     const aloneFrom = g.alone.length > 0 ? 'here' : reference !== undefined ? 'reference' : fit ? 'fit' : null;
     // with a fitted alone duration every kernel that had company counts (the fit is what their spread measured)
-    const slowed = fit ? g.pts.filter(([d, b]) => b > ALONE_MAX_SHARE * d).map(([d]) => d) : g.over;
+    const slowed = fit ? pts.filter(([d, b]) => b > ALONE_MAX_SHARE * d).map(([d]) => d) : g.over;
     const over = median(g.over);
     let added = 0;
     if (alone !== null && alone > 0) for (const d of slowed) added += d - alone;

@@ -209,26 +209,40 @@ function sameBlock(names: number[], a: number, b: number, p: number): boolean {
   return true;
 }
 
-interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: Set<number> }
+interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: number[] }
+
+/** Scratch for instanceTimes' union when an instance's kernels are out of start order. */
+let scratchS = new Float64Array(64);
+let scratchE = new Float64Array(64);
 
 function instanceTimes(trace: Trace, inst: ExpertInstance, window: { start: number; end: number }): InstanceTimes {
   const k = trace.kernels;
-  const s: number[] = [];
-  const e: number[] = [];
-  const streams = new Set<number>();
+  const streams: number[] = [];
   let first = Infinity;
   let last = -Infinity;
+  // the union's length in one pass while the kernels come in start order (they nearly always do)
+  let n = 0;
+  let sorted = true;
+  let prev = -Infinity;
+  let busy = 0;
+  let cs = 0;
+  let ce = -Infinity;
+  if (scratchS.length < inst.kernels.length) { scratchS = new Float64Array(2 * inst.kernels.length); scratchE = new Float64Array(2 * inst.kernels.length); }
   for (const i of inst.kernels) {
     const a = Math.max(k.start[i], window.start);
     const b = Math.min(k.end[i], window.end);
     if (b < a) continue;
-    s.push(a); e.push(b);
-    streams.add(k.streamId[i]);
+    scratchS[n] = a; scratchE[n] = b; n++;
+    if (!streams.includes(k.streamId[i])) streams.push(k.streamId[i]);
     if (a < first) first = a;
     if (b > last) last = b;
+    if (a < prev) sorted = false;
+    prev = a;
+    if (a <= ce) { if (b > ce) ce = b; } else { if (ce > cs) busy += ce - cs; cs = a; ce = b; }
   }
-  const gpuTime = s.length ? totalLength(union(s, e, s.length)) : 0;
-  return { gpuTime, span: s.length ? last - first : 0, first, last, streams };
+  if (ce > cs) busy += ce - cs;
+  const gpuTime = n === 0 ? 0 : sorted ? busy : totalLength(union(scratchS.subarray(0, n), scratchE.subarray(0, n), n));
+  return { gpuTime, span: n ? last - first : 0, first, last, streams };
 }
 
 const median = (v: number[]): number => {

@@ -9,6 +9,7 @@
 import type { Trace } from '../model/trace.js';
 import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
 import { fit, grown, rowAt, type RowView } from '../model/columns.js';
+import { forEachInWindow } from '../model/window-pieces.js';
 
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
@@ -187,29 +188,8 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
   return { count: n, start, end, row: null, kind: ops.kind, streamId: ops.streamId, process: ops.process, op: null, ops, kernelCount: n };
 }
 
-/** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */
-export function forEachInWindow(
-  t: Columns, deviceId: number, window: IntervalSet, visit: (row: number, a: number, b: number, first: boolean) => void,
-): void {
-  let seg = 0;
-  for (let i = 0; i < t.count; i++) {
-    if (t.deviceId[i] !== deviceId) continue;
-    const s = t.start[i];
-    const e = t.end[i];
-    // Rows come sorted by start, so segments ending before s are behind every later row too.
-    while (seg < window.count && window.end[seg] < s) seg++;
-    let first = true;
-    for (let j = seg; j < window.count && window.start[j] <= e; j++) {
-      const a = Math.max(s, window.start[j]);
-      const b = Math.min(e, window.end[j]);
-      if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
-        visit(i, a, b, first);
-        first = false;
-        if (e === s) break;
-      }
-    }
-  }
-}
+// forEachInWindow, the one definition of "in W" piece by piece, lives in model/ so renderers can use it too
+export { forEachInWindow } from '../model/window-pieces.js';
 
 /**
  * Rows of trace.kernels (a RowView, model/columns.ts): `rows[j]` for j < count, or j itself when

@@ -107,6 +107,12 @@ export function buildReplayInput(trace: Trace, deviceId: number, window: { start
   const links = callLinks(trace);
   // ops starting in W
   type Op = { kind: number; row: number; start: number; end: number; stream: number; callRow: number };
+  // count first: a million-kernel window is not replayed, and costs no object per kernel
+  let inWindow = 0;
+  for (const cols of [kernels, memcpy, memset]) {
+    for (let i = 0; i < cols.count; i++) if (cols.deviceId[i] === deviceId && cols.start[i] >= window.start && cols.start[i] <= window.end) inWindow++;
+  }
+  if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
   const add = (kind: number, cols: { count: number; deviceId: Int32Array; start: Float64Array; end: Float64Array; streamId: Int32Array }, call: Int32Array) => {
     for (let i = 0; i < cols.count; i++) {

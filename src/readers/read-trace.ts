@@ -32,6 +32,8 @@ function looksLikeKinetoName(path: string): boolean {
 
 /** The input's format from its first bytes (and name); null when it is none of the three. */
 export function detectFormat(path: string): InputFormat | null {
+  // only a regular file is sniffed: opening a named pipe blocks the whole process until a writer comes
+  if (!statSync(path).isFile()) return null;
   const head = Buffer.alloc(64);
   let n: number;
   const fd = openSync(path, 'r');

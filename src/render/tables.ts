@@ -4,7 +4,7 @@
  * text; a renderer only lays them out.
  */
 import { GAP_CLASSES, type DeviceReport, type Report } from '../report/types.js';
-import { nvtxFamilyName } from '../analyses/nvtx-ranges.js';
+import { nvtxFamilyName } from '../model/nvtx-names.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
 import { expertTables } from './experts-text.js';

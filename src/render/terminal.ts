@@ -53,7 +53,7 @@ export function wrap(text: string, width: number, indent = ''): string[] {
 }
 
 function header(report: Report): string {
-  const r = report.input as Report['input'] & { source?: { format?: string; producer?: string | null } };
+  const r = report.input;
   const from = [r.nsysVersion ? `nsys ${r.nsysVersion}` : null, r.source?.producer ?? null].filter((x) => x);
   return `${r.file}${from.length > 0 ? ` (${[...new Set(from)].join(', ')})` : ''}`;
 }

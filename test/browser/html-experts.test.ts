@@ -32,3 +32,23 @@ describe.skipIf(!haveChromium)(`experts and what-if on the HTML page in Chromium
     await v.page.close();
   }, 120_000);
 });
+
+describe.skipIf(!haveChromium)(`compare page: measured vs projected in Chromium${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {
+  let session: Session;
+  beforeAll(async () => { session = await launch(); }, 60_000);
+  afterAll(async () => { await session?.close(); });
+  it('draws each capture\'s measurement and projections', async () => {
+    const inputs = ['streams-sync', 'streams'].map((n) => {
+      const trace = readNsysSqlite(`fixtures/nsys-2025.3/${n}.sqlite`);
+      return { report: buildReport(trace), trace };
+    });
+    const out = await writeHtmlReport(inputs, join(dir, 'compare.html'));
+    const v = await visit(session, out.path);
+    expect(v.consoleErrors).toEqual([]);
+    expect(v.pageErrors).toEqual([]);
+    const counts = await markCounts(v.page);
+    // two captures x (measured + 4 scenarios)
+    expect(counts['compare-what-if']).toEqual({ marks: 10, errors: 0 });
+    await v.page.close();
+  }, 120_000);
+});

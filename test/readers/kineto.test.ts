@@ -141,7 +141,8 @@ describe('readKineto: the mapping', () => {
   });
 
   it('ProfilerStep#N ranges are the iterations, and the host sync after the copy is found', async () => {
-    const r = buildReport(await read(text));
+    // the whole capture: the sync sits between the two steps' GPU work, outside the steady state
+    const r = buildReport(await read(text), { wholeTrace: true });
     const d = r.devices[0];
     expect(d.nvtxRanges?.iterations).toMatchObject({ name: 'ProfilerStep##', count: 2, kernelsPerIteration: 1 });
     // the copy into pageable memory blocks, then the explicit sync

@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../format.js';
 import { scenarioName } from '../experts-text.js';
+import { compareWhatIfSpec } from './experts-section.js';
 import type { HtmlInput, Table } from './sections.js';
 import { WIDTH, type Chart, type VlSpec } from './specs.js';
 import { buildTimeline, timeAxis, type TimelineLimits } from './timeline.js';
@@ -97,7 +98,7 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
   const unitNs = longest >= 10e6 ? 1e6 : 1e3;
   let aggregated = false;
   const multiples = inputs.map((input) => {
-    const tl = buildTimeline(input.report, input.trace, SMALL_LIMITS, input.expertOf, unitNs);
+    const tl = buildTimeline(input.report, input.trace, SMALL_LIMITS, input.expertOf, unitNs, input.communication);
     if (tl.aggregation.length > 0) aggregated = true;
     const gpuRows = tl.rows.filter((r) => r.startsWith('GPU '));
     const y = { field: 'row', type: 'nominal', sort: gpuRows, title: null, axis: { labelLimit: 200 } };
@@ -131,10 +132,13 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
     resolve: { scale: { color: 'independent', stroke: 'independent' } },
   };
   const iterations = iterationsSpec(inputs);
+  // issue 15: measured vs projected per iteration (src/render/html/experts-section.ts)
+  const whatIf = compareWhatIfSpec(inputs);
   return {
     table,
     charts: [
       ...(iterations ? [{ id: 'compare-iterations', kind: 'compare-iterations' as const, spec: iterations }] : []),
+      ...(whatIf ? [{ id: 'compare-what-if', kind: 'compare-what-if' as const, spec: whatIf }] : []),
       { id: 'compare-metrics', kind: 'compare-metrics', spec: metricsSpec },
       { id: 'compare-timelines', kind: 'compare-timelines', spec: timelinesSpec },
     ],

@@ -73,3 +73,41 @@ export function expertCharts(d: DeviceReport, prefix: string): Chart[] {
   if (w) out.push({ id: `${prefix}-what-if`, kind: 'what-if', spec: w });
   return out;
 }
+
+/**
+ * The comparison page's what-if chart: per input, its measured time per iteration and each
+ * scenario's projection, side by side on one axis, so a later capture's measurement can be read
+ * against the first one's projections. Null when no input has a replay with scenarios.
+ */
+export function compareWhatIfSpec(inputs: { report: { input: { file: string }; devices: DeviceReport[] } }[]): VlSpec | null {
+  const values: { trace: string; what: string; ns: number; text: string }[] = [];
+  const traces: string[] = [];
+  for (const input of inputs) {
+    const d = [...input.report.devices].sort((a, b) => b.overlap.kernelTime - a.overlap.kernelTime || a.deviceId - b.deviceId)[0];
+    const w = d?.whatIf;
+    if (!w) continue;
+    const trace = `${input.report.input.file.split('/').pop()} · GPU ${d.deviceId}`;
+    traces.push(trace);
+    values.push({ trace, what: 'measured', ns: w.measuredIterationNs, text: formatNs(w.measuredIterationNs) });
+    for (const s of w.scenarios) {
+      if (s.scenario === 'measured') continue;
+      values.push({ trace, what: scenarioName(s.scenario), ns: s.projectedIterationNs, text: `${formatNs(s.projectedIterationNs)} (${s.ratio.toFixed(2)}x)` });
+    }
+  }
+  if (values.length <= traces.length) return null;
+  const order = ['measured', ...(['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const).map(scenarioName)];
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Measured vs projected, per iteration', subtitle: "each capture's measurement beside what its what-if replay projects for each fix" },
+    width: WIDTH - 300, height: { step: 12 },
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'trace', type: 'nominal', sort: traces, title: null, axis: { labelLimit: 280 } },
+      yOffset: { field: 'what', type: 'nominal', sort: order },
+      x: { field: 'ns', type: 'quantitative', title: 'time per iteration', axis: { labelExpr: UNIT_LABEL } },
+      color: { field: 'what', type: 'nominal', sort: order, scale: { domain: order, range: ['#7f7f7f', '#4e79a7', '#f28e2b', '#59a14f', '#b07aa1'] }, title: null },
+      tooltip: [{ field: 'trace' }, { field: 'what', title: 'scenario' }, { field: 'text', title: 'per iteration' }],
+    },
+  };
+}

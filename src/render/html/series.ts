@@ -5,8 +5,7 @@
  */
 import type { Trace } from '../../model/trace.js';
 import { concurrencyTimeline, intervalSet, sortedOrder } from '../../model/intervals.js';
-import { forEachInWindow } from '../../analyses/select.js';
-import { windowLength } from '../../analyses/window.js';
+import { forEachInWindow } from '../../model/window-pieces.js';
 import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
 import type { TimeAxis } from './timeline.js';
@@ -86,9 +85,11 @@ export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis,
 export interface LevelRow { level: number; time: number; timeText: string; shareText: string }
 
 export function levelRows(d: DeviceReport, axis: TimeAxis): LevelRow[] {
+  // |W|: the window's time, its pieces' total under --range
+  const covered = d.window.coveredDuration ?? d.window.duration;
   return d.overlap.levelTime.map((ns, level) => ({
     level, time: ns / axis.unitNs, timeText: formatNs(ns),
-    shareText: formatPct(windowLength(d.window) > 0 ? ns / windowLength(d.window) : null),
+    shareText: formatPct(covered > 0 ? ns / covered : null),
   }));
 }
 

@@ -58,7 +58,8 @@ describe('renderHtml', () => {
     expect(page.data.comparison!.table.header).toEqual(['metric', 'moe-small.sqlite · GPU 0', 'other.sqlite · GPU 0']);
     expect(page.data.comparison!.table.rows.find((r) => r[0] === 'overlap share')).toEqual(['overlap share', '13.3%', '13.3%']);
     expect(page.data.comparison!.table.rows.find((r) => r[0] === 'sync-stall idle')).toEqual(['sync-stall idle', '7.990 µs', '7.990 µs']);
-    expect(page.charts.map((c) => c.id).slice(0, 4)).toEqual(['compare-iterations', 'compare-metrics', 'compare-timelines', 't0-timeline']);
+    // measured vs projected (issue 15) after the iterations
+    expect(page.charts.map((c) => c.id).slice(0, 5)).toEqual(['compare-iterations', 'compare-what-if', 'compare-metrics', 'compare-timelines', 't0-timeline']);
   });
 
   it('refuses an empty input list', () => {

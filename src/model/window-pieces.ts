@@ -1,0 +1,42 @@
+/**
+ * The pieces of a device's operations inside the window W (an interval set: one piece per segment
+ * of a --range window): the one definition of "in W" that analyses/select.ts builds every metric
+ * on, and that the HTML renderer's concurrency chart uses too.
+ *
+ * An operation is in W when its clipped part has positive length, or when it has zero length and
+ * lies in a segment [start, end].
+ */
+import type { IntervalSet } from './intervals.js';
+
+/** The columns an operation table (kernels, memcpy, memset) has for this. */
+export interface WindowColumns {
+  count: number;
+  start: Float64Array;
+  end: Float64Array;
+  deviceId: Int32Array;
+}
+
+/** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */
+export function forEachInWindow(
+  t: WindowColumns, deviceId: number, window: IntervalSet, visit: (row: number, a: number, b: number, first: boolean) => void,
+): void {
+  let seg = 0;
+  for (let i = 0; i < t.count; i++) {
+    if (t.deviceId[i] !== deviceId) continue;
+    const s = t.start[i];
+    const e = t.end[i];
+    // Rows come sorted by start, so segments ending before s are behind every later row too.
+    while (seg < window.count && window.end[seg] < s) seg++;
+    let first = true;
+    for (let j = seg; j < window.count && window.start[j] <= e; j++) {
+      const a = Math.max(s, window.start[j]);
+      const b = Math.min(e, window.end[j]);
+      if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
+        visit(i, a, b, first);
+        first = false;
+        if (e === s) break;
+      }
+    }
+  }
+}
+
