@@ -10,7 +10,8 @@
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distributionInPlace, lowerBound, lowerBoundNear } from '../model/intervals.js';
+import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder, union } from '../model/intervals.js';
+import { forEachInWindow } from './select.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import type { TraceIndex } from './trace-index.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -61,7 +62,8 @@ export { nvtxFamilyName } from '../model/nvtx-names.js';
  * `window.iterations`: the steady-state iterations W is made of; when they are an NVTX family, it is the iteration here too.
  */
 export function analyzeNvtxRanges(
-  trace: Trace, deviceId: number, window?: { start: number; end: number; iterations?: { method: string; name: string } },
+  trace: Trace, deviceId: number,
+  window?: { start: number; end: number; segments?: { start: number; end: number }[]; iterations?: { method: string; name: string } },
   index: Pick<TraceIndex, 'links' | 'blocking'> | null = null,
 ): NvtxRangesReport {
   const rows = nvtxRangeRows(trace);
@@ -224,35 +226,41 @@ interface DeviceKernels {
   maxDuration: number;
 }
 
-/** The device's kernels clipped to the window, by start. */
-function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number }): DeviceKernels {
+/**
+ * The device's kernels in the window, by start: their pieces in W as select.ts defines them (one
+ * piece per --range segment; a zero-length kernel is a piece that adds no time). Without a
+ * window, every kernel of the device, whole.
+ */
+function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number; segments?: { start: number; end: number }[] }): DeviceKernels {
   const k = trace.kernels;
-  const lo = window?.start ?? -Infinity;
-  const hi = window?.end ?? Infinity;
-  const meets = (i: number): boolean => k.deviceId[i] === deviceId && Math.min(k.end[i], hi) > Math.max(k.start[i], lo);
+  const segs = window ? window.segments ?? [{ start: window.start, end: window.end }] : [{ start: -Infinity, end: Infinity }];
+  const w = union(segs.map((x) => x.start), segs.map((x) => x.end), segs.length);
   let count = 0;
   let clipped = false;
+  let sorted = true;
   let maxDuration = 0;
-  for (let i = 0; i < k.count; i++) {
-    if (!meets(i)) continue;
+  forEachInWindow(k, deviceId, w, (i, a, b, first) => {
+    if (!first || a !== k.start[i] || b !== k.end[i] || i !== count) clipped = true;
     count++;
-    if (k.start[i] < lo || k.end[i] > hi) clipped = true;
-    maxDuration = Math.max(maxDuration, Math.min(k.end[i], hi) - Math.max(k.start[i], lo));
-  }
+    maxDuration = Math.max(maxDuration, b - a);
+  });
   // one GPU, default window: the kernel columns as they are
   if (count === k.count && !clipped) return { count, rows: null, start: k.start, end: k.end, maxDuration };
-  // kernel columns are sorted by start (model contract) and clipping keeps that order: no sort
   const rows = new Int32Array(count);
-  const start = new Float64Array(count);
-  const end = new Float64Array(count);
-  for (let i = 0, j = 0; j < count; i++) {
-    if (!meets(i)) continue;
-    rows[j] = i;
-    start[j] = Math.max(k.start[i], lo);
-    end[j] = Math.min(k.end[i], hi);
-    j++;
-  }
-  return { count, rows, start, end, maxDuration };
+  let start = new Float64Array(count);
+  let end = new Float64Array(count);
+  let j = 0;
+  forEachInWindow(k, deviceId, w, (i, a, b) => {
+    if (j > 0 && a < start[j - 1]) sorted = false;
+    rows[j] = i; start[j] = a; end[j] = b; j++;
+  });
+  if (sorted) return { count, rows, start, end, maxDuration };
+  // a kernel cut by two segments puts its second piece after later kernels' first: sort by start
+  const order = sortedOrder(start, count);
+  const r2 = Int32Array.from(order, (p) => rows[p]);
+  start = Float64Array.from(order, (p) => start[p]);
+  end = Float64Array.from(order, (p) => end[p]);
+  return { count, rows: r2, start, end, maxDuration };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
 import { kernelNvtxText } from '../analyses/kernel-ranges.js';
+import { communicationIntervals } from '../analyses/communication-rows.js';
 import { formatNs } from '../render/format.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
 import type { Report } from '../report/types.js';
@@ -180,10 +181,13 @@ export function defaultHtmlPath(files: string[]): string {
   return join('reports', `${name}.html`);
 }
 
-/** What the HTML renderer draws from: the Report, the trace's kernels, and the NVTX range each kernel was launched in. */
+/**
+ * What the HTML renderer draws from: the Report, the trace's kernels, the NVTX range each kernel
+ * was launched in, and each GPU's communication, compute and exposed intervals.
+ */
 export function htmlInput(report: Report, trace: Trace): HtmlInput {
   const ranges = kernelNvtxText(trace);
-  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined };
+  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined, communication: communicationIntervals(report, trace) };
 }
 
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {

@@ -6,6 +6,7 @@
  */
 
 import type { ContentionEntry } from './expert-types.js';
+import type { IntervalSet } from '../model/intervals.js';
 
 export type KernelClassName = 'communication' | 'sync' | 'expert-gemm' | 'compute' | 'memory';
 
@@ -114,4 +115,17 @@ export interface CommunicationReport {
    * configuration: issue 15's contention analysis (src/analyses/contention.ts) applied to them
    */
   contention: ContentionEntry[];
+}
+
+/**
+ * Not in the Report's JSON: what the HTML timeline draws as a GPU's three communication rows,
+ * computed by src/analyses/communication-rows.ts and handed to the renderer beside the Report.
+ * Unions clipped to the device's window, ns on the trace's timeline.
+ */
+export interface CommunicationIntervals {
+  deviceId: number;
+  communication: IntervalSet;
+  compute: IntervalSet;
+  /** communication while no compute kernel runs: communication minus compute */
+  exposed: IntervalSet;
 }

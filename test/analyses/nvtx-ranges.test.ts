@@ -82,4 +82,15 @@ describe('analyzeNvtxRanges', () => {
     expect(w.iterations).toBeNull();
     expect(analyzeNvtxRanges(buildTrace({ kernels: [{ start: 0, end: 1 }] }), 0)).toEqual({ byName: [], families: [], iterations: null });
   });
+
+  it('counts overlap only inside the --range segments of W (select.ts\'s kernels in the window, piece by piece)', () => {
+    // the 30 ns overlap is [1520, 1550): a gap [1530, 1540) between segments leaves 20 ns of it in W,
+    // and cuts expert 0's kernel into two pieces, the second after expert 1's kernel starts
+    const w = analyzeNvtxRanges(moeTrace(), 0, { start: 0, end: 2000, segments: [{ start: 0, end: 1530 }, { start: 1540, end: 2000 }] });
+    expect(w.byName.find((g) => g.name === 'expert 0')!.overlapWithOthers).toBeCloseTo(20 / 610, 12);
+    expect(w.byName.find((g) => g.name === 'expert 1')!.overlapWithOthers).toBeCloseTo(20 / 360, 12);
+    // one segment over the whole trace: as without a window
+    const whole = analyzeNvtxRanges(moeTrace(), 0, { start: 0, end: 2000, segments: [{ start: 0, end: 2000 }] });
+    expect(whole.byName.find((g) => g.name === 'expert 0')!.overlapWithOthers).toBeCloseTo(30 / 610, 12);
+  });
 });

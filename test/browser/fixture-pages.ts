@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
+import { communicationIntervals } from '../../src/analyses/communication-rows.js';
 import { formatNs } from '../../src/render/format.js';
 import { writeHtmlReport } from '../../src/render/html/index.js';
 import { haveChromium, itemCentre, launch, markCounts, networkRequests, skipReason, tooltipText, visit, type Session } from './harness.js';
@@ -30,7 +31,7 @@ export function fixturePages(pick: (file: string) => boolean): void {
     it.each(files)('%s: no errors, no requests, every chart drawn, tooltip of the longest kernel exact', async (file) => {
       const trace = readNsysSqlite(join(FIXTURES, file));
       const report = buildReport(trace);
-      const out = await writeHtmlReport([{ report, trace }], join(dir, `${basename(file, '.sqlite')}.html`));
+      const out = await writeHtmlReport([{ report, trace, communication: communicationIntervals(report, trace) }], join(dir, `${basename(file, '.sqlite')}.html`));
       const v = await visit(session, out.path);
       expect(v.consoleErrors).toEqual([]);
       expect(v.pageErrors).toEqual([]);

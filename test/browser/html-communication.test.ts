@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHtmlReport } from '../../src/render/html/index.js';
 import { buildTrace } from '../../src/model/build.js';
 import { buildReport } from '../../src/report/build.js';
+import { communicationIntervals } from '../../src/analyses/communication-rows.js';
 import { haveChromium, itemCentre, launch, markCounts, skipReason, tooltipText, visit, type Session } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-html-comm-'));
@@ -21,7 +22,8 @@ function input() {
     { start: 8000, end: 10_000, name: NCCL, streamId: 1, correlationId: 3 },
   ];
   const trace = buildTrace({ nvtx, runtime, kernels });
-  return { report: buildReport(trace), trace };
+  const report = buildReport(trace);
+  return { report, trace, communication: communicationIntervals(report, trace) };
 }
 
 describe.skipIf(!haveChromium)(`communication on the HTML page in Chromium${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {

@@ -1,15 +1,12 @@
 /**
  * Communication (issue 17) on the HTML page: three timeline rows per GPU (communication, compute,
  * and the exposed communication between them), the exposed time per phase as a chart, and the
- * communication tables. The kernel classes are those of the report: the built-in patterns plus
- * the report's own --classes patterns (communication.classPatterns), applied to the trace again.
+ * communication tables. The rows' intervals are computed by the command
+ * (src/analyses/communication-rows.ts) and handed in HtmlInput.communication.
  */
-import type { Trace } from '../../model/trace.js';
 import type { DeviceReport, Report } from '../../report/types.js';
-import { difference, union, upperBound, type IntervalSet } from '../../model/intervals.js';
-import { classifyKernels, isCommunicationClass, isComputeClass } from '../../analyses/kernel-classes.js';
-import { compileClassPatterns } from '../../analyses/classes-file.js';
-import { StreamingUnion, windowSet } from '../../analyses/communication.js';
+import type { CommunicationIntervals } from '../../report/communication.js';
+import type { IntervalSet } from '../../model/intervals.js';
 import { formatNs, formatPct } from '../format.js';
 import { communicationTables } from '../communication-text.js';
 import { HTML_TABLES } from '../tables.js';
@@ -28,50 +25,22 @@ export function communicationRowLabels(deviceId: number): Record<CommRowKind, st
 }
 
 /**
- * For every device with communication: its communication, compute and exposed intervals (unions,
- * clipped to the window), pushed row by row. Devices without communication get no rows.
+ * The handed communication, compute and exposed intervals of every device with communication
+ * (src/analyses/communication-rows.ts), pushed row by row. Devices without communication get no rows.
  */
 export function communicationIntervals(
-  report: Report, trace: Trace, rowOf: (label: string) => number,
+  handed: readonly CommunicationIntervals[], rowOf: (label: string) => number,
   push: (row: number, start: number, end: number, kind: CommRowKind) => void,
 ): void {
-  const devices = report.devices.filter((d) => (d.communication?.kernelCount ?? 0) > 0);
-  if (devices.length === 0) return;
-  const classes = classifyKernels(trace, compileClassPatterns(devices[0].communication?.classPatterns ?? []));
-  const k = trace.kernels;
-  for (const d of devices) {
-    const w = windowSet(d.window);
-    const cs: number[] = []; const ce: number[] = [];
-    // compute kernels come in start order: their union is streamed, not a copy of every kernel
-    const computeUnion = new StreamingUnion(true);
-    // only the segments an interval can meet (a steady-state window has thousands)
-    const clip = (s: number, e: number, each: (a: number, b: number) => void): void => {
-      for (let g = upperBound(w.end, w.count, s); g < w.count && w.start[g] < e; g++) {
-        const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]);
-        if (b > a) each(a, b);
-      }
-    };
-    const toComm = (a: number, b: number): void => { cs.push(a); ce.push(b); };
-    const toCompute = (a: number, b: number): void => computeUnion.add(a, b);
-    for (let i = 0; i < k.count; i++) {
-      if (k.deviceId[i] !== d.deviceId) continue;
-      const code = classes.classOf[i];
-      if (isCommunicationClass(code)) clip(k.start[i], k.end[i], toComm);
-      else if (isComputeClass(code)) clip(k.start[i], k.end[i], toCompute);
-    }
-    // the copies a communication library issued are in the report's collective sequence
-    const seq = d.communication!.collectives;
-    for (let j = 0; j < seq.start.length; j++) clip(seq.start[j], seq.start[j] + seq.duration[j], toComm);
-    const comm = union(cs, ce, cs.length);
-    const compute = computeUnion.finish().set;
+  for (const d of handed) {
     const labels = communicationRowLabels(d.deviceId);
     const rows = { communication: rowOf(labels.communication), compute: rowOf(labels.compute), exposed: rowOf(labels.exposed) };
     const emit = (set: IntervalSet, kind: CommRowKind): void => {
       for (let j = 0; j < set.count; j++) push(rows[kind], set.start[j], set.end[j], kind);
     };
-    emit(comm, 'communication');
-    emit(compute, 'compute');
-    emit(difference(comm, compute), 'exposed');
+    emit(d.communication, 'communication');
+    emit(d.compute, 'compute');
+    emit(d.exposed, 'exposed');
   }
 }
 

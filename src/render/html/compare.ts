@@ -98,7 +98,7 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
   const unitNs = longest >= 10e6 ? 1e6 : 1e3;
   let aggregated = false;
   const multiples = inputs.map((input) => {
-    const tl = buildTimeline(input.report, input.trace, SMALL_LIMITS, input.expertOf, unitNs);
+    const tl = buildTimeline(input.report, input.trace, SMALL_LIMITS, input.expertOf, unitNs, input.communication);
     if (tl.aggregation.length > 0) aggregated = true;
     const gpuRows = tl.rows.filter((r) => r.startsWith('GPU '));
     const y = { field: 'row', type: 'nominal', sort: gpuRows, title: null, axis: { labelLimit: 200 } };

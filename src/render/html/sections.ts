@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { Trace } from '../../model/trace.js';
 import type { Finding, Report } from '../../report/types.js';
+import type { CommunicationIntervals } from '../../report/communication.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../format.js';
 import { apiTable, HTML_TABLES, reportTables, type Table } from '../tables.js';
 import { concurrencySeries, gapHistogram, levelRows } from './series.js';
@@ -25,6 +26,11 @@ export interface HtmlInput {
    * innermost range around each launch (analyses/kernel-ranges.ts); without it, kernels are coloured by name
    */
   expertOf?: ExpertOf;
+  /**
+   * each GPU's communication, compute and exposed intervals for the timeline's communication rows:
+   * the commands compute them (analyses/communication-rows.ts); without it, no communication rows
+   */
+  communication?: readonly CommunicationIntervals[];
 }
 
 export type { Table } from '../tables.js';
@@ -53,7 +59,7 @@ export interface SectionResult {
 export function traceSection(input: HtmlInput, index: number, limits: TimelineLimits = DEFAULT_LIMITS, interactive = true): SectionResult {
   const { report, trace } = input;
   const id = `t${index}`;
-  const timeline = buildTimeline(report, trace, limits, input.expertOf);
+  const timeline = buildTimeline(report, trace, limits, input.expertOf, undefined, input.communication);
   const charts: Chart[] = [];
   const notes = [...timeline.aggregation];
   if (report.devices.length > 0) {

@@ -10,6 +10,7 @@ import { union } from '../../model/intervals.js';
 import { formatNs } from '../format.js';
 import { nvtxFamilyName } from '../../model/nvtx-names.js';
 import { communicationIntervals, type CommRowKind } from './communication.js';
+import type { CommunicationIntervals } from '../../report/communication.js';
 
 export interface TimeAxis {
   /** trace time (ns) that the chart's 0 stands for: the earliest window start */
@@ -170,7 +171,14 @@ export function captureExtent(report: Report, trace: Trace): [number, number] | 
   return [lo, hi];
 }
 
-export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimits = DEFAULT_LIMITS, expertOf?: ExpertOf, unitNs?: 1e3 | 1e6): TimelineData {
+/**
+ * `communication`: each GPU's communication, compute and exposed intervals, as the command computed
+ * them (src/analyses/communication-rows.ts); without it, no communication rows.
+ */
+export function buildTimeline(
+  report: Report, trace: Trace, limits: TimelineLimits = DEFAULT_LIMITS, expertOf?: ExpertOf, unitNs?: 1e3 | 1e6,
+  communication: readonly CommunicationIntervals[] = [],
+): TimelineData {
   const extent = captureExtent(report, trace);
   const axis = timeAxis(report, unitNs, extent);
   const rows: string[] = [];
@@ -221,7 +229,7 @@ export function buildTimeline(report: Report, trace: Trace, limits: TimelineLimi
   // communication, compute and exposed communication per GPU (issue 17, src/render/html/communication.ts)
   const comm = new Intervals();
   const commKinds: CommRowKind[] = [];
-  communicationIntervals(report, trace, rowOf, (row, st, en, kind) => { comm.push(row, st, en, commKinds.length); commKinds.push(kind); });
+  communicationIntervals(communication, rowOf, (row, st, en, kind) => { comm.push(row, st, en, commKinds.length); commKinds.push(kind); });
 
   const k = trace.kernels;
   const str = (x: number, fallback: string): string => shortText(trace.strings[x] ?? fallback);
