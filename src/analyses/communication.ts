@@ -19,6 +19,7 @@ import type {
 import {
   difference, lowerBound, totalLength, union, upperBound, type IntervalSet,
 } from '../model/intervals.js';
+import { windowIntervals } from '../model/window-pieces.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
 import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -38,8 +39,7 @@ class Pieces {
 }
 
 export function windowSet(window: Window): IntervalSet {
-  const segs = window.segments ?? [{ start: window.start, end: window.end }];
-  return union(segs.map((s) => s.start), segs.map((s) => s.end), segs.length);
+  return windowIntervals(window);
 }
 
 export interface CommunicationOptions {

@@ -8,6 +8,7 @@ import type { Trace } from '../model/trace.js';
 import type { DeviceReport, ProcessBreakdown, Window } from '../report/types.js';
 import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { idleWithin, union, type IntervalSet } from '../model/intervals.js';
+import { windowIntervals } from '../model/window-pieces.js';
 import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
@@ -148,11 +149,10 @@ export function analyzeTrace(trace: Trace, options: AnalyzeOptions & { device?: 
  */
 export function contextOfReport(index: TraceIndex, device: DeviceReport): DeviceContext {
   const w = device.window;
-  const segs = w.segments ?? [{ start: w.start, end: w.end }];
   return {
     deviceId: device.deviceId,
     index,
-    segments: { count: segs.length, start: Float64Array.from(segs, (x) => x.start), end: Float64Array.from(segs, (x) => x.end) },
+    segments: windowIntervals(w),
     gaps: gapDetail(device.gaps),
     eventWaits: eventWaitLinks(index.trace, device.deviceId, index.links),
   };

@@ -11,6 +11,7 @@ import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder, union } from '../model/intervals.js';
+import { windowIntervals } from '../model/window-pieces.js';
 import { forEachInWindow } from './select.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import type { TraceIndex } from './trace-index.js';
@@ -233,8 +234,7 @@ interface DeviceKernels {
  */
 function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number; segments?: { start: number; end: number }[] }): DeviceKernels {
   const k = trace.kernels;
-  const segs = window ? window.segments ?? [{ start: window.start, end: window.end }] : [{ start: -Infinity, end: Infinity }];
-  const w = union(segs.map((x) => x.start), segs.map((x) => x.end), segs.length);
+  const w = windowIntervals(window ?? { start: -Infinity, end: Infinity });
   let count = 0;
   let clipped = false;
   let sorted = true;

@@ -6,7 +6,20 @@
  * An operation is in W when its clipped part has positive length, or when it has zero length and
  * lies in a segment [start, end].
  */
-import type { IntervalSet } from './intervals.js';
+import { union, type IntervalSet } from './intervals.js';
+
+/** A window as the report holds it: [start, end], or its --range segments when it has them. */
+export interface WindowSpan {
+  start: number;
+  end: number;
+  segments?: { start: number; end: number }[];
+}
+
+/** W as an interval set: the window's --range segments, or [start, end] when it has none (the one conversion). */
+export function windowIntervals(window: WindowSpan): IntervalSet {
+  const segs = window.segments ?? [{ start: window.start, end: window.end }];
+  return union(segs.map((x) => x.start), segs.map((x) => x.end), segs.length);
+}
 
 /** The columns an operation table (kernels, memcpy, memset) has for this. */
 export interface WindowColumns {

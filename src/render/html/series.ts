@@ -5,7 +5,7 @@
  */
 import type { Trace } from '../../model/trace.js';
 import { concurrencyTimeline, intervalSet, sortedOrder } from '../../model/intervals.js';
-import { forEachInWindow } from '../../model/window-pieces.js';
+import { forEachInWindow, windowIntervals } from '../../model/window-pieces.js';
 import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
 import type { TimeAxis } from './timeline.js';
@@ -36,7 +36,7 @@ export { GAP_CLASSES };
 export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis, maxPoints = 2_000, nBins = 900): ConcurrencySeries {
   const { start: w0, end: w1 } = d.window;
   // the kernels in the window, piece by piece (--range segments included), as the analyses select them
-  const window = intervalSet((d.window.segments ?? [{ start: w0, end: w1 }]).map((x) => [x.start, x.end] as const));
+  const window = windowIntervals(d.window);
   const starts: number[] = [];
   const ends: number[] = [];
   forEachInWindow(trace.kernels, d.deviceId, window, (_row, a, b) => { starts.push(a); ends.push(b); });
