@@ -198,6 +198,8 @@ describe('concurrent use of one export', () => {
     `;
     const growing = spawn(process.execPath, ['-e', script, src, file], { stdio: 'ignore' });
     const runs: Exit[] = [];
+    // runs start once the copy has begun: before, "no such file" is the right answer but not this case
+    while (!existsSync(file) && growing.exitCode === null) await new Promise((r) => setTimeout(r, 5));
     while (growing.exitCode === null) {
       runs.push(await runBin(['analyze', file]));
     }
