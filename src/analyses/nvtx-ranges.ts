@@ -10,7 +10,7 @@
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder, union } from '../model/intervals.js';
+import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { forEachInWindow } from './select.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';

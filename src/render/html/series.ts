@@ -4,7 +4,7 @@
  * TimeAxis); the *Text fields are the exact values formatted for tooltips.
  */
 import type { Trace } from '../../model/trace.js';
-import { concurrencyTimeline, intervalSet, sortedOrder } from '../../model/intervals.js';
+import { concurrencyTimeline, sortedOrder } from '../../model/intervals.js';
 import { forEachInWindow, windowIntervals } from '../../model/window-pieces.js';
 import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
