@@ -50,7 +50,7 @@ const [dw] = (await step('window', () => deviceWindows(index, {}))) ?? [];
 if (dw) {
   const { deviceId, window } = dw;
   const { analyzeNvtxRanges } = await mod('analyses/nvtx-ranges.js');
-  const nvtx = await step('nvtx ranges', () => analyzeNvtxRanges(trace, deviceId, window, index));
+  await step('nvtx ranges', () => analyzeNvtxRanges(trace, deviceId, window, index));
   const { analyzeSmFill } = await mod('analyses/sm-fill.js');
   await step('sm fill', () => analyzeSmFill(trace, deviceId, window));
   const { analyzeCommunication } = await mod('analyses/communication.js');
