@@ -513,6 +513,12 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
 
 /** Calls this close after a blocking call on their thread pay its wake-up. */
 const WAKE_UP_CALLS = 3;
+/**
+ * The most a wake-up takes from one call's duration or the host gap before it. Past it the time
+ * is the program's own host work after the read-back (a token step's Python between syncs runs
+ * milliseconds), which removing the sync does not remove.
+ */
+const WAKE_UP_MAX_NS = 100_000;
 
 /**
  * Durations and host gaps with the wake-up after blocking calls taken out: a call within
@@ -539,15 +545,18 @@ function wakeUpCosts(trace: Trace, input: ReplayInput): { coldDuration: (c: numb
   return {
     coldDuration: (c) => {
       const w = cold[c] ? warmMedian.get(name(c)) : undefined;
-      return w ? Math.min(calls.residual[c], w.d) : calls.residual[c];
+      return w ? warmer(calls.residual[c], w.d) : calls.residual[c];
     },
     coldGap: (c) => {
       const g = calls.start[c] - calls.end[c - 1];
       const w = cold[c] ? warmMedian.get(name(c)) : undefined;
-      return w ? Math.min(g, w.g) : g;
+      return w ? warmer(g, w.g) : g;
     },
   };
 }
+
+/** A recorded time with its wake-up taken out: down to the warm median, by at most WAKE_UP_MAX_NS. */
+const warmer = (recorded: number, warm: number): number => Math.max(Math.min(recorded, warm), recorded - WAKE_UP_MAX_NS);
 
 function isLaunchType(input: ReplayInput, c: number): boolean {
   return input.calls.kind[c] === 2;
