@@ -19,7 +19,7 @@ import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFilesSettled, parseJobs } from '../parallel/analyze-files.js';
 import { renderCombinedTerminal, reportsWithCombined } from '../parallel/render-combined.js';
 import { jsonText } from '../render/json.js';
-import { buildCombined } from '../report/combined.js';
+import { buildCombined, type CombinedSummary } from '../report/combined.js';
 import { createProgress } from '../progress.js';
 import { detectFormat, type InputFormat } from '../readers/read-trace.js';
 import { readClassesFile } from '../analyses/classes-file.js';
@@ -108,12 +108,13 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
       if (reports.length === 0) throw bad[0];
       files = good;
       if (flags.window !== undefined) for (const r of reports) checkWindowHoldsKernels(r, flags.window);
-      const combined = files.length > 1 ? buildCombined(reports) : null;
+      // the combined summary: only the --json document and the --ranks text read it
+      const combined = files.length > 1 && (flags.json || flags.ranks) ? buildCombined(reports) : null;
       if (flags.json) {
         // in pieces: a 5M-kernel report's JSON is longer than a JS string can be
         for (const piece of jsonText(combined ? reportsWithCombined(reports, combined) : reports[0])) io.stdout(piece);
       } else {
-        io.stdout(terminalText(files, reports, flags, options.device));
+        io.stdout(terminalText(files, reports, flags, options.device, combined ?? undefined));
       }
       await writeOutputs(files, inputs, flags, io);
       for (const e of bad) io.stderr(`moe-trace: ${e.message}\n`);
@@ -122,15 +123,15 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     });
 }
 
-/** The terminal text: one file's report; several files side by side (or as ranks with --ranks); all tables with --full. */
-export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number): string {
+/** The terminal text: one file's report; several files side by side (or as ranks with --ranks, from `combined` when the caller built it); all tables with --full. */
+export function terminalText(files: string[], reports: Report[], flags: AnalyzeFlags, device?: number, combined?: CombinedSummary): string {
   const width = terminalWidth();
   // each report says what W is below its file name (windowChoice, in render/terminal.ts)
   if (reports.length === 1) return renderTerminal(reports[0], { full: flags.full, width });
   const parts: string[] = [];
   if (flags.full) parts.push(...reports.map((r) => renderTerminal(r, { full: true, width })));
   if (flags.ranks) {
-    parts.push(renderCombinedTerminal(buildCombined(reports)));
+    parts.push(renderCombinedTerminal(combined ?? buildCombined(reports)));
   } else {
     const c = compareReports(reports, traceLabels(files), device);
     parts.push(renderAlternatives(c.traces.map((t, i) => ({

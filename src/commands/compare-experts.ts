@@ -6,7 +6,7 @@
  * Reads only Reports.
  */
 import type { DeviceReport } from '../report/types.js';
-import type { WhatIfScenarioName } from '../report/expert-types.js';
+import { WHAT_IF_SCENARIOS, type WhatIfScenarioName } from '../report/expert-types.js';
 import { formatNs, textTable } from '../render/format.js';
 import { scenarioName } from '../render/experts-text.js';
 
@@ -21,7 +21,6 @@ export interface ExpertComparison {
   experts: ({ count: number; imbalance: number | null; straggler: number | null } | null)[];
 }
 
-const SCENARIOS: WhatIfScenarioName[] = ['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'];
 
 export function expertComparison(devices: (DeviceReport | null)[], labels: string[]): ExpertComparison {
   const whatIf = devices.map((d) => {
@@ -38,7 +37,7 @@ export function expertComparison(devices: (DeviceReport | null)[], labels: strin
       const b = whatIf[j];
       if (!b) continue;
       let best: ExpertComparison['projections'][number] | null = null;
-      for (const s of SCENARIOS) {
+      for (const s of WHAT_IF_SCENARIOS) {
         const p = first.projected[s];
         if (p === undefined) continue;
         const error = (p - b.measured) / b.measured;
@@ -68,7 +67,7 @@ export function expertComparison(devices: (DeviceReport | null)[], labels: strin
 export function renderExpertComparison(c: ExpertComparison, labels: string[]): string[] {
   const out: string[] = [];
   if (c.whatIf.some((w) => w !== null)) {
-    const used = SCENARIOS.filter((s) => c.whatIf.some((w) => w?.projected[s] !== undefined));
+    const used = WHAT_IF_SCENARIOS.filter((s) => c.whatIf.some((w) => w?.projected[s] !== undefined));
     const cell = (v: number | undefined) => (v === undefined ? '–' : formatNs(v));
     out.push('', 'Measured vs projected per iteration (what-if replay of each capture):');
     out.push(textTable(['', ...labels], [

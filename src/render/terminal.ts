@@ -102,6 +102,8 @@ function lead(report: Report, width: number): string[] {
     out.push(...wrap(report.input.hasKernelTable ? 'No kernels in this trace (or in the selected window).' : 'No kernel records: nothing to measure on the GPU.', width, '  '));
   }
   for (const h of report.headline) out.push(...wrap(h, width, '  '));
+  for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
+  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   return out;
 }
 
@@ -109,8 +111,6 @@ function renderShort(report: Report, options: TerminalOptions): string {
   const width = options.width ?? DEFAULT_WIDTH;
   const maxLines = options.maxLines ?? SHORT_LINES;
   const out = lead(report, width);
-  for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
-  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   // warnings: the first two, then how many more
   const warnings = report.warnings.slice(0, 2).map((w) => {
     const [first, ...rest] = wrap(`warning: ${w}`, width, '  ');
@@ -158,8 +158,6 @@ function findingLines(findings: Finding[], width: number, budget: number): strin
 
 function renderFull(report: Report, width: number): string {
   const out = lead(report, width);
-  for (const d of report.devices) out.push(...wrap(iterationLine(d), width, '  '));
-  for (const d of report.devices) out.push(...wrap(communicationLine(d) ?? '', width, '  ').filter((l) => l.trim() !== ''));
   for (const w of report.warnings) out.push(...wrap(`warning: ${w}`, width, '  '));
   out.push('', renderFindings(report.findings, width));
   // the expert-level answers (issue 15) after the findings: load, what a fix would gain, why streams serialize

@@ -93,6 +93,9 @@ export interface ContentionSummary {
 
 export type WhatIfScenarioName = 'measured' | 'no-host-syncs' | 'free-launches' | 'perfect-overlap' | 'grouped';
 
+/** the what-if scenarios beside 'measured', in the order they are shown */
+export const WHAT_IF_SCENARIOS = ['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const satisfies readonly WhatIfScenarioName[];
+
 export interface WhatIfScenario {
   scenario: WhatIfScenarioName;
   /** one sentence: what the replay changed */

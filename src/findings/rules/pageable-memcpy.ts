@@ -26,17 +26,17 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
   if (count === 0) return null;
   // every such call, from the exact totals (hostSyncs.calls lists only the costliest 1000)
   const why = device.hostSyncs.byReason.find((r) => r.reason === 'pageable-memcpy');
-  const blocking = { length: why?.count ?? 0 };
+  const blockingCalls = why?.count ?? 0;
   const cost = why?.gpuIdle ?? 0;
   const share = shareOfWindow(ctx, cost);
   const title = `${plural(count, 'copy', 'copies')} ${count === 1 ? 'uses' : 'use'} pageable host memory (${formatBytes(bytes)} in total${toHost ? `, ${formatCount(toHost)} device-to-host` : ''}): the host blocks on ${count === 1 ? 'it and it cannot' : 'each and they cannot'} overlap kernels`;
   const evidence = [
     `${formatCount(count)} copies, ${formatBytes(bytes)}, ${formatNs(time)} of copy time on the GPU within the window.`,
   ];
-  if (blocking.length > 0) {
+  if (blockingCalls > 0) {
     evidence.push(cost > 0
-      ? `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host; the GPU was idle ${formatNs(cost)} (${formatPct(share)} of the window) during them.`
-      : `${plural(blocking.length, 'asynchronous copy call')} into pageable memory blocked the host while the GPU still had work.`);
+      ? `${plural(blockingCalls, 'asynchronous copy call')} into pageable memory blocked the host; the GPU was idle ${formatNs(cost)} (${formatPct(share)} of the window) during them.`
+      : `${plural(blockingCalls, 'asynchronous copy call')} into pageable memory blocked the host while the GPU still had work.`);
   }
   return withMeasures({
     id: 'pageable-memcpy', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
@@ -47,6 +47,6 @@ export function pageableMemcpy(ctx: FindingContext): Finding | null {
     measure('deviceToHostCopies', toHost, 'count'),
     measure('bytes', bytes, 'bytes'),
     measure('copyTime', time, 'ns'),
-    measure('blockingCopyCalls', blocking.length, 'count'),
+    measure('blockingCopyCalls', blockingCalls, 'count'),
   ]);
 }

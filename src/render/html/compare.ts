@@ -3,6 +3,7 @@
  * small-multiple timelines on one shared time scale (each trace's window starts at 0).
  */
 import { basename } from 'node:path';
+import { WHAT_IF_SCENARIOS } from '../../report/expert-types.js';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../format.js';
 import { scenarioName } from '../experts-text.js';
@@ -39,7 +40,7 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
   // issue 15: per-expert load and measured vs projected per iteration (what-if replay)
   ['experts: max/mean GPU time (straggler)', (d) => (d.experts ? `${d.experts.imbalance?.toFixed(2) ?? 'n/a'}x (expert ${d.experts.straggler ?? '–'})` : '–')],
   ['measured / iteration (replay span)', (d) => (d.whatIf ? formatNs(d.whatIf.measuredIterationNs) : '–')],
-  ...(['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const).map((s): [string, (d: DeviceReport) => string] => [
+  ...WHAT_IF_SCENARIOS.map((s): [string, (d: DeviceReport) => string] => [
     `projected: ${scenarioName(s)}`, (d) => {
       const x = d.whatIf?.scenarios.find((y) => y.scenario === s);
       return x ? `${formatNs(x.projectedIterationNs)} (${x.ratio.toFixed(2)}x)` : '–';

@@ -3,6 +3,7 @@
  * (the straggler marked), and the what-if bars (projected time per iteration per scenario beside
  * the measurement). Their tables come with every other table (src/render/experts-text.ts).
  */
+import { WHAT_IF_SCENARIOS } from '../../report/expert-types.js';
 import type { DeviceReport } from '../../report/types.js';
 import { formatNs } from '../format.js';
 import { scenarioName } from '../experts-text.js';
@@ -95,7 +96,7 @@ export function compareWhatIfSpec(inputs: { report: { input: { file: string }; d
     }
   }
   if (values.length <= traces.length) return null;
-  const order = ['measured', ...(['no-host-syncs', 'free-launches', 'perfect-overlap', 'grouped'] as const).map(scenarioName)];
+  const order = ['measured', ...WHAT_IF_SCENARIOS.map(scenarioName)];
   return {
     $schema: SCHEMA,
     title: { text: 'Measured vs projected, per iteration', subtitle: "each capture's measurement beside what its what-if replay projects for each fix" },
