@@ -157,7 +157,6 @@ export class KinetoBuilder {
   private readonly sync = rows({ device: new I32(), ctx: new I32(), stream: new I32(), corr: new F64(), type: new I32() });
   private readonly ann = rows({ thread: new I32(), text: new I32() });
   private readonly gpuAnn = rows({ device: new I32(), stream: new I32(), text: new I32() });
-  private readonly flowStart: FlowRows = { ts: new F64(), id: new F64(), where: new I32() };
   private readonly flowEnd: FlowRows = { ts: new F64(), id: new F64(), where: new I32() };
   /** "pid|tid" of the GPU lane or CPU thread an event sits on, for matching flows */
   private readonly lanes = new Map<string, number>();
@@ -223,13 +222,14 @@ export class KinetoBuilder {
     }
     if (kind === Kind.Skip) return;
     if (kind === Kind.Flow) {
-      // flows only link records that lack a correlation arg: read from the scanner's positions, not parsed
-      if (ph !== 0x73 /* s */ && ph !== 0x66 /* f */ && ph !== 0x74 /* t */) return;
+      // flows only link records that lack a correlation arg: read from the scanner's positions, not parsed;
+      // only the ends ('f', 't') are kept: the starts ('s') are never matched
+      if (ph !== 0x66 /* f */ && ph !== 0x74 /* t */) return;
       if (st[F.Id] < 0 || st[F.Ts] < 0) return;
       const id = Number(buf.toString('latin1', st[F.Id], en[F.Id]));
       const ts = this.time(buf, st[F.Ts], en[F.Ts]);
       if (!Number.isFinite(id) || Number.isNaN(ts)) return;
-      const rows = ph === 0x73 ? this.flowStart : this.flowEnd;
+      const rows = this.flowEnd;
       const pid = st[F.Pid] >= 0 ? idKey(buf.toString('latin1', st[F.Pid], en[F.Pid])) : '';
       const tid = st[F.Tid] >= 0 ? idKey(buf.toString('latin1', st[F.Tid], en[F.Tid])) : '';
       rows.ts.push(ts); rows.id.push(id); rows.where.push(this.laneOfKey(`${pid}|${tid}`));
@@ -335,30 +335,29 @@ export class KinetoBuilder {
     switch (kind) {
       case Kind.Kernel: {
         const k = this.kern;
-        const x = k;
         k.start.push(start); k.end.push(end);
         if (end === start) this.zeroKernels++;
-        x.device.push(this.deviceOf(a, ev));
-        x.stream.push(this.streamOf(a, ev));
-        x.corr.push(num(a.correlation) ?? -1);
+        k.device.push(this.deviceOf(a, ev));
+        k.stream.push(this.streamOf(a, ev));
+        k.corr.push(num(a.correlation) ?? -1);
         let short = this.shortNames.get(name);
         if (short === undefined) this.shortNames.set(name, (short = this.strings.intern(shortKernelName(name))));
-        x.name.push(short);
+        k.name.push(short);
         // the full name too: kernel classes match namespaces (deep_ep::intranode::dispatch<...>)
         let full = this.fullNames.get(name);
         if (full === undefined) this.fullNames.set(name, (full = this.strings.intern(name)));
-        x.full.push(full);
+        k.full.push(full);
         if (typeof a['Collective name'] === 'string') this.collective(k.start.n - 1, a);
         const grid = Array.isArray(a.grid) ? a.grid : [];
         const block = Array.isArray(a.block) ? a.block : [];
         const regs = num(a['registers per thread']);
         const smem = num(a['shared memory']);
-        x.config.push(this.configs.intern([
+        k.config.push(this.configs.intern([
           num(grid[0]) ?? -1, num(grid[1]) ?? -1, num(grid[2]) ?? -1, num(block[0]) ?? -1, num(block[1]) ?? -1, num(block[2]) ?? -1,
           regs ?? -1, smem ?? -1, smem === null ? -1 : 0,
         ]));
-        x.where.push(this.lane(ev.pid, ev.tid));
-        x.node.push(num(a['graph node id']) ?? -1);
+        k.where.push(this.lane(ev.pid, ev.tid));
+        k.node.push(num(a['graph node id']) ?? -1);
         return;
       }
       case Kind.Runtime: case Kind.Driver: {
@@ -373,61 +372,55 @@ export class KinetoBuilder {
           if (!keep) return;
         }
         const r = this.rt;
-        const x = r;
         r.start.push(start); r.end.push(end);
-        x.thread.push(this.threadOf(ev.pid, ev.tid));
-        x.corr.push(num(a.correlation) ?? -1);
-        x.name.push(nameIdx);
-        x.api.push(kind === Kind.Driver ? 1 : 0);
+        r.thread.push(this.threadOf(ev.pid, ev.tid));
+        r.corr.push(num(a.correlation) ?? -1);
+        r.name.push(nameIdx);
+        r.api.push(kind === Kind.Driver ? 1 : 0);
         return;
       }
       case Kind.Memcpy: {
         const c = this.copy;
-        const x = c;
         const kinds = copyKindsOfName(name, a.kind);
         c.start.push(start); c.end.push(end);
-        x.device.push(this.deviceOf(a, ev)); x.ctx.push(num(a.context) ?? -1); x.stream.push(this.streamOf(a, ev));
-        x.corr.push(num(a.correlation) ?? -1); x.bytes.push(num(a.bytes) ?? num(a.size) ?? 0);
-        x.kind.push(kinds.copyKind); x.src.push(kinds.src); x.dst.push(kinds.dst);
-        x.where.push(this.lane(ev.pid, ev.tid));
+        c.device.push(this.deviceOf(a, ev)); c.ctx.push(num(a.context) ?? -1); c.stream.push(this.streamOf(a, ev));
+        c.corr.push(num(a.correlation) ?? -1); c.bytes.push(num(a.bytes) ?? num(a.size) ?? 0);
+        c.kind.push(kinds.copyKind); c.src.push(kinds.src); c.dst.push(kinds.dst);
+        c.where.push(this.lane(ev.pid, ev.tid));
         return;
       }
       case Kind.Memset: {
         const c = this.set;
-        const x = c;
         const m = /\(([^)]*)\)/.exec(name);
         c.start.push(start); c.end.push(end);
-        x.device.push(this.deviceOf(a, ev)); x.ctx.push(num(a.context) ?? -1); x.stream.push(this.streamOf(a, ev));
-        x.corr.push(num(a.correlation) ?? -1); x.bytes.push(num(a.bytes) ?? 0);
-        x.mem.push(m ? MEM_KINDS[m[1]] ?? -1 : -1);
-        x.where.push(this.lane(ev.pid, ev.tid));
+        c.device.push(this.deviceOf(a, ev)); c.ctx.push(num(a.context) ?? -1); c.stream.push(this.streamOf(a, ev));
+        c.corr.push(num(a.correlation) ?? -1); c.bytes.push(num(a.bytes) ?? 0);
+        c.mem.push(m ? MEM_KINDS[m[1]] ?? -1 : -1);
+        c.where.push(this.lane(ev.pid, ev.tid));
         return;
       }
       case Kind.Sync: {
         if (this.opts.syncRecords === false) return;
         const c = this.sync;
-        const x = c;
         const type = syncTypeOfName(name);
         c.start.push(start); c.end.push(end);
-        x.device.push(this.deviceOf(a, ev)); x.ctx.push(num(a.context) ?? -1);
-        x.stream.push(type === 3 || type === 2 ? this.streamOf(a, ev) : -1);
-        x.corr.push(num(a.correlation) ?? -1); x.type.push(type);
+        c.device.push(this.deviceOf(a, ev)); c.ctx.push(num(a.context) ?? -1);
+        c.stream.push(type === 3 || type === 2 ? this.streamOf(a, ev) : -1);
+        c.corr.push(num(a.correlation) ?? -1); c.type.push(type);
         return;
       }
       case Kind.Annotation: {
         const c = this.ann;
-        const x = c;
         c.start.push(start); c.end.push(end);
-        x.thread.push(this.threadOf(ev.pid, ev.tid));
-        x.text.push(this.strings.intern(name));
+        c.thread.push(this.threadOf(ev.pid, ev.tid));
+        c.text.push(this.strings.intern(name));
         return;
       }
       case Kind.GpuAnnotation: {
         const c = this.gpuAnn;
-        const x = c;
         c.start.push(start); c.end.push(end);
-        x.device.push(this.deviceOf(a, ev)); x.stream.push(this.streamOf(a, ev));
-        x.text.push(this.strings.intern(name));
+        c.device.push(this.deviceOf(a, ev)); c.stream.push(this.streamOf(a, ev));
+        c.text.push(this.strings.intern(name));
         return;
       }
       default:
@@ -485,8 +478,9 @@ export class KinetoBuilder {
     const only = cpuProcesses.size === 1 ? [...cpuProcesses][0] : cpuProcesses.size === 0 && this.processes.length === 1 ? 0 : -1;
     const processOfCorr = (c: number): number => (cpuProcesses.size <= 1 ? only : rtProcess.get(c) ?? -1);
 
-    const kernels = this.kernelColumns(processOfCorr);
-    const collectives = this.collectiveColumns(orderByStart(this.kern.start.a, this.kern.end.a, this.kern.start.n));
+    const kernelOrder = orderByStart(this.kern.start.a, this.kern.end.a, this.kern.start.n);
+    const kernels = this.kernelColumns(kernelOrder, processOfCorr);
+    const collectives = this.coll.row.n > 0 ? this.collectiveColumns(kernelOrder) : undefined;
     const runtime = this.runtimeColumns();
     const memcpy = this.memcpyColumns(processOfCorr);
     const memset = this.memsetColumns(processOfCorr);
@@ -615,11 +609,10 @@ export class KinetoBuilder {
     c.size.push(num(a['Group size']) ?? -1);
   }
 
-  /** Trace.collectives over the sorted kernel rows (`order` = kernelColumns' sort). */
-  private collectiveColumns(order: Uint32Array): KernelCollectives | undefined {
+  /** Trace.collectives over the sorted kernel rows (`order` = kernelColumns' sort); called only when there are some. */
+  private collectiveColumns(order: Uint32Array): KernelCollectives {
     const c = this.coll;
     const n = c.row.n;
-    if (n === 0) return undefined;
     const rowOf = new Int32Array(order.length);
     for (let i = 0; i < order.length; i++) rowOf[order[i]] = i;
     const byRow = Array.from({ length: n }, (_, j) => j).sort((x, y) => rowOf[c.row.a[x]] - rowOf[c.row.a[y]]);
@@ -635,63 +628,58 @@ export class KinetoBuilder {
     };
   }
 
-  private kernelColumns(processOfCorr: (c: number) => number): KernelColumns {
+  /** Trace.kernels in `o` = orderByStart order (computed once in finish, shared with collectiveColumns). */
+  private kernelColumns(o: Uint32Array, processOfCorr: (c: number) => number): KernelColumns {
     const r = this.kern;
-    const x = r;
     const n = r.start.n;
-    const o = orderByStart(r.start.a, r.end.a, n);
-    const corr = permute(x.corr.a, o);
+    const corr = permute(r.corr.a, o);
     const process = new Int32Array(n);
     for (let i = 0; i < n; i++) process[i] = processOfCorr(corr[i]);
     return {
-      count: n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(x.device.a, o), streamId: permute(x.stream.a, o),
-      correlationId: narrowIds(corr), process, shortName: permute(x.name.a, o), launchConfig: permute(x.config.a, o),
-      graphNodeId: narrowIds(permute(x.node.a, o)), demangledName: permute(x.full.a, o),
+      count: n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(r.device.a, o), streamId: permute(r.stream.a, o),
+      correlationId: narrowIds(corr), process, shortName: permute(r.name.a, o), launchConfig: permute(r.config.a, o),
+      graphNodeId: narrowIds(permute(r.node.a, o)), demangledName: permute(r.full.a, o),
     };
   }
 
   private runtimeColumns(): RuntimeColumns {
     const r = this.rt;
-    const x = r;
     const o = orderByStart(r.start.a, r.end.a, r.start.n);
     return {
-      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), thread: permute(x.thread.a, o),
-      correlationId: narrowIds(permute(x.corr.a, o)), name: permute(x.name.a, o), api: Uint8Array.from(permute(x.api.a, o)),
+      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), thread: permute(r.thread.a, o),
+      correlationId: narrowIds(permute(r.corr.a, o)), name: permute(r.name.a, o), api: Uint8Array.from(permute(r.api.a, o)),
     };
   }
 
   private memcpyColumns(processOfCorr: (c: number) => number): MemcpyColumns {
     const r = this.copy;
-    const x = r;
     const o = orderByStart(r.start.a, r.end.a, r.start.n);
-    const corr = permute(x.corr.a, o);
+    const corr = permute(r.corr.a, o);
     return {
-      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(x.device.a, o), contextId: permute(x.ctx.a, o),
-      streamId: permute(x.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr),
-      bytes: permute(x.bytes.a, o), copyKind: permute(x.kind.a, o), srcKind: permute(x.src.a, o), dstKind: permute(x.dst.a, o),
+      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(r.device.a, o), contextId: permute(r.ctx.a, o),
+      streamId: permute(r.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr),
+      bytes: permute(r.bytes.a, o), copyKind: permute(r.kind.a, o), srcKind: permute(r.src.a, o), dstKind: permute(r.dst.a, o),
     };
   }
 
   private memsetColumns(processOfCorr: (c: number) => number): MemsetColumns {
     const r = this.set;
-    const x = r;
     const o = orderByStart(r.start.a, r.end.a, r.start.n);
-    const corr = permute(x.corr.a, o);
+    const corr = permute(r.corr.a, o);
     return {
-      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(x.device.a, o), contextId: permute(x.ctx.a, o),
-      streamId: permute(x.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr),
-      bytes: permute(x.bytes.a, o), memKind: permute(x.mem.a, o),
+      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(r.device.a, o), contextId: permute(r.ctx.a, o),
+      streamId: permute(r.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr),
+      bytes: permute(r.bytes.a, o), memKind: permute(r.mem.a, o),
     };
   }
 
   private syncColumns(processOfCorr: (c: number) => number): SyncColumns {
     const r = this.sync;
-    const x = r;
     const o = orderByStart(r.start.a, r.end.a, r.start.n);
-    const corr = permute(x.corr.a, o);
+    const corr = permute(r.corr.a, o);
     return {
-      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(x.device.a, o), contextId: permute(x.ctx.a, o),
-      streamId: permute(x.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr), syncType: permute(x.type.a, o),
+      count: r.start.n, start: permute(r.start.a, o), end: permute(r.end.a, o), deviceId: permute(r.device.a, o), contextId: permute(r.ctx.a, o),
+      streamId: permute(r.stream.a, o), correlationId: corr, process: Int32Array.from(corr, processOfCorr), syncType: permute(r.type.a, o),
     };
   }
 
@@ -699,7 +687,6 @@ export class KinetoBuilder {
   private nvtxColumns(): NvtxColumns {
     const useGpu = this.ann.start.n === 0 && this.gpuAnn.start.n > 0;
     const r = useGpu ? this.gpuAnn : this.ann;
-    const x = r;
     const n = r.start.n;
     const o = orderByStart(r.start.a, r.end.a, n);
     let thread: Int32Array;
@@ -712,7 +699,7 @@ export class KinetoBuilder {
       thread = permute(this.ann.thread.a, o);
     }
     return {
-      count: n, start: permute(r.start.a, o), end: permute(r.end.a, o), text: permute(x.text.a, o), thread,
+      count: n, start: permute(r.start.a, o), end: permute(r.end.a, o), text: permute(r.text.a, o), thread,
       eventType: new Int32Array(n).fill(59), domainId: new Int32Array(n), payload: new Float64Array(n).fill(NaN),
     };
   }

@@ -35,7 +35,6 @@ export async function scanInto(source: AsyncIterable<Buffer>, builder: KinetoBui
 }
 
 /** A trace from bytes in memory (tests, tiny inline traces). */
-/** A trace from bytes in memory (tests, tiny inline traces). */
 export async function readKinetoBuffer(bytes: Buffer, file = '<memory>', opts: KinetoOptions = {}): Promise<Trace> {
   const builder = new KinetoBuilder(opts);
   const gz = isGzip(bytes);
