@@ -10,7 +10,8 @@ import type { CommunicationIntervals } from '../report/communication.js';
 import { difference, union, upperBound } from '../model/intervals.js';
 import { classifyKernels, isCommunicationClass, isComputeClass } from './kernel-classes.js';
 import { compileClassPatterns } from './classes-file.js';
-import { StreamingUnion, windowSet } from './communication.js';
+import { StreamingUnion } from './communication.js';
+import { windowIntervals } from '../model/window-pieces.js';
 
 /** For every device with communication, in the Report's device order; devices without communication get none. */
 export function communicationIntervals(report: Report, trace: Trace): CommunicationIntervals[] {
@@ -19,7 +20,7 @@ export function communicationIntervals(report: Report, trace: Trace): Communicat
   const classes = classifyKernels(trace, compileClassPatterns(devices[0].communication?.classPatterns ?? []));
   const k = trace.kernels;
   return devices.map((d) => {
-    const w = windowSet(d.window);
+    const w = windowIntervals(d.window);
     const cs: number[] = []; const ce: number[] = [];
     // compute kernels come in start order: their union is streamed, not a copy of every kernel
     const computeUnion = new StreamingUnion(true);

@@ -17,7 +17,7 @@ import type {
   ClassifiedKernel, ClassSummary, CollectiveSequence, CommunicationKernel, CommunicationReport, KernelClassName, PhaseCommunication,
 } from '../report/communication.js';
 import {
-  difference, lowerBound, totalLength, union, upperBound, type IntervalSet,
+  difference, lowerBound, overlapWith, totalLength, union, upperBound, type IntervalSet,
 } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
@@ -36,10 +36,6 @@ class Pieces {
   end: number[] = [];
   push(s: number, e: number): void { this.start.push(s); this.end.push(e); }
   set(): IntervalSet { return union(this.start, this.end, this.start.length); }
-}
-
-export function windowSet(window: Window): IntervalSet {
-  return windowIntervals(window);
 }
 
 export interface CommunicationOptions {
@@ -138,7 +134,7 @@ export function analyzeCommunication(
   trace: Trace, deviceId: number, window: Window, classes: KernelClassification, options: CommunicationOptions = {},
 ): CommunicationReport {
   const k = trace.kernels;
-  const w = windowSet(window);
+  const w = windowIntervals(window);
   const lo = w.count > 0 ? w.start[0] : 0;
   const hi = w.count > 0 ? w.end[w.count - 1] : 0;
   // several segments may feed the unions out of order: then they keep their pieces
@@ -210,11 +206,7 @@ export function analyzeCommunication(
   const communication = byClass[ClassCode.communication];
   const transferNames: ClassifiedKernel[] = [];
   const commTransfers = new Map<string, ClassifiedKernel>();
-  const clipped = (s: number, e: number): number => {
-    let t = 0;
-    for (let g = firstAfter(w, s); g < w.count && w.start[g] < e; g++) { const a = Math.max(s, w.start[g]); const b = Math.min(e, w.end[g]); if (b > a) t += b - a; }
-    return t;
-  };
+  const clipped = (s: number, e: number): number => overlapWith(w, s, e);
   for (const [label, cols, into] of [['memcpy', trace.memcpy, memcpyUnion], ['memset', trace.memset, memsetUnion]] as const) {
     let n = 0;
     for (let i = 0; i < cols.count; i++) {

@@ -10,11 +10,17 @@ import { analyzeWhatIf } from './what-if.js';
 import { findCulprits } from './culprits.js';
 import { serializationReasons } from './serialization.js';
 import type { EventWaitLinks } from './event-waits.js';
+import type { TraceIndex } from './trace-index.js';
 
-/** `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans). */
-export function expertAnalyses(trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport): Partial<DeviceReport> {
+/**
+ * `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans);
+ * `index`: the trace's call links and blocking calls (TraceIndex), computed when not given.
+ */
+export function expertAnalyses(
+  trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport, index?: Pick<TraceIndex, 'links' | 'blocking'>,
+): Partial<DeviceReport> {
   const out: Partial<DeviceReport> = {};
-  const instances = expertInstances(trace, deviceId, window);
+  const instances = expertInstances(trace, deviceId, window, index?.links);
   const experts = analyzeExperts(trace, deviceId, window, instances);
   if (experts) out.experts = experts;
   const contention = kernelContention(trace, deviceId, window);
@@ -29,7 +35,7 @@ export function expertAnalyses(trace: Trace, deviceId: number, window: Window, n
       : instances && instances.instances.length > 0
         ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }
         : { count: 1, source: 'the whole window' };
-  const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations });
+  const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations, links: index?.links, blocking: index?.blocking });
   if (whatIf) out.whatIf = whatIf;
   out.culprits = findCulprits(trace, deviceId, window, whatIf?.iterations ?? iterations?.count ?? it?.count ?? null);
   return out;

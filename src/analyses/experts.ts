@@ -19,7 +19,7 @@
 import type { Trace } from '../model/trace.js';
 import type { ExpertStats, ExpertStraggler, ExpertsReport } from '../report/expert-types.js';
 import { lowerBound, sortedOrder, totalLength, union } from '../model/intervals.js';
-import { callLinks } from './correlation.js';
+import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows } from './nvtx-projection.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
 
@@ -64,10 +64,13 @@ function windowKernels(trace: Trace, deviceId: number, window: { start: number; 
 }
 
 /** The expert instances of the window: from NVTX when the trace names experts, else from launch order; null when neither finds two experts. */
-export function expertInstances(trace: Trace, deviceId: number, window: { start: number; end: number }): ExpertInstances | null {
+export function expertInstances(
+  trace: Trace, deviceId: number, window: { start: number; end: number }, links?: CallLinks,
+): ExpertInstances | null {
   const kernels = windowKernels(trace, deviceId, window);
   if (kernels.length === 0) return null;
-  return fromNvtx(trace, kernels) ?? fromLaunchOrder(trace, kernels);
+  const { kernelCall } = links ?? callLinks(trace);
+  return fromNvtx(trace, kernels, kernelCall) ?? fromLaunchOrder(trace, kernels, kernelCall);
 }
 
 function expertNumber(text: string): number {
@@ -75,7 +78,7 @@ function expertNumber(text: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-function fromNvtx(trace: Trace, kernels: number[]): ExpertInstances | null {
+function fromNvtx(trace: Trace, kernels: number[], kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
   const { nvtx, strings, runtime } = trace;
   const rows = nvtxRangeRows(trace);
   // candidate families: text names an expert and carries a number
@@ -96,7 +99,6 @@ function fromNvtx(trace: Trace, kernels: number[]): ExpertInstances | null {
   }
   if (families.size === 0) return null;
   // kernels by (thread of launch call, call start)
-  const { kernelCall } = callLinks(trace);
   const launched = kernels.filter((i) => kernelCall[i] >= 0);
   const keyThread = Float64Array.from(launched, (i) => runtime.thread[kernelCall[i]]);
   const keyStart = Float64Array.from(launched, (i) => runtime.start[kernelCall[i]]);
@@ -150,8 +152,7 @@ function fromNvtx(trace: Trace, kernels: number[]): ExpertInstances | null {
  * Experts from the kernel-name sequence in launch order: the block length p (1..MAX_BLOCK) whose
  * runs of four or more back-to-back repeats cover the most kernels (the smallest p on a tie).
  */
-function fromLaunchOrder(trace: Trace, kernels: number[]): ExpertInstances | null {
-  const { kernelCall } = callLinks(trace);
+function fromLaunchOrder(trace: Trace, kernels: number[], kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
   const { runtime } = trace;
   const key = (i: number) => (kernelCall[i] >= 0 ? runtime.start[kernelCall[i]] : trace.kernels.start[i]);
   const ordered = [...kernels].sort((a, b) => key(a) - key(b) || a - b);

@@ -31,8 +31,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
-import { callLinks } from './correlation.js';
-import { blockingIndex } from './blocking-calls.js';
+import { callLinks, type CallLinks } from './correlation.js';
+import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { kernelFill, smLimits } from './sm-fill.js';
 import { expertInstances, type ExpertInstances } from './experts.js';
 import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
@@ -102,9 +102,12 @@ export interface ReplayInput {
   measuredSpan: number;
 }
 
-export function buildReplayInput(trace: Trace, deviceId: number, window: { start: number; end: number }): ReplayInput | null {
+export function buildReplayInput(
+  trace: Trace, deviceId: number, window: { start: number; end: number },
+  index: { links?: CallLinks; blocking?: BlockingIndex } = {},
+): ReplayInput | null {
   const { kernels, memcpy, memset, runtime, strings } = trace;
-  const links = callLinks(trace);
+  const links = index.links ?? callLinks(trace);
   // ops starting in W
   type Op = { kind: number; row: number; start: number; end: number; stream: number; callRow: number };
   // count first: a million-kernel window is not replayed, and costs no object per kernel
@@ -172,7 +175,7 @@ export function buildReplayInput(trace: Trace, deviceId: number, window: { start
   }
   threadStart.push(rows.length);
   const nc = rows.length;
-  const blocking = blockingIndex(trace);
+  const blocking = index.blocking ?? blockingIndex(trace, links);
   const calls: ReplayInput['calls'] = {
     count: nc, thread: Int32Array.from(threadOf), start: Float64Array.from(rows, (r) => runtime.start[r]),
     end: Float64Array.from(rows, (r) => runtime.end[r]), kind: new Uint8Array(nc), row: Int32Array.from(rows),
@@ -570,11 +573,14 @@ export interface WhatIfContext {
   contention?: ContentionResult;
   /** iterations in the window and how they were found, when already known */
   iterations?: { count: number; source: string } | null;
+  /** the trace's call links and blocking calls (TraceIndex), computed when not given */
+  links?: CallLinks;
+  blocking?: BlockingIndex;
 }
 
 export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: number; end: number }, context: WhatIfContext = {}): WhatIfReport | null {
   const experts = context.experts;
-  const input = buildReplayInput(trace, deviceId, window);
+  const input = buildReplayInput(trace, deviceId, window, context);
   if (!input) return null;
   const iters = context.iterations ?? iterationCount(trace, deviceId, window, experts ?? null);
   const measured = input.measuredSpan;
@@ -603,7 +609,7 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
       note: `the unchanged replay missed the measurement by ${(100 * replayError).toFixed(0)}%, so no scenario is projected (the trace holds dependencies the replay does not model)`,
     };
   }
-  const ex = experts === undefined ? expertInstances(trace, deviceId, window) : experts;
+  const ex = experts === undefined ? expertInstances(trace, deviceId, window, context.links) : experts;
   const edits = scenarioEdits(trace, deviceId, window, input, ex, context.contention);
   push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs));
   push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));

@@ -46,7 +46,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges,
       communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-      ...expertAnalyses(trace, deviceId, window, nvtxRanges),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     Object.assign(report, windowOnly);
