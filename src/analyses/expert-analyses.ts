@@ -32,8 +32,8 @@ export function expertAnalyses(
   const iterations = timing ? { count: timing.count, source: `${timing.method === 'nvtx' ? `NVTX ranges "${timing.name}"` : timing.name} (the steady-state window)` }
     : nvtxRanges === undefined ? undefined
     : it && it.count >= 1 ? { count: it.count, source: `NVTX ranges "${it.name}"` }
-      : instances && instances.instances.length > 0
-        ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }
+      : instances && instances.count > 0
+        ? { count: instances.iterations, source: 'expert instances' }
         : { count: 1, source: 'the whole window' };
   const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations, links: index?.links, blocking: index?.blocking });
   if (whatIf) out.whatIf = whatIf;

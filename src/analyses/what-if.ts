@@ -635,9 +635,8 @@ function inputsOf(input: ReplayInput): WhatIfReport['inputs'] {
 function iterationCount(trace: Trace, deviceId: number, window: { start: number; end: number }, experts: ExpertInstances | null): { count: number; source: string } {
   const it = analyzeNvtxRanges(trace, deviceId, window).iterations;
   if (it && it.count >= 1) return { count: it.count, source: `NVTX ranges "${it.name}"` };
-  if (experts && experts.instances.length > 0) {
-    const n = Math.max(...experts.instances.map((i) => i.iteration)) + 1;
-    return { count: n, source: 'expert instances' };
+  if (experts && experts.count > 0) {
+    return { count: experts.iterations, source: 'expert instances' };
   }
   return { count: 1, source: 'the whole window' };
 }
@@ -682,13 +681,15 @@ function scenarioEdits(
     callGap: (c) => (launchOnly(c) ? 0 : calls.start[c] - calls.end[c - 1]),
     hostLatency: 0,
   };
-  if (!experts || experts.instances.length === 0) return { noHostSyncs, freeLaunches, perfectOverlap: null, grouped: null };
+  if (!experts || experts.count === 0) return { noHostSyncs, freeLaunches, perfectOverlap: null, grouped: null };
   // op index of each kernel row; expert instance of each op
   const opOfKernel = new Map<number, number>();
   for (let j = 0; j < n; j++) if (ops.kind[j] === KIND_KERNEL) opOfKernel.set(ops.row[j], j);
   const instOf = new Int32Array(n).fill(-1);
-  const insts = experts.instances;
-  insts.forEach((inst, k) => { for (const row of inst.kernels) { const j = opOfKernel.get(row); if (j !== undefined) instOf[j] = k; } });
+  const insts = experts;
+  for (let k = 0; k < insts.count; k++) {
+    for (let c = insts.kernelFrom[k]; c < insts.kernelTo[k]; c++) { const j = opOfKernel.get(insts.kernels[c]); if (j !== undefined) instOf[j] = k; }
+  }
   // alone durations
   const contention = known ?? kernelContention(trace, deviceId, window);
   const alone = new Map<string, number>();
@@ -757,7 +758,7 @@ function scenarioEdits(
  * longest p-th kernel among experts whose kernel already filled the GPU.
  */
 function groupedEdits(
-  input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
+  input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
   aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number,
 ): ReplayEdits | null {
   const { calls, ops } = input;
@@ -766,14 +767,14 @@ function groupedEdits(
   const replacedBy = new Int32Array(n).fill(-1);
   const duration = new Float64Array(n).fill(NaN);
   // kernels of each instance as op indices in issue order
-  const instOps: number[][] = insts.map(() => []);
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
   for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
   const byIteration = new Map<number, number[]>();
-  insts.forEach((inst, k) => {
-    if (instOps[k].length === 0) return;
-    const l = byIteration.get(inst.iteration);
-    if (l) l.push(k); else byIteration.set(inst.iteration, [k]);
-  });
+  for (let k = 0; k < insts.count; k++) {
+    if (instOps[k].length === 0) continue;
+    const l = byIteration.get(insts.iteration[k]);
+    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
+  }
   if (byIteration.size === 0) return null;
   // calls inside an iteration's expert block: from the first expert op's call to the last's
   const freeCall = new Uint8Array(calls.count);
