@@ -188,7 +188,7 @@ function waitsFromPages(db: Database.Database, schema: NsysSchema, entities: Ent
  */
 export function readCudaEventLinks(
   db: Database.Database, schema: NsysSchema, entities: Entities, calls?: CallsRead,
-  onTableRead?: (table: string, via: 'pages' | 'sql') => void,
+  onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void,
 ): CudaEventLinks | null {
   const hasRecords = has(schema, EVENT_TABLE, 'eventId') && has(schema, EVENT_TABLE, 'streamId') && has(schema, EVENT_TABLE, 'deviceId');
   const hasWaits = has(schema, SYNC_TABLE, 'eventId') && has(schema, SYNC_TABLE, 'streamId') && has(schema, SYNC_TABLE, 'deviceId');

@@ -23,8 +23,8 @@ export interface ReadOptions extends OpenOptions {
   onProgress?: (rowsRead: number, totalRows: number) => void;
   /** read the big tables through SQL only, never from the file's pages (tests compare the two) */
   noPages?: boolean;
-  /** told, per activity table, whether it was read from the file's pages or through SQL */
-  onTableRead?: (table: string, via: 'pages' | 'sql') => void;
+  /** told, per activity table, whether it was read from the file's pages (by worker threads: 'workers') or through SQL */
+  onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void;
   /**
    * Keep in Trace.runtime only the CUDA API calls whose name passes (analyze passes the calls the
    * analyses read); Trace.apiSummary still counts every call. Default: keep all.
