@@ -31,6 +31,45 @@ export interface ExpertInstance {
   range: number;
   tokens: number | null;
   kernels: number[];
+  /** the weight matrices its range text names ("weights=768x3072,3072x768:bf16"), null when it names none */
+  weights: ExpertWeights | null;
+}
+
+/** An expert's weight matrices as its NVTX text names them: rows × columns each, in the order its GEMMs read them. */
+export interface ExpertWeights {
+  shapes: [number, number][];
+  /** bytes per element */
+  elementBytes: number;
+  /** the element type as written (bf16, fp16, fp32, fp8, ...) */
+  dtype: string;
+}
+
+const ELEMENT_BYTES: Record<string, number> = {
+  fp64: 8, f64: 8, float64: 8, double: 8,
+  fp32: 4, f32: 4, float32: 4, float: 4, tf32: 4,
+  bf16: 2, bfloat16: 2, fp16: 2, f16: 2, float16: 2, half: 2,
+  fp8: 1, e4m3: 1, e5m2: 1, int8: 1, i8: 1,
+};
+
+/**
+ * The weights clause of an expert's range text: `weights=R1xC1,R2xC2:DTYPE` (R rows by C columns per
+ * matrix, in the order the expert's GEMMs read them; DTYPE one of ELEMENT_BYTES' names). Null when
+ * the text has no such clause or it does not parse.
+ */
+export function parseExpertWeights(text: string): ExpertWeights | null {
+  const m = /\bweights=((?:\d+x\d+)(?:,\d+x\d+)*):([a-z0-9]+)\b/i.exec(text);
+  if (!m) return null;
+  const dtype = m[2].toLowerCase();
+  const elementBytes = ELEMENT_BYTES[dtype];
+  if (elementBytes === undefined) return null;
+  const shapes = m[1].split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  if (shapes.some(([r, c]) => !(r > 0 && c > 0))) return null;
+  return { shapes, elementBytes, dtype };
+}
+
+/** The text an expert is shown by: its range text without the weights clause. */
+export function expertDisplayName(text: string): string {
+  return text.replace(/\s*\bweights=\S+/i, '').trim() || text;
 }
 
 export interface ExpertInstances {
@@ -50,7 +89,7 @@ const MAX_BLOCK = 16;
  */
 const MIN_EXPERTS = 8;
 const MAX_EXPERTS = 256;
-const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
+export const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
 
 /** The window's kernels of the device with a launch call, as rows in start order. */
 function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): number[] {
@@ -128,9 +167,9 @@ function fromNvtx(trace: Trace, kernels: number[], kernelCall: CallLinks['kernel
       const text = strings[nvtx.text[row]];
       const expert = expertNumber(text);
       if (!Number.isFinite(expert)) continue;
-      if (!names.has(expert)) names.set(expert, text);
+      if (!names.has(expert)) names.set(expert, expertDisplayName(text));
       const payload = nvtx.payload[row];
-      found.push({ expert, iteration: 0, range: row, tokens: Number.isFinite(payload) ? payload : null, kernels: g.rows.slice(lo, hi) });
+      found.push({ expert, iteration: 0, range: row, tokens: Number.isFinite(payload) ? payload : null, kernels: g.rows.slice(lo, hi), weights: parseExpertWeights(text) });
       covered += hi - lo;
     }
     if (names.size < 2 || covered <= bestKernels) continue;
@@ -199,7 +238,7 @@ function fromLaunchOrder(trace: Trace, kernels: number[], kernelCall: CallLinks[
   bestRuns.forEach(([at, r], iteration) => {
     for (let e = 0; e < r; e++) {
       expertNames.set(e, `expert ${e}`);
-      instances.push({ expert: e, iteration, range: -1, tokens: null, kernels: ordered.slice(at + e * bestP, at + (e + 1) * bestP) });
+      instances.push({ expert: e, iteration, range: -1, tokens: null, kernels: ordered.slice(at + e * bestP, at + (e + 1) * bestP), weights: null });
     }
   });
   return { source: 'launch-order', rangeName: null, instances, names: expertNames };

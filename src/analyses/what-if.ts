@@ -34,7 +34,7 @@ import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { kernelFill, smLimits } from './sm-fill.js';
-import { expertInstances, type ExpertInstances } from './experts.js';
+import { expertInstances, GEMM_NAME, type ExpertInstances } from './experts.js';
 import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
 import { analyzeNvtxRanges } from './nvtx-ranges.js';
 import { MemcpyKind } from '../model/trace.js';
@@ -615,13 +615,18 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
   if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
   if (edits.grouped) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', replay(input, edits.grouped));
+  const inputs = inputsOf(input);
+  const r = edits.roofline;
+  if (edits.grouped && r) {
+    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration };
+  }
   return {
     iterations: iters.count,
     iterationSource: iters.source,
     measuredIterationNs: Math.round(measured / iters.count),
     replayError,
     scenarios,
-    inputs: inputsOf(input),
+    inputs,
   };
 }
 
@@ -647,6 +652,7 @@ interface ScenarioEdits {
   freeLaunches: ReplayEdits;
   perfectOverlap: ReplayEdits | null;
   grouped: ReplayEdits | null;
+  roofline?: ExpertRoofline;
 }
 
 function scenarioEdits(
@@ -670,7 +676,7 @@ function scenarioEdits(
   // before it run 5-10x the same call's elsewhere in the recording); without the sync it would
   // not: those calls take their name's median from the calls that followed no blocking call.
   const { coldDuration, coldGap } = wakeUpCosts(trace, input);
-  const noHostSyncs: ReplayEdits = {
+  const noHostSyncs: ReplayEdits & { opDuration?: (j: number) => number } = {
     noWaits: true,
     removed: readbacks,
     callDuration: (c) => (calls.kind[c] === 1 || readbackCall[c] ? 0 : coldDuration(c)),
@@ -689,6 +695,9 @@ function scenarioEdits(
   const instOf = new Int32Array(n).fill(-1);
   const insts = experts.instances;
   insts.forEach((inst, k) => { for (const row of inst.kernels) { const j = opOfKernel.get(row); if (j !== undefined) instOf[j] = k; } });
+  // without the read-back the host cannot size each expert's work: it runs the iteration's largest
+  const sized = readbackSizing(input, insts, instOf, readbackCall);
+  noHostSyncs.opDuration = (j) => (Number.isNaN(sized[j]) ? ops.end[j] - ops.start[j] : sized[j]);
   // alone durations
   const contention = known ?? kernelContention(trace, deviceId, window);
   const alone = new Map<string, number>();
@@ -746,7 +755,144 @@ function scenarioEdits(
     opDuration: aloneDur,
     depsOf: (j) => poDeps[j],
   };
-  return { noHostSyncs, freeLaunches, perfectOverlap, grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap) };
+  const roofline = expertRoofline(trace, deviceId, input, insts, instOf);
+  return {
+    noHostSyncs, freeLaunches, perfectOverlap, roofline,
+    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline),
+  };
+}
+
+/**
+ * Dense matrix-multiply peak per SM and clock (FLOP), by compute capability (data-center parts,
+ * minor 0) and element bytes: the vendor's dense tensor-core figures for 2-byte (fp16/bf16) and
+ * 1-byte (fp8/int8) types, the CUDA cores' FMA rate for fp32 (cuBLAS' default, no TF32).
+ * V100 125 TFLOP/s = 80 SMs × 1.53 GHz × 1024; A100 312 = 108 × 1.41 × 2048; H100 SXM 989 = 132 × 1.83 × 4096.
+ */
+const MMA_FLOPS_PER_SM_CLOCK: Record<string, Record<number, number>> = {
+  '7.0': { 2: 1024, 4: 128 },
+  '8.0': { 1: 4096, 2: 2048, 4: 128 },
+  '9.0': { 1: 8192, 2: 4096, 4: 256 },
+};
+
+/** The grouped scenario's roofline of each expert GEMM whose weights its range names (NaN elsewhere). */
+export interface ExpertRoofline {
+  /** per op: bytes it must move (weights, its tokens in and out) over the GPU's memory bandwidth, ns, when memory-bound; NaN otherwise */
+  memoryNs: Float64Array;
+  /** the GPU's memory bandwidth (B/s) and dense peak (FLOP/s) used, null when the trace does not give them */
+  memoryBandwidth: number | null;
+  peakFlops: number | null;
+  /** expert GEMMs taken as memory-bound (costed by their bytes) / all expert GEMMs whose weights are named */
+  memoryBound: number;
+  named: number;
+  /** bytes those memory-bound GEMMs move per iteration */
+  bytesPerIteration: number;
+}
+
+/**
+ * Which expert GEMMs are memory-bound, and what their bytes cost at the GPU's bandwidth. The g-th
+ * GEMM kernel of an instance (GEMM_NAME, in launch order) reads the g-th matrix its range names
+ * (R × C, weights R·C·b bytes) and, with T tokens known, T·R values in and T·C out: bytes =
+ * (R·C + T·(R + C))·b, FLOPs = 2·T·R·C. It is memory-bound when bytes / bandwidth ≥ FLOPs / peak
+ * (the GPU's dense peak: MMA_FLOPS_PER_SM_CLOCK × SMs × clock). Instances whose GEMM count differs
+ * from their matrix count, unknown tokens, or a GPU without bandwidth or a known peak: no roofline.
+ */
+export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array): ExpertRoofline {
+  const { ops } = input;
+  const n = ops.count;
+  const memoryNs = new Float64Array(n).fill(NaN);
+  const gpu = trace.gpus.find((g) => g.deviceId === deviceId);
+  const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
+  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
+  const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
+  const instOps: number[][] = insts.map(() => []);
+  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const isGemm = new Map<number, boolean>();
+  const gemm = (j: number): boolean => {
+    if (ops.kind[j] !== KIND_KERNEL) return false;
+    const name = trace.kernels.shortName[ops.row[j]];
+    let g = isGemm.get(name);
+    if (g === undefined) isGemm.set(name, (g = GEMM_NAME.test(trace.strings[name] ?? '')));
+    return g;
+  };
+  const iterations = new Set<number>();
+  let bytes = 0;
+  insts.forEach((inst, k) => {
+    const w = inst.weights;
+    if (!w) return;
+    const gemms = instOps[k].filter(gemm);
+    if (gemms.length !== w.shapes.length) return;
+    out.named += gemms.length;
+    const perClock = MMA_FLOPS_PER_SM_CLOCK[cc]?.[w.elementBytes];
+    const peak = perClock && gpu?.smCount && gpu.clockRate ? perClock * gpu.smCount * gpu.clockRate : null;
+    if (peak !== null) out.peakFlops = peak;
+    if (bw === null || peak === null || inst.tokens === null) return;
+    const t = inst.tokens;
+    gemms.forEach((j, g) => {
+      const [r, c] = w.shapes[g];
+      const b = (r * c + t * (r + c)) * w.elementBytes;
+      const memNs = (b / bw) * 1e9;
+      if (memNs < ((2 * t * r * c) / peak) * 1e9) return;
+      memoryNs[j] = memNs;
+      out.memoryBound++;
+      bytes += b;
+      iterations.add(inst.iteration);
+    });
+  });
+  out.bytesPerIteration = iterations.size ? Math.round(bytes / iterations.size) : 0;
+  return out;
+}
+
+/**
+ * What a read-back sized: an expert instance launched after a removed read-back (a small
+ * device-to-host copy the host waited for, issued in its iteration after the previous iteration's
+ * experts) ran at a size the host learned from it (`x[mask]`, the count of rows). Without the
+ * read-back the host cannot know that size: each such instance's kernels run at the size of the
+ * iteration's largest such instance (the most tokens when the ranges carry them, else the most
+ * GPU time), position by position in the instance's kernel sequence, never shorter than recorded.
+ * NaN = the recorded duration.
+ */
+export function readbackSizing(input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
+  const { calls, ops } = input;
+  const n = ops.count;
+  const out = new Float64Array(n).fill(NaN);
+  const instOps: number[][] = insts.map(() => []);
+  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
+  const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
+  const rbCalls: number[] = [];
+  for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
+  if (rbCalls.length === 0) return out;
+  const byIteration = new Map<number, number[]>();
+  insts.forEach((inst, k) => {
+    if (instOps[k].length === 0 || !Number.isFinite(firstCall[k])) return;
+    const l = byIteration.get(inst.iteration);
+    if (l) l.push(k); else byIteration.set(inst.iteration, [k]);
+  });
+  const iterations = [...byIteration.keys()].sort((a, b) => a - b);
+  let prevEnd = -Infinity;
+  const dur = (j: number) => ops.end[j] - ops.start[j];
+  const gpu = (k: number) => instOps[k].reduce((a, j) => a + dur(j), 0);
+  for (const it of iterations) {
+    const ks = byIteration.get(it)!;
+    // calls are per thread in start order: compare a read-back's call with the instance's first call on its thread
+    const isSized = (k: number) => rbCalls.some((c) => c > prevEnd && c < firstCall[k] && calls.thread[c] === calls.thread[firstCall[k]]);
+    const sizedKs = ks.filter(isSized);
+    for (const k of ks) prevEnd = Math.max(prevEnd, lastCall[k]);
+    if (sizedKs.length < 2) continue;
+    let big = sizedKs[0];
+    for (const k of sizedKs) {
+      const tk = insts[k].tokens;
+      const tb = insts[big].tokens;
+      if (tk !== null && tb !== null ? tk > tb || (tk === tb && gpu(k) > gpu(big)) : gpu(k) > gpu(big)) big = k;
+    }
+    for (const k of sizedKs) {
+      instOps[k].forEach((j, p) => {
+        const b = instOps[big][p];
+        if (b !== undefined && ops.kind[b] === ops.kind[j]) out[j] = Math.max(dur(j), dur(b));
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -758,7 +904,7 @@ function scenarioEdits(
  */
 function groupedEdits(
   input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
-  aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number,
+  aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number, roofline: ExpertRoofline,
 ): ReplayEdits | null {
   const { calls, ops } = input;
   const n = ops.count;
@@ -788,7 +934,10 @@ function groupedEdits(
       let floor = 0;
       for (const j of members) {
         const d = aloneDur(j);
-        work += Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
+        const smTime = Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
+        // a memory-bound expert GEMM of known weights: its bytes at the GPU's bandwidth (never more than its SM-time)
+        const mem = roofline.memoryNs[j];
+        work += Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
         if (ops.share[j] >= 1) floor = Math.max(floor, d);
       }
       work += input.fixedCost;

@@ -79,6 +79,17 @@ export function buildContext(
   };
 }
 
+/**
+ * Whether the device runs MoE experts: the expert analysis found two or more (NVTX "expert N"
+ * ranges or a repeated GEMM block in launch order), or the NVTX ranges name a family of experts.
+ * Fixes that speak of experts and grouped GEMMs are given only then; a dense model, a solver or a
+ * vector add gets the generic advice.
+ */
+export function hasExperts(ctx: FindingContext): boolean {
+  if ((ctx.device.experts?.count ?? 0) >= 2) return true;
+  return (ctx.nvtx?.families ?? []).some((f) => f.distinctNames >= 2 && /\bexperts?\b/i.test(f.name));
+}
+
 /** Fraction of the window; null for an empty window. */
 export function shareOfWindow(ctx: FindingContext, ns: number): number | null {
   const length = windowLength(ctx.device.window);

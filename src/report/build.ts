@@ -96,7 +96,7 @@ export function windowChoice(d: DeviceReport): string {
   const w = d.window;
   const it = w.iterations;
   if (w.source === 'iterations' && it) {
-    const how = it.method === 'nvtx' ? `NVTX range ${iterationLabel(it)}` : it.method === 'profiler-range' ? 'cudaProfilerStart/Stop ranges' : `${it.name} (no NVTX)`;
+    const how = it.method === 'nvtx' ? `${it.name.startsWith('ProfilerStep#') ? 'torch.profiler steps' : 'NVTX range'} ${iterationLabel(it)}` : it.method === 'profiler-range' ? 'cudaProfilerStart/Stop ranges' : `${it.name} (no NVTX)`;
     const left = it.leftOut > 0 ? `, leaving out the first ${it.leftOut} of ${it.found} (${it.leftOutReason ?? 'warm-up'})` : '';
     return `GPU ${d.deviceId}: measuring the steady state, ${it.count} iteration${it.count === 1 ? '' : 's'} of ${how}${left}; --whole-trace measures the whole capture`;
   }

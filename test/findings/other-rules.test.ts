@@ -148,3 +148,33 @@ describe('pageable and allocation kinds', () => {
     expect(f.title).toBe('1 copy uses pageable host memory (1.0 MiB in total): the host blocks on it and it cannot overlap kernels');
   });
 });
+
+describe('no-overlap-despite-streams and many-small-kernels: expert advice only with experts', () => {
+  it('no-overlap: "replace the per-expert loop" only where the loop is marked as experts', () => {
+    const marked = findingsOf(streamsTiny()).find((x) => x.id === 'no-overlap-despite-streams')!;
+    const plain = findingsOf(streamsTiny(64, 2, { expertRanges: false })).find((x) => x.id === 'no-overlap-despite-streams')!;
+    expect(marked.fix).toMatch(/replace the per-expert loop with one grouped GEMM/);
+    expect(plain.fix).toBe('Streams only overlap kernels that are queued at the same time and leave SMs free; remove what empties the queue (see the other findings).');
+  });
+  it('many-small-kernels: fuse and batch without experts; group the experts with them', () => {
+    function tiny(expertRanges: boolean) {
+      const r = new Rows();
+      for (let i = 0; i < 2; i++) {
+        const it0 = i * 2000 * US;
+        r.nvtx.push({ start: it0, end: it0 + 100 * US, text: `step ${i}` });
+        for (let k = 0; k < 200; k++) {
+          const t = it0 + k * 7 * US;
+          if (expertRanges) r.nvtx.push({ start: it0 + k * 400, end: it0 + k * 400 + 350, text: `expert ${k >> 1}` });
+          r.launch(it0 + k * 400, it0 + k * 400 + 300, { start: t + 200 * US, end: t + 205 * US, name: k % 2 ? 'act' : 'gemm' });
+        }
+      }
+      return r.trace();
+    }
+    const plain = findingsOf(tiny(false)).find((x) => x.id === 'many-small-kernels')!;
+    const marked = findingsOf(tiny(true)).find((x) => x.id === 'many-small-kernels')!;
+    expect(plain.costNs).toBe(marked.costNs);
+    expect(plain.fix).not.toMatch(/expert|grouped/i);
+    expect(plain.fix).toMatch(/^Fuse chains of small kernels/);
+    expect(marked.fix).toMatch(/^Fuse the per-expert work: one grouped GEMM per projection/);
+  });
+});
