@@ -359,7 +359,7 @@ struct Variant {
 
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
-                        "MOE_GROUPED_FIXED_N"})
+                        "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -399,8 +399,8 @@ int main(int argc, char** argv) {
       {"switch64-zipf", 64, 4096, 1, 768, 3072, 16.0, kZipf10x, 48, 15},
       {"switch64-zipf-steep", 64, 4096, 1, 768, 3072, 64.0, 1.0, 48, 17},
   };
-  // Every case in the default configuration; the switch-base-64 and top-2 cases with the other
-  // work order and with one wgmma width.
+  // Every case with the default kernel (v2) and with v1; the switch-base-64 and top-2 cases with
+  // the other work orders and knobs.
   struct Config {
     const char* name;
     const char* env;
@@ -408,8 +408,11 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
+      {"v1", "MOE_GROUPED_KERNEL=1", true},
       {"lag8", "MOE_GROUPED_LAG=8", false},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1", false},
+      {"lag0", "MOE_GROUPED_LAG=0", false},
+      {"prefetch8", "MOE_GROUPED_PREFETCH=8", false},
+      {"no-pdl", "MOE_GROUPED_PDL=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -427,11 +430,17 @@ int main(int argc, char** argv) {
   // ---- timing at switch-base-64: pack + ffn per run, median of 30 after 5 warm-ups ----
   const Variant variants[] = {
       {"default", ""},
+      {"v1 (run 2's default)", "MOE_GROUPED_KERNEL=1"},
       {"lag8", "MOE_GROUPED_LAG=8"},
-      {"prefetch3", "MOE_GROUPED_PREFETCH=3"},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1"},
+      {"lag2", "MOE_GROUPED_LAG=2"},
+      {"prefetch4", "MOE_GROUPED_PREFETCH=4"},
+      {"prefetch8", "MOE_GROUPED_PREFETCH=8"},
       {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
       {"no-pdl", "MOE_GROUPED_PDL=0"},
+      {"default again", ""},
+      {"diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
+      {"diagnostic: no wgmma", "MOE_GROUPED_DIAG=2"},
+      {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
   };
   struct Row {
     std::string what;
