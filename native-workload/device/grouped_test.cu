@@ -407,12 +407,12 @@ int main(int argc, char** argv) {
     bool all;
   };
   const Config configs[] = {
-      {"default", "", true},
+      {"v2", "MOE_GROUPED_KERNEL=2", true},
       {"v1", "MOE_GROUPED_KERNEL=1", true},
-      {"lag8", "MOE_GROUPED_LAG=8", false},
-      {"lag0", "MOE_GROUPED_LAG=0", false},
-      {"prefetch8", "MOE_GROUPED_PREFETCH=8", false},
-      {"no-pdl", "MOE_GROUPED_PDL=0", false},
+      {"v2-lag8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=8", false},
+      {"v2-lag0", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=0", false},
+      {"v2-prefetch8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=8", false},
+      {"v2-no-pdl", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PDL=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -429,18 +429,18 @@ int main(int argc, char** argv) {
 
   // ---- timing at switch-base-64: pack + ffn per run, median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"default", ""},
+      {"v2", "MOE_GROUPED_KERNEL=2"},
       {"v1 (run 2's default)", "MOE_GROUPED_KERNEL=1"},
-      {"lag8", "MOE_GROUPED_LAG=8"},
-      {"lag2", "MOE_GROUPED_LAG=2"},
-      {"prefetch4", "MOE_GROUPED_PREFETCH=4"},
-      {"prefetch8", "MOE_GROUPED_PREFETCH=8"},
-      {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
-      {"no-pdl", "MOE_GROUPED_PDL=0"},
-      {"default again", ""},
-      {"diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
-      {"diagnostic: no wgmma", "MOE_GROUPED_DIAG=2"},
-      {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
+      {"v2 lag8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=8"},
+      {"v2 lag2", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=2"},
+      {"v2 prefetch4", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=4"},
+      {"v2 prefetch8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=8"},
+      {"v2 no-evict-first", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_EVICT_FIRST=0"},
+      {"v2 no-pdl", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PDL=0"},
+      {"v2 again", "MOE_GROUPED_KERNEL=2"},
+      {"v2 diagnostic: no token loads", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=1"},
+      {"v2 diagnostic: no wgmma, no epilogue", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=2"},
+      {"v2 diagnostic: weight loads only", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=3"},
   };
   struct Row {
     std::string what;

@@ -920,7 +920,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.prefetch = envInt("MOE_GROUPED_PREFETCH", t.prefetch);
   t.evictFirst = envInt("MOE_GROUPED_EVICT_FIRST", 1) != 0;
   t.fixedN = envInt("MOE_GROUPED_FIXED_N", 0) != 0;
-  t.kernel = envInt("MOE_GROUPED_KERNEL", t.kernel) == 1 ? 1 : 2;
+  t.kernel = envInt("MOE_GROUPED_KERNEL", t.kernel) == 2 ? 2 : 1;
   t.diag = envInt("MOE_GROUPED_DIAG", 0);
   return t;
 }

@@ -36,7 +36,8 @@ struct GroupedTuning {
   int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
   bool evictFirst = true;  // L2 evict-first hint on weight loads
   bool fixedN = false;     // v1: every token tile computed at 128 columns (one wgmma shape)
-  int kernel = 2;          // 2: 256 weight rows x <=128 tokens per item, wgmma N = tokens; 1: the run-2 kernel
+  int kernel = 1;          // 2: 256 weight rows x <=128 tokens per item, wgmma N = tokens; 1: the run-2 kernel
+                           // (the default until v2 is measured on the GPU: MOE_GROUPED_KERNEL=2 selects it)
   int diag = 0;            // v2 timing diagnostics, results wrong: 1 skips the token loads, 2 the wgmma
   static GroupedTuning fromEnvironment();
 };
