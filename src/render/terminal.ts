@@ -58,6 +58,19 @@ function header(report: Report): string {
   return `${r.file}${from.length > 0 ? ` (${[...new Set(from)].join(', ')})` : ''}`;
 }
 
+/**
+ * ", 63 in 622.7 ms: one every 9.884 ms, the time between them included" when the iterations follow
+ * each other at a period that differs from their median span by 1% or more: the period is what the
+ * what-if replay's "now" is (the window ÷ its iterations), so the reader sees why the two differ.
+ */
+export function periodText(d: DeviceReport): string {
+  const t = d.window.iterations;
+  if (!t || t.count < 2 || d.window.source !== 'iterations') return '';
+  const period = d.window.duration / t.count;
+  if (Math.abs(period - t.span.median) < 0.01 * t.span.median) return '';
+  return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
+}
+
 /** Time per iteration of one device: the NVTX iterations when found, else the whole window. */
 export function iterationLine(d: DeviceReport): string {
   const it = d.nvtxRanges?.iterations;
@@ -70,7 +83,7 @@ export function iterationLine(d: DeviceReport): string {
     const what = t.method === 'nvtx' || t.method === 'range' ? `"${t.name}"` : t.name;
     const per = it && it.count === t.count
       ? `; per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs` : '';
-    return `${gpu}: ${formatNs(t.span.median)} per iteration (median; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${per}`;
+    return `${gpu}: ${formatNs(t.span.median)} per iteration (median GPU span, first kernel to last; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${periodText(d)}${per}`;
   }
   if (!it || it.count === 0) {
     return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
