@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
-import { kernelNvtxText } from '../analyses/kernel-ranges.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { communicationIntervals } from '../analyses/communication-rows.js';
 import { formatNs } from '../render/format.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
@@ -209,8 +209,8 @@ export function defaultHtmlPath(files: string[]): string {
  * was launched in, and each GPU's communication, compute and exposed intervals.
  */
 export function htmlInput(report: Report, trace: Trace): HtmlInput {
-  const ranges = kernelNvtxText(trace);
-  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined, communication: communicationIntervals(report, trace) };
+  const ranges = innermostRangeTexts(trace, Int32Array.from({ length: trace.kernels.count }, (_, i) => i));
+  return { report, trace, expertOf: ranges.some((t) => t >= 0) ? (i: number) => ranges[i] : undefined, communication: communicationIntervals(report, trace) };
 }
 
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
