@@ -359,7 +359,7 @@ struct Variant {
 
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
-                        "MOE_GROUPED_FIXED_N"})
+                        "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -399,17 +399,20 @@ int main(int argc, char** argv) {
       {"switch64-zipf", 64, 4096, 1, 768, 3072, 16.0, kZipf10x, 48, 15},
       {"switch64-zipf-steep", 64, 4096, 1, 768, 3072, 64.0, 1.0, 48, 17},
   };
-  // Every case in the default configuration; the switch-base-64 and top-2 cases with the other
-  // work order and with one wgmma width.
+  // Every case with the default kernel (v2) and with v1; the switch-base-64 and top-2 cases with
+  // the other work orders and knobs.
   struct Config {
     const char* name;
     const char* env;
     bool all;
   };
   const Config configs[] = {
-      {"default", "", true},
-      {"lag8", "MOE_GROUPED_LAG=8", false},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1", false},
+      {"v2", "MOE_GROUPED_KERNEL=2", true},
+      {"v1", "MOE_GROUPED_KERNEL=1", true},
+      {"v2-lag8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=8", false},
+      {"v2-lag0", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=0", false},
+      {"v2-prefetch8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=8", false},
+      {"v2-no-pdl", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PDL=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -426,12 +429,18 @@ int main(int argc, char** argv) {
 
   // ---- timing at switch-base-64: pack + ffn per run, median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"default", ""},
-      {"lag8", "MOE_GROUPED_LAG=8"},
-      {"prefetch3", "MOE_GROUPED_PREFETCH=3"},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1"},
-      {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
-      {"no-pdl", "MOE_GROUPED_PDL=0"},
+      {"v2", "MOE_GROUPED_KERNEL=2"},
+      {"v1 (run 2's default)", "MOE_GROUPED_KERNEL=1"},
+      {"v2 lag8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=8"},
+      {"v2 lag2", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_LAG=2"},
+      {"v2 prefetch4", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=4"},
+      {"v2 prefetch8", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PREFETCH=8"},
+      {"v2 no-evict-first", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_EVICT_FIRST=0"},
+      {"v2 no-pdl", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_PDL=0"},
+      {"v2 again", "MOE_GROUPED_KERNEL=2"},
+      {"v2 diagnostic: no token loads", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=1"},
+      {"v2 diagnostic: no wgmma, no epilogue", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=2"},
+      {"v2 diagnostic: weight loads only", "MOE_GROUPED_KERNEL=2;MOE_GROUPED_DIAG=3"},
   };
   struct Row {
     std::string what;

@@ -35,7 +35,10 @@ struct GroupedTuning {
   bool pdl = true;     // programmatic dependent launch of top-k, pack and ffn
   int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
   bool evictFirst = true;  // L2 evict-first hint on weight loads
-  bool fixedN = false;     // every token tile computed at 128 columns (one wgmma shape)
+  bool fixedN = false;     // v1: every token tile computed at 128 columns (one wgmma shape)
+  int kernel = 1;          // 2: 256 weight rows x <=128 tokens per item, wgmma N = tokens; 1: the run-2 kernel
+                           // (the default until v2 is measured on the GPU: MOE_GROUPED_KERNEL=2 selects it)
+  int diag = 0;            // v2 timing diagnostics, results wrong: 1 skips the token loads, 2 the wgmma
   static GroupedTuning fromEnvironment();
 };
 
@@ -65,8 +68,9 @@ class GroupedFfn {
   GroupedShape s_;
   GroupedTuning tune_;
   cudaStream_t stream_;
-  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0;
+  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0, tiles1_ = 0, tiles2_ = 0;
   std::vector<CUtensorMap> mapW1_, mapW2_;
+  void* tokenMaps_ = nullptr;  // v2's token tensor maps, in device memory
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
   int *rowOf_ = nullptr, *tokenOf_ = nullptr, *offsets_ = nullptr, *listTotal_ = nullptr, *queue_ = nullptr;

@@ -31,6 +31,8 @@ export interface ReportOptions {
   wholeTrace?: boolean;
   /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
   classes?: { file: string; patterns: ClassPatternSpec[] };
+  /** --expert-weights RxC,...:DTYPE: the experts' weight matrices, for expert ranges that do not name them (grouped what-if) */
+  expertWeights?: string;
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
@@ -46,7 +48,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges,
       communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     Object.assign(report, windowOnly);

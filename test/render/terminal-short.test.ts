@@ -42,7 +42,7 @@ describe('short terminal report', () => {
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
     const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
-    expect(text).toContain('GPU 0: 41.96 ms per iteration (median; mean 41.85 ms, 41.35 ms .. 42.14 ms) over 5 iterations of\n  "forward streams-sync #"');
+    expect(text).toContain('GPU 0: 41.96 ms per iteration (median GPU span, first kernel to last; mean 41.85 ms, 41.35 ms ..\n  42.14 ms) over 5 iterations of "forward streams-sync #"');
     // the steady state has three findings (the warm-up's allocations and pageable copy are left out), all with their fixes
     expect(text).not.toMatch(/\n\+ \d+ more/);
     expect(text).toMatch(/\n3\. MEDIUM no-overlap-despite-streams: /);
