@@ -15,6 +15,7 @@ import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
+import { perIteration } from '../findings/context.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
 import { checkWindowHoldsKernels, EXPERT_WEIGHTS_HELP, htmlInput, namingFile, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
@@ -98,8 +99,8 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
       busyPerIteration: d ? d.overlap.busy / n : null,
       utilization: d?.overlap.utilization ?? null,
       overlapShare: d?.overlap.overlapShare ?? null,
-      syncsPerIteration: d ? (it ? it.syncsPerIteration : d.hostSyncs.count) : null,
-      kernelsPerIteration: d ? (it ? it.kernelsPerIteration : d.overlap.kernelCount) : null,
+      syncsPerIteration: d ? (it ? perIteration(d, it).syncs : d.hostSyncs.count) : null,
+      kernelsPerIteration: d ? (it ? perIteration(d, it).kernels : d.overlap.kernelCount) : null,
       streams: d ? d.streams.filter((s) => s.kernelCount > 0).length : null,
       speedup: null,
       findings,

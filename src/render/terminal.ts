@@ -4,12 +4,13 @@
  * `--full`: the findings' evidence and every table behind them (src/render/tables.ts, the same
  * tables the HTML page shows).
  */
-import type { DeviceReport, Finding, Report } from '../report/types.js';
+import type { DeviceReport, Finding, IterationSummary, Report } from '../report/types.js';
 import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 import { windowChoice } from '../report/build.js';
+import { perIteration } from '../findings/context.js';
 
 export interface TerminalOptions {
   /** every table and each finding's evidence (default: the short report) */
@@ -71,6 +72,15 @@ export function periodText(d: DeviceReport): string {
   return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
 }
 
+/** "; per iteration GPU busy …, N kernels, M host syncs", said to be the window's ÷ N when the ranges' projection misses work (findings/context.ts perIteration). */
+function perIterationText(d: DeviceReport, it: IterationSummary): string {
+  const p = perIteration(d, it);
+  const n = (v: number): string => formatCount(Math.round(v));
+  if (!p.fromWindow) return `; per iteration GPU busy ${formatNs(p.busy)}, ${n(p.kernels)} kernels, ${n(p.syncs)} host syncs`;
+  return `; per iteration (the window's ÷ ${formatCount(it.count)}) GPU busy ${formatNs(Math.round(p.busy))}, ${n(p.kernels)} kernels, ${n(p.syncs)} host syncs ` +
+    `(${formatPct(p.outsideShare)} of the kernels were launched outside the ranges' thread, e.g. by autograd's backward thread)`;
+}
+
 /** Time per iteration of one device: the NVTX iterations when found, else the whole window. */
 export function iterationLine(d: DeviceReport): string {
   const it = d.nvtxRanges?.iterations;
@@ -81,8 +91,7 @@ export function iterationLine(d: DeviceReport): string {
   if (t && t.count > 0) {
     const spread = t.count > 1 ? `, ${formatNs(t.span.min)} .. ${formatNs(t.span.max)}` : '';
     const what = t.method === 'nvtx' || t.method === 'range' ? `"${t.name}"` : t.name;
-    const per = it && it.count === t.count
-      ? `; per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs` : '';
+    const per = it && it.count === t.count ? perIterationText(d, it) : '';
     return `${gpu}: ${formatNs(t.span.median)} per iteration (median GPU span, first kernel to last; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${periodText(d)}${per}`;
   }
   if (!it || it.count === 0) {
