@@ -3,6 +3,7 @@ import { buildTrace, type KernelRow, type MemcpyRow, type NvtxRow, type RuntimeR
 import { analyzeWhatIf, buildReplayInput, readbackSizing } from '../../src/analyses/what-if.js';
 import { expertDisplayName, expertInstances, parseExpertWeights } from '../../src/analyses/experts.js';
 import { MemcpyKind } from '../../src/model/trace.js';
+import { main } from '../../src/cli.js';
 
 const threads = [{ globalTid: '1', tid: 1, name: 't', process: 0 }];
 const processes = [{ globalPid: '1', pid: 1, name: 'p' }];
@@ -138,5 +139,34 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
     expect(w.iterations).toBe(2);
     expect(w.measuredIterationNs).toBe(87);
     expect(2 * p).toBe(200);
+  });
+});
+
+describe('--expert-weights: the weights for expert ranges that do not name them', () => {
+  const run = async (argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; } });
+    return { code, stdout, stderr };
+  };
+  it('a bad value: one line, exit 2', async () => {
+    const r = await run(['analyze', 'fixtures/nsys-2025.3/zipf/sequential.sqlite', '--expert-weights', '768x3072:q4']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^moe-trace: --expert-weights expects .*got "768x3072:q4"/);
+  });
+  it('the zipf native loop (ranges without weights): grouped from SM-time, then from bytes at the H200\'s 4.81 TB/s', async () => {
+    const json = async (extra: string[]) => JSON.parse((await run(['analyze', 'fixtures/nsys-2025.3/zipf/sequential.sqlite', '--json', ...extra])).stdout);
+    const plain = (await json([])).devices[0].whatIf;
+    const given = (await json(['--expert-weights', '768x3072,3072x768:bf16'])).devices[0].whatIf;
+    expect(plain.inputs.grouped).toMatchObject({ namedGemms: 0, memoryBoundGemms: 0 });
+    // 64 experts × 2 GEMMs × 3 iterations, all named. Ridge: 4096 × 132 SMs × 1.98 GHz / 4.814 TB/s
+    // = 222 FLOP/B; intensity T·R·C / (R·C + T·(R + C)): expert 0 (512 tokens) 279, compute-bound
+    // (2 GEMMs × 3 iterations); expert 1 (335 tokens) 217 and every other one below: memory-bound
+    expect(given.inputs.grouped).toMatchObject({ memoryBandwidth: 4814304000000, peakFlops: 4096 * 132 * 1980000000, namedGemms: 384, memoryBoundGemms: 378 });
+    const g = (w: { scenarios: { scenario: string; projectedIterationNs: number }[] }) => w.scenarios.find((s) => s.scenario === 'grouped')!.projectedIterationNs;
+    expect(g(given)).toBeLessThan(g(plain));
+    // everything else is unchanged
+    expect(given.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped')).toEqual(plain.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped'));
   });
 });

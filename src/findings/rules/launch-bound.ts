@@ -6,7 +6,7 @@
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { hasExperts, measure, medianKernelDuration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { hasExperts, measure, medianKernelDuration, perIteration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** host-wait idle below this share of the window is not worth a finding */
 const MIN_SHARE = 0.01;
@@ -29,7 +29,7 @@ export function launchBoundFix(ctx: FindingContext, interval: number): string {
   if (interval >= HOST_WORK_INTERVAL_NS) {
     return `The host issues a kernel only every ${formatNs(interval)}, far more than a launch costs: the time goes to other host work between launches (Python, CPU-side compute, data loading, copies). Find it in the CPU timeline between two launches and move it off the GPU's path (a background thread or process, prefetching) or onto the GPU; a CUDA graph alone does not remove it.`;
   }
-  if ((ctx.iterations && ctx.iterations.kernelsPerIteration < FEW_KERNELS) || culpritOf(ctx.device, 'existing-grouped-gemm')) {
+  if ((ctx.iterations && perIteration(ctx.device, ctx.iterations).kernels < FEW_KERNELS) || culpritOf(ctx.device, 'existing-grouped-gemm')) {
     return `Capture the iteration once as a CUDA graph (${GRAPH}) and replay it, so its small kernels cost one launch instead of one each.`;
   }
   if (hasExperts(ctx)) {
@@ -52,7 +52,7 @@ export function launchBound(ctx: FindingContext): Finding | null {
     `${formatCount(device.launch.matchedKernels)} kernels matched to their launch call; launch interval median ${formatNs(interval)}, p95 ${formatNs(device.launch.interval.p95)}; launch latency median ${formatNs(device.launch.latency.median)}.`,
   ];
   if (ctx.iterations) {
-    evidence.push(`${formatCount(Math.round(ctx.iterations.kernelsPerIteration))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
+    evidence.push(`${formatCount(Math.round(perIteration(device, ctx.iterations).kernels))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
   }
   if (ctx.activeStreams > 1) {
     evidence.push(`${formatCount(ctx.activeStreams)} streams cannot overlap kernels that are not yet launched: overlap share ${formatPct(device.overlap.overlapShare)}.`);
@@ -66,7 +66,7 @@ export function launchBound(ctx: FindingContext): Finding | null {
     measure('hostWaitTime', hostWait.total, 'ns'),
     measure('hostWaitShareOfIdle', device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null, 'share'),
     measure('matchedKernels', device.launch.matchedKernels, 'count'),
-    ...(ctx.iterations ? [measure('kernelsPerIteration', ctx.iterations.kernelsPerIteration, 'per-iteration')] : []),
+    ...(ctx.iterations ? [measure('kernelsPerIteration', perIteration(device, ctx.iterations).kernels, 'per-iteration')] : []),
   ];
   return withMeasures({
     id: 'launch-bound', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,

@@ -6,7 +6,7 @@
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, hasExperts, kernelRow, measure, medianKernelDuration, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { countPhrase, hasExperts, kernelRow, perIteration as perIterationCounts, measure, medianKernelDuration, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** A kernel this short costs about as much to launch (~5 µs of CPU, a few µs of GPU) as to run. */
 const SMALL_KERNEL_NS = 20_000;
@@ -26,7 +26,7 @@ function graphShare(ctx: FindingContext): number {
 export function manySmallKernels(ctx: FindingContext): Finding | null {
   const { device, iterations } = ctx;
   const count = device.overlap.kernelCount;
-  const perIteration = iterations ? iterations.kernelsPerIteration : null;
+  const perIteration = iterations ? perIterationCounts(ctx.device, iterations).kernels : null;
   const many = perIteration !== null ? perIteration >= MANY_PER_ITERATION : count >= MANY_IN_WINDOW;
   const median = medianKernelDuration(ctx);
   // When launch-bound holds it already says this, with the same fix; kernels replayed from a
