@@ -6,6 +6,7 @@
  *
  *   npm run build && node bench/what-if-errors.js            # markdown table, as in docs/metrics.md
  *   node bench/what-if-errors.js --json
+ *   WHATIF_DIRS=dirA,dirB node bench/what-if-errors.js   # other capture folders (e.g. a new campaign's)
  */
 import { existsSync } from 'node:fs';
 import { readNsysSqlite } from '../dist/readers/nsys-sqlite.js';
@@ -19,7 +20,8 @@ const PAIRS = [
   ['torch-streams-sync', 'no-host-syncs', 'torch-streams'],
   ['torch-sequential', 'grouped', 'torch-grouped'],
 ];
-const DIRS = ['fixtures/nsys-2025.3', 'fixtures/nsys-2025.3-profile', 'fixtures/nsys-2025.3-whole', 'fixtures/nsys-2025.3/tokens-64k', 'fixtures/nsys-2025.3/zipf'];
+const DIRS = process.env.WHATIF_DIRS ? process.env.WHATIF_DIRS.split(',') : ['fixtures/nsys-2025.3', 'fixtures/nsys-2025.3-profile', 'fixtures/nsys-2025.3-whole', 'fixtures/nsys-2025.3/tokens-64k', 'fixtures/nsys-2025.3/zipf',
+  'fixtures/nsys-2025.3-weights', 'fixtures/nsys-2025.3-weights/tokens-64k', 'fixtures/nsys-2025.3-weights/zipf'];
 
 /**
  * The native workload's expert weights (switch-base-64: d_model 768, d_ff 3072, bf16), given as a

@@ -22,6 +22,7 @@ import { lowerBound, sortedOrder, totalLength, union } from '../model/intervals.
 import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows } from './nvtx-projection.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
+import { WEIGHTS_CLAUSE } from '../model/nvtx-names.js';
 
 /** One instance of one expert: its kernels (trace rows, start order). */
 export interface ExpertInstance {
@@ -69,7 +70,7 @@ export function parseExpertWeights(text: string): ExpertWeights | null {
 
 /** The text an expert is shown by: its range text without the weights clause. */
 export function expertDisplayName(text: string): string {
-  return text.replace(/\s*\bweights=\S+/i, '').trim() || text;
+  return text.replace(WEIGHTS_CLAUSE, '').trim() || text;
 }
 
 export interface ExpertInstances {

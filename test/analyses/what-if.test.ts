@@ -92,6 +92,20 @@ describe('real captures: each projection within 25% of the measured counterpart 
       expect(e, dir).toBeLessThan(hi);
     }
   });
+  it('the weights campaign (expert ranges name their weights): every projection within 25% of its measured counterpart', () => {
+    const V = 'fixtures/nsys-2025.3-weights';
+    const pairs = [
+      ['streams-sync', 'no-host-syncs', 'streams'], ['streams', 'free-launches', 'graph'], ['sequential', 'grouped', 'grouped'],
+      ['tokens-64k/streams-sync', 'no-host-syncs', 'tokens-64k/streams'], ['zipf/streams-sync', 'no-host-syncs', 'zipf/streams'], ['zipf/sequential', 'grouped', 'zipf/grouped'],
+    ];
+    for (const [a, scenario, b] of pairs) {
+      const p = projected(`${V}/${a}.sqlite`, scenario);
+      const m = whatIf(`${V}/${b}.sqlite`).measuredIterationNs;
+      expect(Math.abs(p - m) / m, `${a} ${scenario}`).toBeLessThan(0.25);
+    }
+    // grouped from bytes: every expert GEMM named, all memory-bound at ≤ 80 tokens
+    expect(whatIf(`${V}/sequential.sqlite`).inputs.grouped).toMatchObject({ namedGemms: 384, memoryBoundGemms: 384 });
+  });
   it('perfect-overlap is never slower than free-launches and bounded by the GPU work', () => {
     const w = whatIf(`${D}/streams.sqlite`);
     const po = w.scenarios.find((s) => s.scenario === 'perfect-overlap')!.projectedIterationNs;

@@ -13,6 +13,12 @@ describe('nvtxFamilyName', () => {
     expect(nvtxFamilyName('## backward ##')).toBe('## backward ##');
     expect(nvtxFamilyName('Optimizer.step#SGD.step')).toBe('Optimizer.step#SGD.step');
   });
+  it('leaves an expert range\'s weights clause out of its family', () => {
+    expect(nvtxFamilyName('expert 7 weights=768x3072,3072x768:bf16')).toBe('expert #');
+    expect(nvtxFamilyName('layer 0 expert 3 weights=4096x14336:fp8 shared')).toBe('layer # expert # shared');
+    // not a clause: kept
+    expect(nvtxFamilyName('weights=update 3')).toBe('weights=update #');
+  });
   it('--range accepts the printed name, "#*", and the old "##"', () => {
     for (const spec of ['ProfilerStep#N', 'ProfilerStep#*', 'ProfilerStep##']) expect(familySpecKey(spec)).toBe('ProfilerStep#N');
     expect(familySpecKey('expert #')).toBe('expert #');
