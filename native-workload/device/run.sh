@@ -13,6 +13,7 @@
 #             its measured floor and the torch._grouped_mm anchor as RESULT lines
 #   zipf      the same with --skew zipf --zipf-exponent 0.57 --capacity-factor 16: the top expert
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
+#   route     the same two runs with MOE_GROUPED_ROUTE=1 (top-k and pack as one kernel)
 #   v1        the same two runs with MOE_GROUPED_KERNEL=1 (run 2's kernel), side by side
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
 #             grouped-zipf.sqlite, and each capture's kernels (start, duration) -> kernels-*.txt
@@ -98,17 +99,20 @@ if [ -x "$W" ]; then
   A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
   step uniform 150 $W --mode sequential,grouped $A
   step zipf 150 $W --mode sequential,grouped $ZIPF $A
-  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 $W --mode grouped --iterations 50 --warmup 10
-  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  step route-uniform 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped --iterations 50 --warmup 10
+  step route-zipf 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped --iterations 50 --warmup 10
+  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
 
   # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).
   export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
   if [ -n "$NSYS" ]; then
     "$NSYS" --version >> "$LOG/env.txt" 2>&1
-    for cap in grouped grouped-zipf; do
+    for cap in grouped grouped-zipf grouped-route; do
       extra=""; [ $cap = grouped-zipf ] && extra="$ZIPF"
-      step "nsys-$cap" 120 "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
+      route=0; [ $cap = grouped-route ] && route=1
+      step "nsys-$cap" 120 env MOE_GROUPED_ROUTE=$route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
         --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
         $W --mode grouped --iterations 3 --warmup 2 $extra
       step "export-$cap" 120 "$NSYS" export --type sqlite --force-overwrite true -o "$OUT/$cap.sqlite" /tmp/cap-$cap.nsys-rep
@@ -145,7 +149,8 @@ PY
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_LAG=8 MOE_GROUPED_LAG=2 MOE_GROUPED_PREFETCH=8 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
+  for v in MOE_GROUPED_AHEAD=0 MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4 MOE_GROUPED_LAG=-1 \
+           MOE_GROUPED_ROUTE=1,MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4,MOE_GROUPED_AHEAD=0,MOE_GROUPED_LAG=-1; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
     step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10
@@ -160,7 +165,7 @@ fi
   echo "== summary ($(( $(date +%s) - t0 ))s)"
   grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
   sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
-  for f in uniform zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+  for f in uniform zipf route-uniform route-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')

@@ -1,4 +1,5 @@
 #include "kernels.cuh"
+#include "topk.cuh"
 
 #include <cmath>
 
@@ -39,52 +40,18 @@ __global__ void __launch_bounds__(32 * kTopKWarps)
   asm volatile("griddepcontrol.launch_dependents;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
-  const unsigned full = 0xffffffffu;
   const int lane = threadIdx.x & 31;
   const int t = blockIdx.x * kTopKWarps + int(threadIdx.x >> 5);
   if (t >= tokens) return;
-  const float* row = logits + size_t(t) * experts;
-  float mx = -INFINITY;
-  for (int e = lane; e < experts; e += 32) mx = fmaxf(mx, row[e] + bias[e]);
-  for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(full, mx, o));
-  float sum = 0.f;
-  for (int e = lane; e < experts; e += 32) sum += expf(row[e] + bias[e] - mx);
-  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(full, sum, o);
   int chosen[kMaxTopK];
-  float prob[kMaxTopK];
-  float chosenSum = 0.f;
-#pragma unroll
-  for (int k = 0; k < kMaxTopK; ++k) {
-    chosen[k] = -1;
-    prob[k] = 0.f;
-    if (k < topk) {
-      int best = -1;
-      float bestValue = -INFINITY;
-      for (int e = lane; e < experts; e += 32) {
-        bool taken = false;
-#pragma unroll
-        for (int j = 0; j < k; ++j) taken |= chosen[j] == e;
-        const float v = row[e] + bias[e];
-        if (!taken && (best < 0 || v > bestValue)) { best = e; bestValue = v; }
-      }
-      for (int o = 16; o; o >>= 1) {
-        const float ov = __shfl_xor_sync(full, bestValue, o);
-        const int ob = __shfl_xor_sync(full, best, o);
-        if (ob >= 0 && (best < 0 || ov > bestValue || (ov == bestValue && ob < best))) { best = ob; bestValue = ov; }
-      }
-      chosen[k] = best;
-      prob[k] = expf(bestValue - mx) / sum;
-      chosenSum += prob[k];
-    }
-  }
+  float gate[kMaxTopK];
+  warpTopK(logits + size_t(t) * experts, bias, experts, topk, lane, chosen, gate);
   if (lane != 0) return;
 #pragma unroll
   for (int k = 0; k < kMaxTopK; ++k) {
     if (k >= topk) break;
-    const int a = k * tokens + t;
-    assignExpert[a] = chosen[k];
-    // Switch (top-1) scales by the router probability; top-k (Mixtral) renormalises over the k.
-    assignGate[a] = topk == 1 ? prob[0] : prob[k] / chosenSum;
+    assignExpert[k * tokens + t] = chosen[k];
+    assignGate[k * tokens + t] = gate[k];
   }
 }
 

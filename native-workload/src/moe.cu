@@ -331,9 +331,14 @@ void MoeWorkload<T>::runIteration(Mode m, bool annotate) {
         // dependent launch.
         gemmRowMajor(mainHandle_, dtype_, o_.tokens, o_.dModel, o_.experts, act_[l], wr_[l], logits_,
                      CUDA_R_32F);
-        launchRouterTopK(logits_, bias_, o_.tokens, o_.experts, o_.topk, assignExpert_, assignGate_, main_,
-                         grouped_->tuning().pdl);
-        grouped_->run(l, act_[l], assignExpert_, assignGate_, assignPos_, expertCount_, act_[l + 1]);
+        if (grouped_->fusedRoute()) {
+          grouped_->runRouted(l, act_[l], logits_, bias_, assignExpert_, assignGate_, assignPos_, expertCount_,
+                              act_[l + 1]);
+        } else {
+          launchRouterTopK(logits_, bias_, o_.tokens, o_.experts, o_.topk, assignExpert_, assignGate_, main_,
+                           grouped_->tuning().pdl);
+          grouped_->run(l, act_[l], assignExpert_, assignGate_, assignPos_, expertCount_, act_[l + 1]);
+        }
       }
       if (annotate) popRange();
       continue;

@@ -61,14 +61,14 @@ function header(report: Report): string {
 
 /**
  * ", 63 in 622.7 ms: one every 9.884 ms, the time between them included" when the iterations follow
- * each other at a period that differs from their median span by 1% or more: the period is what the
+ * each other at a period that differs from their mean span by 1% or more: the period is what the
  * what-if replay's "now" is (the window ÷ its iterations), so the reader sees why the two differ.
  */
 export function periodText(d: DeviceReport): string {
   const t = d.window.iterations;
   if (!t || t.count < 2 || d.window.source !== 'iterations') return '';
   const period = d.window.duration / t.count;
-  if (Math.abs(period - t.span.median) < 0.01 * t.span.median) return '';
+  if (Math.abs(period - t.meanSpan) < 0.01 * t.meanSpan) return '';
   return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
 }
 
@@ -96,7 +96,7 @@ export function iterationLine(d: DeviceReport): string {
   }
   if (!it || it.count === 0) {
     return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
-      `${formatCount(d.overlap.kernelCount)} kernels, GPU busy ${formatNs(d.overlap.busy)}`;
+      `${formatCount(d.overlap.kernelCount)} kernel${d.overlap.kernelCount === 1 ? '' : 's'}, GPU busy ${formatNs(d.overlap.busy)}`;
   }
   const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';
   return `${gpu}: ${formatNs(it.duration.median)} per iteration${spread}, median of ${formatCount(it.count)} "${it.name}"; ` +
@@ -129,14 +129,21 @@ function lead(report: Report, width: number): string[] {
   return out;
 }
 
+/** Lines a warning may take in the short report. */
+const WARNING_LINES = 3;
+
 function renderShort(report: Report, options: TerminalOptions): string {
   const width = options.width ?? DEFAULT_WIDTH;
   const maxLines = options.maxLines ?? SHORT_LINES;
   const out = lead(report, width);
-  // warnings: the first two, then how many more
-  const warnings = report.warnings.slice(0, 2).map((w) => {
-    const [first, ...rest] = wrap(`warning: ${w}`, width, '  ');
-    return rest.length > 0 ? `${first.slice(0, width - 1)}…` : first;
+  // warnings: the first two, each whole up to WARNING_LINES lines (cut mid-sentence they hid the
+  // reason, e.g. why a Kineto trace taken under nsys has no GPU records), then how many more
+  const warnings = report.warnings.slice(0, 2).flatMap((w) => {
+    const lines = wrap(`warning: ${w}`, width, '  ');
+    if (lines.length <= WARNING_LINES) return lines;
+    const kept = lines.slice(0, WARNING_LINES);
+    kept[WARNING_LINES - 1] = `${kept[WARNING_LINES - 1].slice(0, width - 10).replace(/\s+\S*$/, '')}… (--full)`;
+    return kept;
   });
   if (report.warnings.length > 2) warnings.push(`(${report.warnings.length - 2} more warnings: --full)`);
   out.push(...warnings);
@@ -191,7 +198,7 @@ function renderFull(report: Report, width: number): string {
     if (m && Number(m[1]) !== device) {
       device = Number(m[1]);
       const d = report.devices.find((x) => x.deviceId === device);
-      out.push('', `== GPU ${device}: ${d?.gpuName ?? ''} ==`);
+      out.push('', `== GPU ${device}${d?.gpuName && d.gpuName !== `GPU ${device}` ? `: ${d.gpuName}` : ''} ==`);
     }
     out.push('', textOf(t, m ? m[2] : t.caption, width));
   }

@@ -81,7 +81,9 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
 /** "GPU 0 (NVIDIA H200): 33 streams, overlap share 0.0%, GPU utilization 18.2%, 640 host syncs" (the terminal's next line: time per iteration) */
 export function headlineOf(d: DeviceReport): string {
   const n = d.streams.length;
-  return `GPU ${d.deviceId} (${d.gpuName}): ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
+  // a trace without device properties names the GPU "GPU 0": "GPU 0 (GPU 0)" says nothing
+  const name = d.gpuName && d.gpuName !== `GPU ${d.deviceId}` ? ` (${d.gpuName})` : ' (model not recorded)';
+  return `GPU ${d.deviceId}${name}: ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
     `GPU utilization ${formatPct(d.overlap.utilization)}, ${d.hostSyncs.count} host sync${d.hostSyncs.count === 1 ? '' : 's'}`;
 }
 

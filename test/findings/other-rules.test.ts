@@ -62,11 +62,11 @@ describe('pageable-memcpy', () => {
 });
 
 describe('allocation-in-loop', () => {
-  function allocating(calls: number) {
+  function allocating(calls: number, ranges = true) {
     const r = new Rows();
     for (let i = 0; i < 4; i++) {
       const t = i * 100 * US;
-      r.nvtx.push({ start: t, end: t + 100 * US, text: `iteration ${i}` });
+      if (ranges) r.nvtx.push({ start: t, end: t + 100 * US, text: `iteration ${i}` });
       r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 50 * US });
       if (i < calls) {
         r.call(t + 55 * US, t + 75 * US, 'cudaMalloc');
@@ -78,13 +78,17 @@ describe('allocation-in-loop', () => {
   it('fires on cudaMalloc/cudaFree in every iteration and costs the idle time they overlap', () => {
     const f = findingsOf(allocating(4)).find((x) => x.id === 'allocation-in-loop')!;
     // the last iteration's calls fall after the last kernel, outside the window
-    expect(f.title).toBe('cudaMalloc/cudaFree called 1.5 times per iteration inside the window (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
+    expect(f.title).toBe('cudaMalloc/cudaFree called 1.5 times per iteration (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
     expect(f.costNs).toBe(3 * 35 * US);
     expect(f.evidence[0]).toBe('3 × cudaMalloc (60.00 µs), 3 × cudaFree (45.00 µs).');
     expect(f.measures).toEqual(expect.arrayContaining([
       { name: 'allocationCalls', value: 6, unit: 'count' }, { name: 'allocationTime', value: 105 * US, unit: 'ns' },
       { name: 'allocationCallsPerIteration', value: 1.5, unit: 'per-iteration' },
     ]));
+  });
+  it('without iterations, counts the window once ("6 times in the window", not "... in the window inside the window")', () => {
+    const f = findingsOf(allocating(4, false)).find((x) => x.id === 'allocation-in-loop')!;
+    expect(f.title).toBe('cudaMalloc/cudaFree called 6 times in the window (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
   });
   it('does not fire on a single allocation', () => {
     const r = new Rows();

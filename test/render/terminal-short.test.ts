@@ -96,6 +96,27 @@ describe('analyze of several files', () => {
   });
 });
 
+describe('short terminal report: what a trace without GPU records says', () => {
+  it('a Kineto trace taken under nsys: the whole warning (it was cut at "the…"), and a fix for Kineto, not for a WSL nsys export', async () => {
+    let out = '';
+    expect(await main(['analyze', 'fixtures/kineto-2.11/grouped.under-nsys.pt.trace.json.gz'], { stdout: (s) => { out += s; }, stderr: () => {} })).toBe(0);
+    const flat = out.replace(/\n {2,}/g, ' ');
+    expect(flat).toContain('warning: The trace has CPU operators but no GPU records (no kernel, CUDA API or memcpy events): the profiler got no CUPTI data — another profiler (e.g. nsys) held CUPTI (CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED), or ProfilerActivity.CUDA was not requested.');
+    expect(flat).not.toContain('…');
+    expect(flat).toContain('Nothing to report: the PyTorch profiler trace has no GPU records');
+    expect(flat).toMatch(/fix: Analyse the nsys export of the same run instead/);
+    expect(flat).not.toMatch(/WSL|native Linux/);
+  });
+  it('a warning longer than three lines is cut at a word and points to --full', () => {
+    const r = buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams.sqlite'));
+    r.warnings = [`${'word '.repeat(80)}end`];
+    const lines = renderTerminal(r, { width: 60 }).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('warning: '));
+    expect(lines[at + 2]).toMatch(/ word… \(--full\)$/);
+    expect(lines[at + 3]).not.toMatch(/^ {2}word/);
+  });
+});
+
 describe('README', () => {
   it('shows the short report exactly as analyze prints it', async () => {
     const { readFileSync } = await import('node:fs');
