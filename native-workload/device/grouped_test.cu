@@ -140,18 +140,65 @@ struct Err {
 // Returns true when the case passes.
 bool checkCase(const Case& c, const char* config) {
   std::mt19937 rng(c.seed);
-  const Routing r = drawRouting(c, rng);
+  Routing r = drawRouting(c, rng);
   Device dev = upload(c, r, c.seed);
   const GroupedShape s = shapeOf(c);
   cudaStream_t st;
   CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
   GroupedFfn g(s, {dev.w1}, {dev.w2}, st);
+  // The fused route kernel starts from the router's logits: logits that make the drawn expert
+  // the arg-max by a margin (a small random bias added), and its gates are then whatever the
+  // softmax gives, checked bit for bit against the top-k kernel of the other modes.
+  const bool routed = g.fusedRoute();
+  float *dLogits = nullptr, *dBias = nullptr;
+  if (routed) {
+    std::vector<float> logits(size_t(c.tokens) * c.experts), bias(c.experts);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (int e = 0; e < c.experts; ++e) bias[e] = -0.1f * u(rng);
+    for (int t = 0; t < c.tokens; ++t) {
+      for (int e = 0; e < c.experts; ++e) logits[size_t(t) * c.experts + e] = -u(rng);
+      logits[size_t(t) * c.experts + r.expert[t]] = 1.5f + u(rng);
+    }
+    CK(cudaMalloc(&dLogits, logits.size() * sizeof(float)));
+    CK(cudaMalloc(&dBias, bias.size() * sizeof(float)));
+    CK(cudaMemcpy(dLogits, logits.data(), logits.size() * sizeof(float), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dBias, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
+    CK(cudaMemset(dev.expert, 0xff, size_t(c.tokens) * sizeof(int)));
+    CK(cudaMemset(dev.gate, 0xff, size_t(c.tokens) * sizeof(float)));
+  }
+  auto runOnce = [&] {
+    if (routed) g.runRouted(0, dev.x, dLogits, dBias, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+    else g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+  };
   g.poison();
   CK(cudaMemsetAsync(dev.out, 0xff, size_t(c.tokens) * c.dModel * sizeof(bf16), st));
   CK(cudaMemsetAsync(dev.pos, 0xff, size_t(c.tokens) * c.topk * sizeof(int), st));
-  g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+  runOnce();
   CK(cudaGetLastError());
   CK(cudaStreamSynchronize(st));
+  bool routeOk = true;
+  if (routed) {
+    std::vector<int> gotE(c.tokens), wantE(c.tokens);
+    std::vector<float> gotG(c.tokens), wantG(c.tokens);
+    int* e2;
+    float* g2;
+    CK(cudaMalloc(&e2, c.tokens * sizeof(int)));
+    CK(cudaMalloc(&g2, c.tokens * sizeof(float)));
+    launchRouterTopK(dLogits, dBias, c.tokens, c.experts, 1, e2, g2, 0, false);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(gotE.data(), dev.expert, c.tokens * sizeof(int), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(gotG.data(), dev.gate, c.tokens * sizeof(float), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(wantE.data(), e2, c.tokens * sizeof(int), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(wantG.data(), g2, c.tokens * sizeof(float), cudaMemcpyDeviceToHost));
+    long bad = 0;
+    for (int t = 0; t < c.tokens; ++t)
+      bad += gotE[t] != r.expert[t] || wantE[t] != r.expert[t] || std::memcmp(&gotG[t], &wantG[t], sizeof(float)) != 0;
+    if (bad) std::printf("  %s: fused route: %ld tokens whose expert or gate differ from the top-k kernel's\n", c.name.c_str(), bad);
+    routeOk = bad == 0;
+    r.gate = gotG;
+    cudaFree(e2);
+    cudaFree(g2);
+  }
 
   // Host routing: positions in assignment order, capacity, packed rows by expert.
   const int E = c.experts, T = c.tokens, A = T * c.topk, d = c.dModel, ff = c.dFf;
@@ -167,7 +214,7 @@ bool checkCase(const Case& c, const char* config) {
   CK(cudaMemcpy(gotCount.data(), dev.count, E * sizeof(int), cudaMemcpyDeviceToHost));
   CK(cudaMemcpy(gotOff.data(), g.offsets(), E * sizeof(int), cudaMemcpyDeviceToHost));
   CK(cudaMemcpy(gotPos.data(), dev.pos, A * sizeof(int), cudaMemcpyDeviceToHost));
-  bool ok = true;
+  bool ok = routeOk;
   for (int e = 0; e < E; ++e)
     if (gotCount[e] != cnt[e] || gotOff[e] != off[e]) {
       std::printf("  %s: expert %d count %d offset %d, want %d %d\n", c.name.c_str(), e, gotCount[e], gotOff[e],
@@ -265,7 +312,7 @@ bool checkCase(const Case& c, const char* config) {
     for (int rep = 0; rep < 20 && rerunDiff == 0; ++rep) {
       CK(cudaMemsetAsync(dev.out, 0xff, size_t(T) * d * sizeof(bf16), st));
       g.poison();
-      g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+      runOnce();
       CK(cudaGetLastError());
       CK(cudaStreamSynchronize(st));
       CK(cudaMemcpy(again.data(), dev.out, again.size() * sizeof(bf16), cudaMemcpyDeviceToHost));
@@ -281,6 +328,8 @@ bool checkCase(const Case& c, const char* config) {
               eh.rel(), rows.size(), ey.rel(), droppedBad, rerunDiff, pass ? "ok" : "FAIL");
   CK(cudaStreamDestroy(st));
   release(dev);
+  if (dLogits) cudaFree(dLogits);
+  if (dBias) cudaFree(dBias);
   return pass;
 }
 
@@ -359,7 +408,8 @@ struct Variant {
 
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
-                        "MOE_GROUPED_FIXED_N"})
+                        "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG",
+                        "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -399,17 +449,23 @@ int main(int argc, char** argv) {
       {"switch64-zipf", 64, 4096, 1, 768, 3072, 16.0, kZipf10x, 48, 15},
       {"switch64-zipf-steep", 64, 4096, 1, 768, 3072, 64.0, 1.0, 48, 17},
   };
-  // Every case in the default configuration; the switch-base-64 and top-2 cases with the other
-  // work order and with one wgmma width.
+  // Every case with the default kernel (v2) and with v1; the switch-base-64 and top-2 cases with
+  // the other work orders and knobs.
   struct Config {
     const char* name;
     const char* env;
     bool all;
   };
   const Config configs[] = {
-      {"default", "", true},
-      {"lag8", "MOE_GROUPED_LAG=8", false},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1", false},
+      {"v2", "", true},
+      {"v2-route", "MOE_GROUPED_ROUTE=1", true},
+      {"v2-stages4", "MOE_GROUPED_STAGES=4", true},
+      {"v1", "MOE_GROUPED_KERNEL=1", true},
+      {"v2-ahead0", "MOE_GROUPED_AHEAD=0", false},
+      {"v2-ahead8", "MOE_GROUPED_AHEAD=8", false},
+      {"v2-lag-1", "MOE_GROUPED_LAG=-1", false},
+      {"v2-lag0-route", "MOE_GROUPED_LAG=0;MOE_GROUPED_ROUTE=1", false},
+      {"v2-no-pdl", "MOE_GROUPED_PDL=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -424,14 +480,28 @@ int main(int argc, char** argv) {
   }
   if (quick) return 0;
 
-  // ---- timing at switch-base-64: pack + ffn per run, median of 30 after 5 warm-ups ----
+  // ---- timing at switch-base-64: top-k + pack + ffn per run (from the router's logits: the
+  // layer less its router GEMM), median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"default", ""},
-      {"lag8", "MOE_GROUPED_LAG=8"},
-      {"prefetch3", "MOE_GROUPED_PREFETCH=3"},
-      {"fixed-n128", "MOE_GROUPED_FIXED_N=1"},
-      {"no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
-      {"no-pdl", "MOE_GROUPED_PDL=0"},
+      {"v2 (5 stages, ahead 4, lag 8)", ""},
+      {"v2 route", "MOE_GROUPED_ROUTE=1"},
+      {"v2 stages4 ahead0 lag-1 (run 5's)", "MOE_GROUPED_STAGES=4;MOE_GROUPED_AHEAD=0;MOE_GROUPED_LAG=-1"},
+      {"v2 stages4", "MOE_GROUPED_STAGES=4"},
+      {"v2 ahead0", "MOE_GROUPED_AHEAD=0"},
+      {"v2 ahead2", "MOE_GROUPED_AHEAD=2"},
+      {"v2 ahead6", "MOE_GROUPED_AHEAD=6"},
+      {"v2 ahead8", "MOE_GROUPED_AHEAD=8"},
+      {"v2 ahead12", "MOE_GROUPED_AHEAD=12"},
+      {"v2 lag-1", "MOE_GROUPED_LAG=-1"},
+      {"v2 lag4", "MOE_GROUPED_LAG=4"},
+      {"v2 lag16", "MOE_GROUPED_LAG=16"},
+      {"v2 no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
+      {"v2 route ahead8", "MOE_GROUPED_ROUTE=1;MOE_GROUPED_AHEAD=8"},
+      {"v1 (run 2's kernel)", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1"},
+      {"v2 again", ""},
+      {"v2 diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
+      {"v2 diagnostic: no wgmma, no epilogue", "MOE_GROUPED_DIAG=2"},
+      {"v2 diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
   };
   struct Row {
     std::string what;
@@ -448,6 +518,20 @@ int main(int argc, char** argv) {
     const size_t nw = size_t(c.experts) * c.dModel * c.dFf;
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    // Logits whose arg-max is the drawn expert (zero bias).
+    float *dLogits, *dBias;
+    {
+      std::vector<float> logits(size_t(c.tokens) * c.experts), bias(c.experts, 0.f);
+      std::uniform_real_distribution<float> u(0.f, 1.f);
+      for (int t = 0; t < c.tokens; ++t) {
+        for (int e = 0; e < c.experts; ++e) logits[size_t(t) * c.experts + e] = -u(rng);
+        logits[size_t(t) * c.experts + r.expert[t]] = 1.5f + u(rng);
+      }
+      CK(cudaMalloc(&dLogits, logits.size() * sizeof(float)));
+      CK(cudaMalloc(&dBias, bias.size() * sizeof(float)));
+      CK(cudaMemcpy(dLogits, logits.data(), logits.size() * sizeof(float), cudaMemcpyHostToDevice));
+      CK(cudaMemcpy(dBias, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
+    }
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
@@ -473,7 +557,15 @@ int main(int argc, char** argv) {
       applyEnv(v.env);
       GroupedFfn g(shapeOf(c), {dev.w1}, {dev.w2}, st);
       std::printf("variant %-22s %s\n", v.name, g.describe().c_str());
-      for (int i = 0; i < 5; ++i) g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+      auto layer = [&] {
+        if (g.fusedRoute()) {
+          g.runRouted(0, dev.x, dLogits, dBias, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+        } else {
+          launchRouterTopK(dLogits, dBias, c.tokens, c.experts, 1, dev.expert, dev.gate, st, g.tuning().pdl);
+          g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+        }
+      };
+      for (int i = 0; i < 5; ++i) layer();
       CK(cudaStreamSynchronize(st));
       std::vector<cudaEvent_t> a(30), b(30);
       for (int i = 0; i < 30; ++i) {
@@ -482,7 +574,7 @@ int main(int argc, char** argv) {
       }
       for (int i = 0; i < 30; ++i) {
         CK(cudaEventRecord(a[i], st));
-        g.run(0, dev.x, dev.expert, dev.gate, dev.pos, dev.count, dev.out);
+        layer();
         CK(cudaEventRecord(b[i], st));
       }
       CK(cudaStreamSynchronize(st));
@@ -502,8 +594,11 @@ int main(int argc, char** argv) {
     cudaEventDestroy(e1);
     CK(cudaStreamDestroy(st));
     release(dev);
+    cudaFree(dLogits);
+    cudaFree(dBias);
   }
-  std::printf("\n%-44s %10s %9s %9s\n", "pack+ffn (switch-base-64, 604 MB of weights)", "median_us", "vs_floor", "TB/s");
+  std::printf("\n%-44s %10s %9s %9s\n", "pack+ffn+top-k (switch-base-64, 604 MB)", "median_us", "vs_floor", "TB/s");
+  std::printf("(each row: top-k + pack + ffn from the router's logits, i.e. the layer less its router GEMM)\n");
   for (const Row& r : table)
     std::printf("%-44s %10.1f %9.3f %9.2f\n", r.what.c_str(), r.us, r.us / floorUs, 603979776.0 / (r.us * 1e-6) / 1e12);
   return 0;

@@ -13,12 +13,14 @@
 #             its measured floor and the torch._grouped_mm anchor as RESULT lines
 #   zipf      the same with --skew zipf --zipf-exponent 0.57 --capacity-factor 16: the top expert
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
+#   route     the same two runs with MOE_GROUPED_ROUTE=1 (top-k and pack as one kernel)
+#   v1        the same two runs with MOE_GROUPED_KERNEL=1 (run 2's kernel), side by side
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
-#             grouped-zipf.sqlite
+#             grouped-zipf.sqlite, and each capture's kernels (start, duration) -> kernels-*.txt
 #   ncu       DRAM and L2 counters of one ffn launch
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
 #   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
-# Steps past DEADLINE seconds (330) are skipped and say so.
+# Steps past DEADLINE seconds (280) are skipped and say so.
 # $OUT gets: summary.txt (also printed last), logs.tar.gz (every step's log, build log,
 # SASS counts), grouped.sqlite, grouped-zipf.sqlite.
 set -u
@@ -31,10 +33,12 @@ W=$NW/build/moe-workload
 T="$NW/device/bin/grouped_test"
 export PATH="$PATH:/usr/local/cuda/bin:$(dirname "$(command -v python3)")"
 ZIPF="--skew zipf --zipf-exponent 0.57 --capacity-factor 16"
+# The kernel measured as `grouped` (v2 unless the caller says otherwise); the v1 steps set their own.
+export MOE_GROUPED_KERNEL=${MOE_GROUPED_KERNEL:-2}
 SUMMARY=$LOG/summary.txt
 : > "$SUMMARY"
 t0=$(date +%s)
-DEADLINE=${DEADLINE:-330}   # seconds after the start by which every step has ended
+DEADLINE=${DEADLINE:-280}   # seconds after the start by which every step has ended
 note() { echo "$*" | tee -a "$SUMMARY"; }
 # step NAME LIMIT CMD...: runs CMD with a time limit, its output to $LOG/NAME.log (and here),
 # and records the exit status and seconds in the summary.
@@ -82,7 +86,7 @@ if [ -x "$T" ]; then
     awk '/Function :/ {f=$3} /HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|SYNCS/ {
            split($0, p, /[ ;]+/); for (i in p) if (p[i] ~ /^(HGMMA|UTMALDG|UBLKPF|LDL|STL|WARPGROUP|SYNCS)/) { c[f" "p[i]]++; break } }
          END { for (k in c) print c[k], k }' /tmp/sass.txt | sort -k2 > "$LOG/sass.txt"
-    awk '/Function : .*ffnKernelILb0/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
+    awk '/Function : .*ffnKernel2/,/\.L_x_[0-9]+:$/' /tmp/sass.txt | grep -nE "HGMMA|DEPBAR|LDL|STL|SYNCS|UTMALDG" | head -80 >> "$LOG/sass.txt"
   fi
   step test 240 "$T"
 else
@@ -95,18 +99,37 @@ if [ -x "$W" ]; then
   A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
   step uniform 150 $W --mode sequential,grouped $A
   step zipf 150 $W --mode sequential,grouped $ZIPF $A
+  step route-uniform 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped --iterations 50 --warmup 10
+  step route-zipf 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped --iterations 50 --warmup 10
+  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
 
   # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).
   export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
   if [ -n "$NSYS" ]; then
     "$NSYS" --version >> "$LOG/env.txt" 2>&1
-    for cap in grouped grouped-zipf; do
+    for cap in grouped grouped-zipf grouped-route; do
       extra=""; [ $cap = grouped-zipf ] && extra="$ZIPF"
-      step "nsys-$cap" 120 "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
+      route=0; [ $cap = grouped-route ] && route=1
+      step "nsys-$cap" 120 env MOE_GROUPED_ROUTE=$route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
         --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
         $W --mode grouped --iterations 3 --warmup 2 $extra
       step "export-$cap" 120 "$NSYS" export --type sqlite --force-overwrite true -o "$OUT/$cap.sqlite" /tmp/cap-$cap.nsys-rep
+      # Where the layer's time goes: every kernel of the capture, µs from the capture's first kernel.
+      python3 - "$OUT/$cap.sqlite" > "$LOG/kernels-$cap.txt" 2>&1 <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT k.start, k.end, s.value FROM CUPTI_ACTIVITY_KIND_KERNEL k "
+                  "JOIN StringIds s ON s.id = k.shortName ORDER BY k.start").fetchall()
+t0 = rows[0][0] if rows else 0
+prev_end = None
+for start, end, name in rows:
+    gap = "" if prev_end is None else "%+8.1f" % ((start - prev_end) / 1e3)
+    print("%9.1f %9.1f %8.1f %s  %s" % ((start - t0) / 1e3, (end - t0) / 1e3, (end - start) / 1e3, gap, name[:60]))
+    prev_end = end
+PY
+      cat "$LOG/kernels-$cap.txt"
     done
   else
     note "no nsys found"
@@ -126,7 +149,8 @@ if [ -x "$W" ]; then
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_LAG=8 MOE_GROUPED_PREFETCH=3 MOE_GROUPED_FIXED_N=1 MOE_GROUPED_PDL=0 MOE_GROUPED_EVICT_FIRST=0; do
+  for v in MOE_GROUPED_AHEAD=0 MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4 MOE_GROUPED_LAG=-1 \
+           MOE_GROUPED_ROUTE=1,MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4,MOE_GROUPED_AHEAD=0,MOE_GROUPED_LAG=-1; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
     step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10
@@ -141,7 +165,7 @@ fi
   echo "== summary ($(( $(date +%s) - t0 ))s)"
   grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
   sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
-  for f in uniform zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+  for f in uniform zipf route-uniform route-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
@@ -149,6 +173,7 @@ fi
   done
   grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" \
     "$LOG/uniform.log" "$LOG/zipf.log" "$LOG/fallback.log" 2>/dev/null
+  for f in "$LOG"/kernels-*.txt; do [ -f "$f" ] && { echo "${f##*/} (start, end, duration, gap after the previous kernel; µs):"; cat "$f"; }; done
   for f in "$LOG"/ncu-*.log; do [ -f "$f" ] && { echo "${f##*/}:"; grep -E "^ +(gpu__|dram__|lts__|sm__|l1tex__)" "$f"; }; done
   grep -h "C75[0-9][0-9]" "$LOG/build.log" | sort -u | head -4
   grep -hE "error|trap|illegal" "$LOG"/*.log 2>/dev/null | grep -v "rel err\|rel_err\|err=" | sort | uniq -c | head -12

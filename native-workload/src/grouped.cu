@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "topk.cuh"
 #include "wgmma.cuh"
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -61,7 +62,10 @@ struct FfnArgs {
   bf16* h;
   bf16* out;      // top-1: token-order output, gate-scaled
   bf16* yPacked;  // top-k > 1: expert-order output, unscaled (the combine kernel sums)
+  const void* tokenMaps;  // v2: TokenMaps in global memory
   int experts, dModel, dFf, tiles1, staticItems, prefetch, evictFirst, fusedCombine;
+  int diag;  // v2 timing diagnostics (wrong results): 1 no token loads, 2 no wgmma and no epilogue
+  int ahead;  // v2: k-slabs of weights kept prefetched into L2 in front of the TMA loads
 };
 
 #ifdef MOE_DEVICE_SM90A
@@ -385,6 +389,317 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
+// ---- ffn kernel v2 (the default) ------------------------------------------------------------
+// 384 threads: warpgroup 0 is the producer (one thread issues TMA, setmaxnreg gives its
+// registers away), warpgroups 1 and 2 the consumers (232 registers each). An item is 256 weight
+// rows (128 per consumer warpgroup, two m64 accumulators sharing one token operand) by a chunk
+// of at most C tokens, computed at wgmma N = the chunk's tokens rounded up to 16 (one
+// instantiation per width, all sharing one pair of accumulator arrays). A stage is one 64-wide
+// k-slab: one TMA box of 256 weight rows (32 KB) and one box of exactly N token rows (a tensor
+// map per width), S stages deep: S = 4 with chunks of up to 128 tokens, or S = 5 with chunks of
+// up to 96 (a 5th stage fits only with the smaller token slab). Against v1 (128 weight rows,
+// tokens padded to 64 or 128, ten 16-row token boxes a stage) the token operand is read from L2
+// half as often and a stage needs two TMA instructions instead of twelve.
+//
+// The weight stream is latency-bound (RESULTS.md run 5: bandwidth follows the bytes in flight,
+// and the consumers hold a stage while its wgmma runs), so the producer also keeps the L2 `ahead`
+// k-slabs in front of its TMA loads with bulk prefetches, across the boundary into the next item
+// (fetched from the queue `ahead` slabs before the current one ends).
+constexpr int kThreads2 = 384;
+constexpr int kBm2 = 256;                      // weight rows per item
+constexpr int kSlabW = kBm2 * 128;             // 32768 bytes: 256 rows x 64 k
+constexpr int kWidths = kNt / 16;              // token widths 16, 32, ..., 128: a tensor map each
+
+template <int S, int C>
+struct Cfg2 {
+  static constexpr int kStages = S, kChunk = C;
+  static constexpr int kSlabT = C * 128;       // at most C tokens x 64 k
+  static constexpr int kStage = kSlabW + kSlabT;
+  struct Tail {
+    uint64_t full[S], empty[S], itemFull[kRing], itemEmpty[kRing];
+    RingEntry ring[kRing];
+    int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
+    float gate[2][2][C];  // and gates
+  };
+  static constexpr int kSmem = S * kStage + int(sizeof(Tail)) + 1024 /* alignment */;
+};
+using Cfg4 = Cfg2<4, 128>;
+using Cfg5 = Cfg2<5, 96>;
+static_assert(Cfg5::kSmem <= 232448, "five stages must fit in 227 KB of shared memory");
+
+// The weights' maps are kernel parameters; the token maps, picked by a runtime width, live in
+// global memory (a parameter array indexed at run time would be copied to the stack): x[w] and
+// h[w] are the packed tokens and the packed hidden activation in boxes of 16 (w + 1) rows.
+struct Maps2 {
+  CUtensorMap w1, w2;     // weights, 256-row boxes
+};
+struct TokenMaps {
+  CUtensorMap x[kWidths], h[kWidths];
+};
+
+#ifdef MOE_DEVICE_SM90A
+template <int S>
+struct Pipe {
+  uint32_t stage = 0, phase = 0;
+  __device__ __forceinline__ void advance() {
+    if (++stage == S) {
+      stage = 0;
+      phase ^= 1;
+    }
+  }
+};
+
+// The epilogue of one m64 accumulator: rows row0 .. row0 + 15 of this warp.
+template <int Phase, int N, class Cf>
+__device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename Cf::Tail* t, const FfnArgs& a, int wg,
+                                           int lane, int row0, int n, int rowBase, int buf) {
+  const int dimOut = Phase == 0 ? a.dFf : a.dModel;
+  if (row0 >= dimOut) return;  // a partial last tile (small test shapes): rows of the next expert
+  if (Phase == 0) {
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n)
+        *reinterpret_cast<uint32_t*>(a.h + size_t(rowBase + c) * dimOut + row0 + rp) =
+            packBf16(fmaxf(v0, 0.f), fmaxf(v1, 0.f));
+    });
+  } else if (a.fusedCombine) {
+    const int* tok = t->tok[buf][wg];
+    const float* gate = t->gate[buf][wg];
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n) {
+        const float g = gate[c];
+        *reinterpret_cast<uint32_t*>(a.out + size_t(tok[c]) * dimOut + row0 + rp) = packBf16(g * v0, g * v1);
+      }
+    });
+  } else {
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n)
+        *reinterpret_cast<uint32_t*>(a.yPacked + size_t(rowBase + c) * dimOut + row0 + rp) = packBf16(v0, v1);
+    });
+  }
+}
+
+// acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
+// registers. One pair of arrays for every width: with an array per instantiation ptxas keeps
+// each width's registers apart and spills.
+template <int Phase, int N, class Cf>
+__device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
+                                         int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
+                                         float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
+  float(&acc0)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accA[0]);
+  float(&acc1)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accB[0]);
+  for (int ks = 0; ks < kst; ++ks) {
+    mbarWait(&t->full[p.stage], p.phase);
+    const uint32_t base = smemAddr(smem + p.stage * Cf::kStage);
+    const uint32_t A = base + wg * (128 * 128), B = base + kSlabW;
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      Wgmma<N>::mma(acc0, smemDesc(A + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
+      Wgmma<N>::mma(acc1, smemDesc(A + 64 * 128 + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
+    }
+    wgmmaCommit();
+    wgmmaWaitAll();
+    fenceRegs(acc0);
+    fenceRegs(acc1);
+    releaseStage(&t->empty[p.stage], lane);
+    p.advance();
+  }
+  const int row0 = m * kBm2 + wg * 128 + 16 * warp;
+  storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
+  storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
+}
+
+template <int Phase, class Cf>
+__device__ __forceinline__ void runItem2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
+                                         int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
+                                         float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
+#define MOE_TILE(W) runTile2<Phase, 16 * (W), Cf>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, accA, accB)
+  switch ((a.diag & 2) ? 0 : (n + 15) >> 4) {
+    case 0:  // a static item of an expert without tokens (or diagnostic 2: no wgmma, no epilogue)
+      for (int ks = 0; ks < kst; ++ks) {
+        mbarWait(&t->full[p.stage], p.phase);
+        releaseStage(&t->empty[p.stage], lane);
+        p.advance();
+      }
+      break;
+    case 1: MOE_TILE(1); break;
+    case 2: MOE_TILE(2); break;
+    case 3: MOE_TILE(3); break;
+    case 4: MOE_TILE(4); break;
+    case 5: MOE_TILE(5); break;
+    default:
+      if constexpr (Cf::kChunk == 96) {
+        MOE_TILE(6);
+      } else {
+        switch ((n + 15) >> 4) {
+          case 6: MOE_TILE(6); break;
+          case 7: MOE_TILE(7); break;
+          default: MOE_TILE(8); break;
+        }
+      }
+      break;
+  }
+#undef MOE_TILE
+}
+#endif  // MOE_DEVICE_SM90A
+
+template <class Cf>
+__global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant__ Maps2 maps, const FfnArgs a) {
+#ifdef MOE_DEVICE_SM90A
+  constexpr int S = Cf::kStages, C = Cf::kChunk;
+  using Tail = typename Cf::Tail;
+  extern __shared__ uint8_t rawSmem[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(rawSmem) + 1023) & ~uintptr_t(1023));
+  Tail* t = reinterpret_cast<Tail*>(smem + S * Cf::kStage);
+  const int tid = threadIdx.x, warpIdx = tid / 32, lane = tid % 32;
+  if (tid == 0) {
+    for (int s = 0; s < S; ++s) {
+      mbarInit(&t->full[s], 1);
+      mbarInit(&t->empty[s], 8);  // one arrive per consumer warp
+    }
+    for (int r = 0; r < kRing; ++r) {
+      mbarInit(&t->itemFull[r], 1);
+      mbarInit(&t->itemEmpty[r], 256);  // every consumer thread has read the entry
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+
+  const int kst1 = a.dModel / 64, kst2 = a.dFf / 64;  // k-slabs per item
+  if (warpIdx < 4) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
+    if (tid != 0) return;
+    // ---- producer ----
+    const uint64_t policy = evictFirstPolicy();
+    Pipe<S> p;
+    int prefetched = 0;
+    const int ahead = a.ahead;
+    const bool hasStatic = int(blockIdx.x) < a.staticItems;
+    int4 cur = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    if (hasStatic) {
+      // The first item is known before the routing is: start streaming its weights now.
+      prefetched = kst1 < S ? kst1 : S;
+      const int row = cur.y * a.dFf + cur.z * kBm2;
+      for (int s = 0; s < prefetched; ++s) {
+        mbarExpectTx(&t->full[s], kSlabW);
+        tmaLoad(smem + s * Cf::kStage, &maps.w1, s * 64, row, &t->full[s], policy, a.evictFirst != 0);
+      }
+      for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s)
+        tmaPrefetchL2(&maps.w1, s * 64, row);
+    }
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    const int total = *a.listTotal;
+    auto fetch = [&]() {
+      const int idx = a.staticItems + atomicAdd(a.queue, 1);
+      return idx < total ? a.list[idx] : make_int4(-1, 0, 0, 0);
+    };
+    if (!hasStatic) cur = fetch();
+    for (uint32_t r = 0;; ++r) {
+      const int4 item = cur;
+      int n = 0, rowBase = 0, count = 0, kst = 0;
+      if (item.x >= 0) {
+        count = a.counts[item.y];
+        n = min(max(count - item.w * C, 0), C);
+        rowBase = a.offsets[item.y] + item.w * C;
+        kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
+      }
+      {
+        const int slot = r % kRing;
+        mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
+        t->ring[slot].item = item;
+        t->ring[slot].info = make_int4(n, rowBase, kst, 0);
+        mbarArrive(&t->itemFull[slot]);
+      }
+      if (item.x < 0) break;
+      const int chunks = (count + C - 1) / C;
+      if (item.x == 1) {
+        const unsigned need = unsigned(a.tiles1 * max(1, chunks));
+        for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
+          __nanosleep(64);
+          if (spins > kSpinLimit) __trap();
+        }
+        proxyFenceGlobal();
+      }
+      // Evict-first only where nobody else reads the tile: an expert with several token chunks
+      // has its weight tile read once per chunk, by CTAs running side by side.
+      const bool hint = a.evictFirst != 0 && chunks <= 1;
+      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
+      const int width = (n + 15) >> 4;
+      const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
+      const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
+      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
+      const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
+      bool haveNext = false;
+      int4 next = make_int4(-1, 0, 0, 0);
+      for (int ks = 0; ks < kst; ++ks, p.advance()) {
+        uint8_t* A = smem + p.stage * Cf::kStage;
+        if (ks < prefetched) {
+          if (bBytes) mbarArriveExpectTx(&t->full[p.stage], bBytes);
+          else mbarArrive(&t->full[p.stage]);
+        } else {
+          mbarWait(&t->empty[p.stage], p.phase ^ 1);
+          mbarArriveExpectTx(&t->full[p.stage], kSlabW + bBytes);
+          tmaLoad(A, mw, ks * 64, row, &t->full[p.stage], policy, hint);
+        }
+        if (bBytes) tmaLoad(A + kSlabW, mb, ks * 64, rowBase, &t->full[p.stage], 0, false);
+        if (ahead > 0) {
+          // Keep the L2 `ahead` slabs in front: this item's, then the next one's.
+          if (!haveNext && ks + ahead >= kst) {
+            next = fetch();
+            haveNext = true;
+          }
+          const int g = ks + ahead;
+          if (g < kst) {
+            if (n > 0) tmaPrefetchL2(mw, g * 64, row);
+          } else if (next.x >= 0 && g - kst < (next.x == 0 ? kst1 : kst2)) {
+            tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, (g - kst) * 64,
+                          next.y * (next.x == 0 ? a.dFf : a.dModel) + next.z * kBm2);
+          }
+        }
+      }
+      prefetched = 0;
+      cur = haveNext ? next : fetch();
+    }
+    return;
+  }
+
+  // ---- consumers ----
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
+  Pipe<S> p;
+  float accA[C / 2], accB[C / 2];
+  for (uint32_t r = 0;; ++r) {
+    const int slot = r % kRing;
+    mbarWait(&t->itemFull[slot], (r / kRing) & 1);
+    const int4 item = t->ring[slot].item;
+    const int4 info = t->ring[slot].info;
+    mbarArrive(&t->itemEmpty[slot]);
+    if (item.x < 0) break;
+    const int buf = r & 1;
+    if (item.x == 0) {
+      runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, accA, accB);
+      // Publish this expert's finished up-projection tile to the down-projection items.
+      proxyFenceGlobal();
+      __threadfence();
+      consumersSync();
+      if (ctid == 0) addRelease(a.done1 + item.y, 1);
+    } else {
+      if (a.fusedCombine) {
+        // The chunk's tokens and gates, for the scatter: loaded now, used after the main loop.
+        const int c = ctid & 127;
+        if (c < info.x) {
+          t->tok[buf][wg][c] = a.tokenOf[info.y + c];
+          t->gate[buf][wg][c] = a.gateOf[info.y + c];
+        }
+        asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
+      }
+      runItem2<1, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, accA, accB);
+    }
+  }
+#endif
+}
+
 // ---- pack -----------------------------------------------------------------------------------
 // One block per 32 consecutive assignments (a warp's worth). Every block histograms all
 // assignments by expert (the counts before its chunk give its assignments' positions: the same
@@ -401,7 +716,7 @@ struct PackArgs {
   const float* assignGate;
   const bf16* x;
   int tokens, assignments, experts, capacity, dModel, topk;
-  int tiles1, tiles2, staticItems, lag;
+  int tiles1, tiles2, staticItems, lag, chunk;
   int* assignPos;
   int* expertCount;
   int* rowOf;
@@ -415,6 +730,64 @@ struct PackArgs {
   int* queue;
   unsigned* done1;
 };
+
+// Block 0 of pack (and of the fused route kernel): the counts, offsets and counters, and the
+// ffn work list. histAll: assignments per expert; offs: first packed row of each expert; seg:
+// 2E ints of scratch; all in shared memory.
+// [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
+// the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
+// CTAs reading one weight tile run together) and, lag experts later, its down items. Segment
+// sizes go into list order (up e at e + clamp(e - lag, 0, E), down e at min(e + lag + 1, E) + e)
+// and one warp scans them: no serial loop over the experts.
+template <typename A>
+__device__ void buildWorkList(const A& a, const int* histAll, const int* offs, int* seg) {
+  const int E = a.experts, tid = threadIdx.x, lane = tid & 31;
+  const int lag = a.lag < 0 ? E : min(a.lag, E);
+  for (int e = tid; e < E; e += blockDim.x) {
+    const int c = min(histAll[e], a.capacity), tt = (c + a.chunk - 1) / a.chunk;
+    const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1);
+    a.expertCount[e] = c;
+    a.offsets[e] = offs[e];
+    a.done1[e] = 0;
+    // An expert with no tokens has no items, except the static ones (drained, not computed).
+    seg[e + min(max(e - lag, 0), E)] = c > 0 ? a.tiles1 * tt - st : 0;
+    seg[min(e + lag + 1, E) + e] = a.tiles2 * tt;
+  }
+  __syncthreads();
+  if (tid < 32) {
+    int carry = a.staticItems;
+    for (int b = 0; b < 2 * E; b += 32) {
+      const int i = b + lane;
+      const int v = i < 2 * E ? seg[i] : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (i < 2 * E) seg[i] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    if (lane == 0) {
+      *a.listTotal = carry;
+      *a.queue = 0;
+    }
+  }
+  __syncthreads();
+  for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
+  for (int x = tid; x < E; x += blockDim.x) {
+    const int c = min(histAll[x], a.capacity);
+    const int tt = (c + a.chunk - 1) / a.chunk;
+    const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
+    int p = seg[x + min(max(x - lag, 0), E)];
+    if (c > 0)
+      for (int m = 0; m < a.tiles1; ++m)
+        for (int w = 0; w < tt; ++w)
+          if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
+    p = seg[min(x + lag + 1, E) + x];
+    for (int m = 0; m < a.tiles2; ++m)
+      for (int w = 0; w < tt; ++w) a.list[p++] = make_int4(1, x, m, w);
+  }
+}
 
 __global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -485,62 +858,199 @@ __global__ void __launch_bounds__(kPackThreads) packKernel(const PackArgs a) {
   }
   __syncthreads();
   const int vecs = a.dModel / 8;  // 16-byte pieces of a row
-#pragma unroll 4
-  for (int q = tid; q < kChunk * vecs; q += blockDim.x) {
-    const int r = q / vecs, c = q % vecs;
-    const int tok = srcTok[r], row = dstRow[r];
-    if (row >= 0)
-      reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] =
-          reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c];
-    else if (tok >= 0 && a.topk == 1)
-      reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = make_uint4(0, 0, 0, 0);
+  // Twelve 16-byte loads a thread at switch-base-64: all in flight before the first store.
+  constexpr int kCopy = 12;
+  for (int q0 = tid; q0 < kChunk * vecs; q0 += kCopy * kPackThreads) {
+    uint4 v[kCopy];
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * kPackThreads, r = q / vecs, c = q % vecs;
+      const int tok = q < kChunk * vecs ? srcTok[r] : -1, row = q < kChunk * vecs ? dstRow[r] : -1;
+      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * kPackThreads, r = q / vecs, c = q % vecs;
+      if (q >= kChunk * vecs) continue;
+      const int tok = srcTok[r], row = dstRow[r];
+      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
+      else if (tok >= 0 && a.topk == 1) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes
+    }
   }
   if (blockIdx.x != 0) return;
-  // ---- block 0: counts, offsets, counters, the work list ----
-  // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
-  // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
-  // CTAs reading one weight tile run together) and, lag experts later, its down items.
-  for (int e = tid; e < E; e += blockDim.x) {
-    a.expertCount[e] = min(histAll[e], a.capacity);
-    a.offsets[e] = offs[e];
-    a.done1[e] = 0;
-  }
-  if (tid == 0) {
-    int pos = a.staticItems;
-    const int lag = a.lag < 0 ? E : a.lag;
-    for (int s = 0; s < E + lag; ++s) {
-      if (s < E) {
-        // An expert with no tokens has no items, except the static ones (drained, not computed).
-        const int c = min(histAll[s], a.capacity);
-        const int tt = (c + kNt - 1) / kNt;
-        const int st = min(max(a.staticItems - s * a.tiles1, 0), a.tiles1);
-        seg[s] = pos;
-        pos += c > 0 ? a.tiles1 * tt - st : 0;
+  buildWorkList(a, histAll, offs, seg);
+}
+
+// ---- route: top-k and pack in one kernel (top-1) ----------------------------------------------
+// A warp per token computes its expert and gate (warpTopK, the same code as the top-k kernel of
+// the other modes); a block of 32 tokens histograms its choices into blockCounts; a grid-wide
+// barrier (every block is resident: 32 warps a block, one block per SM, launched before the ffn
+// kernel may start) and then each block sums the counts of the blocks before it (its tokens'
+// positions, in token order as assignSlotsKernel gives them) and of all blocks (the offsets),
+// writes its tokens' rows and copies them. Block 0 writes the work list. Replaces the top-k
+// launch, pack's launch and the 128 redundant full histograms of pack.
+constexpr int kRouteWarps = 32;
+
+struct RouteArgs {
+  const float* logits;
+  const float* bias;
+  const bf16* x;
+  int tokens, experts, capacity, dModel;
+  int tiles1, tiles2, staticItems, lag, chunk;
+  int* assignExpert;
+  float* assignGate;
+  int* assignPos;
+  int* expertCount;
+  int* rowOf;
+  int* offsets;
+  int* tokenOf;
+  float* gateOf;
+  bf16* xPacked;
+  bf16* out;
+  int4* list;
+  int* listTotal;
+  int* queue;
+  unsigned* done1;
+  int* blockCounts;   // [blocks][experts]
+  unsigned* barrier;  // grid barrier: counts arrivals forever (generation = value / blocks)
+};
+
+__global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const RouteArgs a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  extern __shared__ int shm[];
+  const int E = a.experts, G = gridDim.x;
+  const int parts = blockDim.x / E;  // partial sums per expert (E <= 1024)
+  int* histAll = shm;                // [E]
+  int* histBefore = shm + E;         // [E]
+  int* offs = shm + 2 * E;           // [E]
+  int* seg = shm + 3 * E;            // [2E]
+  int* partTot = shm + 5 * E;        // [parts][E]
+  int* partBef = partTot + parts * E;
+  __shared__ int sEx[kRouteWarps], srcTok[kRouteWarps], dstRow[kRouteWarps];
+  __shared__ float sGate[kRouteWarps];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  for (int e = tid; e < E; e += blockDim.x) histAll[e] = 0;
+  {
+    const int t = blockIdx.x * kRouteWarps + warp;
+    int chosen[1];
+    float gate[1];
+    if (t < a.tokens) {
+      warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
+      if (lane == 0) {
+        a.assignExpert[t] = chosen[0];
+        a.assignGate[t] = gate[0];
       }
-      const int e2 = s - lag;
-      if (e2 >= 0 && e2 < E) {
-        const int c = min(histAll[e2], a.capacity);
-        seg[E + e2] = pos;
-        pos += a.tiles2 * ((c + kNt - 1) / kNt);
-      }
+    } else {
+      chosen[0] = E;
+      gate[0] = 0.f;
     }
-    *a.listTotal = pos;
-    *a.queue = 0;
+    if (lane == 0) {
+      sEx[warp] = chosen[0];
+      sGate[warp] = gate[0];
+    }
   }
   __syncthreads();
-  for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
-  for (int x = tid; x < E; x += blockDim.x) {
-    const int c = min(histAll[x], a.capacity);
-    const int tt1 = (c + kNt - 1) / kNt, tt2 = tt1;
-    const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
-    int p = seg[x];
-    for (int m = 0; m < a.tiles1; ++m)
-      for (int w = 0; w < tt1; ++w)
-        if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
-    p = seg[E + x];
-    for (int m = 0; m < a.tiles2; ++m)
-      for (int w = 0; w < tt2; ++w) a.list[p++] = make_int4(1, x, m, w);
+  if (tid < 32) {
+    const int ex = sEx[lane];
+    const unsigned same = __match_any_sync(0xffffffffu, ex);
+    if (ex < E && lane == __ffs(same) - 1) histAll[ex] = __popc(same);
   }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
+  __syncthreads();
+  if (tid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
+    for (unsigned spins = 0;; ++spins) {
+      unsigned v;
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
+      if (int(v - target) >= 0) break;
+      __nanosleep(32);
+      if (spins > (1u << 25)) __trap();
+    }
+  }
+  __syncthreads();
+  // Every block's counts: the sum over all blocks and over the blocks before this one.
+  if (tid < parts * E) {
+    const int e = tid % E, part = tid / E;
+    int tot = 0, bef = 0;
+    for (int b = part; b < G; b += parts) {
+      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
+      tot += v;
+      if (b < int(blockIdx.x)) bef += v;
+    }
+    partTot[part * E + e] = tot;
+    partBef[part * E + e] = bef;
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += partTot[p * E + e];
+      bef += partBef[p * E + e];
+    }
+    histAll[e] = tot;
+    histBefore[e] = bef;
+  }
+  __syncthreads();
+  if (tid < 32) {
+    int carry = 0;
+    for (int b = 0; b < E; b += 32) {
+      const int e = b + lane;
+      const int v = e < E ? min(histAll[e], a.capacity) : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (e < E) offs[e] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    const int t = blockIdx.x * kRouteWarps + lane;
+    const bool valid = t < a.tokens;
+    const int ex = sEx[lane];
+    const unsigned same = __match_any_sync(0xffffffffu, ex);
+    const int pos = valid ? histBefore[ex] + __popc(same & ((1u << lane) - 1u)) : -1;
+    const bool kept = valid && pos < a.capacity;
+    const int row = kept ? offs[ex] + pos : -1;
+    srcTok[lane] = valid ? t : -1;
+    dstRow[lane] = row;
+    if (valid) {
+      a.assignPos[t] = kept ? pos : -1;
+      a.rowOf[t] = row;
+      if (kept) {
+        a.tokenOf[row] = t;
+        a.gateOf[row] = sGate[lane];
+      }
+    }
+  }
+  __syncthreads();
+  const int vecs = a.dModel / 8;  // 16-byte pieces of a row
+  constexpr int kCopy = 4;
+  for (int q0 = tid; q0 < kRouteWarps * vecs; q0 += kCopy * int(blockDim.x)) {
+    uint4 v[kCopy];
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      const bool in = q < kRouteWarps * vecs;
+      const int tok = in ? srcTok[r] : -1, row = in ? dstRow[r] : -1;
+      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      if (q >= kRouteWarps * vecs) continue;
+      const int tok = srcTok[r], row = dstRow[r];
+      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
+      else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
+    }
+  }
+  if (blockIdx.x != 0) return;
+  buildWorkList(a, histAll, offs, seg);
 }
 
 // top-k > 1: out[t] = Σ_k gate · yPacked[row of assignment (k, t)], 0 for dropped assignments.
@@ -633,6 +1143,11 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.prefetch = envInt("MOE_GROUPED_PREFETCH", t.prefetch);
   t.evictFirst = envInt("MOE_GROUPED_EVICT_FIRST", 1) != 0;
   t.fixedN = envInt("MOE_GROUPED_FIXED_N", 0) != 0;
+  t.kernel = envInt("MOE_GROUPED_KERNEL", t.kernel) == 1 ? 1 : 2;
+  t.diag = envInt("MOE_GROUPED_DIAG", 0);
+  t.ahead = envInt("MOE_GROUPED_AHEAD", t.ahead);
+  t.stages = envInt("MOE_GROUPED_STAGES", t.stages) == 4 ? 4 : 5;
+  t.route = envInt("MOE_GROUPED_ROUTE", t.route ? 1 : 0) != 0;
   return t;
 }
 
@@ -648,8 +1163,10 @@ std::string GroupedFfn::unsupportedReason(const GroupedShape& s, bool bf16) {
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
   if (major != 9 || minor != 0) return "not a Hopper GPU (compute capability 9.0)";
-  if (s.dModel % kBm != 0) return "d_model is not a multiple of 128";
-  if (s.dFf % kBm != 0) return "d_ff is not a multiple of 128";
+  const bool v1 = GroupedTuning::fromEnvironment().kernel == 1;
+  const int multiple = v1 ? kBm : 64;
+  if (s.dModel % multiple != 0) return "d_model is not a multiple of " + std::to_string(multiple);
+  if (s.dFf % multiple != 0) return "d_ff is not a multiple of " + std::to_string(multiple);
   // Verified on an H200 (RESULTS.md, run 1: checked against sequential and float64, bit-exact
   // reruns). The cuBLAS path stays one variable away, and device/run.sh checks it too.
   if (envInt("MOE_GROUPED_FALLBACK", 0)) return "MOE_GROUPED_FALLBACK is set";
@@ -663,19 +1180,33 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, dev));
-  const int tiles1 = s.dFf / kBm, tiles2 = s.dModel / kBm;
+  const int bm = tune_.kernel == 1 ? kBm : kBm2;
+  chunk_ = tune_.kernel == 1 ? kNt : (tune_.stages == 5 ? Cfg5::kChunk : Cfg4::kChunk);
+  tiles1_ = (s.dFf + bm - 1) / bm;
+  tiles2_ = (s.dModel + bm - 1) / bm;
   const size_t rows = size_t(s.tokens) * s.topk;
-  staticItems_ = std::min(smCount_, s.experts * tiles1);
-  maxItems_ = (tiles1 + tiles2) * (s.experts + int(rows / kNt) + 1) + staticItems_;
+  staticItems_ = std::min(smCount_, s.experts * tiles1_);
+  maxItems_ = (tiles1_ + tiles2_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
-    mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, 128));
-    mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, 128));
+    mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
+    mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
   }
   xPacked_ = alloc<bf16>(rows * s.dModel);
   hPacked_ = alloc<bf16>(rows * s.dFf);
   if (s.topk > 1) yPacked_ = alloc<bf16>(rows * s.dModel);
   mapX_ = tileMap(xPacked_, rows, s.dModel, 16);
   mapH_ = tileMap(hPacked_, rows, s.dFf, 16);
+  {
+    TokenMaps tm;
+    for (int w = 0; w < kWidths; ++w) {
+      tm.x[w] = tileMap(xPacked_, rows, s.dModel, 16 * (w + 1));
+      tm.h[w] = tileMap(hPacked_, rows, s.dFf, 16 * (w + 1));
+    }
+    TokenMaps* d = nullptr;
+    CUDA_CHECK(cudaMalloc(&d, sizeof(TokenMaps)));
+    CUDA_CHECK(cudaMemcpy(d, &tm, sizeof(TokenMaps), cudaMemcpyHostToDevice));
+    tokenMaps_ = d;
+  }
   rowOf_ = alloc<int>(rows);
   tokenOf_ = alloc<int>(rows);
   gateOf_ = alloc<float>(rows);
@@ -686,24 +1217,47 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   list_ = alloc<int4>(maxItems_);
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg4>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg4::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
+  if (s.topk == 1 && s.experts <= 32 * kRouteWarps) {
+    routeBlocks_ = (s.tokens + kRouteWarps - 1) / kRouteWarps;
+    const int parts = 32 * kRouteWarps / s.experts;
+    routeSmem_ = int((5 * s.experts + 2 * parts * s.experts) * sizeof(int));
+    blockCounts_ = alloc<int>(size_t(routeBlocks_) * s.experts);
+    barrier_ = alloc<unsigned>(1);
+    CUDA_CHECK(cudaFuncSetAttribute(routePackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
+    // The route kernel's grid barrier needs every block resident at once.
+    int perSm = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, routePackKernel, 32 * kRouteWarps, routeSmem_));
+    if (perSm * smCount_ < routeBlocks_) routeBlocks_ = 0;
+  }
 }
 
 GroupedFfn::~GroupedFfn() {
   for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
-                  (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_})
+                  (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_, tokenMaps_,
+                  (void*)blockCounts_, (void*)barrier_})
     if (p) cudaFree(p);
 }
 
 std::string GroupedFfn::describe() const {
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "persistent wgmma grouped GEMM, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
-                "prefetch %d, evict-first %d, fixed-N %d",
-                smCount_, kBm, kNt, kBm, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
-                int(tune_.evictFirst), int(tune_.fixedN));
-  return buf;
+  char buf[320];
+  if (tune_.kernel == 1)
+    std::snprintf(buf, sizeof buf,
+                  "persistent wgmma grouped GEMM v1, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
+                  "prefetch %d, evict-first %d, fixed-N %d",
+                  smCount_, kBm, kNt, kBm, kNt, kStages, tune_.lag, int(tune_.pdl), tune_.prefetch,
+                  int(tune_.evictFirst), int(tune_.fixedN));
+  else
+    std::snprintf(buf, sizeof buf,
+                  "persistent wgmma grouped GEMM v2, %d CTAs, tiles %d weight rows x <=%d tokens (wgmma N = tokens "
+                  "rounded up to 16), %d stages of one 64-wide k-slab, L2 prefetch %d slabs ahead, lag %d, pdl %d, "
+                  "prefetch %d, evict-first %d",
+                  smCount_, kBm2, chunk_, tune_.stages, tune_.ahead, tune_.lag, int(tune_.pdl), tune_.prefetch,
+                  int(tune_.evictFirst));
+  return std::string(buf) + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
 }
 
 void GroupedFfn::poison() {
@@ -715,7 +1269,7 @@ void GroupedFfn::poison() {
 
 void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const float* assignGate, int* assignPos,
                      int* expertCount, bf16* out) {
-  const int tiles1 = s_.dFf / kBm, tiles2 = s_.dModel / kBm;
+  const int tiles1 = tiles1_, tiles2 = tiles2_;
   PackArgs p{};
   p.assignExpert = assignExpert;
   p.assignGate = assignGate;
@@ -730,6 +1284,7 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.tiles2 = tiles2;
   p.staticItems = staticItems_;
   p.lag = tune_.lag;
+  p.chunk = chunk_;
   p.assignPos = assignPos;
   p.expertCount = expertCount;
   p.rowOf = rowOf_;
@@ -744,6 +1299,46 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.done1 = done1_;
   launch(packKernel, dim3((p.assignments + kChunk - 1) / kChunk), dim3(kPackThreads), 5 * s_.experts * sizeof(int),
          stream_, tune_.pdl, p);
+  launchFfn(layer, assignGate, expertCount, out);
+}
+
+void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const float* bias, int* assignExpert,
+                           float* assignGate, int* assignPos, int* expertCount, bf16* out) {
+  RouteArgs r{};
+  r.logits = logits;
+  r.bias = bias;
+  r.x = x;
+  r.tokens = s_.tokens;
+  r.experts = s_.experts;
+  r.capacity = s_.capacity;
+  r.dModel = s_.dModel;
+  r.tiles1 = tiles1_;
+  r.tiles2 = tiles2_;
+  r.staticItems = staticItems_;
+  r.lag = tune_.lag;
+  r.chunk = chunk_;
+  r.assignExpert = assignExpert;
+  r.assignGate = assignGate;
+  r.assignPos = assignPos;
+  r.expertCount = expertCount;
+  r.rowOf = rowOf_;
+  r.offsets = offsets_;
+  r.tokenOf = tokenOf_;
+  r.gateOf = gateOf_;
+  r.xPacked = xPacked_;
+  r.out = out;
+  r.list = list_;
+  r.listTotal = listTotal_;
+  r.queue = queue_;
+  r.done1 = done1_;
+  r.blockCounts = blockCounts_;
+  r.barrier = barrier_;
+  launch(routePackKernel, dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
+  launchFfn(layer, assignGate, expertCount, out);
+}
+
+void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount, bf16* out) {
+  const int tiles1 = tiles1_;
 
   FfnArgs f{};
   f.list = list_;
@@ -765,8 +1360,19 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   f.prefetch = tune_.prefetch;
   f.evictFirst = tune_.evictFirst;
   f.fusedCombine = s_.topk == 1;
-  launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
-         tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);
+  f.tokenMaps = tokenMaps_;
+  f.diag = tune_.diag;
+  f.ahead = tune_.ahead;
+  if (tune_.kernel == 1) {
+    launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
+           tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);
+  } else {
+    Maps2 m;
+    m.w1 = mapW1_[layer];
+    m.w2 = mapW2_[layer];
+    if (tune_.stages == 5) launch(ffnKernel2<Cfg5>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
+    else launch(ffnKernel2<Cfg4>, dim3(smCount_), dim3(kThreads2), Cfg4::kSmem, stream_, tune_.pdl, m, f);
+  }
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,
                                                         s_.dModel, out);

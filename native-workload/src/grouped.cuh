@@ -2,18 +2,22 @@
 // persistent grouped GEMM kernel over exact token counts, with no host read-back.
 //
 //   router GEMM (cuBLAS) -> top-k -> pack -> ffn [-> combine, top-k > 1 only]
+//   router GEMM (cuBLAS) -> route (top-k + pack in one kernel, top-1) -> ffn   (MOE_GROUPED_ROUTE=1)
 //
 // pack      one kernel: each expert's slots (the same positions as the capacity slots of the
 //           other modes), its rows of a compact expert-ordered copy of the tokens (offsets on
 //           the device), the row's token and gate, zeroes for dropped tokens, and the work list
 //           of the ffn kernel.
-// ffn       one persistent kernel, a CTA per SM: a producer warp streams weight tiles and token
+// ffn       one persistent kernel, a CTA per SM: a producer thread streams weight tiles and token
 //           tiles with TMA through a shared-memory ring; two consumer warpgroups multiply them
-//           with wgmma (weights as the M side, tokens as N: 64 or 128 columns per tile). Work items
-//           are (expert, weight-row tile, token tile) of the up projection (ReLU and the bf16
-//           cast in the epilogue) and then of the down projection (gate scaling and the scatter
-//           back to token order in the epilogue, for top-1); a down-projection item waits on a
-//           per-expert counter until that expert's up-projection items are done.
+//           with wgmma (weights as the M side, tokens as N). Work items are (expert, weight-row
+//           tile, token chunk) of the up projection (ReLU and the bf16 cast in the epilogue) and
+//           of the down projection (gate scaling and the scatter back to token order in the
+//           epilogue, for top-1), down items of expert e queued after the up items of e + lag; a
+//           down-projection item waits on a per-expert counter until that expert's up-projection
+//           items are done. v2 (default): 256 weight rows x a chunk of <=96 tokens at wgmma N =
+//           the tokens rounded up to 16, 5 stages of one k-slab, the L2 kept a few slabs ahead
+//           of the TMA loads by bulk prefetches. v1 (MOE_GROUPED_KERNEL=1): run 2's kernel.
 //
 // Launch is chained with programmatic dependent launch, so the ffn kernel starts streaming its
 // first weight tiles while top-k and pack still run.
@@ -31,11 +35,16 @@ struct GroupedShape {
 
 // Tuning knobs, read from MOE_GROUPED_* environment variables (device/run.sh times them).
 struct GroupedTuning {
-  int lag = -1;        // down-projection items of expert e follow the up items of e + lag (-1: all up items first)
+  int lag = 8;         // down-projection items of expert e follow the up items of e + lag (-1: all up items first)
   bool pdl = true;     // programmatic dependent launch of top-k, pack and ffn
   int prefetch = 0;    // extra k-slabs of the first item prefetched into L2 before the routing is known
   bool evictFirst = true;  // L2 evict-first hint on weight loads
-  bool fixedN = false;     // every token tile computed at 128 columns (one wgmma shape)
+  bool fixedN = false;     // v1: every token tile computed at 128 columns (one wgmma shape)
+  int kernel = 2;          // 2: 256 weight rows x <=96 or 128 tokens per item, wgmma N = tokens; 1: run 2's kernel
+  int diag = 0;            // v2 timing diagnostics, results wrong: 1 skips the token loads, 2 the wgmma
+  bool route = false;      // top-1: top-k and pack as one kernel (runRouted), from the router's logits
+  int ahead = 4;           // v2: weight k-slabs kept prefetched into L2 in front of the TMA loads (0: none)
+  int stages = 5;          // v2: 5 stages with token chunks of <=96, or 4 with chunks of <=128
   static GroupedTuning fromEnvironment();
 };
 
@@ -53,6 +62,12 @@ class GroupedFfn {
   // After top-k of `layer` is enqueued: pack, ffn and (top-k > 1) combine into `out`.
   void run(int layer, const __nv_bfloat16* x, const int* assignExpert, const float* assignGate,
            int* assignPos, int* expertCount, __nv_bfloat16* out);
+  // When fusedRoute(): after the router GEMM of `layer` is enqueued, top-k + pack as one kernel
+  // (writing assignExpert/assignGate/assignPos/expertCount as the top-k and slot kernels would),
+  // then ffn into `out`.
+  bool fusedRoute() const { return tune_.route && routeBlocks_ > 0; }
+  void runRouted(int layer, const __nv_bfloat16* x, const float* logits, const float* bias, int* assignExpert,
+                 float* assignGate, int* assignPos, int* expertCount, __nv_bfloat16* out);
   // Fills the intermediate buffers with NaN so that a row nobody wrote shows up in the check.
   void poison();
   const GroupedTuning& tuning() const { return tune_; }
@@ -65,8 +80,13 @@ class GroupedFfn {
   GroupedShape s_;
   GroupedTuning tune_;
   cudaStream_t stream_;
-  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0;
+  void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out);
+  int smCount_ = 0, staticItems_ = 0, maxItems_ = 0, tiles1_ = 0, tiles2_ = 0;
+  int routeBlocks_ = 0, routeSmem_ = 0, chunk_ = 128;
+  int* blockCounts_ = nullptr;
+  unsigned* barrier_ = nullptr;
   std::vector<CUtensorMap> mapW1_, mapW2_;
+  void* tokenMaps_ = nullptr;  // v2's token tensor maps, in device memory
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
   int *rowOf_ = nullptr, *tokenOf_ = nullptr, *offsets_ = nullptr, *listTotal_ = nullptr, *queue_ = nullptr;

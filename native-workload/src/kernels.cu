@@ -1,4 +1,5 @@
 #include "kernels.cuh"
+#include "topk.cuh"
 
 #include <cmath>
 
@@ -26,42 +27,31 @@ __global__ void fillUniformKernel(T* p, size_t n, float scale, uint64_t seed) {
   }
 }
 
-__global__ void routerTopKKernel(const float* logits, const float* bias, int tokens, int experts,
-                                 int topk, int* assignExpert, float* assignGate) {
+// A warp per token: the lanes read the token's logits coalesced (expert e on lane e % 32), and
+// warp shuffles give the max, the softmax sum and each of the k arg-maxes (ties: the lower
+// expert index, as a serial scan would pick). 256 threads, 8 tokens a block.
+constexpr int kTopKWarps = 8;
+__global__ void __launch_bounds__(32 * kTopKWarps)
+    routerTopKKernel(const float* logits, const float* bias, int tokens, int experts, int topk,
+                     int* assignExpert, float* assignGate) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   // Under programmatic dependent launch (the grouped fast path): let the next kernel start
   // now, and wait here until the router GEMM's logits are complete. No-ops otherwise.
   asm volatile("griddepcontrol.launch_dependents;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
-  int t = blockIdx.x * blockDim.x + threadIdx.x;
+  const int lane = threadIdx.x & 31;
+  const int t = blockIdx.x * kTopKWarps + int(threadIdx.x >> 5);
   if (t >= tokens) return;
-  const float* row = logits + size_t(t) * experts;
-  float mx = -INFINITY;
-  for (int e = 0; e < experts; ++e) mx = fmaxf(mx, row[e] + bias[e]);
-  float sum = 0.f;
-  for (int e = 0; e < experts; ++e) sum += expf(row[e] + bias[e] - mx);
   int chosen[kMaxTopK];
-  float prob[kMaxTopK];
-  float chosenSum = 0.f;
-  for (int k = 0; k < topk; ++k) {
-    int best = -1;
-    float bestValue = -INFINITY;
-    for (int e = 0; e < experts; ++e) {
-      bool taken = false;
-      for (int j = 0; j < k; ++j) taken |= chosen[j] == e;
-      float v = row[e] + bias[e];
-      if (!taken && (best < 0 || v > bestValue)) { best = e; bestValue = v; }
-    }
-    chosen[k] = best;
-    prob[k] = expf(bestValue - mx) / sum;
-    chosenSum += prob[k];
-  }
-  for (int k = 0; k < topk; ++k) {
-    int a = k * tokens + t;
-    assignExpert[a] = chosen[k];
-    // Switch (top-1) scales by the router probability; top-k (Mixtral) renormalises over the k.
-    assignGate[a] = topk == 1 ? prob[0] : prob[k] / chosenSum;
+  float gate[kMaxTopK];
+  warpTopK(logits + size_t(t) * experts, bias, experts, topk, lane, chosen, gate);
+  if (lane != 0) return;
+#pragma unroll
+  for (int k = 0; k < kMaxTopK; ++k) {
+    if (k >= topk) break;
+    assignExpert[k * tokens + t] = chosen[k];
+    assignGate[k * tokens + t] = gate[k];
   }
 }
 
@@ -146,8 +136,8 @@ void launchFillUniform(T* p, size_t n, float scale, uint64_t seed, cudaStream_t 
 void launchRouterTopK(const float* logits, const float* bias, int tokens, int experts, int topk,
                       int* assignExpert, float* assignGate, cudaStream_t s, bool pdl) {
   cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3((tokens + 127) / 128);
-  cfg.blockDim = dim3(128);
+  cfg.gridDim = dim3((tokens + kTopKWarps - 1) / kTopKWarps);
+  cfg.blockDim = dim3(32 * kTopKWarps);
   cfg.stream = s;
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;

@@ -31,6 +31,7 @@ constexpr size_t kWorkspaceBytes = 32u << 20;  // cuBLAS' recommendation for Hop
 template <typename T> cudaDataType_t dataType();
 template <> cudaDataType_t dataType<float>() { return CUDA_R_32F; }
 template <> cudaDataType_t dataType<__nv_bfloat16>() { return CUDA_R_16BF; }
+template <typename T> constexpr const char* kDtypeName = std::is_same_v<T, float> ? "fp32" : "bf16";
 
 template <typename P>
 P* deviceAlloc(size_t count) {
@@ -263,7 +264,7 @@ void MoeWorkload<T>::expertsSequential(int layer, bool annotate) {
   CUDA_CHECK(cudaStreamSynchronize(main_));
   for (int e = 0; e < o_.experts; ++e) {
     counts_[layer][e] = counts[e];
-    if (annotate) pushRange("expert " + std::to_string(e), counts[e]);
+    if (annotate) pushRange(expertRangeName(e, o_.dModel, o_.dFf, kDtypeName<T>), counts[e]);
     if (counts[e] > 0) expertFfn(mainHandle_, main_, layer, e, counts[e]);
     if (annotate) popRange();
   }
@@ -280,7 +281,7 @@ void MoeWorkload<T>::expertsStreams(int layer, bool readBack, bool annotate) {
     int rows = capacity_;
     // Routing is deterministic, so the counts read back by the reference pass are this pass's
     // counts too: the payload is known before any read-back.
-    if (annotate) pushRange("expert " + std::to_string(e), counts_[layer][e]);
+    if (annotate) pushRange(expertRangeName(e, o_.dModel, o_.dFf, kDtypeName<T>), counts_[layer][e]);
     if (readBack) {
       // What `x[mask]` costs in PyTorch: the host must learn the row count before it can launch.
       CUDA_CHECK(cudaMemcpyAsync(counts + e, expertCount_ + e, sizeof(int), cudaMemcpyDeviceToHost, streams_[si]));
@@ -330,9 +331,14 @@ void MoeWorkload<T>::runIteration(Mode m, bool annotate) {
         // dependent launch.
         gemmRowMajor(mainHandle_, dtype_, o_.tokens, o_.dModel, o_.experts, act_[l], wr_[l], logits_,
                      CUDA_R_32F);
-        launchRouterTopK(logits_, bias_, o_.tokens, o_.experts, o_.topk, assignExpert_, assignGate_, main_,
-                         grouped_->tuning().pdl);
-        grouped_->run(l, act_[l], assignExpert_, assignGate_, assignPos_, expertCount_, act_[l + 1]);
+        if (grouped_->fusedRoute()) {
+          grouped_->runRouted(l, act_[l], logits_, bias_, assignExpert_, assignGate_, assignPos_, expertCount_,
+                              act_[l + 1]);
+        } else {
+          launchRouterTopK(logits_, bias_, o_.tokens, o_.experts, o_.topk, assignExpert_, assignGate_, main_,
+                           grouped_->tuning().pdl);
+          grouped_->run(l, act_[l], assignExpert_, assignGate_, assignPos_, expertCount_, act_[l + 1]);
+        }
       }
       if (annotate) popRange();
       continue;

@@ -20,3 +20,11 @@ inline void pushRange(const std::string& name, int64_t payload = -1) {
 }
 
 inline void popRange() { nvtxRangePop(); }
+
+// An expert's range text: "expert 7 weights=768x3072,3072x768:bf16" names the expert and its weight
+// matrices (rows x columns, in the order its GEMMs read them) and their element type, so the trace
+// says how many bytes a grouped kernel would stream (moe-trace's `grouped` what-if, docs/metrics.md).
+inline std::string expertRangeName(int e, int dModel, int dFf, const char* dtype) {
+  const std::string d = std::to_string(dModel), ff = std::to_string(dFf);
+  return "expert " + std::to_string(e) + " weights=" + d + "x" + ff + "," + ff + "x" + d + ":" + dtype;
+}

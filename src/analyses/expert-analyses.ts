@@ -4,7 +4,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { DeviceReport, NvtxRangesReport, Window } from '../report/types.js';
-import { analyzeExperts, expertInstances } from './experts.js';
+import { analyzeExperts, expertInstances, parseExpertWeights } from './experts.js';
 import { kernelContention } from './contention.js';
 import { analyzeWhatIf } from './what-if.js';
 import { findCulprits } from './culprits.js';
@@ -18,9 +18,16 @@ import type { TraceIndex } from './trace-index.js';
  */
 export function expertAnalyses(
   trace: Trace, deviceId: number, window: Window, nvtxRanges?: NvtxRangesReport, index?: Pick<TraceIndex, 'links' | 'blocking'>,
+  expertWeights?: string,
 ): Partial<DeviceReport> {
   const out: Partial<DeviceReport> = {};
   const instances = expertInstances(trace, deviceId, window, index?.links);
+  // --expert-weights: the experts' weights where their ranges do not name them
+  const given = expertWeights === undefined ? null : parseExpertWeights(`weights=${expertWeights}`);
+  if (instances && given) {
+    const g = instances.weightList.push(given) - 1;
+    for (let q = 0; q < instances.count; q++) if (instances.weight[q] < 0) instances.weight[q] = g;
+  }
   const experts = analyzeExperts(trace, deviceId, window, instances);
   if (experts) out.experts = experts;
   const contention = kernelContention(trace, deviceId, window);

@@ -22,6 +22,44 @@ import { totalLength, union } from '../model/intervals.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows } from './nvtx-projection.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
+import { WEIGHTS_CLAUSE } from '../model/nvtx-names.js';
+
+/** An expert's weight matrices as its NVTX text names them: rows × columns each, in the order its GEMMs read them. */
+export interface ExpertWeights {
+  shapes: [number, number][];
+  /** bytes per element */
+  elementBytes: number;
+  /** the element type as written (bf16, fp16, fp32, fp8, ...) */
+  dtype: string;
+}
+
+const ELEMENT_BYTES: Record<string, number> = {
+  fp64: 8, f64: 8, float64: 8, double: 8,
+  fp32: 4, f32: 4, float32: 4, float: 4, tf32: 4,
+  bf16: 2, bfloat16: 2, fp16: 2, f16: 2, float16: 2, half: 2,
+  fp8: 1, e4m3: 1, e5m2: 1, int8: 1, i8: 1,
+};
+
+/**
+ * The weights clause of an expert's range text: `weights=R1xC1,R2xC2:DTYPE` (R rows by C columns per
+ * matrix, in the order the expert's GEMMs read them; DTYPE one of ELEMENT_BYTES' names). Null when
+ * the text has no such clause or it does not parse.
+ */
+export function parseExpertWeights(text: string): ExpertWeights | null {
+  const m = /\bweights=((?:\d+x\d+)(?:,\d+x\d+)*):([a-z0-9]+)\b/i.exec(text);
+  if (!m) return null;
+  const dtype = m[2].toLowerCase();
+  const elementBytes = ELEMENT_BYTES[dtype];
+  if (elementBytes === undefined) return null;
+  const shapes = m[1].split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  if (shapes.some(([r, c]) => !(r > 0 && c > 0))) return null;
+  return { shapes, elementBytes, dtype };
+}
+
+/** The text an expert is shown by: its range text without the weights clause. */
+export function expertDisplayName(text: string): string {
+  return text.replace(WEIGHTS_CLAUSE, '').trim() || text;
+}
 
 /**
  * The expert instances of a window, as columns (one entry per instance, no object per instance):
@@ -38,6 +76,12 @@ export interface ExpertInstances {
   range: Int32Array;
   /** the range's integer payload (the expert's token count); NaN when none */
   tokens: Float64Array;
+  /**
+   * the weight matrices the instance's range text names ("weights=768x3072,3072x768:bf16"), as an
+   * index into `weightList`; -1 when it names none (instanceWeights)
+   */
+  weight: Int32Array;
+  weightList: ExpertWeights[];
   kernelFrom: Int32Array;
   kernelTo: Int32Array;
   /** trace rows the instances' kernels are slices of */
@@ -46,6 +90,16 @@ export interface ExpertInstances {
   iterations: number;
   /** expert number → text of its first instance */
   names: Map<number, string>;
+}
+
+/** Instance q's weights, null when its range names none. */
+export function instanceWeights(found: ExpertInstances, q: number): ExpertWeights | null {
+  return found.weight[q] >= 0 ? found.weightList[found.weight[q]] : null;
+}
+
+/** Instance q's token count, null when its range carries none. */
+export function instanceTokens(found: ExpertInstances, q: number): number | null {
+  return Number.isNaN(found.tokens[q]) ? null : found.tokens[q];
 }
 
 /** Instance q's kernels (trace rows), as a view. */
@@ -62,7 +116,7 @@ const MAX_BLOCK = 16;
  */
 const MIN_EXPERTS = 8;
 const MAX_EXPERTS = 256;
-const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
+export const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
 
 /** The window's kernels of the device, as rows in row order. */
 function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): Int32Array {
@@ -93,7 +147,8 @@ function expertNumber(text: string): number {
 function emptyInstances(source: ExpertsReport['source'], rangeName: string | null, n: number, kernels: Int32Array, names: Map<number, string>): ExpertInstances {
   return {
     source, rangeName, count: n, expert: new Float64Array(n), iteration: new Int32Array(n), range: new Int32Array(n).fill(-1),
-    tokens: new Float64Array(n).fill(NaN), kernelFrom: new Int32Array(n), kernelTo: new Int32Array(n), kernels, iterations: 0, names,
+    tokens: new Float64Array(n).fill(NaN), weight: new Int32Array(n).fill(-1), weightList: [],
+    kernelFrom: new Int32Array(n), kernelTo: new Int32Array(n), kernels, iterations: 0, names,
   };
 }
 
@@ -153,6 +208,7 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     }
     return lo;
   };
+  const weightOfText = new Map<number, number>();
   /** The family's instances: each range's kernels order[lo .. hi), or only their count when `out` is null. */
   const scan = (f: number, out: ExpertInstances | null): { covered: number; n: number; names: Map<number, string> } => {
     const names = new Map<number, string>();
@@ -169,11 +225,19 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
       const text = strings[nvtx.text[row]];
       const expert = expertNumber(text);
       if (!Number.isFinite(expert)) continue;
-      if (!names.has(expert)) names.set(expert, text);
+      if (!names.has(expert)) names.set(expert, expertDisplayName(text));
       if (out) {
         const payload = nvtx.payload[row];
         out.expert[n] = expert; out.range[n] = row; out.tokens[n] = Number.isFinite(payload) ? payload : NaN;
         out.kernelFrom[n] = lo; out.kernelTo[n] = hi;
+        // one parse per distinct text
+        let w = weightOfText.get(nvtx.text[row]);
+        if (w === undefined) {
+          const parsed = parseExpertWeights(text);
+          w = parsed ? out.weightList.push(parsed) - 1 : -1;
+          weightOfText.set(nvtx.text[row], w);
+        }
+        out.weight[n] = w;
       }
       n++;
       covered += hi - lo;
@@ -201,9 +265,10 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
   if (!sorted) byStart.sort((a, b) => nvtx.start[raw.range[a]] - nvtx.start[raw.range[b]] || a - b);
   const out = sorted ? raw : emptyInstances('nvtx', raw.rangeName, bestCount, order, raw.names);
   if (!sorted) {
+    out.weightList = raw.weightList;
     for (let q = 0; q < bestCount; q++) {
       const p = byStart[q];
-      out.expert[q] = raw.expert[p]; out.range[q] = raw.range[p]; out.tokens[q] = raw.tokens[p];
+      out.expert[q] = raw.expert[p]; out.range[q] = raw.range[p]; out.tokens[q] = raw.tokens[p]; out.weight[q] = raw.weight[p];
       out.kernelFrom[q] = raw.kernelFrom[p]; out.kernelTo[q] = raw.kernelTo[p];
     }
   }

@@ -20,7 +20,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import { callLinks, type CallLinks } from './correlation.js';
-import { ITERATION_WORDS, nestingDepth, nvtxFamilyName } from './nvtx-ranges.js';
+import { ITERATION_WORDS, nestingDepth, nvtxFamilyName, PART_OF_A_PASS } from './nvtx-ranges.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { canonicalApiName } from './blocking-calls.js';
 
@@ -63,8 +63,9 @@ const ONE_PASS = new Set([
   'inference', 'token', 'decode', 'generate', 'epoch',
 ]);
 
-/** "forward seq #", "ProfilerStep##", "token_#_processing", "train_step #": yes; "expert #", "layer #": no. */
+/** "forward seq #", "ProfilerStep#N", "token_#_processing", "train_step #": yes; "expert #", "layer #": no. */
 export function saysOnePass(name: string): boolean {
+  if (PART_OF_A_PASS.test(name)) return false;
   return name.toLowerCase().split(/[^a-z]+/).some((w) => ONE_PASS.has(w)) || ITERATION_WORDS.test(name);
 }
 

@@ -206,7 +206,7 @@ const EXPERT_RANGE = /\bexperts?\b|expert[\s_]?(?:ffn|mlp|\d)|moe[\s_]?(?:mlp|ff
  * naming an expert (the innermost range around the call, same thread) becomes `expert-gemm`,
  * family "GEMM in an expert range", source "NVTX range". Changes `c` in place; returns how many
  * kernels moved. `innermost` gives each kernel's innermost range text (string index, -1 none),
- * e.g. analyses/kernel-ranges.ts kernelNvtxText over the call links.
+ * e.g. analyses/kernel-ranges.ts innermostRangeTexts over the call links.
  */
 export function refineExpertGemms(trace: Trace, c: KernelClassification, innermost: (rows: Int32Array) => Int32Array): number {
   const { strings, nvtx } = trace;

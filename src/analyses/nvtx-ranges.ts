@@ -21,7 +21,13 @@ import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 
 /** Names that say "one pass of the loop"; the first repeated one found, outermost, is the iteration. */
-export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#)$/i;
+export const ITERATION_WORDS = /\b(iter(ation)?s?|step|forward|fwd|batch|micro-?batch|train_step|inference)\b|^(iter|step)[ _-]?\d|^ProfilerStep#(\d+|#|N)$/i;
+/**
+ * torch.optim's record_function ranges ("Optimizer.step#SGD.step", "Optimizer.zero_grad#SGD.zero_grad")
+ * say "step" but cover one part of a training step: taken as the iteration, they made the window
+ * the optimizer's 1 ms of each 330 ms ResNet step.
+ */
+export const PART_OF_A_PASS = /^Optimizer\./;
 /** Keeps the JSON small on traces that give every instance its own text. */
 const MAX_NAMES = 200;
 
@@ -483,6 +489,7 @@ function findIterations(
   // the steady-state iterations the window is made of (analyses/iterations.ts), when they are NVTX ranges
   const same = chosen === undefined ? [] : repeated.filter((g) => g.name === chosen);
   if (same.length > 0) repeated = same;
+  else repeated = repeated.filter((g) => !PART_OF_A_PASS.test(g.name));
   const named = repeated.filter((g) => ITERATION_WORDS.test(g.name));
   // Outermost first: "iteration #" encloses "layer #", which encloses "expert #".
   const pick = (named.length > 0 ? named : repeated).sort((a, b) => a.depth - b.depth || b.kernelCount - a.kernelCount)[0];

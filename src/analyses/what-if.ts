@@ -34,11 +34,11 @@ import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { kernelFill, smLimits } from './sm-fill.js';
-import { expertInstances, type ExpertInstances } from './experts.js';
+import { expertInstances, GEMM_NAME, instanceTokens, instanceWeights, type ExpertInstances } from './experts.js';
 import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
 import { analyzeNvtxRanges } from './nvtx-ranges.js';
 import { MemcpyKind } from '../model/trace.js';
-import { upperBound } from '../model/intervals.js';
+import { union, upperBound } from '../model/intervals.js';
 import { isAnalysedApiCall } from './api-calls.js';
 
 const KIND_KERNEL = 0;
@@ -90,6 +90,12 @@ export interface ReplayInput {
     prev: Int32Array;
     /** DtoH copy of at most READBACK_MAX_BYTES */
     readback: Uint8Array;
+    /**
+     * how long before its stream predecessor's end the kernel started in the recording (a
+     * programmatic dependent launch, or cuBLAS' split-K reduce): it may start that much before the
+     * predecessor ends, beside it; 0 otherwise
+     */
+    lead: Float64Array;
   };
   eventWaits: number;
   launchLatency: number;
@@ -196,7 +202,7 @@ export function buildReplayInput(
     count: n, kind: Uint8Array.from(list, (o) => o.kind), row: Int32Array.from(list, (o) => o.row), stream: Int32Array.from(list, (o) => o.stream),
     start: Float64Array.from(list, (o) => o.start), end: Float64Array.from(list, (o) => o.end),
     call: Int32Array.from(list, (o) => (o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1)),
-    share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n),
+    share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n), lead: new Float64Array(n),
   };
   const shareOfConfig = new Map<number, number>();
   for (let j = 0; j < n; j++) {
@@ -228,6 +234,9 @@ export function buildReplayInput(
   for (let j = 0; j < n; j++) {
     const p = lastOn.get(ops.stream[j]);
     if (p !== undefined) ops.prev[j] = p;
+    if (p !== undefined && ops.kind[j] === KIND_KERNEL && ops.kind[p] === KIND_KERNEL && ops.start[j] < ops.end[p] && ops.start[j] >= ops.start[p]) {
+      ops.lead[j] = ops.end[p] - ops.start[j];
+    }
     lastOn.set(ops.stream[j], j);
   }
   // event waits: the op recorded before the event on its stream → the next op on the waiting stream
@@ -300,7 +309,17 @@ export function buildReplayInput(
       calls.residual[c] = Math.max(0, e - ops.end[target]);
     } else calls.residual[c] = e - s;
   }
-  // latencies measured in the recording
+  // latencies measured in the recording. A back-to-back sample is the gap between a kernel and
+  // the end of what it waited for only when no other operation ran in that gap: a kernel queued
+  // behind other streams' kernels for SMs (saturated streams) waited for capacity, not latency.
+  const busy = union(ops.start, ops.end, n);
+  const idleBetween = (a: number, b: number): boolean => {
+    // the first busy interval ending after a starts at or after b
+    let lo = 0;
+    let hi = busy.count;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (busy.end[m] <= a) lo = m + 1; else hi = m; }
+    return lo >= busy.count || busy.start[lo] >= b;
+  };
   const hostSlack: number[] = [];
   const b2b: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -309,7 +328,7 @@ export function buildReplayInput(
     const c = ops.call[j];
     const callEnd = c >= 0 ? calls.end[c] : -Infinity;
     if (callEnd >= depEnd && c >= 0) hostSlack.push(ops.start[j] - callEnd);
-    else if (depEnd > -Infinity && ops.kind[j] === KIND_KERNEL) b2b.push(ops.start[j] - depEnd);
+    else if (depEnd > -Infinity && ops.kind[j] === KIND_KERNEL && ops.lead[j] === 0 && idleBetween(depEnd, ops.start[j])) b2b.push(ops.start[j] - depEnd);
   }
   const med = (v: number[], d: number) => {
     if (v.length === 0) return d;
@@ -417,19 +436,40 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) { hostReady[j] = ops.start[j]; }
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) enqueueIfReady(j);
   const readyAt = (j: number) => Math.max(hostReady[j], depReady[j]);
+  // a kernel that started before its stream predecessor ended (ops.lead): released when the
+  // predecessor starts, ready `lead` before its end, and run beside it without a capacity check
+  const early = new Uint8Array(n);
+  const held = new Float64Array(n);
+  const released: number[] = [];
   const tryStart = () => {
-    for (let q = 0; q < queued.length; q++) {
-      const j = queued[q];
-      if (readyAt(j) > now) break;
-      // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
-      const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
-      if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
-      startT[j] = now;
-      endT[j] = now + dur(j);
-      used += share;
-      running.push(j);
-      queued.splice(q, 1);
-      q--;
+    for (;;) {
+      for (let q = 0; q < queued.length; q++) {
+        const j = queued[q];
+        if (readyAt(j) > now) break;
+        // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
+        const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 && !early[j] ? ops.share[j] : 0;
+        if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
+        startT[j] = now;
+        endT[j] = now + dur(j);
+        used += share;
+        held[j] = share;
+        running.push(j);
+        queued.splice(q, 1);
+        q--;
+        for (const s of succ[j]) if (ops.lead[s] > 0 && ops.prev[s] === j && !early[s]) released.push(s);
+      }
+      if (released.length === 0) return;
+      let again = false;
+      for (const s of released) {
+        const j = ops.prev[s];
+        early[s] = 1;
+        depReady[s] = Math.max(depReady[s], startT[j], endT[j] - ops.lead[s]);
+        waitingDeps[s]--;
+        enqueueIfReady(s);
+        if (waitingDeps[s] === 0 && readyAt(s) <= now) again = true;
+      }
+      released.length = 0;
+      if (!again) return;
     }
   };
   const nextEvent = (): number => {
@@ -447,8 +487,9 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
     for (let q = 0; q < running.length; q++) {
       const j = running[q];
       if (endT[j] <= now) {
-        used -= ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
+        used -= held[j];
         for (const s of succ[j]) {
+          if (early[s] && ops.prev[s] === j) continue;
           depReady[s] = Math.max(depReady[s], endT[j] + (ops.kind[s] === KIND_KERNEL && ops.kind[j] === KIND_KERNEL ? b2b : 0));
           waitingDeps[s]--;
           enqueueIfReady(s);
@@ -615,13 +656,18 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
   if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
   if (edits.grouped) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', replay(input, edits.grouped));
+  const inputs = inputsOf(input);
+  const r = edits.roofline;
+  if (edits.grouped && r) {
+    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration };
+  }
   return {
     iterations: iters.count,
     iterationSource: iters.source,
     measuredIterationNs: Math.round(measured / iters.count),
     replayError,
     scenarios,
-    inputs: inputsOf(input),
+    inputs,
   };
 }
 
@@ -646,6 +692,7 @@ interface ScenarioEdits {
   freeLaunches: ReplayEdits;
   perfectOverlap: ReplayEdits | null;
   grouped: ReplayEdits | null;
+  roofline?: ExpertRoofline;
 }
 
 function scenarioEdits(
@@ -669,7 +716,7 @@ function scenarioEdits(
   // before it run 5-10x the same call's elsewhere in the recording); without the sync it would
   // not: those calls take their name's median from the calls that followed no blocking call.
   const { coldDuration, coldGap } = wakeUpCosts(trace, input);
-  const noHostSyncs: ReplayEdits = {
+  const noHostSyncs: ReplayEdits & { opDuration?: (j: number) => number } = {
     noWaits: true,
     removed: readbacks,
     callDuration: (c) => (calls.kind[c] === 1 || readbackCall[c] ? 0 : coldDuration(c)),
@@ -690,6 +737,9 @@ function scenarioEdits(
   for (let k = 0; k < insts.count; k++) {
     for (let c = insts.kernelFrom[k]; c < insts.kernelTo[k]; c++) { const j = opOfKernel.get(insts.kernels[c]); if (j !== undefined) instOf[j] = k; }
   }
+  // without the read-back the host cannot size each expert's work: it runs the iteration's largest
+  const sized = readbackSizing(input, insts, instOf, readbackCall);
+  noHostSyncs.opDuration = (j) => (Number.isNaN(sized[j]) ? ops.end[j] - ops.start[j] : sized[j]);
   // alone durations
   const contention = known ?? kernelContention(trace, deviceId, window);
   const alone = new Map<string, number>();
@@ -744,10 +794,148 @@ function scenarioEdits(
     callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : coldDuration(c)),
     callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : coldGap(c)),
     hostLatency: 0,
-    opDuration: aloneDur,
+    // the read-backs are gone here too: what they sized runs at the iteration's largest (at least its alone duration)
+    opDuration: (j) => (Number.isNaN(sized[j]) ? aloneDur(j) : Math.max(aloneDur(j), sized[j])),
     depsOf: (j) => poDeps[j],
   };
-  return { noHostSyncs, freeLaunches, perfectOverlap, grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap) };
+  const roofline = expertRoofline(trace, deviceId, input, insts, instOf);
+  return {
+    noHostSyncs, freeLaunches, perfectOverlap, roofline,
+    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline),
+  };
+}
+
+/**
+ * Dense matrix-multiply peak per SM and clock (FLOP), by compute capability (data-center parts,
+ * minor 0) and element bytes: the vendor's dense tensor-core figures for 2-byte (fp16/bf16) and
+ * 1-byte (fp8/int8) types, the CUDA cores' FMA rate for fp32 (cuBLAS' default, no TF32).
+ * V100 125 TFLOP/s = 80 SMs × 1.53 GHz × 1024; A100 312 = 108 × 1.41 × 2048; H100 SXM 989 = 132 × 1.83 × 4096.
+ */
+const MMA_FLOPS_PER_SM_CLOCK: Record<string, Record<number, number>> = {
+  '7.0': { 2: 1024, 4: 128 },
+  '8.0': { 1: 4096, 2: 2048, 4: 128 },
+  '9.0': { 1: 8192, 2: 4096, 4: 256 },
+};
+
+/** The grouped scenario's roofline of each expert GEMM whose weights its range names (NaN elsewhere). */
+export interface ExpertRoofline {
+  /** per op: bytes it must move (weights, its tokens in and out) over the GPU's memory bandwidth, ns, when memory-bound; NaN otherwise */
+  memoryNs: Float64Array;
+  /** the GPU's memory bandwidth (B/s) and dense peak (FLOP/s) used, null when the trace does not give them */
+  memoryBandwidth: number | null;
+  peakFlops: number | null;
+  /** expert GEMMs taken as memory-bound (costed by their bytes) / all expert GEMMs whose weights are named */
+  memoryBound: number;
+  named: number;
+  /** bytes those memory-bound GEMMs move per iteration */
+  bytesPerIteration: number;
+}
+
+/**
+ * Which expert GEMMs are memory-bound, and what their bytes cost at the GPU's bandwidth. The g-th
+ * GEMM kernel of an instance (GEMM_NAME, in launch order) reads the g-th matrix its range names
+ * (R × C, weights R·C·b bytes) and, with T tokens known, T·R values in and T·C out: bytes =
+ * (R·C + T·(R + C))·b, FLOPs = 2·T·R·C. It is memory-bound when bytes / bandwidth ≥ FLOPs / peak
+ * (the GPU's dense peak: MMA_FLOPS_PER_SM_CLOCK × SMs × clock). Instances whose GEMM count differs
+ * from their matrix count, unknown tokens, or a GPU without bandwidth or a known peak: no roofline.
+ */
+export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInput, insts: ExpertInstances, instOf: Int32Array): ExpertRoofline {
+  const { ops } = input;
+  const n = ops.count;
+  const memoryNs = new Float64Array(n).fill(NaN);
+  const gpu = trace.gpus.find((g) => g.deviceId === deviceId);
+  const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
+  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
+  const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
+  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const isGemm = new Map<number, boolean>();
+  const gemm = (j: number): boolean => {
+    if (ops.kind[j] !== KIND_KERNEL) return false;
+    const name = trace.kernels.shortName[ops.row[j]];
+    let g = isGemm.get(name);
+    if (g === undefined) isGemm.set(name, (g = GEMM_NAME.test(trace.strings[name] ?? '')));
+    return g;
+  };
+  const iterations = new Set<number>();
+  let bytes = 0;
+  for (let k = 0; k < insts.count; k++) {
+    const w = instanceWeights(insts, k);
+    if (!w) continue;
+    const gemms = instOps[k].filter(gemm);
+    if (gemms.length !== w.shapes.length) continue;
+    out.named += gemms.length;
+    const perClock = MMA_FLOPS_PER_SM_CLOCK[cc]?.[w.elementBytes];
+    const peak = perClock && gpu?.smCount && gpu.clockRate ? perClock * gpu.smCount * gpu.clockRate : null;
+    if (peak !== null) out.peakFlops = peak;
+    const t = instanceTokens(insts, k);
+    if (bw === null || peak === null || t === null) continue;
+    gemms.forEach((j, g) => {
+      const [r, c] = w.shapes[g];
+      const b = (r * c + t * (r + c)) * w.elementBytes;
+      const memNs = (b / bw) * 1e9;
+      if (memNs < ((2 * t * r * c) / peak) * 1e9) return;
+      memoryNs[j] = memNs;
+      out.memoryBound++;
+      bytes += b;
+      iterations.add(insts.iteration[k]);
+    });
+  }
+  out.bytesPerIteration = iterations.size ? Math.round(bytes / iterations.size) : 0;
+  return out;
+}
+
+/**
+ * What a read-back sized: an expert instance launched after a removed read-back (a small
+ * device-to-host copy the host waited for, issued in its iteration after the previous iteration's
+ * experts) ran at a size the host learned from it (`x[mask]`, the count of rows). Without the
+ * read-back the host cannot know that size: each such instance's kernels run at the size of the
+ * iteration's largest such instance (the most tokens when the ranges carry them, else the most
+ * GPU time), position by position in the instance's kernel sequence, never shorter than recorded.
+ * NaN = the recorded duration.
+ */
+export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
+  const { calls, ops } = input;
+  const n = ops.count;
+  const out = new Float64Array(n).fill(NaN);
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
+  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
+  const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
+  const rbCalls: number[] = [];
+  for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
+  if (rbCalls.length === 0) return out;
+  const byIteration = new Map<number, number[]>();
+  for (let k = 0; k < insts.count; k++) {
+    if (instOps[k].length === 0 || !Number.isFinite(firstCall[k])) continue;
+    const l = byIteration.get(insts.iteration[k]);
+    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
+  }
+  const iterations = [...byIteration.keys()].sort((a, b) => a - b);
+  let prevEnd = -Infinity;
+  const dur = (j: number) => ops.end[j] - ops.start[j];
+  const gpu = (k: number) => instOps[k].reduce((a, j) => a + dur(j), 0);
+  for (const it of iterations) {
+    const ks = byIteration.get(it)!;
+    // calls are per thread in start order: compare a read-back's call with the instance's first call on its thread
+    const isSized = (k: number) => rbCalls.some((c) => c > prevEnd && c < firstCall[k] && calls.thread[c] === calls.thread[firstCall[k]]);
+    const sizedKs = ks.filter(isSized);
+    for (const k of ks) prevEnd = Math.max(prevEnd, lastCall[k]);
+    if (sizedKs.length < 2) continue;
+    let big = sizedKs[0];
+    for (const k of sizedKs) {
+      const tk = instanceTokens(insts, k);
+      const tb = instanceTokens(insts, big);
+      if (tk !== null && tb !== null ? tk > tb || (tk === tb && gpu(k) > gpu(big)) : gpu(k) > gpu(big)) big = k;
+    }
+    for (const k of sizedKs) {
+      instOps[k].forEach((j, p) => {
+        const b = instOps[big][p];
+        if (b !== undefined && ops.kind[b] === ops.kind[j]) out[j] = Math.max(dur(j), dur(b));
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -759,7 +947,7 @@ function scenarioEdits(
  */
 function groupedEdits(
   input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
-  aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number,
+  aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number, roofline: ExpertRoofline,
 ): ReplayEdits | null {
   const { calls, ops } = input;
   const n = ops.count;
@@ -789,7 +977,10 @@ function groupedEdits(
       let floor = 0;
       for (const j of members) {
         const d = aloneDur(j);
-        work += Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
+        const smTime = Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
+        // a memory-bound expert GEMM of known weights: its bytes at the GPU's bandwidth (never more than its SM-time)
+        const mem = roofline.memoryNs[j];
+        work += Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
         if (ops.share[j] >= 1) floor = Math.max(floor, d);
       }
       work += input.fixedCost;

@@ -13,6 +13,7 @@ import { runningDoubles } from '../model/columns.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import { detectSteadyState, saysOnePass, type SteadyState } from './iterations.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
+import { familySpecKey } from '../model/nvtx-names.js';
 import { distribution } from '../model/distribution.js';
 import type { IterationTiming } from '../report/types.js';
 import type { CallLinks } from './correlation.js';
@@ -93,7 +94,8 @@ function matchNvtxRangesBy(trace: Trace, spec: string, family: boolean): Int32Ar
     }
     test = (s) => re.test(s);
   } else if (family) {
-    test = (s) => nvtxFamilyName(s) === spec;
+    const key = familySpecKey(spec);
+    test = (s) => nvtxFamilyName(s) === key;
   } else {
     test = (s) => s === spec;
   }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { GateFailedError, InputError } from '../errors.js';
-import { kernelNvtxText } from '../analyses/kernel-ranges.js';
+import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { communicationIntervals } from '../analyses/communication-rows.js';
 import { formatNs } from '../render/format.js';
 import { buildReport, type ReportOptions } from '../report/build.js';
@@ -23,6 +23,7 @@ import { buildCombined, type CombinedSummary } from '../report/combined.js';
 import { createProgress } from '../progress.js';
 import { detectFormat, type InputFormat } from '../readers/read-trace.js';
 import { readClassesFile } from '../analyses/classes-file.js';
+import { parseExpertWeights } from '../analyses/experts.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -42,6 +43,8 @@ export interface AnalyzeFlags {
   ranks?: boolean;
   /** --classes FILE: kernel class patterns (docs/kernel-classes.md) */
   classes?: string;
+  /** --expert-weights RxC,...:DTYPE */
+  expertWeights?: string;
 }
 
 export function registerAnalyze(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -55,6 +58,7 @@ export function registerAnalyze(program: Command, io: CliIo, setExit: (code: num
     .option('--whole-trace', 'measure the whole capture (default: the steady-state iterations when found)')
     .option('--include-transfers', 'count memcpy/memset as GPU activity in the overlap metrics')
     .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones: communication, sync, expert-gemm, compute, memory (docs/kernel-classes.md)')
+    .option('--expert-weights <shapes>', EXPERT_WEIGHTS_HELP)
     .option('--require-kernels', 'exit 2 when a trace has no CUDA kernel records')
     .option('--html [path]', 'also write a self-contained HTML report (default reports/<name>.html)')
     .option('--open', 'open the HTML report in the browser (implies --html)')
@@ -205,8 +209,8 @@ export function defaultHtmlPath(files: string[]): string {
  * was launched in, and each GPU's communication, compute and exposed intervals.
  */
 export function htmlInput(report: Report, trace: Trace): HtmlInput {
-  const ranges = kernelNvtxText(trace);
-  return { report, trace, expertOf: ranges ? (i: number) => ranges[i] : undefined, communication: communicationIntervals(report, trace) };
+  const ranges = innermostRangeTexts(trace, Int32Array.from({ length: trace.kernels.count }, (_, i) => i));
+  return { report, trace, expertOf: ranges.some((t) => t >= 0) ? (i: number) => ranges[i] : undefined, communication: communicationIntervals(report, trace) };
 }
 
 export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: AnalyzeFlags, io: CliIo): Promise<void> {
@@ -233,9 +237,18 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
   }
 }
 
+/** --expert-weights' help, shared with compare */
+export const EXPERT_WEIGHTS_HELP = 'each expert\'s weight matrices, ROWSxCOLS,...:DTYPE in the order its GEMMs read them (e.g. 768x3072,3072x768:bf16), for expert NVTX ranges that do not name them (weights=...): the grouped what-if then costs memory-bound expert GEMMs by their bytes (docs/metrics.md)';
+
 export function reportOptions(flags: AnalyzeFlags): ReportOptions {
   const o: ReportOptions = { range: flags.range, window: flags.window, includeTransfers: flags.includeTransfers, wholeTrace: flags.wholeTrace };
   if (flags.classes !== undefined) o.classes = readClassesFile(flags.classes);
+  if (flags.expertWeights !== undefined) {
+    if (!parseExpertWeights(`weights=${flags.expertWeights}`)) {
+      throw new InputError(`--expert-weights expects each expert's weight matrices as ROWSxCOLS,...:DTYPE (e.g. 768x3072,3072x768:bf16; DTYPE fp32, bf16, fp16, fp8, ...), got "${flags.expertWeights}".`);
+    }
+    o.expertWeights = flags.expertWeights;
+  }
   if (flags.device !== undefined) {
     const d = Number(flags.device);
     if (!Number.isInteger(d) || d < 0) throw new InputError(`--device expects a GPU deviceId (0, 1, ...), got "${flags.device}".`);

@@ -15,8 +15,9 @@ import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
+import { perIteration } from '../findings/context.js';
 import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
-import { checkWindowHoldsKernels, htmlInput, namingFile, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
+import { checkWindowHoldsKernels, EXPERT_WEIGHTS_HELP, htmlInput, namingFile, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
 import { expertComparison, renderExpertComparison, type ExpertComparison } from './compare-experts.js';
@@ -98,8 +99,8 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
       busyPerIteration: d ? d.overlap.busy / n : null,
       utilization: d?.overlap.utilization ?? null,
       overlapShare: d?.overlap.overlapShare ?? null,
-      syncsPerIteration: d ? (it ? it.syncsPerIteration : d.hostSyncs.count) : null,
-      kernelsPerIteration: d ? (it ? it.kernelsPerIteration : d.overlap.kernelCount) : null,
+      syncsPerIteration: d ? (it ? perIteration(d, it).syncs : d.hostSyncs.count) : null,
+      kernelsPerIteration: d ? (it ? perIteration(d, it).kernels : d.overlap.kernelCount) : null,
       streams: d ? d.streams.filter((s) => s.kernelCount > 0).length : null,
       speedup: null,
       findings,
@@ -181,6 +182,7 @@ export function registerCompare(program: Command, io: CliIo, setExit: (code: num
     .option('--window <start:end>', 'window in trace time, ns or with units, e.g. 12.5ms:20ms')
     .option('--whole-trace', 'measure the whole captures (default: their steady-state iterations when found)')
     .option('--classes <file>', 'kernel class patterns (JSON) tried before the built-in ones (docs/kernel-classes.md)')
+    .option('--expert-weights <shapes>', EXPERT_WEIGHTS_HELP)
     .option('--html [path]', 'also write one HTML page comparing the traces (default reports/<first>-vs-<n>-more.html)')
     .option('--open', 'open the HTML page in the browser (implies --html)')
     .option('--svg <dir>', 'also write the charts as static SVG files into DIR')

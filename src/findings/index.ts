@@ -88,7 +88,7 @@ export function nothingToReport(d: DeviceReport): Finding {
   const o = d.overlap;
   return withMeasures({
     id: NOTHING_TO_REPORT, severity: 'info', deviceId: d.deviceId,
-    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(windowLength(d.window))} window, ${formatCount(o.kernelCount)} kernels, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
+    title: `Nothing to report on GPU ${d.deviceId}: busy ${formatPct(o.utilization)} of the ${formatNs(windowLength(d.window))} window, ${formatCount(o.kernelCount)} kernel${o.kernelCount === 1 ? '' : 's'}, overlap share ${formatPct(o.overlapShare)}, ${formatCount(d.hostSyncs.count)} host sync${d.hostSyncs.count === 1 ? '' : 's'}`,
     evidence: [
       `No rule fired: host syncs, launch gaps, SM saturation, stream overlap, kernel sizes, pageable copies, allocations and default-stream use are all below their thresholds.`,
       `Idle time between kernels: ${formatNs(d.gaps.all.total)} in ${formatCount(d.gaps.all.count)} gaps.`,
@@ -108,6 +108,16 @@ export function nothingToReport(d: DeviceReport): Finding {
 
 function noDeviceFinding(trace: Trace): Finding {
   const launches = apiCallTotals(trace).reduce((n, a) => n + a.count, 0);
+  if (!trace.hasKernelTable && trace.meta.source?.format === 'kineto') {
+    // a PyTorch profiler trace without GPU records: nsys (or another CUPTI client) had CUPTI, or CUDA was not profiled
+    return withMeasures({
+      id: NOTHING_TO_REPORT, severity: 'info', deviceId: null,
+      title: 'Nothing to report: the PyTorch profiler trace has no GPU records (no kernels, CUDA API calls or copies), so GPU overlap cannot be measured',
+      evidence: ['The profiler recorded CPU operators only: it got no CUPTI data, because another profiler (e.g. nsys) held CUPTI or ProfilerActivity.CUDA was not requested.'],
+      costNs: 0, costShare: null,
+      fix: 'Analyse the nsys export of the same run instead (nsys export --type sqlite report.nsys-rep), or profile again with torch.profiler alone, activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], not under nsys.',
+    }, [measure('apiCalls', launches, 'count')]);
+  }
   if (!trace.hasKernelTable) {
     return withMeasures({
       id: NOTHING_TO_REPORT, severity: 'info', deviceId: null,

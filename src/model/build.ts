@@ -207,7 +207,7 @@ export function emptyGpu(deviceId: number): GpuInfo {
     deviceId, name: `GPU ${deviceId}`, smCount: null, computeCapability: null, maxThreadsPerSm: null,
     maxBlocksPerSm: null, maxRegistersPerSm: null, maxRegistersPerBlock: null,
     maxSharedMemoryPerSm: null, maxSharedMemoryPerBlock: null, threadsPerWarp: null,
-    memoryBandwidth: null, totalMemory: null, busLocation: null,
+    memoryBandwidth: null, clockRate: null, totalMemory: null, busLocation: null,
   };
 }
 

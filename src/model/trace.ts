@@ -171,6 +171,8 @@ export interface GpuInfo {
   threadsPerWarp: number | null;
   /** bytes per second, null if unknown */
   memoryBandwidth: number | null;
+  /** the SMs' (maximum) clock in Hz, null if unknown */
+  clockRate: number | null;
   totalMemory: number | null;
   busLocation: string | null;
 }

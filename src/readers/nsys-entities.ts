@@ -98,6 +98,11 @@ export class Entities {
     return i;
   }
 
+  /** Index of the process with key globalPid >> 24 when some event has named it already; nothing is added. */
+  knownProcess(pidKey: number): number | undefined {
+    return this.processIndex.get(pidKey);
+  }
+
   thread(pidKey: number, tid: number): number {
     const key = threadKey(pidKey, tid);
     let i = this.threadIndex.get(key);
@@ -148,6 +153,9 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const product = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a * b);
 
+/** v × scale when v > 0 (exports write 0 for a clock they did not read), else null */
+const positive = (v: number | null, scale: number): number | null => (v !== null && v > 0 ? v * scale : null);
+
 /** 2021.2+ TARGET_INFO_GPU: one row per GPU, keyed by `id` (the deviceId of the activity tables). */
 function fromTargetInfoGpu(r: Row): GpuInfo {
   const major = num(r.computeMajor); const minor = num(r.computeMinor);
@@ -164,6 +172,7 @@ function fromTargetInfoGpu(r: Row): GpuInfo {
     maxSharedMemoryPerBlock: num(r.maxShmemPerBlock),
     threadsPerWarp: num(r.threadsPerWarp),
     memoryBandwidth: num(r.memoryBandwidth),
+    clockRate: positive(num(r.clockRate), 1),
     totalMemory: num(r.totalMemory),
     busLocation: str(r.busLocation),
   };
@@ -186,6 +195,7 @@ function fromTargetInfoCudaGpu(r: Row): GpuInfo {
     maxSharedMemoryPerBlock: num(r.maxSharedMemoryPerBlock),
     threadsPerWarp: num(r.numThreadsPerWarp),
     memoryBandwidth: kbps === null ? null : kbps * 1000,
+    clockRate: positive(num(r.coreClockRate), 1000),
     totalMemory: num(r.globalMemorySize),
     busLocation: str(r.pciBusId),
   };

@@ -4,7 +4,7 @@
  * DeviceReport's experts, contention, whatIf, serialization and culprits.
  */
 import type { DeviceReport } from '../report/types.js';
-import type { WhatIfScenario } from '../report/expert-types.js';
+import type { WhatIfReport, WhatIfScenario } from '../report/expert-types.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import type { Table, TableOptions } from './tables.js';
 
@@ -46,12 +46,24 @@ const SHORT_SCENARIO: Record<WhatIfScenario['scenario'], string> = {
   measured: 'replayed', 'no-host-syncs': 'no syncs', 'free-launches': 'graph', 'perfect-overlap': 'overlap', grouped: 'grouped',
 };
 
+/**
+ * "9.884 ms = 622.7 ms ÷ 63 iterations": the replay's "now" is the replayed window divided by its
+ * iterations (the time between iterations included), not the iterations' median span the
+ * iteration line leads with; saying the division shows why the two differ.
+ */
+export function measuredText(w: WhatIfReport): string {
+  if (w.iterations <= 1) return `${formatNs(w.measuredIterationNs)}, the whole window`;
+  return `${formatNs(w.measuredIterationNs)} = ${formatNs(w.measuredIterationNs * w.iterations)} ÷ ${formatCount(w.iterations)} iterations`;
+}
+
 /** The short report's what-if line: "GPU 0: fixes, per iteration 2.88 ms: no syncs 2.84 ms, graph 1.21 ms, ..." */
 export function whatIfShortLine(d: DeviceReport): string | null {
   const w = d.whatIf;
   if (!w || w.scenarios.length <= 1) return null;
-  const parts = w.scenarios.filter((s) => s.scenario !== 'measured').map((s) => `${SHORT_SCENARIO[s.scenario]} ${formatNs(s.projectedIterationNs)}`);
-  return `GPU ${d.deviceId}: projected per iteration (now ${formatNs(w.measuredIterationNs)}): ${parts.join(', ')} (what-if replay: --full)`;
+  // a projection at or above "now" is no gain (within the replay's error), not a slowdown the fix causes
+  const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
+    .map((s) => `${SHORT_SCENARIO[s.scenario]} ${s.projectedIterationNs >= w.measuredIterationNs ? 'no gain' : formatNs(s.projectedIterationNs)}`);
+  return `GPU ${d.deviceId}: projected per iteration (now ${measuredText(w)}): ${parts.join(', ')} (what-if replay: --full)`;
 }
 
 /** "GPU 0: what a fix would gain, per iteration (replay of the trace, error -0.3%): measured 2.09 ms; no host syncs 2.05 ms; ..." */
@@ -61,7 +73,7 @@ export function whatIfLine(d: DeviceReport): string | null {
   if (w.scenarios.length <= 1) return `GPU ${d.deviceId}: what-if: ${w.note ?? 'no scenario applies'}`;
   const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
     .map((s) => `${scenarioName(s.scenario)} ${formatNs(s.projectedIterationNs)} (${s.ratio <= 1 ? '−' : '+'}${formatPct(Math.abs(1 - s.ratio))})`);
-  return `GPU ${d.deviceId}: what a fix would gain per iteration (replay, error ${(100 * w.replayError).toFixed(1)}%): measured ${formatNs(w.measuredIterationNs)}; ${parts.join('; ')}`;
+  return `GPU ${d.deviceId}: what a fix would gain per iteration (replay, error ${(100 * w.replayError).toFixed(1)}%): measured ${measuredText(w)}; ${parts.join('; ')}`;
 }
 
 /** The first serialization reason, as a line; null when none. */
@@ -116,7 +128,7 @@ export function expertTables(d: DeviceReport, options: TableOptions): Table[] {
   const w = d.whatIf;
   if (w) {
     out.push({
-      key: 'what-if', caption: `GPU ${p}: what a fix would gain, per iteration (replay of ${formatCount(w.iterations)} iterations, ${w.iterationSource}; replay error ${(100 * w.replayError).toFixed(1)}%)`,
+      key: 'what-if', caption: `GPU ${p}: what a fix would gain, per iteration (replay of ${formatCount(w.iterations)} iteration${w.iterations === 1 ? '' : 's'}, ${w.iterationSource}; measured ${measuredText(w)}; replay error ${(100 * w.replayError).toFixed(1)}%)`,
       header: ['scenario', 'projected', 'saving', 'vs measured', 'what changed'],
       rows: w.scenarios.map((s) => [scenarioName(s.scenario), formatNs(s.projectedIterationNs), formatNs(s.savingNs), `${s.ratio.toFixed(2)}x`, s.description]),
       note: w.note,

@@ -4,12 +4,13 @@
  * `--full`: the findings' evidence and every table behind them (src/render/tables.ts, the same
  * tables the HTML page shows).
  */
-import type { DeviceReport, Finding, Report } from '../report/types.js';
+import type { DeviceReport, Finding, IterationSummary, Report } from '../report/types.js';
 import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
 import { formatCount, formatNs, formatPct, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 import { windowChoice } from '../report/build.js';
+import { perIteration } from '../findings/context.js';
 
 export interface TerminalOptions {
   /** every table and each finding's evidence (default: the short report) */
@@ -58,6 +59,28 @@ function header(report: Report): string {
   return `${r.file}${from.length > 0 ? ` (${[...new Set(from)].join(', ')})` : ''}`;
 }
 
+/**
+ * ", 63 in 622.7 ms: one every 9.884 ms, the time between them included" when the iterations follow
+ * each other at a period that differs from their mean span by 1% or more: the period is what the
+ * what-if replay's "now" is (the window ÷ its iterations), so the reader sees why the two differ.
+ */
+export function periodText(d: DeviceReport): string {
+  const t = d.window.iterations;
+  if (!t || t.count < 2 || d.window.source !== 'iterations') return '';
+  const period = d.window.duration / t.count;
+  if (Math.abs(period - t.meanSpan) < 0.01 * t.meanSpan) return '';
+  return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
+}
+
+/** "; per iteration GPU busy …, N kernels, M host syncs", said to be the window's ÷ N when the ranges' projection misses work (findings/context.ts perIteration). */
+function perIterationText(d: DeviceReport, it: IterationSummary): string {
+  const p = perIteration(d, it);
+  const n = (v: number): string => formatCount(Math.round(v));
+  if (!p.fromWindow) return `; per iteration GPU busy ${formatNs(p.busy)}, ${n(p.kernels)} kernels, ${n(p.syncs)} host syncs`;
+  return `; per iteration (the window's ÷ ${formatCount(it.count)}) GPU busy ${formatNs(Math.round(p.busy))}, ${n(p.kernels)} kernels, ${n(p.syncs)} host syncs ` +
+    `(${formatPct(p.outsideShare)} of the kernels were launched outside the ranges' thread, e.g. by autograd's backward thread)`;
+}
+
 /** Time per iteration of one device: the NVTX iterations when found, else the whole window. */
 export function iterationLine(d: DeviceReport): string {
   const it = d.nvtxRanges?.iterations;
@@ -68,13 +91,12 @@ export function iterationLine(d: DeviceReport): string {
   if (t && t.count > 0) {
     const spread = t.count > 1 ? `, ${formatNs(t.span.min)} .. ${formatNs(t.span.max)}` : '';
     const what = t.method === 'nvtx' || t.method === 'range' ? `"${t.name}"` : t.name;
-    const per = it && it.count === t.count
-      ? `; per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs` : '';
-    return `${gpu}: ${formatNs(t.span.median)} per iteration (median; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${per}`;
+    const per = it && it.count === t.count ? perIterationText(d, it) : '';
+    return `${gpu}: ${formatNs(t.span.median)} per iteration (median GPU span, first kernel to last; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${periodText(d)}${per}`;
   }
   if (!it || it.count === 0) {
-    return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
-      `${formatCount(d.overlap.kernelCount)} kernels, GPU busy ${formatNs(d.overlap.busy)}`;
+    return `${gpu}: window ${formatNs(covered)} (no repeated NVTX or record_function range marks iterations: the whole window counts as one), ` +
+      `${formatCount(d.overlap.kernelCount)} kernel${d.overlap.kernelCount === 1 ? '' : 's'}, GPU busy ${formatNs(d.overlap.busy)}`;
   }
   const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';
   return `${gpu}: ${formatNs(it.duration.median)} per iteration${spread}, median of ${formatCount(it.count)} "${it.name}"; ` +
@@ -107,14 +129,21 @@ function lead(report: Report, width: number): string[] {
   return out;
 }
 
+/** Lines a warning may take in the short report. */
+const WARNING_LINES = 3;
+
 function renderShort(report: Report, options: TerminalOptions): string {
   const width = options.width ?? DEFAULT_WIDTH;
   const maxLines = options.maxLines ?? SHORT_LINES;
   const out = lead(report, width);
-  // warnings: the first two, then how many more
-  const warnings = report.warnings.slice(0, 2).map((w) => {
-    const [first, ...rest] = wrap(`warning: ${w}`, width, '  ');
-    return rest.length > 0 ? `${first.slice(0, width - 1)}…` : first;
+  // warnings: the first two, each whole up to WARNING_LINES lines (cut mid-sentence they hid the
+  // reason, e.g. why a Kineto trace taken under nsys has no GPU records), then how many more
+  const warnings = report.warnings.slice(0, 2).flatMap((w) => {
+    const lines = wrap(`warning: ${w}`, width, '  ');
+    if (lines.length <= WARNING_LINES) return lines;
+    const kept = lines.slice(0, WARNING_LINES);
+    kept[WARNING_LINES - 1] = `${kept[WARNING_LINES - 1].slice(0, width - 10).replace(/\s+\S*$/, '')}… (--full)`;
+    return kept;
   });
   if (report.warnings.length > 2) warnings.push(`(${report.warnings.length - 2} more warnings: --full)`);
   out.push(...warnings);
@@ -169,7 +198,7 @@ function renderFull(report: Report, width: number): string {
     if (m && Number(m[1]) !== device) {
       device = Number(m[1]);
       const d = report.devices.find((x) => x.deviceId === device);
-      out.push('', `== GPU ${device}: ${d?.gpuName ?? ''} ==`);
+      out.push('', `== GPU ${device}${d?.gpuName && d.gpuName !== `GPU ${device}` ? `: ${d.gpuName}` : ''} ==`);
     }
     out.push('', textOf(t, m ? m[2] : t.caption, width));
   }

@@ -31,6 +31,8 @@ export interface ReportOptions {
   wholeTrace?: boolean;
   /** kernel class patterns tried before the built-in ones (--classes FILE), as plain data so workers can take them */
   classes?: { file: string; patterns: ClassPatternSpec[] };
+  /** --expert-weights RxC,...:DTYPE: the experts' weight matrices, for expert ranges that do not name them (grouped what-if) */
+  expertWeights?: string;
 }
 
 export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
@@ -46,7 +48,7 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       smFill: analyzeSmFill(trace, deviceId, window),
       nvtxRanges,
       communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
-      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index),
+      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
     };
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     Object.assign(report, windowOnly);
@@ -79,7 +81,9 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
 /** "GPU 0 (NVIDIA H200): 33 streams, overlap share 0.0%, GPU utilization 18.2%, 640 host syncs" (the terminal's next line: time per iteration) */
 export function headlineOf(d: DeviceReport): string {
   const n = d.streams.length;
-  return `GPU ${d.deviceId} (${d.gpuName}): ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
+  // a trace without device properties names the GPU "GPU 0": "GPU 0 (GPU 0)" says nothing
+  const name = d.gpuName && d.gpuName !== `GPU ${d.deviceId}` ? ` (${d.gpuName})` : ' (model not recorded)';
+  return `GPU ${d.deviceId}${name}: ${n} stream${n === 1 ? '' : 's'}, overlap share ${formatPct(d.overlap.overlapShare)}, ` +
     `GPU utilization ${formatPct(d.overlap.utilization)}, ${d.hostSyncs.count} host sync${d.hostSyncs.count === 1 ? '' : 's'}`;
 }
 
@@ -96,7 +100,7 @@ export function windowChoice(d: DeviceReport): string {
   const w = d.window;
   const it = w.iterations;
   if (w.source === 'iterations' && it) {
-    const how = it.method === 'nvtx' ? `NVTX range ${iterationLabel(it)}` : it.method === 'profiler-range' ? 'cudaProfilerStart/Stop ranges' : `${it.name} (no NVTX)`;
+    const how = it.method === 'nvtx' ? `${it.name.startsWith('ProfilerStep#') ? 'torch.profiler steps' : 'NVTX range'} ${iterationLabel(it)}` : it.method === 'profiler-range' ? 'cudaProfilerStart/Stop ranges' : `${it.name} (no NVTX)`;
     const left = it.leftOut > 0 ? `, leaving out the first ${it.leftOut} of ${it.found} (${it.leftOutReason ?? 'warm-up'})` : '';
     return `GPU ${d.deviceId}: measuring the steady state, ${it.count} iteration${it.count === 1 ? '' : 's'} of ${how}${left}; --whole-trace measures the whole capture`;
   }

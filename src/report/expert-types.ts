@@ -132,6 +132,19 @@ export interface WhatIfReport {
     graphNodeNs: number;
     /** the window's shortest kernel: the fixed cost of any kernel, paid once per batched kernel (grouped) */
     kernelFixedCostNs: number;
+    /** the grouped scenario's roofline (when it was projected): which expert GEMMs were costed by their bytes */
+    grouped?: {
+      /** the GPU's memory bandwidth (trace), bytes/s; null when the trace does not record it */
+      memoryBandwidth: number | null;
+      /** the GPU's dense matrix-multiply peak (compute capability × SMs × clock), FLOP/s; null when unknown */
+      peakFlops: number | null;
+      /** expert GEMMs whose weights their NVTX range names (weights=RxC,...:dtype) */
+      namedGemms: number;
+      /** of those, the memory-bound ones: costed by their bytes at memoryBandwidth instead of their SM-time */
+      memoryBoundGemms: number;
+      /** bytes the memory-bound GEMMs move per iteration (weights, tokens in and out) */
+      bytesPerIteration: number;
+    };
   };
 }
 

@@ -33,6 +33,27 @@ describe('analyze --window', () => {
   });
 });
 
+describe('analyze --range takes the range names the report prints', () => {
+  const KINETO = 'fixtures/kineto-2.11/grouped.pt.trace.json.gz';
+  it('torch.profiler steps print as "ProfilerStep#N" and --range "ProfilerStep#N" selects them', async () => {
+    const d = await run(['analyze', KINETO]);
+    expect(d.code).toBe(0);
+    expect(d.out).toMatch(/3 iterations of torch\.profiler steps "ProfilerStep#N"/);
+    expect(d.out).not.toMatch(/##/);
+    const r = await run(['analyze', '--range', 'ProfilerStep#N', KINETO]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/measuring --range "ProfilerStep#N" \(3 ranges\)/);
+    // the same three steps as the steady state: the same per-iteration figure
+    const perIteration = (s: string) => /: ([\d.]+ [mµ]?s) per iteration/.exec(s)![1];
+    expect(perIteration(r.out)).toBe(perIteration(d.out));
+  });
+  it('a name that matches nothing lists the names as printed', async () => {
+    const r = await run(['analyze', '--range', 'nope', KINETO]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/available ranges include .*"ProfilerStep#N"/);
+  });
+});
+
 describe('analyze --fail-if', () => {
   it('names the file of each failed gate and checks every file', async () => {
     const r = await run(['analyze', '--jobs', '1', '--fail-if', 'overlapShare < 0.2', STREAMS, GRAPH]);

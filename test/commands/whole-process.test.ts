@@ -99,7 +99,7 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
     // under the file name, wrapped to the width (continuation lines indented by two spaces)
     const flat = (): string[] => out.replace(/\n {2}/g, ' ').split('\n');
     expect(flat()[1]).toBe('GPU 0: measuring the steady state, 5 iterations of NVTX range "forward grouped #"; --whole-trace measures the whole capture');
-    expect(flat()[3]).toMatch(/^GPU 0: 1\.\d+ ms per iteration \(median; mean 1\.\d+ ms, 1\.\d+ ms \.\. 1\.\d+ ms\) over 5 iterations of/);
+    expect(flat()[3]).toMatch(/^GPU 0: 1\.\d+ ms per iteration \(median GPU span, first kernel to last; mean 1\.\d+ ms, 1\.\d+ ms \.\. 1\.\d+ ms\) over 5 iterations of/);
     out = ''; err = '';
     expect(await main(['analyze', file('torch-grouped'), '--whole-trace'], io)).toBe(0);
     expect(flat()[1]).toBe('GPU 0: measuring the whole capture (first kernel to last kernel)');

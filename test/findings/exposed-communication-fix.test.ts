@@ -47,3 +47,18 @@ describe('exposed-communication: the fix fits what the trace shows', () => {
     expect(f.fix).toMatch(/Give the communication kernels fewer SMs/);
   });
 });
+
+describe('exposed-communication: a dense model gets no MoE advice', () => {
+  it('an all-reduce in the backward pass: overlap by bucketing, no micro-batches, experts or DeepEP', () => {
+    const ALLREDUCE = 'ncclDevKernel_AllReduce_Sum_f32_RING_LL(ncclDevComm*, unsigned long, ncclWork*)';
+    const r = buildReport(trace([
+      ['backward', { start: 0, end: 300, name: GEMM, streamId: 1 }],
+      ['backward', { start: 300, end: 700, name: ALLREDUCE, streamId: 2 }],
+    ]));
+    const f = r.findings.find((x) => x.id === 'exposed-communication')!;
+    expect(f.costNs).toBe(400);
+    expect(f.fix).toMatch(/^Overlap the collectives with compute/);
+    expect(f.fix).toMatch(/bucket_cap_mb/);
+    expect(f.fix).not.toMatch(/expert|micro-batch|DeepEP|TBO/i);
+  });
+});

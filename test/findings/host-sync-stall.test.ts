@@ -20,6 +20,13 @@ describe('host-sync-stall', () => {
     expect(f.evidence.some((e) => e.startsWith('15 of the 15 cudaStreamSynchronize calls follow a device-to-host copy (median 4 B)'))).toBe(true);
     expect(f.fix).toMatch(/^Stop reading per-expert results/);
   });
+  it('the same read-back loop with nothing naming experts: the same cost, a fix that does not speak of experts', () => {
+    const moe = findingsOf(streamsSync(8, 2)).find((x) => x.id === 'host-sync-stall')!;
+    const f = findingsOf(streamsSync(8, 2, { expertRanges: false })).find((x) => x.id === 'host-sync-stall')!;
+    expect(f.costNs).toBe(moe.costNs);
+    expect(f.fix).toMatch(/^Stop reading small results back to the host inside the loop/);
+    expect(f.fix).not.toMatch(/expert|grouped/i);
+  });
   it('does not fire without syncs (launch-bound loop, grouped GEMM)', () => {
     expect(ids(findingsOf(streamsTiny()))).not.toContain('host-sync-stall');
     expect(ids(findingsOf(grouped()))).not.toContain('host-sync-stall');

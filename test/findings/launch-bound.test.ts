@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findingsOf, grouped, ids, saturated, streamsSync, streamsTiny, US } from './scenarios.js';
+import { findingsOf, grouped, ids, Rows, saturated, streamsSync, streamsTiny, US } from './scenarios.js';
 
 describe('launch-bound', () => {
   it('fires on tiny experts that run faster than the CPU launches them', () => {
@@ -12,6 +12,32 @@ describe('launch-bound', () => {
     expect(f.costShare).toBeCloseTo((127 * 57) / (127 * 65 + 8), 12);
     expect(f.evidence).toContain('64 kernels per iteration over 2 iterations ("iteration #").');
     expect(f.fix).toMatch(/grouped GEMM.*CUDA graph/);
+  });
+  it('advises grouping experts only where the trace has experts: the same loop unmarked gets the generic fix', () => {
+    const marked = findingsOf(streamsTiny(64, 2)).find((x) => x.id === 'launch-bound')!;
+    const plain = findingsOf(streamsTiny(64, 2, { expertRanges: false })).find((x) => x.id === 'launch-bound')!;
+    // the ranges change the advice, not the measurement
+    expect(plain.costNs).toBe(marked.costNs);
+    expect(plain.title).toBe(marked.title);
+    expect(marked.fix).toMatch(/run all experts as one grouped GEMM/);
+    expect(plain.fix).not.toMatch(/expert|grouped/i);
+    expect(plain.fix).toMatch(/CUDA graph.*fuse chains of small kernels.*larger batch/);
+  });
+  it('kernels issued milliseconds apart: the fix names the host work between launches, not launch overhead', () => {
+    // 20 kernels of 100 µs, one every 2 ms: the host does 1.9 ms of other work between launches
+    const r = new Rows();
+    for (let j = 0; j < 20; j++) {
+      const t = j * 2000 * US;
+      r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 110 * US, name: 'solver_step' });
+    }
+    const f = findingsOf(r.trace()).find((x) => x.id === 'launch-bound')!;
+    expect(f.title).toBe('Kernels run 100.0 µs (median) but the CPU issues one every 2.000 ms: the GPU sits waiting for launches');
+    expect(f.fix).toMatch(/^The host issues a kernel only every 2\.000 ms, far more than a launch costs: the time goes to other host work/);
+    expect(f.fix).toMatch(/a CUDA graph alone does not remove it/);
+    expect(f.fix).not.toMatch(/expert/i);
+    // 19 gaps of 1.9 ms, all waiting on the host
+    expect(f.costNs).toBe(19 * 1900 * US);
+    expect(f.evidence[0]).toMatch(/in 19 idle gaps\.$/);
   });
   it('does not fire when syncs, not launches, leave the GPU idle, nor when kernels are long', () => {
     expect(ids(findingsOf(streamsSync()))).not.toContain('launch-bound');

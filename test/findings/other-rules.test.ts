@@ -62,11 +62,11 @@ describe('pageable-memcpy', () => {
 });
 
 describe('allocation-in-loop', () => {
-  function allocating(calls: number) {
+  function allocating(calls: number, ranges = true) {
     const r = new Rows();
     for (let i = 0; i < 4; i++) {
       const t = i * 100 * US;
-      r.nvtx.push({ start: t, end: t + 100 * US, text: `iteration ${i}` });
+      if (ranges) r.nvtx.push({ start: t, end: t + 100 * US, text: `iteration ${i}` });
       r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 50 * US });
       if (i < calls) {
         r.call(t + 55 * US, t + 75 * US, 'cudaMalloc');
@@ -78,13 +78,17 @@ describe('allocation-in-loop', () => {
   it('fires on cudaMalloc/cudaFree in every iteration and costs the idle time they overlap', () => {
     const f = findingsOf(allocating(4)).find((x) => x.id === 'allocation-in-loop')!;
     // the last iteration's calls fall after the last kernel, outside the window
-    expect(f.title).toBe('cudaMalloc/cudaFree called 1.5 times per iteration inside the window (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
+    expect(f.title).toBe('cudaMalloc/cudaFree called 1.5 times per iteration (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
     expect(f.costNs).toBe(3 * 35 * US);
     expect(f.evidence[0]).toBe('3 × cudaMalloc (60.00 µs), 3 × cudaFree (45.00 µs).');
     expect(f.measures).toEqual(expect.arrayContaining([
       { name: 'allocationCalls', value: 6, unit: 'count' }, { name: 'allocationTime', value: 105 * US, unit: 'ns' },
       { name: 'allocationCallsPerIteration', value: 1.5, unit: 'per-iteration' },
     ]));
+  });
+  it('without iterations, counts the window once ("6 times in the window", not "... in the window inside the window")', () => {
+    const f = findingsOf(allocating(4, false)).find((x) => x.id === 'allocation-in-loop')!;
+    expect(f.title).toBe('cudaMalloc/cudaFree called 6 times in the window (105.0 µs of host time): allocation stalls the host and cudaFree synchronizes the device');
   });
   it('does not fire on a single allocation', () => {
     const r = new Rows();
@@ -146,5 +150,35 @@ describe('pageable and allocation kinds', () => {
     r.launch(31 * US, 32 * US, { start: 40 * US, end: 50 * US });
     const f = findingsOf(r.trace()).find((x) => x.id === 'pageable-memcpy')!;
     expect(f.title).toBe('1 copy uses pageable host memory (1.0 MiB in total): the host blocks on it and it cannot overlap kernels');
+  });
+});
+
+describe('no-overlap-despite-streams and many-small-kernels: expert advice only with experts', () => {
+  it('no-overlap: "replace the per-expert loop" only where the loop is marked as experts', () => {
+    const marked = findingsOf(streamsTiny()).find((x) => x.id === 'no-overlap-despite-streams')!;
+    const plain = findingsOf(streamsTiny(64, 2, { expertRanges: false })).find((x) => x.id === 'no-overlap-despite-streams')!;
+    expect(marked.fix).toMatch(/replace the per-expert loop with one grouped GEMM/);
+    expect(plain.fix).toBe('Streams only overlap kernels that are queued at the same time and leave SMs free; remove what empties the queue (see the other findings).');
+  });
+  it('many-small-kernels: fuse and batch without experts; group the experts with them', () => {
+    function tiny(expertRanges: boolean) {
+      const r = new Rows();
+      for (let i = 0; i < 2; i++) {
+        const it0 = i * 2000 * US;
+        r.nvtx.push({ start: it0, end: it0 + 100 * US, text: `step ${i}` });
+        for (let k = 0; k < 200; k++) {
+          const t = it0 + k * 7 * US;
+          if (expertRanges) r.nvtx.push({ start: it0 + k * 400, end: it0 + k * 400 + 350, text: `expert ${k >> 1}` });
+          r.launch(it0 + k * 400, it0 + k * 400 + 300, { start: t + 200 * US, end: t + 205 * US, name: k % 2 ? 'act' : 'gemm' });
+        }
+      }
+      return r.trace();
+    }
+    const plain = findingsOf(tiny(false)).find((x) => x.id === 'many-small-kernels')!;
+    const marked = findingsOf(tiny(true)).find((x) => x.id === 'many-small-kernels')!;
+    expect(plain.costNs).toBe(marked.costNs);
+    expect(plain.fix).not.toMatch(/expert|grouped/i);
+    expect(plain.fix).toMatch(/^Fuse chains of small kernels/);
+    expect(marked.fix).toMatch(/^Fuse the per-expert work: one grouped GEMM per projection/);
   });
 });

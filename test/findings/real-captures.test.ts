@@ -88,6 +88,9 @@ describe('findings on the workload\'s H200 captures', () => {
       expect(r.findings[0]).toBe(f);
       expectReadable(f!);
       expect(r.findings.map((x) => x.id)).not.toContain('host-sync-stall');
+      // the per-expert loop is marked by NVTX expert ranges: the fix groups the experts
+      expect(r.devices[0].experts?.count).toBeGreaterThanOrEqual(2);
+      expect(f!.fix).toMatch(/run all experts as one grouped GEMM/);
     });
   }
   byMode('saturated', (_file, r) => {
@@ -150,6 +153,17 @@ describe('findings on the public nsys corpus', () => {
     expect(r.findings.map((f) => f.id)).not.toContain('host-sync-stall');
     const whole = buildReport(readNsysSqlite(join(CORPUS, files.find((f) => f.includes('llama3'))!)), { wholeTrace: true }).devices[0];
     expect(whole.gaps.byClass['sync-stall'].total).toBe(1_627_519);
+  });
+  it('advises nothing about experts or grouped GEMMs on exports that have no experts', () => {
+    for (const name of files) {
+      const r = report(join(CORPUS, name));
+      for (const d of r.devices) expect(d.experts, name).toBeUndefined();
+      for (const f of r.findings) expect(f.fix, `${name}: ${f.id}`).not.toMatch(/expert|grouped GEMM/i);
+    }
+  });
+  it.skipIf(!files.some((f) => f.includes('kmeans')))('kmeans launches a kernel every 36 ms: the fix names the host work between launches, not launch overhead', () => {
+    const f = report(join(CORPUS, files.find((x) => x.includes('kmeans'))!)).findings.find((x) => x.id === 'launch-bound')!;
+    expect(f.fix).toMatch(/^The host issues a kernel only every 36\.34 ms, far more than a launch costs/);
   });
   it.skipIf(!files.some((f) => f.includes('kmeans')))('blames the kmeans syncs for the 198 ms they block, not the 1.8 s of gaps they touch', () => {
     const r = report(join(CORPUS, files.find((f) => f.includes('kmeans'))!));

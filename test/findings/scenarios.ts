@@ -64,7 +64,7 @@ class Rows {
  * The user's loop: per expert, copy its 4-byte token count to the host, synchronize, launch its
  * 40 µs GEMM on its own stream. Each expert step takes 100 µs; the sync covers the idle GPU.
  */
-export function streamsSync(experts = 8, iterations = 2, opts: { pageable?: boolean } = {}): Trace {
+export function streamsSync(experts = 8, iterations = 2, opts: { pageable?: boolean; expertRanges?: boolean } = {}): Trace {
   const r = new Rows();
   const step = 100 * US;
   for (let i = 0; i < iterations; i++) {
@@ -72,7 +72,7 @@ export function streamsSync(experts = 8, iterations = 2, opts: { pageable?: bool
     r.nvtx.push({ start: it0, end: it0 + experts * step, text: `iteration ${i}` });
     for (let e = 0; e < experts; e++) {
       const t = it0 + e * step;
-      r.nvtx.push({ start: t, end: t + step, text: `expert ${e}`, payload: 64 });
+      r.nvtx.push({ start: t, end: t + step, text: opts.expertRanges ?? true ? `expert ${e}` : `step ${e}`, payload: 64 });
       r.copy(t, t + 5 * US, { start: t + 3 * US, end: t + 4 * US, bytes: 4, copyKind: MemcpyKind.DtoH, srcKind: MemoryKind.Device, dstKind: opts.pageable ? MemoryKind.Pageable : MemoryKind.Pinned, streamId: 13 + e });
       r.call(t + 5 * US, t + 40 * US, 'cudaStreamSynchronize');
       r.launch(t + 40 * US, t + 45 * US, { start: t + 50 * US, end: t + 90 * US, streamId: 13 + e, name: 'expert_gemm' });
@@ -83,9 +83,11 @@ export function streamsSync(experts = 8, iterations = 2, opts: { pageable?: bool
 
 /**
  * Tiny experts launched without read-back on 32 streams: an 8 µs kernel every 65 µs, the CPU
- * being the bottleneck.
+ * being the bottleneck. Each launch sits in an "expert N" NVTX range (as the bundled workload
+ * marks them); `expertRanges: false` leaves them out: the same kernels with nothing saying they
+ * are experts, as in a dense model's loop.
  */
-export function streamsTiny(experts = 64, iterations = 2): Trace {
+export function streamsTiny(experts = 64, iterations = 2, opts: { expertRanges?: boolean } = {}): Trace {
   const r = new Rows();
   const step = 65 * US;
   for (let i = 0; i < iterations; i++) {
@@ -93,14 +95,18 @@ export function streamsTiny(experts = 64, iterations = 2): Trace {
     r.nvtx.push({ start: it0, end: it0 + experts * step, text: `iteration ${i}` });
     for (let e = 0; e < experts; e++) {
       const t = it0 + e * step;
+      if (opts.expertRanges ?? true) r.nvtx.push({ start: t, end: t + 6 * US, text: `expert ${e}` });
       r.launch(t, t + 5 * US, { start: t + 7 * US, end: t + 15 * US, streamId: 13 + (e % 32), name: 'tiny_expert_gemm' });
     }
   }
   return r.trace();
 }
 
-/** Expert GEMMs of 2112 blocks × 128 threads: one full wave of an H200 each, on two streams, queued ahead. */
-export function saturated(experts = 8, iterations = 2, grid = 2112): Trace {
+/**
+ * Expert GEMMs of 2112 blocks × 128 threads: one full wave of an H200 each, on two streams, queued
+ * ahead. `expertRanges` wraps each launch call in an "expert N" NVTX range.
+ */
+export function saturated(experts = 8, iterations = 2, grid = 2112, opts: { expertRanges?: boolean } = {}): Trace {
   const r = new Rows();
   const k = 1000 * US;
   for (let i = 0; i < iterations; i++) {
@@ -109,6 +115,7 @@ export function saturated(experts = 8, iterations = 2, grid = 2112): Trace {
     for (let e = 0; e < experts; e++) {
       // launched long before they run; consecutive kernels overlap by a 5 µs tail
       const t = it0 + e * k;
+      if (opts.expertRanges) r.nvtx.push({ start: it0 - 901 * US + e * 10 * US, end: it0 - 894 * US + e * 10 * US, text: `expert ${e}` });
       r.launch(it0 - 900 * US + e * 10 * US, it0 - 895 * US + e * 10 * US,
         { start: t, end: t + k + 5 * US, streamId: 13 + (e % 2), name: 'big_expert_gemm', grid: [grid, 1, 1], block: [128, 1, 1], registersPerThread: 32 });
     }

@@ -12,6 +12,14 @@ describe('sm-saturated', () => {
     // iteration 1: kernel 8 is launched at 7105 µs and waits until 8000 (895 µs), kernels 9..15 995 µs each.
     expect(f.costNs).toBe((1000 + 6 * 995 + 895 + 7 * 995) * US);
     expect(f.evidence[1]).toBe('big_expert_gemm: 16 launches, median 2,112 blocks, 16 resident per SM (limited by threads per SM), 1.00 waves, 16.08 ms.');
+    // nothing in the trace says these kernels are experts: no advice about experts
+    expect(f.fix).toBe('More streams cannot speed this up: each kernel already occupies all 132 SMs, so make the kernels themselves faster or smaller.');
+  });
+  it('with NVTX expert ranges, the fix adds the grouped GEMM over the experts', () => {
+    const plain = findingsOf(saturated(8, 2)).find((x) => x.id === 'sm-saturated')!;
+    const f = findingsOf(saturated(8, 2, 2112, { expertRanges: true })).find((x) => x.id === 'sm-saturated')!;
+    expect(f.costNs).toBe(plain.costNs);
+    expect(f.fix).toMatch(/For the experts, one grouped GEMM over all of them replaces the streams/);
   });
   it('stays silent when nothing was queued behind the saturating kernels', () => {
     // the same kernels, but each launched only after the previous one ended (a host sync in between)

@@ -95,7 +95,7 @@ describe('2020.3 shape: TARGET_INFO_CUDA_GPU only, no metadata, no PROCESSES', (
       deviceId: 0, name: 'NVIDIA GeForce RTX 3080', smCount: 68, computeCapability: { major: 8, minor: 6 },
       maxThreadsPerSm: 1536, maxBlocksPerSm: 16, maxRegistersPerSm: null, maxRegistersPerBlock: 65536,
       maxSharedMemoryPerSm: null, maxSharedMemoryPerBlock: 49152, threadsPerWarp: 32,
-      memoryBandwidth: 760080000000, totalMemory: 10495524864, busLocation: '0000:02:00.0',
+      memoryBandwidth: 760080000000, clockRate: null, totalMemory: 10495524864, busLocation: '0000:02:00.0',
     }]);
   });
 });
@@ -157,7 +157,7 @@ describe('2022.4 shape: EXPORT_META_DATA, full TARGET_INFO_GPU, PROCESSES', () =
     expect(t.gpus).toEqual([{
       deviceId: 0, name: 'Tesla T4', smCount: 40, computeCapability: { major: 7, minor: 5 }, maxThreadsPerSm: 1024,
       maxBlocksPerSm: 16, maxRegistersPerSm: 65536, maxRegistersPerBlock: 65536, maxSharedMemoryPerSm: 65536,
-      maxSharedMemoryPerBlock: 49152, threadsPerWarp: 32, memoryBandwidth: 320064000000, totalMemory: 15642329088,
+      maxSharedMemoryPerBlock: 49152, threadsPerWarp: 32, memoryBandwidth: 320064000000, clockRate: null, totalMemory: 15642329088,
       busLocation: '0000:00:04.0',
     }]);
   });

@@ -42,7 +42,7 @@ describe('short terminal report', () => {
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
     const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
-    expect(text).toContain('GPU 0: 41.96 ms per iteration (median; mean 41.85 ms, 41.35 ms .. 42.14 ms) over 5 iterations of\n  "forward streams-sync #"');
+    expect(text).toContain('GPU 0: 41.96 ms per iteration (median GPU span, first kernel to last; mean 41.85 ms, 41.35 ms ..\n  42.14 ms) over 5 iterations of "forward streams-sync #"');
     // the steady state has three findings (the warm-up's allocations and pageable copy are left out), all with their fixes
     expect(text).not.toMatch(/\n\+ \d+ more/);
     expect(text).toMatch(/\n3\. MEDIUM no-overlap-despite-streams: /);
@@ -93,6 +93,27 @@ describe('analyze of several files', () => {
     const out = await run(['analyze', '--jobs', '1', '--ranks', ...files]);
     expect(out).toMatch(/^Combined: 3 files, 3 ranks/);
     expect(out).toContain('Slowest rank: ');
+  });
+});
+
+describe('short terminal report: what a trace without GPU records says', () => {
+  it('a Kineto trace taken under nsys: the whole warning (it was cut at "the…"), and a fix for Kineto, not for a WSL nsys export', async () => {
+    let out = '';
+    expect(await main(['analyze', 'fixtures/kineto-2.11/grouped.under-nsys.pt.trace.json.gz'], { stdout: (s) => { out += s; }, stderr: () => {} })).toBe(0);
+    const flat = out.replace(/\n {2,}/g, ' ');
+    expect(flat).toContain('warning: The trace has CPU operators but no GPU records (no kernel, CUDA API or memcpy events): the profiler got no CUPTI data — another profiler (e.g. nsys) held CUPTI (CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED), or ProfilerActivity.CUDA was not requested.');
+    expect(flat).not.toContain('…');
+    expect(flat).toContain('Nothing to report: the PyTorch profiler trace has no GPU records');
+    expect(flat).toMatch(/fix: Analyse the nsys export of the same run instead/);
+    expect(flat).not.toMatch(/WSL|native Linux/);
+  });
+  it('a warning longer than three lines is cut at a word and points to --full', () => {
+    const r = buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams.sqlite'));
+    r.warnings = [`${'word '.repeat(80)}end`];
+    const lines = renderTerminal(r, { width: 60 }).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('warning: '));
+    expect(lines[at + 2]).toMatch(/ word… \(--full\)$/);
+    expect(lines[at + 3]).not.toMatch(/^ {2}word/);
   });
 });
 

@@ -70,7 +70,8 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, idle);
   const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
   const phrase = countPhrase(ctx, count, 'times', iterations ? count / iterations : null);
-  const how = host ? phrase.replace(/ in the window$/, ' in the iterations') : `${phrase} inside the window`;
+  // "12 times in the window", "4 times per iteration": once is enough (it read "12 times in the window inside the window")
+  const how = host ? phrase.replace(/ in the window$/, ' in the iterations') : phrase;
   const title = `${names.map(([n]) => n).slice(0, 3).join('/')} called ${how} (${formatNs(time)} of host time): allocation stalls the host${byName.has('cudaFree') || byName.has('cuMemFree') ? ' and cudaFree synchronizes the device' : ''}`;
   const evidence = [
     names.map(([n, s]) => `${formatCount(s.count)} × ${n} (${formatNs(s.total)})`).join(', ') + '.',

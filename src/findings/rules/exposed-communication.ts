@@ -6,7 +6,7 @@
 import type { Finding } from '../../report/types.js';
 import type { CommunicationReport, PhaseCommunication } from '../../report/communication.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { measure, severityOfShare, withMeasures, type FindingContext } from '../context.js';
+import { hasExperts, measure, severityOfShare, withMeasures, type FindingContext } from '../context.js';
 
 /** Below this share of the window, exposed communication is not worth a finding. */
 const MIN_EXPOSED_SHARE = 0.01;
@@ -39,7 +39,7 @@ export function exposedCommunication(ctx: FindingContext): Finding | null {
   evidence.push(`Compute kernels were busy ${formatNs(c.computeBusy)} of the window; communication hidden behind them: ${formatNs(c.hidden)} (hidden share ${formatPct(c.hiddenShare)}).`);
   return withMeasures({
     id: 'exposed-communication', severity: severityOfShare(share), deviceId: ctx.device.deviceId, title, evidence,
-    costNs: c.exposed, costShare: share, fix: fixFor(c, slowed.length > 0),
+    costNs: c.exposed, costShare: share, fix: fixFor(c, slowed.length > 0, isMoe(ctx, c)),
   }, [
     measure('communicationBusy', c.busy, 'ns'),
     measure('exposed', c.exposed, 'ns'),
@@ -50,7 +50,23 @@ export function exposedCommunication(ctx: FindingContext): Finding | null {
   ]);
 }
 
-function fixFor(c: CommunicationReport, slowed: boolean): string {
+/** MoE phases: only an expert-parallel layer has them. */
+const MOE_PHASES = new Set(['dispatch', 'combine', 'experts', 'shared-expert', 'router']);
+
+/** Expert-parallel communication: the device has experts, or the ranges name MoE phases (dispatch, combine, ...). */
+function isMoe(ctx: FindingContext, c: CommunicationReport): boolean {
+  return hasExperts(ctx) || (c.phasesSeen ?? []).some((p) => MOE_PHASES.has(p)) || c.byPhase.some((p) => MOE_PHASES.has(p.phase));
+}
+
+function fixFor(c: CommunicationReport, slowed: boolean, moe: boolean): string {
+  if (!moe) {
+    // a dense model's collectives (DDP/FSDP all-reduce, all-gather): no experts, micro-batches or DeepEP to speak of
+    return 'Overlap the collectives with compute: issue each one on its own stream as soon as its input is ready, so the following work runs beside it ' +
+      '(DDP and FSDP do this for gradients by bucketing: a smaller bucket_cap_mb starts the first all-reduce earlier in the backward pass), and keep host syncs from separating them. ' +
+      (slowed
+        ? 'Give the communication kernels fewer SMs (NCCL_MAX_NCHANNELS / NCCL_MAX_CTAS) so compute keeps the rest while they overlap.'
+        : 'If the communication kernels slow compute once overlapped, give them fewer SMs (NCCL_MAX_NCHANNELS / NCCL_MAX_CTAS).');
+  }
   const parts: string[] = [];
   const microBatches = new Set(c.byPhase.map((p) => p.microBatch).filter((m) => m !== null));
   const a2a = c.byPhase.some((p) => (p.phase === 'dispatch' || p.phase === 'combine') && p.exposed > 0);

@@ -10,7 +10,7 @@
  */
 import type { Finding, NvtxRangeGroup } from '../../report/types.js';
 import { formatBytes, formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, formatPerIteration, measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { countPhrase, formatPerIteration, hasExperts, measure, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
 import { GAP_CLASSES } from '../../analyses/launch-gaps.js';
 import { culpritOf } from '../../analyses/culprits.js';
@@ -62,8 +62,11 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
     evidence.push(`${formatCount(copies.length)} of the ${formatCount(calls.length)} ${culprit} calls follow a device-to-host copy (median ${formatBytes(medianBytes)}${pageable ? `, ${formatCount(pageable)} into pageable memory` : ''}): the host reads a result back before it can launch more work.`);
   }
   const mask = culpritOf(device, 'boolean-mask-indexing');
-  const fix = mask && afterCopy
+  const moe = hasExperts(ctx);
+  const fix = mask && afterCopy && moe
     ? `The reads come from boolean-mask indexing (x[mask], nonzero: CUB DeviceSelect::Flagged kernels before each expert), which must learn each expert's token count on the host. Route on the GPU instead: sort tokens by expert once and slice fixed offsets, or run the experts as one torch._grouped_mm with device-side offsets.`
+    : afterCopy && medianBytes <= 4096 && !moe
+    ? `Stop reading small results back to the host inside the loop (.item(), .tolist(), a size for the next shape${mask ? ', or nonzero / boolean-mask indexing, which must learn the selected count' : ''}): keep them on the GPU and read them once after the last launch of the iteration, or use ops whose output size does not depend on the data.`
     : afterCopy && medianBytes <= 4096
     ? 'Stop reading per-expert results (token counts) back to the host inside the loop: copy all counts once per layer before launching the experts, or keep routing on the GPU with fixed-capacity expert slices or one grouped GEMM that takes device-side offsets.'
     : 'Move the blocking call out of the loop: order streams with cudaEventRecord + cudaStreamWaitEvent instead of synchronizing, and read results back once per iteration after the last launch.';

@@ -6,12 +6,37 @@
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { measure, medianKernelDuration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { hasExperts, measure, medianKernelDuration, perIteration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** host-wait idle below this share of the window is not worth a finding */
 const MIN_SHARE = 0.01;
 /** kernels per iteration of an already fused layer (grouped GEMMs plus routing glue) */
 const FEW_KERNELS = 64;
+/**
+ * A launch costs a few µs of host time; kernels issued a millisecond or more apart are held back
+ * by other host work (Python, CPU compute, data loading), which a CUDA graph does not remove.
+ */
+export const HOST_WORK_INTERVAL_NS = 1_000_000;
+
+const GRAPH = 'cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")';
+
+/**
+ * The fix, by what the trace shows: host work between launches; a loop already fused (few kernels
+ * an iteration, or a grouped GEMM runs: issue 15); MoE experts to group; else the generic cures.
+ * Experts and grouped GEMMs are named only where the device has experts (hasExperts).
+ */
+export function launchBoundFix(ctx: FindingContext, interval: number): string {
+  if (interval >= HOST_WORK_INTERVAL_NS) {
+    return `The host issues a kernel only every ${formatNs(interval)}, far more than a launch costs: the time goes to other host work between launches (Python, CPU-side compute, data loading, copies). Find it in the CPU timeline between two launches and move it off the GPU's path (a background thread or process, prefetching) or onto the GPU; a CUDA graph alone does not remove it.`;
+  }
+  if ((ctx.iterations && perIteration(ctx.device, ctx.iterations).kernels < FEW_KERNELS) || culpritOf(ctx.device, 'existing-grouped-gemm')) {
+    return `Capture the iteration once as a CUDA graph (${GRAPH}) and replay it, so its small kernels cost one launch instead of one each.`;
+  }
+  if (hasExperts(ctx)) {
+    return 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.';
+  }
+  return `Launch fewer, larger kernels: capture the iteration once as a CUDA graph (${GRAPH}) and replay it, fuse chains of small kernels (torch.compile), or give each kernel more work (a larger batch).`;
+}
 
 export function launchBound(ctx: FindingContext): Finding | null {
   const { device } = ctx;
@@ -23,11 +48,11 @@ export function launchBound(ctx: FindingContext): Finding | null {
   const title = `Kernels run ${formatNs(kernelMedian)} (median) but the CPU issues one every ${formatNs(interval)}: the GPU sits waiting for launches`;
   const evidence = [
     `The GPU waited ${formatNs(hostWait.total)} for launches the host had not issued yet (host-wait): ${formatPct(share)} of the window, ${formatPct(device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null)} of all idle time, ` +
-      `in ${plural(hostWait.count, 'idle gap')}${device.gaps.byClass['sync-stall'].count > 0 ? ' and after the blocking call returned in sync-stall gaps' : ''}.`,
+      `${hostWaitWhere(hostWait.count, device.gaps.byClass['sync-stall'].count)}.`,
     `${formatCount(device.launch.matchedKernels)} kernels matched to their launch call; launch interval median ${formatNs(interval)}, p95 ${formatNs(device.launch.interval.p95)}; launch latency median ${formatNs(device.launch.latency.median)}.`,
   ];
   if (ctx.iterations) {
-    evidence.push(`${formatCount(Math.round(ctx.iterations.kernelsPerIteration))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
+    evidence.push(`${formatCount(Math.round(perIteration(device, ctx.iterations).kernels))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
   }
   if (ctx.activeStreams > 1) {
     evidence.push(`${formatCount(ctx.activeStreams)} streams cannot overlap kernels that are not yet launched: overlap share ${formatPct(device.overlap.overlapShare)}.`);
@@ -41,15 +66,18 @@ export function launchBound(ctx: FindingContext): Finding | null {
     measure('hostWaitTime', hostWait.total, 'ns'),
     measure('hostWaitShareOfIdle', device.gaps.all.total > 0 ? hostWait.total / device.gaps.all.total : null, 'share'),
     measure('matchedKernels', device.launch.matchedKernels, 'count'),
-    ...(ctx.iterations ? [measure('kernelsPerIteration', ctx.iterations.kernelsPerIteration, 'per-iteration')] : []),
+    ...(ctx.iterations ? [measure('kernelsPerIteration', perIteration(device, ctx.iterations).kernels, 'per-iteration')] : []),
   ];
   return withMeasures({
     id: 'launch-bound', severity: severityOfShare(share), deviceId: device.deviceId, title, evidence,
     costNs: hostWait.total, costShare: share,
-    // A loop of a few dozen kernels has nothing left to fuse into a grouped GEMM; a graph still helps.
-    // and a layer that already runs a grouped GEMM gets no advice to write one (issue 15)
-    fix: (ctx.iterations && ctx.iterations.kernelsPerIteration < FEW_KERNELS) || culpritOf(device, 'existing-grouped-gemm')
-      ? 'Capture the iteration once as a CUDA graph (cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")) and replay it, so its small kernels cost one launch instead of one each.'
-      : 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.',
+    fix: launchBoundFix(ctx, interval),
   }, measures);
+}
+
+/** Where the host-wait time lies: its own gaps, and the tails of sync-stall gaps after the blocking call returned. */
+function hostWaitWhere(hostWaitGaps: number, syncStallGaps: number): string {
+  const tails = 'the tails of sync-stall gaps, after the blocking call returned';
+  if (hostWaitGaps === 0) return syncStallGaps > 0 ? `all in ${tails}` : 'in no idle gap';
+  return `in ${plural(hostWaitGaps, 'idle gap')}${syncStallGaps > 0 ? ` and in ${tails}` : ''}`;
 }

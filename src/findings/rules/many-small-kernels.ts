@@ -6,7 +6,7 @@
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { countPhrase, kernelRow, measure, medianKernelDuration, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { countPhrase, hasExperts, kernelRow, perIteration as perIterationCounts, measure, medianKernelDuration, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** A kernel this short costs about as much to launch (~5 µs of CPU, a few µs of GPU) as to run. */
 const SMALL_KERNEL_NS = 20_000;
@@ -26,7 +26,7 @@ function graphShare(ctx: FindingContext): number {
 export function manySmallKernels(ctx: FindingContext): Finding | null {
   const { device, iterations } = ctx;
   const count = device.overlap.kernelCount;
-  const perIteration = iterations ? iterations.kernelsPerIteration : null;
+  const perIteration = iterations ? perIterationCounts(ctx.device, iterations).kernels : null;
   const many = perIteration !== null ? perIteration >= MANY_PER_ITERATION : count >= MANY_IN_WINDOW;
   const median = medianKernelDuration(ctx);
   // When launch-bound holds it already says this, with the same fix; kernels replayed from a
@@ -56,7 +56,9 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
     costNs: cost, costShare: share,
     fix: culpritOf(device, 'existing-grouped-gemm')
       ? 'The experts already run as a grouped GEMM; what is left is small glue kernels: capture the layer as a CUDA graph (torch.cuda.CUDAGraph, torch.compile(mode="reduce-overhead")) so they cost one launch, or fuse the routing glue.'
-      : 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.',
+      : hasExperts(ctx)
+      ? 'Fuse the per-expert work: one grouped GEMM per projection (e.g. torch._grouped_mm or a cuBLAS grouped GEMM) replaces two launches per expert; where a loop has to stay, capture it as a CUDA graph so it launches as one unit.'
+      : 'Fuse chains of small kernels (torch.compile, or one hand-written kernel for an elementwise chain), batch the work each kernel does (a larger batch, or one batched call instead of a loop of small ones), and capture what stays a loop as a CUDA graph so it launches as one unit.',
   }, [
     measure('kernelCount', count, 'count'),
     ...(perIteration !== null ? [measure('kernelsPerIteration', perIteration, 'per-iteration')] : []),

@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../../report/types.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
-import { measure, withMeasures, type FindingContext } from '../context.js';
+import { hasExperts, measure, withMeasures, type FindingContext } from '../context.js';
 import { windowLength } from '../../analyses/window.js';
 
 /** Below this overlap share, streams are not buying concurrency. */
@@ -28,7 +28,7 @@ export function noOverlapDespiteStreams(ctx: FindingContext): Finding | null {
   return withMeasures({
     id: 'no-overlap-despite-streams', severity: 'medium', deviceId: device.deviceId, title, evidence,
     costNs: 0, costShare: 0,
-    fix: 'Streams only overlap kernels that are queued at the same time and leave SMs free; remove what empties the queue (see the findings above) or replace the per-expert loop with one grouped GEMM.',
+    fix: `Streams only overlap kernels that are queued at the same time and leave SMs free; remove what empties the queue (see the other findings)${hasExperts(ctx) ? ' or replace the per-expert loop with one grouped GEMM' : ''}.`,
   }, [
     measure('activeStreams', ctx.activeStreams, 'count'),
     measure('overlapShare', o.overlapShare, 'share'),

@@ -12,7 +12,7 @@ import type { Finding } from '../../report/types.js';
 import { intervalSet, totalLength, upperBound } from '../../model/intervals.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { kernelWaves } from '../../analyses/sm-fill.js';
-import { kernelRows, measure, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
+import { hasExperts, kernelRows, measure, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
 /** Saturation explains the picture only when most kernel time is in kernels that fill the GPU. */
 const MIN_FULL_TIME_SHARE = 0.5;
@@ -42,7 +42,7 @@ export function smSaturated(ctx: FindingContext): Finding | null {
   return withMeasures({
     id: 'sm-saturated', severity: severityOfShare(share), deviceId: ctx.device.deviceId, title, evidence,
     costNs: cost, costShare: share,
-    fix: `More streams cannot speed this up: each kernel already occupies all ${formatCount(limits.smCount!)} SMs, so make the kernels themselves faster or smaller. For MoE experts, one grouped GEMM over all experts replaces the streams and removes each expert's partly filled last wave.`,
+    fix: `More streams cannot speed this up: each kernel already occupies all ${formatCount(limits.smCount!)} SMs, so make the kernels themselves faster or smaller.${hasExperts(ctx) ? ' For the experts, one grouped GEMM over all of them replaces the streams and removes each expert\'s partly filled last wave.' : ''}`,
   }, [
     measure('fullWaveKernelTimeShare', fill.fullTimeShare, 'share'),
     measure('fullWaveKernelTime', fill.fullKernelTime, 'ns'),

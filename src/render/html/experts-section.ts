@@ -6,7 +6,7 @@
 import { WHAT_IF_SCENARIOS } from '../../report/expert-types.js';
 import type { DeviceReport } from '../../report/types.js';
 import { formatNs } from '../format.js';
-import { scenarioName } from '../experts-text.js';
+import { measuredText, scenarioName } from '../experts-text.js';
 import { WIDTH, type Chart, type VlSpec } from './specs.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -52,7 +52,7 @@ export function whatIfSpec(d: DeviceReport): VlSpec | null {
   ];
   return {
     $schema: SCHEMA,
-    title: { text: `GPU ${d.deviceId}: what a fix would gain, per iteration`, subtitle: `a replay of the trace (error ${(100 * w.replayError).toFixed(1)}% unchanged), ${w.iterations} iterations (${w.iterationSource})` },
+    title: { text: `GPU ${d.deviceId}: what a fix would gain, per iteration`, subtitle: `a replay of the trace (error ${(100 * w.replayError).toFixed(1)}% unchanged), ${w.iterations} iteration${w.iterations === 1 ? '' : 's'} (${w.iterationSource}); measured ${measuredText(w)}` },
     width: WIDTH, height: 26 * values.length,
     data: { values },
     mark: { type: 'bar' },
