@@ -60,7 +60,9 @@ export function measuredText(w: WhatIfReport): string {
 export function whatIfShortLine(d: DeviceReport): string | null {
   const w = d.whatIf;
   if (!w || w.scenarios.length <= 1) return null;
-  const parts = w.scenarios.filter((s) => s.scenario !== 'measured').map((s) => `${SHORT_SCENARIO[s.scenario]} ${formatNs(s.projectedIterationNs)}`);
+  // a projection at or above "now" is no gain (within the replay's error), not a slowdown the fix causes
+  const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
+    .map((s) => `${SHORT_SCENARIO[s.scenario]} ${s.projectedIterationNs >= w.measuredIterationNs ? 'no gain' : formatNs(s.projectedIterationNs)}`);
   return `GPU ${d.deviceId}: projected per iteration (now ${measuredText(w)}): ${parts.join(', ')} (what-if replay: --full)`;
 }
 
