@@ -38,7 +38,7 @@ import { expertInstances, GEMM_NAME, type ExpertInstances } from './experts.js';
 import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
 import { analyzeNvtxRanges } from './nvtx-ranges.js';
 import { MemcpyKind } from '../model/trace.js';
-import { upperBound } from '../model/intervals.js';
+import { union, upperBound } from '../model/intervals.js';
 import { isAnalysedApiCall } from './api-calls.js';
 
 const KIND_KERNEL = 0;
@@ -90,6 +90,12 @@ export interface ReplayInput {
     prev: Int32Array;
     /** DtoH copy of at most READBACK_MAX_BYTES */
     readback: Uint8Array;
+    /**
+     * how long before its stream predecessor's end the kernel started in the recording (a
+     * programmatic dependent launch, or cuBLAS' split-K reduce): it may start that much before the
+     * predecessor ends, beside it; 0 otherwise
+     */
+    lead: Float64Array;
   };
   eventWaits: number;
   launchLatency: number;
@@ -196,7 +202,7 @@ export function buildReplayInput(
     count: n, kind: Uint8Array.from(list, (o) => o.kind), row: Int32Array.from(list, (o) => o.row), stream: Int32Array.from(list, (o) => o.stream),
     start: Float64Array.from(list, (o) => o.start), end: Float64Array.from(list, (o) => o.end),
     call: Int32Array.from(list, (o) => (o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1)),
-    share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n),
+    share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n), lead: new Float64Array(n),
   };
   const shareOfConfig = new Map<number, number>();
   for (let j = 0; j < n; j++) {
@@ -228,6 +234,9 @@ export function buildReplayInput(
   for (let j = 0; j < n; j++) {
     const p = lastOn.get(ops.stream[j]);
     if (p !== undefined) ops.prev[j] = p;
+    if (p !== undefined && ops.kind[j] === KIND_KERNEL && ops.kind[p] === KIND_KERNEL && ops.start[j] < ops.end[p] && ops.start[j] >= ops.start[p]) {
+      ops.lead[j] = ops.end[p] - ops.start[j];
+    }
     lastOn.set(ops.stream[j], j);
   }
   // event waits: the op recorded before the event on its stream → the next op on the waiting stream
@@ -300,7 +309,17 @@ export function buildReplayInput(
       calls.residual[c] = Math.max(0, e - ops.end[target]);
     } else calls.residual[c] = e - s;
   }
-  // latencies measured in the recording
+  // latencies measured in the recording. A back-to-back sample is the gap between a kernel and
+  // the end of what it waited for only when no other operation ran in that gap: a kernel queued
+  // behind other streams' kernels for SMs (saturated streams) waited for capacity, not latency.
+  const busy = union(ops.start, ops.end, n);
+  const idleBetween = (a: number, b: number): boolean => {
+    // the first busy interval ending after a starts at or after b
+    let lo = 0;
+    let hi = busy.count;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (busy.end[m] <= a) lo = m + 1; else hi = m; }
+    return lo >= busy.count || busy.start[lo] >= b;
+  };
   const hostSlack: number[] = [];
   const b2b: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -309,7 +328,7 @@ export function buildReplayInput(
     const c = ops.call[j];
     const callEnd = c >= 0 ? calls.end[c] : -Infinity;
     if (callEnd >= depEnd && c >= 0) hostSlack.push(ops.start[j] - callEnd);
-    else if (depEnd > -Infinity && ops.kind[j] === KIND_KERNEL) b2b.push(ops.start[j] - depEnd);
+    else if (depEnd > -Infinity && ops.kind[j] === KIND_KERNEL && ops.lead[j] === 0 && idleBetween(depEnd, ops.start[j])) b2b.push(ops.start[j] - depEnd);
   }
   const med = (v: number[], d: number) => {
     if (v.length === 0) return d;
@@ -417,19 +436,40 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) { hostReady[j] = ops.start[j]; }
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) enqueueIfReady(j);
   const readyAt = (j: number) => Math.max(hostReady[j], depReady[j]);
+  // a kernel that started before its stream predecessor ended (ops.lead): released when the
+  // predecessor starts, ready `lead` before its end, and run beside it without a capacity check
+  const early = new Uint8Array(n);
+  const held = new Float64Array(n);
+  const released: number[] = [];
   const tryStart = () => {
-    for (let q = 0; q < queued.length; q++) {
-      const j = queued[q];
-      if (readyAt(j) > now) break;
-      // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
-      const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
-      if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
-      startT[j] = now;
-      endT[j] = now + dur(j);
-      used += share;
-      running.push(j);
-      queued.splice(q, 1);
-      q--;
+    for (;;) {
+      for (let q = 0; q < queued.length; q++) {
+        const j = queued[q];
+        if (readyAt(j) > now) break;
+        // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
+        const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 && !early[j] ? ops.share[j] : 0;
+        if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
+        startT[j] = now;
+        endT[j] = now + dur(j);
+        used += share;
+        held[j] = share;
+        running.push(j);
+        queued.splice(q, 1);
+        q--;
+        for (const s of succ[j]) if (ops.lead[s] > 0 && ops.prev[s] === j && !early[s]) released.push(s);
+      }
+      if (released.length === 0) return;
+      let again = false;
+      for (const s of released) {
+        const j = ops.prev[s];
+        early[s] = 1;
+        depReady[s] = Math.max(depReady[s], startT[j], endT[j] - ops.lead[s]);
+        waitingDeps[s]--;
+        enqueueIfReady(s);
+        if (waitingDeps[s] === 0 && readyAt(s) <= now) again = true;
+      }
+      released.length = 0;
+      if (!again) return;
     }
   };
   const nextEvent = (): number => {
@@ -447,8 +487,9 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
     for (let q = 0; q < running.length; q++) {
       const j = running[q];
       if (endT[j] <= now) {
-        used -= ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 ? ops.share[j] : 0;
+        used -= held[j];
         for (const s of succ[j]) {
+          if (early[s] && ops.prev[s] === j) continue;
           depReady[s] = Math.max(depReady[s], endT[j] + (ops.kind[s] === KIND_KERNEL && ops.kind[j] === KIND_KERNEL ? b2b : 0));
           waitingDeps[s]--;
           enqueueIfReady(s);
@@ -752,7 +793,8 @@ function scenarioEdits(
     callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : coldDuration(c)),
     callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : coldGap(c)),
     hostLatency: 0,
-    opDuration: aloneDur,
+    // the read-backs are gone here too: what they sized runs at the iteration's largest (at least its alone duration)
+    opDuration: (j) => (Number.isNaN(sized[j]) ? aloneDur(j) : Math.max(aloneDur(j), sized[j])),
     depsOf: (j) => poDeps[j],
   };
   const roofline = expertRoofline(trace, deviceId, input, insts, instOf);

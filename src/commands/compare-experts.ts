@@ -71,7 +71,7 @@ export function renderExpertComparison(c: ExpertComparison, labels: string[]): s
     const cell = (v: number | undefined) => (v === undefined ? '–' : formatNs(v));
     out.push('', 'Measured vs projected per iteration (what-if replay of each capture):');
     out.push(textTable(['', ...labels], [
-      ['measured (replayed span)', ...c.whatIf.map((w) => (w ? formatNs(w.measured) : 'n/a'))],
+      ['measured (window ÷ iterations)', ...c.whatIf.map((w) => (w ? formatNs(w.measured) : 'n/a'))],
       ...used.map((s) => [`projected: ${scenarioName(s)}`, ...c.whatIf.map((w) => cell(w?.projected[s]))]),
     ]));
     for (const p of c.projections) {

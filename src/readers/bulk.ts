@@ -13,7 +13,7 @@ import { fitsInt32 } from '../model/build.js';
 import { ident } from './schema.js';
 import { threadKey } from './nsys-entities.js';
 import {
-  Kind, PagesUnsupported, hasTime, numberAt, scanTable, threadPartAt, type PageFile,
+  Kind, PagesUnsupported, hasTime, leafPages, numberAt, scanLeaves, scanTable, tableLayout, threadPartAt, type Layout, type PageFile,
 } from './pages.js';
 
 export type Column = Float64Array | Int32Array | Uint8Array;
@@ -381,27 +381,53 @@ export function scanRows(
     }
     return;
   }
+  const plan = rowPlan(cols);
+  const layout = tableLayout(db, table, plan.names);
+  scanPlannedRows(pages, layout, leafPages(pages, layout.root), plan, visit, onRows);
+}
+
+/**
+ * scanRows' columns as the page reader reads them: the record columns to decode (`names`, start
+ * and end first) and what each value is. Plain data, so that worker threads can scan with it.
+ */
+export interface RowPlan {
+  names: string[];
+  /** per requested column: kind 0 constant (`value`), 1 a number, 2 pidKey, 3 tid; `slot` in names */
+  kind: number[]; slot: number[]; value: number[];
+}
+
+export function rowPlan(cols: ColumnExpr[]): RowPlan {
   const names: string[] = [];
   const slot = (c: string): number => {
     let i = names.indexOf(c);
     if (i < 0) { i = names.length; names.push(c); }
     return i;
   };
-  const sStart = slot('start'); const sEnd = slot('end');
-  // kind: 0 constant, 1 number, 2 pidKey, 3 tid
-  const plan = cols.map((e) => {
-    if ('value' in e) return { kind: 0, slot: -1, value: e.value ?? -1 };
+  slot('start'); slot('end');
+  const plan: RowPlan = { names, kind: [], slot: [], value: [] };
+  for (const e of cols) {
+    if ('value' in e) { plan.kind.push(0); plan.slot.push(-1); plan.value.push(e.value ?? -1); continue; }
     if ('coalesce' in e || (e.op !== undefined && e.op !== 'pidKey' && e.op !== 'tid')) throw new Error('scanRows: plain columns only');
     if (e.minus) throw new PagesUnsupported('times rebased by an origin');
-    return { kind: e.op === 'pidKey' ? 2 : e.op === 'tid' ? 3 : 1, slot: slot(e.col), value: 0 };
-  });
-  scanTable(pages, db, table, names, (row) => {
-    if (!(Math.abs(row.num[sStart]) <= MAX_EXACT && Math.abs(row.num[sEnd]) <= MAX_EXACT)) throw new PagesUnsupported('a time past 2^53');
-    if (!hasTime(row, sStart) || !hasTime(row, sEnd) || row.num[sEnd] < row.num[sStart]) return;
-    for (let j = 0; j < plan.length; j++) {
-      const p = plan[j];
-      v[j] = p.kind === 0 ? p.value : p.kind === 1 ? numberAt(row, p.slot, -1)
-        : threadPartAt(row, p.slot, p.kind === 2 ? 'pidKey' : 'tid', -1);
+    plan.kind.push(e.op === 'pidKey' ? 2 : e.op === 'tid' ? 3 : 1); plan.slot.push(slot(e.col)); plan.value.push(0);
+  }
+  return plan;
+}
+
+/** scanRows from the pages, over the given leaves of the table (scanLeaves), with `plan`'s layout. */
+export function scanPlannedRows(
+  pages: PageFile, layout: Layout, leaves: ArrayLike<number>, plan: RowPlan, visit: (v: Float64Array) => void,
+  onRows?: (rows: number) => void,
+): void {
+  const { kind, slot, value } = plan;
+  const m = kind.length;
+  const v = new Float64Array(m);
+  scanLeaves(pages, layout, leaves, plan.names.length, (row) => {
+    if (!(Math.abs(row.num[0]) <= MAX_EXACT && Math.abs(row.num[1]) <= MAX_EXACT)) throw new PagesUnsupported('a time past 2^53');
+    if (!hasTime(row, 0) || !hasTime(row, 1) || row.num[1] < row.num[0]) return;
+    for (let j = 0; j < m; j++) {
+      const k = kind[j];
+      v[j] = k === 0 ? value[j] : k === 1 ? numberAt(row, slot[j], -1) : threadPartAt(row, slot[j], k === 2 ? 'pidKey' : 'tid', -1);
     }
     visit(v);
   }, onRows);

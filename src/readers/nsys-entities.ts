@@ -98,6 +98,11 @@ export class Entities {
     return i;
   }
 
+  /** Index of the process with key globalPid >> 24 when some event has named it already; nothing is added. */
+  knownProcess(pidKey: number): number | undefined {
+    return this.processIndex.get(pidKey);
+  }
+
   thread(pidKey: number, tid: number): number {
     const key = threadKey(pidKey, tid);
     let i = this.threadIndex.get(key);

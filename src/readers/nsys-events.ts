@@ -18,9 +18,14 @@ import { has, type NsysSchema } from './schema.js';
 import { threadKey, type Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, scanRows, type ColumnExpr, type PageFilter, type Target,
+  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
+  type RowPlan, type Target,
 } from './bulk.js';
-import { PagesUnsupported, type PageFile } from './pages.js';
+import { PagesUnsupported, leafPages, tableLayout, type Layout, type PageFile } from './pages.js';
+import { ReadPool, WorkerJobError, workersFor } from './read-pool.js';
+import {
+  runtimeCount, runtimeFill, type ReadJob, type RuntimeCountJob, type RuntimeFillJob, type RuntimeOut,
+} from './read-jobs.js';
 
 export interface TableScan {
   table: string;
@@ -53,7 +58,7 @@ export interface ReadContext {
   /** the file's pages, when the big tables may be read from them (pages.ts) rather than through SQL */
   pages?: PageFile | null;
   /** told how each table was read: from the pages, or through SQL (tests, --debug) */
-  onTableRead?: (table: string, via: 'pages' | 'sql') => void;
+  onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void;
 }
 
 /** Flags times of rows [from, to) that are not exact as doubles, when the range was not scanned. */
@@ -179,7 +184,12 @@ export function readRuntime(
   if (n > 0 && tables.length === 1) {
     // one table, in time order (every export seen): two passes, no column of the calls not kept
     let read: ReturnType<typeof readRuntimeInOrder> | undefined;
-    if (ctx.pages && ctx.origin === 0n) {
+    const workers = ctx.pages && ctx.origin === 0n ? workersFor(n) : 0;
+    if (ctx.pages && workers > 0) {
+      read = readRuntimeParallel(ctx, tables[0], ctx.pages, keep, workers) ?? undefined;
+      if (read) ctx.onTableRead?.(tables[0], 'workers');
+    }
+    if (read === undefined && ctx.pages && ctx.origin === 0n) {
       try {
         read = readRuntimeInOrder(ctx, tables[0], ctx.pages, keep);
         if (read) ctx.onTableRead?.(tables[0], 'pages');
@@ -348,8 +358,133 @@ function readRuntimeInOrder(
     i++;
   }, ctx.onRows);
   if (i !== kept) throw new PagesUnsupported('the table changed between passes');
+  return finishRuntime(ctx, names, threadKeys, r);
+}
 
-  // replay the first uses: the same numbering as reading every call in time order
+/**
+ * readRuntimeInOrder from the pages, its two passes split into ranges of the table's leaf pages
+ * read at once by `workers` worker threads and the main thread (read-pool.ts, read-jobs.ts),
+ * into exact-size columns on shared memory. The ranges are joined in key order: names and
+ * threads numbered by first use over the whole table, order checked across the ranges' ends,
+ * time totals added range by range, which is the one-thread sum exactly when every duration is
+ * an integer and every total stays below 2^53. Null where the one-thread read must decide
+ * (unordered rows, inexact totals, a value the ranges cannot hold, a worker that fails or does
+ * not start): nothing has been numbered then.
+ */
+function readRuntimeParallel(
+  ctx: ReadContext, table: string, pages: PageFile, keep: ((name: string) => boolean) | undefined, workers: number,
+): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
+  const c = (name: string, op?: 'pidKey' | 'tid'): ColumnExpr => column(ctx.schema, table, name, op);
+  const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((t) => t.col);
+  const driver = table === 'CUPTI_ACTIVITY_KIND_DRIVER';
+  let plan1: RowPlan; let plan2: RowPlan; let layout1: Layout; let layout2: Layout;
+  try {
+    plan1 = rowPlan([start, end, c('nameId')]);
+    plan2 = rowPlan([start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'),
+      driver ? { value: 1 } : c('eventClass')]);
+    layout1 = tableLayout(ctx.db, table, plan1.names);
+    layout2 = tableLayout(ctx.db, table, plan2.names);
+  } catch (e) {
+    if (e instanceof PagesUnsupported) return null;
+    throw e;
+  }
+  const leaves = Int32Array.from(leafPages(pages, layout1.root));
+  const parts = Math.min(workers + 1, leaves.length);
+  if (parts < 2) return null;
+  const pool = ReadPool.start(parts - 1);
+  if (pool === null) return null;
+  try {
+    const ranges = Array.from({ length: parts }, (_, k) =>
+      leaves.subarray(Math.floor((k * leaves.length) / parts), Math.floor(((k + 1) * leaves.length) / parts)));
+    // the main thread reads the last range while the workers read the others
+    const onAll = <J extends ReadJob, T>(jobs: J[], here: (job: J) => T): T[] => {
+      pool.post(jobs.slice(0, -1));
+      let mine: T | undefined; let failed: unknown = null;
+      try { mine = here(jobs[jobs.length - 1]); } catch (e) { failed = e; }
+      const theirs = pool.wait<T>(jobs.length - 1);
+      if (failed !== null) throw failed;
+      return [...theirs, mine as T];
+    };
+    const counts = onAll(ranges.map((r): RuntimeCountJob => ({ kind: 'runtimeCount', pages, layout: layout1, plan: plan1, leaves: r })), runtimeCount);
+    // order across the ranges: each range's first row after the previous range's last
+    let prev: [number, number] | null = null;
+    for (const k of counts) {
+      if (!k.ordered || !k.integral) return null;
+      if (k.first && prev && (k.first[0] < prev[0] || (k.first[0] === prev[0] && k.first[1] < prev[1]))) return null;
+      if (k.last) prev = k.last;
+    }
+    // names in order of first use over the table, as pass 1 of the one-thread read meets them
+    const strings = ctx.entities.strings;
+    const names = new Map<number, NameUse>();
+    for (const k of counts) {
+      for (let j = 0; j < k.nameIds.length; j++) {
+        const id = k.nameIds[j];
+        let use = names.get(id);
+        if (use === undefined) {
+          const s = strings.apiName(id);
+          use = { id, keep: !keep || s === undefined || keep(s), count: 0, total: 0 };
+          names.set(id, use);
+        }
+        use.count += k.counts[j]; use.total += k.totals[j];
+      }
+    }
+    for (const u of names.values()) if (!(u.total <= Number.MAX_SAFE_INTEGER)) return null;
+    const keptIds = [...names.values()].filter((u) => u.keep).map((u) => u.id);
+    const keptIn = counts.map((k) => k.nameIds.reduce((a, id, j) => a + (names.get(id)!.keep ? k.counts[j] : 0), 0));
+    const total = keptIn.reduce((a, b) => a + b, 0);
+    const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number): T => new Ctor(new SharedArrayBuffer(bytes * total));
+    const out: RuntimeOut = {
+      start: shared(Float64Array, 8), end: shared(Float64Array, 8), thread: shared(Int32Array, 4), name: shared(Int32Array, 4),
+      correlationId: shared(Int32Array, 4), api: shared(Uint8Array, 1),
+    };
+    let offset = 0;
+    const fills = ranges.map((r, k): RuntimeFillJob => {
+      const job: RuntimeFillJob = { kind: 'runtimeFill', pages, layout: layout2, plan: plan2, leaves: r, keep: keptIds, offset, count: keptIn[k], out };
+      offset += keptIn[k];
+      return job;
+    });
+    const filled = onAll(fills, runtimeFill);
+    // threads by first use over the table; each range's rows from its local numbers to those
+    const threadKeys: number[] = [];
+    const threadOf = new Map<number | string, number>();
+    for (let k = 0; k < parts; k++) {
+      const local = filled[k].threadKeys;
+      const global = new Int32Array(local.length >> 1);
+      for (let t = 0; t < global.length; t++) {
+        const key = threadKey(local[2 * t], local[2 * t + 1]);
+        let g = threadOf.get(key);
+        if (g === undefined) { g = threadKeys.length >> 1; threadOf.set(key, g); threadKeys.push(local[2 * t], local[2 * t + 1]); }
+        global[t] = g;
+      }
+      const from = fills[k].offset;
+      for (let i = from; i < from + fills[k].count; i++) out.thread[i] = global[out.thread[i]];
+    }
+    // emptyRuntime's key order
+    const r: RuntimeColumns = {
+      count: total, start: out.start, end: out.end, thread: out.thread, correlationId: out.correlationId, name: out.name, api: out.api,
+    };
+    ctx.onRows?.(counts.reduce((a, k) => a + k.rows, 0));
+    return finishRuntime(ctx, names, threadKeys, r);
+  } catch (e) {
+    if (e instanceof PagesUnsupported || e instanceof WorkerJobError) return null;
+    throw e;
+  } finally {
+    pool.close();
+  }
+}
+
+/**
+ * The end of readRuntimeInOrder: `r` holds the kept calls with local threads (threadKeys[2t],
+ * threadKeys[2t + 1]: [pidKey, tid] in order of first use), nameIds and eventClass (2: NULL) in
+ * thread, name and api; `names` every nameId in order of first use. Replays the first uses: the
+ * same numbering as reading every call in time order.
+ */
+function finishRuntime(
+  ctx: ReadContext, names: Map<number, NameUse>, threadKeys: number[], r: RuntimeColumns,
+): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
+  const { entities } = ctx;
+  const strings = entities.strings;
+  const kept = r.count;
   const threadIndex = new Int32Array(threadKeys.length >> 1);
   for (let t = 0; t < threadIndex.length; t++) {
     const pid = threadKeys[2 * t]; const tid = threadKeys[2 * t + 1];
@@ -590,11 +725,13 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
     if (ids[i] !== -1) { v.text[i] = s.fromStringId(ids[i]); registeredText++; } else v.text[i] = -1;
   }
   v = { ...v, count, domainId: domains.out as IdColumn };
-  // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the rows read
+  // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the
+  // rows read. A few rows more are left where they are (a copy would hold the columns twice at
+  // the read's peak: 14 MB at a million kernels); many more are copied out.
   if (count < n) {
-    v = { count, start: v.start.slice(0, count), end: v.end.slice(0, count), text: v.text.slice(0, count),
-      thread: v.thread.slice(0, count), eventType: v.eventType.slice(0, count),
-      domainId: v.domainId.slice(0, count), payload: v.payload.slice(0, count) };
+    const cut = <T extends Float64Array | Int32Array>(a: T): T => (n - count <= n >> 3 ? a.subarray(0, count) : a.slice(0, count)) as T;
+    v = { count, start: cut(v.start), end: cut(v.end), text: cut(v.text), thread: cut(v.thread), eventType: cut(v.eventType),
+      domainId: cut(v.domainId), payload: cut(v.payload) };
   }
   orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.eventType, v.domainId, v.payload]);
   return { nvtx: v, inlineText, registeredText, complete: true };

@@ -5,14 +5,14 @@
  */
 import type Database from 'better-sqlite3';
 import { emptyGpu, emptyKernels, emptySync } from '../model/build.js';
-import type { LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
+import type { ApiCallTotal, LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
 import { closePages, openPages, type PageFile, type PageHandle } from './pages.js';
 import { rowidName } from './bulk.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
-import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo } from './nsys-cuda-events.js';
+import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo, type CallsRead } from './nsys-cuda-events.js';
 import {
   NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf, syncTypesFromApiCalls,
   type ReadContext, type TableScan,
@@ -23,8 +23,8 @@ export interface ReadOptions extends OpenOptions {
   onProgress?: (rowsRead: number, totalRows: number) => void;
   /** read the big tables through SQL only, never from the file's pages (tests compare the two) */
   noPages?: boolean;
-  /** told, per activity table, whether it was read from the file's pages or through SQL */
-  onTableRead?: (table: string, via: 'pages' | 'sql') => void;
+  /** told, per activity table, whether it was read from the file's pages (by worker threads: 'workers') or through SQL */
+  onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void;
   /**
    * Keep in Trace.runtime only the CUDA API calls whose name passes (analyze passes the calls the
    * analyses read); Trace.apiSummary still counts every call. Default: keep all.
@@ -199,7 +199,7 @@ function readTrace(
     const dropped = read.some(([t, n]) => n !== kept(t)) || apiCalls !== kept('CUPTI_ACTIVITY_KIND_RUNTIME') + kept('CUPTI_ACTIVITY_KIND_DRIVER');
     if (dropped || check.inexactTime) return null;
   }
-  const cudaEvents = readCudaEventLinks(db, schema, entities);
+  const cudaEvents = readCudaEventLinks(db, schema, entities, pages === null ? undefined : callsRead(schema, runtime, apiSummary, entities, opts.keepApiCall, pages), opts.onTableRead);
   entities.resolveNames(db, schema);
   if (strings.missing > 0) {
     warnings.push(`${strings.missing} string ids were missing from StringIds; those names read as unknown.`);
@@ -243,6 +243,24 @@ function readTrace(
   const streamInfo = readStreamInfo(db, schema);
   if (streamInfo) trace.streamInfo = streamInfo;
   return trace;
+}
+
+/**
+ * The CUDA API calls in memory, for the stream waits (nsys-cuda-events.ts): only when they are
+ * CUPTI_ACTIVITY_KIND_RUNTIME's alone and no row of it was dropped for its time, so that every
+ * call of a kept name is there.
+ */
+function callsRead(
+  schema: NsysSchema, runtime: Trace['runtime'], apiSummary: ApiCallTotal[], entities: Entities,
+  keep: ((name: string) => boolean) | undefined, pages: PageFile,
+): CallsRead | undefined {
+  const T = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+  if (has(schema, 'CUPTI_ACTIVITY_KIND_DRIVER') || !has(schema, T)) return undefined;
+  const rows = schema.tables.find((t) => t.name === T)?.rows;
+  let read = 0;
+  for (const a of apiSummary) read += a.count;
+  if (rows === undefined || read !== rows) return undefined;
+  return { pages, runtime, threads: entities.threads, strings: entities.strings.table.strings, holdsAll: (name) => !keep || keep(name) };
 }
 
 /** "nsys 2025.3.1.90-..." or, before 2022.2 (no version in the export), says so. */

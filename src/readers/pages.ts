@@ -127,8 +127,8 @@ function damaged(what: string): never {
   throw new PagesUnsupported(`damaged page: ${what}`);
 }
 
-/** Where a table's columns sit in its records. */
-interface Layout {
+/** Where a table's columns sit in its records (plain data: it travels to worker threads). */
+export interface Layout {
   root: number;
   /** record column index → requested slot, -1 when not requested */
   slotOf: Int16Array;
@@ -136,7 +136,7 @@ interface Layout {
   rowidSlot: number;
 }
 
-function layout(db: Database.Database, table: string, columns: string[]): Layout {
+export function tableLayout(db: Database.Database, table: string, columns: string[]): Layout {
   const master = db.prepare("SELECT rootpage, sql FROM sqlite_master WHERE type = 'table' AND name = ?").raw(true)
     .get(table) as [number, string | null] | undefined;
   if (!master || typeof master[0] !== 'number' || master[0] < 1) throw new PagesUnsupported(`${table}: no root page`);
@@ -202,10 +202,22 @@ export function scanTable(
   pages: PageFile, db: Database.Database, table: string, columns: string[],
   visit: (row: Row) => void, onRows?: (rows: number) => void,
 ): number {
-  const { root, slotOf, rowidSlot } = layout(db, table, columns);
-  const leaves = leafPages(pages, root);
+  const layout = tableLayout(db, table, columns);
+  return scanLeaves(pages, layout, leafPages(pages, layout.root), columns.length, visit, onRows);
+}
+
+/**
+ * scanTable over the given leaf pages of a table (in key order: a run of leafPages' list), with
+ * the layout tableLayout gave for `nColumns` requested columns. Worker threads read a table so,
+ * a range of its leaves each.
+ */
+export function scanLeaves(
+  pages: PageFile, layout: Layout, leaves: ArrayLike<number>, nColumns: number,
+  visit: (row: Row) => void, onRows?: (rows: number) => void,
+): number {
+  const { slotOf, rowidSlot } = layout;
   const { pageSize, usable } = pages;
-  const row = new Row(columns.length);
+  const row = new Row(nColumns);
   const perRun = Math.max(1, Math.floor(RUN_BYTES / pageSize));
   const run = (runBuffer ??= Buffer.alloc(Math.max(RUN_BYTES, pageSize)));
   const runView = new DataView(run.buffer, run.byteOffset, run.length);
@@ -270,7 +282,7 @@ function readPages(pages: PageFile, into: Buffer, first: number, count: number):
 }
 
 /** Leaf page numbers of the table b-tree at `root`, in key order. */
-function leafPages(pages: PageFile, root: number): number[] {
+export function leafPages(pages: PageFile, root: number): number[] {
   const leaves: number[] = [];
   const page = Buffer.alloc(pages.pageSize);
   const stack = [root];

@@ -95,7 +95,7 @@ export function iterationLine(d: DeviceReport): string {
     return `${gpu}: ${formatNs(t.span.median)} per iteration (median GPU span, first kernel to last; mean ${formatNs(t.meanSpan)}${spread}) over ${formatCount(t.count)} iterations of ${what}${periodText(d)}${per}`;
   }
   if (!it || it.count === 0) {
-    return `${gpu}: window ${formatNs(covered)} (no repeated NVTX range marks iterations: the whole window counts as one), ` +
+    return `${gpu}: window ${formatNs(covered)} (no repeated NVTX or record_function range marks iterations: the whole window counts as one), ` +
       `${formatCount(d.overlap.kernelCount)} kernel${d.overlap.kernelCount === 1 ? '' : 's'}, GPU busy ${formatNs(d.overlap.busy)}`;
   }
   const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow, type MemcpyRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
-import { analyzeWhatIf, buildReplayInput, readbackSizing } from '../../src/analyses/what-if.js';
+import { analyzeWhatIf, buildReplayInput, readbackSizing, replay } from '../../src/analyses/what-if.js';
 import { expertDisplayName, expertInstances, parseExpertWeights } from '../../src/analyses/experts.js';
 import { MemcpyKind } from '../../src/model/trace.js';
 import { main } from '../../src/cli.js';
@@ -168,5 +168,49 @@ describe('--expert-weights: the weights for expert ranges that do not name them'
     expect(g(given)).toBeLessThan(g(plain));
     // everything else is unchanged
     expect(given.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped')).toEqual(plain.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped'));
+  });
+});
+
+describe('a kernel that started before its stream predecessor ended (programmatic dependent launch)', () => {
+  // k1 [10, 110); k2, same stream, launched by then, starts at 90 (20 ns before k1 ends) and ends at
+  // 150, beside k1 though both take the whole GPU (3 blocks of 1024 threads on 2 SMs would not fit twice)
+  const t = buildTrace({
+    processes, threads,
+    runtime: [
+      { start: 0, end: 5, name: 'cudaLaunchKernel', thread: 0, correlationId: 1 },
+      { start: 6, end: 11, name: 'cudaLaunchKernelExC', thread: 0, correlationId: 2 },
+    ],
+    kernels: [
+      { start: 10, end: 110, name: 'topk', correlationId: 1, streamId: 7, grid: [4, 1, 1], block: [1024, 1, 1] },
+      { start: 90, end: 150, name: 'ffn', correlationId: 2, streamId: 7, grid: [4, 1, 1], block: [1024, 1, 1] },
+    ],
+    gpus: [{ deviceId: 0, smCount: 2, computeCapability: { major: 9, minor: 0 } }],
+  });
+  const input = buildReplayInput(t, 0, { start: 0, end: 200 })!;
+  it('keeps the recorded lead: the unchanged replay reproduces the 140 ns span', () => {
+    expect(Array.from(input.ops.lead)).toEqual([0, 20]);
+    expect(Array.from(input.ops.share)).toEqual([1, 1]);
+    expect(replay(input)).toBe(140);
+  });
+  it('with free launches k2 still starts 20 ns before k1 ends: 140 ns, not the 160 of stream order', () => {
+    expect(replay(input, { callDuration: () => 0, callGap: () => 0, hostLatency: 0 })).toBe(140);
+  });
+});
+
+describe('the back-to-back gap counts only where nothing else ran', () => {
+  // stream 7: k1 [0, 100), k3 [200, 300), k4 [310, 400); stream 8: k2 [100, 200), all launched by
+  // 0 and each filling the GPU. k3 waited 100 ns for k2's SMs, not for latency: no sample. k4's
+  // 10 ns after k3 is the only one.
+  const runtime: RuntimeRow[] = [1, 2, 3, 4].map((c) => ({ start: -20 + c, end: -20 + c + 0.5, name: 'cudaLaunchKernel', thread: 0, correlationId: c }));
+  const k = (c: number, start: number, end: number, streamId: number): KernelRow => ({ start, end, name: `k${c}`, correlationId: c, streamId, grid: [4, 1, 1], block: [1024, 1, 1] });
+  const t = buildTrace({
+    processes, threads, runtime,
+    kernels: [k(1, 0, 100, 7), k(2, 100, 200, 8), k(3, 200, 300, 7), k(4, 310, 400, 7)],
+    gpus: [{ deviceId: 0, smCount: 2, computeCapability: { major: 9, minor: 0 } }],
+  });
+  it('back-to-back = 10 ns (k4), not the 100 ns k3 queued for SMs', () => {
+    const input = buildReplayInput(t, 0, { start: 0, end: 400 })!;
+    expect(input.backToBack).toBe(10);
+    expect(replay(input)).toBe(400);
   });
 });

@@ -76,15 +76,15 @@ export interface BothWays {
   /** read with noPages: SQL only */
   sql: Trace;
   /** per table, how the last read of it went in the `pages` read (a read may run twice, see readOpen) */
-  via: Record<string, 'pages' | 'sql'>;
+  via: Record<string, 'pages' | 'sql' | 'workers'>;
   /** the same for the noPages read: must be 'sql' everywhere */
-  viaSql: Record<string, 'pages' | 'sql'>;
+  viaSql: Record<string, 'pages' | 'sql' | 'workers'>;
 }
 
 /** Reads `path` twice, with and without the page reader, recording how each table was read. */
 export function readBothWays(path: string, opts: ReadOptions = {}): BothWays {
-  const via: Record<string, 'pages' | 'sql'> = {};
-  const viaSql: Record<string, 'pages' | 'sql'> = {};
+  const via: Record<string, 'pages' | 'sql' | 'workers'> = {};
+  const viaSql: Record<string, 'pages' | 'sql' | 'workers'> = {};
   const pages = readNsysSqlite(path, { ...opts, onTableRead: (t, v) => { via[t] = v; } });
   const sql = readNsysSqlite(path, { ...opts, noPages: true, onTableRead: (t, v) => { viaSql[t] = v; } });
   return { pages, sql, via, viaSql };

@@ -16,10 +16,18 @@ import { perIteration } from '../../src/findings/context.js';
 const LLAMA = '../shared/nsys-corpus/nsys2024.6.2_pytorch-llama3-inference-nvtx_sh1mwww_real_inference_simulation.sqlite';
 const FILES = [LLAMA, 'fixtures/nsys-2025.3-whole/torch-grouped.sqlite', 'fixtures/kineto-2.11/grouped.sqlite'];
 
+const built = new Map<string, Promise<ReturnType<typeof buildReport>>>();
+/** One report per file for the whole file's tests (building the llama3 one takes a second). */
+const reportOf = (file: string) => {
+  let r = built.get(file);
+  if (!r) built.set(file, (r = readTrace(file).then((t) => buildReport(t))));
+  return r;
+};
+
 describe('per-iteration figures agree or say why they differ', () => {
   for (const file of FILES) {
     it.skipIf(!existsSync(file))(file, async () => {
-      const report = buildReport(await readTrace(file));
+      const report = await reportOf(file);
       const text = renderTerminal(report).replace(/\n {2}/g, ' ');
       for (const d of report.devices) {
         const t = d.window.iterations!;
@@ -41,7 +49,7 @@ describe('per-iteration figures agree or say why they differ', () => {
     }, 30_000);
   }
   it.skipIf(!existsSync(LLAMA))('llama3: 8.732 ms median span, one token every 9.884 ms', async () => {
-    const text = renderTerminal(buildReport(await readTrace(LLAMA))).replace(/\n {2}/g, ' ');
+    const text = renderTerminal(await reportOf(LLAMA)).replace(/\n {2}/g, ' ');
     expect(text).toContain('GPU 0: 8.732 ms per iteration (median GPU span, first kernel to last; mean 8.725 ms, 8.538 ms .. 8.923 ms) over 63 iterations of "token_#_processing" (63 in 622.7 ms: one every 9.884 ms, the time between them included)');
     expect(text).toContain('projected per iteration (now 9.884 ms = 622.7 ms ÷ 63 iterations): no syncs 8.814 ms');
   }, 30_000);

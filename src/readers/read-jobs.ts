@@ -1,0 +1,115 @@
+/**
+ * The parts of a table read that run on a range of its leaf pages, in a worker thread
+ * (read-worker.ts) or on the main thread: plain data in, plain data and shared columns out.
+ * The CUDA API call read of nsys-events.ts (readRuntimeInOrder) in two passes: `runtimeCount`
+ * (pass 1: order, names, counts and times) and `runtimeFill` (pass 2: the kept calls into
+ * columns at the range's offset, threads numbered locally by first use). The main thread joins
+ * the ranges in key order, which gives exactly the one-thread read's numbering and totals, or
+ * reads on one thread where it cannot (nsys-events.ts readRuntimeParallel says when).
+ */
+import { fitsInt32 } from '../model/build.js';
+import { scanPlannedRows, type RowPlan } from './bulk.js';
+import { threadKey } from './nsys-entities.js';
+import { PagesUnsupported, type Layout, type PageFile } from './pages.js';
+
+interface RangeJob { pages: PageFile; layout: Layout; plan: RowPlan; leaves: Int32Array }
+
+/** Pass 1 on a range: columns start, end, nameId. */
+export interface RuntimeCountJob extends RangeJob { kind: 'runtimeCount' }
+
+export interface RuntimeCount {
+  /** rows kept by the time filter */
+  rows: number;
+  /** ordered by (start, end) within the range */
+  ordered: boolean;
+  /** (start, end) of the first and last row; null when the range has no row */
+  first: [number, number] | null;
+  last: [number, number] | null;
+  /** every end - start an integer (then the totals add up exactly in any grouping below 2^53) */
+  integral: boolean;
+  /** nameIds in order of first use in the range, with their calls and time */
+  nameIds: number[]; counts: number[]; totals: number[];
+}
+
+export function runtimeCount(job: RuntimeCountJob): RuntimeCount {
+  const last = Float64Array.of(-Infinity, -Infinity);
+  const out: RuntimeCount = { rows: 0, ordered: true, first: null, last: null, integral: true, nameIds: [], counts: [], totals: [] };
+  const index = new Map<number, number>();
+  let lastNameId = NaN; let u = -1;
+  scanPlannedRows(job.pages, job.layout, job.leaves, job.plan, (v) => {
+    if (!out.ordered) return;
+    const s = v[0]; const e = v[1];
+    if (out.rows === 0) out.first = [s, e];
+    else if (s < last[0] || (s === last[0] && e < last[1])) { out.ordered = false; return; }
+    last[0] = s; last[1] = e;
+    out.rows++;
+    if (v[2] !== lastNameId) {
+      lastNameId = v[2];
+      let i = index.get(lastNameId);
+      if (i === undefined) { i = out.nameIds.length; index.set(lastNameId, i); out.nameIds.push(lastNameId); out.counts.push(0); out.totals.push(0); }
+      u = i;
+    }
+    const d = e - s;
+    if (!Number.isInteger(d)) out.integral = false;
+    out.counts[u]++; out.totals[u] += d;
+  });
+  if (out.rows > 0) out.last = [last[0], last[1]];
+  return out;
+}
+
+/** The runtime columns, on shared memory: the fill jobs write their ranges in place. */
+export interface RuntimeOut {
+  start: Float64Array; end: Float64Array; thread: Int32Array; name: Int32Array; correlationId: Int32Array; api: Uint8Array;
+}
+
+/**
+ * Pass 2 on a range: columns start, end, pidKey, tid, nameId, correlationId, eventClass. The
+ * calls whose nameId is in `keep` land in `out` from `offset`, `count` of them; thread holds the
+ * range's local thread (its [pidKey, tid] is threadKeys[2t, 2t + 1]), name the nameId, api the
+ * eventClass (2: NULL), as readRuntimeInOrder's pass 2 leaves them.
+ */
+export interface RuntimeFillJob extends RangeJob { kind: 'runtimeFill'; keep: number[]; offset: number; count: number; out: RuntimeOut }
+
+export function runtimeFill(job: RuntimeFillJob): { threadKeys: number[] } {
+  const { out, offset, count } = job;
+  const keep = new Set(job.keep);
+  const threadKeys: number[] = [];
+  const threadOf = new Map<number | string, number>();
+  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  let lastNameId = NaN; let kept = false;
+  let i = offset;
+  const end = offset + count;
+  scanPlannedRows(job.pages, job.layout, job.leaves, job.plan, (v) => {
+    const pid = v[2]; const tid = v[3];
+    if (pid !== lastPid || tid !== lastTid) {
+      lastPid = pid; lastTid = tid;
+      const key = threadKey(pid, tid);
+      let t = threadOf.get(key);
+      if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
+      thread = t;
+    }
+    const nameId = v[4];
+    if (nameId !== lastNameId) { lastNameId = nameId; kept = keep.has(nameId); }
+    if (!kept) return;
+    if (i >= end) throw new PagesUnsupported('the table changed between passes');
+    if ((nameId | 0) !== nameId) throw new PagesUnsupported('nameId past 32 bits');
+    const corr = v[5];
+    // the one-thread read widens the column; here that read decides
+    if (!fitsInt32(corr)) throw new PagesUnsupported('a correlationId past 32 bits');
+    out.start[i] = v[0]; out.end[i] = v[1]; out.thread[i] = thread; out.name[i] = nameId; out.correlationId[i] = corr;
+    const cls = v[6];
+    out.api[i] = cls === -1 ? 2 : cls === 1 ? 1 : 0;
+    i++;
+  });
+  if (i !== end) throw new PagesUnsupported('the table changed between passes');
+  return { threadKeys };
+}
+
+export type ReadJob = RuntimeCountJob | RuntimeFillJob;
+
+export function runJob(job: ReadJob): unknown {
+  switch (job.kind) {
+    case 'runtimeCount': return runtimeCount(job);
+    case 'runtimeFill': return runtimeFill(job);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The CUDA API call table decoded in worker threads (read-pool.ts, read-jobs.ts) reads to the
+ * same Report as one thread, byte for byte; where the ranges cannot give the one-thread answer
+ * the read falls back to it. Workers need the compiled worker script: these tests run dist/
+ * (built by test/setup/build.ts), with MOE_TRACE_READ_WORKERS forcing workers on any machine.
+ */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
+import { report, sameWithWorkers } from '../helpers/read-workers.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const R = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+
+afterAll(removeTempDirs);
+afterEach(() => { delete process.env.MOE_TRACE_READ_WORKERS; });
+
+function rewritten(source: string, edit: (db: Database.Database) => void): string {
+  const path = join(tempDir(), 'report.sqlite');
+  copyFileSync(source, path);
+  const db = new Database(path);
+  try { edit(db); } finally { db.close(); }
+  return path;
+}
+
+describe('API calls decoded in worker threads', () => {
+  // every fixture, whole-process captures included: read-workers.long.test.ts
+  for (const [f, n] of [['fixtures/nsys-2025.3/torch-streams-sync.sqlite', 3], ['fixtures/nsys-2025.3/streams.sqlite', 1]] as const) {
+    it(`${f}: ${n} worker(s) give one thread's Report`, async () => {
+      await sameWithWorkers(join(root, f), n);
+    }, 60_000);
+  }
+
+  it('calls stored out of time order: the ranges say so and one thread reads (then the general read)', async () => {
+    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
+      db.exec(`CREATE TABLE r2 AS SELECT * FROM ${R} ORDER BY start DESC; DELETE FROM ${R}; INSERT INTO ${R} SELECT * FROM r2; DROP TABLE r2`);
+    });
+    const one = await report(f, 0);
+    const many = await report(f, 3);
+    expect(many.via).toBe('pages');
+    expect(many.json).toBe(one.json);
+  }, 60_000);
+
+  it('a correlation id past 32 bits in one range: the worker gives up and one thread reads (widening the column)', async () => {
+    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
+      db.exec(`UPDATE ${R} SET correlationId = correlationId + 1099511627776 WHERE rowid = (SELECT MAX(rowid) FROM ${R})`);
+    });
+    const one = await report(f, 0);
+    const many = await report(f, 3);
+    expect(many.via).toBe('pages');
+    expect(many.json).toBe(one.json);
+  }, 60_000);
+
+  it('a duration that is not an integer: totals added by range could round apart, so one thread reads', async () => {
+    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
+      db.exec(`UPDATE ${R} SET "end" = "end" + 0.1 WHERE rowid = (SELECT MIN(rowid) FROM ${R})`);
+    });
+    const one = await report(f, 0);
+    const many = await report(f, 3);
+    expect(many.via).not.toBe('workers');
+    expect(many.json).toBe(one.json);
+  }, 60_000);
+});
