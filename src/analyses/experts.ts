@@ -139,6 +139,9 @@ export function expertInstances(
   return fromNvtx(trace, kernels, kernelCall) ?? fromLaunchOrder(trace, kernels, kernelCall);
 }
 
+/** A micro-batch's number in a range text: "mb1", "micro-batch 0", "ubatch_2". */
+const MICRO_BATCH = /\b(mb|micro-?batch|ubatch)[\s_#-]*\d+/gi;
+
 function expertNumber(text: string): number {
   const m = /\bexperts?\D{0,3}(\d+)/i.exec(text) ?? /(\d+)(?!.*\d)/.exec(text);
   return m ? Number(m[1]) : NaN;
@@ -166,7 +169,9 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     let f = famOfText.get(t);
     if (f === undefined) {
       const text = strings[t];
-      const fam = /\bexperts?\b/i.test(text) && /\d/.test(text) ? nvtxFamilyName(text) : null;
+      // "experts mb1" is micro-batch 1's expert phase, not expert 1: a micro-batch number names no expert
+      const bare = text.replace(MICRO_BATCH, ' ');
+      const fam = /\bexperts?\b/i.test(bare) && /\d/.test(bare) ? nvtxFamilyName(text) : null;
       if (fam === null) f = -1;
       else {
         f = famIds.get(fam);
