@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { GateFailedError, isUserFacing } from './errors.js';
 import { VERSION } from './version.js';
 import { printable, printableLine } from './render/format.js';
-import { registerAnalyze } from './commands/analyze.js';
+import { registerAnalyze, TRACE_NAME } from './commands/analyze.js';
 import { registerInfo } from './commands/info.js';
 import { registerProfile } from './commands/profile.js';
 import { registerCompare } from './commands/compare.js';
@@ -21,6 +21,31 @@ const defaultIo: CliIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
 };
+
+/**
+ * `analyze --html report.sqlite` (or `compare --html a.sqlite b.sqlite`): commander gives the
+ * optional value of --html to the trace, so the first read "missing required argument" and the
+ * second wrote the HTML over a.sqlite. A value named like a trace is a file to read: --html then
+ * goes to the end of the arguments, taking no value (the default path).
+ */
+export function htmlFlagBeforeTrace(argv: string[]): string[] {
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (command !== 'analyze' && command !== 'compare') return argv;
+  const out = [...argv];
+  let moved = 0;
+  for (let i = 0; i < out.length - 1; i++) {
+    if (out[i] === '--') break;
+    if (out[i] === '--html' && TRACE_NAME.test(out[i + 1])) {
+      out.splice(i, 1);
+      moved++;
+      i--;
+    }
+  }
+  if (moved === 0) return argv;
+  const end = out.indexOf('--');
+  out.splice(end < 0 ? out.length : end, 0, '--html');
+  return out;
+}
 
 /** Runs the CLI; resolves to the exit code. Never throws. */
 export async function main(argv: string[], rawIo: CliIo = defaultIo): Promise<number> {
@@ -44,7 +69,7 @@ export async function main(argv: string[], rawIo: CliIo = defaultIo): Promise<nu
   registerCompare(program, io, setExit);
   registerMerge(program, io, setExit);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(htmlFlagBeforeTrace(argv), { from: 'user' });
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -409,7 +409,8 @@ struct Variant {
 void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
                         "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG",
-                        "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES"})
+                        "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
+                        "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -457,15 +458,18 @@ int main(int argc, char** argv) {
     bool all;
   };
   const Config configs[] = {
-      {"v2", "", true},
-      {"v2-route", "MOE_GROUPED_ROUTE=1", true},
-      {"v2-stages4", "MOE_GROUPED_STAGES=4", true},
-      {"v1", "MOE_GROUPED_KERNEL=1", true},
-      {"v2-ahead0", "MOE_GROUPED_AHEAD=0", false},
-      {"v2-ahead8", "MOE_GROUPED_AHEAD=8", false},
-      {"v2-lag-1", "MOE_GROUPED_LAG=-1", false},
-      {"v2-lag0-route", "MOE_GROUPED_LAG=0;MOE_GROUPED_ROUTE=1", false},
-      {"v2-no-pdl", "MOE_GROUPED_PDL=0", false},
+      {"default", "", true},
+      {"signal", "MOE_GROUPED_SIGNAL=1", true},
+      {"route0", "MOE_GROUPED_ROUTE=0", true},
+      {"stages4", "MOE_GROUPED_STAGES=4", true},
+      {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", true},
+      {"ahead4", "MOE_GROUPED_AHEAD=4", false},
+      {"lag-1", "MOE_GROUPED_LAG=-1", false},
+      {"lag0", "MOE_GROUPED_LAG=0", false},
+      {"no-pdl", "MOE_GROUPED_PDL=0", false},
+      {"signal-stages4", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_STAGES=4", false},
+      {"signal-route0", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_ROUTE=0", false},
+      {"no-static", "MOE_GROUPED_STATIC=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -483,25 +487,20 @@ int main(int argc, char** argv) {
   // ---- timing at switch-base-64: top-k + pack + ffn per run (from the router's logits: the
   // layer less its router GEMM), median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"v2 (5 stages, ahead 4, lag 8)", ""},
-      {"v2 route", "MOE_GROUPED_ROUTE=1"},
-      {"v2 stages4 ahead0 lag-1 (run 5's)", "MOE_GROUPED_STAGES=4;MOE_GROUPED_AHEAD=0;MOE_GROUPED_LAG=-1"},
-      {"v2 stages4", "MOE_GROUPED_STAGES=4"},
-      {"v2 ahead0", "MOE_GROUPED_AHEAD=0"},
-      {"v2 ahead2", "MOE_GROUPED_AHEAD=2"},
-      {"v2 ahead6", "MOE_GROUPED_AHEAD=6"},
-      {"v2 ahead8", "MOE_GROUPED_AHEAD=8"},
-      {"v2 ahead12", "MOE_GROUPED_AHEAD=12"},
-      {"v2 lag-1", "MOE_GROUPED_LAG=-1"},
-      {"v2 lag4", "MOE_GROUPED_LAG=4"},
-      {"v2 lag16", "MOE_GROUPED_LAG=16"},
-      {"v2 no-evict-first", "MOE_GROUPED_EVICT_FIRST=0"},
-      {"v2 route ahead8", "MOE_GROUPED_ROUTE=1;MOE_GROUPED_AHEAD=8"},
-      {"v1 (run 2's kernel)", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1"},
-      {"v2 again", ""},
-      {"v2 diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
-      {"v2 diagnostic: no wgmma, no epilogue", "MOE_GROUPED_DIAG=2"},
-      {"v2 diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
+      {"default (v2, route, 5 stages, lag 8)", ""},
+      {"signal (a warp publishes up items)", "MOE_GROUPED_SIGNAL=1"},
+      {"route0 (top-k + pack kernels)", "MOE_GROUPED_ROUTE=0"},
+      {"signal stages4", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_STAGES=4"},
+      {"stages4", "MOE_GROUPED_STAGES=4"},
+      {"lag-1", "MOE_GROUPED_LAG=-1"},
+      {"ahead2", "MOE_GROUPED_AHEAD=2"},
+      {"v1 (run 2's kernel)", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0"},
+      {"default again", ""},
+      {"diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
+      {"diagnostic: no wgmma, no epilogue", "MOE_GROUPED_DIAG=2"},
+      {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
+      {"signal again", "MOE_GROUPED_SIGNAL=1"},
+      {"no static first items", "MOE_GROUPED_STATIC=0"},
   };
   struct Row {
     std::string what;

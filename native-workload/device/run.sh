@@ -13,14 +13,15 @@
 #             its measured floor and the torch._grouped_mm anchor as RESULT lines
 #   zipf      the same with --skew zipf --zipf-exponent 0.57 --capacity-factor 16: the top expert
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
-#   route     the same two runs with MOE_GROUPED_ROUTE=1 (top-k and pack as one kernel)
 #   v1        the same two runs with MOE_GROUPED_KERNEL=1 (run 2's kernel), side by side
+#   route0    the same two runs with MOE_GROUPED_ROUTE=0 (top-k and pack as two kernels)
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
 #             grouped-zipf.sqlite, and each capture's kernels (start, duration) -> kernels-*.txt
 #   ncu       DRAM and L2 counters of one ffn launch
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
 #   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
-# Steps past DEADLINE seconds (280) are skipped and say so.
+# Steps past DEADLINE seconds (280) are skipped and say so. FINAL=1 (the results run): only the
+# checks, the two RESULT runs, the captures, the cuBLAS path and a second uniform run.
 # $OUT gets: summary.txt (also printed last), logs.tar.gz (every step's log, build log,
 # SASS counts), grouped.sqlite, grouped-zipf.sqlite.
 set -u
@@ -64,6 +65,7 @@ step() {
   python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
   cmake --version | head -1
   git log -1 --format='commit %H %cI' 2>/dev/null; git status --short -- $NW/src 2>/dev/null | head
+  echo "sources sha256 $(cat $NW/src/* $NW/device/grouped_test.cu | sha256sum | cut -c1-16)"
 } > "$LOG/env.txt" 2>&1
 cat "$LOG/env.txt"
 
@@ -99,20 +101,29 @@ if [ -x "$W" ]; then
   A="--torch-anchor $NW/torch/gemm_anchor.py --check-float 64 --iterations 50 --warmup 10"
   step uniform 150 $W --mode sequential,grouped $A
   step zipf 150 $W --mode sequential,grouped $ZIPF $A
-  step route-uniform 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped --iterations 50 --warmup 10
-  step route-zipf 90 env MOE_GROUPED_ROUTE=1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
-  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped --iterations 50 --warmup 10
-  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  FINAL=${FINAL:-0}
+  [ "$FINAL" = 1 ] || {
+  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
+  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  }
+  # In every run: the signaler warp (MOE_GROUPED_SIGNAL=1) with the same checks and anchor, and
+  # the layer without the fused route kernel (top-k and pack as two kernels).
+  step signal-uniform 90 env MOE_GROUPED_SIGNAL=1 $W --mode sequential,grouped $A
+  step signal-zipf 90 env MOE_GROUPED_SIGNAL=1 $W --mode sequential,grouped $ZIPF $A
+  step route0-uniform 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
+  step route0-zipf 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
 
   # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).
   export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
   if [ -n "$NSYS" ]; then
     "$NSYS" --version >> "$LOG/env.txt" 2>&1
-    for cap in grouped grouped-zipf grouped-route; do
-      extra=""; [ $cap = grouped-zipf ] && extra="$ZIPF"
-      route=0; [ $cap = grouped-route ] && route=1
-      step "nsys-$cap" 120 env MOE_GROUPED_ROUTE=$route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
+    caps="grouped grouped-zipf grouped-signal grouped-signal-zipf"; [ "$FINAL" = 1 ] || caps="$caps grouped-route0"
+    for cap in $caps; do
+      extra=""; case $cap in *zipf) extra="$ZIPF";; esac
+      route=""; [ $cap = grouped-route0 ] && route=MOE_GROUPED_ROUTE=0
+      case $cap in grouped-signal*) route=MOE_GROUPED_SIGNAL=1;; esac
+      step "nsys-$cap" 120 env $route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
         --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
         $W --mode grouped --iterations 3 --warmup 2 $extra
       step "export-$cap" 120 "$NSYS" export --type sqlite --force-overwrite true -o "$OUT/$cap.sqlite" /tmp/cap-$cap.nsys-rep
@@ -136,6 +147,7 @@ PY
   fi
   # Hardware counters of one ffn launch: DRAM and L2 bytes and how busy each was.
   NCU=$(command -v ncu || ls -d /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | sort -rV | head -1)
+  [ "$FINAL" = 1 ] && NCU=""
   if [ -n "$NCU" ]; then
     M=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,lts__t_bytes.sum
     M=$M,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed
@@ -149,8 +161,7 @@ PY
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  for v in MOE_GROUPED_AHEAD=0 MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4 MOE_GROUPED_LAG=-1 \
-           MOE_GROUPED_ROUTE=1,MOE_GROUPED_AHEAD=8 MOE_GROUPED_STAGES=4,MOE_GROUPED_AHEAD=0,MOE_GROUPED_LAG=-1; do
+  [ "$FINAL" = 1 ] || for v in MOE_GROUPED_STAGES=4 MOE_GROUPED_LAG=-1 MOE_GROUPED_AHEAD=2; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
     step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10
@@ -165,14 +176,15 @@ fi
   echo "== summary ($(( $(date +%s) - t0 ))s)"
   grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
   sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
-  for f in uniform zipf route-uniform route-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+  for f in uniform zipf signal-uniform signal-zipf route0-uniform route0-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
     printf '%-44s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
   done
-  grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" \
-    "$LOG/uniform.log" "$LOG/zipf.log" "$LOG/fallback.log" 2>/dev/null
+  for f in uniform zipf signal-uniform signal-zipf fallback; do
+    [ -f "$LOG/$f.log" ] && { echo "-- $f"; grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" "$LOG/$f.log"; }
+  done
   for f in "$LOG"/kernels-*.txt; do [ -f "$f" ] && { echo "${f##*/} (start, end, duration, gap after the previous kernel; µs):"; cat "$f"; }; done
   for f in "$LOG"/ncu-*.log; do [ -f "$f" ] && { echo "${f##*/}:"; grep -E "^ +(gpu__|dram__|lts__|sm__|l1tex__)" "$f"; }; done
   grep -h "C75[0-9][0-9]" "$LOG/build.log" | sort -u | head -4

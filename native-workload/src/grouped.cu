@@ -66,6 +66,7 @@ struct FfnArgs {
   int experts, dModel, dFf, tiles1, staticItems, prefetch, evictFirst, fusedCombine;
   int diag;  // v2 timing diagnostics (wrong results): 1 no token loads, 2 no wgmma and no epilogue
   int ahead;  // v2: k-slabs of weights kept prefetched into L2 in front of the TMA loads
+  int signalWarp;  // v2: a warp of the producer warpgroup publishes finished up items
 };
 
 #ifdef MOE_DEVICE_SM90A
@@ -417,9 +418,11 @@ struct Cfg2 {
   static constexpr int kStage = kSlabW + kSlabT;
   struct Tail {
     uint64_t full[S], empty[S], itemFull[kRing], itemEmpty[kRing];
+    uint64_t sigFull[2], sigEmpty[2];  // consumers -> signaler warp: an up item's tile is stored
     RingEntry ring[kRing];
     int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
     float gate[2][2][C];  // and gates
+    int sigExpert[2];     // the expert of that up item (-1: no more)
   };
   static constexpr int kSmem = S * kStage + int(sizeof(Tail)) + 1024 /* alignment */;
 };
@@ -561,6 +564,10 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       mbarInit(&t->itemFull[r], 1);
       mbarInit(&t->itemEmpty[r], 256);  // every consumer thread has read the entry
     }
+    for (int r = 0; r < 2; ++r) {
+      mbarInit(&t->sigFull[r], 256);
+      mbarInit(&t->sigEmpty[r], 1);
+    }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -568,6 +575,24 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
   const int kst1 = a.dModel / 64, kst2 = a.dFf / 64;  // k-slabs per item
   if (warpIdx < 4) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
+    if (tid == 32 && a.signalWarp) {
+      // ---- signaler (MOE_GROUPED_SIGNAL=1) ----
+      // Publishes each finished up item to the down items (of any CTA) waiting on its expert's
+      // counter, so that the consumers never wait for their own H stores to reach the L2: they
+      // hand the item over with an mbarrier arrive (release, CTA scope) and go on; this thread
+      // acquires it, fences at GPU scope (cumulative over what it acquired) and releases the count.
+      for (uint32_t u = 0;; ++u) {
+        const int slot = u & 1;
+        mbarWait(&t->sigFull[slot], (u >> 1) & 1);
+        const int e = *reinterpret_cast<volatile int*>(&t->sigExpert[slot]);
+        if (e < 0) break;
+        __threadfence();
+        proxyFenceGlobal();
+        addRelease(a.done1 + e, 1);
+        mbarArrive(&t->sigEmpty[slot]);
+      }
+      return;
+    }
     if (tid != 0) return;
     // ---- producer ----
     const uint64_t policy = evictFirstPolicy();
@@ -669,24 +694,42 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
   const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
   Pipe<S> p;
   float accA[C / 2], accB[C / 2];
+  uint32_t ups = 0;  // up items handed to the signaler
+  auto handOver = [&](int expert) {
+    const int slot = ups & 1;
+    mbarWait(&t->sigEmpty[slot], ((ups >> 1) & 1) ^ 1);
+    proxyFenceGlobal();
+    if (ctid == 0) *reinterpret_cast<volatile int*>(&t->sigExpert[slot]) = expert;
+    mbarArrive(&t->sigFull[slot]);
+    ++ups;
+  };
   for (uint32_t r = 0;; ++r) {
     const int slot = r % kRing;
     mbarWait(&t->itemFull[slot], (r / kRing) & 1);
     const int4 item = t->ring[slot].item;
     const int4 info = t->ring[slot].info;
     mbarArrive(&t->itemEmpty[slot]);
-    if (item.x < 0) break;
+    if (item.x < 0) {
+      if (a.signalWarp) handOver(-1);
+      break;
+    }
     const int buf = r & 1;
     if (item.x == 0) {
       runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, accA, accB);
       // Publish this expert's finished up-projection tile to the down-projection items.
-      proxyFenceGlobal();
-      __threadfence();
-      consumersSync();
-      if (ctid == 0) addRelease(a.done1 + item.y, 1);
+      if (a.signalWarp) {
+        handOver(item.y);
+      } else {
+        proxyFenceGlobal();
+        __threadfence();
+        consumersSync();
+        if (ctid == 0) addRelease(a.done1 + item.y, 1);
+      }
     } else {
       if (a.fusedCombine) {
-        // The chunk's tokens and gates, for the scatter: loaded now, used after the main loop.
+        // The chunk's tokens and gates, for the scatter: loaded now, used after the main loop
+        // (this warpgroup has left the items before: the buffer of two items ago is free).
+        asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
         const int c = ctid & 127;
         if (c < info.x) {
           t->tok[buf][wg][c] = a.tokenOf[info.y + c];
@@ -1146,6 +1189,8 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.kernel = envInt("MOE_GROUPED_KERNEL", t.kernel) == 1 ? 1 : 2;
   t.diag = envInt("MOE_GROUPED_DIAG", 0);
   t.ahead = envInt("MOE_GROUPED_AHEAD", t.ahead);
+  t.signal = envInt("MOE_GROUPED_SIGNAL", t.signal ? 1 : 0) != 0;
+  t.staticFirst = envInt("MOE_GROUPED_STATIC", 1) != 0;
   t.stages = envInt("MOE_GROUPED_STAGES", t.stages) == 4 ? 4 : 5;
   t.route = envInt("MOE_GROUPED_ROUTE", t.route ? 1 : 0) != 0;
   return t;
@@ -1185,7 +1230,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   tiles1_ = (s.dFf + bm - 1) / bm;
   tiles2_ = (s.dModel + bm - 1) / bm;
   const size_t rows = size_t(s.tokens) * s.topk;
-  staticItems_ = std::min(smCount_, s.experts * tiles1_);
+  staticItems_ = tune_.staticFirst ? std::min(smCount_, s.experts * tiles1_) : 0;
   maxItems_ = (tiles1_ + tiles2_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
@@ -1243,7 +1288,7 @@ GroupedFfn::~GroupedFfn() {
 }
 
 std::string GroupedFfn::describe() const {
-  char buf[320];
+  char buf[512];
   if (tune_.kernel == 1)
     std::snprintf(buf, sizeof buf,
                   "persistent wgmma grouped GEMM v1, %d CTAs, tiles %dx%d / %dx%d, %d stages, lag %d, pdl %d, "
@@ -1254,9 +1299,9 @@ std::string GroupedFfn::describe() const {
     std::snprintf(buf, sizeof buf,
                   "persistent wgmma grouped GEMM v2, %d CTAs, tiles %d weight rows x <=%d tokens (wgmma N = tokens "
                   "rounded up to 16), %d stages of one 64-wide k-slab, L2 prefetch %d slabs ahead, lag %d, pdl %d, "
-                  "prefetch %d, evict-first %d",
+                  "prefetch %d, evict-first %d, signal warp %d",
                   smCount_, kBm2, chunk_, tune_.stages, tune_.ahead, tune_.lag, int(tune_.pdl), tune_.prefetch,
-                  int(tune_.evictFirst));
+                  int(tune_.evictFirst), int(tune_.signal));
   return std::string(buf) + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
 }
 
@@ -1363,6 +1408,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.tokenMaps = tokenMaps_;
   f.diag = tune_.diag;
   f.ahead = tune_.ahead;
+  f.signalWarp = tune_.signal ? 1 : 0;
   if (tune_.kernel == 1) {
     launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
            tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);

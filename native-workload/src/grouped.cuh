@@ -1,8 +1,8 @@
 // The `grouped` mode's fast path on Hopper (sm_90a, bf16): the experts of a layer as one
 // persistent grouped GEMM kernel over exact token counts, with no host read-back.
 //
-//   router GEMM (cuBLAS) -> top-k -> pack -> ffn [-> combine, top-k > 1 only]
-//   router GEMM (cuBLAS) -> route (top-k + pack in one kernel, top-1) -> ffn   (MOE_GROUPED_ROUTE=1)
+//   top-1:      router GEMM (cuBLAS) -> route (top-k + pack in one kernel) -> ffn
+//   top-k > 1:  router GEMM (cuBLAS) -> top-k -> pack -> ffn -> combine   (top-1 too: MOE_GROUPED_ROUTE=0)
 //
 // pack      one kernel: each expert's slots (the same positions as the capacity slots of the
 //           other modes), its rows of a compact expert-ordered copy of the tokens (offsets on
@@ -16,8 +16,8 @@
 //           epilogue, for top-1), down items of expert e queued after the up items of e + lag; a
 //           down-projection item waits on a per-expert counter until that expert's up-projection
 //           items are done. v2 (default): 256 weight rows x a chunk of <=96 tokens at wgmma N =
-//           the tokens rounded up to 16, 5 stages of one k-slab, the L2 kept a few slabs ahead
-//           of the TMA loads by bulk prefetches. v1 (MOE_GROUPED_KERNEL=1): run 2's kernel.
+//           the tokens rounded up to 16, 5 stages of one k-slab. v1 (MOE_GROUPED_KERNEL=1): run
+//           2's kernel (128 weight rows x 64 or 128 token columns, 3 stages of two k-slabs).
 //
 // Launch is chained with programmatic dependent launch, so the ffn kernel starts streaming its
 // first weight tiles while top-k and pack still run.
@@ -42,9 +42,13 @@ struct GroupedTuning {
   bool fixedN = false;     // v1: every token tile computed at 128 columns (one wgmma shape)
   int kernel = 2;          // 2: 256 weight rows x <=96 or 128 tokens per item, wgmma N = tokens; 1: run 2's kernel
   int diag = 0;            // v2 timing diagnostics, results wrong: 1 skips the token loads, 2 the wgmma
-  bool route = false;      // top-1: top-k and pack as one kernel (runRouted), from the router's logits
-  int ahead = 4;           // v2: weight k-slabs kept prefetched into L2 in front of the TMA loads (0: none)
+  bool route = true;       // top-1: top-k and pack as one kernel (runRouted), from the router's logits
+  int ahead = 0;           // v2: weight k-slabs kept prefetched into L2 in front of the TMA loads (run 6: each
+                           // slab ahead costs ~10 us, the L2 being the bottleneck; 0 is off)
   int stages = 5;          // v2: 5 stages with token chunks of <=96, or 4 with chunks of <=128
+  bool staticFirst = true; // each CTA's first item fixed before the routing is known, its weights loaded early
+  bool signal = false;     // v2: a signaler warp publishes finished up items (the consumers do not wait
+                           // for their H stores to reach the L2 before the next item)
   static GroupedTuning fromEnvironment();
 };
 

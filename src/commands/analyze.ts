@@ -13,7 +13,7 @@ import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { openInBrowser, writeHtmlReport, writeStaticCharts, type HtmlInput } from '../render/html/index.js';
 import { enforceGates } from '../gates.js';
 import { basename, extname, join, resolve } from 'node:path';
-import { statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { Trace } from '../model/trace.js';
 import { readAnyForAnalysis } from '../parallel/analyze-file.js';
 import { analyzeFilesSettled, parseJobs } from '../parallel/analyze-files.js';
@@ -197,6 +197,21 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** A path named like a trace (an nsys export or report, a PyTorch profiler trace). */
+export const TRACE_NAME = /\.(sqlite|nsys-rep|qdrep|json|json\.gz)$/i;
+
+/** Whether an existing file is an HTML page (one we wrote before, say): its first bytes. */
+function looksLikeHtml(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || /^\s*<(!doctype html|html)/i.test(head.toString('utf8', 0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The default report path: reports/<input name>.html, or reports/<first>-vs-<n-1>-more.html for several. */
 export function defaultHtmlPath(files: string[]): string {
   const stem = (f: string): string => basename(f, extname(f));
@@ -224,6 +239,10 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
   const compared = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device).traces : undefined;
   if (flags.html !== undefined || flags.open) {
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
+    if (TRACE_NAME.test(path)) throw new InputError(`Refusing to write the HTML report to ${path}, a name for a trace: give --html a path ending in .html, or put --html last to write reports/<name>.html.`);
+    if (existsSync(path) && statSync(path).isFile() && !looksLikeHtml(path)) {
+      throw new InputError(`Refusing to write the HTML report over ${path}, which is not an HTML file: choose another --html path.`);
+    }
     const written = await writeHtmlReport(inputs, path, { compared });
     io.stderr(`wrote ${written.path} (${(written.bytes / 1e6).toFixed(2)} MB${written.aggregated ? ', timeline aggregated' : ''})\n`);
     if (flags.open) {

@@ -72,8 +72,20 @@ export function whatIfLine(d: DeviceReport): string | null {
   if (!w) return null;
   if (w.scenarios.length <= 1) return `GPU ${d.deviceId}: what-if: ${w.note ?? 'no scenario applies'}`;
   const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
-    .map((s) => `${scenarioName(s.scenario)} ${formatNs(s.projectedIterationNs)} (${s.ratio <= 1 ? '−' : '+'}${formatPct(Math.abs(1 - s.ratio))})`);
+    .map((s) => `${scenarioName(s.scenario)} ${formatNs(s.projectedIterationNs)} (${s.ratio <= 1 ? '−' : '+'}${formatPct(Math.abs(1 - s.ratio))})${s.scenario === 'grouped' ? groupedBasis(w) : ''}`);
   return `GPU ${d.deviceId}: what a fix would gain per iteration (replay, error ${(100 * w.replayError).toFixed(1)}%): measured ${measuredText(w)}; ${parts.join('; ')}`;
+}
+
+/** What the grouped projection rests on: the expert GEMMs' bytes, or their SM-time when no weights are named. */
+function groupedBasis(w: NonNullable<DeviceReport['whatIf']>): string {
+  const g = w.inputs.grouped;
+  if (!g) return '';
+  if (g.memoryBoundGemms > 0 && g.memoryBandwidth !== null) {
+    return ` [${formatCount(g.memoryBoundGemms)} of ${formatCount(g.namedGemms)} expert GEMMs from their bytes at ${(g.memoryBandwidth / 1e12).toFixed(2)} TB/s, the rest from SM-time]`;
+  }
+  return g.namedGemms === 0
+    ? ' [from SM-time: the expert ranges name no weights (weights=RxC,...:dtype, or --expert-weights), an upper bound for small GEMMs]'
+    : ' [from SM-time: no expert GEMM of named weights is memory-bound]';
 }
 
 /** The first serialization reason, as a line; null when none. */

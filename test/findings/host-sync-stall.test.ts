@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findingsOf, grouped, ids, streamsSync, streamsTiny, US } from './scenarios.js';
+import { findingsOf, grouped, ids, Rows, streamsSync, streamsTiny, US } from './scenarios.js';
 
 describe('host-sync-stall', () => {
   it('leads on the per-expert read-back loop, one sync per expert per iteration', () => {
@@ -30,5 +30,20 @@ describe('host-sync-stall', () => {
   it('does not fire without syncs (launch-bound loop, grouped GEMM)', () => {
     expect(ids(findingsOf(streamsTiny()))).not.toContain('host-sync-stall');
     expect(ids(findingsOf(grouped()))).not.toContain('host-sync-stall');
+  });
+});
+
+describe('host-sync-stall on cudaFree', () => {
+  it('names the free, not stream ordering, as the fix (the ResNet trace got "order streams with cudaEventRecord")', () => {
+    const r = new Rows();
+    for (let i = 0; i < 8; i++) {
+      const t = i * 100 * US;
+      r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 40 * US, name: 'conv' });
+      r.call(t + 40 * US, t + 90 * US, 'cudaFree');
+    }
+    const f = findingsOf(r.trace()).find((x) => x.id === 'host-sync-stall')!;
+    expect(f.title).toMatch(/^The host blocks on cudaFree 7 times in the window/);
+    expect(f.fix).toMatch(/^cudaFree waits for all work on the device before it frees: keep the buffers allocated across iterations/);
+    expect(f.fix).not.toMatch(/cudaEventRecord/);
   });
 });

@@ -23,6 +23,13 @@ describe('launch-bound', () => {
     expect(plain.fix).not.toMatch(/expert|grouped/i);
     expect(plain.fix).toMatch(/CUDA graph.*fuse chains of small kernels.*larger batch/);
   });
+  it('on an AMD GPU the graph is a HIP graph (the MI250 trace was told cudaStreamBeginCapture)', () => {
+    const t = streamsTiny(64, 2, { expertRanges: false });
+    t.gpus[0] = { ...t.gpus[0], name: 'AMD Instinct MI250X' };
+    const f = findingsOf(t).find((x) => x.id === 'launch-bound')!;
+    expect(f.fix).toMatch(/capture the iteration once as a HIP graph \(hipStreamBeginCapture, torch\.cuda\.CUDAGraph/);
+    expect(f.fix).not.toMatch(/cudaStreamBeginCapture|CUDA graph/);
+  });
   it('kernels issued milliseconds apart: the fix names the host work between launches, not launch overhead', () => {
     // 20 kernels of 100 µs, one every 2 ms: the host does 1.9 ms of other work between launches
     const r = new Rows();

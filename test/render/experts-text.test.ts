@@ -18,6 +18,10 @@ describe('expert-level text (issue 15)', () => {
   it('gives every scenario\'s projected time per iteration', () => {
     const line = whatIfLine(d)!;
     for (const s of ['no host syncs', 'free launches (CUDA graph)', 'perfect overlap', 'grouped GEMM']) expect(line).toContain(s);
+    // and what the grouped projection rests on
+    expect(line).toContain('[from SM-time: the expert ranges name no weights (weights=RxC,...:dtype, or --expert-weights), an upper bound for small GEMMs]');
+    const named = buildReport(readNsysSqlite('fixtures/nsys-2025.3-weights/sequential.sqlite')).devices[0];
+    expect(whatIfLine(named)).toMatch(/grouped GEMM [\d.]+ µs \(−\d+(\.\d+)?%\) \[384 of 384 expert GEMMs from their bytes at 4\.81 TB\/s, the rest from SM-time\]/);
   });
   it('the short report carries both lines; --full the tables', () => {
     // after the findings when they fit: this capture's findings leave them room in 40 lines

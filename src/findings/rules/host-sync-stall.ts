@@ -17,6 +17,9 @@ import { culpritOf } from '../../analyses/culprits.js';
 
 const SYNC_STALL = GAP_CLASSES.indexOf('sync-stall');
 
+/** Frees that synchronize the device: ordering streams with events does not remove them. */
+const FREE_CALLS = /^(cudaFree|cuMemFree|cudaFreeHost|cuMemFreeHost)(_v\d+)?$/;
+
 /** Below this share of the window a stall is noise (a final synchronize, a warm-up copy). */
 const MIN_SHARE = 0.01;
 
@@ -63,7 +66,9 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
   }
   const mask = culpritOf(device, 'boolean-mask-indexing');
   const moe = hasExperts(ctx);
-  const fix = mask && afterCopy && moe
+  const fix = FREE_CALLS.test(culprit)
+    ? `${culprit} waits for all work on the device before it frees: keep the buffers allocated across iterations (PyTorch's caching allocator does; do not call torch.cuda.empty_cache() in the loop), or free with cudaFreeAsync into a memory pool (cudaMallocAsync), which does not synchronize.`
+    : mask && afterCopy && moe
     ? `The reads come from boolean-mask indexing (x[mask], nonzero: CUB DeviceSelect::Flagged kernels before each expert), which must learn each expert's token count on the host. Route on the GPU instead: sort tokens by expert once and slice fixed offsets, or run the experts as one torch._grouped_mm with device-side offsets.`
     : afterCopy && medianBytes <= 4096 && !moe
     ? `Stop reading small results back to the host inside the loop (.item(), .tolist(), a size for the next shape${mask ? ', or nonzero / boolean-mask indexing, which must learn the selected count' : ''}): keep them on the GPU and read them once after the last launch of the iteration, or use ops whose output size does not depend on the data.`

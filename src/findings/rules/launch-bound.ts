@@ -18,7 +18,10 @@ const FEW_KERNELS = 64;
  */
 export const HOST_WORK_INTERVAL_NS = 1_000_000;
 
-const GRAPH = 'cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")';
+const CUDA_GRAPH = 'cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")';
+/** On ROCm the same capture is a HIP graph (torch.cuda.CUDAGraph maps to it). */
+const HIP_GRAPH = 'hipStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mode="reduce-overhead")';
+const isAmd = (ctx: FindingContext): boolean => /\b(AMD|Radeon|Instinct)\b/i.test(ctx.device.gpuName ?? '');
 
 /**
  * The fix, by what the trace shows: host work between launches; a loop already fused (few kernels
@@ -26,16 +29,18 @@ const GRAPH = 'cudaStreamBeginCapture, torch.cuda.CUDAGraph or torch.compile(mod
  * Experts and grouped GEMMs are named only where the device has experts (hasExperts).
  */
 export function launchBoundFix(ctx: FindingContext, interval: number): string {
+  const GRAPH = isAmd(ctx) ? HIP_GRAPH : CUDA_GRAPH;
+  const graph = isAmd(ctx) ? 'HIP graph' : 'CUDA graph';
   if (interval >= HOST_WORK_INTERVAL_NS) {
-    return `The host issues a kernel only every ${formatNs(interval)}, far more than a launch costs: the time goes to other host work between launches (Python, CPU-side compute, data loading, copies). Find it in the CPU timeline between two launches and move it off the GPU's path (a background thread or process, prefetching) or onto the GPU; a CUDA graph alone does not remove it.`;
+    return `The host issues a kernel only every ${formatNs(interval)}, far more than a launch costs: the time goes to other host work between launches (Python, CPU-side compute, data loading, copies). Find it in the CPU timeline between two launches and move it off the GPU's path (a background thread or process, prefetching) or onto the GPU; a ${graph} alone does not remove it.`;
   }
   if ((ctx.iterations && perIteration(ctx.device, ctx.iterations).kernels < FEW_KERNELS) || culpritOf(ctx.device, 'existing-grouped-gemm')) {
-    return `Capture the iteration once as a CUDA graph (${GRAPH}) and replay it, so its small kernels cost one launch instead of one each.`;
+    return `Capture the iteration once as a ${graph} (${GRAPH}) and replay it, so its small kernels cost one launch instead of one each.`;
   }
   if (hasExperts(ctx)) {
-    return 'Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a CUDA graph (cudaStreamBeginCapture / torch.cuda.CUDAGraph) and replay it with a single launch.';
+    return `Launch fewer, larger kernels: run all experts as one grouped GEMM per projection, or capture the expert loop once as a ${graph} (${isAmd(ctx) ? 'hipStreamBeginCapture' : 'cudaStreamBeginCapture'} / torch.cuda.CUDAGraph) and replay it with a single launch.`;
   }
-  return `Launch fewer, larger kernels: capture the iteration once as a CUDA graph (${GRAPH}) and replay it, fuse chains of small kernels (torch.compile), or give each kernel more work (a larger batch).`;
+  return `Launch fewer, larger kernels: capture the iteration once as a ${graph} (${GRAPH}) and replay it, fuse chains of small kernels (torch.compile), or give each kernel more work (a larger batch).`;
 }
 
 export function launchBound(ctx: FindingContext): Finding | null {
