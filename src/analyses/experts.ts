@@ -113,6 +113,9 @@ export function expertInstances(
   return fromNvtx(trace, kernels, kernelCall) ?? fromLaunchOrder(trace, kernels, kernelCall);
 }
 
+/** A micro-batch's number in a range text: "mb1", "micro-batch 0", "ubatch_2". */
+const MICRO_BATCH = /\b(mb|micro-?batch|ubatch)[\s_#-]*\d+/gi;
+
 function expertNumber(text: string): number {
   const m = /\bexperts?\D{0,3}(\d+)/i.exec(text) ?? /(\d+)(?!.*\d)/.exec(text);
   return m ? Number(m[1]) : NaN;
@@ -130,7 +133,9 @@ function fromNvtx(trace: Trace, kernels: number[], kernelCall: CallLinks['kernel
     let fam = famOfText.get(t);
     if (fam === undefined) {
       const text = strings[t];
-      fam = /\bexperts?\b/i.test(text) && /\d/.test(text) ? nvtxFamilyName(text) : null;
+      // "experts mb1" is micro-batch 1's expert phase, not expert 1: a micro-batch number names no expert
+      const bare = text.replace(MICRO_BATCH, ' ');
+      fam = /\bexperts?\b/i.test(bare) && /\d/.test(bare) ? nvtxFamilyName(text) : null;
       famOfText.set(t, fam);
     }
     if (fam === null) continue;

@@ -66,6 +66,9 @@ describe('per-iteration counts when other threads launch part of each iteration'
     expect(text).toContain(`per iteration (the window's ÷ 5) GPU busy ${formatNs(Math.round(d.overlap.busy / 5))}, 870 kernels, 0 host syncs (63.9% of the kernels were launched outside the ranges' thread`);
     expect(d.overlap.kernelCount).toBe(4350);
     expect(formatNs(Math.round(d.overlap.busy / 5))).toBe('93.63 ms');
+    // the NVTX table's caption gives the same counts (it said 314 kernels)
+    const full = renderTerminal(report, { full: true }).replace(/\n {2}/g, ' ');
+    expect(full).toContain('NVTX ranges (iteration = "ProfilerStep#N": 5 iterations, 95.66 ms each on the GPU, 870 kernels and 0 host syncs per iteration, the window\'s ÷ 5;');
   }, 30_000);
   it('an inline trace: the range\'s thread launches forward and optimizer kernels, a second thread the 3 backward kernels between them', () => {
     const nvtx: NvtxRow[] = [];
