@@ -135,3 +135,27 @@ export class ReadPool {
     this.workers.length = 0;
   }
 }
+
+/**
+ * The workers of one file's read: started by the first table big enough (workersFor), kept for
+ * the next, closed by the reader when the file is read. Once they fail to start, none is tried again.
+ */
+export class ReadWorkers {
+  private pool: ReadPool | null = null;
+  private failed = false;
+
+  /** The pool for a table of `rows` rows; null: read it on one thread. */
+  forTable(rows: number): ReadPool | null {
+    const n = workersFor(rows);
+    if (n === 0 || this.failed) return null;
+    if (this.pool !== null) return this.pool;
+    this.pool = ReadPool.start(n);
+    if (this.pool === null) this.failed = true;
+    return this.pool;
+  }
+
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+}
