@@ -7,7 +7,7 @@
 import type { DeviceReport, Finding, IterationSummary, Report } from '../report/types.js';
 import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
-import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import { formatCount, formatNs, formatPct, formatRatio, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 import { windowChoice } from '../report/build.js';
 import { perIteration } from '../findings/context.js';
@@ -245,13 +245,17 @@ export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH
   const out = wrap(`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`, width, '  ');
   out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
     rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
-      n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
+      n(r.speedup, formatRatio), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
   if (rows.some((r) => r.iterations === null)) out.push('* no repeated NVTX ranges: figures are for the whole window.');
   out.push('', 'Top finding of each file:');
   for (const r of rows) {
     const f = r.topFinding;
     const line = f ? `${r.label}: ${f.severity.toUpperCase()} ${f.id}${costText(f)}: ${f.title}` : `${r.label}: nothing to report`;
-    out.push(line.length > width ? `${line.slice(0, width - 1)}…` : line);
+    // two lines at most, cut at a word (one line cut mid-word read "…: Kernels…")
+    const lines = wrap(line, width, '  ');
+    if (lines.length > 2) lines.splice(2, lines.length - 2, '');
+    if (lines.length === 3) { lines.pop(); lines[1] = `${lines[1].slice(0, width - 1).replace(/\s+\S*$/, '')}…`; }
+    out.push(...lines);
   }
   return `${out.join('\n')}\n`;
 }
