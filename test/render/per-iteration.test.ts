@@ -70,6 +70,7 @@ describe('per-iteration counts when other threads launch part of each iteration'
     // the NVTX table's caption gives the same counts (it said 314 kernels)
     const full = renderTerminal(report, { full: true }).replace(/\n {2}/g, ' ');
     expect(full).toContain('NVTX ranges (iteration = "ProfilerStep#N": 5 iterations, 95.66 ms each on the GPU, 870 kernels and 0 host syncs per iteration, the window\'s ÷ 5;');
+    expect(full).toContain('Iterations ("ProfilerStep#N"), in time order (kernels and host syncs: those launched inside the range on its thread; other threads launch more)');
   }, 30_000);
   it('an inline trace: the range\'s thread launches forward and optimizer kernels, a second thread the 3 backward kernels between them', () => {
     const nvtx: NvtxRow[] = [];
