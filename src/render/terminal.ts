@@ -72,6 +72,9 @@ export function periodText(d: DeviceReport): string {
   return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
 }
 
+/** A count per iteration: whole, or a mean to one decimal ("8.0", not "8.016"). */
+const perIterationCount = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
+
 /** "; per iteration GPU busy …, N kernels, M host syncs", said to be the window's ÷ N when the ranges' projection misses work (findings/context.ts perIteration). */
 function perIterationText(d: DeviceReport, it: IterationSummary): string {
   const p = perIteration(d, it);
@@ -100,7 +103,7 @@ export function iterationLine(d: DeviceReport): string {
   }
   const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';
   return `${gpu}: ${formatNs(it.duration.median)} per iteration${spread}, median of ${formatCount(it.count)} "${it.name}"; ` +
-    `per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs`;
+    `per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${perIterationCount(it.kernelsPerIteration)} kernel${it.kernelsPerIteration === 1 ? '' : 's'}, ${perIterationCount(it.syncsPerIteration)} host syncs`;
 }
 
 function costText(f: Finding): string {
