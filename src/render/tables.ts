@@ -239,7 +239,8 @@ function iterationTable(d: DeviceReport, options: TableOptions): Table | null {
   const c = cap(list, options.maxRows);
   const t0 = list[0].cpuStart;
   return {
-    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order`,
+    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order` +
+      (perIteration(d, it).fromWindow ? ' (kernels and host syncs: those launched inside the range on its thread; other threads launch more)' : ''),
     header: ['iteration', 'starts at (host)', 'host range', 'GPU span', 'kernels', 'host syncs'],
     rows: c.rows.map((x, i) => [String(i + 1), `+${formatNs(x.cpuStart - t0)}`, formatNs(x.cpuEnd - x.cpuStart),
       x.gpuStart === null || x.gpuEnd === null ? '–' : formatNs(x.gpuEnd - x.gpuStart), formatCount(x.kernels), formatCount(x.syncs)]),
