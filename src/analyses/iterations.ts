@@ -79,20 +79,36 @@ interface Candidate {
 }
 
 function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks): SteadyState | null {
-  const rows = nvtxRangeRows(trace);
-  if (rows.length < 2) return null;
+  const all = nvtxRangeRows(trace);
+  if (all.length < 2) return null;
+  const depthAll = nestingDepth(trace, all);
+  // only a family whose name says "one pass" can be the iterations: only its ranges are projected
+  // (an expert loop has hundreds of thousands of other ranges)
+  const familyOfText = new Map<number, { name: string; named: boolean }>();
+  const familyOf = (t: number): { name: string; named: boolean } => {
+    let f = familyOfText.get(t);
+    if (f === undefined) {
+      const name = nvtxFamilyName(trace.strings[t] ?? '');
+      familyOfText.set(t, (f = { name, named: saysOnePass(name) }));
+    }
+    return f;
+  };
+  const isCandidate = (q: number): boolean => trace.nvtx.text[all[q]] >= 0 && familyOf(trace.nvtx.text[all[q]]).named;
+  let m = 0;
+  for (let q = 0; q < all.length; q++) if (isCandidate(q)) m++;
+  if (m === 0) return null;
+  const rows = new Int32Array(m);
+  const depth = new Int32Array(m);
+  for (let q = 0, j = 0; q < all.length; q++) if (isCandidate(q)) { rows[j] = all[q]; depth[j] = depthAll[q]; j++; }
   const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links: links() });
-  const depth = nestingDepth(trace, rows);
   const families = new Map<string, Candidate>();
-  const familyOfText = new Map<number, string>();
   for (let q = 0; q < proj.count; q++) {
     if (proj.opCount[q] === 0) continue;
     const t = trace.nvtx.text[rows[q]];
     if (t < 0) continue;
-    let fam = familyOfText.get(t);
-    if (fam === undefined) familyOfText.set(t, (fam = nvtxFamilyName(trace.strings[t] ?? '')));
+    const fam = familyOf(t).name;
     let c = families.get(fam);
-    if (!c) families.set(fam, (c = { name: fam, q: [], depth: Infinity, kernels: 0, named: saysOnePass(fam) }));
+    if (!c) families.set(fam, (c = { name: fam, q: [], depth: Infinity, kernels: 0, named: true }));
     c.q.push(q);
     c.depth = Math.min(c.depth, depth[q]);
     c.kernels += proj.kernelCount[q];

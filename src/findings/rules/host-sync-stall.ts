@@ -93,12 +93,30 @@ export function hostSyncStall(ctx: FindingContext): Finding | null {
 /** Blocked GPU idle time (the sync-stall part of each gap) by the blocking call each gap names. */
 function blockedIdleByCall(ctx: FindingContext): Map<string, number> {
   const { cls, stalls, names } = ctx.gaps;
-  const idle = new Map<string, number>();
+  // sums in a typed column, a slot per name in order of first stall (a Map's number values would
+  // be a new heap number per update: one per stall)
+  const slotOfCall = new Map<number, number>();
+  const slotOfName = new Map<string, number>();
+  const order: string[] = [];
+  let sums = new Float64Array(8);
   for (let s = 0; s < stalls.count; s++) {
     if (cls[stalls.gap[s]] !== SYNC_STALL) continue;
-    const name = names[stalls.call[s]];
-    idle.set(name, (idle.get(name) ?? 0) + stalls.blocked[s]);
+    let slot = slotOfCall.get(stalls.call[s]);
+    if (slot === undefined) {
+      const name = names[stalls.call[s]];
+      slot = slotOfName.get(name);
+      if (slot === undefined) {
+        slot = order.length;
+        slotOfName.set(name, slot);
+        order.push(name);
+        if (slot === sums.length) { const grown = new Float64Array(2 * slot); grown.set(sums); sums = grown; }
+      }
+      slotOfCall.set(stalls.call[s], slot);
+    }
+    sums[slot] += stalls.blocked[s];
   }
+  const idle = new Map<string, number>();
+  order.forEach((name, slot) => idle.set(name, sums[slot]));
   return idle;
 }
 

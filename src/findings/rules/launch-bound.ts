@@ -5,7 +5,7 @@
  */
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
-import { intersectionLength, intervalSet } from '../../model/intervals.js';
+import { intersectionLength, union } from '../../model/intervals.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { hasExperts, measure, medianKernelDuration, perIteration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
@@ -95,12 +95,16 @@ function hostWaitWhere(hostWaitGaps: number, syncStallGaps: number): string {
 /** |(memcpy ∪ memset of the device) ∩ idle|: kernel-idle time during which copies ran (0 with --include-transfers, where copies are not idle). */
 function copiesDuringIdle(ctx: FindingContext): number {
   const { trace, device } = ctx;
-  const pieces: [number, number][] = [];
-  for (const c of [trace.memcpy, trace.memset]) {
-    for (let i = 0; i < c.count; i++) {
-      if (c.deviceId[i] !== device.deviceId || c.end[i] <= device.window.start || c.start[i] >= device.window.end) continue;
-      pieces.push([c.start[i], c.end[i]]);
-    }
-  }
-  return pieces.length === 0 ? 0 : intersectionLength(intervalSet(pieces), ctx.idle);
+  const tables = [trace.memcpy, trace.memset];
+  const inWindow = (c: (typeof tables)[number], i: number): boolean =>
+    !(c.deviceId[i] !== device.deviceId || c.end[i] <= device.window.start || c.start[i] >= device.window.end);
+  // a first pass counts, so the copies take two typed columns of their size (no pair per copy)
+  let n = 0;
+  for (const c of tables) for (let i = 0; i < c.count; i++) if (inWindow(c, i)) n++;
+  if (n === 0) return 0;
+  const start = new Float64Array(n);
+  const end = new Float64Array(n);
+  n = 0;
+  for (const c of tables) for (let i = 0; i < c.count; i++) if (inWindow(c, i)) { start[n] = c.start[i]; end[n] = c.end[i]; n++; }
+  return intersectionLength(union(start, end, n), ctx.idle);
 }
