@@ -10,6 +10,7 @@
 import { GateFailedError, InputError } from './errors.js';
 import type { DeviceReport, Report } from './report/types.js';
 import { windowLength } from './analyses/window.js';
+import { perIteration } from './analyses/per-iteration.js';
 import { isTimeUnit, timeUnitNs, TIME_UNIT_PATTERN } from './model/units.js';
 
 /** Every variable a gate may use, with what it means (shown when a name is unknown). */
@@ -160,8 +161,8 @@ export function gateVariables(report: Report, device: DeviceReport): Map<string,
     ['launchBound', device.launch.launchBound ? 1 : 0],
     ['iterations', it ? it.count : 0],
     ['iterationNs', it ? median(it.duration) : null],
-    ['kernelsPerIteration', it ? it.kernelsPerIteration : null],
-    ['syncsPerIteration', it ? it.syncsPerIteration : null],
+    ['kernelsPerIteration', it ? perIteration(device, it).kernels : null],
+    ['syncsPerIteration', it ? perIteration(device, it).syncs : null],
     ['findings', findings.length],
     ['highFindings', findings.filter((f) => f.severity === 'high').length],
     ['commNs', device.communication?.busy ?? 0],

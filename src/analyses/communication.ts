@@ -17,11 +17,11 @@ import type {
   ClassifiedKernel, ClassSummary, CollectiveSequence, CommunicationKernel, CommunicationReport, KernelClassName, PhaseCommunication,
 } from '../report/communication.js';
 import {
-  difference, lowerBound, overlapWith, totalLength, union, upperBound, type IntervalSet,
+  difference, EMPTY_SET, lowerBound, overlapWith, totalLength, union, upperBound, type IntervalSet,
 } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
-import { communicationRangeOfCalls, opPhases, PHASES } from './phases.js';
+import { communicationRangeOfCalls, hasCommunicationRanges, opPhases, PHASES } from './phases.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { kernelContention } from './contention.js';
 
@@ -130,6 +130,48 @@ export class StreamingUnion {
   }
 }
 
+/**
+ * |(∪ intervals) ∩ W| for whole intervals added in start order: each merged piece is clipped to
+ * W's segments when it completes, so nothing is stored (a StreamingUnion of pieces clipped to a
+ * window of several segments must keep them, as they come out of order).
+ */
+class LengthInWindow {
+  /** current merged piece, the total, and the first segment that may still overlap it */
+  private readonly st = Float64Array.of(NaN, NaN, 0);
+  private g = 0;
+  constructor(private readonly w: IntervalSet) {}
+
+  add(a: number, b: number): void {
+    if (!(b > a)) return;
+    const st = this.st;
+    if (Number.isNaN(st[0])) { st[0] = a; st[1] = b; return; }
+    if (a < st[0]) throw new Error('LengthInWindow: intervals out of order');
+    if (a <= st[1]) { if (b > st[1]) st[1] = b; return; }
+    this.flush();
+    st[0] = a; st[1] = b;
+  }
+
+  private flush(): void {
+    const { st, w } = this;
+    if (Number.isNaN(st[0])) return;
+    while (this.g < w.count && w.end[this.g] <= st[0]) this.g++;
+    for (let h = this.g; h < w.count && w.start[h] < st[1]; h++) {
+      const a = Math.max(st[0], w.start[h]);
+      const b = Math.min(st[1], w.end[h]);
+      if (b > a) st[2] += b - a;
+    }
+    st[0] = NaN;
+  }
+
+  finish(): { set: IntervalSet; length: number } {
+    this.flush();
+    return { set: EMPTY_SET, length: this.st[2] };
+  }
+}
+
+/** What the kernel loop adds a kernel's clipped pieces to, or (whole) the kernel itself. */
+type Sink = { kind: 'pieces'; union: StreamingUnion } | { kind: 'whole'; union: LengthInWindow };
+
 export function analyzeCommunication(
   trace: Trace, deviceId: number, window: Window, classes: KernelClassification, options: CommunicationOptions = {},
 ): CommunicationReport {
@@ -139,11 +181,17 @@ export function analyzeCommunication(
   const hi = w.count > 0 ? w.end[w.count - 1] : 0;
   // several segments may feed the unions out of order: then they keep their pieces
   const split = w.count > 1;
-  const compute = new StreamingUnion(true);
+  // Compute classes need only their length; so does the compute union, unless something can be
+  // exposed against it (communication or sync kernels, or copies a communication library issued).
+  // Over several segments such lengths come from the whole kernels (in start order), clipped as
+  // their union completes: the clipped pieces would come out of order and have to be kept.
+  const wholeKernels = split && kernelsInStartOrder(trace, deviceId, lo, hi);
+  const lengthOnly = (): Sink => (wholeKernels ? { kind: 'whole', union: new LengthInWindow(w) } : { kind: 'pieces', union: new StreamingUnion(split) });
+  const compute: Sink = mayCommunicate(trace, deviceId, lo, hi, classes) ? { kind: 'pieces', union: new StreamingUnion(true) } : lengthOnly();
   const byClass = KERNEL_CLASSES.map((_, code) => ({
     count: 0, time: 0,
-    // compute classes: only their length; communication and sync come from `ops`; memory from three sorted sources
-    union: new StreamingUnion(split || !isComputeClass(code)),
+    // communication and sync come from `ops`; memory from three sorted sources
+    union: isComputeClass(code) ? lengthOnly() : { kind: 'pieces', union: new StreamingUnion(true) } as Sink,
   }));
   const memcpyUnion = new StreamingUnion(true);
   const memsetUnion = new StreamingUnion(true);
@@ -165,6 +213,10 @@ export function analyzeCommunication(
     const pieces = commClass ? new Pieces() : null;
     acc[0] = 0;
     let met = false;
+    if (!pieces) {
+      if (cls.union.kind === 'whole') cls.union.union.add(k.start[i], k.end[i]);
+      if (computeClass && compute.kind === 'whole') compute.union.add(k.start[i], k.end[i]);
+    }
     // only the segments that can overlap the kernel: the window may have one per iteration
     for (let g = firstAfter(w, k.start[i]); g < w.count && w.start[g] < k.end[i]; g++) {
       const a = Math.max(k.start[i], w.start[g]);
@@ -174,8 +226,8 @@ export function analyzeCommunication(
       acc[0] += b - a;
       if (pieces) pieces.push(a, b);
       else {
-        cls.union.add(a, b);
-        if (computeClass) compute.add(a, b);
+        if (cls.union.kind === 'pieces') cls.union.union.add(a, b);
+        if (computeClass && compute.kind === 'pieces') compute.union.add(a, b);
       }
     }
     // a zero-length operation inside a segment counts, adding no time (as selectOps)
@@ -260,7 +312,7 @@ export function analyzeCommunication(
     }
   }
   const commSet = comm.set();
-  const computeSet = compute.finish().set;
+  const { set: computeSet, length: computeBusy } = compute.union.finish();
   const busy = totalLength(commSet);
   const exposed = totalLength(difference(commSet, computeSet));
   const syncOnly = busy - totalLength(commOnly.set());
@@ -300,14 +352,14 @@ export function analyzeCommunication(
     if (code === ClassCode.communication) return totalLength(opsOf('communication'));
     if (code === ClassCode.sync) return totalLength(opsOf('sync'));
     if (code === ClassCode.memory) {
-      const parts = [byClass[code].union.finish().set, memcpyUnion.finish().set, memsetUnion.finish().set];
+      const parts = [byClass[code].union.union.finish().set, memcpyUnion.finish().set, memsetUnion.finish().set];
       const n = parts.reduce((t, x) => t + x.count, 0);
       const st = new Float64Array(n); const en = new Float64Array(n);
       let at = 0;
       for (const x of parts) { st.set(x.start, at); en.set(x.end, at); at += x.count; }
       return totalLength(union(st, en, n));
     }
-    return byClass[code].union.finish().length;
+    return byClass[code].union.union.finish().length;
   };
   const classSummaries: ClassSummary[] = [];
   KERNEL_CLASSES.forEach((cls, code) => {
@@ -331,7 +383,7 @@ export function analyzeCommunication(
     hiddenShare: busy > 0 ? 1 - exposed / busy : null,
     exposedShare: wLength > 0 ? exposed / wLength : null,
     syncOnly,
-    computeBusy: totalLength(computeSet),
+    computeBusy,
     ...phaseBreakdown(trace, deviceId, ops, computeSet, links),
     classes: classSummaries,
     collectives: collectiveSequence(ops, computeSet),
@@ -342,6 +394,30 @@ export function analyzeCommunication(
   if (options.classesFile !== undefined) report.classesFile = options.classesFile;
   if (options.classPatterns && options.classPatterns.length > 0) report.classPatterns = options.classPatterns;
   return report;
+}
+
+/** Whether the device's kernels between lo and hi come in start order (row order). */
+function kernelsInStartOrder(trace: Trace, deviceId: number, lo: number, hi: number): boolean {
+  const k = trace.kernels;
+  let prev = -Infinity;
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId || k.end[i] < lo || k.start[i] > hi) continue;
+    if (k.start[i] < prev) return false;
+    prev = k.start[i];
+  }
+  return true;
+}
+
+/**
+ * Whether W can hold a communication operation: a communication or sync kernel of the device
+ * between lo and hi, or a copy or memset while the trace has communication-library ranges.
+ */
+function mayCommunicate(trace: Trace, deviceId: number, lo: number, hi: number, classes: KernelClassification): boolean {
+  const k = trace.kernels;
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] === deviceId && !(k.end[i] < lo || k.start[i] > hi) && isCommunicationClass(classes.classOf[i])) return true;
+  }
+  return (trace.memcpy.count > 0 || trace.memset.count > 0) && hasCommunicationRanges(trace);
 }
 
 /** Entries of one short name, class and family as one row (template instances of one kernel). */

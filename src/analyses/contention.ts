@@ -14,7 +14,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { ContentionEntry, ContentionSummary } from '../report/expert-types.js';
-import { overlapWith, type IntervalSet } from '../model/intervals.js';
+import { overlapWith, selectRank, type IntervalSet } from '../model/intervals.js';
+import { grown } from '../model/columns.js';
 
 /** A kernel ran alone when others ran beside it for at most this share of its time. */
 export const ALONE_MAX_SHARE = 0.01;
@@ -28,62 +29,67 @@ export const CONTENTION_LIST_LIMIT = 50;
  * as disjoint sorted intervals.
  */
 export function overlappedSet(start: ArrayLike<number>, end: ArrayLike<number>, count: number): IntervalSet {
-  const outS: number[] = [];
-  const outE: number[] = [];
-  // ends of the running intervals: a binary min-heap
-  const heap: number[] = [];
+  let outS = new Float64Array(64);
+  let outE = new Float64Array(64);
+  let n = 0;
+  // ends of the running intervals: a binary min-heap, in a typed array grown as needed
+  let heap = new Float64Array(64);
+  let size = 0;
   const push = (v: number) => {
-    heap.push(v);
-    let i = heap.length - 1;
+    if (size === heap.length) heap = grown(heap, 2 * size);
+    heap[size] = v;
+    let i = size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (heap[p] <= heap[i]) break;
-      [heap[p], heap[i]] = [heap[i], heap[p]];
+      const t = heap[p]; heap[p] = heap[i]; heap[i] = t;
       i = p;
     }
   };
   const pop = () => {
     const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
+    const last = heap[--size];
+    if (size > 0) {
       heap[0] = last;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < heap.length && heap[l] < heap[m]) m = l;
-        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (l < size && heap[l] < heap[m]) m = l;
+        if (r < size && heap[r] < heap[m]) m = r;
         if (m === i) break;
-        [heap[m], heap[i]] = [heap[i], heap[m]];
+        const t = heap[m]; heap[m] = heap[i]; heap[i] = t;
         i = m;
       }
     }
     return top;
   };
   let i = 0;
-  let openAt = NaN;
+  // the start of the current stretch of n(t) >= 2 (NaN: none open), a running double
+  const openAt = Float64Array.of(NaN);
   const add = (a: number, b: number) => {
     if (!(b > a)) return;
-    const n = outS.length;
-    if (n > 0 && outE[n - 1] >= a) { if (b > outE[n - 1]) outE[n - 1] = b; } else { outS.push(a); outE.push(b); }
+    if (n > 0 && outE[n - 1] >= a) { if (b > outE[n - 1]) outE[n - 1] = b; return; }
+    if (n === outS.length) { outS = grown(outS, 2 * n); outE = grown(outE, 2 * n); }
+    outS[n] = a; outE[n] = b; n++;
   };
-  while (i < count || heap.length > 0) {
+  while (i < count || size > 0) {
     // ends before starts at equal times: touching kernels do not overlap
-    const takeEnd = heap.length > 0 && (i >= count || heap[0] <= start[i]);
+    const takeEnd = size > 0 && (i >= count || heap[0] <= start[i]);
     if (takeEnd) {
       const t = pop();
-      if (heap.length === 1) { add(openAt, t); openAt = NaN; }
+      if (size === 1) { add(openAt[0], t); openAt[0] = NaN; }
     } else {
       const s = start[i];
       const e = end[i];
       i++;
       if (!(e > s)) continue;
       push(e);
-      if (heap.length === 2) openAt = s;
+      if (size === 2) openAt[0] = s;
     }
   }
-  return { count: outS.length, start: Float64Array.from(outS), end: Float64Array.from(outE) };
+  return { count: n, start: outS.slice(0, n), end: outE.slice(0, n) };
 }
 
 export interface ContentionOptions {
@@ -109,8 +115,6 @@ export interface ContentionResult {
   /** every group */
   all: ContentionEntry[];
   summary: ContentionSummary;
-  /** per listed kernel of the window (trace row → time another kernel ran beside it) */
-  besideOf: (row: number) => number;
 }
 
 export function configText(trace: Trace, row: number): string {
@@ -123,11 +127,20 @@ function configTextOf(trace: Trace, index: number): string {
   return `${c.gridX}×${c.gridY}×${c.gridZ} / ${c.blockX}×${c.blockY}×${c.blockZ}`;
 }
 
-function median(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const a = [...v].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return Math.round(a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2);
+/**
+ * The median of v's values, rounded (reorders v): the middle ranks by selection, not a sort
+ * (a group may hold most of a million kernels). NaN-free input.
+ */
+function median(v: Float64Array): number | null {
+  const n = v.length;
+  if (n === 0) return null;
+  const m = n >> 1;
+  selectRank(v, 0, n - 1, m);
+  if (n % 2) return Math.round(v[m]);
+  // the rank below m: the largest of v[0 .. m), all <= v[m]
+  let below = v[0];
+  for (let j = 1; j < m; j++) if (v[j] > below) below = v[j];
+  return Math.round((below + v[m]) / 2);
 }
 
 /** Contention of the device's kernels clipped to the window. */
@@ -144,23 +157,26 @@ export function kernelContention(
   let inOrder = true;
   for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
   if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
-  const s = Float64Array.from(rows, (i) => Math.max(k.start[i], window.start));
-  const e = Float64Array.from(rows, (i) => Math.min(k.end[i], window.end));
-  const two = overlappedSet(s, e, rows.length);
+  const n = rows.length;
+  // the clipped kernels; once measured, the same two columns hold each one's duration and the
+  // time another kernel ran beside it (in place: no more columns per kernel than these)
+  const s = new Float64Array(n);
+  const e = new Float64Array(n);
+  for (let j = 0; j < n; j++) { s[j] = Math.max(k.start[rows[j]], window.start); e[j] = Math.min(k.end[rows[j]], window.end); }
+  const two = overlappedSet(s, e, n);
   let kernelTime = 0;
-  for (let j = 0; j < rows.length; j++) kernelTime += e[j] - s[j];
+  for (let j = 0; j < n; j++) kernelTime += e[j] - s[j];
   // busy = |union|
   let busy = 0;
   {
     let cs = NaN;
     let ce = NaN;
-    for (let j = 0; j < rows.length; j++) {
+    for (let j = 0; j < n; j++) {
       if (!(e[j] > s[j])) continue;
       if (ce >= s[j]) { if (e[j] > ce) ce = e[j]; } else { if (ce > cs) busy += ce - cs; cs = s[j]; ce = e[j]; }
     }
     if (ce > cs) busy += ce - cs;
   }
-  interface Acc { first: number; count: number; alone: number[]; over: number[]; time: number; overlapNs: number; key: number }
   // groups by (name, grid and block) as one number: no string per kernel (configurations that
   // differ only in registers or shared memory share their text, so their group)
   const textIds = new Map<string, number>();
@@ -172,67 +188,106 @@ export function kernelContention(
     configId[c + 1] = id + 1;
   });
   const configs = textIds.size + 1;
+  interface Acc { id: number; first: number; count: number; alone: number; over: number; time: number; overlapNs: number; fit: boolean }
   const groups = new Map<number, Acc>();
-  const beside = new Float64Array(rows.length);
-  for (let j = 0; j < rows.length; j++) {
+  const list: Acc[] = [];
+  const dur = s;
+  const beside = e;
+  // per kernel: its group (-1 when not included)
+  const groupOf = new Int32Array(n).fill(-1);
+  // only whole kernels measure a duration: a kernel cut by the window's edge does not
+  const measures = (j: number): boolean => k.start[rows[j]] >= window.start && k.end[rows[j]] <= window.end && dur[j] > 0;
+  for (let j = 0; j < n; j++) {
     const i = rows[j];
     const d = e[j] - s[j];
     const b = overlapWith(two, s[j], e[j]);
+    dur[j] = d;
     beside[j] = b;
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { first: i, count: 0, alone: [], over: [], time: 0, overlapNs: 0, key }));
+    if (!g) { groups.set(key, (g = { id: list.length, first: i, count: 0, alone: 0, over: 0, time: 0, overlapNs: 0, fit: false })); list.push(g); }
+    groupOf[j] = g.id;
     g.count++;
     g.time += d;
     g.overlapNs += b;
-    // only whole kernels measure a duration: a kernel cut by the window's edge does not
-    const whole = k.start[i] >= window.start && k.end[i] <= window.end;
-    if (!whole || !(d > 0)) continue;
-    if (b <= ALONE_MAX_SHARE * d) g.alone.push(d);
-    else if (b >= OVERLAPPED_MIN_SHARE * d) g.over.push(d);
+    if (!measures(j)) continue;
+    if (b <= ALONE_MAX_SHARE * d) g.alone++;
+    else if (b >= OVERLAPPED_MIN_SHARE * d) g.over++;
   }
-  // (duration, company) of the whole kernels of groups that never ran alone: what fitAlone reads
-  const pointsOf = new Map<number, [number, number][]>();
-  for (const g of groups.values()) if (g.alone.length === 0 && !options.reference?.has(contentionKey(trace.strings[k.shortName[g.first]] ?? '?', configText(trace, g.first)))) pointsOf.set(g.key, []);
-  if (pointsOf.size > 0) {
-    for (let j = 0; j < rows.length; j++) {
-      const i = rows[j];
-      const pts = pointsOf.get(k.shortName[i] * configs + configId[k.launchConfig[i] + 1]);
-      const d = e[j] - s[j];
-      if (!pts || !(k.start[i] >= window.start && k.end[i] <= window.end) || !(d > 0)) continue;
-      if (options.include && !options.include(i)) continue;
-      pts.push([d, beside[j]]);
+  // groups that never ran alone (and have no reference) fit their alone duration on the
+  // (duration, company) of all their whole kernels
+  for (const g of list) g.fit = g.alone === 0 && !options.reference?.has(contentionKey(trace.strings[k.shortName[g.first]] ?? '?', configText(trace, g.first)));
+  // each group's alone, overlapped and fit kernels (indices j, in kernel order): one column each
+  const aloneAt = new Int32Array(list.length + 1);
+  const overAt = new Int32Array(list.length + 1);
+  const fitAt = new Int32Array(list.length + 1);
+  for (const g of list) { aloneAt[g.id + 1] = g.alone; overAt[g.id + 1] = g.over; }
+  for (let j = 0; j < n; j++) if (groupOf[j] >= 0 && list[groupOf[j]].fit && measures(j)) fitAt[groupOf[j] + 1]++;
+  for (let q = 0; q < list.length; q++) { aloneAt[q + 1] += aloneAt[q]; overAt[q + 1] += overAt[q]; fitAt[q + 1] += fitAt[q]; }
+  const aloneJ = new Int32Array(aloneAt[list.length]);
+  const overJ = new Int32Array(overAt[list.length]);
+  const fitJ = new Int32Array(fitAt[list.length]);
+  {
+    const aloneN = aloneAt.slice(0, list.length);
+    const overN = overAt.slice(0, list.length);
+    const fitN = fitAt.slice(0, list.length);
+    for (let j = 0; j < n; j++) {
+      const q = groupOf[j];
+      if (q < 0 || !measures(j)) continue;
+      const d = dur[j];
+      const b = beside[j];
+      if (b <= ALONE_MAX_SHARE * d) aloneJ[aloneN[q]++] = j;
+      else if (b >= OVERLAPPED_MIN_SHARE * d) overJ[overN[q]++] = j;
+      if (list[q].fit) fitJ[fitN[q]++] = j;
     }
   }
+  /** the values col[j] of the kernels js[from .. to), in order */
+  const valuesOf = (col: Float64Array, js: Int32Array, from: number, to: number): Float64Array => {
+    const out = new Float64Array(to - from);
+    for (let m = from; m < to; m++) out[m - from] = col[js[m]];
+    return out;
+  };
   let addedNs = 0;
   let slowWeighted = 0;
   let slowWeight = 0;
-  const named = [...groups.values()].map((g) => ({ ...g, name: trace.strings[k.shortName[g.first]] ?? '?', config: configText(trace, g.first) }));
+  const named = list.map((g) => ({ ...g, name: trace.strings[k.shortName[g.first]] ?? '?', config: configText(trace, g.first) }));
   const all = named.sort((a, b) => b.time - a.time || a.name.localeCompare(b.name) || a.config.localeCompare(b.config));
   const entries: ContentionEntry[] = all.map((g) => {
     const reference = options.reference?.get(contentionKey(g.name, g.config));
     // no kernel ran alone: the duration a kernel would take with nothing beside it, from how its
     // duration grew with the time others ran beside it (a full-GPU GEMM overlapped only at its tails)
-    const pts = pointsOf.get(g.key) ?? [];
-    const fit = g.alone.length === 0 && reference === undefined ? fitAlone(pts) : null;
-    const alone = median(g.alone) ?? reference ?? (fit ? Math.round(fit.alone) : null);
-    const aloneFrom = g.alone.length > 0 ? 'here' : reference !== undefined ? 'reference' : fit ? 'fit' : null;
+    const ptsD = valuesOf(dur, fitJ, fitAt[g.id], fitAt[g.id + 1]);
+    const ptsB = valuesOf(beside, fitJ, fitAt[g.id], fitAt[g.id + 1]);
+    const fit = g.alone === 0 && reference === undefined ? fitAloneColumns(ptsD, ptsB) : null;
+    const overSorted = valuesOf(dur, overJ, overAt[g.id], overAt[g.id + 1]);
+    const alone = median(valuesOf(dur, aloneJ, aloneAt[g.id], aloneAt[g.id + 1])) ?? reference ?? (fit ? Math.round(fit.alone) : null);
+    const aloneFrom = g.alone > 0 ? 'here' : reference !== undefined ? 'reference' : fit ? 'fit' : null;
     // with a fitted alone duration every kernel that had company counts (the fit is what their spread measured)
-    const slowed = fit ? pts.filter(([d, b]) => b > ALONE_MAX_SHARE * d).map(([d]) => d) : g.over;
-    const over = median(g.over);
+    let slowed: Float64Array;
+    if (fit) {
+      let m = 0;
+      for (let p = 0; p < ptsD.length; p++) if (ptsB[p] > ALONE_MAX_SHARE * ptsD[p]) m++;
+      slowed = new Float64Array(m);
+      m = 0;
+      for (let p = 0; p < ptsD.length; p++) if (ptsB[p] > ALONE_MAX_SHARE * ptsD[p]) slowed[m++] = ptsD[p];
+    } else slowed = overSorted;
     let added = 0;
+    let slowSum = 0;
     if (alone !== null && alone > 0) for (const d of slowed) added += d - alone;
-    const slowedMedian = median(slowed);
+    for (const d of slowed) slowSum += d;
+    // (the sums above go in kernel order: the medians below sort in place)
+    const over = median(overSorted);
+    const slowedMedian = slowed === overSorted ? over : median(slowed);
     const slowdown = alone !== null && slowedMedian !== null && alone > 0 ? slowedMedian / alone : null;
     if (alone !== null && alone > 0 && slowed.length > 0) {
       addedNs += added;
-      slowWeighted += slowed.reduce((a, b) => a + b, 0);
+      slowWeighted += slowSum;
       slowWeight += slowed.length * alone;
     }
     const entry: ContentionEntry = {
       name: g.name, config: g.config, count: g.count,
-      alone: { count: g.alone.length, median: alone, from: aloneFrom }, overlapped: { count: g.over.length, median: over },
+      alone: { count: g.alone, median: alone, from: aloneFrom }, overlapped: { count: g.over, median: over },
       slowdown, addedNs: Math.round(added), overlapNs: Math.round(g.overlapNs),
     };
     if (fit) entry.overlapCost = fit.slope;
@@ -242,15 +297,7 @@ export function kernelContention(
   const summary: ContentionSummary = {
     gainedNs, addedNs: Math.round(addedNs), netNs: Math.round(gainedNs - addedNs), meanSlowdown: slowWeight > 0 ? slowWeighted / slowWeight : null,
   };
-  const position = new Map<number, number>();
-  return {
-    entries: entries.slice(0, options.limit ?? CONTENTION_LIST_LIMIT), all: entries, summary,
-    besideOf: (row) => {
-      if (position.size === 0) rows.forEach((r, j) => position.set(r, j));
-      const j = position.get(row);
-      return j === undefined ? 0 : beside[j];
-    },
-  };
+  return { entries: entries.slice(0, options.limit ?? CONTENTION_LIST_LIMIT), all: entries, summary };
 }
 
 /**
@@ -262,16 +309,26 @@ export function kernelContention(
  * kernel. Four kernels at least.
  */
 export function fitAlone(pts: [number, number][]): { alone: number; slope: number; r2: number } | null {
-  const n = pts.length;
+  return fitAloneColumns(Float64Array.from(pts, ([d]) => d), Float64Array.from(pts, ([, b]) => b));
+}
+
+/** fitAlone of the points (d[p], b[p]): duration and time beside others. */
+function fitAloneColumns(dur: Float64Array, beside: Float64Array): { alone: number; slope: number; r2: number } | null {
+  const n = dur.length;
   if (n < 4) return null;
   let sx = 0; let sy = 0;
-  for (const [d, b] of pts) { sx += b; sy += d; }
+  for (let p = 0; p < n; p++) { sx += beside[p]; sy += dur[p]; }
   const mx = sx / n; const my = sy / n;
   let sxx = 0; let sxy = 0; let syy = 0;
   let lo = Infinity; let hi = -Infinity;
-  for (const [d, b] of pts) { sxx += (b - mx) ** 2; sxy += (b - mx) * (d - my); syy += (d - my) ** 2; lo = Math.min(lo, b); hi = Math.max(hi, b); }
-  const med = median(pts.map(([d]) => d)) ?? 0;
-  const shortest = Math.min(...pts.map(([d]) => d));
+  let shortest = Infinity;
+  for (let p = 0; p < n; p++) {
+    const d = dur[p];
+    const b = beside[p];
+    sxx += (b - mx) ** 2; sxy += (b - mx) * (d - my); syy += (d - my) ** 2; lo = Math.min(lo, b); hi = Math.max(hi, b);
+    shortest = Math.min(shortest, d);
+  }
+  const med = median(dur.slice()) ?? 0;
   // extrapolate only a little: some kernels had company for at most half the median duration
   if (!(sxx > 0) || !(syy > 0) || hi - lo < 0.1 * med || lo > 0.5 * med) return null;
   const slope = sxy / sxx;

@@ -24,7 +24,10 @@ export function expertAnalyses(
   const instances = expertInstances(trace, deviceId, window, index?.links);
   // --expert-weights: the experts' weights where their ranges do not name them
   const given = expertWeights === undefined ? null : parseExpertWeights(`weights=${expertWeights}`);
-  if (instances && given) for (const inst of instances.instances) inst.weights ??= given;
+  if (instances && given) {
+    const g = instances.weightList.push(given) - 1;
+    for (let q = 0; q < instances.count; q++) if (instances.weight[q] < 0) instances.weight[q] = g;
+  }
   const experts = analyzeExperts(trace, deviceId, window, instances);
   if (experts) out.experts = experts;
   const contention = kernelContention(trace, deviceId, window);
@@ -36,8 +39,8 @@ export function expertAnalyses(
   const iterations = timing ? { count: timing.count, source: `${timing.method === 'nvtx' ? `NVTX ranges "${timing.name}"` : timing.name} (the steady-state window)` }
     : nvtxRanges === undefined ? undefined
     : it && it.count >= 1 ? { count: it.count, source: `NVTX ranges "${it.name}"` }
-      : instances && instances.instances.length > 0
-        ? { count: Math.max(...instances.instances.map((i) => i.iteration)) + 1, source: 'expert instances' }
+      : instances && instances.count > 0
+        ? { count: instances.iterations, source: 'expert instances' }
         : { count: 1, source: 'the whole window' };
   const whatIf = analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations, links: index?.links, blocking: index?.blocking });
   if (whatIf) out.whatIf = whatIf;

@@ -18,23 +18,11 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { ExpertStats, ExpertStraggler, ExpertsReport } from '../report/expert-types.js';
-import { lowerBound, sortedOrder, totalLength, union } from '../model/intervals.js';
+import { totalLength, union } from '../model/intervals.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows } from './nvtx-projection.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
 import { WEIGHTS_CLAUSE } from '../model/nvtx-names.js';
-
-/** One instance of one expert: its kernels (trace rows, start order). */
-export interface ExpertInstance {
-  expert: number;
-  iteration: number;
-  /** nvtx row, -1 for launch-order instances */
-  range: number;
-  tokens: number | null;
-  kernels: number[];
-  /** the weight matrices its range text names ("weights=768x3072,3072x768:bf16"), null when it names none */
-  weights: ExpertWeights | null;
-}
 
 /** An expert's weight matrices as its NVTX text names them: rows × columns each, in the order its GEMMs read them. */
 export interface ExpertWeights {
@@ -73,12 +61,50 @@ export function expertDisplayName(text: string): string {
   return text.replace(WEIGHTS_CLAUSE, '').trim() || text;
 }
 
+/**
+ * The expert instances of a window, as columns (one entry per instance, no object per instance):
+ * instance q is expert `expert[q]`'s `iteration[q]`-th instance; its kernels are the trace rows
+ * `kernels[kernelFrom[q] .. kernelTo[q])`, in launch order (`instanceKernels`).
+ */
 export interface ExpertInstances {
   source: ExpertsReport['source'];
   rangeName: string | null;
-  instances: ExpertInstance[];
+  count: number;
+  expert: Float64Array;
+  iteration: Int32Array;
+  /** nvtx row, -1 for launch-order instances */
+  range: Int32Array;
+  /** the range's integer payload (the expert's token count); NaN when none */
+  tokens: Float64Array;
+  /**
+   * the weight matrices the instance's range text names ("weights=768x3072,3072x768:bf16"), as an
+   * index into `weightList`; -1 when it names none (instanceWeights)
+   */
+  weight: Int32Array;
+  weightList: ExpertWeights[];
+  kernelFrom: Int32Array;
+  kernelTo: Int32Array;
+  /** trace rows the instances' kernels are slices of */
+  kernels: Int32Array;
+  /** 1 + the largest iteration (0 without instances) */
+  iterations: number;
   /** expert number → text of its first instance */
   names: Map<number, string>;
+}
+
+/** Instance q's weights, null when its range names none. */
+export function instanceWeights(found: ExpertInstances, q: number): ExpertWeights | null {
+  return found.weight[q] >= 0 ? found.weightList[found.weight[q]] : null;
+}
+
+/** Instance q's token count, null when its range carries none. */
+export function instanceTokens(found: ExpertInstances, q: number): number | null {
+  return Number.isNaN(found.tokens[q]) ? null : found.tokens[q];
+}
+
+/** Instance q's kernels (trace rows), as a view. */
+export function instanceKernels(found: ExpertInstances, q: number): Int32Array {
+  return found.kernels.subarray(found.kernelFrom[q], found.kernelTo[q]);
 }
 
 const MIN_RUN = 4;
@@ -92,14 +118,14 @@ const MIN_EXPERTS = 8;
 const MAX_EXPERTS = 256;
 export const GEMM_NAME = /gemm|gemv|nvjet|cutlass|xmma|matmul|cublas|wgmma|hmma|_mm_|grouped_mm/i;
 
-/** The window's kernels of the device with a launch call, as rows in start order. */
-function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): number[] {
+/** The window's kernels of the device, as rows in row order. */
+function windowKernels(trace: Trace, deviceId: number, window: { start: number; end: number }): Int32Array {
   const k = trace.kernels;
-  const out: number[] = [];
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId || k.end[i] <= window.start || k.start[i] >= window.end) continue;
-    out.push(i);
-  }
+  const inW = (i: number) => k.deviceId[i] === deviceId && !(k.end[i] <= window.start || k.start[i] >= window.end);
+  let n = 0;
+  for (let i = 0; i < k.count; i++) if (inW(i)) n++;
+  const out = new Int32Array(n);
+  for (let i = 0, j = 0; j < n; i++) if (inW(i)) out[j++] = i;
   return out;
 }
 
@@ -113,93 +139,170 @@ export function expertInstances(
   return fromNvtx(trace, kernels, kernelCall) ?? fromLaunchOrder(trace, kernels, kernelCall);
 }
 
+/** A micro-batch's number in a range text: "mb1", "micro-batch 0", "ubatch_2". */
+const MICRO_BATCH = /\b(mb|micro-?batch|ubatch)[\s_#-]*\d+/gi;
+
 function expertNumber(text: string): number {
   const m = /\bexperts?\D{0,3}(\d+)/i.exec(text) ?? /(\d+)(?!.*\d)/.exec(text);
   return m ? Number(m[1]) : NaN;
 }
 
-function fromNvtx(trace: Trace, kernels: number[], kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
+function emptyInstances(source: ExpertsReport['source'], rangeName: string | null, n: number, kernels: Int32Array, names: Map<number, string>): ExpertInstances {
+  return {
+    source, rangeName, count: n, expert: new Float64Array(n), iteration: new Int32Array(n), range: new Int32Array(n).fill(-1),
+    tokens: new Float64Array(n).fill(NaN), weight: new Int32Array(n).fill(-1), weightList: [],
+    kernelFrom: new Int32Array(n), kernelTo: new Int32Array(n), kernels, iterations: 0, names,
+  };
+}
+
+function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
   const { nvtx, strings, runtime } = trace;
   const rows = nvtxRangeRows(trace);
-  // candidate families: text names an expert and carries a number
-  const families = new Map<string, number[]>();
-  const famOfText = new Map<number, string | null>();
-  for (const row of rows) {
-    const t = nvtx.text[row];
+  // candidate families: text names an expert and carries a number (famOfRow: index in famNames, -1 none)
+  const famNames: string[] = [];
+  const famIds = new Map<string, number>();
+  const famOfText = new Map<number, number>();
+  const famOfRow = new Int32Array(rows.length).fill(-1);
+  for (let r = 0; r < rows.length; r++) {
+    const t = nvtx.text[rows[r]];
     if (t < 0) continue;
-    let fam = famOfText.get(t);
-    if (fam === undefined) {
+    let f = famOfText.get(t);
+    if (f === undefined) {
       const text = strings[t];
-      fam = /\bexperts?\b/i.test(text) && /\d/.test(text) ? nvtxFamilyName(text) : null;
-      famOfText.set(t, fam);
+      // "experts mb1" is micro-batch 1's expert phase, not expert 1: a micro-batch number names no expert
+      const bare = text.replace(MICRO_BATCH, ' ');
+      const fam = /\bexperts?\b/i.test(bare) && /\d/.test(bare) ? nvtxFamilyName(text) : null;
+      if (fam === null) f = -1;
+      else {
+        f = famIds.get(fam);
+        if (f === undefined) { f = famNames.length; famIds.set(fam, f); famNames.push(fam); }
+      }
+      famOfText.set(t, f);
     }
-    if (fam === null) continue;
-    const list = families.get(fam);
-    if (list) list.push(row); else families.set(fam, [row]);
+    famOfRow[r] = f;
   }
-  if (families.size === 0) return null;
-  // kernels by (thread of launch call, call start)
-  const launched = kernels.filter((i) => kernelCall[i] >= 0);
-  const keyThread = Float64Array.from(launched, (i) => runtime.thread[kernelCall[i]]);
-  const keyStart = Float64Array.from(launched, (i) => runtime.start[kernelCall[i]]);
-  const byThread = new Map<number, { rows: number[]; start: Float64Array }>();
-  {
-    const order = sortedOrder(keyStart, launched.length);
-    const tmp = new Map<number, number[]>();
-    for (const j of order) {
-      const t = keyThread[j];
-      const l = tmp.get(t);
-      if (l) l.push(launched[j]); else tmp.set(t, [launched[j]]);
+  if (famNames.length === 0) return null;
+  // the launched kernels grouped by the thread of their launch call, each group by call start
+  // (then row): order[from .. to) per thread, the call starts read through kernelCall
+  const threads = new Map<number, { from: number; to: number }>();
+  let launched = 0;
+  for (let j = 0; j < kernels.length; j++) {
+    const c = kernelCall[kernels[j]];
+    if (c < 0) continue;
+    launched++;
+    const g = threads.get(runtime.thread[c]);
+    if (g) g.to++; else threads.set(runtime.thread[c], { from: 0, to: 1 });
+  }
+  let at = 0;
+  for (const g of threads.values()) { g.from = at; at += g.to; g.to = g.from; }
+  const order = new Int32Array(launched);
+  for (let j = 0; j < kernels.length; j++) {
+    const c = kernelCall[kernels[j]];
+    if (c >= 0) order[threads.get(runtime.thread[c])!.to++] = kernels[j];
+  }
+  const callStart = (i: number) => runtime.start[kernelCall[i]];
+  for (const g of threads.values()) {
+    let sorted = true;
+    for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(order[m]) < callStart(order[m - 1])) sorted = false;
+    if (!sorted) order.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
+  }
+  const firstAtOrAfter = (lo: number, hi: number, x: number): number => {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (callStart(order[mid]) < x) lo = mid + 1; else hi = mid;
     }
-    for (const [t, l] of tmp) byThread.set(t, { rows: l, start: Float64Array.from(l, (i) => runtime.start[kernelCall[i]]) });
-  }
-  let best: ExpertInstances | null = null;
-  let bestKernels = 0;
-  for (const [fam, famRows] of families) {
-    const found: ExpertInstance[] = [];
+    return lo;
+  };
+  const weightOfText = new Map<number, number>();
+  /** The family's instances: each range's kernels order[lo .. hi), or only their count when `out` is null. */
+  const scan = (f: number, out: ExpertInstances | null): { covered: number; n: number; names: Map<number, string> } => {
     const names = new Map<number, string>();
     let covered = 0;
-    for (const row of famRows) {
-      const g = byThread.get(nvtx.thread[row]);
+    let n = 0;
+    for (let r = 0; r < rows.length; r++) {
+      if (famOfRow[r] !== f) continue;
+      const row = rows[r];
+      const g = threads.get(nvtx.thread[row]);
       if (!g) continue;
-      const lo = lowerBound(g.start, g.start.length, nvtx.start[row]);
-      const hi = lowerBound(g.start, g.start.length, nvtx.end[row]);
+      const lo = firstAtOrAfter(g.from, g.to, nvtx.start[row]);
+      const hi = firstAtOrAfter(lo, g.to, nvtx.end[row]);
       if (hi <= lo) continue;
       const text = strings[nvtx.text[row]];
       const expert = expertNumber(text);
       if (!Number.isFinite(expert)) continue;
       if (!names.has(expert)) names.set(expert, expertDisplayName(text));
-      const payload = nvtx.payload[row];
-      found.push({ expert, iteration: 0, range: row, tokens: Number.isFinite(payload) ? payload : null, kernels: g.rows.slice(lo, hi), weights: parseExpertWeights(text) });
+      if (out) {
+        const payload = nvtx.payload[row];
+        out.expert[n] = expert; out.range[n] = row; out.tokens[n] = Number.isFinite(payload) ? payload : NaN;
+        out.kernelFrom[n] = lo; out.kernelTo[n] = hi;
+        // one parse per distinct text
+        let w = weightOfText.get(nvtx.text[row]);
+        if (w === undefined) {
+          const parsed = parseExpertWeights(text);
+          w = parsed ? out.weightList.push(parsed) - 1 : -1;
+          weightOfText.set(nvtx.text[row], w);
+        }
+        out.weight[n] = w;
+      }
+      n++;
       covered += hi - lo;
     }
+    return { covered, n, names };
+  };
+  let best = -1;
+  let bestKernels = 0;
+  let bestCount = 0;
+  for (let f = 0; f < famNames.length; f++) {
+    const { covered, n, names } = scan(f, null);
     if (names.size < 2 || covered <= bestKernels) continue;
     bestKernels = covered;
-    // iteration = the instance's ordinal among its expert's instances, by range start
-    found.sort((a, b) => nvtx.start[a.range] - nvtx.start[b.range]);
-    const seen = new Map<number, number>();
-    for (const inst of found) {
-      const n = seen.get(inst.expert) ?? 0;
-      inst.iteration = n;
-      seen.set(inst.expert, n + 1);
-    }
-    best = { source: 'nvtx', rangeName: fam, instances: found, names };
+    best = f;
+    bestCount = n;
   }
-  return best;
+  if (best < 0) return null;
+  const raw = emptyInstances('nvtx', famNames[best], bestCount, order, new Map());
+  raw.names = scan(best, raw).names;
+  // by range start (stable), then iteration = the instance's ordinal among its expert's instances
+  const byStart = new Int32Array(bestCount);
+  for (let q = 0; q < bestCount; q++) byStart[q] = q;
+  let sorted = true;
+  for (let q = 1; q < bestCount && sorted; q++) if (nvtx.start[raw.range[q]] < nvtx.start[raw.range[q - 1]]) sorted = false;
+  if (!sorted) byStart.sort((a, b) => nvtx.start[raw.range[a]] - nvtx.start[raw.range[b]] || a - b);
+  const out = sorted ? raw : emptyInstances('nvtx', raw.rangeName, bestCount, order, raw.names);
+  if (!sorted) {
+    out.weightList = raw.weightList;
+    for (let q = 0; q < bestCount; q++) {
+      const p = byStart[q];
+      out.expert[q] = raw.expert[p]; out.range[q] = raw.range[p]; out.tokens[q] = raw.tokens[p]; out.weight[q] = raw.weight[p];
+      out.kernelFrom[q] = raw.kernelFrom[p]; out.kernelTo[q] = raw.kernelTo[p];
+    }
+  }
+  const seen = new Map<number, number>();
+  for (let q = 0; q < bestCount; q++) {
+    const n = seen.get(out.expert[q]) ?? 0;
+    out.iteration[q] = n;
+    if (n + 1 > out.iterations) out.iterations = n + 1;
+    seen.set(out.expert[q], n + 1);
+  }
+  return out;
 }
 
 /**
  * Experts from the kernel-name sequence in launch order: the block length p (1..MAX_BLOCK) whose
  * runs of four or more back-to-back repeats cover the most kernels (the smallest p on a tie).
  */
-function fromLaunchOrder(trace: Trace, kernels: number[], kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
+function fromLaunchOrder(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kernelCall']): ExpertInstances | null {
   const { runtime } = trace;
   const key = (i: number) => (kernelCall[i] >= 0 ? runtime.start[kernelCall[i]] : trace.kernels.start[i]);
-  const ordered = [...kernels].sort((a, b) => key(a) - key(b) || a - b);
-  const names = ordered.map((i) => trace.kernels.shortName[i]);
+  // launch order (then row); the kernels' row order nearly always is
+  let inOrder = true;
+  for (let j = 1; j < kernels.length && inOrder; j++) if (key(kernels[j]) < key(kernels[j - 1])) inOrder = false;
+  const ordered = inOrder ? kernels : kernels.slice().sort((a, b) => key(a) - key(b) || a - b);
+  const names = new Int32Array(ordered.length);
+  for (let j = 0; j < ordered.length; j++) names[j] = trace.kernels.shortName[ordered[j]];
   const n = names.length;
   const gemmName = new Map<number, boolean>();
-  const hasGemm = (ns: number[], at: number, p: number): boolean => {
+  const hasGemm = (ns: Int32Array, at: number, p: number): boolean => {
     for (let k = at; k < at + p; k++) {
       let g = gemmName.get(ns[k]);
       if (g === undefined) gemmName.set(ns[k], (g = GEMM_NAME.test(trace.strings[ns[k]] ?? '')));
@@ -234,119 +337,158 @@ function fromLaunchOrder(trace: Trace, kernels: number[], kernelCall: CallLinks[
   const [commonR, times] = [...lengths.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
   if (times < 2) return null;
   bestRuns = bestRuns.filter(([, r]) => r === commonR);
-  const instances: ExpertInstance[] = [];
   const expertNames = new Map<number, string>();
+  const out = emptyInstances('launch-order', null, bestRuns.length * commonR, ordered, expertNames);
+  let q = 0;
   bestRuns.forEach(([at, r], iteration) => {
     for (let e = 0; e < r; e++) {
       expertNames.set(e, `expert ${e}`);
-      instances.push({ expert: e, iteration, range: -1, tokens: null, kernels: ordered.slice(at + e * bestP, at + (e + 1) * bestP), weights: null });
+      out.expert[q] = e; out.iteration[q] = iteration;
+      out.kernelFrom[q] = at + e * bestP; out.kernelTo[q] = at + (e + 1) * bestP;
+      q++;
     }
   });
-  return { source: 'launch-order', rangeName: null, instances, names: expertNames };
+  out.iterations = bestRuns.length;
+  return out;
 }
 
-function sameBlock(names: number[], a: number, b: number, p: number): boolean {
+function sameBlock(names: Int32Array, a: number, b: number, p: number): boolean {
   for (let k = 0; k < p; k++) if (names[a + k] !== names[b + k]) return false;
   return true;
 }
 
-interface InstanceTimes { gpuTime: number; span: number; first: number; last: number; streams: number[] }
-
-/** Scratch for instanceTimes' union when an instance's kernels are out of start order. */
-let scratchS = new Float64Array(64);
-let scratchE = new Float64Array(64);
-
-function instanceTimes(trace: Trace, inst: ExpertInstance, window: { start: number; end: number }): InstanceTimes {
-  const k = trace.kernels;
-  const streams: number[] = [];
-  let first = Infinity;
-  let last = -Infinity;
-  // the union's length in one pass while the kernels come in start order (they nearly always do)
-  let n = 0;
-  let sorted = true;
-  let prev = -Infinity;
-  let busy = 0;
-  let cs = 0;
-  let ce = -Infinity;
-  if (scratchS.length < inst.kernels.length) { scratchS = new Float64Array(2 * inst.kernels.length); scratchE = new Float64Array(2 * inst.kernels.length); }
-  for (const i of inst.kernels) {
-    const a = Math.max(k.start[i], window.start);
-    const b = Math.min(k.end[i], window.end);
-    if (b < a) continue;
-    scratchS[n] = a; scratchE[n] = b; n++;
-    if (!streams.includes(k.streamId[i])) streams.push(k.streamId[i]);
-    if (a < first) first = a;
-    if (b > last) last = b;
-    if (a < prev) sorted = false;
-    prev = a;
-    if (a <= ce) { if (b > ce) ce = b; } else { if (ce > cs) busy += ce - cs; cs = a; ce = b; }
-  }
-  if (ce > cs) busy += ce - cs;
-  const gpuTime = n === 0 ? 0 : sorted ? busy : totalLength(union(scratchS.subarray(0, n), scratchE.subarray(0, n), n));
-  return { gpuTime, span: n ? last - first : 0, first, last, streams };
+/** The median of v's values (sorts v); NaN when empty. */
+function medianOf(v: Float64Array): number {
+  if (v.length === 0) return NaN;
+  v.sort();
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-const median = (v: number[]): number => {
-  if (v.length === 0) return NaN;
-  const a = [...v].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
-};
+/** Indices 0..n-1 grouped by key[q] (dense ids 0..groups-1), stable: members of g are idx[at[g] .. at[g+1]). */
+function groupBy(key: Int32Array, n: number, groups: number): { at: Int32Array; idx: Int32Array } {
+  const at = new Int32Array(groups + 1);
+  for (let q = 0; q < n; q++) if (key[q] >= 0) at[key[q] + 1]++;
+  for (let g = 0; g < groups; g++) at[g + 1] += at[g];
+  const next = at.slice(0, groups);
+  const idx = new Int32Array(at[groups]);
+  for (let q = 0; q < n; q++) if (key[q] >= 0) idx[next[key[q]]++] = q;
+  return { at, idx };
+}
 
 export function analyzeExperts(
   trace: Trace, deviceId: number, window: { start: number; end: number }, instances?: ExpertInstances | null,
 ): ExpertsReport | null {
   const found = instances === undefined ? expertInstances(trace, deviceId, window) : instances;
   if (!found) return null;
-  const byExpert = new Map<number, { times: InstanceTimes[]; tokens: number[]; kernels: number[] }>();
-  const byIteration = new Map<number, { expert: number; t: InstanceTimes }[]>();
-  for (const inst of found.instances) {
-    const t = instanceTimes(trace, inst, window);
-    if (t.gpuTime <= 0 && t.span <= 0) continue;
-    let g = byExpert.get(inst.expert);
-    if (!g) byExpert.set(inst.expert, (g = { times: [], tokens: [], kernels: [] }));
-    g.times.push(t);
-    g.kernels.push(inst.kernels.length);
-    if (inst.tokens !== null) g.tokens.push(inst.tokens);
-    const it = byIteration.get(inst.iteration);
-    if (it) it.push({ expert: inst.expert, t }); else byIteration.set(inst.iteration, [{ expert: inst.expert, t }]);
+  const k = trace.kernels;
+  const n = found.count;
+  // per instance: GPU time (union of its kernels clipped to the window), span, last end; -1 in
+  // `expertOf` when it has neither time nor span (left out)
+  const gpuTime = new Float64Array(n);
+  const span = new Float64Array(n);
+  const last = new Float64Array(n);
+  const expertOf = new Int32Array(n).fill(-1);
+  const expertIds = new Map<number, number>();
+  const experts: number[] = [];
+  const streamsOf: Set<number>[] = [];
+  let scratchS = new Float64Array(64);
+  let scratchE = new Float64Array(64);
+  const acc = new Float64Array(6);
+  for (let q = 0; q < n; q++) {
+    const from = found.kernelFrom[q];
+    const to = found.kernelTo[q];
+    if (scratchS.length < to - from) { scratchS = new Float64Array(2 * (to - from)); scratchE = new Float64Array(2 * (to - from)); }
+    // the union's length in one pass while the kernels come in start order (they nearly always do)
+    // acc: first, last, prev start, busy, current start, current end
+    acc[0] = Infinity; acc[1] = -Infinity; acc[2] = -Infinity; acc[3] = 0; acc[4] = 0; acc[5] = -Infinity;
+    let m = 0;
+    let sorted = true;
+    const newStreams: number[] = [];
+    for (let c = from; c < to; c++) {
+      const i = found.kernels[c];
+      const a = Math.max(k.start[i], window.start);
+      const b = Math.min(k.end[i], window.end);
+      if (b < a) continue;
+      scratchS[m] = a; scratchE[m] = b; m++;
+      if (!newStreams.includes(k.streamId[i])) newStreams.push(k.streamId[i]);
+      if (a < acc[0]) acc[0] = a;
+      if (b > acc[1]) acc[1] = b;
+      if (a < acc[2]) sorted = false;
+      acc[2] = a;
+      if (a <= acc[5]) { if (b > acc[5]) acc[5] = b; } else { if (acc[5] > acc[4]) acc[3] += acc[5] - acc[4]; acc[4] = a; acc[5] = b; }
+    }
+    if (acc[5] > acc[4]) acc[3] += acc[5] - acc[4];
+    const g = m === 0 ? 0 : sorted ? acc[3] : totalLength(union(scratchS.subarray(0, m), scratchE.subarray(0, m), m));
+    const s = m ? acc[1] - acc[0] : 0;
+    if (g <= 0 && s <= 0) continue;
+    gpuTime[q] = g; span[q] = s; last[q] = acc[1];
+    const e = found.expert[q];
+    let id = expertIds.get(e);
+    if (id === undefined) { id = experts.length; expertIds.set(e, id); experts.push(e); streamsOf.push(new Set()); }
+    expertOf[q] = id;
+    for (const st of newStreams) streamsOf[id].add(st);
   }
-  if (byExpert.size < 2) return null;
-  const experts: ExpertStats[] = [...byExpert.entries()].sort((a, b) => a[0] - b[0]).map(([expert, g]) => {
-    const streams = new Set<number>();
-    for (const t of g.times) for (const s of t.streams) streams.add(s);
-    return {
+  if (experts.length < 2) return null;
+  const byExpert = groupBy(expertOf, n, experts.length);
+  const stats: ExpertStats[] = [];
+  for (const id of experts.map((_, j) => j).sort((a, b) => experts[a] - experts[b])) {
+    const members = byExpert.idx.subarray(byExpert.at[id], byExpert.at[id + 1]);
+    const c = members.length;
+    const tokens = new Float64Array(c);
+    const kernelCounts = new Float64Array(c);
+    const spans = new Float64Array(c);
+    let nTokens = 0;
+    let sum = 0;
+    for (let j = 0; j < c; j++) {
+      const q = members[j];
+      if (!Number.isNaN(found.tokens[q])) tokens[nTokens++] = found.tokens[q];
+      kernelCounts[j] = found.kernelTo[q] - found.kernelFrom[q];
+      spans[j] = span[q];
+      sum += gpuTime[q];
+    }
+    const expert = experts[id];
+    stats.push({
       expert,
       name: found.names.get(expert) ?? `expert ${expert}`,
-      instances: g.times.length,
-      tokens: g.tokens.length ? median(g.tokens) : null,
-      kernels: median(g.kernels),
-      gpuTime: Math.round(g.times.reduce((a, t) => a + t.gpuTime, 0) / g.times.length),
-      span: Math.round(median(g.times.map((t) => t.span))),
-      streams: [...streams].sort((a, b) => a - b),
-    };
-  });
+      instances: c,
+      tokens: nTokens ? medianOf(tokens.subarray(0, nTokens)) : null,
+      kernels: medianOf(kernelCounts),
+      gpuTime: Math.round(sum / c),
+      span: Math.round(medianOf(spans)),
+      streams: [...streamsOf[id]].sort((a, b) => a - b),
+    });
+  }
   const ratio = (v: number[]): number | null => {
     if (v.length < 2) return null;
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     return mean > 0 ? Math.max(...v) / mean : null;
   };
-  const imbalance = ratio(experts.map((e) => e.gpuTime));
-  const tokens = experts.map((e) => e.tokens);
+  const imbalance = ratio(stats.map((e) => e.gpuTime));
+  const tokens = stats.map((e) => e.tokens);
   const tokenImbalance = tokens.every((t) => t !== null) ? ratio(tokens as number[]) : null;
   const stragglers: ExpertStraggler[] = [];
   let imbalanceCostNs = 0;
-  for (const [iteration, list] of [...byIteration.entries()].sort((a, b) => a[0] - b[0])) {
+  // per iteration (ascending), its kept instances in instance order
+  const iterationOf = new Int32Array(n).fill(-1);
+  for (let q = 0; q < n; q++) if (expertOf[q] >= 0) iterationOf[q] = found.iteration[q];
+  const byIteration = groupBy(iterationOf, n, found.iterations);
+  const times = new Float64Array(experts.length > 0 ? n : 0);
+  for (let it = 0; it < found.iterations; it++) {
+    const list = byIteration.idx.subarray(byIteration.at[it], byIteration.at[it + 1]);
     if (list.length < 2) continue;
     let top = list[0];
-    for (const x of list) if (x.t.gpuTime > top.t.gpuTime || (x.t.gpuTime === top.t.gpuTime && x.expert < top.expert)) top = x;
+    for (const q of list) if (gpuTime[q] > gpuTime[top] || (gpuTime[q] === gpuTime[top] && found.expert[q] < found.expert[top])) top = q;
     let othersLast = -Infinity;
-    for (const x of list) if (x !== top && x.t.last > othersLast) othersLast = x.t.last;
-    const times = list.map((x) => x.t.gpuTime);
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    for (const t of times) if (t > mean) imbalanceCostNs += t - mean;
+    for (const q of list) if (q !== top && last[q] > othersLast) othersLast = last[q];
+    let sum = 0;
+    for (const q of list) sum += gpuTime[q];
+    const mean = sum / list.length;
+    for (const q of list) if (gpuTime[q] > mean) imbalanceCostNs += gpuTime[q] - mean;
+    const t = times.subarray(0, list.length);
+    for (let j = 0; j < list.length; j++) t[j] = gpuTime[list[j]];
     stragglers.push({
-      iteration, expert: top.expert, gpuTime: top.t.gpuTime, medianGpuTime: Math.round(median(times)), lateBy: top.t.last - othersLast,
+      iteration: it, expert: found.expert[top], gpuTime: gpuTime[top], medianGpuTime: Math.round(medianOf(t)), lateBy: last[top] - othersLast,
     });
   }
   const tally = new Map<number, number>();
@@ -355,7 +497,7 @@ export function analyzeExperts(
   let most = 0;
   for (const [e, c] of tally) if (c > most || (c === most && straggler !== null && e < straggler)) { most = c; straggler = e; }
   return {
-    source: found.source, rangeName: found.rangeName, count: experts.length, experts, imbalance, tokenImbalance, stragglers, straggler,
+    source: found.source, rangeName: found.rangeName, count: stats.length, experts: stats, imbalance, tokenImbalance, stragglers, straggler,
     imbalanceCostNs: Math.round(imbalanceCostNs),
   };
 }

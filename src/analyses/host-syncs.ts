@@ -8,6 +8,8 @@
  * The preceding copy is the last device-to-host copy the thread issued since its previous
  * blocking call ended (the call itself when it is the copy): an earlier copy was already waited for.
  */
+import { gatherF64, gatherI32 } from '../model/gather.js';
+import { valueAtRank, visitArray } from '../model/distribution.js';
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
@@ -74,12 +76,19 @@ export function hostSyncs(
   // start order, ties by row
   const order = new Int32Array(n);
   for (let q = 0; q < n; q++) order[q] = q;
-  order.sort((a, b) => runtime.start[keptRow[a]] - runtime.start[keptRow[b]] || keptRow[a] - keptRow[b]);
-  const row = Int32Array.from(order, (q) => keptRow[q]);
-  const copyOf = Int32Array.from(order, (q) => keptCopy[q]);
+  // (one thread's calls come in that order already: no sort then)
+  let ordered = true;
+  for (let q = 1; q < n && ordered; q++) {
+    const a = keptRow[q - 1];
+    const b = keptRow[q];
+    if (runtime.start[a] > runtime.start[b] || (runtime.start[a] === runtime.start[b] && a > b)) ordered = false;
+  }
+  if (!ordered) order.sort((a, b) => runtime.start[keptRow[a]] - runtime.start[keptRow[b]] || keptRow[a] - keptRow[b]);
+  const row = gatherI32(keptRow, order);
+  const copyOf = gatherI32(keptCopy, order);
   keptRow = keptCopy = new Int32Array(0);
-  const threads = Int32Array.from(row, (r) => runtime.thread[r]);
-  const times = Float64Array.from(row, (r) => runtime.start[r]);
+  const threads = gatherI32(runtime.thread, row);
+  const times = gatherF64(runtime.start, row);
   const ranges = innermostNvtxRanges(trace, threads, times, n);
   const gpuIdle = new Float64Array(n);
 
@@ -123,11 +132,13 @@ export function hostSyncs(
   if (n <= listLimit) {
     for (let q = 0; q < n; q++) listed.push(q);
   } else {
-    const byIdle = new Int32Array(n);
-    for (let q = 0; q < n; q++) byIdle[q] = q;
-    byIdle.sort((a, b) => gpuIdle[b] - gpuIdle[a] || a - b);
-    listed.push(...byIdle.subarray(0, listLimit));
-    listed.sort((a, b) => a - b);
+    // the listLimit-th most idle time by selection (no sort of every call), then those above it
+    // and the earliest at it, in start order
+    const threshold = valueAtRank(n, visitArray(gpuIdle, n), n - listLimit);
+    let above = 0;
+    for (let q = 0; q < n; q++) if (gpuIdle[q] > threshold) above++;
+    let atThreshold = listLimit - above;
+    for (let q = 0; q < n; q++) if (gpuIdle[q] > threshold || (gpuIdle[q] === threshold && atThreshold-- > 0)) listed.push(q);
   }
   const calls = listed.map((q): HostSync => {
     const r = row[q];
@@ -147,7 +158,7 @@ export function hostSyncs(
     if (ranges[q] >= 0 && trace.nvtx.text[ranges[q]] >= 0) call.nvtxRange = strings[trace.nvtx.text[ranges[q]]];
     return call;
   });
-  const waited = unionSorted(times, Float64Array.from(row, (r) => runtime.end[r]), n);
+  const waited = unionSorted(times, gatherF64(runtime.end, row), n);
   return {
     count: n,
     totalTime,
@@ -195,6 +206,6 @@ function d2hCallsByThread(trace: Trace, calls: CallLinks['memcpyCalls']): Map<nu
     l.push(r);
   }
   const out = new Map<number, { start: Float64Array; row: Int32Array }>();
-  for (const [t, l] of lists) out.set(t, { start: Float64Array.from(l, (r) => runtime.start[r]), row: Int32Array.from(l) });
+  for (const [t, l] of lists) out.set(t, { start: gatherF64(runtime.start, l), row: Int32Array.from(l) });
   return out;
 }

@@ -98,10 +98,21 @@ export function classifyKernels(trace: Trace, patterns: readonly ClassPattern[] 
   if (c) for (let j = 0; j < c.count; j++) collectiveRows.set(c.kernel[j], j);
   const full = k.demangledName;
   const stringCount = trace.strings.length + 1;
+  // the last (full name, entry) seen per short name, and each entry's class code: most kernels
+  // take the fast way, two array reads, instead of a Map lookup by a key past 2^31
+  const lastLong = new Int32Array(stringCount).fill(-2);
+  const lastEntry = new Int32Array(stringCount);
+  const codeOf: number[] = [];
   for (let i = 0; i < k.count; i++) {
     const short = k.shortName[i];
     const long = full && full[i] >= 0 ? full[i] : short;
-    const j = collectiveRows.get(i);
+    const j = collectiveRows.size > 0 ? collectiveRows.get(i) : undefined;
+    if (j === undefined && short >= 0 && lastLong[short] === long) {
+      const e = lastEntry[short];
+      nameOf[i] = e;
+      classOf[i] = codeOf[e];
+      continue;
+    }
     const key = j !== undefined ? -1 - (c!.collective[j] + 1) * stringCount - long : long * stringCount + short;
     let entry = cache.get(key);
     if (entry === undefined) {
@@ -113,9 +124,11 @@ export function classifyKernels(trace: Trace, patterns: readonly ClassPattern[] 
         names.push(classifyName(short, trace.strings[long] ?? '', trace.strings[short] ?? '', patterns));
       }
       cache.set(key, entry);
+      codeOf[entry] = ClassCode[names[entry].class];
     }
+    if (j === undefined && short >= 0) { lastLong[short] = long; lastEntry[short] = entry; }
     nameOf[i] = entry;
-    classOf[i] = ClassCode[names[entry].class];
+    classOf[i] = codeOf[entry];
   }
   return { classOf, nameOf, names };
 }

@@ -4,6 +4,7 @@
  * in DESIGN.md. The HTML timeline colours kernels by it; the commands compute it and hand it to the
  * renderer (renderers run no analysis).
  */
+import { gatherF64, gatherI32 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
@@ -36,9 +37,8 @@ export function innermostRangeTexts(trace: Trace, rows: Int32Array, links: CallL
     const order = new Uint32Array(n);
     for (let k = 0; k < n; k++) order[k] = k;
     order.sort((a, b) => time[a] - time[b] || a - b);
-    const q2 = Uint32Array.from(order, (k) => q[k]);
-    const t2 = Float64Array.from(order, (k) => time[k]);
-    q.set(q2); time.set(t2);
+    q.set(gatherI32(q, order));
+    time.set(gatherF64(time, order));
   }
   const thread = new Int32Array(n);
   for (let k = 0; k < n; k++) thread[k] = runtime.thread[kernelCall[rows[q[k]]]];

@@ -18,9 +18,11 @@
  * explained by the device's next kernel after W when the trace has one. In a multi-segment
  * --range window, time between segments is outside W and is no gap.
  */
+import { gatherF64 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
+import { grown } from '../model/columns.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -153,14 +155,14 @@ export function classifyGapsDetailed(
       const rows = blocking.byThread.get(t);
       tb = null;
       if (rows) {
-        const start = Float64Array.from(rows, (r) => runtime.start[r]);
+        const start = gatherF64(runtime.start, rows);
         const maxEnd = new Float64Array(rows.length);
         const maxAt = new Int32Array(rows.length);
         for (let i = 0; i < rows.length; i++) {
           const e = runtime.end[rows[i]];
           if (i > 0 && maxEnd[i - 1] >= e) { maxEnd[i] = maxEnd[i - 1]; maxAt[i] = maxAt[i - 1]; } else { maxEnd[i] = e; maxAt[i] = rows[i]; }
         }
-        tb = { start, end: Float64Array.from(rows, (r) => runtime.end[r]), maxEnd, maxAt };
+        tb = { start, end: gatherF64(runtime.end, rows), maxEnd, maxAt };
       }
       perThread.set(t, tb);
     }
@@ -209,7 +211,7 @@ export function classifyGapsDetailed(
     }
     cls[g] = c;
     if (sync >= 0) {
-      if (stalls === stallGap.length) { stallGap = grown(stallGap); stallCall = grown(stallCall); stallBlocked = grownF(stallBlocked); }
+      if (stalls === stallGap.length) { stallGap = grown(stallGap, 2 * stalls); stallCall = grown(stallCall, 2 * stalls); stallBlocked = grown(stallBlocked, 2 * stalls); }
       stallGap[stalls] = g;
       stallCall[stalls] = sync;
       stallBlocked[stalls] = blocked;
@@ -233,7 +235,8 @@ export function classifyGapsDetailed(
   }
   const detail: GapDetail = {
     idle: gaps, cls, names: strings,
-    stalls: { count: stalls, gap: stallGap.subarray(0, stalls), call: stallCall.subarray(0, stalls), blocked: stallBlocked.subarray(0, stalls) },
+    // the stall columns at their size (a copy when doubling left much room)
+    stalls: { count: stalls, gap: trimmed(stallGap, stalls), call: trimmed(stallCall, stalls), blocked: trimmed(stallBlocked, stalls) },
   };
   const list = Array.from(listed, (g, i): Gap => {
     const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
@@ -276,16 +279,9 @@ function blockedPart(tb: ThreadBlocking, q: number, gs: number, ge: number): num
   return total;
 }
 
-function grownF(a: Float64Array): Float64Array {
-  const b = new Float64Array(2 * a.length);
-  b.set(a);
-  return b;
-}
-
-function grown(a: Int32Array): Int32Array {
-  const b = new Int32Array(2 * a.length);
-  b.set(a);
-  return b;
+/** a's first n values: a view when they fill most of it, else a copy (so the rest can be freed). */
+function trimmed<T extends Int32Array | Float64Array>(a: T, n: number): T {
+  return (4 * n >= 3 * a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
 /** The gaps' lengths as a Visit. */

@@ -7,11 +7,13 @@
  * A kernel belongs to a range instance when its launch call started inside the range on the
  * range's thread (DESIGN.md "NVTX projection").
  */
+import { gatherF64, gatherI32 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
 import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
+import { grown } from '../model/columns.js';
 import { forEachInWindow } from './select.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import type { TraceIndex } from './trace-index.js';
@@ -48,8 +50,10 @@ interface Instances {
   nvtxStart: Float64Array;
   nvtxEnd: Float64Array;
   syncs: Int32Array;
-  /** blocking calls by API name, only for instances that made any */
-  syncsByName: Map<number, Map<string, number>>;
+  /** blocking calls by API name: projection row q's are syncNames.entries syncFrom[q] .. syncTo[q] */
+  syncFrom: Int32Array;
+  syncTo: Int32Array;
+  syncNames: SyncNames;
   /** |own kernels' busy time ∩ other kernels' busy time| */
   overlapOthers: Float64Array;
 }
@@ -82,28 +86,27 @@ export function analyzeNvtxRanges(
   // GPU), or, without GPU work, when the range itself does.
   const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
   const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window), links);
-  const syncsOf = syncCounter(trace, index?.blocking ?? blockingIndex(trace, links));
+  const syncNames = syncCounter(trace, index?.blocking ?? blockingIndex(trace, links));
   const kept = new Int32Array(proj.count);
   let count = 0;
   const syncs = new Int32Array(proj.count);
-  const syncsByName = new Map<number, Map<string, number>>();
+  const syncFrom = new Int32Array(proj.count);
+  const syncTo = new Int32Array(proj.count);
   const overlapOthers = new Float64Array(proj.count);
   for (let q = 0; q < proj.count; q++) {
     const row = proj.range[q];
     const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
     if (!inWindow) continue;
     kept[count++] = q;
-    const byCall = syncsOf(row);
-    if (byCall) {
-      syncsByName.set(q, byCall);
-      for (const n of byCall.values()) syncs[q] += n;
-    }
+    syncFrom[q] = syncNames.count;
+    syncs[q] = syncNames.add(row);
+    syncTo[q] = syncNames.count;
     if (proj.kernelCount[q] > 0) overlapOthers[q] = overlap.ofInstance(row, proj.gpuStart[q], proj.gpuEnd[q]);
   }
   if (count === 0) return { byName: [], families: [], iterations: null };
   const inst: Instances = {
     count, q: kept.subarray(0, count), range: proj.range, depth, gpuStart: proj.gpuStart, gpuEnd: proj.gpuEnd, gpuTime: proj.gpuTime,
-    kernels: proj.kernelCount, nvtxStart: trace.nvtx.start, nvtxEnd: trace.nvtx.end, syncs, syncsByName, overlapOthers,
+    kernels: proj.kernelCount, nvtxStart: trace.nvtx.start, nvtxEnd: trace.nvtx.end, syncs, syncFrom, syncTo, syncNames, overlapOthers,
   };
   const { byText, byFamily, distinct } = groupInstances(trace, inst);
   // every group's distributions in turn in one buffer: no group has more members than instances
@@ -228,34 +231,47 @@ interface DeviceKernels {
   count: number;
   /** kernel row of each; null when they are all the trace's kernels, unclipped (row = index) */
   rows: Int32Array | null;
-  start: Float64Array;
-  end: Float64Array;
+  /** each piece's start and end; null when every piece is its kernel, whole (then the kernel columns through rows) */
+  start: Float64Array | null;
+  end: Float64Array | null;
   maxDuration: number;
 }
 
 /**
  * The device's kernels in the window, by start: their pieces in W as select.ts defines them (one
  * piece per --range segment; a zero-length kernel is a piece that adds no time). Without a
- * window, every kernel of the device, whole.
+ * window, every kernel of the device, whole. When no kernel is cut (W's segments hold whole
+ * kernels, as steady-state iterations do), only their rows are listed.
  */
 function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end: number; segments?: { start: number; end: number }[] }): DeviceKernels {
   const k = trace.kernels;
   const w = windowIntervals(window ?? { start: -Infinity, end: Infinity });
   let count = 0;
-  let clipped = false;
+  let cut = false;
+  let identity = true;
   let sorted = true;
+  let lastStart = -Infinity;
   let maxDuration = 0;
   forEachInWindow(k, deviceId, w, (i, a, b, first) => {
-    if (!first || a !== k.start[i] || b !== k.end[i] || i !== count) clipped = true;
+    if (!first || a !== k.start[i] || b !== k.end[i]) cut = true;
+    if (i !== count) identity = false;
+    if (a < lastStart) sorted = false;
+    lastStart = a;
     count++;
     maxDuration = Math.max(maxDuration, b - a);
   });
   // one GPU, default window: the kernel columns as they are
-  if (count === k.count && !clipped) return { count, rows: null, start: k.start, end: k.end, maxDuration };
+  if (count === k.count && !cut && identity) return { count, rows: null, start: null, end: null, maxDuration };
   const rows = new Int32Array(count);
+  if (!cut && sorted) {
+    let j = 0;
+    forEachInWindow(k, deviceId, w, (i) => { rows[j++] = i; });
+    return { count, rows, start: null, end: null, maxDuration };
+  }
   let start = new Float64Array(count);
   let end = new Float64Array(count);
   let j = 0;
+  sorted = true;
   forEachInWindow(k, deviceId, w, (i, a, b) => {
     if (j > 0 && a < start[j - 1]) sorted = false;
     rows[j] = i; start[j] = a; end[j] = b; j++;
@@ -263,9 +279,9 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   if (sorted) return { count, rows, start, end, maxDuration };
   // a kernel cut by two segments puts its second piece after later kernels' first: sort by start
   const order = sortedOrder(start, count);
-  const r2 = Int32Array.from(order, (p) => rows[p]);
-  start = Float64Array.from(order, (p) => start[p]);
-  end = Float64Array.from(order, (p) => end[p]);
+  const r2 = gatherI32(rows, order);
+  start = gatherF64(start, order);
+  end = gatherF64(end, order);
   return { count, rows: r2, start, end, maxDuration };
 }
 
@@ -279,6 +295,25 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
 function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): { ofInstance(row: number, gpuStart: number, gpuEnd: number): number } {
   const call = links.kernelCall;
   const { runtime, nvtx } = trace;
+  const kernels = trace.kernels;
+  const startOf = (j: number): number => (dk.start ? dk.start[j] : kernels.start[dk.rows ? dk.rows[j] : j]);
+  /** lowerBoundNear over startOf: the first j with startOf(j) >= x, galloping from `hint` */
+  const firstStartingFrom = (x: number, hint: number): number => {
+    let lo = 0;
+    let hi = dk.count;
+    if (hint < dk.count && startOf(hint) < x) {
+      lo = hint + 1;
+      let step = 1;
+      hi = lo;
+      while (hi < dk.count && startOf(hi) < x) { lo = hi + 1; hi = lo + step; step *= 2; }
+      hi = Math.min(hi + 1, dk.count);
+    } else hi = Math.min(hint + 1, dk.count);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (startOf(mid) < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  };
   const own = new RunningUnion();
   const others = new RunningUnion();
   const all = new RunningUnion();
@@ -291,11 +326,11 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
       const hi = nvtx.end[row];
       own.reset(); others.reset(); all.reset();
       // Only kernels that can meet the instance's GPU span: those starting less than the longest kernel before it.
-      from = lowerBoundNear(dk.start, dk.count, gpuStart - dk.maxDuration, from);
-      for (let j = from; j < dk.count && dk.start[j] < gpuEnd; j++) {
-        const e = dk.end[j];
+      from = dk.start ? lowerBoundNear(dk.start, dk.count, gpuStart - dk.maxDuration, from) : firstStartingFrom(gpuStart - dk.maxDuration, from);
+      for (let j = from; j < dk.count && startOf(j) < gpuEnd; j++) {
+        const e = dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j];
         if (e <= gpuStart) continue;
-        const s = dk.start[j];
+        const s = startOf(j);
         const c = call[dk.rows ? dk.rows[j] : j];
         if (c >= 0 && runtime.thread[c] === thread && runtime.start[c] >= lo && runtime.start[c] < hi) own.add(s, e); else others.add(s, e);
         all.add(s, e);
@@ -324,36 +359,70 @@ class RunningUnion {
   length(): number { return this.open ? this.total + (this.curE - this.curS) : this.total; }
 }
 
-/** Blocking host calls (DESIGN.md's list) that start inside the range, on its thread, by API name. */
-function syncCounter(trace: Trace, blocking: BlockingIndex): (row: number) => Map<string, number> | null {
-  const { byThread } = blocking;
-  const { runtime, strings } = trace;
-  const perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
-  for (const [t, rows] of byThread) perThread.set(t, { rows, start: Float64Array.from(rows, (r) => runtime.start[r]) });
-  // most ranges hold no blocking call: null, no map
-  const none = null;
-  return (row) => {
-    const calls = perThread.get(trace.nvtx.thread[row]);
-    if (!calls) return none;
+/**
+ * Blocking host calls (DESIGN.md's list) that start inside a range, on its thread, by API name:
+ * `add(row)` appends the range's (name, count) entries, names in order of first call, and
+ * returns how many calls; entries are columns, not a Map per range (most ranges of a capture
+ * that syncs per expert hold one).
+ */
+class SyncNames {
+  count = 0;
+  name = new Int32Array(256);
+  calls = new Int32Array(256);
+  readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
+
+  constructor(private readonly trace: Trace, blocking: BlockingIndex) {
+    const { runtime } = trace;
+    for (const [t, rows] of blocking.byThread) {
+      const start = new Float64Array(rows.length);
+      for (let c = 0; c < rows.length; c++) start[c] = runtime.start[rows[c]];
+      this.perThread.set(t, { rows, start });
+    }
+  }
+
+  add(row: number): number {
+    const { trace } = this;
+    const calls = this.perThread.get(trace.nvtx.thread[row]);
+    if (!calls) return 0;
     const hi = lowerBound(calls.start, calls.rows.length, trace.nvtx.end[row]);
     const lo = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]);
-    if (lo >= hi) return none;
-    const out = new Map<string, number>();
+    if (lo >= hi) return 0;
+    const first = this.count;
     for (let c = lo; c < hi; c++) {
-      const name = strings[runtime.name[calls.rows[c]]] ?? '?';
-      out.set(name, (out.get(name) ?? 0) + 1);
+      const text = trace.strings[trace.runtime.name[calls.rows[c]]] ?? '?';
+      let id = this.ids.get(text);
+      if (id === undefined) { id = this.names.length; this.ids.set(text, id); this.names.push(text); }
+      let e = first;
+      while (e < this.count && this.name[e] !== id) e++;
+      if (e === this.count) {
+        if (e === this.name.length) { this.name = grown(this.name, 2 * e); this.calls = grown(this.calls, 2 * e); }
+        this.name[e] = id;
+        this.calls[e] = 0;
+        this.count++;
+      }
+      this.calls[e]++;
     }
-    return out;
-  };
+    return hi - lo;
+  }
+}
+
+function syncCounter(trace: Trace, blocking: BlockingIndex): SyncNames {
+  return new SyncNames(trace, blocking);
 }
 
 function addCounts(inst: Instances, members: Int32Array): Record<string, number> {
   const out: Record<string, number> = {};
-  if (inst.syncsByName.size === 0) return out;
+  const { syncNames: sn } = inst;
+  if (sn.count === 0) return out;
   for (let m = 0; m < members.length; m++) {
     const q = inst.q[members[m]];
-    const byCall = inst.syncs[q] > 0 ? inst.syncsByName.get(q) : undefined;
-    if (byCall) for (const [n, c] of byCall) out[n] = (out[n] ?? 0) + c;
+    if (inst.syncs[q] === 0) continue;
+    for (let e = inst.syncFrom[q]; e < inst.syncTo[q]; e++) {
+      const n = sn.names[sn.name[e]];
+      out[n] = (out[n] ?? 0) + sn.calls[e];
+    }
   }
   return out;
 }

@@ -152,6 +152,20 @@ export function kernelPhases(trace: Trace, deviceId: number, rows: ArrayLike<num
 /** NVTX ranges a communication library opens around its calls: NCCL's own ("ncclAllReduce", "ncclAlltoAll"), PyTorch's "nccl:all_to_all". */
 export const COMMUNICATION_RANGE = /^(?:nccl[A-Z]\w*|nccl:\w+|rccl[A-Z]\w*|rccl:\w+)$/;
 
+/** Whether any NVTX range's text names a communication library's call (COMMUNICATION_RANGE). */
+export function hasCommunicationRanges(trace: Trace): boolean {
+  const { nvtx, strings } = trace;
+  const isComm = new Map<number, boolean>();
+  for (const row of nvtxRangeRows(trace)) {
+    const t = nvtx.text[row];
+    if (t < 0) continue;
+    let comm = isComm.get(t);
+    if (comm === undefined) isComm.set(t, (comm = COMMUNICATION_RANGE.test(strings[t] ?? '')));
+    if (comm) return true;
+  }
+  return false;
+}
+
 /**
  * For launch calls (runtime rows, -1 unknown): the text of the innermost communication-library
  * range around each (same thread), or null. Copies NCCL issues for a collective (at world size 1

@@ -37,30 +37,37 @@ export function serializationReasons(trace: Trace, d: DeviceReport, eventWaits?:
 
   // event-wait chains: the most frequent (waiting, recorded) stream pairs in W
   const links = eventWaits ?? eventWaitLinks(trace, d.deviceId);
-  if (links.waits.length > 0) {
+  const ws = links.waits;
+  if (ws.count > 0) {
     const { runtime } = trace;
-    const pairs = new Map<string, { waiting: number; recorded: number; count: number }>();
+    // (waiting, recorded) pairs in order of first wait: a map per waiting stream, no string per wait
+    const pairs = new Map<number, Map<number, { waiting: number; recorded: number; count: number }>>();
+    const pairList: { waiting: number; recorded: number; count: number }[] = [];
     const waitingOn = new Map<number, Set<number>>();
     let inW = 0;
-    for (const w of links.waits) {
-      const t = runtime.start[w.call];
+    for (let q = 0; q < ws.count; q++) {
+      const t = runtime.start[ws.call[q]];
       if (t > W.end) continue;
-      if (w.kernel >= 0 && trace.kernels.end[w.kernel] < W.start) continue;
+      if (ws.kernel[q] >= 0 && trace.kernels.end[ws.kernel[q]] < W.start) continue;
       inW++;
-      const key = `${w.waiting}>${w.recorded}`;
-      const p = pairs.get(key);
-      if (p) p.count++; else pairs.set(key, { waiting: w.waiting, recorded: w.recorded, count: 1 });
-      let s = waitingOn.get(w.recorded);
-      if (!s) waitingOn.set(w.recorded, (s = new Set()));
-      s.add(w.waiting);
+      const waiting = ws.waiting[q];
+      const recorded = ws.recorded[q];
+      let byRecorded = pairs.get(waiting);
+      if (!byRecorded) pairs.set(waiting, (byRecorded = new Map()));
+      const p = byRecorded.get(recorded);
+      if (p) p.count++;
+      else { const np = { waiting, recorded, count: 1 }; byRecorded.set(recorded, np); pairList.push(np); }
+      let s = waitingOn.get(recorded);
+      if (!s) waitingOn.set(recorded, (s = new Set()));
+      s.add(waiting);
     }
     if (inW > 0) {
       // fan-out (one stream every expert stream waits for) and fan-in (one stream that waits for all)
       const fanOut = [...waitingOn.entries()].sort((a, b) => b[1].size - a[1].size)[0];
       const fanIn = new Map<number, number>();
-      for (const p of pairs.values()) fanIn.set(p.waiting, (fanIn.get(p.waiting) ?? 0) + 1);
+      for (const p of pairList) fanIn.set(p.waiting, (fanIn.get(p.waiting) ?? 0) + 1);
       const [inStream, inCount] = [...fanIn.entries()].sort((a, b) => b[1] - a[1])[0];
-      const top = [...pairs.values()].sort((a, b) => b.count - a.count)[0];
+      const top = [...pairList].sort((a, b) => b.count - a.count)[0];
       const parts: string[] = [];
       const eachExpert = d.experts && d.experts.count === fanOut[1].size ? 'before each expert' : 'before their work';
       if (fanOut[1].size >= 2) parts.push(`${fanOut[1].size} streams wait for stream ${fanOut[0]} ${eachExpert}`);

@@ -8,7 +8,7 @@
  */
 import type { Distribution, StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
-  complement, EMPTY_SET, groupPairOverlaps, intersect, totalLength, unionSorted, type IntervalSet,
+  groupPairOverlaps, totalLength, type IntervalSet,
 } from '../model/intervals.js';
 import { distributionOf, type ValueSink } from '../model/distribution.js';
 import { runningDoubles } from '../model/columns.js';
@@ -75,9 +75,9 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
       busy = first.busy;
       gapStats = distributionOf(first.gaps, (out) => { busyAndGaps(sel.start, sel.end, piece, a, b, out); });
     } else {
-      const { busy: inSegments, gaps } = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window);
-      busy = inSegments;
-      gapStats = distributionOf(gaps.count, (out) => { for (let i = 0; i < gaps.count; i++) out.put(gaps.end[i] - gaps.start[i]); });
+      const first = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, null);
+      busy = first.busy;
+      gapStats = distributionOf(first.gaps, (out) => { busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); });
     }
     const ops = opOffset[s + 1] - opOffset[s];
     const duration = distributionOf(ops, (out) => {
@@ -166,15 +166,41 @@ function busyAndGaps(
   return { busy: st[0], gaps: n };
 }
 
-/** The same for a --range W of several segments, the stretches as a set: those between segments are outside W and drop out. */
+/**
+ * The same for a W of several segments (a --range, or the steady-state iterations): the stretches
+ * between the stream's merged pieces, cut to W's segments (those between segments are outside W
+ * and drop out), as intersect(complement(union, first start, last end), W) gives them, in one walk.
+ */
 function busyAndGapsInSegments(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet,
-): { busy: number; gaps: IntervalSet } {
-  const u = piece
-    ? unionSorted(Float64Array.from(piece, (i) => start[i]), Float64Array.from(piece, (i) => end[i]), b - a)
-    : unionSorted(start.subarray(a, b), end.subarray(a, b), b - a);
-  const gaps = u.count > 1 ? intersect(complement(u, u.start[0], u.end[u.count - 1]), window) : EMPTY_SET;
-  return { busy: totalLength(u), gaps };
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, out: ValueSink | null,
+): { busy: number; gaps: number } {
+  let n = 0;
+  let open = false;
+  let seg = 0;
+  // busy, and the merged piece [st[1], st[2]) so far
+  const st = runningDoubles(0, 0, 0);
+  const stretch = (gs: number, ge: number): void => {
+    while (seg < window.count && window.end[seg] <= gs) seg++;
+    for (let j = seg; j < window.count && window.start[j] < ge; j++) {
+      const s = Math.max(gs, window.start[j]);
+      const e = Math.min(ge, window.end[j]);
+      if (e > s) { out?.put(e - s); n++; }
+    }
+  };
+  for (let k = a; k < b; k++) {
+    const i = piece ? piece[k - a] : k;
+    const s = start[i];
+    const e = end[i];
+    if (!(e > s)) continue;
+    if (open && s <= st[2]) {
+      if (e > st[2]) st[2] = e;
+    } else {
+      if (open) { st[0] += st[2] - st[1]; stretch(st[2], s); }
+      st[1] = s; st[2] = e; open = true;
+    }
+  }
+  if (open) st[0] += st[2] - st[1];
+  return { busy: st[0], gaps: n };
 }
 
 /** A process index for the report: null, not -1, when unknown. */

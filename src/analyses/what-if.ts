@@ -34,7 +34,7 @@ import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { kernelFill, smLimits } from './sm-fill.js';
-import { expertInstances, GEMM_NAME, type ExpertInstances } from './experts.js';
+import { expertInstances, GEMM_NAME, instanceTokens, instanceWeights, type ExpertInstances } from './experts.js';
 import { contentionKey, configText, kernelContention, type ContentionResult } from './contention.js';
 import { analyzeNvtxRanges } from './nvtx-ranges.js';
 import { MemcpyKind } from '../model/trace.js';
@@ -681,9 +681,8 @@ function inputsOf(input: ReplayInput): WhatIfReport['inputs'] {
 function iterationCount(trace: Trace, deviceId: number, window: { start: number; end: number }, experts: ExpertInstances | null): { count: number; source: string } {
   const it = analyzeNvtxRanges(trace, deviceId, window).iterations;
   if (it && it.count >= 1) return { count: it.count, source: `NVTX ranges "${it.name}"` };
-  if (experts && experts.instances.length > 0) {
-    const n = Math.max(...experts.instances.map((i) => i.iteration)) + 1;
-    return { count: n, source: 'expert instances' };
+  if (experts && experts.count > 0) {
+    return { count: experts.iterations, source: 'expert instances' };
   }
   return { count: 1, source: 'the whole window' };
 }
@@ -729,13 +728,15 @@ function scenarioEdits(
     callGap: (c) => (launchOnly(c) ? 0 : calls.start[c] - calls.end[c - 1]),
     hostLatency: 0,
   };
-  if (!experts || experts.instances.length === 0) return { noHostSyncs, freeLaunches, perfectOverlap: null, grouped: null };
+  if (!experts || experts.count === 0) return { noHostSyncs, freeLaunches, perfectOverlap: null, grouped: null };
   // op index of each kernel row; expert instance of each op
   const opOfKernel = new Map<number, number>();
   for (let j = 0; j < n; j++) if (ops.kind[j] === KIND_KERNEL) opOfKernel.set(ops.row[j], j);
   const instOf = new Int32Array(n).fill(-1);
-  const insts = experts.instances;
-  insts.forEach((inst, k) => { for (const row of inst.kernels) { const j = opOfKernel.get(row); if (j !== undefined) instOf[j] = k; } });
+  const insts = experts;
+  for (let k = 0; k < insts.count; k++) {
+    for (let c = insts.kernelFrom[k]; c < insts.kernelTo[k]; c++) { const j = opOfKernel.get(insts.kernels[c]); if (j !== undefined) instOf[j] = k; }
+  }
   // without the read-back the host cannot size each expert's work: it runs the iteration's largest
   const sized = readbackSizing(input, insts, instOf, readbackCall);
   noHostSyncs.opDuration = (j) => (Number.isNaN(sized[j]) ? ops.end[j] - ops.start[j] : sized[j]);
@@ -838,7 +839,7 @@ export interface ExpertRoofline {
  * (the GPU's dense peak: MMA_FLOPS_PER_SM_CLOCK × SMs × clock). Instances whose GEMM count differs
  * from their matrix count, unknown tokens, or a GPU without bandwidth or a known peak: no roofline.
  */
-export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array): ExpertRoofline {
+export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInput, insts: ExpertInstances, instOf: Int32Array): ExpertRoofline {
   const { ops } = input;
   const n = ops.count;
   const memoryNs = new Float64Array(n).fill(NaN);
@@ -846,7 +847,7 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
   const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
   const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
-  const instOps: number[][] = insts.map(() => []);
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
   for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
   const isGemm = new Map<number, boolean>();
   const gemm = (j: number): boolean => {
@@ -858,17 +859,17 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   };
   const iterations = new Set<number>();
   let bytes = 0;
-  insts.forEach((inst, k) => {
-    const w = inst.weights;
-    if (!w) return;
+  for (let k = 0; k < insts.count; k++) {
+    const w = instanceWeights(insts, k);
+    if (!w) continue;
     const gemms = instOps[k].filter(gemm);
-    if (gemms.length !== w.shapes.length) return;
+    if (gemms.length !== w.shapes.length) continue;
     out.named += gemms.length;
     const perClock = MMA_FLOPS_PER_SM_CLOCK[cc]?.[w.elementBytes];
     const peak = perClock && gpu?.smCount && gpu.clockRate ? perClock * gpu.smCount * gpu.clockRate : null;
     if (peak !== null) out.peakFlops = peak;
-    if (bw === null || peak === null || inst.tokens === null) return;
-    const t = inst.tokens;
+    const t = instanceTokens(insts, k);
+    if (bw === null || peak === null || t === null) continue;
     gemms.forEach((j, g) => {
       const [r, c] = w.shapes[g];
       const b = (r * c + t * (r + c)) * w.elementBytes;
@@ -877,9 +878,9 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
       memoryNs[j] = memNs;
       out.memoryBound++;
       bytes += b;
-      iterations.add(inst.iteration);
+      iterations.add(insts.iteration[k]);
     });
-  });
+  }
   out.bytesPerIteration = iterations.size ? Math.round(bytes / iterations.size) : 0;
   return out;
 }
@@ -893,11 +894,11 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
  * GPU time), position by position in the instance's kernel sequence, never shorter than recorded.
  * NaN = the recorded duration.
  */
-export function readbackSizing(input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
+export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
   const { calls, ops } = input;
   const n = ops.count;
   const out = new Float64Array(n).fill(NaN);
-  const instOps: number[][] = insts.map(() => []);
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
   for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
   const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
   const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
@@ -905,11 +906,11 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances['insta
   for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
   if (rbCalls.length === 0) return out;
   const byIteration = new Map<number, number[]>();
-  insts.forEach((inst, k) => {
-    if (instOps[k].length === 0 || !Number.isFinite(firstCall[k])) return;
-    const l = byIteration.get(inst.iteration);
-    if (l) l.push(k); else byIteration.set(inst.iteration, [k]);
-  });
+  for (let k = 0; k < insts.count; k++) {
+    if (instOps[k].length === 0 || !Number.isFinite(firstCall[k])) continue;
+    const l = byIteration.get(insts.iteration[k]);
+    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
+  }
   const iterations = [...byIteration.keys()].sort((a, b) => a - b);
   let prevEnd = -Infinity;
   const dur = (j: number) => ops.end[j] - ops.start[j];
@@ -923,8 +924,8 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances['insta
     if (sizedKs.length < 2) continue;
     let big = sizedKs[0];
     for (const k of sizedKs) {
-      const tk = insts[k].tokens;
-      const tb = insts[big].tokens;
+      const tk = instanceTokens(insts, k);
+      const tb = instanceTokens(insts, big);
       if (tk !== null && tb !== null ? tk > tb || (tk === tb && gpu(k) > gpu(big)) : gpu(k) > gpu(big)) big = k;
     }
     for (const k of sizedKs) {
@@ -945,7 +946,7 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances['insta
  * longest p-th kernel among experts whose kernel already filled the GPU.
  */
 function groupedEdits(
-  input: ReplayInput, insts: ExpertInstances['instances'], instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
+  input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
   aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number, roofline: ExpertRoofline,
 ): ReplayEdits | null {
   const { calls, ops } = input;
@@ -954,14 +955,14 @@ function groupedEdits(
   const replacedBy = new Int32Array(n).fill(-1);
   const duration = new Float64Array(n).fill(NaN);
   // kernels of each instance as op indices in issue order
-  const instOps: number[][] = insts.map(() => []);
+  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
   for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
   const byIteration = new Map<number, number[]>();
-  insts.forEach((inst, k) => {
-    if (instOps[k].length === 0) return;
-    const l = byIteration.get(inst.iteration);
-    if (l) l.push(k); else byIteration.set(inst.iteration, [k]);
-  });
+  for (let k = 0; k < insts.count; k++) {
+    if (instOps[k].length === 0) continue;
+    const l = byIteration.get(insts.iteration[k]);
+    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
+  }
   if (byIteration.size === 0) return null;
   // calls inside an iteration's expert block: from the first expert op's call to the last's
   const freeCall = new Uint8Array(calls.count);

@@ -16,7 +16,7 @@ import { buildReport } from '../report/build.js';
 import type { DeviceReport, Report } from '../report/types.js';
 import { NOTHING_TO_REPORT } from '../findings/index.js';
 import { perIteration } from '../findings/context.js';
-import { formatCount, formatNs, formatPct, textTable } from '../render/format.js';
+import { formatCount, formatNs, formatPct, formatRatio, textTable } from '../render/format.js';
 import { checkWindowHoldsKernels, EXPERT_WEIGHTS_HELP, htmlInput, namingFile, reportOptions, writeOutputs, type AnalyzeFlags } from './analyze.js';
 import type { HtmlInput } from '../render/html/index.js';
 import { windowLength } from '../analyses/window.js';
@@ -134,7 +134,7 @@ export function renderComparison(c: Comparison): string {
     row('iterations', (x) => (x.iterations === null ? 'none*' : formatCount(x.iterations))),
     row('time / iteration (median)', (x) => perIt(x.iterationTime, formatNs) + (x.iterationTimeFrom === 'window' ? '†' : '')),
     row('time / iteration (mean)', (x) => perIt(x.iterationTimeMean, formatNs)),
-    row(`speed-up vs ${t[0].label}`, (x) => perIt(x.speedup, (v) => `${v.toFixed(2)}x`)),
+    row(`speed-up vs ${t[0].label}`, (x) => perIt(x.speedup, formatRatio)),
     row('GPU busy / iteration', (x) => perIt(x.busyPerIteration, formatNs)),
     row('utilization', (x) => formatPct(x.utilization)),
     row('overlap share', (x) => formatPct(x.overlapShare)),

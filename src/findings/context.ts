@@ -15,6 +15,7 @@ import { formatCount } from '../render/format.js';
 import { windowLength } from '../analyses/window.js';
 
 export { kernelRow, type KernelSubset } from '../analyses/select.js';
+export { perIteration, type PerIteration } from '../analyses/per-iteration.js';
 
 export interface FindingContext {
   trace: Trace;
@@ -88,38 +89,6 @@ export function buildContext(
 export function hasExperts(ctx: FindingContext): boolean {
   if ((ctx.device.experts?.count ?? 0) >= 2) return true;
   return (ctx.nvtx?.families ?? []).some((f) => f.distinctNames >= 2 && /\bexperts?\b/i.test(f.name));
-}
-
-/** Per-iteration counts, and where they come from. */
-export interface PerIteration {
-  kernels: number;
-  syncs: number;
-  /** GPU busy time */
-  busy: number;
-  /** true: the window's totals ÷ iterations, the ranges' projection having missed work launched from other threads */
-  fromWindow: boolean;
-  /** share of the window's kernels launched outside the ranges' thread (0 when from the projection) */
-  outsideShare: number;
-}
-
-/**
- * Kernels, host syncs and GPU busy per iteration. The iteration ranges' projection (kernels whose
- * launch call is inside a range, on its thread) gives them, unless it misses more than a tenth of
- * the window's kernels: a DDP training step's backward kernels are launched by autograd's thread,
- * outside "ProfilerStep#N" (HTA's rank-0 trace: 314 of 870 kernels an iteration). Then, when the
- * window is made of those iterations, the window's totals ÷ iterations.
- */
-export function perIteration(device: DeviceReport, it: IterationSummary): PerIteration {
-  const projected = it.kernelsPerIteration * it.count;
-  const inWindow = device.overlap.kernelCount;
-  const windowIsIterations = device.window.source === 'iterations' && device.window.iterations?.count === it.count;
-  if (!windowIsIterations || it.count === 0 || inWindow <= 1.1 * projected) {
-    return { kernels: it.kernelsPerIteration, syncs: it.syncsPerIteration, busy: it.busyPerIteration, fromWindow: false, outsideShare: 0 };
-  }
-  return {
-    kernels: inWindow / it.count, syncs: device.hostSyncs.count / it.count, busy: device.overlap.busy / it.count,
-    fromWindow: true, outsideShare: 1 - projected / inWindow,
-  };
 }
 
 /** Fraction of the window; null for an empty window. */

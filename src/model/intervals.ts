@@ -177,22 +177,46 @@ export function gapsWithin(set: IntervalSet, window: IntervalSet): IntervalSet {
  * walks (count, then fill) so the gaps, which the findings keep, take exactly their size.
  */
 export function idleWithin(start: ArrayLike<number>, end: ArrayLike<number>, count: number, window: IntervalSet): IntervalSet {
-  if (window.count !== 1) return gapsWithin(unionSorted(start, end, count), window);
+  if (window.count === 0) return EMPTY_SET;
   const lo = window.start[0];
-  const hi = window.end[0];
-  const n = walkGaps(start, end, count, lo, hi, null, null);
+  const hi = window.end[window.count - 1];
+  // several segments: the hull's gaps are cut to the segments as they come (gapsWithin's intersect)
+  const clip = window.count === 1 ? null : window;
+  const n = walkGaps(start, end, count, lo, hi, null, null, clip);
   const outS = new Float64Array(n);
   const outE = new Float64Array(n);
-  walkGaps(start, end, count, lo, hi, outS, outE);
+  walkGaps(start, end, count, lo, hi, outS, outE, clip);
   return { count: n, start: outS, end: outE };
+}
+
+/**
+ * Writes gap [gs, ge) at n, or (with `clip`) its nonempty parts within clip's segments from
+ * seg[0] on (advancing seg[0] past segments that end by gs: gaps come in order); returns the new n.
+ */
+function putGap(gs: number, ge: number, n: number, outS: Float64Array | null, outE: Float64Array | null, clip: IntervalSet | null, seg: Int32Array): number {
+  if (!clip) {
+    if (outS) { outS[n] = gs; outE![n] = ge; }
+    return n + 1;
+  }
+  while (seg[0] < clip.count && clip.end[seg[0]] <= gs) seg[0]++;
+  for (let j = seg[0]; j < clip.count && clip.start[j] < ge; j++) {
+    const s = Math.max(gs, clip.start[j]);
+    const e = Math.min(ge, clip.end[j]);
+    if (e > s) {
+      if (outS) { outS[n] = s; outE![n] = e; }
+      n++;
+    }
+  }
+  return n;
 }
 
 /** complement(unionSorted(start, end, count), lo, hi), merging on the fly; writes the gaps when given arrays, returns their count. */
 function walkGaps(
   start: ArrayLike<number>, end: ArrayLike<number>, count: number, lo: number, hi: number,
-  outS: Float64Array | null, outE: Float64Array | null,
+  outS: Float64Array | null, outE: Float64Array | null, clip: IntervalSet | null = null,
 ): number {
   let n = 0;
+  const seg = new Int32Array(1);
   let open = false;
   // the cursor and the merged piece [st[CUR_S], st[CUR_E]) so far
   const st = runningDoubles(lo, 0, 0);
@@ -213,18 +237,12 @@ function walkGaps(
     }
     // a merged piece is complete: the gap before it, as complement() takes it
     if (st[CURSOR] < hi && st[CUR_E] > st[CURSOR]) {
-      if (st[CUR_S] > st[CURSOR]) {
-        if (outS) { outS[n] = st[CURSOR]; outE![n] = Math.min(st[CUR_S], hi); }
-        n++;
-      }
+      if (st[CUR_S] > st[CURSOR]) n = putGap(st[CURSOR], Math.min(st[CUR_S], hi), n, outS, outE, clip, seg);
       st[CURSOR] = st[CUR_E];
     }
     if (i < count) { st[CUR_S] = start[i]; st[CUR_E] = end[i]; }
   }
-  if (st[CURSOR] < hi) {
-    if (outS) { outS[n] = st[CURSOR]; outE![n] = hi; }
-    n++;
-  }
+  if (st[CURSOR] < hi) n = putGap(st[CURSOR], hi, n, outS, outE, clip, seg);
   return n;
 }
 

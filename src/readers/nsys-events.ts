@@ -18,13 +18,14 @@ import { has, type NsysSchema } from './schema.js';
 import { threadKey, type Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
+  LocalKeys, orderByTime, readColumns, type Column, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
   type RowPlan, type Target,
 } from './bulk.js';
 import { PagesUnsupported, leafPages, tableLayout, type Layout, type PageFile } from './pages.js';
-import { ReadPool, WorkerJobError, workersFor } from './read-pool.js';
+import { type ReadPool, type ReadWorkers, WorkerJobError } from './read-pool.js';
 import {
-  runtimeCount, runtimeFill, type ReadJob, type RuntimeCountJob, type RuntimeFillJob, type RuntimeOut,
+  kernelFill, rowCount, runtimeCount, runtimeFill, type KernelFillJob, type KernelOut, type ReadJob, type RowCountJob,
+  type RuntimeCountJob, type RuntimeFillJob, type RuntimeOut,
 } from './read-jobs.js';
 
 export interface TableScan {
@@ -57,6 +58,8 @@ export interface ReadContext {
   unscanned?: { inexactTime: boolean };
   /** the file's pages, when the big tables may be read from them (pages.ts) rather than through SQL */
   pages?: PageFile | null;
+  /** worker threads for the big tables (read-pool.ts), when the machine and the file call for them */
+  workers?: ReadWorkers;
   /** told how each table was read: from the pages, or through SQL (tests, --debug) */
   onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void;
 }
@@ -135,6 +138,11 @@ function fill(ctx: ReadContext, scan: TableScan, targets: Target[]): number {
 /** Kernels; their distinct launch configurations are appended to `launchConfigs` (empty on entry). */
 export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[]): KernelColumns {
   const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
+  const pool = ctx.pages && ctx.origin === 0n && n > 0 ? ctx.workers?.forTable(n) ?? null : null;
+  if (pool) {
+    const read = readKernelsParallel(ctx, n, launchConfigs, pool);
+    if (read) { ctx.onTableRead?.(t, 'workers'); return read; }
+  }
   const k = emptyKernels(n, Int32Array);
   if (n === 0) return k;
   const configs = new LaunchConfigTable();
@@ -153,6 +161,13 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
     }];
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
+  // the id columns as read: Float64Array when a value did not fit an Int32Array
+  return finishKernels(ctx, { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn },
+    processes, demangled);
+}
+
+/** The end of a kernel read: processes and names from the local numbers and string ids read. */
+function finishKernels(ctx: ReadContext, k: KernelColumns, processes: LocalKeys, demangled: Int32Array | null): KernelColumns {
   processes.replay(k.process, k.count, (key) => ctx.entities.process(key));
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
@@ -162,8 +177,7 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
     for (let i = 0; i < k.count; i++) demangled[i] = s.fromStringId(demangled[i]);
     k.demangledName = demangled.subarray(0, k.count);
   }
-  // the id columns as read: Float64Array when a value did not fit an Int32Array
-  return { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn };
+  return k;
 }
 
 /**
@@ -184,9 +198,9 @@ export function readRuntime(
   if (n > 0 && tables.length === 1) {
     // one table, in time order (every export seen): two passes, no column of the calls not kept
     let read: ReturnType<typeof readRuntimeInOrder> | undefined;
-    const workers = ctx.pages && ctx.origin === 0n ? workersFor(n) : 0;
-    if (ctx.pages && workers > 0) {
-      read = readRuntimeParallel(ctx, tables[0], ctx.pages, keep, workers) ?? undefined;
+    const pool = ctx.pages && ctx.origin === 0n ? ctx.workers?.forTable(n) ?? null : null;
+    if (ctx.pages && pool) {
+      read = readRuntimeParallel(ctx, tables[0], ctx.pages, keep, pool) ?? undefined;
       if (read) ctx.onTableRead?.(tables[0], 'workers');
     }
     if (read === undefined && ctx.pages && ctx.origin === 0n) {
@@ -361,6 +375,97 @@ function readRuntimeInOrder(
   return finishRuntime(ctx, names, threadKeys, r);
 }
 
+/** Runs jobs[k] for every range k: the last on the main thread while the pool's workers run the others. */
+function onRanges<J extends ReadJob, T>(pool: ReadPool, jobs: J[], here: (job: J) => T): T[] {
+  pool.post(jobs.slice(0, -1));
+  let mine: T | undefined; let failed: unknown = null;
+  try { mine = here(jobs[jobs.length - 1]); } catch (e) { failed = e; }
+  const theirs = pool.wait<T>(jobs.length - 1);
+  if (failed !== null) throw failed;
+  return [...theirs, mine as T];
+}
+
+/** A table's leaf pages in `parts` ranges of about equal size, in key order. */
+function leafRanges(leaves: Int32Array, parts: number): Int32Array[] {
+  return Array.from({ length: parts }, (_, k) =>
+    leaves.subarray(Math.floor((k * leaves.length) / parts), Math.floor(((k + 1) * leaves.length) / parts)));
+}
+
+/**
+ * readKernels' read from the pages, in ranges of the table's leaf pages read at once by the
+ * pool's workers and the main thread (as readRuntimeParallel): pass 1 counts each range's rows,
+ * pass 2 fills shared columns at the ranges' offsets, numbering processes and launch
+ * configurations locally; joined in key order, they are numbered as one thread numbers them.
+ * The rows are then ordered as `fill` orders them. Null where one thread must read (an id past
+ * 32 bits, more rows than counted, a failing worker): nothing has been numbered then.
+ */
+function readKernelsParallel(ctx: ReadContext, n: number, launchConfigs: LaunchConfig[], pool: ReadPool): KernelColumns | null {
+  const t = 'CUPTI_ACTIVITY_KIND_KERNEL';
+  const pages = ctx.pages!;
+  const c = (name: string, op?: 'pidKey'): ColumnExpr => column(ctx.schema, t, name, op);
+  const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((x) => x.col);
+  const hasDemangled = has(ctx.schema, t, 'demangledName');
+  let plan1: RowPlan; let plan2: RowPlan; let layout1: Layout; let layout2: Layout;
+  try {
+    plan1 = rowPlan([start, end]);
+    plan2 = rowPlan([start, end, c('deviceId'), c('streamId'), c('correlationId'), c('globalPid', 'pidKey'), c('graphNodeId'),
+      c('shortName'), hasDemangled ? c('demangledName') : { value: null }, ...LAUNCH_FIELDS.map((f) => c(f))]);
+    layout1 = tableLayout(ctx.db, t, plan1.names);
+    layout2 = tableLayout(ctx.db, t, plan2.names);
+  } catch (e) {
+    if (e instanceof PagesUnsupported) return null;
+    throw e;
+  }
+  const leaves = Int32Array.from(leafPages(pages, layout1.root));
+  const parts = Math.min(pool.size + 1, leaves.length);
+  if (parts < 2) return null;
+  try {
+    const ranges = leafRanges(leaves, parts);
+    const counts = onRanges(pool, ranges.map((r): RowCountJob => ({ kind: 'rowCount', pages, layout: layout1, plan: plan1, leaves: r })), rowCount);
+    const total = counts.reduce((a, b) => a + b, 0);
+    // never cut short: a row more than SQL counted means the two disagree, and SQL decides
+    if (total > n) return null;
+    const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number): T => new Ctor(new SharedArrayBuffer(bytes * n));
+    const out: KernelOut = {
+      start: shared(Float64Array, 8), end: shared(Float64Array, 8), deviceId: shared(Int32Array, 4), streamId: shared(Int32Array, 4),
+      correlationId: shared(Int32Array, 4), process: shared(Int32Array, 4), graphNodeId: shared(Int32Array, 4),
+      shortName: shared(Int32Array, 4), demangledName: hasDemangled ? shared(Int32Array, 4) : null, launchConfig: shared(Int32Array, 4),
+    };
+    let offset = 0;
+    const fills = ranges.map((r, k): KernelFillJob => {
+      const job: KernelFillJob = { kind: 'kernelFill', pages, layout: layout2, plan: plan2, leaves: r, offset, count: counts[k], out };
+      offset += counts[k];
+      return job;
+    });
+    const filled = onRanges(pool, fills, kernelFill);
+    // processes and launch configurations by first use over the table
+    const processes = new LocalKeys();
+    const configs = new LaunchConfigTable();
+    for (let k = 0; k < parts; k++) {
+      const { pidKeys, configs: local } = filled[k];
+      const proc = Int32Array.from(pidKeys, (p) => processes.local(p));
+      const conf = Int32Array.from(local, (v) => configs.intern(v));
+      for (let i = fills[k].offset; i < fills[k].offset + fills[k].count; i++) {
+        out.process[i] = proc[out.process[i]];
+        out.launchConfig[i] = conf[out.launchConfig[i]];
+      }
+    }
+    ctx.onRows?.(total);
+    const k: KernelColumns = {
+      count: total, start: out.start, end: out.end, deviceId: out.deviceId, streamId: out.streamId, correlationId: out.correlationId,
+      process: out.process, shortName: out.shortName, launchConfig: out.launchConfig, graphNodeId: out.graphNodeId,
+    };
+    const cols: Column[] = [k.start, k.end, k.deviceId, k.streamId, k.correlationId, k.process, k.graphNodeId, k.shortName,
+      ...(out.demangledName ? [out.demangledName] : []), k.launchConfig];
+    orderByTime(k.start, k.end, total, cols);
+    launchConfigs.push(...configs.configs);
+    return finishKernels(ctx, k, processes, out.demangledName);
+  } catch (e) {
+    if (e instanceof PagesUnsupported || e instanceof WorkerJobError) return null;
+    throw e;
+  }
+}
+
 /**
  * readRuntimeInOrder from the pages, its two passes split into ranges of the table's leaf pages
  * read at once by `workers` worker threads and the main thread (read-pool.ts, read-jobs.ts),
@@ -372,7 +477,7 @@ function readRuntimeInOrder(
  * not start): nothing has been numbered then.
  */
 function readRuntimeParallel(
-  ctx: ReadContext, table: string, pages: PageFile, keep: ((name: string) => boolean) | undefined, workers: number,
+  ctx: ReadContext, table: string, pages: PageFile, keep: ((name: string) => boolean) | undefined, pool: ReadPool,
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } | null {
   const c = (name: string, op?: 'pidKey' | 'tid'): ColumnExpr => column(ctx.schema, table, name, op);
   const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((t) => t.col);
@@ -389,22 +494,11 @@ function readRuntimeParallel(
     throw e;
   }
   const leaves = Int32Array.from(leafPages(pages, layout1.root));
-  const parts = Math.min(workers + 1, leaves.length);
+  const parts = Math.min(pool.size + 1, leaves.length);
   if (parts < 2) return null;
-  const pool = ReadPool.start(parts - 1);
-  if (pool === null) return null;
   try {
-    const ranges = Array.from({ length: parts }, (_, k) =>
-      leaves.subarray(Math.floor((k * leaves.length) / parts), Math.floor(((k + 1) * leaves.length) / parts)));
-    // the main thread reads the last range while the workers read the others
-    const onAll = <J extends ReadJob, T>(jobs: J[], here: (job: J) => T): T[] => {
-      pool.post(jobs.slice(0, -1));
-      let mine: T | undefined; let failed: unknown = null;
-      try { mine = here(jobs[jobs.length - 1]); } catch (e) { failed = e; }
-      const theirs = pool.wait<T>(jobs.length - 1);
-      if (failed !== null) throw failed;
-      return [...theirs, mine as T];
-    };
+    const ranges = leafRanges(leaves, parts);
+    const onAll = <J extends ReadJob, T>(jobs: J[], here: (job: J) => T): T[] => onRanges(pool, jobs, here);
     const counts = onAll(ranges.map((r): RuntimeCountJob => ({ kind: 'runtimeCount', pages, layout: layout1, plan: plan1, leaves: r })), runtimeCount);
     // order across the ranges: each range's first row after the previous range's last
     let prev: [number, number] | null = null;
@@ -468,8 +562,6 @@ function readRuntimeParallel(
   } catch (e) {
     if (e instanceof PagesUnsupported || e instanceof WorkerJobError) return null;
     throw e;
-  } finally {
-    pool.close();
   }
 }
 

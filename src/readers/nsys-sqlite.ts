@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
 import { closePages, openPages, type PageFile, type PageHandle } from './pages.js';
 import { rowidName } from './bulk.js';
+import { ReadWorkers } from './read-pool.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo, type CallsRead } from './nsys-cuda-events.js';
@@ -147,13 +148,19 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
   }
   // A clean export (every row kept, times exact as doubles) reads without the aggregate pass over
   // every table (about 0.5 s of a 6 s read on a million kernels); any other reads again with it.
-  return readTrace(db, schema, file, fileSizeBytes, opts, true, pages) ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages)!;
+  const workers = new ReadWorkers();
+  try {
+    return readTrace(db, schema, file, fileSizeBytes, opts, true, pages, workers)
+      ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages, workers)!;
+  } finally {
+    workers.close();
+  }
 }
 
 /** The trace; null when `unscanned` and a row was dropped or a time needs rebasing. */
 function readTrace(
   db: Database.Database, schema: NsysSchema, file: string, fileSizeBytes: number, opts: ReadOptions, unscanned: boolean,
-  pages: PageFile | null,
+  pages: PageFile | null, workers: ReadWorkers,
 ): Trace | null {
   const warnings: string[] = [];
   // NVTX rows of other event types are dropped legitimately, so only a read from the pages, which
@@ -172,7 +179,7 @@ function readTrace(
   // a table read again through SQL after its pages fell through counts twice: never past the total
   const onRows = onProgress ? (n: number): void => { rowsRead = Math.min(totalRows, rowsRead + n); onProgress(rowsRead, totalRows); } : undefined;
   const check = unscanned ? { inexactTime: false } : undefined;
-  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages, onTableRead: opts.onTableRead };
+  const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages, workers, onTableRead: opts.onTableRead };
   const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
@@ -186,6 +193,9 @@ function readTrace(
     if (stats.has(t)) runtimeCounts.set(t, kept(t));
   }
   const { runtime, apiSummary } = readRuntime(ctx, runtimeCounts, opts.keepApiCall);
+  // the workers are for the two big tables: gone before the rest is read, so that their memory
+  // (~8 MB each) and the whole trace's never count at once
+  workers.close();
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
   const sync = withSync ? readSync(ctx, kept(SYNC_TABLE)) : emptySync();

@@ -222,7 +222,10 @@ export function scanLeaves(
   const run = (runBuffer ??= Buffer.alloc(Math.max(RUN_BYTES, pageSize)));
   const runView = new DataView(run.buffer, run.byteOffset, run.length);
   const overflow = { buf: Buffer.alloc(0) };
-  const nCols = slotOf.length;
+  // a record is decoded up to its last requested column: the rest is never looked at (as SQLite
+  // itself parses a record's header only as far as the column asked for)
+  let nCols = 0;
+  for (let c = 0; c < slotOf.length; c++) if (slotOf[c] >= 0) nCols = c + 1;
   let rows = 0;
   for (let i = 0; i < leaves.length;) {
     let j = i + 1;

@@ -7,7 +7,7 @@
  * the ranges in key order, which gives exactly the one-thread read's numbering and totals, or
  * reads on one thread where it cannot (nsys-events.ts readRuntimeParallel says when).
  */
-import { fitsInt32 } from '../model/build.js';
+import { LAUNCH_FIELDS, LaunchConfigTable, fitsInt32 } from '../model/build.js';
 import { scanPlannedRows, type RowPlan } from './bulk.js';
 import { threadKey } from './nsys-entities.js';
 import { PagesUnsupported, type Layout, type PageFile } from './pages.js';
@@ -105,11 +105,72 @@ export function runtimeFill(job: RuntimeFillJob): { threadKeys: number[] } {
   return { threadKeys };
 }
 
-export type ReadJob = RuntimeCountJob | RuntimeFillJob;
+/** Rows a range keeps (the time filter of scanRows); plan: start, end. */
+export interface RowCountJob extends RangeJob { kind: 'rowCount' }
+
+export function rowCount(job: RowCountJob): number {
+  let n = 0;
+  scanPlannedRows(job.pages, job.layout, job.leaves, job.plan, () => { n++; });
+  return n;
+}
+
+/** Kernel columns on shared memory (readKernels' read): process holds local numbers until joined. */
+export interface KernelOut {
+  start: Float64Array; end: Float64Array; deviceId: Int32Array; streamId: Int32Array; correlationId: Int32Array;
+  process: Int32Array; graphNodeId: Int32Array; shortName: Int32Array; demangledName: Int32Array | null; launchConfig: Int32Array;
+}
+
+/** The plan's columns, in this order: start, end, deviceId, streamId, correlationId, pidKey, graphNodeId, shortName, demangledName, the launch fields. */
+export const KERNEL_PLAN_LAUNCH = 9;
+
+/**
+ * Pass 2 of the kernel read on a range, into `out` from `offset`: processes numbered locally by
+ * first use (`pidKeys`), launch configurations too (`configs`, LAUNCH_FIELDS values each), as
+ * readKernels' one-thread read numbers them over the whole table; nameIds as read.
+ */
+export interface KernelFillJob extends RangeJob { kind: 'kernelFill'; offset: number; count: number; out: KernelOut }
+
+export function kernelFill(job: KernelFillJob): { pidKeys: number[]; configs: number[][] } {
+  const { out, offset, count } = job;
+  const processes = new Map<number, number>();
+  const pidKeys: number[] = [];
+  const configs = new LaunchConfigTable();
+  const launch = new Float64Array(LAUNCH_FIELDS.length);
+  const d = job.out.demangledName;
+  let i = offset;
+  const end = offset + count;
+  let lastPid = NaN; let local = -1;
+  scanPlannedRows(job.pages, job.layout, job.leaves, job.plan, (v) => {
+    if (i >= end) throw new PagesUnsupported('the table changed between passes');
+    const corr = v[4]; const node = v[6];
+    // the one-thread read widens these columns; here it decides
+    if (!fitsInt32(corr) || !fitsInt32(node)) throw new PagesUnsupported('an id past 32 bits');
+    out.start[i] = v[0]; out.end[i] = v[1]; out.deviceId[i] = v[2]; out.streamId[i] = v[3]; out.correlationId[i] = corr;
+    const pid = v[5];
+    if (!Object.is(pid, lastPid)) {
+      lastPid = pid;
+      let l = processes.get(pid);
+      if (l === undefined) { l = pidKeys.length; processes.set(pid, l); pidKeys.push(pid); }
+      local = l;
+    }
+    out.process[i] = local;
+    out.graphNodeId[i] = node; out.shortName[i] = v[7];
+    if (d) d[i] = v[8];
+    for (let f = 0; f < launch.length; f++) launch[f] = v[9 + f];
+    out.launchConfig[i] = configs.intern(launch);
+    i++;
+  });
+  if (i !== end) throw new PagesUnsupported('the table changed between passes');
+  return { pidKeys, configs: configs.configs.map((c) => LAUNCH_FIELDS.map((f) => c[f])) };
+}
+
+export type ReadJob = RuntimeCountJob | RuntimeFillJob | RowCountJob | KernelFillJob;
 
 export function runJob(job: ReadJob): unknown {
   switch (job.kind) {
     case 'runtimeCount': return runtimeCount(job);
     case 'runtimeFill': return runtimeFill(job);
+    case 'rowCount': return rowCount(job);
+    case 'kernelFill': return kernelFill(job);
   }
 }

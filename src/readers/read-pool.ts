@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageOnPort } from 'node:worker_threads';
 
 /** Cores from which the big tables are decoded in worker threads. */
 export const MANY_CORES = 8;
@@ -34,7 +34,7 @@ export class WorkerJobError extends Error {
 /**
  * Workers to start for a table of `rows` rows: MOE_TRACE_READ_WORKERS (a number, 0 for none)
  * decides when set; else none below MANY_CORES cores or PARALLEL_ROWS rows; else up to
- * MAX_WORKERS. 0 also when the compiled worker script is absent (running from the sources).
+ * MAX_WORKERS, on the main thread only. 0 also when the compiled worker script is absent (running from the sources).
  */
 export function workersFor(rows: number): number {
   if (workerScript() === null) return 0;
@@ -44,7 +44,8 @@ export function workersFor(rows: number): number {
     return Number.isInteger(n) && n >= 0 ? Math.min(n, 16) : 0;
   }
   const cores = availableParallelism();
-  if (cores < MANY_CORES || rows < PARALLEL_ROWS) return 0;
+  // several files are analysed at once in worker threads (src/parallel), a core each: no more threads then
+  if (!isMainThread || cores < MANY_CORES || rows < PARALLEL_ROWS) return 0;
   return Math.min(MAX_WORKERS, cores - 1);
 }
 
@@ -57,7 +58,7 @@ interface PoolWorker { worker: Worker; port: MessagePort; flags: Int32Array; pos
 
 /**
  * flags[0]: jobs posted (the main thread bumps it after posting); flags[1]: jobs answered (the
- * worker bumps it after answering); flags[2]: 1 once the worker runs.
+ * worker bumps it after answering); flags[2]: 1 once the worker runs, 2 once it has ended.
  */
 export class ReadPool {
   private readonly workers: PoolWorker[] = [];
@@ -67,20 +68,30 @@ export class ReadPool {
     const script = workerScript();
     if (script === null || n <= 0) return null;
     const pool = new ReadPool();
-    for (let i = 0; i < n; i++) {
-      const { port1, port2 } = new MessageChannel();
-      const flags = new Int32Array(new SharedArrayBuffer(12));
-      const worker = new Worker(script, { workerData: { port: port2, flags }, transferList: [port2] });
-      worker.unref();
-      pool.workers.push({ worker, port: port1, flags, posted: 0 });
+    try {
+      for (let i = 0; i < n; i++) {
+        const { port1, port2 } = new MessageChannel();
+        const flags = new Int32Array(new SharedArrayBuffer(12));
+        const worker = new Worker(script, { workerData: { port: port2, flags }, transferList: [port2] });
+        worker.unref();
+        // a failure reaches the main thread through flags[2] (read-worker.ts); the event, after the read, is not news
+        worker.on('error', () => {});
+        pool.workers.push({ worker, port: port1, flags, posted: 0 });
+      }
+    } catch {
+      // no thread to be had (a limit on threads or memory): one thread reads
+      pool.close();
+      return null;
     }
     const deadline = performance.now() + START_MS;
     for (const w of pool.workers) {
-      while (Atomics.load(w.flags, 2) !== 1) {
+      while (Atomics.load(w.flags, 2) === 0) {
         const left = deadline - performance.now();
-        if (left <= 0) { pool.close(); return null; }
+        if (left <= 0) break;
         Atomics.wait(w.flags, 2, 0, Math.min(left, 50));
       }
+      // not started in time, or ended at once (its modules failed to load)
+      if (Atomics.load(w.flags, 2) !== 1) { pool.close(); return null; }
     }
     return pool;
   }
@@ -107,7 +118,9 @@ export class ReadPool {
       for (;;) {
         const answered = Atomics.load(w.flags, 1);
         if (answered === w.posted) break;
-        Atomics.wait(w.flags, 1, answered, 1000);
+        // a worker that ended without answering (flags[2] = 2, set as it exits) will not answer
+        if (Atomics.load(w.flags, 2) === 2) break;
+        Atomics.wait(w.flags, 1, answered, 100);
       }
       let m = receiveMessageOnPort(w.port);
       // the answer is posted before the flag is bumped; wait briefly should it still be in flight
@@ -133,5 +146,29 @@ export class ReadPool {
       void w.worker.terminate();
     }
     this.workers.length = 0;
+  }
+}
+
+/**
+ * The workers of one file's read: started by the first table big enough (workersFor), kept for
+ * the next, closed by the reader when the file is read. Once they fail to start, none is tried again.
+ */
+export class ReadWorkers {
+  private pool: ReadPool | null = null;
+  private failed = false;
+
+  /** The pool for a table of `rows` rows; null: read it on one thread. */
+  forTable(rows: number): ReadPool | null {
+    const n = workersFor(rows);
+    if (n === 0 || this.failed) return null;
+    if (this.pool !== null) return this.pool;
+    this.pool = ReadPool.start(n);
+    if (this.pool === null) this.failed = true;
+    return this.pool;
+  }
+
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
   }
 }

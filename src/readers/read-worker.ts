@@ -1,33 +1,14 @@
 /**
- * A read worker (read-pool.ts): waits for a job, runs it (read-jobs.ts), answers with the result
- * or the error, and waits for the next; a null job ends it.
+ * A read worker thread (read-pool.ts). This module imports nothing of the reader, so that the
+ * thread always says when it ends, even when the reader's modules fail to load: flags[2] = 2,
+ * for the main thread blocked in Atomics.wait, which cannot hear the worker's events.
  */
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { PagesUnsupported } from './pages.js';
-import { runJob, type ReadJob } from './read-jobs.js';
+import { workerData } from 'node:worker_threads';
 
-const { port, flags } = workerData as { port: MessagePort; flags: Int32Array };
-Atomics.store(flags, 2, 1);
-Atomics.notify(flags, 2);
-let seen = 0;
-for (;;) {
-  Atomics.wait(flags, 0, seen);
-  seen = Atomics.load(flags, 0);
-  let m = receiveMessageOnPort(port);
-  for (let spins = 0; m === undefined && spins < 1000; spins++) {
-    Atomics.wait(flags, 0, seen, 1);
-    m = receiveMessageOnPort(port);
-  }
-  const job = m?.message as ReadJob | null | undefined;
-  if (job === null || job === undefined) break;
-  let answer: { ok?: unknown; error?: string; unsupported?: boolean };
-  try {
-    answer = { ok: runJob(job) };
-  } catch (e) {
-    answer = { error: e instanceof Error ? (e.stack ?? e.message) : String(e), unsupported: e instanceof PagesUnsupported };
-  }
-  port.postMessage(answer);
-  Atomics.store(flags, 1, seen);
+const { flags } = workerData as { flags: Int32Array };
+process.on('exit', () => {
+  Atomics.store(flags, 2, 2);
   Atomics.notify(flags, 1);
-}
-port.close();
+  Atomics.notify(flags, 2);
+});
+import('./read-worker-loop.js').catch(() => process.exit(1));

@@ -36,8 +36,13 @@ export function expertsLine(d: DeviceReport): string | null {
   if (s) {
     const times = x.stragglers.filter((t) => t.expert === s.expert).length;
     const median = x.stragglers.length ? x.stragglers[Math.floor(x.stragglers.length / 2)].medianGpuTime : 0;
+    // one pass over the experts per iteration, or several (micro-batches, layers): "5 of 10 iterations" beside 5 iterations read wrong
+    const n = x.stragglers.length;
+    const iterations = d.window.iterations?.count ?? d.nvtxRanges?.iterations?.count ?? null;
+    const passes = iterations === null || n === iterations ? `${n} iterations`
+      : n % iterations === 0 ? `${n} passes over the experts (${n / iterations} per iteration)` : `${n} passes over the experts`;
     line += `; straggler expert ${s.expert}${s.tokens !== null ? ` (${formatCount(s.tokens)} tokens)` : ''}: ${formatNs(s.gpuTime)} vs median ${formatNs(median)}, ` +
-      `${times} of ${x.stragglers.length} iterations`;
+      `${times} of ${passes}`;
   }
   return line;
 }

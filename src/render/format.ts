@@ -21,6 +21,14 @@ export function formatPct(f: number | null, digits = 1): string {
   return `${(f * 100).toFixed(digits)}%`;
 }
 
+/**
+ * A ratio such as a speed-up: "26.22x", and two significant digits below 0.01 ("0.00073x", where
+ * toFixed(2) printed "0.00x" for a trace 1,367 times slower).
+ */
+export function formatRatio(v: number): string {
+  return `${v >= 0.01 || v === 0 ? v.toFixed(2) : v.toPrecision(2)}x`;
+}
+
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }

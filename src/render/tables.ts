@@ -8,6 +8,7 @@ import { nvtxFamilyName } from '../model/nvtx-names.js';
 import { formatCount, formatNs, formatPct } from './format.js';
 import { communicationTables } from './communication-text.js';
 import { expertTables } from './experts-text.js';
+import { perIteration } from '../findings/context.js';
 
 export interface Table {
   /** stable key per kind of table (tests and the page find tables by it), e.g. "metrics", "sm-fill" */
@@ -171,8 +172,11 @@ function nvtxTable(d: DeviceReport, options: TableOptions): Table | null {
     .filter((g) => g.kernelCount > 0)
     .sort((a, b) => b.gpuTime.total - a.gpuTime.total);
   const it = n.iterations;
-  const caption = `GPU ${d.deviceId}: NVTX ranges` + (it ? ` (iteration = "${it.name}": ${formatCount(it.count)} iterations, ${formatNs(it.duration.median)} each on the GPU, ` +
-    `${formatCount(it.kernelsPerIteration)} kernels and ${formatCount(it.syncsPerIteration)} host syncs per iteration)` : '');
+  // the same per-iteration counts as the iteration line (findings/context.ts perIteration); the rows below stay the ranges' projection
+  const p = it ? perIteration(d, it) : null;
+  const caption = `GPU ${d.deviceId}: NVTX ranges` + (it && p ? ` (iteration = "${it.name}": ${formatCount(it.count)} iterations, ${formatNs(it.duration.median)} each on the GPU, ` +
+    `${formatCount(Math.round(p.kernels))} kernels and ${formatCount(Math.round(p.syncs))} host syncs per iteration` +
+    `${p.fromWindow ? `, the window's ÷ ${formatCount(it.count)}; the rows count only kernels launched inside the ranges on their thread` : ''})` : '');
   const c = cap(groups, options.maxRows);
   const names = distinctNames(c.rows.map((g) => g.name), options.maxName);
   return {
@@ -235,7 +239,8 @@ function iterationTable(d: DeviceReport, options: TableOptions): Table | null {
   const c = cap(list, options.maxRows);
   const t0 = list[0].cpuStart;
   return {
-    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order`,
+    key: 'iterations', caption: `GPU ${d.deviceId}: iterations ("${it.name}"), in time order` +
+      (perIteration(d, it).fromWindow ? ' (kernels and host syncs: those launched inside the range on its thread; other threads launch more)' : ''),
     header: ['iteration', 'starts at (host)', 'host range', 'GPU span', 'kernels', 'host syncs'],
     rows: c.rows.map((x, i) => [String(i + 1), `+${formatNs(x.cpuStart - t0)}`, formatNs(x.cpuEnd - x.cpuStart),
       x.gpuStart === null || x.gpuEnd === null ? '–' : formatNs(x.gpuEnd - x.gpuStart), formatCount(x.kernels), formatCount(x.syncs)]),

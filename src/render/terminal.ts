@@ -7,7 +7,7 @@
 import type { DeviceReport, Finding, IterationSummary, Report } from '../report/types.js';
 import { communicationLine } from './communication-text.js';
 import { expertsLine, serializationLine, whatIfLine, whatIfShortLine } from './experts-text.js';
-import { formatCount, formatNs, formatPct, textTable } from './format.js';
+import { formatCount, formatNs, formatPct, formatRatio, textTable } from './format.js';
 import { reportTables, TERMINAL_TABLES, type Table } from './tables.js';
 import { windowChoice } from '../report/build.js';
 import { perIteration } from '../findings/context.js';
@@ -72,6 +72,9 @@ export function periodText(d: DeviceReport): string {
   return ` (${formatCount(t.count)} in ${formatNs(d.window.duration)}: one every ${formatNs(Math.round(period))}, the time between them included)`;
 }
 
+/** A count per iteration: whole, or a mean to one decimal ("8.0", not "8.016"). */
+const perIterationCount = (v: number): string => (Number.isInteger(v) ? formatCount(v) : v.toFixed(1));
+
 /** "; per iteration GPU busy …, N kernels, M host syncs", said to be the window's ÷ N when the ranges' projection misses work (findings/context.ts perIteration). */
 function perIterationText(d: DeviceReport, it: IterationSummary): string {
   const p = perIteration(d, it);
@@ -100,7 +103,7 @@ export function iterationLine(d: DeviceReport): string {
   }
   const spread = it.count > 1 ? ` (${formatNs(it.duration.min)} .. ${formatNs(it.duration.max)})` : '';
   return `${gpu}: ${formatNs(it.duration.median)} per iteration${spread}, median of ${formatCount(it.count)} "${it.name}"; ` +
-    `per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${formatCount(it.kernelsPerIteration)} kernels, ${formatCount(it.syncsPerIteration)} host syncs`;
+    `per iteration GPU busy ${formatNs(it.busyPerIteration)}, ${perIterationCount(it.kernelsPerIteration)} kernel${it.kernelsPerIteration === 1 ? '' : 's'}, ${perIterationCount(it.syncsPerIteration)} host syncs`;
 }
 
 function costText(f: Finding): string {
@@ -245,13 +248,17 @@ export function renderAlternatives(rows: AlternativeRow[], width = DEFAULT_WIDTH
   const out = wrap(`${rows.length} files side by side (speed-up against ${rows[0]?.label ?? 'the first'}; ranks of one job: --ranks; each file's report: --full)`, width, '  ');
   out.push(textTable(['file', 'iterations', 'time/it.', 'speed-up', 'GPU busy/it.', 'util.', 'overlap', 'syncs/it.'],
     rows.map((r) => [r.label, r.iterations === null ? 'none*' : formatCount(r.iterations), n(r.iterationTime ?? r.windowPerIteration, formatNs),
-      n(r.speedup, (v) => `${v.toFixed(2)}x`), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
+      n(r.speedup, formatRatio), n(r.busyPerIteration, formatNs), formatPct(r.utilization), formatPct(r.overlapShare), n(r.syncsPerIteration, dec)])));
   if (rows.some((r) => r.iterations === null)) out.push('* no repeated NVTX ranges: figures are for the whole window.');
   out.push('', 'Top finding of each file:');
   for (const r of rows) {
     const f = r.topFinding;
     const line = f ? `${r.label}: ${f.severity.toUpperCase()} ${f.id}${costText(f)}: ${f.title}` : `${r.label}: nothing to report`;
-    out.push(line.length > width ? `${line.slice(0, width - 1)}…` : line);
+    // two lines at most, cut at a word (one line cut mid-word read "…: Kernels…")
+    const lines = wrap(line, width, '  ');
+    if (lines.length > 2) lines.splice(2, lines.length - 2, '');
+    if (lines.length === 3) { lines.pop(); lines[1] = `${lines[1].slice(0, width - 1).replace(/\s+\S*$/, '')}…`; }
+    out.push(...lines);
   }
   return `${out.join('\n')}\n`;
 }

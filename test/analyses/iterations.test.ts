@@ -51,6 +51,15 @@ describe('steady state from NVTX', () => {
     // the NVTX table's iterations are the same ones
     expect(d.nvtxRanges!.iterations).toMatchObject({ name: 'step #', count: 3, kernelsPerIteration: 2 });
   });
+  it('measured whole, the iteration line gives a mean count to one decimal ("0.3 host syncs", not "0.333")', () => {
+    // three "step" ranges, a cudaDeviceSynchronize in the first only
+    const u = loop([{ t: 0, name: 'a' }, { t: 100, name: 'a' }, { t: 200, name: 'a' }],
+      [0, 100, 200].map((s, i) => ({ start: s, end: s + 50, text: `step ${i}` })),
+      [{ start: 10, end: 20, name: 'cudaDeviceSynchronize' }]);
+    const d = buildReport(u, { wholeTrace: true }).devices[0];
+    expect(d.nvtxRanges!.iterations!.syncsPerIteration).toBeCloseTo(1 / 3, 12);
+    expect(iterationLine(d)).toMatch(/, 1 kernel, 0\.3 host syncs$/);
+  });
   it('knows the names of one pass', () => {
     for (const n of ['forward seq #', 'iteration #', 'ProfilerStep#N', 'step #', 'token_#_processing', 'train_step #', 'decode #']) expect(saysOnePass(n), n).toBe(true);
     for (const n of ['expert #', 'layer #', 'cub::DeviceSelect::Flagged', 'stepper']) expect(saysOnePass(n), n).toBe(false);

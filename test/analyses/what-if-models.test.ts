@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow, type MemcpyRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
 import { analyzeWhatIf, buildReplayInput, readbackSizing, replay } from '../../src/analyses/what-if.js';
-import { expertDisplayName, expertInstances, parseExpertWeights } from '../../src/analyses/experts.js';
+import { expertDisplayName, expertInstances, instanceKernels, parseExpertWeights } from '../../src/analyses/experts.js';
 import { MemcpyKind } from '../../src/model/trace.js';
 import { main } from '../../src/cli.js';
 
@@ -112,10 +112,10 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
     const input = buildReplayInput(trace, 0, W)!;
     const ex = expertInstances(trace, 0, W)!;
     const instOf = new Int32Array(input.ops.count).fill(-1);
-    ex.instances.forEach((inst, k) => { for (const row of inst.kernels) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k; });
+    for (let k = 0; k < ex.count; k++) for (const row of instanceKernels(ex, k)) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k;
     const readbackCall = new Uint8Array(input.calls.count);
     for (let c = 0; c < input.calls.count; c++) if (trace.strings[trace.runtime.name[input.calls.row[c]]] === 'cudaMemcpyAsync') readbackCall[c] = 1;
-    const sized = readbackSizing(input, ex.instances, instOf, readbackCall);
+    const sized = readbackSizing(input, ex, instOf, readbackCall);
     const byKind = Array.from(input.ops.kind, (k, j) => [k, sized[j]]);
     expect(byKind.filter(([k]) => k === 0).map(([, d]) => d)).toEqual([100, 100]);
     expect(byKind.filter(([k]) => k !== 0).every(([, d]) => Number.isNaN(d))).toBe(true);
@@ -123,7 +123,7 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
   it('without read-backs nothing is resized', () => {
     const input = buildReplayInput(trace, 0, W)!;
     const ex = expertInstances(trace, 0, W)!;
-    const sized = readbackSizing(input, ex.instances, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count));
+    const sized = readbackSizing(input, ex, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count));
     expect(Array.from(sized).every(Number.isNaN)).toBe(true);
   });
   it('the projection runs both gemms at 100 ns, back to back once the syncs are gone', () => {

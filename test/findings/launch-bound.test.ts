@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findingsOf, grouped, ids, Rows, saturated, streamsSync, streamsTiny, US } from './scenarios.js';
+import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 
 describe('launch-bound', () => {
   it('fires on tiny experts that run faster than the CPU launches them', () => {
@@ -22,6 +23,19 @@ describe('launch-bound', () => {
     expect(marked.fix).toMatch(/run all experts as one grouped GEMM/);
     expect(plain.fix).not.toMatch(/expert|grouped/i);
     expect(plain.fix).toMatch(/CUDA graph.*fuse chains of small kernels.*larger batch/);
+  });
+  it('says how much of the idle time copies ran in (kmeans: 370.9 ms of copies inside 1.616 s "waiting for launches")', () => {
+    const r = new Rows();
+    for (let j = 0; j < 20; j++) {
+      const t = j * 2000 * US;
+      r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 110 * US, name: 'solver_step' });
+      // a 500 µs copy after each kernel, inside the next idle gap (the last one after the window)
+      r.copy(t + 200 * US, t + 800 * US, { start: t + 300 * US, end: t + 800 * US, bytes: 8 << 20, copyKind: MemcpyKind.DtoH, srcKind: MemoryKind.Device, dstKind: MemoryKind.Pinned });
+    }
+    const f = findingsOf(r.trace()).find((x) => x.id === 'launch-bound')!;
+    expect(f.evidence).toContain('Copies (memcpy/memset) ran during 9.500 ms of the GPU\'s idle time between kernels: the copy engines were busy then, and the host may have been issuing them (--include-transfers counts copies as GPU work).');
+    // without copies, no such line
+    expect(findingsOf(streamsTiny()).find((x) => x.id === 'launch-bound')!.evidence.join(' ')).not.toMatch(/Copies \(memcpy/);
   });
   it('on an AMD GPU the graph is a HIP graph (the MI250 trace was told cudaStreamBeginCapture)', () => {
     const t = streamsTiny(64, 2, { expertRanges: false });

@@ -182,3 +182,16 @@ describe('no-overlap-despite-streams and many-small-kernels: expert advice only 
     expect(marked.fix).toMatch(/^Fuse the per-expert work: one grouped GEMM per projection/);
   });
 });
+
+describe('no-overlap-despite-streams with two streams', () => {
+  it('says "the two streams never overlap", not "none of the 1 stream pairs"', () => {
+    const r = new Rows();
+    for (let j = 0; j < 20; j++) {
+      const t = j * 50 * US;
+      r.launch(t, t + 5 * US, { start: t + 10 * US, end: t + 20 * US, streamId: 13 + (j % 2), name: 'k' });
+    }
+    const f = findingsOf(r.trace()).find((x) => x.id === 'no-overlap-despite-streams')!;
+    expect(f.title).toBe('2 streams ran kernels, but no two kernels ever ran at the same time');
+    expect(f.evidence).toContain('The two streams never overlap.');
+  });
+});

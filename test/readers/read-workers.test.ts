@@ -1,5 +1,5 @@
 /**
- * The CUDA API call table decoded in worker threads (read-pool.ts, read-jobs.ts) reads to the
+ * The CUDA API call and kernel tables decoded in worker threads (read-pool.ts, read-jobs.ts) reads to the
  * same Report as one thread, byte for byte; where the ranges cannot give the one-thread answer
  * the read falls back to it. Workers need the compiled worker script: these tests run dist/
  * (built by test/setup/build.ts), with MOE_TRACE_READ_WORKERS forcing workers on any machine.
@@ -14,6 +14,8 @@ import { report, sameWithWorkers } from '../helpers/read-workers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const R = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+// the rewrites: a small capture whose API call and kernel tables span 15 and 14 leaf pages
+const SMALL = join(root, 'fixtures/nsys-2025.3/sequential.sqlite');
 
 afterAll(removeTempDirs);
 afterEach(() => { delete process.env.MOE_TRACE_READ_WORKERS; });
@@ -26,16 +28,16 @@ function rewritten(source: string, edit: (db: Database.Database) => void): strin
   return path;
 }
 
-describe('API calls decoded in worker threads', () => {
+describe('API calls and kernels decoded in worker threads', () => {
   // every fixture, whole-process captures included: read-workers.long.test.ts
-  for (const [f, n] of [['fixtures/nsys-2025.3/torch-streams-sync.sqlite', 3], ['fixtures/nsys-2025.3/streams.sqlite', 1]] as const) {
+  for (const [f, n] of [['fixtures/nsys-2025.3/torch-streams-sync.sqlite', 3], ['fixtures/nsys-2025.3/sequential.sqlite', 1]] as const) {
     it(`${f}: ${n} worker(s) give one thread's Report`, async () => {
       await sameWithWorkers(join(root, f), n);
     }, 60_000);
   }
 
   it('calls stored out of time order: the ranges say so and one thread reads (then the general read)', async () => {
-    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
+    const f = rewritten(SMALL, (db) => {
       db.exec(`CREATE TABLE r2 AS SELECT * FROM ${R} ORDER BY start DESC; DELETE FROM ${R}; INSERT INTO ${R} SELECT * FROM r2; DROP TABLE r2`);
     });
     const one = await report(f, 0);
@@ -45,8 +47,8 @@ describe('API calls decoded in worker threads', () => {
   }, 60_000);
 
   it('a correlation id past 32 bits in one range: the worker gives up and one thread reads (widening the column)', async () => {
-    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
-      db.exec(`UPDATE ${R} SET correlationId = correlationId + 1099511627776 WHERE rowid = (SELECT MAX(rowid) FROM ${R})`);
+    const f = rewritten(SMALL, (db) => {
+      db.exec(`UPDATE ${R} SET correlationId = correlationId + 1099511627776 WHERE rowid = (SELECT MAX(rowid) FROM ${R} WHERE nameId IN (SELECT id FROM StringIds WHERE value LIKE 'cudaLaunchKernel%'))`);
     });
     const one = await report(f, 0);
     const many = await report(f, 3);
@@ -55,12 +57,33 @@ describe('API calls decoded in worker threads', () => {
   }, 60_000);
 
   it('a duration that is not an integer: totals added by range could round apart, so one thread reads', async () => {
-    const f = rewritten(join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite'), (db) => {
+    const f = rewritten(SMALL, (db) => {
       db.exec(`UPDATE ${R} SET "end" = "end" + 0.1 WHERE rowid = (SELECT MIN(rowid) FROM ${R})`);
     });
     const one = await report(f, 0);
     const many = await report(f, 3);
     expect(many.via).not.toBe('workers');
+    expect(many.json).toBe(one.json);
+  }, 60_000);
+
+  it('a graph node id past 32 bits in one range: the kernel worker gives up and one thread reads (widening the column)', async () => {
+    const f = rewritten(SMALL, (db) => {
+      db.exec('UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET graphNodeId = 1099511627776 WHERE rowid = (SELECT MAX(rowid) FROM CUPTI_ACTIVITY_KIND_KERNEL)');
+    });
+    const one = await report(f, 0);
+    const many = await report(f, 3);
+    expect(many.kernelsVia).toBe('pages');
+    expect(many.via).toBe('workers');
+    expect(many.json).toBe(one.json);
+  }, 60_000);
+
+  it('kernels stored out of time order: ordered after the ranges are joined, as one thread orders them', async () => {
+    const f = rewritten(SMALL, (db) => {
+      db.exec('CREATE TABLE k2 AS SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL ORDER BY streamId, start DESC; DELETE FROM CUPTI_ACTIVITY_KIND_KERNEL; INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL SELECT * FROM k2; DROP TABLE k2');
+    });
+    const one = await report(f, 0);
+    const many = await report(f, 3);
+    expect(many.kernelsVia).toBe('workers');
     expect(many.json).toBe(one.json);
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import { renderTerminal } from '../../src/render/terminal.js';
 import { formatNs } from '../../src/render/format.js';
 import { buildTrace, type KernelRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
 import { perIteration } from '../../src/findings/context.js';
+import { gateVariables } from '../../src/gates.js';
 
 const LLAMA = '../shared/nsys-corpus/nsys2024.6.2_pytorch-llama3-inference-nvtx_sh1mwww_real_inference_simulation.sqlite';
 const FILES = [LLAMA, 'fixtures/nsys-2025.3-whole/torch-grouped.sqlite', 'fixtures/kineto-2.11/grouped.sqlite'];
@@ -66,6 +67,10 @@ describe('per-iteration counts when other threads launch part of each iteration'
     expect(text).toContain(`per iteration (the window's ÷ 5) GPU busy ${formatNs(Math.round(d.overlap.busy / 5))}, 870 kernels, 0 host syncs (63.9% of the kernels were launched outside the ranges' thread`);
     expect(d.overlap.kernelCount).toBe(4350);
     expect(formatNs(Math.round(d.overlap.busy / 5))).toBe('93.63 ms');
+    // the NVTX table's caption gives the same counts (it said 314 kernels)
+    const full = renderTerminal(report, { full: true }).replace(/\n {2}/g, ' ');
+    expect(full).toContain('NVTX ranges (iteration = "ProfilerStep#N": 5 iterations, 95.66 ms each on the GPU, 870 kernels and 0 host syncs per iteration, the window\'s ÷ 5;');
+    expect(full).toContain('Iterations ("ProfilerStep#N"), in time order (kernels and host syncs: those launched inside the range on its thread; other threads launch more)');
   }, 30_000);
   it('an inline trace: the range\'s thread launches forward and optimizer kernels, a second thread the 3 backward kernels between them', () => {
     const nvtx: NvtxRow[] = [];
@@ -92,6 +97,9 @@ describe('per-iteration counts when other threads launch part of each iteration'
     expect(d.overlap.kernelCount).toBe(15);
     expect(perIteration(d, it)).toEqual({ kernels: 5, syncs: 0, busy: 50, fromWindow: true, outsideShare: 0.6 });
     expect(renderTerminal(buildReport(t)).replace(/\n {2}/g, ' ')).toContain("per iteration (the window's ÷ 3) GPU busy 50 ns, 5 kernels, 0 host syncs (60.0% of the kernels were launched outside the ranges' thread");
+    // --fail-if reads the same counts
+    const report = buildReport(t);
+    expect(gateVariables(report, report.devices[0]).get('kernelsPerIteration')).toBe(5);
     // measured whole, the window is no longer the iterations: the projection is all there is
     const whole = buildReport(t, { wholeTrace: true }).devices[0];
     expect(perIteration(whole, whole.nvtxRanges!.iterations!)).toMatchObject({ kernels: 2, fromWindow: false });

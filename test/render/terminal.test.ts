@@ -76,3 +76,31 @@ describe('printing trace strings', () => {
     expect(out).not.toMatch(/[\u001b\u0007\u202e]/);
   });
 });
+
+describe('formatRatio', () => {
+  it('keeps two significant digits below 0.01 (a 1,367x slower trace printed "0.00x")', async () => {
+    const { formatRatio } = await import('../../src/render/format.js');
+    expect(formatRatio(26.2234)).toBe('26.22x');
+    expect(formatRatio(1)).toBe('1.00x');
+    expect(formatRatio(1.333e-3 / 1.822)).toBe('0.00073x');
+    expect(formatRatio(0)).toBe('0.00x');
+  });
+});
+
+describe('renderAlternatives', () => {
+  it('gives each top finding two lines cut at a word, not one line cut mid-word', async () => {
+    const { renderAlternatives } = await import('../../src/render/terminal.js');
+    const finding = {
+      id: 'launch-bound', severity: 'high' as const, deviceId: 0, costNs: 1_616_000_000, costShare: 0.887, evidence: [], fix: '', measures: [],
+      title: 'Kernels run 167.1 µs (median) but the CPU issues one every 36.34 ms: the GPU sits waiting for launches',
+    };
+    const row = { label: 'kmeans', iterations: null, windowPerIteration: 1.822e9, speedup: 1 / 1367, busyPerIteration: 8.5e6, utilization: 0.005, overlapShare: 0, syncsPerIteration: 324, topFinding: finding };
+    const text = renderAlternatives([{ ...row, label: 'a', speedup: 1 }, row], 100);
+    expect(text).toContain('0.00073x');
+    expect(text).toContain('kmeans: HIGH launch-bound [1.616 s, 88.7% of the window]: Kernels run 167.1 µs (median) but the CPU\n  issues one every 36.34 ms: the GPU sits waiting for launches\n');
+    const long = renderAlternatives([{ ...row, topFinding: { ...finding, title: 'word '.repeat(60) } }], 100);
+    const lines = long.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/ word…$/);
+    expect(lines.at(-2)).toMatch(/^kmeans: HIGH launch-bound/);
+  });
+});

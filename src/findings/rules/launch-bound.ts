@@ -5,6 +5,7 @@
  */
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
+import { intersectionLength, intervalSet } from '../../model/intervals.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { hasExperts, measure, medianKernelDuration, perIteration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
@@ -59,6 +60,10 @@ export function launchBound(ctx: FindingContext): Finding | null {
   if (ctx.iterations) {
     evidence.push(`${formatCount(Math.round(perIteration(device, ctx.iterations).kernels))} kernels per iteration over ${plural(ctx.iterations.count, 'iteration')} ("${ctx.iterations.name}").`);
   }
+  const copying = copiesDuringIdle(ctx);
+  if (copying > 0.01 * hostWait.total) {
+    evidence.push(`Copies (memcpy/memset) ran during ${formatNs(copying)} of the GPU's idle time between kernels: the copy engines were busy then, and the host may have been issuing them (--include-transfers counts copies as GPU work).`);
+  }
   if (ctx.activeStreams > 1) {
     evidence.push(`${formatCount(ctx.activeStreams)} streams cannot overlap kernels that are not yet launched: overlap share ${formatPct(device.overlap.overlapShare)}.`);
   }
@@ -85,4 +90,17 @@ function hostWaitWhere(hostWaitGaps: number, syncStallGaps: number): string {
   const tails = 'the tails of sync-stall gaps, after the blocking call returned';
   if (hostWaitGaps === 0) return syncStallGaps > 0 ? `all in ${tails}` : 'in no idle gap';
   return `in ${plural(hostWaitGaps, 'idle gap')}${syncStallGaps > 0 ? ` and in ${tails}` : ''}`;
+}
+
+/** |(memcpy ∪ memset of the device) ∩ idle|: kernel-idle time during which copies ran (0 with --include-transfers, where copies are not idle). */
+function copiesDuringIdle(ctx: FindingContext): number {
+  const { trace, device } = ctx;
+  const pieces: [number, number][] = [];
+  for (const c of [trace.memcpy, trace.memset]) {
+    for (let i = 0; i < c.count; i++) {
+      if (c.deviceId[i] !== device.deviceId || c.end[i] <= device.window.start || c.start[i] >= device.window.end) continue;
+      pieces.push([c.start[i], c.end[i]]);
+    }
+  }
+  return pieces.length === 0 ? 0 : intersectionLength(intervalSet(pieces), ctx.idle);
 }

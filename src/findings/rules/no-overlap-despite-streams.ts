@@ -23,7 +23,7 @@ export function noOverlapDespiteStreams(ctx: FindingContext): Finding | null {
     `GPU busy ${formatNs(o.busy)} of the ${formatNs(windowLength(device.window))} window (utilization ${formatPct(o.utilization)}); concurrency ${o.concurrency === null ? 'n/a' : o.concurrency.toFixed(3)} (1.000 = fully serial); at most ${formatCount(o.maxConcurrency)} kernel${o.maxConcurrency === 1 ? '' : 's'} at once.`,
     pairs.length > 0
       ? `Most-overlapping stream pair: streams ${pairs[0].a} and ${pairs[0].b}, ${formatNs(pairs[0].overlap)}; ${formatCount(pairs.length)} of ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap at all.`
-      : `None of the ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap.`,
+      : ctx.activeStreams === 2 ? 'The two streams never overlap.' : `None of the ${formatCount((ctx.activeStreams * (ctx.activeStreams - 1)) / 2)} stream pairs overlap.`,
   ];
   return withMeasures({
     id: 'no-overlap-despite-streams', severity: 'medium', deviceId: device.deviceId, title, evidence,

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { WHAT_IF_SCENARIOS } from '../../report/expert-types.js';
 import type { DeviceReport } from '../../report/types.js';
-import { formatCount, formatNs, formatPct } from '../format.js';
+import { formatCount, formatNs, formatPct, formatRatio } from '../format.js';
 import { scenarioName } from '../experts-text.js';
 import { compareWhatIfSpec } from './experts-section.js';
 import type { HtmlInput, Table } from './sections.js';
@@ -67,7 +67,7 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
   const compareRows: [string, (c: { t: number; d: DeviceReport }) => string][] = compared ? [
     ['iterations', fromCompare((c) => (c.iterations === null ? 'none (whole window)' : formatCount(c.iterations)))],
     ['time / iteration', fromCompare((c) => (c.iterationTime === null ? 'n/a' : formatNs(c.iterationTime)))],
-    [`speed-up vs ${first}`, fromCompare((c) => (c.speedup === null ? 'n/a' : `${c.speedup.toFixed(2)}x`))],
+    [`speed-up vs ${first}`, fromCompare((c) => (c.speedup === null ? 'n/a' : formatRatio(c.speedup)))],
   ] : [];
   const table: Table = {
     key: 'compare', caption: 'Headline metrics side by side',

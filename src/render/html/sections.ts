@@ -81,7 +81,9 @@ export function traceSection(input: HtmlInput, index: number, limits: TimelineLi
     if (d.streams.length >= 2) {
       const pairs = pairsSpec(d);
       charts.push(pairs ? { id: `${p}-pairs`, kind: 'pairs', spec: pairs }
-        : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
+        : { id: `${p}-pairs`, kind: 'pairs', spec: null, message: d.streams.length === 2
+          ? `GPU ${d.deviceId}: no two streams overlapped — its 2 streams never ran kernels at the same time.`
+          : `GPU ${d.deviceId}: no two streams overlapped — none of the ${formatCount(d.streams.length * (d.streams.length - 1) / 2)} pairs of its ${formatCount(d.streams.length)} streams ever ran kernels at the same time.` });
     }
     charts.push({ id: `${p}-gaps`, kind: 'gaps', spec: gapsSpec(d, gapHistogram(d)) });
     // per-expert load and the what-if bars (issue 15): src/render/html/experts-section.ts
