@@ -59,7 +59,7 @@ if (dw) {
   // iteration count as expertAnalyses gives it, or none
   const { expertInstances, analyzeExperts } = await mod('analyses/experts.js');
   const instances = await step('expert instances and load', () => {
-    const inst = expertInstances(trace, deviceId, window);
+    const inst = expertInstances(trace, deviceId, window, index.links);
     analyzeExperts(trace, deviceId, window, inst);
     return inst;
   });
@@ -67,7 +67,7 @@ if (dw) {
   const contention = await step('contention', () => kernelContention(trace, deviceId, window));
   const { analyzeWhatIf } = await mod('analyses/what-if.js');
   const it = window.iterations && window.iterations.count > 0 ? { count: window.iterations.count, source: 'window' } : undefined;
-  await step('what-if replay', () => analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations: it }));
+  await step('what-if replay', () => analyzeWhatIf(trace, deviceId, window, { experts: instances, contention, iterations: it, links: index.links, blocking: index.blocking }));
   const { findCulprits } = await mod('analyses/culprits.js');
   await step('culprits', () => findCulprits(trace, deviceId, window, it?.count ?? null));
   const done = await step('device (overlap, streams, gaps, launch, host syncs)', () => analyzeDeviceWindow(index, dw, {}));

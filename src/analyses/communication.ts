@@ -20,6 +20,7 @@ import {
   difference, EMPTY_SET, lowerBound, overlapWith, totalLength, union, upperBound, type IntervalSet,
 } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
+import { gatherI32 } from '../model/gather.js';
 import { ClassCode, KERNEL_CLASSES, isCommunicationClass, isComputeClass, type KernelClassification } from './kernel-classes.js';
 import { communicationRangeOfCalls, hasCommunicationRanges, opPhases, PHASES } from './phases.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -187,7 +188,9 @@ export function analyzeCommunication(
   // their union completes: the clipped pieces would come out of order and have to be kept.
   const wholeKernels = split && kernelsInStartOrder(trace, deviceId, lo, hi);
   const lengthOnly = (): Sink => (wholeKernels ? { kind: 'whole', union: new LengthInWindow(w) } : { kind: 'pieces', union: new StreamingUnion(split) });
-  const compute: Sink = mayCommunicate(trace, deviceId, lo, hi, classes) ? { kind: 'pieces', union: new StreamingUnion(true) } : lengthOnly();
+  // copies a communication library issued are found inside its NVTX ranges: none without such ranges
+  const commRanges = (trace.memcpy.count > 0 || trace.memset.count > 0) && hasCommunicationRanges(trace);
+  const compute: Sink = commRanges || commKernelsIn(trace, deviceId, lo, hi, classes) ? { kind: 'pieces', union: new StreamingUnion(true) } : lengthOnly();
   const byClass = KERNEL_CLASSES.map((_, code) => ({
     count: 0, time: 0,
     // communication and sync come from `ops`; memory from three sorted sources
@@ -274,11 +277,11 @@ export function analyzeCommunication(
     }
     links ??= callLinks(trace);
     const callOf = label === 'memcpy' ? links.memcpyCall : links.memsetCall;
-    const ranges = communicationRangeOfCalls(trace, Array.from(rows, (i) => callOf[i]));
+    const ranges = commRanges ? communicationRangeOfCalls(trace, Array.from(gatherI32(callOf, rows))) : null;
     let count = 0;
     let time = 0;
     rows.forEach((i, j) => {
-      const range = ranges[j];
+      const range = ranges ? ranges[j] : null;
       const t = clipped(cols.start[i], cols.end[i]);
       if (range === null) {
         count++; time += t;
@@ -408,16 +411,13 @@ function kernelsInStartOrder(trace: Trace, deviceId: number, lo: number, hi: num
   return true;
 }
 
-/**
- * Whether W can hold a communication operation: a communication or sync kernel of the device
- * between lo and hi, or a copy or memset while the trace has communication-library ranges.
- */
-function mayCommunicate(trace: Trace, deviceId: number, lo: number, hi: number, classes: KernelClassification): boolean {
+/** Whether the device has a communication or sync kernel between lo and hi. */
+function commKernelsIn(trace: Trace, deviceId: number, lo: number, hi: number, classes: KernelClassification): boolean {
   const k = trace.kernels;
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] === deviceId && !(k.end[i] < lo || k.start[i] > hi) && isCommunicationClass(classes.classOf[i])) return true;
   }
-  return (trace.memcpy.count > 0 || trace.memset.count > 0) && hasCommunicationRanges(trace);
+  return false;
 }
 
 /** Entries of one short name, class and family as one row (template instances of one kernel). */

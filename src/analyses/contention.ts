@@ -191,6 +191,8 @@ export function kernelContention(
   interface Acc { id: number; first: number; count: number; alone: number; over: number; time: number; overlapNs: number; fit: boolean }
   const groups = new Map<number, Acc>();
   const list: Acc[] = [];
+  const keys = trace.strings.length * configs;
+  const dense = keys <= 1 << 22 ? new Int32Array(keys).fill(-1) : null;
   const dur = s;
   const beside = e;
   // per kernel: its group (-1 when not included)
@@ -205,8 +207,13 @@ export function kernelContention(
     beside[j] = b;
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
-    let g = groups.get(key);
-    if (!g) { groups.set(key, (g = { id: list.length, first: i, count: 0, alone: 0, over: 0, time: 0, overlapNs: 0, fit: false })); list.push(g); }
+    // a dense table of group ids when the keys are few (the usual few hundred names), a Map beyond
+    let g = dense && key >= 0 && key < dense.length ? (dense[key] >= 0 ? list[dense[key]] : undefined) : groups.get(key);
+    if (!g) {
+      g = { id: list.length, first: i, count: 0, alone: 0, over: 0, time: 0, overlapNs: 0, fit: false };
+      list.push(g);
+      if (dense && key >= 0 && key < dense.length) dense[key] = g.id; else groups.set(key, g);
+    }
     groupOf[j] = g.id;
     g.count++;
     g.time += d;

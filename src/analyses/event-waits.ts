@@ -23,7 +23,7 @@ export interface EventWaitLinks {
  * correlation.ts finds) a binary search per key; otherwise one pass over the calls that looks up
  * only the keys wanted: a lookup of every call would cost a map entry per API call (millions).
  */
-function callIndex(trace: Trace, wanted: { process: number; corr: number }[]): (process: number, corr: number) => number {
+function callIndex(trace: Trace, wanted: () => { process: number; corr: number }[]): (process: number, corr: number) => number {
   const { runtime } = trace;
   const processOf = processOfThread(trace);
   const corrs = runtime.correlationId;
@@ -40,7 +40,7 @@ function callIndex(trace: Trace, wanted: { process: number; corr: number }[]): (
   }
   const P = trace.processes.length + 2;
   const byKey = new Map<number, number>();
-  for (const w of wanted) byKey.set(w.corr * P + (w.process + 1), -1);
+  for (const w of wanted()) byKey.set(w.corr * P + (w.process + 1), -1);
   let left = byKey.size;
   for (let r = 0; r < n && left > 0; r++) {
     const key = corrs[r] * P + (processOf[runtime.thread[r] + 1] + 1);
@@ -60,10 +60,16 @@ export function eventWaitLinks(trace: Trace, deviceId: number, links: CallLinks 
   const out: EventWaitLinks = { waitedOn, waits: { count: 0, waiting: none, recorded: none, call: none, kernel: none } };
   const ev = trace.cudaEvents;
   if (!ev || ev.waits.count === 0) return out;
-  const onDevice: number[] = [];
-  for (let w = 0; w < ev.waits.count; w++) if (ev.waits.deviceId[w] === deviceId) onDevice.push(w);
-  const callOf = callIndex(trace, onDevice.map((w) => ({ process: ev.waits.process[w], corr: ev.waits.correlationId[w] })));
-  const waits = { count: 0, waiting: new Int32Array(onDevice.length), recorded: new Int32Array(onDevice.length), call: new Int32Array(onDevice.length), kernel: new Int32Array(onDevice.length) };
+  let onDevice = 0;
+  for (let w = 0; w < ev.waits.count; w++) if (ev.waits.deviceId[w] === deviceId) onDevice++;
+  // the waits' (process, correlationId) keys, only when the calls must be looked up by key
+  const wanted = () => {
+    const out: { process: number; corr: number }[] = [];
+    for (let w = 0; w < ev.waits.count; w++) if (ev.waits.deviceId[w] === deviceId) out.push({ process: ev.waits.process[w], corr: ev.waits.correlationId[w] });
+    return out;
+  };
+  const callOf = callIndex(trace, wanted);
+  const waits = { count: 0, waiting: new Int32Array(onDevice), recorded: new Int32Array(onDevice), call: new Int32Array(onDevice), kernel: new Int32Array(onDevice) };
   const { kernelCall } = links;
   const { runtime } = trace;
   // the stream of each event record the waits name (event id → sync id → stream; the last record wins)
@@ -73,17 +79,24 @@ export function eventWaitLinks(trace: Trace, deviceId: number, links: CallLinks 
   // each stream's kernels on this device by launch-call start (then row): rows[from .. to) per stream
   const callStart = (i: number) => runtime.start[kernelCall[i]];
   const byStream = new Map<number, { from: number; to: number }>();
+  // each kernel's stream group, looked up once per run of kernels on one stream
+  const groupOf = (i: number, last: { stream: number; g: { from: number; to: number } | undefined }) => {
+    if (k.streamId[i] !== last.stream || !last.g) { last.stream = k.streamId[i]; last.g = byStream.get(last.stream); }
+    return last.g;
+  };
   let n = 0;
+  const last: { stream: number; g: { from: number; to: number } | undefined } = { stream: NaN, g: undefined };
   for (let i = 0; i < k.count; i++) {
     if (k.deviceId[i] !== deviceId || kernelCall[i] < 0) continue;
     n++;
-    const g = byStream.get(k.streamId[i]);
-    if (g) g.to++; else byStream.set(k.streamId[i], { from: 0, to: 1 });
+    const g = groupOf(i, last);
+    if (g) g.to++; else { last.g = { from: 0, to: 1 }; byStream.set(k.streamId[i], last.g); }
   }
   let at = 0;
   for (const g of byStream.values()) { g.from = at; at += g.to; g.to = g.from; }
   const rows = new Int32Array(n);
-  for (let i = 0; i < k.count; i++) if (k.deviceId[i] === deviceId && kernelCall[i] >= 0) rows[byStream.get(k.streamId[i])!.to++] = i;
+  last.stream = NaN;
+  for (let i = 0; i < k.count; i++) if (k.deviceId[i] === deviceId && kernelCall[i] >= 0) rows[groupOf(i, last)!.to++] = i;
   for (const g of byStream.values()) {
     let sorted = true;
     for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(rows[m]) < callStart(rows[m - 1])) sorted = false;

@@ -214,6 +214,7 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     return lo;
   };
   const weightOfText = new Map<number, number>();
+  const expertOfText = new Map<number, number>();
   /** The family's instances: each range's kernels order[lo .. hi), or only their count when `out` is null. */
   const scan = (f: number, out: ExpertInstances | null): { covered: number; n: number; names: Map<number, string> } => {
     const names = new Map<number, string>();
@@ -228,7 +229,9 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
       const hi = firstAtOrAfter(lo, g.to, nvtx.end[row]);
       if (hi <= lo) continue;
       const text = strings[nvtx.text[row]];
-      const expert = expertNumber(text);
+      // one parse per distinct text
+      let expert = expertOfText.get(nvtx.text[row]);
+      if (expert === undefined) expertOfText.set(nvtx.text[row], (expert = expertNumber(text)));
       if (!Number.isFinite(expert)) continue;
       if (!names.has(expert)) names.set(expert, expertDisplayName(text));
       if (out) {
@@ -404,14 +407,12 @@ export function analyzeExperts(
     acc[0] = Infinity; acc[1] = -Infinity; acc[2] = -Infinity; acc[3] = 0; acc[4] = 0; acc[5] = -Infinity;
     let m = 0;
     let sorted = true;
-    const newStreams: number[] = [];
     for (let c = from; c < to; c++) {
       const i = found.kernels[c];
       const a = Math.max(k.start[i], window.start);
       const b = Math.min(k.end[i], window.end);
       if (b < a) continue;
       scratchS[m] = a; scratchE[m] = b; m++;
-      if (!newStreams.includes(k.streamId[i])) newStreams.push(k.streamId[i]);
       if (a < acc[0]) acc[0] = a;
       if (b > acc[1]) acc[1] = b;
       if (a < acc[2]) sorted = false;
@@ -427,7 +428,12 @@ export function analyzeExperts(
     let id = expertIds.get(e);
     if (id === undefined) { id = experts.length; expertIds.set(e, id); experts.push(e); streamsOf.push(new Set()); }
     expertOf[q] = id;
-    for (const st of newStreams) streamsOf[id].add(st);
+    // the streams of its kernels in the window
+    const streams = streamsOf[id];
+    for (let c = from; c < to; c++) {
+      const i = found.kernels[c];
+      if (!(Math.min(k.end[i], window.end) < Math.max(k.start[i], window.start))) streams.add(k.streamId[i]);
+    }
   }
   if (experts.length < 2) return null;
   const byExpert = groupBy(expertOf, n, experts.length);

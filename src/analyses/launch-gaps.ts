@@ -261,13 +261,19 @@ export function classifyGapsDetailed(
  * merged as a union, not summed. A gap meets few calls: the pieces go in a small sorted list.
  */
 function blockedPart(tb: ThreadBlocking, q: number, gs: number, ge: number): number {
+  // nearly always one call meets the gap: its clipped length, with no list made
+  let met = 0;
+  let only = -1;
+  for (let i = q - 1; i >= 0 && tb.maxEnd[i] > gs; i--) {
+    if (Math.min(tb.end[i], ge) > Math.max(tb.start[i], gs)) { met++; only = i; }
+  }
+  if (met === 1) return Math.min(tb.end[only], ge) - Math.max(tb.start[only], gs);
   const pieces: [number, number][] = [];
   for (let i = q - 1; i >= 0 && tb.maxEnd[i] > gs; i--) {
     const s = Math.max(tb.start[i], gs);
     const e = Math.min(tb.end[i], ge);
     if (e > s) pieces.push([s, e]);
   }
-  if (pieces.length === 1) return pieces[0][1] - pieces[0][0];
   pieces.sort((x, y) => x[0] - y[0]);
   let total = 0;
   let cs = -Infinity;

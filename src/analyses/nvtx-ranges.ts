@@ -11,7 +11,7 @@ import { gatherF64, gatherI32 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distributionInPlace, lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
+import { distributionInPlace, lowerBound, sortedOrder, upperBound } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { grown } from '../model/columns.js';
 import { forEachInWindow } from './select.js';
@@ -234,7 +234,6 @@ interface DeviceKernels {
   /** each piece's start and end; null when every piece is its kernel, whole (then the kernel columns through rows) */
   start: Float64Array | null;
   end: Float64Array | null;
-  maxDuration: number;
 }
 
 /**
@@ -251,22 +250,20 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   let identity = true;
   let sorted = true;
   let lastStart = -Infinity;
-  let maxDuration = 0;
   forEachInWindow(k, deviceId, w, (i, a, b, first) => {
     if (!first || a !== k.start[i] || b !== k.end[i]) cut = true;
     if (i !== count) identity = false;
     if (a < lastStart) sorted = false;
     lastStart = a;
     count++;
-    maxDuration = Math.max(maxDuration, b - a);
   });
   // one GPU, default window: the kernel columns as they are
-  if (count === k.count && !cut && identity) return { count, rows: null, start: null, end: null, maxDuration };
+  if (count === k.count && !cut && identity) return { count, rows: null, start: null, end: null };
   const rows = new Int32Array(count);
   if (!cut && sorted) {
     let j = 0;
     forEachInWindow(k, deviceId, w, (i) => { rows[j++] = i; });
-    return { count, rows, start: null, end: null, maxDuration };
+    return { count, rows, start: null, end: null };
   }
   let start = new Float64Array(count);
   let end = new Float64Array(count);
@@ -276,13 +273,13 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
     if (j > 0 && a < start[j - 1]) sorted = false;
     rows[j] = i; start[j] = a; end[j] = b; j++;
   });
-  if (sorted) return { count, rows, start, end, maxDuration };
+  if (sorted) return { count, rows, start, end };
   // a kernel cut by two segments puts its second piece after later kernels' first: sort by start
   const order = sortedOrder(start, count);
   const r2 = gatherI32(rows, order);
   start = gatherF64(start, order);
   end = gatherF64(end, order);
-  return { count, rows: r2, start, end, maxDuration };
+  return { count, rows: r2, start, end };
 }
 
 /**
@@ -297,36 +294,25 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
   const { runtime, nvtx } = trace;
   const kernels = trace.kernels;
   const startOf = (j: number): number => (dk.start ? dk.start[j] : kernels.start[dk.rows ? dk.rows[j] : j]);
-  /** lowerBoundNear over startOf: the first j with startOf(j) >= x, galloping from `hint` */
-  const firstStartingFrom = (x: number, hint: number): number => {
-    let lo = 0;
-    let hi = dk.count;
-    if (hint < dk.count && startOf(hint) < x) {
-      lo = hint + 1;
-      let step = 1;
-      hi = lo;
-      while (hi < dk.count && startOf(hi) < x) { lo = hi + 1; hi = lo + step; step *= 2; }
-      hi = Math.min(hi + 1, dk.count);
-    } else hi = Math.min(hint + 1, dk.count);
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (startOf(mid) < x) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  };
+  // reach[j]: the latest end among kernels 0..j (NaN ends, which add nothing, left out): every
+  // kernel before the first j with reach[j] > t ends by t
+  const reach = new Float64Array(dk.count);
+  for (let j = 0, r = -Infinity; j < dk.count; j++) {
+    const e = dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j];
+    if (e > r) r = e;
+    reach[j] = r;
+  }
   const own = new RunningUnion();
   const others = new RunningUnion();
   const all = new RunningUnion();
-  // instances come in start order, so the first kernel to look at mostly moves forward
-  let from = 0;
   return {
     ofInstance(row, gpuStart, gpuEnd) {
       const thread = nvtx.thread[row];
       const lo = nvtx.start[row];
       const hi = nvtx.end[row];
       own.reset(); others.reset(); all.reset();
-      // Only kernels that can meet the instance's GPU span: those starting less than the longest kernel before it.
-      from = dk.start ? lowerBoundNear(dk.start, dk.count, gpuStart - dk.maxDuration, from) : firstStartingFrom(gpuStart - dk.maxDuration, from);
+      // Only kernels that can meet the instance's GPU span: from the first that ends after it starts.
+      const from = upperBound(reach, dk.count, gpuStart);
       for (let j = from; j < dk.count && startOf(j) < gpuEnd; j++) {
         const e = dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j];
         if (e <= gpuStart) continue;
@@ -371,6 +357,8 @@ class SyncNames {
   calls = new Int32Array(256);
   readonly names: string[] = [];
   private readonly ids = new Map<string, number>();
+  /** by the call's name (a string index): its id, once its text has been looked up */
+  private readonly idOfName = new Map<number, number>();
   private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
 
   constructor(private readonly trace: Trace, blocking: BlockingIndex) {
@@ -391,9 +379,14 @@ class SyncNames {
     if (lo >= hi) return 0;
     const first = this.count;
     for (let c = lo; c < hi; c++) {
-      const text = trace.strings[trace.runtime.name[calls.rows[c]]] ?? '?';
-      let id = this.ids.get(text);
-      if (id === undefined) { id = this.names.length; this.ids.set(text, id); this.names.push(text); }
+      const nameIndex = trace.runtime.name[calls.rows[c]];
+      let id = this.idOfName.get(nameIndex);
+      if (id === undefined) {
+        const text = trace.strings[nameIndex] ?? '?';
+        id = this.ids.get(text);
+        if (id === undefined) { id = this.names.length; this.ids.set(text, id); this.names.push(text); }
+        this.idOfName.set(nameIndex, id);
+      }
       let e = first;
       while (e < this.count && this.name[e] !== id) e++;
       if (e === this.count) {

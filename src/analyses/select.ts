@@ -219,14 +219,16 @@ export function transferActivity(trace: Trace, deviceId: number, window: Interva
   memcpyCount: number; memcpyBusy: number; memsetCount: number; memsetBusy: number;
 } {
   const measure = (t: Columns) => {
+    // a first walk counts, so the pieces take typed columns of their size
     let count = 0;
-    const s: number[] = [];
-    const e: number[] = [];
-    forEachInWindow(t, deviceId, window, (_i, a, b, first) => {
-      if (first) count++;
-      s.push(a); e.push(b);
-    });
-    return { count, busy: totalLength(union(s, e, s.length)) };
+    let pieces = 0;
+    forEachInWindow(t, deviceId, window, (_i, _a, _b, first) => { if (first) count++; pieces++; });
+    if (pieces === 0) return { count, busy: 0 };
+    const s = new Float64Array(pieces);
+    const e = new Float64Array(pieces);
+    let n = 0;
+    forEachInWindow(t, deviceId, window, (_i, a, b) => { s[n] = a; e[n] = b; n++; });
+    return { count, busy: totalLength(union(s, e, n)) };
   };
   const m = measure(trace.memcpy);
   const z = measure(trace.memset);
