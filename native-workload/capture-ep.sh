@@ -30,14 +30,8 @@ py=python3
 [ -d .device-libs/root/usr/lib/x86_64-linux-gnu ] && \
   export LD_LIBRARY_PATH="$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-nsys="${NSYS:-$(command -v nsys || true)}"
-if [ -z "$nsys" ]; then
-  for c in $(ls -d /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | sort -rV) /usr/local/cuda/bin/nsys \
-           $(ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV); do
-    if [ -x "$c" ]; then nsys=$c; break; fi
-  done
-fi
-[ -n "$nsys" ] && [ -x "$nsys" ] || { echo "capture-ep: nsys not found (set NSYS)" >&2; exit 2; }
+. "$(dirname "${BASH_SOURCE[0]}")/find-nsys.sh"
+find_nsys || { echo "capture-ep: nsys not found (set NSYS)" >&2; exit 2; }
 torchrun=("$py" -m torch.distributed.run --standalone --nproc_per_node "$nproc")
 
 { echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "nproc: $nproc"; echo "nsys: $nsys"; "$nsys" --version

@@ -32,14 +32,8 @@ summary="$W/meta/summary.txt"
 steps="$W/meta/steps.tsv"
 printf 'step\tstart_s\tseconds\texit\n' > "$steps"
 
-nsys="${NSYS:-$(command -v nsys || true)}"
-if [ -z "$nsys" ]; then
-  for c in $(ls -d /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | sort -rV) /usr/local/cuda/bin/nsys \
-           $(ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV); do
-    if [ -x "$c" ]; then nsys=$c; break; fi
-  done
-fi
-[ -n "$nsys" ] && [ -x "$nsys" ] || { echo "round2: nsys not found" >&2; exit 2; }
+. "$(dirname "${BASH_SOURCE[0]}")/find-nsys.sh"
+find_nsys || { echo "round2: nsys not found" >&2; exit 2; }
 
 PHASES=" ${ROUND2_PHASES:-whole kineto zipf ep reps} "
 want() { [[ "$PHASES" == *" $1 "* ]]; }

@@ -25,14 +25,8 @@ rm -rf "$W"; mkdir -p "$W"/{default,zipf,64k,meta} "$OUT" || exit 2
 steps="$W/meta/steps.tsv"
 printf 'step\tstart_s\tseconds\texit\n' > "$steps"
 
-nsys="${NSYS:-$(command -v nsys || true)}"
-if [ -z "$nsys" ]; then
-  for c in $(ls -d /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | sort -rV) /usr/local/cuda/bin/nsys \
-           $(ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV); do
-    if [ -x "$c" ]; then nsys=$c; break; fi
-  done
-fi
-[ -n "$nsys" ] && [ -x "$nsys" ] || { echo "whatif: nsys not found" >&2; exit 2; }
+. "$(dirname "${BASH_SOURCE[0]}")/find-nsys.sh"
+find_nsys || { echo "whatif: nsys not found" >&2; exit 2; }
 
 elapsed() { echo $(( $(date +%s) - T0 )); }
 say() { echo "whatif [$(elapsed)s] $*" | tee -a "$W/meta/summary.txt" >&2; }

@@ -459,7 +459,7 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
-      {"signal", "MOE_GROUPED_SIGNAL=1", true},
+      {"no-signal", "MOE_GROUPED_SIGNAL=0", true},
       {"route0", "MOE_GROUPED_ROUTE=0", true},
       {"stages4", "MOE_GROUPED_STAGES=4", true},
       {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", true},
@@ -467,8 +467,8 @@ int main(int argc, char** argv) {
       {"lag-1", "MOE_GROUPED_LAG=-1", false},
       {"lag0", "MOE_GROUPED_LAG=0", false},
       {"no-pdl", "MOE_GROUPED_PDL=0", false},
-      {"signal-stages4", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_STAGES=4", false},
-      {"signal-route0", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_ROUTE=0", false},
+      {"no-signal-stages4", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_STAGES=4", false},
+      {"no-signal-route0", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_ROUTE=0", false},
       {"no-static", "MOE_GROUPED_STATIC=0", false},
   };
   bool allOk = checkTopK();
@@ -487,10 +487,10 @@ int main(int argc, char** argv) {
   // ---- timing at switch-base-64: top-k + pack + ffn per run (from the router's logits: the
   // layer less its router GEMM), median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"default (v2, route, 5 stages, lag 8)", ""},
-      {"signal (a warp publishes up items)", "MOE_GROUPED_SIGNAL=1"},
+      {"default (v2, route, signal, 5 stages)", ""},
+      {"no-signal (consumers publish up items)", "MOE_GROUPED_SIGNAL=0"},
       {"route0 (top-k + pack kernels)", "MOE_GROUPED_ROUTE=0"},
-      {"signal stages4", "MOE_GROUPED_SIGNAL=1;MOE_GROUPED_STAGES=4"},
+      {"no-signal stages4", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_STAGES=4"},
       {"stages4", "MOE_GROUPED_STAGES=4"},
       {"lag-1", "MOE_GROUPED_LAG=-1"},
       {"ahead2", "MOE_GROUPED_AHEAD=2"},
@@ -499,7 +499,7 @@ int main(int argc, char** argv) {
       {"diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
       {"diagnostic: no wgmma, no epilogue", "MOE_GROUPED_DIAG=2"},
       {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
-      {"signal again", "MOE_GROUPED_SIGNAL=1"},
+      {"no-signal again", "MOE_GROUPED_SIGNAL=0"},
       {"no static first items", "MOE_GROUPED_STATIC=0"},
   };
   struct Row {

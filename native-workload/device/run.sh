@@ -21,7 +21,8 @@
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
 #   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
 # Steps past DEADLINE seconds (280) are skipped and say so. FINAL=1 (the results run): only the
-# checks, the two RESULT runs, the captures, the cuBLAS path and a second uniform run.
+# checks, the RESULT runs (default and MOE_GROUPED_SIGNAL=0), the captures, the cuBLAS path and a
+# second uniform run.
 # $OUT gets: summary.txt (also printed last), logs.tar.gz (every step's log, build log,
 # SASS counts), grouped.sqlite, grouped-zipf.sqlite.
 set -u
@@ -106,10 +107,10 @@ if [ -x "$W" ]; then
   step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
   step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
   }
-  # In every run: the signaler warp (MOE_GROUPED_SIGNAL=1) with the same checks and anchor, and
-  # the layer without the fused route kernel (top-k and pack as two kernels).
-  step signal-uniform 90 env MOE_GROUPED_SIGNAL=1 $W --mode sequential,grouped $A
-  step signal-zipf 90 env MOE_GROUPED_SIGNAL=1 $W --mode sequential,grouped $ZIPF $A
+  # In every run: without the signaler warp (MOE_GROUPED_SIGNAL=0: run 7's default), with the same
+  # checks and anchor, and without the fused route kernel (top-k and pack as two kernels).
+  step nosignal-uniform 90 env MOE_GROUPED_SIGNAL=0 $W --mode sequential,grouped $A
+  step nosignal-zipf 90 env MOE_GROUPED_SIGNAL=0 $W --mode sequential,grouped $ZIPF $A
   step route0-uniform 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
   step route0-zipf 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
 
@@ -118,11 +119,11 @@ if [ -x "$W" ]; then
   NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
   if [ -n "$NSYS" ]; then
     "$NSYS" --version >> "$LOG/env.txt" 2>&1
-    caps="grouped grouped-zipf grouped-signal grouped-signal-zipf"; [ "$FINAL" = 1 ] || caps="$caps grouped-route0"
+    caps="grouped grouped-zipf"; [ "$FINAL" = 1 ] || caps="$caps grouped-nosignal grouped-route0"
     for cap in $caps; do
       extra=""; case $cap in *zipf) extra="$ZIPF";; esac
       route=""; [ $cap = grouped-route0 ] && route=MOE_GROUPED_ROUTE=0
-      case $cap in grouped-signal*) route=MOE_GROUPED_SIGNAL=1;; esac
+      [ $cap = grouped-nosignal ] && route=MOE_GROUPED_SIGNAL=0
       step "nsys-$cap" 120 env $route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
         --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
         $W --mode grouped --iterations 3 --warmup 2 $extra
@@ -176,13 +177,13 @@ fi
   echo "== summary ($(( $(date +%s) - t0 ))s)"
   grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
   sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
-  for f in uniform zipf signal-uniform signal-zipf route0-uniform route0-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+  for f in uniform zipf nosignal-uniform nosignal-zipf route0-uniform route0-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
     printf '%-44s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
   done
-  for f in uniform zipf signal-uniform signal-zipf fallback; do
+  for f in uniform zipf nosignal-uniform nosignal-zipf fallback; do
     [ -f "$LOG/$f.log" ] && { echo "-- $f"; grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" "$LOG/$f.log"; }
   done
   for f in "$LOG"/kernels-*.txt; do [ -f "$f" ] && { echo "${f##*/} (start, end, duration, gap after the previous kernel; µs):"; cat "$f"; }; done

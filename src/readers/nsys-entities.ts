@@ -77,6 +77,33 @@ export function threadKey(pidKey: number, tid: number): number | string {
   return Number.isSafeInteger(packed) ? packed : `${pidKey}:${tid}`;
 }
 
+/**
+ * Numbers [pidKey, tid] pairs in order of first use: pair t is keys[2t], keys[2t + 1]. A run of
+ * rows on one thread (the usual order) costs one comparison each.
+ */
+export class ThreadNumbering {
+  readonly keys: number[] = [];
+  private readonly of = new Map<number | string, number>();
+  private lastPid = NaN;
+  private lastTid = NaN;
+  private last = -1;
+
+  id(pid: number, tid: number): number {
+    if (pid === this.lastPid && tid === this.lastTid) return this.last;
+    this.lastPid = pid;
+    this.lastTid = tid;
+    const key = threadKey(pid, tid);
+    let t = this.of.get(key);
+    if (t === undefined) {
+      t = this.keys.length >> 1;
+      this.of.set(key, t);
+      this.keys.push(pid, tid);
+    }
+    this.last = t;
+    return t;
+  }
+}
+
 /** Processes and threads in order of first use by an event, so the model lists only those that did something. */
 export class Entities {
   readonly processes: ProcessInfo[] = [];

@@ -15,7 +15,7 @@ import {
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
 import { has, type NsysSchema } from './schema.js';
-import { threadKey, type Entities } from './nsys-entities.js';
+import { ThreadNumbering, type Entities } from './nsys-entities.js';
 
 import {
   LocalKeys, orderByTime, readColumns, type Column, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
@@ -342,22 +342,13 @@ function readRuntimeInOrder(
   // pass 2: the kept calls, with threads numbered locally by first use ([pidKey, tid] pairs)
   const r = emptyRuntime(kept, Int32Array);
   // until the replay below: thread holds the local thread, name the nameId, api the eventClass (2: NULL)
-  const threadKeys: number[] = [];
-  const threadOf = new Map<number | string, number>();
-  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  const threads = new ThreadNumbering();
   lastNameId = NaN;
   let i = 0;
   const driver = table === 'CUPTI_ACTIVITY_KIND_DRIVER';
   scan([start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'),
     driver ? { value: 1 } : c('eventClass')], (v) => {
-    const pid = v[2]; const tid = v[3];
-    if (pid !== lastPid || tid !== lastTid) {
-      lastPid = pid; lastTid = tid;
-      const key = threadKey(pid, tid);
-      let t = threadOf.get(key);
-      if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
-      thread = t;
-    }
+    const thread = threads.id(v[2], v[3]);
     const nameId = v[4];
     if (nameId !== lastNameId) { lastNameId = nameId; use = names.get(nameId); }
     if (!use!.keep) return;
@@ -372,7 +363,7 @@ function readRuntimeInOrder(
     i++;
   }, ctx.onRows);
   if (i !== kept) throw new PagesUnsupported('the table changed between passes');
-  return finishRuntime(ctx, names, threadKeys, r);
+  return finishRuntime(ctx, names, threads.keys, r);
 }
 
 /** Runs jobs[k] for every range k: the last on the main thread while the pool's workers run the others. */
@@ -539,17 +530,11 @@ function readRuntimeParallel(
     });
     const filled = onAll(fills, runtimeFill);
     // threads by first use over the table; each range's rows from its local numbers to those
-    const threadKeys: number[] = [];
-    const threadOf = new Map<number | string, number>();
+    const threads = new ThreadNumbering();
     for (let k = 0; k < parts; k++) {
       const local = filled[k].threadKeys;
       const global = new Int32Array(local.length >> 1);
-      for (let t = 0; t < global.length; t++) {
-        const key = threadKey(local[2 * t], local[2 * t + 1]);
-        let g = threadOf.get(key);
-        if (g === undefined) { g = threadKeys.length >> 1; threadOf.set(key, g); threadKeys.push(local[2 * t], local[2 * t + 1]); }
-        global[t] = g;
-      }
+      for (let t = 0; t < global.length; t++) global[t] = threads.id(local[2 * t], local[2 * t + 1]);
       const from = fills[k].offset;
       for (let i = from; i < from + fills[k].count; i++) out.thread[i] = global[out.thread[i]];
     }
@@ -558,7 +543,7 @@ function readRuntimeParallel(
       count: total, start: out.start, end: out.end, thread: out.thread, correlationId: out.correlationId, name: out.name, api: out.api,
     };
     ctx.onRows?.(counts.reduce((a, k) => a + k.rows, 0));
-    return finishRuntime(ctx, names, threadKeys, r);
+    return finishRuntime(ctx, names, threads.keys, r);
   } catch (e) {
     if (e instanceof PagesUnsupported || e instanceof WorkerJobError) return null;
     throw e;

@@ -9,7 +9,7 @@
  */
 import { LAUNCH_FIELDS, LaunchConfigTable, fitsInt32 } from '../model/build.js';
 import { scanPlannedRows, type RowPlan } from './bulk.js';
-import { threadKey } from './nsys-entities.js';
+import { ThreadNumbering } from './nsys-entities.js';
 import { PagesUnsupported, type Layout, type PageFile } from './pages.js';
 
 interface RangeJob { pages: PageFile; layout: Layout; plan: RowPlan; leaves: Int32Array }
@@ -73,21 +73,12 @@ export interface RuntimeFillJob extends RangeJob { kind: 'runtimeFill'; keep: nu
 export function runtimeFill(job: RuntimeFillJob): { threadKeys: number[] } {
   const { out, offset, count } = job;
   const keep = new Set(job.keep);
-  const threadKeys: number[] = [];
-  const threadOf = new Map<number | string, number>();
-  let lastPid = NaN; let lastTid = NaN; let thread = -1;
+  const threads = new ThreadNumbering();
   let lastNameId = NaN; let kept = false;
   let i = offset;
   const end = offset + count;
   scanPlannedRows(job.pages, job.layout, job.leaves, job.plan, (v) => {
-    const pid = v[2]; const tid = v[3];
-    if (pid !== lastPid || tid !== lastTid) {
-      lastPid = pid; lastTid = tid;
-      const key = threadKey(pid, tid);
-      let t = threadOf.get(key);
-      if (t === undefined) { t = threadKeys.length >> 1; threadOf.set(key, t); threadKeys.push(pid, tid); }
-      thread = t;
-    }
+    const thread = threads.id(v[2], v[3]);
     const nameId = v[4];
     if (nameId !== lastNameId) { lastNameId = nameId; kept = keep.has(nameId); }
     if (!kept) return;
@@ -102,7 +93,7 @@ export function runtimeFill(job: RuntimeFillJob): { threadKeys: number[] } {
     i++;
   });
   if (i !== end) throw new PagesUnsupported('the table changed between passes');
-  return { threadKeys };
+  return { threadKeys: threads.keys };
 }
 
 /** Rows a range keeps (the time filter of scanRows); plan: start, end. */
