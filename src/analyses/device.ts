@@ -15,7 +15,7 @@ import { resolveWindow } from './window.js';
 import { overlapOfSelection, overlapOfSubset } from './overlap.js';
 import { streamOccupancy } from './stream-occupancy.js';
 import { classifyGapsDetailed, gapDetail, GAP_LIST_LIMIT, type GapDetail } from './launch-gaps.js';
-import { launchStats } from './launch.js';
+import { launchMeasures, withLaunchBound } from './launch.js';
 import { hostSyncs } from './host-syncs.js';
 import { indexTrace, type TraceIndex } from './trace-index.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
@@ -93,22 +93,28 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const { trace, links, blocking } = index;
   const { deviceId, segments, window } = w;
   const windowLength = window.coveredDuration ?? window.duration;
-  const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
-  const overlap = overlapOfSelection(sel, windowLength);
-  const idle = idleWithin(sel.start, sel.end, sel.count, segments);
-  const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
+  // Everything that reads the selection, in a scope of its own: its columns (about 30 bytes an
+  // operation) are garbage before the gap classes, host syncs and findings allocate theirs.
+  const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
+    const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
+    const overlap = overlapOfSelection(sel, windowLength);
+    const idle = idleWithin(sel.start, sel.end, sel.count, segments);
+    const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
+    const processes = new Set<number>();
+    let lastProcess = NaN;
+    for (let o = 0; o < sel.ops.count; o++) {
+      if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
+    }
+    const kernelDuration = distributionOf(sel.kernelCount, (out) => {
+      for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
+    });
+    const launchMeasured = launchMeasures(trace, sel, links);
+    const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
+    return { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
+  })();
   const eventWaits = eventWaitLinks(trace, deviceId, links);
   const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
-
-  const processes = new Set<number>();
-  let lastProcess = NaN;
-  for (let o = 0; o < sel.ops.count; o++) {
-    if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
-  }
-  const kernelDuration = distributionOf(sel.kernelCount, (out) => {
-    for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
-  });
-  const launch = launchStats(trace, sel, kernelDuration, gaps, links);
+  const launch = withLaunchBound(launchMeasured, kernelDuration, gaps);
   // iterations with a host-side extent: the blocking calls made inside them (as the NVTX table counts)
   const host = window.iterations?.host;
   const hostRanges = host && host.start.length > 0 ? union(host.start, host.end, host.start.length) : null;
@@ -127,7 +133,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     kernelDuration,
     hostSyncs: syncs,
   };
-  if (processes.size > 1) report.processes = processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams);
+  if (byProcess) report.processes = byProcess;
   return { report, context: { deviceId, index, segments, gaps: detail, eventWaits } };
 }
 

@@ -16,6 +16,11 @@ import { OpKind, opRow, type OpSelection } from './select.js';
 export function launchStats(
   trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, links: CallLinks = callLinks(trace),
 ): LaunchStats {
+  return withLaunchBound(launchMeasures(trace, sel, links), kernelDuration, gaps);
+}
+
+/** Launch latency and interval of the selection's kernels: what launchStats reads from the selection (the gaps come after). */
+export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks): Omit<LaunchStats, 'launchBound'> {
   const { kernels, runtime } = trace;
   const { kernelCall } = links;
   let matched = 0;
@@ -65,14 +70,14 @@ export function launchStats(
     return n;
   };
   const intervalDist = distributionOf(intervals(null), (out) => { intervals(out); });
+  return { latency: latencyDist, interval: intervalDist, matchedKernels: matched };
+}
+
+/** launchBound (DESIGN.md): median kernel duration < median launch interval, and host-wait more than half of all gap time. */
+export function withLaunchBound(m: Omit<LaunchStats, 'launchBound'>, kernelDuration: Distribution, gaps: GapSummary): LaunchStats {
   const gapTotal = gaps.all.total;
-  const launchBound = intervalDist.count > 0 && kernelDuration.count > 0 &&
-    kernelDuration.median < intervalDist.median &&
+  const launchBound = m.interval.count > 0 && kernelDuration.count > 0 &&
+    kernelDuration.median < m.interval.median &&
     gapTotal > 0 && gaps.byClass['host-wait'].total * 2 > gapTotal;
-  return {
-    latency: latencyDist,
-    interval: intervalDist,
-    matchedKernels: matched,
-    launchBound,
-  };
+  return { latency: m.latency, interval: m.interval, matchedKernels: m.matchedKernels, launchBound };
 }
