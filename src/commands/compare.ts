@@ -96,7 +96,8 @@ export function compareReports(reports: Report[], labels: string[], deviceId?: n
       iterationTimeMean: timing ? timing.meanSpan : null,
       iterationTimeFrom: d ? (timing ? 'span' : it ? 'window' : 'whole-window') : null,
       windowSource: d?.window.source ?? null,
-      busyPerIteration: d ? d.overlap.busy / n : null,
+      // the same basis as the analyze line and the kernels/syncs columns (median inside an iteration, or the window ÷ n when the ranges miss other threads); the window ÷ n could exceed the median span
+      busyPerIteration: d ? (it ? perIteration(d, it).busy : d.overlap.busy / n) : null,
       utilization: d?.overlap.utilization ?? null,
       overlapShare: d?.overlap.overlapShare ?? null,
       syncsPerIteration: d ? (it ? perIteration(d, it).syncs : d.hostSyncs.count) : null,

@@ -89,3 +89,18 @@ describe('compare --html', () => {
     }
   });
 });
+
+describe('compare on the new grouped kernel captures (PDL: kernels back to back inside each iteration)', () => {
+  it('gives GPU busy per iteration on the basis of time per iteration: never more than it', async () => {
+    const { readTrace } = await import('../../src/readers/read-trace.js');
+    const files = ['fixtures/nsys-2025.3-grouped/grouped.sqlite', 'fixtures/nsys-2025.3-grouped/grouped-zipf.sqlite'];
+    const reports = await Promise.all(files.map(async (f) => buildReport(await readTrace(f))));
+    const c = compareReports(reports, traceLabels(files));
+    for (const t of c.traces) {
+      // the window ÷ iterations (225.1 µs on grouped-zipf) exceeded the median span (224.6 µs)
+      expect(t.busyPerIteration).not.toBeNull();
+      expect(t.busyPerIteration!).toBeLessThanOrEqual(t.iterationTime! + 1e-6);
+      expect(t.busyPerIteration!).toBeGreaterThan(0.9 * t.iterationTime!);
+    }
+  });
+});
