@@ -67,18 +67,10 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     const a = offset[s];
     const b = offset[s + 1];
     const piece = g ? g.pieces.subarray(a, b) : null;
-    let gapStats: Distribution;
-    let busy: number;
-    if (window.count === 1) {
-      // the stream's gaps as the walk finds them: a first walk counts them, the statistics walk again
-      const first = busyAndGaps(sel.start, sel.end, piece, a, b, null);
-      busy = first.busy;
-      gapStats = distributionOf(first.gaps, (out) => { busyAndGaps(sel.start, sel.end, piece, a, b, out); });
-    } else {
-      const first = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, null);
-      busy = first.busy;
-      gapStats = distributionOf(first.gaps, (out) => { busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); });
-    }
+    // the stream's gaps as the walk finds them: a first walk counts them, the statistics walk again
+    const first = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, null);
+    const busy = first.busy;
+    const gapStats: Distribution = distributionOf(first.gaps, (out) => { busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); });
     const ops = opOffset[s + 1] - opOffset[s];
     const duration = distributionOf(ops, (out) => {
       for (let j = opOffset[s]; j < opOffset[s + 1]; j++) out.put(opDuration(sel, g ? g.ops[j] : j));
@@ -138,38 +130,12 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
 }
 
 /**
- * A stream's busy time and its idle stretches between consecutive kernels, for a one-segment W:
- * the pieces are clipped to W, so every stretch between them lies inside W. One pass, and the
- * stream's union is never built. The stream's pieces: piece[0 .. b - a), or a .. b when null
- * (one stream). Each stretch's length goes to `out` (when given); returns how many.
- */
-function busyAndGaps(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, out: ValueSink | null,
-): { busy: number; gaps: number } {
-  let n = 0;
-  let open = false;
-  // busy, and the merged piece [st[1], st[2]) so far
-  const st = runningDoubles(0, 0, 0);
-  for (let k = a; k < b; k++) {
-    const i = piece ? piece[k - a] : k;
-    const s = start[i];
-    const e = end[i];
-    if (!(e > s)) continue;
-    if (open && s <= st[2]) {
-      if (e > st[2]) st[2] = e;
-    } else {
-      if (open) { st[0] += st[2] - st[1]; out?.put(s - st[2]); n++; }
-      st[1] = s; st[2] = e; open = true;
-    }
-  }
-  if (open) st[0] += st[2] - st[1];
-  return { busy: st[0], gaps: n };
-}
-
-/**
- * The same for a W of several segments (a --range, or the steady-state iterations): the stretches
- * between the stream's merged pieces, cut to W's segments (those between segments are outside W
- * and drop out), as intersect(complement(union, first start, last end), W) gives them, in one walk.
+ * A stream's busy time and its idle stretches between its merged pieces, cut to W's segments (those
+ * between segments are outside W and drop out), as intersect(complement(union, first start, last
+ * end), W) gives them, in one walk; the stream's union is never built. For a one-segment W the
+ * pieces are clipped to W, so every stretch lies inside it whole. The stream's pieces: piece[0 ..
+ * b - a), or a .. b when null (one stream). Each stretch's length goes to `out` (when given);
+ * returns how many.
  */
 function busyAndGapsInSegments(
   start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, out: ValueSink | null,
