@@ -396,20 +396,11 @@ function readKernelsParallel(ctx: ReadContext, n: number, launchConfigs: LaunchC
   const c = (name: string, op?: 'pidKey'): ColumnExpr => column(ctx.schema, t, name, op);
   const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((x) => x.col);
   const hasDemangled = has(ctx.schema, t, 'demangledName');
-  let plan1: RowPlan; let plan2: RowPlan; let layout1: Layout; let layout2: Layout;
-  try {
-    plan1 = rowPlan([start, end]);
-    plan2 = rowPlan([start, end, c('deviceId'), c('streamId'), c('correlationId'), c('globalPid', 'pidKey'), c('graphNodeId'),
-      c('shortName'), hasDemangled ? c('demangledName') : { value: null }, ...LAUNCH_FIELDS.map((f) => c(f))]);
-    layout1 = tableLayout(ctx.db, t, plan1.names);
-    layout2 = tableLayout(ctx.db, t, plan2.names);
-  } catch (e) {
-    if (e instanceof PagesUnsupported) return null;
-    throw e;
-  }
-  const leaves = Int32Array.from(leafPages(pages, layout1.root));
-  const parts = Math.min(pool.size + 1, leaves.length);
-  if (parts < 2) return null;
+  const split = splitForWorkers(ctx, t, pages, pool, () => [[start, end],
+    [start, end, c('deviceId'), c('streamId'), c('correlationId'), c('globalPid', 'pidKey'), c('graphNodeId'),
+      c('shortName'), hasDemangled ? c('demangledName') : { value: null }, ...LAUNCH_FIELDS.map((f) => c(f))]]);
+  if (!split) return null;
+  const { plan1, plan2, layout1, layout2, leaves, parts } = split;
   try {
     const ranges = leafRanges(leaves, parts);
     const counts = onRanges(pool, ranges.map((r): RowCountJob => ({ kind: 'rowCount', pages, layout: layout1, plan: plan1, leaves: r })), rowCount);
@@ -458,6 +449,30 @@ function readKernelsParallel(ctx: ReadContext, n: number, launchConfigs: LaunchC
 }
 
 /**
+ * The two passes of a table read in worker threads (pass 1 counts, pass 2 fills) and the table's
+ * leaf pages cut for the pool: null when the page reader cannot plan those columns, or the table
+ * has too few leaves to split (the caller reads on one thread).
+ */
+function splitForWorkers(
+  ctx: ReadContext, table: string, pages: PageFile, pool: ReadPool, columns: () => [ColumnExpr[], ColumnExpr[]],
+): { plan1: RowPlan; plan2: RowPlan; layout1: Layout; layout2: Layout; leaves: Int32Array; parts: number } | null {
+  let plan1: RowPlan; let plan2: RowPlan; let layout1: Layout; let layout2: Layout;
+  try {
+    const [cols1, cols2] = columns();
+    plan1 = rowPlan(cols1);
+    plan2 = rowPlan(cols2);
+    layout1 = tableLayout(ctx.db, table, plan1.names);
+    layout2 = tableLayout(ctx.db, table, plan2.names);
+  } catch (e) {
+    if (e instanceof PagesUnsupported) return null;
+    throw e;
+  }
+  const leaves = Int32Array.from(leafPages(pages, layout1.root));
+  const parts = Math.min(pool.size + 1, leaves.length);
+  return parts < 2 ? null : { plan1, plan2, layout1, layout2, leaves, parts };
+}
+
+/**
  * readRuntimeInOrder from the pages, its two passes split into ranges of the table's leaf pages
  * read at once by `workers` worker threads and the main thread (read-pool.ts, read-jobs.ts),
  * into exact-size columns on shared memory. The ranges are joined in key order: names and
@@ -473,20 +488,10 @@ function readRuntimeParallel(
   const c = (name: string, op?: 'pidKey' | 'tid'): ColumnExpr => column(ctx.schema, table, name, op);
   const [start, end] = times(ctx, { start: new Float64Array(0), end: new Float64Array(0) }).map((t) => t.col);
   const driver = table === 'CUPTI_ACTIVITY_KIND_DRIVER';
-  let plan1: RowPlan; let plan2: RowPlan; let layout1: Layout; let layout2: Layout;
-  try {
-    plan1 = rowPlan([start, end, c('nameId')]);
-    plan2 = rowPlan([start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'),
-      driver ? { value: 1 } : c('eventClass')]);
-    layout1 = tableLayout(ctx.db, table, plan1.names);
-    layout2 = tableLayout(ctx.db, table, plan2.names);
-  } catch (e) {
-    if (e instanceof PagesUnsupported) return null;
-    throw e;
-  }
-  const leaves = Int32Array.from(leafPages(pages, layout1.root));
-  const parts = Math.min(pool.size + 1, leaves.length);
-  if (parts < 2) return null;
+  const split = splitForWorkers(ctx, table, pages, pool, () => [[start, end, c('nameId')],
+    [start, end, c('globalTid', 'pidKey'), c('globalTid', 'tid'), c('nameId'), c('correlationId'), driver ? { value: 1 } : c('eventClass')]]);
+  if (!split) return null;
+  const { plan1, plan2, layout1, layout2, leaves, parts } = split;
   try {
     const ranges = leafRanges(leaves, parts);
     const onAll = <J extends ReadJob, T>(jobs: J[], here: (job: J) => T): T[] => onRanges(pool, jobs, here);
