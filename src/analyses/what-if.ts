@@ -805,6 +805,24 @@ function scenarioEdits(
   };
 }
 
+/** The ops of each expert instance (instOf: the instance of each op, -1 for none), in issue order. */
+function opsOfInstances(count: number, instOf: Int32Array): number[][] {
+  const instOps: number[][] = Array.from({ length: count }, () => []);
+  for (let j = 0; j < instOf.length; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  return instOps;
+}
+
+/** The instances that `keep` keeps, by iteration, in instance order within each. */
+function instancesByIteration(insts: ExpertInstances, keep: (k: number) => boolean): Map<number, number[]> {
+  const byIteration = new Map<number, number[]>();
+  for (let k = 0; k < insts.count; k++) {
+    if (!keep(k)) continue;
+    const l = byIteration.get(insts.iteration[k]);
+    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
+  }
+  return byIteration;
+}
+
 /**
  * Dense matrix-multiply peak per SM and clock (FLOP), by compute capability (data-center parts,
  * minor 0) and element bytes: the vendor's dense tensor-core figures for 2-byte (fp16/bf16) and
@@ -847,8 +865,7 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
   const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
   const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
-  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
-  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const instOps = opsOfInstances(insts.count, instOf);
   const isGemm = new Map<number, boolean>();
   const gemm = (j: number): boolean => {
     if (ops.kind[j] !== KIND_KERNEL) return false;
@@ -898,19 +915,13 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instO
   const { calls, ops } = input;
   const n = ops.count;
   const out = new Float64Array(n).fill(NaN);
-  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
-  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
+  const instOps = opsOfInstances(insts.count, instOf);
   const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
   const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
   const rbCalls: number[] = [];
   for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
   if (rbCalls.length === 0) return out;
-  const byIteration = new Map<number, number[]>();
-  for (let k = 0; k < insts.count; k++) {
-    if (instOps[k].length === 0 || !Number.isFinite(firstCall[k])) continue;
-    const l = byIteration.get(insts.iteration[k]);
-    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
-  }
+  const byIteration = instancesByIteration(insts, (k) => instOps[k].length > 0 && Number.isFinite(firstCall[k]));
   const iterations = [...byIteration.keys()].sort((a, b) => a - b);
   let prevEnd = -Infinity;
   const dur = (j: number) => ops.end[j] - ops.start[j];
@@ -955,14 +966,8 @@ function groupedEdits(
   const replacedBy = new Int32Array(n).fill(-1);
   const duration = new Float64Array(n).fill(NaN);
   // kernels of each instance as op indices in issue order
-  const instOps: number[][] = Array.from({ length: insts.count }, () => []);
-  for (let j = 0; j < n; j++) if (instOf[j] >= 0) instOps[instOf[j]].push(j);
-  const byIteration = new Map<number, number[]>();
-  for (let k = 0; k < insts.count; k++) {
-    if (instOps[k].length === 0) continue;
-    const l = byIteration.get(insts.iteration[k]);
-    if (l) l.push(k); else byIteration.set(insts.iteration[k], [k]);
-  }
+  const instOps = opsOfInstances(insts.count, instOf);
+  const byIteration = instancesByIteration(insts, (k) => instOps[k].length > 0);
   if (byIteration.size === 0) return null;
   // calls inside an iteration's expert block: from the first expert op's call to the last's
   const freeCall = new Uint8Array(calls.count);
