@@ -50,6 +50,12 @@ export const REPLAY_MAX_OPS = 20000;
 export const REPLAY_MAX_ERROR = 0.1;
 /** A blocking call waited for one of the last this-many operations issued before it. */
 const TARGET_SCAN = 4096;
+/**
+ * The grouped scenario is projected only when what the trace cannot tell, the cost of expert GEMMs
+ * whose weights or token counts are unknown (between nothing and their SM-time), moves it by at
+ * most this much: the projection's own target (docs/metrics.md).
+ */
+export const GROUPED_MAX_SPREAD = 0.25;
 /** A device-to-host copy at most this big, right before a blocking call, is a read-back. */
 export const READBACK_MAX_BYTES = 1024;
 
@@ -655,11 +661,24 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs));
   push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
   if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
-  if (edits.grouped) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', replay(input, edits.grouped));
+  let notProjected: WhatIfReport['notProjected'];
+  if (edits.grouped) {
+    const high = replay(input, edits.grouped);
+    const low = edits.groupedLow ? replay(input, edits.groupedLow) : high;
+    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', high);
+    else {
+      const u = edits.roofline?.unknown ?? 0;
+      notProjected = [{
+        scenario: 'grouped', lowNs: Math.round(low / iters.count), highNs: Math.round(high / iters.count),
+        reason: `the weights or token counts of ${u} expert GEMM${u === 1 ? '' : 's'} are unknown, and their cost, between nothing and their SM-time, ` +
+          `moves the projection by more than ${Math.round(100 * GROUPED_MAX_SPREAD)}%: name the weights in the expert ranges (weights=RxC,...:dtype) or give --expert-weights`,
+      }];
+    }
+  }
   const inputs = inputsOf(input);
   const r = edits.roofline;
   if (edits.grouped && r) {
-    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration };
+    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration, unknownGemms: r.unknown };
   }
   return {
     iterations: iters.count,
@@ -667,6 +686,7 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
     measuredIterationNs: Math.round(measured / iters.count),
     replayError,
     scenarios,
+    ...(notProjected ? { notProjected } : {}),
     inputs,
   };
 }
@@ -692,6 +712,8 @@ interface ScenarioEdits {
   freeLaunches: ReplayEdits;
   perfectOverlap: ReplayEdits | null;
   grouped: ReplayEdits | null;
+  /** grouped with the expert GEMMs of unknown bytes at no cost beyond the batched kernel's fixed cost; null when there are none */
+  groupedLow?: ReplayEdits | null;
   roofline?: ExpertRoofline;
 }
 
@@ -801,7 +823,8 @@ function scenarioEdits(
   const roofline = expertRoofline(trace, deviceId, input, insts, instOf);
   return {
     noHostSyncs, freeLaunches, perfectOverlap, roofline,
-    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline),
+    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline, 1),
+    groupedLow: roofline.unknown > 0 ? groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline, 0) : null,
   };
 }
 
@@ -845,6 +868,10 @@ export interface ExpertRoofline {
   /** expert GEMMs taken as memory-bound (costed by their bytes) / all expert GEMMs whose weights are named */
   memoryBound: number;
   named: number;
+  /** per op: 1 for an expert GEMM whose bytes are unknown (no weights named, GEMM count unlike the matrix count, tokens, bandwidth or peak unknown) */
+  unknownOp: Uint8Array;
+  /** how many such GEMMs */
+  unknown: number;
   /** bytes those memory-bound GEMMs move per iteration */
   bytesPerIteration: number;
 }
@@ -863,7 +890,7 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   const memoryNs = new Float64Array(n).fill(NaN);
   const gpu = trace.gpus.find((g) => g.deviceId === deviceId);
   const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
-  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
+  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0, unknownOp: new Uint8Array(n), unknown: 0 };
   const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
   const instOps = opsOfInstances(insts.count, instOf);
   const isGemm = new Map<number, boolean>();
@@ -876,17 +903,17 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   };
   const iterations = new Set<number>();
   let bytes = 0;
+  const unknown = (gemms: number[]) => { for (const j of gemms) out.unknownOp[j] = 1; out.unknown += gemms.length; };
   for (let k = 0; k < insts.count; k++) {
     const w = instanceWeights(insts, k);
-    if (!w) continue;
     const gemms = instOps[k].filter(gemm);
-    if (gemms.length !== w.shapes.length) continue;
+    if (!w || gemms.length !== w.shapes.length) { unknown(gemms); continue; }
     out.named += gemms.length;
     const perClock = MMA_FLOPS_PER_SM_CLOCK[cc]?.[w.elementBytes];
     const peak = perClock && gpu?.smCount && gpu.clockRate ? perClock * gpu.smCount * gpu.clockRate : null;
     if (peak !== null) out.peakFlops = peak;
     const t = instanceTokens(insts, k);
-    if (bw === null || peak === null || t === null) continue;
+    if (bw === null || peak === null || t === null) { unknown(gemms); continue; }
     gemms.forEach((j, g) => {
       const [r, c] = w.shapes[g];
       const b = (r * c + t * (r + c)) * w.elementBytes;
@@ -959,6 +986,8 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instO
 function groupedEdits(
   input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
   aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number, roofline: ExpertRoofline,
+  /** what an expert GEMM of unknown bytes costs, as a share of its SM-time: 1 the upper bound, 0 the lower */
+  unknownShare: number,
 ): ReplayEdits | null {
   const { calls, ops } = input;
   const n = ops.count;
@@ -985,7 +1014,7 @@ function groupedEdits(
         const smTime = Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
         // a memory-bound expert GEMM of known weights: its bytes at the GPU's bandwidth (never more than its SM-time)
         const mem = roofline.memoryNs[j];
-        work += Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
+        work += roofline.unknownOp[j] ? unknownShare * smTime : Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
         if (ops.share[j] >= 1) floor = Math.max(floor, d);
       }
       work += input.fixedCost;

@@ -121,6 +121,12 @@ export interface WhatIfReport {
   scenarios: WhatIfScenario[];
   /** why scenarios are missing, when they are */
   note?: string;
+  /**
+   * scenarios the trace cannot support, with why and the span of what it allows: `grouped` when the
+   * cost of expert GEMMs whose weights or token counts are unknown (between nothing and their
+   * SM-time) moves the projection by more than 25% (lowNs → highNs per iteration)
+   */
+  notProjected?: { scenario: WhatIfScenarioName; reason: string; lowNs: number; highNs: number }[];
   /** the numbers the replay used, so a reader can check them */
   inputs: {
     hostCalls: number;
@@ -144,6 +150,8 @@ export interface WhatIfReport {
       memoryBoundGemms: number;
       /** bytes the memory-bound GEMMs move per iteration (weights, tokens in and out) */
       bytesPerIteration: number;
+      /** expert GEMMs whose cost the trace cannot bound from below (weights or token counts unknown): costed by their SM-time */
+      unknownGemms: number;
     };
   };
 }

@@ -58,7 +58,9 @@ describe('grouped: memory-bound expert GEMMs cost their bytes at the GPU\'s band
   const W = { start: 0, end: 1000 };
   const grouped = (tokens: number, weights: boolean) => {
     const w = analyzeWhatIf(twoExperts(tokens, weights), 0, W)!;
-    return { w, ns: w.scenarios.find((s) => s.scenario === 'grouped')!.projectedIterationNs };
+    const p = w.scenarios.find((s) => s.scenario === 'grouped');
+    // without weights not projected: its upper end, every GEMM at its SM-time, is what it would have said
+    return { w, projected: p !== undefined, ns: p ? p.projectedIterationNs : w.notProjected!.find((x) => x.scenario === 'grouped')!.highNs };
   };
   it('replays the recording exactly and holds each kernel at 0.75 of the GPU', () => {
     const input = buildReplayInput(twoExperts(5, true), 0, W)!;
@@ -73,13 +75,25 @@ describe('grouped: memory-bound expert GEMMs cost their bytes at the GPU\'s band
     // (the two "expert #" ranges count as the iterations here: spans are per 2)
     expect(withW.w.iterations).toBe(2);
     expect(2 * (without.ns - withW.ns)).toBe(38);
-    expect(withW.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: 8192e9, namedGemms: 4, memoryBoundGemms: 4, bytesPerIteration: 4 * 43_000 });
-    expect(without.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: null, namedGemms: 0, memoryBoundGemms: 0, bytesPerIteration: 0 });
+    expect(withW.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: 8192e9, namedGemms: 4, memoryBoundGemms: 4, bytesPerIteration: 4 * 43_000, unknownGemms: 0 });
+    expect(without.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: null, namedGemms: 0, memoryBoundGemms: 0, bytesPerIteration: 0, unknownGemms: 4 });
+    expect(withW.projected).toBe(true);
+    expect(withW.w.notProjected).toBeUndefined();
+  });
+  it('without weights the 4 GEMMs cost from nothing to their SM-time: 2 × 52.5 ns per position per expert pair, more than 25% of the rest, so not projected', () => {
+    const without = grouped(5, false);
+    expect(without.projected).toBe(false);
+    const np = without.w.notProjected!;
+    expect(np).toHaveLength(1);
+    expect(np[0].reason).toMatch(/^the weights or token counts of 4 expert GEMMs are unknown/);
+    // per iteration (2): low = the 3 batched kernels at the fixed cost 30 each (+ act's SM-time 0), back to back behind the launches
+    expect(np[0].highNs - np[0].lowNs).toBe(105);
   });
   it('20 tokens: 800,000 FLOP (97.7 ns) outweigh 52,000 B (52 ns): compute-bound, the SM-time stays', () => {
     const withW = grouped(20, true);
+    expect(withW.projected).toBe(true);
     expect(withW.ns).toBe(grouped(20, false).ns);
-    expect(withW.w.inputs.grouped).toMatchObject({ namedGemms: 4, memoryBoundGemms: 0, bytesPerIteration: 0 });
+    expect(withW.w.inputs.grouped).toMatchObject({ namedGemms: 4, memoryBoundGemms: 0, bytesPerIteration: 0, unknownGemms: 0 });
   });
 });
 
@@ -155,17 +169,22 @@ describe('--expert-weights: the weights for expert ranges that do not name them'
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^moe-trace: --expert-weights expects .*got "768x3072:q4"/);
   });
-  it('the zipf native loop (ranges without weights): grouped from SM-time, then from bytes at the H200\'s 4.81 TB/s', async () => {
+  it('the zipf native loop (ranges without weights): grouped not projected, then from bytes at the H200\'s 4.81 TB/s', async () => {
     const json = async (extra: string[]) => JSON.parse((await run(['analyze', 'fixtures/nsys-2025.3/zipf/sequential.sqlite', '--json', ...extra])).stdout);
     const plain = (await json([])).devices[0].whatIf;
     const given = (await json(['--expert-weights', '768x3072,3072x768:bf16'])).devices[0].whatIf;
-    expect(plain.inputs.grouped).toMatchObject({ namedGemms: 0, memoryBoundGemms: 0 });
+    expect(plain.inputs.grouped).toMatchObject({ namedGemms: 0, memoryBoundGemms: 0, unknownGemms: 384 });
+    expect(plain.scenarios.find((s: { scenario: string }) => s.scenario === 'grouped')).toBeUndefined();
+    const np = plain.notProjected.find((x: { scenario: string }) => x.scenario === 'grouped');
     // 64 experts × 2 GEMMs × 3 iterations, all named. Ridge: 4096 × 132 SMs × 1.98 GHz / 4.814 TB/s
     // = 222 FLOP/B; intensity T·R·C / (R·C + T·(R + C)): expert 0 (512 tokens) 279, compute-bound
     // (2 GEMMs × 3 iterations); expert 1 (335 tokens) 217 and every other one below: memory-bound
     expect(given.inputs.grouped).toMatchObject({ memoryBandwidth: 4814304000000, peakFlops: 4096 * 132 * 1980000000, namedGemms: 384, memoryBoundGemms: 378 });
     const g = (w: { scenarios: { scenario: string; projectedIterationNs: number }[] }) => w.scenarios.find((s) => s.scenario === 'grouped')!.projectedIterationNs;
-    expect(g(given)).toBeLessThan(g(plain));
+    expect(given.notProjected).toBeUndefined();
+    // from bytes: inside the span the unknown weights left open
+    expect(g(given)).toBeLessThan(np.highNs);
+    expect(g(given)).toBeGreaterThan(np.lowNs);
     // everything else is unchanged
     expect(given.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped')).toEqual(plain.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped'));
   });
