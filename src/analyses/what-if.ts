@@ -29,7 +29,7 @@
  *   bounded below by the longest expert kernel's time at the rate of the expert kernel that used
  *   the most SMs, and by the kernel-time floor of the biggest expert's share. See docs/metrics.md.
  */
-import type { Trace } from '../model/trace.js';
+import type { IntColumn, Trace } from '../model/trace.js';
 import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
@@ -129,7 +129,7 @@ export function buildReplayInput(
   }
   if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
-  const add = (kind: number, cols: { count: number; deviceId: Int32Array; start: Float64Array; end: Float64Array; streamId: Int32Array }, call: Int32Array) => {
+  const add = (kind: number, cols: { count: number; deviceId: IntColumn; start: Float64Array; end: Float64Array; streamId: IntColumn }, call: Int32Array) => {
     for (let i = 0; i < cols.count; i++) {
       if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
       // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
