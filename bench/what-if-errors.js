@@ -9,6 +9,7 @@
  *   WHATIF_DIRS=dirA,dirB node bench/what-if-errors.js   # other capture folders (e.g. a new campaign's)
  *   WHATIF_INPROC=dir WHATIF_REPEATS=dir node bench/what-if-errors.js   # the host-speed campaign's folders
  *
+ * The host column: the median cuKernelGetAttribute of each process (hostNs), how fast its host ran.
  * Three tables: the pairs of separate processes (above); the pairs inside ONE process
  * (native-workload/capture-whatif-host.sh, `moe-workload --alternate`: the modes take turns in
  * "block B MODE" ranges, each block its own window, --range), where both sides ran at the same host
@@ -44,6 +45,19 @@ function whatIf(file, options = {}) {
   if (!cache.has(key)) cache.set(key, buildReport(traceOf(file), options).devices[0]?.whatIf ?? null);
   return cache.get(key);
 }
+/**
+ * The host's speed in a trace: the median duration of cuKernelGetAttribute, a driver call that does
+ * no GPU work and that every cuBLAS launch makes (ns; null when the trace has none). Between two
+ * processes of the same program its ratio says how much faster one host ran.
+ */
+function hostNs(file) {
+  const t = traceOf(file);
+  const d = [];
+  for (let r = 0; r < t.runtime.count; r++) if (t.strings[t.runtime.name[r]] === 'cuKernelGetAttribute') d.push(t.runtime.end[r] - t.runtime.start[r]);
+  if (d.length === 0) return null;
+  d.sort((a, b) => a - b);
+  return d[d.length >> 1];
+}
 const projectionOf = (w, scenario) => w?.scenarios.find((x) => x.scenario === scenario)?.projectedIterationNs ?? null;
 const notProjectedOf = (w, scenario) => w?.notProjected?.find((x) => x.scenario === scenario) ?? null;
 
@@ -55,14 +69,15 @@ function pair(dir, from, scenario, to, options = {}) {
   const wb = whatIf(b);
   const s = wa?.scenarios.find((x) => x.scenario === scenario);
   const label = options.expertWeights ? `${scenario} (--expert-weights ${options.expertWeights})` : scenario;
+  const host = [hostNs(a), hostNs(b)];
   if (!s || !wb) {
-    rows.push({ dir, from, scenario: label, to, projected: null, notProjected: notProjectedOf(wa, scenario), measured: wb?.measuredIterationNs ?? null, error: null, fromMeasured: wa?.measuredIterationNs });
+    rows.push({ dir, from, scenario: label, to, projected: null, notProjected: notProjectedOf(wa, scenario), measured: wb?.measuredIterationNs ?? null, error: null, fromMeasured: wa?.measuredIterationNs, host });
     return wa;
   }
   rows.push({
     dir, from, scenario: label, to, projected: s.projectedIterationNs, measured: wb.measuredIterationNs,
     error: (s.projectedIterationNs - wb.measuredIterationNs) / wb.measuredIterationNs,
-    replayError: wa.replayError, fromMeasured: wa.measuredIterationNs,
+    replayError: wa.replayError, fromMeasured: wa.measuredIterationNs, host,
   });
   return wa;
 }
@@ -120,7 +135,7 @@ if (existsSync(REPEATS)) {
     const measured = to.map((f) => whatIf(f)?.measuredIterationNs ?? null);
     const cross = projected.flatMap((p) => measured.map((m) => (p === null || m === null ? null : (p - m) / m)));
     const same = projected.map((p, i) => (p === null || measured[i] == null ? null : (p - measured[i]) / measured[i]));
-    repeats = { dir: REPEATS, from, to, fromMeasured, projected, measured, sameIndex: same, cross };
+    repeats = { dir: REPEATS, from, to, fromMeasured, projected, measured, sameIndex: same, cross, host: [from.map(hostNs), to.map(hostNs)] };
   }
 }
 
@@ -131,12 +146,13 @@ if (process.argv.includes('--json')) {
   const us = (ns) => (ns === null ? '–' : (ns / 1000).toFixed(1));
   const pct = (e) => (e === null ? '–' : `${e >= 0 ? '+' : ''}${(100 * e).toFixed(1)}%`);
   const notProjected = (n) => `not projected (${us(n.lowNs)}–${us(n.highNs)}: weights unknown)`;
-  console.log('| captures | from (measured µs) | scenario | projected µs | measured counterpart µs | error | within 25% |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const hostText = (h) => (h[0] === null || h[1] === null ? '–' : `${h[0]} / ${h[1]}`);
+  console.log('| captures | from (measured µs) | scenario | projected µs | measured counterpart µs | error | within 25% | host ns, from / to |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const ok = r.error === null ? '–' : Math.abs(r.error) <= 0.25 ? '✓' : '✗';
     const p = r.projected === null && r.notProjected ? notProjected(r.notProjected) : us(r.projected);
-    console.log(`| ${r.dir.replace('fixtures/', '')} | ${r.from} (${us(r.fromMeasured ?? null)}) | ${r.scenario} | ${p} | ${r.to}: ${us(r.measured)} | ${pct(r.error)} | ${ok} |`);
+    console.log(`| ${r.dir.replace('fixtures/', '')} | ${r.from} (${us(r.fromMeasured ?? null)}) | ${r.scenario} | ${p} | ${r.to}: ${us(r.measured)} | ${pct(r.error)} | ${ok} | ${hostText(r.host)} |`);
   }
   if (inproc.length) {
     console.log('');
@@ -155,8 +171,8 @@ if (process.argv.includes('--json')) {
     const span = (v) => { const a = v.filter((x) => x !== null); return a.length ? `${us(Math.min(...a))}–${us(Math.max(...a))} (max/min ${(Math.max(...a) / Math.min(...a)).toFixed(2)}x)` : '–'; };
     const errSpan = (v) => { const a = v.filter((x) => x !== null); return a.length ? `${pct(Math.min(...a))} .. ${pct(Math.max(...a))}` : '–'; };
     console.log('');
-    console.log('| separate processes, pinned (repeats) | streams-sync measured µs | no-host-syncs projected µs | streams measured µs | error, each with the next process | error, every pairing |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
-    console.log(`| ${R.dir.replace('fixtures/', '')} (${R.from.length} + ${R.to.length}) | ${R.fromMeasured.map(us).join(', ')} | ${R.projected.map(us).join(', ')}; ${span(R.projected)} | ${R.measured.map(us).join(', ')}; ${span(R.measured)} | ${R.sameIndex.map(pct).join(', ')} | ${errSpan(R.cross)}, median ${pct(median(R.cross))} |`);
+    console.log('| separate processes, pinned (repeats) | streams-sync measured µs | no-host-syncs projected µs | streams measured µs | error, each with the next process | error, every pairing | host ns, streams-sync / streams |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    console.log(`| ${R.dir.replace('fixtures/', '')} (${R.from.length} + ${R.to.length}) | ${R.fromMeasured.map(us).join(', ')} | ${R.projected.map(us).join(', ')}; ${span(R.projected)} | ${R.measured.map(us).join(', ')}; ${span(R.measured)} | ${R.sameIndex.map(pct).join(', ')} | ${errSpan(R.cross)}, median ${pct(median(R.cross))} | ${R.host[0].join(', ')} / ${R.host[1].join(', ')} |`);
   }
 }

@@ -760,7 +760,22 @@ function scenarioEdits(
     for (let c = insts.kernelFrom[k]; c < insts.kernelTo[k]; c++) { const j = opOfKernel.get(insts.kernels[c]); if (j !== undefined) instOf[j] = k; }
   }
   // without the read-back the host cannot size each expert's work: it runs the iteration's largest
-  const sized = readbackSizing(input, insts, instOf, readbackCall);
+  const isGemmName = new Map<number, boolean>();
+  const role = (j: number): string => {
+    const name = trace.kernels.shortName[ops.row[j]];
+    let g = isGemmName.get(name);
+    if (g === undefined) isGemmName.set(name, (g = GEMM_NAME.test(trace.strings[name] ?? '')));
+    return g ? 'gemm' : trace.strings[name] ?? '?';
+  };
+  const { duration: sized, extra } = readbackSizing(input, insts, instOf, readbackCall, role);
+  // the kernels a size-specific launch added are gone with their launch calls (and the host time before them)
+  const gone = Uint8Array.from(readbacks, (r, j) => r | extra[j]);
+  const extraCall = new Uint8Array(calls.count);
+  for (let j = 0; j < n; j++) if (extra[j] && ops.call[j] >= 0) extraCall[ops.call[j]] = 1;
+  for (let j = 0; j < n; j++) if (!gone[j] && ops.call[j] >= 0) extraCall[ops.call[j]] = 0;
+  noHostSyncs.removed = gone;
+  noHostSyncs.callDuration = (c) => (calls.kind[c] === 1 || readbackCall[c] || extraCall[c] ? 0 : coldDuration(c));
+  noHostSyncs.callGap = (c) => (extraCall[c] ? 0 : coldGap(c));
   noHostSyncs.opDuration = (j) => (Number.isNaN(sized[j]) ? ops.end[j] - ops.start[j] : sized[j]);
   // alone durations
   const contention = known ?? kernelContention(trace, deviceId, window);
@@ -795,7 +810,7 @@ function scenarioEdits(
     let sinceBarrier: number[] = [];
     const lastInInst = new Map<number, number>();
     for (let j = 0; j < n; j++) {
-      if (readbacks[j]) { poDeps[j] = []; continue; }
+      if (gone[j]) { poDeps[j] = []; continue; }
       const k = instOf[j];
       if (k >= 0) {
         const p = lastInInst.get(k);
@@ -812,7 +827,7 @@ function scenarioEdits(
   }
   const perfectOverlap: ReplayEdits = {
     noWaits: true,
-    removed: readbacks,
+    removed: gone,
     callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : coldDuration(c)),
     callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : coldGap(c)),
     hostLatency: 0,
@@ -933,21 +948,29 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
  * What a read-back sized: an expert instance launched after a removed read-back (a small
  * device-to-host copy the host waited for, issued in its iteration after the previous iteration's
  * experts) ran at a size the host learned from it (`x[mask]`, the count of rows). Without the
- * read-back the host cannot know that size: each such instance's kernels run at the size of the
- * iteration's largest such instance (the most tokens when the ranges carry them, else the most
- * GPU time), position by position in the instance's kernel sequence, never shorter than recorded.
- * NaN = the recorded duration.
+ * read-back the host cannot know that size: each such instance runs what the iteration's largest
+ * such instance ran (the most tokens when the ranges carry them, else the most GPU time), as a loop
+ * over fixed capacity slices does. Its kernels are matched in order to the largest's by role (a
+ * GEMM to a GEMM, any other kernel to one of the same name) and take the longer of the two
+ * durations (`duration`, NaN = the recorded one); a kernel with no match (cuBLAS' split-K reduce
+ * after a GEMM it ran split for a few rows) is not launched (`extra`): the host does not pay for its
+ * launch either. A kernel of the largest that a smaller instance lacks is not added.
  */
-export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
+export function readbackSizing(
+  input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array,
+  /** per op, what it does: 'gemm' for a GEMM, else its kernel name (how the kernels of two instances are matched) */
+  role: (j: number) => string,
+): { duration: Float64Array; extra: Uint8Array } {
   const { calls, ops } = input;
   const n = ops.count;
   const out = new Float64Array(n).fill(NaN);
+  const extra = new Uint8Array(n);
   const instOps = opsOfInstances(insts.count, instOf);
   const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
   const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
   const rbCalls: number[] = [];
   for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
-  if (rbCalls.length === 0) return out;
+  if (rbCalls.length === 0) return { duration: out, extra };
   const byIteration = instancesByIteration(insts, (k) => instOps[k].length > 0 && Number.isFinite(firstCall[k]));
   const iterations = [...byIteration.keys()].sort((a, b) => a - b);
   let prevEnd = -Infinity;
@@ -966,14 +989,17 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instO
       const tb = instanceTokens(insts, big);
       if (tk !== null && tb !== null ? tk > tb || (tk === tb && gpu(k) > gpu(big)) : gpu(k) > gpu(big)) big = k;
     }
+    const B = instOps[big];
     for (const k of sizedKs) {
-      instOps[k].forEach((j, p) => {
-        const b = instOps[big][p];
-        if (b !== undefined && ops.kind[b] === ops.kind[j]) out[j] = Math.max(dur(j), dur(b));
-      });
+      let p = 0;
+      for (const j of instOps[k]) {
+        let q = p;
+        while (q < B.length && (ops.kind[B[q]] !== ops.kind[j] || role(B[q]) !== role(j))) q++;
+        if (q < B.length) { out[j] = Math.max(dur(j), dur(B[q])); p = q + 1; } else extra[j] = 1;
+      }
     }
   }
-  return out;
+  return { duration: out, extra };
 }
 
 /**

@@ -129,7 +129,8 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
     for (let k = 0; k < ex.count; k++) for (const row of instanceKernels(ex, k)) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k;
     const readbackCall = new Uint8Array(input.calls.count);
     for (let c = 0; c < input.calls.count; c++) if (trace.strings[trace.runtime.name[input.calls.row[c]]] === 'cudaMemcpyAsync') readbackCall[c] = 1;
-    const sized = readbackSizing(input, ex, instOf, readbackCall);
+    const { duration: sized, extra } = readbackSizing(input, ex, instOf, readbackCall, () => 'gemm');
+    expect(Array.from(extra).every((x) => x === 0)).toBe(true);
     const byKind = Array.from(input.ops.kind, (k, j) => [k, sized[j]]);
     expect(byKind.filter(([k]) => k === 0).map(([, d]) => d)).toEqual([100, 100]);
     expect(byKind.filter(([k]) => k !== 0).every(([, d]) => Number.isNaN(d))).toBe(true);
@@ -137,7 +138,7 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
   it('without read-backs nothing is resized', () => {
     const input = buildReplayInput(trace, 0, W)!;
     const ex = expertInstances(trace, 0, W)!;
-    const sized = readbackSizing(input, ex, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count));
+    const { duration: sized } = readbackSizing(input, ex, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count), () => 'gemm');
     expect(Array.from(sized).every(Number.isNaN)).toBe(true);
   });
   it('the projection runs both gemms at 100 ns, back to back once the syncs are gone', () => {
@@ -153,6 +154,54 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
     expect(w.iterations).toBe(2);
     expect(w.measuredIterationNs).toBe(87);
     expect(2 * p).toBe(200);
+  });
+});
+
+describe('no-host-syncs: a kernel only the smaller size launched is gone, with its launch', () => {
+  // as above, but the 5-token expert's GEMM ran split-K and launched cuBLAS' reduce after it
+  // (cudaLaunchKernelExC 130-135, 182-192); the 10-token expert, whose size both now run, did not
+  const runtime: RuntimeRow[] = [
+    { start: 0, end: 5, name: 'cudaMemcpyAsync', thread: 0, correlationId: 1 },
+    { start: 5, end: 12, name: 'cudaStreamSynchronize', thread: 0, correlationId: 2 },
+    { start: 12, end: 17, name: 'cudaLaunchKernel', thread: 0, correlationId: 3 },
+    { start: 18, end: 23, name: 'cudaMemcpyAsync', thread: 0, correlationId: 4 },
+    { start: 23, end: 124, name: 'cudaStreamSynchronize', thread: 0, correlationId: 5 },
+    { start: 124, end: 129, name: 'cudaLaunchKernel', thread: 0, correlationId: 6 },
+    { start: 130, end: 135, name: 'cudaLaunchKernelExC', thread: 0, correlationId: 7 },
+  ];
+  const memcpy: MemcpyRow[] = [
+    { start: 8, end: 10, bytes: 4, copyKind: MemcpyKind.DtoH, correlationId: 1, streamId: 7 },
+    { start: 120, end: 122, bytes: 4, copyKind: MemcpyKind.DtoH, correlationId: 4, streamId: 7 },
+  ];
+  const gemms: KernelRow[] = [
+    { start: 20, end: 120, name: 'nvjet_tst_64x8_splitK', correlationId: 3, streamId: 7 },
+    { start: 132, end: 182, name: 'nvjet_tst_64x8_splitK', correlationId: 6, streamId: 7 },
+  ];
+  const reduce: KernelRow = { start: 182, end: 192, name: 'splitKreduce_kernel', correlationId: 7, streamId: 7 };
+  const nvtx = (end: number): NvtxRow[] => [
+    { start: 0, end: 18, text: 'expert 0', payload: 10, thread: 0 },
+    { start: 18, end, text: 'expert 1', payload: 5, thread: 0 },
+  ];
+  const withReduce = buildTrace({ processes, threads, runtime, kernels: [...gemms, reduce], memcpy, nvtx: nvtx(136) });
+  const without = buildTrace({ processes, threads, runtime: runtime.slice(0, 6), kernels: gemms, memcpy, nvtx: nvtx(129) });
+  const W = { start: 0, end: 200 };
+  const noSyncs = (t: typeof without) => analyzeWhatIf(t, 0, W)!.scenarios.find((s) => s.scenario === 'no-host-syncs')!.projectedIterationNs;
+  it('the reduce is matched to nothing in the larger expert\'s kernels: extra; the GEMM takes the larger\'s 100 ns', () => {
+    const input = buildReplayInput(withReduce, 0, W)!;
+    const ex = expertInstances(withReduce, 0, W)!;
+    const instOf = new Int32Array(input.ops.count).fill(-1);
+    for (let k = 0; k < ex.count; k++) for (const row of instanceKernels(ex, k)) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k;
+    const readbackCall = new Uint8Array(input.calls.count);
+    for (let c = 0; c < input.calls.count; c++) if (withReduce.strings[withReduce.runtime.name[input.calls.row[c]]] === 'cudaMemcpyAsync') readbackCall[c] = 1;
+    const role = (j: number) => (/nvjet/.test(withReduce.strings[withReduce.kernels.shortName[input.ops.row[j]]]) ? 'gemm' : 'other');
+    const { duration, extra } = readbackSizing(input, ex, instOf, readbackCall, role);
+    const kernelsOf = (v: ArrayLike<number>) => Array.from(input.ops.kind).flatMap((k, j) => (k === 0 ? [v[j]] : []));
+    expect(kernelsOf(duration)).toEqual([100, 100, NaN]);
+    expect(kernelsOf(extra)).toEqual([0, 0, 1]);
+  });
+  it('projects what the trace without the reduce and its launch call projects', () => {
+    expect(analyzeWhatIf(withReduce, 0, W)!.replayError).toBe(0);
+    expect(noSyncs(withReduce)).toBe(noSyncs(without));
   });
 });
 

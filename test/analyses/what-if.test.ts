@@ -112,6 +112,37 @@ describe('real captures: each projection within 25% of the measured counterpart 
     // grouped from bytes: every expert GEMM named, all memory-bound at ≤ 80 tokens
     expect(whatIf(`${V}/sequential.sqlite`).inputs.grouped).toMatchObject({ namedGemms: 384, memoryBoundGemms: 384 });
   });
+  describe('one process, the modes taking turns (capture-whatif-host.sh): both sides at the same host speed', () => {
+    const blockWhatIf = (t: ReturnType<typeof readNsysSqlite>, range: string) => analyzeWhatIf(t, 0, resolveWindow(t, 0, { range }).window)!;
+    const pairs = (file: string, list: [string, string, string][]) => {
+      const t = readNsysSqlite(`fixtures/nsys-2025.3-inproc/${file}.sqlite`);
+      return list.flatMap(([from, scenario, to]) => [0, 1, 2].map((b) => {
+        const a = blockWhatIf(t, `block ${b} ${from}`);
+        const m = blockWhatIf(t, `block ${b} ${to}`).measuredIterationNs;
+        expect(a.iterations).toBe(3);
+        return { what: `${file} block ${b} ${from} ${scenario}`, e: (a.scenarios.find((s) => s.scenario === scenario)!.projectedIterationNs - m) / m };
+      }));
+    };
+    it('every projection of every block within 25% of the next mode\'s block; no-host-syncs within 11%, grouped within 3%', () => {
+      const rows = [
+        ...pairs('default', [['streams-sync', 'no-host-syncs', 'streams'], ['streams', 'free-launches', 'graph'], ['sequential', 'grouped', 'grouped']]),
+        ...pairs('zipf', [['streams-sync', 'no-host-syncs', 'streams'], ['sequential', 'grouped', 'grouped']]),
+        ...pairs('64k', [['streams-sync', 'no-host-syncs', 'streams']]),
+      ];
+      expect(rows).toHaveLength(18);
+      for (const r of rows) expect(Math.abs(r.e), r.what).toBeLessThan(0.25);
+      for (const r of rows.filter((x) => x.what.includes('no-host-syncs'))) expect(Math.abs(r.e), r.what).toBeLessThan(0.11);
+      for (const r of rows.filter((x) => x.what.includes('grouped'))) expect(Math.abs(r.e), r.what).toBeLessThan(0.03);
+    });
+    it('separate processes pinned to one core: the projections spread 1.6x with their hosts, the measured streams 1.07x', () => {
+      const R = 'fixtures/nsys-2025.3-repeats';
+      const w = (f: string) => analyzeWhatIf(readNsysSqlite(`${R}/${f}.sqlite`), 0, resolveWindow(readNsysSqlite(`${R}/${f}.sqlite`), 0, {}).window)!;
+      const projected = [1, 2, 3].map((r) => w(`streams-sync-${r}`).scenarios.find((s) => s.scenario === 'no-host-syncs')!.projectedIterationNs);
+      const measured = [1, 2, 3].map((r) => w(`streams-${r}`).measuredIterationNs);
+      expect(Math.max(...projected) / Math.min(...projected)).toBeGreaterThan(1.5);
+      expect(Math.max(...measured) / Math.min(...measured)).toBeLessThan(1.1);
+    });
+  });
   it('perfect-overlap is never slower than free-launches and bounded by the GPU work', () => {
     const w = whatIf(`${D}/streams.sqlite`);
     const po = w.scenarios.find((s) => s.scenario === 'perfect-overlap')!.projectedIterationNs;
