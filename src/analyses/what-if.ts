@@ -645,14 +645,14 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   if (unlaunched > input.ops.count / 2) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
-      inputs: inputsOf(input),
+      inputs: inputsOf(trace, input),
       note: 'most of the work was launched as a CUDA graph (or has no launch call in the trace): there are no launches, syncs or streams to edit, so no scenario is projected',
     };
   }
   if (!(Math.abs(replayError) <= REPLAY_MAX_ERROR)) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
-      inputs: inputsOf(input),
+      inputs: inputsOf(trace, input),
       note: `the unchanged replay missed the measurement by ${(100 * replayError).toFixed(0)}%, so no scenario is projected (the trace holds dependencies the replay does not model)`,
     };
   }
@@ -675,7 +675,7 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
       }];
     }
   }
-  const inputs = inputsOf(input);
+  const inputs = inputsOf(trace, input);
   const r = edits.roofline;
   if (edits.grouped && r) {
     inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration, unknownGemms: r.unknown };
@@ -691,11 +691,35 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   };
 }
 
-function inputsOf(input: ReplayInput): WhatIfReport['inputs'] {
+function inputsOf(trace: Trace, input: ReplayInput): WhatIfReport['inputs'] {
   return {
     hostCalls: input.calls.count, gpuOps: input.ops.count, eventWaits: input.eventWaits,
     launchLatencyNs: Math.round(input.launchLatency), graphNodeNs: Math.round(input.backToBack), kernelFixedCostNs: Math.round(input.fixedCost),
+    hostCallSpeed: hostCallSpeed(trace, input),
   };
+}
+
+/** Calls of a name fewer than this say nothing about the host's speed. */
+const HOST_SPEED_MIN_CALLS = 10;
+
+/** Per launch-type API name of the replayed calls (at least HOST_SPEED_MIN_CALLS of it): its median duration, most calls first. */
+function hostCallSpeed(trace: Trace, input: ReplayInput): WhatIfReport['inputs']['hostCallSpeed'] {
+  const byName = new Map<number, number[]>();
+  for (let c = 0; c < input.calls.count; c++) {
+    if (input.calls.kind[c] !== 2) continue;
+    const name = trace.runtime.name[input.calls.row[c]];
+    const d = input.calls.end[c] - input.calls.start[c];
+    const l = byName.get(name);
+    if (l) l.push(d); else byName.set(name, [d]);
+  }
+  const out: WhatIfReport['inputs']['hostCallSpeed'] = [];
+  for (const [name, d] of byName) {
+    if (d.length < HOST_SPEED_MIN_CALLS) continue;
+    d.sort((a, b) => a - b);
+    const m = d.length >> 1;
+    out.push({ name: trace.strings[name] ?? '?', count: d.length, medianNs: Math.round(d.length % 2 ? d[m] : (d[m - 1] + d[m]) / 2) });
+  }
+  return out.sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : 1));
 }
 
 function iterationCount(trace: Trace, deviceId: number, window: { start: number; end: number }, experts: ExpertInstances | null): { count: number; source: string } {

@@ -138,6 +138,12 @@ export interface WhatIfReport {
     graphNodeNs: number;
     /** the window's shortest kernel: the fixed cost of any kernel, paid once per batched kernel (grouped) */
     kernelFixedCostNs: number;
+    /**
+     * how fast this process's host ran: per launch-type API name the replay walked at least 10
+     * times, its median duration (ns), most calls first. Another process's host may run up to 2x
+     * faster or slower (docs/metrics.md); `compare` sets the names both make side by side.
+     */
+    hostCallSpeed: { name: string; count: number; medianNs: number }[];
     /** the grouped scenario's roofline (when it was projected): which expert GEMMs were costed by their bytes */
     grouped?: {
       /** the GPU's memory bandwidth (trace), bytes/s; null when the trace does not record it */
