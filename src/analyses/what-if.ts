@@ -27,7 +27,10 @@
  *   kernel sequence (up GEMM, activation, down GEMM), launched once, with no syncs or host work
  *   between experts. Its duration: the experts' SM-time (Σ duration × SM share) at full occupancy,
  *   bounded below by the longest expert kernel's time at the rate of the expert kernel that used
- *   the most SMs, and by the kernel-time floor of the biggest expert's share. See docs/metrics.md.
+ *   the most SMs, and by the kernel-time floor of the biggest expert's share. Expert GEMMs of
+ *   known weights that are memory-bound cost their bytes at the GPU's bandwidth; when the cost of
+ *   those whose weights are unknown (between nothing and their SM-time) moves the projection by
+ *   more than GROUPED_MAX_SPREAD, grouped is not projected (`notProjected`). See docs/metrics.md.
  */
 import type { IntColumn, Trace } from '../model/trace.js';
 import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
