@@ -7,10 +7,11 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
+  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, type Filling,
 } from '../model/build.js';
+import { narrowed } from '../model/columns.js';
 import {
-  processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
+  processOfThread, type ApiCallTotal, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
@@ -162,12 +163,15 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
   // the id columns as read: Float64Array when a value did not fit an Int32Array
-  return finishKernels(ctx, { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn },
+  return finishKernels(ctx, { ...k, correlationId: device.correlation.out as Float64Array | Int32Array, graphNodeId: graphNode.out as Float64Array | Int32Array },
     processes, demangled);
 }
 
-/** The end of a kernel read: processes and names from the local numbers and string ids read. */
-function finishKernels(ctx: ReadContext, k: KernelColumns, processes: LocalKeys, demangled: Int32Array | null): KernelColumns {
+/**
+ * The end of a kernel read: processes and names from the local numbers and string ids read, and
+ * the integer columns narrowed.
+ */
+function finishKernels(ctx: ReadContext, k: Filling<KernelColumns>, processes: LocalKeys, demangled: Int32Array | null): KernelColumns {
   processes.replay(k.process, k.count, (key) => ctx.entities.process(key));
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
@@ -177,7 +181,7 @@ function finishKernels(ctx: ReadContext, k: KernelColumns, processes: LocalKeys,
     for (let i = 0; i < k.count; i++) demangled[i] = s.fromStringId(demangled[i]);
     k.demangledName = demangled.subarray(0, k.count);
   }
-  return k;
+  return narrowed('kernels', k);
 }
 
 /**
@@ -269,7 +273,7 @@ export function readRuntime(
     }
   }
   const apiSummary = [...summary.values()];
-  if (!keep || kept === count) return { runtime: narrowRuntime(r), apiSummary };
+  if (!keep || kept === count) return { runtime: narrowed('runtime', r), apiSummary };
   const out = emptyRuntime(kept);
   for (let i = 0, o = 0; i < count; i++) {
     const name = r.name[i];
@@ -279,7 +283,7 @@ export function readRuntime(
     o++;
   }
   out.count = kept;
-  return { runtime: narrowRuntime(out), apiSummary };
+  return { runtime: narrowed('runtime', out), apiSummary };
 }
 
 interface NameUse { id: number; keep: boolean; count: number; total: number }
@@ -433,7 +437,7 @@ function readKernelsParallel(ctx: ReadContext, n: number, launchConfigs: LaunchC
       }
     }
     ctx.onRows?.(total);
-    const k: KernelColumns = {
+    const k: Filling<KernelColumns> = {
       count: total, start: out.start, end: out.end, deviceId: out.deviceId, streamId: out.streamId, correlationId: out.correlationId,
       process: out.process, shortName: out.shortName, launchConfig: out.launchConfig, graphNodeId: out.graphNodeId,
     };
@@ -544,7 +548,7 @@ function readRuntimeParallel(
       for (let i = from; i < from + fills[k].count; i++) out.thread[i] = global[out.thread[i]];
     }
     // emptyRuntime's key order
-    const r: RuntimeColumns = {
+    const r: Filling<RuntimeColumns> = {
       count: total, start: out.start, end: out.end, thread: out.thread, correlationId: out.correlationId, name: out.name, api: out.api,
     };
     ctx.onRows?.(counts.reduce((a, k) => a + k.rows, 0));
@@ -562,7 +566,7 @@ function readRuntimeParallel(
  * same numbering as reading every call in time order.
  */
 function finishRuntime(
-  ctx: ReadContext, names: Map<number, NameUse>, threadKeys: number[], r: RuntimeColumns,
+  ctx: ReadContext, names: Map<number, NameUse>, threadKeys: number[], r: Filling<RuntimeColumns>,
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
   const { entities } = ctx;
   const strings = entities.strings;
@@ -588,12 +592,7 @@ function finishRuntime(
     r.name[o] = name;
     r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];
   }
-  return { runtime: r, apiSummary: [...summary.values()] };
-}
-
-/** The SQL read's correlation ids, narrowed (the read from the pages fills an Int32Array as it goes). */
-function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
-  return { ...r, correlationId: narrowIds(r.correlationId) };
+  return { runtime: narrowed('runtime', r), apiSummary: [...summary.values()] };
 }
 
 /** start and end, rebased by the time origin. */
@@ -613,7 +612,7 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
  */
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
-  streamId: Int32Array; correlationId: IdColumn; process: Int32Array;
+  streamId: Int32Array; correlationId: Float64Array | Int32Array; process: Int32Array;
 }, processes: LocalKeys, stream?: ColumnExpr): { targets: Target[]; correlation: Target } {
   const [deviceId, streamId, correlation] = plain(ctx, t, [['deviceId', cols.deviceId],
     ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
@@ -640,7 +639,7 @@ export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
     ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
-  return m;
+  return narrowed('memcpy', m);
 }
 
 export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
@@ -651,10 +650,11 @@ export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const targets = [...deviceTargets(ctx, t, m, processes).targets, ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
   m.count = fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
-  return m;
+  return narrowed('memset', m);
 }
 
-export function readSync(ctx: ReadContext, n: number): SyncColumns {
+/** Synchronization records, with their integer columns wide: syncTypesFromApiCalls may still set syncType, then narrowed('sync'). */
+export function readSync(ctx: ReadContext, n: number): Filling<SyncColumns> {
   const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
   const y = emptySync(n);
   if (n === 0) return y;
@@ -806,7 +806,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
     if (inline[i] !== 0) continue;
     if (ids[i] !== -1) { v.text[i] = s.fromStringId(ids[i]); registeredText++; } else v.text[i] = -1;
   }
-  v = { ...v, count, domainId: domains.out as IdColumn };
+  v = { ...v, count, domainId: domains.out as Float64Array | Int32Array };
   // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the
   // rows read. A few rows more are left where they are (a copy would hold the columns twice at
   // the read's peak: 14 MB at a million kernels); many more are copied out.
@@ -816,5 +816,5 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
       domainId: cut(v.domainId), payload: cut(v.payload) };
   }
   orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.eventType, v.domainId, v.payload]);
-  return { nvtx: v, inlineText, registeredText, complete: true };
+  return { nvtx: narrowed('nvtx', v), inlineText, registeredText, complete: true };
 }
