@@ -411,7 +411,7 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG",
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
-                        "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES"})
+                        "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -466,6 +466,7 @@ int main(int argc, char** argv) {
       {"route0-split2", "MOE_GROUPED_ROUTE=0;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=8", false},
       {"fuse-split3-lag-1", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=3;MOE_GROUPED_TAIL=12;MOE_GROUPED_LAG=-1", false},
       {"fuse-no-static", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC=0", false},
+      {"fuse-split4-overlap", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_OVERLAP=1", true},
       {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", false},
   };
   bool allOk = checkTopK();
@@ -498,6 +499,8 @@ int main(int argc, char** argv) {
       {"fuse split4 tail16 lag4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_LAG=4"},
       {"fuse split4 tail16 lag16", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_LAG=16"},
       {"fuse split4 tail16 prefetch3", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_PREFETCH=3"},
+      {"overlap (one wgmma group in flight)", "MOE_GROUPED_OVERLAP=1"},
+      {"fuse split4 tail16 overlap", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_OVERLAP=1"},
       {"default again", ""},
       {"fuse split4 tail16 again", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},
       {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},

@@ -115,7 +115,7 @@ if [ -x "$W" ]; then
     step alt-uniform 90 env $ALT $W --mode sequential,grouped $A
     step alt-zipf 90 env $ALT $W --mode sequential,grouped $ZIPF $A
   fi
-  LIGHT=${LIGHT-MOE_GROUPED_FUSE=1 MOE_GROUPED_FUSE=1,MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=8 MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=16 MOE_GROUPED_ROUTE=0}
+  LIGHT=${LIGHT-MOE_GROUPED_FUSE=1 MOE_GROUPED_FUSE=1,MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=16,MOE_GROUPED_OVERLAP=1 MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=16}
   [ "$FINAL" = 1 ] && LIGHT=""
 
   # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).

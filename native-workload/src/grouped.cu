@@ -89,6 +89,7 @@ struct FfnArgs {
   int splitK, splitTail, partRows;
   float* partials;       // [splitK][partRows][dModel]
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
+  int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
@@ -537,15 +538,19 @@ __device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1
                                               int m, int k, int buf) {
   const int d = a.dModel, parts = a.splitK;
   const size_t plane = size_t(a.partRows) * d;
+  // Register 4j+q of an m64 accumulator: row row0 + lane/4 + 8(q/2), token column 8j + 2(lane%4) + q%2.
   float* mine = a.partials + size_t(k) * plane;
-  auto put = [&](const float(&acc)[N / 2], int r0) {
-    if (r0 >= d) return;
-    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
-      if (c < n) __stcg(reinterpret_cast<float2*>(mine + size_t(rowBase + c) * d + r0 + rp), make_float2(v0, v1));
-    });
-  };
-  put(acc0, row0);
-  put(acc1, row0 + 64);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const float* acc = h ? acc1 : acc0;
+    const int r0 = row0 + 64 * h + (lane >> 2);
+    if (row0 + 64 * h >= d) continue;
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) {
+      const int c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
+      if (c < n) __stcg(mine + size_t(rowBase + c) * d + r, acc[i]);
+    }
+  }
   __threadfence();
   asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
   unsigned* counter = a.splitCount + (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
@@ -559,25 +564,21 @@ __device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1
   __threadfence();
   const int* tok = t->tok[buf][wg];
   const float* gate = t->gate[buf][wg];
-  auto finish = [&](const float(&acc)[N / 2], int r0) {
-    if (r0 >= d) return;
-    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
-      if (c < n) {
-        float s0 = 0.f, s1 = 0.f;
-        for (int j = 0; j < parts; ++j) {
-          const float2 q = j == k ? make_float2(v0, v1)
-                                  : __ldcg(reinterpret_cast<const float2*>(a.partials + size_t(j) * plane +
-                                                                           size_t(rowBase + c) * d + r0 + rp));
-          s0 += q.x;
-          s1 += q.y;
-        }
-        const float g = gate[c];
-        *reinterpret_cast<uint32_t*>(a.out + size_t(tok[c]) * d + r0 + rp) = packBf16(g * s0, g * s1);
-      }
-    });
-  };
-  finish(acc0, row0);
-  finish(acc1, row0 + 64);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const float* acc = h ? acc1 : acc0;
+    const int r0 = row0 + 64 * h + (lane >> 2);
+    if (row0 + 64 * h >= d) continue;
+#pragma unroll
+    for (int i = 0; i < N / 2; ++i) {
+      const int c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
+      if (c >= n) continue;
+      float sum = 0.f;
+#pragma unroll 1
+      for (int j = 0; j < parts; ++j) sum += j == k ? acc[i] : __ldcg(a.partials + size_t(j) * plane + size_t(rowBase + c) * d + r);
+      a.out[size_t(tok[c]) * d + r] = __float2bfloat16(gate[c] * sum);
+    }
+  }
 }
 
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
@@ -589,6 +590,10 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
                                          int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
   float(&acc0)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accA[0]);
   float(&acc1)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accB[0]);
+  // overlap (MOE_GROUPED_OVERLAP=1): one stage's wgmma group stays in flight while the next
+  // stage's is issued; a stage is released once the group after it has been issued.
+  const bool overlap = a.overlap != 0;
+  uint32_t prev = 0;
   for (int ks = 0; ks < kst; ++ks) {
     mbarWait(&t->full[p.stage], p.phase);
     const uint32_t base = smemAddr(smem + p.stage * Cf::kStage);
@@ -600,11 +605,23 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
       Wgmma<N>::mma(acc1, smemDesc(A + 64 * 128 + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
     }
     wgmmaCommit();
+    if (overlap) {
+      asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory");
+      if (ks > 0) releaseStage(&t->empty[prev], lane);
+      prev = p.stage;
+    } else {
+      wgmmaWaitAll();
+      fenceRegs(acc0);
+      fenceRegs(acc1);
+      releaseStage(&t->empty[p.stage], lane);
+    }
+    p.advance();
+  }
+  if (overlap && kst > 0) {
     wgmmaWaitAll();
     fenceRegs(acc0);
     fenceRegs(acc1);
-    releaseStage(&t->empty[p.stage], lane);
-    p.advance();
+    releaseStage(&t->empty[prev], lane);
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
   if (Phase == 1 && split) {
@@ -1543,12 +1560,13 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.ahead = envInt("MOE_GROUPED_AHEAD", t.ahead);
   t.signal = envInt("MOE_GROUPED_SIGNAL", t.signal ? 1 : 0) != 0;
   t.staticFirst = envInt("MOE_GROUPED_STATIC", 1) != 0;
-  t.stages = envInt("MOE_GROUPED_STAGES", t.stages) == 4 ? 4 : 5;
+  t.stages = 5;  // (MOE_GROUPED_STAGES=4, chunks of <=128 tokens, was slower in runs 6-7: no longer built)
   t.route = envInt("MOE_GROUPED_ROUTE", t.route ? 1 : 0) != 0;
   t.fuse = envInt("MOE_GROUPED_FUSE", t.fuse ? 1 : 0) != 0;
   t.split = std::max(1, envInt("MOE_GROUPED_SPLIT", t.split));
   t.tail = envInt("MOE_GROUPED_TAIL", t.tail);
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
+  t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   return t;
 }
 
@@ -1626,7 +1644,6 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   list_ = alloc<int4>(maxItems_);
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg4>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg4::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
@@ -1832,6 +1849,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.partials = partials_;
   f.splitCount = splitCount_;
   f.times = times_;
+  f.overlap = tune_.overlap ? 1 : 0;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;
@@ -1859,8 +1877,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     Maps2 m;
     m.w1 = mapW1_[layer];
     m.w2 = mapW2_[layer];
-    if (tune_.stages == 5) launch(ffnKernel2<Cfg5>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
-    else launch(ffnKernel2<Cfg4>, dim3(smCount_), dim3(kThreads2), Cfg4::kSmem, stream_, tune_.pdl, m, f);
+    launch(ffnKernel2<Cfg5>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
   }
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,

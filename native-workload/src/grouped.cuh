@@ -54,6 +54,7 @@ struct GroupedTuning {
                            // its producer already streams weights (a grid barrier; no route kernel)
   int split = 1;           // v2, top-1: down items of the last `tail` experts split into this many parts over
   int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
+  bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
   bool times = false;      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
 };
