@@ -23,6 +23,7 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './generate.js';
 import { analysisQueries, rowCounts } from './queries.js';
+import { binCommand, binNode } from './launch.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DATA = join(ROOT, 'bench', 'data');
@@ -104,11 +105,15 @@ function timeNaive(file) {
   return performance.now() - t0;
 }
 
-/** Runs the CLI under bench/measure.js: wall time from here, peak RSS from the child itself. */
+/**
+ * Runs `moe-trace ARGS` as users run it, bin/moe-trace.js through its #! line (bench/launch.js):
+ * wall time from here, peak RSS from the process itself (bench/peak-hook.js).
+ */
 function timeCli(args) {
+  const cmd = binCommand(ROOT, args, join(ROOT, 'bench', 'peak-hook.js'));
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'measure.js'), ...args], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26,
+  const r = spawnSync(cmd.file, cmd.args, {
+    cwd: ROOT, env: cmd.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26,
   });
   const ms = performance.now() - t0;
   const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
@@ -120,7 +125,9 @@ function timeCli(args) {
 
 /** bench/steps.js on the file: each analysis step's time and the peak RSS after it, and the hottest functions. */
 function steps(file) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'steps.js'), file], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  // with the node options and environment the CLI runs with
+  const { nodeArgs, env } = binNode(ROOT);
+  const r = spawnSync(process.execPath, [...nodeArgs, join(ROOT, 'bench', 'steps.js'), file], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = (tag) => r.stdout.split('\n').find((l) => l.startsWith(`${tag} `));
   if (r.status !== 0 || !line('STEPS')) return { error: (r.stderr || '').trim().split('\n').slice(-1)[0] || `exit ${r.status}` };
   return { steps: JSON.parse(line('STEPS').slice(6)), top: JSON.parse(line('TOP').slice(4)) };

@@ -1,7 +1,8 @@
 // moe-workload: times each execution mode of an MoE FFN layer, checks every mode's output
 // against `sequential`, and prints a latency / speed-up table. Under
 // `nsys profile --capture-range=cudaProfilerApi` only the timed iterations of the first
-// requested mode are captured (cudaProfilerStart/Stop wrap them).
+// requested mode are captured (cudaProfilerStart/Stop wrap them), or with --alternate B the
+// requested modes taking turns in B blocks each.
 #include <cuda_profiler_api.h>
 
 #include <cuda_bf16.h>
@@ -61,6 +62,65 @@ Timing timeMode(MoeWorkload<T>& w, const Options& o, Mode m, bool profiled) {
   t.minUs = us.front();
   t.medianUs = us.size() % 2 ? us[us.size() / 2] : 0.5 * (us[us.size() / 2 - 1] + us[us.size() / 2]);
   return t;
+}
+
+// --alternate B: every requested mode prepared and warmed up, then, inside one capture, the modes
+// take turns B times. A turn is one untimed pass (the mode's first after another mode's), the
+// device idle, then --iterations under "block B MODE" > "iteration I" ranges, the device idle
+// again: a what-if projected from one mode's block meets the next mode's block measured in the
+// same process, at the same host speed (moe-trace's bench/what-if-errors.js, docs/metrics.md).
+// One RESULT line per block, printed after the capture.
+template <typename T>
+void alternateModes(MoeWorkload<T>& w, const Options& o) {
+  for (Mode m : o.modes) {
+    w.prepare(m);
+    for (int i = 0; i < o.warmup; ++i) w.runIteration(m, false);
+  }
+  CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<cudaEvent_t> start(o.iterations), stop(o.iterations);
+  for (int i = 0; i < o.iterations; ++i) {
+    CUDA_CHECK(cudaEventCreate(&start[i]));
+    CUDA_CHECK(cudaEventCreate(&stop[i]));
+  }
+  struct Block {
+    int block;
+    Mode mode;
+    double medianUs, minUs;
+  };
+  std::vector<Block> blocks;
+  CUDA_CHECK(cudaProfilerStart());
+  for (int b = 0; b < o.alternate; ++b) {
+    for (Mode m : o.modes) {
+      w.runIteration(m, false);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      pushRange("block " + std::to_string(b) + " " + modeName(m));
+      for (int i = 0; i < o.iterations; ++i) {
+        pushRange("iteration " + std::to_string(i));
+        CUDA_CHECK(cudaEventRecord(start[i], w.mainStream()));
+        w.runIteration(m, true);
+        CUDA_CHECK(cudaEventRecord(stop[i], w.mainStream()));
+        popRange();
+      }
+      popRange();
+      CUDA_CHECK(cudaDeviceSynchronize());
+      std::vector<double> us(o.iterations);
+      for (int i = 0; i < o.iterations; ++i) {
+        float ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, start[i], stop[i]));
+        us[i] = ms * 1000.0;
+      }
+      std::sort(us.begin(), us.end());
+      const size_t n = us.size();
+      blocks.push_back({b, m, n % 2 ? us[n / 2] : 0.5 * (us[n / 2 - 1] + us[n / 2]), us.front()});
+    }
+  }
+  CUDA_CHECK(cudaProfilerStop());
+  for (int i = 0; i < o.iterations; ++i) {
+    cudaEventDestroy(start[i]);
+    cudaEventDestroy(stop[i]);
+  }
+  for (const Block& k : blocks)
+    std::printf("RESULT block=%d mode=%s median_us=%.1f min_us=%.1f\n", k.block, modeName(k.mode), k.medianUs, k.minUs);
 }
 
 // max |out − ref| / max |ref|: one number that is scale-free and catches any wrong row.
@@ -186,7 +246,9 @@ int runAll(const Options& o) {
   // Speed-ups need a sequential time even when only another mode is captured; it is timed
   // outside the profiler range so the capture holds the requested mode alone.
   if (!seqRequested) timings.push_back(timeMode(w, o, Mode::Sequential, false));
-  bool first = true;
+  // with --alternate the capture holds the alternating blocks; the timings below run outside it
+  if (o.alternate > 0) alternateModes(w, o);
+  bool first = o.alternate == 0;
   const double tol = o.bf16 ? 2e-2 : 1e-4;
   for (Mode m : o.modes) {
     w.poison();

@@ -13,6 +13,7 @@ const char* kUsage =
     "                    [--capacity-factor F] [--dtype bf16|fp32] [--iterations N] [--warmup N]\n"
     "                    [--skew uniform|zipf] [--zipf-exponent S] [--streams K] [--layers L]\n"
     "                    [--seed N] [--hbm-tbps X] [--torch-anchor PATH] [--check-float N]\n"
+    "                    [--alternate B]\n"
     "modes: sequential, streams-sync, streams, grouped, graph (default: all)\n";
 
 [[noreturn]] void bad(const std::string& msg) {
@@ -115,6 +116,7 @@ Options parseOptions(int argc, char** argv) {
     else if (f == "--hbm-tbps") o.hbmTBps = parseReal(f, v, 0.001);
     else if (f == "--torch-anchor") o.torchAnchor = v;
     else if (f == "--check-float") o.checkFloat = int(parseInt(f, v, 0, 1 << 22));
+    else if (f == "--alternate") o.alternate = int(parseInt(f, v, 0, 1000));
     else bad("unknown option '" + f + "'");
   }
   if (o.topk > o.experts) bad("--top-k must not exceed --experts");

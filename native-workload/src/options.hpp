@@ -26,6 +26,9 @@ struct Options {
   double hbmTBps = 4.8;  // H200 datasheet; the grouped mode is compared with reading weights once
   std::string torchAnchor;  // path of torch/gemm_anchor.py: time torch._grouped_mm on this routing
   int checkFloat = 0;       // tokens checked against a float64 reference on the host (0: off)
+  // > 0: the requested modes take turns in this many blocks of --iterations inside one capture
+  // ("block B MODE" NVTX ranges), so a what-if from one mode meets the other under the same host
+  int alternate = 0;
 };
 
 const char* modeName(Mode m);

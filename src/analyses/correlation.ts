@@ -3,7 +3,7 @@
  * within a process, so the key is (process, correlationId). Computed once per trace by indexTrace
  * (trace-index.ts) and handed to every analysis that needs "the launch call of this kernel".
  */
-import { processOfThread, type IdColumn, type Trace } from '../model/trace.js';
+import { processOfThread, type IdColumn, type IntColumn, type Trace } from '../model/trace.js';
 import { lowerBound, lowerBoundNear, sortedOrder } from '../model/intervals.js';
 
 export interface CallLinks {
@@ -98,7 +98,7 @@ function computeLinks(trace: Trace): CallLinks {
   if (minCorr === Infinity) minCorr = 0;
   const key = (corr: number, process: number) => (corr - minCorr) * slots + (process + 1);
   const callOf = callIndex(trace, key);
-  const link = (corrs: IdColumn, procs: Int32Array, n: number): Int32Array => {
+  const link = (corrs: IdColumn, procs: IntColumn, n: number): Int32Array => {
     const out = new Int32Array(n).fill(-1);
     for (let i = 0; i < n; i++) {
       const corr = corrs[i];

@@ -4,7 +4,7 @@
  * (the API call with the same correlationId) started inside the range, [start, end), on the
  * range's thread. Nested ranges each own the operations of their children.
  */
-import type { Trace } from '../model/trace.js';
+import type { IntColumn, Trace } from '../model/trace.js';
 import { totalLength, union } from '../model/intervals.js';
 import { callLinks, type CallLinks } from './correlation.js';
 
@@ -184,7 +184,7 @@ function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers:
     { cols: kernels, call: links.kernelCall, base: 0 },
     ...(includeTransfers ? [{ cols: memcpy, call: links.memcpyCall, base: nKernels }, { cols: memset, call: links.memsetCall, base: nKernels + nMemcpy }] : []),
   ];
-  const kept = (cols: { deviceId: Int32Array }, call: Int32Array, i: number): boolean =>
+  const kept = (cols: { deviceId: IntColumn }, call: Int32Array, i: number): boolean =>
     call[i] >= 0 && (deviceId === undefined || cols.deviceId[i] === deviceId);
   let total = 0;
   let callOrdered = true;
@@ -229,7 +229,7 @@ function opsByCall(trace: Trace, deviceId: number | undefined, includeTransfers:
   return { ...base, order: byThread, threads };
 }
 
-interface Source { cols: { count: number; deviceId: Int32Array }; call: Int32Array; base: number }
+interface Source { cols: { count: number; deviceId: IntColumn }; call: Int32Array; base: number }
 
 /** Each source's kept rows are in call order already: merge them by call row (ties: source order, then row). */
 function mergeByCall(sources: Source[], kept: (cols: Source['cols'], call: Int32Array, i: number) => boolean, out: Int32Array): void {

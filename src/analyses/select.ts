@@ -6,9 +6,9 @@
  * An operation straddling two segments of a --range window yields one piece per segment; counts
  * are of operations, times of pieces.
  */
-import type { Trace } from '../model/trace.js';
+import type { IntColumn, Trace } from '../model/trace.js';
 import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
-import { fit, grown, rowAt, type RowView } from '../model/columns.js';
+import { fit, grown, rowAt, widestOf, type RowView } from '../model/columns.js';
 import { forEachInWindow } from '../model/window-pieces.js';
 
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
@@ -29,9 +29,9 @@ export interface OpSelection {
    */
   row: Int32Array | null;
   kind: Uint8Array;
-  streamId: Int32Array;
+  streamId: IntColumn;
   /** index into Trace.processes, -1 unknown */
-  process: Int32Array;
+  process: IntColumn;
   /** index of the piece's operation in `ops`; null when piece k is operation k */
   op: Int32Array | null;
   /** operations (not pieces), in table order: kernels first */
@@ -40,8 +40,8 @@ export interface OpSelection {
     /** null as `row` above: operation o is kernel row o */
     row: Int32Array | null;
     kind: Uint8Array;
-    streamId: Int32Array;
-    process: Int32Array;
+    streamId: IntColumn;
+    process: IntColumn;
     /**
      * total clipped duration; null when every operation is one piece and piece o is operation o
      * (then it is end[o] - start[o]: see opDuration)
@@ -77,9 +77,9 @@ interface Columns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
-  streamId: Int32Array;
-  process: Int32Array;
+  deviceId: IntColumn;
+  streamId: IntColumn;
+  process: IntColumn;
 }
 
 export function selectOps(
@@ -124,7 +124,7 @@ export function selectOps(
   }
   const ops = {
     count: nOps, row: fit(rowOfOp, nOps), kind: fit(opKind, nOps), duration: opDur,
-    streamId: new Int32Array(nOps), process: new Int32Array(nOps),
+    streamId: new (widestOf(tables.map(([t]) => t.streamId)))(nOps), process: new (widestOf(tables.map(([t]) => t.process)))(nOps),
   };
   for (let o = 0; o < nOps; o++) {
     const t = tables[ops.kind[o]][0];
@@ -150,7 +150,8 @@ export function selectOps(
   const order = sorted ? null : sortedOrder(pStart, n);
   const sel: OpSelection = {
     count: n, start: new Float64Array(n), end: new Float64Array(n), row: new Int32Array(n),
-    kind: new Uint8Array(n), streamId: new Int32Array(n), process: new Int32Array(n), op: new Int32Array(n), ops, kernelCount,
+    kind: new Uint8Array(n), streamId: new (widestOf([ops.streamId]))(n), process: new (widestOf([ops.process]))(n), op: new Int32Array(n),
+    ops, kernelCount,
   };
   for (let k = 0; k < n; k++) {
     const p = order ? order[k] : k;

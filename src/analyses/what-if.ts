@@ -27,9 +27,12 @@
  *   kernel sequence (up GEMM, activation, down GEMM), launched once, with no syncs or host work
  *   between experts. Its duration: the experts' SM-time (Σ duration × SM share) at full occupancy,
  *   bounded below by the longest expert kernel's time at the rate of the expert kernel that used
- *   the most SMs, and by the kernel-time floor of the biggest expert's share. See docs/metrics.md.
+ *   the most SMs, and by the kernel-time floor of the biggest expert's share. Expert GEMMs of
+ *   known weights that are memory-bound cost their bytes at the GPU's bandwidth; when the cost of
+ *   those whose weights are unknown (between nothing and their SM-time) moves the projection by
+ *   more than GROUPED_MAX_SPREAD, grouped is not projected (`notProjected`). See docs/metrics.md.
  */
-import type { Trace } from '../model/trace.js';
+import type { IntColumn, Trace } from '../model/trace.js';
 import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
@@ -50,6 +53,12 @@ export const REPLAY_MAX_OPS = 20000;
 export const REPLAY_MAX_ERROR = 0.1;
 /** A blocking call waited for one of the last this-many operations issued before it. */
 const TARGET_SCAN = 4096;
+/**
+ * The grouped scenario is projected only when what the trace cannot tell, the cost of expert GEMMs
+ * whose weights or token counts are unknown (between nothing and their SM-time), moves it by at
+ * most this much: the projection's own target (docs/metrics.md).
+ */
+export const GROUPED_MAX_SPREAD = 0.25;
 /** A device-to-host copy at most this big, right before a blocking call, is a read-back. */
 export const READBACK_MAX_BYTES = 1024;
 
@@ -123,7 +132,7 @@ export function buildReplayInput(
   }
   if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
-  const add = (kind: number, cols: { count: number; deviceId: Int32Array; start: Float64Array; end: Float64Array; streamId: Int32Array }, call: Int32Array) => {
+  const add = (kind: number, cols: { count: number; deviceId: IntColumn; start: Float64Array; end: Float64Array; streamId: IntColumn }, call: Int32Array) => {
     for (let i = 0; i < cols.count; i++) {
       if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
       // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
@@ -639,14 +648,14 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   if (unlaunched > input.ops.count / 2) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
-      inputs: inputsOf(input),
+      inputs: inputsOf(trace, input),
       note: 'most of the work was launched as a CUDA graph (or has no launch call in the trace): there are no launches, syncs or streams to edit, so no scenario is projected',
     };
   }
   if (!(Math.abs(replayError) <= REPLAY_MAX_ERROR)) {
     return {
       iterations: iters.count, iterationSource: iters.source, measuredIterationNs: Math.round(measured / iters.count), replayError, scenarios,
-      inputs: inputsOf(input),
+      inputs: inputsOf(trace, input),
       note: `the unchanged replay missed the measurement by ${(100 * replayError).toFixed(0)}%, so no scenario is projected (the trace holds dependencies the replay does not model)`,
     };
   }
@@ -655,11 +664,24 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs));
   push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
   if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
-  if (edits.grouped) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', replay(input, edits.grouped));
-  const inputs = inputsOf(input);
+  let notProjected: WhatIfReport['notProjected'];
+  if (edits.grouped) {
+    const high = replay(input, edits.grouped);
+    const low = edits.groupedLow ? replay(input, edits.groupedLow) : high;
+    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', high);
+    else {
+      const u = edits.roofline?.unknown ?? 0;
+      notProjected = [{
+        scenario: 'grouped', lowNs: Math.round(low / iters.count), highNs: Math.round(high / iters.count),
+        reason: `the weights or token counts of ${u} expert GEMM${u === 1 ? '' : 's'} are unknown, and their cost, between nothing and their SM-time, ` +
+          `moves the projection by more than ${Math.round(100 * GROUPED_MAX_SPREAD)}%: name the weights in the expert ranges (weights=RxC,...:dtype) or give --expert-weights`,
+      }];
+    }
+  }
+  const inputs = inputsOf(trace, input);
   const r = edits.roofline;
   if (edits.grouped && r) {
-    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration };
+    inputs.grouped = { memoryBandwidth: r.memoryBandwidth, peakFlops: r.peakFlops, namedGemms: r.named, memoryBoundGemms: r.memoryBound, bytesPerIteration: r.bytesPerIteration, unknownGemms: r.unknown };
   }
   return {
     iterations: iters.count,
@@ -667,15 +689,40 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
     measuredIterationNs: Math.round(measured / iters.count),
     replayError,
     scenarios,
+    ...(notProjected ? { notProjected } : {}),
     inputs,
   };
 }
 
-function inputsOf(input: ReplayInput): WhatIfReport['inputs'] {
+function inputsOf(trace: Trace, input: ReplayInput): WhatIfReport['inputs'] {
   return {
     hostCalls: input.calls.count, gpuOps: input.ops.count, eventWaits: input.eventWaits,
     launchLatencyNs: Math.round(input.launchLatency), graphNodeNs: Math.round(input.backToBack), kernelFixedCostNs: Math.round(input.fixedCost),
+    hostCallSpeed: hostCallSpeed(trace, input),
   };
+}
+
+/** Calls of a name fewer than this say nothing about the host's speed. */
+const HOST_SPEED_MIN_CALLS = 10;
+
+/** Per launch-type API name of the replayed calls (at least HOST_SPEED_MIN_CALLS of it): its median duration, most calls first. */
+function hostCallSpeed(trace: Trace, input: ReplayInput): WhatIfReport['inputs']['hostCallSpeed'] {
+  const byName = new Map<number, number[]>();
+  for (let c = 0; c < input.calls.count; c++) {
+    if (input.calls.kind[c] !== 2) continue;
+    const name = trace.runtime.name[input.calls.row[c]];
+    const d = input.calls.end[c] - input.calls.start[c];
+    const l = byName.get(name);
+    if (l) l.push(d); else byName.set(name, [d]);
+  }
+  const out: WhatIfReport['inputs']['hostCallSpeed'] = [];
+  for (const [name, d] of byName) {
+    if (d.length < HOST_SPEED_MIN_CALLS) continue;
+    d.sort((a, b) => a - b);
+    const m = d.length >> 1;
+    out.push({ name: trace.strings[name] ?? '?', count: d.length, medianNs: Math.round(d.length % 2 ? d[m] : (d[m - 1] + d[m]) / 2) });
+  }
+  return out.sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : 1));
 }
 
 function iterationCount(trace: Trace, deviceId: number, window: { start: number; end: number }, experts: ExpertInstances | null): { count: number; source: string } {
@@ -692,6 +739,8 @@ interface ScenarioEdits {
   freeLaunches: ReplayEdits;
   perfectOverlap: ReplayEdits | null;
   grouped: ReplayEdits | null;
+  /** grouped with the expert GEMMs of unknown bytes at no cost beyond the batched kernel's fixed cost; null when there are none */
+  groupedLow?: ReplayEdits | null;
   roofline?: ExpertRoofline;
 }
 
@@ -738,7 +787,22 @@ function scenarioEdits(
     for (let c = insts.kernelFrom[k]; c < insts.kernelTo[k]; c++) { const j = opOfKernel.get(insts.kernels[c]); if (j !== undefined) instOf[j] = k; }
   }
   // without the read-back the host cannot size each expert's work: it runs the iteration's largest
-  const sized = readbackSizing(input, insts, instOf, readbackCall);
+  const isGemmName = new Map<number, boolean>();
+  const role = (j: number): string => {
+    const name = trace.kernels.shortName[ops.row[j]];
+    let g = isGemmName.get(name);
+    if (g === undefined) isGemmName.set(name, (g = GEMM_NAME.test(trace.strings[name] ?? '')));
+    return g ? 'gemm' : trace.strings[name] ?? '?';
+  };
+  const { duration: sized, extra } = readbackSizing(input, insts, instOf, readbackCall, role);
+  // the kernels a size-specific launch added are gone with their launch calls (and the host time before them)
+  const gone = Uint8Array.from(readbacks, (r, j) => r | extra[j]);
+  const extraCall = new Uint8Array(calls.count);
+  for (let j = 0; j < n; j++) if (extra[j] && ops.call[j] >= 0) extraCall[ops.call[j]] = 1;
+  for (let j = 0; j < n; j++) if (!gone[j] && ops.call[j] >= 0) extraCall[ops.call[j]] = 0;
+  noHostSyncs.removed = gone;
+  noHostSyncs.callDuration = (c) => (calls.kind[c] === 1 || readbackCall[c] || extraCall[c] ? 0 : coldDuration(c));
+  noHostSyncs.callGap = (c) => (extraCall[c] ? 0 : coldGap(c));
   noHostSyncs.opDuration = (j) => (Number.isNaN(sized[j]) ? ops.end[j] - ops.start[j] : sized[j]);
   // alone durations
   const contention = known ?? kernelContention(trace, deviceId, window);
@@ -773,7 +837,7 @@ function scenarioEdits(
     let sinceBarrier: number[] = [];
     const lastInInst = new Map<number, number>();
     for (let j = 0; j < n; j++) {
-      if (readbacks[j]) { poDeps[j] = []; continue; }
+      if (gone[j]) { poDeps[j] = []; continue; }
       const k = instOf[j];
       if (k >= 0) {
         const p = lastInInst.get(k);
@@ -790,7 +854,7 @@ function scenarioEdits(
   }
   const perfectOverlap: ReplayEdits = {
     noWaits: true,
-    removed: readbacks,
+    removed: gone,
     callDuration: (c) => (calls.kind[c] === 1 || launchOnly(c) || readbackCall[c] ? 0 : coldDuration(c)),
     callGap: (c) => (launchOnly(c) || calls.kind[c] === 1 ? 0 : coldGap(c)),
     hostLatency: 0,
@@ -801,7 +865,8 @@ function scenarioEdits(
   const roofline = expertRoofline(trace, deviceId, input, insts, instOf);
   return {
     noHostSyncs, freeLaunches, perfectOverlap, roofline,
-    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline),
+    grouped: groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline, 1),
+    groupedLow: roofline.unknown > 0 ? groupedEdits(input, insts, instOf, readbacks, readbackCall, aloneDur, coldDuration, coldGap, roofline, 0) : null,
   };
 }
 
@@ -845,6 +910,10 @@ export interface ExpertRoofline {
   /** expert GEMMs taken as memory-bound (costed by their bytes) / all expert GEMMs whose weights are named */
   memoryBound: number;
   named: number;
+  /** per op: 1 for an expert GEMM whose bytes are unknown (no weights named, GEMM count unlike the matrix count, tokens, bandwidth or peak unknown) */
+  unknownOp: Uint8Array;
+  /** how many such GEMMs */
+  unknown: number;
   /** bytes those memory-bound GEMMs move per iteration */
   bytesPerIteration: number;
 }
@@ -863,7 +932,7 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   const memoryNs = new Float64Array(n).fill(NaN);
   const gpu = trace.gpus.find((g) => g.deviceId === deviceId);
   const bw = gpu?.memoryBandwidth && gpu.memoryBandwidth > 0 ? gpu.memoryBandwidth : null;
-  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0 };
+  const out: ExpertRoofline = { memoryNs, memoryBandwidth: bw, peakFlops: null, memoryBound: 0, named: 0, bytesPerIteration: 0, unknownOp: new Uint8Array(n), unknown: 0 };
   const cc = gpu?.computeCapability ? `${gpu.computeCapability.major}.${gpu.computeCapability.minor}` : '';
   const instOps = opsOfInstances(insts.count, instOf);
   const isGemm = new Map<number, boolean>();
@@ -876,17 +945,17 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
   };
   const iterations = new Set<number>();
   let bytes = 0;
+  const unknown = (gemms: number[]) => { for (const j of gemms) out.unknownOp[j] = 1; out.unknown += gemms.length; };
   for (let k = 0; k < insts.count; k++) {
     const w = instanceWeights(insts, k);
-    if (!w) continue;
     const gemms = instOps[k].filter(gemm);
-    if (gemms.length !== w.shapes.length) continue;
+    if (!w || gemms.length !== w.shapes.length) { unknown(gemms); continue; }
     out.named += gemms.length;
     const perClock = MMA_FLOPS_PER_SM_CLOCK[cc]?.[w.elementBytes];
     const peak = perClock && gpu?.smCount && gpu.clockRate ? perClock * gpu.smCount * gpu.clockRate : null;
     if (peak !== null) out.peakFlops = peak;
     const t = instanceTokens(insts, k);
-    if (bw === null || peak === null || t === null) continue;
+    if (bw === null || peak === null || t === null) { unknown(gemms); continue; }
     gemms.forEach((j, g) => {
       const [r, c] = w.shapes[g];
       const b = (r * c + t * (r + c)) * w.elementBytes;
@@ -906,21 +975,29 @@ export function expertRoofline(trace: Trace, deviceId: number, input: ReplayInpu
  * What a read-back sized: an expert instance launched after a removed read-back (a small
  * device-to-host copy the host waited for, issued in its iteration after the previous iteration's
  * experts) ran at a size the host learned from it (`x[mask]`, the count of rows). Without the
- * read-back the host cannot know that size: each such instance's kernels run at the size of the
- * iteration's largest such instance (the most tokens when the ranges carry them, else the most
- * GPU time), position by position in the instance's kernel sequence, never shorter than recorded.
- * NaN = the recorded duration.
+ * read-back the host cannot know that size: each such instance runs what the iteration's largest
+ * such instance ran (the most tokens when the ranges carry them, else the most GPU time), as a loop
+ * over fixed capacity slices does. Its kernels are matched in order to the largest's by role (a
+ * GEMM to a GEMM, any other kernel to one of the same name) and take the longer of the two
+ * durations (`duration`, NaN = the recorded one); a kernel with no match (cuBLAS' split-K reduce
+ * after a GEMM it ran split for a few rows) is not launched (`extra`): the host does not pay for its
+ * launch either. A kernel of the largest that a smaller instance lacks is not added.
  */
-export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array): Float64Array {
+export function readbackSizing(
+  input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbackCall: Uint8Array,
+  /** per op, what it does: 'gemm' for a GEMM, else its kernel name (how the kernels of two instances are matched) */
+  role: (j: number) => string,
+): { duration: Float64Array; extra: Uint8Array } {
   const { calls, ops } = input;
   const n = ops.count;
   const out = new Float64Array(n).fill(NaN);
+  const extra = new Uint8Array(n);
   const instOps = opsOfInstances(insts.count, instOf);
   const firstCall = instOps.map((l) => { let c = Infinity; for (const j of l) if (ops.call[j] >= 0 && ops.call[j] < c) c = ops.call[j]; return c; });
   const lastCall = instOps.map((l) => { let c = -Infinity; for (const j of l) if (ops.call[j] > c) c = ops.call[j]; return c; });
   const rbCalls: number[] = [];
   for (let c = 0; c < calls.count; c++) if (readbackCall[c]) rbCalls.push(c);
-  if (rbCalls.length === 0) return out;
+  if (rbCalls.length === 0) return { duration: out, extra };
   const byIteration = instancesByIteration(insts, (k) => instOps[k].length > 0 && Number.isFinite(firstCall[k]));
   const iterations = [...byIteration.keys()].sort((a, b) => a - b);
   let prevEnd = -Infinity;
@@ -939,14 +1016,17 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instO
       const tb = instanceTokens(insts, big);
       if (tk !== null && tb !== null ? tk > tb || (tk === tb && gpu(k) > gpu(big)) : gpu(k) > gpu(big)) big = k;
     }
+    const B = instOps[big];
     for (const k of sizedKs) {
-      instOps[k].forEach((j, p) => {
-        const b = instOps[big][p];
-        if (b !== undefined && ops.kind[b] === ops.kind[j]) out[j] = Math.max(dur(j), dur(b));
-      });
+      let p = 0;
+      for (const j of instOps[k]) {
+        let q = p;
+        while (q < B.length && (ops.kind[B[q]] !== ops.kind[j] || role(B[q]) !== role(j))) q++;
+        if (q < B.length) { out[j] = Math.max(dur(j), dur(B[q])); p = q + 1; } else extra[j] = 1;
+      }
     }
   }
-  return out;
+  return { duration: out, extra };
 }
 
 /**
@@ -959,6 +1039,8 @@ export function readbackSizing(input: ReplayInput, insts: ExpertInstances, instO
 function groupedEdits(
   input: ReplayInput, insts: ExpertInstances, instOf: Int32Array, readbacks: Uint8Array, readbackCall: Uint8Array,
   aloneDur: (j: number) => number, coldDuration: (c: number) => number, coldGap: (c: number) => number, roofline: ExpertRoofline,
+  /** what an expert GEMM of unknown bytes costs, as a share of its SM-time: 1 the upper bound, 0 the lower */
+  unknownShare: number,
 ): ReplayEdits | null {
   const { calls, ops } = input;
   const n = ops.count;
@@ -985,7 +1067,7 @@ function groupedEdits(
         const smTime = Math.max(0, d - input.fixedCost) * Math.min(1, ops.share[j]);
         // a memory-bound expert GEMM of known weights: its bytes at the GPU's bandwidth (never more than its SM-time)
         const mem = roofline.memoryNs[j];
-        work += Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
+        work += roofline.unknownOp[j] ? unknownShare * smTime : Number.isNaN(mem) ? smTime : Math.min(smTime, mem);
         if (ops.share[j] >= 1) floor = Math.max(floor, d);
       }
       work += input.fixedCost;

@@ -19,7 +19,16 @@ export interface ExpertComparison {
   contention: { label: string; name: string; config: string; aloneInFirst: number; overlappedHere: number; overlappedCount: number; slowdown: number; addedNs: number }[];
   /** per trace: max/mean expert GPU time and the straggler; null without experts */
   experts: ({ count: number; imbalance: number | null; straggler: number | null } | null)[];
+  /**
+   * per later trace: how long its host took per launch-type call against the first trace's, the
+   * median over the API names both replays walked (whatIf.inputs.hostCallSpeed); a projection from
+   * the first keeps the first's host speed. Null when they share no such name.
+   */
+  hostSpeed: { label: string; ratio: number; names: { name: string; first: number; here: number }[] }[];
 }
+
+/** Host-speed ratio below/above which compare says the hosts differ. */
+const HOST_SPEED_SAME = 0.1;
 
 
 export function expertComparison(devices: (DeviceReport | null)[], labels: string[]): ExpertComparison {
@@ -61,7 +70,19 @@ export function expertComparison(devices: (DeviceReport | null)[], labels: strin
     contention.push(...rows.sort((x, y) => y.addedNs - x.addedNs).slice(0, 8));
   }
   const experts = devices.map((d) => (d?.experts ? { count: d.experts.count, imbalance: d.experts.imbalance, straggler: d.experts.straggler } : null));
-  return { whatIf, projections, contention, experts };
+  const hostSpeed: ExpertComparison['hostSpeed'] = [];
+  const firstCalls = new Map((devices[0]?.whatIf?.inputs.hostCallSpeed ?? []).map((h) => [h.name, h.medianNs]));
+  for (let j = 1; j < devices.length; j++) {
+    const names = (devices[j]?.whatIf?.inputs.hostCallSpeed ?? []).flatMap((h) => {
+      const f = firstCalls.get(h.name);
+      return f !== undefined && f > 0 ? [{ name: h.name, first: f, here: h.medianNs }] : [];
+    });
+    if (names.length === 0) continue;
+    const r = names.map((x) => x.here / x.first).sort((a, b) => a - b);
+    const m = r.length >> 1;
+    hostSpeed.push({ label: labels[j], ratio: r.length % 2 ? r[m] : (r[m - 1] + r[m]) / 2, names });
+  }
+  return { whatIf, projections, contention, experts, hostSpeed };
 }
 
 export function renderExpertComparison(c: ExpertComparison, labels: string[]): string[] {
@@ -76,6 +97,12 @@ export function renderExpertComparison(c: ExpertComparison, labels: string[]): s
     ]));
     for (const p of c.projections) {
       out.push(`${p.to} measured ${formatNs(p.measured)}; ${p.from}'s closest projection: "${scenarioName(p.scenario)}" ${formatNs(p.projected)} (${p.error >= 0 ? '+' : ''}${(100 * p.error).toFixed(1)}%).`);
+    }
+    for (const h of c.hostSpeed) {
+      const shown = h.names.slice(0, 3).map((x) => `${x.name} ${formatNs(x.here)} against ${formatNs(x.first)}`).join(', ');
+      const differ = Math.abs(h.ratio - 1) > HOST_SPEED_SAME;
+      out.push(`${h.label}'s host took ${h.ratio.toFixed(2)}x ${labels[0]}'s time per launch call (median over the ${h.names.length} call name${h.names.length === 1 ? '' : 's'} both make: ${shown})` +
+        (differ ? `: ${labels[0]}'s projections keep ${labels[0]}'s host speed, so part of the difference is the hosts', not the fix's (docs/metrics.md).` : '.'));
     }
   }
   if (c.contention.length > 0) {

@@ -1,7 +1,7 @@
 /** `moe-trace info FILE...`: what an export holds — versions, schema shape, tables, GPUs, processes, time span. */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
-import { processOfThread, type GpuInfo, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
+import { processOfThread, type GpuInfo, type IntColumn, type TableInfo, type Trace, type TraceMeta } from '../model/trace.js';
 import { readTrace } from '../readers/read-trace.js';
 import { classifyKernels, refineExpertGemms, summarizeClasses, type TraceClassSummary } from '../analyses/kernel-classes.js';
 import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
@@ -61,7 +61,7 @@ export function describeTrace(trace: Trace, classes?: { file: string; patterns: 
     if (!s) streams.set(d, (s = new Set()));
     s.add(k.streamId[i]);
   }
-  const count = (arr: Int32Array, n: number, p: number): number => {
+  const count = (arr: IntColumn, n: number, p: number): number => {
     let c = 0;
     for (let i = 0; i < n; i++) if (arr[i] === p) c++;
     return c;

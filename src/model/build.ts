@@ -3,7 +3,7 @@
  * synthesise traces; readers fill the typed arrays directly.
  */
 import type {
-  GpuInfo, IdColumn, KernelCollectives, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
+  GpuInfo, IntColumn, KernelCollectives, KernelColumns, LaunchConfig, MemcpyColumns, MemsetColumns, NvtxColumns, ProcessInfo, RuntimeColumns,
   SyncColumns, ThreadInfo, Trace, TraceMeta,
 } from './trace.js';
 
@@ -152,12 +152,20 @@ export class LaunchConfigTable {
 }
 
 // id columns narrow and widen by model/columns.ts (technique 3 there)
+import { narrowTrace } from './columns.js';
 export { fitsInt32, narrowIds } from './columns.js';
 
 /** The array type of id columns (IdColumn): readers start with Int32Array and widen when a value needs it. */
-export type IdArray = new (n: number) => IdColumn;
+export type IdArray = new (n: number) => Float64Array | Int32Array;
 
-export function emptyKernels(n = 0, Ids: IdArray = Float64Array): KernelColumns {
+type Wide<X> = X extends Float64Array ? X : X extends IntColumn ? Int32Array : X;
+/**
+ * A table's columns as readers and buildTrace fill them: every integer column an Int32Array, every
+ * id column an Int32Array or a Float64Array; narrowed once filled (model/columns.ts narrowTable).
+ */
+export type Filling<T> = { [K in keyof T]: Wide<T[K]> };
+
+export function emptyKernels(n = 0, Ids: IdArray = Float64Array): Filling<KernelColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     streamId: new Int32Array(n), correlationId: new Ids(n),
@@ -165,14 +173,14 @@ export function emptyKernels(n = 0, Ids: IdArray = Float64Array): KernelColumns 
     launchConfig: new Int32Array(n), graphNodeId: new Ids(n),
   };
 }
-export function emptyRuntime(n = 0, Ids: IdArray = Float64Array): RuntimeColumns {
+export function emptyRuntime(n = 0, Ids: IdArray = Float64Array): Filling<RuntimeColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), thread: new Int32Array(n),
     correlationId: new Ids(n), name: new Int32Array(n),
     api: new Uint8Array(n),
   };
 }
-export function emptyMemcpy(n = 0): MemcpyColumns {
+export function emptyMemcpy(n = 0): Filling<MemcpyColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
@@ -180,21 +188,21 @@ export function emptyMemcpy(n = 0): MemcpyColumns {
     srcKind: new Int32Array(n), dstKind: new Int32Array(n),
   };
 }
-export function emptyMemset(n = 0): MemsetColumns {
+export function emptyMemset(n = 0): Filling<MemsetColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
     process: new Int32Array(n), bytes: new Float64Array(n), memKind: new Int32Array(n),
   };
 }
-export function emptySync(n = 0): SyncColumns {
+export function emptySync(n = 0): Filling<SyncColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), deviceId: new Int32Array(n),
     contextId: new Int32Array(n), streamId: new Int32Array(n), correlationId: new Float64Array(n),
     process: new Int32Array(n), syncType: new Int32Array(n),
   };
 }
-export function emptyNvtx(n = 0, Ids: IdArray = Float64Array): NvtxColumns {
+export function emptyNvtx(n = 0, Ids: IdArray = Float64Array): Filling<NvtxColumns> {
   return {
     count: n, start: new Float64Array(n), end: new Float64Array(n), text: new Int32Array(n),
     thread: new Int32Array(n), eventType: new Int32Array(n),
@@ -323,12 +331,12 @@ export function buildTrace(rows: TraceRows): Trace {
   const deviceIds = new Set<number>([...kernels.deviceId]);
   const gpus: GpuInfo[] = (rows.gpus ?? [...deviceIds].map((d) => ({ deviceId: d })))
     .map((g) => ({ ...emptyGpu(g.deviceId ?? 0), ...g }));
-  return {
+  return narrowTrace({
     meta: { ...emptyMeta(), ...rows.meta },
     strings: st.strings,
     kernels, launchConfigs: launchConfigs.configs, hasKernelTable: rows.hasKernelTable ?? true, runtime, memcpy, memset, sync, nvtx, gpus,
     ...(collectives ? { collectives } : {}),
     processes: rows.processes ?? [{ globalPid: '1', pid: 1, name: 'app' }],
     threads,
-  };
+  });
 }

@@ -20,12 +20,21 @@
  *    Float64Array once one does not: readers start narrow and widen on the first value that needs
  *    it; every value reads back the same either way.
  *
+ * 3b. Integer columns (`IntColumn`, `narrowInts`, `narrowTable`). The model's index and small-id
+ *    columns (device, stream, process, thread, name, launch configuration, enum values) hold few
+ *    distinct, small values: each is kept in the narrowest signed typed array that holds all of
+ *    them exactly (Int8Array, Int16Array, else Int32Array). Readers fill Int32Array columns
+ *    (model/build.ts `Filling`) and narrow each table once it is read and numbered, so that only
+ *    one table is ever wide; a million kernels keep 24 bytes a kernel of such columns in about 8.
+ *
  * 4. Sizing (`fit`, `grown`). `fit(a, n)` is a's first n values without a copy when a holds exactly
  *    n; `grown(a, length)` a copy with room for more (amortized doubling).
  */
-import type { IdColumn } from './trace.js';
+import type {
+  IdColumn, IntColumn, KernelColumns, MemcpyColumns, MemsetColumns, NvtxColumns, RuntimeColumns, SyncColumns,
+} from './trace.js';
 
-export type { IdColumn } from './trace.js';
+export type { IdColumn, IntColumn } from './trace.js';
 
 /** A few running doubles in a Float64Array, with their initial values (technique 1). */
 export function runningDoubles(...initial: number[]): Float64Array {
@@ -79,6 +88,46 @@ export function narrowIds(col: IdColumn): IdColumn {
   return Int32Array.from(col);
 }
 
+/**
+ * An integer column in the narrowest of Int8Array, Int16Array and Int32Array that holds every
+ * value of it (technique 3b): the column itself when it already is, else a copy. Every value reads
+ * back the same.
+ */
+export function narrowInts(col: IntColumn): IntColumn {
+  if (col instanceof Int8Array) return col;
+  let lo = 0; let hi = 0;
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if (v < lo) lo = v; else if (v > hi) hi = v;
+  }
+  const Narrow = lo >= -128 && hi <= 127 ? Int8Array : lo >= -32768 && hi <= 32767 ? Int16Array : Int32Array;
+  if (col instanceof Narrow) return col;
+  const out = new Narrow(col.length);
+  out.set(col);
+  return out;
+}
+
+/** An id column at its narrowest: integer columns by narrowInts, a Float64Array first by narrowIds. */
+export function narrowIdColumn(col: IdColumn): IdColumn {
+  const ids = narrowIds(col);
+  return ids instanceof Float64Array ? ids : narrowInts(ids);
+}
+
+/**
+ * A table's columns with every integer and id column narrowed (narrowInts, narrowIdColumn): the
+ * same keys, the same values. Float64Array and Uint8Array columns stay as they are; `names` lists
+ * the columns to narrow.
+ */
+export function narrowTable<T extends object>(cols: T, names: readonly (keyof T)[]): T {
+  const out = { ...cols };
+  for (const k of names) {
+    const c = out[k] as unknown;
+    if (c instanceof Float64Array) (out[k] as unknown) = narrowIdColumn(c);
+    else if (c instanceof Int32Array || c instanceof Int16Array) (out[k] as unknown) = narrowInts(c);
+  }
+  return out;
+}
+
 /** An Int32Array id column as a Float64Array of the same values (a Float64Array as it is). */
 export function widenIds(col: IdColumn): Float64Array {
   return col instanceof Float64Array ? col : Float64Array.from(col);
@@ -94,4 +143,38 @@ export function grown<T extends Float64Array | Int32Array | Uint8Array | Uint32A
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;
+}
+
+/** The integer and id columns of each table of the model, for narrowTable. */
+const NARROW = {
+  kernels: ['deviceId', 'streamId', 'correlationId', 'process', 'shortName', 'launchConfig', 'graphNodeId', 'demangledName'],
+  runtime: ['thread', 'correlationId', 'name'],
+  memcpy: ['deviceId', 'contextId', 'streamId', 'correlationId', 'process', 'copyKind', 'srcKind', 'dstKind'],
+  memset: ['deviceId', 'contextId', 'streamId', 'correlationId', 'process', 'memKind'],
+  sync: ['deviceId', 'contextId', 'streamId', 'correlationId', 'process', 'syncType'],
+  nvtx: ['text', 'thread', 'eventType', 'domainId'],
+} as const satisfies { [K in keyof Tables]: readonly (keyof Tables[K])[] };
+
+interface Tables {
+  kernels: KernelColumns; runtime: RuntimeColumns; memcpy: MemcpyColumns; memset: MemsetColumns; sync: SyncColumns; nvtx: NvtxColumns;
+}
+
+/** A table of the model, read and numbered, with its integer and id columns at their narrowest (technique 3b). */
+export function narrowed<K extends keyof Tables>(table: K, cols: Tables[K]): Tables[K] {
+  return narrowTable(cols, NARROW[table] as unknown as readonly (keyof Tables[K])[]);
+}
+
+/** Every table of a trace narrowed (narrowed): for traces built whole (buildTrace, Kineto). */
+export function narrowTrace<T extends Tables>(trace: T): T {
+  return {
+    ...trace,
+    kernels: narrowed('kernels', trace.kernels), runtime: narrowed('runtime', trace.runtime), memcpy: narrowed('memcpy', trace.memcpy),
+    memset: narrowed('memset', trace.memset), sync: narrowed('sync', trace.sync), nvtx: narrowed('nvtx', trace.nvtx),
+  };
+}
+
+/** The array type of the widest of some integer columns: a column that takes values of any of them (technique 3b). */
+export function widestOf(cols: IntColumn[]): new (n: number) => IntColumn {
+  if (cols.some((c) => c instanceof Int32Array)) return Int32Array;
+  return cols.some((c) => c instanceof Int16Array) ? Int16Array : Int8Array;
 }

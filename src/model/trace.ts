@@ -15,24 +15,32 @@
  * An id column (correlation ids, graph node ids): Int32Array when every value fits one, which
  * CUPTI's 32-bit correlation ids nearly always do, Float64Array otherwise (see narrowIds).
  */
-export type IdColumn = Float64Array | Int32Array;
+export type IdColumn = Float64Array | IntColumn;
+
+/**
+ * An integer column (indices into the trace's tables, small ids, enum values): the narrowest
+ * signed typed array that holds every value of it exactly, Int8Array, Int16Array or Int32Array
+ * (model/columns.ts narrowInts). Readers fill Int32Array and narrow once a table is read; every
+ * value reads back the same, and a million kernels keep about 16 MB less.
+ */
+export type IntColumn = Int8Array | Int16Array | Int32Array;
 
 export interface KernelColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
-  streamId: Int32Array;
+  deviceId: IntColumn;
+  streamId: IntColumn;
   correlationId: IdColumn;
   /** index into Trace.processes, -1 if unknown */
-  process: Int32Array;
+  process: IntColumn;
   /** index into Trace.strings */
-  shortName: Int32Array;
+  shortName: IntColumn;
   /**
    * index into Trace.launchConfigs: grid, block, registers and shared memory. A trace has a few
    * distinct launch configurations, so one index costs 4 bytes a kernel where nine columns cost 36.
    */
-  launchConfig: Int32Array;
+  launchConfig: IntColumn;
   /** CUDA graph node id when launched from a graph, -1 otherwise */
   graphNodeId: IdColumn;
   /**
@@ -41,7 +49,7 @@ export interface KernelColumns {
    * recorded. Optional: readers that record no such name leave it out (kernel classes then match
    * shortName alone). Kineto traces name kernels in full: their reader may fill both the same.
    */
-  demangledName?: Int32Array;
+  demangledName?: IntColumn;
 }
 
 /**
@@ -80,10 +88,10 @@ export interface RuntimeColumns {
   start: Float64Array;
   end: Float64Array;
   /** index into Trace.threads, -1 unknown; the call's process is its thread's (processOfThread) */
-  thread: Int32Array;
+  thread: IntColumn;
   correlationId: IdColumn;
   /** index into Trace.strings of the normalized API name (no `_vNNNN` suffix) */
-  name: Int32Array;
+  name: IntColumn;
   /** 'runtime' (CUDA runtime API) or 'driver' (CUDA driver API) per row: 0 runtime, 1 driver */
   api: Uint8Array;
 }
@@ -100,30 +108,30 @@ export interface MemcpyColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
-  contextId: Int32Array;
-  streamId: Int32Array;
-  correlationId: Float64Array;
-  process: Int32Array;
+  deviceId: IntColumn;
+  contextId: IntColumn;
+  streamId: IntColumn;
+  correlationId: IdColumn;
+  process: IntColumn;
   bytes: Float64Array;
   /** MemcpyKind value, -1 unknown */
-  copyKind: Int32Array;
+  copyKind: IntColumn;
   /** MemoryKind value, -1 unknown */
-  srcKind: Int32Array;
-  dstKind: Int32Array;
+  srcKind: IntColumn;
+  dstKind: IntColumn;
 }
 
 export interface MemsetColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
-  contextId: Int32Array;
-  streamId: Int32Array;
-  correlationId: Float64Array;
-  process: Int32Array;
+  deviceId: IntColumn;
+  contextId: IntColumn;
+  streamId: IntColumn;
+  correlationId: IdColumn;
+  process: IntColumn;
   bytes: Float64Array;
-  memKind: Int32Array;
+  memKind: IntColumn;
 }
 
 /** CUPTI_ACTIVITY_KIND_SYNCHRONIZATION rows. syncType: 1 event sync, 2 stream wait event, 3 stream sync, 4 context sync. */
@@ -131,13 +139,13 @@ export interface SyncColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
-  contextId: Int32Array;
+  deviceId: IntColumn;
+  contextId: IntColumn;
   /** -1 when not a stream sync */
-  streamId: Int32Array;
-  correlationId: Float64Array;
-  process: Int32Array;
-  syncType: Int32Array;
+  streamId: IntColumn;
+  correlationId: IdColumn;
+  process: IntColumn;
+  syncType: IntColumn;
 }
 
 export interface NvtxColumns {
@@ -146,11 +154,11 @@ export interface NvtxColumns {
   /** NaN for instantaneous marks */
   end: Float64Array;
   /** index into Trace.strings; -1 if the range has no text */
-  text: Int32Array;
+  text: IntColumn;
   /** index into Trace.threads (the range's process: that thread's) */
-  thread: Int32Array;
+  thread: IntColumn;
   /** nsys eventType: 34 mark, 59 push/pop, 60 start/end, 75 domain create, ... */
-  eventType: Int32Array;
+  eventType: IntColumn;
   domainId: IdColumn;
   /** integer payload when present (e.g. token count), NaN otherwise */
   payload: Float64Array;

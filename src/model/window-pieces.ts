@@ -7,6 +7,7 @@
  * lies in a segment [start, end].
  */
 import { union, type IntervalSet } from './intervals.js';
+import type { IntColumn } from './trace.js';
 
 /** A window as the report holds it: [start, end], or its --range segments when it has them. */
 export interface WindowSpan {
@@ -26,7 +27,7 @@ export interface WindowColumns {
   count: number;
   start: Float64Array;
   end: Float64Array;
-  deviceId: Int32Array;
+  deviceId: IntColumn;
 }
 
 /** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */

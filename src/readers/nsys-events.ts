@@ -7,10 +7,11 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, narrowIds,
+  fitsInt32, LAUNCH_FIELDS, LaunchConfigTable, emptyKernels, emptyMemcpy, emptyMemset, emptyNvtx, emptyRuntime, emptySync, type Filling,
 } from '../model/build.js';
+import { narrowed } from '../model/columns.js';
 import {
-  processOfThread, type ApiCallTotal, type IdColumn, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
+  processOfThread, type ApiCallTotal, type KernelColumns, type LaunchConfig, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type RuntimeColumns, type SyncColumns, type ThreadInfo,
 } from '../model/trace.js';
 import { lowerBound, sortedOrder } from '../model/intervals.js';
@@ -164,12 +165,15 @@ export function readKernels(ctx: ReadContext, n: number, launchConfigs: LaunchCo
   k.count = fill(ctx, scanOf(t, 'kernels'), targets);
   launchConfigs.push(...configs.configs);
   // the id columns as read: Float64Array when a value did not fit an Int32Array
-  return finishKernels(ctx, { ...k, correlationId: device.correlation.out as IdColumn, graphNodeId: graphNode.out as IdColumn },
+  return finishKernels(ctx, { ...k, correlationId: device.correlation.out as Float64Array | Int32Array, graphNodeId: graphNode.out as Float64Array | Int32Array },
     processes, demangled);
 }
 
-/** The end of a kernel read: processes and names from the local numbers and string ids read. */
-function finishKernels(ctx: ReadContext, k: KernelColumns, processes: LocalKeys, demangled: Int32Array | null): KernelColumns {
+/**
+ * The end of a kernel read: processes and names from the local numbers and string ids read, and
+ * the integer columns narrowed.
+ */
+function finishKernels(ctx: ReadContext, k: Filling<KernelColumns>, processes: LocalKeys, demangled: Int32Array | null): KernelColumns {
   processes.replay(k.process, k.count, (key) => ctx.entities.process(key));
   const s = ctx.entities.strings;
   for (let i = 0; i < k.count; i++) {
@@ -179,7 +183,7 @@ function finishKernels(ctx: ReadContext, k: KernelColumns, processes: LocalKeys,
     for (let i = 0; i < k.count; i++) demangled[i] = s.fromStringId(demangled[i]);
     k.demangledName = demangled.subarray(0, k.count);
   }
-  return k;
+  return narrowed('kernels', k);
 }
 
 /**
@@ -271,7 +275,7 @@ export function readRuntime(
     }
   }
   const apiSummary = [...summary.values()];
-  if (!keep || kept === count) return { runtime: narrowRuntime(r), apiSummary };
+  if (!keep || kept === count) return { runtime: narrowed('runtime', r), apiSummary };
   const out = emptyRuntime(kept);
   for (let i = 0, o = 0; i < count; i++) {
     const name = r.name[i];
@@ -281,7 +285,7 @@ export function readRuntime(
     o++;
   }
   out.count = kept;
-  return { runtime: narrowRuntime(out), apiSummary };
+  return { runtime: narrowed('runtime', out), apiSummary };
 }
 
 interface NameUse { id: number; keep: boolean; count: number; total: number }
@@ -435,7 +439,7 @@ function readKernelsParallel(ctx: ReadContext, n: number, launchConfigs: LaunchC
       }
     }
     ctx.onRows?.(total);
-    const k: KernelColumns = {
+    const k: Filling<KernelColumns> = {
       count: total, start: out.start, end: out.end, deviceId: out.deviceId, streamId: out.streamId, correlationId: out.correlationId,
       process: out.process, shortName: out.shortName, launchConfig: out.launchConfig, graphNodeId: out.graphNodeId,
     };
@@ -546,7 +550,7 @@ function readRuntimeParallel(
       for (let i = from; i < from + fills[k].count; i++) out.thread[i] = global[out.thread[i]];
     }
     // emptyRuntime's key order
-    const r: RuntimeColumns = {
+    const r: Filling<RuntimeColumns> = {
       count: total, start: out.start, end: out.end, thread: out.thread, correlationId: out.correlationId, name: out.name, api: out.api,
     };
     ctx.onRows?.(counts.reduce((a, k) => a + k.rows, 0));
@@ -564,7 +568,7 @@ function readRuntimeParallel(
  * same numbering as reading every call in time order.
  */
 function finishRuntime(
-  ctx: ReadContext, names: Map<number, NameUse>, threadKeys: number[], r: RuntimeColumns,
+  ctx: ReadContext, names: Map<number, NameUse>, threadKeys: number[], r: Filling<RuntimeColumns>,
 ): { runtime: RuntimeColumns; apiSummary: ApiCallTotal[] } {
   const { entities } = ctx;
   const strings = entities.strings;
@@ -590,12 +594,7 @@ function finishRuntime(
     r.name[o] = name;
     r.api[o] = r.api[o] === 2 ? (strings.isDriverApi(name) ? 1 : 0) : r.api[o];
   }
-  return { runtime: r, apiSummary: [...summary.values()] };
-}
-
-/** The SQL read's correlation ids, narrowed (the read from the pages fills an Int32Array as it goes). */
-function narrowRuntime(r: RuntimeColumns): RuntimeColumns {
-  return { ...r, correlationId: narrowIds(r.correlationId) };
+  return { runtime: narrowed('runtime', r), apiSummary: [...summary.values()] };
 }
 
 /** start and end, rebased by the time origin. */
@@ -615,7 +614,7 @@ function plain(ctx: ReadContext, t: string, cols: [string, Target['out']][]): Ta
  */
 function deviceTargets(ctx: ReadContext, t: string, cols: {
   start: Float64Array; end: Float64Array; deviceId: Int32Array; contextId?: Int32Array;
-  streamId: Int32Array; correlationId: IdColumn; process: Int32Array;
+  streamId: Int32Array; correlationId: Float64Array | Int32Array; process: Int32Array;
 }, processes: LocalKeys, stream?: ColumnExpr): { targets: Target[]; correlation: Target } {
   const [deviceId, streamId, correlation] = plain(ctx, t, [['deviceId', cols.deviceId],
     ['streamId', cols.streamId], ['correlationId', cols.correlationId]]);
@@ -635,17 +634,17 @@ function deviceTargets(ctx: ReadContext, t: string, cols: {
 
 export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
-  const read = ctx.aside?.take<MemcpyColumns>(t);
+  const read = ctx.aside?.take<Filling<MemcpyColumns>>(t);
   const m = read?.cols ?? emptyMemcpy(n);
   if (n === 0) return m;
   const processes = new LocalKeys();
   const targets = memcpyTargets(ctx, m, processes);
   m.count = read ? fromAside(ctx, t, targets, read.answer) : fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
-  return m;
+  return narrowed('memcpy', m);
 }
 
-function memcpyTargets(ctx: ReadContext, m: MemcpyColumns, processes: LocalKeys): Target[] {
+function memcpyTargets(ctx: ReadContext, m: Filling<MemcpyColumns>, processes: LocalKeys): Target[] {
   const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
   return [...deviceTargets(ctx, t, m, processes).targets,
     ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
@@ -653,24 +652,25 @@ function memcpyTargets(ctx: ReadContext, m: MemcpyColumns, processes: LocalKeys)
 
 export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
-  const read = ctx.aside?.take<MemsetColumns>(t);
+  const read = ctx.aside?.take<Filling<MemsetColumns>>(t);
   const m = read?.cols ?? emptyMemset(n);
   if (n === 0) return m;
   const processes = new LocalKeys();
   const targets = memsetTargets(ctx, m, processes);
   m.count = read ? fromAside(ctx, t, targets, read.answer) : fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
-  return m;
+  return narrowed('memset', m);
 }
 
-function memsetTargets(ctx: ReadContext, m: MemsetColumns, processes: LocalKeys): Target[] {
+function memsetTargets(ctx: ReadContext, m: Filling<MemsetColumns>, processes: LocalKeys): Target[] {
   const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
   return [...deviceTargets(ctx, t, m, processes).targets, ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
 }
 
-export function readSync(ctx: ReadContext, n: number): SyncColumns {
+/** Synchronization records, with their integer columns wide: syncTypesFromApiCalls may still set syncType, then narrowed('sync'). */
+export function readSync(ctx: ReadContext, n: number): Filling<SyncColumns> {
   const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
-  const read = ctx.aside?.take<SyncColumns>(t);
+  const read = ctx.aside?.take<Filling<SyncColumns>>(t);
   const y = read?.cols ?? emptySync(n);
   if (n === 0) return y;
   const processes = new LocalKeys();
@@ -680,7 +680,7 @@ export function readSync(ctx: ReadContext, n: number): SyncColumns {
   return y;
 }
 
-function syncTargets(ctx: ReadContext, y: SyncColumns, processes: LocalKeys): Target[] {
+function syncTargets(ctx: ReadContext, y: Filling<SyncColumns>, processes: LocalKeys): Target[] {
   const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
   // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
   // context syncs; the model says -1.
@@ -883,8 +883,8 @@ export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredTex
  */
 export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead {
   const t = 'NVTX_EVENTS';
-  const read = ctx.aside?.take<{ nvtx: NvtxColumns; inline: Uint8Array }>(t);
-  let v: NvtxColumns = read?.cols.nvtx ?? emptyNvtx(n, Int32Array);
+  const read = ctx.aside?.take<{ nvtx: Filling<NvtxColumns>; inline: Uint8Array }>(t);
+  let v = read?.cols.nvtx ?? emptyNvtx(n, Int32Array);
   if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
   const inline = read?.cols.inline ?? new Uint8Array(n);
   // threads by local number (LocalKeys), replayed as entity numbers once read
@@ -950,7 +950,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
     if (inline[i] !== 0) continue;
     if (ids[i] !== -1) { v.text[i] = s.fromStringId(ids[i]); registeredText++; } else v.text[i] = -1;
   }
-  v = { ...v, count, domainId: domains.out as IdColumn };
+  v = { ...v, count, domainId: domains.out as Float64Array | Int32Array };
   // COUNT(*) also counted rows of other event types (domain creation, ...): cut the columns to the
   // rows read. A few rows more are left where they are (a copy would hold the columns twice at
   // the read's peak: 14 MB at a million kernels); many more are copied out.
@@ -960,7 +960,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
       domainId: cut(v.domainId), payload: cut(v.payload) };
   }
   orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.eventType, v.domainId, v.payload]);
-  return { nvtx: v, inlineText, registeredText, complete: true };
+  return { nvtx: narrowed('nvtx', v), inlineText, registeredText, complete: true };
 }
 
 /** Where readNvtx's targets are: the inline-text flags, the text ids (in the text column), domains, threads. */
@@ -970,7 +970,7 @@ const NVTX_DOMAINS = 5;
 const NVTX_THREAD = 7;
 
 /** readNvtx's targets into `v` and `inline`, threads by their number in `threads`; `hasText`: the table has inline text. */
-function nvtxTargets(ctx: ReadContext, v: NvtxColumns, inline: Uint8Array, threads: LocalKeys): { targets: Target[]; hasText: boolean } {
+function nvtxTargets(ctx: ReadContext, v: Filling<NvtxColumns>, inline: Uint8Array, threads: LocalKeys): { targets: Target[]; hasText: boolean } {
   const t = 'NVTX_EVENTS';
   const c = (name: string, op?: 'thread' | 'notNull'): ColumnExpr => column(ctx.schema, t, name, op);
   const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { emptyGpu, emptyKernels, emptySync } from '../model/build.js';
+import { narrowed } from '../model/columns.js';
 import type { ApiCallTotal, LaunchConfig, Trace, TraceMeta } from '../model/trace.js';
 import { InputError } from '../errors.js';
 import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
@@ -202,8 +203,9 @@ function readTrace(
   workers.close();
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
-  const sync = withSync ? readSync(ctx, kept(SYNC_TABLE)) : emptySync();
-  if (withSync) syncTypesFromApiCalls(sync, runtime, strings.table.strings, entities.threads);
+  const syncRead = withSync ? readSync(ctx, kept(SYNC_TABLE)) : emptySync();
+  if (withSync) syncTypesFromApiCalls(syncRead, runtime, strings.table.strings, entities.threads);
+  const sync = narrowed('sync', syncRead);
   const { nvtx, inlineText, registeredText, complete } = readNvtx(ctx, kept('NVTX_EVENTS'), nvtxCounted);
   if (!complete) return null;
   if (check) {

@@ -68,6 +68,7 @@ export function whatIfShortLine(d: DeviceReport): string | null {
   // a projection at or above "now" is no gain (within the replay's error), not a slowdown the fix causes
   const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
     .map((s) => `${SHORT_SCENARIO[s.scenario]} ${s.projectedIterationNs >= w.measuredIterationNs ? 'no gain' : formatNs(s.projectedIterationNs)}`);
+  for (const x of w.notProjected ?? []) parts.push(`${SHORT_SCENARIO[x.scenario]} not projected`);
   return `GPU ${d.deviceId}: projected per iteration (now ${measuredText(w)}): ${parts.join(', ')} (what-if replay: --full)`;
 }
 
@@ -78,6 +79,9 @@ export function whatIfLine(d: DeviceReport): string | null {
   if (w.scenarios.length <= 1) return `GPU ${d.deviceId}: what-if: ${w.note ?? 'no scenario applies'}`;
   const parts = w.scenarios.filter((s) => s.scenario !== 'measured')
     .map((s) => `${scenarioName(s.scenario)} ${formatNs(s.projectedIterationNs)} (${s.ratio <= 1 ? '−' : '+'}${formatPct(Math.abs(1 - s.ratio))})${s.scenario === 'grouped' ? groupedBasis(w) : ''}`);
+  for (const x of w.notProjected ?? []) {
+    parts.push(`${scenarioName(x.scenario)}: not projected, somewhere from ${formatNs(x.lowNs)} to ${formatNs(x.highNs)}: ${x.reason}`);
+  }
   return `GPU ${d.deviceId}: what a fix would gain per iteration (replay, error ${(100 * w.replayError).toFixed(1)}%): measured ${measuredText(w)}; ${parts.join('; ')}`;
 }
 
@@ -88,9 +92,10 @@ function groupedBasis(w: NonNullable<DeviceReport['whatIf']>): string {
   if (g.memoryBoundGemms > 0 && g.memoryBandwidth !== null) {
     return ` [${formatCount(g.memoryBoundGemms)} of ${formatCount(g.namedGemms)} expert GEMMs from their bytes at ${(g.memoryBandwidth / 1e12).toFixed(2)} TB/s, the rest from SM-time]`;
   }
-  return g.namedGemms === 0
-    ? ' [from SM-time: the expert ranges name no weights (weights=RxC,...:dtype, or --expert-weights), an upper bound for small GEMMs]'
-    : ' [from SM-time: no expert GEMM of named weights is memory-bound]';
+  if (g.unknownGemms > 0) {
+    return ` [from SM-time, ${formatCount(g.unknownGemms)} expert GEMMs of unknown weights included: at no cost they would take at most 25% off it]`;
+  }
+  return ' [from SM-time: no expert GEMM of named weights is memory-bound]';
 }
 
 /** The first serialization reason, as a line; null when none. */
@@ -147,7 +152,10 @@ export function expertTables(d: DeviceReport, options: TableOptions): Table[] {
     out.push({
       key: 'what-if', caption: `GPU ${p}: what a fix would gain, per iteration (replay of ${formatCount(w.iterations)} iteration${w.iterations === 1 ? '' : 's'}, ${w.iterationSource}; measured ${measuredText(w)}; replay error ${(100 * w.replayError).toFixed(1)}%)`,
       header: ['scenario', 'projected', 'saving', 'vs measured', 'what changed'],
-      rows: w.scenarios.map((s) => [scenarioName(s.scenario), formatNs(s.projectedIterationNs), formatNs(s.savingNs), `${s.ratio.toFixed(2)}x`, s.description]),
+      rows: [
+        ...w.scenarios.map((s) => [scenarioName(s.scenario), formatNs(s.projectedIterationNs), formatNs(s.savingNs), `${s.ratio.toFixed(2)}x`, s.description]),
+        ...(w.notProjected ?? []).map((x) => [scenarioName(x.scenario), 'not projected', '–', '–', `somewhere from ${formatNs(x.lowNs)} to ${formatNs(x.highNs)}: ${x.reason}`]),
+      ],
       note: w.note,
     });
   }

@@ -121,6 +121,12 @@ export interface WhatIfReport {
   scenarios: WhatIfScenario[];
   /** why scenarios are missing, when they are */
   note?: string;
+  /**
+   * scenarios the trace cannot support, with why and the span of what it allows: `grouped` when the
+   * cost of expert GEMMs whose weights or token counts are unknown (between nothing and their
+   * SM-time) moves the projection by more than 25% (lowNs → highNs per iteration)
+   */
+  notProjected?: { scenario: WhatIfScenarioName; reason: string; lowNs: number; highNs: number }[];
   /** the numbers the replay used, so a reader can check them */
   inputs: {
     hostCalls: number;
@@ -132,6 +138,12 @@ export interface WhatIfReport {
     graphNodeNs: number;
     /** the window's shortest kernel: the fixed cost of any kernel, paid once per batched kernel (grouped) */
     kernelFixedCostNs: number;
+    /**
+     * how fast this process's host ran: per launch-type API name the replay walked at least 10
+     * times, its median duration (ns), most calls first. Another process's host may run up to 2x
+     * faster or slower (docs/metrics.md); `compare` sets the names both make side by side.
+     */
+    hostCallSpeed: { name: string; count: number; medianNs: number }[];
     /** the grouped scenario's roofline (when it was projected): which expert GEMMs were costed by their bytes */
     grouped?: {
       /** the GPU's memory bandwidth (trace), bytes/s; null when the trace does not record it */
@@ -144,6 +156,8 @@ export interface WhatIfReport {
       memoryBoundGemms: number;
       /** bytes the memory-bound GEMMs move per iteration (weights, tokens in and out) */
       bytesPerIteration: number;
+      /** expert GEMMs whose cost the trace cannot bound from below (weights or token counts unknown): costed by their SM-time */
+      unknownGemms: number;
     };
   };
 }

@@ -58,7 +58,9 @@ describe('grouped: memory-bound expert GEMMs cost their bytes at the GPU\'s band
   const W = { start: 0, end: 1000 };
   const grouped = (tokens: number, weights: boolean) => {
     const w = analyzeWhatIf(twoExperts(tokens, weights), 0, W)!;
-    return { w, ns: w.scenarios.find((s) => s.scenario === 'grouped')!.projectedIterationNs };
+    const p = w.scenarios.find((s) => s.scenario === 'grouped');
+    // without weights not projected: its upper end, every GEMM at its SM-time, is what it would have said
+    return { w, projected: p !== undefined, ns: p ? p.projectedIterationNs : w.notProjected!.find((x) => x.scenario === 'grouped')!.highNs };
   };
   it('replays the recording exactly and holds each kernel at 0.75 of the GPU', () => {
     const input = buildReplayInput(twoExperts(5, true), 0, W)!;
@@ -73,13 +75,25 @@ describe('grouped: memory-bound expert GEMMs cost their bytes at the GPU\'s band
     // (the two "expert #" ranges count as the iterations here: spans are per 2)
     expect(withW.w.iterations).toBe(2);
     expect(2 * (without.ns - withW.ns)).toBe(38);
-    expect(withW.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: 8192e9, namedGemms: 4, memoryBoundGemms: 4, bytesPerIteration: 4 * 43_000 });
-    expect(without.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: null, namedGemms: 0, memoryBoundGemms: 0, bytesPerIteration: 0 });
+    expect(withW.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: 8192e9, namedGemms: 4, memoryBoundGemms: 4, bytesPerIteration: 4 * 43_000, unknownGemms: 0 });
+    expect(without.w.inputs.grouped).toEqual({ memoryBandwidth: 1e12, peakFlops: null, namedGemms: 0, memoryBoundGemms: 0, bytesPerIteration: 0, unknownGemms: 4 });
+    expect(withW.projected).toBe(true);
+    expect(withW.w.notProjected).toBeUndefined();
+  });
+  it('without weights the 4 GEMMs cost from nothing to their SM-time: 2 × 52.5 ns per position per expert pair, more than 25% of the rest, so not projected', () => {
+    const without = grouped(5, false);
+    expect(without.projected).toBe(false);
+    const np = without.w.notProjected!;
+    expect(np).toHaveLength(1);
+    expect(np[0].reason).toMatch(/^the weights or token counts of 4 expert GEMMs are unknown/);
+    // per iteration (2): low = the 3 batched kernels at the fixed cost 30 each (+ act's SM-time 0), back to back behind the launches
+    expect(np[0].highNs - np[0].lowNs).toBe(105);
   });
   it('20 tokens: 800,000 FLOP (97.7 ns) outweigh 52,000 B (52 ns): compute-bound, the SM-time stays', () => {
     const withW = grouped(20, true);
+    expect(withW.projected).toBe(true);
     expect(withW.ns).toBe(grouped(20, false).ns);
-    expect(withW.w.inputs.grouped).toMatchObject({ namedGemms: 4, memoryBoundGemms: 0, bytesPerIteration: 0 });
+    expect(withW.w.inputs.grouped).toMatchObject({ namedGemms: 4, memoryBoundGemms: 0, bytesPerIteration: 0, unknownGemms: 0 });
   });
 });
 
@@ -115,7 +129,8 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
     for (let k = 0; k < ex.count; k++) for (const row of instanceKernels(ex, k)) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k;
     const readbackCall = new Uint8Array(input.calls.count);
     for (let c = 0; c < input.calls.count; c++) if (trace.strings[trace.runtime.name[input.calls.row[c]]] === 'cudaMemcpyAsync') readbackCall[c] = 1;
-    const sized = readbackSizing(input, ex, instOf, readbackCall);
+    const { duration: sized, extra } = readbackSizing(input, ex, instOf, readbackCall, () => 'gemm');
+    expect(Array.from(extra).every((x) => x === 0)).toBe(true);
     const byKind = Array.from(input.ops.kind, (k, j) => [k, sized[j]]);
     expect(byKind.filter(([k]) => k === 0).map(([, d]) => d)).toEqual([100, 100]);
     expect(byKind.filter(([k]) => k !== 0).every(([, d]) => Number.isNaN(d))).toBe(true);
@@ -123,7 +138,7 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
   it('without read-backs nothing is resized', () => {
     const input = buildReplayInput(trace, 0, W)!;
     const ex = expertInstances(trace, 0, W)!;
-    const sized = readbackSizing(input, ex, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count));
+    const { duration: sized } = readbackSizing(input, ex, new Int32Array(input.ops.count).fill(0), new Uint8Array(input.calls.count), () => 'gemm');
     expect(Array.from(sized).every(Number.isNaN)).toBe(true);
   });
   it('the projection runs both gemms at 100 ns, back to back once the syncs are gone', () => {
@@ -142,6 +157,54 @@ describe('no-host-syncs: work a read-back sized runs at the iteration\'s largest
   });
 });
 
+describe('no-host-syncs: a kernel only the smaller size launched is gone, with its launch', () => {
+  // as above, but the 5-token expert's GEMM ran split-K and launched cuBLAS' reduce after it
+  // (cudaLaunchKernelExC 130-135, 182-192); the 10-token expert, whose size both now run, did not
+  const runtime: RuntimeRow[] = [
+    { start: 0, end: 5, name: 'cudaMemcpyAsync', thread: 0, correlationId: 1 },
+    { start: 5, end: 12, name: 'cudaStreamSynchronize', thread: 0, correlationId: 2 },
+    { start: 12, end: 17, name: 'cudaLaunchKernel', thread: 0, correlationId: 3 },
+    { start: 18, end: 23, name: 'cudaMemcpyAsync', thread: 0, correlationId: 4 },
+    { start: 23, end: 124, name: 'cudaStreamSynchronize', thread: 0, correlationId: 5 },
+    { start: 124, end: 129, name: 'cudaLaunchKernel', thread: 0, correlationId: 6 },
+    { start: 130, end: 135, name: 'cudaLaunchKernelExC', thread: 0, correlationId: 7 },
+  ];
+  const memcpy: MemcpyRow[] = [
+    { start: 8, end: 10, bytes: 4, copyKind: MemcpyKind.DtoH, correlationId: 1, streamId: 7 },
+    { start: 120, end: 122, bytes: 4, copyKind: MemcpyKind.DtoH, correlationId: 4, streamId: 7 },
+  ];
+  const gemms: KernelRow[] = [
+    { start: 20, end: 120, name: 'nvjet_tst_64x8_splitK', correlationId: 3, streamId: 7 },
+    { start: 132, end: 182, name: 'nvjet_tst_64x8_splitK', correlationId: 6, streamId: 7 },
+  ];
+  const reduce: KernelRow = { start: 182, end: 192, name: 'splitKreduce_kernel', correlationId: 7, streamId: 7 };
+  const nvtx = (end: number): NvtxRow[] => [
+    { start: 0, end: 18, text: 'expert 0', payload: 10, thread: 0 },
+    { start: 18, end, text: 'expert 1', payload: 5, thread: 0 },
+  ];
+  const withReduce = buildTrace({ processes, threads, runtime, kernels: [...gemms, reduce], memcpy, nvtx: nvtx(136) });
+  const without = buildTrace({ processes, threads, runtime: runtime.slice(0, 6), kernels: gemms, memcpy, nvtx: nvtx(129) });
+  const W = { start: 0, end: 200 };
+  const noSyncs = (t: typeof without) => analyzeWhatIf(t, 0, W)!.scenarios.find((s) => s.scenario === 'no-host-syncs')!.projectedIterationNs;
+  it('the reduce is matched to nothing in the larger expert\'s kernels: extra; the GEMM takes the larger\'s 100 ns', () => {
+    const input = buildReplayInput(withReduce, 0, W)!;
+    const ex = expertInstances(withReduce, 0, W)!;
+    const instOf = new Int32Array(input.ops.count).fill(-1);
+    for (let k = 0; k < ex.count; k++) for (const row of instanceKernels(ex, k)) for (let j = 0; j < input.ops.count; j++) if (input.ops.kind[j] === 0 && input.ops.row[j] === row) instOf[j] = k;
+    const readbackCall = new Uint8Array(input.calls.count);
+    for (let c = 0; c < input.calls.count; c++) if (withReduce.strings[withReduce.runtime.name[input.calls.row[c]]] === 'cudaMemcpyAsync') readbackCall[c] = 1;
+    const role = (j: number) => (/nvjet/.test(withReduce.strings[withReduce.kernels.shortName[input.ops.row[j]]]) ? 'gemm' : 'other');
+    const { duration, extra } = readbackSizing(input, ex, instOf, readbackCall, role);
+    const kernelsOf = (v: ArrayLike<number>) => Array.from(input.ops.kind).flatMap((k, j) => (k === 0 ? [v[j]] : []));
+    expect(kernelsOf(duration)).toEqual([100, 100, NaN]);
+    expect(kernelsOf(extra)).toEqual([0, 0, 1]);
+  });
+  it('projects what the trace without the reduce and its launch call projects', () => {
+    expect(analyzeWhatIf(withReduce, 0, W)!.replayError).toBe(0);
+    expect(noSyncs(withReduce)).toBe(noSyncs(without));
+  });
+});
+
 describe('--expert-weights: the weights for expert ranges that do not name them', () => {
   const run = async (argv: string[]) => {
     let stdout = '';
@@ -155,17 +218,22 @@ describe('--expert-weights: the weights for expert ranges that do not name them'
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^moe-trace: --expert-weights expects .*got "768x3072:q4"/);
   });
-  it('the zipf native loop (ranges without weights): grouped from SM-time, then from bytes at the H200\'s 4.81 TB/s', async () => {
+  it('the zipf native loop (ranges without weights): grouped not projected, then from bytes at the H200\'s 4.81 TB/s', async () => {
     const json = async (extra: string[]) => JSON.parse((await run(['analyze', 'fixtures/nsys-2025.3/zipf/sequential.sqlite', '--json', ...extra])).stdout);
     const plain = (await json([])).devices[0].whatIf;
     const given = (await json(['--expert-weights', '768x3072,3072x768:bf16'])).devices[0].whatIf;
-    expect(plain.inputs.grouped).toMatchObject({ namedGemms: 0, memoryBoundGemms: 0 });
+    expect(plain.inputs.grouped).toMatchObject({ namedGemms: 0, memoryBoundGemms: 0, unknownGemms: 384 });
+    expect(plain.scenarios.find((s: { scenario: string }) => s.scenario === 'grouped')).toBeUndefined();
+    const np = plain.notProjected.find((x: { scenario: string }) => x.scenario === 'grouped');
     // 64 experts × 2 GEMMs × 3 iterations, all named. Ridge: 4096 × 132 SMs × 1.98 GHz / 4.814 TB/s
     // = 222 FLOP/B; intensity T·R·C / (R·C + T·(R + C)): expert 0 (512 tokens) 279, compute-bound
     // (2 GEMMs × 3 iterations); expert 1 (335 tokens) 217 and every other one below: memory-bound
     expect(given.inputs.grouped).toMatchObject({ memoryBandwidth: 4814304000000, peakFlops: 4096 * 132 * 1980000000, namedGemms: 384, memoryBoundGemms: 378 });
     const g = (w: { scenarios: { scenario: string; projectedIterationNs: number }[] }) => w.scenarios.find((s) => s.scenario === 'grouped')!.projectedIterationNs;
-    expect(g(given)).toBeLessThan(g(plain));
+    expect(given.notProjected).toBeUndefined();
+    // from bytes: inside the span the unknown weights left open
+    expect(g(given)).toBeLessThan(np.highNs);
+    expect(g(given)).toBeGreaterThan(np.lowNs);
     // everything else is unchanged
     expect(given.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped')).toEqual(plain.scenarios.filter((s: { scenario: string }) => s.scenario !== 'grouped'));
   });

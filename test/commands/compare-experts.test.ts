@@ -28,3 +28,25 @@ describe('compare: measured vs projected side by side (issue 15)', () => {
     expect(text).toContain("Contention against streams-sync's kernels run alone");
   });
 });
+
+describe('compare: how fast each host ran, beside the projections', () => {
+  it('the -profile pair: streams\' host took 0.70x the time per launch call of streams-sync\'s, and compare says the +48.7% is partly the hosts\'', () => {
+    const reports = ['streams-sync', 'streams'].map((n) => buildReport(readNsysSqlite(`fixtures/nsys-2025.3-profile/${n}.sqlite`)));
+    const c = compareReports(reports, ['streams-sync', 'streams']);
+    const h = c.experts!.hostSpeed;
+    expect(h).toHaveLength(1);
+    // cuLaunchKernelEx 4.56 µs against 6.48, cudaStreamWaitEvent 419 ns against 731, ...
+    expect(h[0].names.map((x) => x.name)).toContain('cuLaunchKernelEx');
+    expect(h[0].ratio).toBeGreaterThan(0.6);
+    expect(h[0].ratio).toBeLessThan(0.8);
+    expect(renderComparison(c)).toMatch(/streams's host took 0\.\d\dx streams-sync's time per launch call \(median over the \d call names both make: cuLaunchKernelEx 4\.\d+ µs against 6\.\d+ µs.*\): streams-sync's projections keep streams-sync's host speed/);
+  });
+  it('blocks of one process (fixtures/nsys-2025.3-inproc): the same host speed, no such warning', () => {
+    const t = readNsysSqlite('fixtures/nsys-2025.3-inproc/default.sqlite');
+    const reports = ['streams-sync', 'streams'].map((m) => buildReport(t, { range: `block 1 ${m}` }));
+    const c = compareReports(reports, ['streams-sync', 'streams']);
+    const h = c.experts!.hostSpeed[0];
+    expect(Math.abs(h.ratio - 1)).toBeLessThan(0.1);
+    expect(renderComparison(c)).not.toContain('projections keep');
+  });
+});

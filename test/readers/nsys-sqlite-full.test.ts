@@ -130,7 +130,7 @@ describe('validation and repair', () => {
     expect(t.processes).toEqual([]);
   });
 
-  it.each([['pages', false], ['SQL', true]] as const)('%s: ids past 32 bits stay exact (Float64Array); small ids narrow to Int32Array', (_, noPages) => {
+  it.each([['pages', false], ['SQL', true]] as const)('%s: ids past 32 bits stay exact (Float64Array); small ids narrow to the smallest integer array', (_, noPages) => {
     const tid = globalTid(77, 77);
     const gpid = globalPid(77);
     const big = 2 ** 40 + 3;
@@ -143,7 +143,7 @@ describe('validation and repair', () => {
     expect([wide.kernels.correlationId[0], wide.kernels.graphNodeId[0], wide.runtime.correlationId[0]]).toEqual([big, big + 1, big]);
     expect(callLinks(wide).kernelCall[0]).toBe(0);
     const small = readNsysSqlite(file(5, -1), { noPages });
-    for (const c of [small.kernels.correlationId, small.kernels.graphNodeId, small.runtime.correlationId]) expect(c).toBeInstanceOf(Int32Array);
+    for (const c of [small.kernels.correlationId, small.kernels.graphNodeId, small.runtime.correlationId]) expect(c).toBeInstanceOf(Int8Array);
     expect([small.kernels.correlationId[0], small.kernels.graphNodeId[0], small.runtime.correlationId[0]]).toEqual([5, -1, 5]);
     expect(callLinks(small).kernelCall[0]).toBe(0);
   });

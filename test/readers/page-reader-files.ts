@@ -45,8 +45,8 @@ export function pageReaderFiles(quick: boolean): void {
   const hashes = new Map([...fixtures, ...corpus].map((f) => [f, sha256(f)]));
 
   describe('page reader on the fixtures', () => {
-    it('finds the 51 fixtures', () => {
-      expect(allFixtures.length).toBe(51);
+    it('finds the 60 fixtures', () => {
+      expect(allFixtures.length).toBe(60);
     });
 
     it.each(fixtures.map((f) => [rel(f), f]))('%s: pages read = SQL read, kernels and API calls from the pages', (_, file) => {

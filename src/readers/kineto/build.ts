@@ -19,6 +19,7 @@
  * Everything else (cpu_op, python_function, ...) is counted per category and skipped unparsed.
  */
 import { StringTable, LaunchConfigTable, emptyGpu, narrowIds } from '../../model/build.js';
+import { narrowTrace } from '../../model/columns.js';
 import {
   MemcpyKind, MemoryKind, type ApiCallTotal, type GpuInfo, type KernelColumns, type MemcpyColumns, type MemsetColumns,
   type NvtxColumns, type ProcessInfo, type RuntimeColumns, type SyncColumns, type ThreadInfo, type Trace, type TraceMeta,
@@ -544,11 +545,11 @@ export class KinetoBuilder {
       source: { format: 'kineto', producer: this.producer(schemaVersion) },
     };
     const apiSummary = this.opts.keepApiCall ? [...this.apiTotals.values()] : undefined;
-    return {
+    return narrowTrace({
       meta: fullMeta, strings: this.strings.strings, kernels, launchConfigs: this.configs.configs, hasKernelTable,
       runtime, ...(apiSummary ? { apiSummary } : {}), memcpy, memset, sync, nvtx, gpus,
       processes: this.processes, threads: this.threads, ...(collectives ? { collectives } : {}),
-    };
+    });
   }
 
   private producer(schemaVersion: number | null): string {

@@ -45,6 +45,11 @@ const ROWS: [string, (d: DeviceReport) => string][] = [
       const x = d.whatIf?.scenarios.find((y) => y.scenario === s);
       return x ? `${formatNs(x.projectedIterationNs)} (${x.ratio.toFixed(2)}x)` : '–';
     }]),
+  // a projection keeps its own process's host speed: the most-made launch call's median says how fast each host ran
+  ['host: median of the most-made launch call', (d) => {
+    const h = d.whatIf?.inputs.hostCallSpeed[0];
+    return h ? `${h.name} ${formatNs(h.medianNs)} (${formatCount(h.count)})` : '–';
+  }],
 ];
 
 /**

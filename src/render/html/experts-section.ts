@@ -52,7 +52,11 @@ export function whatIfSpec(d: DeviceReport): VlSpec | null {
   ];
   return {
     $schema: SCHEMA,
-    title: { text: `GPU ${d.deviceId}: what a fix would gain, per iteration`, subtitle: `a replay of the trace (error ${(100 * w.replayError).toFixed(1)}% unchanged), ${w.iterations} iteration${w.iterations === 1 ? '' : 's'} (${w.iterationSource}); measured ${measuredText(w)}` },
+    title: {
+      text: `GPU ${d.deviceId}: what a fix would gain, per iteration`,
+      subtitle: [`a replay of the trace (error ${(100 * w.replayError).toFixed(1)}% unchanged), ${w.iterations} iteration${w.iterations === 1 ? '' : 's'} (${w.iterationSource}); measured ${measuredText(w)}`,
+        ...(w.notProjected ?? []).map((x) => `${scenarioName(x.scenario)}: not projected (somewhere from ${formatNs(x.lowNs)} to ${formatNs(x.highNs)}: the expert GEMMs' weights are unknown)`)],
+    },
     width: WIDTH, height: 26 * values.length,
     data: { values },
     mark: { type: 'bar' },
