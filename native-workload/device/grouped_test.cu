@@ -410,7 +410,8 @@ void applyEnv(const char* env) {
   for (const char* k : {"MOE_GROUPED_LAG", "MOE_GROUPED_PDL", "MOE_GROUPED_PREFETCH", "MOE_GROUPED_EVICT_FIRST",
                         "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG",
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
-                        "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC"})
+                        "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
+                        "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -459,17 +460,13 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
-      {"no-signal", "MOE_GROUPED_SIGNAL=0", true},
-      {"route0", "MOE_GROUPED_ROUTE=0", true},
-      {"stages4", "MOE_GROUPED_STAGES=4", true},
-      {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", true},
-      {"ahead4", "MOE_GROUPED_AHEAD=4", false},
-      {"lag-1", "MOE_GROUPED_LAG=-1", false},
-      {"lag0", "MOE_GROUPED_LAG=0", false},
-      {"no-pdl", "MOE_GROUPED_PDL=0", false},
-      {"no-signal-stages4", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_STAGES=4", false},
-      {"no-signal-route0", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_ROUTE=0", false},
-      {"no-static", "MOE_GROUPED_STATIC=0", false},
+      {"fuse", "MOE_GROUPED_FUSE=1", true},
+      {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
+      {"fuse-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=64", true},
+      {"route0-split2", "MOE_GROUPED_ROUTE=0;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=8", false},
+      {"fuse-split3-lag-1", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=3;MOE_GROUPED_TAIL=12;MOE_GROUPED_LAG=-1", false},
+      {"fuse-no-static", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC=0", false},
+      {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {
@@ -487,20 +484,25 @@ int main(int argc, char** argv) {
   // ---- timing at switch-base-64: top-k + pack + ffn per run (from the router's logits: the
   // layer less its router GEMM), median of 30 after 5 warm-ups ----
   const Variant variants[] = {
-      {"default (v2, route, signal, 5 stages)", ""},
-      {"no-signal (consumers publish up items)", "MOE_GROUPED_SIGNAL=0"},
-      {"route0 (top-k + pack kernels)", "MOE_GROUPED_ROUTE=0"},
-      {"no-signal stages4", "MOE_GROUPED_SIGNAL=0;MOE_GROUPED_STAGES=4"},
-      {"stages4", "MOE_GROUPED_STAGES=4"},
-      {"lag-1", "MOE_GROUPED_LAG=-1"},
-      {"ahead2", "MOE_GROUPED_AHEAD=2"},
-      {"v1 (run 2's kernel)", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0"},
+      {"default (v2, route kernel, signal)", ""},
+      {"fuse (routing in the ffn kernel)", "MOE_GROUPED_FUSE=1"},
+      {"fuse prefetch3", "MOE_GROUPED_FUSE=1;MOE_GROUPED_PREFETCH=3"},
+      {"fuse prefetch7", "MOE_GROUPED_FUSE=1;MOE_GROUPED_PREFETCH=7"},
+      {"split4 tail8", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=8"},
+      {"split4 tail16", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},
+      {"fuse split4 tail8", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=8"},
+      {"fuse split4 tail16", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},
+      {"fuse split4 tail32", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=32"},
+      {"fuse split4 tail64", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=64"},
+      {"fuse split2 tail16", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=16"},
+      {"fuse split4 tail16 lag4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_LAG=4"},
+      {"fuse split4 tail16 lag16", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_LAG=16"},
+      {"fuse split4 tail16 prefetch3", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_PREFETCH=3"},
       {"default again", ""},
-      {"diagnostic: no token loads", "MOE_GROUPED_DIAG=1"},
-      {"diagnostic: no wgmma, no epilogue", "MOE_GROUPED_DIAG=2"},
+      {"fuse split4 tail16 again", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},
       {"diagnostic: weight loads only", "MOE_GROUPED_DIAG=3"},
-      {"no-signal again", "MOE_GROUPED_SIGNAL=0"},
-      {"no static first items", "MOE_GROUPED_STATIC=0"},
+      {"fuse diagnostic: weight loads only", "MOE_GROUPED_FUSE=1;MOE_GROUPED_DIAG=3"},
+      {"fuse diagnostic: no wgmma, no epilogue", "MOE_GROUPED_FUSE=1;MOE_GROUPED_DIAG=2"},
   };
   struct Row {
     std::string what;
@@ -554,6 +556,7 @@ int main(int argc, char** argv) {
     }
     for (const Variant& v : variants) {
       applyEnv(v.env);
+      setenv("MOE_GROUPED_TIMES", "1", 1);  // per-CTA timestamps of the last launch (a few stores a CTA)
       GroupedFfn g(shapeOf(c), {dev.w1}, {dev.w2}, st);
       std::printf("variant %-22s %s\n", v.name, g.describe().c_str());
       auto layer = [&] {
@@ -587,6 +590,7 @@ int main(int argc, char** argv) {
         cudaEventDestroy(b[i]);
       }
       table.push_back({std::string(c.name) + " " + v.name, median(us)});
+      std::printf("times %s %s: %s\n", c.name.c_str(), v.name, g.timesSummary().c_str());
     }
     applyEnv("");
     cudaEventDestroy(e0);
@@ -596,9 +600,9 @@ int main(int argc, char** argv) {
     cudaFree(dLogits);
     cudaFree(dBias);
   }
-  std::printf("\n%-44s %10s %9s %9s\n", "pack+ffn+top-k (switch-base-64, 604 MB)", "median_us", "vs_floor", "TB/s");
+  std::printf("\n%-52s %10s %9s %9s\n", "pack+ffn+top-k (switch-base-64, 604 MB)", "median_us", "vs_floor", "TB/s");
   std::printf("(each row: top-k + pack + ffn from the router's logits, i.e. the layer less its router GEMM)\n");
   for (const Row& r : table)
-    std::printf("%-44s %10.1f %9.3f %9.2f\n", r.what.c_str(), r.us, r.us / floorUs, 603979776.0 / (r.us * 1e-6) / 1e12);
+    std::printf("%-52s %10.1f %9.3f %9.2f\n", r.what.c_str(), r.us, r.us / floorUs, 603979776.0 / (r.us * 1e-6) / 1e12);
   return 0;
 }

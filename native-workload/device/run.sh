@@ -13,13 +13,12 @@
 #             its measured floor and the torch._grouped_mm anchor as RESULT lines
 #   zipf      the same with --skew zipf --zipf-exponent 0.57 --capacity-factor 16: the top expert
 #             gets ~10x the mean (654 of 4096 tokens at seed 1234), capacity 1024, nothing dropped
-#   v1        the same two runs with MOE_GROUPED_KERNEL=1 (run 2's kernel), side by side
-#   route0    the same two runs with MOE_GROUPED_ROUTE=0 (top-k and pack as two kernels)
+#   cand/alt  the same two runs (same checks, anchor) with $CAND and $ALT (MOE_GROUPED_* settings)
 #   nsys      captures of --mode grouped as fixtures/MANIFEST.md made the others -> grouped.sqlite,
 #             grouped-zipf.sqlite, and each capture's kernels (start, duration) -> kernels-*.txt
 #   ncu       DRAM and L2 counters of one ffn launch
 #   fallback  the cuBLAS path (MOE_GROUPED_FALLBACK=1) checked against sequential
-#   variants  each MOE_GROUPED_* knob on uniform and zipf, then the default again (run-to-run spread)
+#   variants  each $LIGHT setting on uniform and zipf, then the default again (run-to-run spread)
 # Steps past DEADLINE seconds (280) are skipped and say so. FINAL=1 (the results run): only the
 # checks, the RESULT runs (default and MOE_GROUPED_SIGNAL=0), the captures, the cuBLAS path and a
 # second uniform run.
@@ -103,27 +102,32 @@ if [ -x "$W" ]; then
   step uniform 150 $W --mode sequential,grouped $A
   step zipf 150 $W --mode sequential,grouped $ZIPF $A
   FINAL=${FINAL:-0}
-  [ "$FINAL" = 1 ] || {
-  step v1-uniform 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
-  step v1-zipf 90 env MOE_GROUPED_KERNEL=1 MOE_GROUPED_LAG=-1 MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
-  }
-  # In every run: without the signaler warp (MOE_GROUPED_SIGNAL=0: run 7's default), with the same
-  # checks and anchor, and without the fused route kernel (top-k and pack as two kernels).
-  step nosignal-uniform 90 env MOE_GROUPED_SIGNAL=0 $W --mode sequential,grouped $A
-  step nosignal-zipf 90 env MOE_GROUPED_SIGNAL=0 $W --mode sequential,grouped $ZIPF $A
-  step route0-uniform 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped --iterations 50 --warmup 10
-  step route0-zipf 90 env MOE_GROUPED_ROUTE=0 $W --mode grouped $ZIPF --iterations 50 --warmup 10
+  # CAND (space-separated MOE_GROUPED_* settings): a candidate configuration with the same checks
+  # and anchor as the default; ALT: the configuration the default replaced (the same, in the final
+  # run); LIGHT: comma-joined settings timed without checks (grouped_test checks every knob).
+  CAND=${CAND-MOE_GROUPED_FUSE=1 MOE_GROUPED_SPLIT=4 MOE_GROUPED_TAIL=16}
+  if [ -n "$CAND" ]; then
+    step cand-uniform 90 env $CAND $W --mode sequential,grouped $A
+    step cand-zipf 90 env $CAND $W --mode sequential,grouped $ZIPF $A
+  fi
+  ALT=${ALT-}
+  if [ -n "$ALT" ]; then
+    step alt-uniform 90 env $ALT $W --mode sequential,grouped $A
+    step alt-zipf 90 env $ALT $W --mode sequential,grouped $ZIPF $A
+  fi
+  LIGHT=${LIGHT-MOE_GROUPED_FUSE=1 MOE_GROUPED_FUSE=1,MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=8 MOE_GROUPED_SPLIT=4,MOE_GROUPED_TAIL=16 MOE_GROUPED_ROUTE=0}
+  [ "$FINAL" = 1 ] && LIGHT=""
 
   # nsys captures of grouped (the flags of fixtures/MANIFEST.md's captures).
   export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
   if [ -n "$NSYS" ]; then
     "$NSYS" --version >> "$LOG/env.txt" 2>&1
-    caps="grouped grouped-zipf"; [ "$FINAL" = 1 ] || caps="$caps grouped-nosignal grouped-route0"
+    caps="grouped grouped-zipf"; [ -n "$CAND" ] && caps="$caps grouped-cand grouped-cand-zipf"
+    [ -n "$ALT" ] && caps="$caps grouped-alt grouped-alt-zipf"
     for cap in $caps; do
       extra=""; case $cap in *zipf) extra="$ZIPF";; esac
-      route=""; [ $cap = grouped-route0 ] && route=MOE_GROUPED_ROUTE=0
-      [ $cap = grouped-nosignal ] && route=MOE_GROUPED_SIGNAL=0
+      route=""; case $cap in grouped-cand*) route="$CAND";; grouped-alt*) route="$ALT";; esac
       step "nsys-$cap" 120 env $route "$NSYS" profile --trace=cuda,nvtx,osrt --cuda-graph-trace=node --sample=none --cpuctxsw=none \
         --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/cap-$cap \
         $W --mode grouped --iterations 3 --warmup 2 $extra
@@ -162,7 +166,7 @@ PY
   fi
 
   step fallback 90 env MOE_GROUPED_FALLBACK=1 $W --mode sequential,grouped --iterations 50 --warmup 10
-  [ "$FINAL" = 1 ] || for v in MOE_GROUPED_STAGES=4 MOE_GROUPED_LAG=-1 MOE_GROUPED_AHEAD=2; do
+  for v in $LIGHT; do
     name=$(echo "$v" | sed 's/MOE_GROUPED_//g; s/,/+/g')
     step "var-$name" 60 env ${v//,/ } $W --mode grouped --iterations 50 --warmup 10
     step "var-$name-zipf" 60 env ${v//,/ } $W --mode grouped $ZIPF --iterations 50 --warmup 10
@@ -177,13 +181,14 @@ fi
   echo "== summary ($(( $(date +%s) - t0 ))s)"
   grep -hE "^grouped_test:|^case |^topk |^fast path|MISMATCH" "$LOG/test.log" 2>/dev/null
   sed -n '/^pack+ffn/,$p' "$LOG/test.log" 2>/dev/null
-  for f in uniform zipf nosignal-uniform nosignal-zipf route0-uniform route0-zipf v1-uniform v1-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
+  grep -h "^times uniform" "$LOG/test.log" 2>/dev/null
+  for f in uniform zipf cand-uniform cand-zipf alt-uniform alt-zipf fallback again-uniform $(ls "$LOG" | sed -n 's/^\(var-.*\)\.log$/\1/p'); do
     [ -f "$LOG/$f.log" ] || continue
     g=$(grep -h "^RESULT mode=grouped" "$LOG/$f.log" | sed 's/speedup_vs_sequential=[^ ]* //')
     r=$(grep -h "^routing layer 0" "$LOG/$f.log" | sed 's/routing layer 0: tokens per expert //')
     printf '%-44s %s | %s\n' "$f" "${g:-no grouped RESULT}" "$r"
   done
-  for f in uniform zipf nosignal-uniform nosignal-zipf fallback; do
+  for f in uniform zipf cand-uniform cand-zipf alt-uniform alt-zipf fallback; do
     [ -f "$LOG/$f.log" ] && { echo "-- $f"; grep -hE "^RESULT (floor|grouped_vs|anchor)|float64 reference|grouped runs as|^gemm_anchor" "$LOG/$f.log"; }
   done
   for f in "$LOG"/kernels-*.txt; do [ -f "$f" ] && { echo "${f##*/} (start, end, duration, gap after the previous kernel; µs):"; cat "$f"; }; done

@@ -3,6 +3,7 @@
 // (MOE_GROUPED_SM90A); otherwise the kernels are empty and unsupportedReason() says so.
 #include "grouped.cuh"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -67,7 +68,31 @@ struct FfnArgs {
   int diag;  // v2 timing diagnostics (wrong results): 1 no token loads, 2 no wgmma and no epilogue
   int ahead;  // v2: k-slabs of weights kept prefetched into L2 in front of the TMA loads
   int signalWarp;  // v2: a warp of the producer warpgroup publishes finished up items
+  // v2, MOE_GROUPED_FUSE=1 (top-1): the consumers route before the main loop (routeInKernel)
+  int fuse;
+  const float* logits;
+  const float* bias;
+  const bf16* x;
+  int tokens, capacity, tiles2, lag;
+  int* assignExpert;
+  float* assignGate;
+  int* assignPos;
+  int* rowOf;
+  int* countsOut;
+  int* offsetsOut;
+  int* tokenOfW;
+  float* gateOfW;
+  bf16* xPacked;
+  int* blockCounts;   // [gridDim.x][experts]
+  unsigned* barrier;  // arrivals, two per CTA and launch: routed counts written, packed rows copied
+  // Split-K of the down items of the last splitTail experts into splitK parts (top-1)
+  int splitK, splitTail, partRows;
+  float* partials;       // [splitK][partRows][dModel]
+  unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
+  unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
+constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
+constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
 #ifdef MOE_DEVICE_SM90A
 // ---- PTX helpers ----------------------------------------------------------------------------
@@ -148,6 +173,17 @@ __device__ __forceinline__ unsigned loadAcquire(const unsigned* p) {
 }
 __device__ __forceinline__ void addRelease(unsigned* p, unsigned v) {
   asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ unsigned long long globalTimer() {
+  unsigned long long v;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(v));
+  return v;
+}
+// MOE_GROUPED_TIMES: slot i of this CTA's record (0 entry, 1 routing known to the producer, 2 first
+// token load allowed, 3 queue empty, 4 consumers done, 5 consumers past griddepcontrol.wait,
+// 6 consumers' routing done, 7 k-slabs this CTA streamed).
+__device__ __forceinline__ void stamp(unsigned long long* times, int i) {
+  if (times) times[blockIdx.x * 8 + i] = globalTimer();
 }
 __device__ __forceinline__ void proxyFenceGlobal() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 1, 256;" ::: "memory"); }
@@ -419,16 +455,25 @@ struct Cfg2 {
   struct Tail {
     uint64_t full[S], empty[S], itemFull[kRing], itemEmpty[kRing];
     uint64_t sigFull[2], sigEmpty[2];  // consumers -> signaler warp: an up item's tile is stored
+    uint64_t routeReady;               // fused routing: the tables below are filled
     RingEntry ring[kRing];
+    // Fused routing (MOE_GROUPED_FUSE=1): per expert its count (capacity-clamped), first packed
+    // row, tokens in the CTAs before this one; per work-list segment its first index and what it
+    // is ((phase << 16) | expert), in list order; the list length; the grid barrier's base.
+    int rCnt[kMaxFuseE], rOff[kMaxFuseE], rBef[kMaxFuseE], rSeg[2 * kMaxFuseE], rSegId[2 * kMaxFuseE];
+    int rTotal;
+    unsigned rBase;
     int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
     float gate[2][2][C];  // and gates
     int sigExpert[2];     // the expert of that up item (-1: no more)
+    int splitLast[2];     // split-K: this warpgroup's part was the last of its tile
   };
   static constexpr int kSmem = S * kStage + int(sizeof(Tail)) + 1024 /* alignment */;
 };
 using Cfg4 = Cfg2<4, 128>;
 using Cfg5 = Cfg2<5, 96>;
 static_assert(Cfg5::kSmem <= 232448, "five stages must fit in 227 KB of shared memory");
+static_assert(2 * 2 * Cfg5::kChunk >= kMaxFuseT + 256, "the fused routing's scratch lives in Tail::tok and Tail::gate");
 
 // The weights' maps are kernel parameters; the token maps, picked by a runtime width, live in
 // global memory (a parameter array indexed at run time would be copied to the stack): x[w] and
@@ -481,13 +526,67 @@ __device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename C
   }
 }
 
+// Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of a.splitK over the d_ff slabs. Each
+// part stores its fp32 partial of this warpgroup's rows x tokens to partials[k] (row-major
+// [packed row][d_model]), then a per-(warpgroup, tile) counter picks the last part to finish,
+// which sums the parts in the order 0 .. splitK - 1 (its own from registers: the same sum
+// whichever part comes last, so reruns agree bit for bit) and stores as the unsplit epilogue.
+template <int N, class Cf>
+__device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1)[N / 2], typename Cf::Tail* t,
+                                              const FfnArgs& a, int wg, int lane, int row0, int n, int rowBase,
+                                              int m, int k, int buf) {
+  const int d = a.dModel, parts = a.splitK;
+  const size_t plane = size_t(a.partRows) * d;
+  float* mine = a.partials + size_t(k) * plane;
+  auto put = [&](const float(&acc)[N / 2], int r0) {
+    if (r0 >= d) return;
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n) __stcg(reinterpret_cast<float2*>(mine + size_t(rowBase + c) * d + r0 + rp), make_float2(v0, v1));
+    });
+  };
+  put(acc0, row0);
+  put(acc1, row0 + 64);
+  __threadfence();
+  asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
+  unsigned* counter = a.splitCount + (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
+  if ((threadIdx.x & 127) == 0) {
+    const bool last = atomicAdd(counter, 1u) == unsigned(parts - 1);
+    if (last) *counter = 0;  // ready for the next launch
+    *reinterpret_cast<volatile int*>(&t->splitLast[wg]) = last;
+  }
+  asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
+  if (!*reinterpret_cast<volatile int*>(&t->splitLast[wg])) return;
+  __threadfence();
+  const int* tok = t->tok[buf][wg];
+  const float* gate = t->gate[buf][wg];
+  auto finish = [&](const float(&acc)[N / 2], int r0) {
+    if (r0 >= d) return;
+    storePairs<N>(acc, lane, [&](int c, int rp, float v0, float v1) {
+      if (c < n) {
+        float s0 = 0.f, s1 = 0.f;
+        for (int j = 0; j < parts; ++j) {
+          const float2 q = j == k ? make_float2(v0, v1)
+                                  : __ldcg(reinterpret_cast<const float2*>(a.partials + size_t(j) * plane +
+                                                                           size_t(rowBase + c) * d + r0 + rp));
+          s0 += q.x;
+          s1 += q.y;
+        }
+        const float g = gate[c];
+        *reinterpret_cast<uint32_t*>(a.out + size_t(tok[c]) * d + r0 + rp) = packBf16(g * s0, g * s1);
+      }
+    });
+  };
+  finish(acc0, row0);
+  finish(acc1, row0 + 64);
+}
+
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
 // registers. One pair of arrays for every width: with an array per instantiation ptxas keeps
 // each width's registers apart and spills.
 template <int Phase, int N, class Cf>
 __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
-                                         float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
+                                         int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
   float(&acc0)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accA[0]);
   float(&acc1)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accB[0]);
   for (int ks = 0; ks < kst; ++ks) {
@@ -508,6 +607,10 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     p.advance();
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
+  if (Phase == 1 && split) {
+    splitEpilogue<N, Cf>(acc0, acc1, t, a, wg, lane, row0, n, rowBase, m, split - 1, buf);
+    return;
+  }
   storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
   storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
 }
@@ -515,8 +618,9 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
 template <int Phase, class Cf>
 __device__ __forceinline__ void runItem2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
-                                         float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
-#define MOE_TILE(W) runTile2<Phase, 16 * (W), Cf>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, accA, accB)
+                                         int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
+#define MOE_TILE(W) \
+  runTile2<Phase, 16 * (W), Cf>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, split, accA, accB)
   switch ((a.diag & 2) ? 0 : (n + 15) >> 4) {
     case 0:  // a static item of an expert without tokens (or diagnostic 2: no wgmma, no epilogue)
       for (int ks = 0; ks < kst; ++ks) {
@@ -544,6 +648,196 @@ __device__ __forceinline__ void runItem2(uint8_t* smem, typename Cf::Tail* t, Pi
   }
 #undef MOE_TILE
 }
+
+// ---- fused routing (MOE_GROUPED_FUSE=1, top-1) ------------------------------------------------
+// The ffn kernel's 256 consumer threads route the layer before their main loop, while the
+// producer already streams the weights of its CTA's first item (known before the routing is).
+// CTA b takes tokens [b T, b T + T), T = ceil(tokens / CTAs) <= 64: a warp per token top-1 (the
+// shared warpTopKBy, so the experts and gates are the top-k kernel's bit for bit), the CTA's
+// counts per expert into blockCounts[b], grid barrier (every CTA is resident: one per SM), then
+// every CTA sums the counts of all CTAs and of those before it (its tokens' positions, in token
+// order as assignSlotsKernel gives them), builds the work list's segment table in shared memory
+// (the same order as buildWorkList: the producer decodes list indices from it, no list in
+// memory), hands it to the producer, writes its tokens' positions, rows, gates, copies their
+// rows into the packed matrix (zeroes the output rows of dropped tokens) and arrives a second
+// time on the barrier: producers wait for that second round before their first token load.
+template <class Cf>
+__device__ __forceinline__ void routeInKernel(typename Cf::Tail* t, const FfnArgs& a, int ctid) {
+  constexpr int C = Cf::kChunk;
+  const int E = a.experts, G = int(gridDim.x), b = int(blockIdx.x);
+  const int T = (a.tokens + G - 1) / G, t0 = b * T, nt = min(max(a.tokens - t0, 0), T);
+  const int lane = ctid & 31, cw = ctid >> 5;
+  int* sEx = &t->tok[0][0][0];                                   // [kMaxFuseT]
+  float* sGate = &t->gate[0][0][0];                              // [kMaxFuseT]
+  int* part = &t->tok[0][0][0] + kMaxFuseT;                      // [256]
+  int* partB = reinterpret_cast<int*>(&t->gate[0][0][0]) + kMaxFuseT;  // [256]
+  if (ctid < 2 * kMaxFuseE) part[ctid] = 0;  // the two token warps' histograms
+  {
+    // Warp cw takes local tokens cw, cw + 8, ...: every logit load first, then the top-1s.
+    float v[8][2], bv[2];
+#pragma unroll
+    for (int q = 0; q < 2; ++q) bv[q] = lane + 32 * q < E ? a.bias[lane + 32 * q] : 0.f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int i = cw + 8 * j;
+#pragma unroll
+      for (int q = 0; q < 2; ++q)
+        v[j][q] = i < nt && lane + 32 * q < E ? __ldcg(a.logits + size_t(t0 + i) * E + lane + 32 * q) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int i = cw + 8 * j;  // warp-uniform
+      if (i < nt) {
+        const float x0 = v[j][0] + bv[0], x1 = v[j][1] + bv[1];  // row[e] + bias[e], as warpTopK adds them
+        int chosen[1];
+        float gate[1];
+        warpTopKBy<1>([&](int e) { return e < 32 ? x0 : x1; }, E, 1, lane, chosen, gate);
+        if (lane == 0) {
+          a.assignExpert[t0 + i] = chosen[0];
+          a.assignGate[t0 + i] = gate[0];
+          sEx[i] = chosen[0];
+          sGate[i] = gate[0];
+        }
+      } else if (lane == 0) {
+        sEx[i] = E;
+      }
+    }
+  }
+  consumersSync();
+  // This CTA's counts, and each token's rank among the CTA's tokens of its expert.
+  int ex = E, rank = 0;
+  if (ctid < kMaxFuseT) {
+    ex = sEx[ctid];
+    const unsigned same = __match_any_sync(0xffffffffu, ex);
+    rank = __popc(same & ((1u << lane) - 1u));
+    if (ex < E && lane == __ffs(same) - 1) part[cw * kMaxFuseE + ex] = __popc(same);
+  }
+  consumersSync();
+  if (cw == 1 && ex < E) rank += part[ex];
+  if (ctid < E) a.blockCounts[size_t(b) * E + ctid] = part[ctid] + part[kMaxFuseE + ctid];
+  if (b == 0) {
+    if (ctid < E) a.done1[ctid] = 0;
+    if (ctid == 0) *a.queue = 0;
+  }
+  consumersSync();
+  if (ctid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned base = old - old % unsigned(G);  // two rounds of G per launch
+    t->rBase = base;
+    for (unsigned spins = 0; int(loadAcquire(a.barrier) - (base + unsigned(G))) < 0; ++spins) {
+      __nanosleep(20);
+      if (spins > kSpinLimit) __trap();
+    }
+  }
+  consumersSync();
+  // Every CTA's counts: the totals and the sums over the CTAs before this one.
+  const int parts = 256 / E;
+  if (ctid < parts * E) {
+    const int e = ctid % E, p = ctid / E;
+    int tot = 0, bef = 0;
+#pragma unroll 4
+    for (int bb = p; bb < G; bb += parts) {
+      const int n = __ldcg(a.blockCounts + size_t(bb) * E + e);
+      tot += n;
+      bef += bb < b ? n : 0;
+    }
+    part[p * E + e] = tot;
+    partB[p * E + e] = bef;
+  }
+  consumersSync();
+  if (ctid < E) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += part[p * E + ctid];
+      bef += partB[p * E + ctid];
+    }
+    const int c = min(tot, a.capacity), tt = (c + C - 1) / C;
+    const int st = min(max(a.staticItems - ctid * a.tiles1, 0), a.tiles1);
+    const int lag = a.lag < 0 ? E : min(a.lag, E);
+    const int su = ctid + min(max(ctid - lag, 0), E), sd = min(ctid + lag + 1, E) + ctid;
+    t->rCnt[ctid] = c;
+    t->rBef[ctid] = bef;
+    t->rSeg[su] = c > 0 ? a.tiles1 * tt - st : 0;
+    t->rSegId[su] = ctid;
+    t->rSeg[sd] = a.tiles2 * tt * (a.splitK > 1 && ctid >= E - a.splitTail ? a.splitK : 1);
+    t->rSegId[sd] = (1 << 16) | ctid;
+  }
+  consumersSync();
+  if (ctid < 32) {
+    int carry = 0;
+    for (int s0 = 0; s0 < E; s0 += 32) {
+      const int e = s0 + lane, v = e < E ? t->rCnt[e] : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (e < E) t->rOff[e] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    carry = a.staticItems;
+    for (int s0 = 0; s0 < 2 * E; s0 += 32) {
+      const int i = s0 + lane, v = i < 2 * E ? t->rSeg[i] : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (i < 2 * E) t->rSeg[i] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    if (lane == 0) t->rTotal = carry;
+  }
+  consumersSync();
+  if (ctid == 0) mbarArrive(&t->routeReady);  // the producer may take work items now
+  if (b == 0 && ctid < E) {
+    a.countsOut[ctid] = t->rCnt[ctid];
+    a.offsetsOut[ctid] = t->rOff[ctid];
+  }
+  // This CTA's tokens: position, packed row, token and gate of the row.
+  int* sRow = part;
+  if (ctid < kMaxFuseT) {
+    int row = -1;
+    if (ctid < nt) {
+      const int tok = t0 + ctid, pos = t->rBef[ex] + rank;
+      const bool kept = pos < a.capacity;
+      row = kept ? t->rOff[ex] + pos : -1;
+      a.assignPos[tok] = kept ? pos : -1;
+      a.rowOf[tok] = row;
+      if (kept) {
+        a.tokenOfW[row] = tok;
+        a.gateOfW[row] = sGate[ctid];
+      }
+    }
+    sRow[ctid] = row;
+  }
+  consumersSync();
+  const int vecs = a.dModel / 8, total = nt * vecs;
+  constexpr int kCopy = 8;
+  for (int q0 = ctid; q0 < total; q0 += kCopy * 256) {
+    uint4 v[kCopy];
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * 256, r = q / vecs, c = q % vecs;
+      const int row = q < total ? sRow[r] : -1;
+      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(t0 + r) * vecs + c] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * 256, r = q / vecs, c = q % vecs;
+      if (q >= total) continue;
+      const int row = sRow[r];
+      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
+      else reinterpret_cast<uint4*>(a.out)[size_t(t0 + r) * vecs + c] = v[u];  // zeroes: dropped
+    }
+  }
+  // The rows are read by other CTAs' TMA loads (the async proxy).
+  proxyFenceGlobal();
+  __threadfence();
+  consumersSync();
+  if (ctid == 0) addRelease(a.barrier, 1u);
+}
 #endif  // MOE_DEVICE_SM90A
 
 template <class Cf>
@@ -568,6 +862,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       mbarInit(&t->sigFull[r], 256);
       mbarInit(&t->sigEmpty[r], 1);
     }
+    mbarInit(&t->routeReady, 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -595,8 +890,10 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     }
     if (tid != 0) return;
     // ---- producer ----
+    stamp(a.times, 0);
     const uint64_t policy = evictFirstPolicy();
     Pipe<S> p;
+    unsigned long long slabs = 0;
     int prefetched = 0;
     const int ahead = a.ahead;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
@@ -612,30 +909,68 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s)
         tmaPrefetchL2(&maps.w1, s * 64, row);
     }
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-    const int total = *a.listTotal;
+    // Fused routing: the consumers fill the tables (the producer reads nothing the kernels
+    // before wrote); else the work list and counts come from the route or pack kernel.
+    const bool fused = a.fuse != 0;
+    if (fused) mbarWait(&t->routeReady, 0);
+    else asm volatile("griddepcontrol.wait;" ::: "memory");
+    bool rowsCopied = !fused;
+    stamp(a.times, 1);
+    if (!fused) stamp(a.times, 2);
+    const int total = fused ? t->rTotal : *a.listTotal;
+    // List index -> item, from the segment table (the order buildWorkList writes).
+    auto decode = [&](int idx) {
+      int lo = 0, hi = 2 * a.experts;
+      while (lo < hi) {
+        const int mid = (lo + hi) >> 1;
+        if (t->rSeg[mid] <= idx) lo = mid + 1;
+        else hi = mid;
+      }
+      const int s = lo - 1, id = t->rSegId[s], e = id & 0xffff;
+      int j = idx - t->rSeg[s];
+      const int tt = (t->rCnt[e] + C - 1) / C;
+      if (id >> 16) {
+        const int parts = a.splitK > 1 && e >= a.experts - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
+        return make_int4(1, e, j / (tt * parts), r / parts + 256 * (r % parts));
+      }
+      const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
+      if (j < first) return make_int4(0, e, j / (tt - 1), 1 + j % (tt - 1));
+      j -= first;
+      return make_int4(0, e, st + j / tt, j % tt);
+    };
     auto fetch = [&]() {
       const int idx = a.staticItems + atomicAdd(a.queue, 1);
-      return idx < total ? a.list[idx] : make_int4(-1, 0, 0, 0);
+      return idx < total ? (fused ? decode(idx) : a.list[idx]) : make_int4(-1, 0, 0, 0);
     };
     if (!hasStatic) cur = fetch();
     for (uint32_t r = 0;; ++r) {
       const int4 item = cur;
-      int n = 0, rowBase = 0, count = 0, kst = 0;
+      int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
-        count = a.counts[item.y];
-        n = min(max(count - item.w * C, 0), C);
-        rowBase = a.offsets[item.y] + item.w * C;
+        count = fused ? t->rCnt[item.y] : a.counts[item.y];
+        const int w = item.w & 255;  // token chunk; a split-K down item has its part in item.w >> 8
+        n = min(max(count - w * C, 0), C);
+        rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
+        if (item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
+          kst = kst2 / a.splitK;
+          ks0 = (item.w >> 8) * kst;
+          split = (item.w >> 8) + 1;
+        }
       }
       {
         const int slot = r % kRing;
         mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
         t->ring[slot].item = item;
-        t->ring[slot].info = make_int4(n, rowBase, kst, 0);
+        t->ring[slot].info = make_int4(n, rowBase, kst, split);
         mbarArrive(&t->itemFull[slot]);
       }
-      if (item.x < 0) break;
+      if (item.x < 0) {
+        stamp(a.times, 3);
+        if (a.times) a.times[blockIdx.x * 8 + 7] = slabs;
+        break;
+      }
+      slabs += kst;
       const int chunks = (count + C - 1) / C;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
@@ -654,6 +989,17 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
       const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
+      if (!rowsCopied && kst > 0 && bBytes) {
+        // Fused routing: every CTA's packed rows are written (the barrier's second round).
+        const unsigned target = t->rBase + 2u * gridDim.x;
+        for (unsigned spins = 0; int(loadAcquire(a.barrier) - target) < 0; ++spins) {
+          __nanosleep(32);
+          if (spins > kSpinLimit) __trap();
+        }
+        proxyFenceGlobal();
+        rowsCopied = true;
+        stamp(a.times, 2);
+      }
       bool haveNext = false;
       int4 next = make_int4(-1, 0, 0, 0);
       for (int ks = 0; ks < kst; ++ks, p.advance()) {
@@ -664,9 +1010,9 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         } else {
           mbarWait(&t->empty[p.stage], p.phase ^ 1);
           mbarArriveExpectTx(&t->full[p.stage], kSlabW + bBytes);
-          tmaLoad(A, mw, ks * 64, row, &t->full[p.stage], policy, hint);
+          tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
         }
-        if (bBytes) tmaLoad(A + kSlabW, mb, ks * 64, rowBase, &t->full[p.stage], 0, false);
+        if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
         if (ahead > 0) {
           // Keep the L2 `ahead` slabs in front: this item's, then the next one's.
           if (!haveNext && ks + ahead >= kst) {
@@ -675,7 +1021,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           }
           const int g = ks + ahead;
           if (g < kst) {
-            if (n > 0) tmaPrefetchL2(mw, g * 64, row);
+            if (n > 0) tmaPrefetchL2(mw, (ks0 + g) * 64, row);
           } else if (next.x >= 0 && g - kst < (next.x == 0 ? kst1 : kst2)) {
             tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, (g - kst) * 64,
                           next.y * (next.x == 0 ? a.dFf : a.dModel) + next.z * kBm2);
@@ -692,6 +1038,9 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
   const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
+  if (ctid == 0) stamp(a.times, 5);
+  if (a.fuse) routeInKernel<Cf>(t, a, ctid);
+  if (ctid == 0) stamp(a.times, 6);
   Pipe<S> p;
   float accA[C / 2], accB[C / 2];
   uint32_t ups = 0;  // up items handed to the signaler
@@ -711,11 +1060,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     mbarArrive(&t->itemEmpty[slot]);
     if (item.x < 0) {
       if (a.signalWarp) handOver(-1);
+      if (ctid == 0) stamp(a.times, 4);
       break;
     }
     const int buf = r & 1;
     if (item.x == 0) {
-      runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, accA, accB);
+      runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
       // Publish this expert's finished up-projection tile to the down-projection items.
       if (a.signalWarp) {
         handOver(item.y);
@@ -732,12 +1082,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
         const int c = ctid & 127;
         if (c < info.x) {
-          t->tok[buf][wg][c] = a.tokenOf[info.y + c];
-          t->gate[buf][wg][c] = a.gateOf[info.y + c];
+          t->tok[buf][wg][c] = __ldcg(a.tokenOf + info.y + c);  // written by other CTAs when routing is fused
+          t->gate[buf][wg][c] = __ldcg(a.gateOf + info.y + c);
         }
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
       }
-      runItem2<1, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, accA, accB);
+      runItem2<1, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, info.w, accA, accB);
     }
   }
 #endif
@@ -759,7 +1109,7 @@ struct PackArgs {
   const float* assignGate;
   const bf16* x;
   int tokens, assignments, experts, capacity, dModel, topk;
-  int tiles1, tiles2, staticItems, lag, chunk;
+  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail;
   int* assignPos;
   int* expertCount;
   int* rowOf;
@@ -794,7 +1144,7 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     a.done1[e] = 0;
     // An expert with no tokens has no items, except the static ones (drained, not computed).
     seg[e + min(max(e - lag, 0), E)] = c > 0 ? a.tiles1 * tt - st : 0;
-    seg[min(e + lag + 1, E) + e] = a.tiles2 * tt;
+    seg[min(e + lag + 1, E) + e] = a.tiles2 * tt * (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
   }
   __syncthreads();
   if (tid < 32) {
@@ -827,8 +1177,10 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
         for (int w = 0; w < tt; ++w)
           if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
     p = seg[min(x + lag + 1, E) + x];
+    const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1;
     for (int m = 0; m < a.tiles2; ++m)
-      for (int w = 0; w < tt; ++w) a.list[p++] = make_int4(1, x, m, w);
+      for (int w = 0; w < tt; ++w)
+        for (int k = 0; k < parts; ++k) a.list[p++] = make_int4(1, x, m, w + 256 * k);
   }
 }
 
@@ -939,7 +1291,7 @@ struct RouteArgs {
   const float* bias;
   const bf16* x;
   int tokens, experts, capacity, dModel;
-  int tiles1, tiles2, staticItems, lag, chunk;
+  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail;
   int* assignExpert;
   float* assignGate;
   int* assignPos;
@@ -1193,6 +1545,10 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.staticFirst = envInt("MOE_GROUPED_STATIC", 1) != 0;
   t.stages = envInt("MOE_GROUPED_STAGES", t.stages) == 4 ? 4 : 5;
   t.route = envInt("MOE_GROUPED_ROUTE", t.route ? 1 : 0) != 0;
+  t.fuse = envInt("MOE_GROUPED_FUSE", t.fuse ? 1 : 0) != 0;
+  t.split = std::max(1, envInt("MOE_GROUPED_SPLIT", t.split));
+  t.tail = envInt("MOE_GROUPED_TAIL", t.tail);
+  t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   return t;
 }
 
@@ -1231,7 +1587,15 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   tiles2_ = (s.dModel + bm - 1) / bm;
   const size_t rows = size_t(s.tokens) * s.topk;
   staticItems_ = tune_.staticFirst ? std::min(smCount_, s.experts * tiles1_) : 0;
-  maxItems_ = (tiles1_ + tiles2_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
+  // Split-K of the tail's down items: v2, top-1, the d_ff slabs divisible into the parts.
+  if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
+      s.capacity <= 255 * chunk_) {
+    splitK_ = tune_.split;
+    partials_ = alloc<float>(size_t(splitK_) * rows * s.dModel);
+    splitCount_ = alloc<unsigned>(size_t(2) * tiles2_ * rows);
+  }
+  if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * 8);
+  maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
     mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
@@ -1278,12 +1642,20 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, routePackKernel, 32 * kRouteWarps, routeSmem_));
     if (perSm * smCount_ < routeBlocks_) routeBlocks_ = 0;
   }
+  // Routing inside the ffn kernel: v2, top-1, the tables within kMaxFuse*.
+  if (tune_.fuse && tune_.kernel == 2 && s.topk == 1 && s.experts <= kMaxFuseE &&
+      (s.tokens + smCount_ - 1) / smCount_ <= kMaxFuseT) {
+    fusedFfn_ = true;
+    fuseCounts_ = alloc<int>(size_t(smCount_) * s.experts);
+    fuseBarrier_ = alloc<unsigned>(1);
+  }
 }
 
 GroupedFfn::~GroupedFfn() {
   for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
                   (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_, tokenMaps_,
-                  (void*)blockCounts_, (void*)barrier_})
+                  (void*)blockCounts_, (void*)barrier_, (void*)fuseCounts_, (void*)fuseBarrier_, (void*)partials_,
+                  (void*)splitCount_, (void*)times_})
     if (p) cudaFree(p);
 }
 
@@ -1302,7 +1674,35 @@ std::string GroupedFfn::describe() const {
                   "prefetch %d, evict-first %d, signal warp %d",
                   smCount_, kBm2, chunk_, tune_.stages, tune_.ahead, tune_.lag, int(tune_.pdl), tune_.prefetch,
                   int(tune_.evictFirst), int(tune_.signal));
-  return std::string(buf) + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
+  std::string d = buf;
+  if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
+                        std::to_string(splitK_) + "-way over d_ff";
+  if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
+  return d + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
+}
+
+std::string GroupedFfn::timesSummary() const {
+  if (!times_) return "";
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::vector<unsigned long long> v(size_t(smCount_) * 8);
+  CUDA_CHECK(cudaMemcpy(v.data(), times_, v.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
+  unsigned long long t0 = ~0ull;
+  for (int b = 0; b < smCount_; ++b) t0 = std::min(t0, v[size_t(b) * 8]);
+  auto stats = [&](int i, bool us) {
+    std::vector<double> x;
+    for (int b = 0; b < smCount_; ++b) {
+      const unsigned long long y = v[size_t(b) * 8 + i];
+      x.push_back(us ? (y >= t0 ? double(y - t0) / 1e3 : -1.0) : double(y));
+    }
+    std::sort(x.begin(), x.end());
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.1f/%.1f/%.1f", x.front(), x[x.size() / 2], x.back());
+    return std::string(buf);
+  };
+  return "cta times min/median/max us from the first CTA's start: start " + stats(0, true) + ", consumers past wait " +
+         stats(5, true) + ", routed (consumers) " + stats(6, true) + ", routed (producer) " + stats(1, true) +
+         ", first token load " + stats(2, true) + ", queue empty " + stats(3, true) + ", consumers done " +
+         stats(4, true) + "; k-slabs per CTA " + stats(7, false);
 }
 
 void GroupedFfn::poison() {
@@ -1330,6 +1730,8 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.staticItems = staticItems_;
   p.lag = tune_.lag;
   p.chunk = chunk_;
+  p.splitK = splitK_;
+  p.splitTail = tune_.tail;
   p.assignPos = assignPos;
   p.expertCount = expertCount;
   p.rowOf = rowOf_;
@@ -1349,6 +1751,17 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
 
 void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const float* bias, int* assignExpert,
                            float* assignGate, int* assignPos, int* expertCount, bf16* out) {
+  if (fusedFfn_) {
+    InKernelRoute r;
+    r.logits = logits;
+    r.bias = bias;
+    r.x = x;
+    r.assignExpert = assignExpert;
+    r.assignGate = assignGate;
+    r.assignPos = assignPos;
+    launchFfn(layer, assignGate, expertCount, out, &r);
+    return;
+  }
   RouteArgs r{};
   r.logits = logits;
   r.bias = bias;
@@ -1362,6 +1775,8 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.staticItems = staticItems_;
   r.lag = tune_.lag;
   r.chunk = chunk_;
+  r.splitK = splitK_;
+  r.splitTail = tune_.tail;
   r.assignExpert = assignExpert;
   r.assignGate = assignGate;
   r.assignPos = assignPos;
@@ -1382,7 +1797,8 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   launchFfn(layer, assignGate, expertCount, out);
 }
 
-void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount, bf16* out) {
+void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount, bf16* out,
+                           const InKernelRoute* route) {
   const int tiles1 = tiles1_;
 
   FfnArgs f{};
@@ -1409,6 +1825,33 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.diag = tune_.diag;
   f.ahead = tune_.ahead;
   f.signalWarp = tune_.signal ? 1 : 0;
+  f.tiles2 = tiles2_;
+  f.splitK = splitK_;
+  f.splitTail = tune_.tail;
+  f.partRows = s_.tokens * s_.topk;
+  f.partials = partials_;
+  f.splitCount = splitCount_;
+  f.times = times_;
+  if (route) {
+    f.fuse = 1;
+    f.logits = route->logits;
+    f.bias = route->bias;
+    f.x = route->x;
+    f.tokens = s_.tokens;
+    f.capacity = s_.capacity;
+    f.lag = tune_.lag;
+    f.assignExpert = route->assignExpert;
+    f.assignGate = route->assignGate;
+    f.assignPos = route->assignPos;
+    f.rowOf = rowOf_;
+    f.countsOut = expertCount;
+    f.offsetsOut = offsets_;
+    f.tokenOfW = tokenOf_;
+    f.gateOfW = gateOf_;
+    f.xPacked = xPacked_;
+    f.blockCounts = fuseCounts_;
+    f.barrier = fuseBarrier_;
+  }
   if (tune_.kernel == 1) {
     launch(tune_.fixedN ? ffnKernel<true> : ffnKernel<false>, dim3(smCount_), dim3(kThreads), kSmemBytes, stream_,
            tune_.pdl, mapW1_[layer], mapW2_[layer], mapX_, mapH_, f);

@@ -49,6 +49,12 @@ struct GroupedTuning {
   bool staticFirst = true; // each CTA's first item fixed before the routing is known, its weights loaded early
   bool signal = true;      // v2: a signaler warp publishes finished up items (the consumers do not wait
                            // for their H stores to reach the L2 before the next item; run 7: -5.6 us)
+  bool fuse = false;        // v2, top-1: the routing (top-k, counts, positions, the packed copy) runs inside
+                           // the ffn kernel, launched right after the router GEMM: its consumers route while
+                           // its producer already streams weights (a grid barrier; no route kernel)
+  int split = 1;           // v2, top-1: down items of the last `tail` experts split into this many parts over
+  int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
+  bool times = false;      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
 };
 
@@ -69,13 +75,17 @@ class GroupedFfn {
   // When fusedRoute(): after the router GEMM of `layer` is enqueued, top-k + pack as one kernel
   // (writing assignExpert/assignGate/assignPos/expertCount as the top-k and slot kernels would),
   // then ffn into `out`.
-  bool fusedRoute() const { return tune_.route && routeBlocks_ > 0; }
+  bool fusedRoute() const { return (tune_.route && routeBlocks_ > 0) || fusedFfn_; }
+  // Whether runRouted routes inside the ffn kernel itself (MOE_GROUPED_FUSE=1 and a shape it takes).
+  bool routesInFfn() const { return fusedFfn_; }
   void runRouted(int layer, const __nv_bfloat16* x, const float* logits, const float* bias, int* assignExpert,
                  float* assignGate, int* assignPos, int* expertCount, __nv_bfloat16* out);
   // Fills the intermediate buffers with NaN so that a row nobody wrote shows up in the check.
   void poison();
   const GroupedTuning& tuning() const { return tune_; }
   std::string describe() const;
+  // MOE_GROUPED_TIMES=1: where the last launch's CTAs spent their time (one line), else "".
+  std::string timesSummary() const;
   // For device/grouped_test.cu: the packed hidden activation [rows][d_ff] and expert offsets.
   const __nv_bfloat16* hidden() const { return hPacked_; }
   const int* offsets() const { return offsets_; }
@@ -84,7 +94,23 @@ class GroupedFfn {
   GroupedShape s_;
   GroupedTuning tune_;
   cudaStream_t stream_;
-  void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out);
+  struct InKernelRoute {
+    const float* logits = nullptr;
+    const float* bias = nullptr;
+    const __nv_bfloat16* x = nullptr;
+    int* assignExpert = nullptr;
+    float* assignGate = nullptr;
+    int* assignPos = nullptr;
+  };
+  void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out,
+                 const InKernelRoute* route = nullptr);
+  bool fusedFfn_ = false;
+  int splitK_ = 1;
+  float* partials_ = nullptr;
+  unsigned* splitCount_ = nullptr;
+  unsigned long long* times_ = nullptr;
+  int* fuseCounts_ = nullptr;
+  unsigned* fuseBarrier_ = nullptr;
   int smCount_ = 0, staticItems_ = 0, maxItems_ = 0, tiles1_ = 0, tiles2_ = 0;
   int routeBlocks_ = 0, routeSmem_ = 0, chunk_ = 128;
   int* blockCounts_ = nullptr;

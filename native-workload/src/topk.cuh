@@ -8,15 +8,16 @@
 
 #include <cmath>
 
-template <int MaxK>
-__device__ __forceinline__ void warpTopK(const float* row, const float* bias, int experts, int topk, int lane,
-                                         int (&chosen)[MaxK], float (&gate)[MaxK]) {
+// value(e) = logit + bias of expert e (this lane's experts only: e = lane, lane + 32, ...).
+template <int MaxK, class Value>
+__device__ __forceinline__ void warpTopKBy(Value&& value, int experts, int topk, int lane, int (&chosen)[MaxK],
+                                           float (&gate)[MaxK]) {
   const unsigned full = 0xffffffffu;
   float mx = -INFINITY;
-  for (int e = lane; e < experts; e += 32) mx = fmaxf(mx, row[e] + bias[e]);
+  for (int e = lane; e < experts; e += 32) mx = fmaxf(mx, value(e));
   for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(full, mx, o));
   float sum = 0.f;
-  for (int e = lane; e < experts; e += 32) sum += expf(row[e] + bias[e] - mx);
+  for (int e = lane; e < experts; e += 32) sum += expf(value(e) - mx);
   for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(full, sum, o);
   float prob[MaxK];
   float chosenSum = 0.f;
@@ -31,7 +32,7 @@ __device__ __forceinline__ void warpTopK(const float* row, const float* bias, in
         bool taken = false;
 #pragma unroll
         for (int j = 0; j < k; ++j) taken |= chosen[j] == e;
-        const float v = row[e] + bias[e];
+        const float v = value(e);
         if (!taken && (best < 0 || v > bestValue)) { best = e; bestValue = v; }
       }
       for (int o = 16; o; o >>= 1) {
@@ -47,4 +48,10 @@ __device__ __forceinline__ void warpTopK(const float* row, const float* bias, in
   // Switch (top-1) scales by the router probability; top-k (Mixtral) renormalises over the k.
 #pragma unroll
   for (int k = 0; k < MaxK; ++k) gate[k] = topk == 1 ? prob[0] : prob[k] / chosenSum;
+}
+
+template <int MaxK>
+__device__ __forceinline__ void warpTopK(const float* row, const float* bias, int experts, int topk, int lane,
+                                         int (&chosen)[MaxK], float (&gate)[MaxK]) {
+  warpTopKBy<MaxK>([&](int e) { return row[e] + bias[e]; }, experts, topk, lane, chosen, gate);
 }
