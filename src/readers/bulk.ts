@@ -13,7 +13,7 @@ import { fitsInt32 } from '../model/build.js';
 import { ident } from './schema.js';
 import { threadKey } from './nsys-entities.js';
 import {
-  Kind, PagesUnsupported, hasTime, leafPages, numberAt, scanLeaves, scanTable, tableLayout, threadPartAt, type Layout, type PageFile,
+  Kind, PagesUnsupported, hasTime, leafPages, numberAt, scanLeaves, tableLayout, threadPartAt, type Layout, type PageFile,
 } from './pages.js';
 
 export type Column = Float64Array | Int32Array | Uint8Array;
@@ -94,6 +94,14 @@ export class LocalKeys {
     this.lastTid = tid;
     this.last = i;
     return i;
+  }
+
+  /** The keys in order of local number: pidKey and tid (NaN for a process key) of each; `add` numbers them again the same way. */
+  keys(): number[] { return this.parts.slice(); }
+
+  /** Numbers `keys` (another LocalKeys' keys()) in their order: on an empty LocalKeys, with the numbers they had there. */
+  add(keys: ArrayLike<number>): void {
+    for (let i = 0; i + 1 < keys.length; i += 2) this.localThread(keys[i], keys[i + 1]);
   }
 
   /** col[0, count) from local numbers to entity(pidKey, tid), asked for in row order (tid NaN for processes). */
@@ -234,6 +242,33 @@ export function readColumnsFromPages(
   onRows?: (rows: number) => void, texts?: { col: string; each: (value: string) => void },
   dropped?: { rows: number },
 ): number {
+  const layout = tableLayout(db, table, pageColumns(filter, targets, texts?.col));
+  return readLeafColumns(pages, layout, leafPages(pages, layout.root), filter, targets, at, onRows, texts, dropped);
+}
+
+/**
+ * The record columns readColumnsFromPages decodes for these targets, in the order its layout
+ * (tableLayout) must name them: what a worker thread's read (readLeafColumns) is given a layout for.
+ */
+export function pageColumns(filter: PageFilter, targets: Target[], textCol?: string): string[] {
+  return planColumns(filter, targets, textCol).cols;
+}
+
+const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7, syncStream: 8 } as const;
+
+interface ColumnPlan {
+  cols: string[]; sStart: number; sEnd: number; sType: number; sText: number;
+  f64: { slot: number; out: Float64Array; nul: number }[];
+  i32: { slot: number; out: Int32Array; nul: number }[];
+  ids: { slot: number; out: Column; nul: number; target: Target }[];
+  other: {
+    op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple;
+    keys?: LocalKeys; target: Target;
+  }[];
+}
+
+/** Which record column each target reads (slots in `cols`), and the loop each goes through. */
+function planColumns(filter: PageFilter, targets: Target[], textCol?: string): ColumnPlan {
   const cols: string[] = [];
   const slot = (c: string): number => {
     let i = cols.indexOf(c);
@@ -242,18 +277,14 @@ export function readColumnsFromPages(
   };
   const sStart = slot('start'); const sEnd = slot('end');
   const sType = filter === 'nvtx' ? slot('eventType') : -1;
-  const sText = texts ? slot(texts.col) : -1;
+  const sText = textCol !== undefined ? slot(textCol) : -1;
   // Plain numeric columns, the bulk of every table, go through two monomorphic loops (one per
   // array type); the rest through the general switch.
-  const OP = { pidKey: 1, tid: 2, notNull: 3, coalesce: 4, value: 5, tuple: 6, thread: 7, syncStream: 8 } as const;
-  const f64: { slot: number; out: Float64Array; nul: number }[] = [];
-  const i32: { slot: number; out: Int32Array; nul: number }[] = [];
+  const f64: ColumnPlan['f64'] = [];
+  const i32: ColumnPlan['i32'] = [];
   // id columns (widen): a loop of their own, so the plain loops stay free of the check
-  const ids: { slot: number; out: Column; nul: number; target: Target }[] = [];
-  const other: {
-    op: number; slot: number; slots: number[]; value: number | null; out: Column; nul: number; tuple?: Tuple;
-    keys?: LocalKeys; target: Target;
-  }[] = [];
+  const ids: ColumnPlan['ids'] = [];
+  const other: ColumnPlan['other'] = [];
   for (const t of targets) {
     const e = t.col;
     const nul = t.nan ? NaN : -1;
@@ -271,11 +302,24 @@ export function readColumnsFromPages(
     else if (t.out instanceof Int32Array) i32.push({ slot: slot(e.col), out: t.out, nul });
     else other.push({ ...o, op: 0, slot: slot(e.col) });
   }
+  return { cols, sStart, sEnd, sType, sText, f64, i32, ids, other };
+}
+
+/**
+ * readColumnsFromPages over the given leaf pages of the table, with the layout of its
+ * pageColumns: plain data (pages, layout, leaves) that a worker thread can be given.
+ */
+export function readLeafColumns(
+  pages: PageFile, layout: Layout, leaves: ArrayLike<number>, filter: PageFilter, targets: Target[], at: number,
+  onRows?: (rows: number) => void, texts?: { col: string; each: (value: string) => void },
+  dropped?: { rows: number },
+): number {
+  const { cols, sStart, sEnd, sType, sText, f64, i32, ids, other } = planColumns(filter, targets, texts?.col);
   const cap = targets[0].out.length;
   // a tuple's values: a typed array, so that reading them back boxes nothing
   let scratch = new Float64Array(0);
   let i = at;
-  scanTable(pages, db, table, cols, (row) => {
+  scanLeaves(pages, layout, leaves, cols.length, (row) => {
     // times compare exactly only up to 2^53: past that, SQL's exact integers decide
     if (!(Math.abs(row.num[sStart]) <= MAX_EXACT && Math.abs(row.num[sEnd]) <= MAX_EXACT)) {
       throw new PagesUnsupported('a time past 2^53');

@@ -19,14 +19,14 @@ import { has, type NsysSchema } from './schema.js';
 import { ThreadNumbering, type Entities } from './nsys-entities.js';
 
 import {
-  LocalKeys, orderByTime, readColumns, type Column, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
+  LocalKeys, orderByTime, pageColumns, readColumns, type Column, readColumnsFromPages, readTexts, rowPlan, scanRows, type ColumnExpr, type PageFilter,
   type RowPlan, type Target,
 } from './bulk.js';
 import { PagesUnsupported, leafPages, tableLayout, type Layout, type PageFile } from './pages.js';
 import { type ReadPool, type ReadWorkers, WorkerJobError } from './read-pool.js';
 import {
-  kernelFill, rowCount, runtimeCount, runtimeFill, type KernelFillJob, type KernelOut, type ReadJob, type RowCountJob,
-  type RuntimeCountJob, type RuntimeFillJob, type RuntimeOut,
+  kernelFill, rowCount, runtimeCount, runtimeFill, type JobAnswer, type KernelFillJob, type KernelOut, type ReadJob, type RowCountJob,
+  type RuntimeCountJob, type RuntimeFillJob, type RuntimeOut, type TableRead, type TableReadJob, type TargetSpec,
 } from './read-jobs.js';
 
 export interface TableScan {
@@ -63,6 +63,8 @@ export interface ReadContext {
   workers?: ReadWorkers;
   /** told how each table was read: from the pages, or through SQL (tests, --debug) */
   onTableRead?: (table: string, via: 'pages' | 'sql' | 'workers') => void;
+  /** the smaller tables read by a worker beside the big ones (startAside), once collected */
+  aside?: AsideReads;
 }
 
 /** Flags times of rows [from, to) that are not exact as doubles, when the range was not scanned. */
@@ -632,41 +634,184 @@ function deviceTargets(ctx: ReadContext, t: string, cols: {
 
 export function readMemcpy(ctx: ReadContext, n: number): MemcpyColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
-  const m = emptyMemcpy(n);
+  const read = ctx.aside?.take<Filling<MemcpyColumns>>(t);
+  const m = read?.cols ?? emptyMemcpy(n);
   if (n === 0) return m;
   const processes = new LocalKeys();
-  const targets = [...deviceTargets(ctx, t, m, processes).targets,
-    ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
-  m.count = fill(ctx, scanOf(t, ''), targets);
+  const targets = memcpyTargets(ctx, m, processes);
+  m.count = read ? fromAside(ctx, t, targets, read.answer) : fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
   return narrowed('memcpy', m);
 }
 
+function memcpyTargets(ctx: ReadContext, m: Filling<MemcpyColumns>, processes: LocalKeys): Target[] {
+  const t = 'CUPTI_ACTIVITY_KIND_MEMCPY';
+  return [...deviceTargets(ctx, t, m, processes).targets,
+    ...plain(ctx, t, [['bytes', m.bytes], ['copyKind', m.copyKind], ['srcKind', m.srcKind], ['dstKind', m.dstKind]])];
+}
+
 export function readMemset(ctx: ReadContext, n: number): MemsetColumns {
   const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
-  const m = emptyMemset(n);
+  const read = ctx.aside?.take<Filling<MemsetColumns>>(t);
+  const m = read?.cols ?? emptyMemset(n);
   if (n === 0) return m;
   const processes = new LocalKeys();
-  const targets = [...deviceTargets(ctx, t, m, processes).targets, ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
-  m.count = fill(ctx, scanOf(t, ''), targets);
+  const targets = memsetTargets(ctx, m, processes);
+  m.count = read ? fromAside(ctx, t, targets, read.answer) : fill(ctx, scanOf(t, ''), targets);
   processes.replay(m.process, m.count, (key) => ctx.entities.process(key));
   return narrowed('memset', m);
+}
+
+function memsetTargets(ctx: ReadContext, m: Filling<MemsetColumns>, processes: LocalKeys): Target[] {
+  const t = 'CUPTI_ACTIVITY_KIND_MEMSET';
+  return [...deviceTargets(ctx, t, m, processes).targets, ...plain(ctx, t, [['bytes', m.bytes], ['memKind', m.memKind]])];
 }
 
 /** Synchronization records, with their integer columns wide: syncTypesFromApiCalls may still set syncType, then narrowed('sync'). */
 export function readSync(ctx: ReadContext, n: number): Filling<SyncColumns> {
   const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
-  const y = emptySync(n);
+  const read = ctx.aside?.take<Filling<SyncColumns>>(t);
+  const y = read?.cols ?? emptySync(n);
   if (n === 0) return y;
   const processes = new LocalKeys();
+  const targets = syncTargets(ctx, y, processes);
+  y.count = read ? fromAside(ctx, t, targets, read.answer) : fill(ctx, scanOf(t, ''), targets);
+  processes.replay(y.process, y.count, (key) => ctx.entities.process(key));
+  return y;
+}
+
+function syncTargets(ctx: ReadContext, y: Filling<SyncColumns>, processes: LocalKeys): Target[] {
+  const t = 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION';
   // CUPTI writes 0xFFFFFFFF (CUPTI_SYNCHRONIZATION_INVALID_VALUE) as the stream of event and
   // context syncs; the model says -1.
   const stream = column(ctx.schema, t, 'streamId', 'syncStream');
   const syncType = column(ctx.schema, t, has(ctx.schema, t, 'syncType') ? 'syncType' : 'deprecatedSyncType');
-  const targets = [...deviceTargets(ctx, t, y, processes, stream).targets, { col: syncType, out: y.syncType }];
-  y.count = fill(ctx, scanOf(t, ''), targets);
-  processes.replay(y.process, y.count, (key) => ctx.entities.process(key));
-  return y;
+  return [...deviceTargets(ctx, t, y, processes, stream).targets, { col: syncType, out: y.syncType }];
+}
+
+/**
+ * The end of `fill` for a table a worker read (AsideReads): its local keys given to the targets'
+ * LocalKeys, times checked and rows ordered as `fill` does.
+ */
+function fromAside(ctx: ReadContext, table: string, targets: Target[], read: TableRead): number {
+  targets.forEach((t, j) => { const keys = read.keys[j]; if (t.keys && keys) t.keys.add(keys); });
+  ctx.onTableRead?.(table, 'workers');
+  ctx.onRows?.(read.count);
+  const n = read.count;
+  checkTimes(ctx, targets[0].out as Float64Array, targets[1].out as Float64Array, 0, n);
+  orderByTime(targets[0].out as Float64Array, targets[1].out as Float64Array, n, targets.map((t) => t.out));
+  return n;
+}
+
+/**
+ * The columns of `template` (an empty table of the model's column types) on shared memory, `n`
+ * rows each: what a worker fills in place.
+ */
+function sharedColumns<C extends { count: number }>(template: C, n: number): C {
+  const out: Record<string, unknown> = { ...template, count: n };
+  for (const [k, v] of Object.entries(template)) {
+    if (!ArrayBuffer.isView(v)) continue;
+    const a = v as unknown as { BYTES_PER_ELEMENT: number; constructor: new (b: SharedArrayBuffer) => unknown };
+    out[k] = new a.constructor(new SharedArrayBuffer(a.BYTES_PER_ELEMENT * n));
+  }
+  return out as C;
+}
+
+/** A target as plain data for a worker (TargetSpec): its LocalKeys, if any, become the worker's own. */
+function targetSpec(t: Target): TargetSpec {
+  if (t.tuple) throw new Error('a tuple target is read on the main thread');
+  return { col: t.col, out: t.out, nan: t.nan, widen: t.widen, keys: t.keys !== undefined };
+}
+
+/**
+ * The tables read beside the big ones (kernels, API calls) by a worker of their own: posted
+ * before the big tables are read, collected after them (`collect`), taken by their readers
+ * (readMemcpy, ..., readNvtx) where the main thread would read them. Each table's columns are
+ * on shared memory, of the size its reader would allocate; a table whose worker read failed
+ * (PagesUnsupported, an id past 32 bits, a worker that died) is read by its reader as before,
+ * into columns of its own.
+ */
+export class AsideReads {
+  private readonly reads: { table: string; job: TableReadJob; cols: unknown; answer: TableRead | null }[] = [];
+  private collected = false;
+
+  constructor(private readonly pool: ReadPool) {}
+
+  add(table: string, job: TableReadJob, cols: unknown): void { this.reads.push({ table, job, cols, answer: null }); }
+
+  get size(): number { return this.reads.length; }
+
+  post(): void { this.pool.postAside({ kind: 'several', jobs: this.reads.map((r) => r.job) }); }
+
+  /** Waits for the worker's answers (the main thread has nothing else to do by then). */
+  collect(): void {
+    if (this.collected) return;
+    this.collected = true;
+    let answers: JobAnswer[];
+    try {
+      answers = this.pool.waitAside<JobAnswer[]>();
+    } catch (e) {
+      if (e instanceof WorkerJobError) return;
+      throw e;
+    }
+    this.reads.forEach((r, k) => { const a = answers[k]; if (a && a.error === undefined) r.answer = a.ok as TableRead; });
+  }
+
+  /** The columns and answer of `table`'s read, once; null when it was not read aside or failed. */
+  take<C>(table: string): { cols: C; answer: TableRead } | null {
+    const k = this.reads.findIndex((r) => r.table === table);
+    if (k < 0) return null;
+    const [r] = this.reads.splice(k, 1);
+    return r.answer ? { cols: r.cols as C, answer: r.answer } : null;
+  }
+}
+
+/**
+ * Posts the reads of the smaller tables (`rows` of each, as readMemcpy, ..., readNvtx are given)
+ * to a worker of the pool's own beside the big tables' workers (ReadWorkers.aside), when the
+ * pages may be read and the machine calls for workers; sets ctx.aside. Tables whose layout the
+ * page reader cannot plan are left to their readers.
+ */
+export function startAside(ctx: ReadContext, bigRows: number, rows: Map<string, number>): void {
+  if (!ctx.pages || ctx.origin !== 0n || !ctx.workers) return;
+  let total = 0;
+  for (const n of rows.values()) total += n;
+  const pool = ctx.workers.aside(bigRows, total);
+  if (!pool) return;
+  const aside = new AsideReads(pool);
+  const pages = ctx.pages;
+  for (const [table, n] of rows) {
+    if (n === 0) continue;
+    try {
+      let cols: { count: number };
+      let targets: Target[];
+      let texts: TableReadJob['texts'];
+      let filter: PageFilter = 'timed';
+      const keys = new LocalKeys();
+      if (table === 'CUPTI_ACTIVITY_KIND_MEMCPY') {
+        const m = sharedColumns(emptyMemcpy(), n); cols = m; targets = memcpyTargets(ctx, m, keys);
+      } else if (table === 'CUPTI_ACTIVITY_KIND_MEMSET') {
+        const m = sharedColumns(emptyMemset(), n); cols = m; targets = memsetTargets(ctx, m, keys);
+      } else if (table === 'CUPTI_ACTIVITY_KIND_SYNCHRONIZATION') {
+        const y = sharedColumns(emptySync(), n); cols = y; targets = syncTargets(ctx, y, keys);
+      } else if (table === 'NVTX_EVENTS') {
+        const v = sharedColumns(emptyNvtx(0, Int32Array), n);
+        const inline = new Uint8Array(new SharedArrayBuffer(n));
+        const t = nvtxTargets(ctx, v, inline, keys);
+        cols = { nvtx: v, inline } as unknown as { count: number };
+        targets = t.targets; filter = 'nvtx';
+        texts = t.hasText ? { col: 'text', flags: NVTX_INLINE, into: NVTX_TEXT_IDS } : undefined;
+      } else continue;
+      const layout = tableLayout(ctx.db, table, pageColumns(filter, targets, texts?.col));
+      const leaves = Int32Array.from(leafPages(pages, layout.root));
+      aside.add(table, { kind: 'tableRead', pages, layout, leaves, filter, targets: targets.map(targetSpec), texts }, cols);
+    } catch (e) {
+      if (!(e instanceof PagesUnsupported)) throw e;
+    }
+  }
+  if (aside.size === 0) return;
+  aside.post();
+  ctx.aside = aside;
 }
 
 /** CUPTI's syncType per blocking API (model: 1 event sync, 2 stream wait event, 3 stream sync, 4 context sync). */
@@ -738,29 +883,15 @@ export interface NvtxRead { nvtx: NvtxColumns; inlineText: number; registeredTex
  */
 export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead {
   const t = 'NVTX_EVENTS';
-  let v = emptyNvtx(n, Int32Array);
+  const read = ctx.aside?.take<{ nvtx: Filling<NvtxColumns>; inline: Uint8Array }>(t);
+  let v = read?.cols.nvtx ?? emptyNvtx(n, Int32Array);
   if (n === 0) return { nvtx: v, inlineText: 0, registeredText: 0, complete: true };
-  const c = (name: string, op?: 'thread' | 'notNull'): ColumnExpr => column(ctx.schema, t, name, op);
-  const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
-    .filter((p) => has(ctx.schema, t, p));
-  const hasTextCol = has(ctx.schema, t, 'text');
-  const inline = new Uint8Array(n);
-  const [start, end] = times(ctx, v);
-  // textId lands in the text column (string ids are small integers) and is rewritten as a string
-  // index below; the rows with inline text get theirs from `each`
-  const textIds: Target = { col: c('textId'), out: v.text, widen: true };
-  const domains: Target = { col: c('domainId'), out: v.domainId, widen: true };
+  const inline = read?.cols.inline ?? new Uint8Array(n);
   // threads by local number (LocalKeys), replayed as entity numbers once read
   const threads = new LocalKeys();
-  const targets: Target[] = [
-    start, { ...end, nan: true },
-    { col: c('text', 'notNull'), out: inline },
-    textIds,
-    { col: c('eventType'), out: v.eventType },
-    domains,
-    { col: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null }, out: v.payload, nan: true },
-    { col: c('globalTid', 'thread'), out: v.thread, keys: threads },
-  ];
+  const { targets, hasText } = nvtxTargets(ctx, v, inline, threads);
+  const textIds = targets[NVTX_TEXT_IDS];
+  const domains = targets[NVTX_DOMAINS];
   // The inline texts come in the same rowid order as the rows flagged `inline`. Read from the
   // pages, they are interned as they come: should the pages fall through to SQL midway, SQL
   // interns the same texts in the same order, so the indices already given stay right.
@@ -774,10 +905,23 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   let count = -1;
   let fromPages = false;
   const dropped = { rows: 0 };
-  if (ctx.pages && ctx.origin === 0n) {
+  if (read) {
+    // a worker read it (AsideReads): its texts are numbered locally, in order of first use,
+    // which interned in that order are numbered as interning every text in row order numbers them
+    const { answer } = read;
+    count = answer.count;
+    dropped.rows = answer.dropped;
+    fromPages = true;
+    threads.add(answer.keys[NVTX_THREAD]!);
+    const global = Int32Array.from(answer.texts, (text) => s.intern(text));
+    inlineText = answer.textRows;
+    for (let i = 0, k = 0; k < inlineText; i++) if (inline[i] !== 0) { v.text[i] = global[v.text[i]]; k++; }
+    ctx.onTableRead?.(t, 'workers');
+    ctx.onRows?.(count);
+  } else if (ctx.pages && ctx.origin === 0n) {
     try {
       count = readColumnsFromPages(ctx.pages, ctx.db, t, 'nvtx', targets, 0, ctx.onRows,
-        hasTextCol ? { col: 'text', each } : undefined, dropped);
+        hasText ? { col: 'text', each } : undefined, dropped);
       fromPages = true;
       ctx.onTableRead?.(t, 'pages');
     } catch (e) {
@@ -792,7 +936,7 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   if (!fromPages) {
     ctx.onTableRead?.(t, 'sql');
     count = readColumns(ctx.db, t, NVTX_SCAN.valid, targets, 0, ctx.onRows);
-    if (hasTextCol) {
+    if (hasText) {
       at = 0; inlineText = 0;
       // CAST: JSON cannot hold a BLOB, which a hand-edited export may have in place of text
       readTexts(ctx.db, t, `(${NVTX_SCAN.valid}) AND text IS NOT NULL`, 'CAST(text AS TEXT)', (text) => { if (at < count) each(text); });
@@ -817,4 +961,31 @@ export function readNvtx(ctx: ReadContext, n: number, counted = false): NvtxRead
   }
   orderByTime(v.start, v.end, count, [v.start, v.end, v.text, v.thread, v.eventType, v.domainId, v.payload]);
   return { nvtx: narrowed('nvtx', v), inlineText, registeredText, complete: true };
+}
+
+/** Where readNvtx's targets are: the inline-text flags, the text ids (in the text column), domains, threads. */
+const NVTX_INLINE = 2;
+const NVTX_TEXT_IDS = 3;
+const NVTX_DOMAINS = 5;
+const NVTX_THREAD = 7;
+
+/** readNvtx's targets into `v` and `inline`, threads by their number in `threads`; `hasText`: the table has inline text. */
+function nvtxTargets(ctx: ReadContext, v: Filling<NvtxColumns>, inline: Uint8Array, threads: LocalKeys): { targets: Target[]; hasText: boolean } {
+  const t = 'NVTX_EVENTS';
+  const c = (name: string, op?: 'thread' | 'notNull'): ColumnExpr => column(ctx.schema, t, name, op);
+  const payloadCols = ['int64Value', 'uint64Value', 'int32Value', 'uint32Value', 'doubleValue', 'floatValue']
+    .filter((p) => has(ctx.schema, t, p));
+  const [start, end] = times(ctx, v);
+  // textId lands in the text column (string ids are small integers) and is rewritten as a string
+  // index by readNvtx; the rows with inline text get theirs from its `each`
+  const targets: Target[] = [
+    start, { ...end, nan: true },
+    { col: c('text', 'notNull'), out: inline },
+    { col: c('textId'), out: v.text, widen: true },
+    { col: c('eventType'), out: v.eventType },
+    { col: c('domainId'), out: v.domainId, widen: true },
+    { col: payloadCols.length > 0 ? { coalesce: payloadCols } : { value: null }, out: v.payload, nan: true },
+    { col: c('globalTid', 'thread'), out: v.thread, keys: threads },
+  ];
+  return { targets, hasText: has(ctx.schema, t, 'text') };
 }

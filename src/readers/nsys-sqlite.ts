@@ -16,7 +16,7 @@ import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schem
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo, type CallsRead } from './nsys-cuda-events.js';
 import {
-  NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf, syncTypesFromApiCalls,
+  NVTX_SCAN, readKernels, readMemcpy, readMemset, readNvtx, readRuntime, readSync, scanOf, startAside, syncTypesFromApiCalls,
   type ReadContext, type TableScan,
 } from './nsys-events.js';
 
@@ -136,7 +136,7 @@ function sessionStartUtcNs(db: Database.Database, schema: NsysSchema): string | 
   return v === null || v === undefined ? null : v.toString();
 }
 
-function readOpen(db: Database.Database, file: string, fileSizeBytes: number, opts: ReadOptions, pages: PageFile | null): Trace {
+function readOpen(db: Database.Database, file: string, fileSizeBytes: number, opts: ReadOptions, pages: PageFile | null, workers: ReadWorkers): Trace {
   const schema = detectSchema(db);
   if (!isNsysExport(schema)) {
     const n = schema.columns.size;
@@ -149,13 +149,8 @@ function readOpen(db: Database.Database, file: string, fileSizeBytes: number, op
   }
   // A clean export (every row kept, times exact as doubles) reads without the aggregate pass over
   // every table (about 0.5 s of a 6 s read on a million kernels); any other reads again with it.
-  const workers = new ReadWorkers();
-  try {
-    return readTrace(db, schema, file, fileSizeBytes, opts, true, pages, workers)
-      ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages, workers)!;
-  } finally {
-    workers.close();
-  }
+  return readTrace(db, schema, file, fileSizeBytes, opts, true, pages, workers)
+    ?? readTrace(db, schema, file, fileSizeBytes, opts, false, pages, workers)!;
 }
 
 /** The trace; null when `unscanned` and a row was dropped or a time needs rebasing. */
@@ -171,6 +166,14 @@ function readTrace(
   const stats = scanStats(db, schema, warnings, unscanned, nvtxCounted, new Set(withSync ? [] : [SYNC_TABLE]));
   const origin = timeOrigin(stats);
   if (unscanned && origin !== 0n) return null;
+  const kept = (t: string): number => stats.get(t)?.kept ?? 0;
+  const runtimeCounts = new Map<string, number>();
+  for (const t of ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER']) {
+    if (stats.has(t)) runtimeCounts.set(t, kept(t));
+  }
+  // workers started ahead (readNsysSqlite) read only big tables from the pages
+  const bigRows = Math.max(kept(KERNEL_TABLE), ...runtimeCounts.values());
+  if (pages === null || origin !== 0n) workers.close(); else workers.needed(bigRows);
   const strings = new Strings(db, schema);
   const entities = new Entities(strings);
   let totalRows = 0;
@@ -181,21 +184,22 @@ function readTrace(
   const onRows = onProgress ? (n: number): void => { rowsRead = Math.min(totalRows, rowsRead + n); onProgress(rowsRead, totalRows); } : undefined;
   const check = unscanned ? { inexactTime: false } : undefined;
   const ctx: ReadContext = { db, schema, entities, origin, warnings, onRows, unscanned: check, pages, workers, onTableRead: opts.onTableRead };
-  const kept = (t: string): number => stats.get(t)?.kept ?? 0;
 
   const hasKernelTable = stats.has(KERNEL_TABLE);
+  // with workers for the big tables, one more reads the others meanwhile (taken by their readers below)
+  const asideRows = new Map<string, number>([['CUPTI_ACTIVITY_KIND_MEMCPY', kept('CUPTI_ACTIVITY_KIND_MEMCPY')],
+    ['CUPTI_ACTIVITY_KIND_MEMSET', kept('CUPTI_ACTIVITY_KIND_MEMSET')], ['NVTX_EVENTS', kept('NVTX_EVENTS')]]);
+  if (withSync) asideRows.set(SYNC_TABLE, kept(SYNC_TABLE));
+  startAside(ctx, bigRows, asideRows);
   const launchConfigs: LaunchConfig[] = [];
   const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE), launchConfigs) : emptyKernels();
   if (!has(schema, KERNEL_TABLE)) {
     warnings.push('The export has no CUDA kernel records (no CUPTI_ACTIVITY_KIND_KERNEL table): CUDA kernel tracing was off or unsupported (e.g. under WSL); only CUDA API calls and other records are available.');
   }
-  const runtimeCounts = new Map<string, number>();
-  for (const t of ['CUPTI_ACTIVITY_KIND_RUNTIME', 'CUPTI_ACTIVITY_KIND_DRIVER']) {
-    if (stats.has(t)) runtimeCounts.set(t, kept(t));
-  }
   const { runtime, apiSummary } = readRuntime(ctx, runtimeCounts, opts.keepApiCall);
-  // the workers are for the two big tables: gone before the rest is read, so that their memory
-  // (~8 MB each) and the whole trace's never count at once
+  ctx.aside?.collect();
+  // the workers are for the big tables and those beside them: gone before the rest is read, so
+  // that their memory (~8 MB each) and the whole trace's never count at once
   workers.close();
   const memcpy = readMemcpy(ctx, kept('CUPTI_ACTIVITY_KIND_MEMCPY'));
   const memset = readMemset(ctx, kept('CUPTI_ACTIVITY_KIND_MEMSET'));
@@ -287,7 +291,10 @@ export function nsysProducer(version: string | null): string {
 export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
   const { db, fileSizeBytes, inPlace, close } = openInput(path, opts);
   let handle: PageHandle | null = null;
+  const workers = new ReadWorkers();
   try {
+    // the big tables' workers start while the tables are counted (closed below when none is big)
+    if (inPlace && !opts.noPages) workers.ahead(fileSizeBytes);
     // One read transaction: every query sees the same snapshot even while a writer (nsys still
     // exporting) commits between them, so row counts and rows agree. Its shared lock, taken by
     // the first read, also keeps the file's pages as committed while pages.ts reads them.
@@ -297,10 +304,11 @@ export function readNsysSqlite(path: string, opts: ReadOptions = {}): Trace {
     db.exec('BEGIN');
     db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
     if (inPlace && !opts.noPages) handle = openPages(path);
-    return readOpen(db, path, fileSizeBytes, opts, handle?.pages ?? null);
+    return readOpen(db, path, fileSizeBytes, opts, handle?.pages ?? null, workers);
   } catch (e) {
     throw sqliteInputError(e, path) ?? e;
   } finally {
+    workers.close();
     close();
     // only now, whether or not its pages were read: closing a descriptor of the file drops the
     // process's locks on it, SQLite's too

@@ -8,7 +8,7 @@
  * reads on one thread where it cannot (nsys-events.ts readRuntimeParallel says when).
  */
 import { LAUNCH_FIELDS, LaunchConfigTable, fitsInt32 } from '../model/build.js';
-import { scanPlannedRows, type RowPlan } from './bulk.js';
+import { LocalKeys, readLeafColumns, scanPlannedRows, type Column, type ColumnExpr, type PageFilter, type RowPlan, type Target } from './bulk.js';
 import { ThreadNumbering } from './nsys-entities.js';
 import { PagesUnsupported, type Layout, type PageFile } from './pages.js';
 
@@ -155,7 +155,74 @@ export function kernelFill(job: KernelFillJob): { pidKeys: number[]; configs: nu
   return { pidKeys, configs: configs.configs.map((c) => LAUNCH_FIELDS.map((f) => c[f])) };
 }
 
-export type ReadJob = RuntimeCountJob | RuntimeFillJob | RowCountJob | KernelFillJob;
+/**
+ * One of readColumnsFromPages' targets as plain data: `out` on shared memory; `keys`: the values
+ * land as local numbers (a LocalKeys of the job's own, handed back as its keys).
+ */
+export interface TargetSpec { col: ColumnExpr; out: Column; nan?: boolean; widen?: boolean; keys?: boolean }
+
+/**
+ * A whole table read from the pages into shared columns (readLeafColumns over every leaf, from row
+ * 0): the smaller tables (memcpy, memset, synchronization, NVTX), read in a worker thread of
+ * their own while the main thread and the other workers read the kernels and API calls. With
+ * `texts`, the text column's values are numbered locally by first use (TableRead.texts): the
+ * n-th text lands in targets[texts.into] at the n-th row whose targets[texts.flags] is not 0,
+ * as readNvtx's `each` places them.
+ */
+export interface TableReadJob {
+  kind: 'tableRead'; pages: PageFile; layout: Layout; leaves: Int32Array; filter: PageFilter; targets: TargetSpec[]; texts?: { col: string; flags: number; into: number };
+}
+
+export interface TableRead {
+  /** rows read, and rows dropped for their time (readColumnsFromPages' `dropped`) */
+  count: number; dropped: number;
+  /** per target: its LocalKeys' keys (LocalKeys.keys) when it has keys, else null */
+  keys: (number[] | null)[];
+  /** the distinct texts in order of first use, and how many rows got one */
+  texts: string[]; textRows: number;
+}
+
+export function tableRead(job: TableReadJob): TableRead {
+  const targets: Target[] = job.targets.map((t) => ({ col: t.col, out: t.out, nan: t.nan, widen: t.widen, keys: t.keys ? new LocalKeys() : undefined }));
+  const texts: string[] = [];
+  let textRows = 0;
+  let each: ((text: string) => void) | undefined;
+  if (job.texts) {
+    const flags = job.targets[job.texts.flags].out;
+    const into = job.targets[job.texts.into].out;
+    const local = new Map<string, number>();
+    let at = 0;
+    each = (text) => {
+      while (at < into.length && flags[at] === 0) at++;
+      if (at >= into.length) return;
+      let l = local.get(text);
+      if (l === undefined) { l = texts.length; local.set(text, l); texts.push(text); }
+      into[at++] = l;
+      textRows++;
+    };
+  }
+  const dropped = { rows: 0 };
+  const count = readLeafColumns(job.pages, job.layout, job.leaves, job.filter, targets, 0, undefined,
+    job.texts && each ? { col: job.texts.col, each } : undefined, dropped);
+  // an id past 32 bits widened a column into memory of this thread's own: one thread reads instead
+  if (targets.some((t, j) => t.out !== job.targets[j].out)) throw new PagesUnsupported('an id past 32 bits');
+  return { count, dropped: dropped.rows, keys: targets.map((t) => t.keys?.keys() ?? null), texts, textRows };
+}
+
+/** Several jobs one after the other on one worker, each answered on its own (an error ends only its job). */
+export interface SeveralJob { kind: 'several'; jobs: ReadJob[] }
+
+export type JobAnswer = { ok: unknown; error?: undefined; unsupported?: undefined } | { ok?: undefined; error: string; unsupported: boolean };
+
+export function answerOf(job: ReadJob): JobAnswer {
+  try {
+    return { ok: runJob(job) };
+  } catch (e) {
+    return { error: e instanceof Error ? (e.stack ?? e.message) : String(e), unsupported: e instanceof PagesUnsupported };
+  }
+}
+
+export type ReadJob = RuntimeCountJob | RuntimeFillJob | RowCountJob | KernelFillJob | TableReadJob | SeveralJob;
 
 export function runJob(job: ReadJob): unknown {
   switch (job.kind) {
@@ -163,5 +230,7 @@ export function runJob(job: ReadJob): unknown {
     case 'runtimeFill': return runtimeFill(job);
     case 'rowCount': return rowCount(job);
     case 'kernelFill': return kernelFill(job);
+    case 'tableRead': return tableRead(job);
+    case 'several': return job.jobs.map(answerOf);
   }
 }

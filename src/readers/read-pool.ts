@@ -4,7 +4,8 @@
  * thread posts a job to each worker and blocks in Atomics.wait until each has answered through
  * its MessagePort (receiveMessageOnPort needs no event loop). A worker answers every job, with
  * its result or its error; a worker that does not start in time, or any error, makes the caller
- * read on one thread instead.
+ * read on one thread instead. Jobs are posted without waiting for the workers to start: they
+ * wait in the workers' ports meanwhile.
  *
  * The workers share the process's file descriptor of the export (read with pread, never closed
  * there: closing it would drop SQLite's POSIX lock) and the page layout the main thread computed.
@@ -21,6 +22,8 @@ import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageO
 export const MANY_CORES = 8;
 /** Rows of a table from which it is worth the workers' start (~30 ms) and memory. */
 export const PARALLEL_ROWS = 400_000;
+/** Rows of the other tables (NVTX, memcpy, ...) from which they are read by a worker of their own beside the big ones. */
+export const ASIDE_ROWS = 50_000;
 /** Workers at most: each adds ~8 MB while it lives, and the main thread reads a range too. */
 const MAX_WORKERS = 3;
 /** How long a worker may take to start before the read goes on without workers. */
@@ -39,7 +42,7 @@ export class WorkerJobError extends Error {
 export function workersFor(rows: number): number {
   if (workerScript() === null) return 0;
   const forced = process.env.MOE_TRACE_READ_WORKERS;
-  if (forced !== undefined && forced !== '') {
+  if (forcedWorkers()) {
     const n = Number(forced);
     return Number.isInteger(n) && n >= 0 ? Math.min(n, 16) : 0;
   }
@@ -47,6 +50,12 @@ export function workersFor(rows: number): number {
   // several files are analysed at once in worker threads (src/parallel), a core each: no more threads then
   if (!isMainThread || cores < MANY_CORES || rows < PARALLEL_ROWS) return 0;
   return Math.min(MAX_WORKERS, cores - 1);
+}
+
+/** Whether MOE_TRACE_READ_WORKERS says how many workers to use. */
+function forcedWorkers(): boolean {
+  const forced = process.env.MOE_TRACE_READ_WORKERS;
+  return forced !== undefined && forced !== '';
 }
 
 function workerScript(): string | null {
@@ -62,14 +71,28 @@ interface PoolWorker { worker: Worker; port: MessagePort; flags: Int32Array; pos
  */
 export class ReadPool {
   private readonly workers: PoolWorker[] = [];
+  /** workers for the ranges of a table (post, wait); those after them are for reads aside (postAside) */
+  private ranges = 0;
 
-  /** null when the workers could not all start in time (then none is left running). */
-  static start(n: number): ReadPool | null {
+  /** when the workers must have started by: one that has not by then makes its job fail */
+  private deadline = 0;
+  /** a worker did not answer: an answer may still come, so the pool must not be given another job */
+  broken = false;
+
+  /**
+   * `n` workers for ranges and `aside` more for reads beside them; null when threads cannot be
+   * had. The workers start meanwhile (tens of ms each, on their own threads): jobs may be posted
+   * at once and wait in their ports; a worker that fails to start, or has not within START_MS,
+   * fails its job (answer).
+   */
+  static start(n: number, aside = 0): ReadPool | null {
     const script = workerScript();
     if (script === null || n <= 0) return null;
     const pool = new ReadPool();
+    pool.ranges = n;
+    pool.deadline = performance.now() + START_MS;
     try {
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n + aside; i++) {
         const { port1, port2 } = new MessageChannel();
         const flags = new Int32Array(new SharedArrayBuffer(12));
         const worker = new Worker(script, { workerData: { port: port2, flags }, transferList: [port2] });
@@ -83,30 +106,30 @@ export class ReadPool {
       pool.close();
       return null;
     }
-    const deadline = performance.now() + START_MS;
-    for (const w of pool.workers) {
-      while (Atomics.load(w.flags, 2) === 0) {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        Atomics.wait(w.flags, 2, 0, Math.min(left, 50));
-      }
-      // not started in time, or ended at once (its modules failed to load)
-      if (Atomics.load(w.flags, 2) !== 1) { pool.close(); return null; }
-    }
     return pool;
   }
 
-  get size(): number { return this.workers.length; }
+  /** Workers for the ranges of a table. */
+  get size(): number { return this.ranges; }
+
+  /** Workers for reads aside. */
+  get asideSize(): number { return this.workers.length - this.ranges; }
+
+  private postTo(w: PoolWorker, job: unknown): void {
+    w.port.postMessage(job);
+    w.posted++;
+    Atomics.store(w.flags, 0, w.posted);
+    Atomics.notify(w.flags, 0);
+  }
 
   /** Posts jobs[i] to worker i (jobs.length ≤ size); `wait` collects the answers. */
   post(jobs: unknown[]): void {
-    jobs.forEach((job, i) => {
-      const w = this.workers[i];
-      w.port.postMessage(job);
-      w.posted++;
-      Atomics.store(w.flags, 0, w.posted);
-      Atomics.notify(w.flags, 0);
-    });
+    jobs.forEach((job, i) => this.postTo(this.workers[i], job));
+  }
+
+  /** Posts a job to aside worker `i` (< asideSize): one job in flight per worker; `waitAside` collects its answer. */
+  postAside(job: unknown, i = 0): void {
+    this.postTo(this.workers[this.ranges + i], job);
   }
 
   /** The answers of the jobs last posted to the first `n` workers; throws the first error. */
@@ -114,27 +137,45 @@ export class ReadPool {
     const out: T[] = [];
     let error: WorkerJobError | null = null;
     for (let i = 0; i < n; i++) {
-      const w = this.workers[i];
-      for (;;) {
-        const answered = Atomics.load(w.flags, 1);
-        if (answered === w.posted) break;
-        // a worker that ended without answering (flags[2] = 2, set as it exits) will not answer
-        if (Atomics.load(w.flags, 2) === 2) break;
-        Atomics.wait(w.flags, 1, answered, 100);
+      try {
+        out.push(this.answer<T>(this.workers[i]));
+      } catch (e) {
+        if (!(e instanceof WorkerJobError)) throw e;
+        error ??= e;
       }
-      let m = receiveMessageOnPort(w.port);
-      // the answer is posted before the flag is bumped; wait briefly should it still be in flight
-      for (let spins = 0; m === undefined && spins < 1000; spins++) {
-        Atomics.wait(w.flags, 1, w.posted, 1);
-        m = receiveMessageOnPort(w.port);
-      }
-      const a = m?.message as { ok?: T; error?: string; unsupported?: boolean } | undefined;
-      if (a === undefined) error ??= new WorkerJobError('a read worker did not answer', true);
-      else if (a.error !== undefined) error ??= new WorkerJobError(a.error, a.unsupported === true);
-      else out.push(a.ok as T);
     }
     if (error) throw error;
     return out;
+  }
+
+  /** The answer of the job last posted to aside worker `i`; throws its error. */
+  waitAside<T>(i = 0): T {
+    return this.answer<T>(this.workers[this.ranges + i]);
+  }
+
+  private answer<T>(w: PoolWorker): T {
+    for (;;) {
+      const answered = Atomics.load(w.flags, 1);
+      if (answered === w.posted) break;
+      const state = Atomics.load(w.flags, 2);
+      // a worker that ended without answering (flags[2] = 2, set as it exits) will not answer;
+      // one that has not started in time is not waited for
+      if (state === 2 || (state === 0 && performance.now() > this.deadline)) break;
+      Atomics.wait(w.flags, 1, answered, 100);
+    }
+    let m = receiveMessageOnPort(w.port);
+    // the answer is posted before the flag is bumped; wait briefly should it still be in flight
+    for (let spins = 0; m === undefined && Atomics.load(w.flags, 1) === w.posted && spins < 1000; spins++) {
+      Atomics.wait(w.flags, 1, w.posted, 1);
+      m = receiveMessageOnPort(w.port);
+    }
+    const a = m?.message as { ok?: T; error?: string; unsupported?: boolean } | undefined;
+    if (a === undefined) {
+      this.broken = true;
+      throw new WorkerJobError('a read worker did not answer', true);
+    }
+    if (a.error !== undefined) throw new WorkerJobError(a.error, a.unsupported === true);
+    return a.ok as T;
   }
 
   close(): void {
@@ -149,20 +190,58 @@ export class ReadPool {
   }
 }
 
+/** Bytes of a file below which no table of it can hold PARALLEL_ROWS rows (a row takes ≥ 32 bytes of its page). */
+const PARALLEL_BYTES = PARALLEL_ROWS * 32;
+
 /**
- * The workers of one file's read: started by the first table big enough (workersFor), kept for
- * the next, closed by the reader when the file is read. Once they fail to start, none is tried again.
+ * The workers of one file's read: started ahead while its tables are counted (`ahead`), or by
+ * the first table big enough (workersFor, `forTable`, `aside`); kept for the next table; closed
+ * by the reader when the big tables are read, or as soon as none calls for them. Once they
+ * fail to start, none is tried again.
  */
 export class ReadWorkers {
   private pool: ReadPool | null = null;
   private failed = false;
 
+  /**
+   * Starts the workers for a file of `bytes` bytes before its tables are counted, so that their
+   * start overlaps the counting; when the machine calls for workers and the file is big enough
+   * for a table to (else nothing). `needed` closes them again when no table does.
+   */
+  ahead(bytes: number): void {
+    const n = workersFor(Number.POSITIVE_INFINITY);
+    if (n === 0 || this.failed || this.pool !== null || (!forcedWorkers() && bytes < PARALLEL_BYTES)) return;
+    this.pool = ReadPool.start(n, 1);
+    if (this.pool === null) this.failed = true;
+  }
+
+  /** Closes the workers when no table of `rows` rows or fewer calls for them. */
+  needed(rows: number): void {
+    if (workersFor(rows) === 0) this.close();
+  }
+
   /** The pool for a table of `rows` rows; null: read it on one thread. */
   forTable(rows: number): ReadPool | null {
     const n = workersFor(rows);
     if (n === 0 || this.failed) return null;
-    if (this.pool !== null) return this.pool;
+    if (this.pool !== null) return this.pool.broken ? null : this.pool;
     this.pool = ReadPool.start(n);
+    if (this.pool === null) this.failed = true;
+    return this.pool;
+  }
+
+  /**
+   * The pool for big tables of up to `rows` rows (as forTable) with a worker more, for reading
+   * `asideRows` rows of the other tables beside them (started here unless started ahead); null
+   * when there are no workers for such tables or too few rows aside to be worth a thread (then
+   * they are read on the main thread, after the big ones). Called before the first forTable.
+   */
+  aside(rows: number, asideRows: number): ReadPool | null {
+    const n = workersFor(rows);
+    if (n === 0 || this.failed || asideRows === 0) return null;
+    if (!forcedWorkers() && asideRows < ASIDE_ROWS) return null;
+    if (this.pool !== null) return this.pool.asideSize > 0 && !this.pool.broken ? this.pool : null;
+    this.pool = ReadPool.start(n, 1);
     if (this.pool === null) this.failed = true;
     return this.pool;
   }

@@ -3,8 +3,7 @@
  * answers with the result or the error, and waits for the next; a null job ends it.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { PagesUnsupported } from './pages.js';
-import { runJob, type ReadJob } from './read-jobs.js';
+import { answerOf, type ReadJob } from './read-jobs.js';
 
 const { port, flags } = workerData as { port: MessagePort; flags: Int32Array };
 Atomics.store(flags, 2, 1);
@@ -20,13 +19,7 @@ for (;;) {
   }
   const job = m?.message as ReadJob | null | undefined;
   if (job === null || job === undefined) break;
-  let answer: { ok?: unknown; error?: string; unsupported?: boolean };
-  try {
-    answer = { ok: runJob(job) };
-  } catch (e) {
-    answer = { error: e instanceof Error ? (e.stack ?? e.message) : String(e), unsupported: e instanceof PagesUnsupported };
-  }
-  port.postMessage(answer);
+  port.postMessage(answerOf(job));
   Atomics.store(flags, 1, seen);
   Atomics.notify(flags, 1);
 }

@@ -11,6 +11,8 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 import { report, sameWithWorkers } from '../helpers/read-workers.js';
+import { traceDiff } from '../helpers/page-files.js';
+import type { Trace } from '../../src/model/trace.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const R = 'CUPTI_ACTIVITY_KIND_RUNTIME';
@@ -87,3 +89,61 @@ describe('API calls and kernels decoded in worker threads', () => {
     expect(many.json).toBe(one.json);
   }, 60_000);
 });
+
+describe('the smaller tables (NVTX, memcpy, memset, synchronization) read by a worker beside the big ones', () => {
+  const WHOLE = join(root, 'fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite');
+  const N = 'NVTX_EVENTS';
+  const M = 'CUPTI_ACTIVITY_KIND_MEMCPY';
+
+  it('whole-process capture (inline and registered NVTX texts, memcpy, memset, sync records): the whole Trace as one thread reads it', async () => {
+    const one = await trace(WHOLE, 0);
+    const many = await trace(WHOLE, 3);
+    expect(one.via).toMatchObject({ [N]: 'pages', [M]: 'pages', CUPTI_ACTIVITY_KIND_MEMSET: 'pages' });
+    expect(many.via).toMatchObject({ [N]: 'workers', [M]: 'workers', CUPTI_ACTIVITY_KIND_MEMSET: 'workers', CUPTI_ACTIVITY_KIND_SYNCHRONIZATION: 'workers' });
+    expect(many.trace.nvtx.count).toBeGreaterThan(2000);
+    expect(many.trace.sync.count).toBeGreaterThan(0);
+    expect(traceDiff(many.trace, one.trace)).toEqual([]);
+  }, 60_000);
+
+  it('an NVTX text id past 32 bits: the worker gives up and one thread reads the table (widening the column)', async () => {
+    const f = rewritten(WHOLE, (db) => {
+      db.exec(`INSERT INTO StringIds (id, value) VALUES (1099511627776, 'far'); UPDATE ${N} SET textId = 1099511627776 WHERE rowid = (SELECT MAX(rowid) FROM ${N} WHERE textId IS NOT NULL)`);
+    });
+    const one = await trace(f, 0);
+    const many = await trace(f, 3);
+    expect(many.via).toMatchObject({ [N]: 'pages', [M]: 'workers' });
+    expect(many.trace.strings).toContain('far');
+    expect(traceDiff(many.trace, one.trace)).toEqual([]);
+  }, 60_000);
+
+  it('a memcpy byte count stored as text: the worker gives up and one thread reads it through SQL; the NVTX read stays the worker\'s', async () => {
+    const f = rewritten(WHOLE, (db) => {
+      db.exec(`UPDATE ${M} SET bytes = 'x' WHERE rowid = (SELECT MIN(rowid) FROM ${M})`);
+    });
+    const one = await trace(f, 0);
+    const many = await trace(f, 3);
+    expect(one.via[M]).toBe('sql');
+    expect(many.via).toMatchObject({ [N]: 'workers', [M]: 'sql' });
+    expect(traceDiff(many.trace, one.trace)).toEqual([]);
+  }, 60_000);
+
+  it('an NVTX range ending before it starts: dropped (and said) as one thread drops it', async () => {
+    const f = rewritten(WHOLE, (db) => {
+      db.exec(`UPDATE ${N} SET "end" = start - 1 WHERE rowid = (SELECT MIN(rowid) FROM ${N} WHERE eventType = 59)`);
+    });
+    const one = await trace(f, 0);
+    const many = await trace(f, 3);
+    expect(one.trace.meta.warnings.join(' ')).toMatch(/1 NVTX event with end < start was ignored/);
+    expect(traceDiff(many.trace, one.trace)).toEqual([]);
+  }, 60_000);
+});
+
+/** The Trace read (every table, sync records too) with `workers` read workers forced, and how each table was read. */
+async function trace(file: string, workers: number): Promise<{ trace: Trace; via: Record<string, string> }> {
+  const { readNsysSqlite } = await import(join(root, 'dist/readers/nsys-sqlite.js')) as { readNsysSqlite: (p: string, o: object) => Trace };
+  process.env.MOE_TRACE_READ_WORKERS = String(workers);
+  const via: Record<string, string> = {};
+  // the synchronization table's last word is the stream-wait scan's (nsys-cuda-events.ts): record the first
+  const t = readNsysSqlite(file, { onTableRead: (table: string, v: string) => { via[table] ??= v; } });
+  return { trace: t, via };
+}
