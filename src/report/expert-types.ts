@@ -113,7 +113,7 @@ export interface WhatIfScenario {
    * not. What the fix gives on a host that takes `hostTimeFactor` times this one's time per call:
    * another process's host (`compare` reads it at the measured ratio, projectionAtHostTime).
    */
-  hostSpeed: { hostTimeFactor: number; projectedIterationNs: number }[];
+  hostSpeed?: { hostTimeFactor: number; projectedIterationNs: number }[];
 }
 
 /**
