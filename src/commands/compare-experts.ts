@@ -1,7 +1,8 @@
 /**
  * The expert-level side of `compare` (issue 15): each capture's measured time per iteration next
  * to what its what-if replay projected for each fix, how close the first capture's projections
- * came to what the others measured, and contention measured against the first capture's kernels
+ * came to what the others measured (at the first's host speed and at each other's: the first's
+ * replay read at the ratio of the two hosts' launch-call times), and contention measured against the first capture's kernels
  * run alone (a CUDA graph overlaps every expert GEMM, so it has no alone durations of its own).
  * Reads only Reports.
  */

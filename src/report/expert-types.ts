@@ -112,13 +112,15 @@ export interface WhatIfScenario {
    * host time between calls scale, blocking calls' waits and wake-ups and the launch latency do
    * not. What the fix gives on a host that takes `hostTimeFactor` times this one's time per call:
    * another process's host (`compare` reads it at the measured ratio, projectionAtHostTime).
+   * Always filled by analyze; optional for Reports written before it.
    */
   hostSpeed?: { hostTimeFactor: number; projectedIterationNs: number }[];
 }
 
 /**
  * The host-time factors every scenario is replayed at (WhatIfScenario.hostSpeed): separate
- * processes of one program on one machine ran their hosts 0.5x to 2.4x apart (docs/metrics.md).
+ * processes of one program on one machine took 74 to 175 ns for the same driver call, 2.4x apart
+ * (docs/metrics.md "At another host speed").
  */
 export const HOST_TIME_FACTORS = [0.4, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5] as const;
 
