@@ -13,7 +13,10 @@
  *   operation issued before it that ended before it returned) has finished, plus the time the call
  *   took after that wait in the recording.
  *
- * The unchanged replay must reproduce the measurement (`replayError`). Scenarios:
+ * The unchanged replay must reproduce the measurement (`replayError`). Every scenario is also
+ * replayed with the host's own time (calls that do not block, host time between calls) multiplied
+ * by each factor of HOST_TIME_FACTORS (`hostSpeed`): another process's host runs at its own speed,
+ * and `compare` reads the projection at the other capture's. Scenarios:
  * - no-host-syncs: blocking calls take no time and wait for nothing; the small device-to-host
  *   copies (≤ 1 KiB) whose values they waited for are gone; launches move earlier; stream order
  *   and event dependencies stay;
