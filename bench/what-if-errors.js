@@ -10,6 +10,9 @@
  *   WHATIF_INPROC=dir WHATIF_REPEATS=dir node bench/what-if-errors.js   # the host-speed campaign's folders
  *
  * The host column: the median cuKernelGetAttribute of each process (hostNs), how fast its host ran.
+ * The last column of the separate-process and repeats tables: the projection at the counterpart's
+ * host speed, as `compare A B` reads it (the first's scenarios[].hostSpeed grid at hostTimeRatio,
+ * the ratio of the two processes' launch-call medians).
  * Three tables: the pairs of separate processes (above); the pairs inside ONE process
  * (native-workload/capture-whatif-host.sh, `moe-workload --alternate`: the modes take turns in
  * "block B MODE" ranges, each block its own window, --range), where both sides ran at the same host

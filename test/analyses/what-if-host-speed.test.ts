@@ -9,7 +9,8 @@ import { analyzeWhatIf, buildReplayInput, replay, replayAtHostTimes } from '../.
 import { HOST_TIME_FACTORS, projectionAtHostTime } from '../../src/report/expert-types.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
-import { compareReports } from '../../src/commands/compare.js';
+import { compareReports, renderComparison } from '../../src/commands/compare.js';
+import { comparison } from '../../src/render/html/compare.js';
 import { hostTimeRatio } from '../../src/commands/compare-experts.js';
 
 const threads = [{ globalTid: '1', tid: 1, name: 't', process: 0 }];
@@ -89,6 +90,16 @@ describe('real captures in separate processes: the projection at the counterpart
     const row = x.atHostSpeed.find((r) => r.to === 'streams' && r.scenario === 'no-host-syncs')!;
     expect(row).toMatchObject({ from: 'streams-sync', projectedAtHostSpeed: p.projectedAtHostSpeed, error: p.errorAtHostSpeed });
     expect(row.projectedAtHostSpeed!).toBeLessThan(row.projected);
+    // terminal: the closest projection's line and the table
+    const text = renderComparison(c);
+    expect(text).toMatch(/streams measured 2\.\d+ ms; streams-sync's closest projection: "no host syncs" 3\.\d+ ms \(\+4\d\.\d%\); at streams's host speed \(0\.7\dx the host time\): 2\.\d+ ms \([+-]\d\.\d%\)\./);
+    expect(text).toContain("streams-sync's projections at each capture's host speed");
+    // HTML: handed compare's rows, the comparison table shows them in streams' column
+    const inputs = names.map((n) => { const trace = readNsysSqlite(`fixtures/nsys-2025.3-profile/${n}.sqlite`); return { report: buildReport(trace), trace }; });
+    const compared = c.traces.map((t) => ({ ...t, atHostSpeed: x.atHostSpeed.filter((r) => r.to === t.label) }));
+    const html = comparison(inputs, compared).table.rows.find((r) => r[0] === 'projected from streams-sync.sqlite at this host speed: no host syncs')!;
+    expect(html[1]).toBe('–');
+    expect(html[2]).toMatch(/^2\.\d+ ms \(host time 0\.7\dx; [+-]\d\.\d% vs measured\)$/);
   });
   it('pinned repeats: every streams-sync process\'s no-host-syncs at every streams process\'s host speed within 25% (−33.7% .. +15.9% at their own)', () => {
     const R = 'fixtures/nsys-2025.3-repeats';
