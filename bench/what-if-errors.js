@@ -19,6 +19,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readNsysSqlite } from '../dist/readers/nsys-sqlite.js';
 import { buildReport } from '../dist/report/build.js';
+import { hostTimeRatio } from '../dist/commands/compare-experts.js';
+import { projectionAtHostTime } from '../dist/report/expert-types.js';
 
 const PAIRS = [
   // [from, scenario, measured counterpart]
@@ -59,6 +61,17 @@ function hostNs(file) {
   return d[d.length >> 1];
 }
 const projectionOf = (w, scenario) => w?.scenarios.find((x) => x.scenario === scenario)?.projectedIterationNs ?? null;
+/**
+ * The projection at the counterpart's host speed, as `compare A B` reads it: A's replay at the
+ * host-time factor B's launch calls took against A's (hostTimeRatio), between the grid points.
+ */
+function atHostSpeed(wa, wb, scenario) {
+  const h = hostTimeRatio(wa ?? undefined, wb ?? undefined);
+  const s = wa?.scenarios.find((x) => x.scenario === scenario);
+  if (!h || !s || !wb) return { factor: h?.ratio ?? null, projected: null, error: null };
+  const p = projectionAtHostTime(s.hostSpeed, h.ratio);
+  return { factor: h.ratio, projected: p, error: p === null ? null : (p - wb.measuredIterationNs) / wb.measuredIterationNs };
+}
 const notProjectedOf = (w, scenario) => w?.notProjected?.find((x) => x.scenario === scenario) ?? null;
 
 const rows = [];
@@ -77,7 +90,7 @@ function pair(dir, from, scenario, to, options = {}) {
   rows.push({
     dir, from, scenario: label, to, projected: s.projectedIterationNs, measured: wb.measuredIterationNs,
     error: (s.projectedIterationNs - wb.measuredIterationNs) / wb.measuredIterationNs,
-    replayError: wa.replayError, fromMeasured: wa.measuredIterationNs, host,
+    replayError: wa.replayError, fromMeasured: wa.measuredIterationNs, host, atHost: atHostSpeed(wa, wb, scenario),
   });
   return wa;
 }
@@ -135,7 +148,13 @@ if (existsSync(REPEATS)) {
     const measured = to.map((f) => whatIf(f)?.measuredIterationNs ?? null);
     const cross = projected.flatMap((p) => measured.map((m) => (p === null || m === null ? null : (p - m) / m)));
     const same = projected.map((p, i) => (p === null || measured[i] == null ? null : (p - measured[i]) / measured[i]));
-    repeats = { dir: REPEATS, from, to, fromMeasured, projected, measured, sameIndex: same, cross, host: [from.map(hostNs), to.map(hostNs)] };
+    // at the counterpart's host speed: each streams-sync process's replay read at each streams process's host-time ratio
+    const at = from.map((f) => to.map((g) => atHostSpeed(whatIf(f), whatIf(g), 'no-host-syncs')));
+    const sameAt = at.map((r, i) => r[i] ?? null);
+    repeats = {
+      dir: REPEATS, from, to, fromMeasured, projected, measured, sameIndex: same, cross, host: [from.map(hostNs), to.map(hostNs)],
+      atHostSameIndex: sameAt, atHostCross: at.flat(),
+    };
   }
 }
 
@@ -147,12 +166,13 @@ if (process.argv.includes('--json')) {
   const pct = (e) => (e === null ? '–' : `${e >= 0 ? '+' : ''}${(100 * e).toFixed(1)}%`);
   const notProjected = (n) => `not projected (${us(n.lowNs)}–${us(n.highNs)}: weights unknown)`;
   const hostText = (h) => (h[0] === null || h[1] === null ? '–' : `${h[0]} / ${h[1]}`);
-  console.log('| captures | from (measured µs) | scenario | projected µs | measured counterpart µs | error | within 25% | host ns, from / to |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const within = (e) => (e === null || e === undefined ? '–' : Math.abs(e) <= 0.25 ? '✓' : '✗');
+  const atText = (a) => (!a || a.factor === null ? '–' : a.projected === null ? `outside the grid (${a.factor.toFixed(2)}x)` : `${us(a.projected)} (${a.factor.toFixed(2)}x): ${pct(a.error)} ${within(a.error)}`);
+  console.log('| captures | from (measured µs) | scenario | projected µs | measured counterpart µs | error | within 25% | host ns, from / to | at the counterpart\'s host speed: µs (host time ×): error |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    const ok = r.error === null ? '–' : Math.abs(r.error) <= 0.25 ? '✓' : '✗';
     const p = r.projected === null && r.notProjected ? notProjected(r.notProjected) : us(r.projected);
-    console.log(`| ${r.dir.replace('fixtures/', '')} | ${r.from} (${us(r.fromMeasured ?? null)}) | ${r.scenario} | ${p} | ${r.to}: ${us(r.measured)} | ${pct(r.error)} | ${ok} | ${hostText(r.host)} |`);
+    console.log(`| ${r.dir.replace('fixtures/', '')} | ${r.from} (${us(r.fromMeasured ?? null)}) | ${r.scenario} | ${p} | ${r.to}: ${us(r.measured)} | ${pct(r.error)} | ${within(r.error)} | ${hostText(r.host)} | ${atText(r.atHost)} |`);
   }
   if (inproc.length) {
     console.log('');
@@ -171,8 +191,10 @@ if (process.argv.includes('--json')) {
     const span = (v) => { const a = v.filter((x) => x !== null); return a.length ? `${us(Math.min(...a))}–${us(Math.max(...a))} (max/min ${(Math.max(...a) / Math.min(...a)).toFixed(2)}x)` : '–'; };
     const errSpan = (v) => { const a = v.filter((x) => x !== null); return a.length ? `${pct(Math.min(...a))} .. ${pct(Math.max(...a))}` : '–'; };
     console.log('');
-    console.log('| separate processes, pinned (repeats) | streams-sync measured µs | no-host-syncs projected µs | streams measured µs | error, each with the next process | error, every pairing | host ns, streams-sync / streams |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    console.log(`| ${R.dir.replace('fixtures/', '')} (${R.from.length} + ${R.to.length}) | ${R.fromMeasured.map(us).join(', ')} | ${R.projected.map(us).join(', ')}; ${span(R.projected)} | ${R.measured.map(us).join(', ')}; ${span(R.measured)} | ${R.sameIndex.map(pct).join(', ')} | ${errSpan(R.cross)}, median ${pct(median(R.cross))} | ${R.host[0].join(', ')} / ${R.host[1].join(', ')} |`);
+    const atSame = R.atHostSameIndex.map((a) => (a.projected === null ? '–' : `${us(a.projected)} (${a.factor.toFixed(2)}x): ${pct(a.error)}`)).join(', ');
+    const atCross = R.atHostCross.map((a) => a.error);
+    console.log('| separate processes, pinned (repeats) | streams-sync measured µs | no-host-syncs projected µs | streams measured µs | error, each with the next process | error, every pairing | host ns, streams-sync / streams | at the counterpart\'s host speed, each with the next process: µs (host time ×): error | at the counterpart\'s host speed, every pairing |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log(`| ${R.dir.replace('fixtures/', '')} (${R.from.length} + ${R.to.length}) | ${R.fromMeasured.map(us).join(', ')} | ${R.projected.map(us).join(', ')}; ${span(R.projected)} | ${R.measured.map(us).join(', ')}; ${span(R.measured)} | ${R.sameIndex.map(pct).join(', ')} | ${errSpan(R.cross)}, median ${pct(median(R.cross))} | ${R.host[0].join(', ')} / ${R.host[1].join(', ')} | ${atSame} | ${errSpan(atCross)}, median ${pct(median(atCross))}, ${atCross.filter((e) => e !== null && Math.abs(e) <= 0.25).length} of ${atCross.length} within 25% |`);
   }
 }

@@ -33,7 +33,7 @@
  *   more than GROUPED_MAX_SPREAD, grouped is not projected (`notProjected`). See docs/metrics.md.
  */
 import type { IntColumn, Trace } from '../model/trace.js';
-import type { WhatIfReport, WhatIfScenario, WhatIfScenarioName } from '../report/expert-types.js';
+import { HOST_TIME_FACTORS, type WhatIfReport, type WhatIfScenario, type WhatIfScenarioName } from '../report/expert-types.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { kernelFill, smLimits } from './sm-fill.js';
@@ -372,23 +372,63 @@ export interface ReplayEdits {
   depsOf?: (j: number) => number[];
   /** per op: ready time offset after its launch call (default: the measured launch latency) */
   hostLatency?: number;
+  /**
+   * the host's speed: every host time that is the CPU's own work, the duration of each call that
+   * is not blocking (after the edits above) and the host time before each call, multiplied by
+   * this (default 1: as recorded). A blocking call's wait and the time it took after the wait
+   * (the wake-up) are not scaled, nor the launch latency (the driver and the GPU's).
+   */
+  hostTimeFactor?: number;
 }
 
 /** Replays the input under the edits; returns the span from the first op start to the last op end. */
 export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
+  return runReplay(input, planReplay(input, edits), edits.hostTimeFactor ?? 1);
+}
+
+/**
+ * The same edits replayed at each host-time factor (ReplayEdits.hostTimeFactor; the edits' own
+ * factor is ignored): the dependency graph and the per-op and per-call times are built once.
+ */
+export function replayAtHostTimes(input: ReplayInput, edits: ReplayEdits, factors: readonly number[]): number[] {
+  const plan = planReplay(input, edits);
+  return factors.map((f) => runReplay(input, plan, f));
+}
+
+/** What the edits make of the input, before any host speed: the replay's graph and times. */
+interface ReplayPlan {
+  removed: Uint8Array;
+  /** per op: its duration */
+  dur: Float64Array;
+  /** kept ops' successors (CSR: succ[succStart[j] .. succStart[j + 1])) and how many dependencies each waits for */
+  succStart: Int32Array;
+  succ: Int32Array;
+  waiting: Int32Array;
+  /** kept ops of each call (CSR over calls) */
+  callOpStart: Int32Array;
+  callOps: Int32Array;
+  /** per call: 0 waits for its op then takes `callTime` more, 1 takes `callTime` (host speed aside), 2 takes `callTime` × the host-time factor */
+  callMode: Uint8Array;
+  callTime: Float64Array;
+  /** per call: recorded (or edited) host time before it; 0 for a thread's first call */
+  callGap: Float64Array;
+  hostLatency: number;
+}
+
+function planReplay(input: ReplayInput, edits: ReplayEdits): ReplayPlan {
   const { calls, ops } = input;
   const n = ops.count;
+  const nc = calls.count;
   const removed = edits.removed ?? new Uint8Array(n);
-  const dur = (j: number) => (edits.opDuration ? edits.opDuration(j) : ops.end[j] - ops.start[j]);
+  const dur = new Float64Array(n);
+  for (let j = 0; j < n; j++) dur[j] = edits.opDuration ? edits.opDuration(j) : ops.end[j] - ops.start[j];
   const depsOf = (j: number): number[] => {
     if (edits.depsOf) return edits.depsOf(j);
     const d = [...ops.deps[j]];
     if (ops.prev[j] >= 0) d.push(ops.prev[j]);
     return d;
   };
-  const hostLatency = edits.hostLatency ?? input.launchLatency;
   // dependency graph over kept ops; a removed op passes its own dependencies on
-  const deps: number[][] = new Array(n);
   const resolve = (j: number, seen: Set<number>, out: Set<number>) => {
     for (const d of depsOf(j)) {
       if (seen.has(d)) continue;
@@ -401,27 +441,67 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
   };
   let anyRemoved = false;
   for (let j = 0; j < n && !anyRemoved; j++) if (removed[j]) anyRemoved = true;
+  const deps: number[][] = new Array(n);
+  let edges = 0;
   for (let j = 0; j < n; j++) {
     if (removed[j]) continue;
-    if (!anyRemoved) { deps[j] = depsOf(j); continue; }
-    const out = new Set<number>();
-    resolve(j, new Set(), out);
-    deps[j] = [...out];
+    if (!anyRemoved) deps[j] = depsOf(j);
+    else {
+      const out = new Set<number>();
+      resolve(j, new Set(), out);
+      deps[j] = [...out];
+    }
+    edges += deps[j].length;
   }
-  const succ: number[][] = Array.from({ length: n }, () => []);
-  const waitingDeps = new Int32Array(n);
+  const waiting = new Int32Array(n);
+  const succStart = new Int32Array(n + 1);
   for (let j = 0; j < n; j++) {
     if (removed[j]) continue;
-    waitingDeps[j] = deps[j].length;
-    for (const d of deps[j]) succ[d].push(j);
+    waiting[j] = deps[j].length;
+    for (const d of deps[j]) succStart[d + 1]++;
   }
-  const opsOfCall = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) succStart[j + 1] += succStart[j];
+  const succ = new Int32Array(edges);
+  const fill = succStart.slice(0, n);
   for (let j = 0; j < n; j++) {
     if (removed[j]) continue;
-    if (ops.call[j] < 0) continue;
-    const l = opsOfCall.get(ops.call[j]);
-    if (l) l.push(j); else opsOfCall.set(ops.call[j], [j]);
+    for (const d of deps[j]) succ[fill[d]++] = j;
   }
+  const callOpStart = new Int32Array(nc + 1);
+  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] >= 0) callOpStart[ops.call[j] + 1]++;
+  for (let c = 0; c < nc; c++) callOpStart[c + 1] += callOpStart[c];
+  const callOps = new Int32Array(callOpStart[nc]);
+  const at = callOpStart.slice(0, nc);
+  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] >= 0) callOps[at[ops.call[j]]++] = j;
+  const callMode = new Uint8Array(nc);
+  const callTime = new Float64Array(nc);
+  const callGap = new Float64Array(nc);
+  for (let c = 0; c < nc; c++) {
+    const blocking = calls.kind[c] === 1;
+    if (blocking && !edits.noWaits && calls.waitsFor[c] >= 0 && !removed[calls.waitsFor[c]]) {
+      callMode[c] = 0;
+      callTime[c] = calls.residual[c];
+    } else if (blocking && edits.noWaits) {
+      callMode[c] = 1;
+      callTime[c] = edits.callDuration ? edits.callDuration(c) : 0;
+    } else {
+      // a blocking call's time is its wait, not host work: only the others take the host's speed
+      callMode[c] = blocking ? 1 : 2;
+      callTime[c] = edits.callDuration ? edits.callDuration(c) : calls.residual[c];
+    }
+  }
+  for (let t = 0; t + 1 < input.threadStart.length; t++) {
+    for (let c = input.threadStart[t] + 1; c < input.threadStart[t + 1]; c++) callGap[c] = edits.callGap ? edits.callGap(c) : calls.start[c] - calls.end[c - 1];
+  }
+  return { removed, dur, succStart, succ, waiting, callOpStart, callOps, callMode, callTime, callGap, hostLatency: edits.hostLatency ?? input.launchLatency };
+}
+
+/** One replay of a plan with the host's time multiplied by f; the span from the first op start to the last op end. */
+function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
+  const { calls, ops } = input;
+  const n = ops.count;
+  const { removed, dur, succStart, succ, callOpStart, callOps, callMode, callTime, callGap, hostLatency } = plan;
+  const waitingDeps = plan.waiting.slice();
   // GPU state
   const hostReady = new Float64Array(n).fill(NaN);
   const depReady = new Float64Array(n).fill(-Infinity);
@@ -459,13 +539,13 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
         const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 && !early[j] ? ops.share[j] : 0;
         if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
         startT[j] = now;
-        endT[j] = now + dur(j);
+        endT[j] = now + dur[j];
         used += share;
         held[j] = share;
         running.push(j);
         queued.splice(q, 1);
         q--;
-        for (const s of succ[j]) if (ops.lead[s] > 0 && ops.prev[s] === j && !early[s]) released.push(s);
+        for (let k = succStart[j]; k < succStart[j + 1]; k++) { const s = succ[k]; if (ops.lead[s] > 0 && ops.prev[s] === j && !early[s]) released.push(s); }
       }
       if (released.length === 0) return;
       let again = false;
@@ -497,7 +577,8 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
       const j = running[q];
       if (endT[j] <= now) {
         used -= held[j];
-        for (const s of succ[j]) {
+        for (let k = succStart[j]; k < succStart[j + 1]; k++) {
+          const s = succ[k];
           if (early[s] && ops.prev[s] === j) continue;
           depReady[s] = Math.max(depReady[s], endT[j] + (ops.kind[s] === KIND_KERNEL && ops.kind[j] === KIND_KERNEL ? b2b : 0));
           waitingDeps[s]--;
@@ -525,29 +606,23 @@ export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
   const next = input.threadStart.slice(0, nThreads);
   const clock = new Float64Array(nThreads);
   for (let t = 0; t < nThreads; t++) clock[t] = calls.start[input.threadStart[t]];
-  const gapOf = (c: number, t: number) => (c === input.threadStart[t] ? 0 : edits.callGap ? edits.callGap(c) : calls.start[c] - calls.end[c - 1]);
   for (;;) {
     let t = -1;
     let bestStart = Infinity;
     for (let u = 0; u < nThreads; u++) {
       if (next[u] >= input.threadStart[u + 1]) continue;
-      const s = clock[u] + Math.max(0, gapOf(next[u], u));
+      const s = clock[u] + Math.max(0, f * callGap[next[u]]);
       if (s < bestStart) { bestStart = s; t = u; }
     }
     if (t < 0) break;
     const c = next[t]++;
     const s = bestStart;
     advanceTo(s);
-    let e: number;
-    if (calls.kind[c] === 1 && !edits.noWaits && calls.waitsFor[c] >= 0 && !removed[calls.waitsFor[c]]) {
-      e = Math.max(s, finish(calls.waitsFor[c])) + calls.residual[c];
-    } else if (calls.kind[c] === 1 && edits.noWaits) {
-      e = s + (edits.callDuration ? edits.callDuration(c) : 0);
-    } else {
-      e = s + (edits.callDuration ? edits.callDuration(c) : calls.residual[c]);
-    }
+    const mode = callMode[c];
+    const e = mode === 0 ? Math.max(s, finish(calls.waitsFor[c])) + callTime[c] : s + (mode === 2 ? f * callTime[c] : callTime[c]);
     clock[t] = e;
-    for (const j of opsOfCall.get(c) ?? []) {
+    for (let k = callOpStart[c]; k < callOpStart[c + 1]; k++) {
+      const j = callOps[k];
       hostReady[j] = e + hostLatency;
       enqueueIfReady(j);
     }
@@ -635,13 +710,19 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   const iters = context.iterations ?? iterationCount(trace, deviceId, window, experts ?? null);
   const measured = input.measuredSpan;
   const scenarios: WhatIfScenario[] = [];
-  const push = (scenario: WhatIfScenarioName, description: string, span: number) => {
+  const push = (scenario: WhatIfScenarioName, description: string, span: number, edits: ReplayEdits) => {
     const projected = Math.round(span / iters.count);
     const m = measured / iters.count;
-    scenarios.push({ scenario, description, projectedIterationNs: projected, savingNs: Math.round(m - projected), ratio: projected / m });
+    // the same edits at each host speed of the grid (1: the replay just made)
+    const spans = replayAtHostTimes(input, edits, HOST_TIME_FACTORS.filter((x) => x !== 1));
+    let k = 0;
+    const hostSpeed = HOST_TIME_FACTORS.map((hostTimeFactor) => ({
+      hostTimeFactor, projectedIterationNs: hostTimeFactor === 1 ? projected : Math.round(spans[k++] / iters.count),
+    }));
+    scenarios.push({ scenario, description, projectedIterationNs: projected, savingNs: Math.round(m - projected), ratio: projected / m, hostSpeed });
   };
   const base = replay(input);
-  push('measured', 'the recorded trace replayed unchanged', base);
+  push('measured', 'the recorded trace replayed unchanged', base, {});
   const replayError = (base - measured) / measured;
   let unlaunched = 0;
   for (let j = 0; j < input.ops.count; j++) if (input.ops.call[j] < 0) unlaunched++;
@@ -661,14 +742,14 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   }
   const ex = experts === undefined ? expertInstances(trace, deviceId, window, context.links) : experts;
   const edits = scenarioEdits(trace, deviceId, window, input, ex, context.contention);
-  push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs));
-  push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches));
-  if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap));
+  push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs), edits.noHostSyncs);
+  push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches), edits.freeLaunches);
+  if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap), edits.perfectOverlap);
   let notProjected: WhatIfReport['notProjected'];
   if (edits.grouped) {
     const high = replay(input, edits.grouped);
     const low = edits.groupedLow ? replay(input, edits.groupedLow) : high;
-    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', high);
+    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', high, edits.grouped);
     else {
       const u = edits.roofline?.unknown ?? 0;
       notProjected = [{

@@ -236,7 +236,9 @@ export async function writeOutputs(files: string[], inputs: HtmlInput[], flags: 
   };
   // several inputs: the page's comparison takes compare's time per iteration and speed-up
   const device = flags.device !== undefined ? Number(flags.device) : undefined;
-  const compared = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device).traces : undefined;
+  const c = inputs.length > 1 ? compareReports(inputs.map((i) => i.report), traceLabels(files), device) : undefined;
+  // each later input with the first's projections at its host speed (compare's experts.atHostSpeed)
+  const compared = c?.traces.map((t) => ({ ...t, atHostSpeed: c.experts?.atHostSpeed.filter((x) => x.to === t.label) }));
   if (flags.html !== undefined || flags.open) {
     const path = guard(typeof flags.html === 'string' ? flags.html : defaultHtmlPath(files));
     if (TRACE_NAME.test(path)) throw new InputError(`Refusing to write the HTML report to ${path}, a name for a trace: give --html a path ending in .html, or put --html last to write reports/<name>.html.`);

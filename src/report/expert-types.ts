@@ -106,6 +106,38 @@ export interface WhatIfScenario {
   savingNs: number;
   /** projected / measured */
   ratio: number;
+  /**
+   * the same replay with this process's host time multiplied by each factor of HOST_TIME_FACTORS
+   * (ascending; 1 = projectedIterationNs): the durations of the calls that do not block and the
+   * host time between calls scale, blocking calls' waits and wake-ups and the launch latency do
+   * not. What the fix gives on a host that takes `hostTimeFactor` times this one's time per call:
+   * another process's host (`compare` reads it at the measured ratio, projectionAtHostTime).
+   */
+  hostSpeed?: { hostTimeFactor: number; projectedIterationNs: number }[];
+}
+
+/**
+ * The host-time factors every scenario is replayed at (WhatIfScenario.hostSpeed): separate
+ * processes of one program on one machine ran their hosts 0.5x to 2.4x apart (docs/metrics.md).
+ */
+export const HOST_TIME_FACTORS = [0.4, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5] as const;
+
+/**
+ * A scenario's projection at a host-time factor: linear between the two grid points around it,
+ * null outside the grid (or without one).
+ */
+export function projectionAtHostTime(grid: readonly { hostTimeFactor: number; projectedIterationNs: number }[] | undefined, factor: number): number | null {
+  if (!grid || grid.length === 0 || !Number.isFinite(factor)) return null;
+  for (let i = 0; i < grid.length; i++) {
+    const b = grid[i];
+    if (b.hostTimeFactor === factor) return b.projectedIterationNs;
+    if (b.hostTimeFactor < factor) continue;
+    if (i === 0) return null;
+    const a = grid[i - 1];
+    const w = (factor - a.hostTimeFactor) / (b.hostTimeFactor - a.hostTimeFactor);
+    return Math.round(a.projectedIterationNs + w * (b.projectedIterationNs - a.projectedIterationNs));
+  }
+  return null;
 }
 
 export interface WhatIfReport {

@@ -3,7 +3,7 @@
  * small-multiple timelines on one shared time scale (each trace's window starts at 0).
  */
 import { basename } from 'node:path';
-import { WHAT_IF_SCENARIOS } from '../../report/expert-types.js';
+import { WHAT_IF_SCENARIOS, type WhatIfScenarioName } from '../../report/expert-types.js';
 import type { DeviceReport } from '../../report/types.js';
 import { formatCount, formatNs, formatPct, formatRatio } from '../format.js';
 import { scenarioName } from '../experts-text.js';
@@ -61,6 +61,11 @@ export interface ComparedSummary {
   iterations: number | null;
   iterationTime: number | null;
   speedup: number | null;
+  /**
+   * for a later input whose host speed compare measured: the first input's projections at this
+   * input's host speed (compare's experts.atHostSpeed rows for this input)
+   */
+  atHostSpeed?: { scenario: WhatIfScenarioName; hostTimeFactor: number; projectedAtHostSpeed: number | null; measured: number; error: number | null }[];
 }
 
 export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): Comparison {
@@ -74,10 +79,22 @@ export function comparison(inputs: HtmlInput[], compared?: ComparedSummary[]): C
     ['time / iteration', fromCompare((c) => (c.iterationTime === null ? 'n/a' : formatNs(c.iterationTime)))],
     [`speed-up vs ${first}`, fromCompare((c) => (c.speedup === null ? 'n/a' : formatRatio(c.speedup)))],
   ] : [];
+  // issue 15: the first input's projections read at each later input's host speed, beside that input's own
+  const atScenarios = WHAT_IF_SCENARIOS.filter((s) => compared?.some((c) => c.atHostSpeed?.some((x) => x.scenario === s)));
+  const atRows: [string, (c: { t: number; d: DeviceReport }) => string][] = atScenarios.map((s) => [
+    `projected from ${first} at this host speed: ${scenarioName(s)}`, fromCompare((c) => {
+      const x = c.atHostSpeed?.find((y) => y.scenario === s);
+      if (!x) return '–';
+      const err = x.error === null ? '' : `; ${x.error >= 0 ? '+' : ''}${(100 * x.error).toFixed(1)}% vs measured`;
+      return x.projectedAtHostSpeed === null ? `outside the replayed host speeds (${x.hostTimeFactor.toFixed(2)}x)` : `${formatNs(x.projectedAtHostSpeed)} (host time ${x.hostTimeFactor.toFixed(2)}x${err})`;
+    })]);
   const table: Table = {
     key: 'compare', caption: 'Headline metrics side by side',
     header: ['metric', ...columns.map((c) => c.label)],
-    rows: [...compareRows.map(([name, f]) => [name, ...columns.map((c) => f(c))]), ...ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))])],
+    rows: [
+      ...compareRows.map(([name, f]) => [name, ...columns.map((c) => f(c))]), ...ROWS.map(([name, f]) => [name, ...columns.map((c) => f(c.d))]),
+      ...atRows.map(([name, f]) => [name, ...columns.map((c) => f(c))]),
+    ],
   };
   const metrics = columns.flatMap((c) => [
     { trace: c.label, metric: 'utilization', value: c.d.overlap.utilization ?? 0, text: formatPct(c.d.overlap.utilization) },
