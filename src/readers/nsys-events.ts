@@ -372,9 +372,12 @@ function readRuntimeInOrder(
   return finishRuntime(ctx, names, threads.keys, r);
 }
 
-/** Runs jobs[k] for every range k: the last on the main thread while the pool's workers run the others. */
-function onRanges<J extends ReadJob, T>(pool: ReadPool, jobs: J[], here: (job: J) => T): T[] {
-  pool.post(jobs.slice(0, -1));
+/**
+ * Runs jobs[k] for every range k: the last on the main thread while the pool's workers run the
+ * others. `last`: the workers' last jobs (they end once they have answered, ReadPool.post).
+ */
+function onRanges<J extends ReadJob, T>(pool: ReadPool, jobs: J[], here: (job: J) => T, last = false): T[] {
+  pool.post(jobs.slice(0, -1), last);
   let mine: T | undefined; let failed: unknown = null;
   try { mine = here(jobs[jobs.length - 1]); } catch (e) { failed = e; }
   const theirs = pool.wait<T>(jobs.length - 1);
@@ -539,7 +542,8 @@ function readRuntimeParallel(
       offset += keptIn[k];
       return job;
     });
-    const filled = onAll(fills, runtimeFill);
+    // the API calls are the last table read in ranges (readTrace reads the kernels before them)
+    const filled = onRanges(pool, fills, runtimeFill, true);
     // threads by first use over the table; each range's rows from its local numbers to those
     const threads = new ThreadNumbering();
     for (let k = 0; k < parts; k++) {

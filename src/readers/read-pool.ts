@@ -63,7 +63,7 @@ function workerScript(): string | null {
   return import.meta.url.endsWith('.js') && existsSync(path) ? path : null;
 }
 
-interface PoolWorker { worker: Worker; port: MessagePort; flags: Int32Array; posted: number }
+interface PoolWorker { worker: Worker; port: MessagePort; flags: Int32Array; posted: number; ending: boolean }
 
 /**
  * flags[0]: jobs posted (the main thread bumps it after posting); flags[1]: jobs answered (the
@@ -78,6 +78,10 @@ export class ReadPool {
   private deadline = 0;
   /** a worker did not answer: an answer may still come, so the pool must not be given another job */
   broken = false;
+  /** the workers for ranges were given their last jobs (post's `last`): the pool takes no other table */
+  ended = false;
+  /** the aside worker was given its job */
+  asideUsed = false;
 
   /**
    * `n` workers for ranges and `aside` more for reads beside them; null when threads cannot be
@@ -99,7 +103,7 @@ export class ReadPool {
         worker.unref();
         // a failure reaches the main thread through flags[2] (read-worker.ts); the event, after the read, is not news
         worker.on('error', () => {});
-        pool.workers.push({ worker, port: port1, flags, posted: 0 });
+        pool.workers.push({ worker, port: port1, flags, posted: 0, ending: false });
       }
     } catch {
       // no thread to be had (a limit on threads or memory): one thread reads
@@ -115,21 +119,28 @@ export class ReadPool {
   /** Workers for reads aside. */
   get asideSize(): number { return this.workers.length - this.ranges; }
 
-  private postTo(w: PoolWorker, job: unknown): void {
-    w.port.postMessage(job);
+  /** `last`: the worker's last job; it ends once it has answered (its isolate's memory goes with it) */
+  private postTo(w: PoolWorker, job: unknown, last: boolean): void {
+    w.port.postMessage({ job, last });
     w.posted++;
+    if (last) w.ending = true;
     Atomics.store(w.flags, 0, w.posted);
     Atomics.notify(w.flags, 0);
   }
 
-  /** Posts jobs[i] to worker i (jobs.length ≤ size); `wait` collects the answers. */
-  post(jobs: unknown[]): void {
-    jobs.forEach((job, i) => this.postTo(this.workers[i], job));
+  /**
+   * Posts jobs[i] to worker i (jobs.length ≤ size); `wait` collects the answers. `last`: the
+   * table's workers have no job after these (`ended`).
+   */
+  post(jobs: unknown[], last = false): void {
+    jobs.forEach((job, i) => this.postTo(this.workers[i], job, last));
+    if (last) this.ended = true;
   }
 
-  /** Posts a job to aside worker `i` (< asideSize): one job in flight per worker; `waitAside` collects its answer. */
+  /** Posts a job to aside worker `i` (< asideSize): its one job; `waitAside` collects its answer, and the worker ends once it has answered. */
   postAside(job: unknown, i = 0): void {
-    this.postTo(this.workers[this.ranges + i], job);
+    this.postTo(this.workers[this.ranges + i], job, true);
+    this.asideUsed = true;
   }
 
   /** The answers of the jobs last posted to the first `n` workers; throws the first error. */
@@ -180,9 +191,11 @@ export class ReadPool {
 
   close(): void {
     for (const w of this.workers) {
-      w.port.postMessage(null);
-      Atomics.store(w.flags, 0, w.posted + 1);
-      Atomics.notify(w.flags, 0);
+      if (!w.ending) {
+        w.port.postMessage(null);
+        Atomics.store(w.flags, 0, w.posted + 1);
+        Atomics.notify(w.flags, 0);
+      }
       w.port.close();
       void w.worker.terminate();
     }
@@ -224,7 +237,9 @@ export class ReadWorkers {
   forTable(rows: number): ReadPool | null {
     const n = workersFor(rows);
     if (n === 0 || this.failed) return null;
-    if (this.pool !== null) return this.pool.broken ? null : this.pool;
+    if (this.pool !== null && !this.pool.ended) return this.pool.broken ? null : this.pool;
+    // the workers of the tables before have ended (a second read of the file): new ones
+    this.close();
     this.pool = ReadPool.start(n);
     if (this.pool === null) this.failed = true;
     return this.pool;
@@ -240,7 +255,8 @@ export class ReadWorkers {
     const n = workersFor(rows);
     if (n === 0 || this.failed || asideRows === 0) return null;
     if (!forcedWorkers() && asideRows < ASIDE_ROWS) return null;
-    if (this.pool !== null) return this.pool.asideSize > 0 && !this.pool.broken ? this.pool : null;
+    if (this.pool !== null && !this.pool.ended && !this.pool.asideUsed) return this.pool.asideSize > 0 && !this.pool.broken ? this.pool : null;
+    this.close();
     this.pool = ReadPool.start(n, 1);
     if (this.pool === null) this.failed = true;
     return this.pool;
