@@ -98,7 +98,6 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
     const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
     const overlap = overlapOfSelection(sel, windowLength);
-    const idle = idleWithin(sel.start, sel.end, sel.count, segments);
     const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
     const processes = new Set<number>();
     let lastProcess = NaN;
@@ -110,6 +109,9 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     });
     const launchMeasured = launchMeasures(trace, sel, links);
     const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
+    // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection, and the
+    // statistics above make their scratch memory before them, not on top of them
+    const idle = idleWithin(sel.start, sel.end, sel.count, segments);
     return { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
   })();
   const eventWaits = eventWaitLinks(trace, deviceId, links);

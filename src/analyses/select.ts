@@ -96,7 +96,8 @@ export function selectOps(
   // Pieces: one per operation unless a --range window splits an operation; grown if it does.
   let pStart = new Float64Array(cap);
   let pEnd = new Float64Array(cap);
-  let pOp = new Int32Array(cap);
+  // each piece's operation; null while every piece is an operation of its own (piece k is operation k)
+  let pOp: Int32Array | null = null;
   let n = 0;
   const rowOfOp = new Int32Array(cap);
   const opKind = new Uint8Array(cap);
@@ -111,19 +112,26 @@ export function selectOps(
       }
       if (n === pStart.length) {
         const grow = Math.max(16, 2 * n);
-        pStart = grown(pStart, grow); pEnd = grown(pEnd, grow); pOp = grown(pOp, grow);
+        pStart = grown(pStart, grow); pEnd = grown(pEnd, grow);
+        if (pOp) pOp = grown(pOp, grow);
       }
-      pStart[n] = a; pEnd[n] = b; pOp[n] = nOps - 1; n++;
+      if (pOp === null && n !== nOps - 1) {
+        pOp = new Int32Array(pStart.length);
+        for (let k = 0; k < n; k++) pOp[k] = k;
+      }
+      pStart[n] = a; pEnd[n] = b;
+      if (pOp) pOp[n] = nOps - 1;
+      n++;
     });
   }
   // an operation's duration is the sum of its pieces, in piece order (as they were cut)
   let opDur: Float64Array | null = null;
   if (n !== nOps) {
     opDur = new Float64Array(nOps);
-    for (let k = 0; k < n; k++) opDur[pOp[k]] += pEnd[k] - pStart[k];
+    for (let k = 0; k < n; k++) opDur[pOp![k]] += pEnd[k] - pStart[k];
   }
   const ops = {
-    count: nOps, row: fit(rowOfOp, nOps), kind: fit(opKind, nOps), duration: opDur,
+    count: nOps, row: trimmed(rowOfOp, nOps), kind: trimmed(opKind, nOps), duration: opDur,
     streamId: new (widestOf(tables.map(([t]) => t.streamId)))(nOps), process: new (widestOf(tables.map(([t]) => t.process)))(nOps),
   };
   for (let o = 0; o < nOps; o++) {
@@ -137,14 +145,14 @@ export function selectOps(
     // One piece per operation, already in start order (the usual case): piece k is operation k,
     // so the per-piece columns are the operations' own arrays, shared rather than copied.
     return {
-      count: n, start: fit(pStart, n), end: fit(pEnd, n), row: ops.row, kind: ops.kind, streamId: ops.streamId,
+      count: n, start: trimmed(pStart, n), end: trimmed(pEnd, n), row: ops.row, kind: ops.kind, streamId: ops.streamId,
       process: ops.process, op: null, ops, kernelCount,
     };
   }
   if (!opDur) {
     // one piece per operation but out of start order: pieces get sorted, so durations go by operation
     opDur = new Float64Array(nOps);
-    for (let k = 0; k < n; k++) opDur[pOp[k]] = pEnd[k] - pStart[k];
+    for (let k = 0; k < n; k++) opDur[k] = pEnd[k] - pStart[k];
     ops.duration = opDur;
   }
   const order = sorted ? null : sortedOrder(pStart, n);
@@ -155,12 +163,21 @@ export function selectOps(
   };
   for (let k = 0; k < n; k++) {
     const p = order ? order[k] : k;
-    const o = pOp[p];
+    const o = pOp ? pOp[p] : p;
     sel.start[k] = pStart[p]; sel.end[k] = pEnd[p];
     sel.row![k] = rowOfOp[o]; sel.kind[k] = ops.kind[o]; sel.op![k] = o;
     sel.streamId[k] = ops.streamId[o]; sel.process[k] = ops.process[o];
   }
   return sel;
+}
+
+/**
+ * a[0..n) for a selection: the array itself when the window left out few of its rows (an eighth
+ * at most), as `fit` would copy it, at the moment the copy and the original both count (20 MB at
+ * a million kernels, the peak of a run); a copy when it left out many.
+ */
+function trimmed<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
+  return (n >= a.length - (a.length >> 3) ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
 /**

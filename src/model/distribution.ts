@@ -104,7 +104,7 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
  * figures are distribution()'s either way, the total summed in visit order as it sums them.
  */
 export function distributionOf(count: number, visit: Visit): Distribution {
-  if (count < BUCKET_MIN) return distributionInPlace(collect(count, visit), count);
+  if (count < BUCKET_MIN) return collected(count, visit, (a) => distributionInPlace(a, count));
   // total, magnitude, min, max
   const acc = runningDoubles(0, 0, Infinity, -Infinity);
   let plain = true;
@@ -121,7 +121,7 @@ export function distributionOf(count: number, visit: Visit): Distribution {
     n += k;
   });
   if (n !== count) throw new Error(`distributionOf: the visit gave ${n} values, not ${count}`);
-  if (!plain || !(acc[1] < 2 ** 52)) return distributionInPlace(collect(count, visit), count);
+  if (!plain || !(acc[1] < 2 ** 52)) return collected(count, visit, (a) => distributionInPlace(a, count));
   const [median, p95] = quantilesAt(count, visit, [0.5, 0.95])!;
   return { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] };
 }
@@ -134,14 +134,40 @@ export function distributionOf(count: number, visit: Visit): Distribution {
 export function valueAtRank(count: number, visit: Visit, rank: number): number {
   const byBuckets = count >= BUCKET_MIN ? valuesAtRanks(count, visit, [rank]) : null;
   if (byBuckets) return byBuckets[0];
-  const a = collect(count, visit);
-  selectRank(a, 0, count - 1, rank);
-  return a[rank];
+  return collected(count, visit, (a) => {
+    selectRank(a, 0, count - 1, rank);
+    return a[rank];
+  });
 }
 
-/** The values of a visit in an array. */
-function collect(count: number, visit: Visit): Float64Array {
-  const a = new Float64Array(count);
+/**
+ * The array `collected` lends for fewer than BUCKET_MIN values (1 MB at most), kept: the
+ * analyses take distributions of a few hundred thousand values by the dozen (a statistic per
+ * stream, per NVTX range name), and an array of their own each made ~15 MB of garbage at a
+ * time at a million kernels over 33 streams, all of it in the peak.
+ */
+let lent: Float64Array | null = null;
+let lentOut = false;
+
+/**
+ * `use` of the visit's values in a[0..count) (a may be longer), which `use` may reorder; the
+ * array is lent for its call only.
+ */
+function collected<T>(count: number, visit: Visit, use: (a: Float64Array) => T): T {
+  // many values, or a visit that takes a distribution itself: an array of its own
+  if (count >= BUCKET_MIN || lentOut) return use(collect(count, visit, new Float64Array(count)));
+  if (lent === null || lent.length < count) lent = new Float64Array(Math.min(BUCKET_MIN, Math.max(count, 2 * (lent?.length ?? 512))));
+  const a = lent;
+  lentOut = true;
+  try {
+    return use(collect(count, visit, a));
+  } finally {
+    lentOut = false;
+  }
+}
+
+/** The values of a visit in a[0..count). */
+function collect(count: number, visit: Visit, a: Float64Array): Float64Array {
   let at = 0;
   pass(visit, (values, k) => {
     if (at + k <= count) a.set(values.subarray(0, k), at);
