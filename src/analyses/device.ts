@@ -19,6 +19,7 @@ import { launchMeasures, withLaunchBound } from './launch.js';
 import { hostSyncs } from './host-syncs.js';
 import { indexTrace, type TraceIndex } from './trace-index.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
+import { endOfPhase } from '../model/memory.js';
 
 export interface AnalyzeOptions {
   /** NVTX range text, exact, or /regex/ */
@@ -114,6 +115,8 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     const idle = idleWithin(sel.start, sel.end, sel.count, segments);
     return { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
   })();
+  // the selection is garbage now: gone before the gap classes make theirs (model/memory.ts)
+  endOfPhase(trace.kernels.count + trace.runtime.count);
   const eventWaits = eventWaitLinks(trace, deviceId, links);
   const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
   const launch = withLaunchBound(launchMeasured, kernelDuration, gaps);

@@ -8,24 +8,14 @@
  * it ends, would otherwise wait in this idle isolate for a major collection that never comes
  * (at a million kernels, the read's 48 MB of wide kernel columns held until the workers end).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { answerOf, type ReadJob } from './read-jobs.js';
+import { fullCollection } from '../model/memory.js';
 
 const { port, flags } = workerData as { port: MessagePort; flags: Int32Array };
 
-/** V8's full collection, as --expose-gc gives it to a new context; a no-op should V8 refuse. */
-const collect = ((): () => void => {
-  try {
-    if (typeof globalThis.gc === 'function') return globalThis.gc;
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : () => {};
-  } catch {
-    return () => {};
-  }
-})();
+/** V8's full collection (model/memory.ts); nothing should V8 refuse it */
+const collect = fullCollection() ?? ((): void => {});
 
 Atomics.store(flags, 2, 1);
 Atomics.notify(flags, 2);

@@ -17,6 +17,7 @@ import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes
 import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Report } from './types.js';
 import { VERSION } from '../version.js';
 import { formatNs, formatPct } from '../render/format.js';
+import { endOfPhase } from '../model/memory.js';
 
 export interface ReportOptions {
   /** only this device */
@@ -40,6 +41,10 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   const index = indexTrace(trace);
   const classes = classifyKernels(trace, compileClassPatterns(options.classes?.patterns ?? []));
   refineExpertGemms(trace, classes, (rows) => innermostRangeTexts(trace, rows, index.links));
+  // a big trace's phases end in a full collection (model/memory.ts): each step's dead columns
+  // are gone before the next makes its own
+  const rows = trace.kernels.count + trace.runtime.count;
+  endOfPhase(rows);
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
@@ -50,12 +55,19 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
       ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
     };
+    endOfPhase(rows);
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
     Object.assign(report, windowOnly);
     return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
+  endOfPhase(rows);
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];
+  // in the report's order: the headlines, then the findings
+  const headline = devices.map(headlineOf);
+  const findings = reportFindings(trace, devices, new Map(analyses.map((a) => [a.report.deviceId, { context: a.context }])));
+  // before the caller writes the report (its JSON text: a few MB more)
+  endOfPhase(rows);
   return {
     schema: 'moe-trace/report',
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -70,8 +82,8 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
       source: { ...trace.meta.source },
     },
     warnings,
-    headline: devices.map(headlineOf),
-    findings: reportFindings(trace, devices, new Map(analyses.map((a) => [a.report.deviceId, { context: a.context }]))),
+    headline,
+    findings,
     devices,
     processes: trace.processes.map((p) => ({ globalPid: p.globalPid, pid: p.pid, name: p.name })),
     apiSummary: apiSummary(trace),
