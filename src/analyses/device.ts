@@ -116,9 +116,12 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     return { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
   })();
   // the selection is garbage now: gone before the gap classes make theirs (model/memory.ts)
-  endOfPhase(trace.kernels.count + trace.runtime.count);
+  const rows = trace.kernels.count + trace.runtime.count;
+  endOfPhase(rows);
   const eventWaits = eventWaitLinks(trace, deviceId, links);
   const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
+  // and the gap classes' scratch before the host syncs make theirs
+  endOfPhase(rows);
   const launch = withLaunchBound(launchMeasured, kernelDuration, gaps);
   // iterations with a host-side extent: the blocking calls made inside them (as the NVTX table counts)
   const host = window.iterations?.host;
