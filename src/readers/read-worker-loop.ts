@@ -3,7 +3,8 @@
  * answers with the result or the error, and waits for the next; a null job, or the answer to a
  * job posted as the worker's last, ends it.
  *
- * After each job the worker collects its garbage in full: the shared columns a job wrote stay
+ * After each job that wrote shared columns the worker collects its garbage in full (the
+ * counting passes hold none, and their fill follows at once): the shared columns a job wrote stay
  * allocated as long as any thread holds a handle to them, and a job's handles, old by the time
  * it ends, would otherwise wait in this idle isolate for a major collection that never comes
  * (at a million kernels, the read's 48 MB of wide kernel columns held until the workers end).
@@ -21,8 +22,11 @@ Atomics.store(flags, 2, 1);
 Atomics.notify(flags, 2);
 let seen = 0;
 
-/** Waits for the next job and answers it: 'next' when more may come, 'end' when none will. */
-function next(): 'next' | 'end' {
+/**
+ * Waits for the next job and answers it: 'end' when no other will come, 'collect' after a job
+ * that wrote shared columns (its handles to them are garbage now), else 'next'.
+ */
+function next(): 'next' | 'collect' | 'end' {
   Atomics.wait(flags, 0, seen);
   seen = Atomics.load(flags, 0);
   let m = receiveMessageOnPort(port);
@@ -35,9 +39,11 @@ function next(): 'next' | 'end' {
   port.postMessage(answerOf(posted.job));
   Atomics.store(flags, 1, seen);
   Atomics.notify(flags, 1);
-  return posted.last ? 'end' : 'next';
+  if (posted.last) return 'end';
+  // the counting passes hold no shared column: their next job follows at once, uncollected
+  return posted.job.kind === 'runtimeCount' || posted.job.kind === 'rowCount' ? 'next' : 'collect';
 }
 
 // the job's handles are gone once next() returns
-while (next() === 'next') collect();
+for (let n = next(); n !== 'end'; n = next()) if (n === 'collect') collect();
 port.close();
