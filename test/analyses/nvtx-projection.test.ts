@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
 import { MemcpyKind } from '../../src/model/trace.js';
-import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges } from '../../src/analyses/nvtx-projection.js';
+import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges, unionLengthUnsorted } from '../../src/analyses/nvtx-projection.js';
+import { totalLength, union } from '../../src/model/intervals.js';
 
 const threads = [
   { globalTid: '1', tid: 1, name: 'main', process: 0 },
@@ -121,5 +122,23 @@ describe('NVTX projection', () => {
       b: { gpuStart: 100, gpuEnd: 150, gpuTime: 50, ops: 2, kernels: 1 },
       c: { gpuStart: 300, gpuEnd: 310, gpuTime: 10, ops: 1, kernels: 1 },
     });
+  });
+});
+
+describe('unionLengthUnsorted', () => {
+  it('is totalLength(union()) to the bit: overlapping, touching, empty, inverted and fractional intervals in any order', () => {
+    // a fixed linear congruential sequence: the same intervals every run
+    let seed = 7;
+    const next = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    for (let t = 0; t < 3000; t++) {
+      const k = 1 + Math.floor(next() * 40);
+      const s = new Float64Array(k);
+      const e = new Float64Array(k);
+      for (let i = 0; i < k; i++) {
+        s[i] = Math.floor(next() * 100) + (t % 3 === 0 ? next() : 0);
+        e[i] = s[i] + Math.floor(next() * 30) - 5 + (t % 5 === 0 ? next() * 1e-3 : 0);
+      }
+      expect(Object.is(unionLengthUnsorted(s, e, k, new Uint32Array(k + 2)), totalLength(union(s, e, k)))).toBe(true);
+    }
   });
 });
