@@ -13,7 +13,7 @@ import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 import { report } from '../helpers/read-workers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const WHOLE = join(root, 'fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite');
+const FILE = join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite');
 
 afterAll(removeTempDirs);
 afterEach(() => { delete process.env.MOE_TRACE_READ_WORKERS; });
@@ -31,10 +31,10 @@ describe('read workers that fail to start', () => {
     const { analyzeFile } = await import(pathToFileURL(join(copy, 'dist/parallel/analyze-file.js')).href) as { analyzeFile: Analyze };
     process.env.MOE_TRACE_READ_WORKERS = '3';
     const via: Record<string, string> = {};
-    const broken = JSON.stringify(analyzeFile({ file: WHOLE, options: {} }, { onTableRead: (t, v) => { via[t] ??= v; } }));
+    const broken = JSON.stringify(analyzeFile({ file: FILE, options: {} }, { onTableRead: (t, v) => { via[t] ??= v; } }));
     expect(Object.values(via)).not.toContain('workers');
     expect(via).toMatchObject({ CUPTI_ACTIVITY_KIND_KERNEL: 'pages', CUPTI_ACTIVITY_KIND_RUNTIME: 'pages', NVTX_EVENTS: 'pages' });
-    const one = await report(WHOLE, 0);
+    const one = await report(FILE, 0);
     // the input's path is the same file's; nothing else may differ
     expect(broken).toBe(one.json);
   }, 60_000);
