@@ -12,6 +12,7 @@ import { openInput, sqliteInputError, type OpenOptions } from './open-input.js';
 import { closePages, openPages, type PageFile, type PageHandle } from './pages.js';
 import { rowidName } from './bulk.js';
 import { ReadWorkers } from './read-pool.js';
+import { endOfPhase } from '../model/memory.js';
 import { detectSchema, has, ident, isNsysExport, type NsysSchema } from './schema.js';
 import { Entities, Strings, readGpus } from './nsys-entities.js';
 import { readCaptureEnvironment, readCudaEventLinks, readStreamInfo, type CallsRead } from './nsys-cuda-events.js';
@@ -193,6 +194,9 @@ function readTrace(
   startAside(ctx, bigRows, asideRows);
   const launchConfigs: LaunchConfig[] = [];
   const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE), launchConfigs) : emptyKernels();
+  // the kernel read's wide columns, garbage once narrowed (48 MB at a million kernels), gone
+  // before the API call read makes its own (model/memory.ts)
+  endOfPhase(kept(KERNEL_TABLE) + bigRows);
   if (!has(schema, KERNEL_TABLE)) {
     warnings.push('The export has no CUDA kernel records (no CUPTI_ACTIVITY_KIND_KERNEL table): CUDA kernel tracing was off or unsupported (e.g. under WSL); only CUDA API calls and other records are available.');
   }
