@@ -92,7 +92,9 @@ export function hostSyncs(
   const ranges = innermostNvtxRanges(trace, threads, times, n);
   const gpuIdle = new Float64Array(n);
 
-  const byName = new Map<string, NameTotals & { bytes: number[]; rangeCounts: Map<string, number> }>();
+  // per name: its totals, its slot (the bytes of its calls' copies are gathered by slot below)
+  const byName = new Map<string, NameTotals & { slot: number; rangeCounts: Map<string, number> }>();
+  const slotOf = new Int32Array(n);
   const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
   let totalTime = 0;
   for (let q = 0; q < n; q++) {
@@ -105,9 +107,10 @@ export function hostSyncs(
     if (!agg) {
       byName.set(name, (agg = {
         name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
-        bytes: [], rangeCounts: new Map(),
+        slot: byName.size, rangeCounts: new Map(),
       }));
     }
+    slotOf[q] = agg.slot;
     agg.count++;
     agg.total += duration;
     agg.gpuIdle += idleHere;
@@ -115,7 +118,6 @@ export function hostSyncs(
     if (copy >= 0) {
       agg.afterCopy++;
       if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
-      agg.bytes.push(memcpy.bytes[copy]);
     }
     const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
     if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
@@ -158,14 +160,15 @@ export function hostSyncs(
     if (ranges[q] >= 0 && trace.nvtx.text[ranges[q]] >= 0) call.nvtxRange = strings[trace.nvtx.text[ranges[q]]];
     return call;
   });
+  const bytesOf = copyBytesBySlot([...byName.values()].map((a) => a.afterCopy), slotOf, copyOf, memcpy.bytes, n);
   const waited = unionSorted(times, gatherF64(runtime.end, row), n);
   return {
     count: n,
     totalTime,
     gpuIdle: intersectionLength(waited, idle),
-    byName: [...byName.values()].map(({ bytes, rangeCounts, ...totals }): NameTotals => {
+    byName: [...byName.values()].map(({ slot, rangeCounts, ...totals }): NameTotals => {
       // the lower median, as the findings quote it
-      bytes.sort((a, b) => a - b);
+      const bytes = bytesOf[slot].sort();
       return {
         ...totals,
         copyBytesMedian: bytes.length > 0 ? bytes[Math.floor((bytes.length - 1) / 2)] : null,
@@ -188,6 +191,21 @@ function inWindow(window: IntervalSet, s: number, e: number): boolean {
   return i < window.count && window.start[i] <= s;
 }
 
+/**
+ * The bytes of the copies before the calls of each name slot (`counts[slot]` of them), in typed
+ * arrays: arrays of numbers pushed one by one cost ~3 MB of the heap at a million kernels with a
+ * sync and a copy per expert, at the analysis's peak.
+ */
+function copyBytesBySlot(counts: number[], slotOf: Int32Array, copyOf: Int32Array, bytes: ArrayLike<number>, n: number): Float64Array[] {
+  const out = counts.map((c) => new Float64Array(c));
+  const fill = new Int32Array(counts.length);
+  for (let q = 0; q < n; q++) {
+    const copy = copyOf[q];
+    if (copy >= 0) out[slotOf[q]][fill[slotOf[q]]++] = bytes[copy];
+  }
+  return out;
+}
+
 /** s in [start, end) of one of the set's intervals. */
 function startsIn(set: IntervalSet, s: number): boolean {
   const i = upperBound(set.start, set.count, s) - 1;
@@ -197,15 +215,22 @@ function startsIn(set: IntervalSet, s: number): boolean {
 /** Calls that issued a device-to-host copy, per thread, in start order. */
 function d2hCallsByThread(trace: Trace, calls: CallLinks['memcpyCalls']): Map<number, { start: Float64Array; row: Int32Array }> {
   const { runtime, memcpy } = trace;
-  const lists = new Map<number, number[]>();
+  // counted, then filled: typed rows per thread, no array of numbers pushed a call at a time
+  const lists = new Map<number, { row: Int32Array; n: number }>();
   for (let k = 0; k < calls.count; k++) {
-    const r = calls.call[k];
     if (memcpy.copyKind[calls.memcpy[k]] !== MemcpyKind.DtoH) continue;
-    let l = lists.get(runtime.thread[r]);
-    if (!l) lists.set(runtime.thread[r], (l = []));
-    l.push(r);
+    const t = runtime.thread[calls.call[k]];
+    const l = lists.get(t);
+    if (l) l.n++; else lists.set(t, { row: new Int32Array(0), n: 1 });
+  }
+  for (const l of lists.values()) { l.row = new Int32Array(l.n); l.n = 0; }
+  for (let k = 0; k < calls.count; k++) {
+    if (memcpy.copyKind[calls.memcpy[k]] !== MemcpyKind.DtoH) continue;
+    const r = calls.call[k];
+    const l = lists.get(runtime.thread[r])!;
+    l.row[l.n++] = r;
   }
   const out = new Map<number, { start: Float64Array; row: Int32Array }>();
-  for (const [t, l] of lists) out.set(t, { start: gatherF64(runtime.start, l), row: Int32Array.from(l) });
+  for (const [t, l] of lists) out.set(t, { start: gatherF64(runtime.start, l.row), row: l.row });
   return out;
 }

@@ -49,10 +49,17 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
     const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window, index);
+    // the range statistics' scratch (~30 MB at a million kernels), then the communication's,
+    // collected before the expert analyses make theirs: left to V8, one run in a few peaked
+    // ~8 MB higher there
+    endOfPhase(rows);
+    const smFill = analyzeSmFill(trace, deviceId, window);
+    const communication = analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns });
+    endOfPhase(rows);
     const windowOnly: Partial<DeviceReport> = {
-      smFill: analyzeSmFill(trace, deviceId, window),
+      smFill,
       nvtxRanges,
-      communication: analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns }),
+      communication,
       ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
     };
     endOfPhase(rows);
