@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
+import type { Trace } from '../../src/model/trace.js';
 import { compareReports } from '../../src/commands/compare.js';
 import { main } from '../../src/cli.js';
 
@@ -36,11 +37,17 @@ function medianForwardNs(path: string): number {
   }
 }
 
+// each capture is read once; its Reports (by default, --range, --whole-trace) are built from that Trace
+const traces = new Map<string, Trace>();
 const reports = new Map<string, Report>();
 function report(name: string, options: Parameters<typeof buildReport>[1] = {}): Report {
   const key = `${name} ${JSON.stringify(options)}`;
   let r = reports.get(key);
-  if (!r) reports.set(key, (r = buildReport(readNsysSqlite(file(name)), options)));
+  if (!r) {
+    let t = traces.get(name);
+    if (!t) traces.set(name, (t = readNsysSqlite(file(name))));
+    reports.set(key, (r = buildReport(t, options)));
+  }
   return r;
 }
 

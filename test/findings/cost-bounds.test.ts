@@ -65,14 +65,16 @@ describe('every finding\'s cost is bounded by the time of what it blames', () =>
   const whole = fixtures.filter((f) => f.includes('-whole'));
   it.skipIf(whole.length === 0)('on the whole-process captures, by default and measured whole (--whole-trace)', () => {
     for (const file of whole) {
-      expectBounded(buildReport(readNsysSqlite(file)));
-      expectBounded(buildReport(readNsysSqlite(file), { wholeTrace: true }));
+      const trace = readNsysSqlite(file);
+      expectBounded(buildReport(trace));
+      expectBounded(buildReport(trace, { wholeTrace: true }));
     }
   }, 60_000);
   it.skipIf(corpus.length === 0)('on the public corpus, by default and whole', () => {
     for (const file of corpus) {
-      expectBounded(buildReport(readNsysSqlite(file)));
-      expectBounded(buildReport(readNsysSqlite(file), { wholeTrace: true }));
+      const trace = readNsysSqlite(file);
+      expectBounded(buildReport(trace));
+      expectBounded(buildReport(trace, { wholeTrace: true }));
     }
   }, 60_000);
 });

@@ -1,20 +1,13 @@
-/** The short terminal report, on every bundled fixture: at most 30 lines, none wider than the terminal. */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+/**
+ * The short terminal report, on the bundled fixtures: at most 30 lines, none wider than the terminal.
+ * npm test checks a sample of the fixtures (every folder represented); terminal-short.long.test.ts the rest.
+ */
 import { describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { renderTerminal, terminalWidth, wrap } from '../../src/render/terminal.js';
 import { main } from '../../src/cli.js';
-import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
-
-function sqliteFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') || n.endsWith('.pt.trace.json.gz') ? [p] : [];
-  }).sort();
-}
-const FIXTURES = sqliteFiles('fixtures');
+import { FIXTURES, inFastSample, shortReportSweep } from './terminal-short-fixtures.js';
 
 describe('short terminal report', () => {
   it('covers the bundled fixtures', () => {
@@ -22,23 +15,12 @@ describe('short terminal report', () => {
     expect(FIXTURES.filter((f) => f.endsWith('.json.gz')).length).toBeGreaterThanOrEqual(7);
   });
 
-  // one test per fixture: each reads and analyses one file, well inside the default timeout
-  it.each(FIXTURES)('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', async (f) => {
-    // nsys exports and PyTorch profiler traces, read as analyze reads them
-    const report = buildReport(await readAnyForAnalysis(f, false));
-    for (const width of [100, 60]) {
-      const text = renderTerminal(report, { width });
-      const lines = text.trimEnd().split('\n');
-      expect(lines.length, f).toBeLessThanOrEqual(30);
-      for (const l of lines) expect([...l].length, `${f}: ${l}`).toBeLessThanOrEqual(width);
-      const flat = text.replace(/\n\s*/g, ' ');
-      for (const h of report.headline) expect(flat, f).toContain(h);
-      if (report.devices.length > 0) expect(flat, f).toMatch(/per iteration|the whole window counts as one/);
-      // each finding: its title and fix, or its id in the "+ N more" line
-      for (const x of report.findings) expect(flat, f).toContain(`${x.id}`);
-      expect(flat).toContain('fix: ');
-    }
+  it('checks a fixture of every folder here (the others: terminal-short.long.test.ts)', () => {
+    const folders = (fs: string[]) => new Set(fs.map((f) => f.split('/')[1]));
+    expect(folders(FIXTURES.filter(inFastSample))).toEqual(folders(FIXTURES));
   });
+
+  shortReportSweep(inFastSample);
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
     const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
