@@ -13,6 +13,7 @@ import type { Report } from '../../src/report/types.js';
 import type { Trace } from '../../src/model/trace.js';
 import { compareReports } from '../../src/commands/compare.js';
 import { main } from '../../src/cli.js';
+import { expectBounded } from '../findings/cost-bounds-check.js';
 
 const DIR = 'fixtures/nsys-2025.3-whole';
 const CAPTURES: Record<string, string> = {
@@ -77,6 +78,14 @@ describe.skipIf(!present)('whole-process captures: the steady state by default',
       expect(whole.overlap.kernelCount).toBeGreaterThan(d.overlap.kernelCount);
     }, 30_000);
   }
+
+  // cost-bounds.test.ts's check (issue 13) on these captures, by default and measured whole (--whole-trace)
+  it('every finding\'s cost is bounded by the time of what it blames, by default and measured whole (--whole-trace)', () => {
+    for (const name of Object.keys(CAPTURES)) {
+      expectBounded(report(name));
+      expectBounded(report(name, { wholeTrace: true }));
+    }
+  }, 60_000);
 
   it('compare: speed-ups within 10% of the ratio of the median NVTX forward durations', () => {
     const names = Object.keys(CAPTURES);

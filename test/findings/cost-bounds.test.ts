@@ -4,72 +4,16 @@
  * active, so it is bounded by the window, by the idle time, and by the cause's own time (the
  * host's blocked time for host-sync-stall, the allocation calls' time for allocation-in-loop).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
-import type { Report } from '../../src/report/types.js';
-import { windowLength } from '../../src/analyses/window.js';
-import { ALLOCATION_CALLS } from '../../src/analyses/api-calls.js';
-import { canonicalApiName } from '../../src/analyses/blocking-calls.js';
+import { expectBounded, sqliteFiles } from './cost-bounds-check.js';
 
-function sqliteFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? sqliteFiles(p) : n.endsWith('.sqlite') ? [p] : [];
-  }).sort();
-}
-
-/** Findings whose cost is GPU idle time (n(t) = 0 in W). */
-const IDLE_COSTS = new Set(['host-sync-stall', 'launch-bound', 'allocation-in-loop', 'pageable-memcpy', 'many-small-kernels', 'default-stream-serialization']);
-/** Findings whose cost is time some kernel ran. */
-const BUSY_COSTS = new Set(['sm-saturated', 'exposed-communication']);
-
-export function expectBounded(r: Report): void {
-  for (const f of r.findings) {
-    const d = r.devices.find((x) => x.deviceId === f.deviceId);
-    if (!d) { expect(f.costNs).toBe(0); continue; }
-    const what = `${r.input.file} ${d.window.source}: ${f.id} costs ${f.costNs} ns`;
-    expect(f.costNs, what).toBeGreaterThanOrEqual(0);
-    expect(f.costNs, `${what} > |W|`).toBeLessThanOrEqual(windowLength(d.window));
-    if (IDLE_COSTS.has(f.id)) expect(f.costNs, `${what} > the idle time`).toBeLessThanOrEqual(d.gaps.all.total);
-    else if (BUSY_COSTS.has(f.id)) expect(f.costNs, `${what} > the busy time`).toBeLessThanOrEqual(d.overlap.busy);
-    else expect(f.costNs, `${what}: a symptom, no cost`).toBe(0);
-    if (f.id === 'host-sync-stall') {
-      // the idle time the host spent blocked: at most the blocking calls' time
-      expect(f.costNs, `${what} > GPU idle time under a blocking call`).toBeLessThanOrEqual(d.hostSyncs.gpuIdle);
-      expect(f.costNs, `${what} > the host's blocked time`).toBeLessThanOrEqual(d.hostSyncs.totalTime);
-    }
-    if (f.id === 'pageable-memcpy') expect(f.costNs, what).toBeLessThanOrEqual(d.hostSyncs.totalTime);
-    if (f.id === 'allocation-in-loop') {
-      const allocTime = r.apiSummary.filter((a) => ALLOCATION_CALLS.has(canonicalApiName(a.name))).reduce((t, a) => t + a.total, 0);
-      expect(f.costNs, `${what} > every allocation call's time`).toBeLessThanOrEqual(allocTime);
-    }
-    if (f.costShare !== null) expect(f.costShare, what).toBeLessThanOrEqual(1);
-  }
-  // the causes of idle time split it: the classes' totals add up to all of it
-  for (const d of r.devices) {
-    const sum = Object.values(d.gaps.byClass).reduce((t, c) => t + c.total, 0);
-    expect(sum, r.input.file).toBe(d.gaps.all.total);
-    expect(d.gaps.byClass['sync-stall'].total, r.input.file).toBeLessThanOrEqual(d.hostSyncs.gpuIdle);
-  }
-}
-
-export const fixtures = sqliteFiles('fixtures');
 const corpus = sqliteFiles('../shared/nsys-corpus');
 
 describe('every finding\'s cost is bounded by the time of what it blames', () => {
-  // every committed capture: cost-bounds.long.test.ts (npm run test:long); here the ones taken as users take them
-  const whole = fixtures.filter((f) => f.includes('-whole'));
-  it.skipIf(whole.length === 0)('on the whole-process captures, by default and measured whole (--whole-trace)', () => {
-    for (const file of whole) {
-      const trace = readNsysSqlite(file);
-      expectBounded(buildReport(trace));
-      expectBounded(buildReport(trace, { wholeTrace: true }));
-    }
-  }, 60_000);
+  // every committed capture: cost-bounds.long.test.ts (npm run test:long); the ones taken as users take them
+  // (fixtures/nsys-2025.3-whole, by default and --whole-trace): whole-process.test.ts, on the Reports it builds
   it.skipIf(corpus.length === 0)('on the public corpus, by default and whole', () => {
     for (const file of corpus) {
       const trace = readNsysSqlite(file);
