@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
+import { syncPairTrace } from '../helpers/sync-pair-trace.js';
 import { analyzeWhatIf, buildReplayInput, replay, replayAtHostTimes } from '../../src/analyses/what-if.js';
 import { HOST_TIME_FACTORS, projectionAtHostTime } from '../../src/report/expert-types.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
@@ -57,18 +58,7 @@ describe('a host-bound loop: the span follows the host time exactly', () => {
 describe('a blocking call: its wait and wake-up keep their time, the launches around it scale', () => {
   // launch k1 [0,5) → k1 [10,110); the sync [5,112) waits for k1 and returns 2 ns after it; launch
   // k2 [112,117) → k2 [122,222). Host time × f: span = 100 (k1) + 2 (wake-up) + 5f (k2's launch) + 5 (latency) + 100 (k2).
-  const t = buildTrace({
-    processes, threads,
-    runtime: [
-      { start: 0, end: 5, name: 'cudaLaunchKernel', thread: 0, correlationId: 1 },
-      { start: 5, end: 112, name: 'cudaStreamSynchronize', thread: 0, correlationId: 2 },
-      { start: 112, end: 117, name: 'cudaLaunchKernel', thread: 0, correlationId: 3 },
-    ],
-    kernels: [
-      { start: 10, end: 110, correlationId: 1, name: 'k1', streamId: 7, grid: [1, 1, 1], block: [32, 1, 1] },
-      { start: 122, end: 222, correlationId: 3, name: 'k2', streamId: 7, grid: [1, 1, 1], block: [32, 1, 1] },
-    ],
-  });
+  const t = syncPairTrace();
   const input = buildReplayInput(t, 0, { start: 10, end: 222 })!;
   it('207 + 5f', () => {
     expect(replayAtHostTimes(input, {}, [0.5, 1, 2])).toEqual([209.5, 212, 217]);

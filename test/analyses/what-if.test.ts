@@ -1,29 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrace } from '../../src/model/build.js';
+import { syncPairTrace } from '../helpers/sync-pair-trace.js';
 import { analyzeWhatIf, buildReplayInput, replay } from '../../src/analyses/what-if.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { resolveWindow } from '../../src/analyses/window.js';
 import type { WhatIfReport } from '../../src/report/types.js';
 import { buildReport } from '../../src/report/build.js';
 
-const threads = [{ globalTid: '1', tid: 1, name: 't', process: 0 }];
-const processes = [{ globalPid: '1', pid: 1, name: 'p' }];
 
 describe('replay on an inline trace', () => {
   // launch k1 [0,5) → k1 runs [10,110); the host syncs [5,112) waiting for it; then launches k2
   // [112,117) → k2 runs [122,222) (launch latency 5 both times). Unchanged, the replay gives the recorded span 212.
-  const t = buildTrace({
-    processes, threads,
-    runtime: [
-      { start: 0, end: 5, name: 'cudaLaunchKernel', thread: 0, correlationId: 1 },
-      { start: 5, end: 112, name: 'cudaStreamSynchronize', thread: 0, correlationId: 2 },
-      { start: 112, end: 117, name: 'cudaLaunchKernel', thread: 0, correlationId: 3 },
-    ],
-    kernels: [
-      { start: 10, end: 110, correlationId: 1, name: 'k1', streamId: 7, grid: [1, 1, 1], block: [32, 1, 1] },
-      { start: 122, end: 222, correlationId: 3, name: 'k2', streamId: 7, grid: [1, 1, 1], block: [32, 1, 1] },
-    ],
-  });
+  const t = syncPairTrace();
   const input = buildReplayInput(t, 0, { start: 10, end: 222 })!;
   it('reproduces the recording', () => {
     expect(input.calls.kind[1]).toBe(1);
