@@ -92,6 +92,11 @@ struct FfnArgs {
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
+// ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
+// its registers and SASS are run 7's (the knobs' runtime branches and state cost the default ~16 us,
+// run 8); kKnobsAll is the one instantiation that takes any of them (each still checked at run time).
+constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
+constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
@@ -584,7 +589,7 @@ __device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
 // registers. One pair of arrays for every width: with an array per instantiation ptxas keeps
 // each width's registers apart and spills.
-template <int Phase, int N, class Cf>
+template <int Phase, int N, class Cf, int K>
 __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
                                          int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
@@ -592,7 +597,7 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   float(&acc1)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accB[0]);
   // overlap (MOE_GROUPED_OVERLAP=1): one stage's wgmma group stays in flight while the next
   // stage's is issued; a stage is released once the group after it has been issued.
-  const bool overlap = a.overlap != 0;
+  const bool overlap = (K & kKnobOverlap) && a.overlap != 0;
   uint32_t prev = 0;
   for (int ks = 0; ks < kst; ++ks) {
     mbarWait(&t->full[p.stage], p.phase);
@@ -624,7 +629,7 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     releaseStage(&t->empty[prev], lane);
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
-  if (Phase == 1 && split) {
+  if (Phase == 1 && (K & kKnobSplit) && split) {
     splitEpilogue<N, Cf>(acc0, acc1, t, a, wg, lane, row0, n, rowBase, m, split - 1, buf);
     return;
   }
@@ -632,12 +637,12 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
 }
 
-template <int Phase, class Cf>
+template <int Phase, class Cf, int K>
 __device__ __forceinline__ void runItem2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
                                          int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
 #define MOE_TILE(W) \
-  runTile2<Phase, 16 * (W), Cf>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, split, accA, accB)
+  runTile2<Phase, 16 * (W), Cf, K>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, split, accA, accB)
   switch ((a.diag & 2) ? 0 : (n + 15) >> 4) {
     case 0:  // a static item of an expert without tokens (or diagnostic 2: no wgmma, no epilogue)
       for (int ks = 0; ks < kst; ++ks) {
@@ -857,7 +862,7 @@ __device__ __forceinline__ void routeInKernel(typename Cf::Tail* t, const FfnArg
 }
 #endif  // MOE_DEVICE_SM90A
 
-template <class Cf>
+template <class Cf, int K>
 __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant__ Maps2 maps, const FfnArgs a) {
 #ifdef MOE_DEVICE_SM90A
   constexpr int S = Cf::kStages, C = Cf::kChunk;
@@ -879,7 +884,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       mbarInit(&t->sigFull[r], 256);
       mbarInit(&t->sigEmpty[r], 1);
     }
-    mbarInit(&t->routeReady, 1);
+    if (K & kKnobFuse) mbarInit(&t->routeReady, 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -907,7 +912,8 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     }
     if (tid != 0) return;
     // ---- producer ----
-    stamp(a.times, 0);
+    unsigned long long* const times = (K & kKnobTimes) ? a.times : nullptr;
+    stamp(times, 0);
     const uint64_t policy = evictFirstPolicy();
     Pipe<S> p;
     unsigned long long slabs = 0;
@@ -928,12 +934,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     }
     // Fused routing: the consumers fill the tables (the producer reads nothing the kernels
     // before wrote); else the work list and counts come from the route or pack kernel.
-    const bool fused = a.fuse != 0;
+    const bool fused = (K & kKnobFuse) && a.fuse != 0;
     if (fused) mbarWait(&t->routeReady, 0);
     else asm volatile("griddepcontrol.wait;" ::: "memory");
     bool rowsCopied = !fused;
-    stamp(a.times, 1);
-    if (!fused) stamp(a.times, 2);
+    stamp(times, 1);
+    if (!fused) stamp(times, 2);
     const int total = fused ? t->rTotal : *a.listTotal;
     // List index -> item, from the segment table (the order buildWorkList writes).
     auto decode = [&](int idx) {
@@ -947,7 +953,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       int j = idx - t->rSeg[s];
       const int tt = (t->rCnt[e] + C - 1) / C;
       if (id >> 16) {
-        const int parts = a.splitK > 1 && e >= a.experts - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
+        const int parts = (K & kKnobSplit) && a.splitK > 1 && e >= a.experts - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
         return make_int4(1, e, j / (tt * parts), r / parts + 256 * (r % parts));
       }
       const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
@@ -965,11 +971,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
         count = fused ? t->rCnt[item.y] : a.counts[item.y];
-        const int w = item.w & 255;  // token chunk; a split-K down item has its part in item.w >> 8
+        const int w = (K & kKnobSplit) ? item.w & 255 : item.w;  // token chunk; a split-K down item has its part in item.w >> 8
         n = min(max(count - w * C, 0), C);
         rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
-        if (item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
+        if ((K & kKnobSplit) && item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
           kst = kst2 / a.splitK;
           ks0 = (item.w >> 8) * kst;
           split = (item.w >> 8) + 1;
@@ -983,11 +989,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         mbarArrive(&t->itemFull[slot]);
       }
       if (item.x < 0) {
-        stamp(a.times, 3);
-        if (a.times) a.times[blockIdx.x * 8 + 7] = slabs;
+        stamp(times, 3);
+        if (times) times[blockIdx.x * 8 + 7] = slabs;
         break;
       }
-      slabs += kst;
+      if (K & kKnobTimes) slabs += kst;
       const int chunks = (count + C - 1) / C;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
@@ -1006,7 +1012,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
       const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
-      if (!rowsCopied && kst > 0 && bBytes) {
+      if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
         const unsigned target = t->rBase + 2u * gridDim.x;
         for (unsigned spins = 0; int(loadAcquire(a.barrier) - target) < 0; ++spins) {
@@ -1015,7 +1021,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         proxyFenceGlobal();
         rowsCopied = true;
-        stamp(a.times, 2);
+        stamp(times, 2);
       }
       bool haveNext = false;
       int4 next = make_int4(-1, 0, 0, 0);
@@ -1055,9 +1061,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
   const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
-  if (ctid == 0) stamp(a.times, 5);
-  if (a.fuse) routeInKernel<Cf>(t, a, ctid);
-  if (ctid == 0) stamp(a.times, 6);
+  unsigned long long* const times = (K & kKnobTimes) ? a.times : nullptr;
+  if (ctid == 0) stamp(times, 5);
+  if constexpr ((K & kKnobFuse) != 0) {
+    if (a.fuse) routeInKernel<Cf>(t, a, ctid);
+  }
+  if (ctid == 0) stamp(times, 6);
   Pipe<S> p;
   float accA[C / 2], accB[C / 2];
   uint32_t ups = 0;  // up items handed to the signaler
@@ -1077,12 +1086,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     mbarArrive(&t->itemEmpty[slot]);
     if (item.x < 0) {
       if (a.signalWarp) handOver(-1);
-      if (ctid == 0) stamp(a.times, 4);
+      if (ctid == 0) stamp(times, 4);
       break;
     }
     const int buf = r & 1;
     if (item.x == 0) {
-      runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
+      runItem2<0, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
       // Publish this expert's finished up-projection tile to the down-projection items.
       if (a.signalWarp) {
         handOver(item.y);
@@ -1099,12 +1108,18 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
         const int c = ctid & 127;
         if (c < info.x) {
-          t->tok[buf][wg][c] = __ldcg(a.tokenOf + info.y + c);  // written by other CTAs when routing is fused
-          t->gate[buf][wg][c] = __ldcg(a.gateOf + info.y + c);
+          if constexpr ((K & kKnobFuse) != 0) {
+            t->tok[buf][wg][c] = __ldcg(a.tokenOf + info.y + c);  // written by other CTAs when routing is fused
+            t->gate[buf][wg][c] = __ldcg(a.gateOf + info.y + c);
+          } else {
+            t->tok[buf][wg][c] = a.tokenOf[info.y + c];
+            t->gate[buf][wg][c] = a.gateOf[info.y + c];
+          }
         }
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
       }
-      runItem2<1, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, info.w, accA, accB);
+      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, (K & kKnobSplit) ? info.w : 0,
+                         accA, accB);
     }
   }
 #endif
@@ -1644,7 +1659,8 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   list_ = alloc<int4>(maxItems_);
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
   if (s.topk == 1 && s.experts <= 32 * kRouteWarps) {
@@ -1877,7 +1893,10 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     Maps2 m;
     m.w1 = mapW1_[layer];
     m.w2 = mapW2_[layer];
-    launch(ffnKernel2<Cfg5>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
+    // Any knob on: the instantiation that has their code; else the lean default (none of it).
+    const bool knobs = f.fuse || f.splitK > 1 || f.overlap || f.times;
+    launch(knobs ? ffnKernel2<Cfg5, kKnobsAll> : ffnKernel2<Cfg5, 0>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem,
+           stream_, tune_.pdl, m, f);
   }
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,
