@@ -4,8 +4,8 @@
 #
 # Each version is a folder native-workload/device/bin/ab/<name>/ prepared on a machine without a
 # GPU by native-workload/device/ab-prepare.sh: src/ (that version's sources), grouped.o and
-# kernels.o (nvcc 13.0, ptxas there: minutes), ptxas.log, optionally grouped_test (a checks-only
-# binary) and env (MOE_GROUPED_* settings the version runs with, one per line). Here each
+# kernels.o (nvcc 13.0, ptxas there: minutes), ptxas.log, optionally a file `test` (link and run
+# grouped_test --quick from the same objects) and env (MOE_GROUPED_* settings the version runs with, one per line). Here each
 # version's moe-workload links from its objects (its own main.cu, moe.cu, options.cpp compiled
 # against cuBLAS, all versions at once), then:
 #   res      ffnKernel2's registers and spills per version (cuobjdump), local loads/stores in SASS
@@ -64,7 +64,12 @@ for v in $VERSIONS; do
   mkdir -p $BIN/$v
   ( timeout 150 nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I$AB/$v/src $AB/$v/src/main.cu $AB/$v/src/moe.cu \
       $AB/$v/src/options.cpp $AB/$v/kernels.o $AB/$v/grouped.o -lcublas -ldl -o $BIN/$v/moe-workload \
-      > $L/build-$v.log 2>&1; echo "build $v exit $?" >> $L/build-$v.log ) &
+      > $L/build-$v.log 2>&1; rc=$?
+    if [ -f $AB/$v/test ]; then  # grouped_test (no cuBLAS) from the same objects
+      timeout 150 nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I$AB/$v/src $AB/$v/grouped_test.cu $AB/$v/kernels.o \
+        $AB/$v/grouped.o -o $BIN/$v/grouped_test >> $L/build-$v.log 2>&1 || echo "grouped_test build failed" >> $L/build-$v.log
+    fi
+    echo "build $v exit $rc" >> $L/build-$v.log ) &
 done
 wait
 for v in $VERSIONS; do note "$(tail -1 $L/build-$v.log) ($(( $(date +%s) - t0 ))s)"; done
@@ -78,7 +83,11 @@ for v in $VERSIONS; do
     awk '/Function : .*ffnKernel2/ {f=$3} /Function : / && !/ffnKernel2/ {f=""} f != "" && /LDL|STL/ {c[f]++} END {for (k in c) print "  " k ": " c[k] " LDL/STL"}' \
       /tmp/sass-$v.txt >> $L/res-$v.txt
   fi
-  grep -A3 "Compiling entry.*ffnKernel2" $AB/$v/ptxas.log 2>/dev/null | grep -E "spill|Used" | sed 's/^/  ptxas here: /' >> $L/res-$v.txt
+  # ptxas here (-v): per ffnKernel2 instantiation (Cfg2<stages, chunk>[, knob bits]), spills and registers
+  awk '/Compiling entry/ { f = ""; if ($0 ~ /ffnKernel2/) { match($0, /Cfg2ILi[0-9]+ELi[0-9]+EEE(Li[0-9]+E)?/); f = substr($0, RSTART, RLENGTH) } }
+       f != "" && /spill stores/ { sp = $0; sub(/^ +/, "", sp) }
+       f != "" && /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); print "  ptxas " f ": " substr($0, RSTART, RLENGTH) ", " sp; f = "" }' \
+    $AB/$v/ptxas.log 2>/dev/null >> $L/res-$v.txt
   note "res $v: $(cat $L/res-$v.txt | tr '\n' ' ')"
 done
 
@@ -125,11 +134,39 @@ while [ $round -lt $ROUNDS_MAX ]; do
 done
 note "rounds: $round ($(( $(date +%s) - t0 ))s)"
 
+# ---- nsys: each kernel of a few iterations (where the layer's time goes), for NSYS_VERSIONS ----
+NSYS=$(command -v nsys || ls -d /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | sort -rV | head -1)
+export LD_LIBRARY_PATH=$PWD/.device-libs/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+for v in ${NSYS_VERSIONS-$(echo $VERSIONS | awk '{print $NF}')}; do
+  [ -n "$NSYS" ] && [ -x $BIN/$v/moe-workload ] && [ $(left) -gt 30 ] || continue
+  for sk in uniform zipf; do
+    extra=""; [ $sk = zipf ] && extra="$ZIPF"
+    timeout -k 5 25 env $(envof $v) "$NSYS" profile --trace=cuda,nvtx --sample=none --cpuctxsw=none \
+      --capture-range=cudaProfilerApi --capture-range-end=stop --force-overwrite true -o /tmp/ab-cap-$v-$sk \
+      $BIN/$v/moe-workload --mode grouped --iterations 3 --warmup 2 $extra > $L/nsys-$v-$sk.log 2>&1
+    timeout 25 "$NSYS" export --type sqlite --force-overwrite true -o /tmp/ab-cap-$v-$sk.sqlite /tmp/ab-cap-$v-$sk.nsys-rep >> $L/nsys-$v-$sk.log 2>&1
+    python3 - /tmp/ab-cap-$v-$sk.sqlite > $L/kernels-$v-$sk.txt 2>&1 <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT k.start, k.end, s.value FROM CUPTI_ACTIVITY_KIND_KERNEL k "
+                  "JOIN StringIds s ON s.id = k.shortName ORDER BY k.start").fetchall()
+t0 = rows[0][0] if rows else 0
+prev_end = None
+for start, end, name in rows:
+    gap = "" if prev_end is None else "%+8.1f" % ((start - prev_end) / 1e3)
+    print("%9.1f %9.1f %8.1f %s  %s" % ((start - t0) / 1e3, (end - t0) / 1e3, (end - start) / 1e3, gap, name[:60]))
+    prev_end = end
+PY
+    note "kernels $v $sk (nsys, us: start end duration gap):"
+    tail -6 $L/kernels-$v-$sk.txt | tee -a "$SUMMARY"
+  done
+done
+
 # ---- grouped_test --quick where carried ----
 for v in $VERSIONS; do
-  if [ -x $AB/$v/grouped_test ] && [ $(left) -gt 25 ]; then
+  if [ -x $BIN/$v/grouped_test ] && [ $(left) -gt 25 ]; then
     lim=$(( $(left) - 5 )); [ $lim -gt 90 ] && lim=90
-    timeout -k 5 $lim env $(envof $v) $AB/$v/grouped_test --quick > $L/test-$v.log 2>&1
+    timeout -k 5 $lim env $(envof $v) $BIN/$v/grouped_test --quick > $L/test-$v.log 2>&1
     rc=$?
     note "test $v (grouped_test --quick): exit $rc, $(grep -c ' -> ok' $L/test-$v.log) cases ok, $(grep -c -- '-> MISMATCH\|FAIL\|mismatch' $L/test-$v.log) failed$([ $rc = 124 ] && echo ', TIMED OUT')"
   fi
