@@ -18,7 +18,10 @@
 #   test     grouped_test --quick (every configuration checked against float64, bit-exact
 #            reruns) for the versions that carry one, while time is left
 # Prints the RESULT lines and a compact summary (also $OUT/summary.txt); every log in $OUT/ab/.
-# VERSIONS (default: every folder, in name order) picks and orders them; DEADLINE (230 s).
+# A folder with only `env` and `same-as` (another version's name) runs that version's build with
+# its own settings (a knob A/B'd in the same rounds without carrying the objects twice).
+# VERSIONS (default: every folder, in name order) picks and orders them; ANCHOR_VERSIONS (default:
+# all) those whose checked runs also time torch._grouped_mm (~8 s each); DEADLINE (230 s).
 set -u
 OUT=${OUT:-/tmp/moe-ab}
 mkdir -p "$OUT/ab"
@@ -39,6 +42,8 @@ SUMMARY=$OUT/summary.txt
 note() { echo "$*" | tee -a "$SUMMARY"; }
 
 VERSIONS=${VERSIONS:-$(ls "$AB" 2>/dev/null | sort | tr '\n' ' ')}
+# objs V: the folder whose sources and objects version V runs
+objs() { if [ -f $AB/$1/same-as ]; then echo $AB/$(cat $AB/$1/same-as); else echo $AB/$1; fi; }
 [ -n "$VERSIONS" ] || { note "no versions under $AB"; exit 1; }
 note "ab: versions $VERSIONS; deadline ${DEADLINE}s"
 
@@ -50,9 +55,10 @@ note "ab: versions $VERSIONS; deadline ${DEADLINE}s"
   grep -E "define CUBLAS_VER_(MAJOR|MINOR|PATCH|BUILD)" /usr/local/cuda/include/cublas_api.h
   python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
   for v in $VERSIONS; do
-    echo "version $v: sources sha256 $(cat $AB/$v/src/* $AB/$v/grouped_test.cu 2>/dev/null | sha256sum | cut -c1-16)" \
-         "(src only $(cat $AB/$v/src/* | sha256sum | cut -c1-16)), env: $(cat $AB/$v/env 2>/dev/null | tr '\n' ' ')"
-    cat $AB/$v/origin 2>/dev/null
+    o=$(objs $v)
+    echo "version $v ($o): sources sha256 $(cat $o/src/* $o/grouped_test.cu 2>/dev/null | sha256sum | cut -c1-16)" \
+         "(src only $(cat $o/src/* | sha256sum | cut -c1-16)), env: $(cat $AB/$v/env 2>/dev/null | tr '\n' ' ')"
+    cat $o/origin 2>/dev/null
   done
 } > "$L/env.txt" 2>&1
 cat "$L/env.txt"
@@ -61,6 +67,7 @@ cat "$L/env.txt"
 BIN=/tmp/ab-bin
 rm -rf $BIN
 for v in $VERSIONS; do
+  [ -f $AB/$v/same-as ] && continue
   mkdir -p $BIN/$v
   ( timeout 150 nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I$AB/$v/src $AB/$v/src/main.cu $AB/$v/src/moe.cu \
       $AB/$v/src/options.cpp $AB/$v/kernels.o $AB/$v/grouped.o -lcublas -ldl -o $BIN/$v/moe-workload \
@@ -72,10 +79,14 @@ for v in $VERSIONS; do
     echo "build $v exit $rc" >> $L/build-$v.log ) &
 done
 wait
-for v in $VERSIONS; do note "$(tail -1 $L/build-$v.log) ($(( $(date +%s) - t0 ))s)"; done
+for v in $VERSIONS; do
+  if [ -f $AB/$v/same-as ]; then ln -s $BIN/$(cat $AB/$v/same-as) $BIN/$v; note "build $v: the build of $(cat $AB/$v/same-as)"
+  else note "$(tail -1 $L/build-$v.log) ($(( $(date +%s) - t0 ))s)"; fi
+done
 
 # ---- what ptxas made of ffnKernel2 in each version ----
 for v in $VERSIONS; do
+  [ -f $AB/$v/same-as ] && continue
   if command -v cuobjdump > /dev/null; then
     cuobjdump --dump-resource-usage $AB/$v/grouped.o 2>&1 | grep -A1 "ffnKernel2" | grep -oE "Function [^ ]+|REG:[0-9]+|STACK:[0-9]+|LOCAL:[0-9]+" \
       | paste -sd' ' | sed 's/Function /\n  /g' > $L/res-$v.txt
@@ -110,7 +121,8 @@ for sk in uniform zipf; do
   for v in $VERSIONS; do
     [ -x $BIN/$v/moe-workload ] || continue
     s=$(date +%s)
-    run checked-$v-$sk $v --mode sequential,grouped $extra $ANCHOR --check-float 64 --iterations 50 --warmup 10
+    anc=""; case " ${ANCHOR_VERSIONS:-$VERSIONS} " in *" $v "*) anc="$ANCHOR";; esac
+    run checked-$v-$sk $v --mode sequential,grouped $extra $anc --check-float 64 --iterations 50 --warmup 10
     echo "# checked $v $sk ($(envof $v)) $(( $(date +%s) - s ))s"
     grep -E "^RESULT|routing layer|grouped runs as|exit " $L/checked-$v-$sk.log
   done
@@ -164,7 +176,7 @@ done
 
 # ---- grouped_test --quick where carried ----
 for v in $VERSIONS; do
-  if [ -x $BIN/$v/grouped_test ] && [ $(left) -gt 25 ]; then
+  if [ -f $AB/$v/test ] && [ -x $BIN/$v/grouped_test ] && [ $(left) -gt 25 ]; then
     lim=$(( $(left) - 5 )); [ $lim -gt 90 ] && lim=90
     timeout -k 5 $lim env $(envof $v) $BIN/$v/grouped_test --quick > $L/test-$v.log 2>&1
     rc=$?

@@ -93,8 +93,9 @@ struct FfnArgs {
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
-// its registers and SASS are run 7's (the knobs' runtime branches and state cost the default ~16 us,
-// run 8); kKnobsAll is the one instantiation that takes any of them (each still checked at run time).
+// its registers and SASS are run 7's (the knobs' runtime branches and state spilled 20 bytes in the
+// default's hot loop: run 8, ~16 us); OVERLAP alone and TIMES alone have lean instantiations too,
+// kKnobsAll takes any other combination (each knob still checked at run time).
 constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
 constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
@@ -1480,6 +1481,162 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   buildWorkList(a, histAll, offs, seg);
 }
 
+// The route kernel on fewer SMs (MOE_GROUPED_ROUTE_TPW = Tpw of 2, 4 or 8): each warp routes Tpw
+// tokens, so the grid is Tpw times smaller and the ffn kernel's CTAs (launched by PDL at once, one
+// per SM) start on the SMs left free: they stream their first items' weights (and PREFETCH more
+// slabs into L2) while the routing runs. Same results as routePackKernel: a block takes 32 Tpw
+// consecutive tokens in chunks of 32 (warp w the token w of each chunk), positions in token order.
+template <int Tpw>
+__global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const RouteArgs a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  constexpr int B = 32 * Tpw;  // tokens of a block
+  extern __shared__ int shm[];
+  const int E = a.experts, G = gridDim.x;
+  const int parts = blockDim.x / E;
+  int* histAll = shm;
+  int* histBefore = shm + E;
+  int* offs = shm + 2 * E;
+  int* seg = shm + 3 * E;
+  int* partTot = shm + 5 * E;
+  int* partBef = partTot + parts * E;
+  __shared__ int sEx[B], sRank[B], srcTok[B], dstRow[B];
+  __shared__ float sGate[B];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int first = blockIdx.x * B;
+  for (int e = tid; e < E; e += blockDim.x) histAll[e] = 0;
+#pragma unroll 1
+  for (int j = 0; j < Tpw; ++j) {
+    const int i = 32 * j + warp, t = first + i;
+    int chosen[1];
+    float gate[1];
+    if (t < a.tokens) {
+      warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
+      if (lane == 0) {
+        a.assignExpert[t] = chosen[0];
+        a.assignGate[t] = gate[0];
+      }
+    } else {
+      chosen[0] = E;
+      gate[0] = 0.f;
+    }
+    if (lane == 0) {
+      sEx[i] = chosen[0];
+      sGate[i] = gate[0];
+    }
+  }
+  __syncthreads();
+  if (tid < 32) {
+    // Chunk by chunk in token order: each token's rank among the block's tokens of its expert.
+#pragma unroll 1
+    for (int j = 0; j < Tpw; ++j) {
+      const int ex = sEx[32 * j + lane];
+      const unsigned same = __match_any_sync(0xffffffffu, ex);
+      const int before = ex < E ? histAll[ex] : 0;
+      sRank[32 * j + lane] = before + __popc(same & ((1u << lane) - 1u));
+      __syncwarp();
+      if (ex < E && lane == __ffs(same) - 1) histAll[ex] = before + __popc(same);
+      __syncwarp();
+    }
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
+  __syncthreads();
+  if (tid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
+    for (unsigned spins = 0;; ++spins) {
+      unsigned v;
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
+      if (int(v - target) >= 0) break;
+      __nanosleep(32);
+      if (spins > (1u << 25)) __trap();
+    }
+  }
+  __syncthreads();
+  if (tid < parts * E) {
+    const int e = tid % E, part = tid / E;
+    int tot = 0, bef = 0;
+    for (int b = part; b < G; b += parts) {
+      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
+      tot += v;
+      if (b < int(blockIdx.x)) bef += v;
+    }
+    partTot[part * E + e] = tot;
+    partBef[part * E + e] = bef;
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += partTot[p * E + e];
+      bef += partBef[p * E + e];
+    }
+    histAll[e] = tot;
+    histBefore[e] = bef;
+  }
+  __syncthreads();
+  if (tid < 32) {
+    int carry = 0;
+    for (int b = 0; b < E; b += 32) {
+      const int e = b + lane;
+      const int v = e < E ? min(histAll[e], a.capacity) : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (e < E) offs[e] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+  }
+  __syncthreads();
+  if (tid < B) {
+    const int t = first + tid;
+    const bool valid = t < a.tokens;
+    const int ex = sEx[tid];
+    const int pos = valid ? histBefore[ex] + sRank[tid] : -1;
+    const bool kept = valid && pos < a.capacity;
+    const int row = kept ? offs[ex] + pos : -1;
+    srcTok[tid] = valid ? t : -1;
+    dstRow[tid] = row;
+    if (valid) {
+      a.assignPos[t] = kept ? pos : -1;
+      a.rowOf[t] = row;
+      if (kept) {
+        a.tokenOf[row] = t;
+        a.gateOf[row] = sGate[tid];
+      }
+    }
+  }
+  __syncthreads();
+  const int vecs = a.dModel / 8;
+  constexpr int kCopy = 4;
+  for (int q0 = tid; q0 < B * vecs; q0 += kCopy * int(blockDim.x)) {
+    uint4 v[kCopy];
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      const bool in = q < B * vecs;
+      const int tok = in ? srcTok[r] : -1, row = in ? dstRow[r] : -1;
+      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      if (q >= B * vecs) continue;
+      const int tok = srcTok[r], row = dstRow[r];
+      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
+      else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
+    }
+  }
+  if (blockIdx.x != 0) return;
+  buildWorkList(a, histAll, offs, seg);
+}
+
 // top-k > 1: out[t] = Σ_k gate · yPacked[row of assignment (k, t)], 0 for dropped assignments.
 __global__ void combinePackedKernel(const bf16* yPacked, const int* rowOf, const float* gate, int tokens,
                                     int topk, int dModel, bf16* out) {
@@ -1561,6 +1718,12 @@ void launch(K kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t s, bool p
   CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, args...));
 }
 
+// The route kernel for `tpw` tokens per warp (MOE_GROUPED_ROUTE_TPW).
+using RouteKernel = void (*)(const RouteArgs);
+RouteKernel routeKernel(int tpw) {
+  return tpw == 1 ? routePackKernel : tpw == 2 ? routePackKernelN<2> : tpw == 4 ? routePackKernelN<4> : routePackKernelN<8>;
+}
+
 }  // namespace
 
 GroupedTuning GroupedTuning::fromEnvironment() {
@@ -1582,6 +1745,10 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.tail = envInt("MOE_GROUPED_TAIL", t.tail);
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
+  {
+    const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
+    t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
+  }
   return t;
 }
 
@@ -1660,19 +1827,23 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobOverlap>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
   if (s.topk == 1 && s.experts <= 32 * kRouteWarps) {
-    routeBlocks_ = (s.tokens + kRouteWarps - 1) / kRouteWarps;
+    const int tpw = tune_.routeTpw;
+    routeBlocks_ = (s.tokens + kRouteWarps * tpw - 1) / (kRouteWarps * tpw);
     const int parts = 32 * kRouteWarps / s.experts;
     routeSmem_ = int((5 * s.experts + 2 * parts * s.experts) * sizeof(int));
     blockCounts_ = alloc<int>(size_t(routeBlocks_) * s.experts);
     barrier_ = alloc<unsigned>(1);
-    CUDA_CHECK(cudaFuncSetAttribute(routePackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
+    const RouteKernel rk = routeKernel(tpw);
+    CUDA_CHECK(cudaFuncSetAttribute(rk, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
     // The route kernel's grid barrier needs every block resident at once.
     int perSm = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, routePackKernel, 32 * kRouteWarps, routeSmem_));
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, rk, 32 * kRouteWarps, routeSmem_));
     if (perSm * smCount_ < routeBlocks_) routeBlocks_ = 0;
   }
   // Routing inside the ffn kernel: v2, top-1, the tables within kMaxFuse*.
@@ -1711,6 +1882,10 @@ std::string GroupedFfn::describe() const {
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
+  if (tune_.overlap) d += ", one wgmma group in flight";
+  if (fusedRoute() && tune_.routeTpw > 1)
+    return d + ", top-k + pack fused (route kernel, " + std::to_string(tune_.routeTpw) + " tokens a warp on " +
+           std::to_string(routeBlocks_) + " SMs)";
   return d + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
 }
 
@@ -1826,7 +2001,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.done1 = done1_;
   r.blockCounts = blockCounts_;
   r.barrier = barrier_;
-  launch(routePackKernel, dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
+  launch(routeKernel(tune_.routeTpw), dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
   launchFfn(layer, assignGate, expertCount, out);
 }
 
@@ -1893,10 +2068,14 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     Maps2 m;
     m.w1 = mapW1_[layer];
     m.w2 = mapW2_[layer];
-    // Any knob on: the instantiation that has their code; else the lean default (none of it).
-    const bool knobs = f.fuse || f.splitK > 1 || f.overlap || f.times;
-    launch(knobs ? ffnKernel2<Cfg5, kKnobsAll> : ffnKernel2<Cfg5, 0>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem,
-           stream_, tune_.pdl, m, f);
+    // The instantiation with exactly the knobs that are on where there is one, else the one with all.
+    const int k = (f.fuse ? kKnobFuse : 0) | (f.splitK > 1 ? kKnobSplit : 0) | (f.overlap ? kKnobOverlap : 0) |
+                  (f.times ? kKnobTimes : 0);
+    launch(k == 0              ? ffnKernel2<Cfg5, 0>
+           : k == kKnobOverlap ? ffnKernel2<Cfg5, kKnobOverlap>
+           : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
+                               : ffnKernel2<Cfg5, kKnobsAll>,
+           dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
   }
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,
