@@ -21,13 +21,14 @@
 # A folder with only `env` and `same-as` (another version's name) runs that version's build with
 # its own settings (a knob A/B'd in the same rounds without carrying the objects twice).
 # VERSIONS (default: every folder, in name order) picks and orders them; ANCHOR_VERSIONS (default:
-# all) those whose checked runs also time torch._grouped_mm (~8 s each); DEADLINE (230 s).
+# all) those whose checked runs also time torch._grouped_mm (~8 s each); TIMES_VERSIONS (none) those
+# also run once per routing with MOE_GROUPED_TIMES=1 (where the CTAs' time goes); DEADLINE (230 s).
 set -u
 OUT=${OUT:-/tmp/moe-ab}
 mkdir -p "$OUT/ab"
 L=$OUT/ab
 NW=native-workload
-AB=$NW/device/bin/ab
+AB=${AB:-$NW/device/bin/ab}
 export PATH="$PATH:/usr/local/cuda/bin:$(dirname "$(command -v python3)")"
 export MOE_GROUPED_KERNEL=${MOE_GROUPED_KERNEL:-2}
 ZIPF="--skew zipf --zipf-exponent 0.57 --capacity-factor 16"
@@ -127,6 +128,17 @@ for sk in uniform zipf; do
     grep -E "^RESULT|routing layer|grouped runs as|exit " $L/checked-$v-$sk.log
   done
 done 2>&1 | tee $L/checked.txt
+
+# ---- TIMES_VERSIONS: per-CTA timestamps of one launch (MOE_GROUPED_TIMES=1, builds that print them) ----
+for v in ${TIMES_VERSIONS-}; do
+  for sk in uniform zipf; do
+    extra=""; [ $sk = zipf ] && extra="$ZIPF"
+    lim=$(left); [ $lim -gt 30 ] && lim=30; [ $lim -lt 10 ] && continue
+    timeout -k 5 $lim env $(envof $v) MOE_GROUPED_TIMES=1 $BIN/$v/moe-workload --mode grouped $extra --iterations 20 --warmup 5 \
+      > $L/times-$v-$sk.log 2>&1
+    note "times $v $sk: $(grep -E '^grouped cta times' $L/times-$v-$sk.log | head -1) $(median_of $L/times-$v-$sk.log) us"
+  done
+done
 
 # ---- interleaved rounds ----
 : > $L/rounds.txt
