@@ -208,9 +208,16 @@ done
   done
   echo "== interleaved rounds: grouped median_us per run (--iterations 200), per routing and version"
   python3 - "$L/rounds.txt" $VERSIONS <<'EOF'
-import sys, statistics as st
+import sys, statistics as st, glob, re, os
 rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) >= 4]
 vers = sys.argv[2:]
+# torch._grouped_mm per routing, from whichever checked runs timed it (the same for every version)
+anchor = {}
+for f in glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "checked-*.log")):
+    sk = "zipf" if f.endswith("-zipf.log") else "uniform"
+    for line in open(f, errors="replace"):
+        m = re.match(r"RESULT anchor=torch._grouped_mm median_us=([0-9.]+) min_us", line)
+        if m: anchor.setdefault(sk, []).append(float(m.group(1)))
 for sk in ("uniform", "zipf"):
     base = None
     for v in vers:
@@ -221,8 +228,10 @@ for sk in ("uniform", "zipf"):
         med = st.median(xs)
         if base is None: base = med
         flm = st.median(fl) if fl else float('nan')
+        an = st.median(anchor[sk]) if anchor.get(sk) else float('nan')
         print(f"{sk:8} {v:10} median {med:7.1f} us  min {min(xs):7.1f}  max {max(xs):7.1f}  n {len(xs):2}  "
-              f"vs {vers[0]} {med - base:+6.1f} us  floor {flm:6.1f} -> {med / flm:.3f}x  runs {' '.join(f'{x:.1f}' for x in xs)}")
+              f"vs {vers[0]} {med - base:+6.1f} us  floor {flm:6.1f} -> {med / flm:.3f}x  torch {an:6.1f} -> {med / an:.3f}x  "
+              f"runs {' '.join(f'{x:.1f}' for x in xs)}")
 EOF
   echo "== $(( $(date +%s) - t0 ))s"
 } > $L/summary-tail.txt 2>&1
