@@ -14,7 +14,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { ContentionEntry, ContentionSummary } from '../report/expert-types.js';
-import { overlapWith, selectRank, type IntervalSet } from '../model/intervals.js';
+import { OverlapWalker, selectRank, type IntervalSet } from '../model/intervals.js';
 import { grown } from '../model/columns.js';
 
 /** A kernel ran alone when others ran beside it for at most this share of its time. */
@@ -197,12 +197,14 @@ export function kernelContention(
   const beside = e;
   // per kernel: its group (-1 when not included)
   const groupOf = new Int32Array(n).fill(-1);
+  // the kernels come in start order: one walk along the overlapped set
+  const twoWalk = new OverlapWalker(two);
   // only whole kernels measure a duration: a kernel cut by the window's edge does not
   const measures = (j: number): boolean => k.start[rows[j]] >= window.start && k.end[rows[j]] <= window.end && dur[j] > 0;
   for (let j = 0; j < n; j++) {
     const i = rows[j];
     const d = e[j] - s[j];
-    const b = overlapWith(two, s[j], e[j]);
+    const b = twoWalk.overlap(s[j], e[j]);
     dur[j] = d;
     beside[j] = b;
     if (options.include && !options.include(i)) continue;
