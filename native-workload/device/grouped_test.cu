@@ -411,7 +411,8 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_FIXED_N", "MOE_GROUPED_KERNEL", "MOE_GROUPED_DIAG",
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
-                        "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP"})
+                        "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
+                        "MOE_GROUPED_ROUTE_TPW"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -468,6 +469,10 @@ int main(int argc, char** argv) {
       {"fuse-no-static", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC=0", false},
       {"fuse-split4-overlap", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16;MOE_GROUPED_OVERLAP=1", true},
       {"v1", "MOE_GROUPED_KERNEL=1;MOE_GROUPED_LAG=-1;MOE_GROUPED_ROUTE=0", false},
+      {"route-tpw4", "MOE_GROUPED_ROUTE_TPW=4", true},
+      {"route-tpw8-prefetch7", "MOE_GROUPED_ROUTE_TPW=8;MOE_GROUPED_PREFETCH=7", false},
+      {"route-tpw2-overlap", "MOE_GROUPED_ROUTE_TPW=2;MOE_GROUPED_OVERLAP=1", false},
+      {"times", "MOE_GROUPED_TIMES=1", false},
   };
   bool allOk = checkTopK();
   for (const Config& cfg : configs) {

@@ -92,6 +92,12 @@ struct FfnArgs {
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
+// ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
+// its registers and SASS are run 7's (the knobs' runtime branches and state spilled 20 bytes in the
+// default's hot loop: run 8, ~16 us); OVERLAP alone and TIMES alone have lean instantiations too,
+// kKnobsAll takes any other combination (each knob still checked at run time).
+constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
+constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
@@ -584,7 +590,7 @@ __device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
 // registers. One pair of arrays for every width: with an array per instantiation ptxas keeps
 // each width's registers apart and spills.
-template <int Phase, int N, class Cf>
+template <int Phase, int N, class Cf, int K>
 __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
                                          int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
@@ -592,7 +598,7 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   float(&acc1)[N / 2] = *reinterpret_cast<float(*)[N / 2]>(&accB[0]);
   // overlap (MOE_GROUPED_OVERLAP=1): one stage's wgmma group stays in flight while the next
   // stage's is issued; a stage is released once the group after it has been issued.
-  const bool overlap = a.overlap != 0;
+  const bool overlap = (K & kKnobOverlap) && a.overlap != 0;
   uint32_t prev = 0;
   for (int ks = 0; ks < kst; ++ks) {
     mbarWait(&t->full[p.stage], p.phase);
@@ -624,7 +630,7 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     releaseStage(&t->empty[prev], lane);
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
-  if (Phase == 1 && split) {
+  if (Phase == 1 && (K & kKnobSplit) && split) {
     splitEpilogue<N, Cf>(acc0, acc1, t, a, wg, lane, row0, n, rowBase, m, split - 1, buf);
     return;
   }
@@ -632,12 +638,12 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
 }
 
-template <int Phase, class Cf>
+template <int Phase, class Cf, int K>
 __device__ __forceinline__ void runItem2(uint8_t* smem, typename Cf::Tail* t, Pipe<Cf::kStages>& p, const FfnArgs& a,
                                          int wg, int warp, int lane, int m, int n, int rowBase, int kst, int buf,
                                          int split, float (&accA)[Cf::kChunk / 2], float (&accB)[Cf::kChunk / 2]) {
 #define MOE_TILE(W) \
-  runTile2<Phase, 16 * (W), Cf>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, split, accA, accB)
+  runTile2<Phase, 16 * (W), Cf, K>(smem, t, p, a, wg, warp, lane, m, n, rowBase, kst, buf, split, accA, accB)
   switch ((a.diag & 2) ? 0 : (n + 15) >> 4) {
     case 0:  // a static item of an expert without tokens (or diagnostic 2: no wgmma, no epilogue)
       for (int ks = 0; ks < kst; ++ks) {
@@ -857,7 +863,7 @@ __device__ __forceinline__ void routeInKernel(typename Cf::Tail* t, const FfnArg
 }
 #endif  // MOE_DEVICE_SM90A
 
-template <class Cf>
+template <class Cf, int K>
 __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant__ Maps2 maps, const FfnArgs a) {
 #ifdef MOE_DEVICE_SM90A
   constexpr int S = Cf::kStages, C = Cf::kChunk;
@@ -879,7 +885,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       mbarInit(&t->sigFull[r], 256);
       mbarInit(&t->sigEmpty[r], 1);
     }
-    mbarInit(&t->routeReady, 1);
+    if (K & kKnobFuse) mbarInit(&t->routeReady, 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -907,7 +913,8 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     }
     if (tid != 0) return;
     // ---- producer ----
-    stamp(a.times, 0);
+    unsigned long long* const times = (K & kKnobTimes) ? a.times : nullptr;
+    stamp(times, 0);
     const uint64_t policy = evictFirstPolicy();
     Pipe<S> p;
     unsigned long long slabs = 0;
@@ -928,12 +935,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     }
     // Fused routing: the consumers fill the tables (the producer reads nothing the kernels
     // before wrote); else the work list and counts come from the route or pack kernel.
-    const bool fused = a.fuse != 0;
+    const bool fused = (K & kKnobFuse) && a.fuse != 0;
     if (fused) mbarWait(&t->routeReady, 0);
     else asm volatile("griddepcontrol.wait;" ::: "memory");
     bool rowsCopied = !fused;
-    stamp(a.times, 1);
-    if (!fused) stamp(a.times, 2);
+    stamp(times, 1);
+    if (!fused) stamp(times, 2);
     const int total = fused ? t->rTotal : *a.listTotal;
     // List index -> item, from the segment table (the order buildWorkList writes).
     auto decode = [&](int idx) {
@@ -947,7 +954,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       int j = idx - t->rSeg[s];
       const int tt = (t->rCnt[e] + C - 1) / C;
       if (id >> 16) {
-        const int parts = a.splitK > 1 && e >= a.experts - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
+        const int parts = (K & kKnobSplit) && a.splitK > 1 && e >= a.experts - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
         return make_int4(1, e, j / (tt * parts), r / parts + 256 * (r % parts));
       }
       const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
@@ -965,11 +972,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
         count = fused ? t->rCnt[item.y] : a.counts[item.y];
-        const int w = item.w & 255;  // token chunk; a split-K down item has its part in item.w >> 8
+        const int w = (K & kKnobSplit) ? item.w & 255 : item.w;  // token chunk; a split-K down item has its part in item.w >> 8
         n = min(max(count - w * C, 0), C);
         rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
-        if (item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
+        if ((K & kKnobSplit) && item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
           kst = kst2 / a.splitK;
           ks0 = (item.w >> 8) * kst;
           split = (item.w >> 8) + 1;
@@ -983,11 +990,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         mbarArrive(&t->itemFull[slot]);
       }
       if (item.x < 0) {
-        stamp(a.times, 3);
-        if (a.times) a.times[blockIdx.x * 8 + 7] = slabs;
+        stamp(times, 3);
+        if (times) times[blockIdx.x * 8 + 7] = slabs;
         break;
       }
-      slabs += kst;
+      if (K & kKnobTimes) slabs += kst;
       const int chunks = (count + C - 1) / C;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
@@ -1006,7 +1013,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
       const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
-      if (!rowsCopied && kst > 0 && bBytes) {
+      if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
         const unsigned target = t->rBase + 2u * gridDim.x;
         for (unsigned spins = 0; int(loadAcquire(a.barrier) - target) < 0; ++spins) {
@@ -1015,7 +1022,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         proxyFenceGlobal();
         rowsCopied = true;
-        stamp(a.times, 2);
+        stamp(times, 2);
       }
       bool haveNext = false;
       int4 next = make_int4(-1, 0, 0, 0);
@@ -1055,9 +1062,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
   const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
-  if (ctid == 0) stamp(a.times, 5);
-  if (a.fuse) routeInKernel<Cf>(t, a, ctid);
-  if (ctid == 0) stamp(a.times, 6);
+  unsigned long long* const times = (K & kKnobTimes) ? a.times : nullptr;
+  if (ctid == 0) stamp(times, 5);
+  if constexpr ((K & kKnobFuse) != 0) {
+    if (a.fuse) routeInKernel<Cf>(t, a, ctid);
+  }
+  if (ctid == 0) stamp(times, 6);
   Pipe<S> p;
   float accA[C / 2], accB[C / 2];
   uint32_t ups = 0;  // up items handed to the signaler
@@ -1077,12 +1087,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     mbarArrive(&t->itemEmpty[slot]);
     if (item.x < 0) {
       if (a.signalWarp) handOver(-1);
-      if (ctid == 0) stamp(a.times, 4);
+      if (ctid == 0) stamp(times, 4);
       break;
     }
     const int buf = r & 1;
     if (item.x == 0) {
-      runItem2<0, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
+      runItem2<0, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
       // Publish this expert's finished up-projection tile to the down-projection items.
       if (a.signalWarp) {
         handOver(item.y);
@@ -1099,12 +1109,18 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
         const int c = ctid & 127;
         if (c < info.x) {
-          t->tok[buf][wg][c] = __ldcg(a.tokenOf + info.y + c);  // written by other CTAs when routing is fused
-          t->gate[buf][wg][c] = __ldcg(a.gateOf + info.y + c);
+          if constexpr ((K & kKnobFuse) != 0) {
+            t->tok[buf][wg][c] = __ldcg(a.tokenOf + info.y + c);  // written by other CTAs when routing is fused
+            t->gate[buf][wg][c] = __ldcg(a.gateOf + info.y + c);
+          } else {
+            t->tok[buf][wg][c] = a.tokenOf[info.y + c];
+            t->gate[buf][wg][c] = a.gateOf[info.y + c];
+          }
         }
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
       }
-      runItem2<1, Cf>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, info.w, accA, accB);
+      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, (K & kKnobSplit) ? info.w : 0,
+                         accA, accB);
     }
   }
 #endif
@@ -1465,6 +1481,162 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   buildWorkList(a, histAll, offs, seg);
 }
 
+// The route kernel on fewer SMs (MOE_GROUPED_ROUTE_TPW = Tpw of 2, 4 or 8): each warp routes Tpw
+// tokens, so the grid is Tpw times smaller and the ffn kernel's CTAs (launched by PDL at once, one
+// per SM) start on the SMs left free: they stream their first items' weights (and PREFETCH more
+// slabs into L2) while the routing runs. Same results as routePackKernel: a block takes 32 Tpw
+// consecutive tokens in chunks of 32 (warp w the token w of each chunk), positions in token order.
+template <int Tpw>
+__global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const RouteArgs a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  constexpr int B = 32 * Tpw;  // tokens of a block
+  extern __shared__ int shm[];
+  const int E = a.experts, G = gridDim.x;
+  const int parts = blockDim.x / E;
+  int* histAll = shm;
+  int* histBefore = shm + E;
+  int* offs = shm + 2 * E;
+  int* seg = shm + 3 * E;
+  int* partTot = shm + 5 * E;
+  int* partBef = partTot + parts * E;
+  __shared__ int sEx[B], sRank[B], srcTok[B], dstRow[B];
+  __shared__ float sGate[B];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int first = blockIdx.x * B;
+  for (int e = tid; e < E; e += blockDim.x) histAll[e] = 0;
+#pragma unroll 1
+  for (int j = 0; j < Tpw; ++j) {
+    const int i = 32 * j + warp, t = first + i;
+    int chosen[1];
+    float gate[1];
+    if (t < a.tokens) {
+      warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
+      if (lane == 0) {
+        a.assignExpert[t] = chosen[0];
+        a.assignGate[t] = gate[0];
+      }
+    } else {
+      chosen[0] = E;
+      gate[0] = 0.f;
+    }
+    if (lane == 0) {
+      sEx[i] = chosen[0];
+      sGate[i] = gate[0];
+    }
+  }
+  __syncthreads();
+  if (tid < 32) {
+    // Chunk by chunk in token order: each token's rank among the block's tokens of its expert.
+#pragma unroll 1
+    for (int j = 0; j < Tpw; ++j) {
+      const int ex = sEx[32 * j + lane];
+      const unsigned same = __match_any_sync(0xffffffffu, ex);
+      const int before = ex < E ? histAll[ex] : 0;
+      sRank[32 * j + lane] = before + __popc(same & ((1u << lane) - 1u));
+      __syncwarp();
+      if (ex < E && lane == __ffs(same) - 1) histAll[ex] = before + __popc(same);
+      __syncwarp();
+    }
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
+  __syncthreads();
+  if (tid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
+    for (unsigned spins = 0;; ++spins) {
+      unsigned v;
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
+      if (int(v - target) >= 0) break;
+      __nanosleep(32);
+      if (spins > (1u << 25)) __trap();
+    }
+  }
+  __syncthreads();
+  if (tid < parts * E) {
+    const int e = tid % E, part = tid / E;
+    int tot = 0, bef = 0;
+    for (int b = part; b < G; b += parts) {
+      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
+      tot += v;
+      if (b < int(blockIdx.x)) bef += v;
+    }
+    partTot[part * E + e] = tot;
+    partBef[part * E + e] = bef;
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += partTot[p * E + e];
+      bef += partBef[p * E + e];
+    }
+    histAll[e] = tot;
+    histBefore[e] = bef;
+  }
+  __syncthreads();
+  if (tid < 32) {
+    int carry = 0;
+    for (int b = 0; b < E; b += 32) {
+      const int e = b + lane;
+      const int v = e < E ? min(histAll[e], a.capacity) : 0;
+      int incl = v;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int u = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= o) incl += u;
+      }
+      if (e < E) offs[e] = carry + incl - v;
+      carry += __shfl_sync(0xffffffffu, incl, 31);
+    }
+  }
+  __syncthreads();
+  if (tid < B) {
+    const int t = first + tid;
+    const bool valid = t < a.tokens;
+    const int ex = sEx[tid];
+    const int pos = valid ? histBefore[ex] + sRank[tid] : -1;
+    const bool kept = valid && pos < a.capacity;
+    const int row = kept ? offs[ex] + pos : -1;
+    srcTok[tid] = valid ? t : -1;
+    dstRow[tid] = row;
+    if (valid) {
+      a.assignPos[t] = kept ? pos : -1;
+      a.rowOf[t] = row;
+      if (kept) {
+        a.tokenOf[row] = t;
+        a.gateOf[row] = sGate[tid];
+      }
+    }
+  }
+  __syncthreads();
+  const int vecs = a.dModel / 8;
+  constexpr int kCopy = 4;
+  for (int q0 = tid; q0 < B * vecs; q0 += kCopy * int(blockDim.x)) {
+    uint4 v[kCopy];
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      const bool in = q < B * vecs;
+      const int tok = in ? srcTok[r] : -1, row = in ? dstRow[r] : -1;
+      v[u] = row >= 0 ? reinterpret_cast<const uint4*>(a.x)[size_t(tok) * vecs + c] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kCopy; ++u) {
+      const int q = q0 + u * blockDim.x, r = q / vecs, c = q % vecs;
+      if (q >= B * vecs) continue;
+      const int tok = srcTok[r], row = dstRow[r];
+      if (row >= 0) reinterpret_cast<uint4*>(a.xPacked)[size_t(row) * vecs + c] = v[u];
+      else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
+    }
+  }
+  if (blockIdx.x != 0) return;
+  buildWorkList(a, histAll, offs, seg);
+}
+
 // top-k > 1: out[t] = Σ_k gate · yPacked[row of assignment (k, t)], 0 for dropped assignments.
 __global__ void combinePackedKernel(const bf16* yPacked, const int* rowOf, const float* gate, int tokens,
                                     int topk, int dModel, bf16* out) {
@@ -1546,6 +1718,12 @@ void launch(K kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t s, bool p
   CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, args...));
 }
 
+// The route kernel for `tpw` tokens per warp (MOE_GROUPED_ROUTE_TPW).
+using RouteKernel = void (*)(const RouteArgs);
+RouteKernel routeKernel(int tpw) {
+  return tpw == 1 ? routePackKernel : tpw == 2 ? routePackKernelN<2> : tpw == 4 ? routePackKernelN<4> : routePackKernelN<8>;
+}
+
 }  // namespace
 
 GroupedTuning GroupedTuning::fromEnvironment() {
@@ -1567,6 +1745,10 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.tail = envInt("MOE_GROUPED_TAIL", t.tail);
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
+  {
+    const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
+    t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
+  }
   return t;
 }
 
@@ -1644,19 +1826,24 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   list_ = alloc<int4>(maxItems_);
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobOverlap>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
   if (s.topk == 1 && s.experts <= 32 * kRouteWarps) {
-    routeBlocks_ = (s.tokens + kRouteWarps - 1) / kRouteWarps;
+    const int tpw = tune_.routeTpw;
+    routeBlocks_ = (s.tokens + kRouteWarps * tpw - 1) / (kRouteWarps * tpw);
     const int parts = 32 * kRouteWarps / s.experts;
     routeSmem_ = int((5 * s.experts + 2 * parts * s.experts) * sizeof(int));
     blockCounts_ = alloc<int>(size_t(routeBlocks_) * s.experts);
     barrier_ = alloc<unsigned>(1);
-    CUDA_CHECK(cudaFuncSetAttribute(routePackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
+    const RouteKernel rk = routeKernel(tpw);
+    CUDA_CHECK(cudaFuncSetAttribute(rk, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
     // The route kernel's grid barrier needs every block resident at once.
     int perSm = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, routePackKernel, 32 * kRouteWarps, routeSmem_));
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, rk, 32 * kRouteWarps, routeSmem_));
     if (perSm * smCount_ < routeBlocks_) routeBlocks_ = 0;
   }
   // Routing inside the ffn kernel: v2, top-1, the tables within kMaxFuse*.
@@ -1695,6 +1882,10 @@ std::string GroupedFfn::describe() const {
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
+  if (tune_.overlap) d += ", one wgmma group in flight";
+  if (fusedRoute() && tune_.routeTpw > 1)
+    return d + ", top-k + pack fused (route kernel, " + std::to_string(tune_.routeTpw) + " tokens a warp on " +
+           std::to_string(routeBlocks_) + " SMs)";
   return d + (fusedRoute() ? ", top-k + pack fused (route kernel)" : ", top-k and pack as two kernels");
 }
 
@@ -1810,7 +2001,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.done1 = done1_;
   r.blockCounts = blockCounts_;
   r.barrier = barrier_;
-  launch(routePackKernel, dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
+  launch(routeKernel(tune_.routeTpw), dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
   launchFfn(layer, assignGate, expertCount, out);
 }
 
@@ -1877,7 +2068,14 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     Maps2 m;
     m.w1 = mapW1_[layer];
     m.w2 = mapW2_[layer];
-    launch(ffnKernel2<Cfg5>, dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
+    // The instantiation with exactly the knobs that are on where there is one, else the one with all.
+    const int k = (f.fuse ? kKnobFuse : 0) | (f.splitK > 1 ? kKnobSplit : 0) | (f.overlap ? kKnobOverlap : 0) |
+                  (f.times ? kKnobTimes : 0);
+    launch(k == 0              ? ffnKernel2<Cfg5, 0>
+           : k == kKnobOverlap ? ffnKernel2<Cfg5, kKnobOverlap>
+           : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
+                               : ffnKernel2<Cfg5, kKnobsAll>,
+           dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
   }
   if (s_.topk > 1)
     combinePackedKernel<<<s_.tokens, 128, 0, stream_>>>(yPacked_, rowOf_, assignGate, s_.tokens, s_.topk,

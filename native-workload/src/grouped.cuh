@@ -55,7 +55,9 @@ struct GroupedTuning {
   int split = 1;           // v2, top-1: down items of the last `tail` experts split into this many parts over
   int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
   bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
-  bool times = false;      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
+  bool times = false;
+  int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many
+                           // times fewer SMs (the ffn kernel's CTAs start on the others meanwhile)      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
 };
 

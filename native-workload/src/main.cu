@@ -266,6 +266,10 @@ int runAll(const Options& o) {
   double seqUs = 0;
   for (const Timing& t : timings)
     if (t.mode == Mode::Sequential) seqUs = t.medianUs;
+  if (std::find(o.modes.begin(), o.modes.end(), Mode::Grouped) != o.modes.end()) {
+    const std::string times = w.groupedTimes();  // MOE_GROUPED_TIMES=1: the last grouped launch's CTAs
+    if (!times.empty()) std::printf("grouped %s\n", times.c_str());
+  }
 
   std::printf("%-13s %12s %12s %14s  %s\n", "mode", "median_us", "min_us", "vs_sequential", "check vs sequential");
   bool allOk = true;

@@ -176,6 +176,11 @@ std::string MoeWorkload<T>::groupedPath() const {
 }
 
 template <typename T>
+std::string MoeWorkload<T>::groupedTimes() const {
+  return grouped_ ? grouped_->timesSummary() : std::string();
+}
+
+template <typename T>
 double MoeWorkload<T>::weightCopyUs(int reps) {
   const size_t half = size_t(o_.experts) * o_.dModel * o_.dFf;  // elements of W1 (and of W2)
   T* scratch = nullptr;

@@ -37,6 +37,8 @@ class MoeWorkload {
   double expertWeightBytes() const;
   // What `grouped` runs here: the persistent kernel, or the cuBLAS fallback and why.
   std::string groupedPath() const;
+  // MOE_GROUPED_TIMES=1: where the last grouped launch's CTAs spent their time (one line), else "".
+  std::string groupedTimes() const;
   // Time of a device-to-device copy of every expert weight (median of `reps`), in µs.
   double weightCopyUs(int reps);
   // NaN into every output and intermediate buffer, so that a row a mode fails to write fails
