@@ -14,7 +14,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { ContentionEntry, ContentionSummary } from '../report/expert-types.js';
-import { overlapWith, selectRank, type IntervalSet } from '../model/intervals.js';
+import { OverlapWalker, selectRank, type IntervalSet } from '../model/intervals.js';
 import { grown } from '../model/columns.js';
 
 /** A kernel ran alone when others ran beside it for at most this share of its time. */
@@ -32,60 +32,61 @@ export function overlappedSet(start: ArrayLike<number>, end: ArrayLike<number>, 
   let outS = new Float64Array(64);
   let outE = new Float64Array(64);
   let n = 0;
-  // ends of the running intervals: a binary min-heap, in a typed array grown as needed
+  // ends of the running intervals: a binary min-heap, in a typed array grown as needed. Pushes,
+  // pops and the output are written out in the loop, not closures over these variables: a double
+  // passed to or returned by a closure that is not inlined is a new heap number (three a kernel).
   let heap = new Float64Array(64);
   let size = 0;
-  const push = (v: number) => {
-    if (size === heap.length) heap = grown(heap, 2 * size);
-    heap[size] = v;
-    let i = size++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (heap[p] <= heap[i]) break;
-      const t = heap[p]; heap[p] = heap[i]; heap[i] = t;
-      i = p;
-    }
-  };
-  const pop = () => {
-    const top = heap[0];
-    const last = heap[--size];
-    if (size > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < size && heap[l] < heap[m]) m = l;
-        if (r < size && heap[r] < heap[m]) m = r;
-        if (m === i) break;
-        const t = heap[m]; heap[m] = heap[i]; heap[i] = t;
-        i = m;
-      }
-    }
-    return top;
-  };
   let i = 0;
   // the start of the current stretch of n(t) >= 2 (NaN: none open), a running double
   const openAt = Float64Array.of(NaN);
-  const add = (a: number, b: number) => {
-    if (!(b > a)) return;
-    if (n > 0 && outE[n - 1] >= a) { if (b > outE[n - 1]) outE[n - 1] = b; return; }
-    if (n === outS.length) { outS = grown(outS, 2 * n); outE = grown(outE, 2 * n); }
-    outS[n] = a; outE[n] = b; n++;
-  };
   while (i < count || size > 0) {
     // ends before starts at equal times: touching kernels do not overlap
     const takeEnd = size > 0 && (i >= count || heap[0] <= start[i]);
     if (takeEnd) {
-      const t = pop();
-      if (size === 1) { add(openAt[0], t); openAt[0] = NaN; }
+      // pop the earliest end
+      const t = heap[0];
+      const last = heap[--size];
+      if (size > 0) {
+        heap[0] = last;
+        let h = 0;
+        for (;;) {
+          const l = 2 * h + 1;
+          const r = l + 1;
+          let m = h;
+          if (l < size && heap[l] < heap[m]) m = l;
+          if (r < size && heap[r] < heap[m]) m = r;
+          if (m === h) break;
+          const x = heap[m]; heap[m] = heap[h]; heap[h] = x;
+          h = m;
+        }
+      }
+      if (size === 1) {
+        // the stretch [openAt, t] joins the output (merged into the last piece when they touch)
+        const a = openAt[0];
+        if (t > a) {
+          if (n > 0 && outE[n - 1] >= a) { if (t > outE[n - 1]) outE[n - 1] = t; } else {
+            if (n === outS.length) { outS = grown(outS, 2 * n); outE = grown(outE, 2 * n); }
+            outS[n] = a; outE[n] = t; n++;
+          }
+        }
+        openAt[0] = NaN;
+      }
     } else {
       const s = start[i];
       const e = end[i];
       i++;
       if (!(e > s)) continue;
-      push(e);
+      // push e
+      if (size === heap.length) heap = grown(heap, 2 * size);
+      heap[size] = e;
+      let h = size++;
+      while (h > 0) {
+        const p = (h - 1) >> 1;
+        if (heap[p] <= heap[h]) break;
+        const x = heap[p]; heap[p] = heap[h]; heap[h] = x;
+        h = p;
+      }
       if (size === 2) openAt[0] = s;
     }
   }
@@ -197,12 +198,14 @@ export function kernelContention(
   const beside = e;
   // per kernel: its group (-1 when not included)
   const groupOf = new Int32Array(n).fill(-1);
+  // the kernels come in start order: one walk along the overlapped set
+  const twoWalk = new OverlapWalker(two);
   // only whole kernels measure a duration: a kernel cut by the window's edge does not
   const measures = (j: number): boolean => k.start[rows[j]] >= window.start && k.end[rows[j]] <= window.end && dur[j] > 0;
   for (let j = 0; j < n; j++) {
     const i = rows[j];
     const d = e[j] - s[j];
-    const b = overlapWith(two, s[j], e[j]);
+    const b = twoWalk.overlap(s[j], e[j]);
     dur[j] = d;
     beside[j] = b;
     if (options.include && !options.include(i)) continue;

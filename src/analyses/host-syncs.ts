@@ -12,7 +12,7 @@ import { gatherF64, gatherI32 } from '../model/gather.js';
 import { valueAtRank, visitArray } from '../model/distribution.js';
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
-import { intersectionLength, lowerBound, overlapWith, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
+import { intersectionLength, lowerBound, OverlapWalker, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
 import { BLOCKING_REASONS, blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
@@ -97,11 +97,13 @@ export function hostSyncs(
   const slotOf = new Int32Array(n);
   const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
   let totalTime = 0;
+  // the calls in start order: one walk along the gaps
+  const idleWalk = new OverlapWalker(idle);
   for (let q = 0; q < n; q++) {
     const r = row[q];
     const name = strings[runtime.name[r]] ?? '?';
     const duration = runtime.end[r] - runtime.start[r];
-    const idleHere = (gpuIdle[q] = overlapWith(idle, runtime.start[r], runtime.end[r]));
+    const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
     totalTime += duration;
     let agg = byName.get(name);
     if (!agg) {

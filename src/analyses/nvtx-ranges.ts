@@ -14,7 +14,7 @@ import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup,
 import { distributionInPlace, lowerBound, sortedOrder, upperBound } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { grown } from '../model/columns.js';
-import { forEachInWindow } from './select.js';
+import { forEachInWindow, piece } from './select.js';
 import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 import type { TraceIndex } from './trace-index.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -249,12 +249,14 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   let cut = false;
   let identity = true;
   let sorted = true;
-  let lastStart = -Infinity;
-  forEachInWindow(k, deviceId, w, (i, a, b, first) => {
-    if (!first || a !== k.start[i] || b !== k.end[i]) cut = true;
+  // the last piece's start: a double kept in a closure's variable would be a new heap number a kernel
+  const lastStart = Float64Array.of(-Infinity);
+  forEachInWindow(k, deviceId, w, (i, first) => {
+    const a = piece[0];
+    if (!first || a !== k.start[i] || piece[1] !== k.end[i]) cut = true;
     if (i !== count) identity = false;
-    if (a < lastStart) sorted = false;
-    lastStart = a;
+    if (a < lastStart[0]) sorted = false;
+    lastStart[0] = a;
     count++;
   });
   // one GPU, default window: the kernel columns as they are
@@ -269,7 +271,9 @@ function kernelsOf(trace: Trace, deviceId: number, window?: { start: number; end
   let end = new Float64Array(count);
   let j = 0;
   sorted = true;
-  forEachInWindow(k, deviceId, w, (i, a, b) => {
+  forEachInWindow(k, deviceId, w, (i) => {
+    const a = piece[0];
+    const b = piece[1];
     if (j > 0 && a < start[j - 1]) sorted = false;
     rows[j] = i; start[j] = a; end[j] = b; j++;
   });

@@ -9,7 +9,7 @@
 import type { IntColumn, Trace } from '../model/trace.js';
 import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
 import { fit, grown, rowAt, widestOf, type RowView } from '../model/columns.js';
-import { forEachInWindow } from '../model/window-pieces.js';
+import { forEachInWindow, piece } from '../model/window-pieces.js';
 
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
@@ -104,7 +104,7 @@ export function selectOps(
   let nOps = 0;
   let kernelCount = 0;
   for (const [t, kind] of tables) {
-    forEachInWindow(t, deviceId, window, (i, a, b, first) => {
+    forEachInWindow(t, deviceId, window, (i, first) => {
       if (first) {
         rowOfOp[nOps] = i; opKind[nOps] = kind;
         nOps++;
@@ -119,7 +119,7 @@ export function selectOps(
         pOp = new Int32Array(pStart.length);
         for (let k = 0; k < n; k++) pOp[k] = k;
       }
-      pStart[n] = a; pEnd[n] = b;
+      pStart[n] = piece[0]; pEnd[n] = piece[1];
       if (pOp) pOp[n] = nOps - 1;
       n++;
     });
@@ -207,7 +207,7 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
 }
 
 // forEachInWindow, the one definition of "in W" piece by piece, lives in model/ so renderers can use it too
-export { forEachInWindow } from '../model/window-pieces.js';
+export { forEachInWindow, piece } from '../model/window-pieces.js';
 
 /**
  * Rows of trace.kernels (a RowView, model/columns.ts): `rows[j]` for j < count, or j itself when
@@ -226,7 +226,7 @@ export function kernelsInWindow(trace: Trace, deviceId: number, window: Interval
   const k = trace.kernels;
   const rows = new Int32Array(k.count);
   let n = 0;
-  forEachInWindow(k, deviceId, window, (i, _a, _b, first) => { if (first) rows[n++] = i; });
+  forEachInWindow(k, deviceId, window, (i, first) => { if (first) rows[n++] = i; });
   // every kernel, in row order: the rows are the identity
   if (n === k.count) return { count: n, rows: null };
   return { count: n, rows: fit(rows, n) };
@@ -240,12 +240,12 @@ export function transferActivity(trace: Trace, deviceId: number, window: Interva
     // a first walk counts, so the pieces take typed columns of their size
     let count = 0;
     let pieces = 0;
-    forEachInWindow(t, deviceId, window, (_i, _a, _b, first) => { if (first) count++; pieces++; });
+    forEachInWindow(t, deviceId, window, (_i, first) => { if (first) count++; pieces++; });
     if (pieces === 0) return { count, busy: 0 };
     const s = new Float64Array(pieces);
     const e = new Float64Array(pieces);
     let n = 0;
-    forEachInWindow(t, deviceId, window, (_i, a, b) => { s[n] = a; e[n] = b; n++; });
+    forEachInWindow(t, deviceId, window, () => { s[n] = piece[0]; e[n] = piece[1]; n++; });
     return { count, busy: totalLength(union(s, e, n)) };
   };
   const m = measure(trace.memcpy);

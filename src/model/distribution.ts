@@ -105,11 +105,13 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
  */
 export function distributionOf(count: number, visit: Visit): Distribution {
   if (count < BUCKET_MIN) return collected(count, visit, (a) => distributionInPlace(a, count));
-  // total, magnitude, min, max
+  // total, magnitude, min, max, and the count of values per top 16 bits (valuesAtRanks' first pass)
   const acc = runningDoubles(0, 0, Infinity, -Infinity);
+  const top = new Int32Array(BUCKETS);
   let plain = true;
   let n = 0;
   pass(visit, (values, k) => {
+    const words = highWords(values);
     for (let i = 0; i < k; i++) {
       const v = values[i];
       acc[0] += v;
@@ -117,12 +119,13 @@ export function distributionOf(count: number, visit: Visit): Distribution {
       if (v < acc[2]) acc[2] = v;
       if (v > acc[3]) acc[3] = v;
       if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
+      top[words[2 * i + HIGH_WORD] >>> 16]++;
     }
     n += k;
   });
   if (n !== count) throw new Error(`distributionOf: the visit gave ${n} values, not ${count}`);
   if (!plain || !(acc[1] < 2 ** 52)) return collected(count, visit, (a) => distributionInPlace(a, count));
-  const [median, p95] = quantilesAt(count, visit, [0.5, 0.95])!;
+  const [median, p95] = quantilesAt(count, visit, [0.5, 0.95], top)!;
   return { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] };
 }
 
@@ -186,7 +189,7 @@ export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly 
 }
 
 /** quantilesByBuckets of the values a visit gives. */
-function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number[] | null {
+function quantilesAt(count: number, visit: Visit, ps: readonly number[], top?: Int32Array): number[] | null {
   // the ranks each quantile interpolates between: i0 and, unless i falls on it, i0 + 1
   const ranks: number[] = [];
   for (const p of ps) {
@@ -194,7 +197,7 @@ function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number
     const i0 = Math.floor(i);
     ranks.push(i0, i === i0 ? i0 : i0 + 1);
   }
-  const rankValue = valuesAtRanks(count, visit, ranks);
+  const rankValue = valuesAtRanks(count, visit, ranks, top);
   if (!rankValue) return null;
   return ps.map((p, q) => {
     const i = (count - 1) * p;
@@ -210,62 +213,108 @@ function quantilesAt(count: number, visit: Visit, ps: readonly number[]): number
  *
  * Non-negative doubles order as their bit patterns, so this is a radix selection on the high
  * 32 bits: one pass counts values by the top 16 bits (sign, exponent, 4 mantissa bits), which
- * places each rank in a bucket; a second counts the values of those buckets by the next 16 bits
- * (20 mantissa bits in all: single integers up to 2^21 ns); a third copies the values of the few
- * sub-buckets that hold the ranks, and a selection within each gives the exact value. Three
- * passes for any number of ranks, where quickselect swaps its way through several, and a
- * sub-bucket usually holds one distinct value.
+ * places each rank in a bucket (`top`: those counts, when the caller's pass made them); a
+ * second counts the values of those buckets by the next 16 bits (20 mantissa bits in all:
+ * single integers up to 2^21 ns), and notes whether any of them has a nonzero low word: when
+ * none has, a sub-bucket holds one distinct value, its high word's, and the rank's value is
+ * known. Otherwise a third copies the values of the few sub-buckets that hold the ranks, and a
+ * selection within each gives the exact value. When the ranks' top buckets hold few values
+ * (DIRECT_MAX in all), the second pass copies them instead and a selection within each gives the
+ * value. Two or three passes for any number of ranks, where quickselect swaps its way through
+ * several.
  */
-export function valuesAtRanks(count: number, visit: Visit, ranks: readonly number[]): number[] | null {
-  // a value's high word: through a one-double buffer
-  // the high words of a chunk of values: words[2 * i + HIGH_WORD]
-  const highWords = (values: Float64Array): Uint32Array => new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
-  const top = new Int32Array(BUCKETS);
-  pass(visit, (values, k) => {
-    const words = highWords(values);
-    for (let i = 0; i < k; i++) top[words[2 * i + HIGH_WORD] >>> 16]++;
-  });
+export function valuesAtRanks(count: number, visit: Visit, ranks: readonly number[], top?: Int32Array): number[] | null {
+  if (top === undefined) {
+    const counts = new Int32Array(BUCKETS);
+    pass(visit, (values, k) => {
+      const words = highWords(values);
+      for (let i = 0; i < k; i++) counts[words[2 * i + HIGH_WORD] >>> 16]++;
+    });
+    top = counts;
+  }
   for (let b = BUCKETS >>> 1; b < BUCKETS; b++) if (top[b] > 0) return null;
   const level1 = ranks.map((r) => locate(top, 0, r));
   const tops = [...new Set(level1.map((l) => l.bucket))];
   const topSlot = new Int32Array(BUCKETS).fill(-1);
   tops.forEach((b, j) => { topSlot[b] = j; });
+  let few = 0;
+  for (const b of tops) few += top[b];
+  if (few <= DIRECT_MAX) {
+    // the values of the ranks' top buckets, copied in one pass
+    const values = tops.map((b) => new Float64Array(top[b]));
+    const fill = new Int32Array(tops.length);
+    pass(visit, (chunk, n) => {
+      const words = highWords(chunk);
+      for (let i = 0; i < n; i++) {
+        const j = topSlot[words[2 * i + HIGH_WORD] >>> 16];
+        if (j >= 0) values[j][fill[j]++] = chunk[i];
+      }
+    });
+    return level1.map((l) => {
+      const v = values[topSlot[l.bucket]];
+      selectRank(v, 0, v.length - 1, l.within);
+      return v[l.within];
+    });
+  }
   const sub = new Int32Array(tops.length * BUCKETS);
+  // per top bucket: the OR of its values' low words (0: each sub-bucket holds one value)
+  const low = new Int32Array(tops.length);
   pass(visit, (values, k) => {
     const words = highWords(values);
     for (let i = 0; i < k; i++) {
       const h = words[2 * i + HIGH_WORD];
       const j = topSlot[h >>> 16];
-      if (j >= 0) sub[j * BUCKETS + (h & 0xffff)]++;
+      if (j >= 0) {
+        sub[j * BUCKETS + (h & 0xffff)]++;
+        low[j] |= words[2 * i + 1 - HIGH_WORD];
+      }
     }
   });
   // each rank's sub-bucket, as an index into `sub`, and its rank within it
   const level2 = level1.map((l) => {
     const base = topSlot[l.bucket] * BUCKETS;
     const s = locate(sub, base, l.within);
-    return { key: base + s.bucket, within: s.within };
+    return { key: base + s.bucket, within: s.within, exact: low[topSlot[l.bucket]] === 0 ? ofHighWord(((l.bucket << 16) | s.bucket) >>> 0) : null };
   });
-  const keys = [...new Set(level2.map((l) => l.key))];
-  const keySlot = new Int32Array(sub.length).fill(-1);
+  const keys = [...new Set(level2.filter((l) => l.exact === null).map((l) => l.key))];
+  const keySlot = new Int32Array(keys.length > 0 ? sub.length : 0).fill(-1);
   keys.forEach((k, j) => { keySlot[k] = j; });
   const values = keys.map((k) => new Float64Array(sub[k]));
-  const fill = new Int32Array(keys.length);
-  pass(visit, (chunk, n) => {
-    const words = highWords(chunk);
-    for (let i = 0; i < n; i++) {
-      const h = words[2 * i + HIGH_WORD];
-      const j = topSlot[h >>> 16];
-      if (j < 0) continue;
-      const k = keySlot[j * BUCKETS + (h & 0xffff)];
-      if (k >= 0) values[k][fill[k]++] = chunk[i];
-    }
-  });
+  if (keys.length > 0) {
+    const fill = new Int32Array(keys.length);
+    pass(visit, (chunk, n) => {
+      const words = highWords(chunk);
+      for (let i = 0; i < n; i++) {
+        const h = words[2 * i + HIGH_WORD];
+        const j = topSlot[h >>> 16];
+        if (j < 0) continue;
+        const k = keySlot[j * BUCKETS + (h & 0xffff)];
+        if (k >= 0) values[k][fill[k]++] = chunk[i];
+      }
+    });
+  }
   return level2.map((l) => {
+    if (l.exact !== null) return l.exact;
     const v = values[keySlot[l.key]];
     selectRank(v, 0, v.length - 1, l.within);
     return v[l.within];
   });
 }
+
+/** The high 32 bits of a chunk of doubles: words[2 * i + HIGH_WORD] is values[i]'s. */
+function highWords(values: Float64Array): Uint32Array {
+  return new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+}
+
+/** The double whose high word is `h` and low word 0. */
+function ofHighWord(h: number): number {
+  const words = new Uint32Array(2);
+  words[HIGH_WORD] = h;
+  return new Float64Array(words.buffer)[0];
+}
+
+/** Values of the ranks' top buckets, in all, up to which valuesAtRanks copies them at once (1 MB). */
+const DIRECT_MAX = 1 << 17;
 
 const BUCKETS = 65536;
 

@@ -147,6 +147,35 @@ export function overlapWith(set: IntervalSet, s: number, e: number): number {
   return t;
 }
 
+/**
+ * overlapWith(set, s, e) for many queries, by a cursor that moves forward while the queries' s
+ * do not decrease (a binary search only when one does): the same pieces, summed in the same
+ * order, without a search per query (a million kernels against the overlapped set).
+ */
+export class OverlapWalker {
+  private at = 0;
+  private last = -Infinity;
+
+  constructor(private readonly set: IntervalSet) {}
+
+  overlap(s: number, e: number): number {
+    const { start, end, count } = this.set;
+    let i = this.at;
+    // (NaN: as a search would, from its answer)
+    if (!(s >= this.last)) i = firstEndingAfter(end, count, s);
+    else while (i < count && end[i] <= s) i++;
+    this.at = i;
+    this.last = s;
+    let t = 0;
+    for (; i < count && start[i] < e; i++) {
+      const a = Math.max(s, start[i]);
+      const b = Math.min(e, end[i]);
+      if (b > a) t += b - a;
+    }
+    return t;
+  }
+}
+
 /** The parts of [lo, hi) not covered by `set`: the gaps, including any before the first and after the last piece. */
 export function complement(set: IntervalSet, lo: number, hi: number): IntervalSet {
   const outS = new Float64Array(set.count + 1);

@@ -30,9 +30,17 @@ export interface WindowColumns {
   deviceId: IntColumn;
 }
 
-/** Calls visit(row, pieceStart, pieceEnd, firstPieceOfRow) for each piece of the device's rows in W. */
+/**
+ * The piece forEachInWindow's visit is given: [piece[0], piece[1]], valid during the call. Not
+ * arguments: the walk calls many different visits, none of which the compiler inlines, and a
+ * double passed to a call that is not inlined is a new heap number (two a kernel a walk, ~64 MB
+ * of garbage per analysis of a million kernels).
+ */
+export const piece = new Float64Array(2);
+
+/** Calls visit(row, firstPieceOfRow) for each piece of the device's rows in W, the piece's bounds in `piece`. */
 export function forEachInWindow(
-  t: WindowColumns, deviceId: number, window: IntervalSet, visit: (row: number, a: number, b: number, first: boolean) => void,
+  t: WindowColumns, deviceId: number, window: IntervalSet, visit: (row: number, first: boolean) => void,
 ): void {
   let seg = 0;
   for (let i = 0; i < t.count; i++) {
@@ -46,7 +54,9 @@ export function forEachInWindow(
       const a = Math.max(s, window.start[j]);
       const b = Math.min(e, window.end[j]);
       if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
-        visit(i, a, b, first);
+        piece[0] = a;
+        piece[1] = b;
+        visit(i, first);
         first = false;
         if (e === s) break;
       }

@@ -162,6 +162,11 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
   /** Large and small cases, and the ones the buckets decline: fractions, negatives, -0, a sum past 2^52, NaN. */
   const passCases: number[][] = [
     ...cases(),
+    // every value in one top bucket (more than valuesAtRanks copies at once), integers below 2^21:
+    // the ranks' values read off their sub-buckets
+    Array.from({ length: n }, () => 1000 + Math.floor(r() * 16)),
+    // two such buckets, together too many to copy at once
+    Array.from({ length: n }, (_, i) => (i % 2 ? 1000 : 3000) + Math.floor(r() * 8)),
     Array.from({ length: n }, () => Math.floor(r() * 4)),
     Array.from({ length: n }, () => Math.floor(r() * 2 ** 40)),
     Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 0 : i)),

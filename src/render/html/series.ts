@@ -5,7 +5,7 @@
  */
 import type { Trace } from '../../model/trace.js';
 import { concurrencyTimeline, sortedOrder } from '../../model/intervals.js';
-import { forEachInWindow, windowIntervals } from '../../model/window-pieces.js';
+import { forEachInWindow, piece, windowIntervals } from '../../model/window-pieces.js';
 import { GAP_CLASSES, type DeviceReport, type GapClass } from '../../report/types.js';
 import { formatNs, formatPct } from '../format.js';
 import type { TimeAxis } from './timeline.js';
@@ -39,7 +39,7 @@ export function concurrencySeries(d: DeviceReport, trace: Trace, axis: TimeAxis,
   const window = windowIntervals(d.window);
   const starts: number[] = [];
   const ends: number[] = [];
-  forEachInWindow(trace.kernels, d.deviceId, window, (_row, a, b) => { starts.push(a); ends.push(b); });
+  forEachInWindow(trace.kernels, d.deviceId, window, () => { starts.push(piece[0]); ends.push(piece[1]); });
   const order = sortedOrder(starts, starts.length);
   const st = Float64Array.from(order, (o) => starts[o]);
   const en = Float64Array.from(order, (o) => ends[o]);
