@@ -14,7 +14,8 @@ import { removeTempDirs, tempDir, writeNsysExport } from './helpers/make-sqlite.
 import { ensureBuilt, ROOT, runBin, type Exit } from './fuzz/binary.js';
 import { folderState } from './fuzz/run-case.js';
 
-const FIXTURE = join(ROOT, 'fixtures/nsys-2025.3/streams.sqlite');
+// a small real export (87 kernels): these runs are mostly process starts and locks, not analysis
+const FIXTURE = join(ROOT, 'fixtures/nsys-2025.3/saturated.sqlite');
 
 /** A real H200 export when the fixtures are there, else a synthetic one with a few kernels. */
 function input(): string {

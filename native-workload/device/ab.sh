@@ -100,6 +100,9 @@ for v in $VERSIONS; do
        f != "" && /spill stores/ { sp = $0; sub(/^ +/, "", sp) }
        f != "" && /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); print "  ptxas " f ": " substr($0, RSTART, RLENGTH) ", " sp; f = "" }' \
     $AB/$v/ptxas.log 2>/dev/null >> $L/res-$v.txt
+  # ptxas's C7518 (wgmmas serialized) per instantiation: run 8's default had it, run 7's not
+  grep -o "C7518.*ffnKernel2[^']*" $AB/$v/ptxas.log 2>/dev/null | grep -oE "Cfg2ILi[0-9]+ELi[0-9]+EEE(Li[0-9]+E)?" \
+    | sed 's/^/  C7518 wgmma serialized: /' >> $L/res-$v.txt
   note "res $v: $(cat $L/res-$v.txt | tr '\n' ' ')"
 done
 

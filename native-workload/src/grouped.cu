@@ -93,8 +93,12 @@ struct FfnArgs {
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
-// its registers and SASS are run 7's (the knobs' runtime branches and state spilled 20 bytes in the
-// default's hot loop: run 8, ~16 us); OVERLAP alone and TIMES alone have lean instantiations too,
+// it compiles as run 7's did (168 registers, no spill, wgmmas not serialized). With the knobs as
+// runtime branches (run 8's sources) ptxas spilled 20 bytes and serialized the default's wgmmas
+// (C7518, "... WG.DP in divergent path": OVERLAP's wgmma group left in flight across a branch):
+// ~16 us slower. The OVERLAP instantiations are still serialized that way (a wait loop or a lane-0
+// arrive with a group in flight; branch-free PTX for both did not help). SPLIT, OVERLAP and TIMES
+// alone have lean instantiations too,
 // kKnobsAll takes any other combination (each knob still checked at run time).
 constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
 constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
@@ -1827,6 +1831,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobOverlap>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
@@ -2072,6 +2077,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     const int k = (f.fuse ? kKnobFuse : 0) | (f.splitK > 1 ? kKnobSplit : 0) | (f.overlap ? kKnobOverlap : 0) |
                   (f.times ? kKnobTimes : 0);
     launch(k == 0              ? ffnKernel2<Cfg5, 0>
+           : k == kKnobSplit   ? ffnKernel2<Cfg5, kKnobSplit>
            : k == kKnobOverlap ? ffnKernel2<Cfg5, kKnobOverlap>
            : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
                                : ffnKernel2<Cfg5, kKnobsAll>,

@@ -63,7 +63,9 @@ describe('analyze of several files in worker threads (built CLI)', () => {
   });
 
   it('gives the same reports and combined summary with 2 jobs as in one thread', async () => {
-    const cli = (args: string[]) => spawnSync(process.execPath, [`${ROOT}bin/moe-trace.js`, 'analyze', '--json', ...args, ...RANKS], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    // three small real captures (~0.4 s an analysis, RANKS' take 2-3x that): the point is the threads
+    const small = ['saturated', 'grouped', 'torch-grouped'].map((m) => `${ROOT}fixtures/nsys-2025.3/${m}.sqlite`);
+    const cli = (args: string[]) => spawnSync(process.execPath, [`${ROOT}bin/moe-trace.js`, 'analyze', '--json', ...args, ...small], { encoding: 'utf8', maxBuffer: 1 << 28 });
     const parallel = cli(['--jobs', '2']);
     const single = cli(['--jobs', '1']);
     expect([parallel.status, single.status]).toEqual([0, 0]);

@@ -1,6 +1,7 @@
 /**
  * The differential battery, fast subset (npm test): each kind of valid rewrite of a real export
- * (transforms.ts) reads, from the pages and through SQL, to the original's whole Report. The full
+ * (transforms.ts) reads from the pages to the original's whole Report, and through SQL to the
+ * pages' whole Trace (so to the same Report; differential.ts, `traces`). The full
  * battery, every fixture and every transform, is differential.long.test.ts (npm run test:long).
  */
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ describe('differential: rewrites of torch-streams-sync.sqlite read as the origin
   for (const t of fastTransforms()) {
     const run = t.shell && !hasShell ? it.skip : it;
     run(`${t.name}${t.shell && !hasShell ? ' (skipped: needs the sqlite3 shell, apt-get install sqlite3)' : ''}`, () => {
-      checkTransform(SOURCE, t);
+      checkTransform(SOURCE, t, { traces: true });
     }, 60_000);
   }
 });

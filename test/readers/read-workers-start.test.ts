@@ -13,7 +13,8 @@ import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
 import { report } from '../helpers/read-workers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const FILE = join(root, 'fixtures/nsys-2025.3/torch-streams-sync.sqlite');
+// a small capture whose API call, kernel and NVTX tables span 15, 14 and 3 leaf pages
+const FILE = join(root, 'fixtures/nsys-2025.3/sequential.sqlite');
 
 afterAll(removeTempDirs);
 afterEach(() => { delete process.env.MOE_TRACE_READ_WORKERS; });
