@@ -98,7 +98,8 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
 
 /**
  * distribution() of the `count` values a visit gives, without holding them when there are many:
- * one pass for count, total, min and max, three for the quantiles (valuesAtRanks). Fewer than
+ * one pass for count, total, min, max and the top bits, one or two more for the quantiles
+ * (valuesAtRanks). Fewer than
  * BUCKET_MIN values, or values the buckets cannot order (fractions, NaN, negative or -0, sums
  * of magnitudes past 2^52), are collected into an array and take distributionInPlace: the
  * figures are distribution()'s either way, the total summed in visit order as it sums them.
