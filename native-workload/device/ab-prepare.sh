@@ -32,4 +32,6 @@ nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90 -Isrc -c src/kernels.cu -o kernels.o
 [ "${TEST:-0}" = 1 ] && touch test
 echo "$NAME: $(cat origin); env: $(tr '\n' ' ' < env)"
 grep -A3 "Compiling entry.*ffnKernel2" ptxas.log | grep -E "entry|spill|Used" | sed -E 's/.*(ffnKernel2[^ ]*).*/\1/'
+# C7518 (wgmmas serialized, run 8's regression) must not name the default instantiation (...Li0E)
+grep -o "C7518.*ffnKernel2[^']*" ptxas.log | sed -E 's/.*(ffnKernel2[^ ]*)/C7518 wgmmas serialized in \1/' || true
 du -sh .
