@@ -510,6 +510,8 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
   const depReady = new Float64Array(n).fill(-Infinity);
   const startT = new Float64Array(n).fill(NaN);
   const endT = new Float64Array(n).fill(NaN);
+  // an enqueued op's ready time (final once enqueued: both parts are set before and not after)
+  const readyT = new Float64Array(n);
   const queued: number[] = [];
   const running: number[] = [];
   let used = 0;
@@ -519,15 +521,17 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
     if (waitingDeps[j] !== 0 || Number.isNaN(hostReady[j])) return;
     // both parts of its ready time are final now: keep the queue sorted by it
     const r = Math.max(hostReady[j], depReady[j]);
+    readyT[j] = r;
     let lo = 0;
     let hi = queued.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; const q = queued[m]; const rq = Math.max(hostReady[q], depReady[q]); if (rq < r || (rq === r && q < j)) lo = m + 1; else hi = m; }
+    while (lo < hi) { const m = (lo + hi) >> 1; const q = queued[m]; const rq = readyT[q]; if (rq < r || (rq === r && q < j)) lo = m + 1; else hi = m; }
     queued.splice(lo, 0, j);
   };
   // ops without a launch call in the replay are ready at their recorded start
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) { hostReady[j] = ops.start[j]; }
   for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) enqueueIfReady(j);
   const readyAt = (j: number) => Math.max(hostReady[j], depReady[j]);
+  const queuedReadyAt = (j: number) => readyT[j];
   // a kernel that started before its stream predecessor ended (ops.lead): released when the
   // predecessor starts, ready `lead` before its end, and run beside it without a capacity check
   const early = new Uint8Array(n);
@@ -537,7 +541,7 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
     for (;;) {
       for (let q = 0; q < queued.length; q++) {
         const j = queued[q];
-        if (readyAt(j) > now) break;
+        if (queuedReadyAt(j) > now) break;
         // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
         const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 && !early[j] ? ops.share[j] : 0;
         if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
@@ -567,7 +571,7 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
   const nextEvent = (): number => {
     let t = Infinity;
     for (const j of running) if (endT[j] < t) t = endT[j];
-    for (const j of queued) { const r = readyAt(j); if (r > now) { if (r < t) t = r; break; } }
+    for (const j of queued) { const r = queuedReadyAt(j); if (r > now) { if (r < t) t = r; break; } }
     return t;
   };
   const step = (limit: number): boolean => {
