@@ -7,15 +7,14 @@
  * needs no event loop).
  *
  * The trace's columns cross on shared memory (model/shared.ts): the worker reads the main
- * thread's columns, not a copy. Only big traces on machines with the cores take a worker (its
- * start, ~30-60 ms on its own thread, overlaps the window's choice; its isolate costs ~8 MB);
- * a worker that fails to start, dies or throws makes the main thread run the same analyses
- * itself, so the Report is the same either way.
+ * thread's columns, not a copy. The worker starts as the report does (~30-60 ms on its own
+ * thread, overlapping the index and the window's choice). A worker that fails to start, dies or
+ * throws makes the main thread run the same analyses itself, so the Report is the same either
+ * way. Off unless asked for (wantsAside: its memory).
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { Trace } from '../model/trace.js';
 import type { Window } from './types.js';
 import type { TraceIndex } from '../analyses/trace-index.js';
@@ -27,10 +26,6 @@ import type { DeviceReport } from './types.js';
 import { shareColumns } from '../model/shared.js';
 import { COLLECT_ROWS } from '../model/memory.js';
 
-/** Kernels and API calls from which the window analyses run in a worker. */
-export const ASIDE_ANALYSIS_ROWS = 250_000;
-/** Cores from which they do (the main thread's part and the worker's each take one). */
-export const ASIDE_CORES = 4;
 /** How long the worker may take to start before the main thread runs its analyses itself. */
 const START_MS = 10_000;
 
@@ -50,16 +45,17 @@ function workerScript(): string | null {
 }
 
 /**
- * Whether a trace of `rows` kernels and API calls takes a worker: MOE_TRACE_ANALYSIS_WORKERS=0
- * never, =1 always (the tests, on small traces); else on the main thread of a machine of
- * ASIDE_CORES cores or more, from ASIDE_ANALYSIS_ROWS rows. Never when the compiled worker
- * script is absent (running from the sources).
+ * Whether the window analyses run in a worker: only when MOE_TRACE_ANALYSIS_WORKERS=1 asks (the
+ * tests, on small traces too; the bench, to measure it). Off by default: at a million kernels the
+ * worker's isolate (~13 MB) and its analyses' scratch beside the main thread's (the NVTX ranges'
+ * ~35 MB, the expert analyses' ~30 MB next to the device selection's ~40 MB) raised the peak by
+ * 45-60 MB on 2 cores, past the 150 bytes a kernel of issue 14 on every shape (bench/README.md,
+ * "The window analyses in a worker"). Never when the compiled worker script is absent (running
+ * from the sources).
  */
-export function wantsAside(rows: number): boolean {
+export function wantsAside(_rows: number): boolean {
   if (workerScript() === null) return false;
-  const forced = process.env.MOE_TRACE_ANALYSIS_WORKERS;
-  if (forced !== undefined && forced !== '') return forced !== '0';
-  return isMainThread && rows >= ASIDE_ANALYSIS_ROWS && availableParallelism() >= ASIDE_CORES;
+  return process.env.MOE_TRACE_ANALYSIS_WORKERS === '1';
 }
 
 /** The worker for a trace of `rows` rows (wantsAside), started now; null: none. */

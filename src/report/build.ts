@@ -44,8 +44,8 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   // are gone before the next makes its own
   const rows = trace.kernels.count + trace.runtime.count;
   endOfPhase(rows);
-  // each device's window-only analyses in a worker thread beside its other analyses, when the
-  // trace is big and the machine has the cores (report/aside.ts); else here, first
+  // each device's window-only analyses in a worker thread beside its other analyses when asked
+  // for (report/aside.ts: MOE_TRACE_ANALYSIS_WORKERS=1); else here, first
   const aside = asideFor(rows);
   if (aside) aside.share(trace, index, classes);
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {

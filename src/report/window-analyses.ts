@@ -42,3 +42,4 @@ export function windowAnalyses(
   endOfPhase(rows);
   return out;
 }
+
