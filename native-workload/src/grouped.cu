@@ -92,6 +92,7 @@ struct FfnArgs {
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int earlyDown;  // v2: a down item's first weight loads go out before the wait for its H (MOE_GROUPED_EARLY_DOWN)
+  int lookahead;  // v2: the producer takes its next item two slabs before the current one's last load
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -1046,14 +1047,16 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       return idx < total ? (fused ? decode(idx) : a.list[idx]) : make_int4(-1, 0, 0, 0);
     };
     if (!hasStatic) cur = fetch();
+    int preCount = -1, preOff = 0;  // MOE_GROUPED_LOOKAHEAD: the next item's count and first row, loaded with it
     for (uint32_t r = 0;; ++r) {
       const int4 item = cur;
       int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
-        count = fused ? t->rCnt[item.y] : a.counts[item.y];
+        const bool pre = preCount >= 0;
+        count = pre ? preCount : fused ? t->rCnt[item.y] : a.counts[item.y];
         const int w = (K & kKnobSplit) ? item.w & 255 : item.w;  // token chunk; a split-K down item has its part in item.w >> 8
         n = min(max(count - w * C, 0), C);
-        rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
+        rowBase = (pre ? preOff : fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
         if ((K & kKnobSplit) && item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
           kst = kst2 / a.splitK;
@@ -1061,6 +1064,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           split = (item.w >> 8) + 1;
         }
       }
+      preCount = -1;
       {
         const int slot = r % kRing;
         mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
@@ -1127,6 +1131,16 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
         }
         if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
+        if (a.lookahead && !haveNext && ks == max(kst - 2, 0)) {
+          // Take the next item (queue, list entry, its count and row) two slabs before this one's
+          // last load: the round trips overlap the stages in flight instead of following them.
+          next = fetch();
+          haveNext = true;
+          if (next.x >= 0) {
+            preCount = fused ? t->rCnt[next.y] : a.counts[next.y];
+            preOff = fused ? t->rOff[next.y] : a.offsets[next.y];
+          }
+        }
         if (ahead > 0) {
           // Keep the L2 `ahead` slabs in front: this item's, then the next one's.
           if (!haveNext && ks + ahead >= kst) {
@@ -1848,6 +1862,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
   t.earlyDown = envInt("MOE_GROUPED_EARLY_DOWN", t.earlyDown ? 1 : 0) != 0;
+  t.lookahead = envInt("MOE_GROUPED_LOOKAHEAD", t.lookahead ? 1 : 0) != 0;
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -2149,6 +2164,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
   f.earlyDown = tune_.earlyDown ? 1 : 0;
+  f.lookahead = tune_.lookahead ? 1 : 0;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;
