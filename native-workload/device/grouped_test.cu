@@ -412,7 +412,8 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
                         "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
-                        "MOE_GROUPED_ROUTE_TPW"})
+                        "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE", "MOE_GROUPED_EARLY_DOWN",
+                        "MOE_GROUPED_LOOKAHEAD"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -462,6 +463,12 @@ int main(int argc, char** argv) {
   const Config configs[] = {
       {"default", "", true},
       {"fuse", "MOE_GROUPED_FUSE=1", true},
+      {"wave", "MOE_GROUPED_WAVE=100", true},
+      {"fuse-wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100", true},
+      {"wave10-lag2", "MOE_GROUPED_WAVE=10;MOE_GROUPED_LAG=2", false},
+      {"fuse-wave-look", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_LOOKAHEAD=1", true},
+      {"look-early0", "MOE_GROUPED_LOOKAHEAD=1;MOE_GROUPED_EARLY_DOWN=0", false},
+      {"fuse-wave-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", false},
       {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
       {"fuse-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=64", true},
       {"route0-split2", "MOE_GROUPED_ROUTE=0;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=8", false},
@@ -493,6 +500,10 @@ int main(int argc, char** argv) {
       {"default (v2, route kernel, signal)", ""},
       {"fuse (routing in the ffn kernel)", "MOE_GROUPED_FUSE=1"},
       {"fuse prefetch3", "MOE_GROUPED_FUSE=1;MOE_GROUPED_PREFETCH=3"},
+      {"wave", "MOE_GROUPED_WAVE=100"},
+      {"fuse wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100"},
+      {"fuse wave prefetch7", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_PREFETCH=7"},
+      {"fuse wave lookahead", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_LOOKAHEAD=1"},
       {"fuse prefetch7", "MOE_GROUPED_FUSE=1;MOE_GROUPED_PREFETCH=7"},
       {"split4 tail8", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=8"},
       {"split4 tail16", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},

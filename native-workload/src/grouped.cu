@@ -74,6 +74,7 @@ struct FfnArgs {
   const float* bias;
   const bf16* x;
   int tokens, capacity, tiles2, lag;
+  int waveItems;  // MOE_GROUPED_WAVE: the last experts' down items, at most this many, end the list (0: off)
   int* assignExpert;
   float* assignGate;
   int* assignPos;
@@ -90,6 +91,8 @@ struct FfnArgs {
   float* partials;       // [splitK][partRows][dModel]
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
+  int earlyDown;  // v2: a down item's first weight loads go out before the wait for its H (MOE_GROUPED_EARLY_DOWN)
+  int lookahead;  // v2: the producer takes its next item two slabs before the current one's last load
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -102,6 +105,37 @@ struct FfnArgs {
 // kKnobsAll takes any other combination (each knob still checked at run time).
 constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
 constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
+// The work list's order. Per expert e, an up segment (its up items) and a down segment; segment
+// positions: up e at e + clamp(e - lag, 0, W), down e at min(e + lag + 1, E) + e for e < W, at E + e
+// for e >= W. With W = E (the default) each expert's down items follow the up items of e + lag; with
+// MOE_GROUPED_WAVE the down items of experts W..E-1 (W: the longest run of experts at the end whose
+// down items number at most waveItems, ~one per CTA) end the list after every up item: the last items
+// are then down items of equal size taken by all CTAs at once (a wave), not the down items of the
+// last lag + 1 experts on a few CTAs while the others are idle (run 10: a ~40 us wide tail).
+__device__ __forceinline__ int segUp(int e, int E, int lag, int W) { return e + min(max(e - lag, 0), W); }
+__device__ __forceinline__ int segDown(int e, int E, int lag, int W) {
+  return e < W ? min(e + lag + 1, E) + e : E + e;
+}
+// W (see above) for one warp: downItems(e) the down items of expert e; all lanes return it.
+template <typename F>
+__device__ __forceinline__ int waveStart(F downItems, int E, int waveItems, int lane) {
+  if (waveItems <= 0) return E;
+  int carry = 0, W = E;
+  for (int b = E; b > 0; b -= 32) {
+    const int e = b - 1 - lane;  // lane 0: the last expert of this block of 32
+    const int v = e >= 0 ? downItems(e) : 0;
+    int incl = v;
+    for (int o = 1; o < 32; o <<= 1) {
+      const int u = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += u;
+    }
+    const unsigned ok = __ballot_sync(0xffffffffu, e >= 0 && carry + incl <= waveItems);  // a prefix of lanes
+    W -= __popc(ok);
+    if (ok != 0xffffffffu) break;
+    carry += __shfl_sync(0xffffffffu, incl, 31);
+  }
+  return W;
+}
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
@@ -472,7 +506,7 @@ struct Cfg2 {
     // row, tokens in the CTAs before this one; per work-list segment its first index and what it
     // is ((phase << 16) | expert), in list order; the list length; the grid barrier's base.
     int rCnt[kMaxFuseE], rOff[kMaxFuseE], rBef[kMaxFuseE], rSeg[2 * kMaxFuseE], rSegId[2 * kMaxFuseE];
-    int rTotal;
+    int rTotal, rWave;
     unsigned rBase;
     int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
     float gate[2][2][C];  // and gates
@@ -780,11 +814,21 @@ __device__ __forceinline__ void routeInKernel(typename Cf::Tail* t, const FfnArg
   if (ctid < parts * E) {
     const int e = ctid % E, p = ctid / E;
     int tot = 0, bef = 0;
-#pragma unroll 4
-    for (int bb = p; bb < G; bb += parts) {
-      const int n = __ldcg(a.blockCounts + size_t(bb) * E + e);
-      tot += n;
-      bef += bb < b ? n : 0;
+    // Every load in flight before the first add: one L2 round trip for 132 CTAs and 64 experts
+    // (4 at a time was ~9 dependent round trips, several us).
+    constexpr int kB = 34;
+    for (int bb0 = p; bb0 < G; bb0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int bb = bb0 + j * parts;
+        v[j] = bb < G ? __ldcg(a.blockCounts + size_t(bb) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += bb0 + j * parts < b ? v[j] : 0;
+      }
     }
     part[p * E + e] = tot;
     partB[p * E + e] = bef;
@@ -796,15 +840,30 @@ __device__ __forceinline__ void routeInKernel(typename Cf::Tail* t, const FfnArg
       tot += part[p * E + ctid];
       bef += partB[p * E + ctid];
     }
-    const int c = min(tot, a.capacity), tt = (c + C - 1) / C;
+    t->rCnt[ctid] = min(tot, a.capacity);
+    t->rBef[ctid] = bef;
+  }
+  const auto downItems = [&](int e) {
+    return a.tiles2 * ((t->rCnt[e] + C - 1) / C) * (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
+  };
+  if (a.waveItems > 0) {
+    consumersSync();
+    if (ctid < 32) {
+      const int w = waveStart(downItems, E, a.waveItems, lane);
+      if (lane == 0) t->rWave = w;
+    }
+  } else if (ctid == 0) {
+    t->rWave = E;
+  }
+  consumersSync();
+  if (ctid < E) {
+    const int c = t->rCnt[ctid], tt = (c + C - 1) / C, W = t->rWave;
     const int st = min(max(a.staticItems - ctid * a.tiles1, 0), a.tiles1);
     const int lag = a.lag < 0 ? E : min(a.lag, E);
-    const int su = ctid + min(max(ctid - lag, 0), E), sd = min(ctid + lag + 1, E) + ctid;
-    t->rCnt[ctid] = c;
-    t->rBef[ctid] = bef;
+    const int su = segUp(ctid, E, lag, W), sd = segDown(ctid, E, lag, W);
     t->rSeg[su] = c > 0 ? a.tiles1 * tt - st : 0;
     t->rSegId[su] = ctid;
-    t->rSeg[sd] = a.tiles2 * tt * (a.splitK > 1 && ctid >= E - a.splitTail ? a.splitK : 1);
+    t->rSeg[sd] = downItems(ctid);
     t->rSegId[sd] = (1 << 16) | ctid;
   }
   consumersSync();
@@ -988,14 +1047,16 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       return idx < total ? (fused ? decode(idx) : a.list[idx]) : make_int4(-1, 0, 0, 0);
     };
     if (!hasStatic) cur = fetch();
+    int preCount = -1, preOff = 0;  // MOE_GROUPED_LOOKAHEAD: the next item's count and first row, loaded with it
     for (uint32_t r = 0;; ++r) {
       const int4 item = cur;
       int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
-        count = fused ? t->rCnt[item.y] : a.counts[item.y];
+        const bool pre = preCount >= 0;
+        count = pre ? preCount : fused ? t->rCnt[item.y] : a.counts[item.y];
         const int w = (K & kKnobSplit) ? item.w & 255 : item.w;  // token chunk; a split-K down item has its part in item.w >> 8
         n = min(max(count - w * C, 0), C);
-        rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
+        rowBase = (pre ? preOff : fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
         if ((K & kKnobSplit) && item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
           kst = kst2 / a.splitK;
@@ -1003,6 +1064,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           split = (item.w >> 8) + 1;
         }
       }
+      preCount = -1;
       {
         const int slot = r % kRing;
         mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
@@ -1017,7 +1079,23 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       }
       if (K & kKnobTimes) slabs += kst;
       const int chunks = (count + C - 1) / C;
+      // Evict-first only where nobody else reads the tile: an expert with several token chunks
+      // has its weight tile read once per chunk, by CTAs running side by side.
+      const bool hint = a.evictFirst != 0 && chunks <= 1;
+      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
+      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       if (item.x == 1) {
+        if (a.earlyDown) {
+          // The weights do not depend on the up items: the first stages' weight loads go out
+          // before the wait for the expert's H (the token loads follow it, as for static items).
+          Pipe<S> q = p;
+          prefetched = kst < S ? kst : S;
+          for (int s = 0; s < prefetched; ++s, q.advance()) {
+            mbarWait(&t->empty[q.stage], q.phase ^ 1);
+            mbarExpectTx(&t->full[q.stage], kSlabW);
+            tmaLoad(smem + q.stage * Cf::kStage, mw, (ks0 + s) * 64, row, &t->full[q.stage], policy, hint);
+          }
+        }
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
         for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
           __nanosleep(64);
@@ -1025,14 +1103,9 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         proxyFenceGlobal();
       }
-      // Evict-first only where nobody else reads the tile: an expert with several token chunks
-      // has its weight tile read once per chunk, by CTAs running side by side.
-      const bool hint = a.evictFirst != 0 && chunks <= 1;
-      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
       const int width = (n + 15) >> 4;
       const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
-      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
       if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
@@ -1058,6 +1131,16 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
         }
         if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
+        if (a.lookahead && !haveNext && ks == max(kst - 2, 0)) {
+          // Take the next item (queue, list entry, its count and row) two slabs before this one's
+          // last load: the round trips overlap the stages in flight instead of following them.
+          next = fetch();
+          haveNext = true;
+          if (next.x >= 0) {
+            preCount = fused ? t->rCnt[next.y] : a.counts[next.y];
+            preOff = fused ? t->rOff[next.y] : a.offsets[next.y];
+          }
+        }
         if (ahead > 0) {
           // Keep the L2 `ahead` slabs in front: this item's, then the next one's.
           if (!haveNext && ks + ahead >= kst) {
@@ -1163,7 +1246,7 @@ struct PackArgs {
   const float* assignGate;
   const bf16* x;
   int tokens, assignments, experts, capacity, dModel, topk;
-  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail;
+  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
   int* assignPos;
   int* expertCount;
   int* rowOf;
@@ -1184,12 +1267,23 @@ struct PackArgs {
 // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
 // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
 // CTAs reading one weight tile run together) and, lag experts later, its down items. Segment
-// sizes go into list order (up e at e + clamp(e - lag, 0, E), down e at min(e + lag + 1, E) + e)
+// sizes go into list order (segUp, segDown)
 // and one warp scans them: no serial loop over the experts.
 template <typename A>
 __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, int* seg) {
   const int E = a.experts, tid = threadIdx.x, lane = tid & 31;
   const int lag = a.lag < 0 ? E : min(a.lag, E);
+  const auto downItems = [&](int e) {
+    return a.tiles2 * ((min(histAll[e], a.capacity) + a.chunk - 1) / a.chunk) *
+           (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
+  };
+  __shared__ int sWave;
+  if (tid < 32) {
+    const int w = waveStart(downItems, E, a.waveItems, lane);
+    if (lane == 0) sWave = w;
+  }
+  __syncthreads();
+  const int W = sWave;
   for (int e = tid; e < E; e += blockDim.x) {
     const int c = min(histAll[e], a.capacity), tt = (c + a.chunk - 1) / a.chunk;
     const int st = min(max(a.staticItems - e * a.tiles1, 0), a.tiles1);
@@ -1197,8 +1291,8 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     a.offsets[e] = offs[e];
     a.done1[e] = 0;
     // An expert with no tokens has no items, except the static ones (drained, not computed).
-    seg[e + min(max(e - lag, 0), E)] = c > 0 ? a.tiles1 * tt - st : 0;
-    seg[min(e + lag + 1, E) + e] = a.tiles2 * tt * (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
+    seg[segUp(e, E, lag, W)] = c > 0 ? a.tiles1 * tt - st : 0;
+    seg[segDown(e, E, lag, W)] = downItems(e);
   }
   __syncthreads();
   if (tid < 32) {
@@ -1225,12 +1319,12 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     const int c = min(histAll[x], a.capacity);
     const int tt = (c + a.chunk - 1) / a.chunk;
     const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1);
-    int p = seg[x + min(max(x - lag, 0), E)];
+    int p = seg[segUp(x, E, lag, W)];
     if (c > 0)
       for (int m = 0; m < a.tiles1; ++m)
         for (int w = 0; w < tt; ++w)
           if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
-    p = seg[min(x + lag + 1, E) + x];
+    p = seg[segDown(x, E, lag, W)];
     const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1;
     for (int m = 0; m < a.tiles2; ++m)
       for (int w = 0; w < tt; ++w)
@@ -1345,7 +1439,7 @@ struct RouteArgs {
   const float* bias;
   const bf16* x;
   int tokens, experts, capacity, dModel;
-  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail;
+  int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
   int* assignExpert;
   float* assignGate;
   int* assignPos;
@@ -1766,6 +1860,9 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.tail = envInt("MOE_GROUPED_TAIL", t.tail);
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
+  t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
+  t.earlyDown = envInt("MOE_GROUPED_EARLY_DOWN", t.earlyDown ? 1 : 0) != 0;
+  t.lookahead = envInt("MOE_GROUPED_LOOKAHEAD", t.lookahead ? 1 : 0) != 0;
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -1849,7 +1946,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
-  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobOverlap>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobFuse>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -1903,6 +2000,7 @@ std::string GroupedFfn::describe() const {
   std::string d = buf;
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
+  if (tune_.wave > 0) d += ", the last experts' down items (<= " + std::to_string(waveItems()) + ") end the list";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
   if (tune_.overlap) d += ", one wgmma group in flight";
   if (fusedRoute() && tune_.routeTpw > 1)
@@ -1962,6 +2060,7 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.chunk = chunk_;
   p.splitK = splitK_;
   p.splitTail = tune_.tail;
+  p.waveItems = waveItems();
   p.assignPos = assignPos;
   p.expertCount = expertCount;
   p.rowOf = rowOf_;
@@ -2007,6 +2106,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.chunk = chunk_;
   r.splitK = splitK_;
   r.splitTail = tune_.tail;
+  r.waveItems = waveItems();
   r.assignExpert = assignExpert;
   r.assignGate = assignGate;
   r.assignPos = assignPos;
@@ -2063,6 +2163,8 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.splitCount = splitCount_;
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
+  f.earlyDown = tune_.earlyDown ? 1 : 0;
+  f.lookahead = tune_.lookahead ? 1 : 0;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;
@@ -2071,6 +2173,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     f.tokens = s_.tokens;
     f.capacity = s_.capacity;
     f.lag = tune_.lag;
+    f.waveItems = waveItems();
     f.assignExpert = route->assignExpert;
     f.assignGate = route->assignGate;
     f.assignPos = route->assignPos;
@@ -2095,7 +2198,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
                   (f.times ? kKnobTimes : 0);
     launch(k == 0              ? ffnKernel2<Cfg5, 0>
            : k == kKnobSplit   ? ffnKernel2<Cfg5, kKnobSplit>
-           : k == kKnobOverlap ? ffnKernel2<Cfg5, kKnobOverlap>
+           : k == kKnobFuse    ? ffnKernel2<Cfg5, kKnobFuse>
            : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
                                : ffnKernel2<Cfg5, kKnobsAll>,
            dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);

@@ -26,6 +26,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ struct GroupedTuning {
   int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
   bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
   bool times = false;
+  bool earlyDown = true;   // v2: a down item's first weight loads (the stages' worth) before the wait for its H
+  bool lookahead = false;  // v2 (MOE_GROUPED_LOOKAHEAD=1): the producer takes its next item (queue, list, count)
+                           // two slabs before the current item's last load, not after it
+  int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
+                           // end the work list after every up item (a last wave of equal items; 0: off)
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many
                            // times fewer SMs (the ffn kernel's CTAs start on the others meanwhile)      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
@@ -79,6 +85,8 @@ class GroupedFfn {
   // (writing assignExpert/assignGate/assignPos/expertCount as the top-k and slot kernels would),
   // then ffn into `out`.
   bool fusedRoute() const { return (tune_.route && routeBlocks_ > 0) || fusedFfn_; }
+  // MOE_GROUPED_WAVE: the most down items the last wave takes (0: off)
+  int waveItems() const { return tune_.wave > 0 ? std::max(1, tune_.wave * smCount_ / 100) : 0; }
   // Whether runRouted routes inside the ffn kernel itself (MOE_GROUPED_FUSE=1 and a shape it takes).
   bool routesInFfn() const { return fusedFfn_; }
   void runRouted(int layer, const __nv_bfloat16* x, const float* logits, const float* bias, int* assignExpert,

@@ -8,7 +8,9 @@
  *    "one pass" (iteration, step, forward, batch, token, ProfilerStep#N ...: saysOnePass), the
  *    outermost first ("layer #" or "expert #" inside a step is not an iteration).
  * 2. The cudaProfilerStart → cudaProfilerStop ranges, when the capture records such pairs.
- * 3. No NVTX ranges at all: the repeating period of the device's kernel-name sequence (the same
+ * 3. No name says one pass: the outermost family (nothing encloses it) repeated at least three
+ *    times that holds 90% of the device's kernels, unless its name leads with a part of a pass.
+ * 4. No NVTX ranges at all: the repeating period of the device's kernel-name sequence (the same
  *    sequence of kernels launched again and again), when it repeats at least three times after
  *    kernels that do not repeat (set-up); an iteration then runs from its first kernel's start to
  *    the next iteration's first kernel's start.
@@ -54,7 +56,8 @@ const PERIOD_WORK_LIMIT = 3e7;
 export function detectSteadyState(trace: Trace, deviceId: number, links?: CallLinks): SteadyState | null {
   let l = links;
   const get = (): CallLinks => (l ??= callLinks(trace));
-  return fromNvtx(trace, deviceId, get) ?? fromProfilerRanges(trace, deviceId, get) ?? fromKernelPeriod(trace, deviceId);
+  return fromNvtx(trace, deviceId, get, 'named') ?? fromProfilerRanges(trace, deviceId, get) ?? fromNvtx(trace, deviceId, get, 'outermost') ??
+    fromKernelPeriod(trace, deviceId);
 }
 
 /** Words (split at anything but letters, lower case) that say "one pass of the loop". */
@@ -75,15 +78,28 @@ interface Candidate {
   q: number[];
   depth: number;
   kernels: number;
-  named: boolean;
 }
 
-function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks): SteadyState | null {
+/**
+ * Words that name a part of one pass ("expert 3", "layer 12", "attention"): a family led by one is
+ * never taken for the iterations on its name's silence alone (an expert loop marked per expert).
+ */
+const PART_WORDS = /^\W*(experts?|layers?|blocks?|attn|attention|mlp|ffn|heads?|gemm|matmul|router|gate|dispatch|combine|all[-_ ]?to[-_ ]?all|copy|sync)\b/i;
+/** An unnamed outermost family is the loop only when its instances hold this share of the device's kernels. */
+const UNNAMED_MIN_KERNEL_SHARE = 0.9;
+/** ... and repeat this often (one may be warm-up and two must remain). */
+const UNNAMED_MIN_INSTANCES = 3;
+
+/**
+ * `named`: the family whose name says "one pass"; `outermost`: when no name says so (a
+ * micro-benchmark's record_function("MoE[experts=64, ...]") called 3 times), the outermost ranges
+ * are the loop when nothing encloses them, their name is not a part of a pass, and they hold nearly
+ * all of the device's kernels.
+ */
+function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks, which: 'named' | 'outermost'): SteadyState | null {
   const all = nvtxRangeRows(trace);
   if (all.length < 2) return null;
   const depthAll = nestingDepth(trace, all);
-  // only a family whose name says "one pass" can be the iterations: only its ranges are projected
-  // (an expert loop has hundreds of thousands of other ranges)
   const familyOfText = new Map<number, { name: string; named: boolean }>();
   const familyOf = (t: number): { name: string; named: boolean } => {
     let f = familyOfText.get(t);
@@ -93,27 +109,50 @@ function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks): Stead
     }
     return f;
   };
-  const isCandidate = (q: number): boolean => trace.nvtx.text[all[q]] >= 0 && familyOf(trace.nvtx.text[all[q]]).named;
+  if (which === 'named') {
+    // only the named family's ranges are projected (an expert loop has hundreds of thousands of others)
+    return fromFamilies(trace, deviceId, links, all, depthAll, (t) => (familyOf(t).named ? familyOf(t).name : null), 2);
+  }
+  const outerOnly = (t: number, q: number): string | null => {
+    if (depthAll[q] !== 0) return null;
+    const f = familyOf(t);
+    return f.named || PART_OF_A_PASS.test(f.name) || PART_WORDS.test(f.name) ? null : f.name;
+  };
+  return fromFamilies(trace, deviceId, links, all, depthAll, outerOnly, UNNAMED_MIN_INSTANCES, UNNAMED_MIN_KERNEL_SHARE);
+}
+
+/**
+ * The outermost, then busiest, repeated family among the ranges `familyName` names (null: not a
+ * candidate), with GPU work on the device, repeated `minInstances` times on one thread and holding
+ * `minKernelShare` of the device's kernels; null when there is none.
+ */
+function fromFamilies(
+  trace: Trace, deviceId: number, links: () => CallLinks, all: Int32Array, depthAll: Int32Array,
+  familyName: (text: number, q: number) => string | null, minInstances: number, minKernelShare = 0,
+): SteadyState | null {
+  const fam = (q: number): string | null => (trace.nvtx.text[all[q]] >= 0 ? familyName(trace.nvtx.text[all[q]], q) : null);
   let m = 0;
-  for (let q = 0; q < all.length; q++) if (isCandidate(q)) m++;
+  for (let q = 0; q < all.length; q++) if (fam(q) !== null) m++;
   if (m === 0) return null;
   const rows = new Int32Array(m);
   const depth = new Int32Array(m);
-  for (let q = 0, j = 0; q < all.length; q++) if (isCandidate(q)) { rows[j] = all[q]; depth[j] = depthAll[q]; j++; }
+  const names: string[] = [];
+  for (let q = 0, j = 0; q < all.length; q++) {
+    const f = fam(q);
+    if (f !== null) { rows[j] = all[q]; depth[j] = depthAll[q]; names.push(f); j++; }
+  }
   const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links: links() });
   const families = new Map<string, Candidate>();
   for (let q = 0; q < proj.count; q++) {
     if (proj.opCount[q] === 0) continue;
-    const t = trace.nvtx.text[rows[q]];
-    if (t < 0) continue;
-    const fam = familyOf(t).name;
-    let c = families.get(fam);
-    if (!c) families.set(fam, (c = { name: fam, q: [], depth: Infinity, kernels: 0, named: true }));
+    let c = families.get(names[q]);
+    if (!c) families.set(names[q], (c = { name: names[q], q: [], depth: Infinity, kernels: 0 }));
     c.q.push(q);
     c.depth = Math.min(c.depth, depth[q]);
     c.kernels += proj.kernelCount[q];
   }
-  const pool = [...families.values()].filter((c) => c.q.length >= 2 && c.kernels > 0 && c.named);
+  const deviceKernels = minKernelShare > 0 ? countDeviceKernels(trace, deviceId) : 0;
+  const pool = [...families.values()].filter((c) => c.q.length >= 2 && c.kernels > 0 && c.kernels >= minKernelShare * deviceKernels);
   // outermost first ("iteration #" encloses "layer #" encloses "expert #"), then the most kernels
   pool.sort((a, b) => a.depth - b.depth || b.kernels - a.kernels || a.name.localeCompare(b.name));
   const pick = pool[0];
@@ -136,7 +175,7 @@ function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks): Stead
     if (last !== undefined && trace.nvtx.start[rows[q]] < trace.nvtx.end[rows[last]]) continue;
     outer.push(q);
   }
-  if (outer.length < 2) return null;
+  if (outer.length < minInstances || kernelsOf(outer) < minKernelShare * deviceKernels) return null;
   return withWarmupLeftOut({
     method: 'nvtx', name: pick.name,
     gpuStart: outer.map((q) => proj.gpuStart[q]), gpuEnd: outer.map((q) => proj.gpuEnd[q]),

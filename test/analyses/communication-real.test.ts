@@ -103,9 +103,10 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(v100.devices[0].communication).toMatchObject({ kernelCount: 0, busy: 0, hiddenShare: null });
     expect(v100.findings.some((f) => f.id === 'exposed-communication')).toBe(false);
     const b300 = buildReport(await readTrace(`${CORPUS}/AMD-AGI_TraceLens_moe_01_many_experts_few_tokens.json.gz`));
-    // the MoE micro-benchmark's three expert GEMMs per step run inside its expert_ffn[...] annotation
+    // the MoE micro-benchmark's three expert GEMMs per call run inside its expert_ffn[...] annotation;
+    // the window is the 2 steady calls of 3 (the first, 1.058 ms, is warm-up): 6 + 18 kernels
     const b300Classes = b300.devices[0].communication!.classes;
-    expect(b300Classes.map((k) => [k.class, k.count])).toEqual([['expert-gemm', 9], ['compute', 27]]);
+    expect(b300Classes.map((k) => [k.class, k.count])).toEqual([['expert-gemm', 6], ['compute', 18]]);
     expect(b300Classes[0].top.every((t) => t.name.startsWith('nvjet_sm103_') && t.family === 'GEMM in an expert range')).toBe(true);
   });
 });
