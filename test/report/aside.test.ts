@@ -8,7 +8,7 @@ import { cpSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir } from '../helpers/make-sqlite.js';
+import { globalPid, removeTempDirs, tempDir, writeNsysExport } from '../helpers/make-sqlite.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FILES = ['nsys-2025.3/sequential.sqlite', 'nsys-2025.3/torch-streams-sync.sqlite'];
@@ -51,6 +51,22 @@ describe('window analyses in a worker thread', () => {
     const { one, aside, answers } = await both(join(root, 'dist'), join(root, 'fixtures', f));
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.every((a) => a !== null)).toBe(true);
+    expect(aside).toBe(one);
+  }, 60_000);
+
+  it('two devices: a job each, to the same Report', async () => {
+    const GPID = globalPid(4242);
+    const kernel = (start: number, deviceId: number, streamId: number, correlationId: number) => ({
+      start, end: start + 400 + (correlationId % 7) * 50, deviceId, contextId: 1, streamId, globalPid: GPID, correlationId,
+      shortName: correlationId % 3 === 0 ? 'nccl_all_to_all' : 'gemm', demangledName: 'gemm(float*)',
+      gridX: 64, gridY: 2, gridZ: 1, blockX: 128, blockY: 1, blockZ: 1, registersPerThread: 40, staticSharedMemory: 1024, dynamicSharedMemory: 2048,
+    });
+    const kernels = Array.from({ length: 60 }, (_, i) => kernel(1000 + 300 * i, i % 2, 7 + (i % 3), 100 + i));
+    const file = writeNsysExport('2024.6', { kernels });
+    const { one, aside, answers } = await both(join(root, 'dist'), file);
+    expect(answers.length).toBe(2);
+    expect(answers.every((a) => a !== null)).toBe(true);
+    expect(JSON.parse(one).devices.length).toBe(2);
     expect(aside).toBe(one);
   }, 60_000);
 
