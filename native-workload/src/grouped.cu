@@ -1521,10 +1521,20 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   if (tid < parts * E) {
     const int e = tid % E, part = tid / E;
     int tot = 0, bef = 0;
-    for (int b = part; b < G; b += parts) {
-      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
-      tot += v;
-      if (b < int(blockIdx.x)) bef += v;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
     }
     partTot[part * E + e] = tot;
     partBef[part * E + e] = bef;
@@ -1675,10 +1685,20 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
   if (tid < parts * E) {
     const int e = tid % E, part = tid / E;
     int tot = 0, bef = 0;
-    for (int b = part; b < G; b += parts) {
-      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
-      tot += v;
-      if (b < int(blockIdx.x)) bef += v;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
     }
     partTot[part * E + e] = tot;
     partBef[part * E + e] = bef;
