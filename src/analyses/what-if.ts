@@ -386,16 +386,18 @@ export interface ReplayEdits {
 
 /** Replays the input under the edits; returns the span from the first op start to the last op end. */
 export function replay(input: ReplayInput, edits: ReplayEdits = {}): number {
-  return runReplay(input, planReplay(input, edits), edits.hostTimeFactor ?? 1);
+  return runReplay(input, planReplay(input, edits), edits.hostTimeFactor ?? 1, replayState(input.ops.count));
 }
 
 /**
  * The same edits replayed at each host-time factor (ReplayEdits.hostTimeFactor; the edits' own
- * factor is ignored): the dependency graph and the per-op and per-call times are built once.
+ * factor is ignored): the dependency graph and the per-op and per-call times are built once, and
+ * the replays reuse one state.
  */
 export function replayAtHostTimes(input: ReplayInput, edits: ReplayEdits, factors: readonly number[]): number[] {
   const plan = planReplay(input, edits);
-  return factors.map((f) => runReplay(input, plan, f));
+  const state = replayState(input.ops.count);
+  return factors.map((f) => runReplay(input, plan, f, state));
 }
 
 /** What the edits make of the input, before any host speed: the replay's graph and times. */
@@ -499,108 +501,141 @@ function planReplay(input: ReplayInput, edits: ReplayEdits): ReplayPlan {
   return { removed, dur, succStart, succ, waiting, callOpStart, callOps, callMode, callTime, callGap, hostLatency: edits.hostLatency ?? input.launchLatency };
 }
 
+/** A replay's per-op state, made once for the replays of one input (runReplay resets it). */
+interface ReplayState {
+  waitingDeps: Int32Array;
+  hostReady: Float64Array;
+  depReady: Float64Array;
+  startT: Float64Array;
+  endT: Float64Array;
+  readyT: Float64Array;
+  held: Float64Array;
+  early: Uint8Array;
+  /** the queue: ops whose ready time is final, sorted by (ready time, op), in queue[qHead .. qTail) */
+  queue: Int32Array;
+  running: Int32Array;
+  released: number[];
+}
+
+function replayState(n: number): ReplayState {
+  return {
+    waitingDeps: new Int32Array(n), hostReady: new Float64Array(n), depReady: new Float64Array(n), startT: new Float64Array(n), endT: new Float64Array(n),
+    readyT: new Float64Array(n), held: new Float64Array(n), early: new Uint8Array(n), queue: new Int32Array(n), running: new Int32Array(n), released: [],
+  };
+}
+
 /** One replay of a plan with the host's time multiplied by f; the span from the first op start to the last op end. */
-function runReplay(input: ReplayInput, plan: ReplayPlan, f: number): number {
+function runReplay(input: ReplayInput, plan: ReplayPlan, f: number, state: ReplayState): number {
   const { calls, ops } = input;
   const n = ops.count;
   const { removed, dur, succStart, succ, callOpStart, callOps, callMode, callTime, callGap, hostLatency } = plan;
-  const waitingDeps = plan.waiting.slice();
+  const { waitingDeps, hostReady, depReady, startT, endT, readyT, held, early, queue, running, released } = state;
+  waitingDeps.set(plan.waiting);
   // GPU state
-  const hostReady = new Float64Array(n).fill(NaN);
-  const depReady = new Float64Array(n).fill(-Infinity);
-  const startT = new Float64Array(n).fill(NaN);
-  const endT = new Float64Array(n).fill(NaN);
-  // an enqueued op's ready time (final once enqueued: both parts are set before and not after)
-  const readyT = new Float64Array(n);
-  const queued: number[] = [];
-  const running: number[] = [];
+  hostReady.fill(NaN);
+  depReady.fill(-Infinity);
+  startT.fill(NaN);
+  endT.fill(NaN);
+  early.fill(0);
+  released.length = 0;
+  const opKind = ops.kind;
+  const opCall = ops.call;
+  const opShare = ops.share;
+  const opLead = ops.lead;
+  const opPrev = ops.prev;
+  // an enqueued op's ready time (readyT) is final once enqueued: both parts are set before and not after
+  let qHead = 0;
+  let qTail = 0;
+  let nRunning = 0;
   let used = 0;
   let now = -Infinity;
+  // false while a tryStart would start nothing: nothing enqueued, no clock move and nothing ended since the last
+  let dirty = true;
   const b2b = input.backToBack;
   const enqueueIfReady = (j: number) => {
     if (waitingDeps[j] !== 0 || Number.isNaN(hostReady[j])) return;
     // both parts of its ready time are final now: keep the queue sorted by it
     const r = Math.max(hostReady[j], depReady[j]);
     readyT[j] = r;
-    let lo = 0;
-    let hi = queued.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; const q = queued[m]; const rq = readyT[q]; if (rq < r || (rq === r && q < j)) lo = m + 1; else hi = m; }
-    queued.splice(lo, 0, j);
+    let lo = qHead;
+    let hi = qTail;
+    while (lo < hi) { const m = (lo + hi) >> 1; const q = queue[m]; const rq = readyT[q]; if (rq < r || (rq === r && q < j)) lo = m + 1; else hi = m; }
+    if (lo < qTail) queue.copyWithin(lo + 1, lo, qTail);
+    queue[lo] = j;
+    qTail++;
+    dirty = true;
   };
   // ops without a launch call in the replay are ready at their recorded start
-  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) { hostReady[j] = ops.start[j]; }
-  for (let j = 0; j < n; j++) if (!removed[j] && ops.call[j] < 0) enqueueIfReady(j);
-  const readyAt = (j: number) => Math.max(hostReady[j], depReady[j]);
-  const queuedReadyAt = (j: number) => readyT[j];
+  for (let j = 0; j < n; j++) if (!removed[j] && opCall[j] < 0) { hostReady[j] = ops.start[j]; }
+  for (let j = 0; j < n; j++) if (!removed[j] && opCall[j] < 0) enqueueIfReady(j);
   // a kernel that started before its stream predecessor ended (ops.lead): released when the
   // predecessor starts, ready `lead` before its end, and run beside it without a capacity check
-  const early = new Uint8Array(n);
-  const held = new Float64Array(n);
-  const released: number[] = [];
   const tryStart = () => {
+    if (!dirty) return;
+    dirty = false;
     for (;;) {
-      for (let q = 0; q < queued.length; q++) {
-        const j = queued[q];
-        if (queuedReadyAt(j) > now) break;
+      for (let q = qHead; q < qTail; q++) {
+        const j = queue[q];
+        if (readyT[j] > now) break;
         // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
-        const share = ops.kind[j] === KIND_KERNEL && ops.call[j] >= 0 && !early[j] ? ops.share[j] : 0;
-        if (running.length > 0 && share > 0 && used + share > 1 + 1e-9) continue;
+        const share = opKind[j] === KIND_KERNEL && opCall[j] >= 0 && !early[j] ? opShare[j] : 0;
+        if (nRunning > 0 && share > 0 && used + share > 1 + 1e-9) continue;
         startT[j] = now;
         endT[j] = now + dur[j];
         used += share;
         held[j] = share;
-        running.push(j);
-        queued.splice(q, 1);
-        q--;
-        for (let k = succStart[j]; k < succStart[j + 1]; k++) { const s = succ[k]; if (ops.lead[s] > 0 && ops.prev[s] === j && !early[s]) released.push(s); }
+        running[nRunning++] = j;
+        // out of the queue: the ops skipped before it move up one
+        if (q > qHead) queue.copyWithin(qHead + 1, qHead, q);
+        qHead++;
+        for (let k = succStart[j]; k < succStart[j + 1]; k++) { const s = succ[k]; if (opLead[s] > 0 && opPrev[s] === j && !early[s]) released.push(s); }
       }
       if (released.length === 0) return;
       let again = false;
       for (const s of released) {
-        const j = ops.prev[s];
+        const j = opPrev[s];
         early[s] = 1;
-        depReady[s] = Math.max(depReady[s], startT[j], endT[j] - ops.lead[s]);
+        depReady[s] = Math.max(depReady[s], startT[j], endT[j] - opLead[s]);
         waitingDeps[s]--;
         enqueueIfReady(s);
-        if (waitingDeps[s] === 0 && readyAt(s) <= now) again = true;
+        if (waitingDeps[s] === 0 && Math.max(hostReady[s], depReady[s]) <= now) again = true;
       }
       released.length = 0;
-      if (!again) return;
+      if (!again) { dirty = false; return; }
     }
-  };
-  const nextEvent = (): number => {
-    let t = Infinity;
-    for (const j of running) if (endT[j] < t) t = endT[j];
-    for (const j of queued) { const r = queuedReadyAt(j); if (r > now) { if (r < t) t = r; break; } }
-    return t;
   };
   const step = (limit: number): boolean => {
     tryStart();
-    const t = nextEvent();
+    // the next event: the first running op to end, or the first queued op to become ready
+    let t = Infinity;
+    for (let q = 0; q < nRunning; q++) { const e = endT[running[q]]; if (e < t) t = e; }
+    for (let q = qHead; q < qTail; q++) { const r = readyT[queue[q]]; if (r > now) { if (r < t) t = r; break; } }
     if (t === Infinity || t > limit) return false;
+    if (t !== now) dirty = true;
     now = t;
     let kept = 0;
-    for (let q = 0; q < running.length; q++) {
+    for (let q = 0; q < nRunning; q++) {
       const j = running[q];
       if (endT[j] <= now) {
         used -= held[j];
+        dirty = true;
         for (let k = succStart[j]; k < succStart[j + 1]; k++) {
           const s = succ[k];
-          if (early[s] && ops.prev[s] === j) continue;
-          depReady[s] = Math.max(depReady[s], endT[j] + (ops.kind[s] === KIND_KERNEL && ops.kind[j] === KIND_KERNEL ? b2b : 0));
+          if (early[s] && opPrev[s] === j) continue;
+          depReady[s] = Math.max(depReady[s], endT[j] + (opKind[s] === KIND_KERNEL && opKind[j] === KIND_KERNEL ? b2b : 0));
           waitingDeps[s]--;
           enqueueIfReady(s);
         }
       } else running[kept++] = j;
     }
-    running.length = kept;
+    nRunning = kept;
     if (kept === 0) used = 0;
     return true;
   };
   const advanceTo = (t: number) => {
     if (t > now) {
       while (step(t)) { /* events up to t */ }
-      now = Math.max(now, t);
+      if (t > now) { now = t; dirty = true; }
     }
     tryStart();
   };
@@ -717,19 +752,25 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   const iters = context.iterations ?? iterationCount(trace, deviceId, window, experts ?? null);
   const measured = input.measuredSpan;
   const scenarios: WhatIfScenario[] = [];
-  const push = (scenario: WhatIfScenarioName, description: string, span: number, edits: ReplayEdits) => {
+  // each scenario's edits planned once, then replayed at host speed 1 and, when projected, at the grid's others; one state for all
+  const state = replayState(input.ops.count);
+  type Planned = { span: number; plan: ReplayPlan };
+  const planned = (edits: ReplayEdits): Planned => {
+    const plan = planReplay(input, edits);
+    return { span: runReplay(input, plan, 1, state), plan };
+  };
+  const push = (scenario: WhatIfScenarioName, description: string, { span, plan }: Planned) => {
     const projected = Math.round(span / iters.count);
     const m = measured / iters.count;
     // the same edits at each host speed of the grid (1: the replay just made)
-    const spans = replayAtHostTimes(input, edits, HOST_TIME_FACTORS.filter((x) => x !== 1));
-    let k = 0;
     const hostSpeed = HOST_TIME_FACTORS.map((hostTimeFactor) => ({
-      hostTimeFactor, projectedIterationNs: hostTimeFactor === 1 ? projected : Math.round(spans[k++] / iters.count),
+      hostTimeFactor, projectedIterationNs: hostTimeFactor === 1 ? projected : Math.round(runReplay(input, plan, hostTimeFactor, state) / iters.count),
     }));
     scenarios.push({ scenario, description, projectedIterationNs: projected, savingNs: Math.round(m - projected), ratio: projected / m, hostSpeed });
   };
-  const base = replay(input);
-  push('measured', 'the recorded trace replayed unchanged', base, {});
+  const unchanged = planned({});
+  const base = unchanged.span;
+  push('measured', 'the recorded trace replayed unchanged', unchanged);
   const replayError = (base - measured) / measured;
   let unlaunched = 0;
   for (let j = 0; j < input.ops.count; j++) if (input.ops.call[j] < 0) unlaunched++;
@@ -749,14 +790,15 @@ export function analyzeWhatIf(trace: Trace, deviceId: number, window: { start: n
   }
   const ex = experts === undefined ? expertInstances(trace, deviceId, window, context.links) : experts;
   const edits = scenarioEdits(trace, deviceId, window, input, ex, context.contention);
-  push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', replay(input, edits.noHostSyncs), edits.noHostSyncs);
-  push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', replay(input, edits.freeLaunches), edits.freeLaunches);
-  if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', replay(input, edits.perfectOverlap), edits.perfectOverlap);
+  push('no-host-syncs', 'blocking calls and the small read-backs they wait for removed; stream order and event waits kept', planned(edits.noHostSyncs));
+  push('free-launches', 'launch calls free and back to back, as in a CUDA graph replay; the GPU-side cost per op kept', planned(edits.freeLaunches));
+  if (edits.perfectOverlap) push('perfect-overlap', 'free launches, no host syncs, every expert independent of the others; kernels at their alone durations within the GPU\'s SMs', planned(edits.perfectOverlap));
   let notProjected: WhatIfReport['notProjected'];
   if (edits.grouped) {
-    const high = replay(input, edits.grouped);
-    const low = edits.groupedLow ? replay(input, edits.groupedLow) : high;
-    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', high, edits.grouped);
+    const grouped = planned(edits.grouped);
+    const high = grouped.span;
+    const low = edits.groupedLow ? planned(edits.groupedLow).span : high;
+    if (high <= (1 + GROUPED_MAX_SPREAD) * low) push('grouped', 'each iteration\'s expert kernels as one batched kernel per step (e.g. up GEMM, activation, down GEMM), launched once', grouped);
     else {
       const u = edits.roofline?.unknown ?? 0;
       notProjected = [{
