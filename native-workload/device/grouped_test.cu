@@ -412,8 +412,7 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
                         "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
-                        "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE", "MOE_GROUPED_EARLY_DOWN",
-                        "MOE_GROUPED_LOOKAHEAD"})
+                        "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -464,10 +463,9 @@ int main(int argc, char** argv) {
       {"default", "", true},
       {"fuse", "MOE_GROUPED_FUSE=1", true},
       {"wave", "MOE_GROUPED_WAVE=100", true},
-      {"fuse-wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100", true},
+      {"fuse-wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100", false},
       {"wave10-lag2", "MOE_GROUPED_WAVE=10;MOE_GROUPED_LAG=2", false},
-      {"fuse-wave-look", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_LOOKAHEAD=1", true},
-      {"look-early0", "MOE_GROUPED_LOOKAHEAD=1;MOE_GROUPED_EARLY_DOWN=0", false},
+      {"fuse-times", "MOE_GROUPED_FUSE=1;MOE_GROUPED_TIMES=1", false},
       {"fuse-wave-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", false},
       {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
       {"fuse-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=64", true},
@@ -503,7 +501,6 @@ int main(int argc, char** argv) {
       {"wave", "MOE_GROUPED_WAVE=100"},
       {"fuse wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100"},
       {"fuse wave prefetch7", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_PREFETCH=7"},
-      {"fuse wave lookahead", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_LOOKAHEAD=1"},
       {"fuse prefetch7", "MOE_GROUPED_FUSE=1;MOE_GROUPED_PREFETCH=7"},
       {"split4 tail8", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=8"},
       {"split4 tail16", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16"},

@@ -91,8 +91,6 @@ struct FfnArgs {
   float* partials;       // [splitK][partRows][dModel]
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
-  int earlyDown;  // v2: a down item's first weight loads go out before the wait for its H (MOE_GROUPED_EARLY_DOWN)
-  int lookahead;  // v2: the producer takes its next item two slabs before the current one's last load
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -100,8 +98,8 @@ struct FfnArgs {
 // runtime branches (run 8's sources) ptxas spilled 20 bytes and serialized the default's wgmmas
 // (C7518, "... WG.DP in divergent path": OVERLAP's wgmma group left in flight across a branch):
 // ~16 us slower. The OVERLAP instantiations are still serialized that way (a wait loop or a lane-0
-// arrive with a group in flight; branch-free PTX for both did not help). SPLIT, OVERLAP and TIMES
-// alone have lean instantiations too,
+// arrive with a group in flight; branch-free PTX for both did not help). SPLIT, FUSE and TIMES
+// alone and FUSE with TIMES have lean instantiations too (OVERLAP's went: slower and serialized anyway),
 // kKnobsAll takes any other combination (each knob still checked at run time).
 constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
 constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
@@ -1047,16 +1045,14 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       return idx < total ? (fused ? decode(idx) : a.list[idx]) : make_int4(-1, 0, 0, 0);
     };
     if (!hasStatic) cur = fetch();
-    int preCount = -1, preOff = 0;  // MOE_GROUPED_LOOKAHEAD: the next item's count and first row, loaded with it
     for (uint32_t r = 0;; ++r) {
       const int4 item = cur;
       int n = 0, rowBase = 0, count = 0, kst = 0, ks0 = 0, split = 0;
       if (item.x >= 0) {
-        const bool pre = preCount >= 0;
-        count = pre ? preCount : fused ? t->rCnt[item.y] : a.counts[item.y];
+        count = fused ? t->rCnt[item.y] : a.counts[item.y];
         const int w = (K & kKnobSplit) ? item.w & 255 : item.w;  // token chunk; a split-K down item has its part in item.w >> 8
         n = min(max(count - w * C, 0), C);
-        rowBase = (pre ? preOff : fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
+        rowBase = (fused ? t->rOff[item.y] : a.offsets[item.y]) + w * C;
         kst = n == 0 ? prefetched : (item.x == 0 ? kst1 : kst2);
         if ((K & kKnobSplit) && item.x == 1 && a.splitK > 1 && item.y >= a.experts - a.splitTail) {
           kst = kst2 / a.splitK;
@@ -1064,7 +1060,6 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           split = (item.w >> 8) + 1;
         }
       }
-      preCount = -1;
       {
         const int slot = r % kRing;
         mbarWait(&t->itemEmpty[slot], ((r / kRing) & 1) ^ 1);
@@ -1079,23 +1074,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       }
       if (K & kKnobTimes) slabs += kst;
       const int chunks = (count + C - 1) / C;
-      // Evict-first only where nobody else reads the tile: an expert with several token chunks
-      // has its weight tile read once per chunk, by CTAs running side by side.
-      const bool hint = a.evictFirst != 0 && chunks <= 1;
-      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
-      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       if (item.x == 1) {
-        if (a.earlyDown) {
-          // The weights do not depend on the up items: the first stages' weight loads go out
-          // before the wait for the expert's H (the token loads follow it, as for static items).
-          Pipe<S> q = p;
-          prefetched = kst < S ? kst : S;
-          for (int s = 0; s < prefetched; ++s, q.advance()) {
-            mbarWait(&t->empty[q.stage], q.phase ^ 1);
-            mbarExpectTx(&t->full[q.stage], kSlabW);
-            tmaLoad(smem + q.stage * Cf::kStage, mw, (ks0 + s) * 64, row, &t->full[q.stage], policy, hint);
-          }
-        }
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
         for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
           __nanosleep(64);
@@ -1103,9 +1082,14 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         proxyFenceGlobal();
       }
+      // Evict-first only where nobody else reads the tile: an expert with several token chunks
+      // has its weight tile read once per chunk, by CTAs running side by side.
+      const bool hint = a.evictFirst != 0 && chunks <= 1;
+      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
       const int width = (n + 15) >> 4;
       const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
+      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
       if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
@@ -1131,16 +1115,6 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
         }
         if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
-        if (a.lookahead && !haveNext && ks == max(kst - 2, 0)) {
-          // Take the next item (queue, list entry, its count and row) two slabs before this one's
-          // last load: the round trips overlap the stages in flight instead of following them.
-          next = fetch();
-          haveNext = true;
-          if (next.x >= 0) {
-            preCount = fused ? t->rCnt[next.y] : a.counts[next.y];
-            preOff = fused ? t->rOff[next.y] : a.offsets[next.y];
-          }
-        }
         if (ahead > 0) {
           // Keep the L2 `ahead` slabs in front: this item's, then the next one's.
           if (!haveNext && ks + ahead >= kst) {
@@ -1521,10 +1495,20 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   if (tid < parts * E) {
     const int e = tid % E, part = tid / E;
     int tot = 0, bef = 0;
-    for (int b = part; b < G; b += parts) {
-      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
-      tot += v;
-      if (b < int(blockIdx.x)) bef += v;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
     }
     partTot[part * E + e] = tot;
     partBef[part * E + e] = bef;
@@ -1675,10 +1659,20 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
   if (tid < parts * E) {
     const int e = tid % E, part = tid / E;
     int tot = 0, bef = 0;
-    for (int b = part; b < G; b += parts) {
-      const int v = __ldcg(a.blockCounts + size_t(b) * E + e);
-      tot += v;
-      if (b < int(blockIdx.x)) bef += v;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
     }
     partTot[part * E + e] = tot;
     partBef[part * E + e] = bef;
@@ -1861,8 +1855,6 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
-  t.earlyDown = envInt("MOE_GROUPED_EARLY_DOWN", t.earlyDown ? 1 : 0) != 0;
-  t.lookahead = envInt("MOE_GROUPED_LOOKAHEAD", t.lookahead ? 1 : 0) != 0;
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -1947,6 +1939,8 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobFuse>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -2163,8 +2157,6 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.splitCount = splitCount_;
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
-  f.earlyDown = tune_.earlyDown ? 1 : 0;
-  f.lookahead = tune_.lookahead ? 1 : 0;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;
@@ -2199,6 +2191,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     launch(k == 0              ? ffnKernel2<Cfg5, 0>
            : k == kKnobSplit   ? ffnKernel2<Cfg5, kKnobSplit>
            : k == kKnobFuse    ? ffnKernel2<Cfg5, kKnobFuse>
+           : k == (kKnobFuse | kKnobTimes) ? ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>
            : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
                                : ffnKernel2<Cfg5, kKnobsAll>,
            dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);

@@ -57,9 +57,6 @@ struct GroupedTuning {
   int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
   bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
   bool times = false;
-  bool earlyDown = true;   // v2: a down item's first weight loads (the stages' worth) before the wait for its H
-  bool lookahead = false;  // v2 (MOE_GROUPED_LOOKAHEAD=1): the producer takes its next item (queue, list, count)
-                           // two slabs before the current item's last load, not after it
   int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
                            // end the work list after every up item (a last wave of equal items; 0: off)
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many

@@ -109,15 +109,29 @@ function computeLinks(trace: Trace): CallLinks {
   };
   const memcpyCall = link(memcpy.correlationId, memcpy.process, memcpy.count);
   const memcpyCalls = callsWithMemcpy(memcpyCall);
-  return {
+  return linksWithLookup({
     kernelCall: link(kernels.correlationId, kernels.process, kernels.count),
     memcpyCall,
+    memcpyCalls,
+    memsetCall: link(memset.correlationId, memset.process, memset.count),
+  });
+}
+
+/** The links' columns, without their lookup: what crosses to a worker thread (a function does not). */
+export type CallLinkColumns = Omit<CallLinks, 'memcpyOf'>;
+
+/** CallLinks from their columns (computeLinks's, or a worker's copy of them). */
+export function linksWithLookup(cols: CallLinkColumns): CallLinks {
+  const { memcpyCalls } = cols;
+  return {
+    kernelCall: cols.kernelCall,
+    memcpyCall: cols.memcpyCall,
     memcpyCalls,
     memcpyOf: (r) => {
       const i = lowerBound(memcpyCalls.call, memcpyCalls.count, r);
       return i < memcpyCalls.count && memcpyCalls.call[i] === r ? memcpyCalls.memcpy[i] : -1;
     },
-    memsetCall: link(memset.correlationId, memset.process, memset.count),
+    memsetCall: cols.memsetCall,
   };
 }
 

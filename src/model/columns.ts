@@ -85,7 +85,17 @@ export function fitsInt32(v: number): boolean {
 export function narrowIds(col: IdColumn): IdColumn {
   if (col instanceof Int32Array) return col;
   for (let i = 0; i < col.length; i++) if (!fitsInt32(col[i])) return col;
-  return Int32Array.from(col);
+  const out = new Int32Array(sameKindOfBuffer(col, 4 * col.length));
+  out.set(col);
+  return out;
+}
+
+/**
+ * A buffer of `bytes` bytes on shared memory when `col` is (the read workers' columns: a narrowed
+ * copy stays readable by a worker thread without another copy, model/shared.ts), else an ordinary one.
+ */
+function sameKindOfBuffer(col: ArrayBufferView, bytes: number): ArrayBuffer | SharedArrayBuffer {
+  return col.buffer instanceof SharedArrayBuffer ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /**
@@ -102,7 +112,7 @@ export function narrowInts(col: IntColumn): IntColumn {
   }
   const Narrow = lo >= -128 && hi <= 127 ? Int8Array : lo >= -32768 && hi <= 32767 ? Int16Array : Int32Array;
   if (col instanceof Narrow) return col;
-  const out = new Narrow(col.length);
+  const out = new Narrow(sameKindOfBuffer(col, Narrow.BYTES_PER_ELEMENT * col.length) as ArrayBuffer);
   out.set(col);
   return out;
 }

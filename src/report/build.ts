@@ -6,11 +6,8 @@ import type { Trace } from '../model/trace.js';
 import { apiCallTotals } from '../analyses/api-calls.js';
 import { analyzeDeviceWindow, deviceWindows, type DeviceAnalysis } from '../analyses/device.js';
 import { indexTrace } from '../analyses/trace-index.js';
-import { analyzeSmFill } from '../analyses/sm-fill.js';
-import { analyzeNvtxRanges } from '../analyses/nvtx-ranges.js';
-import { expertAnalyses, expertReasons } from '../analyses/expert-analyses.js';
+import { expertReasons } from '../analyses/expert-analyses.js';
 import { reportFindings } from '../findings/index.js';
-import { analyzeCommunication } from '../analyses/communication.js';
 import { classifyKernels, refineExpertGemms } from '../analyses/kernel-classes.js';
 import { innermostRangeTexts } from '../analyses/kernel-ranges.js';
 import { compileClassPatterns, type ClassPatternSpec } from '../analyses/classes-file.js';
@@ -18,6 +15,8 @@ import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Re
 import { VERSION } from '../version.js';
 import { formatNs, formatPct } from '../render/format.js';
 import { endOfPhase } from '../model/memory.js';
+import { windowAnalyses } from './window-analyses.js';
+import { asideFor } from './aside.js';
 
 export interface ReportOptions {
   /** only this device */
@@ -45,28 +44,22 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   // are gone before the next makes its own
   const rows = trace.kernels.count + trace.runtime.count;
   endOfPhase(rows);
+  // each device's window-only analyses in a worker thread beside its other analyses when asked
+  // for (report/aside.ts: MOE_TRACE_ANALYSIS_WORKERS=1); else here, first
+  const aside = asideFor(rows);
+  if (aside) aside.share(trace, index, classes);
   const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
+    const windowOptions = { classes: options.classes, expertWeights: options.expertWeights };
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
-    const nvtxRanges = analyzeNvtxRanges(trace, deviceId, window, index);
-    // the range statistics' scratch (~30 MB at a million kernels), then the communication's,
-    // collected before the expert analyses make theirs: left to V8, one run in a few peaked
-    // ~8 MB higher there
-    endOfPhase(rows);
-    const smFill = analyzeSmFill(trace, deviceId, window);
-    const communication = analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns });
-    endOfPhase(rows);
-    const windowOnly: Partial<DeviceReport> = {
-      smFill,
-      nvtxRanges,
-      communication,
-      ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
-    };
-    endOfPhase(rows);
+    const posted = aside?.post(deviceId, window, windowOptions) ?? false;
+    const windowOnly = posted ? null : windowAnalyses(trace, deviceId, window, index, classes, windowOptions);
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
-    Object.assign(report, windowOnly);
+    // the worker's answer, or (it failed) the same analyses here
+    Object.assign(report, windowOnly ?? aside?.answer() ?? windowAnalyses(trace, deviceId, window, index, classes, windowOptions));
     return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
+  aside?.close();
   endOfPhase(rows);
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];
