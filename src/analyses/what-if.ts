@@ -131,13 +131,17 @@ export function buildReplayInput(
   // count first: a million-kernel window is not replayed, and costs no object per kernel
   let inWindow = 0;
   for (const cols of [kernels, memcpy, memset]) {
-    for (let i = 0; i < cols.count; i++) if (cols.deviceId[i] === deviceId && cols.start[i] >= window.start && cols.start[i] <= window.end) inWindow++;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) if (dev[i] === deviceId && start[i] >= w0 && start[i] <= w1) inWindow++;
   }
   if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
   const add = (kind: number, cols: { count: number; deviceId: IntColumn; start: Float64Array; end: Float64Array; streamId: IntColumn }, call: Int32Array) => {
-    for (let i = 0; i < cols.count; i++) {
-      if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) {
+      if (dev[i] !== deviceId || start[i] < w0 || start[i] > w1) continue;
       // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
       // the trace does not record: they replay at their recorded times
       const graphNode = kind === KIND_KERNEL && kernels.graphNodeId[i] >= 0;
@@ -165,9 +169,9 @@ export function buildReplayInput(
   };
   const byThread = new Map<number, number[]>();
   for (let r = 0; r < runtime.count; r++) {
-    if (!kept(r)) continue;
+    if (runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
     const t = runtime.thread[r];
-    if (!threads.has(t) || runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
+    if (!threads.has(t) || !kept(r)) continue;
     const l = byThread.get(t);
     if (l) l.push(r); else byThread.set(t, [r]);
   }
@@ -305,6 +309,11 @@ export function buildReplayInput(
   const byCall = new Map<number, number[]>();
   for (let j = 0; j < n; j++) if (ops.call[j] >= 0) { const l = byCall.get(ops.call[j]); if (l) l.push(j); else byCall.set(ops.call[j], [j]); }
   const opsOfCallIn = (c: number): number[] => byCall.get(c) ?? [];
+  // the latest end of each block of BLOCK ops (issue order): a scan for the latest-ending op skips
+  // the blocks that hold nothing later than what it found
+  const BLOCK = 64;
+  const blockEnd = new Float64Array(Math.ceil(n / BLOCK)).fill(-Infinity);
+  for (let j = 0; j < n; j++) if (ops.end[j] > blockEnd[j / BLOCK | 0]) blockEnd[j / BLOCK | 0] = ops.end[j];
   for (let c = 0; c < nc; c++) {
     if (calls.kind[c] !== 1) { calls.residual[c] = calls.end[c] - calls.start[c]; continue; }
     const s = calls.start[c];
@@ -314,6 +323,8 @@ export function buildReplayInput(
     let k = issuedBy(s);
     for (const j of opsOfCallIn(c)) if (j + 1 > k) k = j + 1;
     for (let j = k - 1; j >= 0 && j >= k - TARGET_SCAN; j--) {
+      // nothing in j's block ends later than the target: none of it can take its place
+      if (target >= 0 && blockEnd[j / BLOCK | 0] <= ops.end[target]) { j = (j / BLOCK | 0) * BLOCK; continue; }
       if (ops.end[j] <= e + 1000 && (target < 0 || ops.end[j] > ops.end[target])) target = j;
     }
     if (target >= 0 && ops.end[target] > s) {
