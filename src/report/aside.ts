@@ -49,9 +49,10 @@ function workerScript(): string | null {
  * tests, on small traces too; the bench, to measure it). Off by default: at a million kernels the
  * worker's isolate (~13 MB) and its analyses' scratch beside the main thread's (the NVTX ranges'
  * ~35 MB, the expert analyses' ~30 MB next to the device selection's ~40 MB) raised the peak by
- * 45-60 MB on 2 cores, past the 150 bytes a kernel of issue 14 on every shape (bench/README.md,
- * "The window analyses in a worker"). Never when the compiled worker script is absent (running
- * from the sources).
+ * 45-60 MB on 2 cores, and by 38-64 MiB on the 16-core H200, where it took analyze from c/a
+ * 1.25 / 1.01 / 1.09 to 0.86 / 0.77 / 0.64: past the 150 bytes a kernel of issue 14 on every shape
+ * (bench/README.md, "The window analyses in a worker"; bench/RESULTS-h200.md). Never when the
+ * compiled worker script is absent (running from the sources).
  */
 export function wantsAside(_rows: number): boolean {
   if (workerScript() === null) return false;
