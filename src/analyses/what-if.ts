@@ -131,13 +131,17 @@ export function buildReplayInput(
   // count first: a million-kernel window is not replayed, and costs no object per kernel
   let inWindow = 0;
   for (const cols of [kernels, memcpy, memset]) {
-    for (let i = 0; i < cols.count; i++) if (cols.deviceId[i] === deviceId && cols.start[i] >= window.start && cols.start[i] <= window.end) inWindow++;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) if (dev[i] === deviceId && start[i] >= w0 && start[i] <= w1) inWindow++;
   }
   if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
   const add = (kind: number, cols: { count: number; deviceId: IntColumn; start: Float64Array; end: Float64Array; streamId: IntColumn }, call: Int32Array) => {
-    for (let i = 0; i < cols.count; i++) {
-      if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) {
+      if (dev[i] !== deviceId || start[i] < w0 || start[i] > w1) continue;
       // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
       // the trace does not record: they replay at their recorded times
       const graphNode = kind === KIND_KERNEL && kernels.graphNodeId[i] >= 0;
@@ -165,9 +169,9 @@ export function buildReplayInput(
   };
   const byThread = new Map<number, number[]>();
   for (let r = 0; r < runtime.count; r++) {
-    if (!kept(r)) continue;
+    if (runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
     const t = runtime.thread[r];
-    if (!threads.has(t) || runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
+    if (!threads.has(t) || !kept(r)) continue;
     const l = byThread.get(t);
     if (l) l.push(r); else byThread.set(t, [r]);
   }
@@ -305,6 +309,11 @@ export function buildReplayInput(
   const byCall = new Map<number, number[]>();
   for (let j = 0; j < n; j++) if (ops.call[j] >= 0) { const l = byCall.get(ops.call[j]); if (l) l.push(j); else byCall.set(ops.call[j], [j]); }
   const opsOfCallIn = (c: number): number[] => byCall.get(c) ?? [];
+  // the latest end of each block of BLOCK ops (issue order): a scan for the latest-ending op skips
+  // the blocks that hold nothing later than what it found
+  const BLOCK = 64;
+  const blockEnd = new Float64Array(Math.ceil(n / BLOCK)).fill(-Infinity);
+  for (let j = 0; j < n; j++) if (ops.end[j] > blockEnd[j / BLOCK | 0]) blockEnd[j / BLOCK | 0] = ops.end[j];
   for (let c = 0; c < nc; c++) {
     if (calls.kind[c] !== 1) { calls.residual[c] = calls.end[c] - calls.start[c]; continue; }
     const s = calls.start[c];
@@ -314,6 +323,8 @@ export function buildReplayInput(
     let k = issuedBy(s);
     for (const j of opsOfCallIn(c)) if (j + 1 > k) k = j + 1;
     for (let j = k - 1; j >= 0 && j >= k - TARGET_SCAN; j--) {
+      // nothing in j's block ends later than the target: none of it can take its place
+      if (target >= 0 && blockEnd[j / BLOCK | 0] <= ops.end[target]) { j = (j / BLOCK | 0) * BLOCK; continue; }
       if (ops.end[j] <= e + 1000 && (target < 0 || ops.end[j] > ops.end[target])) target = j;
     }
     if (target >= 0 && ops.end[target] > s) {
@@ -511,8 +522,11 @@ interface ReplayState {
   readyT: Float64Array;
   held: Float64Array;
   early: Uint8Array;
-  /** the queue: ops whose ready time is final, sorted by (ready time, op), in queue[qHead .. qTail) */
+  /** the queue: ops whose ready time is final and that were not looked at yet, by (ready time, op) */
   queue: Int32Array;
+  /** ops ready and looked at that did not fit beside the running ones, by (ready time, op); two buffers, a scan writes the other */
+  blocked: Int32Array;
+  blockedAlt: Int32Array;
   running: Int32Array;
   released: number[];
 }
@@ -520,7 +534,8 @@ interface ReplayState {
 function replayState(n: number): ReplayState {
   return {
     waitingDeps: new Int32Array(n), hostReady: new Float64Array(n), depReady: new Float64Array(n), startT: new Float64Array(n), endT: new Float64Array(n),
-    readyT: new Float64Array(n), held: new Float64Array(n), early: new Uint8Array(n), queue: new Int32Array(n), running: new Int32Array(n), released: [],
+    readyT: new Float64Array(n), held: new Float64Array(n), early: new Uint8Array(n), queue: new Int32Array(n),
+    blocked: new Int32Array(n), blockedAlt: new Int32Array(n), running: new Int32Array(n), released: [],
   };
 }
 
@@ -543,15 +558,26 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number, state: Repla
   const opShare = ops.share;
   const opLead = ops.lead;
   const opPrev = ops.prev;
-  // an enqueued op's ready time (readyT) is final once enqueued: both parts are set before and not after
+  // The ops waiting to start, in (ready time, op) order, are in two lists: `queue` (queue[qHead ..
+  // qTail)), those not looked at since they were enqueued, and `blocked` (blocked[bHead .. bTail)),
+  // ready ops that did not fit beside the running ones. An op's ready time is final once enqueued
+  // (both parts are set before and not after), and so is its share (early is set before).
   let qHead = 0;
   let qTail = 0;
+  let blocked = state.blocked;
+  let blockedAlt = state.blockedAlt;
+  let bHead = 0;
+  let bTail = 0;
+  /** at most the least share of the blocked ops (Infinity: none) */
+  let bMin = Infinity;
   let nRunning = 0;
   let used = 0;
   let now = -Infinity;
   // false while a tryStart would start nothing: nothing enqueued, no clock move and nothing ended since the last
   let dirty = true;
   const b2b = input.backToBack;
+  /** (ready time, op) order */
+  const before = (a: number, b: number): boolean => readyT[a] < readyT[b] || (readyT[a] === readyT[b] && a < b);
   const enqueueIfReady = (j: number) => {
     if (waitingDeps[j] !== 0 || Number.isNaN(hostReady[j])) return;
     // both parts of its ready time are final now: keep the queue sorted by it
@@ -565,30 +591,84 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number, state: Repla
     qTail++;
     dirty = true;
   };
+  const block = (j: number, share: number) => {
+    let lo = bHead;
+    let hi = bTail;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (before(blocked[m], j)) lo = m + 1; else hi = m; }
+    if (bTail < n) {
+      if (lo < bTail) blocked.copyWithin(lo + 1, lo, bTail);
+      blocked[lo] = j;
+      bTail++;
+    } else {
+      // the buffer's end reached: there is room before bHead (fewer than n ops wait)
+      blocked.copyWithin(bHead - 1, bHead, lo);
+      bHead--;
+      blocked[lo - 1] = j;
+    }
+    if (share < bMin) bMin = share;
+  };
   // ops without a launch call in the replay are ready at their recorded start
   for (let j = 0; j < n; j++) if (!removed[j] && opCall[j] < 0) { hostReady[j] = ops.start[j]; }
   for (let j = 0; j < n; j++) if (!removed[j] && opCall[j] < 0) enqueueIfReady(j);
+  // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
+  const shareOf = (j: number): number => (opKind[j] === KIND_KERNEL && opCall[j] >= 0 && !early[j] ? opShare[j] : 0);
+  const start = (j: number, share: number) => {
+    startT[j] = now;
+    endT[j] = now + dur[j];
+    used += share;
+    held[j] = share;
+    running[nRunning++] = j;
+    for (let k = succStart[j]; k < succStart[j + 1]; k++) { const s = succ[k]; if (opLead[s] > 0 && opPrev[s] === j && !early[s]) released.push(s); }
+  };
+  // A pass looks at the ready ops in (ready time, op) order and starts each that fits beside the
+  // running ones (or when nothing runs). The running ones only grow during a pass: a blocked op
+  // stays blocked, and when even the least blocked share does not fit, only the queue's ready
+  // ops are looked at.
   // a kernel that started before its stream predecessor ended (ops.lead): released when the
   // predecessor starts, ready `lead` before its end, and run beside it without a capacity check
   const tryStart = () => {
     if (!dirty) return;
     dirty = false;
     for (;;) {
-      for (let q = qHead; q < qTail; q++) {
-        const j = queue[q];
-        if (readyT[j] > now) break;
-        // ops pinned at their recorded start (graph nodes, no launch call) ran as recorded: no capacity check
-        const share = opKind[j] === KIND_KERNEL && opCall[j] >= 0 && !early[j] ? opShare[j] : 0;
-        if (nRunning > 0 && share > 0 && used + share > 1 + 1e-9) continue;
-        startT[j] = now;
-        endT[j] = now + dur[j];
-        used += share;
-        held[j] = share;
-        running[nRunning++] = j;
-        // out of the queue: the ops skipped before it move up one
-        if (q > qHead) queue.copyWithin(qHead + 1, qHead, q);
-        qHead++;
-        for (let k = succStart[j]; k < succStart[j + 1]; k++) { const s = succ[k]; if (opLead[s] > 0 && opPrev[s] === j && !early[s]) released.push(s); }
+      if (nRunning === 0) {
+        // nothing runs: the first ready op starts, whatever its share
+        const qReady = qHead < qTail && readyT[queue[qHead]] <= now;
+        let j = -1;
+        if (bHead < bTail && (!qReady || before(blocked[bHead], queue[qHead]))) j = blocked[bHead++];
+        else if (qReady) j = queue[qHead++];
+        if (j >= 0) start(j, shareOf(j));
+        if (bHead === bTail) bMin = Infinity;
+      }
+      if (nRunning > 0 && used + bMin > 1 + 1e-9) {
+        while (qHead < qTail) {
+          const j = queue[qHead];
+          if (readyT[j] > now) break;
+          qHead++;
+          const share = shareOf(j);
+          if (share > 0 && used + share > 1 + 1e-9) block(j, share);
+          else start(j, share);
+        }
+      } else {
+        // the blocked ops and the queue's ready ones merged, in order; those that do not fit make the new blocked list
+        let out = 0;
+        let least = Infinity;
+        let i = bHead;
+        for (;;) {
+          const qReady = qHead < qTail && readyT[queue[qHead]] <= now;
+          let j: number;
+          if (i < bTail && (!qReady || before(blocked[i], queue[qHead]))) j = blocked[i++];
+          else if (qReady) j = queue[qHead++];
+          else break;
+          const share = shareOf(j);
+          if (nRunning > 0 && share > 0 && used + share > 1 + 1e-9) { blockedAlt[out++] = j; if (share < least) least = share; }
+          else start(j, share);
+        }
+        const b = blocked;
+        blocked = blockedAlt;
+        blockedAlt = b;
+        bHead = 0;
+        bTail = out;
+        bMin = least;
       }
       if (released.length === 0) return;
       let again = false;
@@ -606,7 +686,8 @@ function runReplay(input: ReplayInput, plan: ReplayPlan, f: number, state: Repla
   };
   const step = (limit: number): boolean => {
     tryStart();
-    // the next event: the first running op to end, or the first queued op to become ready
+    // the next event: the first running op to end, or the first queued op to become ready (after
+    // tryStart the queue holds no ready op: its first)
     let t = Infinity;
     for (let q = 0; q < nRunning; q++) { const e = endT[running[q]]; if (e < t) t = e; }
     for (let q = qHead; q < qTail; q++) { const r = readyT[queue[q]]; if (r > now) { if (r < t) t = r; break; } }

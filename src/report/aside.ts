@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Trace } from '../model/trace.js';
 import type { Window } from './types.js';
 import type { TraceIndex } from '../analyses/trace-index.js';
@@ -25,6 +25,7 @@ import type { WindowAnalysesOptions } from './window-analyses.js';
 import type { DeviceReport } from './types.js';
 import { shareColumns } from '../model/shared.js';
 import { COLLECT_ROWS } from '../model/memory.js';
+import { awaitAnswer, signalPosted } from '../model/sync-channel.js';
 
 /** How long the worker may take to start before the main thread runs its analyses itself. */
 const START_MS = 10_000;
@@ -49,9 +50,10 @@ function workerScript(): string | null {
  * tests, on small traces too; the bench, to measure it). Off by default: at a million kernels the
  * worker's isolate (~13 MB) and its analyses' scratch beside the main thread's (the NVTX ranges'
  * ~35 MB, the expert analyses' ~30 MB next to the device selection's ~40 MB) raised the peak by
- * 45-60 MB on 2 cores, past the 150 bytes a kernel of issue 14 on every shape (bench/README.md,
- * "The window analyses in a worker"). Never when the compiled worker script is absent (running
- * from the sources).
+ * 45-60 MB on 2 cores, and by 38-64 MiB on the 16-core H200, where it took analyze from c/a
+ * 1.25 / 1.01 / 1.09 to 0.86 / 0.77 / 0.64: past the 150 bytes a kernel of issue 14 on every shape
+ * (bench/README.md, "The window analyses in a worker"; bench/RESULTS-h200.md). Never when the
+ * compiled worker script is absent (running from the sources).
  */
 export function wantsAside(_rows: number): boolean {
   if (workerScript() === null) return false;
@@ -108,27 +110,13 @@ export class AsideAnalyses {
       return false;
     }
     this.posted++;
-    Atomics.store(this.flags, 0, this.posted);
-    Atomics.notify(this.flags, 0);
+    signalPosted(this.flags, this.posted);
     return true;
   }
 
   /** The fields of the job last posted; null when the worker failed (run the analyses here). */
   answer(): Partial<DeviceReport> | null {
-    const { flags } = this;
-    for (;;) {
-      const answered = Atomics.load(flags, 1);
-      if (answered === this.posted) break;
-      const state = Atomics.load(flags, 2);
-      if (state === 2 || (state === 0 && performance.now() > this.deadline)) break;
-      Atomics.wait(flags, 1, answered, 100);
-    }
-    let m = receiveMessageOnPort(this.port);
-    for (let spins = 0; m === undefined && Atomics.load(flags, 1) === this.posted && spins < 1000; spins++) {
-      Atomics.wait(flags, 1, this.posted, 1);
-      m = receiveMessageOnPort(this.port);
-    }
-    const a = m?.message as { ok?: Partial<DeviceReport>; error?: string } | undefined;
+    const a = awaitAnswer(this.port, this.flags, this.posted, this.deadline) as { ok?: Partial<DeviceReport>; error?: string } | undefined;
     if (a === undefined || a.ok === undefined) {
       this.broken = true;
       return null;
@@ -140,8 +128,7 @@ export class AsideAnalyses {
     try {
       this.port.postMessage(null);
     } catch { /* closed */ }
-    Atomics.store(this.flags, 0, this.posted + 1);
-    Atomics.notify(this.flags, 0);
+    signalPosted(this.flags, this.posted + 1);
     this.port.close();
     void this.worker.terminate();
   }

@@ -8,14 +8,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { readTrace } from '../../src/readers/read-trace.js';
 import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { buildReport } from '../../src/report/build.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 const EP = 'fixtures/nsys-2025.3-ep1';
 const comm = (schedule: string) => {
-  const r = buildReport(readNsysSqlite(`${EP}/ep-${schedule}-rank0.sqlite`));
+  const r = fixtureReport(`${EP}/ep-${schedule}-rank0.sqlite`);
   expect(r.devices).toHaveLength(1);
   return r.devices[0].communication!;
 };
