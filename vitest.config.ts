@@ -17,7 +17,7 @@ export default defineConfig(({ mode }) => {
   test: {
     include: long ? [`test/${LONG}`] : ['test/**/*.test.ts'],
     exclude: long ? ['**/node_modules/**'] : ['**/node_modules/**', LONG],
-    globalSetup: ['test/setup/build.ts'],
+    globalSetup: ['test/setup/build.ts', 'test/setup/report-cache.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,

@@ -412,7 +412,8 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_ROUTE", "MOE_GROUPED_AHEAD", "MOE_GROUPED_STAGES",
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
                         "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
-                        "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE"})
+                        "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE",
+                        "MOE_GROUPED_STATIC_STAGES"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -462,6 +463,8 @@ int main(int argc, char** argv) {
   const Config configs[] = {
       {"default", "", true},
       {"fuse", "MOE_GROUPED_FUSE=1", true},
+      {"fuse-static1", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC_STAGES=1", true},
+      {"fuse-static0", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC_STAGES=0", false},
       {"wave", "MOE_GROUPED_WAVE=100", true},
       {"fuse-wave", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100", false},
       {"wave10-lag2", "MOE_GROUPED_WAVE=10;MOE_GROUPED_LAG=2", false},

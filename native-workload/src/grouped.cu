@@ -91,6 +91,7 @@ struct FfnArgs {
   float* partials;       // [splitK][partRows][dModel]
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
+  int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -1003,6 +1004,10 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     if (hasStatic) {
       // The first item is known before the routing is: start streaming its weights now.
       prefetched = kst1 < S ? kst1 : S;
+      // Fused routing: fewer stages in flight while the consumers route (MOE_GROUPED_STATIC_STAGES;
+      // run 13: with all five the routing's round trips queue behind 21 MB of weight loads, ~24 us).
+      if constexpr ((K & kKnobFuse) != 0)
+        if (a.fuse && a.staticStages >= 0 && a.staticStages < prefetched) prefetched = a.staticStages;
       const int row = cur.y * a.dFf + cur.z * kBm2;
       for (int s = 0; s < prefetched; ++s) {
         mbarExpectTx(&t->full[s], kSlabW);
@@ -1855,6 +1860,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
+  t.staticStages = envInt("MOE_GROUPED_STATIC_STAGES", t.staticStages);
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -2157,6 +2163,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.splitCount = splitCount_;
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
+  f.staticStages = tune_.staticStages;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;

@@ -57,6 +57,8 @@ struct GroupedTuning {
   int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
   bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
   bool times = false;
+  int staticStages = -1;   // MOE_GROUPED_STATIC_STAGES (with FUSE): stages of the first item loaded before the
+                           // routing is known (-1: all, 0: none)
   int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
                            // end the work list after every up item (a last wave of equal items; 0: off)
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many

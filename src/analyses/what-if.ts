@@ -131,13 +131,17 @@ export function buildReplayInput(
   // count first: a million-kernel window is not replayed, and costs no object per kernel
   let inWindow = 0;
   for (const cols of [kernels, memcpy, memset]) {
-    for (let i = 0; i < cols.count; i++) if (cols.deviceId[i] === deviceId && cols.start[i] >= window.start && cols.start[i] <= window.end) inWindow++;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) if (dev[i] === deviceId && start[i] >= w0 && start[i] <= w1) inWindow++;
   }
   if (inWindow > REPLAY_MAX_OPS) return null;
   const list: Op[] = [];
   const add = (kind: number, cols: { count: number; deviceId: IntColumn; start: Float64Array; end: Float64Array; streamId: IntColumn }, call: Int32Array) => {
-    for (let i = 0; i < cols.count; i++) {
-      if (cols.deviceId[i] !== deviceId || cols.start[i] < window.start || cols.start[i] > window.end) continue;
+    const { count, deviceId: dev, start } = cols;
+    const { start: w0, end: w1 } = window;
+    for (let i = 0; i < count; i++) {
+      if (dev[i] !== deviceId || start[i] < w0 || start[i] > w1) continue;
       // a CUDA graph's nodes all link to one cudaGraphLaunch and follow the graph's edges, which
       // the trace does not record: they replay at their recorded times
       const graphNode = kind === KIND_KERNEL && kernels.graphNodeId[i] >= 0;
@@ -165,9 +169,9 @@ export function buildReplayInput(
   };
   const byThread = new Map<number, number[]>();
   for (let r = 0; r < runtime.count; r++) {
-    if (!kept(r)) continue;
+    if (runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
     const t = runtime.thread[r];
-    if (!threads.has(t) || runtime.start[r] < t0Host || runtime.start[r] > lastOpEnd) continue;
+    if (!threads.has(t) || !kept(r)) continue;
     const l = byThread.get(t);
     if (l) l.push(r); else byThread.set(t, [r]);
   }
@@ -195,10 +199,18 @@ export function buildReplayInput(
   const nc = rows.length;
   const blocking = index.blocking ?? blockingIndex(trace, links);
   const calls: ReplayInput['calls'] = {
-    count: nc, thread: Int32Array.from(threadOf), start: Float64Array.from(rows, (r) => runtime.start[r]),
-    end: Float64Array.from(rows, (r) => runtime.end[r]), kind: new Uint8Array(nc), row: Int32Array.from(rows),
+    count: nc, thread: new Int32Array(nc), start: new Float64Array(nc),
+    end: new Float64Array(nc), kind: new Uint8Array(nc), row: new Int32Array(nc),
     waitsFor: new Int32Array(nc).fill(-1), residual: new Float64Array(nc),
   };
+  // (typed arrays filled by loops: TypedArray.from walks an array through its iterator)
+  for (let c = 0; c < nc; c++) {
+    const r = rows[c];
+    calls.thread[c] = threadOf[c];
+    calls.start[c] = runtime.start[r];
+    calls.end[c] = runtime.end[r];
+    calls.row[c] = r;
+  }
   const nameOf = (r: number) => strings[runtime.name[r]] ?? '';
   for (let c = 0; c < nc; c++) {
     const r = rows[c];
@@ -211,11 +223,20 @@ export function buildReplayInput(
   const n = list.length;
   const limits = smLimits(trace.gpus.find((g) => g.deviceId === deviceId));
   const ops: ReplayInput['ops'] = {
-    count: n, kind: Uint8Array.from(list, (o) => o.kind), row: Int32Array.from(list, (o) => o.row), stream: Int32Array.from(list, (o) => o.stream),
-    start: Float64Array.from(list, (o) => o.start), end: Float64Array.from(list, (o) => o.end),
-    call: Int32Array.from(list, (o) => (o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1)),
+    count: n, kind: new Uint8Array(n), row: new Int32Array(n), stream: new Int32Array(n),
+    start: new Float64Array(n), end: new Float64Array(n),
+    call: new Int32Array(n),
     share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n), lead: new Float64Array(n),
   };
+  for (let j = 0; j < n; j++) {
+    const o = list[j];
+    ops.kind[j] = o.kind;
+    ops.row[j] = o.row;
+    ops.stream[j] = o.stream;
+    ops.start[j] = o.start;
+    ops.end[j] = o.end;
+    ops.call[j] = o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1;
+  }
   const shareOfConfig = new Map<number, number>();
   for (let j = 0; j < n; j++) {
     const o = list[j];
@@ -232,7 +253,8 @@ export function buildReplayInput(
     if (ops.call[j] >= 0 && calls.kind[ops.call[j]] === 0) calls.kind[ops.call[j]] = 2;
   }
   // issue time of each op (ascending: ops are in issue order) and each stream's ops
-  const issue = Float64Array.from({ length: n }, (_, j) => (ops.call[j] >= 0 ? calls.start[ops.call[j]] : ops.start[j]));
+  const issue = new Float64Array(n);
+  for (let j = 0; j < n; j++) issue[j] = ops.call[j] >= 0 ? calls.start[ops.call[j]] : ops.start[j];
   for (let j = 1; j < n; j++) if (issue[j] < issue[j - 1]) issue[j] = issue[j - 1];
   const onStream = new Map<number, number[]>();
   for (let j = 0; j < n; j++) {
@@ -305,6 +327,11 @@ export function buildReplayInput(
   const byCall = new Map<number, number[]>();
   for (let j = 0; j < n; j++) if (ops.call[j] >= 0) { const l = byCall.get(ops.call[j]); if (l) l.push(j); else byCall.set(ops.call[j], [j]); }
   const opsOfCallIn = (c: number): number[] => byCall.get(c) ?? [];
+  // the latest end of each block of BLOCK ops (issue order): a scan for the latest-ending op skips
+  // the blocks that hold nothing later than what it found
+  const BLOCK = 64;
+  const blockEnd = new Float64Array(Math.ceil(n / BLOCK)).fill(-Infinity);
+  for (let j = 0; j < n; j++) if (ops.end[j] > blockEnd[j / BLOCK | 0]) blockEnd[j / BLOCK | 0] = ops.end[j];
   for (let c = 0; c < nc; c++) {
     if (calls.kind[c] !== 1) { calls.residual[c] = calls.end[c] - calls.start[c]; continue; }
     const s = calls.start[c];
@@ -314,6 +341,8 @@ export function buildReplayInput(
     let k = issuedBy(s);
     for (const j of opsOfCallIn(c)) if (j + 1 > k) k = j + 1;
     for (let j = k - 1; j >= 0 && j >= k - TARGET_SCAN; j--) {
+      // nothing in j's block ends later than the target: none of it can take its place
+      if (target >= 0 && blockEnd[j / BLOCK | 0] <= ops.end[target]) { j = (j / BLOCK | 0) * BLOCK; continue; }
       if (ops.end[j] <= e + 1000 && (target < 0 || ops.end[j] > ops.end[target])) target = j;
     }
     if (target >= 0 && ops.end[target] > s) {

@@ -16,7 +16,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, isMainThread } from 'node:worker_threads';
+import { awaitAnswer, signalPosted } from '../model/sync-channel.js';
 
 /** Cores from which the big tables are decoded in worker threads. */
 export const MANY_CORES = 8;
@@ -124,8 +125,7 @@ export class ReadPool {
     w.port.postMessage({ job, last });
     w.posted++;
     if (last) w.ending = true;
-    Atomics.store(w.flags, 0, w.posted);
-    Atomics.notify(w.flags, 0);
+    signalPosted(w.flags, w.posted);
   }
 
   /**
@@ -165,22 +165,8 @@ export class ReadPool {
   }
 
   private answer<T>(w: PoolWorker): T {
-    for (;;) {
-      const answered = Atomics.load(w.flags, 1);
-      if (answered === w.posted) break;
-      const state = Atomics.load(w.flags, 2);
-      // a worker that ended without answering (flags[2] = 2, set as it exits) will not answer;
-      // one that has not started in time is not waited for
-      if (state === 2 || (state === 0 && performance.now() > this.deadline)) break;
-      Atomics.wait(w.flags, 1, answered, 100);
-    }
-    let m = receiveMessageOnPort(w.port);
-    // the answer is posted before the flag is bumped; wait briefly should it still be in flight
-    for (let spins = 0; m === undefined && Atomics.load(w.flags, 1) === w.posted && spins < 1000; spins++) {
-      Atomics.wait(w.flags, 1, w.posted, 1);
-      m = receiveMessageOnPort(w.port);
-    }
-    const a = m?.message as { ok?: T; error?: string; unsupported?: boolean } | undefined;
+    // a worker that ended without answering will not answer; one that has not started in time is not waited for
+    const a = awaitAnswer(w.port, w.flags, w.posted, this.deadline) as { ok?: T; error?: string; unsupported?: boolean } | undefined;
     if (a === undefined) {
       this.broken = true;
       throw new WorkerJobError('a read worker did not answer', true);
@@ -193,8 +179,7 @@ export class ReadPool {
     for (const w of this.workers) {
       if (!w.ending) {
         w.port.postMessage(null);
-        Atomics.store(w.flags, 0, w.posted + 1);
-        Atomics.notify(w.flags, 0);
+        signalPosted(w.flags, w.posted + 1);
       }
       w.port.close();
       void w.worker.terminate();

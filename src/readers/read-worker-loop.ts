@@ -9,17 +9,17 @@
  * it ends, would otherwise wait in this idle isolate for a major collection that never comes
  * (at a million kernels, the read's 48 MB of wide kernel columns held until the workers end).
  */
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, workerData } from 'node:worker_threads';
 import { answerOf, type ReadJob } from './read-jobs.js';
 import { fullCollection } from '../model/memory.js';
+import { nextJob, sendAnswer, signalRunning } from '../model/sync-channel.js';
 
 const { port, flags } = workerData as { port: MessagePort; flags: Int32Array };
 
 /** V8's full collection (model/memory.ts); nothing should V8 refuse it */
 const collect = fullCollection() ?? ((): void => {});
 
-Atomics.store(flags, 2, 1);
-Atomics.notify(flags, 2);
+signalRunning(flags);
 let seen = 0;
 
 /**
@@ -27,18 +27,11 @@ let seen = 0;
  * that wrote shared columns (its handles to them are garbage now), else 'next'.
  */
 function next(): 'next' | 'collect' | 'end' {
-  Atomics.wait(flags, 0, seen);
-  seen = Atomics.load(flags, 0);
-  let m = receiveMessageOnPort(port);
-  for (let spins = 0; m === undefined && spins < 1000; spins++) {
-    Atomics.wait(flags, 0, seen, 1);
-    m = receiveMessageOnPort(port);
-  }
-  const posted = m?.message as { job: ReadJob; last: boolean } | null | undefined;
+  const next = nextJob(port, flags, seen);
+  seen = next.seen;
+  const posted = next.message as { job: ReadJob; last: boolean } | null | undefined;
   if (posted === null || posted === undefined) return 'end';
-  port.postMessage(answerOf(posted.job));
-  Atomics.store(flags, 1, seen);
-  Atomics.notify(flags, 1);
+  sendAnswer(port, flags, seen, answerOf(posted.job));
   if (posted.last) return 'end';
   // the counting passes hold no shared column: their next job follows at once, uncollected
   return posted.job.kind === 'runtimeCount' || posted.job.kind === 'rowCount' ? 'next' : 'collect';

@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Trace } from '../model/trace.js';
 import type { Window } from './types.js';
 import type { TraceIndex } from '../analyses/trace-index.js';
@@ -25,6 +25,7 @@ import type { WindowAnalysesOptions } from './window-analyses.js';
 import type { DeviceReport } from './types.js';
 import { shareColumns } from '../model/shared.js';
 import { COLLECT_ROWS } from '../model/memory.js';
+import { awaitAnswer, signalPosted } from '../model/sync-channel.js';
 
 /** How long the worker may take to start before the main thread runs its analyses itself. */
 const START_MS = 10_000;
@@ -109,27 +110,13 @@ export class AsideAnalyses {
       return false;
     }
     this.posted++;
-    Atomics.store(this.flags, 0, this.posted);
-    Atomics.notify(this.flags, 0);
+    signalPosted(this.flags, this.posted);
     return true;
   }
 
   /** The fields of the job last posted; null when the worker failed (run the analyses here). */
   answer(): Partial<DeviceReport> | null {
-    const { flags } = this;
-    for (;;) {
-      const answered = Atomics.load(flags, 1);
-      if (answered === this.posted) break;
-      const state = Atomics.load(flags, 2);
-      if (state === 2 || (state === 0 && performance.now() > this.deadline)) break;
-      Atomics.wait(flags, 1, answered, 100);
-    }
-    let m = receiveMessageOnPort(this.port);
-    for (let spins = 0; m === undefined && Atomics.load(flags, 1) === this.posted && spins < 1000; spins++) {
-      Atomics.wait(flags, 1, this.posted, 1);
-      m = receiveMessageOnPort(this.port);
-    }
-    const a = m?.message as { ok?: Partial<DeviceReport>; error?: string } | undefined;
+    const a = awaitAnswer(this.port, this.flags, this.posted, this.deadline) as { ok?: Partial<DeviceReport>; error?: string } | undefined;
     if (a === undefined || a.ok === undefined) {
       this.broken = true;
       return null;
@@ -141,8 +128,7 @@ export class AsideAnalyses {
     try {
       this.port.postMessage(null);
     } catch { /* closed */ }
-    Atomics.store(this.flags, 0, this.posted + 1);
-    Atomics.notify(this.flags, 0);
+    signalPosted(this.flags, this.posted + 1);
     this.port.close();
     void this.worker.terminate();
   }

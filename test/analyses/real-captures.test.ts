@@ -4,9 +4,8 @@
  * part of the repository, so a missing one is a failure, not a skip.
  */
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import type { DeviceReport, Report } from '../../src/report/types.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 /** Two independent capture campaigns of the same workload (see fixtures/MANIFEST.md). */
 const DIRS = ['fixtures/nsys-2025.3', 'fixtures/nsys-2025.3-profile'];
@@ -18,7 +17,7 @@ const cache = new Map<string, Report>();
 function report(name: string): Report {
   const file = name.includes('/') && !name.startsWith('tokens-64k/') ? `${name}.sqlite` : `${DIR}/${name}.sqlite`;
   let r = cache.get(file);
-  if (!r) cache.set(file, (r = buildReport(readNsysSqlite(file))));
+  if (!r) cache.set(file, (r = fixtureReport(file)));
   return r;
 }
 function gpu(name: string): DeviceReport {
@@ -54,7 +53,7 @@ describe.each(DIRS)('%s', (dir) => {
       // last iteration waits for it but is not the loop's: it counts with --whole-trace)
       expect(streamSyncs(d)).toBe(EXPERTS * ITERATIONS);
       expect(d.hostSyncs.count).toBe(d.nvtxRanges!.iterations!.syncsPerIteration * ITERATIONS);
-      const whole = buildReport(readNsysSqlite(`${dir}/streams-sync.sqlite`), { wholeTrace: true }).devices[0];
+      const whole = fixtureReport(`${dir}/streams-sync.sqlite`, { wholeTrace: true }).devices[0];
       expect(streamSyncs(whole)).toBe(EXPERTS * ITERATIONS + 1);
       const afterCopy = d.hostSyncs.calls.filter((c) => c.name === 'cudaStreamSynchronize' && c.precedingCopy?.bytes === 4);
       expect(afterCopy).toHaveLength(EXPERTS * ITERATIONS);
@@ -124,7 +123,7 @@ describe('streams at 64k tokens', () => {
 
 describe('--range over some experts of streams-sync', () => {
   it('measures shares against the time the selected ranges cover, and counts the window, not iterations', () => {
-    const r = buildReport(readNsysSqlite(`${DIR}/streams-sync.sqlite`), { range: '/^expert 1[0-9]$/' });
+    const r = fixtureReport(`${DIR}/streams-sync.sqlite`, { range: '/^expert 1[0-9]$/' });
     const d = r.devices[0];
     expect(d.window.source).toBe('range');
     expect(d.window.rangeInstances).toBe(10 * ITERATIONS);

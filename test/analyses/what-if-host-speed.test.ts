@@ -8,11 +8,10 @@ import { buildTrace } from '../../src/model/build.js';
 import { syncPairTrace } from '../helpers/sync-pair-trace.js';
 import { analyzeWhatIf, buildReplayInput, replay, replayAtHostTimes } from '../../src/analyses/what-if.js';
 import { HOST_TIME_FACTORS, projectionAtHostTime } from '../../src/report/expert-types.js';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { compareReports, renderComparison } from '../../src/commands/compare.js';
 import { comparison } from '../../src/render/html/compare.js';
 import { hostTimeRatio } from '../../src/commands/compare-experts.js';
+import { fixtureReport, fixtureTrace } from '../helpers/fixture-reports.js';
 
 const threads = [{ globalTid: '1', tid: 1, name: 't', process: 0 }];
 const processes = [{ globalPid: '1', pid: 1, name: 'p' }];
@@ -68,7 +67,7 @@ describe('a blocking call: its wait and wake-up keep their time, the launches ar
 describe('real captures in separate processes: the projection at the counterpart\'s host speed', () => {
   it('the -profile pair: streams-sync → no-host-syncs at streams\' host speed (0.70x) lands within 25% of the measured streams (+48.7% at its own)', () => {
     const names = ['streams-sync', 'streams'];
-    const c = compareReports(names.map((n) => buildReport(readNsysSqlite(`fixtures/nsys-2025.3-profile/${n}.sqlite`))), names);
+    const c = compareReports(names.map((n) => fixtureReport(`fixtures/nsys-2025.3-profile/${n}.sqlite`)), names);
     const x = c.experts!;
     const p = x.projections.find((r) => r.to === 'streams')!;
     expect(p.scenario).toBe('no-host-syncs');
@@ -85,7 +84,7 @@ describe('real captures in separate processes: the projection at the counterpart
     expect(text).toMatch(/streams measured 2\.\d+ ms; streams-sync's closest projection: "no host syncs" 3\.\d+ ms \(\+4\d\.\d%\); at streams's host speed \(0\.7\dx the host time\): 2\.\d+ ms \([+-]\d\.\d%\)\./);
     expect(text).toContain("streams-sync's projections at each capture's host speed");
     // HTML: handed compare's rows, the comparison table shows them in streams' column
-    const inputs = names.map((n) => { const trace = readNsysSqlite(`fixtures/nsys-2025.3-profile/${n}.sqlite`); return { report: buildReport(trace), trace }; });
+    const inputs = names.map((n) => ({ report: fixtureReport(`fixtures/nsys-2025.3-profile/${n}.sqlite`), trace: fixtureTrace(`fixtures/nsys-2025.3-profile/${n}.sqlite`) }));
     const compared = c.traces.map((t) => ({ ...t, atHostSpeed: x.atHostSpeed.filter((r) => r.to === t.label) }));
     const html = comparison(inputs, compared).table.rows.find((r) => r[0] === 'projected from streams-sync.sqlite at this host speed: no host syncs')!;
     expect(html[1]).toBe('–');
@@ -93,7 +92,7 @@ describe('real captures in separate processes: the projection at the counterpart
   });
   it('pinned repeats: every streams-sync process\'s no-host-syncs at every streams process\'s host speed within 25% (−33.7% .. +15.9% at their own)', () => {
     const R = 'fixtures/nsys-2025.3-repeats';
-    const w = (f: string) => buildReport(readNsysSqlite(`${R}/${f}.sqlite`)).devices[0].whatIf!;
+    const w = (f: string) => fixtureReport(`${R}/${f}.sqlite`).devices[0].whatIf!;
     const from = [1, 2, 3].map((r) => w(`streams-sync-${r}`));
     const to = [1, 2, 3].map((r) => w(`streams-${r}`));
     for (const a of from) {

@@ -6,12 +6,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { communicationIntervals } from '../../src/analyses/communication-rows.js';
 import { formatNs } from '../../src/render/format.js';
 import { writeHtmlReport } from '../../src/render/html/index.js';
 import { haveChromium, itemCentre, launch, markCounts, networkRequests, skipReason, tooltipText, visit, type Session } from './harness.js';
+import { fixtureReport, fixtureTrace } from '../helpers/fixture-reports.js';
 
 const FIXTURES = 'fixtures/nsys-2025.3';
 const ALL = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.sqlite')).sort() : [];
@@ -29,8 +28,8 @@ export function fixturePages(pick: (file: string) => boolean): void {
     afterAll(async () => { await session?.close(); rmSync(dir, { recursive: true, force: true }); });
 
     it.each(files)('%s: no errors, no requests, every chart drawn, tooltip of the longest kernel exact', async (file) => {
-      const trace = readNsysSqlite(join(FIXTURES, file));
-      const report = buildReport(trace);
+      const trace = fixtureTrace(join(FIXTURES, file));
+      const report = fixtureReport(join(FIXTURES, file));
       const out = await writeHtmlReport([{ report, trace, communication: communicationIntervals(report, trace) }], join(dir, `${basename(file, '.sqlite')}.html`));
       const v = await visit(session, out.path);
       expect(v.consoleErrors).toEqual([]);

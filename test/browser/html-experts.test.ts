@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHtmlReport } from '../../src/render/html/index.js';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { haveChromium, launch, markCounts, skipReason, visit, type Session } from './harness.js';
+import { fixtureReport, fixtureTrace } from '../helpers/fixture-reports.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-html-experts-'));
 
@@ -15,8 +14,8 @@ describe.skipIf(!haveChromium)(`experts and what-if on the HTML page in Chromium
   afterAll(async () => { await session?.close(); rmSync(dir, { recursive: true, force: true }); });
 
   it('zipf sequential: one point per expert (tokens vs GPU time, the straggler marked) and a bar per what-if scenario', async () => {
-    const trace = readNsysSqlite('fixtures/nsys-2025.3/zipf/sequential.sqlite');
-    const report = buildReport(trace);
+    const trace = fixtureTrace('fixtures/nsys-2025.3/zipf/sequential.sqlite');
+    const report = fixtureReport('fixtures/nsys-2025.3/zipf/sequential.sqlite');
     const d = report.devices[0];
     const out = await writeHtmlReport([{ report, trace }], join(dir, 'zipf.html'));
     const v = await visit(session, out.path);
@@ -41,8 +40,8 @@ describe.skipIf(!haveChromium)(`compare page: measured vs projected in Chromium$
   afterAll(async () => { await session?.close(); });
   it('draws each capture\'s measurement and projections', async () => {
     const inputs = ['streams-sync', 'streams'].map((n) => {
-      const trace = readNsysSqlite(`fixtures/nsys-2025.3/${n}.sqlite`);
-      return { report: buildReport(trace), trace };
+      const trace = fixtureTrace(`fixtures/nsys-2025.3/${n}.sqlite`);
+      return { report: fixtureReport(`fixtures/nsys-2025.3/${n}.sqlite`), trace };
     });
     const out = await writeHtmlReport(inputs, join(dir, 'compare.html'));
     const v = await visit(session, out.path);

@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { writeHtmlReport } from '../../src/render/html/index.js';
 import { buildTimeline } from '../../src/render/html/timeline.js';
 import { htmlInput } from '../../src/commands/analyze.js';
 import { HTML_TABLES, reportTables } from '../../src/render/tables.js';
 import { haveChromium, launch, markCounts, networkRequests, skipReason, visit, type Session } from './harness.js';
+import { fixtureReport, fixtureTrace } from '../helpers/fixture-reports.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moe-trace-readable-'));
 
@@ -35,8 +34,7 @@ function texts(page: Page, chartId: string, role: string): Promise<string[]> {
 }
 
 function load(file: string) {
-  const trace = readNsysSqlite(file);
-  return htmlInput(buildReport(trace), trace);
+  return htmlInput(fixtureReport(file), fixtureTrace(file));
 }
 
 describe.skipIf(!haveChromium)(`readable HTML on real captures${haveChromium ? '' : ` (skipped: ${skipReason})`}`, () => {

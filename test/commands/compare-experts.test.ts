@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { compareReports, renderComparison } from '../../src/commands/compare.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 describe('compare: measured vs projected side by side (issue 15)', () => {
   const names = ['streams-sync', 'streams', 'graph'];
-  const reports = names.map((n) => buildReport(readNsysSqlite(`fixtures/nsys-2025.3/${n}.sqlite`)));
+  const reports = names.map((n) => fixtureReport(`fixtures/nsys-2025.3/${n}.sqlite`));
   const c = compareReports(reports, names);
   it('puts each capture\'s measurement beside the first capture\'s projections', () => {
     const x = c.experts!;
@@ -31,7 +32,7 @@ describe('compare: measured vs projected side by side (issue 15)', () => {
 
 describe('compare: how fast each host ran, beside the projections', () => {
   it('the -profile pair: streams\' host took 0.70x the time per launch call of streams-sync\'s, and compare says the +48.7% is partly the hosts\'', () => {
-    const reports = ['streams-sync', 'streams'].map((n) => buildReport(readNsysSqlite(`fixtures/nsys-2025.3-profile/${n}.sqlite`)));
+    const reports = ['streams-sync', 'streams'].map((n) => fixtureReport(`fixtures/nsys-2025.3-profile/${n}.sqlite`));
     const c = compareReports(reports, ['streams-sync', 'streams']);
     const h = c.experts!.hostSpeed;
     expect(h).toHaveLength(1);

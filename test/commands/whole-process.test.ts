@@ -7,13 +7,12 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
+import type { ReportOptions } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
-import type { Trace } from '../../src/model/trace.js';
 import { compareReports } from '../../src/commands/compare.js';
 import { main } from '../../src/cli.js';
 import { expectBounded } from '../findings/cost-bounds-check.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 const DIR = 'fixtures/nsys-2025.3-whole';
 const CAPTURES: Record<string, string> = {
@@ -38,17 +37,12 @@ function medianForwardNs(path: string): number {
   }
 }
 
-// each capture is read once; its Reports (by default, --range, --whole-trace) are built from that Trace
-const traces = new Map<string, Trace>();
+// each capture is read once (per test worker: helpers/fixture-reports.ts); its Reports (by default, --range, --whole-trace) are built from that Trace
 const reports = new Map<string, Report>();
-function report(name: string, options: Parameters<typeof buildReport>[1] = {}): Report {
+function report(name: string, options: ReportOptions = {}): Report {
   const key = `${name} ${JSON.stringify(options)}`;
   let r = reports.get(key);
-  if (!r) {
-    let t = traces.get(name);
-    if (!t) traces.set(name, (t = readNsysSqlite(file(name))));
-    reports.set(key, (r = buildReport(t, options)));
-  }
+  if (!r) reports.set(key, (r = fixtureReport(file(name), options)));
   return r;
 }
 

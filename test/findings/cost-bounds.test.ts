@@ -5,9 +5,8 @@
  * host's blocked time for host-sync-stall, the allocation calls' time for allocation-in-loop).
  */
 import { describe, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { expectBounded, sqliteFiles } from './cost-bounds-check.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 const corpus = sqliteFiles('../shared/nsys-corpus');
 
@@ -16,9 +15,8 @@ describe('every finding\'s cost is bounded by the time of what it blames', () =>
   // (fixtures/nsys-2025.3-whole, by default and --whole-trace): whole-process.test.ts, on the Reports it builds
   it.skipIf(corpus.length === 0)('on the public corpus, by default and whole', () => {
     for (const file of corpus) {
-      const trace = readNsysSqlite(file);
-      expectBounded(buildReport(trace));
-      expectBounded(buildReport(trace, { wholeTrace: true }));
+      expectBounded(fixtureReport(file));
+      expectBounded(fixtureReport(file, { wholeTrace: true }));
     }
   }, 60_000);
 });

@@ -4,23 +4,23 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { buildTrace } from '../../src/model/build.js';
 import type { Finding, Report } from '../../src/report/types.js';
 import { RULES } from '../../src/findings/index.js';
 import { grouped, saturated, streamsSync, streamsTiny } from './scenarios.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/nsys-2025.3/', import.meta.url));
+// relative, as the other files name them: their Reports are shared (helpers/fixture-reports.ts)
+const FIXTURES = 'fixtures/nsys-2025.3/';
 const UNITS = ['ns', 'share', 'ratio', 'count', 'bytes', 'per-iteration'];
 
 const reports: [string, Report][] = [
   ...readdirSync(FIXTURES).filter((f) => f.endsWith('.sqlite')).sort()
-    .map((f): [string, Report] => [f, buildReport(readNsysSqlite(join(FIXTURES, f)))]),
+    .map((f): [string, Report] => [f, fixtureReport(join(FIXTURES, f))]),
   // measured whole, a whole-process capture's set-up fires allocation-in-loop and pageable-memcpy too
-  ['torch-streams-sync whole', buildReport(readNsysSqlite(fileURLToPath(new URL('../../fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite', import.meta.url))), { wholeTrace: true })],
+  ['torch-streams-sync whole', fixtureReport('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite', { wholeTrace: true })],
   ['streamsSync', buildReport(streamsSync())],
   ['streamsSync pageable', buildReport(streamsSync(8, 2, { pageable: true }))],
   ['streamsTiny', buildReport(streamsTiny())],

@@ -6,9 +6,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import type { Finding, Report } from '../../src/report/types.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 const FIXTURES = 'fixtures';
 const CORPUS = '../shared/nsys-corpus';
@@ -23,7 +22,7 @@ function captures(name: string): string[] {
 const reports = new Map<string, Report>();
 function report(file: string): Report {
   let r = reports.get(file);
-  if (!r) reports.set(file, (r = buildReport(readNsysSqlite(file))));
+  if (!r) reports.set(file, (r = fixtureReport(file)));
   return r;
 }
 
@@ -151,7 +150,7 @@ describe('findings on the public nsys corpus', () => {
     expect(d.gaps.byClass['sync-stall'].total).toBeLessThanOrEqual(d.hostSyncs.totalTime);
     expect(r.findings[0].id).toBe('launch-bound');
     expect(r.findings.map((f) => f.id)).not.toContain('host-sync-stall');
-    const whole = buildReport(readNsysSqlite(join(CORPUS, files.find((f) => f.includes('llama3'))!)), { wholeTrace: true }).devices[0];
+    const whole = fixtureReport(join(CORPUS, files.find((f) => f.includes('llama3'))!), { wholeTrace: true }).devices[0];
     expect(whole.gaps.byClass['sync-stall'].total).toBe(1_627_519);
   });
   it('advises nothing about experts or grouped GEMMs on exports that have no experts', () => {

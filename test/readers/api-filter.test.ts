@@ -3,18 +3,16 @@
  * report must be the one made from every call, while the trace holds fewer.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { apiCallTotals, isAnalysedApiCall } from '../../src/analyses/api-calls.js';
+import { fixtureReport, fixtureTrace } from '../helpers/fixture-reports.js';
 
-const dirOf = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
+// relative, as the other files name them: the full trace's Report is shared (helpers/fixture-reports.ts)
 const files = [
-  ...['../../fixtures/nsys-2025.3/', '../../../shared/nsys-corpus/'].flatMap((rel) => {
-    const dir = dirOf(rel);
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sqlite')).map((f) => dir + f) : [];
-  }),
+  ...['fixtures/nsys-2025.3/', '../shared/nsys-corpus/'].flatMap((dir) =>
+    existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sqlite')).map((f) => dir + f) : []),
 ];
 
 describe('isAnalysedApiCall', () => {
@@ -29,9 +27,9 @@ describe('isAnalysedApiCall', () => {
 
 describe.skipIf(files.length === 0)('a trace read with only the analysed API calls', () => {
   it.each(files.map((f) => [f.slice(f.lastIndexOf('/') + 1), f]))('%s: gives the report of the full trace', (_, file) => {
-    const all = readNsysSqlite(file);
+    const all = fixtureTrace(file);
     const some = readNsysSqlite(file, { keepApiCall: isAnalysedApiCall });
-    expect(JSON.stringify(buildReport(some))).toBe(JSON.stringify(buildReport(all)));
+    expect(JSON.stringify(buildReport(some))).toBe(JSON.stringify(fixtureReport(file)));
     // the same numbering of threads, processes and names, and a summary of every call
     expect([some.threads, some.processes, some.strings]).toEqual([all.threads, all.processes, all.strings]);
     expect(apiCallTotals(some).reduce((n, a) => n + a.count, 0)).toBe(all.runtime.count);

@@ -11,11 +11,11 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
-import { buildReport } from '../../src/report/build.js';
+import { analyzedReport } from '../helpers/fixture-reports.js';
 import { disagreements } from '../helpers/agreement.js';
 
-const FIX = join(__dirname, '../../fixtures');
+// relative, as the other files name them: their Reports are shared (helpers/fixture-reports.ts)
+const FIX = 'fixtures';
 const TOL = { busyRel: 0.02, overlapAbs: 0.005 };
 
 describe('nsys export and Kineto trace of the same workload agree', () => {
@@ -28,8 +28,8 @@ describe('nsys export and Kineto trace of the same workload agree', () => {
     ['nsys-2025.3-ep1/ep-overlapped-rank0', 540, 2, 0],
     ['nsys-2025.3-ep1/ep-grouped-rank0', 35, 1, 0],
   ])('%s: %i kernels, %i streams, %i host syncs per iteration', async (stem, kernels, streams, syncs) => {
-    const nsys = buildReport(await readAnyForAnalysis(join(FIX, `${stem}.sqlite`), true));
-    const kineto = buildReport(await readAnyForAnalysis(join(FIX, `${stem}.pt.trace.json.gz`), true));
+    const nsys = await analyzedReport(join(FIX, `${stem}.sqlite`));
+    const kineto = await analyzedReport(join(FIX, `${stem}.pt.trace.json.gz`));
     const { list, traces } = disagreements(nsys, kineto, TOL);
     expect(list).toEqual([]);
     // and the figures are the ones the fixtures hold, not merely equal
@@ -39,8 +39,8 @@ describe('nsys export and Kineto trace of the same workload agree', () => {
   }, 60_000);
 
   it('the check can fail: a trace of another mode disagrees', async () => {
-    const a = buildReport(await readAnyForAnalysis(join(FIX, 'kineto-2.11/streams.sqlite'), true));
-    const b = buildReport(await readAnyForAnalysis(join(FIX, 'kineto-2.11/streams-sync.pt.trace.json.gz'), true));
+    const a = await analyzedReport(join(FIX, 'kineto-2.11/streams.sqlite'));
+    const b = await analyzedReport(join(FIX, 'kineto-2.11/streams-sync.pt.trace.json.gz'));
     expect(disagreements(a, b, TOL).list.map((d) => d.metric)).toEqual(['kernelsPerIteration', 'syncsPerIteration', 'busyPerIteration', 'findings']);
   }, 60_000);
 });

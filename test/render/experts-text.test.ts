@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { renderTerminal } from '../../src/render/terminal.js';
 import { expertsLine, expertTables, whatIfLine, whatIfShortLine } from '../../src/render/experts-text.js';
 import { formatNs } from '../../src/render/format.js';
 import { TERMINAL_TABLES } from '../../src/render/tables.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 describe('expert-level text (issue 15)', () => {
-  const report = buildReport(readNsysSqlite('fixtures/nsys-2025.3/zipf/sequential.sqlite'));
+  const report = fixtureReport('fixtures/nsys-2025.3/zipf/sequential.sqlite');
   const d = report.devices[0];
   it('names the straggler with its tokens and the imbalance, in one line', () => {
     const line = expertsLine(d)!;
@@ -21,7 +20,7 @@ describe('expert-level text (issue 15)', () => {
     // the grouped projection needs the expert GEMMs' weights here: what it would span, and how to give them
     expect(line).toMatch(/grouped GEMM: not projected, somewhere from 1\d\d\.\d µs to 46\d\.\d µs: the weights or token counts of 384 expert GEMMs are unknown, .* or give --expert-weights$/);
     expect(expertTables(d, TERMINAL_TABLES).find((t) => t.key === 'what-if')!.rows.at(-1)!.slice(0, 2)).toEqual(['grouped GEMM', 'not projected']);
-    const named = buildReport(readNsysSqlite('fixtures/nsys-2025.3-weights/sequential.sqlite')).devices[0];
+    const named = fixtureReport('fixtures/nsys-2025.3-weights/sequential.sqlite').devices[0];
     expect(whatIfLine(named)).toMatch(/grouped GEMM [\d.]+ µs \(−\d+(\.\d+)?%\) \[384 of 384 expert GEMMs from their bytes at 4\.81 TB\/s, the rest from SM-time\]/);
   });
   it('the short report carries both lines; --full the tables', () => {
@@ -36,14 +35,14 @@ describe('expert-level text (issue 15)', () => {
     expect(expertTables(d, TERMINAL_TABLES).map((t) => t.key)).toEqual(['experts', 'stragglers', 'contention', 'what-if', 'serialization']);
   });
   it('a trace without experts gets no expert lines', () => {
-    const g = buildReport(readNsysSqlite('fixtures/nsys-2025.3/grouped.sqlite')).devices[0];
+    const g = fixtureReport('fixtures/nsys-2025.3/grouped.sqlite').devices[0];
     expect(expertsLine(g)).toBeNull();
     expect(whatIfLine(g)).toContain('free launches');
   });
 });
 
 describe('the short what-if line', () => {
-  const base = buildReport(readNsysSqlite('fixtures/nsys-2025.3/zipf/sequential.sqlite')).devices[0];
+  const base = fixtureReport('fixtures/nsys-2025.3/zipf/sequential.sqlite').devices[0];
   it('says the division behind "now", and "no gain" for a projection at or above it (the ResNet trace read "no syncs 338.9 ms" beside "now 338.3 ms")', () => {
     const w = base.whatIf!;
     const now = w.measuredIterationNs;

@@ -1,11 +1,10 @@
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { jsonText } from '../../src/render/json.js';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/nsys-2025.3/', import.meta.url));
+// relative, as the other files name them: their Reports are shared (helpers/fixture-reports.ts)
+const FIXTURES = 'fixtures/nsys-2025.3/';
 const text = (v: unknown, batch?: number): string => [...jsonText(v, batch, 0)].join('');
 
 describe('jsonText', () => {
@@ -20,7 +19,7 @@ describe('jsonText', () => {
 
   it('writes every fixture report byte for byte as JSON.stringify does', () => {
     for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.sqlite'))) {
-      const report = buildReport(readNsysSqlite(`${FIXTURES}${f}`));
+      const report = fixtureReport(`${FIXTURES}${f}`);
       expect(text(report)).toBe(`${JSON.stringify(report, null, 2)}\n`);
     }
     // every fixture's report, what-if replays included: seconds on a loaded 2-core machine

@@ -7,9 +7,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { buildReport } from '../../src/report/build.js';
 import { renderTerminal } from '../../src/render/terminal.js';
-import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
+import { analyzedReport } from '../helpers/fixture-reports.js';
 
 function sqliteFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -39,7 +38,7 @@ export function inFastSample(file: string): boolean {
 export function shortReportSweep(pick: (file: string) => boolean): void {
   // one test per fixture: each reads and analyses one file, well inside the default timeout
   it.each(FIXTURES.filter(pick))('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', async (f) => {
-    const report = buildReport(await readAnyForAnalysis(f, false));
+    const report = await analyzedReport(f);
     for (const width of [100, 60]) {
       const text = renderTerminal(report, { width });
       const lines = text.trimEnd().split('\n');

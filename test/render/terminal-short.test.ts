@@ -3,11 +3,10 @@
  * npm test checks a sample of the fixtures (every folder represented); terminal-short.long.test.ts the rest.
  */
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../src/report/build.js';
 import { renderTerminal, terminalWidth, wrap } from '../../src/render/terminal.js';
 import { main } from '../../src/cli.js';
 import { FIXTURES, inFastSample, shortReportSweep } from './terminal-short-fixtures.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
 describe('short terminal report', () => {
   it('covers the bundled fixtures', () => {
@@ -23,7 +22,7 @@ describe('short terminal report', () => {
   shortReportSweep(inFastSample);
 
   it('gives the time per iteration from the NVTX iterations of a whole-process capture', () => {
-    const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite')));
+    const text = renderTerminal(fixtureReport('fixtures/nsys-2025.3-whole/torch-streams-sync.sqlite'));
     expect(text).toContain('GPU 0: 41.96 ms per iteration (median GPU span, first kernel to last; mean 41.85 ms, 41.35 ms ..\n  42.14 ms) over 5 iterations of "forward streams-sync #"');
     // the steady state has three findings (the warm-up's allocations and pageable copy are left out), all with their fixes
     expect(text).not.toMatch(/\n\+ \d+ more/);
@@ -31,7 +30,7 @@ describe('short terminal report', () => {
   });
 
   it('keeps the evidence and tables for --full', () => {
-    const report = buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite'));
+    const report = fixtureReport('fixtures/nsys-2025.3/streams-sync.sqlite');
     const short = renderTerminal(report);
     const full = renderTerminal(report, { full: true });
     expect(short).not.toContain('Streams (65), busiest first');
@@ -90,7 +89,7 @@ describe('short terminal report: what a trace without GPU records says', () => {
     expect(flat).not.toMatch(/WSL|native Linux/);
   });
   it('a warning longer than three lines is cut at a word and points to --full', () => {
-    const r = buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams.sqlite'));
+    const r = fixtureReport('fixtures/nsys-2025.3/streams.sqlite');
     r.warnings = [`${'word '.repeat(80)}end`];
     const lines = renderTerminal(r, { width: 60 }).split('\n');
     const at = lines.findIndex((l) => l.startsWith('warning: '));

@@ -1,12 +1,12 @@
 /** The terminal summary of a real capture: headline first, findings next, then the tables behind them. */
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../src/report/build.js';
 import { renderTerminal } from '../../src/render/terminal.js';
 import { formatNs, formatPct, textTable } from '../../src/render/format.js';
 import { buildTrace } from '../../src/model/build.js';
+import { fixtureReport } from '../helpers/fixture-reports.js';
 
-const text = renderTerminal(buildReport(readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite')), { full: true });
+const text = renderTerminal(fixtureReport('fixtures/nsys-2025.3/streams-sync.sqlite'), { full: true });
 const lines = text.split('\n');
 
 describe('terminal summary of streams-sync', () => {

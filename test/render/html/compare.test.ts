@@ -1,12 +1,11 @@
 /** The comparison block of a page of several traces: compare's figures and the iterations on one axis. */
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../../src/readers/nsys-sqlite.js';
-import { buildReport } from '../../../src/report/build.js';
 import { compareReports, traceLabels } from '../../../src/commands/compare.js';
 import { comparison } from '../../../src/render/html/compare.js';
+import { fixtureReport, fixtureTrace } from '../../helpers/fixture-reports.js';
 
 const FILES = ['sequential', 'streams-sync', 'grouped'].map((m) => `fixtures/nsys-2025.3/${m}.sqlite`);
-const inputs = FILES.map((f) => { const trace = readNsysSqlite(f); return { report: buildReport(trace), trace }; });
+const inputs = FILES.map((f) => ({ report: fixtureReport(f), trace: fixtureTrace(f) }));
 
 describe('comparison', () => {
   it('takes the time per iteration and the speed-up from compare', () => {

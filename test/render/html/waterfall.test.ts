@@ -1,13 +1,13 @@
 /** The per-iteration waterfall on a real capture with a host sync per expert. */
 import { describe, expect, it } from 'vitest';
-import { readNsysSqlite } from '../../../src/readers/nsys-sqlite.js';
 import { buildReport } from '../../../src/report/build.js';
 import { buildTrace } from '../../../src/model/build.js';
 import { medianIteration, waterfallSpec, type WaterfallMark } from '../../../src/render/html/waterfall.js';
+import { fixtureReport, fixtureTrace } from '../../helpers/fixture-reports.js';
 
 describe('waterfallSpec', () => {
-  const trace = readNsysSqlite('fixtures/nsys-2025.3/streams-sync.sqlite');
-  const report = buildReport(trace);
+  const trace = fixtureTrace('fixtures/nsys-2025.3/streams-sync.sqlite');
+  const report = fixtureReport('fixtures/nsys-2025.3/streams-sync.sqlite');
   const d = report.devices[0];
 
   it('draws the median iteration: its kernels, its launches and syncs on the host, and each idle gap as a band', () => {
