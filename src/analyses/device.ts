@@ -96,31 +96,34 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const windowLength = window.coveredDuration ?? window.duration;
   // Everything that reads the selection, in a scope of its own: its columns (about 30 bytes an
   // operation) are garbage before the gap classes, host syncs and findings allocate theirs.
-  const { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
-    const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
-    const overlap = overlapOfSelection(sel, windowLength);
-    const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
-    const processes = new Set<number>();
-    let lastProcess = NaN;
-    for (let o = 0; o < sel.ops.count; o++) {
-      if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
-    }
-    const kernelDuration = distributionOf(sel.kernelCount, (out) => {
-      for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
-    });
-    const launchMeasured = launchMeasures(trace, sel, links);
-    const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
-    // of the selection, only its pieces are left for the idle gaps
-    const pieces = { start: sel.start, end: sel.end, count: sel.count };
-    return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
-  })();
-  // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection; the statistics
-  // above made their scratch before them, and the selection's other columns (~7 bytes an
-  // operation) and that scratch are gone before the gaps are made (model/memory.ts)
   const rows = trace.kernels.count + trace.runtime.count;
-  endOfPhase(rows, 'device-selection');
-  const idle = idleWithin(pieces.start, pieces.end, pieces.count, segments);
-  // the selection is garbage now: gone before the gap classes make theirs
+  const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
+    const { pieces, ...statistics } = (() => {
+      const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
+      const overlap = overlapOfSelection(sel, windowLength);
+      const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
+      const processes = new Set<number>();
+      let lastProcess = NaN;
+      for (let o = 0; o < sel.ops.count; o++) {
+        if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
+      }
+      const kernelDuration = distributionOf(sel.kernelCount, (out) => {
+        for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
+      });
+      const launchMeasured = launchMeasures(trace, sel, links);
+      const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
+      // of the selection, only its pieces are left for the idle gaps
+      const pieces = { start: sel.start, end: sel.end, count: sel.count };
+      return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
+    })();
+    // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection; the statistics
+    // above made their scratch before them, and the selection's other columns (~7 bytes an
+    // operation) and that scratch are gone before the gaps are made (model/memory.ts)
+    endOfPhase(rows, 'device-selection');
+    return { ...statistics, idle: idleWithin(pieces.start, pieces.end, pieces.count, segments) };
+  })();
+  // the selection's pieces are garbage now (this scope never held them): gone before the gap
+  // classes make theirs
   endOfPhase(rows, 'idle-gaps');
   const eventWaits = eventWaitLinks(trace, deviceId, links);
   const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
