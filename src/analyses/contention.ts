@@ -152,18 +152,43 @@ export function kernelContention(
   // the window's kernels, in start order (kernel rows come in start order: no sort unless they do not)
   const inW = (i: number) => k.deviceId[i] === deviceId && Math.min(k.end[i], window.end) > Math.max(k.start[i], window.start);
   let nRows = 0;
-  for (let i = 0; i < k.count; i++) if (inW(i)) nRows++;
-  const rows = new Int32Array(nRows);
-  for (let i = 0, j = 0; i < k.count; i++) if (inW(i)) rows[j++] = i;
-  let inOrder = true;
-  for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
-  if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
-  const n = rows.length;
-  // the clipped kernels; once measured, the same two columns hold each one's duration and the
-  // time another kernel ran beside it (in place: no more columns per kernel than these)
-  const s = new Float64Array(n);
-  const e = new Float64Array(n);
-  for (let j = 0; j < n; j++) { s[j] = Math.max(k.start[rows[j]], window.start); e[j] = Math.min(k.end[rows[j]], window.end); }
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < k.count; i++) {
+    if (!inW(i)) continue;
+    nRows++;
+    if (first < 0) first = i;
+    last = i;
+  }
+  // whole: the window's kernels are the rows first .. last, in start order, none cut by its edges
+  // (one GPU, the steady-state window): their columns are the kernel columns' own, not copies,
+  // and row j is first + j (no list of rows)
+  let whole = nRows > 0 && last - first + 1 === nRows;
+  for (let i = first; i <= last && whole; i++) {
+    if (k.start[i] < window.start || k.end[i] > window.end || (i > first && k.start[i] < k.start[i - 1])) whole = false;
+  }
+  let rows: Int32Array | null = null;
+  if (!whole) {
+    rows = new Int32Array(nRows);
+    for (let i = 0, j = 0; i < k.count; i++) if (inW(i)) rows[j++] = i;
+    let inOrder = true;
+    for (let j = 1; j < nRows && inOrder; j++) if (k.start[rows[j]] < k.start[rows[j - 1]]) inOrder = false;
+    if (!inOrder) rows.sort((a, b) => k.start[a] - k.start[b] || a - b);
+  }
+  const rowAt = (j: number): number => (rows ? rows[j] : first + j);
+  const n = nRows;
+  // the clipped kernels; once measured, the time another kernel ran beside each (beside) and its
+  // duration (dur: e - s when whole, else in s's place: in place, no more columns a kernel than these)
+  let s: Float64Array;
+  let e: Float64Array;
+  if (whole) {
+    s = k.start.subarray(first, first + n);
+    e = k.end.subarray(first, first + n);
+  } else {
+    s = new Float64Array(n);
+    e = new Float64Array(n);
+    for (let j = 0; j < n; j++) { s[j] = Math.max(k.start[rows![j]], window.start); e[j] = Math.min(k.end[rows![j]], window.end); }
+  }
   const two = overlappedSet(s, e, n);
   let kernelTime = 0;
   for (let j = 0; j < n; j++) kernelTime += e[j] - s[j];
@@ -194,19 +219,21 @@ export function kernelContention(
   const list: Acc[] = [];
   const keys = trace.strings.length * configs;
   const dense = keys <= 1 << 22 ? new Int32Array(keys).fill(-1) : null;
-  const dur = s;
-  const beside = e;
+  const beside = whole ? new Float64Array(n) : e;
+  // dur[j] - durFrom[j]: the duration (the kernel columns' e - s when whole, else s's place)
+  const dur = whole ? e : s;
+  const durFrom = whole ? s : null;
   // per kernel: its group (-1 when not included)
   const groupOf = new Int32Array(n).fill(-1);
   // the kernels come in start order: one walk along the overlapped set
   const twoWalk = new OverlapWalker(two);
   // only whole kernels measure a duration: a kernel cut by the window's edge does not
-  const measures = (j: number): boolean => k.start[rows[j]] >= window.start && k.end[rows[j]] <= window.end && dur[j] > 0;
+  const measures = (j: number): boolean => k.start[rowAt(j)] >= window.start && k.end[rowAt(j)] <= window.end && (durFrom ? dur[j] - durFrom[j] : dur[j]) > 0;
   for (let j = 0; j < n; j++) {
-    const i = rows[j];
+    const i = rowAt(j);
     const d = e[j] - s[j];
     const b = twoWalk.overlap(s[j], e[j]);
-    dur[j] = d;
+    if (!whole) dur[j] = d;
     beside[j] = b;
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
@@ -245,17 +272,18 @@ export function kernelContention(
     for (let j = 0; j < n; j++) {
       const q = groupOf[j];
       if (q < 0 || !measures(j)) continue;
-      const d = dur[j];
+      const d = durFrom ? dur[j] - durFrom[j] : dur[j];
       const b = beside[j];
       if (b <= ALONE_MAX_SHARE * d) aloneJ[aloneN[q]++] = j;
       else if (b >= OVERLAPPED_MIN_SHARE * d) overJ[overN[q]++] = j;
       if (list[q].fit) fitJ[fitN[q]++] = j;
     }
   }
-  /** the values col[j] of the kernels js[from .. to), in order */
-  const valuesOf = (col: Float64Array, js: Int32Array, from: number, to: number): Float64Array => {
+  /** the values col[j] (minus minus[j], when given) of the kernels js[from .. to), in order */
+  const valuesOf = (col: Float64Array, js: Int32Array, from: number, to: number, minus: Float64Array | null = null): Float64Array => {
     const out = new Float64Array(to - from);
-    for (let m = from; m < to; m++) out[m - from] = col[js[m]];
+    if (minus) for (let m = from; m < to; m++) out[m - from] = col[js[m]] - minus[js[m]];
+    else for (let m = from; m < to; m++) out[m - from] = col[js[m]];
     return out;
   };
   let addedNs = 0;
@@ -267,11 +295,11 @@ export function kernelContention(
     const reference = options.reference?.get(contentionKey(g.name, g.config));
     // no kernel ran alone: the duration a kernel would take with nothing beside it, from how its
     // duration grew with the time others ran beside it (a full-GPU GEMM overlapped only at its tails)
-    const ptsD = valuesOf(dur, fitJ, fitAt[g.id], fitAt[g.id + 1]);
+    const ptsD = valuesOf(dur, fitJ, fitAt[g.id], fitAt[g.id + 1], durFrom);
     const ptsB = valuesOf(beside, fitJ, fitAt[g.id], fitAt[g.id + 1]);
     const fit = g.alone === 0 && reference === undefined ? fitAloneColumns(ptsD, ptsB) : null;
-    const overSorted = valuesOf(dur, overJ, overAt[g.id], overAt[g.id + 1]);
-    const alone = median(valuesOf(dur, aloneJ, aloneAt[g.id], aloneAt[g.id + 1])) ?? reference ?? (fit ? Math.round(fit.alone) : null);
+    const overSorted = valuesOf(dur, overJ, overAt[g.id], overAt[g.id + 1], durFrom);
+    const alone = median(valuesOf(dur, aloneJ, aloneAt[g.id], aloneAt[g.id + 1], durFrom)) ?? reference ?? (fit ? Math.round(fit.alone) : null);
     const aloneFrom = g.alone > 0 ? 'here' : reference !== undefined ? 'reference' : fit ? 'fit' : null;
     // with a fitted alone duration every kernel that had company counts (the fit is what their spread measured)
     let slowed: Float64Array;

@@ -96,7 +96,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const windowLength = window.coveredDuration ?? window.duration;
   // Everything that reads the selection, in a scope of its own: its columns (about 30 bytes an
   // operation) are garbage before the gap classes, host syncs and findings allocate theirs.
-  const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
+  const { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
     const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
     const overlap = overlapOfSelection(sel, windowLength);
     const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
@@ -110,18 +110,22 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     });
     const launchMeasured = launchMeasures(trace, sel, links);
     const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
-    // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection, and the
-    // statistics above make their scratch memory before them, not on top of them
-    const idle = idleWithin(sel.start, sel.end, sel.count, segments);
-    return { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
+    // of the selection, only its pieces are left for the idle gaps
+    const pieces = { start: sel.start, end: sel.end, count: sel.count };
+    return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
   })();
-  // the selection is garbage now: gone before the gap classes make theirs (model/memory.ts)
+  // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection; the statistics
+  // above made their scratch before them, and the selection's other columns (~7 bytes an
+  // operation) and that scratch are gone before the gaps are made (model/memory.ts)
   const rows = trace.kernels.count + trace.runtime.count;
-  endOfPhase(rows);
+  endOfPhase(rows, 'device-selection');
+  const idle = idleWithin(pieces.start, pieces.end, pieces.count, segments);
+  // the selection is garbage now: gone before the gap classes make theirs
+  endOfPhase(rows, 'idle-gaps');
   const eventWaits = eventWaitLinks(trace, deviceId, links);
   const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
   // and the gap classes' scratch before the host syncs make theirs
-  endOfPhase(rows);
+  endOfPhase(rows, 'gap-classes');
   const launch = withLaunchBound(launchMeasured, kernelDuration, gaps);
   // iterations with a host-side extent: the blocking calls made inside them (as the NVTX table counts)
   const host = window.iterations?.host;

@@ -11,6 +11,7 @@ import { findCulprits } from './culprits.js';
 import { serializationReasons } from './serialization.js';
 import type { EventWaitLinks } from './event-waits.js';
 import type { TraceIndex } from './trace-index.js';
+import { endOfPhase } from '../model/memory.js';
 
 /**
  * `nvtxRanges`: the device's NVTX report when already made (its iterations divide the what-if spans);
@@ -30,6 +31,8 @@ export function expertAnalyses(
   }
   const experts = analyzeExperts(trace, deviceId, window, instances);
   if (experts) out.experts = experts;
+  // the instances' scratch gone before the contention makes its own (~26 bytes a kernel)
+  endOfPhase(trace.kernels.count + trace.runtime.count, 'expert-instances');
   const contention = kernelContention(trace, deviceId, window);
   out.contention = contention.entries;
   out.contentionSummary = contention.summary;

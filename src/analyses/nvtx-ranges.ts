@@ -14,8 +14,9 @@ import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup,
 import { distributionInPlace, lowerBound, sortedOrder, upperBound } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { grown } from '../model/columns.js';
+import { endOfPhase } from '../model/memory.js';
 import { forEachInWindow, piece } from './select.js';
-import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import { nvtxRangeRows, projectNvtxRanges, type NvtxProjections } from './nvtx-projection.js';
 import type { TraceIndex } from './trace-index.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
@@ -81,28 +82,13 @@ export function analyzeNvtxRanges(
   if (rows.length === 0) return { byName: [], families: [], iterations: null };
   const links = index?.links ?? callLinks(trace);
   const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, includeTransfers: false, links });
+  // the projection's scratch (its ops in call order, twice at most: 8 bytes a kernel) gone before
+  // the overlap and the grouping make theirs
+  endOfPhase(trace.kernels.count + trace.runtime.count, 'nvtx-projection');
   const depth = nestingDepth(trace, rows);
   // A range belongs to the window when its GPU work meets it (launches may run far ahead of the
   // GPU), or, without GPU work, when the range itself does.
-  const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
-  const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window), links);
-  const syncNames = syncCounter(trace, index?.blocking ?? blockingIndex(trace, links));
-  const kept = new Int32Array(proj.count);
-  let count = 0;
-  const syncs = new Int32Array(proj.count);
-  const syncFrom = new Int32Array(proj.count);
-  const syncTo = new Int32Array(proj.count);
-  const overlapOthers = new Float64Array(proj.count);
-  for (let q = 0; q < proj.count; q++) {
-    const row = proj.range[q];
-    const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
-    if (!inWindow) continue;
-    kept[count++] = q;
-    syncFrom[q] = syncNames.count;
-    syncs[q] = syncNames.add(row);
-    syncTo[q] = syncNames.count;
-    if (proj.kernelCount[q] > 0) overlapOthers[q] = overlap.ofInstance(row, proj.gpuStart[q], proj.gpuEnd[q]);
-  }
+  const { kept, count, syncs, syncFrom, syncTo, overlapOthers, syncNames } = keptInstances(trace, deviceId, window, index, links, proj);
   if (count === 0) return { byName: [], families: [], iterations: null };
   const inst: Instances = {
     count, q: kept.subarray(0, count), range: proj.range, depth, gpuStart: proj.gpuStart, gpuEnd: proj.gpuEnd, gpuTime: proj.gpuTime,
@@ -125,6 +111,38 @@ export function analyzeNvtxRanges(
     iterations: findIterations([...families, ...byName], inst, byFamily, byText, buffer,
       window?.iterations?.method === 'nvtx' ? window.iterations.name : undefined),
   };
+}
+
+/**
+ * The projection rows kept for the table (those that meet the window) with their host syncs and
+ * overlap with other kernels. A function of its own so that the overlap's scratch (the window's
+ * kernels and their reach, ~12 bytes a kernel) is garbage before the grouping makes its own.
+ */
+function keptInstances(
+  trace: Trace, deviceId: number,
+  window: { start: number; end: number; segments?: { start: number; end: number }[] } | undefined,
+  index: Pick<TraceIndex, 'links' | 'blocking'> | null, links: CallLinks, proj: NvtxProjections,
+): { kept: Int32Array; count: number; syncs: Int32Array; syncFrom: Int32Array; syncTo: Int32Array; overlapOthers: Float64Array; syncNames: SyncNames } {
+  const meets = (s: number, e: number): boolean => !window || (e >= window.start && s <= window.end);
+  const overlap = overlapWithOthers(trace, kernelsOf(trace, deviceId, window), links);
+  const syncNames = syncCounter(trace, index?.blocking ?? blockingIndex(trace, links));
+  const kept = new Int32Array(proj.count);
+  let count = 0;
+  const syncs = new Int32Array(proj.count);
+  const syncFrom = new Int32Array(proj.count);
+  const syncTo = new Int32Array(proj.count);
+  const overlapOthers = new Float64Array(proj.count);
+  for (let q = 0; q < proj.count; q++) {
+    const row = proj.range[q];
+    const inWindow = proj.kernelCount[q] > 0 ? meets(proj.gpuStart[q], proj.gpuEnd[q]) : meets(trace.nvtx.start[row], trace.nvtx.end[row]);
+    if (!inWindow) continue;
+    kept[count++] = q;
+    syncFrom[q] = syncNames.count;
+    syncs[q] = syncNames.add(row);
+    syncTo[q] = syncNames.count;
+    if (proj.kernelCount[q] > 0) overlapOthers[q] = overlap.ofInstance(row, proj.gpuStart[q], proj.gpuEnd[q]);
+  }
+  return { kept, count, syncs, syncFrom, syncTo, overlapOthers, syncNames };
 }
 
 /**
@@ -298,14 +316,31 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
   const { runtime, nvtx } = trace;
   const kernels = trace.kernels;
   const startOf = (j: number): number => (dk.start ? dk.start[j] : kernels.start[dk.rows ? dk.rows[j] : j]);
-  // reach[j]: the latest end among kernels 0..j (NaN ends, which add nothing, left out): every
-  // kernel before the first j with reach[j] > t ends by t
-  const reach = new Float64Array(dk.count);
+  const endOf = (j: number): number => (dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j]);
+  // reach(j): the latest end among kernels 0..j (NaN ends, which add nothing, left out): every
+  // kernel before the first j with reach(j) > t ends by t. Kept for the last kernel of each block
+  // of REACH_BLOCK (8 bytes a block, not a kernel); the first such j is found in its block.
+  const blocks = Math.ceil(dk.count / REACH_BLOCK);
+  const reach = new Float64Array(blocks);
   for (let j = 0, r = -Infinity; j < dk.count; j++) {
-    const e = dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j];
+    const e = endOf(j);
     if (e > r) r = e;
-    reach[j] = r;
+    if (j % REACH_BLOCK === REACH_BLOCK - 1 || j === dk.count - 1) reach[(j / REACH_BLOCK) | 0] = r;
   }
+  /** the first j with reach(j) > t, or dk.count */
+  const firstReaching = (t: number): number => {
+    const b = upperBound(reach, blocks, t);
+    if (b === blocks) return dk.count;
+    let r = b > 0 ? reach[b - 1] : -Infinity;
+    const to = Math.min(dk.count, (b + 1) * REACH_BLOCK);
+    for (let j = b * REACH_BLOCK; j < to; j++) {
+      const e = endOf(j);
+      if (e > r) r = e;
+      if (r > t) return j;
+    }
+    // only when t is NaN (no reach is greater), where the binary search over every reach gave 0
+    return b * REACH_BLOCK;
+  };
   const own = new RunningUnion();
   const others = new RunningUnion();
   const all = new RunningUnion();
@@ -316,9 +351,9 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
       const hi = nvtx.end[row];
       own.reset(); others.reset(); all.reset();
       // Only kernels that can meet the instance's GPU span: from the first that ends after it starts.
-      const from = upperBound(reach, dk.count, gpuStart);
+      const from = firstReaching(gpuStart);
       for (let j = from; j < dk.count && startOf(j) < gpuEnd; j++) {
-        const e = dk.end ? dk.end[j] : kernels.end[dk.rows ? dk.rows[j] : j];
+        const e = endOf(j);
         if (e <= gpuStart) continue;
         const s = startOf(j);
         const c = call[dk.rows ? dk.rows[j] : j];
@@ -329,6 +364,9 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
     },
   };
 }
+
+/** Kernels a block of overlapWithOthers' reach column covers. */
+const REACH_BLOCK = 64;
 
 /** |union| of intervals added in start order, as unionLengthSorted computes it. */
 class RunningUnion {

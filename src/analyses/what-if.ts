@@ -199,10 +199,18 @@ export function buildReplayInput(
   const nc = rows.length;
   const blocking = index.blocking ?? blockingIndex(trace, links);
   const calls: ReplayInput['calls'] = {
-    count: nc, thread: Int32Array.from(threadOf), start: Float64Array.from(rows, (r) => runtime.start[r]),
-    end: Float64Array.from(rows, (r) => runtime.end[r]), kind: new Uint8Array(nc), row: Int32Array.from(rows),
+    count: nc, thread: new Int32Array(nc), start: new Float64Array(nc),
+    end: new Float64Array(nc), kind: new Uint8Array(nc), row: new Int32Array(nc),
     waitsFor: new Int32Array(nc).fill(-1), residual: new Float64Array(nc),
   };
+  // (typed arrays filled by loops: TypedArray.from walks an array through its iterator)
+  for (let c = 0; c < nc; c++) {
+    const r = rows[c];
+    calls.thread[c] = threadOf[c];
+    calls.start[c] = runtime.start[r];
+    calls.end[c] = runtime.end[r];
+    calls.row[c] = r;
+  }
   const nameOf = (r: number) => strings[runtime.name[r]] ?? '';
   for (let c = 0; c < nc; c++) {
     const r = rows[c];
@@ -215,11 +223,20 @@ export function buildReplayInput(
   const n = list.length;
   const limits = smLimits(trace.gpus.find((g) => g.deviceId === deviceId));
   const ops: ReplayInput['ops'] = {
-    count: n, kind: Uint8Array.from(list, (o) => o.kind), row: Int32Array.from(list, (o) => o.row), stream: Int32Array.from(list, (o) => o.stream),
-    start: Float64Array.from(list, (o) => o.start), end: Float64Array.from(list, (o) => o.end),
-    call: Int32Array.from(list, (o) => (o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1)),
+    count: n, kind: new Uint8Array(n), row: new Int32Array(n), stream: new Int32Array(n),
+    start: new Float64Array(n), end: new Float64Array(n),
+    call: new Int32Array(n),
     share: new Float64Array(n), deps: list.map(() => []), prev: new Int32Array(n).fill(-1), readback: new Uint8Array(n), lead: new Float64Array(n),
   };
+  for (let j = 0; j < n; j++) {
+    const o = list[j];
+    ops.kind[j] = o.kind;
+    ops.row[j] = o.row;
+    ops.stream[j] = o.stream;
+    ops.start[j] = o.start;
+    ops.end[j] = o.end;
+    ops.call[j] = o.callRow >= 0 ? (outerOf.get(o.callRow) ?? -1) : -1;
+  }
   const shareOfConfig = new Map<number, number>();
   for (let j = 0; j < n; j++) {
     const o = list[j];
@@ -236,7 +253,8 @@ export function buildReplayInput(
     if (ops.call[j] >= 0 && calls.kind[ops.call[j]] === 0) calls.kind[ops.call[j]] = 2;
   }
   // issue time of each op (ascending: ops are in issue order) and each stream's ops
-  const issue = Float64Array.from({ length: n }, (_, j) => (ops.call[j] >= 0 ? calls.start[ops.call[j]] : ops.start[j]));
+  const issue = new Float64Array(n);
+  for (let j = 0; j < n; j++) issue[j] = ops.call[j] >= 0 ? calls.start[ops.call[j]] : ops.start[j];
   for (let j = 1; j < n; j++) if (issue[j] < issue[j - 1]) issue[j] = issue[j - 1];
   const onStream = new Map<number, number[]>();
   for (let j = 0; j < n; j++) {

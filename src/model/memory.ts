@@ -12,6 +12,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Rows (kernels and CUDA API calls) from which the phases of an analysis end in a collection. */
 export const COLLECT_ROWS = 250_000;
@@ -37,6 +38,30 @@ export function fullCollection(): (() => void) | null {
 }
 
 /** A full collection at the end of a phase of the analysis of a trace of `rows` rows, when it is big (COLLECT_ROWS). */
-export function endOfPhase(rows: number): void {
-  if (rows >= COLLECT_ROWS) fullCollection()?.();
+export function endOfPhase(rows: number, label = ''): void {
+  if (rows >= COLLECT_ROWS) {
+    const peak = PHASE_PEAKS ? vm('VmHWM') : 0;
+    fullCollection()?.();
+    if (PHASE_PEAKS) phasePeak(label, peak);
+  }
+}
+
+/** MOE_TRACE_PHASE_PEAKS=1 (a bench aid, Linux): each phase's peak RSS on stderr, the peak counter reset after each. */
+const PHASE_PEAKS = process.env.MOE_TRACE_PHASE_PEAKS === '1';
+
+function vm(field: string): number {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function phasePeak(label: string, peak: number): void {
+  try {
+    process.stderr.write(`PHASE ${label} peak ${peak.toFixed(1)} then ${vm('VmRSS').toFixed(1)} MiB\n`);
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // not Linux: no figures
+  }
 }

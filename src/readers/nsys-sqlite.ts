@@ -196,7 +196,7 @@ function readTrace(
   const kernels = hasKernelTable ? readKernels(ctx, kept(KERNEL_TABLE), launchConfigs) : emptyKernels();
   // the kernel read's wide columns, garbage once narrowed (48 MB at a million kernels), gone
   // before the API call read makes its own (model/memory.ts)
-  endOfPhase(kept(KERNEL_TABLE) + bigRows);
+  endOfPhase(kept(KERNEL_TABLE) + bigRows, 'kernel-read');
   if (!has(schema, KERNEL_TABLE)) {
     warnings.push('The export has no CUDA kernel records (no CUPTI_ACTIVITY_KIND_KERNEL table): CUDA kernel tracing was off or unsupported (e.g. under WSL); only CUDA API calls and other records are available.');
   }

@@ -43,12 +43,16 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   // a big trace's phases end in a full collection (model/memory.ts): each step's dead columns
   // are gone before the next makes its own
   const rows = trace.kernels.count + trace.runtime.count;
-  endOfPhase(rows);
+  endOfPhase(rows, 'index+classes');
   // each device's window-only analyses in a worker thread beside its other analyses when asked
   // for (report/aside.ts: MOE_TRACE_ANALYSIS_WORKERS=1); else here, first
   const aside = asideFor(rows);
   if (aside) aside.share(trace, index, classes);
-  const analyses = deviceWindows(index, options).map(({ deviceId, window, segments }): DeviceAnalysis => {
+  const windows = deviceWindows(index, options);
+  // the windows' scratch (finding the iterations projects the NVTX ranges: ~16 MB at a million
+  // kernels) gone before the analyses make theirs
+  endOfPhase(rows, 'windows');
+  const analyses = windows.map(({ deviceId, window, segments }): DeviceAnalysis => {
     const windowOptions = { classes: options.classes, expertWeights: options.expertWeights };
     // The analyses that need only W run first: their scratch memory is garbage before the gap
     // columns, which the findings keep, are made. Their fields follow the device's own.
@@ -60,14 +64,14 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
     return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
   aside?.close();
-  endOfPhase(rows);
+  endOfPhase(rows, 'devices');
   const devices = analyses.map((a) => a.report);
   const warnings = [...trace.meta.warnings];
   // in the report's order: the headlines, then the findings
   const headline = devices.map(headlineOf);
   const findings = reportFindings(trace, devices, new Map(analyses.map((a) => [a.report.deviceId, { context: a.context }])));
   // before the caller writes the report (its JSON text: a few MB more)
-  endOfPhase(rows);
+  endOfPhase(rows, 'findings');
   return {
     schema: 'moe-trace/report',
     schemaVersion: REPORT_SCHEMA_VERSION,

@@ -29,17 +29,17 @@ export function windowAnalyses(
   // the range statistics' scratch (~30 MB at a million kernels), then the communication's,
   // collected before the expert analyses make theirs: left to V8, one run in a few peaked
   // ~8 MB higher there
-  endOfPhase(rows);
+  endOfPhase(rows, 'nvtx');
   const smFill = analyzeSmFill(trace, deviceId, window);
   const communication = analyzeCommunication(trace, deviceId, window, classes, { links: index.links, classesFile: options.classes?.file, classPatterns: options.classes?.patterns });
-  endOfPhase(rows);
+  endOfPhase(rows, 'smfill+comm');
   const out: Partial<DeviceReport> = {
     smFill,
     nvtxRanges,
     communication,
     ...expertAnalyses(trace, deviceId, window, nvtxRanges, index, options.expertWeights),
   };
-  endOfPhase(rows);
+  endOfPhase(rows, 'experts');
   return out;
 }
 

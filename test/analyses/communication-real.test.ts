@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readTrace } from '../../src/readers/read-trace.js';
 import { describeTrace, renderInfo } from '../../src/commands/info.js';
 import { buildReport } from '../../src/report/build.js';
-import { fixtureReport } from '../helpers/fixture-reports.js';
+import { anyReport, anyTrace, fixtureReport } from '../helpers/fixture-reports.js';
 
 const EP = 'fixtures/nsys-2025.3-ep1';
 const comm = (schedule: string) => {
@@ -68,7 +68,7 @@ const haveCorpus = existsSync(A100);
 
 describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-corpus)', () => {
   it('A100 DDP: all-reduces in backward, broadcasts in forward, 15.6% hidden', async () => {
-    const r = buildReport(await readTrace(A100));
+    const r = await anyReport(A100);
     expect(r.devices).toHaveLength(1);
     const c = r.devices[0].communication!;
     expect(c).toMatchObject({ kernelCount: 21, busy: 46_876_493, exposed: 39_559_468, hidden: 7_317_025, syncOnly: 0 });
@@ -86,7 +86,7 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
     expect(c.kernels[0].algorithmBandwidth).toBeCloseTo((306_684_384 / 46_762_159) * 1e9, 3);
     expect(c.classes.map((k) => [k.class, k.count])).toEqual([['communication', 21], ['compute', 2679], ['memory', 1074]]);
     // the default window (3 steady-state ProfilerSteps) holds every collective: the whole capture gives the same
-    const whole = buildReport(await readTrace(A100), { wholeTrace: true }).devices[0].communication!;
+    const whole = (await anyReport(A100, { wholeTrace: true })).devices[0].communication!;
     expect([whole.busy, whole.exposed, whole.kernelCount]).toEqual([46_876_493, 39_559_468, 21]);
     const f = r.findings.find((x) => x.id === 'exposed-communication')!;
     expect(f.costNs).toBe(39_559_468);
@@ -94,12 +94,12 @@ describe.skipIf(!haveCorpus)('communication on Kineto traces (../shared/kineto-c
   });
 
   it('info lists the classes of a Kineto trace, with the collective args that decided them', async () => {
-    const text = renderInfo(describeTrace(await readTrace(A100)));
+    const text = renderInfo(describeTrace(await anyTrace(A100)));
     expect(text).toMatch(/communication\s+21\s+46\.88 ms\s+2\s+ncclKernel_AllReduce_RING_LL_Sum_float \(NCCL: allreduce, collective args\)/);
   });
 
   it('traces without collectives: no communication, the classes still listed', async () => {
-    const v100 = buildReport(await readTrace(`${CORPUS}/facebookresearch_HolisticTraceAnalysis_rank-0.Apr_03_18_51_38.1102.pt.trace.json.gz`));
+    const v100 = await anyReport(`${CORPUS}/facebookresearch_HolisticTraceAnalysis_rank-0.Apr_03_18_51_38.1102.pt.trace.json.gz`);
     expect(v100.devices[0].communication).toMatchObject({ kernelCount: 0, busy: 0, hiddenShare: null });
     expect(v100.findings.some((f) => f.id === 'exposed-communication')).toBe(false);
     const b300 = buildReport(await readTrace(`${CORPUS}/AMD-AGI_TraceLens_moe_01_many_experts_few_tokens.json.gz`));

@@ -17,10 +17,12 @@ import { deserialize, serialize } from 'node:v8';
 import type { Trace } from '../../src/model/trace.js';
 import { readAnyForAnalysis } from '../../src/parallel/analyze-file.js';
 import { readNsysSqlite } from '../../src/readers/nsys-sqlite.js';
+import { readTrace } from '../../src/readers/read-trace.js';
 import { buildReport, type ReportOptions } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
 
 const traces = new Map<string, Trace>();
+const anyTraces = new Map<string, Promise<Trace>>();
 const reports = new Map<string, Report>();
 
 /** readNsysSqlite(file), read once per worker. */
@@ -41,6 +43,20 @@ export function fixtureReport(file: string, options: ReportOptions = {}): Report
 export async function analyzedReport(file: string): Promise<Report> {
   const key = `${process.cwd()}\0${file}\0analyze`;
   const r = known(key) ?? keep(key, buildReport(await readAnyForAnalysis(file, false)));
+  return structuredClone(r);
+}
+
+/** readTrace(file) (any format, readTrace's defaults), read once per worker. */
+export function anyTrace(file: string): Promise<Trace> {
+  let t = anyTraces.get(file);
+  if (!t) anyTraces.set(file, (t = readTrace(file)));
+  return t;
+}
+
+/** buildReport(await readTrace(file), options), built once per run. */
+export async function anyReport(file: string, options: ReportOptions = {}): Promise<Report> {
+  const key = `${process.cwd()}\0${file}\0readTrace\0${JSON.stringify(options)}`;
+  const r = known(key) ?? keep(key, buildReport(await anyTrace(file), options));
   return structuredClone(r);
 }
 

@@ -11,8 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { readTrace } from '../../src/readers/read-trace.js';
 import type { Trace } from '../../src/model/trace.js';
 import { buildReport } from '../../src/report/build.js';
+import { anyReport, anyTrace } from '../helpers/fixture-reports.js';
 
-const CORPUS = join(__dirname, '../../../shared/kineto-corpus');
+// relative, as the other files name them: traces and Reports are shared (helpers/fixture-reports.ts)
+const CORPUS = '../shared/kineto-corpus';
 const FIXTURES = join(__dirname, '../../fixtures/kineto-2.11');
 
 function streams(t: Trace, withCopies: boolean): number {
@@ -42,7 +44,7 @@ const ROWS: Row[] = [
 
 describe.skipIf(!existsSync(CORPUS))('../shared/kineto-corpus: every public trace reads', () => {
   it.each(ROWS)('$file', async (row) => {
-    const t = await readTrace(join(CORPUS, row.file));
+    const t = await anyTrace(join(CORPUS, row.file));
     expect(t.meta.source).toEqual({ format: 'kineto', producer: row.producer });
     expect(t.kernels.count).toBe(row.kernels);
     expect(streams(t, false)).toBe(row.kernelStreams);
@@ -59,7 +61,7 @@ describe.skipIf(!existsSync(CORPUS))('../shared/kineto-corpus: every public trac
     // every kernel found its launch call's process
     for (let i = 0; i < t.kernels.count; i++) if (t.kernels.process[i] !== 0) throw new Error(`kernel ${i} has process ${t.kernels.process[i]}`);
     // and the whole pipeline runs on it (the whole capture: the default window is the steady state)
-    const r = buildReport(t, { wholeTrace: true });
+    const r = await anyReport(join(CORPUS, row.file), { wholeTrace: true });
     expect(r.devices.map((d) => d.overlap.kernelCount).reduce((a, b) => a + b, 0)).toBe(row.kernels);
   }, 60_000);
 });

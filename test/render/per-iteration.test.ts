@@ -6,13 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readTrace } from '../../src/readers/read-trace.js';
 import { buildReport } from '../../src/report/build.js';
 import { renderTerminal } from '../../src/render/terminal.js';
 import { formatNs } from '../../src/render/format.js';
 import { buildTrace, type KernelRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
 import { perIteration } from '../../src/findings/context.js';
 import { gateVariables } from '../../src/gates.js';
+import { anyReport } from '../helpers/fixture-reports.js';
 
 const LLAMA = '../shared/nsys-corpus/nsys2024.6.2_pytorch-llama3-inference-nvtx_sh1mwww_real_inference_simulation.sqlite';
 const FILES = [LLAMA, 'fixtures/nsys-2025.3-whole/torch-grouped.sqlite', 'fixtures/kineto-2.11/grouped.sqlite'];
@@ -21,7 +21,7 @@ const built = new Map<string, Promise<ReturnType<typeof buildReport>>>();
 /** One report per file for the whole file's tests (building the llama3 one takes a second). */
 const reportOf = (file: string) => {
   let r = built.get(file);
-  if (!r) built.set(file, (r = readTrace(file).then((t) => buildReport(t))));
+  if (!r) built.set(file, (r = anyReport(file)));
   return r;
 };
 
@@ -59,7 +59,7 @@ describe('per-iteration figures agree or say why they differ', () => {
 describe('per-iteration counts when other threads launch part of each iteration', () => {
   const HTA = '../shared/kineto-corpus/facebookresearch_HolisticTraceAnalysis_rank-0.Apr_03_18_51_38.1102.pt.trace.json.gz';
   it.skipIf(!existsSync(HTA))('HTA rank-0 (DDP, backward on autograd\'s thread): the window\'s busy ÷ 5, not the 31 ms the main thread launched', async () => {
-    const report = buildReport(await readTrace(HTA));
+    const report = await anyReport(HTA);
     const d = report.devices[0];
     const text = renderTerminal(report).replace(/\n {2}/g, ' ');
     // was: "per iteration GPU busy 30.98 ms, 314 kernels" beside "GPU utilization 97.5%" and 95.66 ms iterations
