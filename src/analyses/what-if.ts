@@ -462,15 +462,20 @@ function planReplay(input: ReplayInput, edits: ReplayEdits): ReplayPlan {
     if (ops.prev[j] >= 0) d.push(ops.prev[j]);
     return d;
   };
-  // dependency graph over kept ops; a removed op passes its own dependencies on
-  const resolve = (j: number, seen: Set<number>, out: Set<number>) => {
+  // dependency graph over kept ops; a removed op passes its own dependencies on. Per kept op
+  // (its stamp): the ops seen, and those in `out` (in the order first added)
+  const seenAt = new Int32Array(n);
+  const outAt = new Int32Array(n);
+  let stamp = 0;
+  const add = (out: number[], d: number) => { if (outAt[d] !== stamp) { outAt[d] = stamp; out.push(d); } };
+  const resolve = (j: number, out: number[]) => {
     for (const d of depsOf(j)) {
-      if (seen.has(d)) continue;
-      seen.add(d);
+      if (seenAt[d] === stamp) continue;
+      seenAt[d] = stamp;
       const r = edits.replacedBy ? edits.replacedBy[d] : -1;
-      if (removed[d] && r >= 0 && r !== j) out.add(r);
-      else if (removed[d]) resolve(d, seen, out);
-      else out.add(d);
+      if (removed[d] && r >= 0 && r !== j) add(out, r);
+      else if (removed[d]) resolve(d, out);
+      else add(out, d);
     }
   };
   let anyRemoved = false;
@@ -481,9 +486,10 @@ function planReplay(input: ReplayInput, edits: ReplayEdits): ReplayPlan {
     if (removed[j]) continue;
     if (!anyRemoved) deps[j] = depsOf(j);
     else {
-      const out = new Set<number>();
-      resolve(j, new Set(), out);
-      deps[j] = [...out];
+      stamp++;
+      const out: number[] = [];
+      resolve(j, out);
+      deps[j] = out;
     }
     edges += deps[j].length;
   }

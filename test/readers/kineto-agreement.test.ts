@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzedReport } from '../helpers/fixture-reports.js';
+import { analyzedReport, fixtureReport } from '../helpers/fixture-reports.js';
 import { disagreements } from '../helpers/agreement.js';
 
 // relative, as the other files name them: their Reports are shared (helpers/fixture-reports.ts)
@@ -28,7 +28,7 @@ describe('nsys export and Kineto trace of the same workload agree', () => {
     ['nsys-2025.3-ep1/ep-overlapped-rank0', 540, 2, 0],
     ['nsys-2025.3-ep1/ep-grouped-rank0', 35, 1, 0],
   ])('%s: %i kernels, %i streams, %i host syncs per iteration', async (stem, kernels, streams, syncs) => {
-    const nsys = await analyzedReport(join(FIX, `${stem}.sqlite`));
+    const nsys = fixtureReport(join(FIX, `${stem}.sqlite`));
     const kineto = await analyzedReport(join(FIX, `${stem}.pt.trace.json.gz`));
     const { list, traces } = disagreements(nsys, kineto, TOL);
     expect(list).toEqual([]);
@@ -39,7 +39,7 @@ describe('nsys export and Kineto trace of the same workload agree', () => {
   }, 60_000);
 
   it('the check can fail: a trace of another mode disagrees', async () => {
-    const a = await analyzedReport(join(FIX, 'kineto-2.11/streams.sqlite'));
+    const a = fixtureReport(join(FIX, 'kineto-2.11/streams.sqlite'));
     const b = await analyzedReport(join(FIX, 'kineto-2.11/streams-sync.pt.trace.json.gz'));
     expect(disagreements(a, b, TOL).list.map((d) => d.metric)).toEqual(['kernelsPerIteration', 'syncsPerIteration', 'busyPerIteration', 'findings']);
   }, 60_000);

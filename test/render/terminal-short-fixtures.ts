@@ -1,6 +1,8 @@
 /**
- * The short terminal report of each bundled fixture (nsys exports and PyTorch profiler traces,
- * read as analyze reads them): at most 30 lines, none wider than the terminal. npm test checks a
+ * The short terminal report of each bundled fixture (nsys exports and PyTorch profiler traces):
+ * at most 30 lines, none wider than the terminal. An nsys export's Report is the one the other
+ * files share (helpers/fixture-reports.ts: readNsysSqlite's defaults, the same Report as analyze's
+ * read, api-filter.test.ts), a Kineto trace's is read as analyze reads it. npm test checks a
  * sample (terminal-short.test.ts: every fixture of nsys-2025.3, -whole, -ep1, -grouped and
  * kineto-2.11, one of each other folder), npm run test:long the rest (terminal-short.long.test.ts).
  */
@@ -8,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { renderTerminal } from '../../src/render/terminal.js';
-import { analyzedReport } from '../helpers/fixture-reports.js';
+import { analyzedReport, fixtureReport } from '../helpers/fixture-reports.js';
 
 function sqliteFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -38,7 +40,7 @@ export function inFastSample(file: string): boolean {
 export function shortReportSweep(pick: (file: string) => boolean): void {
   // one test per fixture: each reads and analyses one file, well inside the default timeout
   it.each(FIXTURES.filter(pick))('fits 30 lines of at most 100 (and 60) characters with the headline, time per iteration and every finding named: %s', async (f) => {
-    const report = await analyzedReport(f);
+    const report = f.endsWith('.sqlite') ? fixtureReport(f) : await analyzedReport(f);
     for (const width of [100, 60]) {
       const text = renderTerminal(report, { width });
       const lines = text.trimEnd().split('\n');
