@@ -45,47 +45,60 @@ export function hostSyncs(
   const none = { start: new Float64Array(0), row: new Int32Array(0) };
 
   const processOf = processOfThread(trace);
-  // the kept calls' runtime rows and preceding copies (-1: none), in typed columns
-  let keptRow = new Int32Array(1024);
-  let keptCopy = new Int32Array(1024);
+  // the kept calls' runtime rows and preceding copies (-1: none), in typed columns of their exact
+  // size: the calls are counted first (no doubling growth)
+  const kept = (thread: number, r: number, outerEnd: number): boolean => {
+    if (runtime.end[r] <= outerEnd) return false;
+    if (processes && !processes.has(processOf[thread + 1])) return false;
+    return hostRanges ? startsIn(hostRanges, runtime.start[r]) : inWindow(window, runtime.start[r], runtime.end[r]);
+  };
   let n = 0;
+  for (const [thread, rows] of blocking.byThread) {
+    let outerEnd = -Infinity;
+    for (const r of rows) {
+      const e = runtime.end[r];
+      if (e <= outerEnd) continue;
+      if (kept(thread, r, outerEnd)) n++;
+      outerEnd = e;
+    }
+  }
+  let keptRow = new Int32Array(n);
+  let keptCopy = new Int32Array(n);
+  let m = 0;
   for (const [thread, rows] of blocking.byThread) {
     let prevEnd = -Infinity;
     let outerEnd = -Infinity;
     for (const r of rows) {
       const s = runtime.start[r];
       const e = runtime.end[r];
-      const nested = e <= outerEnd;
       const sinceEnd = prevEnd;
       if (e > prevEnd) prevEnd = e;
-      if (nested) continue;
+      if (!kept(thread, r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
       outerEnd = e;
-      if (processes && !processes.has(processOf[thread + 1])) continue;
-      if (hostRanges ? !startsIn(hostRanges, s) : !inWindow(window, s, e)) continue;
       const d2h = d2hByThread.get(thread) ?? none;
       const i = upperBound(d2h.start, d2h.row.length, s) - 1;
-      if (n === keptRow.length) {
-        const r2 = new Int32Array(2 * n); r2.set(keptRow); keptRow = r2;
-        const c2 = new Int32Array(2 * n); c2.set(keptCopy); keptCopy = c2;
-      }
-      keptRow[n] = r;
-      keptCopy[n] = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
-      n++;
+      keptRow[m] = r;
+      keptCopy[m] = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
+      m++;
     }
   }
   // start order, ties by row
-  const order = new Int32Array(n);
-  for (let q = 0; q < n; q++) order[q] = q;
-  // (one thread's calls come in that order already: no sort then)
+  // (one thread's calls come in that order already: then the kept columns are the ordered ones)
   let ordered = true;
   for (let q = 1; q < n && ordered; q++) {
     const a = keptRow[q - 1];
     const b = keptRow[q];
     if (runtime.start[a] > runtime.start[b] || (runtime.start[a] === runtime.start[b] && a > b)) ordered = false;
   }
-  if (!ordered) order.sort((a, b) => runtime.start[keptRow[a]] - runtime.start[keptRow[b]] || keptRow[a] - keptRow[b]);
-  const row = gatherI32(keptRow, order);
-  const copyOf = gatherI32(keptCopy, order);
+  let row = keptRow;
+  let copyOf = keptCopy;
+  if (!ordered) {
+    const order = new Int32Array(n);
+    for (let q = 0; q < n; q++) order[q] = q;
+    order.sort((a, b) => runtime.start[keptRow[a]] - runtime.start[keptRow[b]] || keptRow[a] - keptRow[b]);
+    row = gatherI32(keptRow, order);
+    copyOf = gatherI32(keptCopy, order);
+  }
   keptRow = keptCopy = new Int32Array(0);
   const threads = gatherI32(runtime.thread, row);
   const times = gatherF64(runtime.start, row);

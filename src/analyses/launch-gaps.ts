@@ -18,10 +18,9 @@
  * explained by the device's next kernel after W when the trace has one. In a multi-segment
  * --range window, time between segments is outside W and is no gap.
  */
-import { gatherF64 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
-import { intervalSet, lowerBoundNear, type IntervalSet } from '../model/intervals.js';
+import { intervalSet, type IntervalSet } from '../model/intervals.js';
 import { grown } from '../model/columns.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
@@ -119,12 +118,33 @@ export function nextKernelCursor(trace: Trace, deviceId: number): (gapEnd: numbe
   };
 }
 
+/**
+ * One thread's blocking calls, read through their runtime rows (no copies of their start and end
+ * columns: 4 bytes a call, was 28).
+ */
 interface ThreadBlocking {
-  start: Float64Array;
-  end: Float64Array;
-  /** max end over the thread's blocking calls [0..i] and the call reaching it */
-  maxEnd: Float64Array;
+  /** the thread's blocking runtime rows, in start order */
+  rows: Int32Array;
+  /** the row, among the thread's blocking calls [0..i], whose end is the max end (its runtime end) */
   maxAt: Int32Array;
+}
+
+/** lowerBoundNear over the start times of `rows` (runtime rows): the same search, read through the rows. */
+function lowerBoundNearRows(start: ArrayLike<number>, rows: Int32Array, x: number, hint: number): number {
+  const count = rows.length;
+  if (hint >= count || !(start[rows[hint]] < x)) return lowerBoundInRows(start, rows, 0, Math.min(hint + 1, count), x);
+  let lo = hint + 1;
+  let hi = lo;
+  for (let step = 1; hi < count && start[rows[hi]] < x; step *= 2) { lo = hi + 1; hi = lo + step; }
+  return lowerBoundInRows(start, rows, lo, Math.min(hi + 1, count), x);
+}
+
+function lowerBoundInRows(start: ArrayLike<number>, rows: Int32Array, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (start[rows[mid]] < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 /** The report's gap summary (classifyGapsDetailed's `summary`). */
@@ -155,14 +175,13 @@ export function classifyGapsDetailed(
       const rows = blocking.byThread.get(t);
       tb = null;
       if (rows) {
-        const start = gatherF64(runtime.start, rows);
-        const maxEnd = new Float64Array(rows.length);
+        const { end } = runtime;
         const maxAt = new Int32Array(rows.length);
         for (let i = 0; i < rows.length; i++) {
-          const e = runtime.end[rows[i]];
-          if (i > 0 && maxEnd[i - 1] >= e) { maxEnd[i] = maxEnd[i - 1]; maxAt[i] = maxAt[i - 1]; } else { maxEnd[i] = e; maxAt[i] = rows[i]; }
+          const e = end[rows[i]];
+          maxAt[i] = i > 0 && end[maxAt[i - 1]] >= e ? maxAt[i - 1] : rows[i];
         }
-        tb = { start, end: gatherF64(runtime.end, rows), maxEnd, maxAt };
+        tb = { rows, maxAt };
       }
       perThread.set(t, tb);
     }
@@ -200,13 +219,13 @@ export function classifyGapsDetailed(
     if (call >= 0) {
       const rs = runtime.start[call];
       if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); hint = 0; }
-      const q = tb ? (hint = lowerBoundNear(tb.start, tb.start.length, Math.min(ge, rs), hint)) : 0;
+      const q = tb ? (hint = lowerBoundNearRows(runtime.start, tb.rows, Math.min(ge, rs), hint)) : 0;
       rest = runtime.end[call] > gs ? HOST_WAIT : waitedOn[k] > 0 ? EVENT_WAIT : GPU_SIDE;
       c = rest;
-      if (tb && q > 0 && tb.maxEnd[q - 1] > gs) {
+      if (tb && q > 0 && runtime.end[tb.maxAt[q - 1]] > gs) {
         c = SYNC_STALL;
         sync = runtime.name[tb.maxAt[q - 1]];
-        blocked = blockedPart(tb, q, gs, ge);
+        blocked = blockedPart(runtime.start, runtime.end, tb, q, gs, ge);
       }
     }
     cls[g] = c;
@@ -256,22 +275,23 @@ export function classifyGapsDetailed(
 
 /**
  * |[gs, ge] ∩ ∪ of the thread's blocking calls 0..q-1|: the calls are walked back from q-1 while
- * an earlier one can still reach the gap (maxEnd is the running maximum of their ends); a call
+ * an earlier one can still reach the gap (maxAt: the call with the running maximum of their ends); a call
  * may enclose later ones (a driver call inside a runtime call), so their clipped pieces are
  * merged as a union, not summed. A gap meets few calls: the pieces go in a small sorted list.
  */
-function blockedPart(tb: ThreadBlocking, q: number, gs: number, ge: number): number {
+function blockedPart(start: ArrayLike<number>, end: ArrayLike<number>, tb: ThreadBlocking, q: number, gs: number, ge: number): number {
+  const { rows, maxAt } = tb;
   // nearly always one call meets the gap: its clipped length, with no list made
   let met = 0;
   let only = -1;
-  for (let i = q - 1; i >= 0 && tb.maxEnd[i] > gs; i--) {
-    if (Math.min(tb.end[i], ge) > Math.max(tb.start[i], gs)) { met++; only = i; }
+  for (let i = q - 1; i >= 0 && end[maxAt[i]] > gs; i--) {
+    if (Math.min(end[rows[i]], ge) > Math.max(start[rows[i]], gs)) { met++; only = i; }
   }
-  if (met === 1) return Math.min(tb.end[only], ge) - Math.max(tb.start[only], gs);
+  if (met === 1) return Math.min(end[rows[only]], ge) - Math.max(start[rows[only]], gs);
   const pieces: [number, number][] = [];
-  for (let i = q - 1; i >= 0 && tb.maxEnd[i] > gs; i--) {
-    const s = Math.max(tb.start[i], gs);
-    const e = Math.min(tb.end[i], ge);
+  for (let i = q - 1; i >= 0 && end[maxAt[i]] > gs; i--) {
+    const s = Math.max(start[rows[i]], gs);
+    const e = Math.min(end[rows[i]], ge);
     if (e > s) pieces.push([s, e]);
   }
   pieces.sort((x, y) => x[0] - y[0]);
