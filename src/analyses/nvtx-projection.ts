@@ -300,28 +300,30 @@ export function innermostNvtxRanges(trace: Trace, thread: ArrayLike<number>, tim
   const { nvtx } = trace;
   const out = new Int32Array(count).fill(-1);
   if (count === 0) return out;
-  const rows = nvtxRangeRows(trace);
+  let rows = nvtxRangeRows(trace);
   // each thread's ranges: byThread[from .. to), by start, the longer first on equal starts
-  // (stable); its stack lives in stack[from ..): it never holds more than the thread's ranges
-  const groups = new Map<number, { from: number; to: number; next: number; top: number }>();
+  // (stable); its stack of open ranges is its own small array (as deep as the nesting: no column
+  // a range long)
+  const groups = new Map<number, { from: number; to: number; next: number; stack: number[] }>();
   for (let k = 0; k < rows.length; k++) {
     const g = groups.get(nvtx.thread[rows[k]]);
-    if (g) g.to++; else groups.set(nvtx.thread[rows[k]], { from: 0, to: 1, next: 0, top: 0 });
+    if (g) g.to++; else groups.set(nvtx.thread[rows[k]], { from: 0, to: 1, next: 0, stack: [] });
   }
   let at = 0;
-  for (const g of groups.values()) { g.from = at; g.next = at; g.top = at; at += g.to; g.to = g.from; }
+  for (const g of groups.values()) { g.from = at; g.next = at; at += g.to; g.to = g.from; }
   const byThread = new Int32Array(rows.length);
   for (let k = 0; k < rows.length; k++) byThread[groups.get(nvtx.thread[rows[k]])!.to++] = rows[k];
+  rows = new Int32Array(0);
   for (const g of groups.values()) startThenLongerFirst(nvtx.start, nvtx.end, byThread.subarray(g.from, g.to));
-  const stack = new Int32Array(rows.length);
   for (let q = 0; q < count; q++) {
     const g = groups.get(thread[q]);
     if (!g) continue;
     const t = time[q];
-    while (g.next < g.to && nvtx.start[byThread[g.next]] <= t) stack[g.top++] = byThread[g.next++];
+    const { stack } = g;
+    while (g.next < g.to && nvtx.start[byThread[g.next]] <= t) stack.push(byThread[g.next++]);
     // Ranges ended before t are dead for every later query too (queries are time-sorted).
-    while (g.top > g.from && nvtx.end[stack[g.top - 1]] <= t) g.top--;
-    if (g.top > g.from) out[q] = stack[g.top - 1];
+    while (stack.length > 0 && nvtx.end[stack[stack.length - 1]] <= t) stack.pop();
+    if (stack.length > 0) out[q] = stack[stack.length - 1];
   }
   return out;
 }
