@@ -21,7 +21,6 @@
 import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, type IntervalSet } from '../model/intervals.js';
-import { grown } from '../model/columns.js';
 import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
@@ -166,7 +165,7 @@ export function classifyGapsDetailed(
   const { kernelCall } = links;
 
   // gaps come in time order, so the first kernel at or after each gap's end only moves forward
-  const nextKernel = nextKernelCursor(trace, deviceId);
+  let nextKernel: ((gapEnd: number) => number) | null = nextKernelCursor(trace, deviceId);
 
   const perThread = new Map<number, ThreadBlocking | null>();
   const threadBlocking = (t: number): ThreadBlocking | null => {
@@ -196,10 +195,6 @@ export function classifyGapsDetailed(
   const listedRest = new Uint8Array(listed.length);
   let nextListed = 0;
   const cls = new Uint8Array(gaps.count);
-  let stallGap: Int32Array = new Int32Array(64);
-  let stallCall: Int32Array = new Int32Array(64);
-  let stallBlocked: Float64Array = new Float64Array(64);
-  let stalls = 0;
   const classCount = GAP_CLASSES.map(() => 0);
   const classTotal = GAP_CLASSES.map(() => 0);
   const { waitedOn } = eventWaits;
@@ -210,7 +205,7 @@ export function classifyGapsDetailed(
   for (let g = 0; g < gaps.count; g++) {
     const gs = gaps.start[g];
     const ge = gaps.end[g];
-    const k = nextKernel(ge);
+    const k: number = nextKernel!(ge);
     const call = k >= 0 ? kernelCall[k] : -1;
     let c = UNEXPLAINED;
     let rest = UNEXPLAINED;
@@ -229,13 +224,6 @@ export function classifyGapsDetailed(
       }
     }
     cls[g] = c;
-    if (sync >= 0) {
-      if (stalls === stallGap.length) { stallGap = grown(stallGap, 2 * stalls); stallCall = grown(stallCall, 2 * stalls); stallBlocked = grown(stallBlocked, 2 * stalls); }
-      stallGap[stalls] = g;
-      stallCall[stalls] = sync;
-      stallBlocked[stalls] = blocked;
-      stalls++;
-    }
     if (nextListed < listed.length && listed[nextListed] === g) {
       listedKernel[nextListed] = k;
       listedSync[nextListed] = sync;
@@ -252,11 +240,32 @@ export function classifyGapsDetailed(
       classTotal[c] += ge - gs;
     }
   }
-  const detail: GapDetail = {
-    idle: gaps, cls, names: strings,
-    // the stall columns at their size (a copy when doubling left much room)
-    stalls: { count: stalls, gap: trimmed(stallGap, stalls), call: trimmed(stallCall, stalls), blocked: trimmed(stallBlocked, stalls) },
-  };
+  // the sync-stall gaps (a blocking call named: class sync-stall) once more, into columns of their
+  // exact size (16 bytes a stall; grown by doubling they took up to twice that, and a copy)
+  nextKernel = null;
+  const stalls = classCount[SYNC_STALL];
+  const stallGap = new Int32Array(stalls);
+  const stallCall = new Int32Array(stalls);
+  const stallBlocked = new Float64Array(stalls);
+  if (stalls > 0) {
+    const next = nextKernelCursor(trace, deviceId);
+    lastThread = NaN;
+    tb = null;
+    hint = 0;
+    for (let g = 0, s = 0; s < stalls; g++) {
+      if (cls[g] !== SYNC_STALL) continue;
+      const gs = gaps.start[g];
+      const ge = gaps.end[g];
+      const call = kernelCall[next(ge)];
+      if (runtime.thread[call] !== lastThread) { lastThread = runtime.thread[call]; tb = threadBlocking(lastThread); hint = 0; }
+      const q = (hint = lowerBoundNearRows(runtime.start, tb!.rows, Math.min(ge, runtime.start[call]), hint));
+      stallGap[s] = g;
+      stallCall[s] = runtime.name[tb!.maxAt[q - 1]];
+      stallBlocked[s] = blockedPart(runtime.start, runtime.end, tb!, q, gs, ge);
+      s++;
+    }
+  }
+  const detail: GapDetail = { idle: gaps, cls, names: strings, stalls: { count: stalls, gap: stallGap, call: stallCall, blocked: stallBlocked } };
   const list = Array.from(listed, (g, i): Gap => {
     const gap: Gap = { start: gaps.start[g], end: gaps.end[g], duration: gaps.end[g] - gaps.start[g], class: GAP_CLASSES[cls[g]], nextKernel: listedKernel[i] >= 0 ? listedKernel[i] : null };
     if (listedSync[i] >= 0) {
@@ -303,11 +312,6 @@ function blockedPart(start: ArrayLike<number>, end: ArrayLike<number>, tb: Threa
   }
   if (ce > cs) total += ce - cs;
   return total;
-}
-
-/** a's first n values: a view when they fill most of it, else a copy (so the rest can be freed). */
-function trimmed<T extends Int32Array | Float64Array>(a: T, n: number): T {
-  return (4 * n >= 3 * a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
 /** The gaps' lengths as a Visit. */
