@@ -21,7 +21,7 @@
 import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, type IntervalSet } from '../model/intervals.js';
-import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
+import { distributionAndRanks, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
@@ -187,8 +187,10 @@ export function classifyGapsDetailed(
     return tb;
   };
 
-  // the gaps the report lists (their lengths are end - start: the buffer serves the selection only)
-  const listed = longestGaps(gaps, listLimit);
+  // the gaps' statistics and the length of the listLimit-th longest, from the same passes over
+  // their lengths; then the gaps the report lists
+  const { distribution: all, atRanks } = distributionAndRanks(gaps.count, gapLengths(gaps), gaps.count > listLimit ? [gaps.count - listLimit] : []);
+  const listed = longestGaps(gaps, listLimit, atRanks[0]);
   const listedKernel = new Int32Array(listed.length);
   const listedSync = new Int32Array(listed.length);
   const listedBlocked = new Float64Array(listed.length);
@@ -277,7 +279,6 @@ export function classifyGapsDetailed(
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
   const histogram = gapHistogram(gaps, cls);
-  const all = distributionOf(gaps.count, gapLengths(gaps));
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   return { summary, detail };
 }
@@ -319,12 +320,14 @@ function gapLengths(gaps: IntervalSet): Visit {
   return (out) => { for (let g = 0; g < gaps.count; g++) out.put(gaps.end[g] - gaps.start[g]); };
 }
 
-/** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
-function longestGaps(gaps: IntervalSet, limit: number): Uint32Array {
+/**
+ * Indices of the `limit` longest gaps (ties: the earlier), in time order. `threshold`: the
+ * limit-th longest length (the value at rank count - limit, by selection: no sort of every gap),
+ * when there are more than `limit` gaps.
+ */
+function longestGaps(gaps: IntervalSet, limit: number, threshold: number): Uint32Array {
   const count = gaps.count;
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
-  // the limit-th longest: a selection, not a sort of every gap
-  const threshold = valueAtRank(count, gapLengths(gaps), count - limit);
   let above = 0;
   for (let g = 0; g < count; g++) if (gaps.end[g] - gaps.start[g] > threshold) above++;
   let atThreshold = limit - above;
