@@ -131,7 +131,12 @@ interface ThreadBlocking {
 /** lowerBoundNear over the start times of `rows` (runtime rows): the same search, read through the rows. */
 function lowerBoundNearRows(start: ArrayLike<number>, rows: Int32Array, x: number, hint: number): number {
   const count = rows.length;
-  if (hint >= count || !(start[rows[hint]] < x)) return lowerBoundInRows(start, rows, 0, Math.min(hint + 1, count), x);
+  if (hint >= count || !(start[rows[hint]] < x)) {
+    // the answer has not moved past the hint (no call started since the previous lookup, the
+    // usual case): the hint itself when the call before it starts before x, found without a search
+    const h = Math.min(hint, count);
+    return h === 0 || start[rows[h - 1]] < x ? h : lowerBoundInRows(start, rows, 0, h, x);
+  }
   let lo = hint + 1;
   let hi = lo;
   for (let step = 1; hi < count && start[rows[hi]] < x; step *= 2) { lo = hi + 1; hi = lo + step; }
@@ -341,14 +346,25 @@ function longestGaps(gaps: IntervalSet, limit: number, threshold: number): Uint3
 
 /** Gap counts and idle time per length bin and class, in bin then GAP_CLASSES order; zero-length gaps have no bin. */
 function gapHistogram(gaps: IntervalSet, cls: Uint8Array): GapHistogramBin[] {
-  const acc = new Map<number, GapHistogramBin>();
+  // per (bin, class) in typed columns indexed by key (bin - BIN_LOW) * classes + class, not a map
+  // of objects: a million gaps, one map lookup and one boxed total each, cost more than the bins
+  const classes = GAP_CLASSES.length;
+  const count = new Int32Array((BIN_HIGH - BIN_LOW + 1) * classes);
+  const total = new Float64Array(count.length);
   for (let g = 0; g < gaps.count; g++) {
     const d = gaps.end[g] - gaps.start[g];
     if (!(d > 0)) continue;
-    const bin = gapBin(d);
-    const key = bin * GAP_CLASSES.length + cls[g];
-    const a = acc.get(key);
-    if (a) { a.count++; a.total += d; } else acc.set(key, { bin, class: GAP_CLASSES[cls[g]], count: 1, total: d });
+    const key = (gapBin(d) - BIN_LOW) * classes + cls[g];
+    count[key]++;
+    total[key] += d;
   }
-  return [...acc.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  const out: GapHistogramBin[] = [];
+  for (let key = 0; key < count.length; key++) {
+    if (count[key] > 0) out.push({ bin: Math.floor(key / classes) + BIN_LOW, class: GAP_CLASSES[key % classes], count: count[key], total: total[key] });
+  }
+  return out;
 }
+
+/** The bins a positive double can fall in: gapBin of the least (5e-324) and of the greatest (1.8e308). */
+const BIN_LOW = gapBin(Number.MIN_VALUE);
+const BIN_HIGH = gapBin(Number.MAX_VALUE);
