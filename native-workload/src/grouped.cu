@@ -88,7 +88,7 @@ struct FfnArgs {
   unsigned* barrier;  // arrivals, two per CTA and launch: routed counts written, packed rows copied
   // Split-K of the down items of the last splitTail experts into splitK parts (top-1)
   int splitK, splitTail, partRows;
-  float* partials;       // [splitK][partRows][dModel]
+  float* partials;       // [splitK - 1][partRows][dModel]: the partials of parts 0 .. splitK - 2
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
@@ -135,6 +135,7 @@ __device__ __forceinline__ int waveStart(F downItems, int E, int waveItems, int 
   }
   return W;
 }
+constexpr int kTimeSlots = 16;  // MOE_GROUPED_TIMES: per-CTA record (see stamp())
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
@@ -225,9 +226,11 @@ __device__ __forceinline__ unsigned long long globalTimer() {
 }
 // MOE_GROUPED_TIMES: slot i of this CTA's record (0 entry, 1 routing known to the producer, 2 first
 // token load allowed, 3 queue empty, 4 consumers done, 5 consumers past griddepcontrol.wait,
-// 6 consumers' routing done, 7 k-slabs this CTA streamed).
+// 6 consumers' routing done, 7 k-slabs this CTA streamed, 8 ns its producer waited for up items
+// before down items, 9 its last item's start, 10 that item: 1000 if down, 10000 if a split-K
+// part, + its k-slabs).
 __device__ __forceinline__ void stamp(unsigned long long* times, int i) {
-  if (times) times[blockIdx.x * 8 + i] = globalTimer();
+  if (times) times[blockIdx.x * kTimeSlots + i] = globalTimer();
 }
 __device__ __forceinline__ void proxyFenceGlobal() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 1, 256;" ::: "memory"); }
@@ -510,7 +513,6 @@ struct Cfg2 {
     int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
     float gate[2][2][C];  // and gates
     int sigExpert[2];     // the expert of that up item (-1: no more)
-    int splitLast[2];     // split-K: this warpgroup's part was the last of its tile
   };
   static constexpr int kSmem = S * kStage + int(sizeof(Tail)) + 1024 /* alignment */;
 };
@@ -570,72 +572,106 @@ __device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename C
   }
 }
 
-// Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of a.splitK over the d_ff slabs. Each
-// part stores its fp32 partial of this warpgroup's rows x tokens to partials[k] (row-major
-// [packed row][d_model]), then a per-(warpgroup, tile) counter picks the last part to finish,
-// which sums the parts in the order 0 .. splitK - 1 (its own from registers: the same sum
-// whichever part comes last, so reruns agree bit for bit) and stores as the unsplit epilogue.
-template <int N, class Cf>
-__device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1)[N / 2], typename Cf::Tail* t,
-                                              const FfnArgs& a, int wg, int lane, int row0, int n, int rowBase,
-                                              int m, int k, int buf) {
-  const int d = a.dModel, parts = a.splitK;
-  const size_t plane = size_t(a.partRows) * d;
-  // Register 4j+q of an m64 accumulator: row row0 + lane/4 + 8(q/2), token column 8j + 2(lane%4) + q%2.
-  float* mine = a.partials + size_t(k) * plane;
+// Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of P = a.splitK over the d_ff slabs (the
+// parts of a tile are consecutive in the work list, part P - 1 last). Parts 0 .. P - 2 store their
+// fp32 partial of this warpgroup's rows x tokens to partials[k] (row-major [packed row][d_model])
+// and go on: the kernel body hands the item to the signaler warp, which publishes it on the
+// tile's flags (one per warpgroup, splitCount[wg][tile][first row]) after a GPU-scope fence, so
+// the consumers wait for no L2 round trip. Part P - 1 sums: one thread per warpgroup waits for
+// its flag to reach P - 1 (the other parts were taken before it, and run beside it) and resets it
+// for the next launch, then every partial of the tile is loaded at once (one round trip; runs 10-11
+// loaded eight registers at a time per part: 16-32 dependent L2 round trips per tile, +28-45 us)
+// and summed in the order 0 .. P - 1 (its own last, from registers: the same sum on every rerun),
+// and the tile is stored as the unsplit epilogue stores it.
+__device__ __forceinline__ size_t splitFlag(const FfnArgs& a, int wg, int m, int rowBase) {
+  return (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
+}
+// Register 4j+q of an m64 accumulator: row row0 + lane/4 + 8(q/2), token column 8j + 2(lane%4) + q%2.
+__device__ __forceinline__ int accCol(int i, int lane) { return 8 * (i >> 2) + 2 * (lane & 3) + (i & 1); }
+__device__ __forceinline__ int accRow(int i, int lane) { return (lane >> 2) + 8 * ((i >> 1) & 1); }
+
+// Parts 0 .. P - 2: the partial, stored (the release is the kernel body's, after both warpgroups).
+template <int N>
+__device__ __forceinline__ void splitStorePartial(const float (&acc0)[N / 2], const float (&acc1)[N / 2],
+                                                  const FfnArgs& a, int lane, int row0, int n, int rowBase, int k) {
+  const int d = a.dModel;
+  float* mine = a.partials + size_t(k) * size_t(a.partRows) * d;
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     const float* acc = h ? acc1 : acc0;
-    const int r0 = row0 + 64 * h + (lane >> 2);
     if (row0 + 64 * h >= d) continue;
 #pragma unroll
     for (int i = 0; i < N / 2; ++i) {
-      const int c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
+      const int c = accCol(i, lane), r = row0 + 64 * h + accRow(i, lane);
       if (c < n) __stcg(mine + size_t(rowBase + c) * d + r, acc[i]);
     }
   }
-  __threadfence();
-  asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
-  unsigned* counter = a.splitCount + (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
+}
+
+// Part P - 1: wait for the other parts, sum in order into acc0/acc1 (then stored as unsplit).
+template <int N>
+__device__ __forceinline__ void splitSum(float (&acc0)[N / 2], float (&acc1)[N / 2], const FfnArgs& a, int wg,
+                                         int lane, int row0, int n, int rowBase, int m) {
+  const int d = a.dModel, parts = a.splitK;
+  const size_t plane = size_t(a.partRows) * d;
   if ((threadIdx.x & 127) == 0) {
-    const bool last = atomicAdd(counter, 1u) == unsigned(parts - 1);
-    if (last) *counter = 0;  // ready for the next launch
-    *reinterpret_cast<volatile int*>(&t->splitLast[wg]) = last;
+    unsigned* flag = a.splitCount + splitFlag(a, wg, m, rowBase);
+    for (unsigned spins = 0; loadAcquire(flag) < unsigned(parts - 1); ++spins) {
+      __nanosleep(32);
+      if (spins > kSpinLimit) __trap();
+    }
+    *flag = 0;  // ready for the next launch (nobody else touches it in this one)
   }
   asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
-  if (!*reinterpret_cast<volatile int*>(&t->splitLast[wg])) return;
-  __threadfence();
-  const int* tok = t->tok[buf][wg];
-  const float* gate = t->gate[buf][wg];
-  // Eight registers at a time: their loads from every other part are issued together, then summed
-  // in the order 0 .. splitK - 1 (one load, add, load, ... per register exposed every load's latency:
-  // ~290 dependent L2 round trips per tile, the 50-116 us of run 10).
-  constexpr int kG = 8;
+  const float* src = a.partials + size_t(rowBase) * d;
+  auto ld = [&](int j, int h, int i) {
+    const int c = accCol(i, lane), r = row0 + 64 * h + accRow(i, lane);
+    return c < n && row0 + 64 * h < d ? __ldcg(src + size_t(j) * plane + size_t(c) * d + r) : 0.f;
+  };
+  if (parts == 2 && N <= 64) {
+    // Both accumulators' partials in flight at once: one round trip.
+    float v0[N / 2], v1[N / 2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const float* acc = h ? acc1 : acc0;
-    const int r0 = row0 + 64 * h + (lane >> 2);
-    if (row0 + 64 * h >= d) continue;
+    for (int i = 0; i < N / 2; ++i) {
+      v0[i] = ld(0, 0, i);
+      v1[i] = ld(0, 1, i);
+    }
 #pragma unroll
-    for (int i0 = 0; i0 < N / 2; i0 += kG) {
-      float sum[kG];
+    for (int i = 0; i < N / 2; ++i) {
+      acc0[i] = v0[i] + acc0[i];
+      acc1[i] = v1[i] + acc1[i];
+    }
+  } else if (parts == 2) {
+    // One accumulator's partials at a time (registers): two round trips.
 #pragma unroll
-      for (int u = 0; u < kG; ++u) sum[u] = 0.f;
-#pragma unroll 1
-      for (int j = 0; j < parts; ++j) {
-        float v[kG];
+    for (int h = 0; h < 2; ++h) {
+      float* acc = h ? acc1 : acc0;
+      float v[N / 2];
+#pragma unroll
+      for (int i = 0; i < N / 2; ++i) v[i] = ld(0, h, i);
+#pragma unroll
+      for (int i = 0; i < N / 2; ++i) acc[i] = v[i] + acc[i];
+    }
+  } else {
+    // Per accumulator, kG registers of up to 3 other parts at a time (<= 48 loads in flight).
+    constexpr int kG = (N / 2) % 16 == 0 ? 16 : 8;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float* acc = h ? acc1 : acc0;
+#pragma unroll
+      for (int i0 = 0; i0 < N / 2; i0 += kG) {
+        float v[3][kG];
+#pragma unroll
+        for (int j = 0; j < 3; ++j)
+#pragma unroll
+          for (int u = 0; u < kG; ++u) v[j][u] = j < parts - 1 ? ld(j, h, i0 + u) : 0.f;
 #pragma unroll
         for (int u = 0; u < kG; ++u) {
-          const int i = i0 + u, c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
-          v[u] = j == k ? acc[i] : (c < n ? __ldcg(a.partials + size_t(j) * plane + size_t(rowBase + c) * d + r) : 0.f);
+          float s = v[0][u];
+          if (parts > 2) s += v[1][u];
+          if (parts > 3) s += v[2][u];
+          acc[i0 + u] = s + acc[i0 + u];
         }
-#pragma unroll
-        for (int u = 0; u < kG; ++u) sum[u] += v[u];
-      }
-#pragma unroll
-      for (int u = 0; u < kG; ++u) {
-        const int i = i0 + u, c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
-        if (c < n) a.out[size_t(tok[c]) * d + r] = __float2bfloat16(gate[c] * sum[u]);
       }
     }
   }
@@ -684,9 +720,14 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     releaseStage(&t->empty[prev], lane);
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
-  if (Phase == 1 && (K & kKnobSplit) && split) {
-    splitEpilogue<N, Cf>(acc0, acc1, t, a, wg, lane, row0, n, rowBase, m, split - 1, buf);
-    return;
+  if constexpr (Phase == 1 && (K & kKnobSplit) != 0) {
+    if (split) {
+      if (split < a.splitK) {
+        splitStorePartial<N>(acc0, acc1, a, lane, row0, n, rowBase, split - 1);
+        return;
+      }
+      splitSum<N>(acc0, acc1, a, wg, lane, row0, n, rowBase, m);
+    }
   }
   storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
   storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
@@ -982,10 +1023,20 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         const int slot = u & 1;
         mbarWait(&t->sigFull[slot], (u >> 1) & 1);
         const int e = *reinterpret_cast<volatile int*>(&t->sigExpert[slot]);
-        if (e < 0) break;
+        if (e == -1) break;
         __threadfence();
         proxyFenceGlobal();
-        addRelease(a.done1 + e, 1);
+        if constexpr ((K & kKnobSplit) != 0) {
+          if (e <= -2) {  // a split-K part's partials are stored: its tile's flags (both warpgroups)
+            const size_t f = size_t(-2 - e);
+            addRelease(a.splitCount + f, 1);
+            addRelease(a.splitCount + size_t(a.tiles2) * a.partRows + f, 1);
+          } else {
+            addRelease(a.done1 + e, 1);
+          }
+        } else {
+          addRelease(a.done1 + e, 1);
+        }
         mbarArrive(&t->sigEmpty[slot]);
       }
       return;
@@ -996,7 +1047,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     stamp(times, 0);
     const uint64_t policy = evictFirstPolicy();
     Pipe<S> p;
-    unsigned long long slabs = 0;
+    unsigned long long slabs = 0, depWait = 0;  // MOE_GROUPED_TIMES: k-slabs, ns waiting for up items
     int prefetched = 0;
     const int ahead = a.ahead;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
@@ -1074,17 +1125,26 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       }
       if (item.x < 0) {
         stamp(times, 3);
-        if (times) times[blockIdx.x * 8 + 7] = slabs;
+        if (times) {
+          times[blockIdx.x * kTimeSlots + 7] = slabs;
+          times[blockIdx.x * kTimeSlots + 8] = depWait;
+        }
         break;
       }
-      if (K & kKnobTimes) slabs += kst;
+      if (K & kKnobTimes) {
+        slabs += kst;
+        stamp(times, 9);  // the last one stays: when this CTA's last item began, and what it was
+        if (times) times[blockIdx.x * kTimeSlots + 10] = (item.x == 1 ? 1000u : 0u) + (split ? 10000u : 0u) + kst;
+      }
       const int chunks = (count + C - 1) / C;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
+        const unsigned long long w0 = (K & kKnobTimes) ? globalTimer() : 0ull;
         for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
           __nanosleep(64);
           if (spins > kSpinLimit) __trap();
         }
+        if (K & kKnobTimes) depWait += globalTimer() - w0;
         proxyFenceGlobal();
       }
       // Evict-first only where nobody else reads the tile: an expert with several token chunks
@@ -1204,6 +1264,22 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       }
       runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, (K & kKnobSplit) ? info.w : 0,
                          accA, accB);
+      if constexpr ((K & kKnobSplit) != 0) {
+        if (info.w > 0 && info.w < a.splitK && info.x > 0 && !(a.diag & 2)) {
+          // A split-K part other than the last: its partials are stored; publish them.
+          const int f = int(splitFlag(a, 0, item.z, info.y));
+          if (a.signalWarp) {
+            handOver(-2 - f);
+          } else {
+            __threadfence();
+            consumersSync();
+            if (ctid == 0) {
+              addRelease(a.splitCount + f, 1);
+              addRelease(a.splitCount + size_t(a.tiles2) * a.partRows + f, 1);
+            }
+          }
+        }
+      }
     }
   }
 #endif
@@ -1437,13 +1513,69 @@ struct RouteArgs {
   unsigned* barrier;  // grid barrier: counts arrivals forever (generation = value / blocks)
 };
 
+// The route kernels' grid-wide count step: this block's counts per expert (histAll, in shared
+// memory) go to blockCounts, a grid barrier (every block is resident), then every block sums all
+// blocks' counts (histAll: the totals) and those of the blocks before it (histBefore). partTot and
+// partBef: [parts][E] of scratch, parts = blockDim.x / E partial sums per expert.
+__device__ __forceinline__ void routeCountSums(const RouteArgs& a, int* histAll, int* histBefore, int* partTot,
+                                               int* partBef) {
+  const int E = a.experts, G = gridDim.x, tid = threadIdx.x, parts = blockDim.x / E;
+  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
+  __syncthreads();
+  if (tid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
+    for (unsigned spins = 0;; ++spins) {
+      unsigned v;
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
+      if (int(v - target) >= 0) break;
+      __nanosleep(32);
+      if (spins > (1u << 25)) __trap();
+    }
+  }
+  __syncthreads();
+  if (tid < parts * E) {
+    const int e = tid % E, part = tid / E;
+    int tot = 0, bef = 0;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
+    }
+    partTot[part * E + e] = tot;
+    partBef[part * E + e] = bef;
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += partTot[p * E + e];
+      bef += partBef[p * E + e];
+    }
+    histAll[e] = tot;
+    histBefore[e] = bef;
+  }
+  __syncthreads();
+}
+
 __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const RouteArgs a) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
   extern __shared__ int shm[];
-  const int E = a.experts, G = gridDim.x;
+  const int E = a.experts;
   const int parts = blockDim.x / E;  // partial sums per expert (E <= 1024)
   int* histAll = shm;                // [E]
   int* histBefore = shm + E;         // [E]
@@ -1481,54 +1613,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
     if (ex < E && lane == __ffs(same) - 1) histAll[ex] = __popc(same);
   }
   __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
-  __syncthreads();
-  if (tid == 0) {
-    __threadfence();
-    const unsigned old = atomicAdd(a.barrier, 1u);
-    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
-    for (unsigned spins = 0;; ++spins) {
-      unsigned v;
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
-      if (int(v - target) >= 0) break;
-      __nanosleep(32);
-      if (spins > (1u << 25)) __trap();
-    }
-  }
-  __syncthreads();
-  // Every block's counts: the sum over all blocks and over the blocks before this one.
-  if (tid < parts * E) {
-    const int e = tid % E, part = tid / E;
-    int tot = 0, bef = 0;
-    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
-    constexpr int kB = 8;
-    for (int b0 = part; b0 < G; b0 += kB * parts) {
-      int v[kB];
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        const int b = b0 + j * parts;
-        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
-      }
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        tot += v[j];
-        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
-      }
-    }
-    partTot[part * E + e] = tot;
-    partBef[part * E + e] = bef;
-  }
-  __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) {
-    int tot = 0, bef = 0;
-    for (int p = 0; p < parts; ++p) {
-      tot += partTot[p * E + e];
-      bef += partBef[p * E + e];
-    }
-    histAll[e] = tot;
-    histBefore[e] = bef;
-  }
-  __syncthreads();
+  routeCountSums(a, histAll, histBefore, partTot, partBef);
   if (tid < 32) {
     int carry = 0;
     for (int b = 0; b < E; b += 32) {
@@ -1598,7 +1683,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
 #endif
   constexpr int B = 32 * Tpw;  // tokens of a block
   extern __shared__ int shm[];
-  const int E = a.experts, G = gridDim.x;
+  const int E = a.experts;
   const int parts = blockDim.x / E;
   int* histAll = shm;
   int* histBefore = shm + E;
@@ -1646,53 +1731,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
     }
   }
   __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
-  __syncthreads();
-  if (tid == 0) {
-    __threadfence();
-    const unsigned old = atomicAdd(a.barrier, 1u);
-    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
-    for (unsigned spins = 0;; ++spins) {
-      unsigned v;
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
-      if (int(v - target) >= 0) break;
-      __nanosleep(32);
-      if (spins > (1u << 25)) __trap();
-    }
-  }
-  __syncthreads();
-  if (tid < parts * E) {
-    const int e = tid % E, part = tid / E;
-    int tot = 0, bef = 0;
-    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
-    constexpr int kB = 8;
-    for (int b0 = part; b0 < G; b0 += kB * parts) {
-      int v[kB];
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        const int b = b0 + j * parts;
-        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
-      }
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        tot += v[j];
-        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
-      }
-    }
-    partTot[part * E + e] = tot;
-    partBef[part * E + e] = bef;
-  }
-  __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) {
-    int tot = 0, bef = 0;
-    for (int p = 0; p < parts; ++p) {
-      tot += partTot[p * E + e];
-      bef += partBef[p * E + e];
-    }
-    histAll[e] = tot;
-    histBefore[e] = bef;
-  }
-  __syncthreads();
+  routeCountSums(a, histAll, histBefore, partTot, partBef);
   if (tid < 32) {
     int carry = 0;
     for (int b = 0; b < E; b += 32) {
@@ -1904,13 +1943,13 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   const size_t rows = size_t(s.tokens) * s.topk;
   staticItems_ = tune_.staticFirst ? std::min(smCount_, s.experts * tiles1_) : 0;
   // Split-K of the tail's down items: v2, top-1, the d_ff slabs divisible into the parts.
-  if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
+  if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && tune_.split <= 4 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
       s.capacity <= 255 * chunk_) {
     splitK_ = tune_.split;
-    partials_ = alloc<float>(size_t(splitK_) * rows * s.dModel);
+    partials_ = alloc<float>(size_t(splitK_ - 1) * rows * s.dModel);  // parts 0 .. P - 2 (P - 1 sums)
     splitCount_ = alloc<unsigned>(size_t(2) * tiles2_ * rows);
   }
-  if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * 8);
+  if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
   maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
@@ -1948,6 +1987,8 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
@@ -2012,25 +2053,39 @@ std::string GroupedFfn::describe() const {
 std::string GroupedFfn::timesSummary() const {
   if (!times_) return "";
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  std::vector<unsigned long long> v(size_t(smCount_) * 8);
+  std::vector<unsigned long long> v(size_t(smCount_) * kTimeSlots);
   CUDA_CHECK(cudaMemcpy(v.data(), times_, v.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
   unsigned long long t0 = ~0ull;
-  for (int b = 0; b < smCount_; ++b) t0 = std::min(t0, v[size_t(b) * 8]);
-  auto stats = [&](int i, bool us) {
+  for (int b = 0; b < smCount_; ++b) t0 = std::min(t0, v[size_t(b) * kTimeSlots]);
+  // scale: 0 raw, 1 a time (us from t0), 2 a duration in ns (us)
+  auto stats = [&](int i, int scale) {
     std::vector<double> x;
     for (int b = 0; b < smCount_; ++b) {
-      const unsigned long long y = v[size_t(b) * 8 + i];
-      x.push_back(us ? (y >= t0 ? double(y - t0) / 1e3 : -1.0) : double(y));
+      const unsigned long long y = v[size_t(b) * kTimeSlots + i];
+      x.push_back(scale == 1 ? (y >= t0 ? double(y - t0) / 1e3 : -1.0) : scale == 2 ? double(y) / 1e3 : double(y));
     }
     std::sort(x.begin(), x.end());
     char buf[96];
     std::snprintf(buf, sizeof buf, "%.1f/%.1f/%.1f", x.front(), x[x.size() / 2], x.back());
     return std::string(buf);
   };
-  return "cta times min/median/max us from the first CTA's start: start " + stats(0, true) + ", consumers past wait " +
-         stats(5, true) + ", routed (consumers) " + stats(6, true) + ", routed (producer) " + stats(1, true) +
-         ", first token load " + stats(2, true) + ", queue empty " + stats(3, true) + ", consumers done " +
-         stats(4, true) + "; k-slabs per CTA " + stats(7, false);
+  // The CTAs' last items: how many were up items, down items, split-K parts; their k-slabs.
+  int ups = 0, downs = 0, parts = 0;
+  unsigned long long slabsMax = 0;
+  for (int b = 0; b < smCount_; ++b) {
+    const unsigned long long k = v[size_t(b) * kTimeSlots + 10];
+    if (k >= 10000) ++parts;
+    else if (k >= 1000) ++downs;
+    else ++ups;
+    slabsMax = std::max(slabsMax, k % 1000);
+  }
+  char last[160];
+  std::snprintf(last, sizeof last, "; last items: %d up, %d down, %d split-K parts (at most %llu k-slabs), begun at %s",
+                ups, downs, parts, slabsMax, stats(9, 1).c_str());
+  return "cta times min/median/max us from the first CTA's start: start " + stats(0, 1) + ", consumers past wait " +
+         stats(5, 1) + ", routed (consumers) " + stats(6, 1) + ", routed (producer) " + stats(1, 1) +
+         ", first token load " + stats(2, 1) + ", queue empty " + stats(3, 1) + ", consumers done " +
+         stats(4, 1) + "; k-slabs per CTA " + stats(7, 0) + "; waits for up items per CTA (us) " + stats(8, 2) + last;
 }
 
 void GroupedFfn::poison() {
@@ -2200,6 +2255,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
            : k == kKnobFuse    ? ffnKernel2<Cfg5, kKnobFuse>
            : k == (kKnobFuse | kKnobTimes) ? ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>
            : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
+           : k == (kKnobSplit | kKnobTimes) ? ffnKernel2<Cfg5, kKnobSplit | kKnobTimes>
                                : ffnKernel2<Cfg5, kKnobsAll>,
            dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
   }
