@@ -88,7 +88,8 @@ struct FfnArgs {
   unsigned* barrier;  // arrivals, two per CTA and launch: routed counts written, packed rows copied
   // Split-K of the down items of the last splitTail experts into splitK parts (top-1)
   int splitK, splitTail, partRows;
-  float* partials;       // [splitK - 1][partRows][dModel]: the partials of parts 0 .. splitK - 2
+  float* partials;       // [splitK - 1][tiles2][splitRows][256]: slots of the partials of parts 0 .. splitK - 2
+  int splitM, splitRows;  // chunks per expert at most; rows of a slot plane (partRows + 16 experts splitM)
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
@@ -574,36 +575,78 @@ __device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename C
 
 // Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of P = a.splitK over the d_ff slabs (the
 // parts of a tile are consecutive in the work list, part P - 1 last). Parts 0 .. P - 2 store their
-// fp32 partial of this warpgroup's rows x tokens to partials[k] (row-major [packed row][d_model])
-// and go on: the kernel body hands the item to the signaler warp, which publishes it on the
-// tile's flags (one per warpgroup, splitCount[wg][tile][first row]) after a GPU-scope fence, so
-// the consumers wait for no L2 round trip. Part P - 1 sums: one thread per warpgroup waits for
-// its flag to reach P - 1 (the other parts were taken before it, and run beside it) and resets it
-// for the next launch, then every partial of the tile is loaded at once (one round trip; runs 10-11
-// loaded eight registers at a time per part: 16-32 dependent L2 round trips per tile, +28-45 us)
-// and summed in the order 0 .. P - 1 (its own last, from registers: the same sum on every rerun),
-// and the tile is stored as the unsplit epilogue stores it.
+// fp32 accumulators in register order (float4 per thread and 4 registers: coalesced, no address
+// arithmetic per register) to their slot of partials and go on: the kernel body hands the item to
+// the signaler warp, which publishes it on the tile's flags (one per warpgroup,
+// splitCount[wg][tile][first row]) after a GPU-scope fence, so these consumers wait for no L2
+// round trip. Part P - 1 sums: one thread per warpgroup waits for its flag to reach P - 1 (the
+// other parts were taken before it and run beside it) and resets it for the next launch, then the
+// partials are loaded with as many loads in flight as the registers allow (P = 2: one or two round
+// trips; runs 10-11 loaded eight registers at a time per part with the address arithmetic of a
+// row-major layout: 16-32 dependent L2 round trips per tile, +28-45 us) and summed in the order
+// 0 .. P - 1 (its own last, from registers: the same sum on every rerun); the tile is then stored
+// as the unsplit epilogue stores it. A slot: N x 256 floats of partials[k][tile] at row
+// rowBase + 16 (e M + w) (M = a.splitM chunks per expert at most: the rows of a chunk padded to
+// 16 never reach the next chunk's slot).
 __device__ __forceinline__ size_t splitFlag(const FfnArgs& a, int wg, int m, int rowBase) {
   return (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
 }
-// Register 4j+q of an m64 accumulator: row row0 + lane/4 + 8(q/2), token column 8j + 2(lane%4) + q%2.
-__device__ __forceinline__ int accCol(int i, int lane) { return 8 * (i >> 2) + 2 * (lane & 3) + (i & 1); }
-__device__ __forceinline__ int accRow(int i, int lane) { return (lane >> 2) + 8 * ((i >> 1) & 1); }
+// This thread's float4 of registers 4q .. 4q + 3 of the slot (q over both accumulators).
+__device__ __forceinline__ float4* splitSlot(const FfnArgs& a, int k, int m, int slotRow) {
+  const size_t blob = (size_t(k) * a.tiles2 + m) * a.splitRows + slotRow;
+  return reinterpret_cast<float4*>(a.partials + blob * 256) + (threadIdx.x - 128);
+}
 
 // Parts 0 .. P - 2: the partial, stored (the release is the kernel body's, after both warpgroups).
 template <int N>
 __device__ __forceinline__ void splitStorePartial(const float (&acc0)[N / 2], const float (&acc1)[N / 2],
-                                                  const FfnArgs& a, int lane, int row0, int n, int rowBase, int k) {
-  const int d = a.dModel;
-  float* mine = a.partials + size_t(k) * size_t(a.partRows) * d;
+                                                  const FfnArgs& a, int m, int slotRow, int k) {
+  float4* dst = splitSlot(a, k, m, slotRow);
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const float* acc = h ? acc1 : acc0;
-    if (row0 + 64 * h >= d) continue;
+  for (int q = 0; q < N / 8; ++q) {
+    __stcg(dst + q * 256, make_float4(acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]));
+    __stcg(dst + (N / 8 + q) * 256, make_float4(acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]));
+  }
+}
+
+// acc[i0 .. i0 + 3] = v + acc (the other parts' sum first: the order 0 .. P - 1)
+template <int R>
+__device__ __forceinline__ void splitAdd4(float (&acc)[R], int i0, const float4& v) {
+  acc[i0] = v.x + acc[i0];
+  acc[i0 + 1] = v.y + acc[i0 + 1];
+  acc[i0 + 2] = v.z + acc[i0 + 2];
+  acc[i0 + 3] = v.w + acc[i0 + 3];
+}
+__device__ __forceinline__ float4 add4(const float4& a, const float4& b) {
+  return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+}
+// One accumulator (N / 2 registers; src: its first float4): P = 2, all of it at once (<= 48
+// floats in flight); else G registers of every other part at once.
+template <int N>
+__device__ __forceinline__ void splitSumAcc(float (&acc)[N / 2], const float4* src, int parts, size_t partStride) {
+  if (parts == 2) {
+    float4 v[N / 8];
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) {
-      const int c = accCol(i, lane), r = row0 + 64 * h + accRow(i, lane);
-      if (c < n) __stcg(mine + size_t(rowBase + c) * d + r, acc[i]);
+    for (int q = 0; q < N / 8; ++q) v[q] = __ldcg(src + q * 256);
+#pragma unroll
+    for (int q = 0; q < N / 8; ++q) splitAdd4(acc, 4 * q, v[q]);
+    return;
+  }
+  constexpr int G = (N / 2) % 16 == 0 ? 16 : 8;
+#pragma unroll
+  for (int i0 = 0; i0 < N / 2; i0 += G) {
+    float4 v[3][G / 4];
+#pragma unroll
+    for (int j = 0; j < 3; ++j)
+#pragma unroll
+      for (int q = 0; q < G / 4; ++q)
+        v[j][q] = j < parts - 1 ? __ldcg(src + j * partStride + (i0 / 4 + q) * 256) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int q = 0; q < G / 4; ++q) {
+      float4 t = v[0][q];
+      if (parts > 2) t = add4(t, v[1][q]);
+      if (parts > 3) t = add4(t, v[2][q]);
+      splitAdd4(acc, i0 + 4 * q, t);
     }
   }
 }
@@ -611,9 +654,8 @@ __device__ __forceinline__ void splitStorePartial(const float (&acc0)[N / 2], co
 // Part P - 1: wait for the other parts, sum in order into acc0/acc1 (then stored as unsplit).
 template <int N>
 __device__ __forceinline__ void splitSum(float (&acc0)[N / 2], float (&acc1)[N / 2], const FfnArgs& a, int wg,
-                                         int lane, int row0, int n, int rowBase, int m) {
-  const int d = a.dModel, parts = a.splitK;
-  const size_t plane = size_t(a.partRows) * d;
+                                         int m, int rowBase, int slotRow) {
+  const int parts = a.splitK;
   if ((threadIdx.x & 127) == 0) {
     unsigned* flag = a.splitCount + splitFlag(a, wg, m, rowBase);
     for (unsigned spins = 0; loadAcquire(flag) < unsigned(parts - 1); ++spins) {
@@ -623,57 +665,24 @@ __device__ __forceinline__ void splitSum(float (&acc0)[N / 2], float (&acc1)[N /
     *flag = 0;  // ready for the next launch (nobody else touches it in this one)
   }
   asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
-  const float* src = a.partials + size_t(rowBase) * d;
-  auto ld = [&](int j, int h, int i) {
-    const int c = accCol(i, lane), r = row0 + 64 * h + accRow(i, lane);
-    return c < n && row0 + 64 * h < d ? __ldcg(src + size_t(j) * plane + size_t(c) * d + r) : 0.f;
-  };
+  const float4* src0 = splitSlot(a, 0, m, slotRow);
+  const size_t partStride = size_t(a.tiles2) * a.splitRows * 64;  // float4s from part j to j + 1
   if (parts == 2 && N <= 64) {
-    // Both accumulators' partials in flight at once: one round trip.
-    float v0[N / 2], v1[N / 2];
+    // Both accumulators' partials in flight at once: one round trip (N floats of loads).
+    float4 v0[N / 8], v1[N / 8];
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) {
-      v0[i] = ld(0, 0, i);
-      v1[i] = ld(0, 1, i);
+    for (int q = 0; q < N / 8; ++q) {
+      v0[q] = __ldcg(src0 + q * 256);
+      v1[q] = __ldcg(src0 + (N / 8 + q) * 256);
     }
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) {
-      acc0[i] = v0[i] + acc0[i];
-      acc1[i] = v1[i] + acc1[i];
-    }
-  } else if (parts == 2) {
-    // One accumulator's partials at a time (registers): two round trips.
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float* acc = h ? acc1 : acc0;
-      float v[N / 2];
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) v[i] = ld(0, h, i);
-#pragma unroll
-      for (int i = 0; i < N / 2; ++i) acc[i] = v[i] + acc[i];
+    for (int q = 0; q < N / 8; ++q) {
+      splitAdd4(acc0, 4 * q, v0[q]);
+      splitAdd4(acc1, 4 * q, v1[q]);
     }
   } else {
-    // Per accumulator, kG registers of up to 3 other parts at a time (<= 48 loads in flight).
-    constexpr int kG = (N / 2) % 16 == 0 ? 16 : 8;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float* acc = h ? acc1 : acc0;
-#pragma unroll
-      for (int i0 = 0; i0 < N / 2; i0 += kG) {
-        float v[3][kG];
-#pragma unroll
-        for (int j = 0; j < 3; ++j)
-#pragma unroll
-          for (int u = 0; u < kG; ++u) v[j][u] = j < parts - 1 ? ld(j, h, i0 + u) : 0.f;
-#pragma unroll
-        for (int u = 0; u < kG; ++u) {
-          float s = v[0][u];
-          if (parts > 2) s += v[1][u];
-          if (parts > 3) s += v[2][u];
-          acc[i0 + u] = s + acc[i0 + u];
-        }
-      }
-    }
+    splitSumAcc<N>(acc0, src0, parts, partStride);
+    splitSumAcc<N>(acc1, src0 + (N / 8) * 256, parts, partStride);
   }
 }
 
@@ -721,12 +730,14 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
   if constexpr (Phase == 1 && (K & kKnobSplit) != 0) {
+    // split: (slot row << 3) | (part + 1), 0 when the item is not split
     if (split) {
-      if (split < a.splitK) {
-        splitStorePartial<N>(acc0, acc1, a, lane, row0, n, rowBase, split - 1);
+      const int part = (split & 7) - 1, slotRow = split >> 3;
+      if (part < a.splitK - 1) {
+        splitStorePartial<N>(acc0, acc1, a, m, slotRow, part);
         return;
       }
-      splitSum<N>(acc0, acc1, a, wg, lane, row0, n, rowBase, m);
+      splitSum<N>(acc0, acc1, a, wg, m, rowBase, slotRow);
     }
   }
   storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
@@ -1262,8 +1273,10 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
       }
-      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, (K & kKnobSplit) ? info.w : 0,
-                         accA, accB);
+      const int split = (K & kKnobSplit) && info.w > 0
+                            ? ((info.y + 16 * (item.y * a.splitM + (item.w & 255))) << 3) | info.w
+                            : 0;
+      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, split, accA, accB);
       if constexpr ((K & kKnobSplit) != 0) {
         if (info.w > 0 && info.w < a.splitK && info.x > 0 && !(a.diag & 2)) {
           // A split-K part other than the last: its partials are stored; publish them.
@@ -1946,7 +1959,9 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && tune_.split <= 4 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
       s.capacity <= 255 * chunk_) {
     splitK_ = tune_.split;
-    partials_ = alloc<float>(size_t(splitK_ - 1) * rows * s.dModel);  // parts 0 .. P - 2 (P - 1 sums)
+    splitM_ = (s.capacity + chunk_ - 1) / chunk_;
+    splitRows_ = int(rows) + 16 * s.experts * splitM_;
+    partials_ = alloc<float>(size_t(splitK_ - 1) * tiles2_ * splitRows_ * 256);  // parts 0 .. P - 2 (P - 1 sums)
     splitCount_ = alloc<unsigned>(size_t(2) * tiles2_ * rows);
   }
   if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
@@ -2215,6 +2230,8 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.splitTail = tune_.tail;
   f.partRows = s_.tokens * s_.topk;
   f.partials = partials_;
+  f.splitM = splitM_;
+  f.splitRows = splitRows_;
   f.splitCount = splitCount_;
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;

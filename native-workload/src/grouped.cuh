@@ -116,7 +116,7 @@ class GroupedFfn {
   void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out,
                  const InKernelRoute* route = nullptr);
   bool fusedFfn_ = false;
-  int splitK_ = 1;
+  int splitK_ = 1, splitM_ = 0, splitRows_ = 0;
   float* partials_ = nullptr;
   unsigned* splitCount_ = nullptr;
   unsigned long long* times_ = nullptr;
