@@ -581,9 +581,10 @@ __device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename C
 // splitCount[wg][tile][first row]) after a GPU-scope fence, so these consumers wait for no L2
 // round trip. Part P - 1 sums: one thread per warpgroup waits for its flag to reach P - 1 (the
 // other parts were taken before it and run beside it) and resets it for the next launch, then the
-// partials are loaded with as many loads in flight as the registers allow (P = 2: one or two round
-// trips; runs 10-11 loaded eight registers at a time per part with the address arithmetic of a
-// row-major layout: 16-32 dependent L2 round trips per tile, +28-45 us) and summed in the order
+// partials are loaded with as many loads in flight as the registers allow (none depends on another
+// or on a store; runs 10-11 loaded eight registers at a time per part in a loop over the parts, with
+// the address arithmetic of a row-major layout: 16-32 dependent L2 round trips per tile, +28-45 us)
+// and summed in the order
 // 0 .. P - 1 (its own last, from registers: the same sum on every rerun); the tile is then stored
 // as the unsplit epilogue stores it. A slot: N x 256 floats of partials[k][tile] at row
 // rowBase + 16 (e M + w) (M = a.splitM chunks per expert at most: the rows of a chunk padded to
@@ -620,29 +621,21 @@ __device__ __forceinline__ void splitAdd4(float (&acc)[R], int i0, const float4&
 __device__ __forceinline__ float4 add4(const float4& a, const float4& b) {
   return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
-// One accumulator (N / 2 registers; src: its first float4): P = 2, all of it at once (<= 48
-// floats in flight); else G registers of every other part at once.
+// One accumulator (N / 2 registers; src: its first float4): 8 registers of every other part at a
+// time in the source (ptxas hoists the later groups' loads as far as the registers allow: they
+// depend on nothing before them; 48 floats at once spilled ~1.4 KB at N = 96).
 template <int N>
 __device__ __forceinline__ void splitSumAcc(float (&acc)[N / 2], const float4* src, int parts, size_t partStride) {
-  if (parts == 2) {
-    float4 v[N / 8];
 #pragma unroll
-    for (int q = 0; q < N / 8; ++q) v[q] = __ldcg(src + q * 256);
-#pragma unroll
-    for (int q = 0; q < N / 8; ++q) splitAdd4(acc, 4 * q, v[q]);
-    return;
-  }
-  constexpr int G = (N / 2) % 16 == 0 ? 16 : 8;
-#pragma unroll
-  for (int i0 = 0; i0 < N / 2; i0 += G) {
-    float4 v[3][G / 4];
+  for (int i0 = 0; i0 < N / 2; i0 += 8) {
+    float4 v[3][2];
 #pragma unroll
     for (int j = 0; j < 3; ++j)
 #pragma unroll
-      for (int q = 0; q < G / 4; ++q)
+      for (int q = 0; q < 2; ++q)
         v[j][q] = j < parts - 1 ? __ldcg(src + j * partStride + (i0 / 4 + q) * 256) : make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
-    for (int q = 0; q < G / 4; ++q) {
+    for (int q = 0; q < 2; ++q) {
       float4 t = v[0][q];
       if (parts > 2) t = add4(t, v[1][q]);
       if (parts > 3) t = add4(t, v[2][q]);
@@ -667,23 +660,8 @@ __device__ __forceinline__ void splitSum(float (&acc0)[N / 2], float (&acc1)[N /
   asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
   const float4* src0 = splitSlot(a, 0, m, slotRow);
   const size_t partStride = size_t(a.tiles2) * a.splitRows * 64;  // float4s from part j to j + 1
-  if (parts == 2 && N <= 64) {
-    // Both accumulators' partials in flight at once: one round trip (N floats of loads).
-    float4 v0[N / 8], v1[N / 8];
-#pragma unroll
-    for (int q = 0; q < N / 8; ++q) {
-      v0[q] = __ldcg(src0 + q * 256);
-      v1[q] = __ldcg(src0 + (N / 8 + q) * 256);
-    }
-#pragma unroll
-    for (int q = 0; q < N / 8; ++q) {
-      splitAdd4(acc0, 4 * q, v0[q]);
-      splitAdd4(acc1, 4 * q, v1[q]);
-    }
-  } else {
-    splitSumAcc<N>(acc0, src0, parts, partStride);
-    splitSumAcc<N>(acc1, src0 + (N / 8) * 256, parts, partStride);
-  }
+  splitSumAcc<N>(acc0, src0, parts, partStride);
+  splitSumAcc<N>(acc1, src0 + (N / 8) * 256, parts, partStride);
 }
 
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
@@ -1524,7 +1502,18 @@ struct RouteArgs {
   unsigned* done1;
   int* blockCounts;   // [blocks][experts]
   unsigned* barrier;  // grid barrier: counts arrivals forever (generation = value / blocks)
+  unsigned long long* times;  // MOE_GROUPED_TIMES (routePackKernel): per block, globaltimer at 0 start,
+                              // 1 top-1 chosen, 2 counts summed (the grid barrier), 3 rows copied, 4 list built
 };
+
+// MOE_GROUPED_TIMES: slot i of this route block's record (thread 0; null: off).
+__device__ __forceinline__ void routeStamp(const RouteArgs& a, int i) {
+  if (a.times && threadIdx.x == 0) {
+    unsigned long long v;
+    asm volatile("mov.u64 %0, %globaltimer;" : "=l"(v));
+    a.times[blockIdx.x * 8 + i] = v;
+  }
+}
 
 // The route kernels' grid-wide count step: this block's counts per expert (histAll, in shared
 // memory) go to blockCounts, a grid barrier (every block is resident), then every block sums all
@@ -1587,6 +1576,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   asm volatile("griddepcontrol.launch_dependents;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+  routeStamp(a, 0);
   extern __shared__ int shm[];
   const int E = a.experts;
   const int parts = blockDim.x / E;  // partial sums per expert (E <= 1024)
@@ -1626,7 +1616,9 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
     if (ex < E && lane == __ffs(same) - 1) histAll[ex] = __popc(same);
   }
   __syncthreads();
+  routeStamp(a, 1);
   routeCountSums(a, histAll, histBefore, partTot, partBef);
+  routeStamp(a, 2);
   if (tid < 32) {
     int carry = 0;
     for (int b = 0; b < E; b += 32) {
@@ -1679,8 +1671,10 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
       else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
     }
   }
+  routeStamp(a, 3);
   if (blockIdx.x != 0) return;
   buildWorkList(a, histAll, offs, seg);
+  routeStamp(a, 4);
 }
 
 // The route kernel on fewer SMs (MOE_GROUPED_ROUTE_TPW = Tpw of 2, 4 or 8): each warp routes Tpw
@@ -1964,7 +1958,10 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
     partials_ = alloc<float>(size_t(splitK_ - 1) * tiles2_ * splitRows_ * 256);  // parts 0 .. P - 2 (P - 1 sums)
     splitCount_ = alloc<unsigned>(size_t(2) * tiles2_ * rows);
   }
-  if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
+  if (tune_.times) {
+    times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
+    routeTimes_ = alloc<unsigned long long>(size_t(std::max(smCount_, 1024)) * 8);
+  }
   maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
@@ -2034,7 +2031,7 @@ GroupedFfn::~GroupedFfn() {
   for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
                   (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_, tokenMaps_,
                   (void*)blockCounts_, (void*)barrier_, (void*)fuseCounts_, (void*)fuseBarrier_, (void*)partials_,
-                  (void*)splitCount_, (void*)times_})
+                  (void*)splitCount_, (void*)times_, (void*)routeTimes_})
     if (p) cudaFree(p);
 }
 
@@ -2097,10 +2094,27 @@ std::string GroupedFfn::timesSummary() const {
   char last[160];
   std::snprintf(last, sizeof last, "; last items: %d up, %d down, %d split-K parts (at most %llu k-slabs), begun at %s",
                 ups, downs, parts, slabsMax, stats(9, 1).c_str());
+  // The route kernel's blocks (routePackKernel), us from the first ffn CTA's start (negative: before it).
+  std::string route;
+  if (routeTimes_ && routeBlocks_ > 0 && tune_.routeTpw == 1 && !fusedFfn_ && tune_.route) {
+    std::vector<unsigned long long> rv(size_t(routeBlocks_) * 8);
+    CUDA_CHECK(cudaMemcpy(rv.data(), routeTimes_, rv.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
+    auto rstats = [&](int i, int blocks) {
+      std::vector<double> x;
+      for (int b = 0; b < blocks; ++b) x.push_back((double(rv[size_t(b) * 8 + i]) - double(t0)) / 1e3);
+      std::sort(x.begin(), x.end());
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%.1f/%.1f/%.1f", x.front(), x[x.size() / 2], x.back());
+      return std::string(buf);
+    };
+    route = "; route blocks (us from the first ffn CTA's start): start " + rstats(0, routeBlocks_) + ", top-1 " +
+            rstats(1, routeBlocks_) + ", counts summed " + rstats(2, routeBlocks_) + ", rows copied " +
+            rstats(3, routeBlocks_) + ", block 0's list built " + rstats(4, 1);
+  }
   return "cta times min/median/max us from the first CTA's start: start " + stats(0, 1) + ", consumers past wait " +
          stats(5, 1) + ", routed (consumers) " + stats(6, 1) + ", routed (producer) " + stats(1, 1) +
          ", first token load " + stats(2, 1) + ", queue empty " + stats(3, 1) + ", consumers done " +
-         stats(4, 1) + "; k-slabs per CTA " + stats(7, 0) + "; waits for up items per CTA (us) " + stats(8, 2) + last;
+         stats(4, 1) + "; k-slabs per CTA " + stats(7, 0) + "; waits for up items per CTA (us) " + stats(8, 2) + last + route;
 }
 
 void GroupedFfn::poison() {
@@ -2193,6 +2207,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.done1 = done1_;
   r.blockCounts = blockCounts_;
   r.barrier = barrier_;
+  r.times = routeTimes_;
   launch(routeKernel(tune_.routeTpw), dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
   launchFfn(layer, assignGate, expertCount, out);
 }

@@ -120,6 +120,7 @@ class GroupedFfn {
   float* partials_ = nullptr;
   unsigned* splitCount_ = nullptr;
   unsigned long long* times_ = nullptr;
+  unsigned long long* routeTimes_ = nullptr;  // MOE_GROUPED_TIMES: the route kernel's blocks
   int* fuseCounts_ = nullptr;
   unsigned* fuseBarrier_ = nullptr;
   int smCount_ = 0, staticItems_ = 0, maxItems_ = 0, tiles1_ = 0, tiles2_ = 0;
