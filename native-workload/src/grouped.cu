@@ -623,7 +623,7 @@ __device__ __forceinline__ float4 add4(const float4& a, const float4& b) {
 }
 // One accumulator (N / 2 registers; src: its first float4): 8 registers of every other part at a
 // time in the source (ptxas hoists the later groups' loads as far as the registers allow: they
-// depend on nothing before them; 48 floats at once spilled ~1.4 KB at N = 96).
+// depend on nothing before them).
 template <int N>
 __device__ __forceinline__ void splitSumAcc(float (&acc)[N / 2], const float4* src, int parts, size_t partStride) {
 #pragma unroll
@@ -715,7 +715,12 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
         splitStorePartial<N>(acc0, acc1, a, m, slotRow, part);
         return;
       }
+      // The sum is stored here, not by the common path below: with the two paths' accumulators
+      // merged into one store ptxas spilled ~350 bytes (48 this way).
       splitSum<N>(acc0, acc1, a, wg, m, rowBase, slotRow);
+      storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
+      storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
+      return;
     }
   }
   storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
