@@ -107,7 +107,9 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
       for (let o = 0; o < sel.ops.count; o++) {
         if (sel.ops.process[o] !== lastProcess) { lastProcess = sel.ops.process[o]; processes.add(lastProcess); }
       }
-      const kernelDuration = distributionOf(sel.kernelCount, (out) => {
+      // one stream of kernels only: the stream's durations are the kernel durations, in the same
+      // order (streamOccupancy's visit is this one's), not taken again
+      const kernelDuration = streams.length === 1 && sel.kernelCount === sel.ops.count ? { ...streams[0].duration } : distributionOf(sel.kernelCount, (out) => {
         for (let o = 0; o < sel.ops.count; o++) if (sel.ops.kind[o] === OpKind.Kernel) out.put(opDuration(sel, o));
       });
       const launchMeasured = launchMeasures(trace, sel, links);

@@ -21,7 +21,7 @@
 import type { Trace } from '../model/trace.js';
 import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, type IntervalSet } from '../model/intervals.js';
-import { distributionOf, valueAtRank, type Visit } from '../model/distribution.js';
+import { distributionAndRanks, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { blockingIndex, type BlockingIndex } from './blocking-calls.js';
@@ -131,7 +131,12 @@ interface ThreadBlocking {
 /** lowerBoundNear over the start times of `rows` (runtime rows): the same search, read through the rows. */
 function lowerBoundNearRows(start: ArrayLike<number>, rows: Int32Array, x: number, hint: number): number {
   const count = rows.length;
-  if (hint >= count || !(start[rows[hint]] < x)) return lowerBoundInRows(start, rows, 0, Math.min(hint + 1, count), x);
+  if (hint >= count || !(start[rows[hint]] < x)) {
+    // the answer has not moved past the hint (no call started since the previous lookup, the
+    // usual case): the hint itself when the call before it starts before x, found without a search
+    const h = Math.min(hint, count);
+    return h === 0 || start[rows[h - 1]] < x ? h : lowerBoundInRows(start, rows, 0, h, x);
+  }
   let lo = hint + 1;
   let hi = lo;
   for (let step = 1; hi < count && start[rows[hi]] < x; step *= 2) { lo = hi + 1; hi = lo + step; }
@@ -187,8 +192,10 @@ export function classifyGapsDetailed(
     return tb;
   };
 
-  // the gaps the report lists (their lengths are end - start: the buffer serves the selection only)
-  const listed = longestGaps(gaps, listLimit);
+  // the gaps' statistics and the length of the listLimit-th longest, from the same passes over
+  // their lengths; then the gaps the report lists
+  const { distribution: all, atRanks } = distributionAndRanks(gaps.count, gapLengths(gaps), gaps.count > listLimit ? [gaps.count - listLimit] : []);
+  const listed = longestGaps(gaps, listLimit, atRanks[0]);
   const listedKernel = new Int32Array(listed.length);
   const listedSync = new Int32Array(listed.length);
   const listedBlocked = new Float64Array(listed.length);
@@ -277,7 +284,6 @@ export function classifyGapsDetailed(
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
   const histogram = gapHistogram(gaps, cls);
-  const all = distributionOf(gaps.count, gapLengths(gaps));
   const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   return { summary, detail };
 }
@@ -319,12 +325,14 @@ function gapLengths(gaps: IntervalSet): Visit {
   return (out) => { for (let g = 0; g < gaps.count; g++) out.put(gaps.end[g] - gaps.start[g]); };
 }
 
-/** Indices of the `limit` longest gaps (ties: the earlier), in time order. */
-function longestGaps(gaps: IntervalSet, limit: number): Uint32Array {
+/**
+ * Indices of the `limit` longest gaps (ties: the earlier), in time order. `threshold`: the
+ * limit-th longest length (the value at rank count - limit, by selection: no sort of every gap),
+ * when there are more than `limit` gaps.
+ */
+function longestGaps(gaps: IntervalSet, limit: number, threshold: number): Uint32Array {
   const count = gaps.count;
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
-  // the limit-th longest: a selection, not a sort of every gap
-  const threshold = valueAtRank(count, gapLengths(gaps), count - limit);
   let above = 0;
   for (let g = 0; g < count; g++) if (gaps.end[g] - gaps.start[g] > threshold) above++;
   let atThreshold = limit - above;
@@ -338,14 +346,25 @@ function longestGaps(gaps: IntervalSet, limit: number): Uint32Array {
 
 /** Gap counts and idle time per length bin and class, in bin then GAP_CLASSES order; zero-length gaps have no bin. */
 function gapHistogram(gaps: IntervalSet, cls: Uint8Array): GapHistogramBin[] {
-  const acc = new Map<number, GapHistogramBin>();
+  // per (bin, class) in typed columns indexed by key (bin - BIN_LOW) * classes + class, not a map
+  // of objects: a million gaps, one map lookup and one boxed total each, cost more than the bins
+  const classes = GAP_CLASSES.length;
+  const count = new Int32Array((BIN_HIGH - BIN_LOW + 1) * classes);
+  const total = new Float64Array(count.length);
   for (let g = 0; g < gaps.count; g++) {
     const d = gaps.end[g] - gaps.start[g];
     if (!(d > 0)) continue;
-    const bin = gapBin(d);
-    const key = bin * GAP_CLASSES.length + cls[g];
-    const a = acc.get(key);
-    if (a) { a.count++; a.total += d; } else acc.set(key, { bin, class: GAP_CLASSES[cls[g]], count: 1, total: d });
+    const key = (gapBin(d) - BIN_LOW) * classes + cls[g];
+    count[key]++;
+    total[key] += d;
   }
-  return [...acc.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  const out: GapHistogramBin[] = [];
+  for (let key = 0; key < count.length; key++) {
+    if (count[key] > 0) out.push({ bin: Math.floor(key / classes) + BIN_LOW, class: GAP_CLASSES[key % classes], count: count[key], total: total[key] });
+  }
+  return out;
 }
+
+/** The bins a positive double can fall in: gapBin of the least (5e-324) and of the greatest (1.8e308). */
+const BIN_LOW = gapBin(Number.MIN_VALUE);
+const BIN_HIGH = gapBin(Number.MAX_VALUE);

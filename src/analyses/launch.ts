@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
-import { distributionOf, type ValueSink } from '../model/distribution.js';
+import { distributionOf, distributionOfUncounted, type ValueSink } from '../model/distribution.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { OpKind, opRow, type OpSelection } from './select.js';
 
@@ -44,28 +44,27 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);
   const seen = new Uint8Array(threadSlots);
-  const intervals = (out: ValueSink | null): number => {
+  const intervals = (out: ValueSink): void => {
     seen.fill(0);
     const elsewhere = new Map<number, number>();
-    let n = 0;
     // the launch calls in row order, each once (no list of their rows: 4 bytes a kernel at the peak)
     for (let r = 0; r < isLaunch.length; r++) {
       if (isLaunch[r] === 0) continue;
       const t = runtime.thread[r];
       const s = runtime.start[r];
       if (t >= 0 && t < threadSlots) {
-        if (seen[t]) { out?.put(s - lastStart[t]); n++; }
+        if (seen[t]) out.put(s - lastStart[t]);
         seen[t] = 1;
         lastStart[t] = s;
       } else {
         const prev = elsewhere.get(t);
-        if (prev !== undefined) { out?.put(s - prev); n++; }
+        if (prev !== undefined) out.put(s - prev);
         elsewhere.set(t, s);
       }
     }
-    return n;
   };
-  const intervalDist = distributionOf(intervals(null), (out) => { intervals(out); });
+  // counted by the statistics' first pass: no walk of the calls to count them (at most one a kernel)
+  const intervalDist = distributionOfUncounted(intervals, matched);
   return { latency: latencyDist, interval: intervalDist, matchedKernels: matched };
 }
 

@@ -10,7 +10,7 @@ import type { Distribution, StreamPairOverlap, StreamStats } from '../report/typ
 import {
   groupPairOverlaps, totalLength, type IntervalSet,
 } from '../model/intervals.js';
-import { distributionOf, type ValueSink } from '../model/distribution.js';
+import { distributionOf, distributionOfUncounted, type ValueSink } from '../model/distribution.js';
 import { runningDoubles } from '../model/columns.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
 
@@ -67,10 +67,10 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
     const a = offset[s];
     const b = offset[s + 1];
     const piece = g ? g.pieces.subarray(a, b) : null;
-    // the stream's gaps as the walk finds them: a first walk counts them, the statistics walk again
-    const first = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, null);
-    const busy = first.busy;
-    const gapStats: Distribution = distributionOf(first.gaps, (out) => { busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); });
+    // the stream's gaps as the walk finds them, counted by the statistics' first pass (no walk of
+    // its own to count them), which gives the busy time too; at most one a piece and one a segment
+    let busy = 0;
+    const gapStats: Distribution = distributionOfUncounted((out) => { busy = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); }, b - a + window.count);
     const ops = opOffset[s + 1] - opOffset[s];
     const duration = distributionOf(ops, (out) => {
       for (let j = opOffset[s]; j < opOffset[s + 1]; j++) out.put(opDuration(sel, g ? g.ops[j] : j));
@@ -134,13 +134,11 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
  * between segments are outside W and drop out), as intersect(complement(union, first start, last
  * end), W) gives them, in one walk; the stream's union is never built. For a one-segment W the
  * pieces are clipped to W, so every stretch lies inside it whole. The stream's pieces: piece[0 ..
- * b - a), or a .. b when null (one stream). Each stretch's length goes to `out` (when given);
- * returns how many.
+ * b - a), or a .. b when null (one stream). Each stretch's length goes to `out`; returns the busy time.
  */
 function busyAndGapsInSegments(
-  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, out: ValueSink | null,
-): { busy: number; gaps: number } {
-  let n = 0;
+  start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, out: ValueSink,
+): number {
   let open = false;
   let seg = 0;
   // busy, and the merged piece [st[1], st[2]) so far
@@ -150,7 +148,7 @@ function busyAndGapsInSegments(
     for (let j = seg; j < window.count && window.start[j] < ge; j++) {
       const s = Math.max(gs, window.start[j]);
       const e = Math.min(ge, window.end[j]);
-      if (e > s) { out?.put(e - s); n++; }
+      if (e > s) out.put(e - s);
     }
   };
   for (let k = a; k < b; k++) {
@@ -166,7 +164,7 @@ function busyAndGapsInSegments(
     }
   }
   if (open) st[0] += st[2] - st[1];
-  return { busy: st[0], gaps: n };
+  return st[0];
 }
 
 /** A process index for the report: null, not -1, when unknown. */

@@ -105,12 +105,64 @@ export function visitArray(a: ArrayLike<number>, count = a.length): Visit {
  * figures are distribution()'s either way, the total summed in visit order as it sums them.
  */
 export function distributionOf(count: number, visit: Visit): Distribution {
-  if (count < BUCKET_MIN) return collected(count, visit, (a) => distributionInPlace(a, count));
-  // total, magnitude, min, max, and the count of values per top 16 bits (valuesAtRanks' first pass)
+  return distributionAndRanks(count, visit, NO_RANKS).distribution;
+}
+
+const NO_RANKS: readonly number[] = [];
+/** The quantiles a Distribution gives: median and p95. */
+const QUANTILES: readonly number[] = [0.5, 0.95];
+
+/**
+ * distributionOf(count, visit) and the values at `ranks` (valueAtRank's, each) of the same
+ * values, in the passes of the distribution alone: the quantiles' ranks and these are found
+ * together (a million gap lengths: two passes, where the two took four).
+ */
+export function distributionAndRanks(count: number, visit: Visit, ranks: readonly number[]): { distribution: Distribution; atRanks: number[] } {
+  if (count < BUCKET_MIN) return collected(count, visit, (a) => inPlaceWithRanks(a, count, ranks));
+  const first = firstPass(visit, null);
+  if (first.n !== count) throw new Error(`distributionOf: the visit gave ${first.n} values, not ${count}`);
+  return fromFirstPass(count, visit, first, ranks);
+}
+
+/**
+ * distributionOf of a visit whose count the caller does not know, only that it is at most
+ * `atMost`: the first pass counts the values as it takes their statistics, so the caller walks
+ * its values no extra time to count them. When `atMost` is below BUCKET_MIN, that pass also
+ * copies the values into the lent array, which distributionInPlace then takes: one pass in all
+ * (a stream's gaps, among 33 streams). Otherwise distributionOf's passes follow the first (a
+ * million launch intervals: two walks of the calls, where counting first took three).
+ */
+export function distributionOfUncounted(visit: Visit, atMost: number): Distribution {
+  // copy only when every value will fit (the lent array stays the size collected() gives it), and
+  // not when the visit takes a distribution itself (the lent array is out)
+  const copy = atMost < BUCKET_MIN && !lentOut;
+  if (copy) lentOut = true;
+  try {
+    const first = firstPass(visit, copy ? (length) => lendUpTo(length, atMost) : null);
+    if (first.n < BUCKET_MIN) {
+      if (copy) return distributionInPlace(lent ?? new Float64Array(0), first.n);
+      return collected(first.n, visit, (a) => distributionInPlace(a, first.n));
+    }
+    return fromFirstPass(first.n, visit, first, NO_RANKS).distribution;
+  } finally {
+    if (copy) lentOut = false;
+  }
+}
+
+/** What the first pass of a visit finds: its count, running total/magnitude/min/max, top-16-bit counts, and whether buckets can order the values. */
+interface FirstPass { n: number; acc: Float64Array; top: Int32Array; plain: boolean }
+
+/**
+ * The first pass: count, total, magnitude, min, max, and the count of values per top 16 bits
+ * (valuesAtRanks' first pass). With `copyInto`, also the values in order into the array it
+ * returns for a length (null: no room, the copy stops).
+ */
+function firstPass(visit: Visit, copyInto: ((length: number) => Float64Array | null) | null): FirstPass {
   const acc = runningDoubles(0, 0, Infinity, -Infinity);
   const top = new Int32Array(BUCKETS);
   let plain = true;
   let n = 0;
+  let copy = copyInto !== null;
   pass(visit, (values, k) => {
     const words = highWords(values);
     for (let i = 0; i < k; i++) {
@@ -122,12 +174,52 @@ export function distributionOf(count: number, visit: Visit): Distribution {
       if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
       top[words[2 * i + HIGH_WORD] >>> 16]++;
     }
+    if (copy) {
+      const into = copyInto!(n + k);
+      if (into) into.set(values.subarray(0, k), n); else copy = false;
+    }
     n += k;
   });
-  if (n !== count) throw new Error(`distributionOf: the visit gave ${n} values, not ${count}`);
-  if (!plain || !(acc[1] < 2 ** 52)) return collected(count, visit, (a) => distributionInPlace(a, count));
-  const [median, p95] = quantilesAt(count, visit, [0.5, 0.95], top)!;
-  return { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] };
+  return { n, acc, top, plain };
+}
+
+/** distributionAndRanks of `count` values after their first pass. */
+function fromFirstPass(count: number, visit: Visit, first: FirstPass, ranks: readonly number[]): { distribution: Distribution; atRanks: number[] } {
+  const { acc, top } = first;
+  if (!first.plain || !(acc[1] < 2 ** 52)) return collected(count, visit, (a) => inPlaceWithRanks(a, count, ranks));
+  const wanted = quantileRanks(count, QUANTILES);
+  const rankValue = valuesAtRanks(count, visit, [...wanted, ...ranks], top)!;
+  const [median, p95] = interpolated(count, QUANTILES, rankValue);
+  return {
+    distribution: { count, total: acc[0], min: acc[2], median: Math.round(median), p95: Math.round(p95), max: acc[3] },
+    atRanks: rankValue.slice(wanted.length),
+  };
+}
+
+/** distributionInPlace(a, count), then the value at each rank (a selection in the reordered array: the same order statistics). */
+function inPlaceWithRanks(a: Float64Array, count: number, ranks: readonly number[]): { distribution: Distribution; atRanks: number[] } {
+  const distribution = distributionInPlace(a, count);
+  return {
+    distribution,
+    atRanks: ranks.map((rank) => {
+      selectRank(a, 0, count - 1, rank);
+      return a[rank];
+    }),
+  };
+}
+
+/**
+ * The lent array with room for `length` values of at most `atMost` (grown to hold them all at
+ * once, as collected() grows it, the values so far kept), or null past BUCKET_MIN.
+ */
+function lendUpTo(length: number, atMost: number): Float64Array | null {
+  if (length > BUCKET_MIN) return null;
+  if (lent === null || lent.length < length) {
+    const grown = new Float64Array(Math.min(BUCKET_MIN, Math.max(length, atMost, 2 * (lent?.length ?? 512))));
+    if (lent) grown.set(lent);
+    lent = grown;
+  }
+  return lent;
 }
 
 /**
@@ -191,15 +283,23 @@ export function quantilesByBuckets(a: Float64Array, count: number, ps: readonly 
 
 /** quantilesByBuckets of the values a visit gives. */
 function quantilesAt(count: number, visit: Visit, ps: readonly number[], top?: Int32Array): number[] | null {
-  // the ranks each quantile interpolates between: i0 and, unless i falls on it, i0 + 1
+  const rankValue = valuesAtRanks(count, visit, quantileRanks(count, ps), top);
+  return rankValue && interpolated(count, ps, rankValue);
+}
+
+/** The ranks each quantile p interpolates between, two a quantile: i0 and, unless i falls on it, i0 + 1. */
+function quantileRanks(count: number, ps: readonly number[]): number[] {
   const ranks: number[] = [];
   for (const p of ps) {
     const i = (count - 1) * p;
     const i0 = Math.floor(i);
     ranks.push(i0, i === i0 ? i0 : i0 + 1);
   }
-  const rankValue = valuesAtRanks(count, visit, ranks, top);
-  if (!rankValue) return null;
+  return ranks;
+}
+
+/** The quantiles from the values at their ranks (quantileRanks' order). */
+function interpolated(count: number, ps: readonly number[], rankValue: readonly number[]): number[] {
   return ps.map((p, q) => {
     const i = (count - 1) * p;
     const value0 = rankValue[2 * q];

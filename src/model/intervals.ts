@@ -292,7 +292,11 @@ export function lowerBound(values: ArrayLike<number>, count: number, x: number):
  * O(log distance) each instead of O(log count).
  */
 export function lowerBoundNear(values: ArrayLike<number>, count: number, x: number, hint: number): number {
-  if (hint >= count || !(values[hint] < x)) return lowerBoundIn(values, 0, Math.min(hint + 1, count), x);
+  if (hint >= count || !(values[hint] < x)) {
+    // not past the hint: the hint itself when the value before it is below x (a repeated lookup), found without a search
+    const h = Math.min(hint, count);
+    return h === 0 || values[h - 1] < x ? h : lowerBoundIn(values, 0, h, x);
+  }
   let lo = hint + 1;
   let hi = lo;
   for (let step = 1; hi < count && values[hi] < x; step *= 2) { lo = hi + 1; hi = lo + step; }

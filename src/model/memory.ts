@@ -46,7 +46,7 @@ export function endOfPhase(rows: number, label = ''): void {
   }
 }
 
-/** MOE_TRACE_PHASE_PEAKS=1 (a bench aid, Linux): each phase's peak RSS on stderr, the peak counter reset after each. */
+/** MOE_TRACE_PHASE_PEAKS=1 (a bench aid, Linux): each phase's peak RSS, wall and CPU time (the process's, GC threads included; since the previous phase, its collection included) on stderr, the peak counter reset after each. */
 const PHASE_PEAKS = process.env.MOE_TRACE_PHASE_PEAKS === '1';
 
 function vm(field: string): number {
@@ -57,9 +57,22 @@ function vm(field: string): number {
   }
 }
 
+/** The process's CPU time (user + system) at the previous phase's end: the analyses run on one thread, so a phase's CPU is its own. */
+let lastCpu = PHASE_PEAKS ? cpuMs() : 0;
+let lastWall = performance.now();
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 function phasePeak(label: string, peak: number): void {
   try {
-    process.stderr.write(`PHASE ${label} peak ${peak.toFixed(1)} then ${vm('VmRSS').toFixed(1)} MiB\n`);
+    const cpu = cpuMs();
+    const wall = performance.now();
+    process.stderr.write(`PHASE ${label} peak ${peak.toFixed(1)} then ${vm('VmRSS').toFixed(1)} MiB, ${(wall - lastWall).toFixed(0)} ms wall, ${(cpu - lastCpu).toFixed(0)} ms CPU\n`);
+    lastCpu = cpu;
+    lastWall = wall;
     writeFileSync('/proc/self/clear_refs', '5');
   } catch {
     // not Linux: no figures

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
-import { distributionOf, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit } from '../../src/model/distribution.js';
+import {
+  distributionAndRanks, distributionOf, distributionOfUncounted, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit,
+} from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -190,6 +192,28 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
         // (-0 and 0 tie: either may stand at their rank)
         expect(valueAtRank(values.length, visitOf(values), rank) === sorted[rank]).toBe(true);
       }
+    }
+  });
+
+  it('distributionOfUncounted gives distributionOf\'s figures, whatever bound it is told (copied in its first pass or not)', () => {
+    for (const values of passCases) {
+      const expected = distributionOf(values.length, visitOf(values));
+      for (const atMost of [values.length, values.length + 3, 1 << 20]) expect(distributionOfUncounted(visitOf(values), atMost)).toEqual(expected);
+    }
+    // a visit that takes a distribution itself, while the lent array is out
+    const inner = passCases[7];
+    const outer = passCases[3];
+    const nested: Visit = (out) => { distributionOfUncounted(visitOf(inner), inner.length); for (const v of outer) out.put(v); };
+    expect(distributionOfUncounted(nested, outer.length)).toEqual(distributionOf(outer.length, visitOf(outer)));
+  });
+
+  it('distributionAndRanks gives distributionOf\'s figures and valueAtRank\'s values from the same passes', () => {
+    for (const values of passCases) {
+      const ranks = [0, Math.floor(values.length / 3), values.length - 1];
+      const { distribution: d, atRanks } = distributionAndRanks(values.length, visitOf(values), ranks);
+      expect(d).toEqual(distributionOf(values.length, visitOf(values)));
+      // (-0 and 0 tie: either may stand at their rank)
+      ranks.forEach((rank, j) => expect(atRanks[j] === valueAtRank(values.length, visitOf(values), rank)).toBe(true));
     }
   });
 

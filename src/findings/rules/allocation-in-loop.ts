@@ -46,9 +46,9 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   let time = 0;
   let idle = 0;
   for (let r = 0; r < rt.count; r++) {
-    if (host ? !inIterations(rt.start[r]) : rt.start[r] < w0 || rt.start[r] > w1) continue;
-    if (rt.thread[r] !== lastThread) { lastThread = rt.thread[r]; lastLaunching = threads.has(lastThread); }
-    if (!lastLaunching) continue;
+    // the name first: one typed lookup rules out nearly every call (allocations are a few among
+    // millions), before the window and thread tests (calls come in start order, so the iteration
+    // cursor sees the allocations' starts in the order it saw every call's)
     const nameIdx = rt.name[r];
     let alloc = nameIdx >= 0 && nameIdx < isAlloc.length ? isAlloc[nameIdx] : -1;
     if (alloc < 0) {
@@ -56,6 +56,9 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
       if (nameIdx >= 0 && nameIdx < isAlloc.length) isAlloc[nameIdx] = alloc;
     }
     if (!alloc) continue;
+    if (host ? !inIterations(rt.start[r]) : rt.start[r] < w0 || rt.start[r] > w1) continue;
+    if (rt.thread[r] !== lastThread) { lastThread = rt.thread[r]; lastLaunching = threads.has(lastThread); }
+    if (!lastLaunching) continue;
     const name = canonicalApiName(trace.strings[rt.name[r]]);
     const d = rt.end[r] - rt.start[r];
     const entry = byName.get(name) ?? { count: 0, total: 0 };
