@@ -18,7 +18,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { ExpertStats, ExpertStraggler, ExpertsReport } from '../report/expert-types.js';
-import { totalLength, union } from '../model/intervals.js';
+import { selectRank, totalLength, union } from '../model/intervals.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { nvtxRangeRows } from './nvtx-projection.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
@@ -184,21 +184,30 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
   if (famNames.length === 0) return null;
   // the launched kernels grouped by the thread of their launch call, each group by call start
   // (then row): order[from .. to) per thread, the call starts read through kernelCall
-  const threads = new Map<number, { from: number; to: number }>();
+  // (`at`: where the thread's last search ended, see firstFrom)
+  const threads = new Map<number, { from: number; to: number; at: number }>();
+  // the thread of the kernel before: a launching thread's kernels come in runs, one Map lookup a run
+  let lastThread = -1;
+  let last: { from: number; to: number; at: number } | undefined;
+  const threadOf = (c: number) => {
+    if (runtime.thread[c] !== lastThread) { lastThread = runtime.thread[c]; last = threads.get(lastThread); }
+    return last;
+  };
   let launched = 0;
   for (let j = 0; j < kernels.length; j++) {
     const c = kernelCall[kernels[j]];
     if (c < 0) continue;
     launched++;
-    const g = threads.get(runtime.thread[c]);
-    if (g) g.to++; else threads.set(runtime.thread[c], { from: 0, to: 1 });
+    const g = threadOf(c);
+    if (g) g.to++; else { threads.set(runtime.thread[c], (last = { from: 0, to: 1, at: 0 })); }
   }
   let at = 0;
   for (const g of threads.values()) { g.from = at; at += g.to; g.to = g.from; }
   const order = new Int32Array(launched);
+  lastThread = -1;
   for (let j = 0; j < kernels.length; j++) {
     const c = kernelCall[kernels[j]];
-    if (c >= 0) order[threads.get(runtime.thread[c])!.to++] = kernels[j];
+    if (c >= 0) order[threadOf(c)!.to++] = kernels[j];
   }
   const callStart = (i: number) => runtime.start[kernelCall[i]];
   for (const g of threads.values()) {
@@ -213,6 +222,25 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     }
     return lo;
   };
+  // firstAtOrAfter(lo, hi, x) searched from `from` forward, by doubling steps: a family's ranges
+  // come in start order, so each search starts where the thread's last one ended and reads a few
+  // call starts there, instead of ~20 scattered over a million kernels (the same answer from anywhere)
+  const firstFrom = (lo: number, hi: number, from: number, x: number): number => {
+    if (from > lo && callStart(order[from - 1]) >= x) return firstAtOrAfter(lo, from, x);
+    let a = from;
+    let b = from;
+    for (let step = 1; b < hi && callStart(order[b]) < x; step *= 2) { a = b + 1; b = a + step; }
+    return firstAtOrAfter(a, Math.min(b, hi), x);
+  };
+  // each family's rows (rows[famRows[famAt[f] .. famAt[f + 1])]), in row order: a scan visits its family's only
+  const famAt = new Int32Array(famNames.length + 1);
+  for (let r = 0; r < rows.length; r++) if (famOfRow[r] >= 0) famAt[famOfRow[r] + 1]++;
+  for (let f = 0; f < famNames.length; f++) famAt[f + 1] += famAt[f];
+  const famRows = new Int32Array(famAt[famNames.length]);
+  {
+    const next = famAt.slice(0, famNames.length);
+    for (let r = 0; r < rows.length; r++) if (famOfRow[r] >= 0) famRows[next[famOfRow[r]]++] = r;
+  }
   const weightOfText = new Map<number, number>();
   const expertOfText = new Map<number, number>();
   /** The family's instances: each range's kernels order[lo .. hi), or only their count when `out` is null. */
@@ -220,13 +248,14 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     const names = new Map<number, string>();
     let covered = 0;
     let n = 0;
-    for (let r = 0; r < rows.length; r++) {
-      if (famOfRow[r] !== f) continue;
-      const row = rows[r];
+    for (const g of threads.values()) g.at = g.from;
+    for (let m = famAt[f]; m < famAt[f + 1]; m++) {
+      const row = rows[famRows[m]];
       const g = threads.get(nvtx.thread[row]);
       if (!g) continue;
-      const lo = firstAtOrAfter(g.from, g.to, nvtx.start[row]);
-      const hi = firstAtOrAfter(lo, g.to, nvtx.end[row]);
+      const lo = firstFrom(g.from, g.to, g.at, nvtx.start[row]);
+      const hi = firstFrom(lo, g.to, lo, nvtx.end[row]);
+      g.at = lo;
       if (hi <= lo) continue;
       const text = strings[nvtx.text[row]];
       // one parse per distinct text
@@ -360,12 +389,17 @@ function sameBlock(names: Int32Array, a: number, b: number, p: number): boolean 
   return true;
 }
 
-/** The median of v's values (sorts v); NaN when empty. */
+/** The median of v's values (reorders v); NaN when empty. NaN-free input. */
 function medianOf(v: Float64Array): number {
   if (v.length === 0) return NaN;
-  v.sort();
   const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  // the middle ranks by selection, not a sort: an expert has an instance per iteration (thousands)
+  selectRank(v, 0, v.length - 1, m);
+  if (v.length % 2) return v[m];
+  // the rank below m: the largest of v[0 .. m), all <= v[m]
+  let below = v[0];
+  for (let j = 1; j < m; j++) if (v[j] > below) below = v[j];
+  return (below + v[m]) / 2;
 }
 
 /** Indices 0..n-1 grouped by key[q] (dense ids 0..groups-1), stable: members of g are idx[at[g] .. at[g+1]). */
@@ -399,7 +433,7 @@ export function analyzeExperts(
   let scratchE = new Float64Array(64);
   const acc = new Float64Array(6);
   for (let q = 0; q < n; q++) {
-    const from = found.kernelFrom[q];
+    const from: number = found.kernelFrom[q];
     const to = found.kernelTo[q];
     if (scratchS.length < to - from) { scratchS = new Float64Array(2 * (to - from)); scratchE = new Float64Array(2 * (to - from)); }
     // the union's length in one pass while the kernels come in start order (they nearly always do)
@@ -428,11 +462,14 @@ export function analyzeExperts(
     let id = expertIds.get(e);
     if (id === undefined) { id = experts.length; expertIds.set(e, id); experts.push(e); streamsOf.push(new Set()); }
     expertOf[q] = id;
-    // the streams of its kernels in the window
+    // the streams of its kernels in the window (one add a run of kernels on one stream, not one a kernel)
     const streams = streamsOf[id];
+    let stream: number = NaN;
     for (let c = from; c < to; c++) {
       const i = found.kernels[c];
-      if (!(Math.min(k.end[i], window.end) < Math.max(k.start[i], window.start))) streams.add(k.streamId[i]);
+      if (k.streamId[i] === stream || Math.min(k.end[i], window.end) < Math.max(k.start[i], window.start)) continue;
+      stream = k.streamId[i];
+      streams.add(stream);
     }
   }
   if (experts.length < 2) return null;

@@ -273,14 +273,29 @@ function mergeByCall(sources: Source[], kept: (cols: Source['cols'], call: Int32
     next[s] = i;
   };
   sources.forEach((_, s) => advance(s));
-  for (let o = 0; o < out.length; o++) {
+  for (let o = 0; o < out.length;) {
     let best = -1;
     for (let s = 0; s < sources.length; s++) {
       if (next[s] >= sources[s].cols.count) continue;
       if (best < 0 || sources[s].call[next[s]] < sources[best].call[next[best]]) best = s;
     }
-    out[o] = sources[best].base + next[best];
-    advance(best);
+    // the earliest head of the other sources (the first such source on a tie): best's rows go out
+    // in one run while they stay before it, not one choice among the sources a row (a million
+    // kernels beside a few thousand copies)
+    let limit = Infinity;
+    let limitSource = sources.length;
+    for (let s = 0; s < sources.length; s++) {
+      if (s === best || next[s] >= sources[s].cols.count) continue;
+      if (sources[s].call[next[s]] < limit) { limit = sources[s].call[next[s]]; limitSource = s; }
+    }
+    const { cols, call, base } = sources[best];
+    let i = next[best];
+    for (; i < cols.count; i++) {
+      if (!kept(cols, call, i)) continue;
+      if (call[i] > limit || (call[i] === limit && limitSource < best)) break;
+      out[o++] = base + i;
+    }
+    next[best] = i;
   }
 }
 

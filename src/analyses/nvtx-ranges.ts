@@ -213,11 +213,26 @@ export function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   let startOrdered = true;
   for (let q = 1; q < n && startOrdered; q++) if (start[rows[q]] < start[rows[q - 1]]) startOrdered = false;
   if (startOrdered) {
-    const at = new Map<number, number>();
-    for (let q = 0; q < n; q++) at.set(thread[rows[q]], (at.get(thread[rows[q]]) ?? 0) + 1);
+    // per thread, its count, then where its next range goes; one Map lookup a run of one thread's
+    // ranges (a capture's ranges are mostly one thread's), not two a range
+    const at = new Map<number, Int32Array>();
+    let runThread = NaN;
+    let run: Int32Array = new Int32Array(1);
+    for (let q = 0; q < n; q++) {
+      if (thread[rows[q]] !== runThread) {
+        runThread = thread[rows[q]];
+        run = at.get(runThread) ?? new Int32Array(1);
+        at.set(runThread, run);
+      }
+      run[0]++;
+    }
     let offset = 0;
-    for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; at.set(t, offset); offset += c; }
-    for (let q = 0; q < n; q++) { const t = thread[rows[q]]; const k = at.get(t)!; order[k] = q; at.set(t, k + 1); }
+    for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; const count = c[0]; c[0] = offset; offset += count; }
+    runThread = NaN;
+    for (let q = 0; q < n; q++) {
+      if (thread[rows[q]] !== runThread) { runThread = thread[rows[q]]; run = at.get(runThread)!; }
+      order[run[0]++] = q;
+    }
     // equal (thread, start): longer first, stable (insertion sort: such runs are short)
     for (let k = 1; k < n; k++) {
       const q = order[k];

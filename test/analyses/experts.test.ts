@@ -38,6 +38,14 @@ function tiny(withNvtx: boolean, lengths = [100, 400, 200, 300], names = ['gemm_
 }
 
 describe('experts from NVTX ranges', () => {
+  it("finds the same instances when the ranges come out of start order (a range's kernels searched back, not on from the last)", () => {
+    const reversed = tiny(true, [100, 400, 200, 300], ['gemm_up', 'act', 'gemm_down'], 3);
+    // the NVTX rows last to first (buildTrace sorts them)
+    const n = reversed.nvtx.count;
+    for (const col of Object.values(reversed.nvtx)) if (ArrayBuffer.isView(col) && (col as Float64Array).length === n) (col as Float64Array).reverse();
+    expect(reversed.nvtx.start[0]).toBeGreaterThan(reversed.nvtx.start[1]);
+    expect(analyzeExperts(reversed, 0, W)).toEqual(analyzeExperts(tiny(true, [100, 400, 200, 300], ['gemm_up', 'act', 'gemm_down'], 3), 0, W));
+  });
   const x = analyzeExperts(tiny(true), 0, W)!;
   it('finds each expert with its tokens, kernels and GPU time', () => {
     expect(x.source).toBe('nvtx');

@@ -142,3 +142,57 @@ describe('unionLengthUnsorted', () => {
     }
   });
 });
+
+describe('NVTX projection over kernels, copies and sets merged by launch call', () => {
+  it('gives every range the ops a direct count finds, however the sources interleave (runs of one source, ties on one call)', () => {
+    // one thread; calls every 10 ns: kernels, copies and sets in runs of varying length, and
+    // graph launches (one call) that ran a kernel, a copy and a set each
+    const runtime = [];
+    const kernels = [];
+    const memcpy = [];
+    const memset = [];
+    let t = 0;
+    const pattern = 'kkkkcckscsskkkgkcgggkkkkkkkkcs';
+    for (let j = 0; j < pattern.length; j++, t += 10) {
+      const corr = j + 1;
+      runtime.push({ start: t, end: t + 5, name: 'cudaLaunchKernel', correlationId: corr, thread: 0 });
+      const op = { start: 1000 + 7 * j, end: 1000 + 7 * j + 5 + (j % 4), correlationId: corr };
+      const kinds = pattern[j] === 'g' ? 'kcs' : pattern[j];
+      for (const kind of kinds) {
+        if (kind === 'k') kernels.push(op);
+        else if (kind === 'c') memcpy.push({ ...op, bytes: 8, copyKind: MemcpyKind.DtoH });
+        else memset.push({ ...op, bytes: 8 });
+      }
+    }
+    const nvtx = [];
+    for (let a = 0; a < pattern.length; a += 3) for (const len of [1, 4, 9, 30]) nvtx.push({ start: 10 * a, end: 10 * (a + len), text: `r${a}-${len}`, thread: 0 });
+    const tr = buildTrace({ threads: threads.slice(0, 1), runtime, kernels, memcpy, memset, nvtx });
+    const p = projectNvtxRanges(tr);
+    expect(p.count).toBe(nvtx.length);
+    for (let q = 0; q < p.count; q++) {
+      const row = p.range[q];
+      const inside = (call: number) => call >= 0 && tr.runtime.start[call] >= tr.nvtx.start[row] && tr.runtime.start[call] < tr.nvtx.end[row];
+      const s: number[] = [];
+      const e: number[] = [];
+      let nKernels = 0;
+      const links = [
+        { cols: tr.kernels, corr: tr.kernels.correlationId, kernel: true },
+        { cols: tr.memcpy, corr: tr.memcpy.correlationId, kernel: false },
+        { cols: tr.memset, corr: tr.memset.correlationId, kernel: false },
+      ];
+      for (const { cols, corr, kernel } of links) {
+        for (let i = 0; i < cols.count; i++) {
+          if (!inside(corr[i] - 1)) continue;
+          s.push(cols.start[i]); e.push(cols.end[i]);
+          if (kernel) nKernels++;
+        }
+      }
+      expect(p.opCount[q]).toBe(s.length);
+      expect(p.kernelCount[q]).toBe(nKernels);
+      if (s.length === 0) continue;
+      expect(p.gpuStart[q]).toBe(Math.min(...s));
+      expect(p.gpuEnd[q]).toBe(Math.max(...e));
+      expect(p.gpuTime[q]).toBe(totalLength(union(s, e, s.length)));
+    }
+  });
+});

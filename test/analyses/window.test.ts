@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
 import { InputError } from '../../src/errors.js';
-import { parseTime, parseWindowSpec, resolveWindow } from '../../src/analyses/window.js';
+import { parseTime, parseWindowSpec, resolveWindow, SegmentCursor } from '../../src/analyses/window.js';
 import { deviceIds, opDuration, selectOps } from '../../src/analyses/select.js';
-import { intervalSet } from '../../src/model/intervals.js';
+import { intervalSet, upperBound } from '../../src/model/intervals.js';
 const launch = (start: number, end: number, correlationId: number) => ({ start, end, name: 'cudaLaunchKernel', correlationId });
 
 describe('time and window parsing', () => {
@@ -151,5 +151,17 @@ describe('selectOps', () => {
     expect(Array.from(sel.end)).toEqual([40, 30, 70]);
     expect(sel.kernelCount).toBe(2);
     expect(Array.from({ length: sel.ops.count }, (_, o) => opDuration(sel, o))).toEqual([40, 10]);
+  });
+});
+
+describe('SegmentCursor', () => {
+  it('answers upperBound(end, count, t) for times in order, backwards and far ahead', () => {
+    const w = intervalSet([[0, 10], [20, 30], [40, 50], [60, 70], [80, 90], [100, 110]]);
+    const cursor = new SegmentCursor(w);
+    const times = [-5, 0, 5, 10, 15, 30, 31, 30, 12, 95, 110, 111, 0, 69.5, 70, 45, 200, -1];
+    for (const t of times) expect(cursor.firstEndingAfter(t)).toBe(upperBound(w.end, w.count, t));
+  });
+  it('answers for an empty window', () => {
+    expect(new SegmentCursor(intervalSet([])).firstEndingAfter(5)).toBe(0);
   });
 });
