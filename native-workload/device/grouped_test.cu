@@ -462,6 +462,11 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
+      {"split2", "MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=9", true},
+      {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
+      {"split2-all-signal0", "MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=64;MOE_GROUPED_SIGNAL=0", false},
+      {"split3-all", "MOE_GROUPED_SPLIT=3;MOE_GROUPED_TAIL=64", false},
+      {"split2-times", "MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=9;MOE_GROUPED_TIMES=1", false},
       {"fuse", "MOE_GROUPED_FUSE=1", true},
       {"fuse-static1", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC_STAGES=1", true},
       {"fuse-static0", "MOE_GROUPED_FUSE=1;MOE_GROUPED_STATIC_STAGES=0", false},
@@ -470,7 +475,6 @@ int main(int argc, char** argv) {
       {"wave10-lag2", "MOE_GROUPED_WAVE=10;MOE_GROUPED_LAG=2", false},
       {"fuse-times", "MOE_GROUPED_FUSE=1;MOE_GROUPED_TIMES=1", false},
       {"fuse-wave-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_WAVE=100;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", false},
-      {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
       {"fuse-split4", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=64", true},
       {"route0-split2", "MOE_GROUPED_ROUTE=0;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=8", false},
       {"fuse-split3-lag-1", "MOE_GROUPED_FUSE=1;MOE_GROUPED_SPLIT=3;MOE_GROUPED_TAIL=12;MOE_GROUPED_LAG=-1", false},

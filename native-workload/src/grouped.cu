@@ -88,7 +88,8 @@ struct FfnArgs {
   unsigned* barrier;  // arrivals, two per CTA and launch: routed counts written, packed rows copied
   // Split-K of the down items of the last splitTail experts into splitK parts (top-1)
   int splitK, splitTail, partRows;
-  float* partials;       // [splitK][partRows][dModel]
+  float* partials;       // [splitK - 1][tiles2][splitRows][256]: slots of the partials of parts 0 .. splitK - 2
+  int splitM, splitRows;  // chunks per expert at most; rows of a slot plane (partRows + 16 experts splitM)
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
@@ -135,6 +136,7 @@ __device__ __forceinline__ int waveStart(F downItems, int E, int waveItems, int 
   }
   return W;
 }
+constexpr int kTimeSlots = 16;  // MOE_GROUPED_TIMES: per-CTA record (see stamp())
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
 
@@ -225,9 +227,11 @@ __device__ __forceinline__ unsigned long long globalTimer() {
 }
 // MOE_GROUPED_TIMES: slot i of this CTA's record (0 entry, 1 routing known to the producer, 2 first
 // token load allowed, 3 queue empty, 4 consumers done, 5 consumers past griddepcontrol.wait,
-// 6 consumers' routing done, 7 k-slabs this CTA streamed).
+// 6 consumers' routing done, 7 k-slabs this CTA streamed, 8 ns its producer waited for up items
+// before down items, 9 its last item's start, 10 that item: 1000 if down, 10000 if a split-K
+// part, + its k-slabs).
 __device__ __forceinline__ void stamp(unsigned long long* times, int i) {
-  if (times) times[blockIdx.x * 8 + i] = globalTimer();
+  if (times) times[blockIdx.x * kTimeSlots + i] = globalTimer();
 }
 __device__ __forceinline__ void proxyFenceGlobal() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 1, 256;" ::: "memory"); }
@@ -510,7 +514,6 @@ struct Cfg2 {
     int tok[2][2][C];     // [item parity][consumer warpgroup][column]: the chunk's tokens (down, top-1)
     float gate[2][2][C];  // and gates
     int sigExpert[2];     // the expert of that up item (-1: no more)
-    int splitLast[2];     // split-K: this warpgroup's part was the last of its tile
   };
   static constexpr int kSmem = S * kStage + int(sizeof(Tail)) + 1024 /* alignment */;
 };
@@ -570,75 +573,95 @@ __device__ __forceinline__ void storeTile2(const float (&acc)[N / 2], typename C
   }
 }
 
-// Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of a.splitK over the d_ff slabs. Each
-// part stores its fp32 partial of this warpgroup's rows x tokens to partials[k] (row-major
-// [packed row][d_model]), then a per-(warpgroup, tile) counter picks the last part to finish,
-// which sums the parts in the order 0 .. splitK - 1 (its own from registers: the same sum
-// whichever part comes last, so reruns agree bit for bit) and stores as the unsplit epilogue.
-template <int N, class Cf>
-__device__ __forceinline__ void splitEpilogue(float (&acc0)[N / 2], float (&acc1)[N / 2], typename Cf::Tail* t,
-                                              const FfnArgs& a, int wg, int lane, int row0, int n, int rowBase,
-                                              int m, int k, int buf) {
-  const int d = a.dModel, parts = a.splitK;
-  const size_t plane = size_t(a.partRows) * d;
-  // Register 4j+q of an m64 accumulator: row row0 + lane/4 + 8(q/2), token column 8j + 2(lane%4) + q%2.
-  float* mine = a.partials + size_t(k) * plane;
+// Split-K down item (MOE_GROUPED_SPLIT, top-1): part k of P = a.splitK over the d_ff slabs (the
+// parts of a tile are consecutive in the work list, part P - 1 last). Parts 0 .. P - 2 store their
+// fp32 accumulators in register order (float4 per thread and 4 registers: coalesced, no address
+// arithmetic per register) to their slot of partials and go on: the kernel body hands the item to
+// the signaler warp, which publishes it on the tile's flags (one per warpgroup,
+// splitCount[wg][tile][first row]) after a GPU-scope fence, so these consumers wait for no L2
+// round trip. Part P - 1 sums: one thread per warpgroup waits for its flag to reach P - 1 (the
+// other parts were taken before it and run beside it) and resets it for the next launch, then the
+// partials are loaded with as many loads in flight as the registers allow (none depends on another
+// or on a store; runs 10-11 loaded eight registers at a time per part in a loop over the parts, with
+// the address arithmetic of a row-major layout: 16-32 dependent L2 round trips per tile, +28-45 us)
+// and summed in the order
+// 0 .. P - 1 (its own last, from registers: the same sum on every rerun); the tile is then stored
+// as the unsplit epilogue stores it. A slot: N x 256 floats of partials[k][tile] at row
+// rowBase + 16 (e M + w) (M = a.splitM chunks per expert at most: the rows of a chunk padded to
+// 16 never reach the next chunk's slot).
+__device__ __forceinline__ size_t splitFlag(const FfnArgs& a, int wg, int m, int rowBase) {
+  return (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
+}
+// This thread's float4 of registers 4q .. 4q + 3 of the slot (q over both accumulators).
+__device__ __forceinline__ float4* splitSlot(const FfnArgs& a, int k, int m, int slotRow) {
+  const size_t blob = (size_t(k) * a.tiles2 + m) * a.splitRows + slotRow;
+  return reinterpret_cast<float4*>(a.partials + blob * 256) + (threadIdx.x - 128);
+}
+
+// Parts 0 .. P - 2: the partial, stored (the release is the kernel body's, after both warpgroups).
+template <int N>
+__device__ __forceinline__ void splitStorePartial(const float (&acc0)[N / 2], const float (&acc1)[N / 2],
+                                                  const FfnArgs& a, int m, int slotRow, int k) {
+  float4* dst = splitSlot(a, k, m, slotRow);
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const float* acc = h ? acc1 : acc0;
-    const int r0 = row0 + 64 * h + (lane >> 2);
-    if (row0 + 64 * h >= d) continue;
+  for (int q = 0; q < N / 8; ++q) {
+    __stcg(dst + q * 256, make_float4(acc0[4 * q], acc0[4 * q + 1], acc0[4 * q + 2], acc0[4 * q + 3]));
+    __stcg(dst + (N / 8 + q) * 256, make_float4(acc1[4 * q], acc1[4 * q + 1], acc1[4 * q + 2], acc1[4 * q + 3]));
+  }
+}
+
+// acc[i0 .. i0 + 3] = v + acc (the other parts' sum first: the order 0 .. P - 1)
+template <int R>
+__device__ __forceinline__ void splitAdd4(float (&acc)[R], int i0, const float4& v) {
+  acc[i0] = v.x + acc[i0];
+  acc[i0 + 1] = v.y + acc[i0 + 1];
+  acc[i0 + 2] = v.z + acc[i0 + 2];
+  acc[i0 + 3] = v.w + acc[i0 + 3];
+}
+__device__ __forceinline__ float4 add4(const float4& a, const float4& b) {
+  return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+}
+// One accumulator (N / 2 registers; src: its first float4): 8 registers of every other part at a
+// time in the source (ptxas hoists the later groups' loads as far as the registers allow: they
+// depend on nothing before them).
+template <int N>
+__device__ __forceinline__ void splitSumAcc(float (&acc)[N / 2], const float4* src, int parts, size_t partStride) {
 #pragma unroll
-    for (int i = 0; i < N / 2; ++i) {
-      const int c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
-      if (c < n) __stcg(mine + size_t(rowBase + c) * d + r, acc[i]);
+  for (int i0 = 0; i0 < N / 2; i0 += 8) {
+    float4 v[3][2];
+#pragma unroll
+    for (int j = 0; j < 3; ++j)
+#pragma unroll
+      for (int q = 0; q < 2; ++q)
+        v[j][q] = j < parts - 1 ? __ldcg(src + j * partStride + (i0 / 4 + q) * 256) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {
+      float4 t = v[0][q];
+      if (parts > 2) t = add4(t, v[1][q]);
+      if (parts > 3) t = add4(t, v[2][q]);
+      splitAdd4(acc, i0 + 4 * q, t);
     }
   }
-  __threadfence();
-  asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
-  unsigned* counter = a.splitCount + (size_t(wg) * a.tiles2 + m) * a.partRows + rowBase;
+}
+
+// Part P - 1: wait for the other parts, sum in order into acc0/acc1 (then stored as unsplit).
+template <int N>
+__device__ __forceinline__ void splitSum(float (&acc0)[N / 2], float (&acc1)[N / 2], const FfnArgs& a, int wg,
+                                         int m, int rowBase, int slotRow) {
+  const int parts = a.splitK;
   if ((threadIdx.x & 127) == 0) {
-    const bool last = atomicAdd(counter, 1u) == unsigned(parts - 1);
-    if (last) *counter = 0;  // ready for the next launch
-    *reinterpret_cast<volatile int*>(&t->splitLast[wg]) = last;
+    unsigned* flag = a.splitCount + splitFlag(a, wg, m, rowBase);
+    for (unsigned spins = 0; loadAcquire(flag) < unsigned(parts - 1); ++spins) {
+      __nanosleep(32);
+      if (spins > kSpinLimit) __trap();
+    }
+    *flag = 0;  // ready for the next launch (nobody else touches it in this one)
   }
   asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
-  if (!*reinterpret_cast<volatile int*>(&t->splitLast[wg])) return;
-  __threadfence();
-  const int* tok = t->tok[buf][wg];
-  const float* gate = t->gate[buf][wg];
-  // Eight registers at a time: their loads from every other part are issued together, then summed
-  // in the order 0 .. splitK - 1 (one load, add, load, ... per register exposed every load's latency:
-  // ~290 dependent L2 round trips per tile, the 50-116 us of run 10).
-  constexpr int kG = 8;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const float* acc = h ? acc1 : acc0;
-    const int r0 = row0 + 64 * h + (lane >> 2);
-    if (row0 + 64 * h >= d) continue;
-#pragma unroll
-    for (int i0 = 0; i0 < N / 2; i0 += kG) {
-      float sum[kG];
-#pragma unroll
-      for (int u = 0; u < kG; ++u) sum[u] = 0.f;
-#pragma unroll 1
-      for (int j = 0; j < parts; ++j) {
-        float v[kG];
-#pragma unroll
-        for (int u = 0; u < kG; ++u) {
-          const int i = i0 + u, c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
-          v[u] = j == k ? acc[i] : (c < n ? __ldcg(a.partials + size_t(j) * plane + size_t(rowBase + c) * d + r) : 0.f);
-        }
-#pragma unroll
-        for (int u = 0; u < kG; ++u) sum[u] += v[u];
-      }
-#pragma unroll
-      for (int u = 0; u < kG; ++u) {
-        const int i = i0 + u, c = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), r = r0 + 8 * ((i >> 1) & 1);
-        if (c < n) a.out[size_t(tok[c]) * d + r] = __float2bfloat16(gate[c] * sum[u]);
-      }
-    }
-  }
+  const float4* src0 = splitSlot(a, 0, m, slotRow);
+  const size_t partStride = size_t(a.tiles2) * a.splitRows * 64;  // float4s from part j to j + 1
+  splitSumAcc<N>(acc0, src0, parts, partStride);
+  splitSumAcc<N>(acc1, src0 + (N / 8) * 256, parts, partStride);
 }
 
 // acc0 and acc1 are the consumer's two accumulators; a width-N tile uses their first N / 2
@@ -684,9 +707,21 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     releaseStage(&t->empty[prev], lane);
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
-  if (Phase == 1 && (K & kKnobSplit) && split) {
-    splitEpilogue<N, Cf>(acc0, acc1, t, a, wg, lane, row0, n, rowBase, m, split - 1, buf);
-    return;
+  if constexpr (Phase == 1 && (K & kKnobSplit) != 0) {
+    // split: (slot row << 3) | (part + 1), 0 when the item is not split
+    if (split) {
+      const int part = (split & 7) - 1, slotRow = split >> 3;
+      if (part < a.splitK - 1) {
+        splitStorePartial<N>(acc0, acc1, a, m, slotRow, part);
+        return;
+      }
+      // The sum is stored here, not by the common path below: with the two paths' accumulators
+      // merged into one store ptxas spilled ~350 bytes (48 this way).
+      splitSum<N>(acc0, acc1, a, wg, m, rowBase, slotRow);
+      storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
+      storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
+      return;
+    }
   }
   storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, row0, n, rowBase, buf);
   storeTile2<Phase, N, Cf>(acc1, t, a, wg, lane, row0 + 64, n, rowBase, buf);
@@ -982,10 +1017,20 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         const int slot = u & 1;
         mbarWait(&t->sigFull[slot], (u >> 1) & 1);
         const int e = *reinterpret_cast<volatile int*>(&t->sigExpert[slot]);
-        if (e < 0) break;
+        if (e == -1) break;
         __threadfence();
         proxyFenceGlobal();
-        addRelease(a.done1 + e, 1);
+        if constexpr ((K & kKnobSplit) != 0) {
+          if (e <= -2) {  // a split-K part's partials are stored: its tile's flags (both warpgroups)
+            const size_t f = size_t(-2 - e);
+            addRelease(a.splitCount + f, 1);
+            addRelease(a.splitCount + size_t(a.tiles2) * a.partRows + f, 1);
+          } else {
+            addRelease(a.done1 + e, 1);
+          }
+        } else {
+          addRelease(a.done1 + e, 1);
+        }
         mbarArrive(&t->sigEmpty[slot]);
       }
       return;
@@ -996,7 +1041,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     stamp(times, 0);
     const uint64_t policy = evictFirstPolicy();
     Pipe<S> p;
-    unsigned long long slabs = 0;
+    unsigned long long slabs = 0, depWait = 0;  // MOE_GROUPED_TIMES: k-slabs, ns waiting for up items
     int prefetched = 0;
     const int ahead = a.ahead;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
@@ -1074,17 +1119,26 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       }
       if (item.x < 0) {
         stamp(times, 3);
-        if (times) times[blockIdx.x * 8 + 7] = slabs;
+        if (times) {
+          times[blockIdx.x * kTimeSlots + 7] = slabs;
+          times[blockIdx.x * kTimeSlots + 8] = depWait;
+        }
         break;
       }
-      if (K & kKnobTimes) slabs += kst;
+      if (K & kKnobTimes) {
+        slabs += kst;
+        stamp(times, 9);  // the last one stays: when this CTA's last item began, and what it was
+        if (times) times[blockIdx.x * kTimeSlots + 10] = (item.x == 1 ? 1000u : 0u) + (split ? 10000u : 0u) + kst;
+      }
       const int chunks = (count + C - 1) / C;
       if (item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
+        const unsigned long long w0 = (K & kKnobTimes) ? globalTimer() : 0ull;
         for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
           __nanosleep(64);
           if (spins > kSpinLimit) __trap();
         }
+        if (K & kKnobTimes) depWait += globalTimer() - w0;
         proxyFenceGlobal();
       }
       // Evict-first only where nobody else reads the tile: an expert with several token chunks
@@ -1202,8 +1256,26 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         }
         asm volatile("bar.sync %0, 128;" ::"r"(2 + wg) : "memory");
       }
-      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, (K & kKnobSplit) ? info.w : 0,
-                         accA, accB);
+      const int split = (K & kKnobSplit) && info.w > 0
+                            ? ((info.y + 16 * (item.y * a.splitM + (item.w & 255))) << 3) | info.w
+                            : 0;
+      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, split, accA, accB);
+      if constexpr ((K & kKnobSplit) != 0) {
+        if (info.w > 0 && info.w < a.splitK && info.x > 0 && !(a.diag & 2)) {
+          // A split-K part other than the last: its partials are stored; publish them.
+          const int f = int(splitFlag(a, 0, item.z, info.y));
+          if (a.signalWarp) {
+            handOver(-2 - f);
+          } else {
+            __threadfence();
+            consumersSync();
+            if (ctid == 0) {
+              addRelease(a.splitCount + f, 1);
+              addRelease(a.splitCount + size_t(a.tiles2) * a.partRows + f, 1);
+            }
+          }
+        }
+      }
     }
   }
 #endif
@@ -1435,15 +1507,83 @@ struct RouteArgs {
   unsigned* done1;
   int* blockCounts;   // [blocks][experts]
   unsigned* barrier;  // grid barrier: counts arrivals forever (generation = value / blocks)
+  unsigned long long* times;  // MOE_GROUPED_TIMES (routePackKernel): per block, globaltimer at 0 start,
+                              // 1 top-1 chosen, 2 counts summed (the grid barrier), 3 rows copied, 4 list built
 };
+
+// MOE_GROUPED_TIMES: slot i of this route block's record (thread 0; null: off).
+__device__ __forceinline__ void routeStamp(const RouteArgs& a, int i) {
+  if (a.times && threadIdx.x == 0) {
+    unsigned long long v;
+    asm volatile("mov.u64 %0, %globaltimer;" : "=l"(v));
+    a.times[blockIdx.x * 8 + i] = v;
+  }
+}
+
+// The route kernels' grid-wide count step: this block's counts per expert (histAll, in shared
+// memory) go to blockCounts, a grid barrier (every block is resident), then every block sums all
+// blocks' counts (histAll: the totals) and those of the blocks before it (histBefore). partTot and
+// partBef: [parts][E] of scratch, parts = blockDim.x / E partial sums per expert.
+__device__ __forceinline__ void routeCountSums(const RouteArgs& a, int* histAll, int* histBefore, int* partTot,
+                                               int* partBef) {
+  const int E = a.experts, G = gridDim.x, tid = threadIdx.x, parts = blockDim.x / E;
+  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
+  __syncthreads();
+  if (tid == 0) {
+    __threadfence();
+    const unsigned old = atomicAdd(a.barrier, 1u);
+    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
+    for (unsigned spins = 0;; ++spins) {
+      unsigned v;
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
+      if (int(v - target) >= 0) break;
+      __nanosleep(32);
+      if (spins > (1u << 25)) __trap();
+    }
+  }
+  __syncthreads();
+  if (tid < parts * E) {
+    const int e = tid % E, part = tid / E;
+    int tot = 0, bef = 0;
+    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
+    constexpr int kB = 8;
+    for (int b0 = part; b0 < G; b0 += kB * parts) {
+      int v[kB];
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        const int b = b0 + j * parts;
+        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
+      }
+#pragma unroll
+      for (int j = 0; j < kB; ++j) {
+        tot += v[j];
+        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
+      }
+    }
+    partTot[part * E + e] = tot;
+    partBef[part * E + e] = bef;
+  }
+  __syncthreads();
+  for (int e = tid; e < E; e += blockDim.x) {
+    int tot = 0, bef = 0;
+    for (int p = 0; p < parts; ++p) {
+      tot += partTot[p * E + e];
+      bef += partBef[p * E + e];
+    }
+    histAll[e] = tot;
+    histBefore[e] = bef;
+  }
+  __syncthreads();
+}
 
 __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const RouteArgs a) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+  routeStamp(a, 0);
   extern __shared__ int shm[];
-  const int E = a.experts, G = gridDim.x;
+  const int E = a.experts;
   const int parts = blockDim.x / E;  // partial sums per expert (E <= 1024)
   int* histAll = shm;                // [E]
   int* histBefore = shm + E;         // [E]
@@ -1481,54 +1621,9 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
     if (ex < E && lane == __ffs(same) - 1) histAll[ex] = __popc(same);
   }
   __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
-  __syncthreads();
-  if (tid == 0) {
-    __threadfence();
-    const unsigned old = atomicAdd(a.barrier, 1u);
-    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
-    for (unsigned spins = 0;; ++spins) {
-      unsigned v;
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
-      if (int(v - target) >= 0) break;
-      __nanosleep(32);
-      if (spins > (1u << 25)) __trap();
-    }
-  }
-  __syncthreads();
-  // Every block's counts: the sum over all blocks and over the blocks before this one.
-  if (tid < parts * E) {
-    const int e = tid % E, part = tid / E;
-    int tot = 0, bef = 0;
-    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
-    constexpr int kB = 8;
-    for (int b0 = part; b0 < G; b0 += kB * parts) {
-      int v[kB];
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        const int b = b0 + j * parts;
-        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
-      }
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        tot += v[j];
-        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
-      }
-    }
-    partTot[part * E + e] = tot;
-    partBef[part * E + e] = bef;
-  }
-  __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) {
-    int tot = 0, bef = 0;
-    for (int p = 0; p < parts; ++p) {
-      tot += partTot[p * E + e];
-      bef += partBef[p * E + e];
-    }
-    histAll[e] = tot;
-    histBefore[e] = bef;
-  }
-  __syncthreads();
+  routeStamp(a, 1);
+  routeCountSums(a, histAll, histBefore, partTot, partBef);
+  routeStamp(a, 2);
   if (tid < 32) {
     int carry = 0;
     for (int b = 0; b < E; b += 32) {
@@ -1581,8 +1676,10 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
       else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
     }
   }
+  routeStamp(a, 3);
   if (blockIdx.x != 0) return;
   buildWorkList(a, histAll, offs, seg);
+  routeStamp(a, 4);
 }
 
 // The route kernel on fewer SMs (MOE_GROUPED_ROUTE_TPW = Tpw of 2, 4 or 8): each warp routes Tpw
@@ -1598,7 +1695,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
 #endif
   constexpr int B = 32 * Tpw;  // tokens of a block
   extern __shared__ int shm[];
-  const int E = a.experts, G = gridDim.x;
+  const int E = a.experts;
   const int parts = blockDim.x / E;
   int* histAll = shm;
   int* histBefore = shm + E;
@@ -1646,53 +1743,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
     }
   }
   __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) a.blockCounts[size_t(blockIdx.x) * E + e] = histAll[e];
-  __syncthreads();
-  if (tid == 0) {
-    __threadfence();
-    const unsigned old = atomicAdd(a.barrier, 1u);
-    const unsigned target = (old / unsigned(G) + 1u) * unsigned(G);
-    for (unsigned spins = 0;; ++spins) {
-      unsigned v;
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(a.barrier) : "memory");
-      if (int(v - target) >= 0) break;
-      __nanosleep(32);
-      if (spins > (1u << 25)) __trap();
-    }
-  }
-  __syncthreads();
-  if (tid < parts * E) {
-    const int e = tid % E, part = tid / E;
-    int tot = 0, bef = 0;
-    // Eight loads in flight before the first add (one L2 round trip at 128 blocks x 64 experts).
-    constexpr int kB = 8;
-    for (int b0 = part; b0 < G; b0 += kB * parts) {
-      int v[kB];
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        const int b = b0 + j * parts;
-        v[j] = b < G ? __ldcg(a.blockCounts + size_t(b) * E + e) : 0;
-      }
-#pragma unroll
-      for (int j = 0; j < kB; ++j) {
-        tot += v[j];
-        bef += b0 + j * parts < int(blockIdx.x) ? v[j] : 0;
-      }
-    }
-    partTot[part * E + e] = tot;
-    partBef[part * E + e] = bef;
-  }
-  __syncthreads();
-  for (int e = tid; e < E; e += blockDim.x) {
-    int tot = 0, bef = 0;
-    for (int p = 0; p < parts; ++p) {
-      tot += partTot[p * E + e];
-      bef += partBef[p * E + e];
-    }
-    histAll[e] = tot;
-    histBefore[e] = bef;
-  }
-  __syncthreads();
+  routeCountSums(a, histAll, histBefore, partTot, partBef);
   if (tid < 32) {
     int carry = 0;
     for (int b = 0; b < E; b += 32) {
@@ -1904,13 +1955,18 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   const size_t rows = size_t(s.tokens) * s.topk;
   staticItems_ = tune_.staticFirst ? std::min(smCount_, s.experts * tiles1_) : 0;
   // Split-K of the tail's down items: v2, top-1, the d_ff slabs divisible into the parts.
-  if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
+  if (tune_.kernel == 2 && s.topk == 1 && tune_.split > 1 && tune_.split <= 4 && (s.dFf / 64) % tune_.split == 0 && tune_.tail > 0 &&
       s.capacity <= 255 * chunk_) {
     splitK_ = tune_.split;
-    partials_ = alloc<float>(size_t(splitK_) * rows * s.dModel);
+    splitM_ = (s.capacity + chunk_ - 1) / chunk_;
+    splitRows_ = int(rows) + 16 * s.experts * splitM_;
+    partials_ = alloc<float>(size_t(splitK_ - 1) * tiles2_ * splitRows_ * 256);  // parts 0 .. P - 2 (P - 1 sums)
     splitCount_ = alloc<unsigned>(size_t(2) * tiles2_ * rows);
   }
-  if (tune_.times) times_ = alloc<unsigned long long>(size_t(smCount_) * 8);
+  if (tune_.times) {
+    times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
+    routeTimes_ = alloc<unsigned long long>(size_t(std::max(smCount_, 1024)) * 8);
+  }
   maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
@@ -1948,6 +2004,8 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   int(5 * s.experts * sizeof(int))));
@@ -1978,7 +2036,7 @@ GroupedFfn::~GroupedFfn() {
   for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
                   (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_, tokenMaps_,
                   (void*)blockCounts_, (void*)barrier_, (void*)fuseCounts_, (void*)fuseBarrier_, (void*)partials_,
-                  (void*)splitCount_, (void*)times_})
+                  (void*)splitCount_, (void*)times_, (void*)routeTimes_})
     if (p) cudaFree(p);
 }
 
@@ -2012,25 +2070,56 @@ std::string GroupedFfn::describe() const {
 std::string GroupedFfn::timesSummary() const {
   if (!times_) return "";
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  std::vector<unsigned long long> v(size_t(smCount_) * 8);
+  std::vector<unsigned long long> v(size_t(smCount_) * kTimeSlots);
   CUDA_CHECK(cudaMemcpy(v.data(), times_, v.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
   unsigned long long t0 = ~0ull;
-  for (int b = 0; b < smCount_; ++b) t0 = std::min(t0, v[size_t(b) * 8]);
-  auto stats = [&](int i, bool us) {
+  for (int b = 0; b < smCount_; ++b) t0 = std::min(t0, v[size_t(b) * kTimeSlots]);
+  // scale: 0 raw, 1 a time (us from t0), 2 a duration in ns (us)
+  auto stats = [&](int i, int scale) {
     std::vector<double> x;
     for (int b = 0; b < smCount_; ++b) {
-      const unsigned long long y = v[size_t(b) * 8 + i];
-      x.push_back(us ? (y >= t0 ? double(y - t0) / 1e3 : -1.0) : double(y));
+      const unsigned long long y = v[size_t(b) * kTimeSlots + i];
+      x.push_back(scale == 1 ? (y >= t0 ? double(y - t0) / 1e3 : -1.0) : scale == 2 ? double(y) / 1e3 : double(y));
     }
     std::sort(x.begin(), x.end());
     char buf[96];
     std::snprintf(buf, sizeof buf, "%.1f/%.1f/%.1f", x.front(), x[x.size() / 2], x.back());
     return std::string(buf);
   };
-  return "cta times min/median/max us from the first CTA's start: start " + stats(0, true) + ", consumers past wait " +
-         stats(5, true) + ", routed (consumers) " + stats(6, true) + ", routed (producer) " + stats(1, true) +
-         ", first token load " + stats(2, true) + ", queue empty " + stats(3, true) + ", consumers done " +
-         stats(4, true) + "; k-slabs per CTA " + stats(7, false);
+  // The CTAs' last items: how many were up items, down items, split-K parts; their k-slabs.
+  int ups = 0, downs = 0, parts = 0;
+  unsigned long long slabsMax = 0;
+  for (int b = 0; b < smCount_; ++b) {
+    const unsigned long long k = v[size_t(b) * kTimeSlots + 10];
+    if (k >= 10000) ++parts;
+    else if (k >= 1000) ++downs;
+    else ++ups;
+    slabsMax = std::max(slabsMax, k % 1000);
+  }
+  char last[160];
+  std::snprintf(last, sizeof last, "; last items: %d up, %d down, %d split-K parts (at most %llu k-slabs), begun at %s",
+                ups, downs, parts, slabsMax, stats(9, 1).c_str());
+  // The route kernel's blocks (routePackKernel), us from the first ffn CTA's start (negative: before it).
+  std::string route;
+  if (routeTimes_ && routeBlocks_ > 0 && tune_.routeTpw == 1 && !fusedFfn_ && tune_.route) {
+    std::vector<unsigned long long> rv(size_t(routeBlocks_) * 8);
+    CUDA_CHECK(cudaMemcpy(rv.data(), routeTimes_, rv.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
+    auto rstats = [&](int i, int blocks) {
+      std::vector<double> x;
+      for (int b = 0; b < blocks; ++b) x.push_back((double(rv[size_t(b) * 8 + i]) - double(t0)) / 1e3);
+      std::sort(x.begin(), x.end());
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%.1f/%.1f/%.1f", x.front(), x[x.size() / 2], x.back());
+      return std::string(buf);
+    };
+    route = "; route blocks (us from the first ffn CTA's start): start " + rstats(0, routeBlocks_) + ", top-1 " +
+            rstats(1, routeBlocks_) + ", counts summed " + rstats(2, routeBlocks_) + ", rows copied " +
+            rstats(3, routeBlocks_) + ", block 0's list built " + rstats(4, 1);
+  }
+  return "cta times min/median/max us from the first CTA's start: start " + stats(0, 1) + ", consumers past wait " +
+         stats(5, 1) + ", routed (consumers) " + stats(6, 1) + ", routed (producer) " + stats(1, 1) +
+         ", first token load " + stats(2, 1) + ", queue empty " + stats(3, 1) + ", consumers done " +
+         stats(4, 1) + "; k-slabs per CTA " + stats(7, 0) + "; waits for up items per CTA (us) " + stats(8, 2) + last + route;
 }
 
 void GroupedFfn::poison() {
@@ -2123,6 +2212,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.done1 = done1_;
   r.blockCounts = blockCounts_;
   r.barrier = barrier_;
+  r.times = routeTimes_;
   launch(routeKernel(tune_.routeTpw), dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
   launchFfn(layer, assignGate, expertCount, out);
 }
@@ -2160,6 +2250,8 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.splitTail = tune_.tail;
   f.partRows = s_.tokens * s_.topk;
   f.partials = partials_;
+  f.splitM = splitM_;
+  f.splitRows = splitRows_;
   f.splitCount = splitCount_;
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
@@ -2200,6 +2292,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
            : k == kKnobFuse    ? ffnKernel2<Cfg5, kKnobFuse>
            : k == (kKnobFuse | kKnobTimes) ? ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>
            : k == kKnobTimes   ? ffnKernel2<Cfg5, kKnobTimes>
+           : k == (kKnobSplit | kKnobTimes) ? ffnKernel2<Cfg5, kKnobSplit | kKnobTimes>
                                : ffnKernel2<Cfg5, kKnobsAll>,
            dim3(smCount_), dim3(kThreads2), Cfg5::kSmem, stream_, tune_.pdl, m, f);
   }

@@ -53,8 +53,9 @@ struct GroupedTuning {
   bool fuse = false;        // v2, top-1: the routing (top-k, counts, positions, the packed copy) runs inside
                            // the ffn kernel, launched right after the router GEMM: its consumers route while
                            // its producer already streams weights (a grid barrier; no route kernel)
-  int split = 1;           // v2, top-1: down items of the last `tail` experts split into this many parts over
-  int tail = 8;            // d_ff (fp32 partials, the last part sums them in order): a shorter tail of long items
+  int split = 1;           // v2, top-1: down items of the last `tail` experts split into this many parts (2-4) over
+  int tail = 8;            // d_ff (fp32 partials published through the signaler warp; the last part waits for
+                           // them and sums in order, one L2 round trip): a shorter tail of long items
   bool overlap = false;    // v2: one stage's wgmma group kept in flight while the next is issued
   bool times = false;
   int staticStages = -1;   // MOE_GROUPED_STATIC_STAGES (with FUSE): stages of the first item loaded before the
@@ -115,10 +116,11 @@ class GroupedFfn {
   void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out,
                  const InKernelRoute* route = nullptr);
   bool fusedFfn_ = false;
-  int splitK_ = 1;
+  int splitK_ = 1, splitM_ = 0, splitRows_ = 0;
   float* partials_ = nullptr;
   unsigned* splitCount_ = nullptr;
   unsigned long long* times_ = nullptr;
+  unsigned long long* routeTimes_ = nullptr;  // MOE_GROUPED_TIMES: the route kernel's blocks
   int* fuseCounts_ = nullptr;
   unsigned* fuseBarrier_ = nullptr;
   int smCount_ = 0, staticItems_ = 0, maxItems_ = 0, tiles1_ = 0, tiles2_ = 0;

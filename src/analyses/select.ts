@@ -178,7 +178,7 @@ export function selectOps(
  * at most), as `fit` would copy it, at the moment the copy and the original both count (20 MB at
  * a million kernels, the peak of a run); a copy when it left out many.
  */
-function trimmed<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
+export function trimmed<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
   return (n >= a.length - (a.length >> 3) ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
