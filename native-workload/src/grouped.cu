@@ -93,6 +93,7 @@ struct FfnArgs {
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
+  int packed;  // MOE_GROUPED_PACKED: the weight maps are the prepacked copies (see packWeightsKernel)
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -1046,6 +1047,14 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     const int ahead = a.ahead;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
     int4 cur = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    // TMA coordinates of k-slab ks of weight tile z of expert e (phase 0: W1, 1: W2): row-major
+    // [E x rows][K] (64 k at e rows + 256 z), or with MOE_GROUPED_PACKED each (tile, slab) box is a
+    // contiguous 32 KB block of a [E][tiles][K / 64][256][64] copy.
+    auto wCoord = [&](int phase, int e, int z, int ks) {
+      if (a.packed)
+        return make_int2(0, ((e * (phase == 0 ? a.tiles1 : a.tiles2) + z) * (phase == 0 ? kst1 : kst2) + ks) * kBm2);
+      return make_int2(ks * 64, e * (phase == 0 ? a.dFf : a.dModel) + z * kBm2);
+    };
     if (hasStatic) {
       // The first item is known before the routing is: start streaming its weights now.
       prefetched = kst1 < S ? kst1 : S;
@@ -1053,13 +1062,15 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       // run 13: with all five the routing's round trips queue behind 21 MB of weight loads, ~24 us).
       if constexpr ((K & kKnobFuse) != 0)
         if (a.fuse && a.staticStages >= 0 && a.staticStages < prefetched) prefetched = a.staticStages;
-      const int row = cur.y * a.dFf + cur.z * kBm2;
       for (int s = 0; s < prefetched; ++s) {
         mbarExpectTx(&t->full[s], kSlabW);
-        tmaLoad(smem + s * Cf::kStage, &maps.w1, s * 64, row, &t->full[s], policy, a.evictFirst != 0);
+        const int2 c = wCoord(0, cur.y, cur.z, s);
+        tmaLoad(smem + s * Cf::kStage, &maps.w1, c.x, c.y, &t->full[s], policy, a.evictFirst != 0);
       }
-      for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s)
-        tmaPrefetchL2(&maps.w1, s * 64, row);
+      for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s) {
+        const int2 c = wCoord(0, cur.y, cur.z, s);
+        tmaPrefetchL2(&maps.w1, c.x, c.y);
+      }
     }
     // Fused routing: the consumers fill the tables (the producer reads nothing the kernels
     // before wrote); else the work list and counts come from the route or pack kernel.
@@ -1148,7 +1159,6 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const int width = (n + 15) >> 4;
       const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
-      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
       if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
@@ -1171,7 +1181,8 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         } else {
           mbarWait(&t->empty[p.stage], p.phase ^ 1);
           mbarArriveExpectTx(&t->full[p.stage], kSlabW + bBytes);
-          tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
+          const int2 c = wCoord(item.x, item.y, item.z, ks0 + ks);
+          tmaLoad(A, mw, c.x, c.y, &t->full[p.stage], policy, hint);
         }
         if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
         if (ahead > 0) {
@@ -1182,10 +1193,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           }
           const int g = ks + ahead;
           if (g < kst) {
-            if (n > 0) tmaPrefetchL2(mw, (ks0 + g) * 64, row);
+            const int2 c = wCoord(item.x, item.y, item.z, ks0 + g);
+            if (n > 0) tmaPrefetchL2(mw, c.x, c.y);
           } else if (next.x >= 0 && g - kst < (next.x == 0 ? kst1 : kst2)) {
-            tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, (g - kst) * 64,
-                          next.y * (next.x == 0 ? a.dFf : a.dModel) + next.z * kBm2);
+            const int2 c = wCoord(next.x, next.y, next.z, g - kst);
+            tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, c.x, c.y);
           }
         }
       }
@@ -1817,6 +1829,27 @@ __global__ void combinePackedKernel(const bf16* yPacked, const int* rowOf, const
   }
 }
 
+// MOE_GROUPED_PACKED: a copy of an expert weight [E x rows][cols] in the ffn kernel's tile order,
+// dst[((e tiles + z) (cols / 64) + k) 256 + r][0 .. 63] = src[e rows + 256 z + r][64 k .. 64 k + 63]
+// (zeros past the expert's rows): each (tile, k-slab) TMA box is one contiguous 32 KB block, not
+// 256 rows of 128 bytes 1.5-6 KB apart. Made once, when the GroupedFfn is built.
+__global__ void packWeightsKernel(const bf16* src, bf16* dst, int experts, int rows, int cols, int tiles) {
+  const int kslabs = cols / 64;
+  const size_t vecs = size_t(experts) * tiles * kslabs * 256 * 8;  // 16-byte pieces of dst
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < vecs; i += size_t(gridDim.x) * blockDim.x) {
+    const int c8 = int(i % 8);
+    size_t q = i / 8;
+    const int r = int(q % 256);
+    q /= 256;
+    const int k = int(q % kslabs);
+    q /= kslabs;
+    const int z = int(q % tiles), e = int(q / tiles), row = z * 256 + r;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row < rows) v = reinterpret_cast<const uint4*>(src + (size_t(e) * rows + row) * cols + k * 64)[c8];
+    reinterpret_cast<uint4*>(dst)[i] = v;
+  }
+}
+
 // ---- host -----------------------------------------------------------------------------------
 using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
                                  const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
@@ -1912,6 +1945,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
   t.staticStages = envInt("MOE_GROUPED_STATIC_STAGES", t.staticStages);
+  t.packed = envInt("MOE_GROUPED_PACKED", t.packed ? 1 : 0) != 0;
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -1969,9 +2003,24 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   }
   maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
-    mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
-    mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
+    if (tune_.packed && tune_.kernel == 2) {
+      // MOE_GROUPED_PACKED: the kernel streams prepacked copies (packWeightsKernel).
+      const size_t n1 = size_t(s.experts) * tiles1_ * kBm2 * s.dModel, n2 = size_t(s.experts) * tiles2_ * kBm2 * s.dFf;
+      bf16* p1 = alloc<bf16>(n1);
+      bf16* p2 = alloc<bf16>(n2);
+      packWeightsKernel<<<1024, 256, 0, stream_>>>(w1t[l], p1, s.experts, s.dFf, s.dModel, tiles1_);
+      packWeightsKernel<<<1024, 256, 0, stream_>>>(w2t[l], p2, s.experts, s.dModel, s.dFf, tiles2_);
+      CUDA_CHECK(cudaGetLastError());
+      packedW_.push_back(p1);
+      packedW_.push_back(p2);
+      mapW1_.push_back(tileMap(p1, n1 / 64, 64, kBm2));
+      mapW2_.push_back(tileMap(p2, n2 / 64, 64, kBm2));
+    } else {
+      mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
+      mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
+    }
   }
+  if (!packedW_.empty()) CUDA_CHECK(cudaStreamSynchronize(stream_));
   xPacked_ = alloc<bf16>(rows * s.dModel);
   hPacked_ = alloc<bf16>(rows * s.dFf);
   if (s.topk > 1) yPacked_ = alloc<bf16>(rows * s.dModel);
@@ -2038,6 +2087,7 @@ GroupedFfn::~GroupedFfn() {
                   (void*)blockCounts_, (void*)barrier_, (void*)fuseCounts_, (void*)fuseBarrier_, (void*)partials_,
                   (void*)splitCount_, (void*)times_, (void*)routeTimes_})
     if (p) cudaFree(p);
+  for (bf16* p : packedW_) cudaFree(p);
 }
 
 std::string GroupedFfn::describe() const {
@@ -2059,6 +2109,7 @@ std::string GroupedFfn::describe() const {
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
   if (tune_.wave > 0) d += ", the last experts' down items (<= " + std::to_string(waveItems()) + ") end the list";
+  if (!packedW_.empty()) d += ", weights prepacked in tile order";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
   if (tune_.overlap) d += ", one wgmma group in flight";
   if (fusedRoute() && tune_.routeTpw > 1)
@@ -2256,6 +2307,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
   f.staticStages = tune_.staticStages;
+  f.packed = packedW_.empty() ? 0 : 1;
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;

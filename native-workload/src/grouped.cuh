@@ -62,6 +62,8 @@ struct GroupedTuning {
                            // routing is known (-1: all, 0: none)
   int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
                            // end the work list after every up item (a last wave of equal items; 0: off)
+  bool packed = false;      // MOE_GROUPED_PACKED=1 (v2): the kernel streams copies of the expert weights prepacked
+                           // once in its tile order (each TMA box of 256 rows x 64 k one contiguous 32 KB block)
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many
                            // times fewer SMs (the ffn kernel's CTAs start on the others meanwhile)      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
@@ -128,6 +130,7 @@ class GroupedFfn {
   int* blockCounts_ = nullptr;
   unsigned* barrier_ = nullptr;
   std::vector<CUtensorMap> mapW1_, mapW2_;
+  std::vector<__nv_bfloat16*> packedW_;  // MOE_GROUPED_PACKED: per layer, W1 and W2 in tile order
   void* tokenMaps_ = nullptr;  // v2's token tensor maps, in device memory
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;
