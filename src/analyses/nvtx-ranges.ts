@@ -11,7 +11,7 @@ import { gatherF64, gatherI32 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distributionInPlace, lowerBound, sortedOrder, upperBound } from '../model/intervals.js';
+import { distributionInPlace, lowerBoundNear, sortedOrder, upperBound } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { grown } from '../model/columns.js';
 import { endOfPhase } from '../model/memory.js';
@@ -416,14 +416,15 @@ class SyncNames {
   private readonly ids = new Map<string, number>();
   /** by the call's name (a string index): its id, once its text has been looked up */
   private readonly idOfName = new Map<number, number>();
-  private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
+  /** per thread: its blocking calls (rows, starts) and where the last range's calls began */
+  private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array; at: number }>();
 
   constructor(private readonly trace: Trace, blocking: BlockingIndex) {
     const { runtime } = trace;
     for (const [t, rows] of blocking.byThread) {
       const start = new Float64Array(rows.length);
       for (let c = 0; c < rows.length; c++) start[c] = runtime.start[rows[c]];
-      this.perThread.set(t, { rows, start });
+      this.perThread.set(t, { rows, start, at: 0 });
     }
   }
 
@@ -431,8 +432,11 @@ class SyncNames {
     const { trace } = this;
     const calls = this.perThread.get(trace.nvtx.thread[row]);
     if (!calls) return 0;
-    const hi = lowerBound(calls.start, calls.rows.length, trace.nvtx.end[row]);
-    const lo = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]);
+    // ranges come in start order: each search gallops on from the thread's last one, not a binary
+    // search over all of the thread's calls twice a range (the same answers from any hint)
+    const lo = lowerBoundNear(calls.start, calls.rows.length, trace.nvtx.start[row], calls.at);
+    const hi = lowerBoundNear(calls.start, calls.rows.length, trace.nvtx.end[row], lo);
+    calls.at = lo;
     if (lo >= hi) return 0;
     const first = this.count;
     for (let c = lo; c < hi; c++) {
