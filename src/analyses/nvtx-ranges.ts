@@ -210,31 +210,42 @@ export function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   const { start, end, thread } = trace.nvtx;
   const n = rows.length;
   const order = new Int32Array(n);
+  // one pass: whether rows come in start order, whether two share a start (then, rows being in
+  // start order, two adjacent ones do), and per thread its count (one Map lookup a run of one
+  // thread's ranges: a capture's ranges are mostly one thread's)
   let startOrdered = true;
-  for (let q = 1; q < n && startOrdered; q++) if (start[rows[q]] < start[rows[q - 1]]) startOrdered = false;
+  let equalStarts = false;
+  const at = new Map<number, Int32Array>();
+  let runThread = NaN;
+  let run: Int32Array = new Int32Array(1);
+  for (let q = 0; q < n; q++) {
+    const r = rows[q];
+    if (q > 0) {
+      if (start[r] < start[rows[q - 1]]) startOrdered = false;
+      else if (start[r] === start[rows[q - 1]]) equalStarts = true;
+    }
+    if (thread[r] !== runThread) {
+      runThread = thread[r];
+      run = at.get(runThread) ?? new Int32Array(1);
+      at.set(runThread, run);
+    }
+    run[0]++;
+  }
   if (startOrdered) {
-    // per thread, its count, then where its next range goes; one Map lookup a run of one thread's
-    // ranges (a capture's ranges are mostly one thread's), not two a range
-    const at = new Map<number, Int32Array>();
-    let runThread = NaN;
-    let run: Int32Array = new Int32Array(1);
-    for (let q = 0; q < n; q++) {
-      if (thread[rows[q]] !== runThread) {
-        runThread = thread[rows[q]];
-        run = at.get(runThread) ?? new Int32Array(1);
-        at.set(runThread, run);
+    // by thread (ascending), each thread's in row order: the rows' own order when one thread has them all
+    if (at.size === 1) for (let q = 0; q < n; q++) order[q] = q;
+    else {
+      let offset = 0;
+      for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; const count = c[0]; c[0] = offset; offset += count; }
+      runThread = NaN;
+      for (let q = 0; q < n; q++) {
+        if (thread[rows[q]] !== runThread) { runThread = thread[rows[q]]; run = at.get(runThread)!; }
+        order[run[0]++] = q;
       }
-      run[0]++;
     }
-    let offset = 0;
-    for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; const count = c[0]; c[0] = offset; offset += count; }
-    runThread = NaN;
-    for (let q = 0; q < n; q++) {
-      if (thread[rows[q]] !== runThread) { runThread = thread[rows[q]]; run = at.get(runThread)!; }
-      order[run[0]++] = q;
-    }
-    // equal (thread, start): longer first, stable (insertion sort: such runs are short)
-    for (let k = 1; k < n; k++) {
+    // equal (thread, start): longer first, stable (insertion sort: such runs are short); none to
+    // reorder when no two ranges share a start
+    for (let k = 1; k < n && equalStarts; k++) {
       const q = order[k];
       let j = k - 1;
       while (j >= 0 && thread[rows[order[j]]] === thread[rows[q]] && start[rows[order[j]]] === start[rows[q]] && end[rows[order[j]]] < end[rows[q]]) {
