@@ -190,19 +190,6 @@ export function kernelContention(
     for (let j = 0; j < n; j++) { s[j] = Math.max(k.start[rows![j]], window.start); e[j] = Math.min(k.end[rows![j]], window.end); }
   }
   const two = overlappedSet(s, e, n);
-  let kernelTime = 0;
-  for (let j = 0; j < n; j++) kernelTime += e[j] - s[j];
-  // busy = |union|
-  let busy = 0;
-  {
-    let cs = NaN;
-    let ce = NaN;
-    for (let j = 0; j < n; j++) {
-      if (!(e[j] > s[j])) continue;
-      if (ce >= s[j]) { if (e[j] > ce) ce = e[j]; } else { if (ce > cs) busy += ce - cs; cs = s[j]; ce = e[j]; }
-    }
-    if (ce > cs) busy += ce - cs;
-  }
   // groups by (name, grid and block) as one number: no string per kernel (configurations that
   // differ only in registers or shared memory share their text, so their group)
   const textIds = new Map<string, number>();
@@ -214,7 +201,7 @@ export function kernelContention(
     configId[c + 1] = id + 1;
   });
   const configs = textIds.size + 1;
-  interface Acc { id: number; first: number; count: number; alone: number; over: number; time: number; overlapNs: number; fit: boolean }
+  interface Acc { id: number; first: number; count: number; alone: number; over: number; measured: number; time: number; overlapNs: number; fit: boolean }
   const groups = new Map<number, Acc>();
   const list: Acc[] = [];
   const keys = trace.strings.length * configs;
@@ -223,15 +210,22 @@ export function kernelContention(
   // dur[j] - durFrom[j]: the duration (the kernel columns' e - s when whole, else s's place)
   const dur = whole ? e : s;
   const durFrom = whole ? s : null;
-  // per kernel: its group (-1 when not included)
+  // per kernel: its group (-1 when not included or it measures no duration)
   const groupOf = new Int32Array(n).fill(-1);
   // the kernels come in start order: one walk along the overlapped set
   const twoWalk = new OverlapWalker(two);
   // only whole kernels measure a duration: a kernel cut by the window's edge does not
   const measures = (j: number): boolean => k.start[rowAt(j)] >= window.start && k.end[rowAt(j)] <= window.end && (durFrom ? dur[j] - durFrom[j] : dur[j]) > 0;
+  // running doubles (kernel time, busy = |union|, the union's current piece) in a typed array,
+  // summed in this loop, in kernel order as passes of their own would: one pass over the kernels, not three
+  const acc = Float64Array.of(0, 0, NaN, NaN);
   for (let j = 0; j < n; j++) {
     const i = rowAt(j);
     const d = e[j] - s[j];
+    acc[0] += d;
+    if (e[j] > s[j]) {
+      if (acc[3] >= s[j]) { if (e[j] > acc[3]) acc[3] = e[j]; } else { if (acc[3] > acc[2]) acc[1] += acc[3] - acc[2]; acc[2] = s[j]; acc[3] = e[j]; }
+    }
     const b = twoWalk.overlap(s[j], e[j]);
     if (!whole) dur[j] = d;
     beside[j] = b;
@@ -240,18 +234,22 @@ export function kernelContention(
     // a dense table of group ids when the keys are few (the usual few hundred names), a Map beyond
     let g = dense && key >= 0 && key < dense.length ? (dense[key] >= 0 ? list[dense[key]] : undefined) : groups.get(key);
     if (!g) {
-      g = { id: list.length, first: i, count: 0, alone: 0, over: 0, time: 0, overlapNs: 0, fit: false };
+      g = { id: list.length, first: i, count: 0, alone: 0, over: 0, measured: 0, time: 0, overlapNs: 0, fit: false };
       list.push(g);
       if (dense && key >= 0 && key < dense.length) dense[key] = g.id; else groups.set(key, g);
     }
-    groupOf[j] = g.id;
     g.count++;
     g.time += d;
     g.overlapNs += b;
     if (!measures(j)) continue;
+    groupOf[j] = g.id;
+    g.measured++;
     if (b <= ALONE_MAX_SHARE * d) g.alone++;
     else if (b >= OVERLAPPED_MIN_SHARE * d) g.over++;
   }
+  if (acc[3] > acc[2]) acc[1] += acc[3] - acc[2];
+  const kernelTime = acc[0];
+  const busy = acc[1];
   // groups that never ran alone (and have no reference) fit their alone duration on the
   // (duration, company) of all their whole kernels
   for (const g of list) g.fit = g.alone === 0 && !options.reference?.has(contentionKey(trace.strings[k.shortName[g.first]] ?? '?', configText(trace, g.first)));
@@ -259,8 +257,8 @@ export function kernelContention(
   const aloneAt = new Int32Array(list.length + 1);
   const overAt = new Int32Array(list.length + 1);
   const fitAt = new Int32Array(list.length + 1);
-  for (const g of list) { aloneAt[g.id + 1] = g.alone; overAt[g.id + 1] = g.over; }
-  for (let j = 0; j < n; j++) if (groupOf[j] >= 0 && list[groupOf[j]].fit && measures(j)) fitAt[groupOf[j] + 1]++;
+  // (a fit group's fit kernels are its measured ones: no pass to count them)
+  for (const g of list) { aloneAt[g.id + 1] = g.alone; overAt[g.id + 1] = g.over; fitAt[g.id + 1] = g.fit ? g.measured : 0; }
   for (let q = 0; q < list.length; q++) { aloneAt[q + 1] += aloneAt[q]; overAt[q + 1] += overAt[q]; fitAt[q + 1] += fitAt[q]; }
   const aloneJ = new Int32Array(aloneAt[list.length]);
   const overJ = new Int32Array(overAt[list.length]);
@@ -271,7 +269,7 @@ export function kernelContention(
     const fitN = fitAt.slice(0, list.length);
     for (let j = 0; j < n; j++) {
       const q = groupOf[j];
-      if (q < 0 || !measures(j)) continue;
+      if (q < 0) continue;
       const d = durFrom ? dur[j] - durFrom[j] : dur[j];
       const b = beside[j];
       if (b <= ALONE_MAX_SHARE * d) aloneJ[aloneN[q]++] = j;

@@ -15,6 +15,7 @@ import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, OverlapWalker, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
 import { BLOCKING_REASONS, blockingIndex, type BlockingIndex } from './blocking-calls.js';
 import { callLinks, type CallLinks } from './correlation.js';
+import { trimmed } from './select.js';
 import { innermostNvtxRanges } from './nvtx-projection.js';
 
 /**
@@ -42,32 +43,30 @@ export function hostSyncs(
 ): HostSyncSummary {
   const { runtime, memcpy, strings } = trace;
   const d2hByThread = d2hCallsByThread(trace, links.memcpyCalls);
-  const none = { start: new Float64Array(0), row: new Int32Array(0) };
+  const none = { start: new Float64Array(0), link: new Int32Array(0) };
 
   const processOf = processOfThread(trace);
-  // the kept calls' runtime rows and preceding copies (-1: none), in typed columns of their exact
-  // size: the calls are counted first (no doubling growth)
   const kept = (thread: number, r: number, outerEnd: number): boolean => {
     if (runtime.end[r] <= outerEnd) return false;
     if (processes && !processes.has(processOf[thread + 1])) return false;
     return hostRanges ? startsIn(hostRanges, runtime.start[r]) : inWindow(window, runtime.start[r], runtime.end[r]);
   };
+  // the kept calls' runtime rows and preceding copies (-1: none), in one walk of the blocking
+  // calls (each far from the last in millions of calls: a walk to count them first read them all
+  // twice) into columns of the blocking calls' number, cut to the kept ones (nearly all of them;
+  // copied when many were left out, as the selection's columns are)
+  let cap = 0;
+  for (const rows of blocking.byThread.values()) cap += rows.length;
+  let keptRow: Int32Array = new Int32Array(cap);
+  let keptCopy: Int32Array = new Int32Array(cap);
   let n = 0;
-  for (const [thread, rows] of blocking.byThread) {
-    let outerEnd = -Infinity;
-    for (const r of rows) {
-      const e = runtime.end[r];
-      if (e <= outerEnd) continue;
-      if (kept(thread, r, outerEnd)) n++;
-      outerEnd = e;
-    }
-  }
-  let keptRow = new Int32Array(n);
-  let keptCopy = new Int32Array(n);
-  let m = 0;
   for (const [thread, rows] of blocking.byThread) {
     let prevEnd = -Infinity;
     let outerEnd = -Infinity;
+    const d2h = d2hByThread.get(thread) ?? none;
+    // the thread's last copy call starting at or before the call: the calls and the copies both
+    // come in start order, so a cursor, not a search per call
+    let after = 0;
     for (const r of rows) {
       const s = runtime.start[r];
       const e = runtime.end[r];
@@ -75,20 +74,23 @@ export function hostSyncs(
       if (e > prevEnd) prevEnd = e;
       if (!kept(thread, r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
       outerEnd = e;
-      const d2h = d2hByThread.get(thread) ?? none;
-      const i = upperBound(d2h.start, d2h.row.length, s) - 1;
-      keptRow[m] = r;
-      keptCopy[m] = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyOf(d2h.row[i]) : -1;
-      m++;
+      while (after < d2h.link.length && d2h.start[after] <= s) after++;
+      const i = after - 1;
+      keptRow[n] = r;
+      keptCopy[n] = i >= 0 && d2h.start[i] >= sinceEnd ? links.memcpyCalls.memcpy[d2h.link[i]] : -1;
+      n++;
     }
   }
+  keptRow = trimmed(keptRow, n);
+  keptCopy = trimmed(keptCopy, n);
   // start order, ties by row
-  // (one thread's calls come in that order already: then the kept columns are the ordered ones)
+  // (one thread's calls come in that order already: then the kept columns are the ordered ones;
+  // a later row starts no earlier, so the starts are read only where the rows go back)
   let ordered = true;
   for (let q = 1; q < n && ordered; q++) {
     const a = keptRow[q - 1];
     const b = keptRow[q];
-    if (runtime.start[a] > runtime.start[b] || (runtime.start[a] === runtime.start[b] && a > b)) ordered = false;
+    if (b < a && (runtime.start[a] > runtime.start[b] || (runtime.start[a] === runtime.start[b] && a > b))) ordered = false;
   }
   let row = keptRow;
   let copyOf = keptCopy;
@@ -112,18 +114,27 @@ export function hostSyncs(
   let totalTime = 0;
   // the calls in start order: one walk along the gaps
   const idleWalk = new OverlapWalker(idle);
+  // the previous call's name and reason, with their totals: calls come in runs of one name (a
+  // sync per expert), so the maps are looked up only when these change
+  let lastName = NaN;
+  let agg: (NameTotals & { slot: number; rangeCounts: Map<string, number> }) | undefined;
+  let lastReason = NaN;
+  let why: HostSyncSummary['byReason'][number] | undefined;
   for (let q = 0; q < n; q++) {
     const r = row[q];
-    const name = strings[runtime.name[r]] ?? '?';
     const duration = runtime.end[r] - runtime.start[r];
     const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
     totalTime += duration;
-    let agg = byName.get(name);
-    if (!agg) {
-      byName.set(name, (agg = {
-        name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
-        slot: byName.size, rangeCounts: new Map(),
-      }));
+    if (runtime.name[r] !== lastName || !agg) {
+      lastName = runtime.name[r];
+      const name = strings[lastName] ?? '?';
+      agg = byName.get(name);
+      if (!agg) {
+        byName.set(name, (agg = {
+          name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
+          slot: byName.size, rangeCounts: new Map(),
+        }));
+      }
     }
     slotOf[q] = agg.slot;
     agg.count++;
@@ -136,9 +147,12 @@ export function hostSyncs(
     }
     const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
     if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
-    const reason = BLOCKING_REASONS[blocking.reason[r]];
-    let why = byReason.get(reason);
-    if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
+    if (blocking.reason[r] !== lastReason || !why) {
+      lastReason = blocking.reason[r];
+      const reason = BLOCKING_REASONS[lastReason];
+      why = byReason.get(reason);
+      if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
+    }
     why.count++;
     why.total += duration;
     why.gpuIdle += idleHere;
@@ -227,25 +241,33 @@ function startsIn(set: IntervalSet, s: number): boolean {
   return i >= 0 && s < set.end[i];
 }
 
-/** Calls that issued a device-to-host copy, per thread, in start order. */
-function d2hCallsByThread(trace: Trace, calls: CallLinks['memcpyCalls']): Map<number, { start: Float64Array; row: Int32Array }> {
+/**
+ * Calls that issued a device-to-host copy, per thread, in start order: their starts, and each
+ * one's index in `calls` (its runtime row calls.call[k], its copy calls.memcpy[k], the first it
+ * issued: CallLinks.memcpyOf's, without a search).
+ */
+function d2hCallsByThread(trace: Trace, calls: CallLinks['memcpyCalls']): Map<number, { start: Float64Array; link: Int32Array }> {
   const { runtime, memcpy } = trace;
-  // counted, then filled: typed rows per thread, no array of numbers pushed a call at a time
-  const lists = new Map<number, { row: Int32Array; n: number }>();
+  // counted, then filled: typed columns per thread, no array of numbers pushed a call at a time
+  const lists = new Map<number, { link: Int32Array; n: number }>();
   for (let k = 0; k < calls.count; k++) {
     if (memcpy.copyKind[calls.memcpy[k]] !== MemcpyKind.DtoH) continue;
     const t = runtime.thread[calls.call[k]];
     const l = lists.get(t);
-    if (l) l.n++; else lists.set(t, { row: new Int32Array(0), n: 1 });
+    if (l) l.n++; else lists.set(t, { link: new Int32Array(0), n: 1 });
   }
-  for (const l of lists.values()) { l.row = new Int32Array(l.n); l.n = 0; }
+  for (const l of lists.values()) { l.link = new Int32Array(l.n); l.n = 0; }
   for (let k = 0; k < calls.count; k++) {
     if (memcpy.copyKind[calls.memcpy[k]] !== MemcpyKind.DtoH) continue;
-    const r = calls.call[k];
-    const l = lists.get(runtime.thread[r])!;
-    l.row[l.n++] = r;
+    const l = lists.get(runtime.thread[calls.call[k]])!;
+    l.link[l.n++] = k;
   }
-  const out = new Map<number, { start: Float64Array; row: Int32Array }>();
-  for (const [t, l] of lists) out.set(t, { start: gatherF64(runtime.start, l.row), row: l.row });
+  const out = new Map<number, { start: Float64Array; link: Int32Array }>();
+  for (const [t, l] of lists) {
+    const start = new Float64Array(l.n);
+    for (let j = 0; j < l.n; j++) start[j] = runtime.start[calls.call[l.link[j]]];
+    out.set(t, { start, link: l.link });
+  }
   return out;
 }
+

@@ -9,7 +9,7 @@
 import type { IntColumn, Trace } from '../model/trace.js';
 import { sortedOrder, totalLength, union, type IntervalSet } from '../model/intervals.js';
 import { fit, grown, rowAt, widestOf, type RowView } from '../model/columns.js';
-import { forEachInWindow, piece } from '../model/window-pieces.js';
+import { forEachInWindow, forEachRunInWindow, piece } from '../model/window-pieces.js';
 
 export const OpKind = { Kernel: 0, Memcpy: 1, Memset: 2 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
@@ -178,7 +178,7 @@ export function selectOps(
  * at most), as `fit` would copy it, at the moment the copy and the original both count (20 MB at
  * a million kernels, the peak of a run); a copy when it left out many.
  */
-function trimmed<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
+export function trimmed<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
   return (n >= a.length - (a.length >> 3) ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
@@ -217,19 +217,17 @@ function allKernelsAsTheyAre(trace: Trace, deviceId: number, window: IntervalSet
  */
 function wholeKernelRun(trace: Trace, deviceId: number, window: IntervalSet): OpSelection | null {
   const k = trace.kernels;
+  // one run of whole rows (forEachRunInWindow) and no other piece: each whole, consecutive
   let first = -1;
   let n = 0;
   let whole = true;
-  // the last piece's start, a running double (model/window-pieces.ts: not a heap number a kernel)
-  const lastStart = Float64Array.of(-Infinity);
-  forEachInWindow(k, deviceId, window, (i, firstPiece) => {
-    if (!whole) return;
-    const a = piece[0];
-    if (!firstPiece || a !== k.start[i] || piece[1] !== k.end[i] || a < lastStart[0] || (n > 0 && i !== first + n)) { whole = false; return; }
-    if (n === 0) first = i;
-    lastStart[0] = a;
-    n++;
-  });
+  forEachRunInWindow(k, deviceId, window, (from, to) => {
+    if (n > 0) whole = false;
+    first = from;
+    n = to - from;
+  }, () => { whole = false; });
+  // and in start order (rows are, but a table that is not would fail here, as the pieces' check did)
+  for (let i = first + 1; whole && i < first + n; i++) if (k.start[i] < k.start[i - 1]) whole = false;
   if (!whole || n === 0) return null;
   const row = new Int32Array(n);
   for (let o = 0; o < n; o++) row[o] = first + o;
@@ -263,7 +261,7 @@ export function kernelsInWindow(trace: Trace, deviceId: number, window: Interval
   const k = trace.kernels;
   const rows = new Int32Array(k.count);
   let n = 0;
-  forEachInWindow(k, deviceId, window, (i, first) => { if (first) rows[n++] = i; });
+  forEachRunInWindow(k, deviceId, window, (from, to) => { for (let i = from; i < to; i++) rows[n++] = i; }, (i, first) => { if (first) rows[n++] = i; });
   // every kernel, in row order: the rows are the identity
   if (n === k.count) return { count: n, rows: null };
   return { count: n, rows: fit(rows, n) };
@@ -277,12 +275,16 @@ export function transferActivity(trace: Trace, deviceId: number, window: Interva
     // a first walk counts, so the pieces take typed columns of their size
     let count = 0;
     let pieces = 0;
-    forEachInWindow(t, deviceId, window, (_i, first) => { if (first) count++; pieces++; });
+    forEachRunInWindow(t, deviceId, window, (from, to) => { count += to - from; pieces += to - from; }, (_i, first) => { if (first) count++; pieces++; });
     if (pieces === 0) return { count, busy: 0 };
     const s = new Float64Array(pieces);
     const e = new Float64Array(pieces);
     let n = 0;
-    forEachInWindow(t, deviceId, window, () => { s[n] = piece[0]; e[n] = piece[1]; n++; });
+    forEachRunInWindow(t, deviceId, window, (from, to) => {
+      s.set(t.start.subarray(from, to), n);
+      e.set(t.end.subarray(from, to), n);
+      n += to - from;
+    }, () => { s[n] = piece[0]; e[n] = piece[1]; n++; });
     return { count, busy: totalLength(union(s, e, n)) };
   };
   const m = measure(trace.memcpy);

@@ -203,14 +203,22 @@ export function gapsWithin(set: IntervalSet, window: IntervalSet): IntervalSet {
 /**
  * gapsWithin(unionSorted(start, end, count), window) for pieces sorted by start and clipped to
  * W, without building the union: a million kernels' union is two arrays of a million. Two
- * walks (count, then fill) so the gaps, which the findings keep, take exactly their size.
+ * walks (count, then fill) so the gaps, which the findings keep, take exactly their size; one
+ * when the caller knows a bound `atMost` that is nearly exact (device.ts: one stream's gaps and
+ * the segments), into columns of that size (a bound that falls short: the two walks after all).
  */
-export function idleWithin(start: ArrayLike<number>, end: ArrayLike<number>, count: number, window: IntervalSet): IntervalSet {
+export function idleWithin(start: ArrayLike<number>, end: ArrayLike<number>, count: number, window: IntervalSet, atMost = -1): IntervalSet {
   if (window.count === 0) return EMPTY_SET;
   const lo = window.start[0];
   const hi = window.end[window.count - 1];
   // several segments: the hull's gaps are cut to the segments as they come (gapsWithin's intersect)
   const clip = window.count === 1 ? null : window;
+  if (atMost >= 0) {
+    const s = new Float64Array(atMost);
+    const e = new Float64Array(atMost);
+    const m = walkGaps(start, end, count, lo, hi, s, e, clip);
+    if (m <= atMost) return { count: m, start: s.subarray(0, m), end: e.subarray(0, m) };
+  }
   const n = walkGaps(start, end, count, lo, hi, null, null, clip);
   const outS = new Float64Array(n);
   const outE = new Float64Array(n);

@@ -42,25 +42,57 @@ export const piece = new Float64Array(2);
 export function forEachInWindow(
   t: WindowColumns, deviceId: number, window: IntervalSet, visit: (row: number, first: boolean) => void,
 ): void {
-  let seg = 0;
-  for (let i = 0; i < t.count; i++) {
-    if (t.deviceId[i] !== deviceId) continue;
-    const s = t.start[i];
-    const e = t.end[i];
-    // Rows come sorted by start, so segments ending before s are behind every later row too.
-    while (seg < window.count && window.end[seg] < s) seg++;
-    let first = true;
-    for (let j = seg; j < window.count && window.start[j] <= e; j++) {
-      const a = Math.max(s, window.start[j]);
-      const b = Math.min(e, window.end[j]);
-      if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
-        piece[0] = a;
-        piece[1] = b;
-        visit(i, first);
-        first = false;
-        if (e === s) break;
-      }
+  forEachRunInWindow(t, deviceId, window, (from, to) => {
+    for (let i = from; i < to; i++) {
+      piece[0] = t.start[i];
+      piece[1] = t.end[i];
+      visit(i, true);
     }
-  }
+  }, visit);
 }
 
+/**
+ * forEachInWindow's pieces, in the same (row) order, with the rows that are whole inside one
+ * segment of W handed over a run at a time: whole(from, to) for each run of consecutive rows
+ * from .. to - 1, each the device's and its one piece the row itself ([start, end], first); cut(row,
+ * first) with the piece's bounds in `piece` for every other piece. A caller then walks the
+ * common case, millions of whole kernels, in a loop of its own instead of a call per row.
+ */
+export function forEachRunInWindow(
+  t: WindowColumns, deviceId: number, window: IntervalSet,
+  whole: (from: number, to: number) => void, cut: (row: number, first: boolean) => void,
+): void {
+  let seg = 0;
+  let runFrom = -1;
+  for (let i = 0; i < t.count; i++) {
+    if (t.deviceId[i] === deviceId) {
+      const s = t.start[i];
+      const e = t.end[i];
+      // Rows come sorted by start, so segments ending before s are behind every later row too.
+      while (seg < window.count && window.end[seg] < s) seg++;
+      // whole inside segment seg: its only piece (segments neither overlap nor touch, so the next
+      // starts after e), as the loop below would find it
+      if (seg < window.count && window.start[seg] <= s && e <= window.end[seg] && e >= s) {
+        if (runFrom < 0) runFrom = i;
+        continue;
+      }
+      if (runFrom >= 0) { whole(runFrom, i); runFrom = -1; }
+      let first = true;
+      for (let j = seg; j < window.count && window.start[j] <= e; j++) {
+        const a = Math.max(s, window.start[j]);
+        const b = Math.min(e, window.end[j]);
+        if (b > a || (e === s && s >= window.start[j] && s <= window.end[j])) {
+          piece[0] = a;
+          piece[1] = b;
+          cut(i, first);
+          first = false;
+          if (e === s) break;
+        }
+      }
+    } else if (runFrom >= 0) {
+      whole(runFrom, i);
+      runFrom = -1;
+    }
+  }
+  if (runFrom >= 0) whole(runFrom, t.count);
+}

@@ -157,7 +157,12 @@ describe('idleWithin', () => {
           : iv;
         const s = clipped.map((p) => p[0]);
         const e = clipped.map((p) => p[1]);
-        expect(pairs(idleWithin(s, e, s.length, w))).toEqual(pairs(gapsWithin(unionSorted(s, e, s.length), w)));
+        const expected = pairs(gapsWithin(unionSorted(s, e, s.length), w));
+        expect(pairs(idleWithin(s, e, s.length, w))).toEqual(expected);
+        // with a bound: exact, loose, or short (then the counting walk after all)
+        for (const atMost of [expected.length, expected.length + 3, Math.max(0, expected.length - 1)]) {
+          expect(pairs(idleWithin(s, e, s.length, w, atMost))).toEqual(expected);
+        }
       }
     }
   });

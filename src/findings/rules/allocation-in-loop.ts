@@ -33,8 +33,10 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   const kernelCall = ctx.links.kernelCall;
   const threads = new Set<number>();
   let added = NaN;
-  for (let j = 0; j < ctx.kernels.count; j++) {
-    const i = kernelRow(ctx.kernels, j);
+  // the subset once: ctx.kernels is a getter (a call per kernel in the loop's test and body)
+  const kernels = ctx.kernels;
+  for (let j = 0; j < kernels.count; j++) {
+    const i = kernelRow(kernels, j);
     if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
   }
   // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call

@@ -37,8 +37,10 @@ export function manySmallKernels(ctx: FindingContext): Finding | null {
   const share = shareOfWindow(ctx, cost);
   const k = ctx.trace.kernels;
   const byName = new Map<number, number>();
-  for (let j = 0; j < ctx.kernels.count; j++) {
-    const name = k.shortName[kernelRow(ctx.kernels, j)];
+  // the subset once: ctx.kernels is a getter
+  const kernels = ctx.kernels;
+  for (let j = 0; j < kernels.count; j++) {
+    const name = k.shortName[kernelRow(kernels, j)];
     byName.set(name, (byName.get(name) ?? 0) + 1);
   }
   const name = (n: number): string => ctx.trace.strings[n] ?? '?';
