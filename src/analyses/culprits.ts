@@ -19,16 +19,32 @@ export function findCulprits(trace: Trace, deviceId: number, window: { start: nu
   const k = trace.kernels;
   const out: Culprit[] = [];
   const per = (n: number) => (iterations && iterations >= 1 ? n / iterations : null);
+  // the window's kernels whose names match each pattern, by name in order of first kernel; one
+  // pass for both, each name (a string index) tested once into a byte per string, not a Map
+  // lookup per kernel and pattern
+  const patterns = [MASK_KERNELS, GROUPED_KERNELS];
+  const matches = new Uint8Array(trace.strings.length + 1);
+  const hits = new Map<number, number>();
+  for (let i = 0; i < k.count; i++) {
+    if (k.deviceId[i] !== deviceId || k.end[i] < window.start || k.start[i] > window.end) continue;
+    const name = k.shortName[i];
+    // matches[name + 1]: 0 untested, else 1 + a bit per pattern
+    const slot = name >= 0 && name < trace.strings.length ? name + 1 : 0;
+    let m = matches[slot];
+    if (m === 0) {
+      m = 1;
+      patterns.forEach((re, p) => { if (re.test(trace.strings[name] ?? '')) m |= 2 << p; });
+      if (slot > 0) matches[slot] = m;
+    }
+    if (m > 1) hits.set(name, (hits.get(name) ?? 0) + 1);
+  }
   const nameHits = (re: RegExp) => {
+    const bit = 2 << patterns.indexOf(re);
     const byName = new Map<string, number>();
-    const test = new Map<number, boolean>();
-    for (let i = 0; i < k.count; i++) {
-      if (k.deviceId[i] !== deviceId || k.end[i] < window.start || k.start[i] > window.end) continue;
-      let t = test.get(k.shortName[i]);
-      if (t === undefined) test.set(k.shortName[i], (t = re.test(trace.strings[k.shortName[i]] ?? '')));
-      if (!t) continue;
-      const name = trace.strings[k.shortName[i]];
-      byName.set(name, (byName.get(name) ?? 0) + 1);
+    for (const [name, n] of hits) {
+      if (!(matches[name >= 0 && name < trace.strings.length ? name + 1 : 0] & bit)) continue;
+      const text = trace.strings[name];
+      byName.set(text, (byName.get(text) ?? 0) + n);
     }
     return byName;
   };

@@ -11,7 +11,7 @@ import { gatherF64, gatherI32 } from '../model/gather.js';
 import type { Trace } from '../model/trace.js';
 import { nvtxFamilyName } from '../model/nvtx-names.js';
 import type { Distribution, IterationInstance, IterationSummary, NvtxRangeGroup, NvtxRangesReport } from '../report/types.js';
-import { distributionInPlace, lowerBound, sortedOrder, upperBound } from '../model/intervals.js';
+import { distributionInPlace, lowerBoundNear, sortedOrder, upperBound } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { grown } from '../model/columns.js';
 import { endOfPhase } from '../model/memory.js';
@@ -210,31 +210,42 @@ export function nestingDepth(trace: Trace, rows: Int32Array): Int32Array {
   const { start, end, thread } = trace.nvtx;
   const n = rows.length;
   const order = new Int32Array(n);
+  // one pass: whether rows come in start order, whether two share a start (then, rows being in
+  // start order, two adjacent ones do), and per thread its count (one Map lookup a run of one
+  // thread's ranges: a capture's ranges are mostly one thread's)
   let startOrdered = true;
-  for (let q = 1; q < n && startOrdered; q++) if (start[rows[q]] < start[rows[q - 1]]) startOrdered = false;
+  let equalStarts = false;
+  const at = new Map<number, Int32Array>();
+  let runThread = NaN;
+  let run: Int32Array = new Int32Array(1);
+  for (let q = 0; q < n; q++) {
+    const r = rows[q];
+    if (q > 0) {
+      if (start[r] < start[rows[q - 1]]) startOrdered = false;
+      else if (start[r] === start[rows[q - 1]]) equalStarts = true;
+    }
+    if (thread[r] !== runThread) {
+      runThread = thread[r];
+      run = at.get(runThread) ?? new Int32Array(1);
+      at.set(runThread, run);
+    }
+    run[0]++;
+  }
   if (startOrdered) {
-    // per thread, its count, then where its next range goes; one Map lookup a run of one thread's
-    // ranges (a capture's ranges are mostly one thread's), not two a range
-    const at = new Map<number, Int32Array>();
-    let runThread = NaN;
-    let run: Int32Array = new Int32Array(1);
-    for (let q = 0; q < n; q++) {
-      if (thread[rows[q]] !== runThread) {
-        runThread = thread[rows[q]];
-        run = at.get(runThread) ?? new Int32Array(1);
-        at.set(runThread, run);
+    // by thread (ascending), each thread's in row order: the rows' own order when one thread has them all
+    if (at.size === 1) for (let q = 0; q < n; q++) order[q] = q;
+    else {
+      let offset = 0;
+      for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; const count = c[0]; c[0] = offset; offset += count; }
+      runThread = NaN;
+      for (let q = 0; q < n; q++) {
+        if (thread[rows[q]] !== runThread) { runThread = thread[rows[q]]; run = at.get(runThread)!; }
+        order[run[0]++] = q;
       }
-      run[0]++;
     }
-    let offset = 0;
-    for (const t of [...at.keys()].sort((x, y) => x - y)) { const c = at.get(t)!; const count = c[0]; c[0] = offset; offset += count; }
-    runThread = NaN;
-    for (let q = 0; q < n; q++) {
-      if (thread[rows[q]] !== runThread) { runThread = thread[rows[q]]; run = at.get(runThread)!; }
-      order[run[0]++] = q;
-    }
-    // equal (thread, start): longer first, stable (insertion sort: such runs are short)
-    for (let k = 1; k < n; k++) {
+    // equal (thread, start): longer first, stable (insertion sort: such runs are short); none to
+    // reorder when no two ranges share a start
+    for (let k = 1; k < n && equalStarts; k++) {
       const q = order[k];
       let j = k - 1;
       while (j >= 0 && thread[rows[order[j]]] === thread[rows[q]] && start[rows[order[j]]] === start[rows[q]] && end[rows[order[j]]] < end[rows[q]]) {
@@ -416,14 +427,15 @@ class SyncNames {
   private readonly ids = new Map<string, number>();
   /** by the call's name (a string index): its id, once its text has been looked up */
   private readonly idOfName = new Map<number, number>();
-  private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array }>();
+  /** per thread: its blocking calls (rows, starts) and where the last range's calls began */
+  private readonly perThread = new Map<number, { rows: Int32Array; start: Float64Array; at: number }>();
 
   constructor(private readonly trace: Trace, blocking: BlockingIndex) {
     const { runtime } = trace;
     for (const [t, rows] of blocking.byThread) {
       const start = new Float64Array(rows.length);
       for (let c = 0; c < rows.length; c++) start[c] = runtime.start[rows[c]];
-      this.perThread.set(t, { rows, start });
+      this.perThread.set(t, { rows, start, at: 0 });
     }
   }
 
@@ -431,8 +443,11 @@ class SyncNames {
     const { trace } = this;
     const calls = this.perThread.get(trace.nvtx.thread[row]);
     if (!calls) return 0;
-    const hi = lowerBound(calls.start, calls.rows.length, trace.nvtx.end[row]);
-    const lo = lowerBound(calls.start, calls.rows.length, trace.nvtx.start[row]);
+    // ranges come in start order: each search gallops on from the thread's last one, not a binary
+    // search over all of the thread's calls twice a range (the same answers from any hint)
+    const lo = lowerBoundNear(calls.start, calls.rows.length, trace.nvtx.start[row], calls.at);
+    const hi = lowerBoundNear(calls.start, calls.rows.length, trace.nvtx.end[row], lo);
+    calls.at = lo;
     if (lo >= hi) return 0;
     const first = this.count;
     for (let c = lo; c < hi; c++) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace, type KernelRow, type MemcpyRow, type NvtxRow, type RuntimeRow } from '../../src/model/build.js';
-import { analyzeNvtxRanges } from '../../src/analyses/nvtx-ranges.js';
+import { analyzeNvtxRanges, nestingDepth } from '../../src/analyses/nvtx-ranges.js';
+import { nvtxRangeRows } from '../../src/analyses/nvtx-projection.js';
+import type { Trace } from '../../src/model/trace.js';
 import { MemcpyKind, MemoryKind } from '../../src/model/trace.js';
 
 /**
@@ -92,5 +94,41 @@ describe('analyzeNvtxRanges', () => {
     // one segment over the whole trace: as without a window
     const whole = analyzeNvtxRanges(moeTrace(), 0, { start: 0, end: 2000, segments: [{ start: 0, end: 2000 }] });
     expect(whole.byName.find((g) => g.name === 'expert 0')!.overlapWithOthers).toBeCloseTo(30 / 610, 12);
+  });
+});
+
+describe('nestingDepth', () => {
+  /** the depth by definition: ranges by thread, start, the longer first (then row), each one's open enclosers on its thread */
+  function reference(trace: Trace, rows: Int32Array): number[] {
+    const { start, end, thread } = trace.nvtx;
+    const order = Array.from(rows.keys()).sort((x, y) => thread[rows[x]] - thread[rows[y]] || start[rows[x]] - start[rows[y]] || end[rows[y]] - end[rows[x]] || x - y);
+    const depth: number[] = new Array(rows.length).fill(0);
+    const stack: number[] = [];
+    let current = NaN;
+    for (const q of order) {
+      const r = rows[q];
+      if (thread[r] !== current) { stack.length = 0; current = thread[r]; }
+      while (stack.length > 0 && end[stack[stack.length - 1]] <= start[r]) stack.pop();
+      depth[q] = stack.length;
+      stack.push(r);
+    }
+    return depth;
+  }
+  const ranges = (spec: [number, number, number][]) => buildTrace({
+    nvtx: spec.map(([start, end, thread], j) => ({ start, end, thread, text: `r${j}` })),
+    threads: [0, 1, 2].map((t) => ({ globalTid: String(t + 1), tid: t + 1, name: `t${t}`, process: 0 })),
+  });
+  it('nests ranges on one thread, on several interleaved, with and without shared starts', () => {
+    const cases: [number, number, number][][] = [
+      [[0, 100, 0], [10, 50, 0], [20, 30, 0], [60, 90, 0], [100, 120, 0]],
+      [[0, 100, 0], [0, 200, 0], [0, 50, 0], [10, 20, 0], [50, 60, 0]],
+      [[0, 100, 0], [5, 100, 1], [10, 50, 0], [10, 60, 1], [10, 40, 2], [20, 30, 1], [20, 25, 0], [20, 90, 2]],
+      [[0, 10, 1], [0, 10, 0], [0, 20, 1], [3, 4, 0], [3, 9, 1], [3, 5, 1]],
+    ];
+    for (const spec of cases) {
+      const t = ranges(spec);
+      const rows = nvtxRangeRows(t);
+      expect(Array.from(nestingDepth(t, rows))).toEqual(reference(t, rows));
+    }
   });
 });
