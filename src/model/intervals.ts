@@ -181,8 +181,9 @@ export class OverlapWalker {
     const { start, end, count } = this.set;
     let i = this.at;
     // (NaN: as a search would, from its answer)
+    // (the pieces passed over meet nothing: galloped over, not stepped)
     if (!(s >= this.last)) i = firstEndingAfter(end, count, s);
-    else while (i < count && end[i] <= s) i++;
+    else i = upperBoundFrom(end, count, s, i);
     this.at = i;
     this.last = s;
     let t = 0;
