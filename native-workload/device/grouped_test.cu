@@ -413,7 +413,7 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
                         "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
                         "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE",
-                        "MOE_GROUPED_STATIC_STAGES"})
+                        "MOE_GROUPED_STATIC_STAGES", "MOE_GROUPED_PACKED", "MOE_GROUPED_FLAGWAIT"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -462,7 +462,12 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
+      {"packed", "MOE_GROUPED_PACKED=1", true},
+      {"flagwait", "MOE_GROUPED_FLAGWAIT=1", true},
+      {"flagwait-packed-lag16", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_PACKED=1;MOE_GROUPED_LAG=16", false},
+      {"flagwait-tpw4-times", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_ROUTE_TPW=4;MOE_GROUPED_TIMES=1", false},
       {"split2", "MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=9", true},
+      {"packed-split2-wave", "MOE_GROUPED_PACKED=1;MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=64;MOE_GROUPED_WAVE=100", true},
       {"split4", "MOE_GROUPED_SPLIT=4;MOE_GROUPED_TAIL=16", true},
       {"split2-all-signal0", "MOE_GROUPED_SPLIT=2;MOE_GROUPED_TAIL=64;MOE_GROUPED_SIGNAL=0", false},
       {"split3-all", "MOE_GROUPED_SPLIT=3;MOE_GROUPED_TAIL=64", false},

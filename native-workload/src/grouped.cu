@@ -93,6 +93,9 @@ struct FfnArgs {
   unsigned* splitCount;  // [2][tiles2][partRows]: parts finished, per warpgroup and (tile, first row)
   int overlap;  // v2: MOE_GROUPED_OVERLAP=1 keeps one stage's wgmma group in flight
   int staticStages;  // fused routing: stages of the first item loaded before the routing is known (-1: all)
+  int packed;  // MOE_GROUPED_PACKED: the weight maps are the prepacked copies (see packWeightsKernel)
+  const unsigned* ready;  // MOE_GROUPED_FLAGWAIT: the route blocks' arrivals (null: griddepcontrol.wait)
+  unsigned readyTarget;   // arrivals once this launch's route kernel is done
   unsigned long long* times;  // MOE_GROUPED_TIMES: per CTA, globaltimer at 8 points (null: off)
 };
 // ffnKernel2's knobs as template bits: the default instantiation (0) has none of their code, so
@@ -136,6 +139,7 @@ __device__ __forceinline__ int waveStart(F downItems, int E, int waveItems, int 
   }
   return W;
 }
+constexpr int kMaxListSegs = 256;  // buildWorkList's parallel path: segments (2 per expert) it takes
 constexpr int kTimeSlots = 16;  // MOE_GROUPED_TIMES: per-CTA record (see stamp())
 constexpr int kMaxFuseE = 64;    // experts the in-kernel routing takes (its tables live in shared memory)
 constexpr int kMaxFuseT = 64;    // tokens per CTA it takes
@@ -1046,6 +1050,14 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     const int ahead = a.ahead;
     const bool hasStatic = int(blockIdx.x) < a.staticItems;
     int4 cur = make_int4(0, int(blockIdx.x) / a.tiles1, int(blockIdx.x) % a.tiles1, 0);
+    // TMA coordinates of k-slab ks of weight tile z of expert e (phase 0: W1, 1: W2): row-major
+    // [E x rows][K] (64 k at e rows + 256 z), or with MOE_GROUPED_PACKED each (tile, slab) box is a
+    // contiguous 32 KB block of a [E][tiles][K / 64][256][64] copy.
+    auto wCoord = [&](int phase, int e, int z, int ks) {
+      if (a.packed)
+        return make_int2(0, ((e * (phase == 0 ? a.tiles1 : a.tiles2) + z) * (phase == 0 ? kst1 : kst2) + ks) * kBm2);
+      return make_int2(ks * 64, e * (phase == 0 ? a.dFf : a.dModel) + z * kBm2);
+    };
     if (hasStatic) {
       // The first item is known before the routing is: start streaming its weights now.
       prefetched = kst1 < S ? kst1 : S;
@@ -1053,19 +1065,32 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       // run 13: with all five the routing's round trips queue behind 21 MB of weight loads, ~24 us).
       if constexpr ((K & kKnobFuse) != 0)
         if (a.fuse && a.staticStages >= 0 && a.staticStages < prefetched) prefetched = a.staticStages;
-      const int row = cur.y * a.dFf + cur.z * kBm2;
       for (int s = 0; s < prefetched; ++s) {
         mbarExpectTx(&t->full[s], kSlabW);
-        tmaLoad(smem + s * Cf::kStage, &maps.w1, s * 64, row, &t->full[s], policy, a.evictFirst != 0);
+        const int2 c = wCoord(0, cur.y, cur.z, s);
+        tmaLoad(smem + s * Cf::kStage, &maps.w1, c.x, c.y, &t->full[s], policy, a.evictFirst != 0);
       }
-      for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s)
-        tmaPrefetchL2(&maps.w1, s * 64, row);
+      for (int s = prefetched; s < prefetched + max(a.prefetch, ahead) && s < kst1; ++s) {
+        const int2 c = wCoord(0, cur.y, cur.z, s);
+        tmaPrefetchL2(&maps.w1, c.x, c.y);
+      }
     }
     // Fused routing: the consumers fill the tables (the producer reads nothing the kernels
     // before wrote); else the work list and counts come from the route or pack kernel.
     const bool fused = (K & kKnobFuse) && a.fuse != 0;
-    if (fused) mbarWait(&t->routeReady, 0);
-    else asm volatile("griddepcontrol.wait;" ::: "memory");
+    if (fused) {
+      mbarWait(&t->routeReady, 0);
+    } else if (a.ready) {
+      // MOE_GROUPED_FLAGWAIT: every route block has written its rows and block 0 the list (the
+      // grid's completion comes ~3 us after its last block's stores, run 15's stamps).
+      for (unsigned spins = 0; int(loadAcquire(a.ready) - a.readyTarget) < 0; ++spins) {
+        __nanosleep(32);
+        if (spins > kSpinLimit) __trap();
+      }
+      proxyFenceGlobal();
+    } else {
+      asm volatile("griddepcontrol.wait;" ::: "memory");
+    }
     bool rowsCopied = !fused;
     stamp(times, 1);
     if (!fused) stamp(times, 2);
@@ -1148,7 +1173,6 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const int width = (n + 15) >> 4;
       const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
-      const int row = item.y * (item.x == 0 ? a.dFf : a.dModel) + item.z * kBm2;
       const unsigned bBytes = (a.diag & 1) ? 0u : unsigned(width * 16 * 128);
       if ((K & kKnobFuse) && !rowsCopied && kst > 0 && bBytes) {
         // Fused routing: every CTA's packed rows are written (the barrier's second round).
@@ -1171,7 +1195,8 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
         } else {
           mbarWait(&t->empty[p.stage], p.phase ^ 1);
           mbarArriveExpectTx(&t->full[p.stage], kSlabW + bBytes);
-          tmaLoad(A, mw, (ks0 + ks) * 64, row, &t->full[p.stage], policy, hint);
+          const int2 c = wCoord(item.x, item.y, item.z, ks0 + ks);
+          tmaLoad(A, mw, c.x, c.y, &t->full[p.stage], policy, hint);
         }
         if (bBytes) tmaLoad(A + kSlabW, mb, (ks0 + ks) * 64, rowBase, &t->full[p.stage], 0, false);
         if (ahead > 0) {
@@ -1182,10 +1207,11 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           }
           const int g = ks + ahead;
           if (g < kst) {
-            if (n > 0) tmaPrefetchL2(mw, (ks0 + g) * 64, row);
+            const int2 c = wCoord(item.x, item.y, item.z, ks0 + g);
+            if (n > 0) tmaPrefetchL2(mw, c.x, c.y);
           } else if (next.x >= 0 && g - kst < (next.x == 0 ? kst1 : kst2)) {
-            tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, (g - kst) * 64,
-                          next.y * (next.x == 0 ? a.dFf : a.dModel) + next.z * kBm2);
+            const int2 c = wCoord(next.x, next.y, next.z, g - kst);
+            tmaPrefetchL2(next.x == 0 ? &maps.w1 : &maps.w2, c.x, c.y);
           }
         }
       }
@@ -1197,7 +1223,9 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
 
   // ---- consumers ----
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
-  asm volatile("griddepcontrol.wait;" ::: "memory");
+  // (MOE_GROUPED_FLAGWAIT: the consumers take nothing the route kernel wrote but through the
+  // producer's items, which it hands over after its acquire of the route blocks' arrivals.)
+  if (!a.ready) asm volatile("griddepcontrol.wait;" ::: "memory");
   const int wg = warpIdx / 4 - 1, warp = warpIdx % 4, ctid = tid - 128;
   unsigned long long* const times = (K & kKnobTimes) ? a.times : nullptr;
   if (ctid == 0) stamp(times, 5);
@@ -1328,7 +1356,8 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     return a.tiles2 * ((min(histAll[e], a.capacity) + a.chunk - 1) / a.chunk) *
            (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
   };
-  __shared__ int sWave;
+  __shared__ int sWave, sTotal;
+  __shared__ int sSegId[kMaxListSegs];  // per segment in list order: (phase << 16) | expert
   if (tid < 32) {
     const int w = waveStart(downItems, E, a.waveItems, lane);
     if (lane == 0) sWave = w;
@@ -1344,6 +1373,10 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     // An expert with no tokens has no items, except the static ones (drained, not computed).
     seg[segUp(e, E, lag, W)] = c > 0 ? a.tiles1 * tt - st : 0;
     seg[segDown(e, E, lag, W)] = downItems(e);
+    if (2 * E <= kMaxListSegs) {
+      sSegId[segUp(e, E, lag, W)] = e;
+      sSegId[segDown(e, E, lag, W)] = (1 << 16) | e;
+    }
   }
   __syncthreads();
   if (tid < 32) {
@@ -1362,10 +1395,43 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
     if (lane == 0) {
       *a.listTotal = carry;
       *a.queue = 0;
+      sTotal = carry;
     }
   }
   __syncthreads();
   for (int i = tid; i < a.staticItems; i += blockDim.x) a.list[i] = make_int4(0, i / a.tiles1, i % a.tiles1, 0);
+  if (2 * E <= kMaxListSegs) {
+    // Every thread of the block writes list entries: entry idx decoded from the segment table
+    // (the last segment starting at or before idx; the order of the serial loop below). Run 15's
+    // stamps: block 0 took ~5 us (6 on Zipf) for the serial loop, 64 threads writing 15-105
+    // entries each, on the route kernel's critical path.
+    for (int idx = a.staticItems + tid; idx < sTotal; idx += blockDim.x) {
+      int lo = 0, hi = 2 * E;
+      while (lo < hi) {
+        const int mid = (lo + hi) >> 1;
+        if (seg[mid] <= idx) lo = mid + 1;
+        else hi = mid;
+      }
+      const int sg = lo - 1, id = sSegId[sg], x = id & 0xffff;
+      int j = idx - seg[sg];
+      const int c = min(histAll[x], a.capacity), tt = (c + a.chunk - 1) / a.chunk;
+      int4 item;
+      if (id >> 16) {
+        const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
+        item = make_int4(1, x, j / (tt * parts), r / parts + 256 * (r % parts));
+      } else {
+        const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
+        if (j < first) {
+          item = make_int4(0, x, j / (tt - 1), 1 + j % (tt - 1));
+        } else {
+          j -= first;
+          item = make_int4(0, x, st + j / tt, j % tt);
+        }
+      }
+      a.list[idx] = item;
+    }
+    return;
+  }
   for (int x = tid; x < E; x += blockDim.x) {
     const int c = min(histAll[x], a.capacity);
     const int tt = (c + a.chunk - 1) / a.chunk;
@@ -1507,10 +1573,21 @@ struct RouteArgs {
   unsigned* done1;
   int* blockCounts;   // [blocks][experts]
   unsigned* barrier;  // grid barrier: counts arrivals forever (generation = value / blocks)
+  unsigned* ready;    // MOE_GROUPED_FLAGWAIT: each block adds 1 when its rows (block 0: and the list) are written
   unsigned long long* times;  // MOE_GROUPED_TIMES (routePackKernel): per block, globaltimer at 0 start,
                               // 1 top-1 chosen, 2 counts summed (the grid barrier), 3 rows copied, 4 list built
 };
 
+// MOE_GROUPED_FLAGWAIT: this block's writes are done; the ffn kernel's producers wait for every
+// block's arrival on a.ready instead of the route grid's completion (griddepcontrol.wait).
+__device__ __forceinline__ void routeArrive(const RouteArgs& a) {
+  if (!a.ready) return;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    atomicAdd(a.ready, 1u);
+  }
+}
 // MOE_GROUPED_TIMES: slot i of this route block's record (thread 0; null: off).
 __device__ __forceinline__ void routeStamp(const RouteArgs& a, int i) {
   if (a.times && threadIdx.x == 0) {
@@ -1677,8 +1754,12 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
     }
   }
   routeStamp(a, 3);
-  if (blockIdx.x != 0) return;
+  if (blockIdx.x != 0) {
+    routeArrive(a);
+    return;
+  }
   buildWorkList(a, histAll, offs, seg);
+  routeArrive(a);
   routeStamp(a, 4);
 }
 
@@ -1798,8 +1879,12 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
       else if (tok >= 0) reinterpret_cast<uint4*>(a.out)[size_t(tok) * vecs + c] = v[u];  // zeroes: dropped
     }
   }
-  if (blockIdx.x != 0) return;
+  if (blockIdx.x != 0) {
+    routeArrive(a);
+    return;
+  }
   buildWorkList(a, histAll, offs, seg);
+  routeArrive(a);
 }
 
 // top-k > 1: out[t] = Σ_k gate · yPacked[row of assignment (k, t)], 0 for dropped assignments.
@@ -1814,6 +1899,27 @@ __global__ void combinePackedKernel(const bf16* yPacked, const int* rowOf, const
       if (row >= 0) acc += gate[a] * __bfloat162float(yPacked[size_t(row) * dModel + j]);
     }
     out[size_t(t) * dModel + j] = __float2bfloat16(acc);
+  }
+}
+
+// MOE_GROUPED_PACKED: a copy of an expert weight [E x rows][cols] in the ffn kernel's tile order,
+// dst[((e tiles + z) (cols / 64) + k) 256 + r][0 .. 63] = src[e rows + 256 z + r][64 k .. 64 k + 63]
+// (zeros past the expert's rows): each (tile, k-slab) TMA box is one contiguous 32 KB block, not
+// 256 rows of 128 bytes 1.5-6 KB apart. Made once, when the GroupedFfn is built.
+__global__ void packWeightsKernel(const bf16* src, bf16* dst, int experts, int rows, int cols, int tiles) {
+  const int kslabs = cols / 64;
+  const size_t vecs = size_t(experts) * tiles * kslabs * 256 * 8;  // 16-byte pieces of dst
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < vecs; i += size_t(gridDim.x) * blockDim.x) {
+    const int c8 = int(i % 8);
+    size_t q = i / 8;
+    const int r = int(q % 256);
+    q /= 256;
+    const int k = int(q % kslabs);
+    q /= kslabs;
+    const int z = int(q % tiles), e = int(q / tiles), row = z * 256 + r;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row < rows) v = reinterpret_cast<const uint4*>(src + (size_t(e) * rows + row) * cols + k * 64)[c8];
+    reinterpret_cast<uint4*>(dst)[i] = v;
   }
 }
 
@@ -1912,6 +2018,8 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
   t.staticStages = envInt("MOE_GROUPED_STATIC_STAGES", t.staticStages);
+  t.packed = envInt("MOE_GROUPED_PACKED", t.packed ? 1 : 0) != 0;
+  t.flagWait = envInt("MOE_GROUPED_FLAGWAIT", t.flagWait ? 1 : 0) != 0;
   {
     const int tpw = envInt("MOE_GROUPED_ROUTE_TPW", t.routeTpw);
     t.routeTpw = tpw >= 8 ? 8 : tpw >= 4 ? 4 : tpw >= 2 ? 2 : 1;
@@ -1969,9 +2077,24 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   }
   maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
   for (int l = 0; l < s.layers; ++l) {
-    mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
-    mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
+    if (tune_.packed && tune_.kernel == 2) {
+      // MOE_GROUPED_PACKED: the kernel streams prepacked copies (packWeightsKernel).
+      const size_t n1 = size_t(s.experts) * tiles1_ * kBm2 * s.dModel, n2 = size_t(s.experts) * tiles2_ * kBm2 * s.dFf;
+      bf16* p1 = alloc<bf16>(n1);
+      bf16* p2 = alloc<bf16>(n2);
+      packWeightsKernel<<<1024, 256, 0, stream_>>>(w1t[l], p1, s.experts, s.dFf, s.dModel, tiles1_);
+      packWeightsKernel<<<1024, 256, 0, stream_>>>(w2t[l], p2, s.experts, s.dModel, s.dFf, tiles2_);
+      CUDA_CHECK(cudaGetLastError());
+      packedW_.push_back(p1);
+      packedW_.push_back(p2);
+      mapW1_.push_back(tileMap(p1, n1 / 64, 64, kBm2));
+      mapW2_.push_back(tileMap(p2, n2 / 64, 64, kBm2));
+    } else {
+      mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
+      mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
+    }
   }
+  if (!packedW_.empty()) CUDA_CHECK(cudaStreamSynchronize(stream_));
   xPacked_ = alloc<bf16>(rows * s.dModel);
   hPacked_ = alloc<bf16>(rows * s.dFf);
   if (s.topk > 1) yPacked_ = alloc<bf16>(rows * s.dModel);
@@ -2016,6 +2139,7 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
     routeSmem_ = int((5 * s.experts + 2 * parts * s.experts) * sizeof(int));
     blockCounts_ = alloc<int>(size_t(routeBlocks_) * s.experts);
     barrier_ = alloc<unsigned>(1);
+    routeReady_ = alloc<unsigned>(1);
     const RouteKernel rk = routeKernel(tpw);
     CUDA_CHECK(cudaFuncSetAttribute(rk, cudaFuncAttributeMaxDynamicSharedMemorySize, routeSmem_));
     // The route kernel's grid barrier needs every block resident at once.
@@ -2036,8 +2160,9 @@ GroupedFfn::~GroupedFfn() {
   for (void* p : {(void*)xPacked_, (void*)hPacked_, (void*)yPacked_, (void*)rowOf_, (void*)tokenOf_, (void*)gateOf_,
                   (void*)offsets_, (void*)listTotal_, (void*)queue_, (void*)done1_, (void*)list_, tokenMaps_,
                   (void*)blockCounts_, (void*)barrier_, (void*)fuseCounts_, (void*)fuseBarrier_, (void*)partials_,
-                  (void*)splitCount_, (void*)times_, (void*)routeTimes_})
+                  (void*)splitCount_, (void*)times_, (void*)routeTimes_, (void*)routeReady_})
     if (p) cudaFree(p);
+  for (bf16* p : packedW_) cudaFree(p);
 }
 
 std::string GroupedFfn::describe() const {
@@ -2059,6 +2184,8 @@ std::string GroupedFfn::describe() const {
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
   if (tune_.wave > 0) d += ", the last experts' down items (<= " + std::to_string(waveItems()) + ") end the list";
+  if (!packedW_.empty()) d += ", weights prepacked in tile order";
+  if (tune_.flagWait && routeReady_ && !fusedFfn_) d += ", ffn waits on the route blocks' flags";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
   if (tune_.overlap) d += ", one wgmma group in flight";
   if (fusedRoute() && tune_.routeTpw > 1)
@@ -2213,12 +2340,17 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.blockCounts = blockCounts_;
   r.barrier = barrier_;
   r.times = routeTimes_;
+  r.ready = nullptr;
+  if (tune_.flagWait && routeReady_) {
+    r.ready = routeReady_;
+    ++routeLaunches_;
+  }
   launch(routeKernel(tune_.routeTpw), dim3(routeBlocks_), dim3(32 * kRouteWarps), routeSmem_, stream_, tune_.pdl, r);
-  launchFfn(layer, assignGate, expertCount, out);
+  launchFfn(layer, assignGate, expertCount, out, nullptr, r.ready != nullptr);
 }
 
 void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount, bf16* out,
-                           const InKernelRoute* route) {
+                           const InKernelRoute* route, bool flagWait) {
   const int tiles1 = tiles1_;
 
   FfnArgs f{};
@@ -2256,6 +2388,9 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
   f.times = times_;
   f.overlap = tune_.overlap ? 1 : 0;
   f.staticStages = tune_.staticStages;
+  f.packed = packedW_.empty() ? 0 : 1;
+  f.ready = flagWait ? routeReady_ : nullptr;
+  f.readyTarget = unsigned(routeLaunches_ * (unsigned long long)routeBlocks_);
   if (route) {
     f.fuse = 1;
     f.logits = route->logits;

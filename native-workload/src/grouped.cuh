@@ -62,6 +62,10 @@ struct GroupedTuning {
                            // routing is known (-1: all, 0: none)
   int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
                            // end the work list after every up item (a last wave of equal items; 0: off)
+  bool flagWait = false;    // MOE_GROUPED_FLAGWAIT=1 (route kernel): the ffn kernel waits for the route blocks'
+                           // arrivals on a counter, not for the route grid's completion (griddepcontrol.wait)
+  bool packed = false;      // MOE_GROUPED_PACKED=1 (v2): the kernel streams copies of the expert weights prepacked
+                           // once in its tile order (each TMA box of 256 rows x 64 k one contiguous 32 KB block)
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many
                            // times fewer SMs (the ffn kernel's CTAs start on the others meanwhile)      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();
@@ -114,7 +118,7 @@ class GroupedFfn {
     int* assignPos = nullptr;
   };
   void launchFfn(int layer, const float* assignGate, int* expertCount, __nv_bfloat16* out,
-                 const InKernelRoute* route = nullptr);
+                 const InKernelRoute* route = nullptr, bool flagWait = false);
   bool fusedFfn_ = false;
   int splitK_ = 1, splitM_ = 0, splitRows_ = 0;
   float* partials_ = nullptr;
@@ -127,7 +131,10 @@ class GroupedFfn {
   int routeBlocks_ = 0, routeSmem_ = 0, chunk_ = 128;
   int* blockCounts_ = nullptr;
   unsigned* barrier_ = nullptr;
+  unsigned* routeReady_ = nullptr;           // MOE_GROUPED_FLAGWAIT: the route blocks' arrivals, ever growing
+  unsigned long long routeLaunches_ = 0;     // route launches that counted into it
   std::vector<CUtensorMap> mapW1_, mapW2_;
+  std::vector<__nv_bfloat16*> packedW_;  // MOE_GROUPED_PACKED: per layer, W1 and W2 in tile order
   void* tokenMaps_ = nullptr;  // v2's token tensor maps, in device memory
   CUtensorMap mapX_{}, mapH_{};
   __nv_bfloat16 *xPacked_ = nullptr, *hPacked_ = nullptr, *yPacked_ = nullptr;

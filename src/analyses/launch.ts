@@ -11,7 +11,7 @@ import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
 import { distributionOf, distributionOfUncounted, type ValueSink } from '../model/distribution.js';
 import { callLinks, type CallLinks } from './correlation.js';
-import { OpKind, opRow, type OpSelection } from './select.js';
+import { OpKind, type OpSelection } from './select.js';
 
 export function launchStats(
   trace: Trace, sel: OpSelection, kernelDuration: Distribution, gaps: GapSummary, links: CallLinks = callLinks(trace),
@@ -23,21 +23,41 @@ export function launchStats(
 export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks): Omit<LaunchStats, 'launchBound'> {
   const { kernels, runtime } = trace;
   const { kernelCall } = links;
+  // the columns in locals: a loop that calls out (a sink's flush) would read each property again
+  // every iteration (measured: the op-kind test was most of a pass)
+  const { count: ops, kind, row: opRows } = sel.ops;
+  const KERNEL = OpKind.Kernel;
+  const { start: kStart } = kernels;
+  const { start: rStart, end: rEnd, thread: rThread } = runtime;
+  // the kernels' launch calls: when they never go back in the selection's order (one thread
+  // launching in the order the kernels ran), the calls in row order are the kernels' own, each
+  // once where repeated (a graph launch); else a flag per call row
   let matched = 0;
-  const isLaunch = new Uint8Array(runtime.count);
-  for (let o = 0; o < sel.ops.count; o++) {
-    if (sel.ops.kind[o] !== OpKind.Kernel) continue;
-    const call = kernelCall[opRow(sel, o)];
+  let lastCall = -1;
+  let inOrder = true;
+  for (let o = 0; o < ops; o++) {
+    if (kind[o] !== KERNEL) continue;
+    const call = kernelCall[opRows ? opRows[o] : o];
     if (call < 0) continue;
     matched++;
-    isLaunch[call] = 1;
+    if (call < lastCall) inOrder = false;
+    lastCall = call;
+  }
+  let isLaunch: Uint8Array | null = null;
+  if (!inOrder) {
+    isLaunch = new Uint8Array(runtime.count);
+    for (let o = 0; o < ops; o++) {
+      if (kind[o] !== KERNEL) continue;
+      const call = kernelCall[opRows ? opRows[o] : o];
+      if (call >= 0) isLaunch[call] = 1;
+    }
   }
   const latencyDist = distributionOf(matched, (out) => {
-    for (let o = 0; o < sel.ops.count; o++) {
-      if (sel.ops.kind[o] !== OpKind.Kernel) continue;
-      const row = opRow(sel, o);
+    for (let o = 0; o < ops; o++) {
+      if (kind[o] !== KERNEL) continue;
+      const row = opRows ? opRows[o] : o;
       const call = kernelCall[row];
-      if (call >= 0) out.put(Math.max(0, kernels.start[row] - runtime.end[call]));
+      if (call >= 0) out.put(Math.max(0, kStart[row] - rEnd[call]));
     }
   });
   // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
@@ -47,11 +67,9 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
   const intervals = (out: ValueSink): void => {
     seen.fill(0);
     const elsewhere = new Map<number, number>();
-    // the launch calls in row order, each once (no list of their rows: 4 bytes a kernel at the peak)
-    for (let r = 0; r < isLaunch.length; r++) {
-      if (isLaunch[r] === 0) continue;
-      const t = runtime.thread[r];
-      const s = runtime.start[r];
+    const launch = (r: number): void => {
+      const t = rThread[r];
+      const s = rStart[r];
       if (t >= 0 && t < threadSlots) {
         if (seen[t]) out.put(s - lastStart[t]);
         seen[t] = 1;
@@ -60,6 +78,18 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
         const prev = elsewhere.get(t);
         if (prev !== undefined) out.put(s - prev);
         elsewhere.set(t, s);
+      }
+    };
+    // the launch calls in row order, each once (no list of their rows: 4 bytes a kernel at the peak):
+    // the kernels' own calls in their order, or the flagged rows of every call
+    if (isLaunch) {
+      for (let r = 0; r < isLaunch.length; r++) if (isLaunch[r] !== 0) launch(r);
+    } else {
+      let last = -1;
+      for (let o = 0; o < ops; o++) {
+        if (kind[o] !== KERNEL) continue;
+        const call = kernelCall[opRows ? opRows[o] : o];
+        if (call >= 0 && call !== last) { launch(call); last = call; }
       }
     }
   };

@@ -94,4 +94,31 @@ describe('launch latency, interval and launch-bound', () => {
     expect(d.launch.latency).toMatchObject({ count: 3, min: 2, max: 10 });
     expect(d.launch.interval).toMatchObject({ count: 1, total: 40 });
   });
+
+  it('takes the launch calls in call order whether the kernels ran in it or not, each once', () => {
+    // calls at 0, 10, 20, 30 on one thread (30 a graph launch of two kernels); kernels run on two
+    // streams, in launch order or with the second launched first
+    const runtime = [0, 10, 20, 30].map((s, i) => ({ start: s, end: s + 2, name: 'cudaLaunchKernel', correlationId: i + 1 }));
+    const inOrder = analyzeDevice(buildTrace({
+      runtime,
+      kernels: [
+        { start: 40, end: 50, correlationId: 1, streamId: 1 }, { start: 41, end: 51, correlationId: 2, streamId: 2 },
+        { start: 60, end: 70, correlationId: 3, streamId: 1 }, { start: 70, end: 80, correlationId: 4, streamId: 1 },
+        { start: 80, end: 90, correlationId: 4, streamId: 1 },
+      ],
+    }), 0);
+    const outOfOrder = analyzeDevice(buildTrace({
+      runtime,
+      kernels: [
+        { start: 40, end: 50, correlationId: 2, streamId: 2 }, { start: 41, end: 51, correlationId: 1, streamId: 1 },
+        { start: 60, end: 70, correlationId: 4, streamId: 1 }, { start: 70, end: 80, correlationId: 3, streamId: 1 },
+        { start: 80, end: 90, correlationId: 4, streamId: 1 },
+      ],
+    }), 0);
+    const interval = { count: 3, total: 30, min: 10, median: 10, p95: 10, max: 10 };
+    expect(inOrder.launch.interval).toEqual(interval);
+    expect(outOfOrder.launch.interval).toEqual(interval);
+    expect(inOrder.launch.matchedKernels).toBe(5);
+    expect(outOfOrder.launch.matchedKernels).toBe(5);
+  });
 });

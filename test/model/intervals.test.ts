@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   complement, concurrencyLevels, concurrencyTimeline, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
-  idleWithin, intervalSet, lowerBoundNear, overlapWith, totalLength, union, unionSorted, type IntervalSet,
+  idleWithin, intervalSet, lowerBoundNear, OverlapWalker, overlapWith, totalLength, union, unionSorted, type IntervalSet,
 } from '../../src/model/intervals.js';
 
 const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
@@ -32,6 +32,49 @@ describe('intersection and complement', () => {
     expect(pairs(intersect(a, b))).toEqual([[5, 10], [20, 25]]);
     expect(intersectionLength(a, b)).toBe(10);
     expect(intersectionLength(intervalSet([[0, 5]]), intervalSet([[5, 9]]))).toBe(0);
+  });
+  it('sums what the plain merge walk sums, in its order, skipping far pieces (fractions included)', () => {
+    const walk = (x: IntervalSet, y: IntervalSet) => {
+      let t = 0;
+      let i = 0;
+      let j = 0;
+      while (i < x.count && j < y.count) {
+        const s = Math.max(x.start[i], y.start[j]);
+        const e = Math.min(x.end[i], y.end[j]);
+        if (e > s) t += e - s;
+        if (x.end[i] < y.end[j]) i++; else j++;
+      }
+      return t;
+    };
+    let seed = 9;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const set = (n: number, scale: number) => intervalSet(Array.from({ length: n }, () => {
+      const s = rand() * 1000;
+      return [s, s + rand() * scale] as [number, number];
+    }));
+    for (let trial = 0; trial < 300; trial++) {
+      const x = set(Math.floor(rand() * 40), rand() < 0.5 ? 3 : 60);
+      const y = set(Math.floor(rand() * 400), rand() < 0.5 ? 0.7 : 20);
+      expect(intersectionLength(x, y)).toBe(walk(x, y));
+      expect(intersectionLength(y, x)).toBe(walk(y, x));
+    }
+  });
+  it('OverlapWalker measures as overlapWith does, queries moving forward or back', () => {
+    let seed = 13;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    for (let trial = 0; trial < 100; trial++) {
+      const set = intervalSet(Array.from({ length: Math.floor(rand() * 300) }, () => {
+        const s = Math.floor(rand() * 2000);
+        return [s, s + 1 + Math.floor(rand() * 10)] as [number, number];
+      }));
+      const walker = new OverlapWalker(set);
+      let s = 0;
+      for (let q = 0; q < 60; q++) {
+        s = rand() < 0.1 ? Math.floor(rand() * 2000) : s + Math.floor(rand() * 80);
+        const e = s + Math.floor(rand() * 50);
+        expect(walker.overlap(s, e)).toBe(overlapWith(set, s, e));
+      }
+    }
   });
   it('measures [s, e) against a set', () => {
     expect(overlapWith(a, 8, 22)).toBe(4);
