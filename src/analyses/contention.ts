@@ -154,19 +154,19 @@ export function kernelContention(
   let nRows = 0;
   let first = -1;
   let last = -1;
+  // whole: the window's kernels are the rows first .. last, in start order, none cut by its edges
+  // (one GPU, the steady-state window): their columns are the kernel columns' own, not copies,
+  // and row j is first + j (no list of rows). Checked in the same pass: when the rows are
+  // first .. last, the window's kernels one after another are the rows one after another.
+  let uncutInOrder = true;
   for (let i = 0; i < k.count; i++) {
     if (!inW(i)) continue;
+    if (k.start[i] < window.start || k.end[i] > window.end || (last >= 0 && k.start[i] < k.start[last])) uncutInOrder = false;
     nRows++;
     if (first < 0) first = i;
     last = i;
   }
-  // whole: the window's kernels are the rows first .. last, in start order, none cut by its edges
-  // (one GPU, the steady-state window): their columns are the kernel columns' own, not copies,
-  // and row j is first + j (no list of rows)
-  let whole = nRows > 0 && last - first + 1 === nRows;
-  for (let i = first; i <= last && whole; i++) {
-    if (k.start[i] < window.start || k.end[i] > window.end || (i > first && k.start[i] < k.start[i - 1])) whole = false;
-  }
+  const whole = nRows > 0 && last - first + 1 === nRows && uncutInOrder;
   let rows: Int32Array | null = null;
   if (!whole) {
     rows = new Int32Array(nRows);
