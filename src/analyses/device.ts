@@ -97,11 +97,12 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   // Everything that reads the selection, in a scope of its own: its columns (about 30 bytes an
   // operation) are garbage before the gap classes, host syncs and findings allocate theirs.
   const rows = trace.kernels.count + trace.runtime.count;
-  const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess } = (() => {
+  const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess, oneStream } = (() => {
     const { pieces, ...statistics } = (() => {
       const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
       const overlap = overlapOfSelection(sel, windowLength);
-      const { streams, pairs } = streamOccupancy(sel, segments, overlap.busy);
+      // (one stream: its gaps' statistics also give the gap list's threshold, for below)
+      const { streams, pairs, oneStream } = streamOccupancy(sel, segments, overlap.busy, GAP_LIST_LIMIT);
       const processes = new Set<number>();
       let lastProcess = NaN;
       for (let o = 0; o < sel.ops.count; o++) {
@@ -116,7 +117,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
       const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
       // of the selection, only its pieces are left for the idle gaps
       const pieces = { start: sel.start, end: sel.end, count: sel.count };
-      return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess };
+      return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess, oneStream };
     })();
     // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection; the statistics
     // above made their scratch before them, and the selection's other columns (~7 bytes an
@@ -132,7 +133,13 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   // classes make theirs
   endOfPhase(rows, 'idle-gaps');
   const eventWaits = eventWaitLinks(trace, deviceId, links);
-  const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits);
+  // one stream whose gaps are all the device's (none before its first piece or after its last:
+  // a sequential program's iterations): the same lengths in the same order, whose statistics and
+  // list threshold its passes took
+  const sameGaps = oneStream !== undefined && oneStream.count === idle.count &&
+    (idle.count === 0 || (idle.start[0] >= oneStream.first && idle.end[idle.count - 1] <= oneStream.last));
+  const lengths = sameGaps ? { all: streams[0].gaps, threshold: oneStream!.threshold } : undefined;
+  const { summary: gaps, detail } = classifyGapsDetailed(trace, deviceId, idle, GAP_LIST_LIMIT, links, blocking, eventWaits, lengths);
   // and the gap classes' scratch before the host syncs make theirs
   endOfPhase(rows, 'gap-classes');
   const launch = withLaunchBound(launchMeasured, kernelDuration, gaps);

@@ -19,7 +19,7 @@
  * --range window, time between segments is outside W and is no gap.
  */
 import type { Trace } from '../model/trace.js';
-import { GAP_CLASSES, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
+import { GAP_CLASSES, type Distribution, type Gap, type GapHistogramBin, type GapSummary } from '../report/types.js';
 import { intervalSet, type IntervalSet } from '../model/intervals.js';
 import { distributionAndRanks, type Visit } from '../model/distribution.js';
 import { eventWaitLinks, type EventWaitLinks } from './event-waits.js';
@@ -157,6 +157,13 @@ export function classifyGaps(trace: Trace, deviceId: number, gaps: IntervalSet, 
 }
 
 /**
+ * The gaps' length statistics and the length of the listLimit-th longest (null when there are no
+ * more gaps than that), as classifyGapsDetailed takes them from its caller: device.ts has them
+ * when the device's gaps are its one stream's (stream-occupancy.ts).
+ */
+export interface GapLengths { all: Distribution; threshold: number | null }
+
+/**
  * Classifies every gap: `summary` for the report (the `listLimit` longest listed, every gap
  * counted), `detail` the class of every gap for the findings. `links` and `blocking` come from
  * the trace's index (trace-index.ts); computed here when not given.
@@ -165,6 +172,7 @@ export function classifyGapsDetailed(
   trace: Trace, deviceId: number, gaps: IntervalSet, listLimit = GAP_LIST_LIMIT,
   links: CallLinks = callLinks(trace), blocking: BlockingIndex = blockingIndex(trace, links),
   eventWaits: EventWaitLinks = eventWaitLinks(trace, deviceId, links),
+  lengths?: GapLengths,
 ): { summary: GapSummary; detail: GapDetail } {
   const { runtime, strings } = trace;
   const { kernelCall } = links;
@@ -194,8 +202,12 @@ export function classifyGapsDetailed(
 
   // the gaps' statistics and the length of the listLimit-th longest, from the same passes over
   // their lengths; then the gaps the report lists
-  const { distribution: all, atRanks } = distributionAndRanks(gaps.count, gapLengths(gaps), gaps.count > listLimit ? [gaps.count - listLimit] : []);
-  const listed = longestGaps(gaps, listLimit, atRanks[0]);
+  // (or both from the caller, who has them from the same lengths in the same order)
+  const { all, threshold } = lengths ?? (() => {
+    const { distribution, atRanks } = distributionAndRanks(gaps.count, gapLengths(gaps), gaps.count > listLimit ? [gaps.count - listLimit] : []);
+    return { all: distribution, threshold: atRanks.length > 0 ? atRanks[0] : null };
+  })();
+  const listed = longestGaps(gaps, listLimit, threshold ?? NaN);
   const listedKernel = new Int32Array(listed.length);
   const listedSync = new Int32Array(listed.length);
   const listedBlocked = new Float64Array(listed.length);
@@ -284,7 +296,7 @@ export function classifyGapsDetailed(
   });
   const byClass = Object.fromEntries(GAP_CLASSES.map((c, i) => [c, { count: classCount[i], total: classTotal[i] }])) as GapSummary['byClass'];
   const histogram = gapHistogram(gaps, cls);
-  const summary: GapSummary = { all, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
+  const summary: GapSummary = { all: { ...all }, byClass, gaps: list, omitted: gaps.count - list.length, histogram };
   return { summary, detail };
 }
 

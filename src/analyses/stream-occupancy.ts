@@ -10,16 +10,29 @@ import type { Distribution, StreamPairOverlap, StreamStats } from '../report/typ
 import {
   groupPairOverlaps, totalLength, type IntervalSet,
 } from '../model/intervals.js';
-import { distributionOf, distributionOfUncounted, type ValueSink } from '../model/distribution.js';
+import { distributionAndRanksUncounted, distributionOf, type ValueSink } from '../model/distribution.js';
 import { runningDoubles } from '../model/columns.js';
 import { opDuration, pieceOp, type OpSelection } from './select.js';
 
 export interface StreamOccupancy {
   streams: StreamStats[];
   pairs: StreamPairOverlap[];
+  /** with a `listLimit`, a selection of one stream: what device.ts needs to know whether its gaps are the device's */
+  oneStream?: OneStreamGaps;
 }
 
-export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number): StreamOccupancy {
+/**
+ * A one-stream selection's gaps: their count, the stream's first piece's start and last end (its
+ * gaps lie between), and the length of the listLimit-th longest (null when there are no more).
+ */
+export interface OneStreamGaps { count: number; first: number; last: number; threshold: number | null }
+
+/**
+ * `listLimit`: for a selection of one stream, its gap statistics' passes also find the length of
+ * its listLimit-th longest gap (StreamOccupancy.oneStream): when the device's gaps are the stream's,
+ * the gap classes take both from here instead of passes of their own (device.ts).
+ */
+export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBusy: number, listLimit = -1): StreamOccupancy {
   const windowLength = totalLength(window);
   const slotOf = new Map<number, number>();
   const slotStream: number[] = [];
@@ -63,14 +76,20 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   const opOffset = g ? g.opOffset : Int32Array.of(0, ops.count);
 
   const streams: StreamStats[] = [];
+  let single: OneStreamGaps | undefined;
   for (let s = 0; s < nSlots; s++) {
     const a = offset[s];
     const b = offset[s + 1];
     const piece = g ? g.pieces.subarray(a, b) : null;
     // the stream's gaps as the walk finds them, counted by the statistics' first pass (no walk of
     // its own to count them), which gives the busy time too; at most one a piece and one a segment
-    let busy = 0;
-    const gapStats: Distribution = distributionOfUncounted((out) => { busy = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); }, b - a + window.count);
+    let walk: StreamWalk = { busy: 0, first: 0, last: 0 };
+    const { distribution: gapStats, atRanks } = distributionAndRanksUncounted(
+      (out) => { walk = busyAndGapsInSegments(sel.start, sel.end, piece, a, b, window, out); }, b - a + window.count,
+      (n) => (!g && listLimit >= 0 && n > listLimit ? [n - listLimit] : []),
+    );
+    const busy = walk.busy;
+    if (!g && listLimit >= 0) single = { count: gapStats.count, first: walk.first, last: walk.last, threshold: atRanks.length > 0 ? atRanks[0] : null };
     const ops = opOffset[s + 1] - opOffset[s];
     const duration = distributionOf(ops, (out) => {
       for (let j = opOffset[s]; j < opOffset[s + 1]; j++) out.put(opDuration(sel, g ? g.ops[j] : j));
@@ -99,8 +118,11 @@ export function streamOccupancy(sel: OpSelection, window: IntervalSet, deviceBus
   }
   pairs.sort((p, q) => q.overlap - p.overlap || (p.processA ?? -1) - (q.processA ?? -1) || p.a - q.a || (p.processB ?? -1) - (q.processB ?? -1) || p.b - q.b);
   streams.sort((p, q) => (p.process ?? -1) - (q.process ?? -1) || p.streamId - q.streamId);
-  return { streams, pairs };
+  return single ? { streams, pairs, oneStream: single } : { streams, pairs };
 }
+
+/** A stream's walk: its busy time, its first piece's start and its last end (0 and 0 without pieces). */
+interface StreamWalk { busy: number; first: number; last: number }
 
 /**
  * Piece and op indices grouped by stream, keeping start order (counting sorts): indices rather
@@ -134,15 +156,15 @@ function groupByStream(sel: OpSelection, opSlot: Int32Array, nSlots: number): {
  * between segments are outside W and drop out), as intersect(complement(union, first start, last
  * end), W) gives them, in one walk; the stream's union is never built. For a one-segment W the
  * pieces are clipped to W, so every stretch lies inside it whole. The stream's pieces: piece[0 ..
- * b - a), or a .. b when null (one stream). Each stretch's length goes to `out`; returns the busy time.
+ * b - a), or a .. b when null (one stream). Each stretch's length goes to `out`.
  */
 function busyAndGapsInSegments(
   start: Float64Array, end: Float64Array, piece: Int32Array | null, a: number, b: number, window: IntervalSet, out: ValueSink,
-): number {
+): StreamWalk {
   let open = false;
   let seg = 0;
-  // busy, and the merged piece [st[1], st[2]) so far
-  const st = runningDoubles(0, 0, 0);
+  // busy, the merged piece [st[1], st[2]) so far, and the first piece's start
+  const st = runningDoubles(0, 0, 0, 0);
   const stretch = (gs: number, ge: number): void => {
     while (seg < window.count && window.end[seg] <= gs) seg++;
     for (let j = seg; j < window.count && window.start[j] < ge; j++) {
@@ -159,12 +181,12 @@ function busyAndGapsInSegments(
     if (open && s <= st[2]) {
       if (e > st[2]) st[2] = e;
     } else {
-      if (open) { st[0] += st[2] - st[1]; stretch(st[2], s); }
+      if (open) { st[0] += st[2] - st[1]; stretch(st[2], s); } else st[3] = s;
       st[1] = s; st[2] = e; open = true;
     }
   }
   if (open) st[0] += st[2] - st[1];
-  return st[0];
+  return { busy: st[0], first: st[3], last: open ? st[2] : 0 };
 }
 
 /** A process index for the report: null, not -1, when unknown. */

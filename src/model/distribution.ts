@@ -134,6 +134,18 @@ export function distributionAndRanks(count: number, visit: Visit, ranks: readonl
  * counting first took three).
  */
 export function distributionOfUncounted(visit: Visit, atMost: number): Distribution {
+  return distributionAndRanksUncounted(visit, atMost, noRanks).distribution;
+}
+
+const noRanks = (): readonly number[] => NO_RANKS;
+
+/**
+ * distributionOfUncounted, and the values at the ranks `ranksFor(count)` names once the count is
+ * known (distributionAndRanks' for a visit of unknown count): from the same passes.
+ */
+export function distributionAndRanksUncounted(
+  visit: Visit, atMost: number, ranksFor: (count: number) => readonly number[],
+): { distribution: Distribution; atRanks: number[] } {
   // copy only when every value will fit (the lent array stays the size collected() gives it), and
   // not when the visit takes a distribution itself (the lent array is out)
   if (atMost < BUCKET_MIN && !lentOut) {
@@ -145,16 +157,16 @@ export function distributionOfUncounted(visit: Visit, atMost: number): Distribut
         if (into) into.set(values.subarray(0, k), n);
         n += k;
       });
-      if (n < BUCKET_MIN) return distributionInPlace(lent ?? new Float64Array(0), n);
+      if (n < BUCKET_MIN) return inPlaceWithRanks(lent ?? new Float64Array(0), n, ranksFor(n));
     } finally {
       lentOut = false;
     }
     // more values than the bound said: the passes of a known count
-    return distributionOf(n, visit);
+    return distributionAndRanks(n, visit, ranksFor(n));
   }
   const first = firstPass(visit);
-  if (first.n < BUCKET_MIN) return collected(first.n, visit, (a) => distributionInPlace(a, first.n));
-  return fromFirstPass(first.n, visit, first, NO_RANKS).distribution;
+  if (first.n < BUCKET_MIN) return collected(first.n, visit, (a) => inPlaceWithRanks(a, first.n, ranksFor(first.n)));
+  return fromFirstPass(first.n, visit, first, ranksFor(first.n));
 }
 
 /** What the first pass of a visit finds: its count, running total/magnitude/min/max, top-16-bit counts, and whether buckets can order the values. */

@@ -5,6 +5,8 @@ import { selectOps } from '../../src/analyses/select.js';
 import { streamOccupancy } from '../../src/analyses/stream-occupancy.js';
 import { analyzeDevice } from '../../src/analyses/device.js';
 import { distribution } from '../../src/model/distribution.js';
+import { classifyGapsDetailed, GAP_LIST_LIMIT } from '../../src/analyses/launch-gaps.js';
+import { idleWithin } from '../../src/model/intervals.js';
 
 describe('streamOccupancy gaps', () => {
   const trace = buildTrace({
@@ -46,5 +48,28 @@ describe('kernelDuration of one stream', () => {
     expect(r.streams).toHaveLength(1);
     expect(r.kernelDuration).toEqual(distribution([10, 7, 13, 1]));
     expect(r.streams[0].duration).toEqual(distribution([10, 7, 4, 13, 1]));
+  });
+});
+
+describe('one stream\'s gaps as the device\'s', () => {
+  it('give the gap classes the statistics and list their own passes give, whether or not W has idle time before or after', () => {
+    let seed = 17;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const kernels = [];
+    let t = 100;
+    for (let i = 0; i < GAP_LIST_LIMIT + 500; i++) {
+      const d = 1 + Math.floor(rand() * 50);
+      kernels.push({ start: t, end: t + d, streamId: 3 });
+      t += d + (rand() < 0.1 ? 0 : 1 + Math.floor(rand() * 40));
+    }
+    const trace = buildTrace({ kernels });
+    for (const options of [{ wholeTrace: true }, { window: `0:${t + 500}` }, { window: `150:${t - 300}` }]) {
+      const report = analyzeDevice(trace, 0, options);
+      const w = intervalSet([[report.window.start, report.window.end]]);
+      const sel = selectOps(trace, 0, w);
+      const own = classifyGapsDetailed(trace, 0, idleWithin(sel.start, sel.end, sel.count, w)).summary;
+      expect(report.gaps).toEqual(own);
+      expect(report.gaps.omitted).toBeGreaterThan(0);
+    }
   });
 });

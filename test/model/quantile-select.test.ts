@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
 import {
-  distributionAndRanks, distributionOf, distributionOfUncounted, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit,
+  distributionAndRanks, distributionAndRanksUncounted, distributionOf, distributionOfUncounted, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit,
 } from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
@@ -205,6 +205,14 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
     const outer = passCases[3];
     const nested: Visit = (out) => { distributionOfUncounted(visitOf(inner), inner.length); for (const v of outer) out.put(v); };
     expect(distributionOfUncounted(nested, outer.length)).toEqual(distributionOf(outer.length, visitOf(outer)));
+  });
+
+  it('distributionAndRanksUncounted gives distributionAndRanks\' figures, the ranks named by the count', () => {
+    for (const values of passCases) {
+      const ranksFor = (n: number) => [0, Math.floor(n / 3), n - 1];
+      const expected = distributionAndRanks(values.length, visitOf(values), ranksFor(values.length));
+      for (const atMost of [values.length, 1 << 20, 100]) expect(distributionAndRanksUncounted(visitOf(values), atMost, ranksFor)).toEqual(expected);
+    }
   });
 
   it('distributionAndRanks gives distributionOf\'s figures and valueAtRank\'s values from the same passes', () => {
