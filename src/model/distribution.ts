@@ -119,34 +119,42 @@ const QUANTILES: readonly number[] = [0.5, 0.95];
  */
 export function distributionAndRanks(count: number, visit: Visit, ranks: readonly number[]): { distribution: Distribution; atRanks: number[] } {
   if (count < BUCKET_MIN) return collected(count, visit, (a) => inPlaceWithRanks(a, count, ranks));
-  const first = firstPass(visit, null);
+  const first = firstPass(visit);
   if (first.n !== count) throw new Error(`distributionOf: the visit gave ${first.n} values, not ${count}`);
   return fromFirstPass(count, visit, first, ranks);
 }
 
 /**
  * distributionOf of a visit whose count the caller does not know, only that it is at most
- * `atMost`: the first pass counts the values as it takes their statistics, so the caller walks
- * its values no extra time to count them. When `atMost` is below BUCKET_MIN, that pass also
- * copies the values into the lent array, which distributionInPlace then takes: one pass in all
- * (a stream's gaps, among 33 streams). Otherwise distributionOf's passes follow the first (a
- * million launch intervals: two walks of the calls, where counting first took three).
+ * `atMost`: the first pass counts the values, so the caller walks its values no extra time to
+ * count them. When `atMost` is below BUCKET_MIN, that pass only copies the values into the lent
+ * array, which distributionInPlace then takes: one pass in all (a stream's gaps, among 33
+ * streams; no top-bits counts made for them: 256 KB each). Otherwise it takes their statistics
+ * and distributionOf's passes follow (a million launch intervals: two walks of the calls, where
+ * counting first took three).
  */
 export function distributionOfUncounted(visit: Visit, atMost: number): Distribution {
   // copy only when every value will fit (the lent array stays the size collected() gives it), and
   // not when the visit takes a distribution itself (the lent array is out)
-  const copy = atMost < BUCKET_MIN && !lentOut;
-  if (copy) lentOut = true;
-  try {
-    const first = firstPass(visit, copy ? (length) => lendUpTo(length, atMost) : null);
-    if (first.n < BUCKET_MIN) {
-      if (copy) return distributionInPlace(lent ?? new Float64Array(0), first.n);
-      return collected(first.n, visit, (a) => distributionInPlace(a, first.n));
+  if (atMost < BUCKET_MIN && !lentOut) {
+    let n = 0;
+    lentOut = true;
+    try {
+      pass(visit, (values, k) => {
+        const into = lendUpTo(n + k, atMost);
+        if (into) into.set(values.subarray(0, k), n);
+        n += k;
+      });
+      if (n < BUCKET_MIN) return distributionInPlace(lent ?? new Float64Array(0), n);
+    } finally {
+      lentOut = false;
     }
-    return fromFirstPass(first.n, visit, first, NO_RANKS).distribution;
-  } finally {
-    if (copy) lentOut = false;
+    // more values than the bound said: the passes of a known count
+    return distributionOf(n, visit);
   }
+  const first = firstPass(visit);
+  if (first.n < BUCKET_MIN) return collected(first.n, visit, (a) => distributionInPlace(a, first.n));
+  return fromFirstPass(first.n, visit, first, NO_RANKS).distribution;
 }
 
 /** What the first pass of a visit finds: its count, running total/magnitude/min/max, top-16-bit counts, and whether buckets can order the values. */
@@ -154,15 +162,13 @@ interface FirstPass { n: number; acc: Float64Array; top: Int32Array; plain: bool
 
 /**
  * The first pass: count, total, magnitude, min, max, and the count of values per top 16 bits
- * (valuesAtRanks' first pass). With `copyInto`, also the values in order into the array it
- * returns for a length (null: no room, the copy stops).
+ * (valuesAtRanks' first pass).
  */
-function firstPass(visit: Visit, copyInto: ((length: number) => Float64Array | null) | null): FirstPass {
+function firstPass(visit: Visit): FirstPass {
   const acc = runningDoubles(0, 0, Infinity, -Infinity);
   const top = new Int32Array(BUCKETS);
   let plain = true;
   let n = 0;
-  let copy = copyInto !== null;
   pass(visit, (values, k) => {
     const words = highWords(values);
     for (let i = 0; i < k; i++) {
@@ -173,10 +179,6 @@ function firstPass(visit: Visit, copyInto: ((length: number) => Float64Array | n
       if (v > acc[3]) acc[3] = v;
       if (Math.floor(v) !== v || v < 0 || (v === 0 && 1 / v < 0)) plain = false;
       top[words[2 * i + HIGH_WORD] >>> 16]++;
-    }
-    if (copy) {
-      const into = copyInto!(n + k);
-      if (into) into.set(values.subarray(0, k), n); else copy = false;
     }
     n += k;
   });
