@@ -462,7 +462,7 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
-      {"packed", "MOE_GROUPED_PACKED=1", true},
+      {"unpacked", "MOE_GROUPED_PACKED=0", true},
       {"flagwait", "MOE_GROUPED_FLAGWAIT=1", true},
       {"flagwait-packed-lag16", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_PACKED=1;MOE_GROUPED_LAG=16", false},
       {"flagwait-tpw4-times", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_ROUTE_TPW=4;MOE_GROUPED_TIMES=1", false},

@@ -19,6 +19,10 @@
 //           the tokens rounded up to 16, 5 stages of one k-slab. v1 (MOE_GROUPED_KERNEL=1): run
 //           2's kernel (128 weight rows x 64 or 128 token columns, 3 stages of two k-slabs).
 //
+// The v2 kernel streams copies of the expert weights that the GroupedFfn prepacks once, when it is
+// built, in its tile order (MOE_GROUPED_PACKED=1, the default since run 16: each 256 x 64 TMA box
+// one contiguous 32 KB block; 604 MB more device memory at switch-base-64).
+//
 // Launch is chained with programmatic dependent launch, so the ffn kernel starts streaming its
 // first weight tiles while top-k and pack still run.
 #pragma once
@@ -64,8 +68,9 @@ struct GroupedTuning {
                            // end the work list after every up item (a last wave of equal items; 0: off)
   bool flagWait = false;    // MOE_GROUPED_FLAGWAIT=1 (route kernel): the ffn kernel waits for the route blocks'
                            // arrivals on a counter, not for the route grid's completion (griddepcontrol.wait)
-  bool packed = false;      // MOE_GROUPED_PACKED=1 (v2): the kernel streams copies of the expert weights prepacked
-                           // once in its tile order (each TMA box of 256 rows x 64 k one contiguous 32 KB block)
+  bool packed = true;       // v2: the kernel streams copies of the expert weights prepacked once in its tile order
+                           // (each TMA box of 256 rows x 64 k one contiguous 32 KB block, not 256 rows of 128 B
+                           // 1.5-6 KB apart; run 16: -1.1 / -2.0 us); MOE_GROUPED_PACKED=0 reads the weights in place
   int routeTpw = 1;         // MOE_GROUPED_ROUTE_TPW (2, 4, 8): tokens per warp of the route kernel, on that many
                            // times fewer SMs (the ffn kernel's CTAs start on the others meanwhile)      // MOE_GROUPED_TIMES=1: the ffn kernel records per-CTA timestamps (timesSummary())
   static GroupedTuning fromEnvironment();

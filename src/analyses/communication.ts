@@ -17,7 +17,7 @@ import type {
   ClassifiedKernel, ClassSummary, CollectiveSequence, CommunicationKernel, CommunicationReport, KernelClassName, PhaseCommunication,
 } from '../report/communication.js';
 import {
-  difference, EMPTY_SET, lowerBound, overlapWith, totalLength, union, upperBound, type IntervalSet,
+  difference, EMPTY_SET, lowerBound, OverlapWalker, totalLength, union, type IntervalSet,
 } from '../model/intervals.js';
 import { windowIntervals } from '../model/window-pieces.js';
 import { gatherI32 } from '../model/gather.js';
@@ -228,20 +228,21 @@ export function analyzeCommunication(
   const communication = byClass[ClassCode.communication];
   const transferNames: ClassifiedKernel[] = [];
   const commTransfers = new Map<string, ClassifiedKernel>();
-  const clipped = (s: number, e: number): number => overlapWith(w, s, e);
   for (const [label, cols, into] of [['memcpy', trace.memcpy, memcpyUnion], ['memset', trace.memset, memsetUnion]] as const) {
+    // W's segments met by a cursor in each pass: copies come in start order (overlapWith's sum,
+    // without a binary search over a per-iteration window's thousands of segments a copy)
+    const inW = (walk: OverlapWalker, i: number): boolean => cols.deviceId[i] === deviceId && !(cols.end[i] < lo || cols.start[i] > hi) &&
+      (walk.overlap(cols.start[i], cols.end[i]) > 0 || (!(cols.end[i] > cols.start[i]) && insideSome(w, cols.start[i])));
     let n = 0;
-    for (let i = 0; i < cols.count; i++) {
-      if (cols.deviceId[i] !== deviceId || cols.end[i] < lo || cols.start[i] > hi) continue;
-      if (clipped(cols.start[i], cols.end[i]) > 0 || (!(cols.end[i] > cols.start[i]) && insideSome(w, cols.start[i]))) n++;
-    }
+    let walk = new OverlapWalker(w);
+    for (let i = 0; i < cols.count; i++) if (inW(walk, i)) n++;
     if (n === 0) continue;
     const rows = new Int32Array(n);
     n = 0;
-    for (let i = 0; i < cols.count; i++) {
-      if (cols.deviceId[i] !== deviceId || cols.end[i] < lo || cols.start[i] > hi) continue;
-      if (clipped(cols.start[i], cols.end[i]) > 0 || (!(cols.end[i] > cols.start[i]) && insideSome(w, cols.start[i]))) rows[n++] = i;
-    }
+    walk = new OverlapWalker(w);
+    for (let i = 0; i < cols.count; i++) if (inW(walk, i)) rows[n++] = i;
+    const clips = new OverlapWalker(w);
+    const segments = new SegmentCursor(w);
     links ??= callLinks(trace);
     const callOf = label === 'memcpy' ? links.memcpyCall : links.memsetCall;
     const ranges = commRanges ? communicationRangeOfCalls(trace, Array.from(gatherI32(callOf, rows))) : null;
@@ -249,14 +250,14 @@ export function analyzeCommunication(
     let time = 0;
     rows.forEach((i, j) => {
       const range = ranges ? ranges[j] : null;
-      const t = clipped(cols.start[i], cols.end[i]);
+      const t = clips.overlap(cols.start[i], cols.end[i]);
       if (range === null) {
         count++; time += t;
-        for (let g = firstAfter(w, cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) into.add(Math.max(cols.start[i], w.start[g]), Math.min(cols.end[i], w.end[g]));
+        for (let g = segments.firstEndingAfter(cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) into.add(Math.max(cols.start[i], w.start[g]), Math.min(cols.end[i], w.end[g]));
         return;
       }
       const pieces = new Pieces();
-      for (let g = firstAfter(w, cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) {
+      for (let g = segments.firstEndingAfter(cols.start[i]); g < w.count && w.start[g] < cols.end[i]; g++) {
         const a = Math.max(cols.start[i], w.start[g]); const b = Math.min(cols.end[i], w.end[g]);
         if (b > a) pieces.push(a, b);
       }
@@ -476,15 +477,6 @@ function insideSome(w: IntervalSet, t: number): boolean {
   // segments are sorted and disjoint: only the first that ends at or after t can hold it
   const g = lowerBound(w.end, w.count, t);
   return g < w.count && t >= w.start[g];
-}
-
-/**
- * The first segment of W that ends after t: no earlier one overlaps an interval starting at t
- * (segments are sorted and disjoint). A per-iteration window has thousands of segments, and a
- * loop over all of them for every kernel was 1M × 4,017 steps on a million-kernel trace.
- */
-function firstAfter(w: IntervalSet, t: number): number {
-  return upperBound(w.end, w.count, t);
 }
 
 function phaseBreakdown(
