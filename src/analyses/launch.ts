@@ -9,7 +9,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import type { Distribution, GapSummary, LaunchStats } from '../report/types.js';
-import { distributionOf, distributionOfUncounted, type ValueSink } from '../model/distribution.js';
+import { distributionOfUncounted, type ValueSink } from '../model/distribution.js';
 import { callLinks, type CallLinks } from './correlation.js';
 import { OpKind, type OpSelection } from './select.js';
 
@@ -31,18 +31,24 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
   const { start: rStart, end: rEnd, thread: rThread } = runtime;
   // the kernels' launch calls: when they never go back in the selection's order (one thread
   // launching in the order the kernels ran), the calls in row order are the kernels' own, each
-  // once where repeated (a graph launch); else a flag per call row
-  let matched = 0;
-  let lastCall = -1;
+  // once where repeated (a graph launch); else a flag per call row. The latency passes count the
+  // matched kernels and check that order as they go (no pass over the kernels of its own).
   let inOrder = true;
-  for (let o = 0; o < ops; o++) {
-    if (kind[o] !== KERNEL) continue;
-    const call = kernelCall[opRows ? opRows[o] : o];
-    if (call < 0) continue;
-    matched++;
-    if (call < lastCall) inOrder = false;
-    lastCall = call;
-  }
+  const latencyDist = distributionOfUncounted((out) => {
+    let lastCall = -1;
+    let ordered = true;
+    for (let o = 0; o < ops; o++) {
+      if (kind[o] !== KERNEL) continue;
+      const row = opRows ? opRows[o] : o;
+      const call = kernelCall[row];
+      if (call < 0) continue;
+      if (call < lastCall) ordered = false;
+      lastCall = call;
+      out.put(Math.max(0, kStart[row] - rEnd[call]));
+    }
+    inOrder = ordered;
+  }, ops);
+  const matched = latencyDist.count;
   let isLaunch: Uint8Array | null = null;
   if (!inOrder) {
     isLaunch = new Uint8Array(runtime.count);
@@ -52,14 +58,6 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
       if (call >= 0) isLaunch[call] = 1;
     }
   }
-  const latencyDist = distributionOf(matched, (out) => {
-    for (let o = 0; o < ops; o++) {
-      if (kind[o] !== KERNEL) continue;
-      const row = opRows ? opRows[o] : o;
-      const call = kernelCall[row];
-      if (call >= 0) out.put(Math.max(0, kStart[row] - rEnd[call]));
-    }
-  });
   // previous launch start per thread: threads are indices into trace.threads, so an array, not a Map
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);

@@ -163,16 +163,12 @@ function busyAndGapsInSegments(
 ): StreamWalk {
   let open = false;
   let seg = 0;
+  // W's columns in locals, and the stretch cut to them inline, not in a closure: a closure that
+  // is not inlined takes its two doubles as heap numbers, a million calls a walk (measured: the
+  // walk ~2x faster)
+  const { start: wStart, end: wEnd, count: wCount } = window;
   // busy, the merged piece [st[1], st[2]) so far, and the first piece's start
   const st = runningDoubles(0, 0, 0, 0);
-  const stretch = (gs: number, ge: number): void => {
-    while (seg < window.count && window.end[seg] <= gs) seg++;
-    for (let j = seg; j < window.count && window.start[j] < ge; j++) {
-      const s = Math.max(gs, window.start[j]);
-      const e = Math.min(ge, window.end[j]);
-      if (e > s) out.put(e - s);
-    }
-  };
   for (let k = a; k < b; k++) {
     const i = piece ? piece[k - a] : k;
     const s = start[i];
@@ -180,9 +176,19 @@ function busyAndGapsInSegments(
     if (!(e > s)) continue;
     if (open && s <= st[2]) {
       if (e > st[2]) st[2] = e;
+    } else if (open) {
+      // the stretch [st[2], s) between merged pieces, within each segment it meets
+      const gs = st[2];
+      st[0] += gs - st[1];
+      while (seg < wCount && wEnd[seg] <= gs) seg++;
+      for (let j = seg; j < wCount && wStart[j] < s; j++) {
+        const x = Math.max(gs, wStart[j]);
+        const y = Math.min(s, wEnd[j]);
+        if (y > x) out.put(y - x);
+      }
+      st[1] = s; st[2] = e;
     } else {
-      if (open) { st[0] += st[2] - st[1]; stretch(st[2], s); } else st[3] = s;
-      st[1] = s; st[2] = e; open = true;
+      st[3] = s; st[1] = s; st[2] = e; open = true;
     }
   }
   if (open) st[0] += st[2] - st[1];
