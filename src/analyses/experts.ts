@@ -284,16 +284,30 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
   let best = -1;
   let bestKernels = 0;
   let bestCount = 0;
-  for (let f = 0; f < famNames.length; f++) {
-    const { covered, n, names } = scan(f, null);
-    if (names.size < 2 || covered <= bestKernels) continue;
-    bestKernels = covered;
-    best = f;
-    bestCount = n;
+  let raw: ExpertInstances | null = null;
+  // one candidate family (the usual case): scanned once, straight into instances as many as its
+  // rows, kept when every row made one; else counted first and scanned again, as with several
+  if (famNames.length === 1) {
+    const size = famAt[1] - famAt[0];
+    const all = emptyInstances('nvtx', famNames[0], size, order, new Map());
+    const { covered, n, names } = scan(0, all);
+    if (names.size < 2 || covered <= 0) return null;
+    if (n === size) { all.names = names; raw = all; best = 0; bestCount = n; }
+    // the weights parsed into `all`'s list are parsed again into the instances' own
+    else weightOfText.clear();
   }
-  if (best < 0) return null;
-  const raw = emptyInstances('nvtx', famNames[best], bestCount, order, new Map());
-  raw.names = scan(best, raw).names;
+  if (!raw) {
+    for (let f = 0; f < famNames.length; f++) {
+      const { covered, n, names } = scan(f, null);
+      if (names.size < 2 || covered <= bestKernels) continue;
+      bestKernels = covered;
+      best = f;
+      bestCount = n;
+    }
+    if (best < 0) return null;
+    raw = emptyInstances('nvtx', famNames[best], bestCount, order, new Map());
+    raw.names = scan(best, raw).names;
+  }
   // by range start (stable), then iteration = the instance's ordinal among its expert's instances
   const byStart = new Int32Array(bestCount);
   for (let q = 0; q < bestCount; q++) byStart[q] = q;

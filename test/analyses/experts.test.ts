@@ -8,7 +8,7 @@ import type { Trace } from '../../src/model/trace.js';
 const W = { start: 0, end: 10_000 };
 
 /** Two iterations of a router kernel then four experts on one stream; expert 1 has the most tokens and time. */
-function tiny(withNvtx: boolean, lengths = [100, 400, 200, 300], names = ['gemm_up', 'act', 'gemm_down'], iterations = 2): Trace {
+function tiny(withNvtx: boolean, lengths = [100, 400, 200, 300], names = ['gemm_up', 'act', 'gemm_down'], iterations = 2, extraNvtx: NvtxRow[] = []): Trace {
   const kernels: KernelRow[] = [];
   const runtime: RuntimeRow[] = [];
   const nvtx: NvtxRow[] = [];
@@ -32,7 +32,7 @@ function tiny(withNvtx: boolean, lengths = [100, 400, 200, 300], names = ['gemm_
     t += 100;
   }
   return buildTrace({
-    kernels, runtime, nvtx: withNvtx ? nvtx : [],
+    kernels, runtime, nvtx: withNvtx ? [...nvtx, ...extraNvtx] : [],
     processes: [{ globalPid: '1', pid: 1, name: 'p' }], threads: [{ globalTid: '1', tid: 1, name: 't', process: 0 }],
   });
 }
@@ -45,6 +45,13 @@ describe('experts from NVTX ranges', () => {
     for (const col of Object.values(reversed.nvtx)) if (ArrayBuffer.isView(col) && (col as Float64Array).length === n) (col as Float64Array).reverse();
     expect(reversed.nvtx.start[0]).toBeGreaterThan(reversed.nvtx.start[1]);
     expect(analyzeExperts(reversed, 0, W)).toEqual(analyzeExperts(tiny(true, [100, 400, 200, 300], ['gemm_up', 'act', 'gemm_down'], 3), 0, W));
+  });
+  it('finds the same instances when a range of the family has no kernels (the one-pass scan falls back to count, then scan)', () => {
+    const t = tiny(true);
+    // "expert 9" [9000, 9100): no kernel launched in it, so no instance: every other row still makes one
+    const withEmpty = tiny(true, undefined, undefined, undefined, [{ start: 9000, end: 9100, text: 'expert 9', thread: 0 }]);
+    expect(withEmpty.nvtx.count).toBe(t.nvtx.count + 1);
+    expect(analyzeExperts(withEmpty, 0, W)).toEqual(analyzeExperts(t, 0, W));
   });
   const x = analyzeExperts(tiny(true), 0, W)!;
   it('finds each expert with its tokens, kernels and GPU time', () => {
