@@ -431,11 +431,15 @@ export function analyzeExperts(
   const streamsOf: Set<number>[] = [];
   let scratchS = new Float64Array(64);
   let scratchE = new Float64Array(64);
+  // the streams of the kernels in scratchS/E, read in the same pass (not a second walk over the kernel columns)
+  let scratchStream = new Int32Array(64);
   const acc = new Float64Array(6);
   for (let q = 0; q < n; q++) {
     const from: number = found.kernelFrom[q];
     const to = found.kernelTo[q];
-    if (scratchS.length < to - from) { scratchS = new Float64Array(2 * (to - from)); scratchE = new Float64Array(2 * (to - from)); }
+    if (scratchS.length < to - from) {
+      scratchS = new Float64Array(2 * (to - from)); scratchE = new Float64Array(2 * (to - from)); scratchStream = new Int32Array(2 * (to - from));
+    }
     // the union's length in one pass while the kernels come in start order (they nearly always do)
     // acc: first, last, prev start, busy, current start, current end
     acc[0] = Infinity; acc[1] = -Infinity; acc[2] = -Infinity; acc[3] = 0; acc[4] = 0; acc[5] = -Infinity;
@@ -446,7 +450,7 @@ export function analyzeExperts(
       const a = Math.max(k.start[i], window.start);
       const b = Math.min(k.end[i], window.end);
       if (b < a) continue;
-      scratchS[m] = a; scratchE[m] = b; m++;
+      scratchS[m] = a; scratchE[m] = b; scratchStream[m] = k.streamId[i]; m++;
       if (a < acc[0]) acc[0] = a;
       if (b > acc[1]) acc[1] = b;
       if (a < acc[2]) sorted = false;
@@ -465,10 +469,9 @@ export function analyzeExperts(
     // the streams of its kernels in the window (one add a run of kernels on one stream, not one a kernel)
     const streams = streamsOf[id];
     let stream: number = NaN;
-    for (let c = from; c < to; c++) {
-      const i = found.kernels[c];
-      if (k.streamId[i] === stream || Math.min(k.end[i], window.end) < Math.max(k.start[i], window.start)) continue;
-      stream = k.streamId[i];
+    for (let j = 0; j < m; j++) {
+      if (scratchStream[j] === stream) continue;
+      stream = scratchStream[j];
       streams.add(stream);
     }
   }
@@ -517,21 +520,29 @@ export function analyzeExperts(
   for (let q = 0; q < n; q++) if (expertOf[q] >= 0) iterationOf[q] = found.iteration[q];
   const byIteration = groupBy(iterationOf, n, found.iterations);
   const times = new Float64Array(experts.length > 0 ? n : 0);
+  const { at, idx } = byIteration;
   for (let it = 0; it < found.iterations; it++) {
-    const list = byIteration.idx.subarray(byIteration.at[it], byIteration.at[it + 1]);
-    if (list.length < 2) continue;
-    let top = list[0];
-    for (const q of list) if (gpuTime[q] > gpuTime[top] || (gpuTime[q] === gpuTime[top] && found.expert[q] < found.expert[top])) top = q;
+    // index loops over idx[from .. to) (no subarray nor iterator an iteration: thousands of them)
+    const from = at[it];
+    const to = at[it + 1];
+    if (to - from < 2) continue;
+    let top = idx[from];
     let othersLast = -Infinity;
-    for (const q of list) if (q !== top && last[q] > othersLast) othersLast = last[q];
     let sum = 0;
-    for (const q of list) sum += gpuTime[q];
-    const mean = sum / list.length;
-    for (const q of list) if (gpuTime[q] > mean) imbalanceCostNs += gpuTime[q] - mean;
-    const t = times.subarray(0, list.length);
-    for (let j = 0; j < list.length; j++) t[j] = gpuTime[list[j]];
+    for (let j = from; j < to; j++) {
+      const q = idx[j];
+      if (gpuTime[q] > gpuTime[top] || (gpuTime[q] === gpuTime[top] && found.expert[q] < found.expert[top])) top = q;
+      sum += gpuTime[q];
+    }
+    for (let j = from; j < to; j++) if (idx[j] !== top && last[idx[j]] > othersLast) othersLast = last[idx[j]];
+    const mean = sum / (to - from);
+    for (let j = from; j < to; j++) {
+      const q = idx[j];
+      if (gpuTime[q] > mean) imbalanceCostNs += gpuTime[q] - mean;
+      times[j - from] = gpuTime[q];
+    }
     stragglers.push({
-      iteration: it, expert: found.expert[top], gpuTime: gpuTime[top], medianGpuTime: Math.round(medianOf(t)), lateBy: last[top] - othersLast,
+      iteration: it, expert: found.expert[top], gpuTime: gpuTime[top], medianGpuTime: Math.round(medianOf(times.subarray(0, to - from))), lateBy: last[top] - othersLast,
     });
   }
   const tally = new Map<number, number>();

@@ -319,19 +319,27 @@ export function innermostNvtxRanges(trace: Trace, thread: ArrayLike<number>, tim
   // each thread's ranges: byThread[from .. to), by start, the longer first on equal starts
   // (stable); its stack of open ranges is its own small array (as deep as the nesting: no column
   // a range long)
-  const groups = new Map<number, { from: number; to: number; next: number; stack: number[] }>();
+  type Group = { from: number; to: number; next: number; stack: number[] };
+  const groups = new Map<number, Group>();
+  // the last thread's group kept: ranges and queries come in long runs of one thread (a Map lookup a run, not one each)
+  let lastThread = NaN;
+  let lastGroup: Group | undefined;
+  const groupOf = (th: number): Group | undefined => {
+    if (th !== lastThread) { lastThread = th; lastGroup = groups.get(th); }
+    return lastGroup;
+  };
   for (let k = 0; k < rows.length; k++) {
-    const g = groups.get(nvtx.thread[rows[k]]);
-    if (g) g.to++; else groups.set(nvtx.thread[rows[k]], { from: 0, to: 1, next: 0, stack: [] });
+    const g = groupOf(nvtx.thread[rows[k]]);
+    if (g) g.to++; else { lastGroup = { from: 0, to: 1, next: 0, stack: [] }; groups.set(nvtx.thread[rows[k]], lastGroup); }
   }
   let at = 0;
   for (const g of groups.values()) { g.from = at; g.next = at; at += g.to; g.to = g.from; }
   const byThread = new Int32Array(rows.length);
-  for (let k = 0; k < rows.length; k++) byThread[groups.get(nvtx.thread[rows[k]])!.to++] = rows[k];
+  for (let k = 0; k < rows.length; k++) byThread[groupOf(nvtx.thread[rows[k]])!.to++] = rows[k];
   rows = new Int32Array(0);
   for (const g of groups.values()) startThenLongerFirst(nvtx.start, nvtx.end, byThread.subarray(g.from, g.to));
   for (let q = 0; q < count; q++) {
-    const g = groups.get(thread[q]);
+    const g = groupOf(thread[q]);
     if (!g) continue;
     const t = time[q];
     const { stack } = g;

@@ -370,21 +370,38 @@ function overlapWithOthers(trace: Trace, dk: DeviceKernels, links: CallLinks): {
   const own = new RunningUnion();
   const others = new RunningUnion();
   const all = new RunningUnion();
+  // the latest end among the instance's kernels so far (a double in a typed slot, not a heap number)
+  const reachEnd = new Float64Array(1);
+  /** kernel j's piece [s, e) into |own| (launched inside NVTX row `row`) or |others|, and into |all| */
+  const add = (j: number, s: number, e: number, row: number): void => {
+    const c = call[dk.rows ? dk.rows[j] : j];
+    const isOwn = c >= 0 && runtime.thread[c] === nvtx.thread[row] && runtime.start[c] >= nvtx.start[row] && runtime.start[c] < nvtx.end[row];
+    if (isOwn) own.add(s, e); else others.add(s, e);
+    all.add(s, e);
+  };
   return {
     ofInstance(row, gpuStart, gpuEnd) {
-      const thread = nvtx.thread[row];
-      const lo = nvtx.start[row];
-      const hi = nvtx.end[row];
       own.reset(); others.reset(); all.reset();
       // Only kernels that can meet the instance's GPU span: from the first that ends after it starts.
       const from = firstReaching(gpuStart);
+      // A kernel that meets no other added one adds its length to |own| or |others| and to |all|
+      // alike (0 net, exactly: integer ns): left out, so its launch call (two far reads) is only
+      // looked up when it overlaps one. `pending`: the last kernel, not added while it meets none.
+      let pending = -1;
+      reachEnd[0] = -Infinity;
       for (let j = from; j < dk.count && startOf(j) < gpuEnd; j++) {
         const e = endOf(j);
         if (e <= gpuStart) continue;
         const s = startOf(j);
-        const c = call[dk.rows ? dk.rows[j] : j];
-        if (c >= 0 && runtime.thread[c] === thread && runtime.start[c] >= lo && runtime.start[c] < hi) own.add(s, e); else others.add(s, e);
-        all.add(s, e);
+        if (!(e > s)) continue;
+        if (s >= reachEnd[0]) {
+          pending = j;
+        } else {
+          if (pending >= 0) add(pending, startOf(pending), endOf(pending), row);
+          pending = -1;
+          add(j, s, e, row);
+        }
+        if (e > reachEnd[0]) reachEnd[0] = e;
       }
       return own.length() + others.length() - all.length();
     },

@@ -97,6 +97,26 @@ describe('analyzeNvtxRanges', () => {
   });
 });
 
+describe('analyzeNvtxRanges overlap with others', () => {
+  it('looks up only the kernels that overlap another: isolated and touching ones add nothing either way', () => {
+    // own kernels launched inside "r" [0, 100), the others after it; GPU pieces (own o, others x):
+    // o[1000,1010) o[1010,1020) o[1030,1050) x[1040,1060) o[1070,1080) x[1090,1100) o[1100,1120) x[1115,1130)
+    const pieces: [number, number, boolean][] = [
+      [1000, 1010, true], [1010, 1020, true], [1030, 1050, true], [1040, 1060, false],
+      [1070, 1080, true], [1090, 1100, false], [1100, 1120, true], [1115, 1130, false],
+    ];
+    const t = buildTrace({
+      nvtx: [{ start: 0, end: 100, text: 'r' }],
+      runtime: pieces.map(([, , own], i) => ({ start: own ? 10 + i : 200 + i, end: own ? 11 + i : 201 + i, name: 'cudaLaunchKernel', correlationId: i + 1 })),
+      kernels: pieces.map(([start, end], i) => ({ start, end, correlationId: i + 1 })),
+    });
+    const r = analyzeNvtxRanges(t, 0).byName.find((g) => g.name === 'r')!;
+    // own busy 70 ns; own ∩ others: [1040,1050) and [1115,1120)
+    expect(r.gpuTime.total).toBe(70);
+    expect(r.overlapWithOthers).toBe(15 / 70);
+  });
+});
+
 describe('nestingDepth', () => {
   /** the depth by definition: ranges by thread, start, the longer first (then row), each one's open enclosers on its thread */
   function reference(trace: Trace, rows: Int32Array): number[] {
