@@ -183,6 +183,11 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
     for (const values of passCases) expect(distributionOf(values.length, visitOf(values))).toEqual(distribution(values));
     const withNaN = [...passCases[passCases.length - 3].slice(0, n), NaN];
     expect(distributionOf(withNaN.length, visitOf(withNaN))).toEqual(distribution(withNaN));
+    // infinities: +Infinity passes the first pass's integer and sign tests (its total does not), -Infinity has the sign bit
+    for (const inf of [Infinity, -Infinity]) {
+      const values = [...Array.from({ length: n }, (_, i) => i), inf];
+      expect(distributionOf(values.length, visitOf(values))).toEqual(distribution(values));
+    }
   });
 
   it('finds the value at a rank as sorting does', () => {
