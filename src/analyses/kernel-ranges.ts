@@ -22,6 +22,8 @@ export function innermostRangeTexts(trace: Trace, rows: Int32Array, links: CallL
   for (let j = 0; j < rows.length; j++) if (kernelCall[rows[j]] >= 0) n++;
   const q = new Uint32Array(n);
   const time = new Float64Array(n);
+  // the launch thread read with the start (one pass over the calls, not two, when in time order)
+  const thread = new Int32Array(n);
   n = 0;
   let sorted = true;
   for (let j = 0; j < rows.length; j++) {
@@ -29,6 +31,7 @@ export function innermostRangeTexts(trace: Trace, rows: Int32Array, links: CallL
     if (call < 0) continue;
     q[n] = j;
     time[n] = runtime.start[call];
+    thread[n] = runtime.thread[call];
     if (n > 0 && time[n] < time[n - 1]) sorted = false;
     n++;
   }
@@ -39,9 +42,8 @@ export function innermostRangeTexts(trace: Trace, rows: Int32Array, links: CallL
     order.sort((a, b) => time[a] - time[b] || a - b);
     q.set(gatherI32(q, order));
     time.set(gatherF64(time, order));
+    thread.set(gatherI32(thread, order));
   }
-  const thread = new Int32Array(n);
-  for (let k = 0; k < n; k++) thread[k] = runtime.thread[kernelCall[rows[q[k]]]];
   const inner = innermostNvtxRanges(trace, thread, time, n);
   for (let k = 0; k < n; k++) if (inner[k] >= 0) out[q[k]] = nvtx.text[inner[k]];
   return out;
