@@ -6,7 +6,7 @@
  * Stream pairs: only pairs with positive overlap are listed (a pair not listed overlapped 0 ns),
  * largest overlap first; with 64 expert streams the full matrix would be 2016 mostly-zero rows.
  */
-import type { Distribution, StreamPairOverlap, StreamStats } from '../report/types.js';
+import type { StreamPairOverlap, StreamStats } from '../report/types.js';
 import {
   groupPairOverlaps, totalLength, type IntervalSet,
 } from '../model/intervals.js';
