@@ -203,18 +203,29 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
   }
   let at = 0;
   for (const g of threads.values()) { g.from = at; at += g.to; g.to = g.from; }
-  const order = new Int32Array(launched);
-  lastThread = -1;
-  for (let j = 0; j < kernels.length; j++) {
-    const c = kernelCall[kernels[j]];
-    if (c >= 0) order[threadOf(c)!.to++] = kernels[j];
+  // one launching thread that launched every kernel (the usual capture): the grouped order is the
+  // kernels' own, not a copy made in a second pass over their launch calls
+  let grouped = kernels;
+  if (threads.size === 1 && launched === kernels.length) {
+    for (const g of threads.values()) g.to = launched;
+  } else {
+    grouped = new Int32Array(launched);
+    lastThread = -1;
+    for (let j = 0; j < kernels.length; j++) {
+      const c = kernelCall[kernels[j]];
+      if (c >= 0) grouped[threadOf(c)!.to++] = kernels[j];
+    }
   }
   const callStart = (i: number) => runtime.start[kernelCall[i]];
   for (const g of threads.values()) {
     let sorted = true;
-    for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(order[m]) < callStart(order[m - 1])) sorted = false;
-    if (!sorted) order.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
+    for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(grouped[m]) < callStart(grouped[m - 1])) sorted = false;
+    if (sorted) continue;
+    // (the window's kernels stay in row order for fromLaunchOrder)
+    if (grouped === kernels) grouped = kernels.slice();
+    grouped.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
   }
+  const order = grouped;
   const firstAtOrAfter = (lo: number, hi: number, x: number): number => {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
