@@ -17,9 +17,15 @@ export function isNvtxRange(trace: Trace, row: number): boolean {
 
 /** Rows of trace.nvtx that are ranges (push/pop or start/end with an end), in start order. */
 export function nvtxRangeRows(trace: Trace): Int32Array {
+  const count = trace.nvtx.count;
   let n = 0;
-  for (let i = 0; i < trace.nvtx.count; i++) if (isNvtxRange(trace, i)) n++;
+  for (let i = 0; i < count; i++) if (isNvtxRange(trace, i)) n++;
   const rows = new Int32Array(n);
+  // every row a range (a capture without marks): rows 0 .. n - 1, without testing each row again
+  if (n === count) {
+    for (let i = 0; i < n; i++) rows[i] = i;
+    return rows;
+  }
   for (let i = 0, k = 0; k < n; i++) if (isNvtxRange(trace, i)) rows[k++] = i;
   return rows;
 }
