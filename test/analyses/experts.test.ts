@@ -63,7 +63,7 @@ describe('experts from NVTX ranges', () => {
     // experts 1 and 3 became 5001 and 5003; 0 and 2 stayed below the table's end
     expect(b.experts.map((e) => e.expert)).toEqual([0, 2, 5001, 5003]);
     const byOld = (e: number): number => (e >= 5000 ? e - 5000 : e);
-    expect(b.experts.map((e) => [byOld(e.expert), e.instances, e.gpuTime, e.span, e.tokens, e.kernels, e.streams]).sort((p, q) => p[0] - q[0]))
+    expect(b.experts.map((e) => [byOld(e.expert), e.instances, e.gpuTime, e.span, e.tokens, e.kernels, e.streams]).sort((p, q) => (p[0] as number) - (q[0] as number)))
       .toEqual(a.experts.map((e) => [e.expert, e.instances, e.gpuTime, e.span, e.tokens, e.kernels, e.streams]));
     expect(b.stragglers.map((s) => [s.iteration, byOld(s.expert), s.gpuTime])).toEqual(a.stragglers.map((s) => [s.iteration, s.expert, s.gpuTime]));
   });
