@@ -9,7 +9,7 @@
  * blocking call ended (the call itself when it is the copy): an earlier copy was already waited for.
  */
 import { gatherF64, gatherI32 } from '../model/gather.js';
-import { valueAtRank, visitArray } from '../model/distribution.js';
+import { kthLargest } from '../model/distribution.js';
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, OverlapWalker, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
@@ -46,9 +46,9 @@ export function hostSyncs(
   const none = { start: new Float64Array(0), link: new Int32Array(0) };
 
   const processOf = processOfThread(trace);
-  const kept = (thread: number, r: number, outerEnd: number): boolean => {
+  // (the thread's process is tested once a thread, below)
+  const kept = (r: number, outerEnd: number): boolean => {
     if (runtime.end[r] <= outerEnd) return false;
-    if (processes && !processes.has(processOf[thread + 1])) return false;
     return hostRanges ? startsIn(hostRanges, runtime.start[r]) : inWindow(window, runtime.start[r], runtime.end[r]);
   };
   // the kept calls' runtime rows and preceding copies (-1: none), in one walk of the blocking
@@ -61,6 +61,8 @@ export function hostSyncs(
   let keptCopy: Int32Array = new Int32Array(cap);
   let n = 0;
   for (const [thread, rows] of blocking.byThread) {
+    // a thread of another process: none of its calls is kept
+    if (processes && !processes.has(processOf[thread + 1])) continue;
     let prevEnd = -Infinity;
     let outerEnd = -Infinity;
     const d2h = d2hByThread.get(thread) ?? none;
@@ -72,7 +74,7 @@ export function hostSyncs(
       const e = runtime.end[r];
       const sinceEnd = prevEnd;
       if (e > prevEnd) prevEnd = e;
-      if (!kept(thread, r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
+      if (!kept(r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
       outerEnd = e;
       while (after < d2h.link.length && d2h.start[after] <= s) after++;
       const i = after - 1;
@@ -163,9 +165,9 @@ export function hostSyncs(
   if (n <= listLimit) {
     for (let q = 0; q < n; q++) listed.push(q);
   } else {
-    // the listLimit-th most idle time by selection (no sort of every call), then those above it
-    // and the earliest at it, in start order
-    const threshold = valueAtRank(n, visitArray(gpuIdle, n), n - listLimit);
+    // the listLimit-th most idle time (no sort of every call), then those above it and the
+    // earliest at it, in start order
+    const threshold = kthLargest(gpuIdle, n, listLimit);
     let above = 0;
     for (let q = 0; q < n; q++) if (gpuIdle[q] > threshold) above++;
     let atThreshold = listLimit - above;

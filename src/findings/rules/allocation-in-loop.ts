@@ -23,6 +23,11 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   // With iterations (the steady state, or --range's instances) only the calls inside them count,
   // by their host-side extent: set-up and warm-up allocations are not the loop's.
   const host = device.window.iterations?.host ?? null;
+  const iterations = device.window.iterations && host ? device.window.iterations.count : ctx.iterations?.count ?? null;
+  const needed = iterations ? Math.max(2, iterations) : MIN_CALLS;
+  // the reader counted every call by name: fewer allocation calls in the whole trace than the
+  // finding needs in the window, and no call need be walked (millions, where allocations are few)
+  if (trace.apiSummary && allocationCalls(trace) < needed) return null;
   let h = 0;
   const inIterations = (t: number): boolean => {
     if (!host) return true;
@@ -70,8 +75,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     time += d;
     idle += overlapWith(ctx.idle, rt.start[r], rt.end[r]);
   }
-  const iterations = device.window.iterations && host ? device.window.iterations.count : ctx.iterations?.count ?? null;
-  if (count < (iterations ? Math.max(2, iterations) : MIN_CALLS)) return null;
+  if (count < needed) return null;
   const share = shareOfWindow(ctx, idle);
   const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
   const phrase = countPhrase(ctx, count, 'times', iterations ? count / iterations : null);
@@ -92,4 +96,13 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     measure('gpuIdleDuringCalls', idle, 'ns'),
     ...(ctx.iterations ? [measure('allocationCallsPerIteration', count / ctx.iterations.count, 'per-iteration')] : []),
   ]);
+}
+
+/** The trace's allocation calls (ALLOCATION_CALLS), in all: from the reader's count of every call by name. */
+function allocationCalls(trace: FindingContext['trace']): number {
+  let n = 0;
+  for (const a of trace.apiSummary ?? []) {
+    if (ALLOCATION_CALLS.has(canonicalApiName(trace.strings[a.name] ?? ''))) n += a.count;
+  }
+  return n;
 }
