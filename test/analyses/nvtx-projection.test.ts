@@ -98,6 +98,42 @@ describe('NVTX projection', () => {
     expect(Array.from(got, name)).toEqual(['outer', 'other', 'outer', 'inner', 'inner', 'inner', 'outer', null, null]);
   });
 
+  it('finds the innermost ranges as a stack walk per thread does, on nested, overlapping, equal-start and marked ranges', () => {
+    /** the stack walk by definition: each thread's ranges by start, the longer first, then row; queries in the given order */
+    function reference(t: ReturnType<typeof buildTrace>, th: number[], tm: number[]): number[] {
+      const rows = Array.from(nvtxRangeRows(t));
+      const { start, end, thread } = t.nvtx;
+      const byThread = new Map<number, number[]>();
+      for (const r of rows) { if (!byThread.has(thread[r])) byThread.set(thread[r], []); byThread.get(thread[r])!.push(r); }
+      for (const l of byThread.values()) l.sort((a, b) => start[a] - start[b] || end[b] - end[a] || a - b);
+      const state = new Map([...byThread.keys()].map((k) => [k, { next: 0, stack: [] as number[] }]));
+      return tm.map((x, q) => {
+        const l = byThread.get(th[q]);
+        if (!l) return -1;
+        const g = state.get(th[q])!;
+        while (g.next < l.length && start[l[g.next]] <= x) g.stack.push(l[g.next++]);
+        while (g.stack.length > 0 && end[g.stack[g.stack.length - 1]] <= x) g.stack.pop();
+        return g.stack.length > 0 ? g.stack[g.stack.length - 1] : -1;
+      });
+    }
+    let seed = 11;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let c = 0; c < 60; c++) {
+      // ranges on two threads: starts on a coarse grid (many equal), ends nested or overlapping, some marks
+      const nvtx = Array.from({ length: 5 + rand(40) }, () => {
+        const start = 10 * rand(20);
+        return rand(10) === 0 ? { start, text: 'm', thread: rand(2), eventType: 34 } : { start, end: start + 5 * (1 + rand(12)), text: 'r', thread: rand(2) };
+      });
+      const t = buildTrace({ threads, nvtx });
+      const q = Array.from({ length: 1 + rand(30) }, () => [rand(3), rand(260)] as [number, number]);
+      // ascending times (the fast walk), and once in every few cases as given (the stack walk)
+      if (c % 5 !== 0) q.sort((a, b) => a[1] - b[1]);
+      const th = q.map((x) => x[0]);
+      const tm = q.map((x) => x[1]);
+      expect(Array.from(innermostNvtxRanges(t, th, tm, q.length))).toEqual(reference(t, th, tm));
+    }
+  });
+
   it('gives the same projection when kernels run in another order than their launches (ops sorted by call)', () => {
     // launches at 10 (thread 0), 20 (thread 1), 30 (thread 0); the third launch's kernel runs first
     const t = buildTrace({
