@@ -370,7 +370,7 @@ export function innermostNvtxRanges(trace: Trace, thread: ArrayLike<number>, tim
 function innermostInStartOrder(trace: Trace, thread: ArrayLike<number>, time: ArrayLike<number>, count: number, out: Int32Array): boolean {
   const { start, end, thread: rangeThread } = trace.nvtx;
   const n = trace.nvtx.count;
-  if (!(time[0] === time[0])) return false;
+  if (Number.isNaN(time[0])) return false;
   for (let q = 1; q < count; q++) if (!(time[q] >= time[q - 1])) return false;
   for (let i = 1; i < n; i++) if (!(start[i] >= start[i - 1])) return false;
   const stacks = new Map<number, number[]>();
