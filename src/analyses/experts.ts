@@ -569,11 +569,15 @@ export function analyzeExperts(
   const stragglers: ExpertStraggler[] = [];
   let imbalanceCostNs = 0;
   // per iteration (ascending), its kept instances in instance order
-  const iterationOf = new Int32Array(n).fill(-1);
+  // (expertOf, grouped already, becomes each kept instance's iteration: no second column)
+  const iterationOf = expertOf;
   for (let q = 0; q < n; q++) if (expertOf[q] >= 0) iterationOf[q] = found.iteration[q];
   const byIteration = groupBy(iterationOf, n, found.iterations);
-  const times = new Float64Array(experts.length > 0 ? n : 0);
   const { at, idx } = byIteration;
+  // the largest iteration's instances: the medians' scratch, not a column as long as every instance
+  let widest = 0;
+  for (let it = 0; it < found.iterations; it++) widest = Math.max(widest, at[it + 1] - at[it]);
+  const times = new Float64Array(widest);
   for (let it = 0; it < found.iterations; it++) {
     // index loops over idx[from .. to) (no subarray nor iterator an iteration: thousands of them)
     const from = at[it];
