@@ -107,58 +107,7 @@ export function hostSyncs(
   const threads = gatherI32(runtime.thread, row);
   const times = gatherF64(runtime.start, row);
   const ranges = innermostNvtxRanges(trace, threads, times, n);
-  const gpuIdle = new Float64Array(n);
-
-  // per name: its totals, its slot (the bytes of its calls' copies are gathered by slot below)
-  const byName = new Map<string, NameTotals & { slot: number; rangeCounts: Map<string, number> }>();
-  const slotOf = new Int32Array(n);
-  const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
-  let totalTime = 0;
-  // the calls in start order: one walk along the gaps
-  const idleWalk = new OverlapWalker(idle);
-  // the previous call's name and reason, with their totals: calls come in runs of one name (a
-  // sync per expert), so the maps are looked up only when these change
-  let lastName = NaN;
-  let agg: (NameTotals & { slot: number; rangeCounts: Map<string, number> }) | undefined;
-  let lastReason = NaN;
-  let why: HostSyncSummary['byReason'][number] | undefined;
-  for (let q = 0; q < n; q++) {
-    const r = row[q];
-    const duration = runtime.end[r] - runtime.start[r];
-    const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
-    totalTime += duration;
-    if (runtime.name[r] !== lastName || !agg) {
-      lastName = runtime.name[r];
-      const name = strings[lastName] ?? '?';
-      agg = byName.get(name);
-      if (!agg) {
-        byName.set(name, (agg = {
-          name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
-          slot: byName.size, rangeCounts: new Map(),
-        }));
-      }
-    }
-    slotOf[q] = agg.slot;
-    agg.count++;
-    agg.total += duration;
-    agg.gpuIdle += idleHere;
-    const copy = copyOf[q];
-    if (copy >= 0) {
-      agg.afterCopy++;
-      if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
-    }
-    const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
-    if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
-    if (blocking.reason[r] !== lastReason || !why) {
-      lastReason = blocking.reason[r];
-      const reason = BLOCKING_REASONS[lastReason];
-      why = byReason.get(reason);
-      if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
-    }
-    why.count++;
-    why.total += duration;
-    why.gpuIdle += idleHere;
-  }
+  const { gpuIdle, byName, slotOf, byReason, totalTime } = tallyCalls(trace, blocking, idle, row, copyOf, ranges, n);
 
   // the listed calls: the most GPU idle time first (ties: the earlier), then back in start order
   const listed: number[] = [];
@@ -210,6 +159,71 @@ export function hostSyncs(
     calls,
     omitted: n - calls.length,
   };
+}
+
+type NameTally = NameTotals & { slot: number; rangeCounts: Map<string, number> };
+
+/**
+ * The kept calls' totals by name and by reason, each call's GPU idle time and its name's slot,
+ * in one walk of the calls in start order. (A function of its own: a loop run once runs
+ * interpreted until V8 compiles its function for it, and a small function compiles sooner.)
+ */
+function tallyCalls(
+  trace: Trace, blocking: BlockingIndex, idle: IntervalSet, row: Int32Array, copyOf: Int32Array, ranges: Int32Array, n: number,
+): { gpuIdle: Float64Array; byName: Map<string, NameTally>; slotOf: Int32Array; byReason: Map<HostSync['reason'], HostSyncSummary['byReason'][number]>; totalTime: number } {
+  const { runtime, memcpy, strings } = trace;
+  const gpuIdle = new Float64Array(n);
+  // per name: its totals, its slot (the bytes of its calls' copies are gathered by slot below)
+  const byName = new Map<string, NameTally>();
+  const slotOf = new Int32Array(n);
+  const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
+  let totalTime = 0;
+  // the calls in start order: one walk along the gaps
+  const idleWalk = new OverlapWalker(idle);
+  // the previous call's name and reason, with their totals: calls come in runs of one name (a
+  // sync per expert), so the maps are looked up only when these change
+  let lastName = NaN;
+  let agg: NameTally | undefined;
+  let lastReason = NaN;
+  let why: HostSyncSummary['byReason'][number] | undefined;
+  for (let q = 0; q < n; q++) {
+    const r = row[q];
+    const duration = runtime.end[r] - runtime.start[r];
+    const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
+    totalTime += duration;
+    if (runtime.name[r] !== lastName || !agg) {
+      lastName = runtime.name[r];
+      const name = strings[lastName] ?? '?';
+      agg = byName.get(name);
+      if (!agg) {
+        byName.set(name, (agg = {
+          name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
+          slot: byName.size, rangeCounts: new Map(),
+        }));
+      }
+    }
+    slotOf[q] = agg.slot;
+    agg.count++;
+    agg.total += duration;
+    agg.gpuIdle += idleHere;
+    const copy = copyOf[q];
+    if (copy >= 0) {
+      agg.afterCopy++;
+      if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
+    }
+    const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
+    if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
+    if (blocking.reason[r] !== lastReason || !why) {
+      lastReason = blocking.reason[r];
+      const reason = BLOCKING_REASONS[lastReason];
+      why = byReason.get(reason);
+      if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
+    }
+    why.count++;
+    why.total += duration;
+    why.gpuIdle += idleHere;
+  }
+  return { gpuIdle, byName, slotOf, byReason, totalTime };
 }
 
 /** Overlaps a segment with positive length, or (zero-length call) lies inside one. */

@@ -35,15 +35,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     return h < host.end.length && host.start[h] <= t;
   };
   // Only threads that launched this device's kernels: another device's setup is not this loop.
-  const kernelCall = ctx.links.kernelCall;
-  const threads = new Set<number>();
-  let added = NaN;
-  // the subset once: ctx.kernels is a getter (a call per kernel in the loop's test and body)
-  const kernels = ctx.kernels;
-  for (let j = 0; j < kernels.count; j++) {
-    const i = kernelRow(kernels, j);
-    if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
-  }
+  const threads = ctx.launchThreads ?? launchingThreads(ctx);
   // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call
   const isAlloc = new Int8Array(trace.strings.length).fill(-1);
   let lastThread = NaN;
@@ -105,4 +97,19 @@ function allocationCalls(trace: FindingContext['trace']): number {
     if (ALLOCATION_CALLS.has(canonicalApiName(trace.strings[a.name] ?? ''))) n += a.count;
   }
   return n;
+}
+
+/** The threads whose calls launched the window's kernels, from the kernels (a context the analyses did not make). */
+function launchingThreads(ctx: FindingContext): Set<number> {
+  const rt = ctx.trace.runtime;
+  const kernelCall = ctx.links.kernelCall;
+  const threads = new Set<number>();
+  let added = NaN;
+  // the subset once: ctx.kernels is a getter (a call per kernel in the loop's test and body)
+  const kernels = ctx.kernels;
+  for (let j = 0; j < kernels.count; j++) {
+    const i = kernelRow(kernels, j);
+    if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
+  }
+  return threads;
 }
