@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
 import { MemcpyKind } from '../../src/model/trace.js';
-import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges, unionLengthUnsorted } from '../../src/analyses/nvtx-projection.js';
+import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges, projectNvtxSpans, unionLengthUnsorted } from '../../src/analyses/nvtx-projection.js';
 import { totalLength, union } from '../../src/model/intervals.js';
 
 const threads = [
@@ -131,6 +131,35 @@ describe('NVTX projection', () => {
       const th = q.map((x) => x[0]);
       const tm = q.map((x) => x[1]);
       expect(Array.from(innermostNvtxRanges(t, th, tm, q.length))).toEqual(reference(t, th, tm));
+    }
+  });
+
+  it('projectNvtxSpans: the spans and counts of projectNvtxRanges, kernels and transfers projected apart', () => {
+    let seed = 5;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let c = 0; c < 40; c++) {
+      const runtime: { start: number; end: number; name: string; correlationId: number; thread: number }[] = [];
+      const kernels: { start: number; end: number; correlationId: number; deviceId: number }[] = [];
+      const memcpy: { start: number; end: number; correlationId: number; bytes: number; copyKind: number; deviceId: number }[] = [];
+      const memset: { start: number; end: number; correlationId: number; bytes: number; deviceId: number }[] = [];
+      for (let i = 0; i < 5 + rand(40); i++) {
+        const t = 10 * i + rand(10);
+        const kind = rand(6);
+        const thread = rand(4) === 0 ? 1 : 0;
+        runtime.push({ start: t, end: t + 2, name: kind === 0 ? 'cudaMemcpyAsync' : kind === 1 ? 'cudaMemsetAsync' : 'cudaLaunchKernel', correlationId: i + 1, thread });
+        // ops run later, some before earlier launches' ops; some on device 1
+        const s = 1000 + 5 * i + rand(300) - 0;
+        const op = { start: s, end: s + rand(40), correlationId: i + 1, deviceId: rand(5) === 0 ? 1 : 0 };
+        if (kind === 0) memcpy.push({ ...op, bytes: 4, copyKind: MemcpyKind.DtoH }); else if (kind === 1) memset.push({ ...op, bytes: 4 }); else kernels.push(op);
+      }
+      const nvtx = Array.from({ length: 3 + rand(10) }, () => { const a = 10 * rand(50); return { start: a, end: a + 10 * (1 + rand(20)), text: 'r', thread: rand(3) === 0 ? 1 : 0 }; });
+      const t = buildTrace({ threads, nvtx, runtime, kernels, memcpy, memset });
+      for (const options of [{}, { deviceId: 0 }, { deviceId: 1 }, { includeTransfers: false }, { deviceId: 0, includeTransfers: false }]) {
+        const { gpuTime: _, ...want } = projectNvtxRanges(t, options);
+        const got = projectNvtxSpans(t, options);
+        expect({ ...got, opCount: Array.from(got.opCount), kernelCount: Array.from(got.kernelCount), gpuStart: Array.from(got.gpuStart), gpuEnd: Array.from(got.gpuEnd), range: Array.from(got.range) })
+          .toEqual({ ...want, opCount: Array.from(want.opCount), kernelCount: Array.from(want.kernelCount), gpuStart: Array.from(want.gpuStart), gpuEnd: Array.from(want.gpuEnd), range: Array.from(want.range) });
+      }
     }
   });
 
