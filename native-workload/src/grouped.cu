@@ -1351,6 +1351,7 @@ struct PackArgs {
   int tokens, assignments, experts, capacity, dModel, topk;
   int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
   int halfTail;  // MOE_GROUPED_HALF: the last halfTail experts' down items in 128-row halves (phase 2)
+  int halfMaxN;  // MOE_GROUPED_HALF_N: and those of every expert with 1 .. halfMaxN tokens (0: none)
   int* assignPos;
   int* expertCount;
   int* rowOf;
@@ -1371,17 +1372,21 @@ struct PackArgs {
 // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
 // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
 // CTAs reading one weight tile run together) and, lag experts later, its down items (with
-// MOE_GROUPED_HALF, those of the last halfTail experts as (2, e, 2 tile + half, chunk): 128 weight
-// rows each, half the bytes of a down item, for a shorter tail). Segment
+// MOE_GROUPED_HALF, those of the last halfTail experts, and with MOE_GROUPED_HALF_N those of every
+// expert with at most halfMaxN tokens, as (2, e, 2 tile + half, chunk): 128 weight rows each, half
+// the bytes of a down item, for a shorter tail). Segment
 // sizes go into list order (segUp, segDown)
 // and one warp scans them: no serial loop over the experts.
 template <typename A>
 __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, int* seg) {
   const int E = a.experts, tid = threadIdx.x, lane = tid & 31;
   const int lag = a.lag < 0 ? E : min(a.lag, E);
+  const auto halved = [&](int e) {
+    return e >= E - a.halfTail || (a.halfMaxN > 0 && min(histAll[e], a.capacity) <= a.halfMaxN);
+  };
   const auto downItems = [&](int e) {
     return a.tiles2 * ((min(histAll[e], a.capacity) + a.chunk - 1) / a.chunk) *
-           (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1) * (e >= E - a.halfTail ? 2 : 1);
+           (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1) * (halved(e) ? 2 : 1);
   };
   __shared__ int sWave, sTotal;
   __shared__ int sSegId[kMaxListSegs];  // per segment in list order: (phase << 16) | expert
@@ -1445,7 +1450,7 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
       int4 item;
       if (id >> 16) {
         const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
-        item = x >= E - a.halfTail ? make_int4(2, x, j / tt, j % tt)
+        item = halved(x) ? make_int4(2, x, j / tt, j % tt)
                                    : make_int4(1, x, j / (tt * parts), r / parts + 256 * (r % parts));
       } else {
         const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
@@ -1471,7 +1476,7 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
           if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
     p = seg[segDown(x, E, lag, W)];
     const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1;
-    if (x >= E - a.halfTail) {
+    if (halved(x)) {
       for (int m = 0; m < 2 * a.tiles2; ++m)
         for (int w = 0; w < tt; ++w) a.list[p++] = make_int4(2, x, m, w);
       continue;
@@ -1590,7 +1595,7 @@ struct RouteArgs {
   const bf16* x;
   int tokens, experts, capacity, dModel;
   int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
-  int halfTail;  // MOE_GROUPED_HALF (see PackArgs)
+  int halfTail, halfMaxN;  // MOE_GROUPED_HALF, MOE_GROUPED_HALF_N (see PackArgs)
   int* assignExpert;
   float* assignGate;
   int* assignPos;
@@ -2041,6 +2046,7 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
   t.half = std::max(0, envInt("MOE_GROUPED_HALF", t.half));
+  t.halfN = std::max(0, envInt("MOE_GROUPED_HALF_N", t.halfN));
   t.staticStages = envInt("MOE_GROUPED_STATIC_STAGES", t.staticStages);
   t.packed = envInt("MOE_GROUPED_PACKED", t.packed ? 1 : 0) != 0;
   t.flagWait = envInt("MOE_GROUPED_FLAGWAIT", t.flagWait ? 1 : 0) != 0;
@@ -2102,8 +2108,12 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
   // MOE_GROUPED_HALF: v2, not with split-K or the fused routing (its own list order has no half items).
   const bool fuses = tune_.fuse && tune_.kernel == 2 && s.topk == 1 && s.experts <= kMaxFuseE &&
                      (s.tokens + smCount_ - 1) / smCount_ <= kMaxFuseT;
-  if (tune_.kernel == 2 && splitK_ == 1 && !fuses) halfTail_ = std::min(tune_.half, s.experts);
-  maxItems_ = (tiles1_ + tiles2_ * std::max(splitK_, halfTail_ > 0 ? 2 : 1)) * (s.experts + int(rows / chunk_) + 1) +
+  if (tune_.kernel == 2 && splitK_ == 1 && !fuses) {
+    halfTail_ = std::min(tune_.half, s.experts);
+    halfMaxN_ = tune_.halfN;
+  }
+  const bool halves = halfTail_ > 0 || halfMaxN_ > 0;
+  maxItems_ = (tiles1_ + tiles2_ * std::max(splitK_, halves ? 2 : 1)) * (s.experts + int(rows / chunk_) + 1) +
               staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     if (tune_.packed && tune_.kernel == 2) {
@@ -2219,6 +2229,7 @@ std::string GroupedFfn::describe() const {
                         std::to_string(splitK_) + "-way over d_ff";
   if (tune_.wave > 0) d += ", the last experts' down items (<= " + std::to_string(waveItems()) + ") end the list";
   if (halfTail_ > 0) d += ", down items of the last " + std::to_string(halfTail_) + " experts in 128-row halves";
+  if (halfMaxN_ > 0) d += ", down items of experts with <= " + std::to_string(halfMaxN_) + " tokens in 128-row halves";
   if (!packedW_.empty()) d += ", weights prepacked in tile order";
   if (tune_.flagWait && routeReady_ && !fusedFfn_) d += ", ffn waits on the route blocks' flags";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
@@ -2313,6 +2324,7 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.splitTail = tune_.tail;
   p.waveItems = waveItems();
   p.halfTail = halfTail_;
+  p.halfMaxN = halfMaxN_;
   p.assignPos = assignPos;
   p.expertCount = expertCount;
   p.rowOf = rowOf_;
@@ -2360,6 +2372,7 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.splitTail = tune_.tail;
   r.waveItems = waveItems();
   r.halfTail = halfTail_;
+  r.halfMaxN = halfMaxN_;
   r.assignExpert = assignExpert;
   r.assignGate = assignGate;
   r.assignPos = assignPos;
@@ -2459,7 +2472,7 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     m.w2h = mapW2h_[layer];
     // The instantiation with exactly the knobs that are on where there is one, else the one with all.
     const int k = (f.fuse ? kKnobFuse : 0) | (f.splitK > 1 ? kKnobSplit : 0) | (f.overlap ? kKnobOverlap : 0) |
-                  (f.times ? kKnobTimes : 0) | (halfTail_ > 0 ? kKnobHalf : 0);
+                  (f.times ? kKnobTimes : 0) | (halfTail_ > 0 || halfMaxN_ > 0 ? kKnobHalf : 0);
     launch(k == 0              ? ffnKernel2<Cfg5, 0>
            : k == kKnobHalf    ? ffnKernel2<Cfg5, kKnobHalf>
            : k == (kKnobHalf | kKnobTimes) ? ffnKernel2<Cfg5, kKnobHalf | kKnobTimes>
