@@ -21,6 +21,9 @@ import { grown } from '../model/columns.js';
 export const ALONE_MAX_SHARE = 0.01;
 /** A kernel ran overlapped when others ran beside it for at least this share of its time. */
 export const OVERLAPPED_MIN_SHARE = 0.5;
+/** A measured kernel's class in kernelContention's per-kernel column (its group times 4 plus this). */
+const ALONE = 1;
+const OVERLAPPED = 2;
 /** Groups listed in the report, most kernel time first. */
 export const CONTENTION_LIST_LIMIT = 50;
 
@@ -206,11 +209,14 @@ export function kernelContention(
   const list: Acc[] = [];
   const keys = trace.strings.length * configs;
   const dense = keys <= 1 << 22 ? new Int32Array(keys).fill(-1) : null;
-  const beside = whole ? new Float64Array(n) : e;
+  // the time beside others, kept a kernel only when cut (in e's place): whole, the few kernels that
+  // need it again (a fit group's) have it measured again, not a column of 8 bytes a kernel made
+  const beside = whole ? null : e;
   // dur[j] - durFrom[j]: the duration (the kernel columns' e - s when whole, else s's place)
   const dur = whole ? e : s;
   const durFrom = whole ? s : null;
-  // per kernel: its group (-1 when not included or it measures no duration)
+  // per kernel: its group times 4 plus ALONE or OVERLAPPED (0: neither); -1 when not included or it
+  // measures no duration
   const groupOf = new Int32Array(n).fill(-1);
   // the kernels come in start order: one walk along the overlapped set
   const twoWalk = new OverlapWalker(two);
@@ -227,8 +233,7 @@ export function kernelContention(
       if (acc[3] >= s[j]) { if (e[j] > acc[3]) acc[3] = e[j]; } else { if (acc[3] > acc[2]) acc[1] += acc[3] - acc[2]; acc[2] = s[j]; acc[3] = e[j]; }
     }
     const b = twoWalk.overlap(s[j], e[j]);
-    if (!whole) dur[j] = d;
-    beside[j] = b;
+    if (beside) { dur[j] = d; beside[j] = b; }
     if (options.include && !options.include(i)) continue;
     const key = k.shortName[i] * configs + configId[k.launchConfig[i] + 1];
     // a dense table of group ids when the keys are few (the usual few hundred names), a Map beyond
@@ -242,10 +247,8 @@ export function kernelContention(
     g.time += d;
     g.overlapNs += b;
     if (!measures(j)) continue;
-    groupOf[j] = g.id;
     g.measured++;
-    if (b <= ALONE_MAX_SHARE * d) g.alone++;
-    else if (b >= OVERLAPPED_MIN_SHARE * d) g.over++;
+    if (b <= ALONE_MAX_SHARE * d) { g.alone++; groupOf[j] = 4 * g.id + ALONE; } else if (b >= OVERLAPPED_MIN_SHARE * d) { g.over++; groupOf[j] = 4 * g.id + OVERLAPPED; } else groupOf[j] = 4 * g.id;
   }
   if (acc[3] > acc[2]) acc[1] += acc[3] - acc[2];
   const kernelTime = acc[0];
@@ -268,12 +271,11 @@ export function kernelContention(
     const overN = overAt.slice(0, list.length);
     const fitN = fitAt.slice(0, list.length);
     for (let j = 0; j < n; j++) {
-      const q = groupOf[j];
-      if (q < 0) continue;
-      const d = durFrom ? dur[j] - durFrom[j] : dur[j];
-      const b = beside[j];
-      if (b <= ALONE_MAX_SHARE * d) aloneJ[aloneN[q]++] = j;
-      else if (b >= OVERLAPPED_MIN_SHARE * d) overJ[overN[q]++] = j;
+      const code = groupOf[j];
+      if (code < 0) continue;
+      const q = code >> 2;
+      if ((code & 3) === ALONE) aloneJ[aloneN[q]++] = j;
+      else if ((code & 3) === OVERLAPPED) overJ[overN[q]++] = j;
       if (list[q].fit) fitJ[fitN[q]++] = j;
     }
   }
@@ -282,6 +284,13 @@ export function kernelContention(
     const out = new Float64Array(to - from);
     if (minus) for (let m = from; m < to; m++) out[m - from] = col[js[m]] - minus[js[m]];
     else for (let m = from; m < to; m++) out[m - from] = col[js[m]];
+    return out;
+  };
+  /** the time beside others of the (whole) kernels js[from .. to), in order, measured as the loop above measured it */
+  const besideAgain = (js: Int32Array, from: number, to: number): Float64Array => {
+    const out = new Float64Array(to - from);
+    const walk = new OverlapWalker(two);
+    for (let m = from; m < to; m++) out[m - from] = walk.overlap(s[js[m]], e[js[m]]);
     return out;
   };
   let addedNs = 0;
@@ -294,7 +303,7 @@ export function kernelContention(
     // no kernel ran alone: the duration a kernel would take with nothing beside it, from how its
     // duration grew with the time others ran beside it (a full-GPU GEMM overlapped only at its tails)
     const ptsD = valuesOf(dur, fitJ, fitAt[g.id], fitAt[g.id + 1], durFrom);
-    const ptsB = valuesOf(beside, fitJ, fitAt[g.id], fitAt[g.id + 1]);
+    const ptsB = beside ? valuesOf(beside, fitJ, fitAt[g.id], fitAt[g.id + 1]) : besideAgain(fitJ, fitAt[g.id], fitAt[g.id + 1]);
     const fit = g.alone === 0 && reference === undefined ? fitAloneColumns(ptsD, ptsB) : null;
     const overSorted = valuesOf(dur, overJ, overAt[g.id], overAt[g.id + 1], durFrom);
     const alone = median(valuesOf(dur, aloneJ, aloneAt[g.id], aloneAt[g.id + 1], durFrom)) ?? reference ?? (fit ? Math.round(fit.alone) : null);

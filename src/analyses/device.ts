@@ -50,6 +50,8 @@ export interface DeviceContext {
   gaps: GapDetail;
   /** which kernels waited on another stream's event (cudaStreamWaitEvent) */
   eventWaits: EventWaitLinks;
+  /** the threads whose calls launched the kernels in W (launch.ts), where the analyses found them */
+  launchThreads?: ReadonlySet<number>;
 }
 
 export interface DeviceAnalysis {
@@ -162,7 +164,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
     hostSyncs: syncs,
   };
   if (byProcess) report.processes = byProcess;
-  return { report, context: { deviceId, index, segments, gaps: detail, eventWaits } };
+  return { report, context: { deviceId, index, segments, gaps: detail, eventWaits, launchThreads: launchMeasured.threads } };
 }
 
 /** One device's report (its window and analyses), for a caller without a TraceIndex. */

@@ -3,7 +3,7 @@
  * cudaStreamWaitEvent on it, and the stream whose event it waited for. A gap ended by such a
  * kernel, whose launch call had returned, is `event-wait`: the GPU held it for another stream.
  */
-import { processOfThread, type Trace } from '../model/trace.js';
+import { processOfThread, type EventLinkColumns, type Trace } from '../model/trace.js';
 import { lowerBound } from '../model/intervals.js';
 import { callLinks, type CallLinks } from './correlation.js';
 
@@ -80,26 +80,8 @@ export function eventWaitLinks(trace: Trace, deviceId: number, links: CallLinks 
   for (let w = 0; w < ev.waits.count; w++) if (ev.waits.deviceId[w] === deviceId && !recordStream.has(ev.waits.eventId[w])) recordStream.set(ev.waits.eventId[w], new Map());
   for (let i = 0; i < ev.records.count; i++) recordStream.get(ev.records.eventId[i])?.set(ev.records.eventSyncId[i], ev.records.streamId[i]);
   // each stream's kernels on this device by launch-call start (then row): rows[from .. to) per stream
+  const { rows, byStream } = kernelsByStream(trace, deviceId, kernelCall);
   const callStart = (i: number) => runtime.start[kernelCall[i]];
-  const byStream = new Map<number, StreamGroup>();
-  // each kernel's stream group, looked up once per run of kernels on one stream
-  const groupOf = (i: number, last: { stream: number; g: StreamGroup | undefined }) => {
-    if (k.streamId[i] !== last.stream || !last.g) { last.stream = k.streamId[i]; last.g = byStream.get(last.stream); }
-    return last.g;
-  };
-  let n = 0;
-  const last: { stream: number; g: StreamGroup | undefined } = { stream: NaN, g: undefined };
-  for (let i = 0; i < k.count; i++) {
-    if (k.deviceId[i] !== deviceId || kernelCall[i] < 0) continue;
-    n++;
-    const g = groupOf(i, last);
-    if (g) g.to++; else { last.g = { from: 0, to: 1 }; byStream.set(k.streamId[i], last.g); }
-  }
-  let at = 0;
-  for (const g of byStream.values()) { g.from = at; at += g.to; g.to = g.from; }
-  const rows = new Int32Array(n);
-  last.stream = NaN;
-  for (let i = 0; i < k.count; i++) if (k.deviceId[i] === deviceId && kernelCall[i] >= 0) rows[groupOf(i, last)!.to++] = i;
   for (const g of byStream.values()) {
     let sorted = true;
     // calls come in start order, so a later call starts no earlier: the starts are read (far
@@ -109,26 +91,75 @@ export function eventWaitLinks(trace: Trace, deviceId: number, links: CallLinks 
     }
     if (!sorted) rows.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
   }
-  for (let w = 0; w < ev.waits.count; w++) {
-    if (ev.waits.deviceId[w] !== deviceId) continue;
-    const recorded = recordStream.get(ev.waits.eventId[w])?.get(ev.waits.eventSyncId[w]);
-    const call = callOf(ev.waits.process[w], ev.waits.correlationId[w]);
+  linkWaits(ev.waits, deviceId, recordStream, callOf, byStream, rows, kernelCall, runtime.start, waitedOn, waits);
+  const fit = (a: Int32Array) => a.subarray(0, waits.count);
+  out.waits = { count: waits.count, waiting: fit(waits.waiting), recorded: fit(waits.recorded), call: fit(waits.call), kernel: fit(waits.kernel) };
+  return out;
+}
+
+/**
+ * The device's kernels with a launch call, grouped by stream in row order (a counting sort):
+ * rows[from .. to) of each stream's group. (Its own function, as linkWaits: a loop run once over a
+ * million rows runs in the interpreter until V8 compiles its function for it, and a small
+ * function compiles in a fraction of the time a large one takes.)
+ */
+function kernelsByStream(trace: Trace, deviceId: number, kernelCall: Int32Array): { rows: Int32Array; byStream: Map<number, StreamGroup> } {
+  const k = trace.kernels;
+  const { deviceId: device, streamId } = k;
+  const byStream = new Map<number, StreamGroup>();
+  // each kernel's stream group, looked up once per run of kernels on one stream
+  let lastStream = NaN;
+  let g: StreamGroup | undefined;
+  let n = 0;
+  for (let i = 0; i < k.count; i++) {
+    if (device[i] !== deviceId || kernelCall[i] < 0) continue;
+    n++;
+    if (streamId[i] !== lastStream || !g) {
+      lastStream = streamId[i];
+      g = byStream.get(lastStream);
+      if (!g) byStream.set(lastStream, (g = { from: 0, to: 0 }));
+    }
+    g.to++;
+  }
+  let at = 0;
+  for (const group of byStream.values()) { group.from = at; at += group.to; group.to = group.from; }
+  const rows = new Int32Array(n);
+  lastStream = NaN;
+  g = undefined;
+  for (let i = 0; i < k.count; i++) {
+    if (device[i] !== deviceId || kernelCall[i] < 0) continue;
+    if (streamId[i] !== lastStream || !g) { lastStream = streamId[i]; g = byStream.get(lastStream)!; }
+    rows[g.to++] = i;
+  }
+  return { rows, byStream };
+}
+
+/**
+ * Each wait of the device linked to its recording stream, its call and the first kernel issued on
+ * the waiting stream after the call (marked in `waitedOn`), into `waits`' columns.
+ */
+function linkWaits(
+  ev: EventLinkColumns, deviceId: number, recordStream: Map<number, Map<number, number>>, callOf: (process: number, corr: number) => number,
+  byStream: Map<number, StreamGroup>, rows: Int32Array, kernelCall: Int32Array, callStart: Float64Array, waitedOn: Int32Array,
+  waits: EventWaitLinks['waits'],
+): void {
+  for (let w = 0; w < ev.count; w++) {
+    if (ev.deviceId[w] !== deviceId) continue;
+    const recorded = recordStream.get(ev.eventId[w])?.get(ev.eventSyncId[w]);
+    const call = callOf(ev.process[w], ev.correlationId[w]);
     if (recorded === undefined || call < 0) continue;
-    const waiting = ev.waits.streamId[w];
+    const waiting = ev.streamId[w];
     if (recorded === waiting) continue;
     const s = byStream.get(waiting);
     let kernel = -1;
     if (s) {
       let lo = s.from;
       let hi = s.to;
-      const t = runtime.start[call];
-      while (lo < hi) { const m = (lo + hi) >> 1; if (callStart(rows[m]) < t) lo = m + 1; else hi = m; }
+      const t = callStart[call];
+      while (lo < hi) { const m = (lo + hi) >> 1; if (callStart[kernelCall[rows[m]]] < t) lo = m + 1; else hi = m; }
       if (lo < s.to) { kernel = rows[lo]; waitedOn[kernel] = recorded + 1; }
     }
     const q = waits.count++;
     waits.waiting[q] = waiting; waits.recorded[q] = recorded; waits.call[q] = call; waits.kernel[q] = kernel;
   }
-  const fit = (a: Int32Array) => a.subarray(0, waits.count);
-  out.waits = { count: waits.count, waiting: fit(waits.waiting), recorded: fit(waits.recorded), call: fit(waits.call), kernel: fit(waits.kernel) };
-  return out;
 }

@@ -203,18 +203,29 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
   }
   let at = 0;
   for (const g of threads.values()) { g.from = at; at += g.to; g.to = g.from; }
-  const order = new Int32Array(launched);
-  lastThread = -1;
-  for (let j = 0; j < kernels.length; j++) {
-    const c = kernelCall[kernels[j]];
-    if (c >= 0) order[threadOf(c)!.to++] = kernels[j];
+  // one launching thread that launched every kernel (the usual capture): the grouped order is the
+  // kernels' own, not a copy made in a second pass over their launch calls
+  let grouped = kernels;
+  if (threads.size === 1 && launched === kernels.length) {
+    for (const g of threads.values()) g.to = launched;
+  } else {
+    grouped = new Int32Array(launched);
+    lastThread = -1;
+    for (let j = 0; j < kernels.length; j++) {
+      const c = kernelCall[kernels[j]];
+      if (c >= 0) grouped[threadOf(c)!.to++] = kernels[j];
+    }
   }
   const callStart = (i: number) => runtime.start[kernelCall[i]];
   for (const g of threads.values()) {
     let sorted = true;
-    for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(order[m]) < callStart(order[m - 1])) sorted = false;
-    if (!sorted) order.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
+    for (let m = g.from + 1; m < g.to && sorted; m++) if (callStart(grouped[m]) < callStart(grouped[m - 1])) sorted = false;
+    if (sorted) continue;
+    // (the window's kernels stay in row order for fromLaunchOrder)
+    if (grouped === kernels) grouped = kernels.slice();
+    grouped.subarray(g.from, g.to).sort((a, b) => callStart(a) - callStart(b) || a - b);
   }
+  const order = grouped;
   const firstAtOrAfter = (lo: number, hi: number, x: number): number => {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -323,9 +334,10 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
       out.kernelFrom[q] = raw.kernelFrom[p]; out.kernelTo[q] = raw.kernelTo[p];
     }
   }
-  const seen = new Map<number, number>();
+  // each expert's instances so far
+  const seen = new ExpertTable();
   for (let q = 0; q < bestCount; q++) {
-    const n = seen.get(out.expert[q]) ?? 0;
+    const n = Math.max(seen.get(out.expert[q]), 0);
     out.iteration[q] = n;
     if (n + 1 > out.iterations) out.iterations = n + 1;
     seen.set(out.expert[q], n + 1);
@@ -403,6 +415,29 @@ function sameBlock(names: Int32Array, a: number, b: number, p: number): boolean 
   return true;
 }
 
+/** Expert numbers below this are looked up in a table, the rest in a Map. */
+const SMALL_NUMBER = 4096;
+
+/**
+ * A map from expert numbers (doubles, nearly always small integers) to non-negative integers:
+ * a table for integers in [0, SMALL_NUMBER), a Map for any other number. A Map lookup of a double
+ * read from a Float64Array boxes it (a heap number an instance, hundreds of thousands of them).
+ */
+class ExpertTable {
+  private readonly table = new Int32Array(SMALL_NUMBER).fill(-1);
+  private readonly map = new Map<number, number>();
+
+  /** e's value, -1 when none was set */
+  get(e: number): number {
+    if (e >= 0 && e < SMALL_NUMBER && Math.floor(e) === e) return this.table[e];
+    return this.map.get(e) ?? -1;
+  }
+
+  set(e: number, value: number): void {
+    if (e >= 0 && e < SMALL_NUMBER && Math.floor(e) === e) this.table[e] = value; else this.map.set(e, value);
+  }
+}
+
 /** The median of v's values (reorders v); NaN when empty. NaN-free input. */
 function medianOf(v: Float64Array): number {
   if (v.length === 0) return NaN;
@@ -440,9 +475,11 @@ export function analyzeExperts(
   const span = new Float64Array(n);
   const last = new Float64Array(n);
   const expertOf = new Int32Array(n).fill(-1);
-  const expertIds = new Map<number, number>();
+  const expertIds = new ExpertTable();
   const experts: number[] = [];
   const streamsOf: Set<number>[] = [];
+  // the stream each expert's last add was of
+  const lastStreamOf: number[] = [];
   let scratchS = new Float64Array(64);
   let scratchE = new Float64Array(64);
   // the streams of the kernels in scratchS/E, read in the same pass (not a second walk over the kernel columns)
@@ -478,16 +515,18 @@ export function analyzeExperts(
     gpuTime[q] = g; span[q] = s; last[q] = acc[1];
     const e = found.expert[q];
     let id = expertIds.get(e);
-    if (id === undefined) { id = experts.length; expertIds.set(e, id); experts.push(e); streamsOf.push(new Set()); }
+    if (id < 0) { id = experts.length; expertIds.set(e, id); experts.push(e); streamsOf.push(new Set()); lastStreamOf.push(NaN); }
     expertOf[q] = id;
-    // the streams of its kernels in the window (one add a run of kernels on one stream, not one a kernel)
+    // the streams of its kernels in the window (one add a run of kernels on one stream, not one a
+    // kernel; none for a run on the stream the expert's last add was: an instance like the last)
     const streams = streamsOf[id];
-    let stream: number = NaN;
+    let stream: number = lastStreamOf[id];
     for (let j = 0; j < m; j++) {
       if (scratchStream[j] === stream) continue;
       stream = scratchStream[j];
       streams.add(stream);
     }
+    lastStreamOf[id] = stream;
   }
   if (experts.length < 2) return null;
   const byExpert = groupBy(expertOf, n, experts.length);
@@ -530,11 +569,15 @@ export function analyzeExperts(
   const stragglers: ExpertStraggler[] = [];
   let imbalanceCostNs = 0;
   // per iteration (ascending), its kept instances in instance order
-  const iterationOf = new Int32Array(n).fill(-1);
+  // (expertOf, grouped already, becomes each kept instance's iteration: no second column)
+  const iterationOf = expertOf;
   for (let q = 0; q < n; q++) if (expertOf[q] >= 0) iterationOf[q] = found.iteration[q];
   const byIteration = groupBy(iterationOf, n, found.iterations);
-  const times = new Float64Array(experts.length > 0 ? n : 0);
   const { at, idx } = byIteration;
+  // the largest iteration's instances: the medians' scratch, not a column as long as every instance
+  let widest = 0;
+  for (let it = 0; it < found.iterations; it++) widest = Math.max(widest, at[it + 1] - at[it]);
+  const times = new Float64Array(widest);
   for (let it = 0; it < found.iterations; it++) {
     // index loops over idx[from .. to) (no subarray nor iterator an iteration: thousands of them)
     const from = at[it];

@@ -9,7 +9,7 @@
  * blocking call ended (the call itself when it is the copy): an earlier copy was already waited for.
  */
 import { gatherF64, gatherI32 } from '../model/gather.js';
-import { valueAtRank, visitArray } from '../model/distribution.js';
+import { kthLargest } from '../model/distribution.js';
 import { MemcpyKind, MemoryKind, processOfThread, type Trace } from '../model/trace.js';
 import type { HostSync, HostSyncSummary } from '../report/types.js';
 import { intersectionLength, lowerBound, OverlapWalker, unionSorted, upperBound, type IntervalSet } from '../model/intervals.js';
@@ -46,9 +46,9 @@ export function hostSyncs(
   const none = { start: new Float64Array(0), link: new Int32Array(0) };
 
   const processOf = processOfThread(trace);
-  const kept = (thread: number, r: number, outerEnd: number): boolean => {
+  // (the thread's process is tested once a thread, below)
+  const kept = (r: number, outerEnd: number): boolean => {
     if (runtime.end[r] <= outerEnd) return false;
-    if (processes && !processes.has(processOf[thread + 1])) return false;
     return hostRanges ? startsIn(hostRanges, runtime.start[r]) : inWindow(window, runtime.start[r], runtime.end[r]);
   };
   // the kept calls' runtime rows and preceding copies (-1: none), in one walk of the blocking
@@ -61,6 +61,8 @@ export function hostSyncs(
   let keptCopy: Int32Array = new Int32Array(cap);
   let n = 0;
   for (const [thread, rows] of blocking.byThread) {
+    // a thread of another process: none of its calls is kept
+    if (processes && !processes.has(processOf[thread + 1])) continue;
     let prevEnd = -Infinity;
     let outerEnd = -Infinity;
     const d2h = d2hByThread.get(thread) ?? none;
@@ -72,7 +74,7 @@ export function hostSyncs(
       const e = runtime.end[r];
       const sinceEnd = prevEnd;
       if (e > prevEnd) prevEnd = e;
-      if (!kept(thread, r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
+      if (!kept(r, outerEnd)) { if (e > outerEnd) outerEnd = e; continue; }
       outerEnd = e;
       while (after < d2h.link.length && d2h.start[after] <= s) after++;
       const i = after - 1;
@@ -105,67 +107,16 @@ export function hostSyncs(
   const threads = gatherI32(runtime.thread, row);
   const times = gatherF64(runtime.start, row);
   const ranges = innermostNvtxRanges(trace, threads, times, n);
-  const gpuIdle = new Float64Array(n);
-
-  // per name: its totals, its slot (the bytes of its calls' copies are gathered by slot below)
-  const byName = new Map<string, NameTotals & { slot: number; rangeCounts: Map<string, number> }>();
-  const slotOf = new Int32Array(n);
-  const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
-  let totalTime = 0;
-  // the calls in start order: one walk along the gaps
-  const idleWalk = new OverlapWalker(idle);
-  // the previous call's name and reason, with their totals: calls come in runs of one name (a
-  // sync per expert), so the maps are looked up only when these change
-  let lastName = NaN;
-  let agg: (NameTotals & { slot: number; rangeCounts: Map<string, number> }) | undefined;
-  let lastReason = NaN;
-  let why: HostSyncSummary['byReason'][number] | undefined;
-  for (let q = 0; q < n; q++) {
-    const r = row[q];
-    const duration = runtime.end[r] - runtime.start[r];
-    const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
-    totalTime += duration;
-    if (runtime.name[r] !== lastName || !agg) {
-      lastName = runtime.name[r];
-      const name = strings[lastName] ?? '?';
-      agg = byName.get(name);
-      if (!agg) {
-        byName.set(name, (agg = {
-          name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
-          slot: byName.size, rangeCounts: new Map(),
-        }));
-      }
-    }
-    slotOf[q] = agg.slot;
-    agg.count++;
-    agg.total += duration;
-    agg.gpuIdle += idleHere;
-    const copy = copyOf[q];
-    if (copy >= 0) {
-      agg.afterCopy++;
-      if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
-    }
-    const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
-    if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
-    if (blocking.reason[r] !== lastReason || !why) {
-      lastReason = blocking.reason[r];
-      const reason = BLOCKING_REASONS[lastReason];
-      why = byReason.get(reason);
-      if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
-    }
-    why.count++;
-    why.total += duration;
-    why.gpuIdle += idleHere;
-  }
+  const { gpuIdle, byName, slotOf, byReason, totalTime } = tallyCalls(trace, blocking, idle, row, copyOf, ranges, n);
 
   // the listed calls: the most GPU idle time first (ties: the earlier), then back in start order
   const listed: number[] = [];
   if (n <= listLimit) {
     for (let q = 0; q < n; q++) listed.push(q);
   } else {
-    // the listLimit-th most idle time by selection (no sort of every call), then those above it
-    // and the earliest at it, in start order
-    const threshold = valueAtRank(n, visitArray(gpuIdle, n), n - listLimit);
+    // the listLimit-th most idle time (no sort of every call), then those above it and the
+    // earliest at it, in start order
+    const threshold = kthLargest(gpuIdle, n, listLimit);
     let above = 0;
     for (let q = 0; q < n; q++) if (gpuIdle[q] > threshold) above++;
     let atThreshold = listLimit - above;
@@ -208,6 +159,71 @@ export function hostSyncs(
     calls,
     omitted: n - calls.length,
   };
+}
+
+type NameTally = NameTotals & { slot: number; rangeCounts: Map<string, number> };
+
+/**
+ * The kept calls' totals by name and by reason, each call's GPU idle time and its name's slot,
+ * in one walk of the calls in start order. (A function of its own: a loop run once runs
+ * interpreted until V8 compiles its function for it, and a small function compiles sooner.)
+ */
+function tallyCalls(
+  trace: Trace, blocking: BlockingIndex, idle: IntervalSet, row: Int32Array, copyOf: Int32Array, ranges: Int32Array, n: number,
+): { gpuIdle: Float64Array; byName: Map<string, NameTally>; slotOf: Int32Array; byReason: Map<HostSync['reason'], HostSyncSummary['byReason'][number]>; totalTime: number } {
+  const { runtime, memcpy, strings } = trace;
+  const gpuIdle = new Float64Array(n);
+  // per name: its totals, its slot (the bytes of its calls' copies are gathered by slot below)
+  const byName = new Map<string, NameTally>();
+  const slotOf = new Int32Array(n);
+  const byReason = new Map<HostSync['reason'], HostSyncSummary['byReason'][number]>();
+  let totalTime = 0;
+  // the calls in start order: one walk along the gaps
+  const idleWalk = new OverlapWalker(idle);
+  // the previous call's name and reason, with their totals: calls come in runs of one name (a
+  // sync per expert), so the maps are looked up only when these change
+  let lastName = NaN;
+  let agg: NameTally | undefined;
+  let lastReason = NaN;
+  let why: HostSyncSummary['byReason'][number] | undefined;
+  for (let q = 0; q < n; q++) {
+    const r = row[q];
+    const duration = runtime.end[r] - runtime.start[r];
+    const idleHere = (gpuIdle[q] = idleWalk.overlap(runtime.start[r], runtime.end[r]));
+    totalTime += duration;
+    if (runtime.name[r] !== lastName || !agg) {
+      lastName = runtime.name[r];
+      const name = strings[lastName] ?? '?';
+      agg = byName.get(name);
+      if (!agg) {
+        byName.set(name, (agg = {
+          name, count: 0, total: 0, gpuIdle: 0, afterCopy: 0, pageableCopies: 0, copyBytesMedian: null, nvtxRanges: [],
+          slot: byName.size, rangeCounts: new Map(),
+        }));
+      }
+    }
+    slotOf[q] = agg.slot;
+    agg.count++;
+    agg.total += duration;
+    agg.gpuIdle += idleHere;
+    const copy = copyOf[q];
+    if (copy >= 0) {
+      agg.afterCopy++;
+      if (memcpy.dstKind[copy] === MemoryKind.Pageable) agg.pageableCopies++;
+    }
+    const text = ranges[q] >= 0 ? trace.nvtx.text[ranges[q]] : -1;
+    if (text >= 0) agg.rangeCounts.set(strings[text], (agg.rangeCounts.get(strings[text]) ?? 0) + 1);
+    if (blocking.reason[r] !== lastReason || !why) {
+      lastReason = blocking.reason[r];
+      const reason = BLOCKING_REASONS[lastReason];
+      why = byReason.get(reason);
+      if (!why) byReason.set(reason, (why = { reason, count: 0, total: 0, gpuIdle: 0 }));
+    }
+    why.count++;
+    why.total += duration;
+    why.gpuIdle += idleHere;
+  }
+  return { gpuIdle, byName, slotOf, byReason, totalTime };
 }
 
 /** Overlaps a segment with positive length, or (zero-length call) lies inside one. */

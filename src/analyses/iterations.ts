@@ -22,8 +22,8 @@
  */
 import type { Trace } from '../model/trace.js';
 import { callLinks, type CallLinks } from './correlation.js';
-import { ITERATION_WORDS, nestingDepth, nvtxFamilyName, PART_OF_A_PASS } from './nvtx-ranges.js';
-import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import { ITERATION_WORDS, nvtxFamilyName, PART_OF_A_PASS, rangeDepths } from './nvtx-ranges.js';
+import { nvtxRangeRows, projectNvtxSpans } from './nvtx-projection.js';
 import { canonicalApiName } from './blocking-calls.js';
 
 export type IterationMethod = 'nvtx' | 'profiler-range' | 'kernel-period';
@@ -99,7 +99,7 @@ const UNNAMED_MIN_INSTANCES = 3;
 function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks, which: 'named' | 'outermost'): SteadyState | null {
   const all = nvtxRangeRows(trace);
   if (all.length < 2) return null;
-  const depthAll = nestingDepth(trace, all);
+  const depthAll = rangeDepths(trace, all);
   const familyOfText = new Map<number, { name: string; named: boolean }>();
   const familyOf = (t: number): { name: string; named: boolean } => {
     let f = familyOfText.get(t);
@@ -141,7 +141,7 @@ function fromFamilies(
     const f = fam(q);
     if (f !== null) { rows[j] = all[q]; depth[j] = depthAll[q]; names.push(f); j++; }
   }
-  const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links: links() });
+  const proj = projectNvtxSpans(trace, { deviceId, ranges: rows, links: links() });
   const families = new Map<string, Candidate>();
   for (let q = 0; q < proj.count; q++) {
     if (proj.opCount[q] === 0) continue;

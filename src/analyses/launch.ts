@@ -19,8 +19,12 @@ export function launchStats(
   return withLaunchBound(launchMeasures(trace, sel, links), kernelDuration, gaps);
 }
 
-/** Launch latency and interval of the selection's kernels: what launchStats reads from the selection (the gaps come after). */
-export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks): Omit<LaunchStats, 'launchBound'> {
+/**
+ * Launch latency and interval of the selection's kernels (what launchStats reads from the selection:
+ * the gaps come after), and the threads that launched them, which the interval passes see (the
+ * findings' allocation-in-loop asks for them: no walk of the window's kernels of its own).
+ */
+export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks): Omit<LaunchStats, 'launchBound'> & { threads: Set<number> } {
   const { kernels, runtime } = trace;
   const { kernelCall } = links;
   // the columns in locals: a loop that calls out (a sink's flush) would read each property again
@@ -62,9 +66,10 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
   const threadSlots = Math.max(trace.threads.length, 1);
   const lastStart = new Float64Array(threadSlots);
   const seen = new Uint8Array(threadSlots);
+  let elsewhere = new Map<number, number>();
   const intervals = (out: ValueSink): void => {
     seen.fill(0);
-    const elsewhere = new Map<number, number>();
+    elsewhere = new Map<number, number>();
     const launch = (r: number): void => {
       const t = rThread[r];
       const s = rStart[r];
@@ -93,7 +98,10 @@ export function launchMeasures(trace: Trace, sel: OpSelection, links: CallLinks)
   };
   // counted by the statistics' first pass: no walk of the calls to count them (at most one a kernel)
   const intervalDist = distributionOfUncounted(intervals, matched);
-  return { latency: latencyDist, interval: intervalDist, matchedKernels: matched };
+  // every launch call was seen by the passes: its thread in `seen`, or a key of `elsewhere`
+  const threads = new Set<number>(elsewhere.keys());
+  for (let t = 0; t < threadSlots; t++) if (seen[t]) threads.add(t);
+  return { latency: latencyDist, interval: intervalDist, matchedKernels: matched, threads };
 }
 
 /** launchBound (DESIGN.md): median kernel duration < median launch interval, and host-wait more than half of all gap time. */

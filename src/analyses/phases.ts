@@ -14,7 +14,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import { callLinks, type CallLinks } from './correlation.js';
-import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import { isNvtxRange, nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
 
 export const PHASES = ['dispatch', 'combine', 'shared-expert', 'experts', 'router', 'attention', 'forward', 'backward', 'optimizer'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -155,13 +155,15 @@ export const COMMUNICATION_RANGE = /^(?:nccl[A-Z]\w*|nccl:\w+|rccl[A-Z]\w*|rccl:
 /** Whether any NVTX range's text names a communication library's call (COMMUNICATION_RANGE). */
 export function hasCommunicationRanges(trace: Trace): boolean {
   const { nvtx, strings } = trace;
-  const isComm = new Map<number, boolean>();
-  for (const row of nvtxRangeRows(trace)) {
-    const t = nvtx.text[row];
-    if (t < 0) continue;
-    let comm = isComm.get(t);
-    if (comm === undefined) isComm.set(t, (comm = COMMUNICATION_RANGE.test(strings[t] ?? '')));
-    if (comm) return true;
+  // per string index: 0 not yet tested, 1 no, 2 a communication call's name. One walk of the text
+  // column, each row tested for being a range only when its text names such a call: no list of
+  // the range rows, no Map lookup a range (266k of them)
+  const verdict = new Int8Array(strings.length);
+  for (let i = 0; i < nvtx.count; i++) {
+    const t = nvtx.text[i];
+    if (t < 0 || t >= strings.length || verdict[t] === 1) continue;
+    if (verdict[t] === 0) verdict[t] = COMMUNICATION_RANGE.test(strings[t] ?? '') ? 2 : 1;
+    if (verdict[t] === 2 && isNvtxRange(trace, i)) return true;
   }
   return false;
 }

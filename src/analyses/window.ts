@@ -10,7 +10,7 @@ import { InputError, NoGpuWorkInWindowError } from '../errors.js';
 import { intersect, union, totalLength, upperBound, type IntervalSet } from '../model/intervals.js';
 import { parseTime } from '../model/units.js';
 import { runningDoubles } from '../model/columns.js';
-import { nvtxRangeRows, projectNvtxRanges } from './nvtx-projection.js';
+import { nvtxRangeRows, projectNvtxSpans } from './nvtx-projection.js';
 import { detectSteadyState, saysOnePass, type SteadyState } from './iterations.js';
 import { nvtxFamilyName } from './nvtx-ranges.js';
 import { familySpecKey } from '../model/nvtx-names.js';
@@ -138,7 +138,7 @@ export function resolveWindow(trace: Trace, deviceId: number, options: WindowOpt
     if (rows.length === 0) {
       throw new InputError(`--range ${JSON.stringify(options.range)} matches no NVTX range; ${availableRangeNames(trace)}`);
     }
-    const proj = projectNvtxRanges(trace, { deviceId, ranges: rows, links });
+    const proj = projectNvtxSpans(trace, { deviceId, ranges: rows, links });
     const s: number[] = [];
     const e: number[] = [];
     for (let i = 0; i < proj.count; i++) {

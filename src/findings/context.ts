@@ -35,6 +35,8 @@ export interface FindingContext {
   links: CallLinks;
   /** streams that ran kernels in W */
   activeStreams: number;
+  /** the threads that launched the kernels in W, when the analyses found them (else from `kernels`) */
+  launchThreads: ReadonlySet<number> | null;
 }
 
 export type Rule = (ctx: FindingContext) => Finding | null;
@@ -77,6 +79,7 @@ export function buildContext(
     gaps: analysis.gaps,
     links: analysis.index.links,
     activeStreams: device.streams.filter((s) => s.kernelCount > 0).length,
+    launchThreads: analysis.launchThreads ?? null,
   };
 }
 

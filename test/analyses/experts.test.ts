@@ -53,6 +53,20 @@ describe('experts from NVTX ranges', () => {
     expect(withEmpty.nvtx.count).toBe(t.nvtx.count + 1);
     expect(analyzeExperts(withEmpty, 0, W)).toEqual(analyzeExperts(t, 0, W));
   });
+  it('numbers experts the same whether their numbers are small (a table) or large (a Map)', () => {
+    // "expert 5000" .. : the same trace with each expert's number raised past the table's 4096
+    const small = tiny(true, [100, 400, 200, 300], ['gemm_up', 'act', 'gemm_down'], 3);
+    const large = tiny(true, [100, 400, 200, 300], ['gemm_up', 'act', 'gemm_down'], 3);
+    large.strings = large.strings.map((s) => s.replace(/^expert (\d+)$/, (_, d: string) => `expert ${Number(d) % 2 ? 5000 + Number(d) : Number(d)}`));
+    const a = analyzeExperts(small, 0, W)!;
+    const b = analyzeExperts(large, 0, W)!;
+    // experts 1 and 3 became 5001 and 5003; 0 and 2 stayed below the table's end
+    expect(b.experts.map((e) => e.expert)).toEqual([0, 2, 5001, 5003]);
+    const byOld = (e: number): number => (e >= 5000 ? e - 5000 : e);
+    expect(b.experts.map((e) => [byOld(e.expert), e.instances, e.gpuTime, e.span, e.tokens, e.kernels, e.streams]).sort((p, q) => (p[0] as number) - (q[0] as number)))
+      .toEqual(a.experts.map((e) => [e.expert, e.instances, e.gpuTime, e.span, e.tokens, e.kernels, e.streams]));
+    expect(b.stragglers.map((s) => [s.iteration, byOld(s.expert), s.gpuTime])).toEqual(a.stragglers.map((s) => [s.iteration, s.expert, s.gpuTime]));
+  });
   const x = analyzeExperts(tiny(true), 0, W)!;
   it('finds each expert with its tokens, kernels and GPU time', () => {
     expect(x.source).toBe('nvtx');

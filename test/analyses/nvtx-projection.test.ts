@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrace } from '../../src/model/build.js';
 import { MemcpyKind } from '../../src/model/trace.js';
-import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges, unionLengthUnsorted } from '../../src/analyses/nvtx-projection.js';
+import { innermostNvtxRanges, nvtxRangeRows, projectNvtxRanges, projectNvtxSpans, unionLengthUnsorted } from '../../src/analyses/nvtx-projection.js';
 import { totalLength, union } from '../../src/model/intervals.js';
 
 const threads = [
@@ -96,6 +96,71 @@ describe('NVTX projection', () => {
     const q = [[0, 0], [1, 5], [0, 50], [0, 100], [0, 120], [0, 299], [0, 300], [2, 400], [0, 1000]];
     const got = innermostNvtxRanges(t, q.map((x) => x[0]), q.map((x) => x[1]), q.length);
     expect(Array.from(got, name)).toEqual(['outer', 'other', 'outer', 'inner', 'inner', 'inner', 'outer', null, null]);
+  });
+
+  it('finds the innermost ranges as a stack walk per thread does, on nested, overlapping, equal-start and marked ranges', () => {
+    /** the stack walk by definition: each thread's ranges by start, the longer first, then row; queries in the given order */
+    function reference(t: ReturnType<typeof buildTrace>, th: number[], tm: number[]): number[] {
+      const rows = Array.from(nvtxRangeRows(t));
+      const { start, end, thread } = t.nvtx;
+      const byThread = new Map<number, number[]>();
+      for (const r of rows) { if (!byThread.has(thread[r])) byThread.set(thread[r], []); byThread.get(thread[r])!.push(r); }
+      for (const l of byThread.values()) l.sort((a, b) => start[a] - start[b] || end[b] - end[a] || a - b);
+      const state = new Map([...byThread.keys()].map((k) => [k, { next: 0, stack: [] as number[] }]));
+      return tm.map((x, q) => {
+        const l = byThread.get(th[q]);
+        if (!l) return -1;
+        const g = state.get(th[q])!;
+        while (g.next < l.length && start[l[g.next]] <= x) g.stack.push(l[g.next++]);
+        while (g.stack.length > 0 && end[g.stack[g.stack.length - 1]] <= x) g.stack.pop();
+        return g.stack.length > 0 ? g.stack[g.stack.length - 1] : -1;
+      });
+    }
+    let seed = 11;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let c = 0; c < 60; c++) {
+      // ranges on two threads: starts on a coarse grid (many equal), ends nested or overlapping, some marks
+      const nvtx = Array.from({ length: 5 + rand(40) }, () => {
+        const start = 10 * rand(20);
+        return rand(10) === 0 ? { start, text: 'm', thread: rand(2), eventType: 34 } : { start, end: start + 5 * (1 + rand(12)), text: 'r', thread: rand(2) };
+      });
+      const t = buildTrace({ threads, nvtx });
+      const q = Array.from({ length: 1 + rand(30) }, () => [rand(3), rand(260)] as [number, number]);
+      // ascending times (the fast walk), and once in every few cases as given (the stack walk)
+      if (c % 5 !== 0) q.sort((a, b) => a[1] - b[1]);
+      const th = q.map((x) => x[0]);
+      const tm = q.map((x) => x[1]);
+      expect(Array.from(innermostNvtxRanges(t, th, tm, q.length))).toEqual(reference(t, th, tm));
+    }
+  });
+
+  it('projectNvtxSpans: the spans and counts of projectNvtxRanges, kernels and transfers projected apart', () => {
+    let seed = 5;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let c = 0; c < 40; c++) {
+      const runtime: { start: number; end: number; name: string; correlationId: number; thread: number }[] = [];
+      const kernels: { start: number; end: number; correlationId: number; deviceId: number }[] = [];
+      const memcpy: { start: number; end: number; correlationId: number; bytes: number; copyKind: number; deviceId: number }[] = [];
+      const memset: { start: number; end: number; correlationId: number; bytes: number; deviceId: number }[] = [];
+      for (let i = 0; i < 5 + rand(40); i++) {
+        const t = 10 * i + rand(10);
+        const kind = rand(6);
+        const thread = rand(4) === 0 ? 1 : 0;
+        runtime.push({ start: t, end: t + 2, name: kind === 0 ? 'cudaMemcpyAsync' : kind === 1 ? 'cudaMemsetAsync' : 'cudaLaunchKernel', correlationId: i + 1, thread });
+        // ops run later, some before earlier launches' ops; some on device 1
+        const s = 1000 + 5 * i + rand(300) - 0;
+        const op = { start: s, end: s + rand(40), correlationId: i + 1, deviceId: rand(5) === 0 ? 1 : 0 };
+        if (kind === 0) memcpy.push({ ...op, bytes: 4, copyKind: MemcpyKind.DtoH }); else if (kind === 1) memset.push({ ...op, bytes: 4 }); else kernels.push(op);
+      }
+      const nvtx = Array.from({ length: 3 + rand(10) }, () => { const a = 10 * rand(50); return { start: a, end: a + 10 * (1 + rand(20)), text: 'r', thread: rand(3) === 0 ? 1 : 0 }; });
+      const t = buildTrace({ threads, nvtx, runtime, kernels, memcpy, memset });
+      for (const options of [{}, { deviceId: 0 }, { deviceId: 1 }, { includeTransfers: false }, { deviceId: 0, includeTransfers: false }]) {
+        const { gpuTime: _, ...want } = projectNvtxRanges(t, options);
+        const got = projectNvtxSpans(t, options);
+        expect({ ...got, opCount: Array.from(got.opCount), kernelCount: Array.from(got.kernelCount), gpuStart: Array.from(got.gpuStart), gpuEnd: Array.from(got.gpuEnd), range: Array.from(got.range) })
+          .toEqual({ ...want, opCount: Array.from(want.opCount), kernelCount: Array.from(want.kernelCount), gpuStart: Array.from(want.gpuStart), gpuEnd: Array.from(want.gpuEnd), range: Array.from(want.range) });
+      }
+    }
   });
 
   it('gives the same projection when kernels run in another order than their launches (ops sorted by call)', () => {

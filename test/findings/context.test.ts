@@ -51,3 +51,37 @@ describe('kernels in the window, for the findings', () => {
     expect(report.overlap.kernelCount).toBe(5);
   });
 });
+
+describe('the threads that launched the window\'s kernels, for the findings', () => {
+  const threads = [
+    { globalTid: '1', tid: 1, name: 'main', process: 0 },
+    { globalTid: '2', tid: 2, name: 'worker', process: 0 },
+    { globalTid: '3', tid: 3, name: 'idle', process: 0 },
+  ];
+  // three launching threads, the ranges on thread 0; a call launches two kernels
+  const trace = buildTrace({
+    threads,
+    nvtx: [{ start: 0, end: 10, text: 'step', thread: 0 }, { start: 100, end: 110, text: 'step', thread: 0 }],
+    runtime: [
+      { ...launch(1, 2, 1), thread: 0 }, { ...launch(3, 4, 2), thread: 1 }, { ...launch(45, 46, 3), thread: 2 },
+      { ...launch(101, 102, 4), thread: 1 }, { ...launch(125, 126, 5), thread: 1 },
+    ],
+    kernels: [
+      { start: 5, end: 20, correlationId: 1 }, { start: 30, end: 40, correlationId: 2 }, { start: 50, end: 60, correlationId: 3 },
+      { start: 105, end: 110, correlationId: 4 }, { start: 110, end: 120, correlationId: 4 }, { start: 130, end: 140, correlationId: 5 },
+    ],
+  });
+
+  for (const options of [{}, { range: 'step' }, { wholeTrace: true }]) {
+    it(`are the launch analysis's, the same as the kernels' own (${JSON.stringify(options)})`, () => {
+      const index = indexTrace(trace);
+      const [w] = deviceWindows(index, options);
+      const { report, context } = analyzeDeviceWindow(index, w, options);
+      const ctx = buildContext(trace, report, context);
+      const fromKernels = new Set(Array.from(kernelRows(ctx.kernels), (i) => trace.runtime.thread[index.links.kernelCall[i]]));
+      expect([...ctx.launchThreads!].sort()).toEqual([...fromKernels].sort());
+      // --range takes the kernels launched inside the ranges, on their thread
+      expect([...ctx.launchThreads!].sort()).toEqual('range' in options ? [0] : [0, 1, 2]);
+    });
+  }
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { quantile, quantileSorted } from 'd3-array';
 import { distribution, distributionInPlace, quantileSelect, selectRank } from '../../src/model/intervals.js';
 import {
-  distributionAndRanks, distributionAndRanksUncounted, distributionOf, distributionOfUncounted, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit,
+  distributionAndRanks, distributionAndRanksUncounted, distributionOf, distributionOfUncounted, kthLargest, quantilesByBuckets, valueAtRank, valuesAtRanks, type Visit,
 } from '../../src/model/distribution.js';
 
 /** A seeded generator, so a failure can be replayed. */
@@ -238,5 +238,30 @@ describe('distributionOf and valueAtRank: the values in passes, not in an array'
     const values = passCases[passCases.length - 7];
     expect(() => distributionOf(values.length + 1, visitOf(values))).toThrow(/gave 140001 values, not 140002/);
     expect(() => distributionOf(3, visitOf([1, 2]))).toThrow(/gave 2 values, not 3/);
+  });
+});
+
+describe('kthLargest', () => {
+  it('is the value at rank n - k of the sorted values, repeats counted', () => {
+    expect(kthLargest([5], 1, 1)).toBe(5);
+    expect(kthLargest([1, 3, 2], 3, 1)).toBe(3);
+    expect(kthLargest([1, 3, 2], 3, 2)).toBe(2);
+    expect(kthLargest([1, 3, 2], 3, 3)).toBe(1);
+    // repeats: 4, 4, 4, 1 -> the 2nd and 3rd largest are 4
+    expect(kthLargest([4, 1, 4, 4], 4, 3)).toBe(4);
+    expect(kthLargest([4, 1, 4, 4], 4, 4)).toBe(1);
+    expect(kthLargest([0, 0, 7, 0, 2], 5, 2)).toBe(2);
+    expect(kthLargest([0, 0, 7, 0, 2], 5, 3)).toBe(0);
+  });
+
+  it('agrees with a sort on arrays with ties, runs and random values', () => {
+    for (const values of cases()) {
+      const sorted = Float64Array.from(values).sort();
+      const n = values.length;
+      for (const k of [1, 2, Math.ceil(n / 3), n - 1, n]) {
+        if (k < 1 || k > n) continue;
+        expect(kthLargest(Float64Array.from(values), n, k)).toBe(sorted[n - k]);
+      }
+    }
   });
 });

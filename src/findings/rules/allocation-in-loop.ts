@@ -23,6 +23,11 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
   // With iterations (the steady state, or --range's instances) only the calls inside them count,
   // by their host-side extent: set-up and warm-up allocations are not the loop's.
   const host = device.window.iterations?.host ?? null;
+  const iterations = device.window.iterations && host ? device.window.iterations.count : ctx.iterations?.count ?? null;
+  const needed = iterations ? Math.max(2, iterations) : MIN_CALLS;
+  // the reader counted every call by name: fewer allocation calls in the whole trace than the
+  // finding needs in the window, and no call need be walked (millions, where allocations are few)
+  if (trace.apiSummary && allocationCalls(trace) < needed) return null;
   let h = 0;
   const inIterations = (t: number): boolean => {
     if (!host) return true;
@@ -30,15 +35,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     return h < host.end.length && host.start[h] <= t;
   };
   // Only threads that launched this device's kernels: another device's setup is not this loop.
-  const kernelCall = ctx.links.kernelCall;
-  const threads = new Set<number>();
-  let added = NaN;
-  // the subset once: ctx.kernels is a getter (a call per kernel in the loop's test and body)
-  const kernels = ctx.kernels;
-  for (let j = 0; j < kernels.count; j++) {
-    const i = kernelRow(kernels, j);
-    if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
-  }
+  const threads = ctx.launchThreads ?? launchingThreads(ctx);
   // per API name (string index): 1 allocation, 0 not, -1 not looked at yet; one lookup per name, not per call
   const isAlloc = new Int8Array(trace.strings.length).fill(-1);
   let lastThread = NaN;
@@ -70,8 +67,7 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     time += d;
     idle += overlapWith(ctx.idle, rt.start[r], rt.end[r]);
   }
-  const iterations = device.window.iterations && host ? device.window.iterations.count : ctx.iterations?.count ?? null;
-  if (count < (iterations ? Math.max(2, iterations) : MIN_CALLS)) return null;
+  if (count < needed) return null;
   const share = shareOfWindow(ctx, idle);
   const names = [...byName.entries()].sort((a, b) => b[1].count - a[1].count);
   const phrase = countPhrase(ctx, count, 'times', iterations ? count / iterations : null);
@@ -92,4 +88,28 @@ export function allocationInLoop(ctx: FindingContext): Finding | null {
     measure('gpuIdleDuringCalls', idle, 'ns'),
     ...(ctx.iterations ? [measure('allocationCallsPerIteration', count / ctx.iterations.count, 'per-iteration')] : []),
   ]);
+}
+
+/** The trace's allocation calls (ALLOCATION_CALLS), in all: from the reader's count of every call by name. */
+function allocationCalls(trace: FindingContext['trace']): number {
+  let n = 0;
+  for (const a of trace.apiSummary ?? []) {
+    if (ALLOCATION_CALLS.has(canonicalApiName(trace.strings[a.name] ?? ''))) n += a.count;
+  }
+  return n;
+}
+
+/** The threads whose calls launched the window's kernels, from the kernels (a context the analyses did not make). */
+function launchingThreads(ctx: FindingContext): Set<number> {
+  const rt = ctx.trace.runtime;
+  const kernelCall = ctx.links.kernelCall;
+  const threads = new Set<number>();
+  let added = NaN;
+  // the subset once: ctx.kernels is a getter (a call per kernel in the loop's test and body)
+  const kernels = ctx.kernels;
+  for (let j = 0; j < kernels.count; j++) {
+    const i = kernelRow(kernels, j);
+    if (kernelCall[i] >= 0 && rt.thread[kernelCall[i]] !== added) { added = rt.thread[kernelCall[i]]; threads.add(added); }
+  }
+  return threads;
 }

@@ -19,6 +19,15 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
   const k = trace.kernels;
   const others = device.streams.filter((s) => s.kernelCount > 0 && s.streamId !== LEGACY_DEFAULT_STREAM_ID);
   if (others.length === 0) return null;
+  let withNull = 0;
+  let amongOthers = 0;
+  for (const p of device.streamPairs) {
+    if (p.a === LEGACY_DEFAULT_STREAM_ID || p.b === LEGACY_DEFAULT_STREAM_ID) withNull += p.overlap;
+    else amongOthers += p.overlap;
+  }
+  // Concurrency happens elsewhere, so its absence around the NULL stream is the NULL stream's doing.
+  // (tested before the window's kernels are walked: every test here only rules the finding out)
+  if (withNull > 0 || amongOthers === 0) return null;
   const { kernels } = ctx;
   let nullCount = 0;
   let firstNull = NaN;
@@ -30,14 +39,6 @@ export function defaultStreamSerialization(ctx: FindingContext): Finding | null 
     lastNull = k.start[i];
   }
   if (nullCount < 2) return null;
-  let withNull = 0;
-  let amongOthers = 0;
-  for (const p of device.streamPairs) {
-    if (p.a === LEGACY_DEFAULT_STREAM_ID || p.b === LEGACY_DEFAULT_STREAM_ID) withNull += p.overlap;
-    else amongOthers += p.overlap;
-  }
-  // Concurrency happens elsewhere, so its absence around the NULL stream is the NULL stream's doing.
-  if (withNull > 0 || amongOthers === 0) return null;
   let interleaved = false;
   for (let j = 0; j < kernels.count && !interleaved; j++) {
     const i = kernelRow(kernels, j);
