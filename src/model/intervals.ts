@@ -114,6 +114,46 @@ export function intersectionLength(a: IntervalSet, b: IntervalSet): number {
   return t;
 }
 
+/**
+ * intersectionLength(union(intervals), set) for intervals that `next` gives in start order (it
+ * writes the next one's start and end into at[0], at[1]; false when none is left), or null as
+ * soon as one comes out of start order: the union's pieces are merged as they come and met with
+ * the set's pieces as they close, with no columns of the intervals nor of their union. The same
+ * additions in the same order as intersectionLength's (pieces in order, the set's within each).
+ */
+export function sortedUnionMeets(next: (at: Float64Array) => boolean, set: IntervalSet): number | null {
+  const at = new Float64Array(2);
+  // the merged piece [st[0], st[1]), the last start, the total
+  const st = runningDoubles(0, 0, -Infinity, 0);
+  let open = false;
+  let j = 0;
+  const meet = (ps: number, pe: number): void => {
+    // the set's pieces that end by ps meet neither this piece nor a later one
+    j = upperBoundFrom(set.end, set.count, ps, j);
+    for (let k = j; k < set.count && set.start[k] < pe; k++) {
+      const a = Math.max(ps, set.start[k]);
+      const b = Math.min(pe, set.end[k]);
+      if (b > a) st[3] += b - a;
+    }
+  };
+  while (next(at)) {
+    const s = at[0];
+    const e = at[1];
+    // empty ones add nothing (union drops them), wherever they come
+    if (!(e > s)) continue;
+    if (s < st[2]) return null;
+    st[2] = s;
+    if (open && s <= st[1]) {
+      if (e > st[1]) st[1] = e;
+    } else {
+      if (open) meet(st[0], st[1]);
+      st[0] = s; st[1] = e; open = true;
+    }
+  }
+  if (open) meet(st[0], st[1]);
+  return st[3];
+}
+
 /** The first i >= from with values[i] > x (values ascending), galloping from `from`: O(log distance). */
 function upperBoundFrom(values: Float64Array, count: number, x: number, from: number): number {
   if (from >= count || values[from] > x) return from;

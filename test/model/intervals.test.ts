@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   complement, concurrencyLevels, concurrencyTimeline, distribution, gapsWithin, groupPairOverlaps, intersect, intersectionLength,
-  idleWithin, intervalSet, lowerBoundNear, OverlapWalker, overlapWith, totalLength, union, unionSorted, type IntervalSet,
+  idleWithin, intervalSet, lowerBoundNear, OverlapWalker, overlapWith, sortedUnionMeets, totalLength, union, unionSorted, type IntervalSet,
 } from '../../src/model/intervals.js';
 
 const pairs = (s: IntervalSet) => Array.from(s.start, (x, i) => [x, s.end[i]]);
@@ -281,5 +281,42 @@ describe('concurrencyTimeline', () => {
     credited[0] = 0;
     expect(credited).toEqual(concurrencyLevels(s, e, s.length).levelTime);
     expect(concurrencyTimeline([], [], 0).count).toBe(0);
+  });
+});
+
+describe('sortedUnionMeets', () => {
+  const given = (start: number[], end: number[]) => {
+    let i = 0;
+    return (at: Float64Array) => {
+      if (i >= start.length) return false;
+      at[0] = start[i]; at[1] = end[i]; i++;
+      return true;
+    };
+  };
+  const set = intervalSet([[0, 10], [20, 30], [35, 36], [50, 100]]);
+
+  it('is intersectionLength(union(...), set) for intervals in start order', () => {
+    // overlapping [5,12) and [8,22), touching [22,25), empty [26,26), nested [60,70) in [55,90)
+    const start = [5, 8, 22, 26, 40, 55, 60];
+    const end = [12, 22, 25, 26, 45, 90, 70];
+    expect(sortedUnionMeets(given(start, end), set)).toBe(intersectionLength(union(start, end, start.length), set));
+    expect(sortedUnionMeets(given(start, end), set)).toBe(5 + 5 + 35);
+    expect(sortedUnionMeets(given([], []), set)).toBe(0);
+  });
+
+  it('is null once an interval comes out of start order (an empty one does not count)', () => {
+    expect(sortedUnionMeets(given([5, 3], [6, 4]), set)).toBeNull();
+    expect(sortedUnionMeets(given([5, 3, 7], [6, 3, 8]), set)).toBe(2);
+  });
+
+  it('agrees with the union on random sorted intervals', () => {
+    let seed = 5;
+    const rnd = (k: number) => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed % k; };
+    for (let round = 0; round < 200; round++) {
+      const n = rnd(30);
+      const start = Array.from({ length: n }, () => rnd(120)).sort((a, b) => a - b);
+      const end = start.map((x) => x + rnd(15));
+      expect(sortedUnionMeets(given(start, end), set)).toBe(intersectionLength(union(start, end, n), set));
+    }
   });
 });

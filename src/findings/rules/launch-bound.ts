@@ -5,7 +5,7 @@
  */
 import { culpritOf } from '../../analyses/culprits.js';
 import type { Finding } from '../../report/types.js';
-import { intersectionLength, union } from '../../model/intervals.js';
+import { intersectionLength, sortedUnionMeets, union } from '../../model/intervals.js';
 import { formatCount, formatNs, formatPct } from '../../render/format.js';
 import { hasExperts, measure, medianKernelDuration, perIteration, plural, severityOfShare, shareOfWindow, withMeasures, type FindingContext } from '../context.js';
 
@@ -98,6 +98,11 @@ function copiesDuringIdle(ctx: FindingContext): number {
   const tables = [trace.memcpy, trace.memset];
   const inWindow = (c: (typeof tables)[number], i: number): boolean =>
     !(c.deviceId[i] !== device.deviceId || c.end[i] <= device.window.start || c.start[i] >= device.window.end);
+  // the tables come in start order (nearly always): the two merged as they are walked, and their
+  // union met with the gaps as it closes, with no columns of the copies nor of their union;
+  // else those columns, in any order
+  const walked = sortedUnionMeets(mergedInStartOrder(trace.memcpy, trace.memset, inWindow), ctx.idle);
+  if (walked !== null) return walked;
   // a first pass counts, so the copies take two typed columns of their size (no pair per copy)
   let n = 0;
   for (const c of tables) for (let i = 0; i < c.count; i++) if (inWindow(c, i)) n++;
@@ -107,4 +112,19 @@ function copiesDuringIdle(ctx: FindingContext): number {
   n = 0;
   for (const c of tables) for (let i = 0; i < c.count; i++) if (inWindow(c, i)) { start[n] = c.start[i]; end[n] = c.end[i]; n++; }
   return intersectionLength(union(start, end, n), ctx.idle);
+}
+
+type Copies = FindingContext['trace']['memcpy'] | FindingContext['trace']['memset'];
+
+/** The rows of a and b that `kept` keeps, as sortedUnionMeets takes them: merged by start (a's first on a tie), each table's in row order. */
+function mergedInStartOrder(a: Copies, b: Copies, kept: (c: Copies, i: number) => boolean): (at: Float64Array) => boolean {
+  let i = 0;
+  let j = 0;
+  return (at) => {
+    while (i < a.count && !kept(a, i)) i++;
+    while (j < b.count && !kept(b, j)) j++;
+    if (i < a.count && (j >= b.count || a.start[i] <= b.start[j])) { at[0] = a.start[i]; at[1] = a.end[i]; i++; return true; }
+    if (j < b.count) { at[0] = b.start[j]; at[1] = b.end[j]; j++; return true; }
+    return false;
+  };
 }
