@@ -7,7 +7,7 @@
 # GPU machine. Writes native-workload/device/bin/ab/NAME/ (git-ignored): src/, grouped.o,
 # kernels.o, ptxas.log (registers and spills per kernel), env, origin, and with TEST=1 a marker
 # `test` (ab.sh then links grouped_test there from these objects and runs its checks). A version
-# is ~2.5 MB; the carried payload must stay < 64 MiB with the tracked files (~53 MB).
+# is ~2.5 MB (grouped.o: SASS for sm_90a only, no embedded PTX); the carried payload must stay < 64 MiB with the tracked files (~53 MB).
 set -eu
 NAME=$1; REV=${2:-.}; shift $(( $# >= 2 ? 2 : 1 ))
 NW=native-workload
@@ -25,7 +25,7 @@ fi
 : > "$D/env"
 for kv in "$@"; do echo "$kv" >> "$D/env"; done
 cd "$D"
-( time nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90a -DMOE_GROUPED_SM90A=1 -Isrc -Xptxas -v -c src/grouped.cu -o grouped.o ) \
+( time nvcc -O3 -DNDEBUG -std=c++17 -gencode arch=compute_90a,code=sm_90a -DMOE_GROUPED_SM90A=1 -Isrc -Xptxas -v -c src/grouped.cu -o grouped.o ) \
   > ptxas.log 2>&1 || { tail -20 ptxas.log; exit 1; }
 nvcc -O3 -DNDEBUG -std=c++17 -arch=sm_90 -Isrc -c src/kernels.cu -o kernels.o
 # TEST=1: ab.sh links grouped_test from these objects there and runs its checks (--quick)

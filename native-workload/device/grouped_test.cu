@@ -413,7 +413,8 @@ void applyEnv(const char* env) {
                         "MOE_GROUPED_SIGNAL", "MOE_GROUPED_STATIC", "MOE_GROUPED_FUSE", "MOE_GROUPED_SPLIT",
                         "MOE_GROUPED_TAIL", "MOE_GROUPED_TIMES", "MOE_GROUPED_OVERLAP",
                         "MOE_GROUPED_ROUTE_TPW", "MOE_GROUPED_WAVE",
-                        "MOE_GROUPED_STATIC_STAGES", "MOE_GROUPED_PACKED", "MOE_GROUPED_FLAGWAIT"})
+                        "MOE_GROUPED_STATIC_STAGES", "MOE_GROUPED_PACKED", "MOE_GROUPED_FLAGWAIT",
+                        "MOE_GROUPED_HALF", "MOE_GROUPED_HALF_N"})
     unsetenv(k);
   std::string s = env;
   size_t p = 0;
@@ -462,7 +463,11 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
+      {"half0", "MOE_GROUPED_HALF=0", true},
+      {"half-n96-wave", "MOE_GROUPED_HALF_N=96;MOE_GROUPED_WAVE=100", true},
+      {"half-all-unpacked", "MOE_GROUPED_HALF=64;MOE_GROUPED_PACKED=0", true},
       {"unpacked", "MOE_GROUPED_PACKED=0", true},
+      {"half9-times-route0", "MOE_GROUPED_HALF=9;MOE_GROUPED_TIMES=1;MOE_GROUPED_ROUTE=0", false},
       {"flagwait", "MOE_GROUPED_FLAGWAIT=1", true},
       {"flagwait-packed-lag16", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_PACKED=1;MOE_GROUPED_LAG=16", false},
       {"flagwait-tpw4-times", "MOE_GROUPED_FLAGWAIT=1;MOE_GROUPED_ROUTE_TPW=4;MOE_GROUPED_TIMES=1", false},

@@ -106,8 +106,9 @@ struct FfnArgs {
 // arrive with a group in flight; branch-free PTX for both did not help). SPLIT, FUSE and TIMES
 // alone and FUSE with TIMES have lean instantiations too (OVERLAP's went: slower and serialized anyway),
 // kKnobsAll takes any other combination (each knob still checked at run time).
-constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8;
-constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes;
+// kKnobHalf: MOE_GROUPED_HALF's half down items (phase 2, see buildWorkList) exist.
+constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8, kKnobHalf = 16;
+constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes | kKnobHalf;
 // The work list's order. Per expert e, an up segment (its up items) and a down segment; segment
 // positions: up e at e + clamp(e - lag, 0, W), down e at min(e + lag + 1, E) + e for e < W, at E + e
 // for e >= W. With W = E (the default) each expert's down items follow the up items of e + lag; with
@@ -531,6 +532,7 @@ static_assert(2 * 2 * Cfg5::kChunk >= kMaxFuseT + 256, "the fused routing's scra
 // h[w] are the packed tokens and the packed hidden activation in boxes of 16 (w + 1) rows.
 struct Maps2 {
   CUtensorMap w1, w2;     // weights, 256-row boxes
+  CUtensorMap w2h;        // MOE_GROUPED_HALF: w2 in 128-row boxes (half down items)
 };
 struct TokenMaps {
   CUtensorMap x[kWidths], h[kWidths];
@@ -684,12 +686,14 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
   for (int ks = 0; ks < kst; ++ks) {
     mbarWait(&t->full[p.stage], p.phase);
     const uint32_t base = smemAddr(smem + p.stage * Cf::kStage);
-    const uint32_t A = base + wg * (128 * 128), B = base + kSlabW;
+    // Phase 2 (a half down item): 128 weight rows in the stage, 64 per warpgroup, acc0 only.
+    const uint32_t A = base + wg * (Phase == 2 ? 64 * 128 : 128 * 128), B = base + kSlabW;
     wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       Wgmma<N>::mma(acc0, smemDesc(A + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
-      Wgmma<N>::mma(acc1, smemDesc(A + 64 * 128 + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
+      if constexpr (Phase != 2)
+        Wgmma<N>::mma(acc1, smemDesc(A + 64 * 128 + kk * 32), smemDesc(B + kk * 32), (ks | kk) != 0);
     }
     wgmmaCommit();
     if (overlap) {
@@ -699,7 +703,7 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     } else {
       wgmmaWaitAll();
       fenceRegs(acc0);
-      fenceRegs(acc1);
+      if constexpr (Phase != 2) fenceRegs(acc1);
       releaseStage(&t->empty[p.stage], lane);
     }
     p.advance();
@@ -709,6 +713,12 @@ __device__ __forceinline__ void runTile2(uint8_t* smem, typename Cf::Tail* t, Pi
     fenceRegs(acc0);
     fenceRegs(acc1);
     releaseStage(&t->empty[prev], lane);
+  }
+  if constexpr (Phase == 2) {
+    // m = 2 (weight-row tile) + half: rows 128 half + 64 wg of the tile
+    storeTile2<Phase, N, Cf>(acc0, t, a, wg, lane, (m >> 1) * kBm2 + (m & 1) * 128 + wg * 64 + 16 * warp, n,
+                             rowBase, buf);
+    return;
   }
   const int row0 = m * kBm2 + wg * 128 + 16 * warp;
   if constexpr (Phase == 1 && (K & kKnobSplit) != 0) {
@@ -1054,6 +1064,12 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
     // [E x rows][K] (64 k at e rows + 256 z), or with MOE_GROUPED_PACKED each (tile, slab) box is a
     // contiguous 32 KB block of a [E][tiles][K / 64][256][64] copy.
     auto wCoord = [&](int phase, int e, int z, int ks) {
+      if constexpr ((K & kKnobHalf) != 0) {
+        if (phase == 2) {  // a half down item: z = 2 (tile) + half; a 128-row box
+          if (a.packed) return make_int2(0, ((e * a.tiles2 + (z >> 1)) * kst2 + ks) * kBm2 + (z & 1) * 128);
+          return make_int2(ks * 64, e * a.dModel + (z >> 1) * kBm2 + (z & 1) * 128);
+        }
+      }
       if (a.packed)
         return make_int2(0, ((e * (phase == 0 ? a.tiles1 : a.tiles2) + z) * (phase == 0 ? kst1 : kst2) + ks) * kBm2);
       return make_int2(ks * 64, e * (phase == 0 ? a.dFf : a.dModel) + z * kBm2);
@@ -1153,10 +1169,10 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       if (K & kKnobTimes) {
         slabs += kst;
         stamp(times, 9);  // the last one stays: when this CTA's last item began, and what it was
-        if (times) times[blockIdx.x * kTimeSlots + 10] = (item.x == 1 ? 1000u : 0u) + (split ? 10000u : 0u) + kst;
+        if (times) times[blockIdx.x * kTimeSlots + 10] = (item.x != 0 ? 1000u : 0u) + (split ? 10000u : 0u) + kst;
       }
       const int chunks = (count + C - 1) / C;
-      if (item.x == 1) {
+      if ((K & kKnobHalf) ? item.x != 0 : item.x == 1) {
         const unsigned need = unsigned(a.tiles1 * max(1, chunks));
         const unsigned long long w0 = (K & kKnobTimes) ? globalTimer() : 0ull;
         for (unsigned spins = 0; loadAcquire(a.done1 + item.y) < need; ++spins) {
@@ -1169,7 +1185,8 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       // Evict-first only where nobody else reads the tile: an expert with several token chunks
       // has its weight tile read once per chunk, by CTAs running side by side.
       const bool hint = a.evictFirst != 0 && chunks <= 1;
-      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : &maps.w2;
+      const CUtensorMap* mw = item.x == 0 ? &maps.w1 : ((K & kKnobHalf) && item.x == 2) ? &maps.w2h : &maps.w2;
+      const unsigned wBytes = ((K & kKnobHalf) && item.x == 2) ? unsigned(kSlabW / 2) : unsigned(kSlabW);
       const int width = (n + 15) >> 4;
       const TokenMaps* tm = static_cast<const TokenMaps*>(a.tokenMaps);
       const CUtensorMap* mb = width == 0 ? nullptr : (item.x == 0 ? &tm->x[width - 1] : &tm->h[width - 1]);
@@ -1194,7 +1211,7 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
           else mbarArrive(&t->full[p.stage]);
         } else {
           mbarWait(&t->empty[p.stage], p.phase ^ 1);
-          mbarArriveExpectTx(&t->full[p.stage], kSlabW + bBytes);
+          mbarArriveExpectTx(&t->full[p.stage], wBytes + bBytes);
           const int2 c = wCoord(item.x, item.y, item.z, ks0 + ks);
           tmaLoad(A, mw, c.x, c.y, &t->full[p.stage], policy, hint);
         }
@@ -1287,7 +1304,14 @@ __global__ void __launch_bounds__(kThreads2, 1) ffnKernel2(const __grid_constant
       const int split = (K & kKnobSplit) && info.w > 0
                             ? ((info.y + 16 * (item.y * a.splitM + (item.w & 255))) << 3) | info.w
                             : 0;
-      runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, split, accA, accB);
+      if constexpr ((K & kKnobHalf) != 0) {
+        if (item.x == 2)
+          runItem2<2, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, 0, accA, accB);
+        else
+          runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, split, accA, accB);
+      } else {
+        runItem2<1, Cf, K>(smem, t, p, a, wg, warp, lane, item.z, info.x, info.y, info.z, buf, split, accA, accB);
+      }
       if constexpr ((K & kKnobSplit) != 0) {
         if (info.w > 0 && info.w < a.splitK && info.x > 0 && !(a.diag & 2)) {
           // A split-K part other than the last: its partials are stored; publish them.
@@ -1326,6 +1350,8 @@ struct PackArgs {
   const bf16* x;
   int tokens, assignments, experts, capacity, dModel, topk;
   int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
+  int halfTail;  // MOE_GROUPED_HALF: the last halfTail experts' down items in 128-row halves (phase 2)
+  int halfMaxN;  // MOE_GROUPED_HALF_N: and those of every expert with 1 .. halfMaxN tokens (0: none)
   int* assignPos;
   int* expertCount;
   int* rowOf;
@@ -1345,16 +1371,22 @@ struct PackArgs {
 // 2E ints of scratch; all in shared memory.
 // [0, staticItems): up items (i / tiles1, i % tiles1, token tile 0), one per CTA, known before
 // the routing. Then, per expert in order, its remaining up items (token tile innermost, so the
-// CTAs reading one weight tile run together) and, lag experts later, its down items. Segment
+// CTAs reading one weight tile run together) and, lag experts later, its down items (with
+// MOE_GROUPED_HALF, those of the last halfTail experts, and with MOE_GROUPED_HALF_N those of every
+// expert with at most halfMaxN tokens, as (2, e, 2 tile + half, chunk): 128 weight rows each, half
+// the bytes of a down item, for a shorter tail). Segment
 // sizes go into list order (segUp, segDown)
 // and one warp scans them: no serial loop over the experts.
 template <typename A>
 __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, int* seg) {
   const int E = a.experts, tid = threadIdx.x, lane = tid & 31;
   const int lag = a.lag < 0 ? E : min(a.lag, E);
+  const auto halved = [&](int e) {
+    return e >= E - a.halfTail || (a.halfMaxN > 0 && min(histAll[e], a.capacity) <= a.halfMaxN);
+  };
   const auto downItems = [&](int e) {
     return a.tiles2 * ((min(histAll[e], a.capacity) + a.chunk - 1) / a.chunk) *
-           (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1);
+           (a.splitK > 1 && e >= E - a.splitTail ? a.splitK : 1) * (halved(e) ? 2 : 1);
   };
   __shared__ int sWave, sTotal;
   __shared__ int sSegId[kMaxListSegs];  // per segment in list order: (phase << 16) | expert
@@ -1418,7 +1450,8 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
       int4 item;
       if (id >> 16) {
         const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1, r = j % (tt * parts);
-        item = make_int4(1, x, j / (tt * parts), r / parts + 256 * (r % parts));
+        item = halved(x) ? make_int4(2, x, j / tt, j % tt)
+                                   : make_int4(1, x, j / (tt * parts), r / parts + 256 * (r % parts));
       } else {
         const int st = min(max(a.staticItems - x * a.tiles1, 0), a.tiles1), first = st * (tt - 1);
         if (j < first) {
@@ -1443,6 +1476,11 @@ __device__ void buildWorkList(const A& a, const int* histAll, const int* offs, i
           if (!(w == 0 && m < st)) a.list[p++] = make_int4(0, x, m, w);
     p = seg[segDown(x, E, lag, W)];
     const int parts = a.splitK > 1 && x >= E - a.splitTail ? a.splitK : 1;
+    if (halved(x)) {
+      for (int m = 0; m < 2 * a.tiles2; ++m)
+        for (int w = 0; w < tt; ++w) a.list[p++] = make_int4(2, x, m, w);
+      continue;
+    }
     for (int m = 0; m < a.tiles2; ++m)
       for (int w = 0; w < tt; ++w)
         for (int k = 0; k < parts; ++k) a.list[p++] = make_int4(1, x, m, w + 256 * k);
@@ -1557,6 +1595,7 @@ struct RouteArgs {
   const bf16* x;
   int tokens, experts, capacity, dModel;
   int tiles1, tiles2, staticItems, lag, chunk, splitK, splitTail, waveItems;
+  int halfTail, halfMaxN;  // MOE_GROUPED_HALF, MOE_GROUPED_HALF_N (see PackArgs)
   int* assignExpert;
   float* assignGate;
   int* assignPos;
@@ -1653,6 +1692,28 @@ __device__ __forceinline__ void routeCountSums(const RouteArgs& a, int* histAll,
   __syncthreads();
 }
 
+// The route kernels' top-1 step for token t (one warp; t >= a.tokens: no token): its expert and
+// gate to assignExpert / assignGate, and (lane 0) to *ex / *g in shared memory (E and 0: none).
+__device__ __forceinline__ void routeTop1(const RouteArgs& a, int t, int lane, int* ex, float* g) {
+  const int E = a.experts;
+  int chosen[1];
+  float gate[1];
+  if (t < a.tokens) {
+    warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
+    if (lane == 0) {
+      a.assignExpert[t] = chosen[0];
+      a.assignGate[t] = gate[0];
+    }
+  } else {
+    chosen[0] = E;
+    gate[0] = 0.f;
+  }
+  if (lane == 0) {
+    *ex = chosen[0];
+    *g = gate[0];
+  }
+}
+
 __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const RouteArgs a) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
@@ -1672,25 +1733,7 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernel(const Rou
   __shared__ float sGate[kRouteWarps];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   for (int e = tid; e < E; e += blockDim.x) histAll[e] = 0;
-  {
-    const int t = blockIdx.x * kRouteWarps + warp;
-    int chosen[1];
-    float gate[1];
-    if (t < a.tokens) {
-      warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
-      if (lane == 0) {
-        a.assignExpert[t] = chosen[0];
-        a.assignGate[t] = gate[0];
-      }
-    } else {
-      chosen[0] = E;
-      gate[0] = 0.f;
-    }
-    if (lane == 0) {
-      sEx[warp] = chosen[0];
-      sGate[warp] = gate[0];
-    }
-  }
+  routeTop1(a, blockIdx.x * kRouteWarps + warp, lane, &sEx[warp], &sGate[warp]);
   __syncthreads();
   if (tid < 32) {
     const int ex = sEx[lane];
@@ -1791,23 +1834,8 @@ __global__ void __launch_bounds__(32 * kRouteWarps, 1) routePackKernelN(const Ro
   for (int e = tid; e < E; e += blockDim.x) histAll[e] = 0;
 #pragma unroll 1
   for (int j = 0; j < Tpw; ++j) {
-    const int i = 32 * j + warp, t = first + i;
-    int chosen[1];
-    float gate[1];
-    if (t < a.tokens) {
-      warpTopK(a.logits + size_t(t) * E, a.bias, E, 1, lane, chosen, gate);
-      if (lane == 0) {
-        a.assignExpert[t] = chosen[0];
-        a.assignGate[t] = gate[0];
-      }
-    } else {
-      chosen[0] = E;
-      gate[0] = 0.f;
-    }
-    if (lane == 0) {
-      sEx[i] = chosen[0];
-      sGate[i] = gate[0];
-    }
+    const int i = 32 * j + warp;
+    routeTop1(a, first + i, lane, &sEx[i], &sGate[i]);
   }
   __syncthreads();
   if (tid < 32) {
@@ -2017,6 +2045,8 @@ GroupedTuning GroupedTuning::fromEnvironment() {
   t.times = envInt("MOE_GROUPED_TIMES", 0) != 0;
   t.overlap = envInt("MOE_GROUPED_OVERLAP", t.overlap ? 1 : 0) != 0;
   t.wave = std::max(0, envInt("MOE_GROUPED_WAVE", t.wave));
+  t.half = std::max(0, envInt("MOE_GROUPED_HALF", t.half));
+  t.halfN = std::max(0, envInt("MOE_GROUPED_HALF_N", t.halfN));
   t.staticStages = envInt("MOE_GROUPED_STATIC_STAGES", t.staticStages);
   t.packed = envInt("MOE_GROUPED_PACKED", t.packed ? 1 : 0) != 0;
   t.flagWait = envInt("MOE_GROUPED_FLAGWAIT", t.flagWait ? 1 : 0) != 0;
@@ -2075,7 +2105,16 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
     times_ = alloc<unsigned long long>(size_t(smCount_) * kTimeSlots);
     routeTimes_ = alloc<unsigned long long>(size_t(std::max(smCount_, 1024)) * 8);
   }
-  maxItems_ = (tiles1_ + tiles2_ * splitK_) * (s.experts + int(rows / chunk_) + 1) + staticItems_;
+  // MOE_GROUPED_HALF: v2, not with split-K or the fused routing (its own list order has no half items).
+  const bool fuses = tune_.fuse && tune_.kernel == 2 && s.topk == 1 && s.experts <= kMaxFuseE &&
+                     (s.tokens + smCount_ - 1) / smCount_ <= kMaxFuseT;
+  if (tune_.kernel == 2 && splitK_ == 1 && !fuses) {
+    halfTail_ = std::min(tune_.half, s.experts);
+    halfMaxN_ = tune_.halfN;
+  }
+  const bool halves = halfTail_ > 0 || halfMaxN_ > 0;
+  maxItems_ = (tiles1_ + tiles2_ * std::max(splitK_, halves ? 2 : 1)) * (s.experts + int(rows / chunk_) + 1) +
+              staticItems_;
   for (int l = 0; l < s.layers; ++l) {
     if (tune_.packed && tune_.kernel == 2) {
       // MOE_GROUPED_PACKED: the kernel streams prepacked copies (packWeightsKernel).
@@ -2089,9 +2128,11 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
       packedW_.push_back(p2);
       mapW1_.push_back(tileMap(p1, n1 / 64, 64, kBm2));
       mapW2_.push_back(tileMap(p2, n2 / 64, 64, kBm2));
+      mapW2h_.push_back(tileMap(p2, n2 / 64, 64, kBm2 / 2));
     } else {
       mapW1_.push_back(tileMap(w1t[l], size_t(s.experts) * s.dFf, s.dModel, bm));
       mapW2_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, bm));
+      mapW2h_.push_back(tileMap(w2t[l], size_t(s.experts) * s.dModel, s.dFf, kBm2 / 2));
     }
   }
   if (!packedW_.empty()) CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -2128,6 +2169,9 @@ GroupedFfn::GroupedFfn(const GroupedShape& s, const std::vector<bf16*>& w1t, con
                                   Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobSplit | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobHalf>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
+  CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobHalf | kKnobTimes>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(ffnKernel2<Cfg5, kKnobsAll>, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg5::kSmem));
   CUDA_CHECK(cudaFuncSetAttribute(packKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -2184,6 +2228,8 @@ std::string GroupedFfn::describe() const {
   if (splitK_ > 1) d += ", down items of the last " + std::to_string(tune_.tail) + " experts split " +
                         std::to_string(splitK_) + "-way over d_ff";
   if (tune_.wave > 0) d += ", the last experts' down items (<= " + std::to_string(waveItems()) + ") end the list";
+  if (halfTail_ > 0) d += ", down items of the last " + std::to_string(halfTail_) + " experts in 128-row halves";
+  if (halfMaxN_ > 0) d += ", down items of experts with <= " + std::to_string(halfMaxN_) + " tokens in 128-row halves";
   if (!packedW_.empty()) d += ", weights prepacked in tile order";
   if (tune_.flagWait && routeReady_ && !fusedFfn_) d += ", ffn waits on the route blocks' flags";
   if (fusedFfn_) return d + ", routing inside the ffn kernel (grid barrier; no route kernel)";
@@ -2277,6 +2323,8 @@ void GroupedFfn::run(int layer, const bf16* x, const int* assignExpert, const fl
   p.splitK = splitK_;
   p.splitTail = tune_.tail;
   p.waveItems = waveItems();
+  p.halfTail = halfTail_;
+  p.halfMaxN = halfMaxN_;
   p.assignPos = assignPos;
   p.expertCount = expertCount;
   p.rowOf = rowOf_;
@@ -2323,6 +2371,8 @@ void GroupedFfn::runRouted(int layer, const bf16* x, const float* logits, const 
   r.splitK = splitK_;
   r.splitTail = tune_.tail;
   r.waveItems = waveItems();
+  r.halfTail = halfTail_;
+  r.halfMaxN = halfMaxN_;
   r.assignExpert = assignExpert;
   r.assignGate = assignGate;
   r.assignPos = assignPos;
@@ -2419,10 +2469,13 @@ void GroupedFfn::launchFfn(int layer, const float* assignGate, int* expertCount,
     Maps2 m;
     m.w1 = mapW1_[layer];
     m.w2 = mapW2_[layer];
+    m.w2h = mapW2h_[layer];
     // The instantiation with exactly the knobs that are on where there is one, else the one with all.
     const int k = (f.fuse ? kKnobFuse : 0) | (f.splitK > 1 ? kKnobSplit : 0) | (f.overlap ? kKnobOverlap : 0) |
-                  (f.times ? kKnobTimes : 0);
+                  (f.times ? kKnobTimes : 0) | (halfTail_ > 0 || halfMaxN_ > 0 ? kKnobHalf : 0);
     launch(k == 0              ? ffnKernel2<Cfg5, 0>
+           : k == kKnobHalf    ? ffnKernel2<Cfg5, kKnobHalf>
+           : k == (kKnobHalf | kKnobTimes) ? ffnKernel2<Cfg5, kKnobHalf | kKnobTimes>
            : k == kKnobSplit   ? ffnKernel2<Cfg5, kKnobSplit>
            : k == kKnobFuse    ? ffnKernel2<Cfg5, kKnobFuse>
            : k == (kKnobFuse | kKnobTimes) ? ffnKernel2<Cfg5, kKnobFuse | kKnobTimes>

@@ -64,6 +64,11 @@ struct GroupedTuning {
   bool times = false;
   int staticStages = -1;   // MOE_GROUPED_STATIC_STAGES (with FUSE): stages of the first item loaded before the
                            // routing is known (-1: all, 0: none)
+  int half = 9;            // MOE_GROUPED_HALF=n (v2, not with FUSE or SPLIT): the down items of the last n experts
+                           // as two items of 128 weight rows each (half the bytes of a 256-row item): shorter
+                           // last items for the tail (9 = lag + 1: the list's final run of down items; runs
+                           // 17-18: -2.1 to -2.4 us uniform, -1.0 to -1.2 Zipf; 0 is off)
+  int halfN = 0;           // MOE_GROUPED_HALF_N=t: also the down items of every expert with at most t tokens
   int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
                            // end the work list after every up item (a last wave of equal items; 0: off)
   bool flagWait = false;    // MOE_GROUPED_FLAGWAIT=1 (route kernel): the ffn kernel waits for the route blocks'
@@ -126,6 +131,7 @@ class GroupedFfn {
                  const InKernelRoute* route = nullptr, bool flagWait = false);
   bool fusedFfn_ = false;
   int splitK_ = 1, splitM_ = 0, splitRows_ = 0;
+  int halfTail_ = 0, halfMaxN_ = 0;  // MOE_GROUPED_HALF, MOE_GROUPED_HALF_N where they apply
   float* partials_ = nullptr;
   unsigned* splitCount_ = nullptr;
   unsigned long long* times_ = nullptr;
@@ -138,7 +144,7 @@ class GroupedFfn {
   unsigned* barrier_ = nullptr;
   unsigned* routeReady_ = nullptr;           // MOE_GROUPED_FLAGWAIT: the route blocks' arrivals, ever growing
   unsigned long long routeLaunches_ = 0;     // route launches that counted into it
-  std::vector<CUtensorMap> mapW1_, mapW2_;
+  std::vector<CUtensorMap> mapW1_, mapW2_, mapW2h_;  // mapW2h_: w2 in 128-row boxes (MOE_GROUPED_HALF)
   std::vector<__nv_bfloat16*> packedW_;  // MOE_GROUPED_PACKED: per layer, W1 and W2 in tile order
   void* tokenMaps_ = nullptr;  // v2's token tensor maps, in device memory
   CUtensorMap mapX_{}, mapH_{};
