@@ -22,7 +22,7 @@
  */
 import type { Trace } from '../model/trace.js';
 import { callLinks, type CallLinks } from './correlation.js';
-import { ITERATION_WORDS, nvtxFamilyName, PART_OF_A_PASS, rangeDepths } from './nvtx-ranges.js';
+import { ITERATION_WORDS, nestingDepth, nvtxFamilyName, PART_OF_A_PASS } from './nvtx-ranges.js';
 import { nvtxRangeRows, projectNvtxSpans } from './nvtx-projection.js';
 import { canonicalApiName } from './blocking-calls.js';
 
@@ -99,7 +99,7 @@ const UNNAMED_MIN_INSTANCES = 3;
 function fromNvtx(trace: Trace, deviceId: number, links: () => CallLinks, which: 'named' | 'outermost'): SteadyState | null {
   const all = nvtxRangeRows(trace);
   if (all.length < 2) return null;
-  const depthAll = rangeDepths(trace, all);
+  const depthAll = nestingDepth(trace, all);
   const familyOfText = new Map<number, { name: string; named: boolean }>();
   const familyOf = (t: number): { name: string; named: boolean } => {
     let f = familyOfText.get(t);

@@ -85,7 +85,7 @@ export function analyzeNvtxRanges(
   // the projection's scratch (its ops in call order, twice at most: 8 bytes a kernel) gone before
   // the overlap and the grouping make theirs
   endOfPhase(trace.kernels.count + trace.runtime.count, 'nvtx-projection');
-  const depth = rangeDepths(trace, rows);
+  const depth = nestingDepth(trace, rows);
   // A range belongs to the window when its GPU work meets it (launches may run far ahead of the
   // GPU), or, without GPU work, when the range itself does.
   const { kept, count, syncs, syncFrom, syncTo, overlapOthers, syncNames } = keptInstances(trace, deviceId, window, index, links, proj);
@@ -198,24 +198,6 @@ function grouping(names: string[], groupOf: Int32Array): Grouping {
   const members = new Int32Array(groupOf.length);
   for (let j = 0; j < groupOf.length; j++) members[fill[groupOf[j]]++] = j;
   return { names, offset, members };
-}
-
-/** Each trace's rangeDepths, kept as bytes (a quarter of the depths' size) while no depth passes 255. */
-const depthsOfTrace = new WeakMap<Trace, Uint8Array>();
-
-/**
- * nestingDepth(trace, all) for `all` = nvtxRangeRows(trace), computed once a trace: finding the
- * iterations (analyses/iterations.ts) and the NVTX table both need every range's depth (~25 ms at
- * 266k ranges). The trace's columns do not change once read, so neither do the depths.
- */
-export function rangeDepths(trace: Trace, all: Int32Array): Int32Array {
-  const kept = depthsOfTrace.get(trace);
-  if (kept && kept.length === all.length) return Int32Array.from(kept);
-  const depth = nestingDepth(trace, all);
-  let deepest = 0;
-  for (let q = 0; q < depth.length; q++) if (depth[q] > deepest) deepest = depth[q];
-  if (deepest <= 255) depthsOfTrace.set(trace, Uint8Array.from(depth));
-  return depth;
 }
 
 /**
