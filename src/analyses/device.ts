@@ -12,7 +12,7 @@ import { windowIntervals } from '../model/window-pieces.js';
 import { distributionOf } from '../model/distribution.js';
 import { deviceIds, OpKind, opDuration, selectOps, transferActivity } from './select.js';
 import { resolveWindow } from './window.js';
-import { overlapOfSelection, overlapOfSubset } from './overlap.js';
+import { overlapAndHoles, overlapOfSubset } from './overlap.js';
 import { streamOccupancy } from './stream-occupancy.js';
 import { classifyGapsDetailed, gapDetail, GAP_LIST_LIMIT, type GapDetail } from './launch-gaps.js';
 import { launchMeasures, withLaunchBound } from './launch.js';
@@ -102,7 +102,7 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
   const { overlap, idle, streams, pairs, processes, kernelDuration, launchMeasured, byProcess, oneStream } = (() => {
     const { pieces, ...statistics } = (() => {
       const sel = selectOps(trace, deviceId, segments, { includeTransfers: options.includeTransfers });
-      const overlap = overlapOfSelection(sel, windowLength);
+      const { overlap, holes } = overlapAndHoles(sel, windowLength);
       // (one stream: its gaps' statistics also give the gap list's threshold, for below)
       const { streams, pairs, oneStream } = streamOccupancy(sel, segments, overlap.busy, GAP_LIST_LIMIT);
       const processes = new Set<number>();
@@ -119,16 +119,18 @@ export function analyzeDeviceWindow(index: TraceIndex, w: DeviceWindow, options:
       const byProcess = processes.size > 1 ? processBreakdown(sel, [...processes].sort((a, b) => a - b), windowLength, streams) : null;
       // of the selection, only its pieces are left for the idle gaps
       const pieces = { start: sel.start, end: sel.end, count: sel.count };
-      return { overlap, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess, oneStream };
+      return { overlap, holes, pieces, streams, pairs, processes, kernelDuration, launchMeasured, byProcess, oneStream };
     })();
     // last: the idle gaps (16 bytes a gap, about one a kernel) outlive the selection; the statistics
     // above made their scratch before them, and the selection's other columns (~7 bytes an
     // operation) and that scratch are gone before the gaps are made (model/memory.ts)
     endOfPhase(rows, 'device-selection');
     // one stream: the device's gaps are its gaps and at most the parts of W before its first and
-    // after its last piece (a gap a segment each): a bound that spares idleWithin its counting
-    // walk, taken when it is nearly exact (the columns, kept until the findings, are its size)
-    const bound = statistics.streams.length === 1 ? statistics.streams[0].gaps.count + 2 * segments.count : -1;
+    // after its last piece (a gap a segment each); else the complement of the union in W's hull
+    // (its holes, and before its first and after its last piece) cut to W's segments: at most the
+    // holes and one more than the segments. A bound that spares idleWithin its counting walk,
+    // taken when it is nearly exact (the columns, kept until the findings, are its size)
+    const bound = statistics.streams.length === 1 ? statistics.streams[0].gaps.count + 2 * segments.count : statistics.holes + segments.count + 1;
     return { ...statistics, idle: idleWithin(pieces.start, pieces.end, pieces.count, segments, 128 * segments.count <= bound ? bound : -1) };
   })();
   // the selection's pieces are garbage now (this scope never held them): gone before the gap

@@ -320,13 +320,14 @@ function fromNvtx(trace: Trace, kernels: Int32Array, kernelCall: CallLinks['kern
     raw.names = scan(best, raw).names;
   }
   // by range start (stable), then iteration = the instance's ordinal among its expert's instances
-  const byStart = new Int32Array(bestCount);
-  for (let q = 0; q < bestCount; q++) byStart[q] = q;
   let sorted = true;
   for (let q = 1; q < bestCount && sorted; q++) if (nvtx.start[raw.range[q]] < nvtx.start[raw.range[q - 1]]) sorted = false;
-  if (!sorted) byStart.sort((a, b) => nvtx.start[raw.range[a]] - nvtx.start[raw.range[b]] || a - b);
   const out = sorted ? raw : emptyInstances('nvtx', raw.rangeName, bestCount, order, raw.names);
   if (!sorted) {
+    // (the order made only when needed: the instances nearly always come by start)
+    const byStart = new Int32Array(bestCount);
+    for (let q = 0; q < bestCount; q++) byStart[q] = q;
+    byStart.sort((a, b) => nvtx.start[raw.range[a]] - nvtx.start[raw.range[b]] || a - b);
     out.weightList = raw.weightList;
     for (let q = 0; q < bestCount; q++) {
       const p = byStart[q];

@@ -419,10 +419,12 @@ function innermostInStartOrder(trace: Trace, thread: ArrayLike<number>, time: Ar
     if (th !== lastThread) { lastThread = th; lastStack = stacks.get(th); }
     return lastStack;
   };
+  // a stack for each thread some query is on: another thread's ranges are never pushed (as the
+  // grouped walk never reaches them), not held to the end
+  for (let q = 0; q < count; q++) if (thread[q] !== lastThread) { lastThread = thread[q]; if (!stacks.has(lastThread)) stacks.set(lastThread, []); }
+  lastThread = NaN;
   const push = (r: number): void => {
-    let stack = stackOf(rangeThread[r]);
-    if (!stack) { stack = []; stacks.set(rangeThread[r], stack); lastStack = stack; }
-    stack.push(r);
+    stackOf(rangeThread[r])?.push(r);
   };
   const run: number[] = [];
   let p = 0;

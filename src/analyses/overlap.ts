@@ -13,12 +13,19 @@ import type { OpSelection } from './select.js';
 export function overlapMetrics(
   start: ArrayLike<number>, end: ArrayLike<number>, count: number, opCount: number, windowLength: number,
 ): OverlapMetrics {
+  return metricsAndHoles(start, end, count, opCount, windowLength).overlap;
+}
+
+/** overlapMetrics, and the holes of the pieces' union (ConcurrencyLevels.holes) from the same sweep. */
+function metricsAndHoles(
+  start: ArrayLike<number>, end: ArrayLike<number>, count: number, opCount: number, windowLength: number,
+): { overlap: OverlapMetrics; holes: number } {
   const lv = concurrencyLevels(start, end, count);
   let kernelTime = 0;
   for (let i = 0; i < count; i++) kernelTime += end[i] - start[i];
   const levelTime = lv.levelTime;
   levelTime[0] = windowLength - lv.busy;
-  return {
+  const overlap: OverlapMetrics = {
     kernelCount: opCount,
     busy: lv.busy,
     kernelTime,
@@ -29,6 +36,7 @@ export function overlapMetrics(
     levelTime,
     maxConcurrency: lv.maxConcurrency,
   };
+  return { overlap, holes: lv.holes };
 }
 
 /** Overlap metrics of the pieces whose `keep` flag is set (e.g. one process's kernels). */
@@ -45,4 +53,12 @@ export function overlapOfSubset(
 /** Overlap metrics of a device selection (see select.ts) over a window of length |W|. */
 export function overlapOfSelection(sel: OpSelection, windowLength: number): OverlapMetrics {
   return overlapMetrics(sel.start, sel.end, sel.count, sel.ops.count, windowLength);
+}
+
+/**
+ * overlapOfSelection, and the holes of the selection's union: the device's idle gaps in W are at
+ * most these and one more than W's segments (device.ts: the gap columns' size, no walk to count them).
+ */
+export function overlapAndHoles(sel: OpSelection, windowLength: number): { overlap: OverlapMetrics; holes: number } {
+  return metricsAndHoles(sel.start, sel.end, sel.count, sel.ops.count, windowLength);
 }

@@ -403,6 +403,8 @@ export interface ConcurrencyLevels {
   overlapTime: number;
   /** highest k held for a positive time (zero-length intervals never count) */
   maxConcurrency: number;
+  /** the holes of the intervals' union: its stretches of positive length with none active, between its first start and last end */
+  holes: number;
 }
 
 /**
@@ -469,9 +471,15 @@ export function concurrencyTimeline(start: ArrayLike<number>, end: ArrayLike<num
 /** Time at each concurrency level (sweepConcurrency). */
 export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<number>, count: number): ConcurrencyLevels {
   const levelTime: number[] = [0];
+  // a hole is a run of spans with none active (a zero-length interval in it splits its span),
+  // counted when the next busy span begins (the sweep ends with one)
+  let holes = 0;
+  let inHole = false;
   sweepConcurrency(start, end, count, (a, b, n) => {
     while (levelTime.length <= n) levelTime.push(0);
     levelTime[n] += b - a;
+    if (n === 0) inHole = true;
+    else if (inHole) { holes++; inHole = false; }
   });
   levelTime[0] = 0;
   let maxConcurrency = 0;
@@ -483,7 +491,7 @@ export function concurrencyLevels(start: ArrayLike<number>, end: ArrayLike<numbe
     if (k >= 2) overlapTime += levelTime[k];
   }
   levelTime.length = maxConcurrency + 1;
-  return { levelTime, busy, overlapTime, maxConcurrency };
+  return { levelTime, busy, overlapTime, maxConcurrency, holes };
 }
 
 /**

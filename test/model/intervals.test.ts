@@ -124,7 +124,14 @@ describe('concurrency sweep', () => {
     expect(levels([[0, 2], [10, 13]]).busy).toBe(5);
   });
   it('is empty for nothing', () => {
-    expect(levels([])).toEqual({ levelTime: [0], busy: 0, overlapTime: 0, maxConcurrency: 0 });
+    expect(levels([])).toEqual({ levelTime: [0], busy: 0, overlapTime: 0, maxConcurrency: 0, holes: 0 });
+  });
+  it('counts the holes of the union: touching pieces make none, a zero-length one in a hole does not split it', () => {
+    expect(levels([[0, 5], [5, 10], [10, 12]]).holes).toBe(0);
+    expect(levels([[0, 2], [10, 13]]).holes).toBe(1);
+    expect(levels([[0, 2], [4, 4], [6, 6], [10, 13], [11, 12], [20, 21]]).holes).toBe(2);
+    // nothing after the last piece but a zero-length one: no hole
+    expect(levels([[0, 2], [3, 4], [9, 9]]).holes).toBe(1);
   });
 });
 
