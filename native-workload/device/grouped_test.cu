@@ -463,8 +463,8 @@ int main(int argc, char** argv) {
   };
   const Config configs[] = {
       {"default", "", true},
-      {"half0", "MOE_GROUPED_HALF=0", true},
-      {"half-n96-wave", "MOE_GROUPED_HALF_N=96;MOE_GROUPED_WAVE=100", true},
+      {"half9-only", "MOE_GROUPED_HALF_N=0;MOE_GROUPED_WAVE=0", true},
+      {"no-halves-no-wave", "MOE_GROUPED_HALF=0;MOE_GROUPED_HALF_N=0;MOE_GROUPED_WAVE=0", true},
       {"half-all-unpacked", "MOE_GROUPED_HALF=64;MOE_GROUPED_PACKED=0", true},
       {"unpacked", "MOE_GROUPED_PACKED=0", true},
       {"half9-times-route0", "MOE_GROUPED_HALF=9;MOE_GROUPED_TIMES=1;MOE_GROUPED_ROUTE=0", false},

@@ -111,7 +111,7 @@ constexpr int kKnobFuse = 1, kKnobSplit = 2, kKnobOverlap = 4, kKnobTimes = 8, k
 constexpr int kKnobsAll = kKnobFuse | kKnobSplit | kKnobOverlap | kKnobTimes | kKnobHalf;
 // The work list's order. Per expert e, an up segment (its up items) and a down segment; segment
 // positions: up e at e + clamp(e - lag, 0, W), down e at min(e + lag + 1, E) + e for e < W, at E + e
-// for e >= W. With W = E (the default) each expert's down items follow the up items of e + lag; with
+// for e >= W. With W = E (MOE_GROUPED_WAVE=0) each expert's down items follow the up items of e + lag; with
 // MOE_GROUPED_WAVE the down items of experts W..E-1 (W: the longest run of experts at the end whose
 // down items number at most waveItems, ~one per CTA) end the list after every up item: the last items
 // are then down items of equal size taken by all CTAs at once (a wave), not the down items of the

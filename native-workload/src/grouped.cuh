@@ -68,9 +68,12 @@ struct GroupedTuning {
                            // as two items of 128 weight rows each (half the bytes of a 256-row item): shorter
                            // last items for the tail (9 = lag + 1: the list's final run of down items; runs
                            // 17-18: -2.1 to -2.4 us uniform, -1.0 to -1.2 Zipf; 0 is off)
-  int halfN = 0;           // MOE_GROUPED_HALF_N=t: also the down items of every expert with at most t tokens
-  int wave = 0;            // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
-                           // end the work list after every up item (a last wave of equal items; 0: off)
+  int halfN = 96;          // MOE_GROUPED_HALF_N=t: also the down items of every expert with at most t tokens (96:
+                           // one token chunk; with the wave below, run 19: -3.1 / -0.4 us against HALF=9 alone,
+                           // -5.1 / -1.6 against neither; 0 is off)
+  int wave = 100;          // MOE_GROUPED_WAVE=p: the down items of the last experts, at most p% of the CTAs' count,
+                           // end the work list after every up item (a last wave of equal items; 0: off; the
+                           // default since run 19, with HALF_N: a wave of half items reached together)
   bool flagWait = false;    // MOE_GROUPED_FLAGWAIT=1 (route kernel): the ffn kernel waits for the route blocks'
                            // arrivals on a counter, not for the route grid's completion (griddepcontrol.wait)
   bool packed = true;       // v2: the kernel streams copies of the expert weights prepacked once in its tile order

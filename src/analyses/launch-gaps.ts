@@ -385,14 +385,20 @@ function gapLengths(gaps: IntervalSet): Visit {
 function longestGaps(gaps: IntervalSet, limit: number, threshold: number): Uint32Array {
   const count = gaps.count;
   if (count <= limit) return Uint32Array.from({ length: count }, (_, i) => i);
-  let above = 0;
-  for (let g = 0; g < count; g++) if (gaps.end[g] - gaps.start[g] > threshold) above++;
-  let atThreshold = limit - above;
-  const out = new Uint32Array(limit);
-  for (let g = 0, o = 0; g < count; g++) {
+  // one walk: the gaps longer than the threshold (fewer than `limit`: it is the limit-th longest)
+  // and the first `limit` at it; then the earliest at it fill the list, in time order
+  const above = new Uint32Array(limit);
+  const at = new Uint32Array(limit);
+  let nAbove = 0;
+  let nAt = 0;
+  for (let g = 0; g < count; g++) {
     const d = gaps.end[g] - gaps.start[g];
-    if (d > threshold || (d === threshold && atThreshold-- > 0)) out[o++] = g;
+    if (d > threshold) above[nAbove++] = g;
+    else if (d === threshold && nAt < limit) at[nAt++] = g;
   }
+  const fromAt = limit - nAbove;
+  const out = new Uint32Array(limit);
+  for (let o = 0, i = 0, j = 0; o < limit; o++) out[o] = j < fromAt && (i >= nAbove || at[j] < above[i]) ? at[j++] : above[i++];
   return out;
 }
 

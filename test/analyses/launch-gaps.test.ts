@@ -69,6 +69,10 @@ describe('device gap classification', () => {
     const { summary: capped, detail } = classifyGapsDetailed(t, 0, idle, 2);
     expect(capped.gaps.map((g) => [g.start, g.end, g.class])).toEqual([[20, 40, 'host-wait'], [80, 120, 'sync-stall']]);
     expect([full.omitted, capped.omitted]).toEqual([0, 4]);
+    // lengths 20, 20, 40, 20, 10, 20: the 40 and then the earliest 20s, in time order
+    expect(classifyGaps(t, 0, idle, 3).gaps.map((g) => g.start)).toEqual([20, 50, 80]);
+    expect(classifyGaps(t, 0, idle, 5).gaps.map((g) => g.start)).toEqual([20, 50, 80, 130, 180]);
+    expect(classifyGaps(t, 0, idle, 1).gaps.map((g) => g.start)).toEqual([80]);
     expect(capped.all).toEqual(full.all);
     expect(capped.byClass).toEqual(full.byClass);
     // 10 ns is bin 4 ([10, 17.8)); 20 ns bin 5 ([17.8, 31.6)); 40 ns bin 6 ([31.6, 56.2))
