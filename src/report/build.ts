@@ -15,7 +15,8 @@ import { REPORT_SCHEMA_VERSION, type DeviceReport, type IterationTiming, type Re
 import { VERSION } from '../version.js';
 import { formatNs, formatPct } from '../render/format.js';
 import { endOfPhase } from '../model/memory.js';
-import { windowAnalyses } from './window-analyses.js';
+import { windowAnalyses, windowExpertAnalyses } from './window-analyses.js';
+import { rangeAnalyses } from './range-analyses.js';
 import { asideFor } from './aside.js';
 
 export interface ReportOptions {
@@ -44,23 +45,29 @@ export function buildReport(trace: Trace, options: ReportOptions = {}): Report {
   // are gone before the next makes its own
   const rows = trace.kernels.count + trace.runtime.count;
   endOfPhase(rows, 'index+classes');
-  // each device's window-only analyses in a worker thread beside its other analyses when asked
-  // for (report/aside.ts: MOE_TRACE_ANALYSIS_WORKERS=1); else here, first
-  const aside = asideFor(rows);
-  if (aside) aside.share(trace, index, classes);
   const windows = deviceWindows(index, options);
   // the windows' scratch (finding the iterations projects the NVTX ranges: ~16 MB at a million
   // kernels) gone before the analyses make theirs
   endOfPhase(rows, 'windows');
-  const analyses = windows.map(({ deviceId, window, segments }): DeviceAnalysis => {
+  // each device's NVTX ranges, SM fill and communication in a worker thread beside its other
+  // analyses where that fits the memory target (report/aside.ts, decided on the RSS now, after the
+  // collection); else all the window analyses here, first
+  const aside = asideFor(trace);
+  if (aside) aside.share(trace, index, classes);
+  const analyses = windows.map(({ deviceId, window, segments }, d): DeviceAnalysis => {
     const windowOptions = { classes: options.classes, expertWeights: options.expertWeights };
-    // The analyses that need only W run first: their scratch memory is garbage before the gap
-    // columns, which the findings keep, are made. Their fields follow the device's own.
-    const posted = aside?.post(deviceId, window, windowOptions) ?? false;
+    const posted = aside?.post(deviceId, window, windowOptions, d === windows.length - 1) ?? false;
+    // On one thread, the analyses that need only W run first: their scratch memory is garbage
+    // before the gap columns, which the findings keep, are made. Their fields follow the device's own.
     const windowOnly = posted ? null : windowAnalyses(trace, deviceId, window, index, classes, windowOptions);
     const { report, context } = analyzeDeviceWindow(index, { deviceId, window, segments }, options);
-    // the worker's answer, or (it failed) the same analyses here
-    Object.assign(report, windowOnly ?? aside?.answer() ?? windowAnalyses(trace, deviceId, window, index, classes, windowOptions));
+    if (windowOnly) Object.assign(report, windowOnly);
+    else {
+      // the worker's fields (or, it failed, the same made here), then the expert analyses here: after
+      // the last device's job the worker has ended, its isolate and scratch gone
+      const ranges = aside?.answer() ?? rangeAnalyses(trace, deviceId, window, index, classes, windowOptions);
+      Object.assign(report, ranges, windowExpertAnalyses(trace, deviceId, window, ranges, index, windowOptions));
+    }
     return { report: Object.assign(report, expertReasons(trace, report, context.eventWaits)), context };
   });
   aside?.close();
